@@ -1,0 +1,75 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "caf/fwd.hpp"
+
+#include "caf_stream/clock.hpp"
+#include "caf_stream/config.hpp"
+#include "caf_stream/dstream/graph.hpp"
+#include "caf_stream/receiver/receiver.hpp"
+
+/// Factories of the runtime's actors. Each actor's protocol is documented
+/// above its factory; the definitions live in `actors/src/<name>.cpp`.
+namespace caf_stream::actors {
+
+class runtime_state;
+
+/// Operator worker: runs tasks.
+/// - `(run_task_atom, task_ref)` -> `(task_done_atom, batch id)`: runs the
+///   task, keeping the first exception in the task's batch.
+caf::actor spawn_operator_worker(caf::actor_system& sys);
+
+/// Block generator of one receiver: seals the receiver's buffer into blocks.
+/// - timer (system clock only), every block interval: seals and sends
+///   `(blocks_atom, block_list)` to the tracker;
+/// - `(seal_atom)` -> `block_list`: seals now and returns the blocks.
+caf::actor spawn_block_generator(caf::actor_system& sys,
+                                 std::shared_ptr<detail::block_buffer_base> buf,
+                                 caf::actor tracker, bool periodic,
+                                 duration block_interval);
+
+/// Receiver tracker (Spark's ReceivedBlockTracker): keeps unallocated blocks.
+/// - `(register_atom, actor)`: adds a block generator;
+/// - `(blocks_atom, block_list)`: adds sealed blocks;
+/// - `(allocate_atom, time)` -> `block_list`: seals every block generator
+///   and returns (allocates to the batch) every unallocated block.
+caf::actor spawn_receiver_tracker(caf::actor_system& sys);
+
+/// Receiver supervisor (Spark's ReceiverSupervisor), detached: runs one
+/// receiver's `on_start`/`on_stop`.
+/// - `(start_atom)`: starts the receiver; if `on_start` throws, restarts it;
+/// - `(restart_atom, message, delay ms)`: stops it, starts it after the delay
+///   (negative: the configured restart delay);
+/// - `(stop_atom, message)` -> `unit`: stops it for good;
+/// - `(error_atom, message)`: logs a receiver's error report;
+/// - on exit: stops the receiver.
+caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
+                                     std::shared_ptr<receiver_base> rcv,
+                                     std::shared_ptr<clock> clk,
+                                     duration restart_delay,
+                                     int32_t stream_id);
+
+/// Job scheduler (Spark's JobScheduler), detached: runs the jobs of one
+/// batch at a time, spreading their tasks over the workers, and reports
+/// each batch to the listeners and the runtime state.
+/// - `job_set`: queues a batch;
+/// - `(stop_atom)`: ends after the batch that is running.
+caf::actor spawn_job_scheduler(caf::actor_system& sys,
+                               std::vector<caf::actor> workers,
+                               std::shared_ptr<detail::dstream_graph> graph,
+                               std::shared_ptr<clock> clk,
+                               std::shared_ptr<runtime_state> state);
+
+/// Job generator (Spark's JobGenerator): cuts a batch at every point of the
+/// batch grid.
+/// - `(tick_batch_atom, time)`: allocates received blocks to the batch,
+///   fixes the inputs, generates the jobs, sends the `job_set` to the
+///   scheduler and arms the timer for the next batch.
+caf::actor spawn_job_generator(caf::actor_system& sys,
+                               std::shared_ptr<detail::dstream_graph> graph,
+                               std::shared_ptr<clock> clk, caf::actor tracker,
+                               caf::actor scheduler, time first_batch);
+
+} // namespace caf_stream::actors

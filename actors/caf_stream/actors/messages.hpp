@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "caf/allowed_unsafe_message_type.hpp"
+#include "caf/atom.hpp"
+
+#include "caf_stream/detail/function_ref.hpp"
+#include "caf_stream/receiver/block.hpp"
+#include "caf_stream/scheduler/job.hpp"
+
+/// The message protocol between the runtime's actors. Atoms are declared
+/// here once. Runtime messages that carry closures or record pointers
+/// (`job_set`, blocks, task references) are node-local for now.
+namespace caf_stream::actors {
+
+using tick_batch_atom = caf::atom_constant<caf::atom("tickbatch")>;
+using allocate_atom = caf::atom_constant<caf::atom("allocate")>;
+using seal_atom = caf::atom_constant<caf::atom("seal")>;
+using blocks_atom = caf::atom_constant<caf::atom("blocks")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using run_task_atom = caf::atom_constant<caf::atom("runtask")>;
+using task_done_atom = caf::atom_constant<caf::atom("taskdone")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using error_atom = caf::atom_constant<caf::atom("error")>;
+
+/// The tasks of one stage: `run(i)` for i in [0, n). Lives on the stack of
+/// the job scheduler, which waits for every task before it returns.
+struct task_batch {
+  uint64_t id = 0;
+  detail::function_ref<void(size_t)> run;
+  std::mutex mtx;
+  std::exception_ptr error;
+
+  task_batch(uint64_t id, detail::function_ref<void(size_t)> f)
+    : id(id), run(f) {
+    // nop
+  }
+};
+
+/// One task of a batch, as sent to an operator worker.
+struct task_ref {
+  task_batch* batch = nullptr;
+  size_t index = 0;
+};
+
+using block_list = std::vector<block>;
+
+} // namespace caf_stream::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::actors::task_ref)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::actors::block_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::job_set)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::time)

@@ -1,0 +1,91 @@
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/dstream/receiver_input.hpp"
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/error.hpp"
+
+#include "timer.hpp"
+
+namespace caf_stream::actors {
+
+namespace {
+
+struct generator_state {
+  std::shared_ptr<detail::dstream_graph> graph;
+  std::shared_ptr<clock> clk;
+  caf::actor tracker;
+  caf::actor scheduler;
+  std::shared_ptr<spdlog::logger> log = detail::logger("generator");
+  static inline const char* name = "caf_stream.job_generator";
+};
+
+using generator_actor = caf::stateful_actor<generator_state>;
+
+// Fixes the inputs of batch `t` and builds its jobs. A failing input (a
+// directory that vanished, ...) fails the batch instead of the runtime.
+job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
+  auto& st = self->state;
+  job_set js;
+  js.batch_time = t;
+  try {
+    std::map<int32_t, std::vector<block>> by_stream;
+    for (auto& b : blocks)
+      by_stream[b.stream_id].push_back(std::move(b));
+    for (auto& in : st.graph->receiver_inputs())
+      in->allocate(t, std::move(by_stream[in->stream_id()]));
+    js.num_records = st.graph->generate_inputs(t);
+    js.jobs = st.graph->generate_jobs(t);
+  } catch (const std::exception& e) {
+    st.log->error("generating batch {} failed: {}", to_string(t), e.what());
+    std::string what = e.what();
+    js.jobs = {job{t, 0, [what] {
+                     throw stream_error(errc::source_failure, what);
+                   }}};
+  }
+  js.submission_time = st.clk->now();
+  return js;
+}
+
+caf::behavior job_generator(generator_actor* self,
+                            std::shared_ptr<detail::dstream_graph> graph,
+                            std::shared_ptr<clock> clk, caf::actor tracker,
+                            caf::actor scheduler, time first_batch) {
+  auto& st = self->state;
+  st.graph = std::move(graph);
+  st.clk = std::move(clk);
+  st.tracker = std::move(tracker);
+  st.scheduler = std::move(scheduler);
+  send_at(self, *st.clk, first_batch, tick_batch_atom::value, first_batch);
+  return {
+    [=](tick_batch_atom, time t) {
+      auto& st = self->state;
+      // Arm the next tick first: the batch grid does not wait for a batch.
+      auto next = t + st.graph->batch_interval();
+      send_at(self, *st.clk, next, tick_batch_atom::value, next);
+      self->request(st.tracker, caf::infinite, allocate_atom::value, t)
+        .then([=](block_list& blocks) {
+          self->send(self->state.scheduler, make_job_set(self, t, blocks));
+        });
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_job_generator(caf::actor_system& sys,
+                               std::shared_ptr<detail::dstream_graph> graph,
+                               std::shared_ptr<clock> clk, caf::actor tracker,
+                               caf::actor scheduler, time first_batch) {
+  return sys.spawn(job_generator, std::move(graph), std::move(clk),
+                   std::move(tracker), std::move(scheduler), first_batch);
+}
+
+} // namespace caf_stream::actors

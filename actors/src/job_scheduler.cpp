@@ -1,0 +1,146 @@
+#include <atomic>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/blocking_actor.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/runtime.hpp"
+#include "caf_stream/detail/log.hpp"
+
+namespace caf_stream::actors {
+
+namespace {
+
+/// Spreads a stage's tasks over the operator workers and waits for them in
+/// the scheduler's own mailbox (other messages stay queued meanwhile).
+class worker_task_runner final : public task_runner {
+public:
+  worker_task_runner(caf::blocking_actor* self,
+                     const std::vector<caf::actor>& workers)
+    : self_(self), workers_(workers) {
+    // nop
+  }
+
+  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+    if (n == 0)
+      return;
+    if (n == 1 || workers_.empty()) {
+      for (size_t i = 0; i < n; ++i)
+        task(i);
+      return;
+    }
+    task_batch batch{++next_id_, task};
+    for (size_t i = 0; i < n; ++i)
+      self_->send(workers_[(next_worker_++) % workers_.size()],
+                  run_task_atom::value, task_ref{&batch, i});
+    size_t done = 0;
+    self_->receive_while([&] { return done < n; })(
+      [&](task_done_atom, uint64_t id) {
+        if (id == batch.id)
+          ++done;
+      });
+    if (batch.error)
+      std::rethrow_exception(batch.error);
+  }
+
+private:
+  caf::blocking_actor* self_;
+  const std::vector<caf::actor>& workers_;
+  uint64_t next_id_ = 0;
+  size_t next_worker_ = 0;
+};
+
+class job_scheduler final : public caf::blocking_actor {
+public:
+  job_scheduler(caf::actor_config& cfg, std::vector<caf::actor> workers,
+                std::shared_ptr<detail::dstream_graph> graph,
+                std::shared_ptr<caf_stream::clock> clk,
+                std::shared_ptr<runtime_state> state)
+    : caf::blocking_actor(cfg),
+      workers_(std::move(workers)),
+      graph_(std::move(graph)),
+      clk_(std::move(clk)),
+      state_(std::move(state)),
+      log_(detail::logger("scheduler")) {
+    // nop
+  }
+
+  void act() override {
+    worker_task_runner runner{this, workers_};
+    scoped_task_runner installed{runner};
+    bool running = true;
+    receive_while(running)(
+      [&](job_set& js) {
+        if (!state_->stopping())
+          run(js);
+      },
+      [&](stop_atom) { running = false; });
+  }
+
+  const char* name() const override {
+    return "caf_stream.job_scheduler";
+  }
+
+private:
+  void run(job_set& js) {
+    batch_info info;
+    info.batch_time = js.batch_time;
+    info.num_records = js.num_records;
+    info.submission_time = js.submission_time;
+    auto listeners = state_->listeners();
+    notify(listeners, &streaming_listener::on_batch_submitted, info);
+    info.processing_start_time = clk_->now();
+    notify(listeners, &streaming_listener::on_batch_started, info);
+    for (auto& j : js.jobs) {
+      try {
+        j.run();
+      } catch (const std::exception& e) {
+        auto what = "job " + std::to_string(j.output_id) + " of batch "
+                    + to_string(js.batch_time) + " failed: " + e.what();
+        log_->error("{}", what);
+        if (!info.failure_reason)
+          info.failure_reason = std::move(what);
+      }
+    }
+    info.processing_end_time = clk_->now();
+    graph_->clear_metadata(js.batch_time);
+    log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
+                info.num_records, info.processing_delay()->count());
+    notify(listeners, &streaming_listener::on_batch_completed, info);
+    state_->batch_completed(info);
+  }
+
+  void notify(const std::vector<std::shared_ptr<streaming_listener>>& xs,
+              void (streaming_listener::*fn)(const batch_info&),
+              const batch_info& info) {
+    for (auto& x : xs) {
+      try {
+        ((*x).*fn)(info);
+      } catch (const std::exception& e) {
+        log_->error("a streaming listener threw: {}", e.what());
+      }
+    }
+  }
+
+  std::vector<caf::actor> workers_;
+  std::shared_ptr<detail::dstream_graph> graph_;
+  std::shared_ptr<caf_stream::clock> clk_;
+  std::shared_ptr<runtime_state> state_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+} // namespace
+
+caf::actor spawn_job_scheduler(caf::actor_system& sys,
+                               std::vector<caf::actor> workers,
+                               std::shared_ptr<detail::dstream_graph> graph,
+                               std::shared_ptr<caf_stream::clock> clk,
+                               std::shared_ptr<runtime_state> state) {
+  return sys.spawn<job_scheduler, caf::detached>(
+    std::move(workers), std::move(graph), std::move(clk), std::move(state));
+}
+
+} // namespace caf_stream::actors

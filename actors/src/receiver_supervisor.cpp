@@ -1,0 +1,145 @@
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/detail/log.hpp"
+
+#include "timer.hpp"
+
+namespace caf_stream::actors {
+
+namespace {
+
+/// Forwards a receiver's calls on itself to its supervisor. Holds a weak
+/// reference: a receiver thread that outlives the runtime talks to nobody.
+class supervisor_host final : public detail::receiver_host {
+public:
+  explicit supervisor_host(caf::weak_actor_ptr supervisor)
+    : supervisor_(std::move(supervisor)) {
+    // nop
+  }
+
+  void restart(const std::string& message,
+               std::optional<duration> delay) override {
+    send(restart_atom::value, message, delay ? delay->count() : int64_t{-1});
+  }
+
+  void stop(const std::string& message) override {
+    send(stop_atom::value, message);
+  }
+
+  void report_error(const std::string& message) override {
+    send(error_atom::value, message);
+  }
+
+private:
+  template <class... Ts>
+  void send(Ts&&... xs) {
+    if (auto strong = supervisor_.lock())
+      caf::anon_send(caf::actor_cast<caf::actor>(strong),
+                     std::forward<Ts>(xs)...);
+  }
+
+  caf::weak_actor_ptr supervisor_;
+};
+
+struct supervisor_state {
+  std::shared_ptr<receiver_base> rcv;
+  std::shared_ptr<clock> clk;
+  duration restart_delay;
+  bool running = false;
+  bool stopped_for_good = false;
+  std::shared_ptr<spdlog::logger> log = detail::logger("receiver");
+  static inline const char* name = "caf_stream.receiver_supervisor";
+};
+
+using supervisor_actor = caf::stateful_actor<supervisor_state>;
+
+void stop_receiver(supervisor_actor* self) {
+  auto& st = self->state;
+  st.rcv->set_stopped(true);
+  if (!st.running)
+    return;
+  st.running = false;
+  try {
+    st.rcv->on_stop();
+  } catch (const std::exception& e) {
+    st.log->error("receiver {}: on_stop threw: {}", st.rcv->stream_id(),
+                  e.what());
+  }
+}
+
+void start_receiver(supervisor_actor* self) {
+  auto& st = self->state;
+  if (st.stopped_for_good || st.running)
+    return;
+  st.rcv->set_stopped(false);
+  st.running = true;
+  try {
+    st.rcv->on_start();
+    st.log->info("receiver {} started", st.rcv->stream_id());
+  } catch (const std::exception& e) {
+    st.rcv->restart(std::string{"on_start threw: "} + e.what());
+  }
+}
+
+caf::behavior receiver_supervisor(supervisor_actor* self,
+                                  std::shared_ptr<receiver_base> rcv,
+                                  std::shared_ptr<clock> clk,
+                                  duration restart_delay, int32_t stream_id) {
+  auto& st = self->state;
+  st.rcv = std::move(rcv);
+  st.clk = std::move(clk);
+  st.restart_delay = restart_delay;
+  st.rcv->attach(std::make_shared<supervisor_host>(
+                   caf::weak_actor_ptr{self->ctrl()}),
+                 stream_id);
+  self->set_exit_handler([=](const caf::exit_msg& msg) {
+    stop_receiver(self);
+    self->quit(msg.reason);
+  });
+  return {
+    [=](start_atom) { start_receiver(self); },
+    [=](restart_atom, const std::string& message, int64_t delay_ms) {
+      auto& st = self->state;
+      if (st.stopped_for_good)
+        return;
+      auto delay = delay_ms >= 0 ? duration{delay_ms} : st.restart_delay;
+      st.log->warn("restarting receiver {} in {} ms: {}", st.rcv->stream_id(),
+                   delay.count(), message);
+      stop_receiver(self);
+      send_at(self, *st.clk, st.clk->now() + delay, start_atom::value);
+    },
+    [=](stop_atom, const std::string& message) {
+      auto& st = self->state;
+      if (!message.empty())
+        st.log->info("stopping receiver {}: {}", st.rcv->stream_id(), message);
+      st.stopped_for_good = true;
+      stop_receiver(self);
+      return caf::unit;
+    },
+    [=](error_atom, const std::string& message) {
+      self->state.log->error("receiver {}: {}", self->state.rcv->stream_id(),
+                             message);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
+                                     std::shared_ptr<receiver_base> rcv,
+                                     std::shared_ptr<clock> clk,
+                                     duration restart_delay,
+                                     int32_t stream_id) {
+  return sys.spawn<caf::detached>(receiver_supervisor, std::move(rcv),
+                                  std::move(clk), restart_delay, stream_id);
+}
+
+} // namespace caf_stream::actors

@@ -1,0 +1,204 @@
+#include "caf_stream/actors/runtime.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/receiver_input.hpp"
+
+#include "timer.hpp"
+
+namespace caf_stream::actors {
+
+// -- runtime_state ------------------------------------------------------------
+
+void runtime_state::add_listener(std::shared_ptr<streaming_listener> x) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  listeners_.push_back(std::move(x));
+}
+
+std::vector<std::shared_ptr<streaming_listener>>
+runtime_state::listeners() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return listeners_;
+}
+
+void runtime_state::batch_completed(const batch_info& info) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  last_completed_ = info.batch_time;
+  if (info.failure_reason && !failure_)
+    failure_ = info.failure_reason;
+  cv_.notify_all();
+}
+
+void runtime_state::terminate() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  terminated_ = true;
+  cv_.notify_all();
+}
+
+bool runtime_state::await(
+  std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  auto done = [&] { return terminated_ || failure_.has_value(); };
+  if (!deadline) {
+    cv_.wait(guard, done);
+    return true;
+  }
+  return cv_.wait_until(guard, *deadline, done);
+}
+
+bool runtime_state::await_batch(time t, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  return cv_.wait_for(guard, timeout, [&] {
+    return last_completed_ && *last_completed_ >= t;
+  });
+}
+
+std::optional<std::string> runtime_state::failure() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return failure_;
+}
+
+bool runtime_state::stopping() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return stopping_;
+}
+
+void runtime_state::set_stopping() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  stopping_ = true;
+}
+
+// -- runtime ------------------------------------------------------------------
+
+struct runtime::impl {
+  caf::actor_system& sys;
+  std::shared_ptr<detail::dstream_graph> graph;
+  std::shared_ptr<clock> clk;
+  stream_options opts;
+  std::shared_ptr<runtime_state> state;
+  std::shared_ptr<spdlog::logger> log = detail::logger("context");
+  std::vector<caf::actor> workers;
+  std::vector<caf::actor> supervisors;
+  std::vector<caf::actor> block_generators;
+  caf::actor tracker;
+  caf::actor scheduler;
+  caf::actor generator;
+  bool running = false;
+
+  impl(caf::actor_system& sys, std::shared_ptr<detail::dstream_graph> graph,
+       std::shared_ptr<clock> clk, stream_options opts,
+       std::shared_ptr<runtime_state> state)
+    : sys(sys),
+      graph(std::move(graph)),
+      clk(std::move(clk)),
+      opts(std::move(opts)),
+      state(std::move(state)) {
+    // nop
+  }
+
+  // Sends `exit` to each actor and waits until all of them are gone.
+  void take_down(std::vector<caf::actor> xs) {
+    caf::scoped_actor self{sys};
+    size_t alive = 0;
+    for (auto& x : xs) {
+      if (!x)
+        continue;
+      self->monitor(x);
+      self->send_exit(x, caf::exit_reason::user_shutdown);
+      ++alive;
+    }
+    for (size_t i = 0; i < alive; ++i)
+      self->receive([](const caf::down_msg&) {});
+  }
+};
+
+runtime::runtime(caf::actor_system& sys,
+                 std::shared_ptr<detail::dstream_graph> graph,
+                 std::shared_ptr<clock> clk, stream_options opts,
+                 std::shared_ptr<runtime_state> state)
+  : impl_(std::make_unique<impl>(sys, std::move(graph), std::move(clk),
+                                 std::move(opts), std::move(state))) {
+  // nop
+}
+
+runtime::~runtime() {
+  stop(false);
+}
+
+void runtime::start(time first_batch) {
+  auto& d = *impl_;
+  for (size_t i = 0; i < d.opts.workers; ++i)
+    d.workers.push_back(spawn_operator_worker(d.sys));
+  d.tracker = spawn_receiver_tracker(d.sys);
+  // Under a manual clock blocks are sealed when a batch is cut only, so that
+  // what a test stored before advancing the clock is in that batch.
+  auto periodic = !is_manual(*d.clk);
+  for (auto& in : d.graph->receiver_inputs()) {
+    auto gen = spawn_block_generator(d.sys, in->buffer(), d.tracker, periodic,
+                                     d.opts.block_interval);
+    caf::anon_send(d.tracker, register_atom::value, gen);
+    d.block_generators.push_back(gen);
+    auto sup = spawn_receiver_supervisor(
+      d.sys, std::shared_ptr<receiver_base>{in->take_receiver()}, d.clk,
+      d.opts.receiver_restart_delay, in->stream_id());
+    caf::anon_send(sup, start_atom::value);
+    d.supervisors.push_back(sup);
+  }
+  d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state);
+  d.generator = spawn_job_generator(d.sys, d.graph, d.clk, d.tracker,
+                                    d.scheduler, first_batch);
+  d.running = true;
+  d.log->info("started: batch interval {} ms, {} workers, {} receivers",
+              d.graph->batch_interval().count(), d.workers.size(),
+              d.supervisors.size());
+}
+
+void runtime::stop(bool graceful) {
+  auto& d = *impl_;
+  if (!d.running)
+    return;
+  d.running = false;
+  {
+    caf::scoped_actor self{d.sys};
+    for (auto& sup : d.supervisors)
+      self->request(sup, caf::infinite, stop_atom::value,
+                    std::string{"the streaming context stops"})
+        .receive([](caf::unit_t) {}, [](caf::error&) {});
+  }
+  if (graceful) {
+    // Everything received so far is sealed into the next batch; wait for it
+    // (at most 10 batch intervals, Spark's gracefulStopTimeout).
+    auto interval = d.graph->batch_interval();
+    auto last = d.clk->now().next_on_grid(interval);
+    if (!d.state->await_batch(last, interval * 10))
+      d.log->warn("graceful stop: batch {} did not complete in time",
+                  to_string(last));
+  }
+  d.state->set_stopping();
+  d.take_down({d.generator});
+  {
+    // The scheduler finishes the batch it runs (its tasks need the workers)
+    // and skips the queued ones.
+    caf::scoped_actor self{d.sys};
+    self->monitor(d.scheduler);
+    self->send(d.scheduler, stop_atom::value);
+    self->receive([](const caf::down_msg&) {});
+  }
+  auto rest = d.workers;
+  rest.insert(rest.end(), d.block_generators.begin(),
+              d.block_generators.end());
+  rest.insert(rest.end(), d.supervisors.begin(), d.supervisors.end());
+  rest.push_back(d.tracker);
+  d.take_down(std::move(rest));
+  d.state->terminate();
+  d.log->info("stopped");
+}
+
+} // namespace caf_stream::actors

@@ -1,0 +1,184 @@
+#include "caf_stream/streaming_context.hpp"
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+
+#include "caf_stream/actors/runtime.hpp"
+#include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/file_input.hpp"
+#include "caf_stream/error.hpp"
+#include "caf_stream/receiver/socket_receiver.hpp"
+
+namespace caf_stream {
+
+struct streaming_context::impl {
+  enum class state { initialized, active, stopped };
+
+  // Set only when the context owns its actor system.
+  std::unique_ptr<caf::actor_system_config> own_cfg;
+  std::unique_ptr<caf::actor_system> own_sys;
+  caf::actor_system* sys = nullptr;
+  duration batch_interval;
+  stream_options opts;
+  std::shared_ptr<clock> clk;
+  std::string checkpoint_dir;
+  state st = state::initialized;
+  std::shared_ptr<actors::runtime_state> shared
+    = std::make_shared<actors::runtime_state>();
+  std::unique_ptr<actors::runtime> rt;
+  std::shared_ptr<spdlog::logger> log = detail::logger("context");
+};
+
+namespace {
+
+std::shared_ptr<clock> clock_or_system(std::shared_ptr<clock> clk) {
+  return clk ? std::move(clk) : std::make_shared<system_clock>();
+}
+
+} // namespace
+
+streaming_context::streaming_context(caf::actor_system& sys,
+                                     duration batch_interval)
+  : streaming_context(sys, batch_interval, nullptr) {
+  // nop
+}
+
+streaming_context::streaming_context(caf::actor_system& sys,
+                                     duration batch_interval,
+                                     std::shared_ptr<clock> clk)
+  : impl_(std::make_unique<impl>()) {
+  impl_->sys = &sys;
+  impl_->batch_interval = batch_interval;
+  impl_->opts = read_stream_options(sys.config()).resolved();
+  impl_->clk = clock_or_system(std::move(clk));
+  graph_ = std::make_shared<detail::dstream_graph>(
+    batch_interval, impl_->opts.default_parallelism);
+}
+
+streaming_context::streaming_context(duration batch_interval,
+                                     stream_options opts,
+                                     std::shared_ptr<clock> clk)
+  : impl_(std::make_unique<impl>()) {
+  opts.validate();
+  impl_->opts = opts.resolved();
+  impl_->own_cfg = std::make_unique<caf::actor_system_config>();
+  impl_->own_sys = std::make_unique<caf::actor_system>(*impl_->own_cfg);
+  impl_->sys = impl_->own_sys.get();
+  impl_->batch_interval = batch_interval;
+  impl_->clk = clock_or_system(std::move(clk));
+  graph_ = std::make_shared<detail::dstream_graph>(
+    batch_interval, impl_->opts.default_parallelism);
+}
+
+streaming_context::~streaming_context() {
+  try {
+    stop(false);
+  } catch (const std::exception& e) {
+    impl_->log->error("stopping the context failed: {}", e.what());
+  }
+  // The runtime's actors must be gone before an owned system shuts down.
+  impl_->rt.reset();
+}
+
+dstream<std::string>
+streaming_context::socket_text_stream(const std::string& host, uint16_t port) {
+  return add_receiver<std::string>(
+    std::make_unique<socket_receiver>(host, port, impl_->opts.max_line_length),
+    "socket_text_stream");
+}
+
+dstream<std::string>
+streaming_context::text_file_stream(const std::string& directory) {
+  auto n = std::make_shared<detail::file_input_node>(*graph_, batch_interval(),
+                                                     directory);
+  graph_->add_input(n, n);
+  return {graph_, n};
+}
+
+void streaming_context::start() {
+  auto& d = *impl_;
+  switch (d.st) {
+    case impl::state::active:
+      throw stream_error(errc::illegal_state,
+                         "start: the streaming context has already started");
+    case impl::state::stopped:
+      throw stream_error(errc::illegal_state,
+                         "start: the streaming context has already been "
+                         "stopped; create a new one");
+    case impl::state::initialized:
+      break;
+  }
+  // Spark's JobGenerator: the first batch is the next point of the grid and
+  // the zero time one interval before it.
+  auto first = d.clk->now().next_on_grid(d.batch_interval);
+  graph_->start(first - d.batch_interval);
+  d.rt = std::make_unique<actors::runtime>(*d.sys, graph_, d.clk, d.opts,
+                                           d.shared);
+  d.rt->start(first);
+  d.st = impl::state::active;
+}
+
+void streaming_context::stop(bool stop_gracefully) {
+  auto& d = *impl_;
+  if (d.st == impl::state::stopped)
+    return;
+  if (d.rt)
+    d.rt->stop(stop_gracefully);
+  graph_->stop();
+  d.st = impl::state::stopped;
+  d.shared->terminate();
+}
+
+void streaming_context::await_termination() {
+  impl_->shared->await(std::nullopt);
+  if (auto failure = impl_->shared->failure())
+    throw stream_error(errc::job_failure, *failure);
+}
+
+bool streaming_context::await_termination_or_timeout(duration timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto result = impl_->shared->await(deadline);
+  if (auto failure = impl_->shared->failure())
+    throw stream_error(errc::job_failure, *failure);
+  return result;
+}
+
+void streaming_context::add_streaming_listener(
+  std::shared_ptr<streaming_listener> listener) {
+  if (!listener)
+    throw std::invalid_argument("add_streaming_listener: null listener");
+  impl_->shared->add_listener(std::move(listener));
+}
+
+void streaming_context::checkpoint(const std::string& directory) {
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec)
+    throw stream_error(errc::invalid_config, "checkpoint: cannot create '"
+                                               + directory
+                                               + "': " + ec.message());
+  impl_->checkpoint_dir = directory;
+}
+
+duration streaming_context::batch_interval() const noexcept {
+  return impl_->batch_interval;
+}
+
+const stream_options& streaming_context::options() const noexcept {
+  return impl_->opts;
+}
+
+const std::string& streaming_context::checkpoint_directory() const noexcept {
+  return impl_->checkpoint_dir;
+}
+
+clock& streaming_context::get_clock() const noexcept {
+  return *impl_->clk;
+}
+
+} // namespace caf_stream

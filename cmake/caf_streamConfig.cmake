@@ -1,0 +1,5 @@
+include(CMakeFindDependencyMacro)
+find_dependency(Threads)
+find_dependency(spdlog)
+include("${CMAKE_CURRENT_LIST_DIR}/FindCAF.cmake")
+include("${CMAKE_CURRENT_LIST_DIR}/caf_stream_targets.cmake")

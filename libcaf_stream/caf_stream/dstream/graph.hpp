@@ -1,0 +1,98 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "caf_stream/dstream/node.hpp"
+#include "caf_stream/scheduler/job.hpp"
+
+namespace caf_stream::detail {
+
+class receiver_input_base;
+
+/// Spark's DStreamGraph: every stream of a context, its inputs and outputs.
+/// Built by the user's thread, frozen by `start`, then driven by the runtime.
+class dstream_graph {
+public:
+  dstream_graph(duration batch_interval, size_t default_parallelism);
+
+  ~dstream_graph();
+
+  duration batch_interval() const noexcept {
+    return batch_interval_;
+  }
+
+  /// Partitions of shuffles that name no count.
+  size_t default_parallelism() const noexcept {
+    return default_parallelism_;
+  }
+
+  /// Adds a stream; throws `stream_error` once the graph started or stopped.
+  void add(std::shared_ptr<dstream_node_base> node);
+
+  /// Adds an input stream (also added as a stream).
+  void add_input(std::shared_ptr<dstream_node_base> node,
+                 std::shared_ptr<input_node_base> input);
+
+  /// Adds a receiver input (also added as an input).
+  void add_receiver_input(std::shared_ptr<dstream_node_base> node,
+                          std::shared_ptr<receiver_input_base> input);
+
+  /// Adds an output operation.
+  void add_output(std::shared_ptr<output_node_base> output);
+
+  /// The number of output operations so far (the next output's id).
+  size_t num_outputs() const noexcept {
+    return outputs_.size();
+  }
+
+  /// Throws `stream_error` unless the graph can run (it has outputs, ...).
+  void validate() const;
+
+  /// Freezes the graph and sets every stream's zero time.
+  void start(time zero);
+
+  /// Marks the graph as stopped: it can no longer grow.
+  void stop() noexcept;
+
+  /// The time before the first batch.
+  time zero_time() const noexcept {
+    return zero_;
+  }
+
+  /// Fixes every input's data for batch `t`; returns the records in it.
+  int64_t generate_inputs(time t);
+
+  /// The jobs of batch `t`, in the order the outputs were registered.
+  std::vector<job> generate_jobs(time t);
+
+  /// Forgets RDDs that batch `t` no longer needs.
+  void clear_metadata(time t);
+
+  const std::vector<std::shared_ptr<receiver_input_base>>&
+  receiver_inputs() const noexcept {
+    return receiver_inputs_;
+  }
+
+  /// The number of receiver streams so far (the next receiver's stream id).
+  int32_t next_stream_id() const noexcept {
+    return static_cast<int32_t>(receiver_inputs_.size());
+  }
+
+private:
+  void check_open(const char* what) const;
+
+  enum class state { initialized, started, stopped };
+
+  duration batch_interval_;
+  size_t default_parallelism_;
+  state state_ = state::initialized;
+  time zero_;
+  std::vector<std::shared_ptr<dstream_node_base>> nodes_;
+  std::vector<std::shared_ptr<input_node_base>> inputs_;
+  std::vector<std::shared_ptr<receiver_input_base>> receiver_inputs_;
+  std::vector<std::shared_ptr<output_node_base>> outputs_;
+};
+
+} // namespace caf_stream::detail

@@ -1,0 +1,146 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "caf_stream/dstream/node.hpp"
+#include "caf_stream/receiver/receiver.hpp"
+
+namespace caf_stream::detail {
+
+/// What the runtime needs of a receiver stream: its receiver, the buffer the
+/// receiver stores into, and a place for the blocks allocated to each batch.
+class receiver_input_base : public input_node_base {
+public:
+  explicit receiver_input_base(int32_t stream_id) : stream_id_(stream_id) {
+    // nop
+  }
+
+  int32_t stream_id() const noexcept {
+    return stream_id_;
+  }
+
+  /// Hands the receiver to its supervisor (once, at start).
+  virtual std::unique_ptr<receiver_base> take_receiver() = 0;
+
+  /// The buffer the block generator seals.
+  virtual std::shared_ptr<block_buffer_base> buffer() const = 0;
+
+  /// Records the blocks the tracker allocated to batch `t`.
+  virtual void allocate(time t, std::vector<block> blocks) = 0;
+
+private:
+  int32_t stream_id_;
+};
+
+/// Spark's ReceiverInputDStream: the RDD of a batch has one partition per
+/// block allocated to it.
+template <class T>
+class receiver_input_node final : public dstream_node<T>,
+                                  public receiver_input_base {
+public:
+  receiver_input_node(dstream_graph& graph, duration slide, int32_t stream_id,
+                      std::unique_ptr<receiver<T>> rcv, const char* name)
+    : dstream_node<T>(graph, slide, {}),
+      receiver_input_base(stream_id),
+      receiver_(std::move(rcv)),
+      buffer_(std::make_shared<block_buffer<T>>(stream_id)),
+      name_(name) {
+    receiver_->attach_buffer(buffer_);
+  }
+
+  std::unique_ptr<receiver_base> take_receiver() override {
+    return std::move(receiver_);
+  }
+
+  std::shared_ptr<block_buffer_base> buffer() const override {
+    return buffer_;
+  }
+
+  void allocate(time t, std::vector<block> blocks) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    blocks_[t] = std::move(blocks);
+  }
+
+  int64_t generate(time t) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    int64_t n = 0;
+    for (const auto& b : blocks_[t])
+      n += b.records;
+    return n;
+  }
+
+  const char* name() const noexcept override {
+    return name_;
+  }
+
+  void clear_metadata(time t) override {
+    dstream_node<T>::clear_metadata(t);
+    std::lock_guard<std::mutex> guard{mtx_};
+    blocks_.erase(blocks_.begin(),
+                  blocks_.upper_bound(t - this->remember_duration()));
+  }
+
+protected:
+  std::optional<rdd<T>> compute(time t) override {
+    using part = std::shared_ptr<const std::vector<T>>;
+    std::vector<part> parts;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      for (const auto& b : blocks_[t])
+        parts.push_back(std::static_pointer_cast<const std::vector<T>>(b.data));
+    }
+    return rdd<T>{std::make_shared<collection_node<T>>(std::move(parts))};
+  }
+
+private:
+  std::unique_ptr<receiver<T>> receiver_;
+  std::shared_ptr<block_buffer<T>> buffer_;
+  const char* name_;
+  std::mutex mtx_;
+  std::map<time, std::vector<block>> blocks_;
+};
+
+/// An input that fixes its RDD for batch `t` in `generate` (from a queue, a
+/// directory listing, a test's data) and hands it out in `compute`.
+template <class T>
+class generated_input_node : public dstream_node<T>, public input_node_base {
+public:
+  generated_input_node(dstream_graph& graph, duration slide)
+    : dstream_node<T>(graph, slide, {}) {
+    // nop
+  }
+
+  int64_t generate(time t) override {
+    auto [data, records] = next(t);
+    std::lock_guard<std::mutex> guard{mtx_};
+    fixed_.emplace(t, std::move(data));
+    return records;
+  }
+
+  void clear_metadata(time t) override {
+    dstream_node<T>::clear_metadata(t);
+    std::lock_guard<std::mutex> guard{mtx_};
+    fixed_.erase(fixed_.begin(),
+                 fixed_.upper_bound(t - this->remember_duration()));
+  }
+
+protected:
+  /// The RDD of batch `t` and its record count (0 if unknown).
+  virtual std::pair<rdd<T>, int64_t> next(time t) = 0;
+
+  std::optional<rdd<T>> compute(time t) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = fixed_.find(t); i != fixed_.end())
+      return i->second;
+    return rdd<T>{};
+  }
+
+private:
+  std::mutex mtx_;
+  std::map<time, rdd<T>> fixed_;
+};
+
+} // namespace caf_stream::detail

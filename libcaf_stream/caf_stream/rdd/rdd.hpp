@@ -1,0 +1,478 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/detail/type_traits.hpp"
+#include "caf_stream/rdd/rdd_node.hpp"
+#include "caf_stream/rdd/shuffle.hpp"
+#include "caf_stream/scheduler/task_runner.hpp"
+
+namespace caf_stream {
+
+template <class T>
+class rdd;
+
+/// Splits `data` into `num_partitions` slices as Spark's `parallelize` does:
+/// slice i holds elements `[i * size / n, (i + 1) * size / n)`.
+template <class T>
+rdd<T> parallelize(std::vector<T> data, size_t num_partitions);
+
+/// The immutable, partitioned collection of one batch (Spark's RDD). Cheap to
+/// copy: it shares its lineage. Transformations are lazy; narrow ones fuse
+/// into one task per partition, by-key ones shuffle. Actions (`collect`,
+/// `count`, `take`, `is_empty`, `foreach_partition`) run the tasks on the
+/// operator workers when called inside a job, inline elsewhere.
+template <class T>
+class rdd {
+public:
+  using value_type = T;
+
+  /// An RDD with no partitions.
+  rdd() : node_(std::make_shared<detail::collection_node<T>>(
+            std::vector<std::shared_ptr<const std::vector<T>>>{})) {
+    // nop
+  }
+
+  explicit rdd(detail::rdd_node_ptr<T> node) noexcept : node_(std::move(node)) {
+    // nop
+  }
+
+  // -- properties -------------------------------------------------------------
+
+  /// The number of partitions.
+  size_t partitions() const {
+    return node_->num_partitions();
+  }
+
+  /// The lineage node (for operators built on top of the RDD API).
+  const detail::rdd_node_ptr<T>& node() const noexcept {
+    return node_;
+  }
+
+  // -- narrow transformations -------------------------------------------------
+
+  /// Applies `f(const T&) -> U` to every element.
+  template <class F>
+  auto map(F f) const {
+    static_assert(std::is_invocable_v<F, const T&>,
+                  "map expects f(const T&) -> U");
+    using out = std::decay_t<std::invoke_result_t<F, const T&>>;
+    return narrow<out>([f](const T& x, auto& sink) { sink(f(x)); });
+  }
+
+  /// Applies `f(const T&) -> container of U` and flattens the results.
+  template <class F>
+  auto flat_map(F f) const {
+    static_assert(std::is_invocable_v<F, const T&>,
+                  "flat_map expects f(const T&) -> a container of U "
+                  "(std::vector<U>, std::optional<U> is not accepted)");
+    using container = std::invoke_result_t<F, const T&>;
+    using out = detail::element_t<container>;
+    return narrow<out>([f](const T& x, auto& sink) {
+      for (const auto& y : f(x))
+        sink(y);
+    });
+  }
+
+  /// Keeps the elements for which `f(const T&) -> bool` holds.
+  template <class F>
+  rdd<T> filter(F f) const {
+    static_assert(std::is_invocable_r_v<bool, F, const T&>,
+                  "filter expects f(const T&) -> bool");
+    return narrow<T>([f](const T& x, auto& sink) {
+      if (f(x))
+        sink(x);
+    });
+  }
+
+  /// Applies `f(const std::vector<T>&) -> container of U` to every partition.
+  template <class F>
+  auto map_partitions(F f) const {
+    static_assert(std::is_invocable_v<F, const std::vector<T>&>,
+                  "map_partitions expects f(const std::vector<T>&) -> a "
+                  "container of U");
+    using out = detail::element_t<std::invoke_result_t<F, const std::vector<T>&>>;
+    using node = detail::partition_node<T, out, F>;
+    return rdd<out>{std::make_shared<node>(node_, std::move(f))};
+  }
+
+  /// Turns every partition into one element holding its records.
+  rdd<std::vector<T>> glom() const {
+    return map_partitions(
+      [](const std::vector<T>& xs) { return std::vector<std::vector<T>>{xs}; });
+  }
+
+  /// The partitions of this RDD followed by those of `other` (Spark's union).
+  rdd<T> union_with(const rdd<T>& other) const {
+    using node = detail::union_node<T>;
+    return rdd<T>{std::make_shared<node>(
+      std::vector<detail::rdd_node_ptr<T>>{node_, other.node_})};
+  }
+
+  /// Spreads the elements evenly over `num_partitions` partitions (shuffle).
+  rdd<T> repartition(size_t num_partitions) const {
+    check_partitions(num_partitions);
+    using node = detail::repartition_node<T>;
+    return rdd<T>{std::make_shared<node>(node_, num_partitions)};
+  }
+
+  /// Counts the occurrences of each distinct element.
+  rdd<std::pair<T, int64_t>> count_by_value(size_t num_partitions = 0) const {
+    return map([](const T& x) { return std::pair<T, int64_t>{x, 1}; })
+      .reduce_by_key([](int64_t a, int64_t b) { return a + b; },
+                     num_partitions);
+  }
+
+  // -- by-key transformations (T = std::pair<K, V>) ---------------------------
+
+  /// Merges the values of each key with the associative `f(V, V) -> V`.
+  /// `num_partitions` 0 keeps this RDD's partition count.
+  template <class F>
+  auto reduce_by_key(F f, size_t num_partitions = 0) const {
+    require_pairs<T>();
+    using v = detail::value_t<T>;
+    static_assert(std::is_invocable_r_v<v, F, const v&, const v&>,
+                  "reduce_by_key expects f(const V&, const V&) -> V");
+    return combine_in_place<v>(
+      [](const v& x) { return x; },
+      [f](v& acc, const v& x) { acc = f(acc, x); },
+      [f](v& acc, v&& x) { acc = f(acc, x); }, num_partitions);
+  }
+
+  /// Spark's combineByKey: `create(V) -> C`, `merge_value(C, V) -> C`,
+  /// `merge_combiners(C, C) -> C`.
+  template <class Create, class MergeValue, class MergeCombiners>
+  auto combine_by_key(Create create, MergeValue merge_value,
+                      MergeCombiners merge_combiners,
+                      size_t num_partitions = 0) const {
+    require_pairs<T>();
+    using v = detail::value_t<T>;
+    static_assert(std::is_invocable_v<Create, const v&>,
+                  "combine_by_key expects create(const V&) -> C");
+    using c = std::decay_t<std::invoke_result_t<Create, const v&>>;
+    static_assert(std::is_invocable_r_v<c, MergeValue, c, const v&>,
+                  "combine_by_key expects merge_value(C, const V&) -> C");
+    static_assert(std::is_invocable_r_v<c, MergeCombiners, c, c>,
+                  "combine_by_key expects merge_combiners(C, C) -> C");
+    return combine_in_place<c>(
+      std::move(create),
+      [merge_value](c& acc, const v& x) { acc = merge_value(std::move(acc), x); },
+      [merge_combiners](c& acc, c&& x) {
+        acc = merge_combiners(std::move(acc), std::move(x));
+      },
+      num_partitions);
+  }
+
+  /// Gathers the values of each key, in record order.
+  template <class U = T>
+  auto group_by_key(size_t num_partitions = 0) const {
+    require_pairs<U>();
+    using v = detail::value_t<U>;
+    using c = std::vector<v>;
+    return combine_in_place<c>(
+      [](const v& x) { return c{x}; },
+      [](c& acc, const v& x) { acc.push_back(x); },
+      [](c& acc, c&& xs) {
+        acc.insert(acc.end(), std::make_move_iterator(xs.begin()),
+                   std::make_move_iterator(xs.end()));
+      },
+      num_partitions);
+  }
+
+  /// Applies `f(const V&) -> W` to every value, keeping the keys.
+  template <class F>
+  auto map_values(F f) const {
+    require_pairs<T>();
+    using k = detail::key_t<T>;
+    using v = detail::value_t<T>;
+    static_assert(std::is_invocable_v<F, const v&>,
+                  "map_values expects f(const V&) -> W");
+    using w = std::decay_t<std::invoke_result_t<F, const v&>>;
+    return narrow<std::pair<k, w>>([f](const T& kv, auto& sink) {
+      sink(std::pair<k, w>{kv.first, f(kv.second)});
+    });
+  }
+
+  /// Applies `f(const V&) -> container of W` and pairs each W with the key.
+  template <class F>
+  auto flat_map_values(F f) const {
+    require_pairs<T>();
+    using k = detail::key_t<T>;
+    using v = detail::value_t<T>;
+    static_assert(std::is_invocable_v<F, const v&>,
+                  "flat_map_values expects f(const V&) -> a container of W");
+    using w = detail::element_t<std::invoke_result_t<F, const v&>>;
+    return narrow<std::pair<k, w>>([f](const T& kv, auto& sink) {
+      for (const auto& y : f(kv.second))
+        sink(std::pair<k, w>{kv.first, y});
+    });
+  }
+
+  /// For each key of either RDD: its values here and its values in `other`.
+  template <class Other>
+  auto cogroup(const Other& other, size_t num_partitions = 0) const {
+    require_pairs<T>();
+    require_same_key<Other>();
+    using k = detail::key_t<T>;
+    using v = detail::value_t<T>;
+    using W = detail::value_t<typename Other::value_type>;
+    using node = detail::cogroup_node<k, v, W>;
+    auto n = num_partitions != 0 ? num_partitions
+                                 : std::max({partitions(), other.partitions(),
+                                             size_t{1}});
+    using out = typename node::output;
+    return rdd<out>{std::make_shared<node>(node_, other.node(), n)};
+  }
+
+  /// Inner join on the key: `(k, (v, w))` for every matching pair.
+  template <class Other>
+  auto join(const Other& other, size_t num_partitions = 0) const {
+    require_pairs<T>();
+    require_same_key<Other>();
+    using W = detail::value_t<typename Other::value_type>;
+    using k = detail::key_t<T>;
+    using v = detail::value_t<T>;
+    using out = std::pair<k, std::pair<v, W>>;
+    return cogroup(other, num_partitions)
+      .template narrow<out>([](const auto& g, auto& sink) {
+        for (const auto& x : g.second.first)
+          for (const auto& y : g.second.second)
+            sink(out{g.first, {x, y}});
+      });
+  }
+
+  /// Left outer join: every value here, with `std::nullopt` where `other`
+  /// has no value for the key.
+  template <class Other>
+  auto left_outer_join(const Other& other, size_t num_partitions = 0) const {
+    require_pairs<T>();
+    require_same_key<Other>();
+    using W = detail::value_t<typename Other::value_type>;
+    using k = detail::key_t<T>;
+    using v = detail::value_t<T>;
+    using out = std::pair<k, std::pair<v, std::optional<W>>>;
+    return cogroup(other, num_partitions)
+      .template narrow<out>([](const auto& g, auto& sink) {
+        for (const auto& x : g.second.first) {
+          if (g.second.second.empty())
+            sink(out{g.first, {x, std::nullopt}});
+          for (const auto& y : g.second.second)
+            sink(out{g.first, {x, y}});
+        }
+      });
+  }
+
+  /// Right outer join: every value of `other`, with `std::nullopt` where this
+  /// RDD has no value for the key.
+  template <class Other>
+  auto right_outer_join(const Other& other, size_t num_partitions = 0) const {
+    require_pairs<T>();
+    require_same_key<Other>();
+    using W = detail::value_t<typename Other::value_type>;
+    using k = detail::key_t<T>;
+    using v = detail::value_t<T>;
+    using out = std::pair<k, std::pair<std::optional<v>, W>>;
+    return cogroup(other, num_partitions)
+      .template narrow<out>([](const auto& g, auto& sink) {
+        for (const auto& y : g.second.second) {
+          if (g.second.first.empty())
+            sink(out{g.first, {std::nullopt, y}});
+          for (const auto& x : g.second.first)
+            sink(out{g.first, {x, y}});
+        }
+      });
+  }
+
+  /// Full outer join: every key of either side, `std::nullopt` where a side
+  /// has no value.
+  template <class Other>
+  auto full_outer_join(const Other& other, size_t num_partitions = 0) const {
+    require_pairs<T>();
+    require_same_key<Other>();
+    using W = detail::value_t<typename Other::value_type>;
+    using k = detail::key_t<T>;
+    using v = detail::value_t<T>;
+    using out = std::pair<k, std::pair<std::optional<v>, std::optional<W>>>;
+    return cogroup(other, num_partitions)
+      .template narrow<out>([](const auto& g, auto& sink) {
+        const auto& xs = g.second.first;
+        const auto& ys = g.second.second;
+        if (xs.empty())
+          for (const auto& y : ys)
+            sink(out{g.first, {std::nullopt, y}});
+        else if (ys.empty())
+          for (const auto& x : xs)
+            sink(out{g.first, {x, std::nullopt}});
+        else
+          for (const auto& x : xs)
+            for (const auto& y : ys)
+              sink(out{g.first, {x, y}});
+      });
+  }
+
+  // -- actions ----------------------------------------------------------------
+
+  /// All elements, partition by partition.
+  std::vector<T> collect() const {
+    auto parts = run_all<std::vector<T>>(
+      [](const detail::rdd_node<T>& n, size_t i) { return n.materialize(i); });
+    std::vector<T> result;
+    for (auto& part : parts)
+      result.insert(result.end(), std::make_move_iterator(part.begin()),
+                    std::make_move_iterator(part.end()));
+    return result;
+  }
+
+  /// The number of elements.
+  int64_t count() const {
+    auto counts = run_all<int64_t>([](const detail::rdd_node<T>& n, size_t i) {
+      int64_t c = 0;
+      n.compute(i, [&](const T&) { ++c; });
+      return c;
+    });
+    int64_t total = 0;
+    for (auto c : counts)
+      total += c;
+    return total;
+  }
+
+  /// The first `num` elements, scanning as few partitions as it can (one,
+  /// then four times as many each round, as Spark's `take`).
+  std::vector<T> take(size_t num) const {
+    std::vector<T> result;
+    if (num == 0)
+      return result;
+    auto& runner = task_runner::current();
+    node_->prepare(runner);
+    auto total = node_->num_partitions();
+    size_t scanned = 0;
+    size_t step = 1;
+    while (result.size() < num && scanned < total) {
+      auto n = std::min(step, total - scanned);
+      std::vector<std::vector<T>> parts(n);
+      auto want = num - result.size();
+      runner.run(n, [&](size_t i) {
+        node_->compute(scanned + i, [&](const T& x) {
+          if (parts[i].size() < want)
+            parts[i].push_back(x);
+        });
+      });
+      for (auto& part : parts)
+        for (auto& x : part)
+          if (result.size() < num)
+            result.push_back(std::move(x));
+      scanned += n;
+      step *= 4;
+    }
+    return result;
+  }
+
+  /// Returns whether the RDD has no element.
+  bool is_empty() const {
+    return partitions() == 0 || take(1).empty();
+  }
+
+  /// Calls `f(index, records)` or `f(records)` once per partition, in the
+  /// partition's task.
+  template <class F>
+  void foreach_partition(F f) const {
+    constexpr bool with_index
+      = std::is_invocable_v<F, size_t, const std::vector<T>&>;
+    static_assert(with_index || std::is_invocable_v<F, const std::vector<T>&>,
+                  "foreach_partition expects f(const std::vector<T>&) or "
+                  "f(size_t index, const std::vector<T>&)");
+    run_all<bool>([&f](const detail::rdd_node<T>& n, size_t i) {
+      auto part = n.materialize(i);
+      if constexpr (with_index)
+        f(i, part);
+      else
+        f(part);
+      return true;
+    });
+  }
+
+  /// Builds a narrow transformation from a step `step(x, sink)`.
+  template <class Out, class Step>
+  rdd<Out> narrow(Step step) const {
+    using node = detail::narrow_node<T, Out, Step>;
+    return rdd<Out>{std::make_shared<node>(node_, std::move(step))};
+  }
+
+private:
+  static void check_partitions(size_t n);
+
+  template <class U>
+  static constexpr void require_pairs() {
+    static_assert(detail::is_pair_v<U>,
+                  "by-key operations need an RDD of std::pair<K, V>");
+  }
+
+  template <class Other>
+  static constexpr void require_same_key() {
+    static_assert(detail::is_pair_v<typename Other::value_type>,
+                  "the other RDD of a join or cogroup must hold "
+                  "std::pair<K, W>");
+    static_assert(std::is_same_v<detail::key_t<typename Other::value_type>,
+                                 detail::key_t<T>>,
+                  "both RDDs of a join or cogroup must have the same key type");
+  }
+
+  template <class C, class Create, class MergeValue, class MergeCombiners>
+  auto combine_in_place(Create create, MergeValue merge_value,
+                        MergeCombiners merge_combiners,
+                        size_t num_partitions) const {
+    using k = detail::key_t<T>;
+    using v = detail::value_t<T>;
+    using node = detail::combine_node<k, v, C, Create, MergeValue,
+                                      MergeCombiners>;
+    auto n = num_partitions != 0 ? num_partitions
+                                 : std::max(partitions(), size_t{1});
+    return rdd<std::pair<k, C>>{
+      std::make_shared<node>(node_, n, std::move(create),
+                             std::move(merge_value), std::move(merge_combiners))};
+  }
+
+  template <class R, class F>
+  std::vector<R> run_all(F f) const {
+    auto& runner = task_runner::current();
+    node_->prepare(runner);
+    std::vector<R> results(node_->num_partitions());
+    runner.run(results.size(), [&](size_t i) { results[i] = f(*node_, i); });
+    return results;
+  }
+
+  detail::rdd_node_ptr<T> node_;
+};
+
+template <class T>
+void rdd<T>::check_partitions(size_t n) {
+  if (n == 0)
+    throw std::invalid_argument("the number of partitions must be positive");
+}
+
+template <class T>
+rdd<T> parallelize(std::vector<T> data, size_t num_partitions) {
+  if (num_partitions == 0)
+    throw std::invalid_argument("parallelize: the number of partitions must "
+                                "be positive");
+  using part = std::shared_ptr<const std::vector<T>>;
+  std::vector<part> parts;
+  parts.reserve(num_partitions);
+  auto size = data.size();
+  for (size_t i = 0; i < num_partitions; ++i) {
+    auto first = data.begin() + static_cast<std::ptrdiff_t>(i * size / num_partitions);
+    auto last = data.begin() + static_cast<std::ptrdiff_t>((i + 1) * size / num_partitions);
+    parts.push_back(std::make_shared<const std::vector<T>>(
+      std::make_move_iterator(first), std::make_move_iterator(last)));
+  }
+  return rdd<T>{std::make_shared<detail::collection_node<T>>(std::move(parts))};
+}
+
+} // namespace caf_stream

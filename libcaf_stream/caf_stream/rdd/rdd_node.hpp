@@ -1,0 +1,166 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "caf_stream/detail/function_ref.hpp"
+#include "caf_stream/scheduler/task_runner.hpp"
+
+namespace caf_stream::detail {
+
+/// The lineage node of an RDD, independent of its element type.
+class rdd_node_base {
+public:
+  virtual ~rdd_node_base() = default;
+
+  /// Number of partitions, each computed by one task.
+  virtual size_t num_partitions() const = 0;
+
+  /// Runs the shuffle stages this node depends on, parents first. Idempotent
+  /// and called on the job's thread before any task of the final stage.
+  virtual void prepare(task_runner& runner) const = 0;
+};
+
+/// A node that pushes the records of one partition into a sink. Narrow
+/// operations wrap their parent's sink, so a chain of them runs fused inside
+/// one task per partition, with no intermediate collections.
+template <class T>
+class rdd_node : public rdd_node_base {
+public:
+  using sink = function_ref<void(const T&)>;
+
+  /// Pushes every record of partition `index` into `out`.
+  virtual void compute(size_t index, sink out) const = 0;
+
+  /// Collects partition `index` into a vector.
+  std::vector<T> materialize(size_t index) const {
+    std::vector<T> result;
+    compute(index, [&](const T& x) { result.push_back(x); });
+    return result;
+  }
+};
+
+template <class T>
+using rdd_node_ptr = std::shared_ptr<const rdd_node<T>>;
+
+/// Partitions held in memory: a parallelized collection or received blocks.
+template <class T>
+class collection_node final : public rdd_node<T> {
+public:
+  using partition = std::shared_ptr<const std::vector<T>>;
+
+  explicit collection_node(std::vector<partition> partitions)
+    : partitions_(std::move(partitions)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return partitions_.size();
+  }
+
+  void prepare(task_runner&) const override {
+    // nop
+  }
+
+  void compute(size_t index, typename rdd_node<T>::sink out) const override {
+    for (const auto& x : *partitions_[index])
+      out(x);
+  }
+
+private:
+  std::vector<partition> partitions_;
+};
+
+/// A one-to-one dependency: `step(x, out)` turns each parent record into any
+/// number of records (map, filter, flat_map, map_values, ...).
+template <class In, class Out, class Step>
+class narrow_node final : public rdd_node<Out> {
+public:
+  narrow_node(rdd_node_ptr<In> parent, Step step)
+    : parent_(std::move(parent)), step_(std::move(step)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return parent_->num_partitions();
+  }
+
+  void prepare(task_runner& runner) const override {
+    parent_->prepare(runner);
+  }
+
+  void compute(size_t index, typename rdd_node<Out>::sink out) const override {
+    parent_->compute(index, [&](const In& x) { step_(x, out); });
+  }
+
+private:
+  rdd_node_ptr<In> parent_;
+  Step step_;
+};
+
+/// `f(partition)` sees a whole partition at once (map_partitions, glom).
+template <class In, class Out, class F>
+class partition_node final : public rdd_node<Out> {
+public:
+  partition_node(rdd_node_ptr<In> parent, F f)
+    : parent_(std::move(parent)), f_(std::move(f)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return parent_->num_partitions();
+  }
+
+  void prepare(task_runner& runner) const override {
+    parent_->prepare(runner);
+  }
+
+  void compute(size_t index, typename rdd_node<Out>::sink out) const override {
+    auto input = parent_->materialize(index);
+    for (const auto& y : f_(input))
+      out(y);
+  }
+
+private:
+  rdd_node_ptr<In> parent_;
+  F f_;
+};
+
+/// The partitions of all parents, one after the other (union).
+template <class T>
+class union_node final : public rdd_node<T> {
+public:
+  explicit union_node(std::vector<rdd_node_ptr<T>> parents)
+    : parents_(std::move(parents)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    size_t n = 0;
+    for (const auto& p : parents_)
+      n += p->num_partitions();
+    return n;
+  }
+
+  void prepare(task_runner& runner) const override {
+    for (const auto& p : parents_)
+      p->prepare(runner);
+  }
+
+  void compute(size_t index, typename rdd_node<T>::sink out) const override {
+    for (const auto& p : parents_) {
+      auto n = p->num_partitions();
+      if (index < n) {
+        p->compute(index, out);
+        return;
+      }
+      index -= n;
+    }
+  }
+
+private:
+  std::vector<rdd_node_ptr<T>> parents_;
+};
+
+} // namespace caf_stream::detail

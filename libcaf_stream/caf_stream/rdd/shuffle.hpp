@@ -1,0 +1,234 @@
+#pragma once
+
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/hash.hpp"
+#include "caf_stream/rdd/rdd_node.hpp"
+
+namespace caf_stream::detail {
+
+/// Output of a shuffle's map stage: `buckets[map_partition][reduce_partition]`.
+template <class T>
+using shuffle_output = std::vector<std::vector<std::vector<T>>>;
+
+/// Runs a shuffle's map stage once, on the first `prepare`: `init()` sizes
+/// the output, then `map_task(i)` runs for every map partition. A failed stage
+/// runs again, from `init`, on the next `prepare`.
+class shuffle_stage {
+public:
+  template <class Init, class F>
+  void run_once(task_runner& runner, size_t num_tasks, Init&& init,
+                F&& map_task) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (done_)
+      return;
+    init();
+    runner.run(num_tasks, map_task);
+    done_ = true;
+  }
+
+private:
+  std::mutex mtx_;
+  bool done_ = false;
+};
+
+/// Spark's ShuffledRDD with an aggregator: hash-partitions `(K, V)` records
+/// into `n` partitions, combining values per key on the map side
+/// (`create(v)`, `merge_value(c, v)`) and merging the combiners on the reduce
+/// side (`merge_combiners(c, std::move(c2))`). Backs reduce_by_key,
+/// combine_by_key, group_by_key and count_by_value.
+template <class K, class V, class C, class Create, class MergeValue,
+          class MergeCombiners>
+class combine_node final : public rdd_node<std::pair<K, C>> {
+public:
+  using input = std::pair<K, V>;
+  using output = std::pair<K, C>;
+  using table = std::unordered_map<K, C, hash<K>>;
+
+  combine_node(rdd_node_ptr<input> parent, size_t num_partitions,
+               Create create, MergeValue merge_value,
+               MergeCombiners merge_combiners)
+    : parent_(std::move(parent)),
+      n_(num_partitions),
+      create_(std::move(create)),
+      merge_value_(std::move(merge_value)),
+      merge_combiners_(std::move(merge_combiners)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return n_;
+  }
+
+  void prepare(task_runner& runner) const override {
+    parent_->prepare(runner);
+    auto m = parent_->num_partitions();
+    stage_.run_once(
+      runner, m, [&] { map_out_.assign(m, {}); },
+      [&](size_t i) { map_out_[i] = map(i); });
+  }
+
+  void compute(size_t index,
+               typename rdd_node<output>::sink out) const override {
+    table acc;
+    for (auto& buckets : map_out_)
+      for (auto& kv : buckets[index]) {
+        auto i = acc.find(kv.first);
+        if (i == acc.end())
+          acc.emplace(kv.first, kv.second);
+        else
+          merge_combiners_(i->second, C{kv.second});
+      }
+    for (const auto& kv : acc)
+      out(output{kv.first, kv.second});
+  }
+
+private:
+  std::vector<std::vector<output>> map(size_t partition) const {
+    std::vector<table> tables(n_);
+    parent_->compute(partition, [&](const input& kv) {
+      auto& t = tables[partition_of(kv.first, n_)];
+      auto i = t.find(kv.first);
+      if (i == t.end())
+        t.emplace(kv.first, create_(kv.second));
+      else
+        merge_value_(i->second, kv.second);
+    });
+    std::vector<std::vector<output>> result(n_);
+    for (size_t b = 0; b < n_; ++b) {
+      result[b].reserve(tables[b].size());
+      for (auto& kv : tables[b])
+        result[b].emplace_back(kv.first, std::move(kv.second));
+    }
+    return result;
+  }
+
+  rdd_node_ptr<input> parent_;
+  size_t n_;
+  Create create_;
+  MergeValue merge_value_;
+  MergeCombiners merge_combiners_;
+  mutable shuffle_stage stage_;
+  mutable shuffle_output<output> map_out_;
+};
+
+/// Spark's CoGroupedRDD for two parents: every key of either parent with the
+/// values of each, in the parents' record order. Backs the joins.
+template <class K, class V, class W>
+class cogroup_node final
+  : public rdd_node<std::pair<K, std::pair<std::vector<V>, std::vector<W>>>> {
+public:
+  using output = std::pair<K, std::pair<std::vector<V>, std::vector<W>>>;
+
+  cogroup_node(rdd_node_ptr<std::pair<K, V>> left,
+               rdd_node_ptr<std::pair<K, W>> right, size_t num_partitions)
+    : left_(std::move(left)), right_(std::move(right)), n_(num_partitions) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return n_;
+  }
+
+  void prepare(task_runner& runner) const override {
+    left_->prepare(runner);
+    right_->prepare(runner);
+    auto ml = left_->num_partitions();
+    auto mr = right_->num_partitions();
+    auto init = [&] {
+      left_out_.assign(ml, {});
+      right_out_.assign(mr, {});
+    };
+    stage_.run_once(runner, ml + mr, init, [&](size_t i) {
+      if (i < ml)
+        left_out_[i] = split(*left_, i);
+      else
+        right_out_[i - ml] = split(*right_, i - ml);
+    });
+  }
+
+  void compute(size_t index,
+               typename rdd_node<output>::sink out) const override {
+    std::unordered_map<K, size_t, hash<K>> pos;
+    std::vector<output> groups;
+    auto group_of = [&](const K& key) -> auto& {
+      auto [i, added] = pos.emplace(key, groups.size());
+      if (added)
+        groups.emplace_back(key, typename output::second_type{});
+      return groups[i->second].second;
+    };
+    for (auto& buckets : left_out_)
+      for (auto& kv : buckets[index])
+        group_of(kv.first).first.push_back(kv.second);
+    for (auto& buckets : right_out_)
+      for (auto& kv : buckets[index])
+        group_of(kv.first).second.push_back(kv.second);
+    for (const auto& g : groups)
+      out(g);
+  }
+
+private:
+  template <class X>
+  std::vector<std::vector<std::pair<K, X>>>
+  split(const rdd_node<std::pair<K, X>>& parent, size_t partition) const {
+    std::vector<std::vector<std::pair<K, X>>> buckets(n_);
+    parent.compute(partition, [&](const std::pair<K, X>& kv) {
+      buckets[partition_of(kv.first, n_)].push_back(kv);
+    });
+    return buckets;
+  }
+
+  rdd_node_ptr<std::pair<K, V>> left_;
+  rdd_node_ptr<std::pair<K, W>> right_;
+  size_t n_;
+  mutable shuffle_stage stage_;
+  mutable shuffle_output<std::pair<K, V>> left_out_;
+  mutable shuffle_output<std::pair<K, W>> right_out_;
+};
+
+/// Spark's `repartition(n)`: spreads the records of every parent partition
+/// round-robin over `n` partitions.
+template <class T>
+class repartition_node final : public rdd_node<T> {
+public:
+  repartition_node(rdd_node_ptr<T> parent, size_t num_partitions)
+    : parent_(std::move(parent)), n_(num_partitions) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return n_;
+  }
+
+  void prepare(task_runner& runner) const override {
+    parent_->prepare(runner);
+    auto m = parent_->num_partitions();
+    auto init = [&] { map_out_.assign(m, {}); };
+    stage_.run_once(runner, m, init, [&](size_t p) {
+      std::vector<std::vector<T>> buckets(n_);
+      size_t next = p % n_;
+      parent_->compute(p, [&](const T& x) {
+        buckets[next].push_back(x);
+        next = next + 1 == n_ ? 0 : next + 1;
+      });
+      map_out_[p] = std::move(buckets);
+    });
+  }
+
+  void compute(size_t index, typename rdd_node<T>::sink out) const override {
+    for (auto& buckets : map_out_)
+      for (auto& x : buckets[index])
+        out(x);
+  }
+
+private:
+  rdd_node_ptr<T> parent_;
+  size_t n_;
+  mutable shuffle_stage stage_;
+  mutable shuffle_output<T> map_out_;
+};
+
+} // namespace caf_stream::detail

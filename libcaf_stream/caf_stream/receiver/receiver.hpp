@@ -1,0 +1,136 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caf_stream/duration.hpp"
+#include "caf_stream/receiver/block.hpp"
+
+namespace caf_stream {
+
+namespace detail {
+
+/// The runtime's side of a receiver (its supervisor), told of the calls a
+/// receiver makes on itself. Implementations may be called from any thread.
+class receiver_host {
+public:
+  virtual ~receiver_host();
+
+  virtual void restart(const std::string& message,
+                       std::optional<duration> delay)
+    = 0;
+
+  virtual void stop(const std::string& message) = 0;
+
+  virtual void report_error(const std::string& message) = 0;
+};
+
+} // namespace detail
+
+/// The part of `receiver<T>` that does not depend on the record type.
+class receiver_base {
+public:
+  virtual ~receiver_base();
+
+  /// Starts receiving. Must not block: start a thread that calls `store`.
+  virtual void on_start() = 0;
+
+  /// Stops receiving: end what `on_start` started (join its thread).
+  virtual void on_stop() = 0;
+
+  /// Asks the runtime to stop this receiver and start it again after
+  /// `stream.receiver.restart-delay` (Spark's `receiverRestartDelay`).
+  void restart(const std::string& message);
+
+  /// Like `restart(message)`, after `delay` instead of the configured delay.
+  void restart(const std::string& message, duration delay);
+
+  /// Asks the runtime to stop this receiver for good.
+  void stop(const std::string& message);
+
+  /// Reports a problem to the runtime (logged; the receiver keeps running).
+  void report_error(const std::string& message);
+
+  /// Returns whether the receiver is stopped, or stopping: a receiving loop
+  /// checks it and ends when it turns true.
+  bool is_stopped() const noexcept {
+    return stopped_.load();
+  }
+
+  /// Returns whether the receiver was started and is not stopped.
+  bool is_started() const noexcept {
+    return !stopped_.load();
+  }
+
+  /// The id of the input stream this receiver feeds.
+  int32_t stream_id() const noexcept {
+    return stream_id_;
+  }
+
+  /// Runtime side: connects the receiver to its supervisor.
+  void attach(std::shared_ptr<detail::receiver_host> host, int32_t stream_id);
+
+  /// Runtime side: marks the receiver as running or stopped.
+  void set_stopped(bool value) noexcept {
+    stopped_ = value;
+  }
+
+private:
+  std::shared_ptr<detail::receiver_host> host_;
+  int32_t stream_id_ = -1;
+  std::atomic<bool> stopped_{true};
+};
+
+/// Base class of custom receivers (Spark's `Receiver[T]`): implement
+/// `on_start` and `on_stop`, call `store` with what arrives. Records stored
+/// one by one are sealed into blocks every `stream.block-interval`; a vector
+/// passed to `store` becomes a block of its own.
+template <class T>
+class receiver : public receiver_base {
+public:
+  using value_type = T;
+
+  /// Stores one record.
+  void store(const T& x) {
+    buffer().push(x);
+  }
+
+  /// Stores one record.
+  void store(T&& x) {
+    buffer().push(std::move(x));
+  }
+
+  /// Stores the records as one block.
+  void store(std::vector<T> xs) {
+    buffer().push_block(std::move(xs));
+  }
+
+  /// Runtime side: the buffer `store` writes to.
+  void attach_buffer(std::shared_ptr<detail::block_buffer<T>> buf) {
+    buffer_ = std::move(buf);
+  }
+
+private:
+  detail::block_buffer<T>& buffer();
+
+  std::shared_ptr<detail::block_buffer<T>> buffer_;
+};
+
+namespace detail {
+
+[[noreturn]] void throw_store_before_start();
+
+} // namespace detail
+
+template <class T>
+detail::block_buffer<T>& receiver<T>::buffer() {
+  if (!buffer_)
+    detail::throw_store_before_start();
+  return *buffer_;
+}
+
+} // namespace caf_stream

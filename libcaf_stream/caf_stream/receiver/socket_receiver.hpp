@@ -1,0 +1,43 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "caf_stream/receiver/receiver.hpp"
+
+namespace caf_stream {
+
+/// The receiver of `socket_text_stream` (Spark's `SocketReceiver`): connects
+/// to a TCP server and stores each UTF-8 line (split on '\n', a trailing '\r'
+/// removed). A line longer than `max_line_length` bytes is reported as an
+/// error and skipped up to its end; the receiver keeps running. When the peer
+/// closes the connection, or it cannot be reached, the receiver restarts.
+class socket_receiver final : public receiver<std::string> {
+public:
+  socket_receiver(std::string host, uint16_t port, size_t max_line_length);
+
+  ~socket_receiver() override;
+
+  void on_start() override;
+
+  void on_stop() override;
+
+  /// Lines skipped because they exceeded `max_line_length`.
+  uint64_t rejected_lines() const noexcept {
+    return rejected_;
+  }
+
+private:
+  void receive();
+
+  std::string host_;
+  uint16_t port_;
+  size_t max_line_length_;
+  std::atomic<int> fd_{-1};
+  std::atomic<uint64_t> rejected_{0};
+  std::thread thread_;
+};
+
+} // namespace caf_stream

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "caf_stream/time.hpp"
+
+namespace caf_stream {
+
+/// One output operation's work for one batch (Spark's `Job`).
+struct job {
+  /// The batch this job belongs to.
+  time batch_time;
+  /// Index of the output operation in the graph.
+  size_t output_id = 0;
+  /// Computes the output's RDD and runs the output function.
+  std::function<void()> run;
+};
+
+/// Every job of one batch, with the batch's input figures (Spark's `JobSet`).
+struct job_set {
+  time batch_time;
+  std::vector<job> jobs;
+  /// Records that entered the batch from all input streams.
+  int64_t num_records = 0;
+  /// When the job generator handed the set to the scheduler.
+  time submission_time;
+};
+
+} // namespace caf_stream

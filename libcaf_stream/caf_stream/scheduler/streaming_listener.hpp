@@ -1,0 +1,23 @@
+#pragma once
+
+#include "caf_stream/scheduler/batch_info.hpp"
+
+namespace caf_stream {
+
+/// Receives the progress of batches (Spark's `StreamingListener`). Called in
+/// batch order from the job executor's thread: keep the handlers short.
+class streaming_listener {
+public:
+  virtual ~streaming_listener();
+
+  /// The batch's jobs were handed to the scheduler.
+  virtual void on_batch_submitted(const batch_info& info);
+
+  /// The batch's first job started.
+  virtual void on_batch_started(const batch_info& info);
+
+  /// The batch's last job ended (check `failure_reason`).
+  virtual void on_batch_completed(const batch_info& info);
+};
+
+} // namespace caf_stream

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstddef>
+
+#include "caf_stream/detail/function_ref.hpp"
+
+namespace caf_stream {
+
+/// Runs the tasks of one stage (one task per partition) and returns when all
+/// of them finished, rethrowing the first exception a task threw. The runtime
+/// installs one that spreads tasks over the operator workers while a job
+/// runs; elsewhere tasks run inline on the calling thread.
+class task_runner {
+public:
+  virtual ~task_runner();
+
+  /// Calls `task(i)` for every `i` in `[0, n)`, possibly in parallel.
+  virtual void run(size_t n, detail::function_ref<void(size_t)> task) = 0;
+
+  /// The runner of the calling thread: the runtime's inside a job, an inline
+  /// runner otherwise.
+  static task_runner& current();
+};
+
+/// Installs a runner for the calling thread for the lifetime of this object.
+class scoped_task_runner {
+public:
+  explicit scoped_task_runner(task_runner& runner) noexcept;
+
+  ~scoped_task_runner();
+
+  scoped_task_runner(const scoped_task_runner&) = delete;
+
+  scoped_task_runner& operator=(const scoped_task_runner&) = delete;
+
+private:
+  task_runner* previous_;
+};
+
+} // namespace caf_stream

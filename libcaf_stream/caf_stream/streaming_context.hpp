@@ -1,0 +1,160 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caf_stream/clock.hpp"
+#include "caf_stream/config.hpp"
+#include "caf_stream/dstream.hpp"
+#include "caf_stream/dstream/queue_input.hpp"
+#include "caf_stream/receiver/receiver.hpp"
+#include "caf_stream/scheduler/streaming_listener.hpp"
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace caf_stream {
+
+/// The entry point (Spark's `StreamingContext`): creates input streams, holds
+/// the graph of streams built on them, and runs it on CAF actors once
+/// started. Building the graph after `start()` is an error. Its definitions
+/// live in `caf_stream::actors`, next to the runtime they start.
+class streaming_context {
+public:
+  /// A context inside an existing actor application, with the `stream.*`
+  /// settings of `sys`'s configuration and the system clock.
+  streaming_context(caf::actor_system& sys, duration batch_interval);
+
+  /// Like above, with a clock of the caller's (a `testing::manual_clock`).
+  streaming_context(caf::actor_system& sys, duration batch_interval,
+                    std::shared_ptr<clock> clk);
+
+  /// A context that owns its actor system, configured by `opts`.
+  explicit streaming_context(duration batch_interval,
+                             stream_options opts = {},
+                             std::shared_ptr<clock> clk = nullptr);
+
+  /// Stops the context (not gracefully) if it is running.
+  ~streaming_context();
+
+  streaming_context(const streaming_context&) = delete;
+
+  streaming_context& operator=(const streaming_context&) = delete;
+
+  // -- input streams ----------------------------------------------------------
+
+  /// A stream fed by RDDs pushed to `queue`: each batch takes the oldest one
+  /// (or, with `one_at_a_time` false, all of them), or `default_rdd` (empty
+  /// if none) when the queue is empty.
+  template <class T>
+  dstream<T> queue_stream(std::shared_ptr<rdd_queue<T>> queue,
+                          bool one_at_a_time = true,
+                          std::optional<rdd<T>> default_rdd = std::nullopt) {
+    using node = detail::queue_input_node<T>;
+    auto n = std::make_shared<node>(*graph_, batch_interval(),
+                                    std::move(queue), one_at_a_time,
+                                    std::move(default_rdd));
+    graph_->add_input(n, n);
+    return {graph_, n};
+  }
+
+  /// Lines from a TCP server at `host:port`, UTF-8, split on '\n'.
+  dstream<std::string> socket_text_stream(const std::string& host,
+                                          uint16_t port);
+
+  /// Lines of the files that appear in `directory` after the start (Spark's
+  /// rules: by modification time, names starting with '.' ignored).
+  dstream<std::string> text_file_stream(const std::string& directory);
+
+  /// A stream fed by a custom receiver.
+  template <class T>
+  dstream<T> receiver_stream(std::unique_ptr<receiver<T>> rcv) {
+    return add_receiver(std::move(rcv), "receiver_stream");
+  }
+
+  /// Splits `data` into `num_partitions` partitions (0: the default
+  /// parallelism), e.g. to feed a `queue_stream`.
+  template <class T>
+  rdd<T> parallelize(std::vector<T> data, size_t num_partitions = 0) const {
+    return caf_stream::parallelize(std::move(data),
+                                   num_partitions != 0
+                                     ? num_partitions
+                                     : graph_->default_parallelism());
+  }
+
+  /// The union of several streams of the same slide.
+  template <class T>
+  dstream<T> union_all(const std::vector<dstream<T>>& streams) {
+    if (streams.empty())
+      throw std::invalid_argument("union_all needs at least one stream");
+    auto result = streams.front();
+    for (size_t i = 1; i < streams.size(); ++i)
+      result = result.union_with(streams[i]);
+    return result;
+  }
+
+  // -- life cycle -------------------------------------------------------------
+
+  /// Validates the graph and starts receivers and the batch timer.
+  void start();
+
+  /// Stops receiving and processing. With `stop_gracefully`, first waits
+  /// until everything received so far has been processed.
+  void stop(bool stop_gracefully = false);
+
+  /// Blocks until the context stops; rethrows the first job failure as
+  /// `stream_error` (errc::job_failure).
+  void await_termination();
+
+  /// Like `await_termination`, up to `timeout`; returns whether it stopped.
+  bool await_termination_or_timeout(duration timeout);
+
+  /// Adds a listener for batch progress (before or after start).
+  void add_streaming_listener(std::shared_ptr<streaming_listener> listener);
+
+  /// Sets the directory for checkpoints (created if missing).
+  void checkpoint(const std::string& directory);
+
+  // -- properties -------------------------------------------------------------
+
+  /// The batch interval given at construction.
+  duration batch_interval() const noexcept;
+
+  /// The settings in force.
+  const stream_options& options() const noexcept;
+
+  /// The checkpoint directory, empty if not set.
+  const std::string& checkpoint_directory() const noexcept;
+
+  /// The context's clock.
+  clock& get_clock() const noexcept;
+
+  /// The graph of streams (for operators built on top of the API).
+  const std::shared_ptr<detail::dstream_graph>& graph() const noexcept {
+    return graph_;
+  }
+
+private:
+  struct impl;
+
+  template <class T>
+  dstream<T> add_receiver(std::unique_ptr<receiver<T>> rcv, const char* name) {
+    if (!rcv)
+      throw std::invalid_argument("receiver_stream: the receiver is null");
+    using node = detail::receiver_input_node<T>;
+    auto n = std::make_shared<node>(*graph_, batch_interval(),
+                                    graph_->next_stream_id(), std::move(rcv),
+                                    name);
+    graph_->add_receiver_input(n, n);
+    return {graph_, n};
+  }
+
+  std::unique_ptr<impl> impl_;
+  std::shared_ptr<detail::dstream_graph> graph_;
+};
+
+} // namespace caf_stream

@@ -1,0 +1,125 @@
+#include "caf_stream/dstream/file_input.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <sys/stat.h>
+
+#include "caf_stream/error.hpp"
+
+namespace caf_stream::detail {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// One partition per file; the lines are read in the partition's task.
+class text_files_node final : public rdd_node<std::string> {
+public:
+  explicit text_files_node(std::vector<std::string> files)
+    : files_(std::move(files)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return files_.size();
+  }
+
+  void prepare(task_runner&) const override {
+    // nop
+  }
+
+  void compute(size_t index, sink out) const override {
+    for (const auto& line : read_lines(files_[index]))
+      out(line);
+  }
+
+private:
+  std::vector<std::string> files_;
+};
+
+// Modification time in milliseconds since the Unix epoch, or -1.
+int64_t mod_time_ms(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return -1;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000
+         + st.st_mtim.tv_nsec / 1000000;
+}
+
+} // namespace
+
+file_input_node::file_input_node(dstream_graph& graph, duration slide,
+                                 std::string directory)
+  : generated_input_node<std::string>(graph, slide),
+    directory_(std::move(directory)) {
+  // Spark remembers selections for ceil(60 s / batch) batches.
+  auto n = (min_remember_duration.count() + slide.count() - 1) / slide.count();
+  remember_ = slide * n;
+  if (!fs::is_directory(directory_))
+    throw stream_error(errc::source_failure,
+                       "text_file_stream: '" + directory_
+                         + "' is not a directory");
+}
+
+std::vector<std::string> file_input_node::find_new_files(time t) {
+  // Files older than the start (new files only) or than the remember window
+  // are ignored; those in the window are ignored once selected.
+  auto threshold = std::max(zero_time(), t - remember_);
+  std::vector<std::string> result;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(directory_, ec)) {
+    auto name = entry.path().filename().string();
+    if (name.empty() || name.front() == '.')
+      continue;
+    auto path = entry.path().string();
+    auto mtime = mod_time_ms(path);
+    if (mtime < 0 || mtime <= threshold.milliseconds()
+        || mtime > t.milliseconds() || recent_.count(path) > 0)
+      continue;
+    result.push_back(std::move(path));
+  }
+  if (ec)
+    throw stream_error(errc::source_failure,
+                       "text_file_stream: cannot list '" + directory_
+                         + "': " + ec.message());
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+std::pair<rdd<std::string>, int64_t> file_input_node::next(time t) {
+  // Forget selections that fell out of the remember window.
+  auto horizon = t - remember_;
+  for (auto i = selected_.begin(); i != selected_.end() && i->first < horizon;
+       i = selected_.erase(i))
+    for (auto& f : i->second)
+      recent_.erase(f);
+  auto files = find_new_files(t);
+  for (auto& f : files)
+    recent_.insert(f);
+  selected_[t] = files;
+  return {rdd<std::string>{std::make_shared<text_files_node>(std::move(files))},
+          0};
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    throw stream_error(errc::source_failure,
+                       "cannot read '" + path + "': " + std::strerror(errno));
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    lines.push_back(std::move(line));
+  }
+  if (in.bad())
+    throw stream_error(errc::source_failure, "error reading '" + path + "'");
+  return lines;
+}
+
+} // namespace caf_stream::detail

@@ -1,0 +1,56 @@
+#include "caf_stream/scheduler/task_runner.hpp"
+
+#include "caf_stream/scheduler/streaming_listener.hpp"
+
+namespace caf_stream {
+
+namespace {
+
+class inline_runner final : public task_runner {
+public:
+  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+    for (size_t i = 0; i < n; ++i)
+      task(i);
+  }
+};
+
+inline_runner the_inline_runner;
+
+thread_local task_runner* current_runner = nullptr;
+
+} // namespace
+
+task_runner::~task_runner() {
+  // nop
+}
+
+task_runner& task_runner::current() {
+  return current_runner != nullptr ? *current_runner : the_inline_runner;
+}
+
+scoped_task_runner::scoped_task_runner(task_runner& runner) noexcept
+  : previous_(current_runner) {
+  current_runner = &runner;
+}
+
+scoped_task_runner::~scoped_task_runner() {
+  current_runner = previous_;
+}
+
+streaming_listener::~streaming_listener() {
+  // nop
+}
+
+void streaming_listener::on_batch_submitted(const batch_info&) {
+  // nop
+}
+
+void streaming_listener::on_batch_started(const batch_info&) {
+  // nop
+}
+
+void streaming_listener::on_batch_completed(const batch_info&) {
+  // nop
+}
+
+} // namespace caf_stream

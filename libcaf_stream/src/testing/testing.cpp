@@ -1,0 +1,80 @@
+#include "caf_stream/testing.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include "caf_stream/error.hpp"
+
+namespace caf_stream::testing {
+
+// -- manual clock -------------------------------------------------------------
+
+time manual_clock::now() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return now_;
+}
+
+void manual_clock::advance(duration d) {
+  set_time(now() + d);
+}
+
+void manual_clock::set_time(time target) {
+  // Fire due timers one at a time, at their own time, so that a callback sees
+  // the clock where its timer was set and may schedule further timers.
+  for (;;) {
+    callback f;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto i = timers_.begin();
+      if (i == timers_.end() || i->first.first > target) {
+        if (target > now_)
+          now_ = target;
+        return;
+      }
+      if (i->first.first > now_)
+        now_ = i->first.first;
+      f = std::move(i->second);
+      timers_.erase(i);
+    }
+    f();
+  }
+}
+
+void manual_clock::schedule(time at, callback f) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (at > now_) {
+      timers_.emplace(std::make_pair(at, seq_++), std::move(f));
+      return;
+    }
+  }
+  f();
+}
+
+// -- run_operation helpers ----------------------------------------------------
+
+stream_options default_test_options() {
+  stream_options result;
+  result.workers = 2;
+  result.default_parallelism = 2;
+  return result;
+}
+
+temporary_directory::temporary_directory() {
+  auto pattern = (std::filesystem::temp_directory_path() / "caf_stream-XXXXXX")
+                   .string();
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr)
+    throw stream_error(errc::illegal_state,
+                       "cannot create a temporary directory");
+  path_ = buf.data();
+}
+
+temporary_directory::~temporary_directory() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+} // namespace caf_stream::testing

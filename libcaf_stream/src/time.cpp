@@ -1,0 +1,46 @@
+#include "caf_stream/clock.hpp"
+#include "caf_stream/duration.hpp"
+#include "caf_stream/error.hpp"
+#include "caf_stream/time.hpp"
+
+#include <chrono>
+
+namespace caf_stream {
+
+std::string to_string(duration d) {
+  return std::to_string(d.count()) + " ms";
+}
+
+std::string to_string(time t) {
+  return std::to_string(t.milliseconds()) + " ms";
+}
+
+std::string to_string(errc x) {
+  switch (x) {
+    case errc::invalid_graph:
+      return "invalid_graph";
+    case errc::invalid_config:
+      return "invalid_config";
+    case errc::illegal_state:
+      return "illegal_state";
+    case errc::source_failure:
+      return "source_failure";
+    case errc::job_failure:
+      return "job_failure";
+    case errc::timeout:
+      return "timeout";
+  }
+  return "unknown_error";
+}
+
+clock::~clock() {
+  // nop
+}
+
+time system_clock::now() const {
+  using namespace std::chrono;
+  auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  return time{duration_cast<milliseconds>(since_epoch).count()};
+}
+
+} // namespace caf_stream

@@ -1,0 +1,21 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "caf_stream/rdd/rdd.hpp"
+
+using namespace caf_stream;
+
+TEST_CASE("rdd map filter flat_map fuse per partition", "[rdd]") {
+  auto n = GENERATE(1, 2, 3, 7);
+  auto x = parallelize(std::vector<int>{1, 2, 3, 4, 5, 6}, n);
+  CHECK(x.partitions() == static_cast<size_t>(n));
+  auto y = x.map([](int v) { return v * 10; })
+             .filter([](int v) { return v != 30; })
+             .flat_map([](int v) { return std::vector<int>{v, v + 1}; });
+  CHECK(y.collect() == std::vector<int>{10, 11, 20, 21, 40, 41, 50, 51, 60, 61});
+  CHECK(y.count() == 10);
+  CHECK(y.take(3) == std::vector<int>{10, 11, 20});
+}
