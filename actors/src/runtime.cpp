@@ -155,7 +155,7 @@ void runtime::start(time first_batch) {
   d.generator = spawn_job_generator(d.sys, d.graph, d.clk, d.tracker,
                                     d.scheduler, first_batch);
   d.running = true;
-  d.log->info("started: batch interval {} ms, {} workers, {} receivers",
+  d.log->debug("started: batch interval {} ms, {} workers, {} receivers",
               d.graph->batch_interval().count(), d.workers.size(),
               d.supervisors.size());
 }
@@ -198,7 +198,7 @@ void runtime::stop(bool graceful) {
   rest.push_back(d.tracker);
   d.take_down(std::move(rest));
   d.state->terminate();
-  d.log->info("stopped");
+  d.log->debug("stopped");
 }
 
 } // namespace caf_stream::actors

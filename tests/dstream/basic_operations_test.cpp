@@ -1,0 +1,249 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/testing.hpp"
+
+using namespace caf_stream;
+using testing::run_operation;
+
+namespace {
+
+template <class T>
+std::vector<std::vector<T>> sorted(std::vector<std::vector<T>> xs) {
+  for (auto& x : xs)
+    std::sort(x.begin(), x.end());
+  return xs;
+}
+
+stream_options parallelism(size_t workers, size_t partitions) {
+  stream_options opts;
+  opts.workers = workers;
+  opts.default_parallelism = partitions;
+  return opts;
+}
+
+using strings = std::vector<std::vector<std::string>>;
+using ints = std::vector<std::vector<int>>;
+
+} // namespace
+
+// Cases from Spark's BasicOperationsSuite, with literal expected tables.
+
+TEST_CASE("map", "[dstream][basic]") {
+  auto workers = GENERATE(1, 2, 4);
+  auto parts = GENERATE(1, 2, 3);
+  ints input{{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}};
+  auto out = run_operation(
+    input, [](dstream<int> s) { return s.map([](int x) { return std::to_string(x); }); },
+    3, std::chrono::seconds(1), parallelism(workers, parts));
+  CHECK(out == strings{{"1", "2", "3", "4"}, {"5", "6", "7", "8"},
+                       {"9", "10", "11", "12"}});
+}
+
+TEST_CASE("flat_map and filter", "[dstream][basic]") {
+  auto parts = GENERATE(1, 2, 3);
+  ints input{{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}};
+  auto out = run_operation(
+    input,
+    [](dstream<int> s) {
+      return s.flat_map([](int x) { return std::vector<int>{x, x * 2}; })
+        .filter([](int x) { return x % 2 == 0; });
+    },
+    3, std::chrono::seconds(1), parallelism(2, parts));
+  CHECK(sorted(out) == ints{{2, 2, 4, 4, 6, 8}, {6, 8, 10, 12, 14, 16},
+                            {10, 12, 18, 20, 22, 24}});
+}
+
+TEST_CASE("glom and map_partitions", "[dstream][basic]") {
+  ints input{{1, 2, 3, 4}, {5, 6, 7, 8}};
+  auto glommed = run_operation(
+    input, [](dstream<int> s) { return s.glom(); }, 2, std::chrono::seconds(1),
+    parallelism(2, 2));
+  CHECK(glommed == std::vector<std::vector<std::vector<int>>>{
+                     {{1, 2}, {3, 4}}, {{5, 6}, {7, 8}}});
+  auto sums = run_operation(
+    input,
+    [](dstream<int> s) {
+      return s.map_partitions([](const std::vector<int>& xs) {
+        int sum = 0;
+        for (auto x : xs)
+          sum += x;
+        return std::vector<int>{sum};
+      });
+    },
+    2, std::chrono::seconds(1), parallelism(2, 2));
+  CHECK(sums == ints{{3, 7}, {11, 15}});
+}
+
+TEST_CASE("repartition keeps every element", "[dstream][basic]") {
+  auto n = GENERATE(1, 3, 5);
+  ints input{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {}};
+  auto out = run_operation(
+    input,
+    [n](dstream<int> s) {
+      return s.repartition(n).glom().map(
+        [](const std::vector<int>& p) { return static_cast<int>(p.size()); });
+    },
+    2, std::chrono::seconds(1), parallelism(2, 2));
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].size() == static_cast<size_t>(n));
+  int total = 0;
+  for (auto c : out[0]) {
+    total += c;
+    CHECK(c >= 10 / n);
+    CHECK(c <= 10 / n + 1);
+  }
+  CHECK(total == 10);
+  CHECK(out[1] == std::vector<int>(static_cast<size_t>(n), 0));
+}
+
+TEST_CASE("count, reduce and count_by_value", "[dstream][basic]") {
+  auto parts = GENERATE(1, 2, 3);
+  auto opts = parallelism(2, parts);
+  ints input{{1}, {2, 3}, {}, {4, 5, 6}};
+  auto counts = run_operation(
+    input, [](dstream<int> s) { return s.count(); }, 4,
+    std::chrono::seconds(1), opts);
+  CHECK(counts == std::vector<std::vector<int64_t>>{{1}, {2}, {0}, {3}});
+  auto sums = run_operation(
+    input, [](dstream<int> s) { return s.reduce([](int a, int b) { return a + b; }); },
+    4, std::chrono::seconds(1), opts);
+  CHECK(sums == ints{{1}, {5}, {}, {15}});
+  strings words{{"a", "a", "b"}, {"", ""}, {}};
+  auto by_value = run_operation(
+    words, [](dstream<std::string> s) { return s.count_by_value(); }, 3,
+    std::chrono::seconds(1), opts);
+  using kv = std::pair<std::string, int64_t>;
+  CHECK(sorted(by_value)
+        == std::vector<std::vector<kv>>{{{"a", 2}, {"b", 1}}, {{"", 2}}, {}});
+}
+
+TEST_CASE("reduce_by_key, group_by_key, combine_by_key", "[dstream][pair]") {
+  auto workers = GENERATE(1, 2, 3);
+  auto parts = GENERATE(1, 2, 5);
+  auto opts = parallelism(workers, parts);
+  using kv = std::pair<std::string, int>;
+  std::vector<std::vector<kv>> input{
+    {{"a", 1}, {"a", 1}, {"b", 1}}, {{"", 1}, {"", 1}}, {}};
+  auto reduced = run_operation(
+    input,
+    [](dstream<kv> s) { return s.reduce_by_key([](int a, int b) { return a + b; }); },
+    3, std::chrono::seconds(1), opts);
+  CHECK(sorted(reduced)
+        == std::vector<std::vector<kv>>{{{"a", 2}, {"b", 1}}, {{"", 2}}, {}});
+  auto grouped = run_operation(
+    input, [](dstream<kv> s) { return s.group_by_key(); }, 3,
+    std::chrono::seconds(1), opts);
+  using kvs = std::pair<std::string, std::vector<int>>;
+  CHECK(sorted(grouped)
+        == std::vector<std::vector<kvs>>{{{"a", {1, 1}}, {"b", {1}}},
+                                         {{"", {1, 1}}}, {}});
+  auto combined = run_operation(
+    input,
+    [](dstream<kv> s) {
+      return s.combine_by_key([](int v) { return std::to_string(v); },
+                              [](std::string c, int v) { return c + std::to_string(v); },
+                              [](std::string a, std::string b) { return a + b; });
+    },
+    3, std::chrono::seconds(1), opts);
+  using kstr = std::pair<std::string, std::string>;
+  CHECK(sorted(combined)
+        == std::vector<std::vector<kstr>>{{{"a", "11"}, {"b", "1"}},
+                                          {{"", "11"}}, {}});
+}
+
+TEST_CASE("map_values and flat_map_values", "[dstream][pair]") {
+  using kv = std::pair<std::string, int>;
+  std::vector<std::vector<kv>> input{{{"a", 1}, {"b", 2}}, {{"a", 3}}};
+  auto out = run_operation(
+    input,
+    [](dstream<kv> s) {
+      return s.map_values([](int v) { return v * 10; })
+        .flat_map_values([](int v) { return std::vector<int>{v, v + 1}; });
+    },
+    2);
+  CHECK(sorted(out)
+        == std::vector<std::vector<kv>>{
+          {{"a", 10}, {"a", 11}, {"b", 20}, {"b", 21}}, {{"a", 30}, {"a", 31}}});
+}
+
+TEST_CASE("union_with, transform, transform_with", "[dstream][basic]") {
+  ints input1{{1, 2}, {3}};
+  ints input2{{10}, {20, 30}};
+  auto unioned = run_operation(
+    input1, input2, [](dstream<int> a, dstream<int> b) { return a.union_with(b); },
+    2);
+  CHECK(sorted(unioned) == ints{{1, 2, 10}, {3, 20, 30}});
+  auto transformed = run_operation(
+    input1,
+    [](dstream<int> s) {
+      return s.transform([](const rdd<int>& r, caf_stream::time t) {
+        auto ms = static_cast<int>(t.milliseconds());
+        return r.map([ms](int x) { return x + ms; });
+      });
+    },
+    2);
+  CHECK(sorted(transformed) == ints{{1001, 1002}, {2003}});
+  auto with = run_operation(
+    input1, input2,
+    [](dstream<int> a, dstream<int> b) {
+      return a.transform_with(b, [](const rdd<int>& x, const rdd<int>& y) {
+        return x.union_with(y.map([](int v) { return -v; }));
+      });
+    },
+    2);
+  CHECK(sorted(with) == ints{{-10, 1, 2}, {-30, -20, 3}});
+}
+
+TEST_CASE("joins and cogroup", "[dstream][pair]") {
+  auto parts = GENERATE(1, 2, 4);
+  auto opts = parallelism(2, parts);
+  using kv = std::pair<std::string, int>;
+  using ks = std::pair<std::string, std::string>;
+  std::vector<std::vector<kv>> left{{{"a", 1}, {"b", 2}}, {{"a", 3}}, {}};
+  std::vector<std::vector<ks>> right{{{"a", "x"}, {"c", "y"}}, {}, {{"d", "z"}}};
+  auto one = std::chrono::seconds(1);
+  auto inner = run_operation(
+    left, right, [](dstream<kv> a, dstream<ks> b) { return a.join(b); }, 3, one,
+    opts);
+  using j = std::pair<std::string, std::pair<int, std::string>>;
+  CHECK(sorted(inner) == std::vector<std::vector<j>>{{{"a", {1, "x"}}}, {}, {}});
+  auto left_outer = run_operation(
+    left, right, [](dstream<kv> a, dstream<ks> b) { return a.left_outer_join(b); },
+    3, one, opts);
+  using lj = std::pair<std::string, std::pair<int, std::optional<std::string>>>;
+  CHECK(sorted(left_outer)
+        == std::vector<std::vector<lj>>{
+          {{"a", {1, "x"}}, {"b", {2, std::nullopt}}}, {{"a", {3, std::nullopt}}}, {}});
+  auto right_outer = run_operation(
+    left, right, [](dstream<kv> a, dstream<ks> b) { return a.right_outer_join(b); },
+    3, one, opts);
+  using rj = std::pair<std::string, std::pair<std::optional<int>, std::string>>;
+  CHECK(sorted(right_outer)
+        == std::vector<std::vector<rj>>{
+          {{"a", {1, "x"}}, {"c", {std::nullopt, "y"}}}, {}, {{"d", {std::nullopt, "z"}}}});
+  auto full_outer = run_operation(
+    left, right, [](dstream<kv> a, dstream<ks> b) { return a.full_outer_join(b); },
+    3, one, opts);
+  using fj = std::pair<std::string,
+                       std::pair<std::optional<int>, std::optional<std::string>>>;
+  CHECK(sorted(full_outer)
+        == std::vector<std::vector<fj>>{
+          {{"a", {1, "x"}}, {"b", {2, std::nullopt}}, {"c", {std::nullopt, "y"}}},
+          {{"a", {3, std::nullopt}}},
+          {{"d", {std::nullopt, "z"}}}});
+  auto cogrouped = run_operation(
+    left, right, [](dstream<kv> a, dstream<ks> b) { return a.cogroup(b); }, 3, one,
+    opts);
+  using cg = std::pair<std::string,
+                       std::pair<std::vector<int>, std::vector<std::string>>>;
+  CHECK(sorted(cogrouped)
+        == std::vector<std::vector<cg>>{
+          {{"a", {{1}, {"x"}}}, {"b", {{2}, {}}}, {"c", {{}, {"y"}}}},
+          {{"a", {{3}, {}}}},
+          {{"d", {{}, {"z"}}}}});
+}
