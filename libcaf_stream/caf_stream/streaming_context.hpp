@@ -53,7 +53,8 @@ public:
   template <class T>
   dstream<T> queue_stream(std::shared_ptr<rdd_queue<T>> queue,
                           bool one_at_a_time = true,
-                          std::optional<rdd<T>> default_rdd = std::nullopt) {
+                          std::optional<rdd<detail::identity_t<T>>> default_rdd
+                          = std::nullopt) {
     using node = detail::queue_input_node<T>;
     auto n = std::make_shared<node>(*graph_, batch_interval(),
                                     std::move(queue), one_at_a_time,

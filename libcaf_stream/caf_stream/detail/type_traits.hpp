@@ -41,4 +41,13 @@ using key_t = typename T::first_type;
 template <class T>
 using value_t = typename T::second_type;
 
+template <class T>
+struct identity {
+  using type = T;
+};
+
+/// Keeps `T` out of template argument deduction (C++20's type_identity_t).
+template <class T>
+using identity_t = typename identity<T>::type;
+
 } // namespace caf_stream::detail

@@ -1,0 +1,174 @@
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "caf_stream/all.hpp"
+
+#include "support/pipeline.hpp"
+
+using namespace caf_stream;
+
+namespace {
+
+/// A TCP server on 127.0.0.1 (ephemeral port) that accepts one client, sends
+/// `chunks` one write each, and closes the connection.
+class one_shot_server {
+public:
+  explicit one_shot_server(std::vector<std::string> chunks) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(fd_, 4) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread{[this, chunks] {
+      auto client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0)
+        return;
+      int one = 1;
+      ::setsockopt(client, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
+      for (auto& c : chunks)
+        ::send(client, c.data(), c.size(), MSG_NOSIGNAL);
+      ::close(client);
+    }};
+  }
+
+  ~one_shot_server() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+
+  uint16_t port() const {
+    return port_;
+  }
+
+private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+} // namespace
+
+TEST_CASE("socket_text_stream splits lines across TCP segments", "[receiver][socket]") {
+  one_shot_server server{{"hello wo", "rld\nsecond", " line\r\n", "third\n", "tail"}};
+  test::pipeline<std::string> p;
+  p.collect(p.context().socket_text_stream("127.0.0.1", server.port()));
+  p.context().start();
+  // The peer disconnects after sending: what arrived is kept, including the
+  // unterminated tail, and the receiver restarts (to find nobody there).
+  auto done = p.run_until([](const std::vector<std::string>& xs) { return xs.size() >= 4; });
+  p.context().stop();
+  REQUIRE(done);
+  CHECK(p.elements()
+        == std::vector<std::string>{"hello world", "second line", "third", "tail"});
+}
+
+TEST_CASE("socket_text_stream skips an overlong line with an error", "[receiver][socket]") {
+  auto opts = testing::default_test_options();
+  opts.max_line_length = 16;
+  std::string big(100, 'x');
+  one_shot_server server{{"short\n", big.substr(0, 50), big.substr(50) + "\nafter\n"}};
+  test::pipeline<std::string> p{opts};
+  p.collect(p.context().socket_text_stream("127.0.0.1", server.port()));
+  p.context().start();
+  auto done = p.run_until([](const std::vector<std::string>& xs) { return xs.size() >= 2; });
+  p.context().stop();
+  REQUIRE(done);
+  CHECK(p.elements() == std::vector<std::string>{"short", "after"});
+}
+
+namespace {
+
+/// Stores `first` records, then asks for a restart; after the restart it
+/// stores `second` records.
+class flaky_receiver final : public receiver<int> {
+public:
+  explicit flaky_receiver(std::shared_ptr<std::atomic<int>> starts)
+    : starts_(std::move(starts)) {
+  }
+
+  void on_start() override {
+    auto n = ++*starts_;
+    if (n == 1) {
+      store(std::vector<int>{1, 2, 3});
+      restart("simulated failure");
+    } else if (n == 2) {
+      throw std::runtime_error("on_start fails once more");
+    } else {
+      store(4);
+      store(5);
+    }
+  }
+
+  void on_stop() override {
+  }
+
+private:
+  std::shared_ptr<std::atomic<int>> starts_;
+};
+
+} // namespace
+
+TEST_CASE("a receiver that restarts or throws is started again", "[receiver]") {
+  auto starts = std::make_shared<std::atomic<int>>(0);
+  test::pipeline<int> p;
+  p.collect(p.context().receiver_stream<int>(std::make_unique<flaky_receiver>(starts)));
+  p.context().start();
+  auto done = p.run_until([](const std::vector<int>& xs) { return xs.size() >= 5; }, 20);
+  p.context().stop();
+  REQUIRE(done);
+  auto xs = p.elements();
+  std::sort(xs.begin(), xs.end());
+  CHECK(xs == std::vector<int>{1, 2, 3, 4, 5});
+  CHECK(*starts == 3);
+}
+
+TEST_CASE("text_file_stream picks up only new files", "[receiver][file]") {
+  namespace fs = std::filesystem;
+  testing::temporary_directory dir;
+  auto write = [&](const std::string& name, const std::string& text, int64_t mtime_ms) {
+    auto path = fs::path{dir.path()} / name;
+    std::ofstream{path} << text;
+    auto sys_time = std::chrono::system_clock::time_point{std::chrono::milliseconds{mtime_ms}};
+    auto file_time = fs::file_time_type::clock::now()
+                     + std::chrono::duration_cast<fs::file_time_type::duration>(
+                       sys_time - std::chrono::system_clock::now());
+    fs::last_write_time(path, file_time);
+  };
+  // The manual clock runs at wall-clock epoch time so that file modification
+  // times and batch times compare.
+  auto base = (std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count() / 1000) * 1000;
+  write("old.txt", "old\n", base - 5000);
+  test::pipeline<std::string> p{testing::default_test_options(), caf_stream::time{base}};
+  p.collect(p.context().text_file_stream(dir.path()));
+  p.context().start();
+  write("a.txt", "a1\na2\n", base + 500);
+  write(".hidden", "hidden\n", base + 500);
+  p.next_batch(); // base + 1000
+  write("b.txt", "b1\r\n", base + 1500);
+  p.next_batch(); // base + 2000
+  p.next_batch(); // nothing new
+  p.context().stop();
+  auto outs = p.outputs();
+  REQUIRE(outs.size() == 3);
+  CHECK(outs[0] == std::vector<std::string>{"a1", "a2"});
+  CHECK(outs[1] == std::vector<std::string>{"b1"});
+  CHECK(outs[2].empty());
+}

@@ -1,0 +1,161 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "caf_stream/all.hpp"
+#include "caf_stream/testing.hpp"
+
+#include "support/pipeline.hpp"
+
+using namespace caf_stream;
+
+namespace {
+
+std::vector<std::string> read_file(const std::filesystem::path& p) {
+  std::ifstream in{p};
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);)
+    lines.push_back(l);
+  return lines;
+}
+
+} // namespace
+
+TEST_CASE("the graph is frozen after start", "[context]") {
+  test::pipeline<int> p;
+  auto q = std::make_shared<rdd_queue<int>>();
+  auto s = p.context().queue_stream(q);
+  p.collect(s);
+  p.context().start();
+  CHECK_THROWS_WITH(s.map([](int x) { return x; }),
+                    Catch::Contains("after starting a context is not supported"));
+  CHECK_THROWS_AS(p.context().start(), stream_error);
+  p.context().stop();
+  CHECK_THROWS_WITH(s.map([](int x) { return x; }),
+                    Catch::Contains("after stopping a context is not supported"));
+}
+
+TEST_CASE("start needs an output operation", "[context]") {
+  streaming_context ssc{std::chrono::seconds(1), testing::default_test_options(),
+                        std::make_shared<testing::manual_clock>()};
+  ssc.queue_stream(std::make_shared<rdd_queue<int>>());
+  CHECK_THROWS_WITH(ssc.start(), Catch::Contains("No output operations"));
+}
+
+TEST_CASE("bad configuration values are refused by name", "[context][config]") {
+  stream_options opts;
+  opts.block_interval = duration{0};
+  CHECK_THROWS_WITH(streaming_context(std::chrono::seconds(1), opts),
+                    Catch::Contains("stream.block-interval"));
+  CHECK_THROWS_WITH(streaming_context(duration{0}),
+                    Catch::Contains("batch interval must be positive"));
+}
+
+TEST_CASE("queue_stream takes one RDD per batch, or all", "[context][queue]") {
+  auto one = GENERATE(true, false);
+  test::pipeline<int> p;
+  auto q = std::make_shared<rdd_queue<int>>();
+  q->push(parallelize(std::vector<int>{1, 2}, 2));
+  q->push(parallelize(std::vector<int>{3}, 1));
+  auto fallback = parallelize(std::vector<int>{-1}, 1);
+  p.collect(p.context().queue_stream(q, one, fallback));
+  p.context().start();
+  p.next_batch();
+  p.next_batch();
+  p.context().stop();
+  if (one)
+    CHECK(p.outputs() == std::vector<std::vector<int>>{{1, 2}, {3}});
+  else
+    CHECK(p.outputs() == std::vector<std::vector<int>>{{1, 2, 3}, {-1}});
+}
+
+TEST_CASE("listeners see every batch with its figures", "[context][listener]") {
+  test::pipeline<int> p;
+  auto q = std::make_shared<rdd_queue<int>>();
+  p.collect(p.context().queue_stream(q));
+  p.context().start();
+  p.next_batch();
+  p.next_batch();
+  p.context().stop();
+  auto infos = p.infos();
+  REQUIRE(infos.size() == 2);
+  CHECK(infos[0].batch_time == caf_stream::time{1000});
+  CHECK(infos[1].batch_time == caf_stream::time{2000});
+  for (auto& info : infos) {
+    // Under the manual clock no time passes while a batch runs.
+    CHECK(info.submission_time == info.batch_time);
+    CHECK(info.scheduling_delay() == duration{0});
+    CHECK(info.processing_delay() == duration{0});
+    CHECK(info.total_delay() == duration{0});
+    CHECK_FALSE(info.failure_reason);
+  }
+}
+
+TEST_CASE("a failing job fails its batch and await_termination", "[context]") {
+  test::pipeline<int> p;
+  auto q = std::make_shared<rdd_queue<int>>();
+  q->push(parallelize(std::vector<int>{1, 2, 3}, 3));
+  auto s = p.context().queue_stream(q).map([](int x) {
+    if (x == 2)
+      throw std::runtime_error("bad record 2");
+    return x;
+  });
+  p.collect(s);
+  p.context().start();
+  p.next_batch();
+  auto infos = p.infos();
+  REQUIRE(infos.size() == 1);
+  REQUIRE(infos[0].failure_reason);
+  CHECK_THAT(*infos[0].failure_reason, Catch::Contains("bad record 2"));
+  CHECK_THROWS_WITH(p.context().await_termination(),
+                    Catch::Contains("bad record 2"));
+  p.context().stop();
+}
+
+TEST_CASE("print writes Spark's format", "[context][output]") {
+  test::pipeline<int> p;
+  auto q = std::make_shared<rdd_queue<std::pair<std::string, int>>>();
+  q->push(parallelize(std::vector<std::pair<std::string, int>>{{"a", 1}, {"b", 2}, {"c", 3}}, 2));
+  q->push(parallelize(std::vector<std::pair<std::string, int>>{{"d", 4}}, 1));
+  p.context().queue_stream(q).print(2);
+  p.collect(p.context().queue_stream(std::make_shared<rdd_queue<int>>()));
+  std::ostringstream captured;
+  auto* old = std::cout.rdbuf(captured.rdbuf());
+  p.context().start();
+  p.next_batch();
+  p.next_batch();
+  p.context().stop();
+  std::cout.rdbuf(old);
+  CHECK(captured.str()
+        == "-------------------------------------------\n"
+           "Time: 1000 ms\n"
+           "-------------------------------------------\n"
+           "(a,1)\n(b,2)\n...\n\n"
+           "-------------------------------------------\n"
+           "Time: 2000 ms\n"
+           "-------------------------------------------\n"
+           "(d,4)\n\n");
+}
+
+TEST_CASE("save_as_text_files writes a directory per batch", "[context][output]") {
+  testing::temporary_directory out;
+  auto prefix = (std::filesystem::path{out.path()} / "counts").string();
+  test::pipeline<int> p;
+  auto q = std::make_shared<rdd_queue<int>>();
+  q->push(parallelize(std::vector<int>{1, 2, 3}, 2));
+  auto s = p.context().queue_stream(q);
+  s.save_as_text_files(prefix, "txt");
+  s.save_as_text_files(prefix);
+  p.collect(s);
+  p.context().start();
+  p.next_batch();
+  p.context().stop();
+  auto dir = std::filesystem::path{prefix + "-1000.txt"};
+  CHECK(read_file(dir / "part-00000") == std::vector<std::string>{"1"});
+  CHECK(read_file(dir / "part-00001") == std::vector<std::string>{"2", "3"});
+  CHECK(std::filesystem::exists(dir / "_SUCCESS"));
+  CHECK(std::filesystem::exists(prefix + "-1000"));
+}
