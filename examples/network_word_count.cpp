@@ -26,7 +26,7 @@
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/all.hpp"
 
-#include "example_args.hpp"
+#include "example_support.hpp"
 
 namespace {
 
@@ -125,13 +125,7 @@ int main(int argc, char** argv) {
     caf::actor_system sys{cfg};
     caf_stream::streaming_context ssc{sys, std::chrono::seconds(1)};
     auto lines = ssc.socket_text_stream(host, port);
-    auto words = lines.flat_map([](const std::string& line) {
-      std::vector<std::string> result;
-      std::istringstream in{line};
-      for (std::string w; in >> w;)
-        result.push_back(w);
-      return result;
-    });
+    auto words = lines.flat_map(split_words);
     auto counts = words.map([](const std::string& w) {
                          return std::make_pair(w, int64_t{1});
                        })

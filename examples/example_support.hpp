@@ -1,5 +1,6 @@
 #pragma once
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,4 +14,13 @@ inline std::vector<char*> flags_first(int argc, char** argv) {
       .push_back(argv[i]);
   flags.insert(flags.end(), positional.begin(), positional.end());
   return flags;
+}
+
+// The words of a line, split on white space.
+inline std::vector<std::string> split_words(const std::string& line) {
+  std::vector<std::string> result;
+  std::istringstream in{line};
+  for (std::string w; in >> w;)
+    result.push_back(w);
+  return result;
 }

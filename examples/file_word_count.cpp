@@ -1,0 +1,63 @@
+// Spark's HdfsWordCount on a local directory: counts the words of the files
+// that appear in DIR, every 2 seconds. Files must appear whole (write them
+// elsewhere and move them in); files present at the start are not read.
+//
+//   file_word_count DIR [--seconds=N]
+
+#include <chrono>
+#include <iostream>
+#include <string>
+
+#include "caf/actor_system.hpp"
+#include "caf/config_option_adder.hpp"
+
+#include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/all.hpp"
+
+#include "example_support.hpp"
+
+namespace {
+
+struct config : caf_stream::stream_config {
+  int seconds = 0;
+  config() {
+    opt_group{custom_options_, "global"}.add(
+      seconds, "seconds", "stop after this many seconds (0: never)");
+  }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto args = flags_first(argc, argv);
+  config cfg;
+  if (auto err = cfg.parse(static_cast<int>(args.size()), args.data())) {
+    std::cerr << "error: " << cfg.render(err) << '\n';
+    return 1;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  if (cfg.remainder.size() != 1) {
+    std::cerr << "usage: file_word_count DIR [--seconds=N]\n";
+    return 1;
+  }
+  try {
+    caf::actor_system sys{cfg};
+    caf_stream::streaming_context ssc{sys, std::chrono::seconds(2)};
+    ssc.text_file_stream(cfg.remainder[0])
+      .flat_map(split_words)
+      .map([](const std::string& w) { return std::make_pair(w, 1); })
+      .reduce_by_key([](int a, int b) { return a + b; })
+      .print();
+    ssc.start();
+    if (cfg.seconds > 0)
+      ssc.await_termination_or_timeout(std::chrono::seconds(cfg.seconds));
+    else
+      ssc.await_termination();
+    ssc.stop(true);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
