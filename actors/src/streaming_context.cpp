@@ -26,7 +26,6 @@ struct streaming_context::impl {
   duration batch_interval;
   stream_options opts;
   std::shared_ptr<clock> clk;
-  std::string checkpoint_dir;
   state st = state::initialized;
   std::shared_ptr<actors::runtime_state> shared
     = std::make_shared<actors::runtime_state>();
@@ -162,7 +161,7 @@ void streaming_context::checkpoint(const std::string& directory) {
     throw stream_error(errc::invalid_config, "checkpoint: cannot create '"
                                                + directory
                                                + "': " + ec.message());
-  impl_->checkpoint_dir = directory;
+  graph_->set_checkpoint_directory(directory);
 }
 
 duration streaming_context::batch_interval() const noexcept {
@@ -174,7 +173,7 @@ const stream_options& streaming_context::options() const noexcept {
 }
 
 const std::string& streaming_context::checkpoint_directory() const noexcept {
-  return impl_->checkpoint_dir;
+  return graph_->checkpoint_directory();
 }
 
 clock& streaming_context::get_clock() const noexcept {

@@ -12,8 +12,11 @@
 
 #include "caf_stream/detail/type_traits.hpp"
 #include "caf_stream/dstream/graph.hpp"
+#include "caf_stream/dstream/state.hpp"
 #include "caf_stream/dstream/transformed.hpp"
+#include "caf_stream/dstream/window.hpp"
 #include "caf_stream/rdd/rdd.hpp"
+#include "caf_stream/state_spec.hpp"
 #include "caf_stream/text.hpp"
 
 namespace caf_stream {
@@ -25,6 +28,9 @@ namespace detail {
 void check_same_slide(const char* what, duration a, duration b);
 
 } // namespace detail
+
+template <class K, class V, class S, class M>
+class map_with_state_dstream;
 
 /// A discretized stream: one RDD of `T` per batch (Spark's `DStream[T]`).
 /// A handle: copies refer to the same stream. Every transformation adds a
@@ -271,6 +277,167 @@ public:
     });
   }
 
+  // -- window operations ------------------------------------------------------
+
+  /// Every `slide` (default: this stream's slide), the union of the batches
+  /// of the last `window_length`. Both must be multiples of this stream's
+  /// slide.
+  dstream<T> window(duration window_length) const {
+    return window(window_length, slide_duration());
+  }
+
+  /// See above.
+  dstream<T> window(duration window_length, duration slide) const {
+    detail::check_window("window", window_length, slide, slide_duration());
+    using node = detail::windowed_node<T>;
+    return add(std::make_shared<node>(*graph_, node_, window_length, slide));
+  }
+
+  /// The number of elements in each window (incremental: needs a checkpoint
+  /// directory, as in Spark).
+  dstream<int64_t> count_by_window(duration window_length,
+                                   duration slide) const {
+    return map([](const T&) { return int64_t{1}; })
+      .reduce_by_window([](int64_t a, int64_t b) { return a + b; },
+                        [](int64_t a, int64_t b) { return a - b; },
+                        window_length, slide);
+  }
+
+  /// Reduces each window to one element with the associative `f(T, T) -> T`.
+  template <class F>
+  dstream<T> reduce_by_window(F f, duration window_length,
+                              duration slide) const {
+    return reduce(f).window(window_length, slide).reduce(f);
+  }
+
+  /// Like above, incrementally: `inv(a, b)` undoes `f(a, b)` for the
+  /// batches that leave the window. Needs a checkpoint directory.
+  template <class F, class InvF>
+  dstream<T> reduce_by_window(F f, InvF inv, duration window_length,
+                              duration slide) const {
+    using kv = std::pair<int, T>;
+    return map([](const T& x) { return kv{0, x}; })
+      .reduce_by_key_and_window(f, inv, window_length, slide, 1)
+      .map([](const kv& x) { return x.second; });
+  }
+
+  /// Counts each distinct element in each window (incremental; keys whose
+  /// count drops to 0 disappear). Needs a checkpoint directory.
+  dstream<std::pair<T, int64_t>>
+  count_by_value_and_window(duration window_length, duration slide,
+                            size_t num_partitions = 0) const {
+    using kv = std::pair<T, int64_t>;
+    return map([](const T& x) { return kv{x, 1}; })
+      .reduce_by_key_and_window([](int64_t a, int64_t b) { return a + b; },
+                                [](int64_t a, int64_t b) { return a - b; },
+                                window_length, slide, num_partitions,
+                                [](const kv& x) { return x.second != 0; });
+  }
+
+  // -- window operations on pairs (T = std::pair<K, V>) ----------------------
+
+  /// Gathers the values of each key over the last `window_length`, every
+  /// `slide` (default: this stream's slide).
+  template <class U = T>
+  auto group_by_key_and_window(duration window_length) const {
+    return group_by_key_and_window<U>(window_length, slide_duration());
+  }
+
+  /// See above.
+  template <class U = T>
+  auto group_by_key_and_window(duration window_length, duration slide,
+                               size_t num_partitions = 0) const {
+    using v = std::vector<detail::value_t<U>>;
+    auto append = [](v a, const v& b) {
+      a.insert(a.end(), b.begin(), b.end());
+      return a;
+    };
+    return group_by_key<U>(num_partitions)
+      .window(window_length, slide)
+      .combine_by_key([](const v& x) { return x; }, append, append,
+                      partitions_or_default(num_partitions));
+  }
+
+  /// Merges the values of each key over the last `window_length`, every
+  /// `slide` (default: this stream's slide), with the associative `f`.
+  template <class F>
+  auto reduce_by_key_and_window(F f, duration window_length) const {
+    return reduce_by_key_and_window(f, window_length, slide_duration());
+  }
+
+  /// See above.
+  template <class F>
+  auto reduce_by_key_and_window(F f, duration window_length, duration slide,
+                                size_t num_partitions = 0) const {
+    return reduce_by_key(f, num_partitions)
+      .window(window_length, slide)
+      .reduce_by_key(f, num_partitions);
+  }
+
+  /// Incremental `reduce_by_key_and_window`: each window's values are the
+  /// previous window's, minus (`inv(a, b)` undoes `f(a, b)`) the batches that
+  /// left, plus the batches that entered. Keys for which `filter(kv)` is false
+  /// are dropped (without a filter, keys stay, e.g. with a count of 0). Needs
+  /// a checkpoint directory.
+  template <class F, class InvF, class U = T>
+  auto reduce_by_key_and_window(F f, InvF inv, duration window_length,
+                                duration slide, size_t num_partitions = 0,
+                                std::function<bool(const detail::identity_t<U>&)> filter
+                                = nullptr) const {
+    using k = detail::key_t<U>;
+    using v = detail::value_t<U>;
+    static_assert(std::is_invocable_r_v<v, InvF, const v&, const v&>,
+                  "reduce_by_key_and_window expects inv(const V&, const V&) "
+                  "-> V");
+    detail::check_window("reduce_by_key_and_window", window_length, slide,
+                         slide_duration());
+    auto n = partitions_or_default(num_partitions);
+    using node = detail::reduced_windowed_node<k, v>;
+    return add(std::make_shared<node>(*graph_, reduce_by_key(f, n).node(),
+                                      std::move(f), std::move(inv),
+                                      window_length, slide, n,
+                                      std::move(filter)));
+  }
+
+  // -- state operations (T = std::pair<K, V>) -------------------------------
+
+  /// Spark's updateStateByKey: after every batch, the state of each key is
+  /// `f(new_values, previous_state)` with `f(const std::vector<V>&,
+  /// std::optional<S>) -> std::optional<S>`, or `f(time, const K&, const
+  /// std::vector<V>&, std::optional<S>) -> std::optional<S>`; `std::nullopt`
+  /// removes the key. Called for every key in the state, every batch. Needs a
+  /// checkpoint directory.
+  template <class S = void, class F>
+  auto update_state_by_key(F f, size_t num_partitions = 0) const {
+    return update_state_by_key_impl<S>(std::move(f), num_partitions,
+                                       std::nullopt);
+  }
+
+  /// Like above, starting from the state `initial`.
+  template <class S = void, class F, class U = T>
+  auto update_state_by_key(F f, size_t num_partitions,
+                           rdd<std::pair<detail::key_t<U>, S>> initial) const {
+    return update_state_by_key_impl<S>(std::move(f), num_partitions,
+                                       std::move(initial));
+  }
+
+  /// Spark's mapWithState: calls the spec's function for every record of
+  /// every batch (and once more for keys that time out), with the key's
+  /// state; the stream holds the function's results, `state_snapshots()` the
+  /// state after each batch. Needs a checkpoint directory.
+  template <class K, class V, class S, class M>
+  map_with_state_dstream<K, V, S, M>
+  map_with_state(const basic_state_spec<K, V, S, M>& spec) const {
+    static_assert(std::is_same_v<T, std::pair<K, V>>,
+                  "map_with_state: the spec's key and value types must match "
+                  "the stream's std::pair<K, V>");
+    using node = detail::map_with_state_node<K, V, S, M>;
+    auto n = std::make_shared<node>(
+      *graph_, node_, spec, partitions_or_default(spec.get_num_partitions()));
+    graph_->add(n);
+    return {graph_, std::move(n)};
+  }
+
   // -- output operations ------------------------------------------------------
 
   /// Calls `f(const rdd<T>&)` or `f(const rdd<T>&, time)` on every batch, in
@@ -320,6 +487,37 @@ public:
   }
 
 private:
+  template <class S, class F, class Initial>
+  auto update_state_by_key_impl(F f, size_t num_partitions,
+                                Initial initial) const {
+    using k = detail::key_t<T>;
+    using v = detail::value_t<T>;
+    using values = std::vector<v>;
+    constexpr bool with_time = detail::callable_traits<F>::num_args == 4;
+    using r = typename detail::callable_traits<F>::result_type;
+    static_assert(detail::is_optional<std::decay_t<r>>::value,
+                  "update_state_by_key expects f(const std::vector<V>&, "
+                  "std::optional<S>) -> std::optional<S> or f(time, const K&, "
+                  "const std::vector<V>&, std::optional<S>) -> "
+                  "std::optional<S>");
+    using s = std::conditional_t<std::is_void_v<S>,
+                                 typename std::decay_t<r>::value_type, S>;
+    using node = detail::state_dstream_node<k, v, s>;
+    typename node::function g;
+    if constexpr (with_time)
+      g = std::move(f);
+    else
+      g = [f](time, const k&, const values& xs, std::optional<s> st) {
+        return f(xs, std::move(st));
+      };
+    std::optional<rdd<std::pair<k, s>>> init;
+    if constexpr (!std::is_same_v<Initial, std::nullopt_t>)
+      init = std::move(initial);
+    return add(std::make_shared<node>(*graph_, node_, std::move(g),
+                                      partitions_or_default(num_partitions),
+                                      std::move(init)));
+  }
+
   template <class U>
   void check_same_graph(const dstream<U>& other, const char* what) const {
     if (graph_ != other.graph())
@@ -347,6 +545,32 @@ private:
 
   std::shared_ptr<detail::dstream_graph> graph_;
   std::shared_ptr<detail::dstream_node<T>> node_;
+};
+
+/// The stream `map_with_state` returns: the function's results, plus the
+/// state after each batch.
+template <class K, class V, class S, class M>
+class map_with_state_dstream : public dstream<M> {
+public:
+  using node_type = detail::map_with_state_node<K, V, S, M>;
+
+  map_with_state_dstream(std::shared_ptr<detail::dstream_graph> graph,
+                         std::shared_ptr<node_type> node)
+    : dstream<M>(graph, node), mapped_(std::move(node)) {
+    // nop
+  }
+
+  /// The state of every key after each batch (all keys, not only those with
+  /// data: the cost of this stream grows with the state).
+  dstream<std::pair<K, S>> state_snapshots() const {
+    using node = detail::state_snapshot_dstream_node<K, V, S, M>;
+    auto n = std::make_shared<node>(*this->graph(), mapped_);
+    this->graph()->add(n);
+    return {this->graph(), std::move(n)};
+  }
+
+private:
+  std::shared_ptr<node_type> mapped_;
 };
 
 } // namespace caf_stream

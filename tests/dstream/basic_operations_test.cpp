@@ -7,24 +7,15 @@
 
 #include "caf_stream/testing.hpp"
 
+#include "support/tables.hpp"
+
 using namespace caf_stream;
 using testing::run_operation;
 
+using support::parallelism;
+using support::sorted;
+
 namespace {
-
-template <class T>
-std::vector<std::vector<T>> sorted(std::vector<std::vector<T>> xs) {
-  for (auto& x : xs)
-    std::sort(x.begin(), x.end());
-  return xs;
-}
-
-stream_options parallelism(size_t workers, size_t partitions) {
-  stream_options opts;
-  opts.workers = workers;
-  opts.default_parallelism = partitions;
-  return opts;
-}
 
 using strings = std::vector<std::vector<std::string>>;
 using ints = std::vector<std::vector<int>>;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -40,6 +42,31 @@ using key_t = typename T::first_type;
 /// The value type of a pair element type.
 template <class T>
 using value_t = typename T::second_type;
+
+/// The result and decayed argument types of a callable with one call
+/// operator (a lambda, a function object or a function pointer).
+template <class F>
+struct callable_traits : callable_traits<decltype(&F::operator())> {};
+
+template <class R, class... Ts>
+struct callable_traits<R(Ts...)> {
+  using result_type = R;
+  using arg_types = std::tuple<std::decay_t<Ts>...>;
+  static constexpr size_t num_args = sizeof...(Ts);
+};
+
+template <class R, class... Ts>
+struct callable_traits<R (*)(Ts...)> : callable_traits<R(Ts...)> {};
+
+template <class R, class C, class... Ts>
+struct callable_traits<R (C::*)(Ts...)> : callable_traits<R(Ts...)> {};
+
+template <class R, class C, class... Ts>
+struct callable_traits<R (C::*)(Ts...) const> : callable_traits<R(Ts...)> {};
+
+/// The decayed type of the `I`th argument of `F`.
+template <size_t I, class F>
+using arg_t = std::tuple_element_t<I, typename callable_traits<F>::arg_types>;
 
 template <class T>
 struct identity {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "caf_stream/dstream/node.hpp"
@@ -47,8 +48,16 @@ public:
     return outputs_.size();
   }
 
-  /// Throws `stream_error` unless the graph can run (it has outputs, ...).
+  /// Throws `stream_error` unless the graph can run (it has outputs, state
+  /// streams have a checkpoint directory, ...).
   void validate() const;
+
+  /// Sets the directory for checkpoints (empty: none).
+  void set_checkpoint_directory(std::string directory);
+
+  const std::string& checkpoint_directory() const noexcept {
+    return checkpoint_dir_;
+  }
 
   /// Freezes the graph and sets every stream's zero time.
   void start(time zero);
@@ -88,6 +97,7 @@ private:
   duration batch_interval_;
   size_t default_parallelism_;
   state state_ = state::initialized;
+  std::string checkpoint_dir_;
   time zero_;
   std::vector<std::shared_ptr<dstream_node_base>> nodes_;
   std::vector<std::shared_ptr<input_node_base>> inputs_;

@@ -52,8 +52,14 @@ public:
   }
 
   /// Keeps generated RDDs for at least `d`, and makes the parents keep theirs
-  /// for as long.
+  /// for as long as this stream needs them.
   void remember(duration d);
+
+  /// Whether starting the graph needs a checkpoint directory (Spark's
+  /// `mustCheckpoint`: state streams and windows with an inverse function).
+  virtual bool must_checkpoint() const noexcept {
+    return false;
+  }
 
   /// Returns whether this stream generates an RDD at `t`.
   bool is_time_valid(time t) const noexcept {
@@ -62,6 +68,13 @@ public:
 
   /// Drops what was generated for batches older than the remember duration.
   virtual void clear_metadata(time t) = 0;
+
+protected:
+  /// For how long the parents must keep their RDDs so that this stream can
+  /// compute what it remembers (windows add their length).
+  virtual duration parent_remember_duration() const noexcept {
+    return remember_;
+  }
 
 private:
   dstream_graph* graph_;

@@ -136,10 +136,14 @@ run_batches(Build build, size_t num_batches, duration batch_interval,
   ssc.checkpoint(checkpoint_dir.path());
   auto collector = std::make_shared<output_collector<Out>>();
   ssc.add_streaming_listener(collector);
-  build(ssc).foreach_rdd(
+  auto out = build(ssc);
+  out.foreach_rdd(
     [collector](const rdd<Out>& x) { collector->add(x.collect()); });
+  // A windowed stream has an output every `slide / batch_interval` batches.
+  auto batches_per_output = static_cast<size_t>(out.slide_duration()
+                                                / batch_interval);
   ssc.start();
-  for (size_t i = 1; i <= num_batches; ++i) {
+  for (size_t i = 1; i <= num_batches * batches_per_output; ++i) {
     clk->advance(batch_interval);
     collector->wait_for_batches(i);
   }
@@ -150,8 +154,9 @@ run_batches(Build build, size_t num_batches, duration batch_interval,
 } // namespace detail
 
 /// Runs `op(dstream<In>) -> dstream<Out>` on the real actor runtime under a
-/// manual clock: batch k gets `input[k - 1]`; returns the output RDD of each
-/// of the first `num_batches` batches, collected. A fresh temporary
+/// manual clock: batch k gets `input[k - 1]`; returns the first
+/// `num_batches` output RDDs, collected (a windowed stream has one every
+/// slide, so the run lasts `num_batches` slides). A fresh temporary
 /// checkpoint directory is set.
 template <class In, class Op>
 auto run_operation(std::vector<std::vector<In>> input, Op op,

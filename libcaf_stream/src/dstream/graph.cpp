@@ -4,6 +4,7 @@
 
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/dstream/transformed.hpp"
+#include "caf_stream/dstream/window.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::detail {
@@ -26,7 +27,7 @@ dstream_node_base::~dstream_node_base() {
 void dstream_node_base::remember(duration d) {
   remember_ = std::max(remember_, d);
   for (auto* p : parents_)
-    p->remember(remember_);
+    p->remember(parent_remember_duration());
 }
 
 input_node_base::~input_node_base() {
@@ -55,6 +56,21 @@ void check_same_slide(const char* what, duration a, duration b) {
                        std::string{what} + ": the streams have different "
                          + "slide durations (" + to_string(a) + " and "
                          + to_string(b) + ")");
+}
+
+void check_window(const char* what, duration window, duration slide,
+                  duration parent_slide) {
+  auto check = [&](const char* name, duration d) {
+    if (d.count() <= 0 || d.count() % parent_slide.count() != 0)
+      throw stream_error(errc::invalid_graph,
+                         std::string{what} + ": the " + name
+                           + " duration of windowed DStream (" + to_string(d)
+                           + ") must be a multiple of the slide duration of "
+                           + "parent DStream (" + to_string(parent_slide)
+                           + ")");
+  };
+  check("window", window);
+  check("slide", slide);
 }
 
 // -- graph --------------------------------------------------------------------
@@ -121,6 +137,16 @@ void dstream_graph::validate() const {
   if (inputs_.empty())
     throw stream_error(errc::invalid_graph,
                        "No input streams registered, so nothing to execute");
+  auto needs_dir = std::any_of(nodes_.begin(), nodes_.end(),
+                               [](auto& n) { return n->must_checkpoint(); });
+  if (needs_dir && checkpoint_dir_.empty())
+    throw stream_error(errc::invalid_graph,
+                       "The checkpoint directory has not been set. Please set "
+                       "it by streaming_context::checkpoint().");
+}
+
+void dstream_graph::set_checkpoint_directory(std::string directory) {
+  checkpoint_dir_ = std::move(directory);
 }
 
 void dstream_graph::start(time zero) {

@@ -1,0 +1,271 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/testing.hpp"
+
+#include "support/tables.hpp"
+
+using namespace caf_stream;
+using std::chrono::seconds;
+using support::parallelism;
+using support::sorted;
+using testing::run_operation;
+
+// The state cases of Spark's BasicOperationsSuite and MapWithStateSuite,
+// with literal tables, each run with several partition counts.
+
+namespace {
+
+using strings = std::vector<std::vector<std::string>>;
+using kv = std::pair<std::string, int>;
+using kvs = std::vector<std::vector<kv>>;
+
+const strings input{{"a"}, {"a", "b"}, {"a", "b", "c"}, {"a", "b"}, {"a"}, {}};
+
+const kvs running_counts{{{"a", 1}},
+                         {{"a", 2}, {"b", 1}},
+                         {{"a", 3}, {"b", 2}, {"c", 1}},
+                         {{"a", 4}, {"b", 3}, {"c", 1}},
+                         {{"a", 5}, {"b", 3}, {"c", 1}},
+                         {{"a", 5}, {"b", 3}, {"c", 1}}};
+
+std::optional<int> running_sum(const std::vector<int>& values,
+                               std::optional<int> state) {
+  return std::accumulate(values.begin(), values.end(), state.value_or(0));
+}
+
+dstream<kv> pairs(dstream<std::string> s) {
+  return s.map([](const std::string& x) { return kv{x, 1}; });
+}
+
+} // namespace
+
+TEST_CASE("update_state_by_key", "[dstream][state]") {
+  auto parts = GENERATE(1, 2, 3);
+  auto opts = parallelism(2, parts);
+  SECTION("running counts") {
+    auto out = run_operation(
+      input,
+      [](dstream<std::string> s) { return pairs(s).update_state_by_key(running_sum); },
+      6, seconds(1), opts);
+    CHECK(sorted(out) == running_counts);
+  }
+  SECTION("with an initial state") {
+    auto out = run_operation(
+      input,
+      [](dstream<std::string> s) {
+        auto initial = parallelize(std::vector<kv>{{"a", 1}, {"c", 2}}, 2);
+        return pairs(s).update_state_by_key<int>(running_sum, 0, initial);
+      },
+      6, seconds(1), opts);
+    CHECK(sorted(out) == kvs{{{"a", 2}, {"c", 2}},
+                             {{"a", 3}, {"b", 1}, {"c", 2}},
+                             {{"a", 4}, {"b", 2}, {"c", 3}},
+                             {{"a", 5}, {"b", 3}, {"c", 3}},
+                             {{"a", 6}, {"b", 3}, {"c", 3}},
+                             {{"a", 6}, {"b", 3}, {"c", 3}}});
+  }
+  SECTION("returning nullopt removes the key") {
+    auto out = run_operation(
+      strings{{"a"}, {"a", "b"}, {"c"}, {}},
+      [](dstream<std::string> s) {
+        return pairs(s).update_state_by_key(
+          [](const std::vector<int>& values, std::optional<int> state) {
+            if (values.empty())
+              return std::optional<int>{};
+            return running_sum(values, state);
+          });
+      },
+      4, seconds(1), opts);
+    CHECK(sorted(out) == kvs{{{"a", 1}}, {{"a", 2}, {"b", 1}}, {{"c", 1}}, {}});
+  }
+  SECTION("the function with time and key") {
+    // The state is the second of the batch in which the key last had data.
+    auto out = run_operation(
+      strings{{"a"}, {"b"}, {}},
+      [](dstream<std::string> s) {
+        return pairs(s).update_state_by_key(
+          [](caf_stream::time t, const std::string&,
+             const std::vector<int>& values, std::optional<int64_t> state) {
+            if (values.empty())
+              return state;
+            return std::optional<int64_t>{t.milliseconds() / 1000};
+          });
+      },
+      3, seconds(1), opts);
+    using ks = std::pair<std::string, int64_t>;
+    CHECK(sorted(out) == std::vector<std::vector<ks>>{
+                           {{"a", 1}}, {{"a", 1}, {"b", 2}}, {{"a", 1}, {"b", 2}}});
+  }
+}
+
+TEST_CASE("map_with_state", "[dstream][state]") {
+  auto parts = GENERATE(1, 2, 3);
+  auto opts = parallelism(2, parts);
+  const strings in{{}, {"a"}, {"a", "b"}, {"a", "b", "c"}, {"a", "b"}, {"a"}, {}};
+  const kvs states{{},
+                   {{"a", 1}},
+                   {{"a", 2}, {"b", 1}},
+                   {{"a", 3}, {"b", 2}, {"c", 1}},
+                   {{"a", 4}, {"b", 3}, {"c", 1}},
+                   {{"a", 5}, {"b", 3}, {"c", 1}},
+                   {{"a", 5}, {"b", 3}, {"c", 1}}};
+  auto count = [](const std::string&, std::optional<int> value,
+                  state<int>& st) {
+    auto sum = value.value_or(0) + st.get_option().value_or(0);
+    st.update(sum);
+    return sum;
+  };
+  SECTION("basic operations with the simple function") {
+    auto out = run_operation(
+      in,
+      [=](dstream<std::string> s) {
+        return pairs(s).map_with_state(state_spec::function(count));
+      },
+      7, seconds(1), opts);
+    CHECK(sorted(out) == std::vector<std::vector<int>>{
+                           {}, {1}, {1, 2}, {1, 2, 3}, {3, 4}, {5}, {}});
+    auto snapshots = run_operation(
+      in,
+      [=](dstream<std::string> s) {
+        return pairs(s).map_with_state(state_spec::function(count)).state_snapshots();
+      },
+      7, seconds(1), opts);
+    CHECK(sorted(snapshots) == states);
+  }
+  SECTION("the function with time, returning optional") {
+    auto twice = [](caf_stream::time, const std::string& key,
+                    std::optional<int> value, state<int>& st) {
+      st.update(value.value_or(0) + st.get_option().value_or(0));
+      return std::optional<std::string>{key + key};
+    };
+    auto out = run_operation(
+      in,
+      [=](dstream<std::string> s) {
+        return pairs(s).map_with_state(state_spec::function(twice));
+      },
+      7, seconds(1), opts);
+    CHECK(sorted(out) == strings{{}, {"aa"}, {"aa", "bb"}, {"aa", "bb", "cc"},
+                                 {"aa", "bb"}, {"aa"}, {}});
+  }
+  SECTION("initial state, nothing returned") {
+    auto silent = [](caf_stream::time, const std::string&,
+                     std::optional<int> value, state<int>& st) {
+      st.update(value.value_or(0) + st.get_option().value_or(0));
+      return std::optional<int>{};
+    };
+    auto snapshots = run_operation(
+      in,
+      [=](dstream<std::string> s) {
+        auto initial = parallelize(
+          std::vector<kv>{{"a", 5}, {"b", 10}, {"c", -20}, {"d", 0}}, 2);
+        return pairs(s)
+          .map_with_state(state_spec::function(silent).initial_state(initial))
+          .state_snapshots();
+      },
+      7, seconds(1), opts);
+    CHECK(sorted(snapshots)
+          == kvs{{{"a", 5}, {"b", 10}, {"c", -20}, {"d", 0}},
+                 {{"a", 6}, {"b", 10}, {"c", -20}, {"d", 0}},
+                 {{"a", 7}, {"b", 11}, {"c", -20}, {"d", 0}},
+                 {{"a", 8}, {"b", 12}, {"c", -19}, {"d", 0}},
+                 {{"a", 9}, {"b", 13}, {"c", -19}, {"d", 0}},
+                 {{"a", 10}, {"b", 13}, {"c", -19}, {"d", 0}},
+                 {{"a", 10}, {"b", 13}, {"c", -19}, {"d", 0}}});
+  }
+  SECTION("removing state") {
+    auto toggle = [](caf_stream::time, const std::string& key,
+                     std::optional<int> value, state<int>& st) {
+      if (st.exists()) {
+        st.remove();
+        return std::optional<std::string>{key};
+      }
+      st.update(*value);
+      return std::optional<std::string>{};
+    };
+    const strings toggles{{},         {"a"},      {"a", "b"}, {"a", "b", "c"},
+                          {"a", "b", "c"}, {"a", "b"}, {"a"},      {}};
+    auto out = run_operation(
+      toggles,
+      [=](dstream<std::string> s) {
+        return pairs(s).map_with_state(state_spec::function(toggle));
+      },
+      8, seconds(1), opts);
+    CHECK(sorted(out)
+          == strings{{}, {}, {"a"}, {"b"}, {"a", "c"}, {"b"}, {"a"}, {}});
+    auto snapshots = run_operation(
+      toggles,
+      [=](dstream<std::string> s) {
+        return pairs(s)
+          .map_with_state(state_spec::function(toggle))
+          .state_snapshots();
+      },
+      8, seconds(1), opts);
+    CHECK(sorted(snapshots) == kvs{{},
+                                   {{"a", 1}},
+                                   {{"b", 1}},
+                                   {{"a", 1}, {"c", 1}},
+                                   {{"b", 1}},
+                                   {{"a", 1}},
+                                   {},
+                                   {}});
+  }
+}
+
+TEST_CASE("map_with_state times out idle keys", "[dstream][state]") {
+  auto parts = GENERATE(1, 2);
+  // c last has data at 1 s and b at 2 s; with a 3 s timeout they are idle
+  // for longer than that at 5 s and 6 s. a has data again at 6 s.
+  strings in{{"a", "b", "c"}, {"a", "b"}, {"a"}, {}, {}, {"a"}, {"a"}, {}};
+  auto expire = [](caf_stream::time, const std::string& key,
+                   std::optional<int> value, state<int>& st) {
+    if (value)
+      st.update(1);
+    if (st.is_timing_out()) {
+      // No Catch2 assertions here: this runs on the operator workers.
+      try {
+        st.update(2);
+        return std::optional<std::string>{key + ": updated while timing out"};
+      } catch (const stream_error& e) {
+        return std::optional<std::string>{key + ": " + e.what()};
+      }
+    }
+    return std::optional<std::string>{};
+  };
+  auto spec = [=] { return state_spec::function(expire).timeout(seconds(3)); };
+  auto out = run_operation(
+    in, [=](dstream<std::string> s) { return pairs(s).map_with_state(spec()); },
+    8, seconds(1), parallelism(2, parts));
+  const std::string refused = ": Cannot update the state that is timing out";
+  CHECK(out
+        == strings{{}, {}, {}, {}, {"c" + refused}, {"b" + refused}, {}, {}});
+  auto snapshots = run_operation(
+    in,
+    [=](dstream<std::string> s) {
+      return pairs(s).map_with_state(spec()).state_snapshots();
+    },
+    8, seconds(1), parallelism(2, parts));
+  CHECK(sorted(snapshots) == kvs{{{"a", 1}, {"b", 1}, {"c", 1}},
+                                 {{"a", 1}, {"b", 1}, {"c", 1}},
+                                 {{"a", 1}, {"b", 1}, {"c", 1}},
+                                 {{"a", 1}, {"b", 1}, {"c", 1}},
+                                 {{"a", 1}, {"b", 1}},
+                                 {{"a", 1}},
+                                 {{"a", 1}},
+                                 {{"a", 1}}});
+}
+
+TEST_CASE("state streams need a checkpoint directory", "[dstream][state]") {
+  streaming_context ssc{seconds(1), stream_options{},
+                        std::make_shared<testing::manual_clock>()};
+  auto s = ssc.queue_stream(std::make_shared<rdd_queue<kv>>());
+  s.update_state_by_key(running_sum).print();
+  CHECK_THROWS_WITH(ssc.start(), Catch::StartsWith("The checkpoint directory "
+                                                   "has not been set"));
+}
