@@ -1,5 +1,6 @@
 include(CMakeFindDependencyMacro)
 find_dependency(Threads)
 find_dependency(spdlog)
+find_dependency(Boost 1.74 COMPONENTS serialization)
 include("${CMAKE_CURRENT_LIST_DIR}/FindCAF.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/caf_stream_targets.cmake")

@@ -8,6 +8,7 @@
 
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/error.hpp"
@@ -23,6 +24,7 @@ struct generator_state {
   std::shared_ptr<clock> clk;
   caf::actor tracker;
   caf::actor scheduler;
+  std::shared_ptr<runtime_state> state;
   std::shared_ptr<spdlog::logger> log = detail::logger("generator");
   static inline const char* name = "caf_stream.job_generator";
 };
@@ -57,12 +59,15 @@ job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
 caf::behavior job_generator(generator_actor* self,
                             std::shared_ptr<detail::dstream_graph> graph,
                             std::shared_ptr<clock> clk, caf::actor tracker,
-                            caf::actor scheduler, time first_batch) {
+                            caf::actor scheduler,
+                            std::shared_ptr<runtime_state> state,
+                            time first_batch) {
   auto& st = self->state;
   st.graph = std::move(graph);
   st.clk = std::move(clk);
   st.tracker = std::move(tracker);
   st.scheduler = std::move(scheduler);
+  st.state = std::move(state);
   send_at(self, *st.clk, first_batch, tick_batch_atom::value, first_batch);
   return {
     [=](tick_batch_atom, time t) {
@@ -72,7 +77,9 @@ caf::behavior job_generator(generator_actor* self,
       send_at(self, *st.clk, next, tick_batch_atom::value, next);
       self->request(st.tracker, caf::infinite, allocate_atom::value, t)
         .then([=](block_list& blocks) {
-          self->send(self->state.scheduler, make_job_set(self, t, blocks));
+          auto js = make_job_set(self, t, blocks);
+          self->state.state->batch_generated(t);
+          self->send(self->state.scheduler, std::move(js));
         });
     },
   };
@@ -83,9 +90,12 @@ caf::behavior job_generator(generator_actor* self,
 caf::actor spawn_job_generator(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<clock> clk, caf::actor tracker,
-                               caf::actor scheduler, time first_batch) {
+                               caf::actor scheduler,
+                               std::shared_ptr<runtime_state> state,
+                               time first_batch) {
   return sys.spawn(job_generator, std::move(graph), std::move(clk),
-                   std::move(tracker), std::move(scheduler), first_batch);
+                   std::move(tracker), std::move(scheduler), std::move(state),
+                   first_batch);
 }
 
 } // namespace caf_stream::actors

@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <atomic>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -77,7 +79,11 @@ public:
         if (!state_->stopping())
           run(js);
       },
-      [&](stop_atom) { running = false; });
+      [&](stop_atom, bool graceful) {
+        if (graceful && last_completed_)
+          write_checkpoint(*last_completed_, true);
+        running = false;
+      });
   }
 
   const char* name() const override {
@@ -106,11 +112,35 @@ private:
       }
     }
     info.processing_end_time = clk_->now();
+    if (!info.failure_reason) {
+      write_checkpoint(js.batch_time,
+                       graph_->data_checkpoint_due(js.batch_time));
+      last_completed_ = js.batch_time;
+    }
     graph_->clear_metadata(js.batch_time);
     log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
                 info.num_records, info.processing_delay()->count());
     notify(listeners, &streaming_listener::on_batch_completed, info);
     state_->batch_completed(info);
+  }
+
+  // A failed checkpoint is logged, not fatal: the batch's results stand and
+  // the next checkpoint may succeed (a full disk, ...).
+  void write_checkpoint(time t, bool with_data) {
+    const auto& dir = graph_->checkpoint_directory();
+    if (dir.empty())
+      return;
+    try {
+      auto pending = state_->pending();
+      pending.erase(std::remove(pending.begin(), pending.end(), t),
+                    pending.end());
+      auto record = graph_->make_checkpoint(t, pending, with_data);
+      detail::write_checkpoint(dir, record, keep_checkpoints);
+      log_->debug("checkpoint of batch {} written{}", to_string(t),
+                  record.has_data() ? " with state" : "");
+    } catch (const std::exception& e) {
+      log_->error("checkpoint of batch {} failed: {}", to_string(t), e.what());
+    }
   }
 
   void notify(const std::vector<std::shared_ptr<streaming_listener>>& xs,
@@ -128,8 +158,12 @@ private:
   std::vector<caf::actor> workers_;
   std::shared_ptr<detail::dstream_graph> graph_;
   std::shared_ptr<caf_stream::clock> clk_;
+  /// How many checkpoints of each kind stay on disk.
+  static constexpr size_t keep_checkpoints = 10;
+
   std::shared_ptr<runtime_state> state_;
   std::shared_ptr<spdlog::logger> log_;
+  std::optional<time> last_completed_;
 };
 
 } // namespace

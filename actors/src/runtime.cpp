@@ -28,8 +28,19 @@ runtime_state::listeners() const {
   return listeners_;
 }
 
+void runtime_state::batch_generated(time t) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  pending_.insert(t);
+}
+
+std::vector<time> runtime_state::pending() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return {pending_.begin(), pending_.end()};
+}
+
 void runtime_state::batch_completed(const batch_info& info) {
   std::lock_guard<std::mutex> guard{mtx_};
+  pending_.erase(info.batch_time);
   last_completed_ = info.batch_time;
   if (info.failure_reason && !failure_)
     failure_ = info.failure_reason;
@@ -58,6 +69,11 @@ bool runtime_state::await_batch(time t, std::chrono::milliseconds timeout) {
   return cv_.wait_for(guard, timeout, [&] {
     return last_completed_ && *last_completed_ >= t;
   });
+}
+
+bool runtime_state::await_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  return cv_.wait_for(guard, timeout, [&] { return pending_.empty(); });
 }
 
 std::optional<std::string> runtime_state::failure() const {
@@ -153,7 +169,7 @@ void runtime::start(time first_batch) {
   }
   d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state);
   d.generator = spawn_job_generator(d.sys, d.graph, d.clk, d.tracker,
-                                    d.scheduler, first_batch);
+                                    d.scheduler, d.state, first_batch);
   d.running = true;
   d.log->debug("started: batch interval {} ms, {} workers, {} receivers",
               d.graph->batch_interval().count(), d.workers.size(),
@@ -173,13 +189,18 @@ void runtime::stop(bool graceful) {
         .receive([](caf::unit_t) {}, [](caf::error&) {});
   }
   if (graceful) {
-    // Everything received so far is sealed into the next batch; wait for it
-    // (at most 10 batch intervals, Spark's gracefulStopTimeout).
+    // Wait (at most 10 batch intervals, Spark's gracefulStopTimeout) for the
+    // batches already generated and, with receivers, for the next one: the
+    // receiver tracker seals everything received so far into it.
     auto interval = d.graph->batch_interval();
+    auto timeout = std::chrono::milliseconds{interval * 10};
     auto last = d.clk->now().next_on_grid(interval);
-    if (!d.state->await_batch(last, interval * 10))
+    if (!d.supervisors.empty() && !d.state->await_batch(last, timeout))
       d.log->warn("graceful stop: batch {} did not complete in time",
                   to_string(last));
+    if (!d.state->await_idle(timeout))
+      d.log->warn("graceful stop: batches still pending after {}",
+                  to_string(interval * 10));
   }
   d.state->set_stopping();
   d.take_down({d.generator});
@@ -188,7 +209,8 @@ void runtime::stop(bool graceful) {
     // and skips the queued ones.
     caf::scoped_actor self{d.sys};
     self->monitor(d.scheduler);
-    self->send(d.scheduler, stop_atom::value);
+    // After a graceful stop the scheduler writes a final data checkpoint.
+    self->send(d.scheduler, stop_atom::value, graceful);
     self->receive([](const caf::down_msg&) {});
   }
   auto rest = d.workers;

@@ -31,6 +31,8 @@ struct streaming_context::impl {
     = std::make_shared<actors::runtime_state>();
   std::unique_ptr<actors::runtime> rt;
   std::shared_ptr<spdlog::logger> log = detail::logger("context");
+  std::optional<detail::recovered_checkpoint> recovered;
+  bool was_recovered = false;
 };
 
 namespace {
@@ -112,10 +114,19 @@ void streaming_context::start() {
     case impl::state::initialized:
       break;
   }
-  // Spark's JobGenerator: the first batch is the next point of the grid and
-  // the zero time one interval before it.
-  auto first = d.clk->now().next_on_grid(d.batch_interval);
-  graph_->start(first - d.batch_interval);
+  time first;
+  if (d.recovered) {
+    first = graph_->restore(*d.recovered);
+    d.log->info("recovered from the checkpoint of batch {} ms: re-running "
+                "batches from {} ms",
+                d.recovered->latest.time_ms, first.milliseconds());
+    d.recovered.reset();
+  } else {
+    // Spark's JobGenerator: the first batch is the next point of the grid
+    // and the zero time one interval before it.
+    first = d.clk->now().next_on_grid(d.batch_interval);
+    graph_->start(first - d.batch_interval);
+  }
   d.rt = std::make_unique<actors::runtime>(*d.sys, graph_, d.clk, d.opts,
                                            d.shared);
   d.rt->start(first);
@@ -162,6 +173,35 @@ void streaming_context::checkpoint(const std::string& directory) {
                                                + directory
                                                + "': " + ec.message());
   graph_->set_checkpoint_directory(directory);
+}
+
+std::unique_ptr<streaming_context> streaming_context::get_or_create(
+  const std::string& directory,
+  const std::function<std::unique_ptr<streaming_context>()>& create) {
+  auto cp = detail::find_checkpoint(directory);
+  auto ctx = create();
+  if (!ctx)
+    throw std::invalid_argument("get_or_create: create returned no context");
+  if (ctx->checkpoint_directory().empty())
+    ctx->checkpoint(directory);
+  if (cp) {
+    // Fail here rather than at start: the caller asked for this checkpoint.
+    auto expected = ctx->graph_->fingerprint();
+    if (cp->latest.graph_fingerprint != expected)
+      throw stream_error(errc::bad_checkpoint,
+                         "get_or_create: the checkpoint in '" + directory
+                           + "' was written by another graph ("
+                           + cp->latest.graph_fingerprint + " vs. " + expected
+                           + "): the inputs and state streams must be the "
+                             "same");
+    ctx->impl_->recovered = std::move(cp);
+    ctx->impl_->was_recovered = true;
+  }
+  return ctx;
+}
+
+bool streaming_context::is_recovered() const noexcept {
+  return impl_->was_recovered;
 }
 
 duration streaming_context::batch_interval() const noexcept {

@@ -27,6 +27,9 @@ namespace detail {
 
 void check_same_slide(const char* what, duration a, duration b);
 
+void check_checkpoint_interval(const dstream_node_base& node,
+                               duration interval);
+
 } // namespace detail
 
 template <class K, class V, class S, class M>
@@ -436,6 +439,15 @@ public:
       *graph_, node_, spec, partitions_or_default(spec.get_num_partitions()));
     graph_->add(n);
     return {graph_, std::move(n)};
+  }
+
+  /// Writes this state stream's data every `interval` (a multiple of its
+  /// slide; the default is the smallest multiple of at least 10 s). Only
+  /// state streams keep data to checkpoint; others throw `stream_error`.
+  const dstream<T>& checkpoint(duration interval) const {
+    detail::check_checkpoint_interval(*node_, interval);
+    node_->set_checkpoint_interval(interval);
+    return *this;
   }
 
   // -- output operations ------------------------------------------------------

@@ -23,6 +23,9 @@ enum class errc : uint8_t {
   job_failure,
   /// A timeout passed before the awaited event happened.
   timeout,
+  /// A checkpoint cannot be written or read (corrupt, truncated, foreign,
+  /// from a newer format, or from a different graph).
+  bad_checkpoint,
 };
 
 /// Returns the name of `x`, e.g. "invalid_graph".

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,22 @@ public:
 
   /// Stops the context (not gracefully) if it is running.
   ~streaming_context();
+
+  /// Spark's `getOrCreate`: calls `create` to build the context and its
+  /// graph (C++ cannot deserialize closures, so the graph is always built
+  /// by the program), then, if `directory` holds a checkpoint, restores the
+  /// state and input positions into it: `start()` then re-runs the batches
+  /// since the newest state and goes on. An unreadable newest checkpoint
+  /// falls back to an older one; a corrupt or foreign directory, or a graph
+  /// whose inputs and state streams differ from the checkpointed one,
+  /// throws `stream_error` (errc::bad_checkpoint). Sets `directory` as the
+  /// checkpoint directory if `create` did not set one.
+  static std::unique_ptr<streaming_context>
+  get_or_create(const std::string& directory,
+                const std::function<std::unique_ptr<streaming_context>()>& create);
+
+  /// Whether the context resumes from a checkpoint (see `get_or_create`).
+  bool is_recovered() const noexcept;
 
   streaming_context(const streaming_context&) = delete;
 

@@ -29,6 +29,8 @@ std::string to_string(errc x) {
       return "job_failure";
     case errc::timeout:
       return "timeout";
+    case errc::bad_checkpoint:
+      return "bad_checkpoint";
   }
   return "unknown_error";
 }

@@ -14,6 +14,7 @@
 
 #include "caf_stream/all.hpp"
 
+#include "support/files.hpp"
 #include "support/pipeline.hpp"
 
 using namespace caf_stream;
@@ -141,20 +142,13 @@ TEST_CASE("a receiver that restarts or throws is started again", "[receiver]") {
 TEST_CASE("text_file_stream picks up only new files", "[receiver][file]") {
   namespace fs = std::filesystem;
   testing::temporary_directory dir;
-  auto write = [&](const std::string& name, const std::string& text, int64_t mtime_ms) {
-    auto path = fs::path{dir.path()} / name;
-    std::ofstream{path} << text;
-    auto sys_time = std::chrono::system_clock::time_point{std::chrono::milliseconds{mtime_ms}};
-    auto file_time = fs::file_time_type::clock::now()
-                     + std::chrono::duration_cast<fs::file_time_type::duration>(
-                       sys_time - std::chrono::system_clock::now());
-    fs::last_write_time(path, file_time);
+  auto write = [&](const std::string& name, const std::string& text,
+                   int64_t mtime_ms) {
+    support::write_file(fs::path{dir.path()} / name, text, mtime_ms);
   };
   // The manual clock runs at wall-clock epoch time so that file modification
   // times and batch times compare.
-  auto base = (std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count() / 1000) * 1000;
+  auto base = support::wall_clock_second();
   write("old.txt", "old\n", base - 5000);
   test::pipeline<std::string> p{testing::default_test_options(), caf_stream::time{base}};
   p.collect(p.context().text_file_stream(dir.path()));

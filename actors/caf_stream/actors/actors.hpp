@@ -54,8 +54,10 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
 /// Job scheduler (Spark's JobScheduler), detached: runs the jobs of one
 /// batch at a time, spreading their tasks over the workers, and reports
 /// each batch to the listeners and the runtime state.
-/// - `job_set`: queues a batch;
-/// - `(stop_atom)`: ends after the batch that is running.
+/// - `job_set`: queues a batch; after running it, writes a checkpoint if
+///   the graph has a checkpoint directory (with the state when it is due);
+/// - `(stop_atom, graceful)`: ends after the batch that is running; when
+///   `graceful`, first writes a checkpoint with the state.
 caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::vector<caf::actor> workers,
                                std::shared_ptr<detail::dstream_graph> graph,
@@ -66,10 +68,13 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
 /// batch grid.
 /// - `(tick_batch_atom, time)`: allocates received blocks to the batch,
 ///   fixes the inputs, generates the jobs, sends the `job_set` to the
-///   scheduler and arms the timer for the next batch.
+///   scheduler and arms the timer for the next batch. Batches whose time
+///   passed already (recovery) are cut at once, one after the other.
 caf::actor spawn_job_generator(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<clock> clk, caf::actor tracker,
-                               caf::actor scheduler, time first_batch);
+                               caf::actor scheduler,
+                               std::shared_ptr<runtime_state> state,
+                               time first_batch);
 
 } // namespace caf_stream::actors

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,14 @@ public:
 
   std::vector<std::shared_ptr<streaming_listener>> listeners() const;
 
+  /// Records a batch handed to the scheduler.
+  void batch_generated(time t);
+
   /// Records a completed batch (and its failure, the first one kept).
   void batch_completed(const batch_info& info);
+
+  /// Batches generated but not completed, oldest first.
+  std::vector<time> pending() const;
 
   /// Marks the context as stopped and wakes up waiters.
   void terminate();
@@ -36,6 +43,9 @@ public:
 
   /// Waits until batch `t` completed, up to `timeout` of real time.
   bool await_batch(time t, std::chrono::milliseconds timeout);
+
+  /// Waits until every generated batch completed, up to `timeout`.
+  bool await_idle(std::chrono::milliseconds timeout);
 
   /// The first job failure, if any.
   std::optional<std::string> failure() const;
@@ -51,6 +61,7 @@ private:
   std::vector<std::shared_ptr<streaming_listener>> listeners_;
   std::optional<std::string> failure_;
   std::optional<time> last_completed_;
+  std::set<time> pending_;
   bool terminated_ = false;
   bool stopping_ = false;
 };
@@ -66,6 +77,7 @@ public:
   ~runtime();
 
   /// Spawns the actors: workers, tracker, receivers, scheduler, generator.
+  /// Batches from `first_batch` up to now run at once (recovery).
   void start(time first_batch);
 
   /// Stops receivers (and on `graceful` waits for the data received so far

@@ -28,6 +28,12 @@ public:
   /// The files batch `t` would take now (exposed for tests).
   std::vector<std::string> find_new_files(time t);
 
+  /// The files taken by the batches still remembered.
+  std::string checkpoint_positions(time t) override;
+
+  /// Batches re-run after recovery take the files they took before.
+  void restore_positions(const std::string& bytes) override;
+
 protected:
   std::pair<rdd<std::string>, int64_t> next(time t) override;
 
@@ -36,6 +42,7 @@ private:
   duration remember_;
   std::map<time, std::vector<std::string>> selected_;
   std::set<std::string> recent_;
+  std::map<time, std::vector<std::string>> replay_;
 };
 
 /// Reads a file's lines into one partition ('\n'-separated, '\r' stripped).

@@ -2,9 +2,11 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "caf_stream/checkpoint/checkpoint.hpp"
 #include "caf_stream/dstream/node.hpp"
 #include "caf_stream/scheduler/job.hpp"
 
@@ -59,7 +61,8 @@ public:
     return checkpoint_dir_;
   }
 
-  /// Freezes the graph and sets every stream's zero time.
+  /// Freezes the graph, sets every stream's zero time and the default
+  /// checkpoint intervals.
   void start(time zero);
 
   /// Marks the graph as stopped: it can no longer grow.
@@ -78,6 +81,27 @@ public:
 
   /// Forgets RDDs that batch `t` no longer needs.
   void clear_metadata(time t);
+
+  // -- checkpoints ------------------------------------------------------------
+
+  /// Describes the graph's inputs and state streams; a checkpoint restores
+  /// only into a graph with the same description.
+  std::string fingerprint() const;
+
+  /// Whether batch `t` is due for a data checkpoint (some state stream's
+  /// checkpoint interval divides `t - zero`).
+  bool data_checkpoint_due(time t) const;
+
+  /// The checkpoint after batch `t`, with the streams' state if
+  /// `with_data`; `pending` are the batches generated but not completed.
+  checkpoint_record make_checkpoint(time t, const std::vector<time>& pending,
+                                    bool with_data);
+
+  /// Starts the graph at `cp`'s zero time and restores the streams' state
+  /// and the inputs' positions; throws `stream_error` if `cp` belongs to
+  /// another graph. Returns the first batch to run: the one after the
+  /// state's (batches since then run again, with the same input files).
+  time restore(const recovered_checkpoint& cp);
 
   const std::vector<std::shared_ptr<receiver_input_base>>&
   receiver_inputs() const noexcept {
@@ -99,6 +123,8 @@ private:
   state state_ = state::initialized;
   std::string checkpoint_dir_;
   time zero_;
+  std::optional<time> last_data_time_;
+  std::optional<recovered_checkpoint> recovered_;
   std::vector<std::shared_ptr<dstream_node_base>> nodes_;
   std::vector<std::shared_ptr<input_node_base>> inputs_;
   std::vector<std::shared_ptr<receiver_input_base>> receiver_inputs_;

@@ -3,6 +3,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "caf_stream/duration.hpp"
@@ -69,6 +71,26 @@ public:
   /// Drops what was generated for batches older than the remember duration.
   virtual void clear_metadata(time t) = 0;
 
+  // -- data checkpoints (streams for which `must_checkpoint()` holds) --------
+
+  /// How often the state is written: 0 until set by `dstream::checkpoint`
+  /// or, at start, to Spark's default (the smallest multiple of the slide
+  /// that is at least 10 s).
+  duration checkpoint_interval() const noexcept {
+    return checkpoint_interval_;
+  }
+
+  void set_checkpoint_interval(duration d) noexcept {
+    checkpoint_interval_ = d;
+  }
+
+  /// The state this stream needs to go on after batch `t`, as bytes.
+  virtual std::string checkpoint_data(time t);
+
+  /// Restores what `checkpoint_data` wrote (after the graph started, before
+  /// the first batch).
+  virtual void restore_data(const std::string& bytes);
+
 protected:
   /// For how long the parents must keep their RDDs so that this stream can
   /// compute what it remembers (windows add their length).
@@ -82,6 +104,7 @@ private:
   std::vector<dstream_node_base*> parents_;
   time zero_;
   duration remember_;
+  duration checkpoint_interval_{0};
 };
 
 /// A DStream of `T`: generates (and memoizes) one RDD per valid batch time.
@@ -110,6 +133,22 @@ public:
     generated_.erase(generated_.begin(), generated_.upper_bound(horizon));
   }
 
+  /// The RDDs generated for the times in `(after, upto]`, oldest first.
+  std::vector<std::pair<time, rdd<T>>> generated_between(time after,
+                                                         time upto) const {
+    std::vector<std::pair<time, rdd<T>>> result;
+    for (auto i = generated_.upper_bound(after);
+         i != generated_.end() && i->first <= upto; ++i)
+      if (i->second)
+        result.emplace_back(i->first, *i->second);
+    return result;
+  }
+
+  /// Sets the RDD of batch `t` (recovery from a checkpoint).
+  void restore(time t, rdd<T> x) {
+    generated_[t] = std::move(x);
+  }
+
 protected:
   /// Generates the RDD of batch `t` (lazily: no task runs here).
   virtual std::optional<rdd<T>> compute(time t) = 0;
@@ -130,6 +169,13 @@ public:
 
   /// Short name for logs and errors ("queue_stream", "socket_text_stream").
   virtual const char* name() const noexcept = 0;
+
+  /// What recovery needs to give batches up to `t` the same input again
+  /// (the files each batch took, ...), as bytes; empty if nothing.
+  virtual std::string checkpoint_positions(time t);
+
+  /// Restores what `checkpoint_positions` wrote.
+  virtual void restore_positions(const std::string& bytes);
 };
 
 /// An output operation: turns a batch into a job.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "caf_stream/checkpoint/serialization.hpp"
 #include "caf_stream/dstream/node.hpp"
 #include "caf_stream/hash.hpp"
 #include "caf_stream/state_spec.hpp"
@@ -100,6 +102,17 @@ public:
 
   bool must_checkpoint() const noexcept override {
     return true;
+  }
+
+  std::string checkpoint_data(time t) override {
+    // The newest state: the one of the last batch at or before `t`.
+    return to_bytes(save_generated(*this, t - this->slide(), t));
+  }
+
+  void restore_data(const std::string& bytes) override {
+    timed_partitions<std::pair<K, S>> xs;
+    from_bytes(bytes, xs);
+    restore_generated(*this, std::move(xs));
   }
 
 protected:
@@ -286,6 +299,34 @@ public:
     return true;
   }
 
+  std::string checkpoint_data(time) override {
+    saved xs(store_->size());
+    for (size_t i = 0; i < store_->size(); ++i)
+      for (const auto& [key, e] : (*store_)[i]->entries)
+        xs[i].emplace_back(key, std::make_pair(e.value, e.updated.milliseconds()));
+    return to_bytes(xs);
+  }
+
+  void restore_data(const std::string& bytes) override {
+    saved xs;
+    from_bytes(bytes, xs);
+    // Hash again: the number of partitions may have changed since.
+    std::vector<std::pair<time, K>> updates;
+    for (auto& part : xs)
+      for (auto& [key, e] : part) {
+        auto& dst = *(*store_)[partition_of(key, store_->size())];
+        dst.entries.insert_or_assign(
+          key, typename state_partition<K, S>::entry{e.first, time{e.second}});
+        if (spec_.get_timeout())
+          updates.emplace_back(time{e.second}, key);
+      }
+    std::sort(updates.begin(), updates.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& u : updates)
+      (*store_)[partition_of(u.second, store_->size())]->updates.push_back(u);
+    loaded_ = true;
+  }
+
   /// The state after batch `t` (running the batch first if needed), copied.
   std::optional<rdd<std::pair<K, S>>> snapshot(time t) {
     if (!this->get_or_compute(t))
@@ -325,6 +366,8 @@ private:
         }
       });
   }
+
+  using saved = std::vector<std::vector<std::pair<K, std::pair<S, int64_t>>>>;
 
   std::shared_ptr<dstream_node<std::pair<K, V>>> parent_;
   spec_type spec_;

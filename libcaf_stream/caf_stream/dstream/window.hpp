@@ -3,9 +3,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "caf_stream/checkpoint/serialization.hpp"
 #include "caf_stream/dstream/node.hpp"
 
 namespace caf_stream::detail {
@@ -101,6 +103,22 @@ public:
 
   bool must_checkpoint() const noexcept override {
     return true;
+  }
+
+  std::string checkpoint_data(time t) override {
+    // The newest window value, and the reduced batches that later slides
+    // subtract.
+    auto slide = this->slide();
+    return to_bytes(
+      std::make_pair(save_generated(*this, t - slide, t),
+                     save_generated(*reduced_, t - slide - window_, t)));
+  }
+
+  void restore_data(const std::string& bytes) override {
+    std::pair<timed_partitions<value_type>, timed_partitions<value_type>> xs;
+    from_bytes(bytes, xs);
+    restore_generated(*this, std::move(xs.first));
+    restore_generated(*reduced_, std::move(xs.second));
   }
 
 protected:

@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include "caf_stream/checkpoint/serialization.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::detail {
@@ -97,12 +98,37 @@ std::pair<rdd<std::string>, int64_t> file_input_node::next(time t) {
        i = selected_.erase(i))
     for (auto& f : i->second)
       recent_.erase(f);
-  auto files = find_new_files(t);
+  std::vector<std::string> files;
+  if (auto i = replay_.find(t); i != replay_.end()) {
+    files = std::move(i->second);
+    replay_.erase(i);
+  } else {
+    files = find_new_files(t);
+  }
+  replay_.erase(replay_.begin(), replay_.upper_bound(t));
   for (auto& f : files)
     recent_.insert(f);
   selected_[t] = files;
   return {rdd<std::string>{std::make_shared<text_files_node>(std::move(files))},
           0};
+}
+
+std::string file_input_node::checkpoint_positions(time) {
+  std::vector<std::pair<int64_t, std::vector<std::string>>> xs;
+  for (auto& [t, files] : selected_)
+    xs.emplace_back(t.milliseconds(), files);
+  return to_bytes(xs);
+}
+
+void file_input_node::restore_positions(const std::string& bytes) {
+  std::vector<std::pair<int64_t, std::vector<std::string>>> xs;
+  from_bytes(bytes, xs);
+  for (auto& [ms, files] : xs) {
+    for (auto& f : files)
+      recent_.insert(f);
+    selected_[time{ms}] = files;
+    replay_[time{ms}] = std::move(files);
+  }
 }
 
 std::vector<std::string> read_lines(const std::string& path) {

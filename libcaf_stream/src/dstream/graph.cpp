@@ -30,7 +30,25 @@ void dstream_node_base::remember(duration d) {
     p->remember(parent_remember_duration());
 }
 
+std::string dstream_node_base::checkpoint_data(time) {
+  throw stream_error(errc::illegal_state,
+                     "checkpoint_data: this stream keeps no state");
+}
+
+void dstream_node_base::restore_data(const std::string&) {
+  throw stream_error(errc::illegal_state,
+                     "restore_data: this stream keeps no state");
+}
+
 input_node_base::~input_node_base() {
+  // nop
+}
+
+std::string input_node_base::checkpoint_positions(time) {
+  return {};
+}
+
+void input_node_base::restore_positions(const std::string&) {
   // nop
 }
 
@@ -56,6 +74,31 @@ void check_same_slide(const char* what, duration a, duration b) {
                        std::string{what} + ": the streams have different "
                          + "slide durations (" + to_string(a) + " and "
                          + to_string(b) + ")");
+}
+
+void check_checkpoint_interval(const dstream_node_base& node,
+                               duration interval) {
+  auto slide = node.slide();
+  if (!node.must_checkpoint())
+    throw stream_error(errc::invalid_graph,
+                       "checkpoint: only state streams (update_state_by_key, "
+                       "map_with_state, reduce_by_key_and_window with an "
+                       "inverse function) keep data to checkpoint; this "
+                       "stream recomputes its batches from its parents");
+  if (interval < slide)
+    throw stream_error(errc::invalid_graph,
+                       "checkpoint: the checkpoint interval has been set to "
+                         + to_string(interval)
+                         + " which is lower than its slide time ("
+                         + to_string(slide) + "); set it to at least "
+                         + to_string(slide));
+  if (interval.count() % slide.count() != 0)
+    throw stream_error(errc::invalid_graph,
+                       "checkpoint: the checkpoint interval has been set to "
+                         + to_string(interval)
+                         + " which is not a multiple of its slide time ("
+                         + to_string(slide) + "); set it to a multiple of "
+                         + to_string(slide));
 }
 
 void check_window(const char* what, duration window, duration slide,
@@ -153,9 +196,91 @@ void dstream_graph::start(time zero) {
   check_open("start");
   validate();
   zero_ = zero;
-  for (auto& n : nodes_)
+  for (auto& n : nodes_) {
     n->initialize(zero);
+    // Spark's default: the smallest multiple of the slide of at least 10 s.
+    if (n->must_checkpoint() && n->checkpoint_interval().count() == 0) {
+      auto slide = n->slide().count();
+      n->set_checkpoint_interval(duration{(10000 + slide - 1) / slide * slide});
+    }
+  }
   state_ = state::started;
+}
+
+// -- checkpoints --------------------------------------------------------------
+
+std::string dstream_graph::fingerprint() const {
+  // Inputs and state streams only, so that adding a map or an output does
+  // not orphan the state of a running application.
+  std::string result = "inputs=" + std::to_string(inputs_.size()) + ";state=";
+  for (auto& n : nodes_)
+    if (n->must_checkpoint())
+      result += std::to_string(n->slide().count()) + "ms,";
+  return result;
+}
+
+bool dstream_graph::data_checkpoint_due(time t) const {
+  return std::any_of(nodes_.begin(), nodes_.end(), [&](auto& n) {
+    return n->must_checkpoint()
+           && (t - zero_).count() % n->checkpoint_interval().count() == 0;
+  });
+}
+
+checkpoint_record dstream_graph::make_checkpoint(time t,
+                                                 const std::vector<time>& pending,
+                                                 bool with_data) {
+  checkpoint_record x;
+  x.time_ms = t.milliseconds();
+  x.batch_interval_ms = batch_interval_.count();
+  x.zero_ms = zero_.milliseconds();
+  x.graph_fingerprint = fingerprint();
+  for (auto p : pending)
+    x.pending_ms.push_back(p.milliseconds());
+  for (uint32_t i = 0; i < inputs_.size(); ++i)
+    if (auto bytes = inputs_[i]->checkpoint_positions(t); !bytes.empty())
+      x.input_data.emplace_back(i, std::move(bytes));
+  auto stateless = std::none_of(nodes_.begin(), nodes_.end(),
+                                [](auto& n) { return n->must_checkpoint(); });
+  // Without state every record is complete: recovery resumes after it.
+  if (with_data || stateless) {
+    uint32_t index = 0;
+    for (auto& n : nodes_)
+      if (n->must_checkpoint())
+        x.node_data.emplace_back(index++, n->checkpoint_data(t));
+    last_data_time_ = t;
+  }
+  x.data_time_ms = last_data_time_ ? last_data_time_->milliseconds()
+                                   : zero_.milliseconds();
+  return x;
+}
+
+time dstream_graph::restore(const recovered_checkpoint& cp) {
+  const auto& latest = cp.latest;
+  if (latest.batch_interval_ms != batch_interval_.count())
+    throw stream_error(errc::bad_checkpoint,
+                       "the checkpoint was written with a batch interval of "
+                         + std::to_string(latest.batch_interval_ms)
+                         + " ms, this context has "
+                         + to_string(batch_interval_));
+  if (latest.graph_fingerprint != fingerprint())
+    throw stream_error(errc::bad_checkpoint,
+                       "the checkpoint was written by another graph ("
+                         + latest.graph_fingerprint + " vs. " + fingerprint()
+                         + "): the inputs and state streams must be the same");
+  start(time{latest.zero_ms});
+  std::vector<dstream_node_base*> stateful;
+  for (auto& n : nodes_)
+    if (n->must_checkpoint())
+      stateful.push_back(n.get());
+  for (auto& [index, bytes] : cp.data.node_data)
+    if (index < stateful.size())
+      stateful[index]->restore_data(bytes);
+  for (auto& [index, bytes] : latest.input_data)
+    if (index < inputs_.size())
+      inputs_[index]->restore_positions(bytes);
+  if (cp.data.time_ms != latest.zero_ms)
+    last_data_time_ = time{cp.data.time_ms};
+  return time{cp.data.time_ms} + batch_interval_;
 }
 
 void dstream_graph::stop() noexcept {

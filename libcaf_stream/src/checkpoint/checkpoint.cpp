@@ -1,0 +1,278 @@
+#include "caf_stream/checkpoint/checkpoint.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <boost/crc.hpp>
+#include <spdlog/spdlog.h>
+
+#include "caf_stream/checkpoint/serialization.hpp"
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/error.hpp"
+
+namespace caf_stream::detail {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char magic[8] = {'C', 'A', 'F', 'S', 'C', 'K', 'P', 'T'};
+
+constexpr size_t header_size = sizeof(magic) + 4 + 8 + 4;
+
+// A record larger than this is not ours (a corrupt length field).
+constexpr uint64_t max_payload = uint64_t{1} << 40;
+
+constexpr const char* prefix = "checkpoint-";
+
+constexpr const char* data_suffix = "-state";
+
+template <class T>
+void put_le(std::string& out, T x) {
+  for (size_t i = 0; i < sizeof(T); ++i)
+    out.push_back(static_cast<char>((static_cast<uint64_t>(x) >> (8 * i)) & 0xFF));
+}
+
+template <class T>
+T get_le(const char* in) {
+  uint64_t x = 0;
+  for (size_t i = 0; i < sizeof(T); ++i)
+    x |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  return static_cast<T>(x);
+}
+
+uint32_t crc32(const std::string& bytes) {
+  boost::crc_32_type crc;
+  crc.process_bytes(bytes.data(), bytes.size());
+  return crc.checksum();
+}
+
+std::string encode(const checkpoint_record& x) {
+  std::ostringstream out;
+  {
+    boost::archive::binary_oarchive ar{out, boost::archive::no_header};
+    ar << x.time_ms << x.batch_interval_ms << x.zero_ms << x.graph_fingerprint
+       << x.pending_ms << x.data_time_ms << x.node_data << x.input_data;
+  }
+  return out.str();
+}
+
+// Version 1 is the first format; later versions add a case here and keep
+// this one, so that old checkpoints stay readable.
+void decode(uint32_t version, const std::string& payload, checkpoint_record& x) {
+  std::istringstream in{payload};
+  boost::archive::binary_iarchive ar{in, boost::archive::no_header};
+  switch (version) {
+    case 1:
+      ar >> x.time_ms >> x.batch_interval_ms >> x.zero_ms
+        >> x.graph_fingerprint >> x.pending_ms >> x.data_time_ms >> x.node_data
+        >> x.input_data;
+      break;
+    default:
+      throw stream_error(errc::bad_checkpoint,
+                         "unknown checkpoint format version "
+                           + std::to_string(version));
+  }
+  x.version = version;
+}
+
+[[noreturn]] void bad(const std::string& path, const std::string& what) {
+  throw stream_error(errc::bad_checkpoint,
+                     "cannot read checkpoint '" + path + "': " + what);
+}
+
+// Time and kind from a file name, or none if it is not a checkpoint's.
+std::optional<std::pair<int64_t, bool>> parse_name(const std::string& name) {
+  if (name.rfind(prefix, 0) != 0)
+    return std::nullopt;
+  auto rest = name.substr(std::strlen(prefix));
+  bool data = false;
+  if (rest.size() > std::strlen(data_suffix)
+      && rest.compare(rest.size() - std::strlen(data_suffix),
+                      std::string::npos, data_suffix)
+           == 0) {
+    data = true;
+    rest.resize(rest.size() - std::strlen(data_suffix));
+  }
+  if (rest.empty() || rest.size() > 18
+      || !std::all_of(rest.begin(), rest.end(),
+                      [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return std::make_pair(std::stoll(rest), data);
+}
+
+std::string file_name(int64_t time_ms, bool data) {
+  auto digits = std::to_string(time_ms);
+  if (digits.size() < 13)
+    digits.insert(0, 13 - digits.size(), '0');
+  return prefix + digits + (data ? data_suffix : "");
+}
+
+struct entry {
+  int64_t time_ms;
+  bool data;
+  fs::path path;
+};
+
+// Checkpoint files of `directory`, newest first (a data file before a
+// metadata file of the same time).
+std::vector<entry> entries(const std::string& directory) {
+  std::vector<entry> result;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(directory, ec))
+    if (auto parsed = parse_name(f.path().filename().string()))
+      result.push_back({parsed->first, parsed->second, f.path()});
+  if (ec)
+    throw stream_error(errc::bad_checkpoint, "cannot list checkpoint "
+                                             "directory '"
+                                               + directory
+                                               + "': " + ec.message());
+  std::sort(result.begin(), result.end(), [](const entry& a, const entry& b) {
+    return a.time_ms != b.time_ms ? a.time_ms > b.time_ms : a.data > b.data;
+  });
+  return result;
+}
+
+} // namespace
+
+std::string checkpoint_file_name(int64_t time_ms) {
+  return file_name(time_ms, false);
+}
+
+void write_checkpoint(const std::string& directory,
+                      const checkpoint_record& x, size_t keep) {
+  auto payload = encode(x);
+  std::string bytes{magic, sizeof(magic)};
+  put_le<uint32_t>(bytes, checkpoint_record::current_version);
+  put_le<uint64_t>(bytes, payload.size());
+  put_le<uint32_t>(bytes, crc32(payload));
+  bytes += payload;
+  auto dir = fs::path{directory};
+  auto target = dir / file_name(x.time_ms, x.has_data());
+  auto tmp = dir / ("." + target.filename().string() + ".tmp");
+  {
+    std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out)
+      throw stream_error(errc::bad_checkpoint,
+                         "cannot write checkpoint '" + tmp.string() + "'");
+  }
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec)
+    throw stream_error(errc::bad_checkpoint, "cannot rename checkpoint to '"
+                                               + target.string()
+                                               + "': " + ec.message());
+  // Keep the newest `keep` records of each kind; metadata records older
+  // than the oldest kept data record have nothing left to build on.
+  size_t metadata = 0;
+  size_t data = 0;
+  std::optional<int64_t> oldest_data;
+  auto all = entries(directory);
+  for (const auto& e : all)
+    if (e.data && ++data <= keep)
+      oldest_data = e.time_ms;
+  data = 0;
+  for (const auto& e : all) {
+    bool kept = e.data ? ++data <= keep
+                       : ++metadata <= keep && oldest_data
+                           && e.time_ms > *oldest_data;
+    if (!kept)
+      fs::remove(e.path, ec);
+  }
+}
+
+checkpoint_record read_checkpoint(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    bad(path, std::strerror(errno));
+  std::string bytes{std::istreambuf_iterator<char>{in},
+                    std::istreambuf_iterator<char>{}};
+  if (bytes.size() < header_size
+      || std::memcmp(bytes.data(), magic, sizeof(magic)) != 0)
+    bad(path, "not a caf-stream checkpoint");
+  auto version = get_le<uint32_t>(bytes.data() + 8);
+  auto size = get_le<uint64_t>(bytes.data() + 12);
+  auto crc = get_le<uint32_t>(bytes.data() + 20);
+  if (version == 0 || version > checkpoint_record::current_version)
+    bad(path, "format version " + std::to_string(version)
+                + " is newer than this program's ("
+                + std::to_string(checkpoint_record::current_version) + ")");
+  if (size > max_payload || bytes.size() - header_size != size)
+    bad(path, "truncated (" + std::to_string(bytes.size() - header_size)
+                + " of " + std::to_string(size) + " bytes)");
+  auto payload = bytes.substr(header_size);
+  if (crc32(payload) != crc)
+    bad(path, "checksum mismatch (corrupt)");
+  checkpoint_record result;
+  try {
+    decode(version, payload, result);
+  } catch (const stream_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    bad(path, std::string{"malformed record: "} + e.what());
+  }
+  return result;
+}
+
+std::vector<std::string> list_checkpoints(const std::string& directory) {
+  std::vector<std::string> result;
+  for (auto& e : entries(directory))
+    result.push_back(e.path.string());
+  return result;
+}
+
+std::optional<recovered_checkpoint>
+find_checkpoint(const std::string& directory) {
+  auto log = logger("checkpoint");
+  std::error_code ec;
+  if (!fs::exists(directory, ec))
+    return std::nullopt;
+  if (!fs::is_directory(directory, ec))
+    throw stream_error(errc::bad_checkpoint,
+                       "'" + directory + "' is not a checkpoint directory");
+  auto all = entries(directory);
+  if (all.empty())
+    return std::nullopt;
+  std::map<int64_t, fs::path> data_files;
+  for (const auto& e : all)
+    if (e.data)
+      data_files.emplace(e.time_ms, e.path);
+  std::string first_error;
+  auto note = [&](const std::string& what) {
+    log->warn("{}; trying an older checkpoint", what);
+    if (first_error.empty())
+      first_error = what;
+  };
+  for (const auto& e : all) {
+    try {
+      auto latest = read_checkpoint(e.path.string());
+      if (latest.has_data())
+        return recovered_checkpoint{latest, latest};
+      if (latest.data_time_ms == latest.zero_ms) {
+        // No state written yet: the streams start empty at zero.
+        checkpoint_record empty;
+        empty.time_ms = empty.data_time_ms = latest.zero_ms;
+        return recovered_checkpoint{latest, empty};
+      }
+      auto i = data_files.find(latest.data_time_ms);
+      if (i == data_files.end()) {
+        note("checkpoint '" + e.path.string() + "' builds on state of "
+             + std::to_string(latest.data_time_ms) + " ms, which is missing");
+        continue;
+      }
+      return recovered_checkpoint{latest, read_checkpoint(i->second.string())};
+    } catch (const stream_error& err) {
+      note(err.what());
+    }
+  }
+  throw stream_error(errc::bad_checkpoint,
+                     "no readable checkpoint in '" + directory
+                       + "' (newest error: " + first_error + ")");
+}
+
+} // namespace caf_stream::detail

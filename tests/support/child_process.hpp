@@ -1,0 +1,108 @@
+#pragma once
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace support {
+
+/// A program the test runs as a child process, talking to it line by line
+/// over its stdin and stdout. Killed (SIGKILL) when destroyed.
+class child_process {
+public:
+  explicit child_process(std::vector<std::string> args) {
+    int in[2];
+    int out[2];
+    if (::pipe(in) != 0 || ::pipe(out) != 0)
+      throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ < 0)
+      throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      ::dup2(in[0], STDIN_FILENO);
+      ::dup2(out[1], STDOUT_FILENO);
+      ::close(in[0]);
+      ::close(in[1]);
+      ::close(out[0]);
+      ::close(out[1]);
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    to_child_ = in[1];
+    from_child_ = out[0];
+  }
+
+  ~child_process() {
+    kill();
+    ::close(to_child_);
+    ::close(from_child_);
+  }
+
+  child_process(const child_process&) = delete;
+
+  child_process& operator=(const child_process&) = delete;
+
+  void write_line(const std::string& line) {
+    auto text = line + "\n";
+    if (::write(to_child_, text.data(), text.size())
+        != static_cast<ssize_t>(text.size()))
+      throw std::runtime_error("cannot write to the child process");
+  }
+
+  /// The next line the child prints; throws after `timeout_ms` without one
+  /// (a bound for a stuck child, not a timing assumption).
+  std::string read_line(int timeout_ms = 120000) {
+    for (;;) {
+      if (auto pos = buf_.find('\n'); pos != std::string::npos) {
+        auto line = buf_.substr(0, pos);
+        buf_.erase(0, pos + 1);
+        return line;
+      }
+      pollfd p{from_child_, POLLIN, 0};
+      if (::poll(&p, 1, timeout_ms) <= 0)
+        throw std::runtime_error("the child process printed nothing");
+      char chunk[4096];
+      auto n = ::read(from_child_, chunk, sizeof(chunk));
+      if (n <= 0)
+        throw std::runtime_error("the child process ended: " + buf_);
+      buf_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+  /// Kills the child with SIGKILL and reaps it.
+  void kill() {
+    if (pid_ <= 0)
+      return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  /// Waits for the child to exit; returns its exit status.
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+private:
+  pid_t pid_ = -1;
+  int to_child_ = -1;
+  int from_child_ = -1;
+  std::string buf_;
+};
+
+} // namespace support
