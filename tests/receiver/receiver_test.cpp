@@ -130,7 +130,7 @@ TEST_CASE("a receiver that restarts or throws is started again", "[receiver]") {
   test::pipeline<int> p;
   p.collect(p.context().receiver_stream<int>(std::make_unique<flaky_receiver>(starts)));
   p.context().start();
-  auto done = p.run_until([](const std::vector<int>& xs) { return xs.size() >= 5; }, 20);
+  auto done = p.run_until([](const std::vector<int>& xs) { return xs.size() >= 5; });
   p.context().stop();
   REQUIRE(done);
   auto xs = p.elements();
