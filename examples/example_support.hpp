@@ -1,8 +1,23 @@
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "caf/config_option_adder.hpp"
+
+#include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/streaming_context.hpp"
 
 // CAF's parser stops at the first positional argument; the examples accept
 // flags anywhere, so they move the flags ahead of the positional arguments.
@@ -23,4 +38,116 @@ inline std::vector<std::string> split_words(const std::string& line) {
   for (std::string w; in >> w;)
     result.push_back(w);
   return result;
+}
+
+// A TCP server on 127.0.0.1:port that sends each client ten lines of words a
+// second until the program ends.
+class line_generator {
+public:
+  explicit line_generator(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+        || ::listen(fd_, 4) != 0)
+      throw std::runtime_error("--generate: cannot listen on 127.0.0.1:"
+                               + std::to_string(port));
+    thread_ = std::thread{[this] { serve(); }};
+  }
+
+  ~line_generator() {
+    done_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+
+private:
+  void serve() {
+    const char* words[] = {"to", "be", "or", "not", "that", "is", "the",
+                           "question", "whether", "tis", "nobler"};
+    uint64_t seed = 42;
+    while (!done_) {
+      auto client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0)
+        return;
+      while (!done_) {
+        std::ostringstream lines;
+        for (int i = 0; i < 10; ++i) {
+          for (int w = 0; w < 6; ++w) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            lines << (w > 0 ? " " : "") << words[(seed >> 33) % 11];
+          }
+          lines << '\n';
+        }
+        auto text = lines.str();
+        if (::send(client, text.data(), text.size(), MSG_NOSIGNAL) < 0)
+          break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      ::close(client);
+    }
+  }
+
+  int fd_ = -1;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// Parses the command line into `cfg` (flags anywhere); prints the error and
+// returns false on a bad flag, or when only the help text was asked for.
+template <class Config>
+bool parse_args(Config& cfg, int argc, char** argv) {
+  auto args = flags_first(argc, argv);
+  if (auto err = cfg.parse(static_cast<int>(args.size()), args.data())) {
+    std::cerr << "error: " << cfg.render(err) << '\n';
+    return false;
+  }
+  return !cfg.cli_helptext_printed;
+}
+
+// Runs a started context for `seconds` (0: until it stops), then stops it
+// gracefully.
+inline void run_for(caf_stream::streaming_context& ssc, int seconds) {
+  if (seconds > 0)
+    ssc.await_termination_or_timeout(std::chrono::seconds(seconds));
+  else
+    ssc.await_termination();
+  ssc.stop(true);
+}
+
+// Flags of the examples that count the words a TCP server sends.
+struct network_config : caf_stream::stream_config {
+  bool generate = false;
+  int seconds = 0;
+  network_config() {
+    opt_group{custom_options_, "global"}
+      .add(generate, "generate", "serve lines on 127.0.0.1:PORT ourselves")
+      .add(seconds, "seconds", "stop after this many seconds (0: never)");
+  }
+};
+
+// HOST and PORT from the positional arguments; prints `usage` and returns
+// false when they are missing.
+inline bool host_and_port(const network_config& cfg, const char* usage,
+                          std::string& host, uint16_t& port) {
+  if (cfg.remainder.size() < 2) {
+    std::cerr << "usage: " << usage << '\n';
+    return false;
+  }
+  host = cfg.remainder[0];
+  const auto& text = cfg.remainder[1];
+  if (text.empty() || text.size() > 5
+      || text.find_first_not_of("0123456789") != std::string::npos
+      || std::stoi(text) == 0 || std::stoi(text) > 65535) {
+    std::cerr << "error: PORT must be a number from 1 to 65535, got '" << text
+              << "'\n";
+    return false;
+  }
+  port = static_cast<uint16_t>(std::stoi(text));
+  return true;
 }

@@ -29,14 +29,9 @@ struct config : caf_stream::stream_config {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto args = flags_first(argc, argv);
   config cfg;
-  if (auto err = cfg.parse(static_cast<int>(args.size()), args.data())) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (!parse_args(cfg, argc, argv))
+    return cfg.cli_helptext_printed ? 0 : 1;
   if (cfg.remainder.size() != 1) {
     std::cerr << "usage: file_word_count DIR [--seconds=N]\n";
     return 1;
@@ -50,11 +45,7 @@ int main(int argc, char** argv) {
       .reduce_by_key([](int a, int b) { return a + b; })
       .print();
     ssc.start();
-    if (cfg.seconds > 0)
-      ssc.await_termination_or_timeout(std::chrono::seconds(cfg.seconds));
-    else
-      ssc.await_termination();
-    ssc.stop(true);
+    run_for(ssc, cfg.seconds);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << '\n';
     return 1;

@@ -30,14 +30,9 @@ struct config : caf_stream::stream_config {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto args = flags_first(argc, argv);
   config cfg;
-  if (auto err = cfg.parse(static_cast<int>(args.size()), args.data())) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (!parse_args(cfg, argc, argv))
+    return cfg.cli_helptext_printed ? 0 : 1;
   try {
     caf::actor_system sys{cfg};
     caf_stream::streaming_context ssc{sys, std::chrono::seconds(1)};
