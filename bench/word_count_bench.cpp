@@ -14,62 +14,15 @@
 #include <thread>
 #include <vector>
 
-#include "caf_stream/all.hpp"
-#include "caf_stream/testing.hpp"
+#include "bench_support.hpp"
 
 using namespace caf_stream;
-using steady = std::chrono::steady_clock;
 
-namespace {
-
-size_t arg(int argc, char** argv, const std::string& name, size_t fallback) {
-  auto prefix = "--" + name + "=";
-  for (int i = 1; i < argc; ++i)
-    if (std::string{argv[i]}.rfind(prefix, 0) == 0)
-      return std::stoul(std::string{argv[i]}.substr(prefix.size()));
-  return fallback;
-}
-
-// 100-byte lines of words from a fixed vocabulary (fixed seed).
-std::vector<std::string> make_lines(size_t n) {
-  std::vector<std::string> vocab;
-  for (int i = 0; i < 1000; ++i)
-    vocab.push_back("w" + std::to_string(i * 7919 % 100000));
-  std::vector<std::string> lines;
-  uint64_t seed = 7;
-  for (size_t i = 0; i < n; ++i) {
-    std::string line;
-    while (line.size() < 100) {
-      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-      if (!line.empty())
-        line += ' ';
-      line += vocab[(seed >> 33) % vocab.size()];
-    }
-    line.resize(100);
-    lines.push_back(std::move(line));
-  }
-  return lines;
-}
-
-std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    auto j = line.find(' ', i);
-    if (j == std::string::npos)
-      j = line.size();
-    if (j > i)
-      words.emplace_back(line, i, j - i);
-    i = j + 1;
-  }
-  return words;
-}
-
-double seconds_since(steady::time_point t0) {
-  return std::chrono::duration<double>(steady::now() - t0).count();
-}
-
-} // namespace
+using bench::arg;
+using bench::make_lines;
+using bench::seconds_since;
+using bench::split;
+using bench::steady;
 
 int main(int argc, char** argv) {
   auto num_lines = arg(argc, argv, "lines", 200000);

@@ -131,6 +131,16 @@ struct network_config : caf_stream::stream_config {
   }
 };
 
+// Flags of the network examples that keep state.
+struct checkpointed_config : network_config {
+  std::string checkpoint_dir;
+  explicit checkpointed_config(std::string default_dir)
+    : checkpoint_dir(std::move(default_dir)) {
+    opt_group{custom_options_, "global"}.add(checkpoint_dir, "checkpoint-dir",
+                                             "where the state is checkpointed");
+  }
+};
+
 // HOST and PORT from the positional arguments; prints `usage` and returns
 // false when they are missing.
 inline bool host_and_port(const network_config& cfg, const char* usage,

@@ -15,21 +15,9 @@
 
 #include "example_support.hpp"
 
-namespace {
-
-struct config : network_config {
-  std::string checkpoint_dir = "/tmp/caf_stream-stateful_network_word_count";
-  config() {
-    opt_group{custom_options_, "global"}.add(checkpoint_dir, "checkpoint-dir",
-                                             "where the state is checkpointed");
-  }
-};
-
-} // namespace
-
 int main(int argc, char** argv) {
   using namespace caf_stream;
-  config cfg;
+  checkpointed_config cfg{"/tmp/caf_stream-stateful_network_word_count"};
   if (!parse_args(cfg, argc, argv))
     return cfg.cli_helptext_printed ? 0 : 1;
   std::string host;

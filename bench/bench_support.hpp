@@ -1,0 +1,107 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "caf_stream/all.hpp"
+#include "caf_stream/testing.hpp"
+
+namespace bench {
+
+using steady = std::chrono::steady_clock;
+
+/// The value of `--name=N`, or `fallback`.
+inline size_t arg(int argc, char** argv, const std::string& name,
+                  size_t fallback) {
+  auto prefix = "--" + name + "=";
+  for (int i = 1; i < argc; ++i)
+    if (std::string{argv[i]}.rfind(prefix, 0) == 0)
+      return std::stoul(std::string{argv[i]}.substr(prefix.size()));
+  return fallback;
+}
+
+/// 100-byte lines of words from a fixed vocabulary of `vocabulary` words
+/// (fixed seed).
+inline std::vector<std::string> make_lines(size_t n, size_t vocabulary = 1000,
+                                           uint64_t seed = 7) {
+  std::vector<std::string> vocab;
+  for (size_t i = 0; i < vocabulary; ++i)
+    vocab.push_back("w" + std::to_string(i * 7919 % 1000003));
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < n; ++i) {
+    std::string line;
+    while (line.size() < 100) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      if (!line.empty())
+        line += ' ';
+      line += vocab[(seed >> 33) % vocab.size()];
+    }
+    line.resize(100);
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+/// The words of a line (split on ' ').
+inline std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    auto j = line.find(' ', i);
+    if (j == std::string::npos)
+      j = line.size();
+    if (j > i)
+      words.emplace_back(line, i, j - i);
+    i = j + 1;
+  }
+  return words;
+}
+
+inline double seconds_since(steady::time_point t0) {
+  return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+/// Drives a context under a manual clock: each `next()` cuts one batch and
+/// waits until the output counted it, so figures are processing time, not
+/// time waiting for the batch grid.
+class driver {
+public:
+  explicit driver(caf_stream::stream_options opts)
+    : clk_(std::make_shared<caf_stream::testing::manual_clock>()),
+      ssc_(std::chrono::seconds(1), opts, clk_) {
+    ssc_.checkpoint(dir_.path());
+  }
+
+  caf_stream::streaming_context& context() {
+    return ssc_;
+  }
+
+  /// Call from the last output of every batch.
+  void batch_done() {
+    ++done_;
+  }
+
+  /// Cuts the next batch and waits for it; returns its processing time.
+  double next() {
+    auto t0 = steady::now();
+    clk_->advance(std::chrono::seconds(1));
+    ++cut_;
+    while (done_.load() < cut_)
+      std::this_thread::yield();
+    return seconds_since(t0);
+  }
+
+private:
+  caf_stream::testing::temporary_directory dir_;
+  std::shared_ptr<caf_stream::testing::manual_clock> clk_;
+  caf_stream::streaming_context ssc_;
+  std::atomic<size_t> done_{0};
+  size_t cut_ = 0;
+};
+
+} // namespace bench
