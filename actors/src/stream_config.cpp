@@ -3,6 +3,7 @@
 #include "caf/config_option_adder.hpp"
 #include "caf/settings.hpp"
 
+#include "caf_stream/actors/messages.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream {
@@ -40,8 +41,14 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   return result;
 }
 
+void add_stream_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<block>("caf_stream::block");
+  cfg.add_message_type<time>("caf_stream::time");
+}
+
 stream_config::stream_config() {
   add_stream_options(custom_options_);
+  add_stream_message_types(*this);
 }
 
 } // namespace caf_stream

@@ -8,14 +8,15 @@
 
 #include "caf/allowed_unsafe_message_type.hpp"
 #include "caf/atom.hpp"
+#include "caf/meta/type_name.hpp"
 
 #include "caf_stream/detail/function_ref.hpp"
 #include "caf_stream/receiver/block.hpp"
 #include "caf_stream/scheduler/job.hpp"
 
 /// The message protocol between the runtime's actors. Atoms are declared
-/// here once. Runtime messages that carry closures or record pointers
-/// (`job_set`, blocks, task references) are node-local for now.
+/// here once. Blocks and times are serializable (`add_stream_message_types`); job
+/// sets and task references carry closures and are node-local for now.
 namespace caf_stream::actors {
 
 using tick_batch_atom = caf::atom_constant<caf::atom("tickbatch")>;
@@ -54,7 +55,26 @@ using block_list = std::vector<block>;
 
 } // namespace caf_stream::actors
 
+namespace caf_stream {
+
+/// Blocks cross node boundaries with their records as Boost.Serialization
+/// bytes; the receiving side keeps the bytes until the batch decodes them.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, block& x) {
+  if constexpr (Inspector::reads_state) {
+    auto bytes = x.to_bytes();
+    return f(caf::meta::type_name("caf_stream::block"), x.stream_id, x.records,
+             bytes);
+  } else {
+    x.data.reset();
+    return f(caf::meta::type_name("caf_stream::block"), x.stream_id, x.records,
+             x.bytes);
+  }
+}
+
+} // namespace caf_stream
+
+// Tasks and job sets carry closures over the graph: node-local until tasks
+// are named by (stream, partition, batch) for remote workers.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::actors::task_ref)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::actors::block_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::job_set)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::time)

@@ -15,7 +15,13 @@ void add_stream_options(caf::config_option_set& opts);
 /// validates them (`stream_error` naming the bad key).
 stream_options read_stream_options(const caf::actor_system_config& cfg);
 
-/// An actor system configuration with the `stream.*` options declared.
+/// Registers the runtime's message types that may cross node boundaries
+/// (blocks of received records, batch times) under the same names on every
+/// node. `stream_config` calls it; call it from your own config otherwise.
+void add_stream_message_types(caf::actor_system_config& cfg);
+
+/// An actor system configuration with the `stream.*` options declared and
+/// the message types registered.
 class stream_config : public caf::actor_system_config {
 public:
   stream_config();

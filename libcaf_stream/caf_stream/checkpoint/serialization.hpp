@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -12,10 +13,45 @@
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 
-#include "caf_stream/dstream/node.hpp"
-#include "caf_stream/rdd/rdd.hpp"
-
 namespace caf_stream::detail {
+
+template <class T, class = void>
+struct has_member_serialize : std::false_type {};
+
+template <class T>
+struct has_member_serialize<
+  T, std::void_t<decltype(std::declval<T&>().serialize(
+       std::declval<boost::archive::binary_oarchive&>(), 0u))>>
+  : std::true_type {};
+
+template <class T, class = void>
+struct has_free_serialize : std::false_type {};
+
+template <class T>
+struct has_free_serialize<
+  T, std::void_t<decltype(serialize(
+       std::declval<boost::archive::binary_oarchive&>(), std::declval<T&>(),
+       0u))>> : std::true_type {};
+
+/// Whether Boost.Serialization can write `T`: numbers, strings, pairs and
+/// vectors of such, and types with a public member `serialize` or a free
+/// `serialize` found by argument-dependent lookup.
+template <class T>
+struct is_serializable
+  : std::bool_constant<std::is_arithmetic_v<T> || std::is_enum_v<T>
+                       || has_member_serialize<T>::value
+                       || has_free_serialize<T>::value> {};
+
+template <>
+struct is_serializable<std::string> : std::true_type {};
+
+template <class A, class B>
+struct is_serializable<std::pair<A, B>>
+  : std::bool_constant<is_serializable<A>::value
+                       && is_serializable<B>::value> {};
+
+template <class T, class Alloc>
+struct is_serializable<std::vector<T, Alloc>> : is_serializable<T> {};
 
 /// The Boost.Serialization bytes of `x` (checkpoints and the wire form of
 /// user records). User types provide Boost's `serialize`.
@@ -35,49 +71,6 @@ void from_bytes(const std::string& bytes, T& x) {
   std::istringstream in{bytes};
   boost::archive::binary_iarchive ar{in, boost::archive::no_header};
   ar >> x;
-}
-
-/// The partitions of `x`, computed (for a checkpoint).
-template <class T>
-std::vector<std::vector<T>> partitions_of(const rdd<T>& x) {
-  const auto& node = *x.node();
-  node.prepare(task_runner::current());
-  std::vector<std::vector<T>> result;
-  result.reserve(node.num_partitions());
-  for (size_t i = 0; i < node.num_partitions(); ++i)
-    result.push_back(node.materialize(i));
-  return result;
-}
-
-/// An RDD holding `parts` (restored from a checkpoint).
-template <class T>
-rdd<T> rdd_of(std::vector<std::vector<T>> parts) {
-  std::vector<typename collection_node<T>::partition> xs;
-  xs.reserve(parts.size());
-  for (auto& part : parts)
-    xs.push_back(std::make_shared<const std::vector<T>>(std::move(part)));
-  return rdd<T>{std::make_shared<collection_node<T>>(std::move(xs))};
-}
-
-/// A stream's RDDs at several times, as checkpoints store them.
-template <class T>
-using timed_partitions = std::vector<std::pair<int64_t, std::vector<std::vector<T>>>>;
-
-/// Serializes the RDDs `node` generated in `(after, upto]`.
-template <class T>
-timed_partitions<T> save_generated(const dstream_node<T>& node, time after,
-                                   time upto) {
-  timed_partitions<T> result;
-  for (auto& [t, x] : node.generated_between(after, upto))
-    result.emplace_back(t.milliseconds(), partitions_of(x));
-  return result;
-}
-
-/// Puts RDDs saved by `save_generated` back into `node`.
-template <class T>
-void restore_generated(dstream_node<T>& node, timed_partitions<T> xs) {
-  for (auto& [ms, parts] : xs)
-    node.restore(time{ms}, rdd_of(std::move(parts)));
 }
 
 } // namespace caf_stream::detail

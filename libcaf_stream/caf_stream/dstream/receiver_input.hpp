@@ -90,7 +90,7 @@ protected:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       for (const auto& b : blocks_[t])
-        parts.push_back(std::static_pointer_cast<const std::vector<T>>(b.data));
+        parts.push_back(block_records<T>(b));
     }
     return rdd<T>{std::make_shared<collection_node<T>>(std::move(parts))};
   }

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "caf_stream/checkpoint/serialization.hpp"
+#include "caf_stream/checkpoint/rdd_data.hpp"
 #include "caf_stream/dstream/node.hpp"
 #include "caf_stream/hash.hpp"
 #include "caf_stream/state_spec.hpp"

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "caf_stream/checkpoint/serialization.hpp"
+#include "caf_stream/checkpoint/rdd_data.hpp"
 #include "caf_stream/dstream/node.hpp"
 
 namespace caf_stream::detail {

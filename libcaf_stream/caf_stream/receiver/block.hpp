@@ -3,22 +3,55 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
+
+#include "caf_stream/checkpoint/serialization.hpp"
 
 namespace caf_stream {
 
 /// Records of one receiver sealed together: the unit in which received data
 /// travels from receivers to batches (one RDD partition per block).
+/// Records stay by pointer on the node that received them; a block that
+/// crosses a node boundary carries them as Boost.Serialization bytes, which
+/// the batch's input stream decodes.
 struct block {
   /// The receiver stream the block belongs to.
   int32_t stream_id = 0;
   /// Number of records in the block.
   int64_t records = 0;
-  /// The records: a `const std::vector<T>` of the stream's element type.
+  /// The records: a `const std::vector<T>` of the stream's element type
+  /// (null once the block came from another node).
   std::shared_ptr<const void> data;
+  /// Turns `data` into bytes; null if the element type is not serializable.
+  std::string (*encode)(const void*) = nullptr;
+  /// The records as bytes, after the block came from another node.
+  std::string bytes;
+
+  /// The Boost.Serialization form of the records; throws `stream_error` if
+  /// their type has no `serialize`.
+  std::string to_bytes() const;
 };
 
 namespace detail {
+
+[[noreturn]] void throw_not_serializable(const char* what);
+
+/// The records of `b` as a vector of `T`: by pointer, or decoded from the
+/// bytes it came with from another node.
+template <class T>
+std::shared_ptr<const std::vector<T>> block_records(const block& b) {
+  if (b.data)
+    return std::static_pointer_cast<const std::vector<T>>(b.data);
+  auto result = std::make_shared<std::vector<T>>();
+  if constexpr (is_serializable<std::vector<T>>::value) {
+    if (!b.bytes.empty())
+      from_bytes(b.bytes, *result);
+  } else {
+    throw_not_serializable("receiving a block");
+  }
+  return result;
+}
 
 /// Where a receiver's `store` calls collect records until the block generator
 /// seals them (every block interval) into blocks.
@@ -73,9 +106,15 @@ public:
 
 private:
   block make_block(std::vector<T> xs) const {
-    auto n = static_cast<int64_t>(xs.size());
-    return block{stream_id_, n,
-                 std::make_shared<const std::vector<T>>(std::move(xs))};
+    block result;
+    result.stream_id = stream_id_;
+    result.records = static_cast<int64_t>(xs.size());
+    result.data = std::make_shared<const std::vector<T>>(std::move(xs));
+    if constexpr (detail::is_serializable<std::vector<T>>::value)
+      result.encode = [](const void* p) {
+        return to_bytes(*static_cast<const std::vector<T>*>(p));
+      };
+    return result;
   }
 
   int32_t stream_id_;

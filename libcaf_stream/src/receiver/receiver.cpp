@@ -20,7 +20,23 @@ void throw_store_before_start() {
                      "of a started streaming context");
 }
 
+[[noreturn]] void throw_not_serializable(const char* what) {
+  throw stream_error(errc::illegal_state,
+                     std::string{what}
+                       + ": the records' type has no Boost.Serialization "
+                         "`serialize` (a public member or a free function), "
+                         "so they cannot leave this node");
+}
+
 } // namespace detail
+
+std::string block::to_bytes() const {
+  if (!data)
+    return bytes;
+  if (encode == nullptr)
+    detail::throw_not_serializable("sending a block");
+  return encode(data.get());
+}
 
 receiver_base::~receiver_base() {
   // nop

@@ -1,0 +1,81 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "caf/actor_system.hpp"
+#include "caf/binary_deserializer.hpp"
+#include "caf/binary_serializer.hpp"
+
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/error.hpp"
+
+using namespace caf_stream;
+
+namespace {
+
+struct point {
+  int x = 0;
+  int y = 0;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& x& y;
+  }
+};
+
+struct opaque {
+  int x = 0;
+};
+
+template <class T>
+std::vector<block> sealed(std::vector<T> xs) {
+  detail::block_buffer<T> buf{3};
+  for (auto& x : xs)
+    buf.push(x);
+  return buf.seal();
+}
+
+} // namespace
+
+TEST_CASE("blocks cross node boundaries as Boost.Serialization bytes",
+          "[actors][messages]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  auto roundtrip = [&](const std::vector<block>& xs) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    auto copy = xs;
+    if (auto err = sink(copy))
+      FAIL(sys.render(err));
+    std::vector<block> result;
+    caf::binary_deserializer source{sys, buf};
+    if (auto err = source(result))
+      FAIL(sys.render(err));
+    return result;
+  };
+  SECTION("strings") {
+    auto out = roundtrip(sealed<std::string>({"a", "bb", ""}));
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].stream_id == 3);
+    CHECK(out[0].records == 3);
+    CHECK(out[0].data == nullptr);
+    CHECK(*detail::block_records<std::string>(out[0])
+          == std::vector<std::string>{"a", "bb", ""});
+  }
+  SECTION("user records with serialize") {
+    auto out = roundtrip(sealed<point>({{1, 2}, {3, 4}}));
+    REQUIRE(out.size() == 1);
+    auto xs = detail::block_records<point>(out[0]);
+    REQUIRE(xs->size() == 2);
+    CHECK((*xs)[1].x == 3);
+    CHECK((*xs)[1].y == 4);
+  }
+  SECTION("records without serialize stay local, with a clear error") {
+    auto xs = sealed<opaque>({{1}});
+    CHECK(detail::block_records<opaque>(xs[0])->at(0).x == 1);
+    CHECK_THROWS_WITH(xs[0].to_bytes(),
+                      Catch::Contains("cannot leave this node"));
+  }
+}
