@@ -41,8 +41,14 @@ job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
     std::map<int32_t, std::vector<block>> by_stream;
     for (auto& b : blocks)
       by_stream[b.stream_id].push_back(std::move(b));
-    for (auto& in : st.graph->receiver_inputs())
-      in->allocate(t, std::move(by_stream[in->stream_id()]));
+    for (auto& in : st.graph->receiver_inputs()) {
+      auto& blocks = by_stream[in->stream_id()];
+      int64_t n = 0;
+      for (auto& b : blocks)
+        n += b.records;
+      js.stream_records[in->stream_id()] = n;
+      in->allocate(t, std::move(blocks));
+    }
     js.num_records = st.graph->generate_inputs(t);
     js.jobs = st.graph->generate_jobs(t);
   } catch (const std::exception& e) {

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -60,8 +61,10 @@ public:
   job_scheduler(caf::actor_config& cfg, std::vector<caf::actor> workers,
                 std::shared_ptr<detail::dstream_graph> graph,
                 std::shared_ptr<caf_stream::clock> clk,
-                std::shared_ptr<runtime_state> state)
+                std::shared_ptr<runtime_state> state,
+                std::map<int32_t, caf::actor> rate_controllers)
     : caf::blocking_actor(cfg),
+      rate_controllers_(std::move(rate_controllers)),
       workers_(std::move(workers)),
       graph_(std::move(graph)),
       clk_(std::move(clk)),
@@ -95,6 +98,8 @@ private:
     batch_info info;
     info.batch_time = js.batch_time;
     info.num_records = js.num_records;
+    info.stream_records = js.stream_records;
+    info.batch_interval = graph_->batch_interval();
     info.submission_time = js.submission_time;
     auto listeners = state_->listeners();
     notify(listeners, &streaming_listener::on_batch_submitted, info);
@@ -121,7 +126,21 @@ private:
     log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
                 info.num_records, info.processing_delay()->count());
     notify(listeners, &streaming_listener::on_batch_completed, info);
+    report_to_rate_controllers(info);
     state_->batch_completed(info);
+  }
+
+  // Spark's RateController listens to completed batches: each controller
+  // gets its stream's records and the batch's delays.
+  void report_to_rate_controllers(const batch_info& info) {
+    if (info.failure_reason)
+      return;
+    for (auto& [stream_id, controller] : rate_controllers_) {
+      auto i = info.stream_records.find(stream_id);
+      send(controller, batch_done_atom::value, info.batch_time.milliseconds(),
+           i != info.stream_records.end() ? i->second : int64_t{0},
+           info.processing_delay()->count(), info.scheduling_delay()->count());
+    }
   }
 
   // A failed checkpoint is logged, not fatal: the batch's results stand and
@@ -155,6 +174,7 @@ private:
     }
   }
 
+  std::map<int32_t, caf::actor> rate_controllers_;
   std::vector<caf::actor> workers_;
   std::shared_ptr<detail::dstream_graph> graph_;
   std::shared_ptr<caf_stream::clock> clk_;
@@ -172,9 +192,11 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::vector<caf::actor> workers,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<caf_stream::clock> clk,
-                               std::shared_ptr<runtime_state> state) {
+                               std::shared_ptr<runtime_state> state,
+                               std::map<int32_t, caf::actor> rate_controllers) {
   return sys.spawn<job_scheduler, caf::detached>(
-    std::move(workers), std::move(graph), std::move(clk), std::move(state));
+    std::move(workers), std::move(graph), std::move(clk), std::move(state),
+    std::move(rate_controllers));
 }
 
 } // namespace caf_stream::actors

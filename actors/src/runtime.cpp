@@ -103,6 +103,7 @@ struct runtime::impl {
   std::vector<caf::actor> workers;
   std::vector<caf::actor> supervisors;
   std::vector<caf::actor> block_generators;
+  std::vector<caf::actor> rate_controllers;
   caf::actor tracker;
   caf::actor scheduler;
   caf::actor generator;
@@ -156,18 +157,39 @@ void runtime::start(time first_batch) {
   // Under a manual clock blocks are sealed when a batch is cut only, so that
   // what a test stored before advancing the clock is in that batch.
   auto periodic = !is_manual(*d.clk);
+  std::map<int32_t, caf::actor> rate_controllers;
   for (auto& in : d.graph->receiver_inputs()) {
+    auto optional_rate = [](double x) {
+      return x > 0 ? std::optional<double>{x} : std::nullopt;
+    };
+    in->buffer()->configure(
+      d.clk,
+      rate_limiter{optional_rate(d.opts.max_rate),
+                   d.opts.backpressure_enabled
+                     ? optional_rate(d.opts.backpressure_initial_rate)
+                     : std::nullopt},
+      d.opts.block_queue_size);
     auto gen = spawn_block_generator(d.sys, in->buffer(), d.tracker, periodic,
                                      d.opts.block_interval);
     caf::anon_send(d.tracker, register_atom::value, gen);
     d.block_generators.push_back(gen);
+    if (d.opts.backpressure_enabled) {
+      auto ctl = spawn_rate_controller(
+        d.sys, in->stream_id(), gen,
+        pid_rate_estimator{d.graph->batch_interval().count(),
+                           d.opts.pid_proportional, d.opts.pid_integral,
+                           d.opts.pid_derived, d.opts.pid_min_rate});
+      rate_controllers.emplace(in->stream_id(), ctl);
+      d.rate_controllers.push_back(ctl);
+    }
     auto sup = spawn_receiver_supervisor(
       d.sys, std::shared_ptr<receiver_base>{in->take_receiver()}, d.clk,
       d.opts.receiver_restart_delay, in->stream_id());
     caf::anon_send(sup, start_atom::value);
     d.supervisors.push_back(sup);
   }
-  d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state);
+  d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state,
+                                    std::move(rate_controllers));
   d.generator = spawn_job_generator(d.sys, d.graph, d.clk, d.tracker,
                                     d.scheduler, d.state, first_batch);
   d.running = true;
@@ -217,6 +239,8 @@ void runtime::stop(bool graceful) {
   rest.insert(rest.end(), d.block_generators.begin(),
               d.block_generators.end());
   rest.insert(rest.end(), d.supervisors.begin(), d.supervisors.end());
+  rest.insert(rest.end(), d.rate_controllers.begin(),
+              d.rate_controllers.end());
   rest.push_back(d.tracker);
   d.take_down(std::move(rest));
   d.state->terminate();

@@ -14,12 +14,23 @@ void add_stream_options(caf::config_option_set& opts) {
                         "interval at which received records become blocks")
     .add<size_t>("workers", "operator workers that run tasks (0: per core)")
     .add<size_t>("default-parallelism",
-                 "partitions of by-key operations (0: as many as workers)");
+                 "partitions of by-key operations (0: as many as workers)")
+    .add<size_t>("block-queue-size",
+                 "sealed blocks per receiver that may wait for a batch");
   caf::config_option_adder{opts, "stream.receiver"}
     .add<caf::timespan>("restart-delay",
                         "pause before a failed receiver starts again")
     .add<size_t>("max-line-length",
-                 "longest line (bytes) the text sources accept");
+                 "longest line (bytes) the text sources accept")
+    .add<double>("max-rate", "records per second per receiver (0: no limit)");
+  caf::config_option_adder{opts, "stream.backpressure"}
+    .add<bool>("enabled", "adapt the receiving rate to the processing rate")
+    .add<double>("initial-rate", "receiving rate before the first estimate");
+  caf::config_option_adder{opts, "stream.backpressure.pid"}
+    .add<double>("proportional", "PID gain on the rate error (1.0)")
+    .add<double>("integral", "PID gain on the scheduling delay (0.2)")
+    .add<double>("derived", "PID gain on the change of the error (0.0)")
+    .add<double>("min-rate", "lowest estimated rate (100 records/s)");
 }
 
 stream_options read_stream_options(const caf::actor_system_config& cfg) {
@@ -37,6 +48,22 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
     = ms("stream.receiver.restart-delay", result.receiver_restart_delay);
   result.max_line_length = caf::get_or(cfg, "stream.receiver.max-line-length",
                                        result.max_line_length);
+  result.block_queue_size
+    = caf::get_or(cfg, "stream.block-queue-size", result.block_queue_size);
+  result.max_rate = caf::get_or(cfg, "stream.receiver.max-rate", result.max_rate);
+  result.backpressure_enabled = caf::get_or(cfg, "stream.backpressure.enabled",
+                                            result.backpressure_enabled);
+  result.backpressure_initial_rate
+    = caf::get_or(cfg, "stream.backpressure.initial-rate",
+                  result.backpressure_initial_rate);
+  result.pid_proportional = caf::get_or(cfg, "stream.backpressure.pid.proportional",
+                                        result.pid_proportional);
+  result.pid_integral = caf::get_or(cfg, "stream.backpressure.pid.integral",
+                                    result.pid_integral);
+  result.pid_derived = caf::get_or(cfg, "stream.backpressure.pid.derived",
+                                   result.pid_derived);
+  result.pid_min_rate = caf::get_or(cfg, "stream.backpressure.pid.min-rate",
+                                    result.pid_min_rate);
   result.validate();
   return result;
 }

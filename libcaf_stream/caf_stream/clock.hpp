@@ -1,5 +1,9 @@
 #pragma once
 
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+
 #include "caf_stream/time.hpp"
 
 namespace caf_stream {
@@ -12,6 +16,13 @@ public:
 
   /// The current time in milliseconds since the clock's epoch.
   virtual time now() const = 0;
+
+  /// Blocks the calling thread until the clock reaches `t`, or until
+  /// `cancelled()` holds when checked (at least after every `wake()`).
+  virtual void sleep_until(time t, const std::function<bool()>& cancelled) = 0;
+
+  /// Makes sleeping threads check their `cancelled` condition.
+  virtual void wake() = 0;
 };
 
 /// Wall-clock time (milliseconds since the Unix epoch). Timers on this clock
@@ -19,6 +30,14 @@ public:
 class system_clock final : public clock {
 public:
   time now() const override;
+
+  void sleep_until(time t, const std::function<bool()>& cancelled) override;
+
+  void wake() override;
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
 };
 
 } // namespace caf_stream

@@ -30,6 +30,30 @@ struct stream_options {
   /// file sources accept; longer lines are reported and skipped.
   size_t max_line_length = 1 << 20;
 
+  /// `stream.receiver.max-rate`: records per second each receiver may store
+  /// (Spark's `spark.streaming.receiver.maxRate`; 0: unlimited).
+  double max_rate = 0;
+
+  /// `stream.block-queue-size`: sealed blocks of a receiver that may wait for
+  /// a batch before `store` waits (Spark's `blockQueueSize`, 10).
+  size_t block_queue_size = 10;
+
+  /// `stream.backpressure.enabled`: adapt the receivers' rate to what the
+  /// batches manage to process (Spark's `spark.streaming.backpressure.*`).
+  bool backpressure_enabled = false;
+
+  /// `stream.backpressure.initial-rate`: the receivers' rate until the first
+  /// estimate (0: unlimited, or `max-rate`).
+  double backpressure_initial_rate = 0;
+
+  /// `stream.backpressure.pid.proportional`, `.integral`, `.derived` and
+  /// `.min-rate`: the PID rate estimator's gains and floor (Spark's
+  /// defaults).
+  double pid_proportional = 1.0;
+  double pid_integral = 0.2;
+  double pid_derived = 0.0;
+  double pid_min_rate = 100;
+
   /// Throws `stream_error` (errc::invalid_config) naming the key and value
   /// of the first setting that is out of range.
   void validate() const;

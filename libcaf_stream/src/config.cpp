@@ -25,6 +25,20 @@ void stream_options::validate() const {
               to_string(receiver_restart_delay), "it must not be negative");
   if (max_line_length == 0)
     bad_value("stream.receiver.max-line-length", "0", "it must be positive");
+  auto not_negative = [](const char* key, double x) {
+    if (!(x >= 0))
+      bad_value(key, std::to_string(x), "it must not be negative");
+  };
+  not_negative("stream.receiver.max-rate", max_rate);
+  not_negative("stream.backpressure.initial-rate", backpressure_initial_rate);
+  not_negative("stream.backpressure.pid.proportional", pid_proportional);
+  not_negative("stream.backpressure.pid.integral", pid_integral);
+  not_negative("stream.backpressure.pid.derived", pid_derived);
+  if (!(pid_min_rate > 0))
+    bad_value("stream.backpressure.pid.min-rate", std::to_string(pid_min_rate),
+              "it must be positive");
+  if (block_queue_size == 0)
+    bad_value("stream.block-queue-size", "0", "it must be positive");
   if (workers > 1024)
     bad_value("stream.workers", std::to_string(workers),
               "it must be at most 1024");

@@ -45,4 +45,16 @@ time system_clock::now() const {
   return time{duration_cast<milliseconds>(since_epoch).count()};
 }
 
+void system_clock::sleep_until(time t,
+                               const std::function<bool()>& cancelled) {
+  auto deadline = std::chrono::steady_clock::now() + (t - now());
+  std::unique_lock<std::mutex> guard{mtx_};
+  cv_.wait_until(guard, deadline, cancelled);
+}
+
+void system_clock::wake() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  cv_.notify_all();
+}
+
 } // namespace caf_stream

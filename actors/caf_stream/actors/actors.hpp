@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "caf_stream/config.hpp"
 #include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/receiver/receiver.hpp"
+#include "caf_stream/scheduler/pid_rate_estimator.hpp"
 
 /// Factories of the runtime's actors. Each actor's protocol is documented
 /// above its factory; the definitions live in `actors/src/<name>.cpp`.
@@ -24,7 +26,9 @@ caf::actor spawn_operator_worker(caf::actor_system& sys);
 /// Block generator of one receiver: seals the receiver's buffer into blocks.
 /// - timer (system clock only), every block interval: seals and sends
 ///   `(blocks_atom, block_list)` to the tracker;
-/// - `(seal_atom)` -> `block_list`: seals now and returns the blocks.
+/// - `(seal_atom)` -> `block_list`: seals now and returns the blocks;
+/// - `(rate_atom, double)`: applies a rate controller's rate (records per
+///   second) to the receiver's `store` calls.
 caf::actor spawn_block_generator(caf::actor_system& sys,
                                  std::shared_ptr<detail::block_buffer_base> buf,
                                  caf::actor tracker, bool periodic,
@@ -51,9 +55,19 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
                                      duration restart_delay,
                                      int32_t stream_id);
 
+/// Rate controller of one receiver stream (Spark's RateController, for
+/// backpressure): estimates the rate the pipeline keeps up with from each
+/// completed batch and sends it to the stream's block generator.
+/// - `(batch_done_atom, time ms, records, processing ms, scheduling ms)`:
+///   feeds the PID estimator; a new estimate goes out as `(rate_atom, rate)`.
+caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
+                                 caf::actor block_generator,
+                                 pid_rate_estimator estimator);
+
 /// Job scheduler (Spark's JobScheduler), detached: runs the jobs of one
 /// batch at a time, spreading their tasks over the workers, and reports
-/// each batch to the listeners and the runtime state.
+/// each batch to the listeners, the rate controllers (by receiver stream
+/// id) and the runtime state.
 /// - `job_set`: queues a batch; after running it, writes a checkpoint if
 ///   the graph has a checkpoint directory (with the state when it is due);
 /// - `(stop_atom, graceful)`: ends after the batch that is running; when
@@ -62,7 +76,8 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::vector<caf::actor> workers,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<clock> clk,
-                               std::shared_ptr<runtime_state> state);
+                               std::shared_ptr<runtime_state> state,
+                               std::map<int32_t, caf::actor> rate_controllers);
 
 /// Job generator (Spark's JobGenerator): cuts a batch at every point of the
 /// batch grid.

@@ -60,6 +60,7 @@ public:
   }
 
   void allocate(time t, std::vector<block> blocks) override {
+    buffer_->release(blocks.size());
     std::lock_guard<std::mutex> guard{mtx_};
     blocks_[t] = std::move(blocks);
   }

@@ -1,12 +1,17 @@
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "caf_stream/checkpoint/serialization.hpp"
+#include "caf_stream/clock.hpp"
+#include "caf_stream/receiver/rate_limiter.hpp"
 
 namespace caf_stream {
 
@@ -54,7 +59,10 @@ std::shared_ptr<const std::vector<T>> block_records(const block& b) {
 }
 
 /// Where a receiver's `store` calls collect records until the block generator
-/// seals them (every block interval) into blocks.
+/// seals them (every block interval) into blocks. Also where the receiver is
+/// slowed down: `store` waits for the rate limiter (`stream.receiver.max-rate`
+/// or the rate controller's rate) and while `stream.block-queue-size` blocks
+/// wait for a batch. Waiting never drops a record.
 class block_buffer_base {
 public:
   virtual ~block_buffer_base();
@@ -62,6 +70,41 @@ public:
   /// Takes every stored record out: whole blocks stored at once, then the
   /// records stored one by one as one more block.
   virtual std::vector<block> seal() = 0;
+
+  /// Sets up flow control (by the runtime, before the receiver starts).
+  void configure(std::shared_ptr<clock> clk, rate_limiter limiter,
+                 size_t queue_size);
+
+  /// Applies a rate from the rate controller (records per second).
+  void update_rate(double records_per_second);
+
+  /// The rate in force (none: unlimited).
+  std::optional<double> rate() const;
+
+  /// Marks `n` sealed blocks as allocated to a batch: they leave the queue.
+  void release(size_t n);
+
+  /// Lets waiting and future `store` calls pass without waiting (the
+  /// receiver stops; what it stores is still kept).
+  void set_draining(bool value);
+
+protected:
+  /// Waits until `n` more records may be stored.
+  void admit(int64_t n, bool whole_block);
+
+  /// Counts blocks that left the buffer sealed.
+  void sealed(size_t n);
+
+private:
+  bool queue_full() const;
+
+  std::shared_ptr<clock> clk_;
+  mutable std::mutex flow_mtx_;
+  std::condition_variable flow_cv_;
+  rate_limiter limiter_;
+  size_t queue_size_ = 0;
+  size_t queued_ = 0;
+  std::atomic<bool> draining_{false};
 };
 
 /// The typed buffer of a `receiver<T>`. Thread-safe: receivers store from
@@ -74,11 +117,13 @@ public:
   }
 
   void push(const T& x) {
+    admit(1, false);
     std::lock_guard<std::mutex> guard{mtx_};
     current_.push_back(x);
   }
 
   void push(T&& x) {
+    admit(1, false);
     std::lock_guard<std::mutex> guard{mtx_};
     current_.push_back(std::move(x));
   }
@@ -86,6 +131,7 @@ public:
   void push_block(std::vector<T> xs) {
     if (xs.empty())
       return;
+    admit(static_cast<int64_t>(xs.size()), true);
     auto b = make_block(std::move(xs));
     std::lock_guard<std::mutex> guard{mtx_};
     ready_.push_back(std::move(b));
@@ -99,8 +145,10 @@ public:
       current.swap(current_);
       result.swap(ready_);
     }
+    auto whole_blocks = result.size();
     if (!current.empty())
       result.push_back(make_block(std::move(current)));
+    sealed(result.size() - whole_blocks);
     return result;
   }
 

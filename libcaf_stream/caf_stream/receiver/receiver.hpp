@@ -77,7 +77,13 @@ public:
   /// Runtime side: marks the receiver as running or stopped.
   void set_stopped(bool value) noexcept {
     stopped_ = value;
+    on_stopped_changed(value);
   }
+
+protected:
+  /// Called when the receiver starts or stops (a stopping receiver's
+  /// `store` calls no longer wait for the rate limiter).
+  virtual void on_stopped_changed(bool stopped) noexcept;
 
 private:
   std::shared_ptr<detail::receiver_host> host_;
@@ -112,6 +118,12 @@ public:
   /// Runtime side: the buffer `store` writes to.
   void attach_buffer(std::shared_ptr<detail::block_buffer<T>> buf) {
     buffer_ = std::move(buf);
+  }
+
+protected:
+  void on_stopped_changed(bool stopped) noexcept override {
+    if (buffer_)
+      buffer_->set_draining(stopped);
   }
 
 private:

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -16,6 +17,13 @@ struct batch_info {
   time batch_time;
   /// Records that entered the batch from all input streams.
   int64_t num_records = 0;
+
+  /// Records from each receiver stream, by stream id (Spark's
+  /// `streamIdToInputInfo`).
+  std::map<int32_t, int64_t> stream_records;
+
+  /// The context's batch interval.
+  duration batch_interval{0};
   /// When the batch's jobs were handed to the scheduler.
   time submission_time;
   /// When its first job started.
@@ -37,6 +45,14 @@ struct batch_info {
     if (!processing_start_time || !processing_end_time)
       return std::nullopt;
     return *processing_end_time - *processing_start_time;
+  }
+
+  /// Records per second that entered the batch (records / batch interval).
+  double input_rate() const {
+    if (batch_interval.count() <= 0)
+      return 0;
+    return static_cast<double>(num_records) * 1000.0
+           / static_cast<double>(batch_interval.count());
   }
 
   /// Scheduling plus processing delay.

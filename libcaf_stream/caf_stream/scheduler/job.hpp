@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <vector>
 
 #include "caf_stream/time.hpp"
@@ -24,6 +25,8 @@ struct job_set {
   std::vector<job> jobs;
   /// Records that entered the batch from all input streams.
   int64_t num_records = 0;
+  /// Records from each receiver stream, by stream id.
+  std::map<int32_t, int64_t> stream_records;
   /// When the job generator handed the set to the scheduler.
   time submission_time;
 };

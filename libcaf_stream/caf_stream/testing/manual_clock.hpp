@@ -1,5 +1,6 @@
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -32,8 +33,14 @@ public:
   /// Calls `f` when the clock reaches `at` (at once if it already has).
   void schedule(time at, callback f);
 
+  /// Blocks until a test moves the clock to `t` (or `cancelled()` holds).
+  void sleep_until(time t, const std::function<bool()>& cancelled) override;
+
+  void wake() override;
+
 private:
   mutable std::mutex mtx_;
+  std::condition_variable cv_;
   time now_;
   uint64_t seq_ = 0;
   std::map<std::pair<time, uint64_t>, callback> timers_;

@@ -1,5 +1,7 @@
 #include "caf_stream/receiver/receiver.hpp"
 
+#include <algorithm>
+
 #include "caf_stream/error.hpp"
 
 namespace caf_stream {
@@ -12,6 +14,65 @@ receiver_host::~receiver_host() {
 
 block_buffer_base::~block_buffer_base() {
   // nop
+}
+
+void block_buffer_base::configure(std::shared_ptr<clock> clk,
+                                  rate_limiter limiter, size_t queue_size) {
+  std::lock_guard<std::mutex> guard{flow_mtx_};
+  clk_ = std::move(clk);
+  limiter_ = limiter;
+  queue_size_ = queue_size;
+}
+
+void block_buffer_base::update_rate(double records_per_second) {
+  std::lock_guard<std::mutex> guard{flow_mtx_};
+  limiter_.update_rate(records_per_second);
+}
+
+std::optional<double> block_buffer_base::rate() const {
+  std::lock_guard<std::mutex> guard{flow_mtx_};
+  return limiter_.rate();
+}
+
+void block_buffer_base::release(size_t n) {
+  std::lock_guard<std::mutex> guard{flow_mtx_};
+  queued_ -= std::min(n, queued_);
+  flow_cv_.notify_all();
+}
+
+void block_buffer_base::set_draining(bool value) {
+  draining_ = value;
+  std::lock_guard<std::mutex> guard{flow_mtx_};
+  flow_cv_.notify_all();
+  if (clk_)
+    clk_->wake();
+}
+
+bool block_buffer_base::queue_full() const {
+  return queue_size_ > 0 && queued_ >= queue_size_;
+}
+
+void block_buffer_base::admit(int64_t n, bool whole_block) {
+  std::shared_ptr<clock> clk;
+  time until;
+  {
+    std::unique_lock<std::mutex> guard{flow_mtx_};
+    // A full queue holds the receiver until a batch takes blocks out.
+    flow_cv_.wait(guard, [&] { return !queue_full() || draining_.load(); });
+    if (whole_block)
+      ++queued_;
+    if (!clk_ || !limiter_.rate())
+      return;
+    clk = clk_;
+    until = limiter_.reserve(n, clk->now());
+  }
+  if (until > clk->now())
+    clk->sleep_until(until, [this] { return draining_.load(); });
+}
+
+void block_buffer_base::sealed(size_t n) {
+  std::lock_guard<std::mutex> guard{flow_mtx_};
+  queued_ += n;
 }
 
 void throw_store_before_start() {
@@ -48,20 +109,24 @@ void receiver_base::attach(std::shared_ptr<detail::receiver_host> host,
   stream_id_ = stream_id;
 }
 
+void receiver_base::on_stopped_changed(bool) noexcept {
+  // nop
+}
+
 void receiver_base::restart(const std::string& message) {
-  stopped_ = true;
+  set_stopped(true);
   if (host_)
     host_->restart(message, std::nullopt);
 }
 
 void receiver_base::restart(const std::string& message, duration delay) {
-  stopped_ = true;
+  set_stopped(true);
   if (host_)
     host_->restart(message, delay);
 }
 
 void receiver_base::stop(const std::string& message) {
-  stopped_ = true;
+  set_stopped(true);
   if (host_)
     host_->stop(message);
 }

@@ -30,10 +30,12 @@ void manual_clock::set_time(time target) {
       if (i == timers_.end() || i->first.first > target) {
         if (target > now_)
           now_ = target;
+        cv_.notify_all();
         return;
       }
       if (i->first.first > now_)
         now_ = i->first.first;
+      cv_.notify_all();
       f = std::move(i->second);
       timers_.erase(i);
     }
@@ -50,6 +52,17 @@ void manual_clock::schedule(time at, callback f) {
     }
   }
   f();
+}
+
+void manual_clock::sleep_until(time t,
+                               const std::function<bool()>& cancelled) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  cv_.wait(guard, [&] { return now_ >= t || cancelled(); });
+}
+
+void manual_clock::wake() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  cv_.notify_all();
 }
 
 // -- run_operation helpers ----------------------------------------------------

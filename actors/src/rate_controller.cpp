@@ -1,0 +1,57 @@
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/detail/log.hpp"
+
+namespace caf_stream::actors {
+
+namespace {
+
+struct rate_controller_state {
+  int32_t stream_id = 0;
+  caf::actor block_generator;
+  std::optional<pid_rate_estimator> estimator;
+  std::shared_ptr<spdlog::logger> log = detail::logger("rate");
+  static inline const char* name = "caf_stream.rate_controller";
+};
+
+caf::behavior
+rate_controller(caf::stateful_actor<rate_controller_state>* self,
+                int32_t stream_id, caf::actor block_generator,
+                pid_rate_estimator estimator) {
+  auto& st = self->state;
+  st.stream_id = stream_id;
+  st.block_generator = std::move(block_generator);
+  st.estimator.emplace(estimator);
+  return {
+    [=](batch_done_atom, int64_t time_ms, int64_t records,
+        int64_t processing_ms, int64_t scheduling_ms) {
+      auto& st = self->state;
+      auto rate = st.estimator->compute(time_ms, records, processing_ms,
+                                        scheduling_ms);
+      if (!rate)
+        return;
+      st.log->debug("stream {}: rate {:.0f} records/s after batch {} ms "
+                    "({} records, processing {} ms, scheduling {} ms)",
+                    st.stream_id, *rate, time_ms, records, processing_ms,
+                    scheduling_ms);
+      self->send(st.block_generator, rate_atom::value, *rate);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
+                                 caf::actor block_generator,
+                                 pid_rate_estimator estimator) {
+  return sys.spawn(rate_controller, stream_id, std::move(block_generator),
+                   estimator);
+}
+
+} // namespace caf_stream::actors
