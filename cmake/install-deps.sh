@@ -9,6 +9,7 @@ packages=(
   libboost-serialization-dev
   libspdlog-dev
   catch2
+  gnuplot-nox
 )
 
 sudo_cmd=()
