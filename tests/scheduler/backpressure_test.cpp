@@ -38,7 +38,8 @@ std::vector<batch_figures> simulate(bool backpressure, int64_t offered_per_s,
   std::optional<caf_stream::time> reserved_until;
   // Batches waiting for the scheduler: (batch time, records).
   std::deque<std::pair<int64_t, int64_t>> queued;
-  std::optional<int64_t> busy_until;
+  // When the running batch ends; -1 while the scheduler is idle.
+  int64_t busy_until = -1;
   std::pair<int64_t, int64_t> running;
   int64_t running_start = 0;
   for (int64_t now = 1; now <= seconds * 1000; ++now) {
@@ -57,17 +58,17 @@ std::vector<batch_figures> simulate(bool backpressure, int64_t offered_per_s,
       queued.emplace_back(now, stored);
       stored = 0;
     }
-    if (busy_until && *busy_until <= now) {
-      auto processing = *busy_until - running_start;
+    if (busy_until >= 0 && busy_until <= now) {
+      auto processing = busy_until - running_start;
       auto scheduling = running_start - running.first;
       result.push_back({running.second, scheduling});
       if (backpressure)
         if (auto rate = estimator.compute(running.first, running.second,
                                           processing, scheduling))
           limiter.update_rate(*rate);
-      busy_until.reset();
+      busy_until = -1;
     }
-    if (!busy_until && !queued.empty()) {
+    if (busy_until < 0 && !queued.empty()) {
       running = queued.front();
       queued.pop_front();
       running_start = now;

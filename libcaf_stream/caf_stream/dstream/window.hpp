@@ -4,11 +4,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "caf_stream/checkpoint/rdd_data.hpp"
 #include "caf_stream/dstream/node.hpp"
+#include "caf_stream/hash.hpp"
 
 namespace caf_stream::detail {
 
@@ -64,13 +66,98 @@ private:
   duration window_;
 };
 
-/// What a key's window value is made of: the previous window's value, the
-/// reduced values leaving the window and those entering it.
-template <class V>
-struct window_parts {
-  std::optional<V> previous;
-  std::optional<V> leaving;
-  std::optional<V> entering;
+/// One slide of an incremental window, partition by partition: the
+/// previous window value, the reduced batches leaving and those entering are
+/// all hash-partitioned alike (`n` partitions by `partition_of`), so
+/// partition `p` of the new window needs partition `p` of each of them and
+/// nothing travels through a shuffle. Spark's rules per key: the previous
+/// value, minus (`inv`) the leaving values, plus (`f`) the entering ones; a
+/// key without a previous value starts from its entering values (and is
+/// dropped if it has none); `filter` (if set) drops keys.
+template <class K, class V>
+class window_merge_node final : public rdd_node<std::pair<K, V>> {
+public:
+  using value_type = std::pair<K, V>;
+  using reduce_function = std::function<V(const V&, const V&)>;
+  using filter_function = std::function<bool(const value_type&)>;
+
+  window_merge_node(std::optional<rdd_node_ptr<value_type>> previous,
+                    std::vector<rdd_node_ptr<value_type>> leaving,
+                    std::vector<rdd_node_ptr<value_type>> entering, size_t n,
+                    reduce_function f, reduce_function inv,
+                    filter_function filter)
+    : previous_(std::move(previous)),
+      leaving_(std::move(leaving)),
+      entering_(std::move(entering)),
+      n_(n),
+      f_(std::move(f)),
+      inv_(std::move(inv)),
+      filter_(std::move(filter)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return n_;
+  }
+
+  void prepare(task_runner& runner) const override {
+    if (previous_)
+      (*previous_)->prepare(runner);
+    for (auto& x : leaving_)
+      x->prepare(runner);
+    for (auto& x : entering_)
+      x->prepare(runner);
+  }
+
+  void compute(size_t index,
+               typename rdd_node<value_type>::sink out) const override {
+    struct parts {
+      std::optional<V> previous;
+      std::optional<V> leaving;
+      std::optional<V> entering;
+    };
+    std::unordered_map<K, parts, hash<K>> acc;
+    auto read = [&](const rdd_node_ptr<value_type>& x, std::optional<V> parts::*which) {
+      if (index >= x->num_partitions())
+        return;
+      x->compute(index, [&](const value_type& kv) {
+        auto& slot = acc[kv.first].*which;
+        slot = slot ? f_(*slot, kv.second) : kv.second;
+      });
+    };
+    if (previous_)
+      read(*previous_, &parts::previous);
+    for (auto& x : leaving_)
+      read(x, &parts::leaving);
+    for (auto& x : entering_)
+      read(x, &parts::entering);
+    for (auto& [key, p] : acc) {
+      std::optional<V> v;
+      if (p.previous) {
+        v = p.previous;
+        if (p.leaving)
+          v = inv_(*v, *p.leaving);
+        if (p.entering)
+          v = f_(*v, *p.entering);
+      } else if (p.entering) {
+        v = p.entering;
+      }
+      if (!v)
+        continue;
+      value_type kv{key, std::move(*v)};
+      if (!filter_ || filter_(kv))
+        out(kv);
+    }
+  }
+
+private:
+  std::optional<rdd_node_ptr<value_type>> previous_;
+  std::vector<rdd_node_ptr<value_type>> leaving_;
+  std::vector<rdd_node_ptr<value_type>> entering_;
+  size_t n_;
+  reduce_function f_;
+  reduce_function inv_;
+  filter_function filter_;
 };
 
 /// Spark's ReducedWindowedDStream: `reduce_by_key_and_window` with an inverse
@@ -127,58 +214,20 @@ protected:
     // t - slide]: the batches in (t - window - slide, t - window] leave, those
     // in (t - slide, t] enter.
     auto slide = this->slide();
+    auto nodes = [](const std::vector<rdd<value_type>>& xs) {
+      std::vector<rdd_node_ptr<value_type>> result;
+      for (auto& x : xs)
+        result.push_back(x.node());
+      return result;
+    };
+    std::optional<rdd_node_ptr<value_type>> previous;
+    if (auto prev = this->get_or_compute(t - slide))
+      previous = prev->node();
     auto leaving = slice(*reduced_, t - window_ - slide, t - window_);
     auto entering = slice(*reduced_, t - slide, t);
-    std::vector<rdd<tagged>> parts;
-    if (auto prev = this->get_or_compute(t - slide))
-      parts.push_back(tag(*prev, 0));
-    for (auto& x : leaving)
-      parts.push_back(tag(x, 1));
-    for (auto& x : entering)
-      parts.push_back(tag(x, 2));
-    auto f = f_;
-    auto merge = [f](std::optional<V>& acc, const V& x) {
-      acc = acc ? f(*acc, x) : x;
-    };
-    auto add = [merge](window_parts<V> acc, const std::pair<int, V>& x) {
-      merge(x.first == 0 ? acc.previous
-                         : (x.first == 1 ? acc.leaving : acc.entering),
-            x.second);
-      return acc;
-    };
-    auto combined = union_of(parts).combine_by_key(
-      [add](const std::pair<int, V>& x) { return add({}, x); }, add,
-      [merge](window_parts<V> a, window_parts<V> b) {
-        for (auto [to, from] : {std::pair{&a.previous, &b.previous},
-                                std::pair{&a.leaving, &b.leaving},
-                                std::pair{&a.entering, &b.entering}})
-          if (*from)
-            merge(*to, **from);
-        return a;
-      },
-      partitions_);
-    auto result = combined.flat_map(
-      [f, inv = inv_, filter = filter_](
-        const std::pair<K, window_parts<V>>& kv) {
-        std::optional<value_type> out;
-        const auto& p = kv.second;
-        if (p.previous) {
-          auto v = *p.previous;
-          if (p.leaving)
-            v = inv(v, *p.leaving);
-          if (p.entering)
-            v = f(v, *p.entering);
-          out.emplace(kv.first, std::move(v));
-        } else if (p.entering) {
-          // New in this window (or filtered out of the previous one).
-          out.emplace(kv.first, *p.entering);
-        }
-        if (out && filter && !filter(*out))
-          out.reset();
-        return out ? std::vector<value_type>{std::move(*out)}
-                   : std::vector<value_type>{};
-      });
-    return materialize(result);
+    return materialize(rdd<value_type>{std::make_shared<window_merge_node<K, V>>(
+      std::move(previous), nodes(leaving), nodes(entering), partitions_, f_,
+      inv_, filter_)});
   }
 
   duration parent_remember_duration() const noexcept override {
@@ -186,14 +235,6 @@ protected:
   }
 
 private:
-  using tagged = std::pair<K, std::pair<int, V>>;
-
-  static rdd<tagged> tag(const rdd<value_type>& x, int which) {
-    return x.map([which](const value_type& kv) {
-      return tagged{kv.first, {which, kv.second}};
-    });
-  }
-
   std::shared_ptr<dstream_node<value_type>> reduced_;
   reduce_function f_;
   reduce_function inv_;
