@@ -27,6 +27,12 @@ public:
     // nop
   }
 
+  ~worker_task_runner() override {
+    for (auto& [state, holders] : holders_)
+      for (auto& h : holders)
+        self_->send_exit(h, caf::exit_reason::user_shutdown);
+  }
+
   void run(size_t n, detail::function_ref<void(size_t)> task) override {
     if (n == 0)
       return;
@@ -35,10 +41,30 @@ public:
         task(i);
       return;
     }
+    dispatch(n, task, [&](size_t) {
+      return workers_[(next_worker_++) % workers_.size()];
+    });
+  }
+
+  void run_on_state(const void* state, size_t n,
+                    detail::function_ref<void(size_t)> task) override {
+    // One state holder per partition of each state stream, spawned when the
+    // stream first runs; a partition's state is touched by its holder only.
+    auto& holders = holders_[state];
+    while (holders.size() < n)
+      holders.push_back(spawn_state_holder(self_->system()));
+    dispatch(n, task, [&](size_t i) { return holders[i]; });
+  }
+
+private:
+  // Sends task `i` to `target(i)` and waits for all of them in the
+  // scheduler's own mailbox (other messages stay queued meanwhile).
+  template <class Target>
+  void dispatch(size_t n, detail::function_ref<void(size_t)> task,
+                Target target) {
     task_batch batch{++next_id_, task};
     for (size_t i = 0; i < n; ++i)
-      self_->send(workers_[(next_worker_++) % workers_.size()],
-                  run_task_atom::value, task_ref{&batch, i});
+      self_->send(target(i), run_task_atom::value, task_ref{&batch, i});
     size_t done = 0;
     self_->receive_while([&] { return done < n; })(
       [&](task_done_atom, uint64_t id) {
@@ -49,9 +75,9 @@ public:
       std::rethrow_exception(batch.error);
   }
 
-private:
   caf::blocking_actor* self_;
   const std::vector<caf::actor>& workers_;
+  std::map<const void*, std::vector<caf::actor>> holders_;
   uint64_t next_id_ = 0;
   size_t next_worker_ = 0;
 };

@@ -23,6 +23,14 @@ class runtime_state;
 ///   task, keeping the first exception in the task's batch.
 caf::actor spawn_operator_worker(caf::actor_system& sys);
 
+/// State holder: runs the tasks of one partition of one state stream
+/// (`update_state_by_key`, `map_with_state`, incremental windows), so that
+/// the partition's state is touched by this actor only. Spawned by the job
+/// scheduler when the stream first runs, taken down with it.
+/// - `(run_task_atom, task_ref)` -> `(task_done_atom, batch id)`, as the
+///   operator worker.
+caf::actor spawn_state_holder(caf::actor_system& sys);
+
 /// Block generator of one receiver: seals the receiver's buffer into blocks.
 /// - timer (system clock only), every block interval: seals and sends
 ///   `(blocks_atom, block_list)` to the tracker;

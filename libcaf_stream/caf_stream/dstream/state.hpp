@@ -128,7 +128,7 @@ protected:
     auto grouped = batch->group_by_key(partitions_);
     auto node = std::make_shared<state_update_node<K, V, S>>(
       previous.node(), grouped.node(), f_, t);
-    return materialize(rdd<std::pair<K, S>>{std::move(node)});
+    return materialize(rdd<std::pair<K, S>>{std::move(node)}, this);
   }
 
 private:
@@ -332,7 +332,8 @@ public:
     if (!this->get_or_compute(t))
       return std::nullopt;
     return materialize(rdd<std::pair<K, S>>{
-      std::make_shared<state_snapshot_node<K, S>>(store_)});
+                         std::make_shared<state_snapshot_node<K, S>>(store_)},
+                       store_.get());
   }
 
 protected:
@@ -346,7 +347,8 @@ protected:
     }
     auto grouped = batch->group_by_key(store_->size());
     return materialize(rdd<M>{std::make_shared<map_with_state_rdd_node<K, V, S, M>>(
-      grouped.node(), store_, spec_, t)});
+                         grouped.node(), store_, spec_, t)},
+                       store_.get());
   }
 
 private:
@@ -354,16 +356,17 @@ private:
     const auto& initial = spec_.get_initial_state();
     if (!initial)
       return;
-    auto parts = partition_state(*initial, store_->size());
-    parts.foreach_partition(
-      [this](size_t index, const std::vector<std::pair<K, S>>& xs) {
+    auto parts = materialize(partition_state(*initial, store_->size()));
+    const auto& node = *parts.node();
+    task_runner::current().run_on_state(
+      store_.get(), store_->size(), [&](size_t index) {
         auto& part = *(*store_)[index];
-        for (const auto& kv : xs) {
+        node.compute(index, [&](const std::pair<K, S>& kv) {
           part.entries.emplace(kv.first, typename state_partition<K, S>::entry{
                                            kv.second, this->zero_time()});
           if (spec_.get_timeout())
             part.updates.emplace_back(this->zero_time(), kv.first);
-        }
+        });
       });
   }
 

@@ -227,7 +227,7 @@ protected:
     auto entering = slice(*reduced_, t - slide, t);
     return materialize(rdd<value_type>{std::make_shared<window_merge_node<K, V>>(
       std::move(previous), nodes(leaving), nodes(entering), partitions_, f_,
-      inv_, filter_)});
+      inv_, filter_)}, this);
   }
 
   duration parent_remember_duration() const noexcept override {

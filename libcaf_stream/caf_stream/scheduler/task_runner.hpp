@@ -17,6 +17,13 @@ public:
   /// Calls `task(i)` for every `i` in `[0, n)`, possibly in parallel.
   virtual void run(size_t n, detail::function_ref<void(size_t)> task) = 0;
 
+  /// Like `run`, for the tasks that update the state `state` (one task per
+  /// state partition): task `i` always runs at the holder of partition `i`,
+  /// so that each partition's state is touched by one owner only. Runs like
+  /// `run` by default.
+  virtual void run_on_state(const void* state, size_t n,
+                            detail::function_ref<void(size_t)> task);
+
   /// The runner of the calling thread: the runtime's inside a job, an inline
   /// runner otherwise.
   static task_runner& current();

@@ -24,6 +24,11 @@ task_runner::~task_runner() {
   // nop
 }
 
+void task_runner::run_on_state(const void*, size_t n,
+                               detail::function_ref<void(size_t)> task) {
+  run(n, task);
+}
+
 task_runner& task_runner::current() {
   return current_runner != nullptr ? *current_runner : the_inline_runner;
 }
