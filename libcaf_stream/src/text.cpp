@@ -1,6 +1,5 @@
 #include "caf_stream/text.hpp"
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -52,9 +51,11 @@ std::string begin_output_dir(const std::string& final_dir) {
 
 void write_part_file(const std::string& dir, size_t index,
                      const std::vector<std::string>& lines) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "part-%05zu", index);
-  auto path = (fs::path{dir} / name).string();
+  // Spark's part file names: part-00000, part-00001, ...
+  auto digits = std::to_string(index);
+  if (digits.size() < 5)
+    digits.insert(0, 5 - digits.size(), '0');
+  auto path = (fs::path{dir} / ("part-" + digits)).string();
   std::ofstream out{path, std::ios::binary | std::ios::trunc};
   for (const auto& line : lines) {
     out.write(line.data(), static_cast<std::streamsize>(line.size()));
