@@ -1,11 +1,11 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "caf_stream/all.hpp"
@@ -83,16 +83,19 @@ public:
 
   /// Call from the last output of every batch.
   void batch_done() {
+    std::lock_guard<std::mutex> guard{mtx_};
     ++done_;
+    cv_.notify_all();
   }
 
-  /// Cuts the next batch and waits for it; returns its processing time.
+  /// Cuts the next batch and waits for it (blocked, so that the waiting
+  /// thread leaves the cores to the runtime); returns its processing time.
   double next() {
     auto t0 = steady::now();
     clk_->advance(std::chrono::seconds(1));
     ++cut_;
-    while (done_.load() < cut_)
-      std::this_thread::yield();
+    std::unique_lock<std::mutex> guard{mtx_};
+    cv_.wait(guard, [&] { return done_ >= cut_; });
     return seconds_since(t0);
   }
 
@@ -100,7 +103,9 @@ private:
   caf_stream::testing::temporary_directory dir_;
   std::shared_ptr<caf_stream::testing::manual_clock> clk_;
   caf_stream::streaming_context ssc_;
-  std::atomic<size_t> done_{0};
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  size_t done_ = 0;
   size_t cut_ = 0;
 };
 

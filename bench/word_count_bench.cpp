@@ -5,13 +5,11 @@
 //
 //   word_count_bench [--lines=N] [--batches=B] [--workers=W] [--partitions=P]
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <unordered_map>
-#include <thread>
 #include <vector>
 
 #include "bench_support.hpp"
@@ -47,13 +45,12 @@ int main(int argc, char** argv) {
 
   // caf-stream: the same batches through the runtime under a manual clock,
   // so the figure is processing time, not waiting for the batch grid.
-  auto clk = std::make_shared<testing::manual_clock>();
-  streaming_context ssc{std::chrono::seconds(1), opts, clk};
+  bench::driver d{opts};
+  auto& ssc = d.context();
   auto queue = std::make_shared<rdd_queue<std::string>>();
   for (size_t b = 0; b < num_batches; ++b)
     queue->push(parallelize(lines, opts.default_parallelism));
-  std::atomic<int64_t> engine_words{0};
-  std::atomic<size_t> done{0};
+  int64_t engine_words = 0;
   ssc.queue_stream(queue)
     .flat_map(split)
     .map([](const std::string& w) { return std::make_pair(w, int64_t{1}); })
@@ -63,16 +60,12 @@ int main(int argc, char** argv) {
       for (auto& kv : r.collect())
         n += kv.second;
       engine_words += n;
-      ++done;
+      d.batch_done();
     });
   ssc.start();
-  t0 = steady::now();
-  for (size_t b = 0; b < num_batches; ++b) {
-    clk->advance(std::chrono::seconds(1));
-    while (done.load() <= b)
-      std::this_thread::yield();
-  }
-  auto engine_s = seconds_since(t0);
+  double engine_s = 0;
+  for (size_t b = 0; b < num_batches; ++b)
+    engine_s += d.next();
   ssc.stop();
 
   auto records = static_cast<double>(num_lines * num_batches);
