@@ -98,6 +98,9 @@ protected:
 private:
   bool queue_full() const;
 
+  // Recomputes `may_wait_`; called with `flow_mtx_` held.
+  void update_may_wait();
+
   std::shared_ptr<clock> clk_;
   mutable std::mutex flow_mtx_;
   std::condition_variable flow_cv_;
@@ -105,6 +108,9 @@ private:
   size_t queue_size_ = 0;
   size_t queued_ = 0;
   std::atomic<bool> draining_{false};
+  // Whether a single-record `store` may have to wait (a rate is set or the
+  // queue is full).
+  std::atomic<bool> may_wait_{false};
 };
 
 /// The typed buffer of a `receiver<T>`. Thread-safe: receivers store from

@@ -22,11 +22,13 @@ void block_buffer_base::configure(std::shared_ptr<clock> clk,
   clk_ = std::move(clk);
   limiter_ = limiter;
   queue_size_ = queue_size;
+  update_may_wait();
 }
 
 void block_buffer_base::update_rate(double records_per_second) {
   std::lock_guard<std::mutex> guard{flow_mtx_};
   limiter_.update_rate(records_per_second);
+  update_may_wait();
 }
 
 std::optional<double> block_buffer_base::rate() const {
@@ -37,6 +39,7 @@ std::optional<double> block_buffer_base::rate() const {
 void block_buffer_base::release(size_t n) {
   std::lock_guard<std::mutex> guard{flow_mtx_};
   queued_ -= std::min(n, queued_);
+  update_may_wait();
   flow_cv_.notify_all();
 }
 
@@ -52,15 +55,25 @@ bool block_buffer_base::queue_full() const {
   return queue_size_ > 0 && queued_ >= queue_size_;
 }
 
+void block_buffer_base::update_may_wait() {
+  may_wait_ = limiter_.rate().has_value() || queue_full();
+}
+
 void block_buffer_base::admit(int64_t n, bool whole_block) {
+  // The per-record path: without a rate and with room in the queue nothing
+  // can make `store` wait, so it takes no lock.
+  if (!whole_block && !may_wait_.load(std::memory_order_relaxed))
+    return;
   std::shared_ptr<clock> clk;
   time until;
   {
     std::unique_lock<std::mutex> guard{flow_mtx_};
     // A full queue holds the receiver until a batch takes blocks out.
     flow_cv_.wait(guard, [&] { return !queue_full() || draining_.load(); });
-    if (whole_block)
+    if (whole_block) {
       ++queued_;
+      update_may_wait();
+    }
     if (!clk_ || !limiter_.rate())
       return;
     clk = clk_;
@@ -73,6 +86,7 @@ void block_buffer_base::admit(int64_t n, bool whole_block) {
 void block_buffer_base::sealed(size_t n) {
   std::lock_guard<std::mutex> guard{flow_mtx_};
   queued_ += n;
+  update_may_wait();
 }
 
 void throw_store_before_start() {
