@@ -1,9 +1,7 @@
 #pragma once
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "caf_stream/testing.hpp"
@@ -41,7 +39,7 @@ public:
   /// Cuts one batch and waits for it to complete.
   void next_batch() {
     clk_->advance(std::chrono::seconds(1));
-    batches_->wait_for(++cut_);
+    batches_->wait_for_batches(++cut_, false);
   }
 
   /// Cuts batches until `pred(all elements so far)` holds, at most `max`.
@@ -71,38 +69,7 @@ public:
   }
 
 private:
-  class collector final : public streaming_listener {
-  public:
-    void add(std::vector<T> xs) {
-      std::lock_guard<std::mutex> guard{mtx_};
-      outputs_.push_back(std::move(xs));
-    }
-    void on_batch_completed(const batch_info& info) override {
-      std::lock_guard<std::mutex> guard{mtx_};
-      infos_.push_back(info);
-      cv_.notify_all();
-    }
-    void wait_for(size_t n) {
-      std::unique_lock<std::mutex> guard{mtx_};
-      if (!cv_.wait_for(guard, std::chrono::seconds(120),
-                        [&] { return infos_.size() >= n; }))
-        throw std::runtime_error("batch did not complete");
-    }
-    std::vector<std::vector<T>> outputs() {
-      std::lock_guard<std::mutex> guard{mtx_};
-      return outputs_;
-    }
-    std::vector<batch_info> infos() {
-      std::lock_guard<std::mutex> guard{mtx_};
-      return infos_;
-    }
-
-  private:
-    std::mutex mtx_;
-    std::condition_variable cv_;
-    std::vector<std::vector<T>> outputs_;
-    std::vector<batch_info> infos_;
-  };
+  using collector = testing::detail::output_collector<T>;
 
   std::shared_ptr<testing::manual_clock> clk_;
   streaming_context ssc_;

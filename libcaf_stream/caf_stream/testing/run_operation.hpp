@@ -72,7 +72,8 @@ private:
   size_t partitions_;
 };
 
-/// Collects the output of each batch and counts completed batches.
+/// Collects the output of each batch and the figures of every completed
+/// batch.
 template <class T>
 class output_collector final : public streaming_listener {
 public:
@@ -85,21 +86,33 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     if (info.failure_reason && failure_.empty())
       failure_ = *info.failure_reason;
-    ++completed_;
+    infos_.push_back(info);
     cv_.notify_all();
   }
 
-  /// Waits until `n` batches completed; throws on a failed batch or if the
-  /// runtime does not finish them within a generous bound.
-  void wait_for_batches(size_t n) {
+  /// Waits until `n` batches completed; throws if the runtime does not
+  /// finish them within a generous bound and, with `throw_on_failure`, on a
+  /// failed batch.
+  void wait_for_batches(size_t n, bool throw_on_failure = true) {
     std::unique_lock<std::mutex> guard{mtx_};
-    auto done = [&] { return completed_ >= n || !failure_.empty(); };
+    auto done = [&] {
+      return infos_.size() >= n || (throw_on_failure && !failure_.empty());
+    };
     if (!cv_.wait_for(guard, std::chrono::seconds(120), done))
-      throw stream_error(errc::timeout, "run_operation: batch "
-                                          + std::to_string(n)
+      throw stream_error(errc::timeout, "batch " + std::to_string(n)
                                           + " did not complete");
-    if (!failure_.empty())
+    if (throw_on_failure && !failure_.empty())
       throw stream_error(errc::job_failure, failure_);
+  }
+
+  std::vector<std::vector<T>> outputs() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return outputs_;
+  }
+
+  std::vector<batch_info> infos() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return infos_;
   }
 
   std::vector<std::vector<T>> take() {
@@ -110,9 +123,9 @@ public:
 private:
   std::mutex mtx_;
   std::condition_variable cv_;
-  size_t completed_ = 0;
   std::string failure_;
   std::vector<std::vector<T>> outputs_;
+  std::vector<batch_info> infos_;
 };
 
 template <class T>
