@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf_stream/all.hpp"
@@ -66,6 +67,15 @@ inline double seconds_since(steady::time_point t0) {
   return std::chrono::duration<double>(steady::now() - t0).count();
 }
 
+/// The sum of the counts of a batch of (word, count) pairs.
+inline int64_t sum_counts(
+  const caf_stream::rdd<std::pair<std::string, int64_t>>& r) {
+  int64_t n = 0;
+  for (auto& kv : r.collect())
+    n += kv.second;
+  return n;
+}
+
 /// Drives a context under a manual clock: each `next()` cuts one batch and
 /// waits until the output counted it, so figures are processing time, not
 /// time waiting for the batch grid.
@@ -86,6 +96,14 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     ++done_;
     cv_.notify_all();
+  }
+
+  /// Cuts `n` batches one after the other; returns their processing time.
+  double run(size_t n) {
+    double total = 0;
+    for (size_t i = 0; i < n; ++i)
+      total += next();
+    return total;
   }
 
   /// Cuts the next batch and waits for it (blocked, so that the waiting

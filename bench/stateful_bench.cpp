@@ -97,16 +97,11 @@ run_engine(const std::vector<std::vector<std::string>>& batches,
   auto pairs = ssc.queue_stream(queue).flat_map(bench::split).map(
     [](const std::string& w) { return count{w, 1}; });
   build(pairs).foreach_rdd([&](const rdd<count>& r) {
-    int64_t n = 0;
-    for (auto& kv : r.collect())
-      n += kv.second;
-    last_total = n;
+    last_total = bench::sum_counts(r);
     d.batch_done();
   });
   ssc.start();
-  double engine_s = 0;
-  for (size_t b = 0; b < num_batches; ++b)
-    engine_s += d.next();
+  auto engine_s = d.run(num_batches);
   ssc.stop();
   return {engine_s, last_total};
 }
@@ -192,9 +187,7 @@ double per_batch_cost(size_t state_keys, const stream_options& opts,
     .foreach_rdd([&](const rdd<count>&) { d.batch_done(); });
   ssc.start();
   d.next(); // The first batch loads the initial state.
-  double sum = 0;
-  for (size_t b = 0; b < measured; ++b)
-    sum += d.next();
+  auto sum = d.run(measured);
   ssc.stop();
   return sum / measured;
 }

@@ -56,16 +56,11 @@ int main(int argc, char** argv) {
     .map([](const std::string& w) { return std::make_pair(w, int64_t{1}); })
     .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
     .foreach_rdd([&](const rdd<std::pair<std::string, int64_t>>& r) {
-      int64_t n = 0;
-      for (auto& kv : r.collect())
-        n += kv.second;
-      engine_words += n;
+      engine_words += bench::sum_counts(r);
       d.batch_done();
     });
   ssc.start();
-  double engine_s = 0;
-  for (size_t b = 0; b < num_batches; ++b)
-    engine_s += d.next();
+  auto engine_s = d.run(num_batches);
   ssc.stop();
 
   auto records = static_cast<double>(num_lines * num_batches);
