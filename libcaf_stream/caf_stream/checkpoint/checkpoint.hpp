@@ -51,9 +51,6 @@ struct checkpoint_record {
   }
 };
 
-/// The file name of the checkpoint of batch `time_ms`.
-std::string checkpoint_file_name(int64_t time_ms);
-
 /// Writes `x` to `directory` atomically (temporary file, then rename), then
 /// deletes old checkpoints beyond the newest `keep` (never one that a kept
 /// record builds on). Throws `stream_error` on I/O errors.

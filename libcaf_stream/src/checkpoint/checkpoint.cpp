@@ -138,10 +138,6 @@ std::vector<entry> entries(const std::string& directory) {
 
 } // namespace
 
-std::string checkpoint_file_name(int64_t time_ms) {
-  return file_name(time_ms, false);
-}
-
 void write_checkpoint(const std::string& directory,
                       const checkpoint_record& x, size_t keep) {
   auto payload = encode(x);
