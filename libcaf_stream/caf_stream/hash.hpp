@@ -48,13 +48,18 @@ struct hash<std::tuple<Ts...>> {
   }
 };
 
+/// Spark's `HashPartitioner` on a key's `hash<K>` value `h`: the partition
+/// among `n` partitions.
+inline size_t partition_of_hash(size_t h, size_t n) noexcept {
+  // Mix the bits: std::hash of integers is the identity on libstdc++, which
+  // would put consecutive keys in consecutive partitions only by accident.
+  return static_cast<size_t>(((h * 0x9e3779b97f4a7c15ULL) >> 32) % n);
+}
+
 /// Spark's `HashPartitioner`: the partition of `key` among `n` partitions.
 template <class K>
 size_t partition_of(const K& key, size_t n) {
-  // Mix the bits: std::hash of integers is the identity on libstdc++, which
-  // would put consecutive keys in consecutive partitions only by accident.
-  auto h = hash<K>{}(key) * 0x9e3779b97f4a7c15ULL;
-  return static_cast<size_t>((h >> 32) % n);
+  return partition_of_hash(hash<K>{}(key), n);
 }
 
 } // namespace caf_stream

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "caf_stream/detail/hash_table.hpp"
 #include "caf_stream/hash.hpp"
 #include "caf_stream/rdd/rdd_node.hpp"
 
@@ -46,7 +47,7 @@ class combine_node final : public rdd_node<std::pair<K, C>> {
 public:
   using input = std::pair<K, V>;
   using output = std::pair<K, C>;
-  using table = std::unordered_map<K, C, hash<K>>;
+  using table = hash_table<K, C>;
 
   combine_node(rdd_node_ptr<input> parent, size_t num_partitions,
                Create create, MergeValue merge_value,
@@ -75,34 +76,31 @@ public:
                typename rdd_node<output>::sink out) const override {
     table acc;
     for (auto& buckets : map_out_)
-      for (auto& kv : buckets[index]) {
-        auto i = acc.find(kv.first);
-        if (i == acc.end())
-          acc.emplace(kv.first, kv.second);
-        else
-          merge_combiners_(i->second, C{kv.second});
-      }
+      for (auto& kv : buckets[index])
+        acc.upsert(
+          kv.first, hash<K>{}(kv.first), [&] { return kv.second; },
+          [&](C& c) { merge_combiners_(c, C{kv.second}); });
     for (const auto& kv : acc)
-      out(output{kv.first, kv.second});
+      out(kv);
   }
 
 private:
+  // One table for the whole map partition: each record is hashed once, for
+  // its slot and its reduce partition.
   std::vector<std::vector<output>> map(size_t partition) const {
-    std::vector<table> tables(n_);
+    table t;
     parent_->compute(partition, [&](const input& kv) {
-      auto& t = tables[partition_of(kv.first, n_)];
-      auto i = t.find(kv.first);
-      if (i == t.end())
-        t.emplace(kv.first, create_(kv.second));
-      else
-        merge_value_(i->second, kv.second);
+      t.upsert(
+        kv.first, hash<K>{}(kv.first), [&] { return create_(kv.second); },
+        [&](C& c) { merge_value_(c, kv.second); });
     });
     std::vector<std::vector<output>> result(n_);
-    for (size_t b = 0; b < n_; ++b) {
-      result[b].reserve(tables[b].size());
-      for (auto& kv : tables[b])
-        result[b].emplace_back(kv.first, std::move(kv.second));
-    }
+    for (auto& b : result)
+      b.reserve(t.size() / n_ + 1);
+    auto& entries = t.entries();
+    for (size_t i = 0; i < entries.size(); ++i)
+      result[partition_of_hash(t.hash_at(i), n_)].push_back(
+        std::move(entries[i]));
     return result;
   }
 

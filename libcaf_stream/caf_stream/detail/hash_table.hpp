@@ -1,0 +1,139 @@
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace caf_stream::detail {
+
+/// The by-key table of shuffles and window merges: open addressing over a
+/// dense vector of entries, each with its key's hash kept. Callers pass the
+/// hash, so a record is hashed once for both its table slot and its shuffle
+/// partition (`partition_of_hash`). Iteration follows insertion order.
+/// Entries are never removed one by one; `clear` keeps the capacity.
+template <class K, class V>
+class hash_table {
+public:
+  using value_type = std::pair<K, V>;
+
+  size_t size() const noexcept {
+    return entries_.size();
+  }
+
+  bool empty() const noexcept {
+    return entries_.empty();
+  }
+
+  /// Calls `merge(value)` on the entry of `key`, or adds `(key, create())`.
+  template <class Key, class Create, class Merge>
+  void upsert(Key&& key, size_t h, Create&& create, Merge&& merge) {
+    auto* slot = find_slot(key, h);
+    if (*slot != 0) {
+      merge(entries_[index_of(*slot)].second);
+      return;
+    }
+    *slot = tag_of(h) | (entries_.size() + 1);
+    entries_.emplace_back(std::forward<Key>(key), create());
+    hashes_.push_back(h);
+    if (entries_.size() * 2 > slots_.size())
+      rehash(slots_.size() * 2);
+  }
+
+  /// The value of `key`, or `nullptr`.
+  V* find(const K& key, size_t h) {
+    if (slots_.empty())
+      return nullptr;
+    auto* slot = find_slot(key, h);
+    return *slot != 0 ? &entries_[index_of(*slot)].second : nullptr;
+  }
+
+  /// The hash of entry `i` (in insertion order).
+  size_t hash_at(size_t i) const noexcept {
+    return hashes_[i];
+  }
+
+  std::vector<value_type>& entries() noexcept {
+    return entries_;
+  }
+
+  auto begin() noexcept {
+    return entries_.begin();
+  }
+
+  auto end() noexcept {
+    return entries_.end();
+  }
+
+  void reserve(size_t n) {
+    entries_.reserve(n);
+    hashes_.reserve(n);
+    size_t want = 16;
+    while (want < n * 2)
+      want *= 2;
+    if (want > slots_.size())
+      rehash(want);
+  }
+
+  void clear() noexcept {
+    entries_.clear();
+    hashes_.clear();
+    std::fill(slots_.begin(), slots_.end(), 0);
+  }
+
+private:
+  // A slot holds the upper 32 bits of the hash and the entry's index + 1,
+  // so most mismatches are found without touching the entry.
+  static constexpr uint64_t index_mask = 0xffffffffULL;
+
+  static uint64_t tag_of(size_t h) noexcept {
+    return static_cast<uint64_t>(h) & ~index_mask;
+  }
+
+  static size_t index_of(uint64_t slot) noexcept {
+    return static_cast<size_t>((slot & index_mask) - 1);
+  }
+
+  size_t home(size_t h) const noexcept {
+    // Fibonacci hashing: the low bits of std::hash on integers are the
+    // integers themselves.
+    return static_cast<size_t>((h * 0x9e3779b97f4a7c15ULL) >> shift_);
+  }
+
+  template <class Key>
+  uint64_t* find_slot(const Key& key, size_t h) {
+    if (slots_.empty())
+      rehash(16);
+    auto mask = slots_.size() - 1;
+    auto tag = tag_of(h);
+    for (auto i = home(h);; i = (i + 1) & mask) {
+      auto& slot = slots_[i];
+      if (slot == 0)
+        return &slot;
+      if ((slot & ~index_mask) == tag && entries_[index_of(slot)].first == key)
+        return &slot;
+    }
+  }
+
+  void rehash(size_t num_slots) {
+    slots_.assign(num_slots, 0);
+    shift_ = 64;
+    for (auto n = num_slots; n > 1; n /= 2)
+      --shift_;
+    auto mask = num_slots - 1;
+    for (size_t e = 0; e < entries_.size(); ++e) {
+      auto i = home(hashes_[e]);
+      while (slots_[i] != 0)
+        i = (i + 1) & mask;
+      slots_[i] = tag_of(hashes_[e]) | (e + 1);
+    }
+  }
+
+  std::vector<value_type> entries_;
+  std::vector<size_t> hashes_;
+  std::vector<uint64_t> slots_;
+  unsigned shift_ = 64;
+};
+
+} // namespace caf_stream::detail
