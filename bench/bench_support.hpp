@@ -9,22 +9,13 @@
 #include <utility>
 #include <vector>
 
+#include "args.hpp"
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
 namespace bench {
 
 using steady = std::chrono::steady_clock;
-
-/// The value of `--name=N`, or `fallback`.
-inline size_t arg(int argc, char** argv, const std::string& name,
-                  size_t fallback) {
-  auto prefix = "--" + name + "=";
-  for (int i = 1; i < argc; ++i)
-    if (std::string{argv[i]}.rfind(prefix, 0) == 0)
-      return std::stoul(std::string{argv[i]}.substr(prefix.size()));
-  return fallback;
-}
 
 /// 100-byte lines of words from a fixed vocabulary of `vocabulary` words
 /// (fixed seed).
@@ -81,10 +72,13 @@ inline int64_t sum_counts(
 /// time waiting for the batch grid.
 class driver {
 public:
-  explicit driver(caf_stream::stream_options opts)
+  /// With `checkpointed`, the context checkpoints to a temporary directory
+  /// (stateful pipelines need it; every batch then writes its metadata).
+  explicit driver(caf_stream::stream_options opts, bool checkpointed = true)
     : clk_(std::make_shared<caf_stream::testing::manual_clock>()),
       ssc_(std::chrono::seconds(1), opts, clk_) {
-    ssc_.checkpoint(dir_.path());
+    if (checkpointed)
+      ssc_.checkpoint(dir_.path());
   }
 
   caf_stream::streaming_context& context() {

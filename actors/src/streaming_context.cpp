@@ -69,6 +69,7 @@ streaming_context::streaming_context(duration batch_interval,
   impl_->opts = opts.resolved();
   impl_->own_cfg = std::make_unique<caf::actor_system_config>();
   add_stream_message_types(*impl_->own_cfg);
+  set_stream_scheduler_defaults(*impl_->own_cfg);
   impl_->own_sys = std::make_unique<caf::actor_system>(*impl_->own_cfg);
   impl_->sys = impl_->own_sys.get();
   impl_->batch_interval = batch_interval;

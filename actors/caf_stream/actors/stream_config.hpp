@@ -20,8 +20,14 @@ stream_options read_stream_options(const caf::actor_system_config& cfg);
 /// node. `stream_config` calls it; call it from your own config otherwise.
 void add_stream_message_types(caf::actor_system_config& cfg);
 
-/// An actor system configuration with the `stream.*` options declared and
-/// the message types registered.
+/// Sets the CAF scheduler defaults the runtime's latency relies on (workers
+/// wait on a condition variable instead of sleeping polls when idle); the
+/// command line and the config file still override them. `stream_config`
+/// calls it; call it from your own config otherwise.
+void set_stream_scheduler_defaults(caf::actor_system_config& cfg);
+
+/// An actor system configuration with the `stream.*` options declared, the
+/// message types registered and the scheduler defaults set.
 class stream_config : public caf::actor_system_config {
 public:
   stream_config();

@@ -343,6 +343,25 @@ public:
     return total;
   }
 
+  /// Spark's `aggregate`: folds each partition with `seq_op(U, const T&) -> U`
+  /// from `zero` in the partition's task, then the partitions' results with
+  /// `comb_op(U, U) -> U`.
+  template <class U, class SeqOp, class CombOp>
+  U aggregate(U zero, SeqOp seq_op, CombOp comb_op) const {
+    static_assert(std::is_invocable_r_v<U, SeqOp, U, const T&>,
+                  "aggregate expects seq_op(U, const T&) -> U");
+    static_assert(std::is_invocable_r_v<U, CombOp, U, U>,
+                  "aggregate expects comb_op(U, U) -> U");
+    auto parts = run_all<U>([&](const detail::rdd_node<T>& n, size_t i) {
+      U acc = zero;
+      n.compute(i, [&](const T& x) { acc = seq_op(std::move(acc), x); });
+      return acc;
+    });
+    for (auto& part : parts)
+      zero = comb_op(std::move(zero), std::move(part));
+    return zero;
+  }
+
   /// The first `num` elements, scanning as few partitions as it can (one,
   /// then four times as many each round, as Spark's `take`).
   std::vector<T> take(size_t num) const {

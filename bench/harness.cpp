@@ -1,0 +1,870 @@
+// The benchmark harness (issue 5): runs the workloads of `workloads.hpp`
+// through caf-stream and through their hand-written single-threaded
+// baselines, in the same run, and reports:
+//
+// - engine only: records/s with the in-process generator (queue_stream under
+//   a manual clock, so the figure is processing time), the baseline's
+//   records/s and the ratio, whether every batch's answer agrees, peak
+//   resident memory, and the memory per record held in a batch;
+// - the fixed cost of an empty batch through a 5-operator graph;
+// - over TCP (the load generator is a process of its own): the maximum
+//   sustainable throughput per batch interval, found by search (the highest
+//   offered rate at which every batch's total delay stays under the batch
+//   interval for a run of at least `--probe-batches` batches), latency
+//   percentiles per offered rate, the p99 total delay at half the maximum
+//   load, and the hand-written loop reading the same socket.
+//
+// Every run happens in a child process of its own, so that peak memory is
+// that run's. Writes `<workload>.json`, `results.md`, data files, gnuplot
+// scripts and PNGs to `--out`.
+//
+//   harness [--quick] [--workloads=grep,word_count,top_k,windowed,
+//            running_usbk,running_mws] [--workers=2] [--lines=100000]
+//           [--batches=10] [--tcp-workloads=word_count,grep]
+//           [--intervals=1000,100,10] [--probe-batches=30] [--probes=6]
+//           [--out=bench-results] [--no-tcp]
+//   harness --callgrind [--lines=N] [--batches=B]   (see the README)
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#if __has_include(<valgrind/callgrind.h>)
+#  include <valgrind/callgrind.h>
+#else
+#  define CALLGRIND_START_INSTRUMENTATION
+#  define CALLGRIND_STOP_INSTRUMENTATION
+#endif
+
+#include "workloads.hpp"
+
+using namespace caf_stream;
+
+namespace {
+
+using bench::steady;
+
+// -- settings -----------------------------------------------------------------
+
+struct settings {
+  std::vector<std::string> workloads;
+  std::vector<std::string> tcp_workloads;
+  std::vector<int64_t> intervals_ms;
+  size_t workers;
+  size_t lines;
+  size_t batches;
+  size_t probe_batches;
+  size_t probes;
+  std::string out;
+  bool tcp;
+  bool quick;
+};
+
+settings parse(int argc, char** argv) {
+  settings s;
+  s.quick = bench::has_flag(argc, argv, "quick");
+  s.workloads = bench::arg_list(argc, argv, "workloads",
+                                "grep,word_count,top_k,windowed,running_usbk,"
+                                "running_mws");
+  s.tcp_workloads = bench::arg_list(argc, argv, "tcp-workloads",
+                                    s.quick ? "word_count" : "word_count,grep");
+  for (auto& x : bench::arg_list(argc, argv, "intervals",
+                                 s.quick ? "100" : "1000,100,10"))
+    s.intervals_ms.push_back(std::stol(x));
+  s.workers = bench::arg(argc, argv, "workers", 2);
+  s.lines = bench::arg(argc, argv, "lines", s.quick ? 5000 : 100000);
+  s.batches = bench::arg(argc, argv, "batches", s.quick ? 3 : 10);
+  s.probe_batches = bench::arg(argc, argv, "probe-batches", 30);
+  s.probes = bench::arg(argc, argv, "probes", s.quick ? 2 : 6);
+  s.out = bench::arg_text(argc, argv, "out", "bench-results");
+  s.tcp = !bench::has_flag(argc, argv, "no-tcp");
+  for (auto ms : s.intervals_ms)
+    if (ms < 10 || ms > 2000)
+      throw std::invalid_argument("--intervals: batch intervals must be 10 "
+                                  "to 2000 ms, got "
+                                  + std::to_string(ms));
+  if (s.workers == 0 || s.lines == 0 || s.batches == 0 || s.probes == 0)
+    throw std::invalid_argument("--workers, --lines, --batches and --probes "
+                                "must be positive");
+  return s;
+}
+
+stream_options options(const settings& s) {
+  stream_options opts;
+  opts.workers = s.workers;
+  opts.default_parallelism = s.workers;
+  return opts;
+}
+
+const bench::workload& find_workload(const std::vector<bench::workload>& all,
+                                     const std::string& name) {
+  for (auto& w : all)
+    if (w.name == name)
+      return w;
+  throw std::invalid_argument("unknown workload '" + name
+                              + "' (grep, word_count, top_k, windowed, "
+                                "running_usbk, running_mws)");
+}
+
+// -- child processes ----------------------------------------------------------
+
+long peak_rss_kb() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+long current_rss_kb() {
+  std::ifstream statm{"/proc/self/statm"};
+  long size = 0;
+  long resident = 0;
+  statm >> size >> resident;
+  return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// What a child reports, one "key values..." line each.
+struct report {
+  std::vector<std::vector<std::string>> lines;
+
+  std::vector<std::vector<std::string>> all(const std::string& key) const {
+    std::vector<std::vector<std::string>> result;
+    for (auto& l : lines)
+      if (!l.empty() && l[0] == key)
+        result.push_back(l);
+    return result;
+  }
+
+  double number(const std::string& key, double fallback = 0) const {
+    auto xs = all(key);
+    return xs.empty() || xs[0].size() < 2 ? fallback : std::stod(xs[0][1]);
+  }
+};
+
+// Runs `f(out)` in a child process and parses what it wrote to `out`. A
+// child that throws reports "error <message>".
+template <class F>
+report in_child(F f) {
+  std::fflush(stdout);
+  int fds[2];
+  if (::pipe(fds) != 0)
+    throw std::runtime_error("pipe failed");
+  auto pid = ::fork();
+  if (pid < 0)
+    throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::close(fds[0]);
+    auto out = ::fdopen(fds[1], "w");
+    int rc = 0;
+    try {
+      f(out);
+    } catch (const std::exception& e) {
+      std::fprintf(out, "error %s\n", e.what());
+      rc = 1;
+    }
+    std::fprintf(out, "peak_rss_kb %ld\n", peak_rss_kb());
+    std::fclose(out);
+    std::_Exit(rc);
+  }
+  ::close(fds[1]);
+  report r;
+  auto in = ::fdopen(fds[0], "r");
+  char buf[4096];
+  while (std::fgets(buf, sizeof(buf), in)) {
+    std::istringstream is{buf};
+    std::vector<std::string> words;
+    std::string w;
+    while (is >> w)
+      words.push_back(w);
+    r.lines.push_back(std::move(words));
+  }
+  std::fclose(in);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  for (auto& e : r.all("error")) {
+    std::string msg;
+    for (size_t i = 1; i < e.size(); ++i)
+      msg += (i > 1 ? " " : "") + e[i];
+    throw std::runtime_error(msg);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("a benchmark child process failed");
+  return r;
+}
+
+// -- engine only --------------------------------------------------------------
+
+// The input of an engine-only run: eight distinct batches, cycled.
+std::vector<bench::batch_lines> make_batches(const bench::workload& w,
+                                             size_t lines, size_t batches) {
+  bench::line_generator gen{w.lines};
+  std::vector<bench::batch_lines> result;
+  for (size_t b = 0; b < std::min<size_t>(batches, 8); ++b)
+    result.push_back(gen.lines(lines));
+  return result;
+}
+
+size_t engine_batches(const settings& s, const bench::workload& w) {
+  return std::max(s.batches, w.min_batches);
+}
+
+void run_baseline(const settings& s, const bench::workload& w, FILE* out) {
+  auto n = engine_batches(s, w);
+  auto batches = make_batches(w, s.lines, n);
+  auto f = w.baseline();
+  std::vector<uint64_t> answers;
+  auto t0 = steady::now();
+  for (size_t b = 0; b < n; ++b)
+    answers.push_back(f(batches[b % batches.size()]));
+  std::fprintf(out, "seconds %.6f\n", bench::seconds_since(t0));
+  for (auto a : answers)
+    std::fprintf(out, "answer %llu\n", static_cast<unsigned long long>(a));
+}
+
+void run_engine(const settings& s, const bench::workload& w, FILE* out,
+                bool callgrind) {
+  auto n = engine_batches(s, w);
+  auto opts = options(s);
+  auto before = current_rss_kb();
+  auto batches = make_batches(w, s.lines, n);
+  std::vector<rdd<std::string>> rdds;
+  for (auto& b : batches)
+    rdds.push_back(parallelize(b, opts.default_parallelism));
+  batches.clear();
+  batches.shrink_to_fit();
+  // What holding a batch's records costs, per byte of record: the strings
+  // as partitions hold them (a block holds them the same way).
+  auto held_kb = current_rss_kb() - before;
+  auto raw_kb = static_cast<double>(rdds.size() * s.lines * w.lines.line_bytes)
+                / 1024.0;
+  bench::driver d{opts};
+  auto queue = std::make_shared<rdd_queue<std::string>>();
+  for (size_t b = 0; b < n; ++b)
+    queue->push(rdds[b % rdds.size()]);
+  std::vector<uint64_t> answers;
+  w.pipeline(d.context().queue_stream(queue), [&](uint64_t a) {
+    answers.push_back(a);
+    d.batch_done();
+  });
+  d.context().start();
+  if (callgrind)
+    CALLGRIND_START_INSTRUMENTATION;
+  auto seconds = d.run(n);
+  if (callgrind)
+    CALLGRIND_STOP_INSTRUMENTATION;
+  d.context().stop();
+  std::fprintf(out, "seconds %.6f\n", seconds);
+  std::fprintf(out, "memory_ratio %.3f\n", static_cast<double>(held_kb) / raw_kb);
+  for (auto a : answers)
+    std::fprintf(out, "answer %llu\n", static_cast<unsigned long long>(a));
+}
+
+struct engine_result {
+  std::string workload;
+  double baseline_rate;
+  double engine_rate;
+  bool agree;
+  long peak_rss_kb;
+  double memory_ratio;
+};
+
+std::vector<std::string> answers_of(const report& r) {
+  std::vector<std::string> result;
+  for (auto& a : r.all("answer"))
+    result.push_back(a.at(1));
+  return result;
+}
+
+engine_result engine_only(const settings& s, const bench::workload& w) {
+  auto records = static_cast<double>(engine_batches(s, w) * s.lines);
+  auto base = in_child([&](FILE* out) { run_baseline(s, w, out); });
+  auto engine = in_child([&](FILE* out) { run_engine(s, w, out, false); });
+  engine_result r;
+  r.workload = w.name;
+  r.baseline_rate = records / base.number("seconds");
+  r.engine_rate = records / engine.number("seconds");
+  r.agree = answers_of(base) == answers_of(engine);
+  r.peak_rss_kb = static_cast<long>(engine.number("peak_rss_kb"));
+  r.memory_ratio = engine.number("memory_ratio");
+  std::printf("%-13s engine only: baseline (1 thread) %10.0f lines/s, "
+              "caf-stream (%zu workers) %10.0f lines/s, ratio %.2f, answers "
+              "agree: %s, peak RSS %ld MB\n",
+              w.name.c_str(), r.baseline_rate, s.workers, r.engine_rate,
+              r.engine_rate / r.baseline_rate, r.agree ? "yes" : "NO",
+              r.peak_rss_kb / 1024);
+  return r;
+}
+
+// The fixed cost of a batch with no data through map -> filter -> flat_map
+// -> map -> reduce_by_key -> foreach_rdd, in microseconds, without and with
+// a checkpoint directory (which makes every batch write its metadata).
+double empty_batch_cost(const settings& s, bool checkpointed) {
+  size_t n = s.quick ? 200 : 2000;
+  auto r = in_child([&](FILE* out) {
+    bench::driver d{options(s), checkpointed};
+    auto queue = std::make_shared<rdd_queue<int64_t>>();
+    for (size_t b = 0; b < n + 10; ++b)
+      queue->push(parallelize(std::vector<int64_t>{}, s.workers));
+    d.context()
+      .queue_stream(queue)
+      .map([](int64_t x) { return x + 1; })
+      .filter([](int64_t x) { return x % 2 == 0; })
+      .flat_map([](int64_t x) { return std::vector<int64_t>{x, x}; })
+      .map([](int64_t x) { return std::make_pair(x % 10, x); })
+      .reduce_by_key(bench::plus)
+      .foreach_rdd([&](const rdd<std::pair<int64_t, int64_t>>& x) {
+        x.count();
+        d.batch_done();
+      });
+    d.context().start();
+    d.run(10);
+    std::fprintf(out, "seconds %.6f\n", d.run(n));
+    d.context().stop();
+  });
+  auto us = r.number("seconds") / static_cast<double>(n) * 1e6;
+  std::printf("empty batch through a 5-operator graph%s: %.1f us\n",
+              checkpointed ? ", checkpointing every batch" : "", us);
+  return us;
+}
+
+// -- over TCP -----------------------------------------------------------------
+
+std::string self_dir() {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return ".";
+  std::string path{buf, static_cast<size_t>(n)};
+  return path.substr(0, path.rfind('/'));
+}
+
+// The load generator process, started with `args`; reads its port.
+class generator_process {
+public:
+  explicit generator_process(const std::string& args) {
+    auto cmd = self_dir() + "/load_generator " + args;
+    pipe_ = ::popen(cmd.c_str(), "r");
+    if (pipe_ == nullptr)
+      throw std::runtime_error("cannot start " + cmd);
+    char line[256];
+    unsigned port = 0;
+    if (!std::fgets(line, sizeof(line), pipe_)
+        || std::sscanf(line, "port %u", &port) != 1)
+      throw std::runtime_error("the load generator did not start: " + cmd);
+    port_ = static_cast<uint16_t>(port);
+  }
+
+  generator_process(const generator_process&) = delete;
+  generator_process& operator=(const generator_process&) = delete;
+
+  ~generator_process() {
+    if (pipe_ != nullptr)
+      ::pclose(pipe_);
+  }
+
+  uint16_t port() const noexcept {
+    return port_;
+  }
+
+  // Waits for the generator to finish: lines sent and its worst lag.
+  std::pair<size_t, double> finish() {
+    char line[256];
+    size_t sent = 0;
+    double lag_ms = 0;
+    if (std::fgets(line, sizeof(line), pipe_))
+      std::sscanf(line, "sent %zu max-lag-ms %lf", &sent, &lag_ms);
+    ::pclose(pipe_);
+    pipe_ = nullptr;
+    return {sent, lag_ms};
+  }
+
+private:
+  FILE* pipe_ = nullptr;
+  uint16_t port_ = 0;
+};
+
+std::string generator_args(const bench::workload& w, double rate,
+                           double seconds, size_t lines) {
+  std::ostringstream os;
+  os << "--rate=" << static_cast<int64_t>(rate) << " --seconds=" << seconds
+     << " --lines=" << lines << " --vocabulary=" << w.lines.vocabulary
+     << " --zipf=" << w.lines.zipf << " --seed=" << w.lines.seed;
+  return os.str();
+}
+
+class batch_recorder final : public streaming_listener {
+public:
+  void on_batch_completed(const batch_info& info) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    infos_.push_back(info);
+  }
+
+  std::vector<batch_info> infos() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return infos_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::vector<batch_info> infos_;
+};
+
+// Batches a probe judges by: the first three (connecting) and the last two
+// (the generator stopping mid-batch) are left out.
+constexpr size_t warmup_batches = 3;
+constexpr size_t tail_batches = 2;
+
+double probe_seconds(const settings& s, int64_t interval_ms) {
+  auto batches = static_cast<double>(s.probe_batches + warmup_batches
+                                     + tail_batches);
+  return std::max(2.0, batches * static_cast<double>(interval_ms) / 1000.0);
+}
+
+// One run at a fixed offered rate: child process, real clock.
+void run_probe(const settings& s, const bench::workload& w, int64_t interval_ms,
+               double rate, FILE* out) {
+  auto seconds = probe_seconds(s, interval_ms);
+  generator_process gen{generator_args(w, rate, seconds, 0)};
+  auto opts = options(s);
+  // One block per worker and batch: the batch's partitions.
+  opts.block_interval = duration{
+    std::max<int64_t>(1, interval_ms / static_cast<int64_t>(s.workers))};
+  testing::temporary_directory dir;
+  streaming_context ssc{duration{interval_ms}, opts};
+  ssc.checkpoint(dir.path());
+  auto rec = std::make_shared<batch_recorder>();
+  ssc.add_streaming_listener(rec);
+  w.pipeline(ssc.socket_text_stream("127.0.0.1", gen.port()), [](uint64_t) {});
+  ssc.start();
+  auto [sent, lag_ms] = gen.finish();
+  // Let the last batches finish before stopping.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3 * interval_ms + 100));
+  ssc.stop(false);
+  std::fprintf(out, "sent %zu %.1f\n", sent, lag_ms);
+  for (auto& i : rec->infos())
+    if (auto total = i.total_delay())
+      std::fprintf(out, "batch %lld %lld\n",
+                   static_cast<long long>(i.num_records),
+                   static_cast<long long>(total->count()));
+}
+
+struct probe_result {
+  double offered;
+  bool sustainable;
+  double received_rate;
+  double p50_ms;
+  double p99_ms;
+  double max_total_ms;
+  long peak_rss_kb;
+};
+
+// Latency percentiles from a record's arrival to its batch's output: a
+// batch's records arrive over its interval at the offered (constant) rate,
+// so a record's latency is the batch's total delay plus its distance to the
+// batch's end, spread evenly over [0, interval).
+std::pair<double, double> latency_percentiles(
+  const std::vector<std::pair<int64_t, int64_t>>& batches, int64_t interval_ms) {
+  constexpr int steps = 20;
+  std::vector<std::pair<double, double>> points; // latency, weight
+  double total = 0;
+  for (auto& [records, delay] : batches) {
+    for (int k = 0; k < steps; ++k)
+      points.emplace_back(static_cast<double>(delay)
+                            + static_cast<double>(interval_ms) * (k + 0.5) / steps,
+                          static_cast<double>(records) / steps);
+    total += static_cast<double>(records);
+  }
+  if (points.empty() || total == 0)
+    return {0, 0};
+  std::sort(points.begin(), points.end());
+  auto at = [&](double q) {
+    double acc = 0;
+    for (auto& [lat, weight] : points)
+      if ((acc += weight) >= q * total)
+        return lat;
+    return points.back().first;
+  };
+  return {at(0.5), at(0.99)};
+}
+
+probe_result probe(const settings& s, const bench::workload& w,
+                   int64_t interval_ms, double rate) {
+  auto r = in_child([&](FILE* out) { run_probe(s, w, interval_ms, rate, out); });
+  std::vector<std::pair<int64_t, int64_t>> batches;
+  for (auto& b : r.all("batch"))
+    batches.emplace_back(std::stoll(b.at(1)), std::stoll(b.at(2)));
+  if (std::getenv("HARNESS_DEBUG"))
+    for (auto& [records, delay] : batches)
+      std::printf("    batch: %lld records, total delay %lld ms\n",
+                  static_cast<long long>(records), static_cast<long long>(delay));
+  // Judge the batches between the warm-up and the tail (after the
+  // generator stopped, batches are empty).
+  while (!batches.empty() && batches.back().first == 0)
+    batches.pop_back();
+  std::vector<std::pair<int64_t, int64_t>> judged;
+  for (size_t i = warmup_batches; i + tail_batches < batches.size(); ++i)
+    judged.push_back(batches[i]);
+  probe_result p{};
+  p.offered = rate;
+  p.peak_rss_kb = static_cast<long>(r.number("peak_rss_kb"));
+  auto lag_ms = r.all("sent").empty() ? 0 : std::stod(r.all("sent")[0].at(2));
+  double received = 0;
+  for (auto& [records, delay] : judged) {
+    received += static_cast<double>(records);
+    p.max_total_ms = std::max(p.max_total_ms, static_cast<double>(delay));
+  }
+  auto span_s = static_cast<double>(judged.size() * interval_ms) / 1000.0;
+  p.received_rate = judged.empty() ? 0 : received / span_s;
+  std::tie(p.p50_ms, p.p99_ms) = latency_percentiles(judged, interval_ms);
+  p.sustainable = judged.size() >= s.probe_batches * 8 / 10
+                  && p.max_total_ms < static_cast<double>(interval_ms)
+                  && p.received_rate >= 0.95 * rate
+                  && lag_ms < static_cast<double>(interval_ms);
+  std::printf("  %-10s %5lld ms batches, offered %9.0f lines/s: received "
+              "%9.0f/s, max total delay %5.0f ms, p50 %6.0f ms, p99 %6.0f "
+              "ms, generator lag %4.0f ms: %s\n",
+              w.name.c_str(), static_cast<long long>(interval_ms), rate,
+              p.received_rate, p.max_total_ms, p.p50_ms, p.p99_ms, lag_ms,
+              p.sustainable ? "sustained" : "not sustained");
+  return p;
+}
+
+struct search_result {
+  std::string workload;
+  int64_t interval_ms;
+  double max_rate = 0;
+  std::vector<probe_result> probes;
+  std::optional<probe_result> half_load;
+};
+
+// The highest sustainable offered rate: doubles (or halves) from `start`
+// until the outcome flips, then bisects, within `s.probes` probes.
+search_result search(const settings& s, const bench::workload& w,
+                     int64_t interval_ms, double start) {
+  search_result result;
+  result.workload = w.name;
+  result.interval_ms = interval_ms;
+  double lo = 0;
+  double hi = 0;
+  auto rate = start;
+  for (size_t i = 0; i < s.probes; ++i) {
+    auto p = probe(s, w, interval_ms, rate);
+    result.probes.push_back(p);
+    if (p.sustainable)
+      lo = std::max(lo, rate);
+    else
+      hi = hi == 0 ? rate : std::min(hi, rate);
+    if (hi == 0)
+      rate *= 2;
+    else if (lo == 0)
+      rate /= 2;
+    else
+      rate = (lo + hi) / 2;
+  }
+  result.max_rate = lo;
+  if (lo > 0)
+    result.half_load = probe(s, w, interval_ms, lo / 2);
+  return result;
+}
+
+// The hand-written loop over TCP: one thread reads the socket, splits lines
+// and computes the workload's answer per `lines` lines; lines/s.
+double tcp_baseline(const bench::workload& w, size_t lines) {
+  auto r = in_child([&](FILE* out) {
+    generator_process gen{generator_args(w, 0, 600, lines)};
+    auto fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(gen.port());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+      throw std::runtime_error("cannot connect to the load generator");
+    auto f = w.baseline();
+    auto per_batch = std::max<size_t>(1, lines / 10);
+    bench::batch_lines batch;
+    std::string pending;
+    std::vector<char> buf(1 << 16);
+    size_t received = 0;
+    auto t0 = steady::now();
+    for (;;) {
+      auto n = ::recv(fd, buf.data(), buf.size(), 0);
+      if (n <= 0)
+        break;
+      pending.append(buf.data(), static_cast<size_t>(n));
+      size_t start = 0;
+      for (auto nl = pending.find('\n'); nl != std::string::npos;
+           nl = pending.find('\n', start)) {
+        batch.emplace_back(pending, start, nl - start);
+        start = nl + 1;
+        if (batch.size() == per_batch) {
+          f(batch);
+          received += batch.size();
+          batch.clear();
+        }
+      }
+      pending.erase(0, start);
+    }
+    if (!batch.empty()) {
+      f(batch);
+      received += batch.size();
+    }
+    std::fprintf(out, "seconds %.6f\nlines %zu\n", bench::seconds_since(t0),
+                 received);
+    ::close(fd);
+    gen.finish();
+  });
+  auto rate = r.number("lines") / r.number("seconds");
+  std::printf("%-13s over TCP: hand-written loop (1 thread) %10.0f lines/s\n",
+              w.name.c_str(), rate);
+  return rate;
+}
+
+// -- output -------------------------------------------------------------------
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out{path};
+  out << text;
+  if (!out)
+    throw std::runtime_error("cannot write " + path);
+}
+
+std::string fixed(double x, int digits = 0) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, x);
+  return buf;
+}
+
+std::string workload_json(const settings& s, const engine_result* e,
+                          const std::vector<search_result>& searches,
+                          double tcp_base) {
+  std::ostringstream os;
+  os << "{\"workers\":" << s.workers << ",\"lines_per_batch\":" << s.lines;
+  if (e != nullptr)
+    os << ",\"workload\":\"" << e->workload << "\",\"engine_only\":{"
+       << "\"baseline_lines_per_s\":" << fixed(e->baseline_rate)
+       << ",\"engine_lines_per_s\":" << fixed(e->engine_rate)
+       << ",\"ratio\":" << fixed(e->engine_rate / e->baseline_rate, 3)
+       << ",\"answers_agree\":" << (e->agree ? "true" : "false")
+       << ",\"peak_rss_kb\":" << e->peak_rss_kb
+       << ",\"memory_per_record_byte\":" << fixed(e->memory_ratio, 3) << "}";
+  if (tcp_base > 0)
+    os << ",\"tcp_baseline_lines_per_s\":" << fixed(tcp_base);
+  os << ",\"tcp\":[";
+  for (size_t i = 0; i < searches.size(); ++i) {
+    auto& r = searches[i];
+    os << (i > 0 ? "," : "") << "{\"interval_ms\":" << r.interval_ms
+       << ",\"max_sustainable_lines_per_s\":" << fixed(r.max_rate);
+    if (r.half_load)
+      os << ",\"half_load_p99_ms\":" << fixed(r.half_load->p99_ms)
+         << ",\"half_load_max_total_delay_ms\":"
+         << fixed(r.half_load->max_total_ms);
+    os << ",\"probes\":[";
+    for (size_t k = 0; k < r.probes.size(); ++k) {
+      auto& p = r.probes[k];
+      os << (k > 0 ? "," : "") << "{\"offered\":" << fixed(p.offered)
+         << ",\"received\":" << fixed(p.received_rate)
+         << ",\"sustainable\":" << (p.sustainable ? "true" : "false")
+         << ",\"p50_ms\":" << fixed(p.p50_ms) << ",\"p99_ms\":"
+         << fixed(p.p99_ms) << ",\"max_total_delay_ms\":"
+         << fixed(p.max_total_ms) << ",\"peak_rss_kb\":" << p.peak_rss_kb
+         << "}";
+    }
+    os << "]}";
+  }
+  os << "]}\n";
+  return os.str();
+}
+
+void write_plots(const settings& s, const std::vector<search_result>& searches) {
+  std::ostringstream tput;
+  std::ostringstream lat;
+  std::string tput_plot;
+  std::string lat_plot;
+  std::map<std::string, std::vector<const search_result*>> by_workload;
+  for (auto& r : searches)
+    by_workload[r.workload].push_back(&r);
+  size_t index = 0;
+  for (auto& [name, rs] : by_workload) {
+    tput << "# " << name << ": interval_ms max_lines_per_s\n";
+    for (auto* r : rs)
+      tput << r->interval_ms << ' ' << fixed(r->max_rate) << '\n';
+    tput << "\n\n";
+    tput_plot += std::string(tput_plot.empty() ? "plot " : ", ")
+                 + "'throughput.dat' index " + std::to_string(index++)
+                 + " u 1:2 w lp t '" + name + "'";
+  }
+  index = 0;
+  for (auto& r : searches) {
+    lat << "# " << r.workload << ' ' << r.interval_ms
+        << " ms: offered p50_ms p99_ms\n";
+    auto ps = r.probes;
+    if (r.half_load)
+      ps.push_back(*r.half_load);
+    std::sort(ps.begin(), ps.end(),
+              [](auto& a, auto& b) { return a.offered < b.offered; });
+    for (auto& p : ps)
+      lat << fixed(p.offered) << ' ' << fixed(p.p50_ms) << ' '
+          << fixed(p.p99_ms) << '\n';
+    lat << "\n\n";
+    auto label = r.workload + " " + std::to_string(r.interval_ms) + " ms";
+    lat_plot += std::string(lat_plot.empty() ? "plot " : ", ") + "'latency.dat' index "
+                + std::to_string(index) + " u 1:3 w lp t '" + label + " p99', "
+                + "'latency.dat' index " + std::to_string(index)
+                + " u 1:2 w lp dt 2 t '" + label + " p50'";
+    ++index;
+  }
+  write_file(s.out + "/throughput.dat", tput.str());
+  write_file(s.out + "/latency.dat", lat.str());
+  write_file(s.out + "/plots.gp",
+             "set terminal png size 1000,600\n"
+             "set output 'throughput.png'\n"
+             "set title 'maximum sustainable throughput (" + std::to_string(s.workers)
+               + " workers, over TCP)'\n"
+             "set logscale x\nset xlabel 'batch interval (ms)'\n"
+             "set ylabel 'lines/s'\nset yrange [0:*]\n"
+             + tput_plot + "\n"
+             "set output 'latency.png'\n"
+             "set title 'latency from arrival to output'\n"
+             "unset logscale x\nset logscale y\nset yrange [*:*]\n"
+             "set xlabel 'offered lines/s'\nset ylabel 'ms'\n"
+             + lat_plot + "\n");
+  auto cmd = "cd '" + s.out + "' && command -v gnuplot >/dev/null && gnuplot plots.gp";
+  if (std::system(cmd.c_str()) == 0)
+    std::printf("plots: %s/throughput.png, %s/latency.png\n", s.out.c_str(),
+                s.out.c_str());
+  else
+    std::printf("plots: gnuplot not found; data and script in %s\n",
+                s.out.c_str());
+}
+
+std::string markdown(const settings& s, const std::vector<engine_result>& es,
+                     double empty_us, double empty_checkpointed_us, const std::vector<search_result>& searches,
+                     const std::map<std::string, double>& tcp_base) {
+  std::ostringstream md;
+  md << "# caf-stream harness results\n\n"
+     << s.workers << " workers, " << s.lines << " lines of 100 bytes per batch"
+     << (s.quick ? " (--quick)" : "") << ".\n\n"
+     << "## Engine only (in-process generator)\n\n"
+     << "| workload | baseline lines/s (1 thread) | caf-stream lines/s | ratio "
+        "| answers agree | peak RSS MB | memory per record byte |\n"
+     << "| --- | ---: | ---: | ---: | --- | ---: | ---: |\n";
+  for (auto& e : es)
+    md << "| " << e.workload << " | " << fixed(e.baseline_rate) << " | "
+       << fixed(e.engine_rate) << " | " << fixed(e.engine_rate / e.baseline_rate, 2)
+       << " | " << (e.agree ? "yes" : "**no**") << " | " << e.peak_rss_kb / 1024
+       << " | " << fixed(e.memory_ratio, 2) << " |\n";
+  md << "\nEmpty batch through a 5-operator graph: " << fixed(empty_us, 1)
+     << " us (" << fixed(empty_checkpointed_us, 1)
+     << " us with a checkpoint directory: a metadata checkpoint per batch).\n";
+  if (!searches.empty()) {
+    md << "\n## Over TCP (load generator process, 127.0.0.1)\n\n"
+       << "| workload | batch interval | max sustainable lines/s | vs "
+          "hand-written TCP loop | p50 / p99 at max (ms) | p99 at half load "
+          "(ms) |\n| --- | ---: | ---: | ---: | ---: | ---: |\n";
+    for (auto& r : searches) {
+      const probe_result* at_max = nullptr;
+      for (auto& p : r.probes)
+        if (p.sustainable && p.offered == r.max_rate)
+          at_max = &p;
+      auto base = tcp_base.count(r.workload) ? tcp_base.at(r.workload) : 0;
+      md << "| " << r.workload << " | " << r.interval_ms << " ms | "
+         << fixed(r.max_rate) << " | "
+         << (base > 0 ? fixed(r.max_rate / base, 2) : "-") << " | "
+         << (at_max ? fixed(at_max->p50_ms) + " / " + fixed(at_max->p99_ms) : "-")
+         << " | " << (r.half_load ? fixed(r.half_load->p99_ms) : "-") << " |\n";
+    }
+    md << "\n";
+    for (auto& [name, rate] : tcp_base)
+      md << "Hand-written loop reading the socket (" << name
+         << "): " << fixed(rate) << " lines/s.\n";
+  }
+  return md.str();
+}
+
+int run(int argc, char** argv) {
+  auto s = parse(argc, argv);
+  auto all = bench::all_workloads();
+  if (bench::has_flag(argc, argv, "callgrind")) {
+    auto& w = find_workload(all, "word_count");
+    run_engine(s, w, stdout, true);
+    std::printf("records %zu\n", engine_batches(s, w) * s.lines);
+    return 0;
+  }
+  if (std::system(("mkdir -p '" + s.out + "'").c_str()) != 0)
+    throw std::runtime_error("cannot create " + s.out);
+  auto t0 = steady::now();
+  std::vector<engine_result> es;
+  bool agree = true;
+  for (auto& name : s.workloads) {
+    es.push_back(engine_only(s, find_workload(all, name)));
+    agree = agree && es.back().agree;
+  }
+  auto empty_us = empty_batch_cost(s, false);
+  auto empty_checkpointed_us = empty_batch_cost(s, true);
+  std::vector<search_result> searches;
+  std::map<std::string, double> tcp_base;
+  if (s.tcp) {
+    for (auto& name : s.tcp_workloads) {
+      auto& w = find_workload(all, name);
+      tcp_base[name] = tcp_baseline(w, s.quick ? 200000 : 2000000);
+      double start = 0;
+      for (auto& e : es)
+        if (e.workload == name)
+          start = e.engine_rate / 4;
+      if (start == 0)
+        start = 100000;
+      for (auto ms : s.intervals_ms)
+        searches.push_back(search(s, w, ms, start));
+    }
+  }
+  auto names = s.workloads;
+  for (auto& name : s.tcp_workloads)
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      names.push_back(name);
+  for (auto& name : names) {
+    const engine_result* e = nullptr;
+    for (auto& x : es)
+      if (x.workload == name)
+        e = &x;
+    std::vector<search_result> mine;
+    for (auto& r : searches)
+      if (r.workload == name)
+        mine.push_back(r);
+    auto base = tcp_base.count(name) ? tcp_base[name] : 0;
+    write_file(s.out + "/" + name + ".json", workload_json(s, e, mine, base));
+  }
+  auto md = markdown(s, es, empty_us, empty_checkpointed_us, searches, tcp_base);
+  write_file(s.out + "/results.md", md);
+  if (!searches.empty())
+    write_plots(s, searches);
+  std::printf("\n%s\nresults: %s/results.md (%.0f s)\n", md.c_str(),
+              s.out.c_str(), bench::seconds_since(t0));
+  return agree ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "harness: %s\n", e.what());
+    return 1;
+  }
+}
