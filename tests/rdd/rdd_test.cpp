@@ -19,3 +19,27 @@ TEST_CASE("rdd map filter flat_map fuse per partition", "[rdd]") {
   CHECK(y.count() == 10);
   CHECK(y.take(3) == std::vector<int>{10, 11, 20});
 }
+
+TEST_CASE("rdd aggregate folds partitions then combines them", "[rdd]") {
+  auto n = GENERATE(1, 2, 3, 7);
+  auto x = parallelize(std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, n);
+  // Sum of squares, folded per partition, combined with +.
+  auto sum = x.aggregate(
+    int64_t{0}, [](int64_t acc, int v) { return acc + v * v; },
+    [](int64_t a, int64_t b) { return a + b; });
+  CHECK(sum == 385);
+  // The partitions' results arrive in partition order.
+  auto parts = x.aggregate(
+    std::vector<int>{}, [](std::vector<int> acc, int v) {
+      acc.push_back(v);
+      return acc;
+    },
+    [](std::vector<int> a, std::vector<int> b) {
+      a.insert(a.end(), b.begin(), b.end());
+      return a;
+    });
+  CHECK(parts == std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  CHECK(rdd<int>{}.aggregate(7, [](int a, int) { return a; },
+                             [](int a, int b) { return a + b; })
+        == 7);
+}

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "caf_stream/checkpoint/rdd_data.hpp"
+#include "caf_stream/detail/hash_table.hpp"
 #include "caf_stream/dstream/node.hpp"
 #include "caf_stream/hash.hpp"
 #include "caf_stream/state_spec.hpp"
@@ -55,23 +56,28 @@ public:
 
   void compute(size_t index,
                typename rdd_node<output>::sink out) const override {
-    std::unordered_map<K, std::vector<V>, hash<K>> fresh;
-    batch_->compute(index,
-                    [&](const grouped& kv) { fresh.emplace(kv.first, kv.second); });
+    // The batch's values per key, and whether the key is in the state.
+    hash_table<K, std::pair<std::vector<V>, bool>> fresh;
+    batch_->compute(index, [&](const grouped& kv) {
+      fresh.upsert(
+        kv.first, hash<K>{}(kv.first), [&] { return std::make_pair(kv.second, false); },
+        [](auto&) {});
+    });
     const std::vector<V> none;
     if (index < previous_->num_partitions())
       previous_->compute(index, [&](const output& kv) {
-        auto i = fresh.find(kv.first);
-        auto next = f_(t_, kv.first, i != fresh.end() ? i->second : none,
+        auto* values = fresh.empty() ? nullptr : fresh.find(kv.first, hash<K>{}(kv.first));
+        if (values != nullptr)
+          values->second = true;
+        auto next = f_(t_, kv.first, values != nullptr ? values->first : none,
                        kv.second);
-        if (i != fresh.end())
-          fresh.erase(i);
         if (next)
           out(output{kv.first, std::move(*next)});
       });
     for (auto& kv : fresh)
-      if (auto next = f_(t_, kv.first, kv.second, std::nullopt))
-        out(output{kv.first, std::move(*next)});
+      if (!kv.second.second)
+        if (auto next = f_(t_, kv.first, kv.second.first, std::nullopt))
+          out(output{kv.first, std::move(*next)});
   }
 
 private:

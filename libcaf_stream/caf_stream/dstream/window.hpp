@@ -4,11 +4,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "caf_stream/checkpoint/rdd_data.hpp"
+#include "caf_stream/detail/hash_table.hpp"
 #include "caf_stream/dstream/node.hpp"
 #include "caf_stream/hash.hpp"
 
@@ -116,13 +116,22 @@ public:
       std::optional<V> leaving;
       std::optional<V> entering;
     };
-    std::unordered_map<K, parts, hash<K>> acc;
+    hash_table<K, parts> acc;
     auto read = [&](const rdd_node_ptr<value_type>& x, std::optional<V> parts::*which) {
       if (index >= x->num_partitions())
         return;
       x->compute(index, [&](const value_type& kv) {
-        auto& slot = acc[kv.first].*which;
-        slot = slot ? f_(*slot, kv.second) : kv.second;
+        acc.upsert(
+          kv.first, hash<K>{}(kv.first),
+          [&] {
+            parts p;
+            p.*which = kv.second;
+            return p;
+          },
+          [&](parts& p) {
+            auto& slot = p.*which;
+            slot = slot ? f_(*slot, kv.second) : kv.second;
+          });
       });
     };
     if (previous_)

@@ -111,8 +111,12 @@ void socket_receiver::receive() {
       if (!skipping) {
         if (!line.empty() && line.back() == '\r')
           line.pop_back();
+        // The next line is likely as long: one allocation instead of the
+        // string's doubling steps.
+        auto len = line.size();
         store(std::move(line));
-        line.clear();
+        line = std::string{};
+        line.reserve(len);
       }
       skipping = false;
       first = nl + 1;
