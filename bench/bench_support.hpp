@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -39,18 +40,30 @@ inline std::vector<std::string> make_lines(size_t n, size_t vocabulary = 1000,
   return lines;
 }
 
+/// Calls `f(begin, length)` for every space-separated word of `line`, without
+/// copying: the hand-written baselines' tokenizer, and `split`'s.
+template <class F>
+void for_each_word(const std::string& line, F&& f) {
+  size_t i = 0;
+  auto n = line.size();
+  while (i < n) {
+    auto j = line.find(' ', i);
+    if (j == std::string::npos)
+      j = n;
+    if (j > i)
+      f(line.data() + i, j - i);
+    i = j + 1;
+  }
+}
+
 /// The words of a line (split on ' ').
 inline std::vector<std::string> split(const std::string& line) {
   std::vector<std::string> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    auto j = line.find(' ', i);
-    if (j == std::string::npos)
-      j = line.size();
-    if (j > i)
-      words.emplace_back(line, i, j - i);
-    i = j + 1;
-  }
+  // One allocation for the words instead of a doubling series of them.
+  words.reserve(static_cast<size_t>(std::count(line.begin(), line.end(), ' '))
+                + 1);
+  for_each_word(line,
+                [&](const char* p, size_t n) { words.emplace_back(p, n); });
   return words;
 }
 

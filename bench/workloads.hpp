@@ -34,6 +34,8 @@ struct workload {
   line_spec lines;
   /// Batches the engine-only run needs at least (windows must slide out).
   size_t min_batches = 1;
+  /// Whether the pipeline keeps state (and so needs a checkpoint directory).
+  bool stateful = false;
   /// A fresh hand-written baseline: called once per batch, returns its answer.
   std::function<std::function<uint64_t(const batch_lines&)>()> baseline;
   /// Attaches the pipeline to the stream of lines; calls `out` once per batch.
@@ -165,7 +167,7 @@ inline std::vector<workload> all_workloads() {
   uniform_million.zipf = 0;
 
   result.push_back(
-    {"grep", "count the 100-byte lines containing a pattern", zipf, 1,
+    {"grep", "count the 100-byte lines containing a pattern", zipf, 1, false,
      [] {
        return [](const batch_lines& lines) {
          uint64_t n = 0;
@@ -188,6 +190,7 @@ inline std::vector<workload> all_workloads() {
 
   result.push_back(
     {"word_count", "per-batch word counts (flat_map + reduce_by_key)", zipf, 1,
+     false,
      [] {
        return [](const batch_lines& lines) {
          std::unordered_map<std::string, int64_t> counts;
@@ -205,7 +208,7 @@ inline std::vector<workload> all_workloads() {
 
   result.push_back(
     {"top_k", "top 10 words over a 30 s window sliding every 1 s (incremental)",
-     zipf, window_batches + 5,
+     zipf, window_batches + 5, true,
      [] {
        auto w = std::make_shared<window_counts>();
        return [w](const batch_lines& lines) {
@@ -238,7 +241,7 @@ inline std::vector<workload> all_workloads() {
   result.push_back(
     {"windowed", "word counts over a 30 s window sliding every 1 s "
                  "(reduce_by_key_and_window with the inverse)",
-     zipf, window_batches + 5,
+     zipf, window_batches + 5, true,
      [] {
        auto w = std::make_shared<window_counts>();
        return [w](const batch_lines& lines) {
@@ -254,7 +257,7 @@ inline std::vector<workload> all_workloads() {
   result.push_back(
     {"running_usbk", "running word counts over 1M keys (update_state_by_key; "
                      "the whole state is the output)",
-     uniform_million, 1,
+     uniform_million, 1, true,
      [] {
        auto totals = std::make_shared<std::unordered_map<std::string, int64_t>>();
        auto d = std::make_shared<uint64_t>(0);
@@ -286,7 +289,7 @@ inline std::vector<workload> all_workloads() {
   result.push_back(
     {"running_mws", "running word counts over 1M keys (map_with_state; one "
                     "output per record)",
-     uniform_million, 1,
+     uniform_million, 1, true,
      [] {
        auto totals = std::make_shared<std::unordered_map<std::string, int64_t>>();
        return [totals](const batch_lines& lines) {

@@ -10,6 +10,7 @@ packages=(
   libspdlog-dev
   catch2
   gnuplot-nox
+  valgrind
 )
 
 sudo_cmd=()

@@ -48,6 +48,9 @@ public:
   using input = std::pair<K, V>;
   using output = std::pair<K, C>;
   using table = hash_table<K, C>;
+  /// A map task's combined record with its key's hash: the reduce side
+  /// finds its slot without hashing the key again.
+  using hashed = std::pair<output, size_t>;
 
   combine_node(rdd_node_ptr<input> parent, size_t num_partitions,
                Create create, MergeValue merge_value,
@@ -76,9 +79,9 @@ public:
                typename rdd_node<output>::sink out) const override {
     table acc;
     for (auto& buckets : map_out_)
-      for (auto& kv : buckets[index])
+      for (auto& [kv, h] : buckets[index])
         acc.upsert(
-          kv.first, hash<K>{}(kv.first), [&] { return kv.second; },
+          kv.first, h, [&] { return kv.second; },
           [&](C& c) { merge_combiners_(c, C{kv.second}); });
     for (const auto& kv : acc)
       out(kv);
@@ -87,20 +90,21 @@ public:
 private:
   // One table for the whole map partition: each record is hashed once, for
   // its slot and its reduce partition.
-  std::vector<std::vector<output>> map(size_t partition) const {
+  std::vector<std::vector<hashed>> map(size_t partition) const {
     table t;
     parent_->compute(partition, [&](const input& kv) {
       t.upsert(
         kv.first, hash<K>{}(kv.first), [&] { return create_(kv.second); },
         [&](C& c) { merge_value_(c, kv.second); });
     });
-    std::vector<std::vector<output>> result(n_);
+    std::vector<std::vector<hashed>> result(n_);
     for (auto& b : result)
       b.reserve(t.size() / n_ + 1);
     auto& entries = t.entries();
-    for (size_t i = 0; i < entries.size(); ++i)
-      result[partition_of_hash(t.hash_at(i), n_)].push_back(
-        std::move(entries[i]));
+    for (size_t i = 0; i < entries.size(); ++i) {
+      auto h = t.hash_at(i);
+      result[partition_of_hash(h, n_)].emplace_back(std::move(entries[i]), h);
+    }
     return result;
   }
 
@@ -110,7 +114,7 @@ private:
   MergeValue merge_value_;
   MergeCombiners merge_combiners_;
   mutable shuffle_stage stage_;
-  mutable shuffle_output<output> map_out_;
+  mutable shuffle_output<hashed> map_out_;
 };
 
 /// Spark's CoGroupedRDD for two parents: every key of either parent with the

@@ -150,6 +150,9 @@ public:
       std::lock_guard<std::mutex> guard{mtx_};
       current.swap(current_);
       result.swap(ready_);
+      // The next block is likely as large: no doubling steps while the
+      // receiver stores into it.
+      current_.reserve(current.size());
     }
     auto whole_blocks = result.size();
     if (!current.empty())
