@@ -80,8 +80,7 @@ private:
       }
     }
     size_t done = 0;
-    n = sent;
-    self_->receive_while([&] { return done < n; })(
+    self_->receive_while([&] { return done < sent; })(
       [&](task_done_atom, uint64_t id) {
         if (id == batch.id)
           ++done;

@@ -59,14 +59,18 @@ public:
     // The batch's values per key, and whether the key is in the state.
     hash_table<K, std::pair<std::vector<V>, bool>> fresh;
     batch_->compute(index, [&](const grouped& kv) {
+      // Grouped: every key comes once, so there is nothing to merge.
       fresh.upsert(
-        kv.first, hash<K>{}(kv.first), [&] { return std::make_pair(kv.second, false); },
-        [](auto&) {});
+        kv.first, hash<K>{}(kv.first),
+        [&] { return std::make_pair(kv.second, false); }, [](auto&) {});
     });
     const std::vector<V> none;
     if (index < previous_->num_partitions())
       previous_->compute(index, [&](const output& kv) {
-        auto* values = fresh.empty() ? nullptr : fresh.find(kv.first, hash<K>{}(kv.first));
+        // A batch without keys leaves the state's keys unhashed.
+        auto* values = fresh.empty()
+                         ? nullptr
+                         : fresh.find(kv.first, hash<K>{}(kv.first));
         if (values != nullptr)
           values->second = true;
         auto next = f_(t_, kv.first, values != nullptr ? values->first : none,
