@@ -941,7 +941,7 @@ int run(int argc, char** argv) {
         if (e.workload == name)
           start = e.engine_rate / 4;
       if (start == 0)
-        start = 100000;
+        start = tcp_base[name] / 2;
       for (auto ms : s.intervals_ms)
         searches.push_back(search(s, w, ms, start));
     }

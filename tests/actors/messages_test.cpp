@@ -72,6 +72,22 @@ TEST_CASE("blocks cross node boundaries as Boost.Serialization bytes",
     CHECK((*xs)[1].x == 3);
     CHECK((*xs)[1].y == 4);
   }
+  SECTION("lines stored as text") {
+    detail::block_buffer<std::string> buf{3};
+    std::string text = "a\r\nbb\n\n";
+    buf.push_lines(text.data(), text.size(), 3);
+    auto sealed = buf.seal();
+    REQUIRE(sealed.size() == 1);
+    CHECK(sealed[0].lines);
+    auto expected = std::vector<std::string>{"a", "bb", ""};
+    CHECK(*detail::block_records<std::string>(sealed[0]) == expected);
+    auto out = roundtrip(sealed);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].lines);
+    CHECK(out[0].records == 3);
+    CHECK(out[0].data == nullptr);
+    CHECK(*detail::block_records<std::string>(out[0]) == expected);
+  }
   SECTION("records without serialize stay local, with a clear error") {
     auto xs = sealed<opaque>({{1}});
     CHECK(detail::block_records<opaque>(xs[0])->at(0).x == 1);

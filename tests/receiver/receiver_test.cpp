@@ -93,6 +93,24 @@ TEST_CASE("socket_text_stream skips an overlong line with an error", "[receiver]
   CHECK(p.elements() == std::vector<std::string>{"short", "after"});
 }
 
+TEST_CASE("socket_text_stream receives lines longer than one read", "[receiver][socket]") {
+  auto opts = testing::default_test_options();
+  opts.max_line_length = 300 * 1024;
+  // Longer than the receiver's first read buffer, within the limit; then one
+  // over the limit that fills the grown buffer before its end arrives.
+  std::string allowed(200 * 1024, 'a');
+  std::string overlong(400 * 1024, 'b');
+  one_shot_server server{{"x\n", allowed.substr(0, 70000), allowed.substr(70000) + "\n",
+                          overlong, "\ny\n"}};
+  test::pipeline<std::string> p{opts};
+  p.collect(p.context().socket_text_stream("127.0.0.1", server.port()));
+  p.context().start();
+  auto done = p.run_until([](const std::vector<std::string>& xs) { return xs.size() >= 3; });
+  p.context().stop();
+  REQUIRE(done);
+  CHECK(p.elements() == std::vector<std::string>{"x", allowed, "y"});
+}
+
 namespace {
 
 /// Stores `first` records, then asks for a restart; after the restart it

@@ -60,17 +60,18 @@ using block_list = std::vector<block>;
 namespace caf_stream {
 
 /// Blocks cross node boundaries with their records as Boost.Serialization
-/// bytes; the receiving side keeps the bytes until the batch decodes them.
+/// bytes (a lines block with its text); the receiving side keeps the bytes
+/// until the batch decodes them.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, block& x) {
   if constexpr (Inspector::reads_state) {
     auto bytes = x.to_bytes();
     return f(caf::meta::type_name("caf_stream::block"), x.stream_id, x.records,
-             bytes);
+             x.lines, bytes);
   } else {
     x.data.reset();
     return f(caf::meta::type_name("caf_stream::block"), x.stream_id, x.records,
-             x.bytes);
+             x.lines, x.bytes);
   }
 }
 

@@ -3,12 +3,57 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "caf_stream/dstream/node.hpp"
 #include "caf_stream/receiver/receiver.hpp"
 
 namespace caf_stream::detail {
+
+/// The RDD partitions of a `std::string` receiver stream's batch, one per
+/// block: the stored strings, or the lines of a lines block, cut as the task
+/// reads them (in parallel, into one reused string each).
+class received_text_node final : public rdd_node<std::string> {
+public:
+  explicit received_text_node(const std::vector<block>& blocks) {
+    parts_.reserve(blocks.size());
+    for (const auto& b : blocks) {
+      if (b.lines)
+        parts_.push_back({nullptr, block_text(b)});
+      else
+        parts_.push_back({block_records<std::string>(b), nullptr});
+    }
+  }
+
+  size_t num_partitions() const override {
+    return parts_.size();
+  }
+
+  void prepare(task_runner&) const override {
+    // nop
+  }
+
+  void compute(size_t index, sink out) const override {
+    const auto& part = parts_[index];
+    if (part.text != nullptr) {
+      for (const auto& chunk : *part.text)
+        for_each_line(chunk, out);
+      return;
+    }
+    for (const auto& x : *part.records)
+      out(x);
+  }
+
+private:
+  struct partition {
+    std::shared_ptr<const std::vector<std::string>> records;
+    std::shared_ptr<const text_chunks> text;
+  };
+
+  std::vector<partition> parts_;
+};
 
 /// What the runtime needs of a receiver stream: its receiver, the buffer the
 /// receiver stores into, and a place for the blocks allocated to each batch.
@@ -86,14 +131,17 @@ public:
 
 protected:
   std::optional<rdd<T>> compute(time t) override {
-    using part = std::shared_ptr<const std::vector<T>>;
-    std::vector<part> parts;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      for (const auto& b : blocks_[t])
+    std::lock_guard<std::mutex> guard{mtx_};
+    const auto& blocks = blocks_[t];
+    if constexpr (std::is_same_v<T, std::string>) {
+      return rdd<T>{std::make_shared<received_text_node>(blocks)};
+    } else {
+      std::vector<std::shared_ptr<const std::vector<T>>> parts;
+      parts.reserve(blocks.size());
+      for (const auto& b : blocks)
         parts.push_back(block_records<T>(b));
+      return rdd<T>{std::make_shared<collection_node<T>>(std::move(parts))};
     }
-    return rdd<T>{std::make_shared<collection_node<T>>(std::move(parts))};
   }
 
 private:

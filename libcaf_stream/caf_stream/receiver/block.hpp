@@ -1,12 +1,15 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "caf_stream/checkpoint/serialization.hpp"
@@ -19,18 +22,25 @@ namespace caf_stream {
 /// travels from receivers to batches (one RDD partition per block).
 /// Records stay by pointer on the node that received them; a block that
 /// crosses a node boundary carries them as Boost.Serialization bytes, which
-/// the batch's input stream decodes.
+/// the batch's input stream decodes. A text receiver's block holds its lines
+/// as the bytes that arrived (`text_chunks`), cut into strings by the tasks
+/// that read it.
 struct block {
   /// The receiver stream the block belongs to.
   int32_t stream_id = 0;
   /// Number of records in the block.
   int64_t records = 0;
-  /// The records: a `const std::vector<T>` of the stream's element type
-  /// (null once the block came from another node).
+  /// Whether the records are text lines kept as bytes, each ending in '\n'
+  /// (a `std::string` stream's `store_lines`).
+  bool lines = false;
+  /// The records: a `const std::vector<T>` of the stream's element type, or
+  /// the lines' `const text_chunks` (null once the block came from another
+  /// node).
   std::shared_ptr<const void> data;
   /// Turns `data` into bytes; null if the element type is not serializable.
   std::string (*encode)(const void*) = nullptr;
-  /// The records as bytes, after the block came from another node.
+  /// The records as bytes (the lines themselves for a lines block), after
+  /// the block came from another node.
   std::string bytes;
 
   /// The Boost.Serialization form of the records; throws `stream_error` if
@@ -40,12 +50,54 @@ struct block {
 
 namespace detail {
 
+/// The size of the pieces in which a lines block holds its text.
+inline constexpr size_t text_chunk_size = 256 * 1024;
+
 [[noreturn]] void throw_not_serializable(const char* what);
+
+/// The lines of a lines block: pieces of text of at most a few hundred KB
+/// (one per piece of memory the receiver filled), each holding complete
+/// lines ending in '\n'.
+using text_chunks = std::vector<std::string>;
+
+/// Calls `f(line)` for each line of `text`, whose lines end in '\n' (the last
+/// one may not); a '\r' before the '\n' is dropped. One string is reused for
+/// all lines: `f` copies what it keeps.
+template <class F>
+void for_each_line(const std::string& text, F&& f) {
+  std::string line;
+  const char* first = text.data();
+  const char* last = first + text.size();
+  while (first != last) {
+    auto nl = static_cast<const char*>(std::memchr(first, '\n', last - first));
+    auto end = nl != nullptr ? nl : last;
+    line.assign(first, end != first && end[-1] == '\r' ? end - 1 : end);
+    f(line);
+    if (nl == nullptr)
+      break;
+    first = nl + 1;
+  }
+}
+
+/// The text of a lines block: by pointer, or the bytes it came with from
+/// another node.
+std::shared_ptr<const text_chunks> block_text(const block& b);
 
 /// The records of `b` as a vector of `T`: by pointer, or decoded from the
 /// bytes it came with from another node.
 template <class T>
 std::shared_ptr<const std::vector<T>> block_records(const block& b) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (b.lines) {
+      auto result = std::make_shared<std::vector<std::string>>();
+      result->reserve(static_cast<size_t>(b.records));
+      auto text = block_text(b);
+      for (const auto& chunk : *text)
+        for_each_line(chunk,
+                      [&](const std::string& x) { result->push_back(x); });
+      return result;
+    }
+  }
   if (b.data)
     return std::static_pointer_cast<const std::vector<T>>(b.data);
   auto result = std::make_shared<std::vector<T>>();
@@ -134,6 +186,26 @@ public:
     current_.push_back(std::move(x));
   }
 
+  /// Stores `size` bytes holding `count` complete lines, each ending in
+  /// '\n'. They join the block being collected as bytes, in chunks of
+  /// `text_chunk_size` (`T` is `std::string`).
+  void push_lines(const char* data, size_t size, int64_t count) {
+    static_assert(std::is_same_v<T, std::string>,
+                  "only a receiver<std::string> stores lines");
+    if (count == 0)
+      return;
+    admit(count, false);
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!text_.empty() && text_.size() + size > text_chunk_size) {
+      chunks_.push_back(std::move(text_));
+      text_ = std::string{};
+    }
+    if (text_.capacity() < text_chunk_size)
+      text_.reserve(std::max(text_chunk_size, size));
+    text_.append(data, size);
+    text_lines_ += count;
+  }
+
   void push_block(std::vector<T> xs) {
     if (xs.empty())
       return;
@@ -145,18 +217,34 @@ public:
 
   std::vector<block> seal() override {
     std::vector<T> current;
+    text_chunks text;
+    int64_t text_lines = 0;
     std::vector<block> result;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       current.swap(current_);
+      text.swap(chunks_);
+      std::swap(text_lines, text_lines_);
       result.swap(ready_);
       // The next block is likely as large: no doubling steps while the
       // receiver stores into it.
       current_.reserve(current.size());
+      // A chunk that is mostly empty (a slow stream) leaves as a copy of
+      // its size and its memory stays for the next lines.
+      if (text_.size() * 2 < text_.capacity()) {
+        if (!text_.empty())
+          text.emplace_back(text_);
+        text_.clear();
+      } else {
+        text.push_back(std::move(text_));
+        text_ = std::string{};
+      }
     }
     auto whole_blocks = result.size();
     if (!current.empty())
       result.push_back(make_block(std::move(current)));
+    if (text_lines > 0)
+      result.push_back(make_lines_block(std::move(text), text_lines));
     sealed(result.size() - whole_blocks);
     return result;
   }
@@ -174,9 +262,29 @@ private:
     return result;
   }
 
+  block make_lines_block(text_chunks text, int64_t count) const {
+    block result;
+    result.stream_id = stream_id_;
+    result.records = count;
+    result.lines = true;
+    result.data = std::make_shared<const text_chunks>(std::move(text));
+    result.encode = [](const void* p) {
+      std::string bytes;
+      for (const auto& chunk : *static_cast<const text_chunks*>(p))
+        bytes += chunk;
+      return bytes;
+    };
+    return result;
+  }
+
   int32_t stream_id_;
   std::mutex mtx_;
   std::vector<T> current_;
+  // Lines stored by `push_lines` since the last seal: full chunks, the
+  // chunk being filled, and their count.
+  text_chunks chunks_;
+  std::string text_;
+  int64_t text_lines_ = 0;
   std::vector<block> ready_;
 };
 

@@ -115,6 +115,15 @@ public:
     buffer().push_block(std::move(xs));
   }
 
+  /// Stores `count` lines at once (a `receiver<std::string>` only): `size`
+  /// bytes as they arrived, each line ending in '\n' (a '\r' before it is
+  /// dropped). The bytes join the block being collected, and the tasks that
+  /// read the block cut them into strings, in parallel: a text receiver
+  /// hands over whole reads instead of building a string per line.
+  void store_lines(const char* data, size_t size, int64_t count) {
+    buffer().push_lines(data, size, count);
+  }
+
   /// Runtime side: the buffer `store` writes to.
   void attach_buffer(std::shared_ptr<detail::block_buffer<T>> buf) {
     buffer_ = std::move(buf);

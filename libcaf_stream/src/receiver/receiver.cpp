@@ -103,6 +103,12 @@ void throw_store_before_start() {
                          "so they cannot leave this node");
 }
 
+std::shared_ptr<const text_chunks> block_text(const block& b) {
+  if (b.data)
+    return std::static_pointer_cast<const text_chunks>(b.data);
+  return std::make_shared<const text_chunks>(text_chunks{b.bytes});
+}
+
 } // namespace detail
 
 std::string block::to_bytes() const {

@@ -1,7 +1,9 @@
 #include "caf_stream/receiver/socket_receiver.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -72,55 +74,81 @@ void socket_receiver::receive() {
     return;
   }
   fd_ = fd;
-  std::string line;
+  // buf[0, used) holds the start of a line whose '\n' has not arrived yet.
+  // Each read's complete lines go to the block as they are (store_lines):
+  // the tasks reading the block cut them into strings, in parallel.
+  std::vector<char> buf(64 * 1024);
+  size_t used = 0;
   bool skipping = false; // inside an overlong line, until its '\n'
-  char buf[64 * 1024];
+  auto reject = [&] {
+    ++rejected_;
+    report_error("socket_text_stream " + where + ": line longer than "
+                 + std::to_string(max_line_length_)
+                 + " bytes skipped (stream.receiver.max-line-length)");
+  };
   for (;;) {
-    auto n = ::recv(fd, buf, sizeof(buf), 0);
+    if (used == buf.size()) {
+      // One line fills the buffer: grow it up to the longest line allowed
+      // (and its "\r\n"), or skip the line.
+      if (used > max_line_length_ + 1) {
+        reject();
+        skipping = true;
+        used = 0;
+      } else {
+        buf.resize(std::min(buf.size() * 2, max_line_length_ + 2));
+      }
+    }
+    auto n = ::recv(fd, buf.data() + used, buf.size() - used, 0);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0 || is_stopped()) {
       if (!is_stopped()) {
         // Spark keeps what it got and restarts when the stream ends.
-        if (!line.empty() && !skipping)
-          store(std::move(line));
+        if (used > 0 && !skipping) {
+          buf.resize(used);
+          buf.push_back('\n');
+          store_lines(buf.data(), buf.size(), 1);
+        }
         restart(n == 0 ? "socket data stream from " + where + " had no more data"
                        : "error receiving from " + where + ": "
                            + std::strerror(errno));
       }
       break;
     }
-    const char* first = buf;
-    const char* last = buf + n;
-    while (first != last) {
-      auto nl = static_cast<const char*>(std::memchr(first, '\n', last - first));
-      auto end = nl != nullptr ? nl : last;
-      if (!skipping) {
-        line.append(first, end);
-        if (line.size() > max_line_length_ + (nl != nullptr ? 1 : 0)) {
-          ++rejected_;
-          report_error("socket_text_stream " + where + ": line longer than "
-                       + std::to_string(max_line_length_)
-                       + " bytes skipped (stream.receiver.max-line-length)");
-          line.clear();
-          skipping = true;
-        }
-      }
-      if (nl == nullptr)
-        break;
-      if (!skipping) {
-        if (!line.empty() && line.back() == '\r')
-          line.pop_back();
-        // The next line is likely as long: one allocation instead of the
-        // string's doubling steps.
-        auto len = line.size();
-        store(std::move(line));
-        line = std::string{};
-        line.reserve(len);
+    const char* first = buf.data();
+    const char* scan = first + used; // buf[0, used) holds no '\n'
+    const char* last = scan + n;
+    if (skipping) {
+      auto nl = static_cast<const char*>(std::memchr(scan, '\n', last - scan));
+      if (nl == nullptr) {
+        used = 0;
+        continue;
       }
       skipping = false;
-      first = nl + 1;
+      first = scan = nl + 1;
     }
+    // Lines [stored, first) are complete and go to the block together; an
+    // overlong line between them is left out.
+    const char* stored = first;
+    int64_t count = 0;
+    while (auto nl = static_cast<const char*>(
+             std::memchr(scan, '\n', last - scan))) {
+      auto len = static_cast<size_t>(nl - first);
+      if (len > 0 && nl[-1] == '\r')
+        --len;
+      if (len > max_line_length_) {
+        store_lines(stored, first - stored, count);
+        reject();
+        stored = nl + 1;
+        count = 0;
+      } else {
+        ++count;
+      }
+      first = scan = nl + 1;
+    }
+    store_lines(stored, first - stored, count);
+    used = static_cast<size_t>(last - first);
+    std::memmove(buf.data(), first, used);
   }
   fd_ = -1;
   ::close(fd);
