@@ -48,3 +48,52 @@ TEST_CASE("hash_table counts like std::map, in insertion order", "[detail]") {
   CHECK(t.empty());
   CHECK(t.find(order[0], caf_stream::hash<std::string>{}(order[0])) == nullptr);
 }
+
+TEST_CASE("hash_table clears a few entries out of many slots", "[detail]") {
+  auto colliding = GENERATE(false, true);
+  auto hash_of = [&](const std::string& key) {
+    return colliding ? clash(key) : caf_stream::hash<std::string>{}(key);
+  };
+  hash_table<std::string, int> t;
+  for (int i = 0; i < 5000; ++i) {
+    auto key = std::to_string(i);
+    t.upsert(key, hash_of(key), [] { return 1; }, [](int&) {});
+  }
+  t.clear();
+  auto slots = t.capacity();
+  // Few entries in a large table: each one's slot is cleared on its own.
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      auto key = std::to_string(round * 1000 + i);
+      t.upsert(key, hash_of(key), [] { return 1; }, [](int&) {});
+    }
+    CHECK(t.size() == 40);
+    t.clear();
+    CHECK(t.capacity() == slots);
+    for (int i = 0; i < 5000; ++i) {
+      auto key = std::to_string(i);
+      REQUIRE(t.find(key, hash_of(key)) == nullptr);
+    }
+  }
+}
+
+TEST_CASE("scratch_table keeps its memory and nests", "[detail]") {
+  using caf_stream::detail::scratch_table;
+  hash_table<int, int>* first = nullptr;
+  {
+    scratch_table<int, int> outer;
+    first = &*outer;
+    (*outer).upsert(1, 1, [] { return 10; }, [](int&) {});
+    {
+      // In use on this thread: a nested use gets a table of its own.
+      scratch_table<int, int> inner;
+      CHECK(&*inner != first);
+      CHECK((*inner).empty());
+    }
+    CHECK((*outer).size() == 1);
+  }
+  scratch_table<int, int> again;
+  CHECK(&*again == first);
+  CHECK((*again).empty());
+  CHECK((*again).capacity() > 0);
+}

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -76,10 +77,29 @@ public:
       rehash(want);
   }
 
+  /// Number of slots: what the table holds room for, twice over.
+  size_t capacity() const noexcept {
+    return slots_.size();
+  }
+
+  /// Removes every entry and keeps the memory. Costs what the table holds,
+  /// not what it once held.
   void clear() noexcept {
+    if (entries_.size() * 4 < slots_.size()) {
+      // Finds each entry's slot instead of sweeping them all. Slots already
+      // cleared never end a probe: the entry's own slot lies further on.
+      auto mask = slots_.size() - 1;
+      for (size_t e = 0; e < entries_.size(); ++e) {
+        auto i = home(hashes_[e]);
+        while (slots_[i] == 0 || index_of(slots_[i]) != e)
+          i = (i + 1) & mask;
+        slots_[i] = 0;
+      }
+    } else {
+      std::fill(slots_.begin(), slots_.end(), 0);
+    }
     entries_.clear();
     hashes_.clear();
-    std::fill(slots_.begin(), slots_.end(), 0);
   }
 
 private:
@@ -134,6 +154,60 @@ private:
   std::vector<size_t> hashes_;
   std::vector<uint64_t> slots_;
   unsigned shift_ = 64;
+};
+
+/// A worker thread's table for one batch's work (a shuffle's map or reduce
+/// side, a window merge, a state update), kept from one batch to the next:
+/// the same memory serves every batch instead of being allocated (and
+/// page-faulted) again. A nested use on the same thread gets a table of its
+/// own; a table larger than `max_kept_slots` is not kept.
+template <class K, class V>
+class scratch_table {
+public:
+  static constexpr size_t max_kept_slots = size_t{1} << 22;
+
+  scratch_table() {
+    auto& s = spare();
+    if (s.in_use) {
+      own_ = std::make_unique<hash_table<K, V>>();
+      table_ = own_.get();
+    } else {
+      s.in_use = true;
+      table_ = &s.table;
+    }
+  }
+
+  scratch_table(const scratch_table&) = delete;
+
+  scratch_table& operator=(const scratch_table&) = delete;
+
+  ~scratch_table() {
+    if (own_)
+      return;
+    if (table_->capacity() > max_kept_slots)
+      *table_ = hash_table<K, V>{};
+    else
+      table_->clear();
+    spare().in_use = false;
+  }
+
+  hash_table<K, V>& operator*() noexcept {
+    return *table_;
+  }
+
+private:
+  struct slot {
+    hash_table<K, V> table;
+    bool in_use = false;
+  };
+
+  static slot& spare() {
+    thread_local slot s;
+    return s;
+  }
+
+  hash_table<K, V>* table_;
+  std::unique_ptr<hash_table<K, V>> own_;
 };
 
 } // namespace caf_stream::detail

@@ -57,7 +57,8 @@ public:
   void compute(size_t index,
                typename rdd_node<output>::sink out) const override {
     // The batch's values per key, and whether the key is in the state.
-    hash_table<K, std::pair<std::vector<V>, bool>> fresh;
+    scratch_table<K, std::pair<std::vector<V>, bool>> scratch;
+    auto& fresh = *scratch;
     batch_->compute(index, [&](const grouped& kv) {
       // Grouped: every key comes once, so there is nothing to merge.
       fresh.upsert(

@@ -116,7 +116,8 @@ public:
       std::optional<V> leaving;
       std::optional<V> entering;
     };
-    hash_table<K, parts> acc;
+    scratch_table<K, parts> scratch;
+    auto& acc = *scratch;
     auto read = [&](const rdd_node_ptr<value_type>& x, std::optional<V> parts::*which) {
       if (index >= x->num_partitions())
         return;

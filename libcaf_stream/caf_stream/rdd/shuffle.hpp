@@ -47,7 +47,6 @@ class combine_node final : public rdd_node<std::pair<K, C>> {
 public:
   using input = std::pair<K, V>;
   using output = std::pair<K, C>;
-  using table = hash_table<K, C>;
   /// A map task's combined record with its key's hash: the reduce side
   /// finds its slot without hashing the key again.
   using hashed = std::pair<output, size_t>;
@@ -77,7 +76,8 @@ public:
 
   void compute(size_t index,
                typename rdd_node<output>::sink out) const override {
-    table acc;
+    scratch_table<K, C> scratch;
+    auto& acc = *scratch;
     for (auto& buckets : map_out_)
       for (auto& [kv, h] : buckets[index])
         acc.upsert(
@@ -91,7 +91,8 @@ private:
   // One table for the whole map partition: each record is hashed once, for
   // its slot and its reduce partition.
   std::vector<std::vector<hashed>> map(size_t partition) const {
-    table t;
+    scratch_table<K, C> scratch;
+    auto& t = *scratch;
     parent_->compute(partition, [&](const input& kv) {
       t.upsert(
         kv.first, hash<K>{}(kv.first), [&] { return create_(kv.second); },
