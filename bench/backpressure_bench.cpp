@@ -7,8 +7,12 @@
 // its own. Prints per-mode figures, a JSON record per mode, and writes a
 // data file and a gnuplot script (and the PNG, if gnuplot is installed).
 //
+// With --no-initial-rate the run with backpressure starts without
+// `stream.backpressure.initial-rate` (unlimited until the first estimate).
+//
 //   backpressure_bench [--cost-us=50] [--workers=2] [--factor=4]
-//                      [--overload-s=15] [--recover-s=15] [--out=DIR]
+//                      [--overload-s=15] [--recover-s=15]
+//                      [--no-initial-rate] [--out=DIR]
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -158,6 +162,7 @@ struct settings {
   double overload_s;
   double recover_s;
   double capacity;
+  bool initial_rate;
 };
 
 // Runs one mode; writes "batch <s since start> <records> <sched ms> <proc
@@ -173,7 +178,8 @@ void run_mode(bool backpressure, const settings& s, FILE* out) {
   opts.block_interval = duration{100};
   if (backpressure) {
     opts.backpressure_enabled = true;
-    opts.backpressure_initial_rate = s.capacity;
+    if (s.initial_rate)
+      opts.backpressure_initial_rate = s.capacity;
   } else {
     opts.max_rate = s.factor * s.capacity;
   }
@@ -265,6 +271,7 @@ int main(int argc, char** argv) {
   s.factor = static_cast<double>(bench::arg(argc, argv, "factor", 4));
   s.overload_s = static_cast<double>(bench::arg(argc, argv, "overload-s", 15));
   s.recover_s = static_cast<double>(bench::arg(argc, argv, "recover-s", 15));
+  s.initial_rate = !bench::has_flag(argc, argv, "no-initial-rate");
   std::string out_dir = "backpressure-results";
   for (int i = 1; i < argc; ++i)
     if (std::string{argv[i]}.rfind("--out=", 0) == 0)
@@ -275,9 +282,11 @@ int main(int argc, char** argv) {
     spin(s.cost_us);
   s.capacity = 2000.0 / bench::seconds_since(t0) * static_cast<double>(s.workers);
   std::printf("estimated capacity: %.0f records/s (%lld us per record, %zu "
-              "workers); offered: %.0fx for %.0f s, then 0.5x for %.0f s\n",
+              "workers); offered: %.0fx for %.0f s, then 0.5x for %.0f s; "
+              "initial rate with backpressure: %s\n",
               s.capacity, static_cast<long long>(s.cost_us), s.workers,
-              s.factor, s.overload_s, s.recover_s);
+              s.factor, s.overload_s, s.recover_s,
+              s.initial_rate ? "the estimated capacity" : "none");
   std::fflush(stdout);
   std::string cmd = "mkdir -p '" + out_dir + "'";
   if (std::system(cmd.c_str()) != 0)

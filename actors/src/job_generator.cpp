@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <map>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -25,6 +26,7 @@ struct generator_state {
   std::shared_ptr<clock> clk;
   caf::actor tracker;
   caf::actor scheduler;
+  std::vector<caf::actor> rate_controllers;
   std::shared_ptr<runtime_state> state;
   std::shared_ptr<spdlog::logger> log = detail::logger("generator");
   static inline const char* name = "caf_stream.job_generator";
@@ -69,6 +71,7 @@ caf::behavior job_generator(generator_actor* self,
                             std::shared_ptr<detail::dstream_graph> graph,
                             std::shared_ptr<clock> clk, caf::actor tracker,
                             caf::actor scheduler,
+                            std::vector<caf::actor> rate_controllers,
                             std::shared_ptr<runtime_state> state,
                             time first_batch) {
   auto& st = self->state;
@@ -76,6 +79,7 @@ caf::behavior job_generator(generator_actor* self,
   st.clk = std::move(clk);
   st.tracker = std::move(tracker);
   st.scheduler = std::move(scheduler);
+  st.rate_controllers = std::move(rate_controllers);
   st.state = std::move(state);
   send_at(self, *st.clk, first_batch, tick_batch_atom::value, first_batch);
   return {
@@ -86,9 +90,13 @@ caf::behavior job_generator(generator_actor* self,
       send_at(self, *st.clk, next, tick_batch_atom::value, next);
       self->request(st.tracker, caf::infinite, allocate_atom::value, t)
         .then([=](block_list& blocks) {
+          auto& st = self->state;
           auto js = make_job_set(self, t, blocks);
-          self->state.state->batch_generated(t);
-          self->send(self->state.scheduler, std::move(js));
+          st.state->batch_generated(t);
+          self->send(st.scheduler, std::move(js));
+          if (!st.rate_controllers.empty() && st.state->pending().size() > 1)
+            for (auto& ctl : st.rate_controllers)
+              self->send(ctl, batch_waiting_atom::value);
         });
     },
   };
@@ -100,11 +108,12 @@ caf::actor spawn_job_generator(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<clock> clk, caf::actor tracker,
                                caf::actor scheduler,
+                               std::vector<caf::actor> rate_controllers,
                                std::shared_ptr<runtime_state> state,
                                time first_batch) {
   return sys.spawn(job_generator, std::move(graph), std::move(clk),
-                   std::move(tracker), std::move(scheduler), std::move(state),
-                   first_batch);
+                   std::move(tracker), std::move(scheduler),
+                   std::move(rate_controllers), std::move(state), first_batch);
 }
 
 } // namespace caf_stream::actors

@@ -16,6 +16,10 @@ struct rate_controller_state {
   int32_t stream_id = 0;
   caf::actor block_generator;
   std::optional<pid_rate_estimator> estimator;
+  // Whether the stream has a rate from the configuration or an estimate;
+  // while not, a waiting batch sets the minimum rate, once.
+  bool rate_known = false;
+  bool throttled = false;
   std::shared_ptr<spdlog::logger> log = detail::logger("rate");
   static inline const char* name = "caf_stream.rate_controller";
 };
@@ -23,11 +27,12 @@ struct rate_controller_state {
 caf::behavior
 rate_controller(caf::stateful_actor<rate_controller_state>* self,
                 int32_t stream_id, caf::actor block_generator,
-                pid_rate_estimator estimator) {
+                pid_rate_estimator estimator, bool initial_rate_set) {
   auto& st = self->state;
   st.stream_id = stream_id;
   st.block_generator = std::move(block_generator);
   st.estimator.emplace(estimator);
+  st.rate_known = initial_rate_set;
   return {
     [=](batch_done_atom, int64_t time_ms, int64_t records,
         int64_t processing_ms, int64_t scheduling_ms) {
@@ -40,7 +45,25 @@ rate_controller(caf::stateful_actor<rate_controller_state>* self,
                     "({} records, processing {} ms, scheduling {} ms)",
                     st.stream_id, *rate, time_ms, records, processing_ms,
                     scheduling_ms);
+      st.rate_known = true;
       self->send(st.block_generator, rate_atom::value, *rate);
+    },
+    // Spark's estimator skips the first batch, so its first estimate comes
+    // when the second batch completes. Until then an unlimited receiver
+    // piles up batches that each hold more than an interval's work, and the
+    // backlog takes dozens of batches to drain. A batch that waits for an
+    // earlier one shows the input outruns processing already: the stream
+    // receives at the minimum rate until there is an estimate.
+    [=](batch_waiting_atom) {
+      auto& st = self->state;
+      if (st.rate_known || st.throttled)
+        return;
+      st.throttled = true;
+      st.log->debug("stream {}: a batch waits before the first estimate; "
+                    "rate {:.0f} records/s until there is one",
+                    st.stream_id, st.estimator->min_rate());
+      self->send(st.block_generator, rate_atom::value,
+                 st.estimator->min_rate());
     },
   };
 }
@@ -49,9 +72,10 @@ rate_controller(caf::stateful_actor<rate_controller_state>* self,
 
 caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
                                  caf::actor block_generator,
-                                 pid_rate_estimator estimator) {
+                                 pid_rate_estimator estimator,
+                                 bool initial_rate_set) {
   return sys.spawn(rate_controller, stream_id, std::move(block_generator),
-                   estimator);
+                   estimator, initial_rate_set);
 }
 
 } // namespace caf_stream::actors

@@ -178,7 +178,8 @@ void runtime::start(time first_batch) {
         d.sys, in->stream_id(), gen,
         pid_rate_estimator{d.graph->batch_interval().count(),
                            d.opts.pid_proportional, d.opts.pid_integral,
-                           d.opts.pid_derived, d.opts.pid_min_rate});
+                           d.opts.pid_derived, d.opts.pid_min_rate},
+        d.opts.backpressure_initial_rate > 0);
       rate_controllers.emplace(in->stream_id(), ctl);
       d.rate_controllers.push_back(ctl);
     }
@@ -191,7 +192,8 @@ void runtime::start(time first_batch) {
   d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state,
                                     std::move(rate_controllers));
   d.generator = spawn_job_generator(d.sys, d.graph, d.clk, d.tracker,
-                                    d.scheduler, d.state, first_batch);
+                                    d.scheduler, d.rate_controllers, d.state,
+                                    first_batch);
   d.running = true;
   d.log->debug("started: batch interval {} ms, {} workers, {} receivers",
               d.graph->batch_interval().count(), d.workers.size(),

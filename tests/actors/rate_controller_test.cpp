@@ -26,7 +26,7 @@ TEST_CASE("the rate controller sends the PID estimates to its stream",
   caf::scoped_actor self{sys};
   auto ctl = actors::spawn_rate_controller(
     sys, 7, caf::actor_cast<caf::actor>(self),
-    pid_rate_estimator{20, 1.0, 0.0, 0.0, 10});
+    pid_rate_estimator{20, 1.0, 0.0, 0.0, 10}, false);
   using actors::batch_done_atom;
   // The first batch sets the baseline and sends nothing; empty batches are
   // skipped.
@@ -40,6 +40,54 @@ TEST_CASE("the rate controller sends the PID estimates to its stream",
   self->receive([&](actors::rate_atom, double r) { rate = r; });
   CHECK(rate == 2000.0);
   self->send_exit(ctl, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("before the first estimate a waiting batch sets the minimum rate",
+          "[actors][rate]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  using actors::batch_done_atom;
+  using actors::batch_waiting_atom;
+  auto next_rate = [&] {
+    double rate = 0;
+    self->receive([&](actors::rate_atom, double r) { rate = r; });
+    return rate;
+  };
+  // Two batches giving the estimate 2000 records/s (as above).
+  auto estimate = [&](const caf::actor& ctl) {
+    self->send(ctl, batch_done_atom::value, int64_t{0}, int64_t{10},
+               int64_t{10}, int64_t{0});
+    self->send(ctl, batch_done_atom::value, int64_t{20}, int64_t{40},
+               int64_t{20}, int64_t{0});
+  };
+  auto spawn = [&](bool initial_rate_set) {
+    return actors::spawn_rate_controller(
+      sys, 7, caf::actor_cast<caf::actor>(self),
+      pid_rate_estimator{20, 1.0, 0.0, 0.0, 10}, initial_rate_set);
+  };
+  SECTION("without an initial rate: the minimum, once, then the estimates") {
+    auto ctl = spawn(false);
+    self->send(ctl, batch_waiting_atom::value);
+    self->send(ctl, batch_waiting_atom::value);
+    estimate(ctl);
+    CHECK(next_rate() == 10.0);
+    // The second waiting batch sent nothing: the next rate is the estimate.
+    CHECK(next_rate() == 2000.0);
+    // With an estimate in force waiting batches change nothing.
+    self->send(ctl, batch_waiting_atom::value);
+    self->send(ctl, batch_done_atom::value, int64_t{40}, int64_t{40},
+               int64_t{20}, int64_t{0});
+    CHECK(next_rate() == 2000.0);
+    self->send_exit(ctl, caf::exit_reason::user_shutdown);
+  }
+  SECTION("with an initial rate the stream keeps it until the estimate") {
+    auto ctl = spawn(true);
+    self->send(ctl, batch_waiting_atom::value);
+    estimate(ctl);
+    CHECK(next_rate() == 2000.0);
+    self->send_exit(ctl, caf::exit_reason::user_shutdown);
+  }
 }
 
 namespace {

@@ -67,10 +67,15 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
 /// backpressure): estimates the rate the pipeline keeps up with from each
 /// completed batch and sends it to the stream's block generator.
 /// - `(batch_done_atom, time ms, records, processing ms, scheduling ms)`:
-///   feeds the PID estimator; a new estimate goes out as `(rate_atom, rate)`.
+///   feeds the PID estimator; a new estimate goes out as `(rate_atom, rate)`;
+/// - `batch_waiting_atom`: a batch was generated while an earlier one had not
+///   completed. Before the first estimate, and unless the stream started at
+///   an initial rate, the stream gets the estimator's minimum rate until the
+///   first estimate arrives.
 caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
                                  caf::actor block_generator,
-                                 pid_rate_estimator estimator);
+                                 pid_rate_estimator estimator,
+                                 bool initial_rate_set);
 
 /// Job scheduler (Spark's JobScheduler), detached: runs the jobs of one
 /// batch at a time, spreading their tasks over the workers, and reports
@@ -92,11 +97,14 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
 /// - `(tick_batch_atom, time)`: allocates received blocks to the batch,
 ///   fixes the inputs, generates the jobs, sends the `job_set` to the
 ///   scheduler and arms the timer for the next batch. Batches whose time
-///   passed already (recovery) are cut at once, one after the other.
+///   passed already (recovery) are cut at once, one after the other. When
+///   the batch has to wait for an earlier one, tells the rate controllers
+///   (`batch_waiting_atom`).
 caf::actor spawn_job_generator(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<clock> clk, caf::actor tracker,
                                caf::actor scheduler,
+                               std::vector<caf::actor> rate_controllers,
                                std::shared_ptr<runtime_state> state,
                                time first_batch);
 

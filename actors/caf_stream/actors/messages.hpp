@@ -32,6 +32,7 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using error_atom = caf::atom_constant<caf::atom("error")>;
 using batch_done_atom = caf::atom_constant<caf::atom("batchdone")>;
 using rate_atom = caf::atom_constant<caf::atom("rate")>;
+using batch_waiting_atom = caf::atom_constant<caf::atom("bwaiting")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Lives on the stack of
 /// the job scheduler, which waits for every task before it returns.

@@ -22,6 +22,11 @@ public:
 
   /// The new rate after the batch of `time_ms` with `num_records` records,
   /// or none (first batch, nothing to learn from, or a repeated time).
+  /// The rate no estimate goes below.
+  double min_rate() const noexcept {
+    return min_rate_;
+  }
+
   std::optional<double> compute(int64_t time_ms, int64_t num_records,
                                 int64_t processing_delay_ms,
                                 int64_t scheduling_delay_ms);
