@@ -111,6 +111,31 @@ TEST_CASE("socket_text_stream receives lines longer than one read", "[receiver][
   CHECK(p.elements() == std::vector<std::string>{"x", allowed, "y"});
 }
 
+TEST_CASE("socket_text_stream lines enter blocks at the maximum rate", "[receiver][socket][rate]") {
+  auto opts = testing::default_test_options();
+  opts.max_rate = 10;
+  // All 50 lines arrive in one read; they may not all enter one batch.
+  std::string text;
+  for (int i = 0; i < 50; ++i)
+    text += std::to_string(i) + "\n";
+  one_shot_server server{{text}};
+  test::pipeline<std::string> p{opts};
+  p.collect(p.context().socket_text_stream("127.0.0.1", server.port()));
+  p.context().start();
+  auto done = p.run_until([](const std::vector<std::string>& xs) { return xs.size() >= 50; });
+  p.context().stop();
+  REQUIRE(done);
+  int64_t seen = 0;
+  for (auto& info : p.infos()) {
+    seen += info.num_records;
+    CHECK(seen <= 10 * (info.batch_time.milliseconds() / 1000) + 1);
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < 50; ++i)
+    expected.push_back(std::to_string(i));
+  CHECK(p.elements() == expected);
+}
+
 namespace {
 
 /// Stores `first` records, then asks for a restart; after the restart it

@@ -188,22 +188,32 @@ public:
 
   /// Stores `size` bytes holding `count` complete lines, each ending in
   /// '\n'. They join the block being collected as bytes, in chunks of
-  /// `text_chunk_size` (`T` is `std::string`).
+  /// `text_chunk_size` (`T` is `std::string`). Under a rate the lines go in
+  /// slices of about 10 ms of it, so that they reach the blocks at the rate
+  /// rather than a whole read at a time.
   void push_lines(const char* data, size_t size, int64_t count) {
     static_assert(std::is_same_v<T, std::string>,
                   "only a receiver<std::string> stores lines");
     if (count == 0)
       return;
-    admit(count, false);
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (!text_.empty() && text_.size() + size > text_chunk_size) {
-      chunks_.push_back(std::move(text_));
-      text_ = std::string{};
+    auto r = rate();
+    if (!r) {
+      admit(count, false);
+      append_lines(data, size, count);
+      return;
     }
-    if (text_.capacity() < text_chunk_size)
-      text_.reserve(std::max(text_chunk_size, size));
-    text_.append(data, size);
-    text_lines_ += count;
+    auto slice = std::max(int64_t{1}, static_cast<int64_t>(*r / 100));
+    const char* last = data + size;
+    while (count > 0) {
+      auto n = std::min(slice, count);
+      const char* end = data;
+      for (int64_t i = 0; i < n; ++i)
+        end = static_cast<const char*>(std::memchr(end, '\n', last - end)) + 1;
+      admit(n, false);
+      append_lines(data, static_cast<size_t>(end - data), n);
+      data = end;
+      count -= n;
+    }
   }
 
   void push_block(std::vector<T> xs) {
@@ -260,6 +270,18 @@ private:
         return to_bytes(*static_cast<const std::vector<T>*>(p));
       };
     return result;
+  }
+
+  void append_lines(const char* data, size_t size, int64_t count) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!text_.empty() && text_.size() + size > text_chunk_size) {
+      chunks_.push_back(std::move(text_));
+      text_ = std::string{};
+    }
+    if (text_.capacity() < text_chunk_size)
+      text_.reserve(std::max(text_chunk_size, size));
+    text_.append(data, size);
+    text_lines_ += count;
   }
 
   block make_lines_block(text_chunks text, int64_t count) const {
