@@ -83,13 +83,18 @@ TEST_CASE("socket_text_stream skips an overlong line with an error", "[receiver]
   auto opts = testing::default_test_options();
   opts.max_line_length = 16;
   std::string big(100, 'x');
-  one_shot_server server{{"short\n", big.substr(0, 50), big.substr(50) + "\nafter\n"}};
+  // The unterminated tail at the end of the stream is too long as well.
+  one_shot_server server{{"short\n", big.substr(0, 50), big.substr(50) + "\nafter\n",
+                          big.substr(0, 20)}};
   test::pipeline<std::string> p{opts};
   p.collect(p.context().socket_text_stream("127.0.0.1", server.port()));
   p.context().start();
   auto done = p.run_until([](const std::vector<std::string>& xs) { return xs.size() >= 2; });
+  // More batches: the tail, skipped too, never shows up.
+  auto more = p.run_until([](const std::vector<std::string>& xs) { return xs.size() > 2; }, 20);
   p.context().stop();
   REQUIRE(done);
+  CHECK_FALSE(more);
   CHECK(p.elements() == std::vector<std::string>{"short", "after"});
 }
 

@@ -14,6 +14,8 @@ namespace caf_stream {
 /// removed). A line longer than `max_line_length` bytes is reported as an
 /// error and skipped up to its end; the receiver keeps running. When the peer
 /// closes the connection, or it cannot be reached, the receiver restarts.
+/// Each read's complete lines go to the block at once (`store_lines`); the
+/// tasks that read the block cut them into strings.
 class socket_receiver final : public receiver<std::string> {
 public:
   socket_receiver(std::string host, uint16_t port, size_t max_line_length);

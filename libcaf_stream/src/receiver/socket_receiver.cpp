@@ -105,9 +105,13 @@ void socket_receiver::receive() {
       if (!is_stopped()) {
         // Spark keeps what it got and restarts when the stream ends.
         if (used > 0 && !skipping) {
-          buf.resize(used);
-          buf.push_back('\n');
-          store_lines(buf.data(), buf.size(), 1);
+          if (used - (buf[used - 1] == '\r' ? 1 : 0) > max_line_length_) {
+            reject();
+          } else {
+            buf.resize(used);
+            buf.push_back('\n');
+            store_lines(buf.data(), buf.size(), 1);
+          }
         }
         restart(n == 0 ? "socket data stream from " + where + " had no more data"
                        : "error receiving from " + where + ": "
