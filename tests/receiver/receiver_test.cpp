@@ -63,16 +63,22 @@ private:
   std::thread thread_;
 };
 
+/// Starts `p` collecting socket_text_stream(127.0.0.1:port) and runs batches
+/// until `n` lines arrived; false if they never did.
+bool receive_lines(test::pipeline<std::string>& p, uint16_t port, size_t n) {
+  p.collect(p.context().socket_text_stream("127.0.0.1", port));
+  p.context().start();
+  return p.run_until([n](const std::vector<std::string>& xs) { return xs.size() >= n; });
+}
+
 } // namespace
 
 TEST_CASE("socket_text_stream splits lines across TCP segments", "[receiver][socket]") {
   one_shot_server server{{"hello wo", "rld\nsecond", " line\r\n", "third\n", "tail"}};
   test::pipeline<std::string> p;
-  p.collect(p.context().socket_text_stream("127.0.0.1", server.port()));
-  p.context().start();
   // The peer disconnects after sending: what arrived is kept, including the
   // unterminated tail, and the receiver restarts (to find nobody there).
-  auto done = p.run_until([](const std::vector<std::string>& xs) { return xs.size() >= 4; });
+  auto done = receive_lines(p, server.port(), 4);
   p.context().stop();
   REQUIRE(done);
   CHECK(p.elements()
@@ -87,9 +93,7 @@ TEST_CASE("socket_text_stream skips an overlong line with an error", "[receiver]
   one_shot_server server{{"short\n", big.substr(0, 50), big.substr(50) + "\nafter\n",
                           big.substr(0, 20)}};
   test::pipeline<std::string> p{opts};
-  p.collect(p.context().socket_text_stream("127.0.0.1", server.port()));
-  p.context().start();
-  auto done = p.run_until([](const std::vector<std::string>& xs) { return xs.size() >= 2; });
+  auto done = receive_lines(p, server.port(), 2);
   // More batches: the tail, skipped too, never shows up.
   auto more = p.run_until([](const std::vector<std::string>& xs) { return xs.size() > 2; }, 20);
   p.context().stop();
@@ -108,9 +112,7 @@ TEST_CASE("socket_text_stream receives lines longer than one read", "[receiver][
   one_shot_server server{{"x\n", allowed.substr(0, 70000), allowed.substr(70000) + "\n",
                           overlong, "\ny\n"}};
   test::pipeline<std::string> p{opts};
-  p.collect(p.context().socket_text_stream("127.0.0.1", server.port()));
-  p.context().start();
-  auto done = p.run_until([](const std::vector<std::string>& xs) { return xs.size() >= 3; });
+  auto done = receive_lines(p, server.port(), 3);
   p.context().stop();
   REQUIRE(done);
   CHECK(p.elements() == std::vector<std::string>{"x", allowed, "y"});
@@ -125,9 +127,7 @@ TEST_CASE("socket_text_stream lines enter blocks at the maximum rate", "[receive
     text += std::to_string(i) + "\n";
   one_shot_server server{{text}};
   test::pipeline<std::string> p{opts};
-  p.collect(p.context().socket_text_stream("127.0.0.1", server.port()));
-  p.context().start();
-  auto done = p.run_until([](const std::vector<std::string>& xs) { return xs.size() >= 50; });
+  auto done = receive_lines(p, server.port(), 50);
   p.context().stop();
   REQUIRE(done);
   int64_t seen = 0;
