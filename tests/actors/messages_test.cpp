@@ -88,6 +88,30 @@ TEST_CASE("blocks cross node boundaries as Boost.Serialization bytes",
     CHECK(out[0].data == nullptr);
     CHECK(*detail::block_records<std::string>(out[0]) == expected);
   }
+  SECTION("lines stored as text, over several chunks") {
+    detail::block_buffer<std::string> buf{3};
+    std::vector<std::string> expected;
+    for (int read = 0; read < 6; ++read) {
+      std::string text;
+      for (int i = 0; i < 1000; ++i) {
+        expected.push_back(std::to_string(read) + ":" + std::string(90, 'x')
+                           + std::to_string(i));
+        text += expected.back() + "\n";
+      }
+      buf.push_lines(text.data(), text.size(), 1000);
+    }
+    auto sealed = buf.seal();
+    REQUIRE(sealed.size() == 1);
+    CHECK(sealed[0].records == 6000);
+    auto chunks = detail::block_text(sealed[0]);
+    CHECK(chunks->size() > 1);
+    for (const auto& chunk : *chunks)
+      CHECK(chunk.size() <= detail::text_chunk_size);
+    CHECK(*detail::block_records<std::string>(sealed[0]) == expected);
+    CHECK(*detail::block_records<std::string>(roundtrip(sealed)[0]) == expected);
+    // The next block starts empty.
+    CHECK(buf.seal().empty());
+  }
   SECTION("records without serialize stay local, with a clear error") {
     auto xs = sealed<opaque>({{1}});
     CHECK(detail::block_records<opaque>(xs[0])->at(0).x == 1);

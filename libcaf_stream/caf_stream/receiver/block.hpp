@@ -245,7 +245,7 @@ public:
         if (!text_.empty())
           text.emplace_back(text_);
         text_.clear();
-      } else {
+      } else if (!text_.empty()) {
         text.push_back(std::move(text_));
         text_ = std::string{};
       }
