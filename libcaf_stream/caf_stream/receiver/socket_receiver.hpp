@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -37,7 +38,10 @@ private:
   std::string host_;
   uint16_t port_;
   size_t max_line_length_;
-  std::atomic<int> fd_{-1};
+  // The connected socket (-1: none), guarded so that `on_stop` never shuts
+  // down a socket that is being closed, nor misses one being connected.
+  std::mutex fd_mtx_;
+  int fd_ = -1;
   std::atomic<uint64_t> rejected_{0};
   std::thread thread_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include <netdb.h>
@@ -45,8 +46,12 @@ int connect_to(const std::string& host, uint16_t port, std::string& err) {
 
 socket_receiver::socket_receiver(std::string host, uint16_t port,
                                  size_t max_line_length)
-  : host_(std::move(host)), port_(port), max_line_length_(max_line_length) {
-  // nop
+  : host_(std::move(host)),
+    port_(port),
+    max_line_length_(
+      std::min(max_line_length, std::numeric_limits<size_t>::max() / 4)) {
+  // The limit is clamped so that the read buffer's size (a line and its
+  // "\r\n") cannot overflow.
 }
 
 socket_receiver::~socket_receiver() {
@@ -59,8 +64,13 @@ void socket_receiver::on_start() {
 
 void socket_receiver::on_stop() {
   // Wakes the receiving thread up from recv(); it then sees is_stopped().
-  if (auto fd = fd_.load(); fd >= 0)
-    ::shutdown(fd, SHUT_RDWR);
+  // The runtime marks the receiver stopped first: a thread still connecting
+  // sees that when it stores its socket, and does not read.
+  {
+    std::lock_guard<std::mutex> guard{fd_mtx_};
+    if (fd_ >= 0)
+      ::shutdown(fd_, SHUT_RDWR);
+  }
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
     thread_.join();
 }
@@ -73,7 +83,14 @@ void socket_receiver::receive() {
     restart("error connecting to " + where + ": " + err);
     return;
   }
-  fd_ = fd;
+  {
+    std::lock_guard<std::mutex> guard{fd_mtx_};
+    if (is_stopped()) {
+      ::close(fd);
+      return;
+    }
+    fd_ = fd;
+  }
   // buf[0, used) holds the start of a line whose '\n' has not arrived yet.
   // Each read's complete lines go to the block as they are (store_lines):
   // the tasks reading the block cut them into strings, in parallel.
@@ -154,7 +171,10 @@ void socket_receiver::receive() {
     used = static_cast<size_t>(last - first);
     std::memmove(buf.data(), first, used);
   }
-  fd_ = -1;
+  {
+    std::lock_guard<std::mutex> guard{fd_mtx_};
+    fd_ = -1;
+  }
   ::close(fd);
 }
 
