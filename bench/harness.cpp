@@ -341,14 +341,10 @@ engine_result engine_only(const settings& s, const bench::workload& w) {
   if (per_batch > 0)
     n = std::max(n, static_cast<size_t>(std::ceil(s.seconds / per_batch)));
   auto records = static_cast<double>(n * s.lines);
-  engine_result r;
+  engine_result r{};
   r.workload = w.name;
   r.batches = n;
-  r.baseline_rate = 0;
-  r.engine_rate = 0;
-  r.parallel_baseline_rate = 0;
   r.agree = true;
-  r.peak_rss_kb = 0;
   for (size_t i = 0; i < s.repeats; ++i) {
     auto base = in_child([&](FILE* out) {
       run_baseline(s, w, n, out, false);

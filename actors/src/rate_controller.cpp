@@ -16,10 +16,10 @@ struct rate_controller_state {
   int32_t stream_id = 0;
   caf::actor block_generator;
   std::optional<pid_rate_estimator> estimator;
-  // Whether the stream has a rate from the configuration or an estimate;
-  // while not, a waiting batch sets the minimum rate, once.
-  bool rate_known = false;
-  bool throttled = false;
+  // Whether a rate is in force (the initial rate, an estimate, or the
+  // minimum a waiting batch set); while not, a waiting batch sets the
+  // minimum.
+  bool rate_set = false;
   std::shared_ptr<spdlog::logger> log = detail::logger("rate");
   static inline const char* name = "caf_stream.rate_controller";
 };
@@ -32,7 +32,7 @@ rate_controller(caf::stateful_actor<rate_controller_state>* self,
   st.stream_id = stream_id;
   st.block_generator = std::move(block_generator);
   st.estimator.emplace(estimator);
-  st.rate_known = initial_rate_set;
+  st.rate_set = initial_rate_set;
   return {
     [=](batch_done_atom, int64_t time_ms, int64_t records,
         int64_t processing_ms, int64_t scheduling_ms) {
@@ -45,7 +45,7 @@ rate_controller(caf::stateful_actor<rate_controller_state>* self,
                     "({} records, processing {} ms, scheduling {} ms)",
                     st.stream_id, *rate, time_ms, records, processing_ms,
                     scheduling_ms);
-      st.rate_known = true;
+      st.rate_set = true;
       self->send(st.block_generator, rate_atom::value, *rate);
     },
     // Spark's estimator skips the first batch, so its first estimate comes
@@ -56,9 +56,9 @@ rate_controller(caf::stateful_actor<rate_controller_state>* self,
     // receives at the minimum rate until there is an estimate.
     [=](batch_waiting_atom) {
       auto& st = self->state;
-      if (st.rate_known || st.throttled)
+      if (st.rate_set)
         return;
-      st.throttled = true;
+      st.rate_set = true;
       st.log->debug("stream {}: a batch waits before the first estimate; "
                     "rate {:.0f} records/s until there is one",
                     st.stream_id, st.estimator->min_rate());

@@ -38,8 +38,7 @@ public:
   void compute(size_t index, sink out) const override {
     const auto& part = parts_[index];
     if (part.text != nullptr) {
-      for (const auto& chunk : *part.text)
-        for_each_line(chunk, out);
+      for_each_line(*part.text, out);
       return;
     }
     for (const auto& x : *part.records)

@@ -60,22 +60,24 @@ inline constexpr size_t text_chunk_size = 256 * 1024;
 /// lines ending in '\n'.
 using text_chunks = std::vector<std::string>;
 
-/// Calls `f(line)` for each line of `text`, whose lines end in '\n' (the last
-/// one may not); a '\r' before the '\n' is dropped. One string is reused for
-/// all lines: `f` copies what it keeps.
+/// Calls `f(line)` for each line of `text`, whose lines end in '\n' (a
+/// chunk's last one may not); a '\r' before the '\n' is dropped. One string
+/// is reused for all lines: `f` copies what it keeps.
 template <class F>
-void for_each_line(const std::string& text, F&& f) {
+void for_each_line(const text_chunks& text, F&& f) {
   std::string line;
-  const char* first = text.data();
-  const char* last = first + text.size();
-  while (first != last) {
-    auto nl = static_cast<const char*>(std::memchr(first, '\n', last - first));
-    auto end = nl != nullptr ? nl : last;
-    line.assign(first, end != first && end[-1] == '\r' ? end - 1 : end);
-    f(line);
-    if (nl == nullptr)
-      break;
-    first = nl + 1;
+  for (const auto& chunk : text) {
+    const char* first = chunk.data();
+    const char* last = first + chunk.size();
+    while (first != last) {
+      auto nl = static_cast<const char*>(std::memchr(first, '\n', last - first));
+      auto end = nl != nullptr ? nl : last;
+      line.assign(first, end != first && end[-1] == '\r' ? end - 1 : end);
+      f(line);
+      if (nl == nullptr)
+        break;
+      first = nl + 1;
+    }
   }
 }
 
@@ -91,10 +93,8 @@ std::shared_ptr<const std::vector<T>> block_records(const block& b) {
     if (b.lines) {
       auto result = std::make_shared<std::vector<std::string>>();
       result->reserve(static_cast<size_t>(b.records));
-      auto text = block_text(b);
-      for (const auto& chunk : *text)
-        for_each_line(chunk,
-                      [&](const std::string& x) { result->push_back(x); });
+      for_each_line(*block_text(b),
+                    [&](const std::string& x) { result->push_back(x); });
       return result;
     }
   }

@@ -42,6 +42,12 @@ int connect_to(const std::string& host, uint16_t port, std::string& err) {
   return fd;
 }
 
+// The length of the line [first, end) without a trailing '\r'.
+size_t line_length(const char* first, const char* end) {
+  auto n = static_cast<size_t>(end - first);
+  return n > 0 && end[-1] == '\r' ? n - 1 : n;
+}
+
 } // namespace
 
 socket_receiver::socket_receiver(std::string host, uint16_t port,
@@ -122,7 +128,7 @@ void socket_receiver::receive() {
       if (!is_stopped()) {
         // Spark keeps what it got and restarts when the stream ends.
         if (used > 0 && !skipping) {
-          if (used - (buf[used - 1] == '\r' ? 1 : 0) > max_line_length_) {
+          if (line_length(buf.data(), buf.data() + used) > max_line_length_) {
             reject();
           } else {
             buf.resize(used);
@@ -154,10 +160,7 @@ void socket_receiver::receive() {
     int64_t count = 0;
     while (auto nl = static_cast<const char*>(
              std::memchr(scan, '\n', last - scan))) {
-      auto len = static_cast<size_t>(nl - first);
-      if (len > 0 && nl[-1] == '\r')
-        --len;
-      if (len > max_line_length_) {
+      if (line_length(first, nl) > max_line_length_) {
         store_lines(stored, first - stored, count);
         reject();
         stored = nl + 1;
