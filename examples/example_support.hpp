@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "caf/config_option_adder.hpp"
+#include "caf/io/middleman.hpp"
 
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/streaming_context.hpp"
@@ -131,15 +132,45 @@ struct network_config : caf_stream::stream_config {
   }
 };
 
-// Flags of the network examples that keep state.
+// Flags of the network examples that keep state. The same program runs as
+// the driver or, with --serve-state, as a state node for a driver started
+// with --stream.state-nodes=["host:port"].
 struct checkpointed_config : network_config {
   std::string checkpoint_dir;
+  uint16_t serve_state = 0;
   explicit checkpointed_config(std::string default_dir)
     : checkpoint_dir(std::move(default_dir)) {
-    opt_group{custom_options_, "global"}.add(checkpoint_dir, "checkpoint-dir",
-                                             "where the state is checkpointed");
+    opt_group{custom_options_, "global"}
+      .add(checkpoint_dir, "checkpoint-dir", "where the state is checkpointed")
+      .add(serve_state, "serve-state",
+           "be a state node listening on this port instead of running");
+  }
+
+  // Loads the middleman when state holders live on other nodes (call after
+  // parsing, before the actor system exists).
+  void load_middleman_if_needed() {
+    auto nodes = caf::get_or(*this, "stream.state-nodes",
+                             std::vector<std::string>{});
+    if (serve_state != 0 || !nodes.empty())
+      load<caf::io::middleman>();
   }
 };
+
+// As a state node (--serve-state): serves the state of `ssc`'s graph until
+// the program is stopped. Returns false if the context should run instead.
+inline bool serve_state_if_asked(const checkpointed_config& cfg,
+                                 caf_stream::streaming_context& ssc) {
+  if (cfg.serve_state == 0)
+    return false;
+  auto port = ssc.serve_state(cfg.serve_state);
+  std::cout << "serving state on port " << port << std::endl;
+  if (cfg.seconds > 0)
+    ssc.await_termination_or_timeout(std::chrono::seconds(cfg.seconds));
+  else
+    ssc.await_termination();
+  ssc.stop();
+  return true;
+}
 
 // HOST and PORT from the positional arguments; prints `usage` and returns
 // false when they are missing.

@@ -1,9 +1,11 @@
 // Spark's StatefulNetworkWordCount: running totals of the words a TCP server
 // sends, with map_with_state; every second prints the new totals of the
 // words that came in. "hello" and "world" start at 1 (the initial state).
+// The same program is also a state node: with --serve-state=P it holds the
+// state for a driver started with --stream.state-nodes=["host:P",...].
 //
 //   stateful_network_word_count HOST PORT [--generate] [--seconds=N]
-//                               [--checkpoint-dir=DIR]
+//                               [--checkpoint-dir=DIR] [--serve-state=P]
 
 #include <iostream>
 #include <string>
@@ -23,13 +25,15 @@ int main(int argc, char** argv) {
   std::string host;
   uint16_t port = 0;
   if (!host_and_port(cfg, "stateful_network_word_count HOST PORT [--generate] "
-                          "[--seconds=N] [--checkpoint-dir=DIR]",
+                          "[--seconds=N] [--checkpoint-dir=DIR] "
+                          "[--serve-state=P]",
                      host, port))
     return 1;
   try {
     std::unique_ptr<line_generator> generator;
     if (cfg.generate)
       generator = std::make_unique<line_generator>(port);
+    cfg.load_middleman_if_needed();
     caf::actor_system sys{cfg};
     streaming_context ssc{sys, std::chrono::seconds(1)};
     ssc.checkpoint(cfg.checkpoint_dir);
@@ -47,6 +51,8 @@ int main(int argc, char** argv) {
       .map_with_state(
         state_spec::function(running_total).initial_state(initial))
       .print();
+    if (serve_state_if_asked(cfg, ssc))
+      return 0;
     ssc.start();
     run_for(ssc, cfg.seconds);
   } catch (const std::exception& e) {

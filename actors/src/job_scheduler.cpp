@@ -7,11 +7,14 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/blocking_actor.hpp"
+#include "caf/io/middleman.hpp"
 
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/state_operator.hpp"
+#include "caf_stream/error.hpp"
 
 namespace caf_stream::actors {
 
@@ -19,18 +22,24 @@ namespace {
 
 /// Spreads a stage's tasks over the operator workers and waits for them in
 /// the scheduler's own mailbox (other messages stay queued meanwhile).
+/// State streams' calls go to their holders, spawned on first use.
 class worker_task_runner final : public task_runner {
 public:
   worker_task_runner(caf::blocking_actor* self,
-                     const std::vector<caf::actor>& workers)
-    : self_(self), workers_(workers) {
+                     const std::vector<caf::actor>& workers,
+                     const detail::dstream_graph& graph,
+                     const stream_options& opts)
+    : self_(self), workers_(workers), graph_(graph), opts_(opts) {
     // nop
   }
 
   ~worker_task_runner() override {
-    for (auto& [state, holders] : holders_)
-      for (auto& h : holders)
-        self_->send_exit(h, caf::exit_reason::user_shutdown);
+    for (auto& [key, xs] : window_workers_)
+      for (auto& x : xs)
+        self_->send_exit(x, caf::exit_reason::user_shutdown);
+    for (auto& [id, xs] : holders_)
+      for (auto& x : xs)
+        self_->send_exit(x, caf::exit_reason::user_shutdown);
   }
 
   void run(size_t n, detail::function_ref<void(size_t)> task) override {
@@ -51,12 +60,37 @@ public:
 
   void run_on_state(const void* state, size_t n,
                     detail::function_ref<void(size_t)> task) override {
-    // One state holder per partition of each state stream, spawned when the
-    // stream first runs; a partition's state is touched by its holder only.
-    auto& holders = holders_[state];
-    while (holders.size() < n)
-      holders.push_back(spawn_state_holder(self_->system()));
-    dispatch(n, task, [&](size_t i) { return holders[i]; });
+    // One worker per partition of each incremental window, spawned when the
+    // window first runs: a partition's values are touched by one actor.
+    auto& xs = window_workers_[state];
+    while (xs.size() < n)
+      xs.push_back(spawn_operator_worker(self_->system()));
+    dispatch(n, task, [&](size_t i) { return xs[i]; });
+  }
+
+  std::vector<block> call_state(const state_operator& op, state_call what,
+                                time t, std::vector<block> in) override {
+    auto n = in.size();
+    const auto& holders = holders_of(op, n);
+    auto ask = [&](size_t i) {
+      return self_->request(holders[i], opts_.state_timeout, state_atom::value,
+                            static_cast<uint8_t>(what), t, std::move(in[i]));
+    };
+    std::vector<decltype(ask(0))> pending;
+    pending.reserve(n);
+    for (size_t i = 0; i < n; ++i)
+      pending.push_back(ask(i));
+    std::vector<block> result(n);
+    std::string failure;
+    for (size_t i = 0; i < n; ++i)
+      pending[i].receive([&](block& x) { result[i] = std::move(x); },
+                         [&](caf::error& e) {
+                           if (failure.empty())
+                             failure = where(op, i) + ": " + describe(e);
+                         });
+    if (!failure.empty())
+      throw stream_error(errc::job_failure, failure);
+    return result;
   }
 
 private:
@@ -89,9 +123,96 @@ private:
       std::rethrow_exception(batch.error);
   }
 
+  // The holders of `op`'s first `n` partitions, spawned where
+  // `stream.state-nodes` puts them.
+  const std::vector<caf::actor>& holders_of(const state_operator& op,
+                                            size_t n) {
+    auto& xs = holders_[op.state_id()];
+    while (xs.size() < n) {
+      auto i = xs.size();
+      auto shared = graph_.state_operators().at(
+        static_cast<size_t>(op.state_id()));
+      if (opts_.state_nodes.empty()) {
+        xs.push_back(spawn_state_holder(self_->system(), shared,
+                                        caf::actor_cast<caf::actor>(self_)));
+        continue;
+      }
+      if (!op.serializable())
+        throw stream_error(errc::invalid_config,
+                           where(op, i) + ": stream.state-nodes is set, but "
+                             "the stream's keys, values, states or results "
+                             "have no Boost.Serialization `serialize`, so "
+                             "its state cannot leave this node");
+      xs.push_back(spawn_remote(op, i));
+    }
+    return xs;
+  }
+
+  caf::actor spawn_remote(const state_operator& op, size_t i) {
+    const auto& address = opts_.state_nodes[i % opts_.state_nodes.size()];
+    auto& node = state_nodes_[address];
+    if (!node) {
+      if (!self_->system().has_middleman())
+        throw stream_error(errc::invalid_config,
+                           "stream.state-nodes is set, but the actor system "
+                           "has no middleman: load caf::io::middleman in its "
+                           "configuration");
+      auto [host, port] = parse_node_address(address, "stream.state-nodes");
+      auto x = self_->system().middleman().remote_actor(host, port);
+      if (!x)
+        throw stream_error(errc::job_failure,
+                           "cannot reach the state node " + address + ": "
+                             + self_->system().render(x.error()));
+      node = std::move(*x);
+    }
+    caf::actor result;
+    std::string failure;
+    self_->request(node, opts_.state_timeout, spawn_holder_atom::value,
+                   graph_.fingerprint(), op.state_id(), op.signature())
+      .receive([&](caf::actor& holder) { result = std::move(holder); },
+               [&](caf::error& e) { failure = describe(e); });
+    if (!result)
+      throw stream_error(errc::job_failure, where(op, i) + ": the state node "
+                                              + address
+                                              + " refused the holder: "
+                                              + failure);
+    log_->info("{}: holder on {}", where(op, i), address);
+    return result;
+  }
+
+  // Names a partition of a state stream in errors: "map_with_state,
+  // state partition 1 (on 10.0.0.2:4242)".
+  std::string where(const state_operator& op, size_t i) const {
+    auto sig = op.signature();
+    auto result = sig.substr(0, sig.find('<')) + ", state partition "
+                  + std::to_string(i);
+    if (!opts_.state_nodes.empty())
+      result += " (on " + opts_.state_nodes[i % opts_.state_nodes.size()]
+                + ")";
+    return result;
+  }
+
+  // An error's own message where it carries one (a holder's), else CAF's
+  // rendering of it (a node that went away).
+  std::string describe(const caf::error& e) const {
+    const auto& ctx = e.context();
+    if (ctx.match_elements<std::string>())
+      return ctx.get_as<std::string>(0);
+    if (e == caf::sec::request_timeout)
+      return "no answer within stream.state-timeout ("
+             + to_string(opts_.state_timeout)
+             + "): the state node may be gone or hung";
+    return self_->system().render(e);
+  }
+
   caf::blocking_actor* self_;
   const std::vector<caf::actor>& workers_;
-  std::map<const void*, std::vector<caf::actor>> holders_;
+  const detail::dstream_graph& graph_;
+  const stream_options& opts_;
+  std::map<const void*, std::vector<caf::actor>> window_workers_;
+  std::map<int32_t, std::vector<caf::actor>> holders_;
+  std::map<std::string, caf::actor> state_nodes_;
+  std::shared_ptr<spdlog::logger> log_ = detail::logger("scheduler");
   uint64_t next_id_ = 0;
   size_t next_worker_ = 0;
 };
@@ -102,9 +223,11 @@ public:
                 std::shared_ptr<detail::dstream_graph> graph,
                 std::shared_ptr<caf_stream::clock> clk,
                 std::shared_ptr<runtime_state> state,
-                std::map<int32_t, caf::actor> rate_controllers)
+                std::map<int32_t, caf::actor> rate_controllers,
+                stream_options opts)
     : caf::blocking_actor(cfg),
       rate_controllers_(std::move(rate_controllers)),
+      opts_(std::move(opts)),
       workers_(std::move(workers)),
       graph_(std::move(graph)),
       clk_(std::move(clk)),
@@ -114,7 +237,7 @@ public:
   }
 
   void act() override {
-    worker_task_runner runner{this, workers_};
+    worker_task_runner runner{this, workers_, *graph_, opts_};
     scoped_task_runner installed{runner};
     bool running = true;
     receive_while(running)(
@@ -215,6 +338,7 @@ private:
   }
 
   std::map<int32_t, caf::actor> rate_controllers_;
+  stream_options opts_;
   std::vector<caf::actor> workers_;
   std::shared_ptr<detail::dstream_graph> graph_;
   std::shared_ptr<caf_stream::clock> clk_;
@@ -233,10 +357,11 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<caf_stream::clock> clk,
                                std::shared_ptr<runtime_state> state,
-                               std::map<int32_t, caf::actor> rate_controllers) {
+                               std::map<int32_t, caf::actor> rate_controllers,
+                               stream_options opts) {
   return sys.spawn<job_scheduler, caf::detached>(
     std::move(workers), std::move(graph), std::move(clk), std::move(state),
-    std::move(rate_controllers));
+    std::move(rate_controllers), std::move(opts));
 }
 
 } // namespace caf_stream::actors

@@ -30,10 +30,4 @@ caf::actor spawn_operator_worker(caf::actor_system& sys) {
   return sys.spawn(operator_worker);
 }
 
-caf::actor spawn_state_holder(caf::actor_system& sys) {
-  // Same protocol; what differs is that the scheduler sends a holder the
-  // tasks of its partition only.
-  return sys.spawn(operator_worker);
-}
-
 } // namespace caf_stream::actors

@@ -190,7 +190,7 @@ void runtime::start(time first_batch) {
     d.supervisors.push_back(sup);
   }
   d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state,
-                                    std::move(rate_controllers));
+                                    std::move(rate_controllers), d.opts);
   d.generator = spawn_job_generator(d.sys, d.graph, d.clk, d.tracker,
                                     d.scheduler, d.rate_controllers, d.state,
                                     first_batch);

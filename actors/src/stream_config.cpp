@@ -16,7 +16,12 @@ void add_stream_options(caf::config_option_set& opts) {
     .add<size_t>("default-parallelism",
                  "partitions of by-key operations (0: as many as workers)")
     .add<size_t>("block-queue-size",
-                 "sealed blocks per receiver that may wait for a batch");
+                 "sealed blocks per receiver that may wait for a batch")
+    .add<std::vector<std::string>>("state-nodes",
+                                   "host:port of the nodes that hold the "
+                                   "state (empty: this node)")
+    .add<caf::timespan>("state-timeout",
+                        "how long a batch waits for a state holder");
   caf::config_option_adder{opts, "stream.receiver"}
     .add<caf::timespan>("restart-delay",
                         "pause before a failed receiver starts again")
@@ -56,6 +61,9 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   result.backpressure_initial_rate
     = caf::get_or(cfg, "stream.backpressure.initial-rate",
                   result.backpressure_initial_rate);
+  result.state_nodes
+    = caf::get_or(cfg, "stream.state-nodes", result.state_nodes);
+  result.state_timeout = ms("stream.state-timeout", result.state_timeout);
   result.pid_proportional = caf::get_or(cfg, "stream.backpressure.pid.proportional",
                                         result.pid_proportional);
   result.pid_integral = caf::get_or(cfg, "stream.backpressure.pid.integral",

@@ -6,7 +6,10 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/send.hpp"
 
+#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/detail/log.hpp"
@@ -17,7 +20,7 @@
 namespace caf_stream {
 
 struct streaming_context::impl {
-  enum class state { initialized, active, stopped };
+  enum class state { initialized, active, serving, stopped };
 
   // Set only when the context owns its actor system.
   std::unique_ptr<caf::actor_system_config> own_cfg;
@@ -30,6 +33,8 @@ struct streaming_context::impl {
   std::shared_ptr<actors::runtime_state> shared
     = std::make_shared<actors::runtime_state>();
   std::unique_ptr<actors::runtime> rt;
+  // The state node actor while the context serves state.
+  caf::actor state_node;
   std::shared_ptr<spdlog::logger> log = detail::logger("context");
   std::optional<detail::recovered_checkpoint> recovered;
   bool was_recovered = false;
@@ -68,6 +73,8 @@ streaming_context::streaming_context(duration batch_interval,
   opts.validate();
   impl_->opts = opts.resolved();
   impl_->own_cfg = std::make_unique<caf::actor_system_config>();
+  if (!impl_->opts.state_nodes.empty())
+    impl_->own_cfg->load<caf::io::middleman>();
   add_stream_message_types(*impl_->own_cfg);
   set_stream_scheduler_defaults(*impl_->own_cfg);
   impl_->own_sys = std::make_unique<caf::actor_system>(*impl_->own_cfg);
@@ -109,6 +116,10 @@ void streaming_context::start() {
     case impl::state::active:
       throw stream_error(errc::illegal_state,
                          "start: the streaming context has already started");
+    case impl::state::serving:
+      throw stream_error(errc::illegal_state,
+                         "start: the streaming context serves state "
+                         "(serve_state); a state node does not start");
     case impl::state::stopped:
       throw stream_error(errc::illegal_state,
                          "start: the streaming context has already been "
@@ -135,10 +146,43 @@ void streaming_context::start() {
   d.st = impl::state::active;
 }
 
+uint16_t streaming_context::serve_state(uint16_t port,
+                                        const std::string& address) {
+  auto& d = *impl_;
+  if (d.st != impl::state::initialized)
+    throw stream_error(errc::illegal_state,
+                       "serve_state: the streaming context has already "
+                       "started, stopped or served state");
+  if (!d.sys->has_middleman())
+    throw stream_error(errc::invalid_config,
+                       "serve_state: the actor system has no middleman: load "
+                       "caf::io::middleman in its configuration");
+  auto node = actors::spawn_state_node(*d.sys, graph_);
+  auto bound = d.sys->middleman().publish(
+    node, port, address.empty() ? nullptr : address.c_str(), true);
+  if (!bound) {
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    throw stream_error(errc::invalid_config,
+                       "serve_state: cannot listen on port "
+                         + std::to_string(port) + ": "
+                         + d.sys->render(bound.error()));
+  }
+  d.state_node = std::move(node);
+  d.st = impl::state::serving;
+  d.log->info("serving {} state streams on port {}",
+              graph_->state_operators().size(), *bound);
+  return *bound;
+}
+
 void streaming_context::stop(bool stop_gracefully) {
   auto& d = *impl_;
   if (d.st == impl::state::stopped)
     return;
+  if (d.state_node) {
+    // Its holders are linked to it and go down with it.
+    caf::anon_send_exit(d.state_node, caf::exit_reason::user_shutdown);
+    d.state_node = nullptr;
+  }
   if (d.rt)
     d.rt->stop(stop_gracefully);
   graph_->stop();

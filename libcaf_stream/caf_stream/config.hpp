@@ -1,7 +1,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "caf_stream/duration.hpp"
 
@@ -54,6 +57,16 @@ struct stream_options {
   double pid_derived = 0.0;
   double pid_min_rate = 100;
 
+  /// `stream.state-nodes`: where the state holders live, as "host:port" of
+  /// state nodes (programs that build the same graph and call
+  /// `streaming_context::serve_state`); partition `i` of each state stream
+  /// goes to node `i % n`. Empty: on this node. Needs CAF's middleman.
+  std::vector<std::string> state_nodes;
+
+  /// `stream.state-timeout`: how long a batch waits for a state holder's
+  /// answer before it fails (a state node that hangs or vanished).
+  duration state_timeout{60000};
+
   /// Throws `stream_error` (errc::invalid_config) naming the key and value
   /// of the first setting that is out of range.
   void validate() const;
@@ -61,5 +74,10 @@ struct stream_options {
   /// Fills the zero ("as many as ...") settings in with their actual values.
   stream_options resolved() const;
 };
+
+/// Splits a "host:port" node address; throws `stream_error`
+/// (errc::invalid_config) naming `key` if it is malformed.
+std::pair<std::string, uint16_t> parse_node_address(const std::string& x,
+                                                    const char* key);
 
 } // namespace caf_stream

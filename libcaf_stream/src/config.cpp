@@ -39,9 +39,29 @@ void stream_options::validate() const {
               "it must be positive");
   if (block_queue_size == 0)
     bad_value("stream.block-queue-size", "0", "it must be positive");
+  for (const auto& node : state_nodes)
+    parse_node_address(node, "stream.state-nodes");
+  if (state_timeout.count() <= 0)
+    bad_value("stream.state-timeout", to_string(state_timeout),
+              "it must be positive");
   if (workers > 1024)
     bad_value("stream.workers", std::to_string(workers),
               "it must be at most 1024");
+}
+
+std::pair<std::string, uint16_t> parse_node_address(const std::string& x,
+                                                    const char* key) {
+  auto colon = x.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == x.size())
+    bad_value(key, x, "each node must be written as host:port");
+  auto digits = x.substr(colon + 1);
+  if (digits.size() > 5
+      || digits.find_first_not_of("0123456789") != std::string::npos)
+    bad_value(key, x, "the port must be a number from 1 to 65535");
+  auto port = std::stoul(digits);
+  if (port == 0 || port > 65535)
+    bad_value(key, x, "the port must be a number from 1 to 65535");
+  return {x.substr(0, colon), static_cast<uint16_t>(port)};
 }
 
 stream_options stream_options::resolved() const {

@@ -23,13 +23,26 @@ class runtime_state;
 ///   task, keeping the first exception in the task's batch.
 caf::actor spawn_operator_worker(caf::actor_system& sys);
 
-/// State holder: runs the tasks of one partition of one state stream
-/// (`update_state_by_key`, `map_with_state`, incremental windows), so that
-/// the partition's state is touched by this actor only. Spawned by the job
-/// scheduler when the stream first runs, taken down with it.
-/// - `(run_task_atom, task_ref)` -> `(task_done_atom, batch id)`, as the
-///   operator worker.
-caf::actor spawn_state_holder(caf::actor_system& sys);
+/// State holder: owns one partition of one state stream's state
+/// (`update_state_by_key`, `map_with_state`), made by `op`, and is the only
+/// one to touch it. Spawned by the job scheduler when the stream first runs,
+/// on this node or by a state node; quits when `driver` (the job scheduler)
+/// goes down.
+/// - `(state_atom, uint8_t state_call, time, block)` -> `block`: runs the
+///   operator's call on the partition; a failure (a user function threw,
+///   undecodable records) comes back as an error with the message.
+caf::actor spawn_state_holder(caf::actor_system& sys,
+                              std::shared_ptr<const state_operator> op,
+                              caf::actor driver);
+
+/// State node: serves the state streams of `graph` (built by the same
+/// program as the driver's) to drivers whose `stream.state-nodes` name it.
+/// Published by `streaming_context::serve_state`.
+/// - `(spawn_holder_atom, graph fingerprint, state id, signature)` ->
+///   `actor`: spawns a holder for that state stream (the holders go down
+///   with the node); an error if this node's graph differs.
+caf::actor spawn_state_node(caf::actor_system& sys,
+                            std::shared_ptr<detail::dstream_graph> graph);
 
 /// Block generator of one receiver: seals the receiver's buffer into blocks.
 /// - timer (system clock only), every block interval: seals and sends
@@ -78,7 +91,8 @@ caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
                                  bool initial_rate_set);
 
 /// Job scheduler (Spark's JobScheduler), detached: runs the jobs of one
-/// batch at a time, spreading their tasks over the workers, and reports
+/// batch at a time, spreading their tasks over the workers and the state
+/// streams' calls over their holders (`opts.state_nodes`), and reports
 /// each batch to the listeners, the rate controllers (by receiver stream
 /// id) and the runtime state.
 /// - `job_set`: queues a batch; after running it, writes a checkpoint if
@@ -90,7 +104,8 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<clock> clk,
                                std::shared_ptr<runtime_state> state,
-                               std::map<int32_t, caf::actor> rate_controllers);
+                               std::map<int32_t, caf::actor> rate_controllers,
+                               stream_options opts);
 
 /// Job generator (Spark's JobGenerator): cuts a batch at every point of the
 /// batch grid.

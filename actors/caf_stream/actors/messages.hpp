@@ -15,8 +15,9 @@
 #include "caf_stream/scheduler/job.hpp"
 
 /// The message protocol between the runtime's actors. Atoms are declared
-/// here once. Blocks and times are serializable (`add_stream_message_types`); job
-/// sets and task references carry closures and are node-local for now.
+/// here once. Blocks and times are serializable (`add_stream_message_types`),
+/// and so is everything state holders and state nodes exchange; job sets and
+/// task references carry closures and are node-local for now.
 namespace caf_stream::actors {
 
 using tick_batch_atom = caf::atom_constant<caf::atom("tickbatch")>;
@@ -33,6 +34,8 @@ using error_atom = caf::atom_constant<caf::atom("error")>;
 using batch_done_atom = caf::atom_constant<caf::atom("batchdone")>;
 using rate_atom = caf::atom_constant<caf::atom("rate")>;
 using batch_waiting_atom = caf::atom_constant<caf::atom("bwaiting")>;
+using state_atom = caf::atom_constant<caf::atom("state")>;
+using spawn_holder_atom = caf::atom_constant<caf::atom("spawnhold")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Lives on the stack of
 /// the job scheduler, which waits for every task before it returns.

@@ -10,6 +10,12 @@
 #include "caf_stream/dstream/node.hpp"
 #include "caf_stream/scheduler/job.hpp"
 
+namespace caf_stream {
+
+class state_operator;
+
+} // namespace caf_stream
+
 namespace caf_stream::detail {
 
 class receiver_input_base;
@@ -41,6 +47,16 @@ public:
   /// Adds a receiver input (also added as an input).
   void add_receiver_input(std::shared_ptr<dstream_node_base> node,
                           std::shared_ptr<receiver_input_base> input);
+
+  /// Adds the operator of a state stream and sets its state id; throws
+  /// `stream_error` once the graph started or stopped.
+  void add_state_operator(std::shared_ptr<state_operator> op);
+
+  /// The state streams' operators, by state id.
+  const std::vector<std::shared_ptr<state_operator>>&
+  state_operators() const noexcept {
+    return state_operators_;
+  }
 
   /// Adds an output operation.
   void add_output(std::shared_ptr<output_node_base> output);
@@ -129,6 +145,7 @@ private:
   std::vector<std::shared_ptr<input_node_base>> inputs_;
   std::vector<std::shared_ptr<receiver_input_base>> receiver_inputs_;
   std::vector<std::shared_ptr<output_node_base>> outputs_;
+  std::vector<std::shared_ptr<state_operator>> state_operators_;
 };
 
 } // namespace caf_stream::detail

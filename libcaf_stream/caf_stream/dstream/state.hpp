@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <typeinfo>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "caf_stream/checkpoint/rdd_data.hpp"
 #include "caf_stream/detail/hash_table.hpp"
 #include "caf_stream/dstream/node.hpp"
+#include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/hash.hpp"
 #include "caf_stream/state_spec.hpp"
 
@@ -24,91 +27,194 @@ rdd<std::pair<K, S>> partition_state(const rdd<std::pair<K, S>>& x, size_t n) {
   return x.reduce_by_key([](const S& a, const S&) { return a; }, n);
 }
 
-/// The new state of `update_state_by_key`: zips partition `p` of the previous
-/// state with partition `p` of the batch grouped by key (both hash-partitioned
-/// alike), so the state never travels through a shuffle. Calls the function
-/// for every key in the state and every key of the batch.
-template <class K, class V, class S>
-class state_update_node final : public rdd_node<std::pair<K, S>> {
+/// The blocks of `entries` spread over `n` partitions by the hash of their
+/// keys (a restored state, whose partition count may have changed since).
+template <class K, class E>
+std::vector<block> blocks_by_key(std::vector<std::pair<K, E>> entries,
+                                 size_t n) {
+  std::vector<std::vector<std::pair<K, E>>> parts(n);
+  for (auto& e : entries)
+    parts[partition_of(e.first, n)].push_back(std::move(e));
+  std::vector<block> result;
+  result.reserve(n);
+  for (auto& part : parts)
+    result.push_back(make_block(0, std::move(part)));
+  return result;
+}
+
+/// The records of every block, one after the other.
+template <class T>
+std::vector<T> records_of(const std::vector<block>& xs) {
+  std::vector<T> result;
+  for (const auto& x : xs) {
+    auto part = block_records<T>(x);
+    result.insert(result.end(), part->begin(), part->end());
+  }
+  return result;
+}
+
+/// What both state streams do around their operator: call its holders, and
+/// load the entries waiting for them (an initial state, or the state read
+/// from a checkpoint) before the first batch.
+class state_stream_support {
 public:
-  using output = std::pair<K, S>;
+  explicit state_stream_support(std::shared_ptr<state_operator> op)
+    : op_(std::move(op)) {
+    // nop
+  }
+
+  const std::shared_ptr<state_operator>& op() const noexcept {
+    return op_;
+  }
+
+  /// Calls the holders of the `n` partitions with nothing to give them.
+  std::vector<block> call(state_call what, time t, size_t n) const {
+    return call(what, t, std::vector<block>(n));
+  }
+
+  std::vector<block> call(state_call what, time t,
+                          std::vector<block> in) const {
+    return task_runner::current().call_state(*op_, what, t, std::move(in));
+  }
+
+  /// Sets what the holders get before the first batch.
+  void set_pending(std::vector<block> xs) {
+    pending_ = std::move(xs);
+    loaded_ = false;
+  }
+
+  /// Hands the pending entries (or, if none, `initial()`'s) to the holders
+  /// once; a failed load is tried again with the next batch.
+  template <class Initial>
+  void ensure_loaded(time t, Initial initial) {
+    if (loaded_)
+      return;
+    auto xs = pending_ ? *pending_ : initial();
+    if (!xs.empty())
+      call(state_call::load, t, std::move(xs));
+    pending_.reset();
+    loaded_ = true;
+  }
+
+private:
+  std::shared_ptr<state_operator> op_;
+  std::optional<std::vector<block>> pending_;
+  bool loaded_ = false;
+};
+
+/// `update_state_by_key`'s work at the holders: a partition is the state's
+/// entries after the last batch, which is also the stream's output for it.
+/// Each batch zips the entries with the batch's values grouped by key and
+/// calls the function for every key of either.
+template <class K, class V, class S>
+class state_update_operator final : public state_operator {
+public:
+  using entry = std::pair<K, S>;
+  using entries = std::vector<entry>;
   using grouped = std::pair<K, std::vector<V>>;
   using function = std::function<std::optional<S>(
     time, const K&, const std::vector<V>&, std::optional<S>)>;
 
-  state_update_node(rdd_node_ptr<output> previous, rdd_node_ptr<grouped> batch,
-                    function f, time t)
-    : previous_(std::move(previous)),
-      batch_(std::move(batch)),
-      f_(std::move(f)),
-      t_(t) {
+  explicit state_update_operator(function f) : f_(std::move(f)) {
     // nop
   }
 
-  size_t num_partitions() const override {
-    return batch_->num_partitions();
+  std::string signature() const override {
+    return "update_state_by_key<" + type_name(typeid(K)) + ", "
+           + type_name(typeid(V)) + ", " + type_name(typeid(S)) + ">";
   }
 
-  void prepare(task_runner& runner) const override {
-    previous_->prepare(runner);
-    batch_->prepare(runner);
+  bool serializable() const noexcept override {
+    return is_serializable<K>::value && is_serializable<V>::value
+           && is_serializable<S>::value;
   }
 
-  void compute(size_t index,
-               typename rdd_node<output>::sink out) const override {
-    // The batch's values per key, and whether the key is in the state.
-    scratch_table<K, std::pair<std::vector<V>, bool>> scratch;
-    auto& fresh = *scratch;
-    batch_->compute(index, [&](const grouped& kv) {
-      // Grouped: every key comes once, so there is nothing to merge.
-      fresh.upsert(
-        kv.first, hash<K>{}(kv.first),
-        [&] { return std::make_pair(kv.second, false); }, [](auto&) {});
-    });
-    const std::vector<V> none;
-    if (index < previous_->num_partitions())
-      previous_->compute(index, [&](const output& kv) {
-        // A batch without keys leaves the state's keys unhashed.
-        auto* values = fresh.empty()
-                         ? nullptr
-                         : fresh.find(kv.first, hash<K>{}(kv.first));
-        if (values != nullptr)
-          values->second = true;
-        auto next = f_(t_, kv.first, values != nullptr ? values->first : none,
-                       kv.second);
-        if (next)
-          out(output{kv.first, std::move(*next)});
-      });
-    for (auto& kv : fresh)
-      if (!kv.second.second)
-        if (auto next = f_(t_, kv.first, kv.second.first, std::nullopt))
-          out(output{kv.first, std::move(*next)});
+  std::shared_ptr<void> make_partition() const override {
+    return std::make_shared<partition>(std::make_shared<const entries>());
+  }
+
+  /// `load` adds `(key, state)` entries; `update` returns the new entries,
+  /// as do `snapshot` and `save`.
+  block call(void* ptr, state_call what, time t,
+             const block& in) const override {
+    auto& part = *static_cast<partition*>(ptr);
+    switch (what) {
+      case state_call::load: {
+        auto xs = block_records<entry>(in);
+        auto next = std::make_shared<entries>(*part);
+        next->insert(next->end(), xs->begin(), xs->end());
+        part = std::move(next);
+        return {};
+      }
+      case state_call::update:
+        part = update(*part, *block_records<grouped>(in), t);
+        break;
+      case state_call::snapshot:
+      case state_call::save:
+        break;
+    }
+    return make_block(0, part);
   }
 
 private:
-  rdd_node_ptr<output> previous_;
-  rdd_node_ptr<grouped> batch_;
+  using partition = std::shared_ptr<const entries>;
+
+  std::shared_ptr<const entries> update(const entries& state,
+                                        const std::vector<grouped>& batch,
+                                        time t) const {
+    // The batch's values per key, and whether the key is in the state.
+    scratch_table<K, std::pair<const std::vector<V>*, bool>> scratch;
+    auto& fresh = *scratch;
+    for (const auto& kv : batch)
+      // Grouped: every key comes once, so there is nothing to merge.
+      fresh.upsert(
+        kv.first, hash<K>{}(kv.first),
+        [&] { return std::make_pair(&kv.second, false); }, [](auto&) {});
+    auto result = std::make_shared<entries>();
+    result->reserve(state.size());
+    const std::vector<V> none;
+    for (const auto& kv : state) {
+      // A batch without keys leaves the state's keys unhashed.
+      auto* values = fresh.empty() ? nullptr
+                                   : fresh.find(kv.first, hash<K>{}(kv.first));
+      if (values != nullptr)
+        values->second = true;
+      auto next = f_(t, kv.first, values != nullptr ? *values->first : none,
+                     kv.second);
+      if (next)
+        result->emplace_back(kv.first, std::move(*next));
+    }
+    for (auto& kv : fresh)
+      if (!kv.second.second)
+        if (auto next = f_(t, kv.first, *kv.second.first, std::nullopt))
+          result->emplace_back(kv.first, std::move(*next));
+    return result;
+  }
+
   function f_;
-  time t_;
 };
 
 /// Spark's StateDStream (`update_state_by_key`): the state after batch `t`
-/// is the previous state updated with the batch's values, per key.
+/// is the previous state updated with the batch's values, per key. Only the
+/// batch is shuffled; the state stays at its holders, hash-partitioned like
+/// the batch.
 template <class K, class V, class S>
 class state_dstream_node final : public dstream_node<std::pair<K, S>> {
 public:
-  using function = typename state_update_node<K, V, S>::function;
+  using op_type = state_update_operator<K, V, S>;
+  using function = typename op_type::function;
+  using entry = std::pair<K, S>;
 
   state_dstream_node(dstream_graph& graph,
                      std::shared_ptr<dstream_node<std::pair<K, V>>> parent,
                      function f, size_t partitions,
-                     std::optional<rdd<std::pair<K, S>>> initial)
-    : dstream_node<std::pair<K, S>>(graph, parent->slide(), {parent.get()}),
+                     std::optional<rdd<entry>> initial)
+    : dstream_node<entry>(graph, parent->slide(), {parent.get()}),
       parent_(std::move(parent)),
-      f_(std::move(f)),
       partitions_(partitions),
-      initial_(std::move(initial)) {
-    // nop
+      initial_(std::move(initial)),
+      state_(std::make_shared<op_type>(std::move(f))) {
+    graph.add_state_operator(state_.op());
   }
 
   bool must_checkpoint() const noexcept override {
@@ -116,41 +222,52 @@ public:
   }
 
   std::string checkpoint_data(time t) override {
-    // The newest state: the one of the last batch at or before `t`.
-    return to_bytes(save_generated(*this, t - this->slide(), t));
+    // The newest state, as the state RDD of batch `t` (format 1).
+    load(t);
+    timed_partitions<entry> xs;
+    xs.emplace_back(t.milliseconds(), std::vector<std::vector<entry>>{});
+    for (auto& b : state_.call(state_call::save, t, partitions_))
+      xs.back().second.push_back(*block_records<entry>(b));
+    return to_bytes(xs);
   }
 
   void restore_data(const std::string& bytes) override {
-    timed_partitions<std::pair<K, S>> xs;
+    timed_partitions<entry> xs;
     from_bytes(bytes, xs);
-    restore_generated(*this, std::move(xs));
+    std::vector<entry> newest;
+    if (!xs.empty())
+      for (auto& part : xs.back().second)
+        newest.insert(newest.end(), part.begin(), part.end());
+    state_.set_pending(blocks_by_key(std::move(newest), partitions_));
   }
 
 protected:
-  std::optional<rdd<std::pair<K, S>>> compute(time t) override {
+  std::optional<rdd<entry>> compute(time t) override {
     auto batch = parent_->get_or_compute(t);
     if (!batch)
       return std::nullopt;
-    rdd<std::pair<K, S>> previous;
-    if (auto x = this->get_or_compute(t - this->slide()))
-      previous = *x;
-    else if (initial_)
-      previous = partition_state(*initial_, partitions_);
-    auto grouped = batch->group_by_key(partitions_);
-    auto node = std::make_shared<state_update_node<K, V, S>>(
-      previous.node(), grouped.node(), f_, t);
-    return materialize(rdd<std::pair<K, S>>{std::move(node)}, this);
+    load(t);
+    auto in = materialize_blocks(batch->group_by_key(partitions_));
+    return rdd_of_blocks<entry>(state_.call(state_call::update, t,
+                                            std::move(in)));
   }
 
 private:
+  void load(time t) {
+    state_.ensure_loaded(t, [&] {
+      return initial_ ? materialize_blocks(
+                          partition_state(*initial_, partitions_))
+                      : std::vector<block>{};
+    });
+  }
+
   std::shared_ptr<dstream_node<std::pair<K, V>>> parent_;
-  function f_;
   size_t partitions_;
-  std::optional<rdd<std::pair<K, S>>> initial_;
+  std::optional<rdd<entry>> initial_;
+  state_stream_support state_;
 };
 
-/// One partition of a `map_with_state` stream's state. Only the task of
-/// this partition touches it, one batch after the other.
+/// One partition of a `map_with_state` stream's state, owned by its holder.
 template <class K, class S>
 struct state_partition {
   struct entry {
@@ -165,48 +282,93 @@ struct state_partition {
   std::deque<std::pair<time, K>> updates;
 };
 
-template <class K, class S>
-using state_store = std::vector<std::shared_ptr<state_partition<K, S>>>;
-
-/// Runs the `map_with_state` function over partition `p` of a batch grouped
-/// by key, updating state partition `p` in place, then times out idle keys.
+/// `map_with_state`'s work at the holders: runs the function over a batch's
+/// partition grouped by key, updating the state in place, then times out
+/// idle keys. Only keys with data (and timing-out keys) are visited.
 template <class K, class V, class S, class M>
-class map_with_state_rdd_node final : public rdd_node<M> {
+class map_with_state_operator final : public state_operator {
 public:
   using spec_type = basic_state_spec<K, V, S, M>;
   using grouped = std::pair<K, std::vector<V>>;
+  /// A key's state and when it was last updated (ms), as checkpoints and
+  /// `load` carry it.
+  using saved_entry = std::pair<K, std::pair<S, int64_t>>;
 
-  map_with_state_rdd_node(rdd_node_ptr<grouped> batch,
-                          std::shared_ptr<state_store<K, S>> store,
-                          const spec_type& spec, time t)
-    : batch_(std::move(batch)),
-      store_(std::move(store)),
-      f_(spec.function()),
-      timeout_(spec.get_timeout()),
-      t_(t) {
+  explicit map_with_state_operator(const spec_type& spec)
+    : f_(spec.function()), timeout_(spec.get_timeout()) {
     // nop
   }
 
-  size_t num_partitions() const override {
-    return batch_->num_partitions();
+  std::string signature() const override {
+    return "map_with_state<" + type_name(typeid(K)) + ", "
+           + type_name(typeid(V)) + ", " + type_name(typeid(S)) + ", "
+           + type_name(typeid(M)) + ">";
   }
 
-  void prepare(task_runner& runner) const override {
-    batch_->prepare(runner);
+  bool serializable() const noexcept override {
+    return is_serializable<K>::value && is_serializable<V>::value
+           && is_serializable<S>::value && is_serializable<M>::value;
   }
 
-  void compute(size_t index, typename rdd_node<M>::sink out) const override {
-    auto& part = *(*store_)[index];
-    batch_->compute(index, [&](const grouped& kv) { apply(part, kv, out); });
-    if (timeout_)
-      time_out(part, t_ - *timeout_, out);
+  std::shared_ptr<void> make_partition() const override {
+    return std::make_shared<partition>();
+  }
+
+  /// `load` adds `saved_entry`s; `update` returns the function's results;
+  /// `snapshot` the `(key, state)` entries; `save` the `saved_entry`s.
+  block call(void* ptr, state_call what, time t,
+             const block& in) const override {
+    auto& part = *static_cast<partition*>(ptr);
+    switch (what) {
+      case state_call::load:
+        load(part, *block_records<saved_entry>(in));
+        return {};
+      case state_call::update: {
+        // Keeps the records alive: decoded ones live in this pointer only.
+        auto batch = block_records<grouped>(in);
+        std::vector<M> out;
+        for (const auto& kv : *batch)
+          apply(part, kv, t, out);
+        if (timeout_)
+          time_out(part, t, t - *timeout_, out);
+        return make_block(0, std::move(out));
+      }
+      case state_call::snapshot: {
+        std::vector<std::pair<K, S>> out;
+        out.reserve(part.entries.size());
+        for (const auto& [key, e] : part.entries)
+          out.emplace_back(key, e.value);
+        return make_block(0, std::move(out));
+      }
+      case state_call::save: {
+        std::vector<saved_entry> out;
+        out.reserve(part.entries.size());
+        for (const auto& [key, e] : part.entries)
+          out.emplace_back(key, std::make_pair(e.value, e.updated.milliseconds()));
+        return make_block(0, std::move(out));
+      }
+    }
+    return {};
   }
 
 private:
   using partition = state_partition<K, S>;
 
-  void apply(partition& part, const grouped& kv,
-             typename rdd_node<M>::sink& out) const {
+  void load(partition& part, const std::vector<saved_entry>& xs) const {
+    std::vector<std::pair<time, K>> updates;
+    for (const auto& [key, e] : xs) {
+      part.entries.insert_or_assign(
+        key, typename partition::entry{e.first, time{e.second}});
+      if (timeout_)
+        updates.emplace_back(time{e.second}, key);
+    }
+    std::sort(updates.begin(), updates.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    part.updates.insert(part.updates.end(), updates.begin(), updates.end());
+  }
+
+  void apply(partition& part, const grouped& kv, time t,
+             std::vector<M>& out) const {
     auto i = part.entries.find(kv.first);
     std::optional<S> current;
     if (i != part.entries.end())
@@ -214,8 +376,8 @@ private:
     bool touched = false;
     for (const auto& v : kv.second) {
       state<S> st{std::move(current), false};
-      if (auto m = f_(t_, kv.first, std::optional<V>{v}, st))
-        out(*m);
+      if (auto m = f_(t, kv.first, std::optional<V>{v}, st))
+        out.push_back(std::move(*m));
       // Spark refreshes the key's time on data when a timeout is set.
       touched = touched || st.is_updated() || (st.exists() && timeout_);
       current = st.get_option();
@@ -225,20 +387,20 @@ private:
         part.entries.erase(i);
       return;
     }
-    auto updated = touched ? t_ : i->second.updated;
+    auto updated = touched ? t : i->second.updated;
     if (i != part.entries.end())
       i->second = {std::move(*current), updated};
     else
       part.entries.emplace(kv.first,
-                           typename partition::entry{std::move(*current), t_});
+                           typename partition::entry{std::move(*current), t});
     if (touched && timeout_)
-      part.updates.emplace_back(t_, kv.first);
+      part.updates.emplace_back(t, kv.first);
   }
 
   // Calls the function once more for keys not updated since before
   // `threshold`, then drops their state (Spark: updated < batch - timeout).
-  void time_out(partition& part, time threshold,
-                typename rdd_node<M>::sink& out) const {
+  void time_out(partition& part, time t, time threshold,
+                std::vector<M>& out) const {
     while (!part.updates.empty() && part.updates.front().first < threshold) {
       auto [updated, key] = std::move(part.updates.front());
       part.updates.pop_front();
@@ -246,54 +408,26 @@ private:
       if (i == part.entries.end() || i->second.updated != updated)
         continue;
       state<S> st{i->second.value, true};
-      if (auto m = f_(t_, key, std::nullopt, st))
-        out(*m);
+      if (auto m = f_(t, key, std::nullopt, st))
+        out.push_back(std::move(*m));
       part.entries.erase(i);
     }
   }
 
-  rdd_node_ptr<grouped> batch_;
-  std::shared_ptr<state_store<K, S>> store_;
   typename spec_type::function_type f_;
   std::optional<duration> timeout_;
-  time t_;
-};
-
-/// The snapshot of a state store after a batch: copies of its entries.
-template <class K, class S>
-class state_snapshot_node final : public rdd_node<std::pair<K, S>> {
-public:
-  explicit state_snapshot_node(std::shared_ptr<state_store<K, S>> store)
-    : store_(std::move(store)) {
-    // nop
-  }
-
-  size_t num_partitions() const override {
-    return store_->size();
-  }
-
-  void prepare(task_runner&) const override {
-    // nop
-  }
-
-  void compute(size_t index,
-               typename rdd_node<std::pair<K, S>>::sink out) const override {
-    for (const auto& kv : (*store_)[index]->entries)
-      out(std::pair<K, S>{kv.first, kv.second.value});
-  }
-
-private:
-  std::shared_ptr<state_store<K, S>> store_;
 };
 
 /// Spark's MapWithStateDStream: the function's results for every record of
-/// each batch, with the state kept in one store per partition that the
-/// batch's tasks update in place, so the cost of a batch grows with the
-/// batch, not with the state.
+/// each batch. The state stays at its holders, one per partition, which
+/// update it in place, so the cost of a batch grows with the batch, not
+/// with the state.
 template <class K, class V, class S, class M>
 class map_with_state_node final : public dstream_node<M> {
 public:
   using spec_type = basic_state_spec<K, V, S, M>;
+  using op_type = map_with_state_operator<K, V, S, M>;
+  using saved_entry = typename op_type::saved_entry;
 
   map_with_state_node(dstream_graph& graph,
                       std::shared_ptr<dstream_node<std::pair<K, V>>> parent,
@@ -301,50 +435,38 @@ public:
     : dstream_node<M>(graph, parent->slide(), {parent.get()}),
       parent_(std::move(parent)),
       spec_(std::move(spec)),
-      store_(std::make_shared<state_store<K, S>>()) {
-    for (size_t i = 0; i < partitions; ++i)
-      store_->push_back(std::make_shared<state_partition<K, S>>());
+      partitions_(partitions),
+      state_(std::make_shared<op_type>(spec_)) {
+    graph.add_state_operator(state_.op());
   }
 
   bool must_checkpoint() const noexcept override {
     return true;
   }
 
-  std::string checkpoint_data(time) override {
-    saved xs(store_->size());
-    for (size_t i = 0; i < store_->size(); ++i)
-      for (const auto& [key, e] : (*store_)[i]->entries)
-        xs[i].emplace_back(key, std::make_pair(e.value, e.updated.milliseconds()));
+  std::string checkpoint_data(time t) override {
+    load();
+    saved xs;
+    for (auto& b : state_.call(state_call::save, t, partitions_))
+      xs.push_back(*block_records<saved_entry>(b));
     return to_bytes(xs);
   }
 
   void restore_data(const std::string& bytes) override {
     saved xs;
     from_bytes(bytes, xs);
-    // Hash again: the number of partitions may have changed since.
-    std::vector<std::pair<time, K>> updates;
+    std::vector<saved_entry> all;
     for (auto& part : xs)
-      for (auto& [key, e] : part) {
-        auto& dst = *(*store_)[partition_of(key, store_->size())];
-        dst.entries.insert_or_assign(
-          key, typename state_partition<K, S>::entry{e.first, time{e.second}});
-        if (spec_.get_timeout())
-          updates.emplace_back(time{e.second}, key);
-      }
-    std::sort(updates.begin(), updates.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& u : updates)
-      (*store_)[partition_of(u.second, store_->size())]->updates.push_back(u);
-    loaded_ = true;
+      all.insert(all.end(), part.begin(), part.end());
+    state_.set_pending(blocks_by_key(std::move(all), partitions_));
   }
 
   /// The state after batch `t` (running the batch first if needed), copied.
   std::optional<rdd<std::pair<K, S>>> snapshot(time t) {
     if (!this->get_or_compute(t))
       return std::nullopt;
-    return materialize(rdd<std::pair<K, S>>{
-                         std::make_shared<state_snapshot_node<K, S>>(store_)},
-                       store_.get());
+    return rdd_of_blocks<std::pair<K, S>>(
+      state_.call(state_call::snapshot, t, partitions_));
   }
 
 protected:
@@ -352,41 +474,32 @@ protected:
     auto batch = parent_->get_or_compute(t);
     if (!batch)
       return std::nullopt;
-    if (!loaded_) {
-      load_initial_state();
-      loaded_ = true;
-    }
-    auto grouped = batch->group_by_key(store_->size());
-    return materialize(rdd<M>{std::make_shared<map_with_state_rdd_node<K, V, S, M>>(
-                         grouped.node(), store_, spec_, t)},
-                       store_.get());
+    load();
+    auto in = materialize_blocks(batch->group_by_key(partitions_));
+    return rdd_of_blocks<M>(state_.call(state_call::update, t, std::move(in)));
   }
 
 private:
-  void load_initial_state() {
-    const auto& initial = spec_.get_initial_state();
-    if (!initial)
-      return;
-    auto parts = materialize(partition_state(*initial, store_->size()));
-    const auto& node = *parts.node();
-    task_runner::current().run_on_state(
-      store_.get(), store_->size(), [&](size_t index) {
-        auto& part = *(*store_)[index];
-        node.compute(index, [&](const std::pair<K, S>& kv) {
-          part.entries.emplace(kv.first, typename state_partition<K, S>::entry{
-                                           kv.second, this->zero_time()});
-          if (spec_.get_timeout())
-            part.updates.emplace_back(this->zero_time(), kv.first);
-        });
-      });
+  // The initial state's keys count as updated at the zero time.
+  void load() {
+    auto zero = this->zero_time();
+    state_.ensure_loaded(zero, [&] {
+      const auto& initial = spec_.get_initial_state();
+      if (!initial)
+        return std::vector<block>{};
+      return materialize_blocks(
+        partition_state(*initial, partitions_).map_values([zero](const S& s) {
+          return std::make_pair(s, zero.milliseconds());
+        }));
+    });
   }
 
-  using saved = std::vector<std::vector<std::pair<K, std::pair<S, int64_t>>>>;
+  using saved = std::vector<std::vector<saved_entry>>;
 
   std::shared_ptr<dstream_node<std::pair<K, V>>> parent_;
   spec_type spec_;
-  std::shared_ptr<state_store<K, S>> store_;
-  bool loaded_ = false;
+  size_t partitions_;
+  state_stream_support state_;
 };
 
 /// `state_snapshots()` of a `map_with_state` stream.

@@ -110,6 +110,27 @@ std::shared_ptr<const std::vector<T>> block_records(const block& b) {
   return result;
 }
 
+/// A block of `records` of stream `stream_id`, kept by pointer (and encoded
+/// when it leaves the node, if `T` is serializable).
+template <class T>
+block make_block(int32_t stream_id, std::shared_ptr<const std::vector<T>> records) {
+  block result;
+  result.stream_id = stream_id;
+  result.records = static_cast<int64_t>(records->size());
+  result.data = std::move(records);
+  if constexpr (is_serializable<std::vector<T>>::value)
+    result.encode = [](const void* p) {
+      return to_bytes(*static_cast<const std::vector<T>*>(p));
+    };
+  return result;
+}
+
+template <class T>
+block make_block(int32_t stream_id, std::vector<T> records) {
+  return make_block(stream_id, std::make_shared<const std::vector<T>>(
+                                 std::move(records)));
+}
+
 /// Where a receiver's `store` calls collect records until the block generator
 /// seals them (every block interval) into blocks. Also where the receiver is
 /// slowed down: `store` waits for the rate limiter (`stream.receiver.max-rate`
@@ -220,7 +241,7 @@ public:
     if (xs.empty())
       return;
     admit(static_cast<int64_t>(xs.size()), true);
-    auto b = make_block(std::move(xs));
+    auto b = make_block(stream_id_, std::move(xs));
     std::lock_guard<std::mutex> guard{mtx_};
     ready_.push_back(std::move(b));
   }
@@ -252,7 +273,7 @@ public:
     }
     auto whole_blocks = result.size();
     if (!current.empty())
-      result.push_back(make_block(std::move(current)));
+      result.push_back(make_block(stream_id_, std::move(current)));
     if (text_lines > 0)
       result.push_back(make_lines_block(std::move(text), text_lines));
     sealed(result.size() - whole_blocks);
@@ -260,18 +281,6 @@ public:
   }
 
 private:
-  block make_block(std::vector<T> xs) const {
-    block result;
-    result.stream_id = stream_id_;
-    result.records = static_cast<int64_t>(xs.size());
-    result.data = std::make_shared<const std::vector<T>>(std::move(xs));
-    if constexpr (detail::is_serializable<std::vector<T>>::value)
-      result.encode = [](const void* p) {
-        return to_bytes(*static_cast<const std::vector<T>*>(p));
-      };
-    return result;
-  }
-
   void append_lines(const char* data, size_t size, int64_t count) {
     std::lock_guard<std::mutex> guard{mtx_};
     if (!text_.empty() && text_.size() + size > text_chunk_size) {

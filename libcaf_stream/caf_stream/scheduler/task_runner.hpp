@@ -1,10 +1,17 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 #include "caf_stream/detail/function_ref.hpp"
+#include "caf_stream/time.hpp"
 
 namespace caf_stream {
+
+struct block;
+class state_operator;
+enum class state_call : uint8_t;
 
 /// Runs the tasks of one stage (one task per partition) and returns when all
 /// of them finished, rethrowing the first exception a task threw. The runtime
@@ -23,6 +30,15 @@ public:
   /// `run` by default.
   virtual void run_on_state(const void* state, size_t n,
                             detail::function_ref<void(size_t)> task);
+
+  /// Runs `what` at the holders of `op`'s state, one actor per partition,
+  /// each of which owns its partition: partition `i` gets `in[i]`. Returns
+  /// their outputs in partition order. The runtime spawns the holders when
+  /// the stream first calls, on this node or on the state nodes; elsewhere
+  /// this throws `stream_error`.
+  virtual std::vector<block> call_state(const state_operator& op,
+                                        state_call what, time t,
+                                        std::vector<block> in);
 
   /// The runner of the calling thread: the runtime's inside a job, an inline
   /// runner otherwise.

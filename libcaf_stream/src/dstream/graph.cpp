@@ -1,11 +1,24 @@
 #include "caf_stream/dstream/graph.hpp"
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
 
 #include "caf_stream/dstream/receiver_input.hpp"
+#include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/dstream/transformed.hpp"
 #include "caf_stream/dstream/window.hpp"
 #include "caf_stream/error.hpp"
+
+namespace caf_stream {
+
+state_operator::~state_operator() {
+  // nop
+}
+
+} // namespace caf_stream
 
 namespace caf_stream::detail {
 
@@ -38,6 +51,13 @@ std::string dstream_node_base::checkpoint_data(time) {
 void dstream_node_base::restore_data(const std::string&) {
   throw stream_error(errc::illegal_state,
                      "restore_data: this stream keeps no state");
+}
+
+std::string type_name(const std::type_info& x) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name{
+    abi::__cxa_demangle(x.name(), nullptr, nullptr, &status), std::free};
+  return status == 0 && name ? std::string{name.get()} : x.name();
 }
 
 input_node_base::~input_node_base() {
@@ -165,6 +185,12 @@ void dstream_graph::add_receiver_input(
   std::shared_ptr<receiver_input_base> input) {
   add_input(std::move(node), input);
   receiver_inputs_.push_back(std::move(input));
+}
+
+void dstream_graph::add_state_operator(std::shared_ptr<state_operator> op) {
+  check_open("add_state_operator");
+  op->set_state_id(static_cast<int32_t>(state_operators_.size()));
+  state_operators_.push_back(std::move(op));
 }
 
 void dstream_graph::add_output(std::shared_ptr<output_node_base> output) {

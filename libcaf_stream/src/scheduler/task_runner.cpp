@@ -1,5 +1,7 @@
 #include "caf_stream/scheduler/task_runner.hpp"
 
+#include "caf_stream/dstream/state_operator.hpp"
+#include "caf_stream/error.hpp"
 #include "caf_stream/scheduler/streaming_listener.hpp"
 
 namespace caf_stream {
@@ -27,6 +29,15 @@ task_runner::~task_runner() {
 void task_runner::run_on_state(const void*, size_t n,
                                detail::function_ref<void(size_t)> task) {
   run(n, task);
+}
+
+std::vector<block> task_runner::call_state(const state_operator& op,
+                                           state_call, time,
+                                           std::vector<block>) {
+  throw stream_error(errc::illegal_state,
+                     op.signature()
+                       + ": state streams run inside a started streaming "
+                         "context only (their state lives in its actors)");
 }
 
 task_runner& task_runner::current() {

@@ -1,0 +1,112 @@
+#include <set>
+#include <string>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/dstream/state_operator.hpp"
+
+namespace caf_stream::actors {
+
+namespace {
+
+struct holder_state {
+  std::shared_ptr<const state_operator> op;
+  std::shared_ptr<void> partition;
+  static inline const char* name = "caf_stream.state_holder";
+};
+
+caf::behavior state_holder(caf::stateful_actor<holder_state>* self,
+                           std::shared_ptr<const state_operator> op,
+                           caf::actor driver) {
+  self->state.partition = op->make_partition();
+  self->state.op = std::move(op);
+  // A holder without its driver serves no one: its state is the driver's
+  // to checkpoint, and a new driver spawns new holders.
+  if (driver) {
+    self->monitor(driver);
+    self->set_down_handler([=](const caf::down_msg& dm) {
+      if (dm.source == driver)
+        self->quit();
+    });
+  }
+  return {
+    [=](state_atom, uint8_t what, time t,
+        const block& in) -> caf::result<block> {
+      if (what > static_cast<uint8_t>(state_call::save))
+        return caf::make_error(caf::sec::invalid_argument,
+                               "unknown state call "
+                                 + std::to_string(what));
+      auto& st = self->state;
+      try {
+        return st.op->call(st.partition.get(), static_cast<state_call>(what),
+                           t, in);
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::runtime_error,
+                               std::string{e.what()});
+      }
+    },
+  };
+}
+
+struct node_state {
+  // The holders spawned here, until they go down.
+  std::set<caf::actor> holders;
+  static inline const char* name = "caf_stream.state_node";
+};
+
+caf::behavior state_node(caf::stateful_actor<node_state>* self,
+                         std::shared_ptr<detail::dstream_graph> graph) {
+  auto fingerprint = graph->fingerprint();
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    self->state.holders.erase(caf::actor_cast<caf::actor>(dm.source));
+  });
+  // The holders go down with the node (`streaming_context::stop`), but not
+  // the other way round: a holder ends with its driver.
+  self->attach_functor([=] {
+    for (auto& h : self->state.holders)
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  });
+  return {
+    [=](spawn_holder_atom, const std::string& driver_fingerprint,
+        int32_t id, const std::string& signature) -> caf::result<caf::actor> {
+      const auto& ops = graph->state_operators();
+      if (driver_fingerprint != fingerprint || id < 0
+          || static_cast<size_t>(id) >= ops.size()
+          || ops[static_cast<size_t>(id)]->signature() != signature)
+        return caf::make_error(
+          caf::sec::invalid_argument,
+          "the state node runs another graph: the driver asked for state "
+          "stream "
+            + std::to_string(id) + " (" + signature + ") of graph '"
+            + driver_fingerprint + "', this node has "
+            + std::to_string(ops.size()) + " state streams and graph '"
+            + fingerprint + "'; start the node with the driver's program");
+      auto driver = caf::actor_cast<caf::actor>(self->current_sender());
+      auto holder = spawn_state_holder(self->system(),
+                                       ops[static_cast<size_t>(id)], driver);
+      self->monitor(holder);
+      self->state.holders.insert(holder);
+      return holder;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_state_holder(caf::actor_system& sys,
+                              std::shared_ptr<const state_operator> op,
+                              caf::actor driver) {
+  return sys.spawn(state_holder, std::move(op), std::move(driver));
+}
+
+caf::actor spawn_state_node(caf::actor_system& sys,
+                            std::shared_ptr<detail::dstream_graph> graph) {
+  return sys.spawn(state_node, std::move(graph));
+}
+
+} // namespace caf_stream::actors

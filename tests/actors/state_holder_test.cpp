@@ -1,0 +1,268 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "caf_stream/testing.hpp"
+
+#include "support/child_process.hpp"
+#include "support/state_graph.hpp"
+
+using namespace caf_stream;
+using std::chrono::seconds;
+
+// State holders on state nodes: the driver (this test) and the nodes (child
+// processes running `state_node_child`) build the same graph; the driver's
+// `stream.state-nodes` puts the holders of each state partition on the
+// nodes, so every batch's partitions and results cross a real TCP
+// connection as bytes. The results must be those of a single process.
+
+namespace {
+
+using kv = test::state_graph::kv;
+using table = std::vector<std::vector<kv>>;
+
+// What the three state streams gave per batch number, and the batches'
+// failures.
+class recorder final : public streaming_listener {
+public:
+  void add(int which, caf_stream::time t, std::vector<kv> xs) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::sort(xs.begin(), xs.end());
+    by_batch_[which][t.milliseconds() / 1000] = std::move(xs);
+  }
+
+  void on_batch_completed(const batch_info& info) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    last_ = info.batch_time.milliseconds() / 1000;
+    if (info.failure_reason)
+      failures_[last_] = *info.failure_reason;
+    cv_.notify_all();
+  }
+
+  // Waits (bounded, for a stuck runtime) until batch `k` completed.
+  void wait_for(int64_t k) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (!cv_.wait_for(guard, seconds(120), [&] { return last_ >= k; }))
+      throw std::runtime_error("batch " + std::to_string(k)
+                               + " did not complete");
+  }
+
+  table rows(int which, int64_t first, int64_t last) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    table result;
+    for (auto k = first; k <= last; ++k)
+      result.push_back(by_batch_[which][k]);
+    return result;
+  }
+
+  std::string failure(int64_t k) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return failures_[k];
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::map<int64_t, std::vector<kv>> by_batch_[3];
+  std::map<int64_t, std::string> failures_;
+  int64_t last_ = 0;
+};
+
+// A state node child process and the "host:port" it listens on.
+struct state_node {
+  explicit state_node(bool other = false)
+    : proc(other ? std::vector<std::string>{CAF_STREAM_STATE_NODE_CHILD,
+                                            "other"}
+                 : std::vector<std::string>{CAF_STREAM_STATE_NODE_CHILD}) {
+    auto line = proc.read_line();
+    REQUIRE(line.rfind("port ", 0) == 0);
+    address = "127.0.0.1:" + line.substr(5);
+  }
+
+  support::child_process proc;
+  std::string address;
+};
+
+// A driver under a manual clock whose state lives on `nodes`.
+struct driver {
+  driver(std::vector<std::string> nodes, const std::string& checkpoints,
+         caf_stream::time start = caf_stream::time{0},
+         duration state_timeout = seconds(60))
+    : clk(std::make_shared<testing::manual_clock>(start)),
+      queue(std::make_shared<rdd_queue<kv>>()),
+      rec(std::make_shared<recorder>()) {
+    auto opts = testing::default_test_options();
+    opts.workers = 2;
+    opts.default_parallelism = 3;
+    opts.state_nodes = std::move(nodes);
+    opts.state_timeout = state_timeout;
+    ssc = streaming_context::get_or_create(checkpoints, [&] {
+      auto ctx = std::make_unique<streaming_context>(seconds(1), opts, clk);
+      auto g = test::state_graph::build(*ctx, queue);
+      record(0, g.sums);
+      record(1, g.counts);
+      record(2, g.snapshots);
+      return ctx;
+    });
+    ssc->add_streaming_listener(rec);
+    ssc->start();
+  }
+
+  void record(int which, const dstream<kv>& s) {
+    auto r = rec;
+    s.foreach_rdd([r, which](const rdd<kv>& x, caf_stream::time t) {
+      r->add(which, t, x.collect());
+    });
+  }
+
+  // Runs the next batch on `input`.
+  void run(std::vector<kv> input) {
+    queue->push(parallelize(std::move(input), 2));
+    clk->advance(seconds(1));
+    rec->wait_for(clk->now().milliseconds() / 1000);
+  }
+
+  std::shared_ptr<testing::manual_clock> clk;
+  std::shared_ptr<rdd_queue<kv>> queue;
+  std::shared_ptr<recorder> rec;
+  std::unique_ptr<streaming_context> ssc;
+};
+
+const table input{{{"a", 1}, {"b", 2}}, {{"a", 3}}, {{"c", 1}, {"b", 1}},
+                  {}, {{"a", 2}, {"c", 4}}};
+
+} // namespace
+
+TEST_CASE("state holders on state nodes give the results of one process",
+          "[actors][state]") {
+  state_node n1;
+  state_node n2;
+  testing::temporary_directory dir;
+  {
+    driver d{{n1.address, n2.address}, dir.path()};
+    for (auto& batch : input)
+      d.run(batch);
+    for (int64_t k = 1; k <= 5; ++k)
+      CHECK(d.rec->failure(k).empty());
+    CHECK(d.rec->rows(0, 1, 5)
+          == table{{{"a", 1}, {"b", 2}},
+                   {{"a", 4}, {"b", 2}},
+                   {{"a", 4}, {"b", 3}, {"c", 1}},
+                   {{"a", 4}, {"b", 3}, {"c", 1}},
+                   {{"a", 6}, {"b", 3}, {"c", 5}}});
+    CHECK(d.rec->rows(1, 1, 5)
+          == table{{{"a", 1}, {"b", 1}},
+                   {{"a", 2}},
+                   {{"b", 2}, {"c", 1}},
+                   {},
+                   {{"a", 3}, {"c", 2}}});
+    CHECK(d.rec->rows(2, 1, 5)
+          == table{{{"a", 1}, {"b", 1}},
+                   {{"a", 2}, {"b", 1}},
+                   {{"a", 2}, {"b", 2}, {"c", 1}},
+                   {{"a", 2}, {"b", 2}, {"c", 1}},
+                   {{"a", 3}, {"b", 2}, {"c", 2}}});
+    // The final checkpoint reads the state back from the nodes.
+    d.ssc->stop(true);
+  }
+  {
+    // A new driver restores the checkpointed state onto the nodes.
+    driver d{{n1.address, n2.address}, dir.path(), caf_stream::time{5000}};
+    CHECK(d.ssc->is_recovered());
+    d.run({{"b", 5}});
+    d.run({{"d", 1}});
+    CHECK(d.rec->failure(6).empty());
+    CHECK(d.rec->rows(0, 6, 7)
+          == table{{{"a", 6}, {"b", 8}, {"c", 5}},
+                   {{"a", 6}, {"b", 8}, {"c", 5}, {"d", 1}}});
+    CHECK(d.rec->rows(2, 6, 7)
+          == table{{{"a", 3}, {"b", 3}, {"c", 2}},
+                   {{"a", 3}, {"b", 3}, {"c", 2}, {"d", 1}}});
+  }
+}
+
+TEST_CASE("a state node running another graph is refused",
+          "[actors][state]") {
+  state_node other{true};
+  testing::temporary_directory dir;
+  driver d{{other.address}, dir.path()};
+  d.run(input[0]);
+  CHECK_THAT(d.rec->failure(1),
+             Catch::Contains("runs another graph")
+               && Catch::Contains(other.address));
+}
+
+TEST_CASE("a state node that goes away fails the batch with a clear error",
+          "[actors][state]") {
+  state_node n;
+  testing::temporary_directory dir;
+  driver d{{n.address}, dir.path(), caf_stream::time{0}, seconds(2)};
+  d.run(input[0]);
+  REQUIRE(d.rec->failure(1).empty());
+  n.proc.kill();
+  d.run(input[1]);
+  CHECK_THAT(d.rec->failure(2), Catch::Contains("state partition")
+                                  && Catch::Contains(n.address));
+}
+
+namespace {
+
+struct opaque {
+  int n = 0;
+};
+
+} // namespace
+
+TEST_CASE("state that cannot be serialized stays off state nodes",
+          "[actors][state]") {
+  testing::temporary_directory dir;
+  auto opts = testing::default_test_options();
+  // Never contacted: the check comes first.
+  opts.state_nodes = {"127.0.0.1:9"};
+  auto clk = std::make_shared<testing::manual_clock>();
+  streaming_context ssc{seconds(1), opts, clk};
+  ssc.checkpoint(dir.path());
+  auto queue = std::make_shared<rdd_queue<kv>>();
+  auto rec = std::make_shared<recorder>();
+  ssc.add_streaming_listener(rec);
+  // The state is an int (checkpoints need it serializable), the values
+  // are not.
+  ssc.queue_stream(queue)
+    .map([](const kv& x) { return std::make_pair(x.first, opaque{x.second}); })
+    .update_state_by_key(
+      [](const std::vector<opaque>& xs, std::optional<int> st) {
+        auto n = st.value_or(0);
+        for (auto& x : xs)
+          n += x.n;
+        return std::optional<int>{n};
+      })
+    .print();
+  ssc.start();
+  clk->advance(seconds(1));
+  rec->wait_for(1);
+  CHECK_THAT(rec->failure(1), Catch::Contains("no Boost.Serialization"));
+}
+
+TEST_CASE("serve_state needs a middleman and a context that did not start",
+          "[actors][state]") {
+  streaming_context ssc{seconds(1), stream_options{},
+                        std::make_shared<testing::manual_clock>()};
+  CHECK_THROWS_WITH(ssc.serve_state(0), Catch::Contains("no middleman"));
+}
+
+TEST_CASE("stream.state-nodes takes host:port entries", "[actors][state]") {
+  stream_options opts;
+  opts.state_nodes = {"localhost"};
+  CHECK_THROWS_WITH(opts.validate(), Catch::Contains("host:port"));
+  opts.state_nodes = {"localhost:0"};
+  CHECK_THROWS_WITH(opts.validate(), Catch::Contains("from 1 to 65535"));
+  opts.state_nodes = {"localhost:4242", "10.0.0.2:4242"};
+  CHECK_NOTHROW(opts.validate());
+}
