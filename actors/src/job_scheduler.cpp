@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
+#include "caf/after.hpp"
 #include "caf/blocking_actor.hpp"
 #include "caf/io/middleman.hpp"
 
@@ -72,6 +73,15 @@ public:
                                 time t, std::vector<block> in) override {
     auto n = in.size();
     const auto& holders = holders_of(op, n);
+    take_down_notices();
+    for (size_t i = 0; i < n; ++i)
+      if (auto j = lost_.find(holders[i].address()); j != lost_.end())
+        throw stream_error(errc::job_failure,
+                           where(op, i) + ": the holder is gone ("
+                             + j->second
+                             + "), and its state with it; restart the "
+                               "driver with get_or_create to go on from the "
+                               "last checkpoint");
     auto ask = [&](size_t i) {
       return self_->request(holders[i], opts_.state_timeout, state_atom::value,
                             static_cast<uint8_t>(what), t, std::move(in[i]));
@@ -93,7 +103,20 @@ public:
     return result;
   }
 
+  /// Takes note of a holder that went down (its state node vanished).
+  void holder_down(const caf::down_msg& dm) {
+    lost_.emplace(dm.source, self_->system().render(dm.reason));
+  }
+
 private:
+  // Handles the down messages of holders that are already queued.
+  void take_down_notices() {
+    for (bool more = true; more;)
+      self_->receive([&](caf::down_msg& dm) { holder_down(dm); },
+                     caf::after(std::chrono::seconds(0)) >>
+                       [&] { more = false; });
+  }
+
   // Sends task `i` to `target(i)` and waits for all of them in the
   // scheduler's own mailbox (other messages stay queued meanwhile).
   // With `run_last`, the scheduler runs task `n - 1` itself meanwhile.
@@ -177,6 +200,7 @@ private:
                                               + " refused the holder: "
                                               + failure);
     log_->info("{}: holder on {}", where(op, i), address);
+    self_->monitor(result);
     return result;
   }
 
@@ -212,6 +236,8 @@ private:
   std::map<const void*, std::vector<caf::actor>> window_workers_;
   std::map<int32_t, std::vector<caf::actor>> holders_;
   std::map<std::string, caf::actor> state_nodes_;
+  // Remote holders that went down, with the reason.
+  std::map<caf::actor_addr, std::string> lost_;
   std::shared_ptr<spdlog::logger> log_ = detail::logger("scheduler");
   uint64_t next_id_ = 0;
   size_t next_worker_ = 0;
@@ -249,7 +275,8 @@ public:
         if (graceful && last_completed_)
           write_checkpoint(*last_completed_, true);
         running = false;
-      });
+      },
+      [&](caf::down_msg& dm) { runner.holder_down(dm); });
   }
 
   const char* name() const override {

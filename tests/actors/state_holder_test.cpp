@@ -207,8 +207,13 @@ TEST_CASE("a state node that goes away fails the batch with a clear error",
   d.run(input[0]);
   REQUIRE(d.rec->failure(1).empty());
   n.proc.kill();
+  // The batch running when the node goes fails by the timeout or by the
+  // holder's down message, whichever comes first; the next one at once.
   d.run(input[1]);
   CHECK_THAT(d.rec->failure(2), Catch::Contains("state partition")
+                                  && Catch::Contains(n.address));
+  d.run(input[2]);
+  CHECK_THAT(d.rec->failure(3), Catch::Contains("the holder is gone")
                                   && Catch::Contains(n.address));
 }
 
