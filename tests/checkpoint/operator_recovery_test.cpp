@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,7 @@
 
 #include "caf_stream/testing.hpp"
 
+#include "support/files.hpp"
 #include "support/tables.hpp"
 
 using namespace caf_stream;
@@ -148,6 +150,57 @@ TEST_CASE("stateful operators resume from their checkpoints",
     auto expected = testing::run_operation(input, op, 10);
     CHECK(run_with_restart(op, stop_after, 10) == support::sorted(expected));
   }
+}
+
+TEST_CASE("windows over a file stream reach back before a restart",
+          "[checkpoint][recovery][window]") {
+  // Spark's FileInputDStream keeps the files of the batches its windows
+  // need; after recovery a window recomputes the batches before the restart
+  // from them instead of seeing only the batches run since.
+  namespace fs = std::filesystem;
+  testing::temporary_directory input_dir;
+  testing::temporary_directory checkpoints;
+  auto base = support::wall_clock_second();
+  auto out = std::make_shared<outputs>();
+  // Batch k (at base + k s) takes the file "k.txt" holding "w<k> 1".
+  auto run = [&](int64_t from, int64_t to) {
+    auto clk = std::make_shared<testing::manual_clock>(
+      caf_stream::time{base + from * 1000});
+    auto ssc = streaming_context::get_or_create(checkpoints.path(), [&] {
+      auto ctx = std::make_unique<streaming_context>(
+        seconds(1), support::parallelism(2, 2), clk);
+      ctx->text_file_stream(input_dir.path())
+        .window(seconds(3))
+        .map([](const std::string& line) {
+          auto space = line.find(' ');
+          return kv{line.substr(0, space), std::stoi(line.substr(space + 1))};
+        })
+        .foreach_rdd([out, base](const rdd<kv>& x, caf_stream::time t) {
+          out->add((t.milliseconds() - base) / 1000, x.collect());
+        });
+      return ctx;
+    });
+    ssc->add_streaming_listener(out);
+    ssc->start();
+    for (auto k = from + 1; k <= to; ++k) {
+      support::write_file(fs::path{input_dir.path()}
+                            / (std::to_string(k) + ".txt"),
+                          "w" + std::to_string(k) + " 1\n",
+                          base + k * 1000 - 500);
+      clk->advance(seconds(1));
+      out->wait_for(caf_stream::time{base + k * 1000});
+    }
+    ssc->stop(false);
+  };
+  run(0, 4);
+  run(4, 6);
+  CHECK(out->table(6)
+        == kvs{{{"w1", 1}},
+               {{"w1", 1}, {"w2", 1}},
+               {{"w1", 1}, {"w2", 1}, {"w3", 1}},
+               {{"w2", 1}, {"w3", 1}, {"w4", 1}},
+               {{"w3", 1}, {"w4", 1}, {"w5", 1}},
+               {{"w4", 1}, {"w5", 1}, {"w6", 1}}});
 }
 
 TEST_CASE("checkpoint intervals are validated", "[checkpoint]") {

@@ -179,6 +179,13 @@ protected:
   /// The RDD of batch `t` and its record count (0 if unknown).
   virtual std::pair<rdd<T>, int64_t> next(time t) = 0;
 
+  /// Sets the RDD of an earlier batch `t` (recovery: windows that reach
+  /// back before the restart compute it again).
+  void restore_fixed(time t, rdd<T> x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    fixed_.emplace(t, std::move(x));
+  }
+
   std::optional<rdd<T>> compute(time t) override {
     std::lock_guard<std::mutex> guard{mtx_};
     if (auto i = fixed_.find(t); i != fixed_.end())

@@ -92,8 +92,9 @@ std::vector<std::string> file_input_node::find_new_files(time t) {
 }
 
 std::pair<rdd<std::string>, int64_t> file_input_node::next(time t) {
-  // Forget selections that fell out of the remember window.
-  auto horizon = t - remember_;
+  // Forget selections that fell out of the remember window (or, if longer,
+  // out of the windows built on this stream: recovery recomputes them).
+  auto horizon = t - std::max(remember_, remember_duration());
   for (auto i = selected_.begin(); i != selected_.end() && i->first < horizon;
        i = selected_.erase(i))
     for (auto& f : i->second)
@@ -126,6 +127,10 @@ void file_input_node::restore_positions(const std::string& bytes) {
   for (auto& [ms, files] : xs) {
     for (auto& f : files)
       recent_.insert(f);
+    // Batches before the restart are not run again, but windows that reach
+    // back to them read their files again, as Spark's FileInputDStream.
+    restore_fixed(time{ms}, rdd<std::string>{
+                              std::make_shared<text_files_node>(files)});
     selected_[time{ms}] = files;
     replay_[time{ms}] = std::move(files);
   }
