@@ -8,15 +8,31 @@
 //   stay small: map_with_state visits the batch's keys, update_state_by_key
 //   every key in the state.
 //
+// With --state-node, the running counts also run with their state holders
+// on a state node: this program again, as a child process serving state on
+// 127.0.0.1 (`--serve-state=usbk|mws`), so every batch's partitions and
+// results cross a TCP connection as bytes.
+//
 // Prints one line per figure and a JSON record per workload.
 //
 //   stateful_bench [--lines=N] [--batches=B] [--workers=W] [--max-state=K]
+//                  [--state-node]
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <deque>
+#include <iostream>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "caf/actor_system.hpp"
+#include "caf/io/middleman.hpp"
+
+#include "caf_stream/actors/stream_config.hpp"
 
 #include "bench_support.hpp"
 
@@ -76,6 +92,34 @@ void report(const char* workload, const char* engine, size_t records,
               engine_rate / base_rate, f.agree ? "true" : "false");
 }
 
+std::optional<int64_t> add_up(const std::vector<int64_t>& xs,
+                              std::optional<int64_t> st) {
+  auto n = st.value_or(0);
+  for (auto x : xs)
+    n += x;
+  return n;
+}
+
+dstream<count> running_usbk(const dstream<count>& s) {
+  return s.update_state_by_key(add_up);
+}
+
+dstream<count> running_mws(const dstream<count>& s) {
+  auto f = [](const std::string& w, std::optional<int64_t> x,
+              state<int64_t>& st) {
+    st.update(st.get_option().value_or(0) + x.value_or(0));
+    return count{w, st.get()};
+  };
+  return s.map_with_state(state_spec::function(f)).state_snapshots();
+}
+
+// The word pairs of the running workloads' input.
+dstream<count> word_pairs(streaming_context& ssc,
+                          std::shared_ptr<rdd_queue<std::string>> queue) {
+  return ssc.queue_stream(std::move(queue)).flat_map(bench::split).map(
+    [](const std::string& w) { return count{w, 1}; });
+}
+
 // The input of batch `b` (eight distinct batches, cycled).
 const std::vector<std::string>&
 batch_lines(const std::vector<std::vector<std::string>>& batches, size_t b) {
@@ -94,9 +138,7 @@ run_engine(const std::vector<std::vector<std::string>>& batches,
   for (size_t b = 0; b < num_batches; ++b)
     queue->push(parallelize(batch_lines(batches, b), opts.default_parallelism));
   int64_t last_total = 0;
-  auto pairs = ssc.queue_stream(queue).flat_map(bench::split).map(
-    [](const std::string& w) { return count{w, 1}; });
-  build(pairs).foreach_rdd([&](const rdd<count>& r) {
+  build(word_pairs(ssc, queue)).foreach_rdd([&](const rdd<count>& r) {
     last_total = bench::sum_counts(r);
     d.batch_done();
   });
@@ -151,13 +193,70 @@ figures running(const std::vector<std::vector<std::string>>& batches,
   return {baseline_s, engine_s, baseline_total == engine_total};
 }
 
-std::optional<int64_t> add_up(const std::vector<int64_t>& xs,
-                              std::optional<int64_t> st) {
-  auto n = st.value_or(0);
-  for (auto x : xs)
-    n += x;
-  return n;
+// This program as a state node for `build`'s graph, on 127.0.0.1: started
+// by `state_node::start`, serves until its standard input closes.
+int serve_state(const std::string& kind) {
+  caf_stream::stream_config cfg;
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  streaming_context ssc{sys, std::chrono::seconds(1)};
+  auto pairs = word_pairs(ssc, std::make_shared<rdd_queue<std::string>>());
+  (kind == "usbk" ? running_usbk(pairs) : running_mws(pairs)).print();
+  std::cout << "port " << ssc.serve_state(0, "127.0.0.1") << std::endl;
+  for (std::string line; std::getline(std::cin, line);) {
+    // nop
+  }
+  ssc.stop();
+  return 0;
 }
+
+// A state node child process (`--serve-state=kind`), ended with this object.
+class state_node {
+public:
+  state_node(const char* self, const std::string& kind) {
+    int in[2];
+    int out[2];
+    if (::pipe(in) != 0 || ::pipe(out) != 0)
+      throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ < 0)
+      throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      ::dup2(in[0], STDIN_FILENO);
+      ::dup2(out[1], STDOUT_FILENO);
+      for (int fd : {in[0], in[1], out[0], out[1]})
+        ::close(fd);
+      auto flag = "--serve-state=" + kind;
+      ::execl(self, self, flag.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    to_child_ = in[1];
+    std::string line;
+    char c;
+    while (::read(out[0], &c, 1) == 1 && c != '\n')
+      line += c;
+    ::close(out[0]);
+    if (line.rfind("port ", 0) != 0)
+      throw std::runtime_error("the state node did not start: " + line);
+    address_ = "127.0.0.1:" + line.substr(5);
+  }
+
+  ~state_node() {
+    ::close(to_child_);
+    ::waitpid(pid_, nullptr, 0);
+  }
+
+  const std::string& address() const {
+    return address_;
+  }
+
+private:
+  pid_t pid_ = -1;
+  int to_child_ = -1;
+  std::string address_;
+};
 
 // Average processing time of a small batch (1000 records, half of them on
 // keys already in the state) with `state_keys` keys in the state.
@@ -195,6 +294,8 @@ double per_batch_cost(size_t state_keys, const stream_options& opts,
 } // namespace
 
 int main(int argc, char** argv) {
+  if (auto kind = bench::arg_text(argc, argv, "serve-state", ""); !kind.empty())
+    return serve_state(kind);
   auto num_lines = bench::arg(argc, argv, "lines", 20000);
   auto num_batches = bench::arg(argc, argv, "batches", 40);
   auto max_state = bench::arg(argc, argv, "max-state", 1000000);
@@ -209,23 +310,24 @@ int main(int argc, char** argv) {
   report("windowed_word_count", "reduce_by_key_and_window", records,
          windowed(batches, num_batches, opts), opts);
   report("running_word_count", "update_state_by_key", records,
-         running(batches, num_batches, opts,
-                 [](const dstream<count>& s) {
-                   return s.update_state_by_key(add_up);
-                 }),
-         opts);
+         running(batches, num_batches, opts, running_usbk), opts);
   report("running_word_count", "map_with_state", records,
-         running(batches, num_batches, opts,
-                 [](const dstream<count>& s) {
-                   auto f = [](const std::string& w, std::optional<int64_t> x,
-                               state<int64_t>& st) {
-                     st.update(st.get_option().value_or(0) + x.value_or(0));
-                     return count{w, st.get()};
-                   };
-                   return s.map_with_state(state_spec::function(f))
-                     .state_snapshots();
-                 }),
-         opts);
+         running(batches, num_batches, opts, running_mws), opts);
+  if (bench::has_flag(argc, argv, "state-node")) {
+    for (auto kind : {"usbk", "mws"}) {
+      state_node node{argv[0], kind};
+      auto remote = opts;
+      remote.state_nodes = {node.address()};
+      auto usbk = std::string{kind} == "usbk";
+      report("running_word_count",
+             usbk ? "update_state_by_key, state on a state node"
+                  : "map_with_state, state on a state node",
+             records,
+             running(batches, num_batches, remote,
+                     usbk ? running_usbk : running_mws),
+             remote);
+    }
+  }
 
   for (size_t keys = 10000; keys <= max_state; keys *= 10) {
     auto usbk = per_batch_cost(keys, opts, [](dstream<count> s, rdd<count> init) {

@@ -482,8 +482,8 @@ namespace detail {
 /// returns an RDD that holds them in memory with the same partitioning: cuts
 /// the lineage of values later batches build on (state, window values), and
 /// makes sure user functions with effects on state run once per batch. With
-/// `state`, partition `i`'s task runs at the holder of that state's
-/// partition `i` (`task_runner::run_on_state`).
+/// `state`, partition `i`'s task always runs at the same actor
+/// (`task_runner::run_on_state`).
 template <class T>
 rdd<T> materialize(const rdd<T>& x, const void* state = nullptr) {
   using partition = typename collection_node<T>::partition;

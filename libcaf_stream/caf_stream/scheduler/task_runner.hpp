@@ -24,10 +24,10 @@ public:
   /// Calls `task(i)` for every `i` in `[0, n)`, possibly in parallel.
   virtual void run(size_t n, detail::function_ref<void(size_t)> task) = 0;
 
-  /// Like `run`, for the tasks that update the state `state` (one task per
-  /// state partition): task `i` always runs at the holder of partition `i`,
-  /// so that each partition's state is touched by one owner only. Runs like
-  /// `run` by default.
+  /// Like `run`, for the tasks that compute the values `state` keeps on this
+  /// node (an incremental window's, one task per partition): task `i`
+  /// always runs at the same actor, so that each partition is touched by one
+  /// owner only. Runs like `run` by default.
   virtual void run_on_state(const void* state, size_t n,
                             detail::function_ref<void(size_t)> task);
 
