@@ -35,9 +35,6 @@ public:
   }
 
   ~worker_task_runner() override {
-    for (auto& [key, xs] : window_workers_)
-      for (auto& x : xs)
-        self_->send_exit(x, caf::exit_reason::user_shutdown);
     for (auto& [id, xs] : holders_)
       for (auto& x : xs)
         self_->send_exit(x, caf::exit_reason::user_shutdown);
@@ -57,16 +54,6 @@ public:
       n, task,
       [&](size_t) { return workers_[(next_worker_++) % workers_.size()]; },
       true);
-  }
-
-  void run_on_state(const void* state, size_t n,
-                    detail::function_ref<void(size_t)> task) override {
-    // One worker per partition of each incremental window, spawned when the
-    // window first runs: a partition's values are touched by one actor.
-    auto& xs = window_workers_[state];
-    while (xs.size() < n)
-      xs.push_back(spawn_operator_worker(self_->system()));
-    dispatch(n, task, [&](size_t i) { return xs[i]; });
   }
 
   std::vector<block> call_state(const state_operator& op, state_call what,
@@ -233,7 +220,6 @@ private:
   const std::vector<caf::actor>& workers_;
   const detail::dstream_graph& graph_;
   const stream_options& opts_;
-  std::map<const void*, std::vector<caf::actor>> window_workers_;
   std::map<int32_t, std::vector<caf::actor>> holders_;
   std::map<std::string, caf::actor> state_nodes_;
   // Remote holders that went down, with the reason.

@@ -122,7 +122,7 @@ public:
 
   /// Makes this program a state node: instead of starting, the context
   /// serves the state of its state streams (`update_state_by_key`,
-  /// `map_with_state`) to drivers whose `stream.state-nodes` name this
+  /// `map_with_state`, incremental windows) to drivers whose `stream.state-nodes` name this
   /// node, listening on `port` (0: any free port) at `address` (empty: every
   /// interface). The driver runs the same program, so both build the same
   /// graph; a driver with another graph is refused. Needs CAF's middleman

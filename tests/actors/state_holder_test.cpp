@@ -28,7 +28,7 @@ namespace {
 using kv = test::state_graph::kv;
 using table = std::vector<std::vector<kv>>;
 
-// What the three state streams gave per batch number, and the batches'
+// What the four state streams gave per batch number, and the batches'
 // failures.
 class recorder final : public streaming_listener {
 public:
@@ -70,7 +70,7 @@ public:
 private:
   std::mutex mtx_;
   std::condition_variable cv_;
-  std::map<int64_t, std::vector<kv>> by_batch_[3];
+  std::map<int64_t, std::vector<kv>> by_batch_[4];
   std::map<int64_t, std::string> failures_;
   int64_t last_ = 0;
 };
@@ -109,6 +109,7 @@ struct driver {
       record(0, g.sums);
       record(1, g.counts);
       record(2, g.snapshots);
+      record(3, g.windows);
       return ctx;
     });
     ssc->add_streaming_listener(rec);
@@ -169,6 +170,12 @@ TEST_CASE("state holders on state nodes give the results of one process",
                    {{"a", 2}, {"b", 2}, {"c", 1}},
                    {{"a", 2}, {"b", 2}, {"c", 1}},
                    {{"a", 3}, {"b", 2}, {"c", 2}}});
+    CHECK(d.rec->rows(3, 1, 5)
+          == table{{{"a", 1}, {"b", 2}},
+                   {{"a", 4}, {"b", 2}},
+                   {{"a", 3}, {"b", 1}, {"c", 1}},
+                   {{"b", 1}, {"c", 1}},
+                   {{"a", 2}, {"c", 4}}});
     // The final checkpoint reads the state back from the nodes.
     d.ssc->stop(true);
   }
@@ -185,6 +192,8 @@ TEST_CASE("state holders on state nodes give the results of one process",
     CHECK(d.rec->rows(2, 6, 7)
           == table{{{"a", 3}, {"b", 3}, {"c", 2}},
                    {{"a", 3}, {"b", 3}, {"c", 2}, {"d", 1}}});
+    CHECK(d.rec->rows(3, 6, 7)
+          == table{{{"a", 2}, {"b", 5}, {"c", 4}}, {{"b", 5}, {"d", 1}}});
   }
 }
 

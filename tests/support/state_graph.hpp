@@ -12,13 +12,15 @@ namespace caf_stream::test {
 
 /// The graph of the state node tests, built alike by the driver (the test)
 /// and by the state nodes (`state_node_child`): running sums per key with
-/// `update_state_by_key`, and running counts with `map_with_state`.
+/// `update_state_by_key`, running counts with `map_with_state`, and sums over
+/// a 2 s window with the inverse function (zeros dropped).
 struct state_graph {
   using kv = std::pair<std::string, int>;
 
   dstream<kv> sums;
   dstream<kv> counts;
   dstream<kv> snapshots;
+  dstream<kv> windows;
 
   /// With `other`, a graph whose state streams differ (a node running
   /// another program).
@@ -34,14 +36,18 @@ struct state_graph {
         return std::optional<int>{n};
       });
     if (other)
-      return {sums, in, in};
+      return {sums, in, in, in};
     auto running = [](const std::string& key, std::optional<int>,
                       state<int>& st) {
       st.update(st.get_option().value_or(0) + 1);
       return std::make_pair(key, st.get());
     };
     auto mapped = in.map_with_state(state_spec::function(running));
-    return {sums, mapped, mapped.state_snapshots()};
+    auto windows = in.reduce_by_key_and_window(
+      [](int a, int b) { return a + b; }, [](int a, int b) { return a - b; },
+      std::chrono::seconds(2), std::chrono::seconds(1), 0,
+      [](const kv& x) { return x.second != 0; });
+    return {sums, mapped, mapped.state_snapshots(), windows};
   }
 };
 

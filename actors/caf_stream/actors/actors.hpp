@@ -24,7 +24,8 @@ class runtime_state;
 caf::actor spawn_operator_worker(caf::actor_system& sys);
 
 /// State holder: owns one partition of one state stream's state
-/// (`update_state_by_key`, `map_with_state`), made by `op`, and is the only
+/// (`update_state_by_key`, `map_with_state`, `reduce_by_key_and_window`
+/// with an inverse function), made by `op`, and is the only
 /// one to touch it. Spawned by the job scheduler when the stream first runs,
 /// on this node or by a state node; quits when `driver` (the job scheduler)
 /// goes down.

@@ -1,15 +1,20 @@
 #pragma once
 
+#include <algorithm>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "caf_stream/checkpoint/rdd_data.hpp"
 #include "caf_stream/detail/hash_table.hpp"
 #include "caf_stream/dstream/node.hpp"
+#include "caf_stream/dstream/state.hpp"
 #include "caf_stream/hash.hpp"
 
 namespace caf_stream::detail {
@@ -66,121 +71,181 @@ private:
   duration window_;
 };
 
-/// One slide of an incremental window, partition by partition: the
-/// previous window value, the reduced batches leaving and those entering are
-/// all hash-partitioned alike (`n` partitions by `partition_of`), so
-/// partition `p` of the new window needs partition `p` of each of them and
-/// nothing travels through a shuffle. Spark's rules per key: the previous
-/// value, minus (`inv`) the leaving values, plus (`f`) the entering ones; a
-/// key without a previous value starts from its entering values (and is
-/// dropped if it has none); `filter` (if set) drops keys.
+/// `reduce_by_key_and_window`'s work at the holders (with an inverse
+/// function): a partition is the window's value per key and the reduced
+/// batches in the window, as they entered. Each slide takes the batches that
+/// entered it, subtracts (`inv`) the batches that left it and adds (`f`) the
+/// entering ones, in place, so a slide costs what enters and leaves (plus
+/// the copy of the window it outputs). Spark's rules per key: the previous
+/// value, minus the leaving values, plus the entering ones; a key without a
+/// value starts from its entering values (and is dropped if it has none);
+/// `filter` (if set) drops keys. All inputs are hash-partitioned alike, so
+/// nothing travels through a shuffle.
 template <class K, class V>
-class window_merge_node final : public rdd_node<std::pair<K, V>> {
+class window_state_operator final : public state_operator {
 public:
   using value_type = std::pair<K, V>;
   using reduce_function = std::function<V(const V&, const V&)>;
   using filter_function = std::function<bool(const value_type&)>;
+  /// A reduced batch's partition, with the batch time (ms).
+  using batch = std::pair<int64_t, std::vector<value_type>>;
+  /// What a checkpoint keeps of a partition (and `load` reads): the
+  /// window's value and the batches in the window.
+  using saved = std::pair<std::vector<value_type>, std::vector<batch>>;
 
-  window_merge_node(std::optional<rdd_node_ptr<value_type>> previous,
-                    std::vector<rdd_node_ptr<value_type>> leaving,
-                    std::vector<rdd_node_ptr<value_type>> entering, size_t n,
-                    reduce_function f, reduce_function inv,
-                    filter_function filter)
-    : previous_(std::move(previous)),
-      leaving_(std::move(leaving)),
-      entering_(std::move(entering)),
-      n_(n),
-      f_(std::move(f)),
+  window_state_operator(reduce_function f, reduce_function inv,
+                        filter_function filter, duration window)
+    : f_(std::move(f)),
       inv_(std::move(inv)),
-      filter_(std::move(filter)) {
+      filter_(std::move(filter)),
+      window_(window) {
     // nop
   }
 
-  size_t num_partitions() const override {
-    return n_;
+  std::string signature() const override {
+    return "reduce_by_key_and_window<" + type_name(typeid(K)) + ", "
+           + type_name(typeid(V)) + ">";
   }
 
-  void prepare(task_runner& runner) const override {
-    if (previous_)
-      (*previous_)->prepare(runner);
-    for (auto& x : leaving_)
-      x->prepare(runner);
-    for (auto& x : entering_)
-      x->prepare(runner);
+  bool serializable() const noexcept override {
+    return is_serializable<K>::value && is_serializable<V>::value;
   }
 
-  void compute(size_t index,
-               typename rdd_node<value_type>::sink out) const override {
-    struct parts {
-      std::optional<V> previous;
-      std::optional<V> leaving;
-      std::optional<V> entering;
-    };
-    scratch_table<K, parts> scratch;
-    auto& acc = *scratch;
-    auto read = [&](const rdd_node_ptr<value_type>& x, std::optional<V> parts::*which) {
-      if (index >= x->num_partitions())
-        return;
-      x->compute(index, [&](const value_type& kv) {
-        acc.upsert(
-          kv.first, hash<K>{}(kv.first),
-          [&] {
-            parts p;
-            p.*which = kv.second;
-            return p;
-          },
-          [&](parts& p) {
-            auto& slot = p.*which;
-            slot = slot ? f_(*slot, kv.second) : kv.second;
-          });
-      });
-    };
-    if (previous_)
-      read(*previous_, &parts::previous);
-    for (auto& x : leaving_)
-      read(x, &parts::leaving);
-    for (auto& x : entering_)
-      read(x, &parts::entering);
-    for (auto& [key, p] : acc) {
-      std::optional<V> v;
-      if (p.previous) {
-        v = p.previous;
-        if (p.leaving)
-          v = inv_(*v, *p.leaving);
-        if (p.entering)
-          v = f_(*v, *p.entering);
-      } else if (p.entering) {
-        v = p.entering;
+  std::shared_ptr<void> make_partition() const override {
+    return std::make_shared<partition>();
+  }
+
+  /// `update` takes the `batch`es entering at `t` and returns the window;
+  /// `load` takes one `saved`, `save` returns one; `snapshot` returns the
+  /// window.
+  block call(void* ptr, state_call what, time t,
+             const block& in) const override {
+    auto& part = *static_cast<partition*>(ptr);
+    switch (what) {
+      case state_call::load: {
+        auto xs = block_records<saved>(in);
+        for (auto& x : *xs)
+          load(part, x);
+        return {};
       }
-      if (!v)
-        continue;
-      value_type kv{key, std::move(*v)};
-      if (!filter_ || filter_(kv))
-        out(kv);
+      case state_call::update:
+        slide(part, block_records<batch>(in), t);
+        [[fallthrough]];
+      case state_call::snapshot: {
+        std::vector<value_type> out;
+        out.reserve(part.values.size());
+        for (const auto& kv : part.values)
+          out.push_back(kv);
+        return make_block(0, std::move(out));
+      }
+      case state_call::save: {
+        saved x;
+        x.first.assign(part.values.begin(), part.values.end());
+        for (const auto& b : part.batches)
+          x.second.push_back(b.records());
+        return make_block(0, std::vector<saved>{std::move(x)});
+      }
     }
+    return {};
   }
 
 private:
-  std::optional<rdd_node_ptr<value_type>> previous_;
-  std::vector<rdd_node_ptr<value_type>> leaving_;
-  std::vector<rdd_node_ptr<value_type>> entering_;
-  size_t n_;
+  // A batch in the window: entry `index` of the block it came in.
+  struct kept_batch {
+    std::shared_ptr<const std::vector<batch>> source;
+    size_t index;
+
+    int64_t ms() const {
+      return (*source)[index].first;
+    }
+
+    const batch& records() const {
+      return (*source)[index];
+    }
+  };
+
+  struct partition {
+    std::unordered_map<K, V, hash<K>> values;
+    std::deque<kept_batch> batches;
+  };
+
+  void load(partition& part, const saved& x) const {
+    for (const auto& kv : x.first)
+      part.values.insert_or_assign(kv.first, kv.second);
+    auto source = std::make_shared<std::vector<batch>>(x.second);
+    std::sort(source->begin(), source->end(),
+              [](const batch& a, const batch& b) { return a.first < b.first; });
+    for (size_t i = 0; i < source->size(); ++i)
+      part.batches.push_back(kept_batch{source, i});
+  }
+
+  void slide(partition& part, std::shared_ptr<const std::vector<batch>> in,
+             time t) const {
+    // Each key's leaving and entering values, reduced with `f`.
+    using delta_type = std::pair<std::optional<V>, std::optional<V>>;
+    scratch_table<K, delta_type> scratch;
+    auto& delta = *scratch;
+    auto add = [&](const batch& b, std::optional<V> delta_type::*which) {
+      for (const auto& kv : b.second)
+        delta.upsert(
+          kv.first, hash<K>{}(kv.first),
+          [&] {
+            delta_type d;
+            d.*which = kv.second;
+            return d;
+          },
+          [&](delta_type& d) {
+            auto& slot = d.*which;
+            slot = slot ? f_(*slot, kv.second) : kv.second;
+          });
+    };
+    auto horizon = (t - window_).milliseconds();
+    while (!part.batches.empty() && part.batches.front().ms() <= horizon) {
+      add(part.batches.front().records(), &delta_type::first);
+      part.batches.pop_front();
+    }
+    for (size_t i = 0; i < in->size(); ++i) {
+      add((*in)[i], &delta_type::second);
+      part.batches.push_back(kept_batch{in, i});
+    }
+    for (auto& [key, d] : delta) {
+      auto i = part.values.find(key);
+      if (i == part.values.end()) {
+        if (d.second)
+          part.values.emplace(key, std::move(*d.second));
+        continue;
+      }
+      if (d.first)
+        i->second = inv_(i->second, *d.first);
+      if (d.second)
+        i->second = f_(i->second, *d.second);
+    }
+    if (filter_)
+      for (auto i = part.values.begin(); i != part.values.end();)
+        i = filter_(*i) ? std::next(i) : part.values.erase(i);
+  }
+
   reduce_function f_;
   reduce_function inv_;
   filter_function filter_;
+  duration window_;
 };
 
 /// Spark's ReducedWindowedDStream: `reduce_by_key_and_window` with an inverse
 /// function. Each window value is the previous one, minus (`inv`) the
 /// batches that left the window, plus (`f`) the batches that entered it, so
 /// the cost of a slide does not grow with the window. Keys for which
-/// `filter` is false are dropped (all are kept without a filter).
+/// `filter` is false are dropped (all are kept without a filter). The
+/// window lives at its holders (`window_state_operator`).
 template <class K, class V>
 class reduced_windowed_node final : public dstream_node<std::pair<K, V>> {
 public:
   using value_type = std::pair<K, V>;
-  using reduce_function = std::function<V(const V&, const V&)>;
-  using filter_function = std::function<bool(const value_type&)>;
+  using op_type = window_state_operator<K, V>;
+  using reduce_function = typename op_type::reduce_function;
+  using filter_function = typename op_type::filter_function;
+  using batch = typename op_type::batch;
+  using saved = typename op_type::saved;
 
   /// `reduced` is the parent reduced by key per batch.
   reduced_windowed_node(dstream_graph& graph,
@@ -190,11 +255,11 @@ public:
                         filter_function filter)
     : dstream_node<value_type>(graph, slide, {reduced.get()}),
       reduced_(std::move(reduced)),
-      f_(std::move(f)),
-      inv_(std::move(inv)),
-      filter_(std::move(filter)),
       window_(window),
-      partitions_(partitions) {
+      partitions_(partitions),
+      state_(std::make_shared<op_type>(std::move(f), std::move(inv),
+                                       std::move(filter), window)) {
+    graph.add_state_operator(state_.op());
     this->remember(slide);
   }
 
@@ -203,54 +268,123 @@ public:
   }
 
   std::string checkpoint_data(time t) override {
-    // The newest window value, and the reduced batches that later slides
-    // subtract.
-    auto slide = this->slide();
-    return to_bytes(
-      std::make_pair(save_generated(*this, t - slide, t),
-                     save_generated(*reduced_, t - slide - window_, t)));
+    // The newest window value and the reduced batches later slides
+    // subtract (format 1: as the RDDs of the window and of its parent).
+    load();
+    std::pair<timed_partitions<value_type>, timed_partitions<value_type>> xs;
+    std::map<int64_t, std::vector<std::vector<value_type>>> batches;
+    auto parts = state_.call(state_call::save, t, partitions_);
+    if (last_slide_)
+      xs.first.emplace_back(last_slide_->milliseconds(),
+                            std::vector<std::vector<value_type>>{});
+    for (size_t i = 0; i < parts.size(); ++i) {
+      auto part = block_records<saved>(parts[i]);
+      for (auto& [values, kept] : *part) {
+        if (last_slide_)
+          xs.first.back().second.push_back(values);
+        for (auto& [ms, records] : kept) {
+          auto& slot = batches[ms];
+          slot.resize(parts.size());
+          slot[i] = records;
+        }
+      }
+    }
+    for (auto& [ms, records] : batches)
+      xs.second.emplace_back(ms, std::move(records));
+    // Batches since the last slide have not entered the window yet.
+    auto after = last_slide_ ? *last_slide_ : this->zero_time();
+    for (auto& x : save_generated(*reduced_, after, t))
+      xs.second.push_back(std::move(x));
+    return to_bytes(xs);
   }
 
   void restore_data(const std::string& bytes) override {
     std::pair<timed_partitions<value_type>, timed_partitions<value_type>> xs;
     from_bytes(bytes, xs);
-    restore_generated(*this, std::move(xs.first));
-    restore_generated(*reduced_, std::move(xs.second));
+    std::vector<std::vector<value_type>> values(partitions_);
+    std::optional<time> value_time;
+    if (!xs.first.empty()) {
+      value_time = time{xs.first.back().first};
+      for (auto& part : xs.first.back().second)
+        for (auto& kv : part)
+          values[partition_of(kv.first, partitions_)].push_back(kv);
+    }
+    std::vector<saved> parts(partitions_);
+    for (size_t i = 0; i < partitions_; ++i)
+      parts[i].first = std::move(values[i]);
+    timed_partitions<value_type> pending;
+    for (auto& [ms, records] : xs.second) {
+      auto t = time{ms};
+      // Subtracted already (older checkpoints keep one slide more).
+      if (value_time && t <= *value_time - window_)
+        continue;
+      if (!value_time || t > *value_time) {
+        pending.emplace_back(ms, std::move(records));
+        continue;
+      }
+      std::vector<std::vector<value_type>> by_part(partitions_);
+      for (auto& part : records)
+        for (auto& kv : part)
+          by_part[partition_of(kv.first, partitions_)].push_back(kv);
+      for (size_t i = 0; i < partitions_; ++i)
+        parts[i].second.emplace_back(ms, std::move(by_part[i]));
+    }
+    restore_generated(*reduced_, std::move(pending));
+    std::vector<block> blocks;
+    for (auto& part : parts)
+      blocks.push_back(make_block(0, std::vector<saved>{std::move(part)}));
+    state_.set_pending(std::move(blocks));
+    last_slide_ = value_time;
   }
 
 protected:
   std::optional<rdd<value_type>> compute(time t) override {
-    // Current window (t - window, t], previous one (t - window - slide,
-    // t - slide]: the batches in (t - window - slide, t - window] leave, those
-    // in (t - slide, t] enter.
-    auto slide = this->slide();
-    auto nodes = [](const std::vector<rdd<value_type>>& xs) {
-      std::vector<rdd_node_ptr<value_type>> result;
-      for (auto& x : xs)
-        result.push_back(x.node());
-      return result;
-    };
-    std::optional<rdd_node_ptr<value_type>> previous;
-    if (auto prev = this->get_or_compute(t - slide))
-      previous = prev->node();
-    auto leaving = slice(*reduced_, t - window_ - slide, t - window_);
-    auto entering = slice(*reduced_, t - slide, t);
-    return materialize(rdd<value_type>{std::make_shared<window_merge_node<K, V>>(
-      std::move(previous), nodes(leaving), nodes(entering), partitions_, f_,
-      inv_, filter_)}, this);
+    load();
+    // The batches since the last slide (within the window) enter; the
+    // holders drop those that left.
+    auto after = t - this->slide();
+    if (last_slide_ && *last_slide_ < after)
+      after = std::max(*last_slide_, t - window_);
+    std::vector<std::vector<batch>> entering(partitions_);
+    auto& runner = task_runner::current();
+    auto step = reduced_->slide();
+    for (auto tb = after + step; tb <= t; tb = tb + step) {
+      auto x = reduced_->get_or_compute(tb);
+      if (!x)
+        continue;
+      const auto& node = *x->node();
+      node.prepare(runner);
+      auto n = std::min(node.num_partitions(), partitions_);
+      runner.run(n, [&](size_t i) {
+        entering[i].emplace_back(tb.milliseconds(), node.materialize(i));
+      });
+    }
+    std::vector<block> in;
+    in.reserve(partitions_);
+    for (auto& xs : entering)
+      in.push_back(make_block(0, std::move(xs)));
+    auto out = state_.call(state_call::update, t, std::move(in));
+    last_slide_ = t;
+    return rdd_of_blocks<value_type>(out);
   }
 
   duration parent_remember_duration() const noexcept override {
-    return this->remember_duration() + window_;
+    // The parent's batches go to the holders as they enter; recovery needs
+    // those since the last slide.
+    return this->remember_duration() + this->slide();
   }
 
 private:
+  void load() {
+    state_.ensure_loaded(this->zero_time(),
+                         [] { return std::vector<block>{}; });
+  }
+
   std::shared_ptr<dstream_node<value_type>> reduced_;
-  reduce_function f_;
-  reduce_function inv_;
-  filter_function filter_;
   duration window_;
   size_t partitions_;
+  state_stream_support state_;
+  std::optional<time> last_slide_;
 };
 
 } // namespace caf_stream::detail

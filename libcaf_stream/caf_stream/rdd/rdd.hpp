@@ -476,33 +476,6 @@ void rdd<T>::check_partitions(size_t n) {
     throw std::invalid_argument("the number of partitions must be positive");
 }
 
-namespace detail {
-
-/// Computes every partition of `x` now, on the current task runner, and
-/// returns an RDD that holds them in memory with the same partitioning: cuts
-/// the lineage of values later batches build on (state, window values), and
-/// makes sure user functions with effects on state run once per batch. With
-/// `state`, partition `i`'s task always runs at the same actor
-/// (`task_runner::run_on_state`).
-template <class T>
-rdd<T> materialize(const rdd<T>& x, const void* state = nullptr) {
-  using partition = typename collection_node<T>::partition;
-  auto& runner = task_runner::current();
-  const auto& node = *x.node();
-  node.prepare(runner);
-  std::vector<partition> parts(node.num_partitions());
-  auto task = [&](size_t i) {
-    parts[i] = std::make_shared<const std::vector<T>>(node.materialize(i));
-  };
-  if (state != nullptr)
-    runner.run_on_state(state, parts.size(), task);
-  else
-    runner.run(parts.size(), task);
-  return rdd<T>{std::make_shared<collection_node<T>>(std::move(parts))};
-}
-
-} // namespace detail
-
 template <class T>
 rdd<T> parallelize(std::vector<T> data, size_t num_partitions) {
   if (num_partitions == 0)

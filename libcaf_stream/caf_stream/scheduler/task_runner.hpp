@@ -24,13 +24,6 @@ public:
   /// Calls `task(i)` for every `i` in `[0, n)`, possibly in parallel.
   virtual void run(size_t n, detail::function_ref<void(size_t)> task) = 0;
 
-  /// Like `run`, for the tasks that compute the values `state` keeps on this
-  /// node (an incremental window's, one task per partition): task `i`
-  /// always runs at the same actor, so that each partition is touched by one
-  /// owner only. Runs like `run` by default.
-  virtual void run_on_state(const void* state, size_t n,
-                            detail::function_ref<void(size_t)> task);
-
   /// Runs `what` at the holders of `op`'s state, one actor per partition,
   /// each of which owns its partition: partition `i` gets `in[i]`. Returns
   /// their outputs in partition order. The runtime spawns the holders when
