@@ -52,8 +52,8 @@ read -r engine records <<< "$engine_result"
 read -r baseline _ <<< "$baseline_result"
 awk -v w="$workload" -v e="$engine" -v b="$baseline" -v r="$records" 'BEGIN {
   printf "%s under callgrind, %d records:\n", w, r
-  printf "  pipeline          %12d instructions, %6.0f per record\n", e, e / r
-  printf "  hand-written loop %12d instructions, %6.0f per record\n", b, b / r
+  printf "  pipeline          %12.0f instructions, %6.0f per record\n", e, e / r
+  printf "  hand-written loop %12.0f instructions, %6.0f per record\n", b, b / r
   printf "  ratio (pipeline / loop): %.2f\n", e / b
-  printf "{\"workload\":\"%s\",\"records\":%d,\"pipeline_instructions\":%d,\"baseline_instructions\":%d,\"pipeline_per_record\":%.1f,\"baseline_per_record\":%.1f,\"ratio\":%.3f}\n", w, r, e, b, e / r, b / r, e / b
+  printf "{\"workload\":\"%s\",\"records\":%d,\"pipeline_instructions\":%.0f,\"baseline_instructions\":%.0f,\"pipeline_per_record\":%.1f,\"baseline_per_record\":%.1f,\"ratio\":%.3f}\n", w, r, e, b, e / r, b / r, e / b
 }'

@@ -59,6 +59,10 @@ public:
     return entries_;
   }
 
+  const std::vector<value_type>& entries() const noexcept {
+    return entries_;
+  }
+
   auto begin() noexcept {
     return entries_.begin();
   }

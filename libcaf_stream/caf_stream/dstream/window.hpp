@@ -7,7 +7,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -129,18 +128,16 @@ public:
         return {};
       }
       case state_call::update:
-        slide(part, block_records<batch>(in), t);
-        [[fallthrough]];
+        return make_block(0, slide(part, block_records<batch>(in), t));
       case state_call::snapshot: {
         std::vector<value_type> out;
-        out.reserve(part.values.size());
-        for (const auto& kv : part.values)
-          out.push_back(kv);
+        part.for_each([&](const K& k, const V& v) { out.emplace_back(k, v); });
         return make_block(0, std::move(out));
       }
       case state_call::save: {
         saved x;
-        x.first.assign(part.values.begin(), part.values.end());
+        part.for_each(
+          [&](const K& k, const V& v) { x.first.emplace_back(k, v); });
         for (const auto& b : part.batches)
           x.second.push_back(b.records());
         return make_block(0, std::vector<saved>{std::move(x)});
@@ -164,14 +161,58 @@ private:
     }
   };
 
+  // The window's value per key updates in place in an open-addressing
+  // table; keys that drop out stay as empty entries until they are half of
+  // the table, which is then built anew.
   struct partition {
-    std::unordered_map<K, V, hash<K>> values;
+    hash_table<K, std::optional<V>> values;
+    size_t dropped = 0;
     std::deque<kept_batch> batches;
+
+    template <class F>
+    void for_each(F f) const {
+      for (const auto& e : values.entries())
+        if (e.second)
+          f(e.first, *e.second);
+    }
+
+    void set(const K& key, size_t h, V x) {
+      auto* slot = values.find(key, h);
+      if (slot == nullptr) {
+        values.upsert(
+          key, h, [&] { return std::optional<V>{std::move(x)}; },
+          [](auto&) {});
+        return;
+      }
+      if (!*slot)
+        --dropped;
+      *slot = std::move(x);
+    }
+
+    void drop(std::optional<V>& slot) {
+      slot.reset();
+      ++dropped;
+    }
+
+    void compact() {
+      if (dropped * 2 <= values.size())
+        return;
+      hash_table<K, std::optional<V>> live;
+      live.reserve(values.size() - dropped);
+      auto& xs = values.entries();
+      for (size_t i = 0; i < xs.size(); ++i)
+        if (xs[i].second)
+          live.upsert(
+            std::move(xs[i].first), values.hash_at(i),
+            [&] { return std::move(xs[i].second); }, [](auto&) {});
+      values = std::move(live);
+      dropped = 0;
+    }
   };
 
   void load(partition& part, const saved& x) const {
     for (const auto& kv : x.first)
-      part.values.insert_or_assign(kv.first, kv.second);
+      part.set(kv.first, hash<K>{}(kv.first), kv.second);
     auto source = std::make_shared<std::vector<batch>>(x.second);
     std::sort(source->begin(), source->end(),
               [](const batch& a, const batch& b) { return a.first < b.first; });
@@ -179,8 +220,10 @@ private:
       part.batches.push_back(kept_batch{source, i});
   }
 
-  void slide(partition& part, std::shared_ptr<const std::vector<batch>> in,
-             time t) const {
+  // Applies one slide and returns the window.
+  std::vector<value_type> slide(partition& part,
+                                std::shared_ptr<const std::vector<batch>> in,
+                                time t) const {
     // Each key's leaving and entering values, reduced with `f`.
     using delta_type = std::pair<std::optional<V>, std::optional<V>>;
     scratch_table<K, delta_type> scratch;
@@ -208,21 +251,34 @@ private:
       add((*in)[i], &delta_type::second);
       part.batches.push_back(kept_batch{in, i});
     }
-    for (auto& [key, d] : delta) {
-      auto i = part.values.find(key);
-      if (i == part.values.end()) {
+    auto& changes = delta.entries();
+    for (size_t i = 0; i < changes.size(); ++i) {
+      auto& [key, d] = changes[i];
+      auto h = delta.hash_at(i);
+      auto* slot = part.values.find(key, h);
+      if (slot == nullptr || !*slot) {
         if (d.second)
-          part.values.emplace(key, std::move(*d.second));
+          part.set(key, h, std::move(*d.second));
         continue;
       }
       if (d.first)
-        i->second = inv_(i->second, *d.first);
+        **slot = inv_(**slot, *d.first);
       if (d.second)
-        i->second = f_(i->second, *d.second);
+        **slot = f_(**slot, *d.second);
     }
-    if (filter_)
-      for (auto i = part.values.begin(); i != part.values.end();)
-        i = filter_(*i) ? std::next(i) : part.values.erase(i);
+    std::vector<value_type> out;
+    out.reserve(part.values.size() - part.dropped);
+    for (auto& e : part.values.entries()) {
+      if (!e.second)
+        continue;
+      out.emplace_back(e.first, *e.second);
+      if (filter_ && !filter_(out.back())) {
+        out.pop_back();
+        part.drop(e.second);
+      }
+    }
+    part.compact();
+    return out;
   }
 
   reduce_function f_;
