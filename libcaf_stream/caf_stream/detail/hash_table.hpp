@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -89,6 +90,23 @@ public:
   /// Removes every entry and keeps the memory. Costs what the table holds,
   /// not what it once held.
   void clear() noexcept {
+    clear_slots();
+    entries_.clear();
+    hashes_.clear();
+  }
+
+  /// Moves the entries out (in insertion order) and empties the table; the
+  /// slots keep their memory.
+  std::vector<value_type> take_entries() noexcept {
+    clear_slots();
+    hashes_.clear();
+    std::vector<value_type> result;
+    result.swap(entries_);
+    return result;
+  }
+
+private:
+  void clear_slots() noexcept {
     if (entries_.size() * 4 < slots_.size()) {
       // Finds each entry's slot instead of sweeping them all. Slots already
       // cleared never end a probe: the entry's own slot lies further on.
@@ -102,11 +120,8 @@ public:
     } else {
       std::fill(slots_.begin(), slots_.end(), 0);
     }
-    entries_.clear();
-    hashes_.clear();
   }
 
-private:
   // A slot holds the upper 32 bits of the hash and the entry's index + 1,
   // so most mismatches are found without touching the entry.
   static constexpr uint64_t index_mask = 0xffffffffULL;
@@ -158,6 +173,88 @@ private:
   std::vector<size_t> hashes_;
   std::vector<uint64_t> slots_;
   unsigned shift_ = 64;
+};
+
+/// A `hash_table` whose entries can be removed, for state that lives across
+/// batches (a window's values, `map_with_state`'s entries): a removed entry
+/// stays as an empty value until the empty ones are half of the table,
+/// which is then built anew, so a removal costs O(1) amortized.
+template <class K, class V>
+class erasable_table {
+public:
+  /// Number of keys with a value.
+  size_t size() const noexcept {
+    return table_.size() - removed_;
+  }
+
+  /// The value of `key`, or `nullptr`. Valid until the next `set` of a new
+  /// key, `erase` or `retain`.
+  V* find(const K& key, size_t h) {
+    auto* slot = table_.find(key, h);
+    return slot != nullptr && *slot ? &**slot : nullptr;
+  }
+
+  /// Sets the value of `key`.
+  void set(const K& key, size_t h, V x) {
+    auto* slot = table_.find(key, h);
+    if (slot == nullptr) {
+      table_.upsert(
+        key, h, [&] { return std::optional<V>{std::move(x)}; }, [](auto&) {});
+      return;
+    }
+    if (!*slot)
+      --removed_;
+    *slot = std::move(x);
+  }
+
+  /// Removes the value of `key`, if any.
+  void erase(const K& key, size_t h) {
+    auto* slot = table_.find(key, h);
+    if (slot == nullptr || !*slot)
+      return;
+    slot->reset();
+    ++removed_;
+    compact();
+  }
+
+  /// Calls `f(key, value)` for every key with a value, in insertion order.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& e : table_.entries())
+      if (e.second)
+        f(e.first, *e.second);
+  }
+
+  /// Calls `keep(key, value)` for every key with a value and removes those
+  /// for which it returns false.
+  template <class F>
+  void retain(F&& keep) {
+    for (auto& e : table_.entries())
+      if (e.second && !keep(e.first, *e.second)) {
+        e.second.reset();
+        ++removed_;
+      }
+    compact();
+  }
+
+private:
+  void compact() {
+    if (removed_ * 2 <= table_.size())
+      return;
+    hash_table<K, std::optional<V>> live;
+    live.reserve(size());
+    auto& xs = table_.entries();
+    for (size_t i = 0; i < xs.size(); ++i)
+      if (xs[i].second)
+        live.upsert(
+          std::move(xs[i].first), table_.hash_at(i),
+          [&] { return std::move(xs[i].second); }, [](auto&) {});
+    table_ = std::move(live);
+    removed_ = 0;
+  }
+
+  hash_table<K, std::optional<V>> table_;
+  size_t removed_ = 0;
 };
 
 /// A worker thread's table for one batch's work (a shuffle's map or reduce

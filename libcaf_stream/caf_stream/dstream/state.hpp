@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <typeinfo>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -275,7 +274,7 @@ struct state_partition {
     time updated;
   };
 
-  std::unordered_map<K, entry, hash<K>> entries;
+  erasable_table<K, entry> entries;
 
   /// (time, key) of every update, oldest first, for finding timed-out keys
   /// without scanning the whole state; outdated pairs are skipped.
@@ -336,15 +335,18 @@ public:
       case state_call::snapshot: {
         std::vector<std::pair<K, S>> out;
         out.reserve(part.entries.size());
-        for (const auto& [key, e] : part.entries)
+        part.entries.for_each([&](const K& key, const entry& e) {
           out.emplace_back(key, e.value);
+        });
         return make_block(0, std::move(out));
       }
       case state_call::save: {
         std::vector<saved_entry> out;
         out.reserve(part.entries.size());
-        for (const auto& [key, e] : part.entries)
-          out.emplace_back(key, std::make_pair(e.value, e.updated.milliseconds()));
+        part.entries.for_each([&](const K& key, const entry& e) {
+          out.emplace_back(key,
+                           std::make_pair(e.value, e.updated.milliseconds()));
+        });
         return make_block(0, std::move(out));
       }
     }
@@ -353,12 +355,12 @@ public:
 
 private:
   using partition = state_partition<K, S>;
+  using entry = typename partition::entry;
 
   void load(partition& part, const std::vector<saved_entry>& xs) const {
     std::vector<std::pair<time, K>> updates;
     for (const auto& [key, e] : xs) {
-      part.entries.insert_or_assign(
-        key, typename partition::entry{e.first, time{e.second}});
+      part.entries.set(key, hash<K>{}(key), entry{e.first, time{e.second}});
       if (timeout_)
         updates.emplace_back(time{e.second}, key);
     }
@@ -369,10 +371,11 @@ private:
 
   void apply(partition& part, const grouped& kv, time t,
              std::vector<M>& out) const {
-    auto i = part.entries.find(kv.first);
+    auto h = hash<K>{}(kv.first);
+    auto* found = part.entries.find(kv.first, h);
     std::optional<S> current;
-    if (i != part.entries.end())
-      current = i->second.value;
+    if (found != nullptr)
+      current = found->value;
     bool touched = false;
     for (const auto& v : kv.second) {
       state<S> st{std::move(current), false};
@@ -383,16 +386,14 @@ private:
       current = st.get_option();
     }
     if (!current) {
-      if (i != part.entries.end())
-        part.entries.erase(i);
+      if (found != nullptr)
+        part.entries.erase(kv.first, h);
       return;
     }
-    auto updated = touched ? t : i->second.updated;
-    if (i != part.entries.end())
-      i->second = {std::move(*current), updated};
+    if (found != nullptr)
+      *found = {std::move(*current), touched ? t : found->updated};
     else
-      part.entries.emplace(kv.first,
-                           typename partition::entry{std::move(*current), t});
+      part.entries.set(kv.first, h, entry{std::move(*current), t});
     if (touched && timeout_)
       part.updates.emplace_back(t, kv.first);
   }
@@ -404,13 +405,14 @@ private:
     while (!part.updates.empty() && part.updates.front().first < threshold) {
       auto [updated, key] = std::move(part.updates.front());
       part.updates.pop_front();
-      auto i = part.entries.find(key);
-      if (i == part.entries.end() || i->second.updated != updated)
+      auto h = hash<K>{}(key);
+      auto* found = part.entries.find(key, h);
+      if (found == nullptr || found->updated != updated)
         continue;
-      state<S> st{i->second.value, true};
+      state<S> st{found->value, true};
       if (auto m = f_(t, key, std::nullopt, st))
         out.push_back(std::move(*m));
-      part.entries.erase(i);
+      part.entries.erase(key, h);
     }
   }
 

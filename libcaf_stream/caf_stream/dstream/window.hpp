@@ -131,12 +131,13 @@ public:
         return make_block(0, slide(part, block_records<batch>(in), t));
       case state_call::snapshot: {
         std::vector<value_type> out;
-        part.for_each([&](const K& k, const V& v) { out.emplace_back(k, v); });
+        part.values.for_each(
+          [&](const K& k, const V& v) { out.emplace_back(k, v); });
         return make_block(0, std::move(out));
       }
       case state_call::save: {
         saved x;
-        part.for_each(
+        part.values.for_each(
           [&](const K& k, const V& v) { x.first.emplace_back(k, v); });
         for (const auto& b : part.batches)
           x.second.push_back(b.records());
@@ -161,58 +162,14 @@ private:
     }
   };
 
-  // The window's value per key updates in place in an open-addressing
-  // table; keys that drop out stay as empty entries until they are half of
-  // the table, which is then built anew.
   struct partition {
-    hash_table<K, std::optional<V>> values;
-    size_t dropped = 0;
+    erasable_table<K, V> values;
     std::deque<kept_batch> batches;
-
-    template <class F>
-    void for_each(F f) const {
-      for (const auto& e : values.entries())
-        if (e.second)
-          f(e.first, *e.second);
-    }
-
-    void set(const K& key, size_t h, V x) {
-      auto* slot = values.find(key, h);
-      if (slot == nullptr) {
-        values.upsert(
-          key, h, [&] { return std::optional<V>{std::move(x)}; },
-          [](auto&) {});
-        return;
-      }
-      if (!*slot)
-        --dropped;
-      *slot = std::move(x);
-    }
-
-    void drop(std::optional<V>& slot) {
-      slot.reset();
-      ++dropped;
-    }
-
-    void compact() {
-      if (dropped * 2 <= values.size())
-        return;
-      hash_table<K, std::optional<V>> live;
-      live.reserve(values.size() - dropped);
-      auto& xs = values.entries();
-      for (size_t i = 0; i < xs.size(); ++i)
-        if (xs[i].second)
-          live.upsert(
-            std::move(xs[i].first), values.hash_at(i),
-            [&] { return std::move(xs[i].second); }, [](auto&) {});
-      values = std::move(live);
-      dropped = 0;
-    }
   };
 
   void load(partition& part, const saved& x) const {
     for (const auto& kv : x.first)
-      part.set(kv.first, hash<K>{}(kv.first), kv.second);
+      part.values.set(kv.first, hash<K>{}(kv.first), kv.second);
     auto source = std::make_shared<std::vector<batch>>(x.second);
     std::sort(source->begin(), source->end(),
               [](const batch& a, const batch& b) { return a.first < b.first; });
@@ -255,29 +212,26 @@ private:
     for (size_t i = 0; i < changes.size(); ++i) {
       auto& [key, d] = changes[i];
       auto h = delta.hash_at(i);
-      auto* slot = part.values.find(key, h);
-      if (slot == nullptr || !*slot) {
+      auto* value = part.values.find(key, h);
+      if (value == nullptr) {
         if (d.second)
-          part.set(key, h, std::move(*d.second));
+          part.values.set(key, h, std::move(*d.second));
         continue;
       }
       if (d.first)
-        **slot = inv_(**slot, *d.first);
+        *value = inv_(*value, *d.first);
       if (d.second)
-        **slot = f_(**slot, *d.second);
+        *value = f_(*value, *d.second);
     }
     std::vector<value_type> out;
-    out.reserve(part.values.size() - part.dropped);
-    for (auto& e : part.values.entries()) {
-      if (!e.second)
-        continue;
-      out.emplace_back(e.first, *e.second);
-      if (filter_ && !filter_(out.back())) {
-        out.pop_back();
-        part.drop(e.second);
-      }
-    }
-    part.compact();
+    out.reserve(part.values.size());
+    part.values.retain([&](const K& key, const V& value) {
+      out.emplace_back(key, value);
+      if (!filter_ || filter_(out.back()))
+        return true;
+      out.pop_back();
+      return false;
+    });
     return out;
   }
 

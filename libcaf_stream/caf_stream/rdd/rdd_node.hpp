@@ -33,8 +33,9 @@ public:
   /// Pushes every record of partition `index` into `out`.
   virtual void compute(size_t index, sink out) const = 0;
 
-  /// Collects partition `index` into a vector.
-  std::vector<T> materialize(size_t index) const {
+  /// Collects partition `index` into a vector (nodes that hold their
+  /// records move them in where they can).
+  virtual std::vector<T> materialize(size_t index) const {
     std::vector<T> result;
     compute(index, [&](const T& x) { result.push_back(x); });
     return result;

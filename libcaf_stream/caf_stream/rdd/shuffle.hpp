@@ -78,16 +78,28 @@ public:
                typename rdd_node<output>::sink out) const override {
     scratch_table<K, C> scratch;
     auto& acc = *scratch;
+    reduce(index, acc);
+    for (const auto& kv : acc)
+      out(kv);
+  }
+
+  std::vector<output> materialize(size_t index) const override {
+    scratch_table<K, C> scratch;
+    auto& acc = *scratch;
+    reduce(index, acc);
+    return acc.take_entries();
+  }
+
+private:
+  // The reduce side: merges partition `index` of every map task's output.
+  void reduce(size_t index, hash_table<K, C>& acc) const {
     for (auto& buckets : map_out_)
       for (auto& [kv, h] : buckets[index])
         acc.upsert(
           kv.first, h, [&] { return kv.second; },
           [&](C& c) { merge_combiners_(c, C{kv.second}); });
-    for (const auto& kv : acc)
-      out(kv);
   }
 
-private:
   // One table for the whole map partition: each record is hashed once, for
   // its slot and its reduce partition.
   std::vector<std::vector<hashed>> map(size_t partition) const {
