@@ -16,6 +16,10 @@ size_t clash(const std::string& key) {
   return std::hash<std::string>{}(key) % 4;
 }
 
+size_t string_hash(const std::string& key) {
+  return std::hash<std::string>{}(key);
+}
+
 } // namespace
 
 TEST_CASE("hash_table counts like std::map, in insertion order", "[detail]") {
@@ -96,4 +100,59 @@ TEST_CASE("scratch_table keeps its memory and nests", "[detail]") {
   CHECK(&*again == first);
   CHECK((*again).empty());
   CHECK((*again).capacity() > 0);
+}
+
+TEST_CASE("hash_table hands its entries over and stays usable", "[detail]") {
+  hash_table<std::string, int> t;
+  for (int i = 0; i < 100; ++i) {
+    auto key = std::to_string(i % 10);
+    t.upsert(key, string_hash(key), [] { return 1; }, [](int& n) { ++n; });
+  }
+  auto xs = t.take_entries();
+  REQUIRE(xs.size() == 10);
+  CHECK(xs[3] == std::make_pair(std::string{"3"}, 10));
+  CHECK(t.empty());
+  for (int i = 0; i < 10; ++i) {
+    auto key = std::to_string(i);
+    CHECK(t.find(key, string_hash(key)) == nullptr);
+  }
+  t.upsert(std::string{"3"}, string_hash("3"), [] { return 7; }, [](int&) {});
+  CHECK(*t.find("3", string_hash("3")) == 7);
+}
+
+TEST_CASE("erasable_table removes keys and compacts", "[detail]") {
+  using caf_stream::detail::erasable_table;
+  // Against std::map as the model: set, erase and retain at random.
+  erasable_table<int, int> t;
+  std::map<int, int> model;
+  uint64_t seed = 7;
+  for (int step = 0; step < 20000; ++step) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    auto key = static_cast<int>((seed >> 33) % 500);
+    auto h = std::hash<int>{}(key);
+    switch ((seed >> 20) % 3) {
+      case 0:
+        t.set(key, h, step);
+        model[key] = step;
+        break;
+      case 1:
+        t.erase(key, h);
+        model.erase(key);
+        break;
+      default:
+        if (auto* x = t.find(key, h))
+          CHECK(*x == model.at(key));
+        else
+          CHECK(model.count(key) == 0);
+    }
+    if (step % 5000 == 4999) {
+      t.retain([](int k, int) { return k % 2 == 0; });
+      for (auto i = model.begin(); i != model.end();)
+        i = i->first % 2 == 0 ? std::next(i) : model.erase(i);
+    }
+  }
+  std::map<int, int> seen;
+  t.for_each([&](int k, int v) { seen.emplace(k, v); });
+  CHECK(seen == model);
+  CHECK(t.size() == model.size());
 }
