@@ -18,10 +18,6 @@
 //   stateful_bench [--lines=N] [--batches=B] [--workers=W] [--max-state=K]
 //                  [--state-node]
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <deque>
 #include <iostream>
@@ -35,6 +31,7 @@
 #include "caf_stream/actors/stream_config.hpp"
 
 #include "bench_support.hpp"
+#include "support/child_process.hpp"
 
 using namespace caf_stream;
 using bench::seconds_since;
@@ -193,8 +190,8 @@ figures running(const std::vector<std::vector<std::string>>& batches,
   return {baseline_s, engine_s, baseline_total == engine_total};
 }
 
-// This program as a state node for `build`'s graph, on 127.0.0.1: started
-// by `state_node::start`, serves until its standard input closes.
+// This program as a state node for a running workload's graph, on
+// 127.0.0.1: serves until its standard input closes (or it is killed).
 int serve_state(const std::string& kind) {
   caf_stream::stream_config cfg;
   cfg.load<caf::io::middleman>();
@@ -210,52 +207,19 @@ int serve_state(const std::string& kind) {
   return 0;
 }
 
-// A state node child process (`--serve-state=kind`), ended with this object.
-class state_node {
-public:
-  state_node(const char* self, const std::string& kind) {
-    int in[2];
-    int out[2];
-    if (::pipe(in) != 0 || ::pipe(out) != 0)
-      throw std::runtime_error("pipe failed");
-    pid_ = ::fork();
-    if (pid_ < 0)
-      throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      ::dup2(in[0], STDIN_FILENO);
-      ::dup2(out[1], STDOUT_FILENO);
-      for (int fd : {in[0], in[1], out[0], out[1]})
-        ::close(fd);
-      auto flag = "--serve-state=" + kind;
-      ::execl(self, self, flag.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    to_child_ = in[1];
-    std::string line;
-    char c;
-    while (::read(out[0], &c, 1) == 1 && c != '\n')
-      line += c;
-    ::close(out[0]);
+// A state node: this program as a child process (`--serve-state=kind`),
+// killed with the object.
+struct state_node {
+  state_node(const char* self, const std::string& kind)
+    : proc({self, "--serve-state=" + kind}) {
+    auto line = proc.read_line();
     if (line.rfind("port ", 0) != 0)
       throw std::runtime_error("the state node did not start: " + line);
-    address_ = "127.0.0.1:" + line.substr(5);
+    address = "127.0.0.1:" + line.substr(5);
   }
 
-  ~state_node() {
-    ::close(to_child_);
-    ::waitpid(pid_, nullptr, 0);
-  }
-
-  const std::string& address() const {
-    return address_;
-  }
-
-private:
-  pid_t pid_ = -1;
-  int to_child_ = -1;
-  std::string address_;
+  support::child_process proc;
+  std::string address;
 };
 
 // Average processing time of a small batch (1000 records, half of them on
@@ -317,7 +281,7 @@ int main(int argc, char** argv) {
     for (auto kind : {"usbk", "mws"}) {
       state_node node{argv[0], kind};
       auto remote = opts;
-      remote.state_nodes = {node.address()};
+      remote.state_nodes = {node.address};
       auto usbk = std::string{kind} == "usbk";
       report("running_word_count",
              usbk ? "update_state_by_key, state on a state node"

@@ -106,7 +106,14 @@ private:
 /// Each batch zips the entries with the batch's values grouped by key and
 /// calls the function for every key of either.
 template <class K, class V, class S>
-class state_update_operator final : public state_operator {
+struct state_update_partition {
+  std::shared_ptr<const std::vector<std::pair<K, S>>> entries
+    = std::make_shared<const std::vector<std::pair<K, S>>>();
+};
+
+template <class K, class V, class S>
+class state_update_operator final
+  : public basic_state_operator<state_update_partition<K, V, S>, K, V, S> {
 public:
   using entry = std::pair<K, S>;
   using entries = std::vector<entry>;
@@ -123,40 +130,30 @@ public:
            + type_name(typeid(V)) + ", " + type_name(typeid(S)) + ">";
   }
 
-  bool serializable() const noexcept override {
-    return is_serializable<K>::value && is_serializable<V>::value
-           && is_serializable<S>::value;
-  }
-
-  std::shared_ptr<void> make_partition() const override {
-    return std::make_shared<partition>(std::make_shared<const entries>());
-  }
-
+protected:
   /// `load` adds `(key, state)` entries; `update` returns the new entries,
   /// as do `snapshot` and `save`.
-  block call(void* ptr, state_call what, time t,
-             const block& in) const override {
-    auto& part = *static_cast<partition*>(ptr);
+  block apply(state_update_partition<K, V, S>& part, state_call what, time t,
+              const block& in) const override {
     switch (what) {
       case state_call::load: {
         auto xs = block_records<entry>(in);
-        auto next = std::make_shared<entries>(*part);
+        auto next = std::make_shared<entries>(*part.entries);
         next->insert(next->end(), xs->begin(), xs->end());
-        part = std::move(next);
+        part.entries = std::move(next);
         return {};
       }
       case state_call::update:
-        part = update(*part, *block_records<grouped>(in), t);
+        part.entries = update(*part.entries, *block_records<grouped>(in), t);
         break;
       case state_call::snapshot:
       case state_call::save:
         break;
     }
-    return make_block(0, part);
+    return make_block(0, part.entries);
   }
 
 private:
-  using partition = std::shared_ptr<const entries>;
 
   std::shared_ptr<const entries> update(const entries& state,
                                         const std::vector<grouped>& batch,
@@ -285,7 +282,8 @@ struct state_partition {
 /// partition grouped by key, updating the state in place, then times out
 /// idle keys. Only keys with data (and timing-out keys) are visited.
 template <class K, class V, class S, class M>
-class map_with_state_operator final : public state_operator {
+class map_with_state_operator final
+  : public basic_state_operator<state_partition<K, S>, K, V, S, M> {
 public:
   using spec_type = basic_state_spec<K, V, S, M>;
   using grouped = std::pair<K, std::vector<V>>;
@@ -304,20 +302,11 @@ public:
            + type_name(typeid(M)) + ">";
   }
 
-  bool serializable() const noexcept override {
-    return is_serializable<K>::value && is_serializable<V>::value
-           && is_serializable<S>::value && is_serializable<M>::value;
-  }
-
-  std::shared_ptr<void> make_partition() const override {
-    return std::make_shared<partition>();
-  }
-
+protected:
   /// `load` adds `saved_entry`s; `update` returns the function's results;
   /// `snapshot` the `(key, state)` entries; `save` the `saved_entry`s.
-  block call(void* ptr, state_call what, time t,
-             const block& in) const override {
-    auto& part = *static_cast<partition*>(ptr);
+  block apply(state_partition<K, S>& part, state_call what, time t,
+              const block& in) const override {
     switch (what) {
       case state_call::load:
         load(part, *block_records<saved_entry>(in));
@@ -327,7 +316,7 @@ public:
         auto batch = block_records<grouped>(in);
         std::vector<M> out;
         for (const auto& kv : *batch)
-          apply(part, kv, t, out);
+          apply_key(part, kv, t, out);
         if (timeout_)
           time_out(part, t, t - *timeout_, out);
         return make_block(0, std::move(out));
@@ -369,8 +358,8 @@ private:
     part.updates.insert(part.updates.end(), updates.begin(), updates.end());
   }
 
-  void apply(partition& part, const grouped& kv, time t,
-             std::vector<M>& out) const {
+  void apply_key(partition& part, const grouped& kv, time t,
+                 std::vector<M>& out) const {
     auto h = hash<K>{}(kv.first);
     auto* found = part.entries.find(kv.first, h);
     std::optional<S> current;

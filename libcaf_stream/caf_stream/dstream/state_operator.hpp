@@ -71,6 +71,30 @@ private:
   int32_t id_ = -1;
 };
 
+/// A `state_operator` whose partitions are `Partition`s and whose records
+/// are made of `Ts...`: makes the partitions and gives `apply` a typed one.
+template <class Partition, class... Ts>
+class basic_state_operator : public state_operator {
+public:
+  bool serializable() const noexcept final {
+    return (detail::is_serializable<Ts>::value && ...);
+  }
+
+  std::shared_ptr<void> make_partition() const final {
+    return std::make_shared<Partition>();
+  }
+
+  block call(void* partition, state_call what, time t,
+             const block& in) const final {
+    return apply(*static_cast<Partition*>(partition), what, t, in);
+  }
+
+protected:
+  /// Runs `what` on `part` for batch `t`.
+  virtual block apply(Partition& part, state_call what, time t,
+                      const block& in) const = 0;
+};
+
 namespace detail {
 
 /// Computes every partition of `x` now, on the current task runner, into a

@@ -70,6 +70,32 @@ private:
   duration window_;
 };
 
+/// One partition of an incremental window, owned by its holder: the
+/// window's value per key and the reduced batches in the window, oldest
+/// first, as they entered.
+template <class K, class V>
+struct window_partition {
+  using value_type = std::pair<K, V>;
+  using batch = std::pair<int64_t, std::vector<value_type>>;
+
+  // A batch in the window: entry `index` of the block it came in.
+  struct kept_batch {
+    std::shared_ptr<const std::vector<batch>> source;
+    size_t index;
+
+    int64_t ms() const {
+      return (*source)[index].first;
+    }
+
+    const batch& records() const {
+      return (*source)[index];
+    }
+  };
+
+  erasable_table<K, V> values;
+  std::deque<kept_batch> batches;
+};
+
 /// `reduce_by_key_and_window`'s work at the holders (with an inverse
 /// function): a partition is the window's value per key and the reduced
 /// batches in the window, as they entered. Each slide takes the batches that
@@ -81,13 +107,14 @@ private:
 /// `filter` (if set) drops keys. All inputs are hash-partitioned alike, so
 /// nothing travels through a shuffle.
 template <class K, class V>
-class window_state_operator final : public state_operator {
+class window_state_operator final
+  : public basic_state_operator<window_partition<K, V>, K, V> {
 public:
   using value_type = std::pair<K, V>;
   using reduce_function = std::function<V(const V&, const V&)>;
   using filter_function = std::function<bool(const value_type&)>;
   /// A reduced batch's partition, with the batch time (ms).
-  using batch = std::pair<int64_t, std::vector<value_type>>;
+  using batch = typename window_partition<K, V>::batch;
   /// What a checkpoint keeps of a partition (and `load` reads): the
   /// window's value and the batches in the window.
   using saved = std::pair<std::vector<value_type>, std::vector<batch>>;
@@ -106,20 +133,12 @@ public:
            + type_name(typeid(V)) + ">";
   }
 
-  bool serializable() const noexcept override {
-    return is_serializable<K>::value && is_serializable<V>::value;
-  }
-
-  std::shared_ptr<void> make_partition() const override {
-    return std::make_shared<partition>();
-  }
-
+protected:
   /// `update` takes the `batch`es entering at `t` and returns the window;
   /// `load` takes one `saved`, `save` returns one; `snapshot` returns the
   /// window.
-  block call(void* ptr, state_call what, time t,
-             const block& in) const override {
-    auto& part = *static_cast<partition*>(ptr);
+  block apply(window_partition<K, V>& part, state_call what, time t,
+              const block& in) const override {
     switch (what) {
       case state_call::load: {
         auto xs = block_records<saved>(in);
@@ -148,24 +167,8 @@ public:
   }
 
 private:
-  // A batch in the window: entry `index` of the block it came in.
-  struct kept_batch {
-    std::shared_ptr<const std::vector<batch>> source;
-    size_t index;
-
-    int64_t ms() const {
-      return (*source)[index].first;
-    }
-
-    const batch& records() const {
-      return (*source)[index];
-    }
-  };
-
-  struct partition {
-    erasable_table<K, V> values;
-    std::deque<kept_batch> batches;
-  };
+  using partition = window_partition<K, V>;
+  using kept_batch = typename partition::kept_batch;
 
   void load(partition& part, const saved& x) const {
     for (const auto& kv : x.first)
