@@ -6,9 +6,9 @@
 
 namespace caf_stream {
 
-/// Every error condition caf-stream reports. Usable as a `caf::error` through
-/// `caf_stream::make_error` (category atom "stream"); see
-/// `caf_stream/actors/error.hpp`.
+/// Every error condition caf-stream reports, carried by `stream_error`.
+/// Between actors, failures travel as `caf::error`s whose message the
+/// receiving side turns back into a `stream_error` (a state holder's, ...).
 enum class errc : uint8_t {
   /// A call breaks one of Spark's rules for building a graph (bad window,
   /// graph changed after start, no output operation, ...).
