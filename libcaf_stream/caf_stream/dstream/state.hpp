@@ -26,29 +26,26 @@ rdd<std::pair<K, S>> partition_state(const rdd<std::pair<K, S>>& x, size_t n) {
   return x.reduce_by_key([](const S& a, const S&) { return a; }, n);
 }
 
-/// The blocks of `entries` spread over `n` partitions by the hash of their
+/// The entries of `parts` spread over `n` partitions by the hash of their
 /// keys (a restored state, whose partition count may have changed since).
 template <class K, class E>
-std::vector<block> blocks_by_key(std::vector<std::pair<K, E>> entries,
-                                 size_t n) {
-  std::vector<std::vector<std::pair<K, E>>> parts(n);
-  for (auto& e : entries)
-    parts[partition_of(e.first, n)].push_back(std::move(e));
-  std::vector<block> result;
-  result.reserve(n);
+std::vector<std::vector<std::pair<K, E>>>
+repartition_by_key(std::vector<std::vector<std::pair<K, E>>> parts, size_t n) {
+  std::vector<std::vector<std::pair<K, E>>> result(n);
   for (auto& part : parts)
-    result.push_back(make_block(0, std::move(part)));
+    for (auto& e : part)
+      result[partition_of(e.first, n)].push_back(std::move(e));
   return result;
 }
 
-/// The records of every block, one after the other.
-template <class T>
-std::vector<T> records_of(const std::vector<block>& xs) {
-  std::vector<T> result;
-  for (const auto& x : xs) {
-    auto part = block_records<T>(x);
-    result.insert(result.end(), part->begin(), part->end());
-  }
+/// Like `repartition_by_key`, one block per partition (for `load`).
+template <class K, class E>
+std::vector<block>
+blocks_by_key(std::vector<std::vector<std::pair<K, E>>> parts, size_t n) {
+  std::vector<block> result;
+  result.reserve(n);
+  for (auto& part : repartition_by_key(std::move(parts), n))
+    result.push_back(make_block(0, std::move(part)));
   return result;
 }
 
@@ -230,10 +227,9 @@ public:
   void restore_data(const std::string& bytes) override {
     timed_partitions<entry> xs;
     from_bytes(bytes, xs);
-    std::vector<entry> newest;
+    std::vector<std::vector<entry>> newest;
     if (!xs.empty())
-      for (auto& part : xs.back().second)
-        newest.insert(newest.end(), part.begin(), part.end());
+      newest = std::move(xs.back().second);
     state_.set_pending(blocks_by_key(std::move(newest), partitions_));
   }
 
@@ -446,10 +442,7 @@ public:
   void restore_data(const std::string& bytes) override {
     saved xs;
     from_bytes(bytes, xs);
-    std::vector<saved_entry> all;
-    for (auto& part : xs)
-      all.insert(all.end(), part.begin(), part.end());
-    state_.set_pending(blocks_by_key(std::move(all), partitions_));
+    state_.set_pending(blocks_by_key(std::move(xs), partitions_));
   }
 
   /// The state after batch `t` (running the batch first if needed), copied.

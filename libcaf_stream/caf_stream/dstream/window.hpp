@@ -314,17 +314,15 @@ public:
   void restore_data(const std::string& bytes) override {
     std::pair<timed_partitions<value_type>, timed_partitions<value_type>> xs;
     from_bytes(bytes, xs);
-    std::vector<std::vector<value_type>> values(partitions_);
+    std::vector<saved> parts(partitions_);
     std::optional<time> value_time;
     if (!xs.first.empty()) {
       value_time = time{xs.first.back().first};
-      for (auto& part : xs.first.back().second)
-        for (auto& kv : part)
-          values[partition_of(kv.first, partitions_)].push_back(kv);
+      auto values = repartition_by_key(std::move(xs.first.back().second),
+                                       partitions_);
+      for (size_t i = 0; i < partitions_; ++i)
+        parts[i].first = std::move(values[i]);
     }
-    std::vector<saved> parts(partitions_);
-    for (size_t i = 0; i < partitions_; ++i)
-      parts[i].first = std::move(values[i]);
     timed_partitions<value_type> pending;
     for (auto& [ms, records] : xs.second) {
       auto t = time{ms};
@@ -335,10 +333,7 @@ public:
         pending.emplace_back(ms, std::move(records));
         continue;
       }
-      std::vector<std::vector<value_type>> by_part(partitions_);
-      for (auto& part : records)
-        for (auto& kv : part)
-          by_part[partition_of(kv.first, partitions_)].push_back(kv);
+      auto by_part = repartition_by_key(std::move(records), partitions_);
       for (size_t i = 0; i < partitions_; ++i)
         parts[i].second.emplace_back(ms, std::move(by_part[i]));
     }
