@@ -12,6 +12,7 @@
 
 #include "caf_stream/checkpoint/rdd_data.hpp"
 #include "caf_stream/detail/hash_table.hpp"
+#include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/dstream/node.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/hash.hpp"
@@ -54,13 +55,10 @@ blocks_by_key(std::vector<std::vector<std::pair<K, E>>> parts, size_t n) {
 /// from a checkpoint) before the first batch.
 class state_stream_support {
 public:
-  explicit state_stream_support(std::shared_ptr<state_operator> op)
+  /// Registers `op` with `graph` (which sets its state id).
+  state_stream_support(dstream_graph& graph, std::shared_ptr<state_operator> op)
     : op_(std::move(op)) {
-    // nop
-  }
-
-  const std::shared_ptr<state_operator>& op() const noexcept {
-    return op_;
+    graph.add_state_operator(op_);
   }
 
   /// Calls the holders of the `n` partitions with nothing to give them.
@@ -206,8 +204,8 @@ public:
       parent_(std::move(parent)),
       partitions_(partitions),
       initial_(std::move(initial)),
-      state_(std::make_shared<op_type>(std::move(f))) {
-    graph.add_state_operator(state_.op());
+      state_(graph, std::make_shared<op_type>(std::move(f))) {
+    // nop
   }
 
   bool must_checkpoint() const noexcept override {
@@ -423,8 +421,8 @@ public:
       parent_(std::move(parent)),
       spec_(std::move(spec)),
       partitions_(partitions),
-      state_(std::make_shared<op_type>(spec_)) {
-    graph.add_state_operator(state_.op());
+      state_(graph, std::make_shared<op_type>(spec_)) {
+    // nop
   }
 
   bool must_checkpoint() const noexcept override {

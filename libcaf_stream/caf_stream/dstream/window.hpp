@@ -270,9 +270,8 @@ public:
       reduced_(std::move(reduced)),
       window_(window),
       partitions_(partitions),
-      state_(std::make_shared<op_type>(std::move(f), std::move(inv),
-                                       std::move(filter), window)) {
-    graph.add_state_operator(state_.op());
+      state_(graph, std::make_shared<op_type>(std::move(f), std::move(inv),
+                                              std::move(filter), window)) {
     this->remember(slide);
   }
 
