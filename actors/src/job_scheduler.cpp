@@ -2,6 +2,9 @@
 #include <atomic>
 #include <map>
 #include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -37,7 +40,7 @@ public:
   ~worker_task_runner() override {
     for (auto& [id, xs] : holders_)
       for (auto& x : xs)
-        self_->send_exit(x, caf::exit_reason::user_shutdown);
+        self_->send_exit(x.actor, caf::exit_reason::user_shutdown);
   }
 
   void run(size_t n, detail::function_ref<void(size_t)> task) override {
@@ -59,43 +62,120 @@ public:
   std::vector<block> call_state(const state_operator& op, state_call what,
                                 time t, std::vector<block> in) override {
     auto n = in.size();
-    const auto& holders = holders_of(op, n);
+    auto& holders = holders_of(op, n);
     take_down_notices();
-    for (size_t i = 0; i < n; ++i)
-      if (auto j = lost_.find(holders[i].address()); j != lost_.end())
-        throw stream_error(errc::job_failure,
-                           where(op, i) + ": the holder is gone ("
-                             + j->second
-                             + "), and its state with it; restart the "
-                               "driver with get_or_create to go on from the "
-                               "last checkpoint");
-    auto ask = [&](size_t i) {
-      return self_->request(holders[i], opts_.state_timeout, state_atom::value,
-                            static_cast<uint8_t>(what), t, std::move(in[i]));
+    auto remote = !opts_.state_nodes.empty();
+    std::vector<std::string> failures(n);
+    if (remote)
+      for (size_t i = 0; i < n; ++i)
+        if (!holders[i].gone.empty())
+          replace(op, i, holders[i], failures[i]);
+    // With state nodes, the calls stay in the holders' logs.
+    std::vector<block> sent;
+    if (remote)
+      sent = in;
+    auto ask = [&](size_t i, block x) {
+      return self_->request(holders[i].actor, state_wait(), state_atom::value,
+                            static_cast<uint8_t>(what), t, std::move(x));
     };
-    std::vector<decltype(ask(0))> pending;
-    pending.reserve(n);
+    std::vector<std::optional<decltype(ask(0, {}))>> pending(n);
     for (size_t i = 0; i < n; ++i)
-      pending.push_back(ask(i));
+      if (failures[i].empty())
+        pending[i] = ask(i, std::move(in[i]));
     std::vector<block> result(n);
-    std::string failure;
+    // Returns true if holder `i` was lost in the call.
+    auto failed = [&](size_t i, const caf::error& e) {
+      failures[i] = where(op, i) + ": " + describe(e);
+      if (!remote || e != caf::sec::request_receiver_down)
+        return false;
+      holders[i].gone = describe(e);
+      return true;
+    };
+    std::vector<size_t> again;
     for (size_t i = 0; i < n; ++i)
-      pending[i].receive([&](block& x) { result[i] = std::move(x); },
-                         [&](caf::error& e) {
-                           if (failure.empty())
-                             failure = where(op, i) + ": " + describe(e);
-                         });
-    if (!failure.empty())
-      throw stream_error(errc::job_failure, failure);
+      if (pending[i])
+        pending[i]->receive([&](block& x) { result[i] = std::move(x); },
+                            [&](caf::error& e) {
+                              if (failed(i, e))
+                                again.push_back(i);
+                            });
+    // A holder lost in the call: its replacement gets the call again.
+    for (auto i : again)
+      if (replace(op, i, holders[i], failures[i]))
+        ask(i, sent[i]).receive(
+          [&](block& x) {
+            result[i] = std::move(x);
+            failures[i].clear();
+          },
+          [&](caf::error& e) { failed(i, e); });
+    if (remote)
+      for (size_t i = 0; i < n; ++i)
+        log_call(holders[i], what, t, sent[i], result[i], failures[i]);
+    for (auto& failure : failures)
+      if (!failure.empty())
+        throw stream_error(errc::job_failure, failure);
     return result;
   }
 
   /// Takes note of a holder that went down (its state node vanished).
   void holder_down(const caf::down_msg& dm) {
-    lost_.emplace(dm.source, self_->system().render(dm.reason));
+    for (auto& [id, xs] : holders_)
+      for (auto& x : xs)
+        if (x.actor.address() == dm.source && x.gone.empty())
+          x.gone = "the state node's holder went down ("
+                   + self_->system().render(dm.reason) + ")";
   }
 
 private:
+  // A state partition's holder: on this node, or a proxy for one on a state
+  // node, with what it went through since its state was last saved.
+  struct holder_ref {
+    caf::actor actor;
+    // The state node it is on ("" : this node).
+    std::string node;
+    // Why the holder is gone, if it is: its state is lost with it.
+    std::string gone;
+    // The calls that made its state since the last `save`: a `load` of the
+    // saved state (or of a checkpoint's, or the initial state), then the
+    // updates. A new holder in its place gets them again.
+    std::vector<std::tuple<state_call, time, block>> log;
+  };
+
+  // Keeps `what` in `h`'s log: a `save` starts the log afresh with a `load`
+  // of what it returned; `load` and `update` join the log when the holder
+  // took them, and when it was lost, since its replacement must.
+  static void log_call(holder_ref& h, state_call what, time t,
+                       const block& in, const block& out,
+                       const std::string& failure) {
+    switch (what) {
+      case state_call::save:
+        if (failure.empty()) {
+          h.log.clear();
+          h.log.emplace_back(state_call::load, t, out);
+        }
+        break;
+      case state_call::load:
+      case state_call::update:
+        // Another job of the batch may have asked already.
+        if (!h.log.empty() && std::get<0>(h.log.back()) == what
+            && std::get<1>(h.log.back()) == t)
+          break;
+        if (failure.empty() || !h.gone.empty())
+          h.log.emplace_back(what, t, in);
+        break;
+      case state_call::snapshot:
+        break;
+    }
+  }
+
+  // How long the scheduler waits for a state call: a proxy answers within
+  // `stream.state-timeout` (its own bound), so the second half is a
+  // backstop.
+  duration state_wait() const {
+    return opts_.state_nodes.empty() ? opts_.state_timeout
+                                     : opts_.state_timeout * 2;
+  }
+
   // Handles the down messages of holders that are already queued.
   void take_down_notices() {
     for (bool more = true; more;)
@@ -134,17 +214,19 @@ private:
   }
 
   // The holders of `op`'s first `n` partitions, spawned where
-  // `stream.state-nodes` puts them.
-  const std::vector<caf::actor>& holders_of(const state_operator& op,
-                                            size_t n) {
+  // `stream.state-nodes` puts them: partition `i` on node `i % n`, or on
+  // the next one that takes it.
+  std::vector<holder_ref>& holders_of(const state_operator& op, size_t n) {
     auto& xs = holders_[op.state_id()];
     while (xs.size() < n) {
       auto i = xs.size();
       auto shared = graph_.state_operators().at(
         static_cast<size_t>(op.state_id()));
+      holder_ref h;
       if (opts_.state_nodes.empty()) {
-        xs.push_back(spawn_state_holder(self_->system(), shared,
-                                        caf::actor_cast<caf::actor>(self_)));
+        h.actor = spawn_state_holder(self_->system(), shared,
+                                     caf::actor_cast<caf::actor>(self_));
+        xs.push_back(std::move(h));
         continue;
       }
       if (!op.serializable())
@@ -153,13 +235,97 @@ private:
                              "the stream's keys, values, states or results "
                              "have no Boost.Serialization `serialize`, so "
                              "its state cannot leave this node");
-      xs.push_back(spawn_remote(op, i));
+      std::string failure;
+      if (!place(op, i, i, h, failure))
+        throw stream_error(errc::job_failure, failure);
+      xs.push_back(std::move(h));
     }
     return xs;
   }
 
-  caf::actor spawn_remote(const state_operator& op, size_t i) {
-    const auto& address = opts_.state_nodes[i % opts_.state_nodes.size()];
+  // Puts a new holder in place of `h`, which is gone, and gives it `h`'s
+  // log: on `h`'s node if it is back, else on the next node that takes it.
+  // Sets `failure` and returns false if no node does.
+  bool replace(const state_operator& op, size_t i, holder_ref& h,
+               std::string& failure) {
+    const auto& nodes = opts_.state_nodes;
+    auto home = static_cast<size_t>(
+      std::find(nodes.begin(), nodes.end(), h.node) - nodes.begin());
+    // The node's actor went down with the holder; it may be back.
+    state_nodes_.erase(h.node);
+    holder_ref fresh;
+    fresh.log = std::move(h.log);
+    if (!place(op, i, home, fresh, failure)) {
+      h.log = std::move(fresh.log);
+      failure = where(op, i) + ": " + h.gone
+                + ", and no state node takes its place, so its state waits "
+                  "in the driver's log for one: "
+                + failure;
+      return false;
+    }
+    log_->warn("{}: the holder on {} is gone, a new one on {} took its state "
+               "({} calls since the last checkpoint)",
+               where(op, i), h.node, fresh.node, fresh.log.size());
+    h = std::move(fresh);
+    return true;
+  }
+
+  // Spawns a holder for partition `i` in `h` on the first state node, from
+  // node `first` on, that takes it and `h`'s log. Sets `failure` to each
+  // node's reason and returns false if none does.
+  bool place(const state_operator& op, size_t i, size_t first, holder_ref& h,
+             std::string& failure) {
+    const auto& nodes = opts_.state_nodes;
+    std::vector<std::string> reasons;
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      const auto& address = nodes[(first + k) % nodes.size()];
+      try {
+        auto proxy = spawn_holder_proxy(self_->system(),
+                                        spawn_remote(op, i, address),
+                                        opts_.state_timeout);
+        self_->monitor(proxy);
+        std::string why;
+        if (replay(proxy, h.log, why)) {
+          h.actor = std::move(proxy);
+          h.node = address;
+          h.gone.clear();
+          return true;
+        }
+        self_->send_exit(proxy, caf::exit_reason::user_shutdown);
+        reasons.push_back(address + ": " + why);
+      } catch (const stream_error& e) {
+        reasons.push_back(e.what());
+      }
+    }
+    failure.clear();
+    for (auto& x : reasons)
+      failure += (failure.empty() ? "" : "; ") + x;
+    return false;
+  }
+
+  // Sends a new holder the calls of `log`, in order; sets `failure` and
+  // returns false if one fails.
+  bool replay(const caf::actor& holder,
+              const std::vector<std::tuple<state_call, time, block>>& log,
+              std::string& failure) {
+    for (const auto& [what, t, in] : log) {
+      bool ok = true;
+      self_->request(holder, state_wait(), state_atom::value,
+                     static_cast<uint8_t>(what), t, in)
+        .receive([](block&) {},
+                 [&](caf::error& e) {
+                   failure = "replaying its state failed: " + describe(e);
+                   ok = false;
+                 });
+      if (!ok)
+        return false;
+    }
+    return true;
+  }
+
+  // A holder for partition `i` of `op` on the state node at `address`.
+  caf::actor spawn_remote(const state_operator& op, size_t i,
+                          const std::string& address) {
     auto& node = state_nodes_[address];
     if (!node) {
       if (!self_->system().has_middleman())
@@ -169,10 +335,12 @@ private:
                            "configuration");
       auto [host, port] = parse_node_address(address, "stream.state-nodes");
       auto x = self_->system().middleman().remote_actor(host, port);
-      if (!x)
+      if (!x) {
+        state_nodes_.erase(address);
         throw stream_error(errc::job_failure,
                            "cannot reach the state node " + address + ": "
                              + self_->system().render(x.error()));
+      }
       node = std::move(*x);
     }
     caf::actor result;
@@ -181,13 +349,14 @@ private:
                    graph_.fingerprint(), op.state_id(), op.signature())
       .receive([&](caf::actor& holder) { result = std::move(holder); },
                [&](caf::error& e) { failure = describe(e); });
-    if (!result)
+    if (!result) {
+      state_nodes_.erase(address);
       throw stream_error(errc::job_failure, where(op, i) + ": the state node "
                                               + address
                                               + " refused the holder: "
                                               + failure);
+    }
     log_->info("{}: holder on {}", where(op, i), address);
-    self_->monitor(result);
     return result;
   }
 
@@ -197,10 +366,14 @@ private:
     auto sig = op.signature();
     auto result = sig.substr(0, sig.find('<')) + ", state partition "
                   + std::to_string(i);
-    if (!opts_.state_nodes.empty())
-      result += " (on " + opts_.state_nodes[i % opts_.state_nodes.size()]
-                + ")";
-    return result;
+    if (opts_.state_nodes.empty())
+      return result;
+    // Where the holder is, or where it goes.
+    auto j = holders_.find(op.state_id());
+    if (j != holders_.end() && i < j->second.size())
+      return result + " (on " + j->second[i].node + ")";
+    return result + " (on " + opts_.state_nodes[i % opts_.state_nodes.size()]
+           + ")";
   }
 
   // An error's own message where it carries one (a holder's), else CAF's
@@ -220,10 +393,8 @@ private:
   const std::vector<caf::actor>& workers_;
   const detail::dstream_graph& graph_;
   const stream_options& opts_;
-  std::map<int32_t, std::vector<caf::actor>> holders_;
+  std::map<int32_t, std::vector<holder_ref>> holders_;
   std::map<std::string, caf::actor> state_nodes_;
-  // Remote holders that went down, with the reason.
-  std::map<caf::actor_addr, std::string> lost_;
   std::shared_ptr<spdlog::logger> log_ = detail::logger("scheduler");
   uint64_t next_id_ = 0;
   size_t next_worker_ = 0;

@@ -1,3 +1,5 @@
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -17,6 +19,11 @@ namespace {
 struct holder_state {
   std::shared_ptr<const state_operator> op;
   std::shared_ptr<void> partition;
+  // The last batch applied and the output it gave: a batch comes again when
+  // it failed elsewhere and another job of it needs the stream, and it
+  // gets the same output without changing the state twice.
+  std::optional<time> updated;
+  block output;
   static inline const char* name = "caf_stream.state_holder";
 };
 
@@ -42,13 +49,62 @@ caf::behavior state_holder(caf::stateful_actor<holder_state>* self,
                                "unknown state call "
                                  + std::to_string(what));
       auto& st = self->state;
+      auto call = static_cast<state_call>(what);
+      if (call == state_call::update && st.updated == t)
+        return st.output;
       try {
-        return st.op->call(st.partition.get(), static_cast<state_call>(what),
-                           t, in);
+        auto out = st.op->call(st.partition.get(), call, t, in);
+        if (call == state_call::update) {
+          st.updated = t;
+          st.output = out;
+        }
+        return out;
       } catch (const std::exception& e) {
         return caf::make_error(caf::sec::runtime_error,
                                std::string{e.what()});
       }
+    },
+  };
+}
+
+struct proxy_state {
+  // The calls in flight, by a number of the proxy's own.
+  std::map<uint64_t, caf::response_promise> pending;
+  uint64_t next_id = 0;
+  static inline const char* name = "caf_stream.holder_proxy";
+};
+
+caf::behavior holder_proxy(caf::stateful_actor<proxy_state>* self,
+                           caf::actor holder, duration timeout) {
+  self->monitor(holder);
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    if (dm.source != holder)
+      return;
+    auto why = "the state node's holder went down ("
+               + self->system().render(dm.reason) + ")";
+    for (auto& [id, promise] : self->state.pending)
+      promise.deliver(caf::make_error(caf::sec::request_receiver_down, why));
+    self->state.pending.clear();
+    self->quit(dm.reason);
+  });
+  self->attach_functor(
+    [=] { caf::anon_send_exit(holder, caf::exit_reason::user_shutdown); });
+  auto answer = [=](uint64_t id, auto x) {
+    auto i = self->state.pending.find(id);
+    if (i == self->state.pending.end())
+      return;
+    i->second.deliver(std::move(x));
+    self->state.pending.erase(i);
+  };
+  return {
+    [=](state_atom, uint8_t what, time t, block& in) -> caf::result<block> {
+      auto promise = self->make_response_promise();
+      auto id = self->state.next_id++;
+      self->state.pending.emplace(id, promise);
+      self->request(holder, timeout, state_atom::value, what, t, std::move(in))
+        .then([=](block& out) { answer(id, std::move(out)); },
+              [=](caf::error& e) { answer(id, std::move(e)); });
+      return promise;
     },
   };
 }
@@ -102,6 +158,11 @@ caf::actor spawn_state_holder(caf::actor_system& sys,
                               std::shared_ptr<const state_operator> op,
                               caf::actor driver) {
   return sys.spawn(state_holder, std::move(op), std::move(driver));
+}
+
+caf::actor spawn_holder_proxy(caf::actor_system& sys, caf::actor holder,
+                              duration timeout) {
+  return sys.spawn(holder_proxy, std::move(holder), timeout);
 }
 
 caf::actor spawn_state_node(caf::actor_system& sys,

@@ -75,18 +75,23 @@ private:
   int64_t last_ = 0;
 };
 
-// A state node child process and the "host:port" it listens on.
+// A state node child process and the "host:port" it listens on; `flags`
+// as `state_node_child` takes them.
 struct state_node {
-  explicit state_node(bool other = false)
-    : proc(other ? std::vector<std::string>{CAF_STREAM_STATE_NODE_CHILD,
-                                            "other"}
-                 : std::vector<std::string>{CAF_STREAM_STATE_NODE_CHILD}) {
+  explicit state_node(std::vector<std::string> flags = {}) : proc(args(flags)) {
     auto line = proc.read_line();
     REQUIRE(line.rfind("port ", 0) == 0);
-    address = "127.0.0.1:" + line.substr(5);
+    port = line.substr(5);
+    address = "127.0.0.1:" + port;
+  }
+
+  static std::vector<std::string> args(std::vector<std::string> flags) {
+    flags.insert(flags.begin(), CAF_STREAM_STATE_NODE_CHILD);
+    return flags;
   }
 
   support::child_process proc;
+  std::string port;
   std::string address;
 };
 
@@ -199,7 +204,7 @@ TEST_CASE("state holders on state nodes give the results of one process",
 
 TEST_CASE("a state node running another graph is refused",
           "[actors][state]") {
-  state_node other{true};
+  state_node other{{"--other"}};
   testing::temporary_directory dir;
   driver d{{other.address}, dir.path()};
   d.run(input[0]);
@@ -208,22 +213,113 @@ TEST_CASE("a state node running another graph is refused",
                && Catch::Contains(other.address));
 }
 
-TEST_CASE("a state node that goes away fails the batch with a clear error",
+// The four streams' rows for `batches`, computed directly: running sums,
+// each record's running count (`map_with_state`) and the counts of every
+// key, and sums over the last two batches (keys have values above 0).
+std::vector<table> expected_rows(const table& batches) {
+  std::map<std::string, int> sums;
+  std::map<std::string, int> counts;
+  std::vector<table> rows(4);
+  for (size_t k = 0; k < batches.size(); ++k) {
+    std::vector<kv> mapped;
+    for (const auto& [key, value] : batches[k]) {
+      sums[key] += value;
+      mapped.emplace_back(key, ++counts[key]);
+    }
+    std::sort(mapped.begin(), mapped.end());
+    std::map<std::string, int> window;
+    for (auto j = k > 0 ? k - 1 : k; j <= k; ++j)
+      for (const auto& [key, value] : batches[j])
+        window[key] += value;
+    rows[0].emplace_back(sums.begin(), sums.end());
+    rows[1].push_back(std::move(mapped));
+    rows[2].emplace_back(counts.begin(), counts.end());
+    rows[3].emplace_back(window.begin(), window.end());
+  }
+  return rows;
+}
+
+// `n` batches of distinct keys among "a".."f" with values 1..5, one empty.
+table some_batches(size_t n) {
+  table result(n);
+  for (size_t k = 0; k < n; ++k)
+    for (int j = 0; j < 6 && k != 4; ++j)
+      if ((k * 7 + j * 3) % 4 != 0)
+        result[k].emplace_back(std::string(1, static_cast<char>('a' + j)),
+                               static_cast<int>((k + j) % 5 + 1));
+  return result;
+}
+
+// Checks the rows of batches `first`..`last` (numbered from 1) against
+// what all of `batches` give.
+void check_rows(recorder& rec, const table& batches, int64_t first,
+                int64_t last) {
+  auto rows = expected_rows(batches);
+  for (int which = 0; which < 4; ++which) {
+    INFO("stream " << which);
+    CHECK(rec.rows(which, first, last)
+          == table(rows[which].begin() + (first - 1),
+                   rows[which].begin() + last));
+  }
+}
+
+TEST_CASE("a lost state node's partitions move to another node with their "
+          "state",
           "[actors][state]") {
-  state_node n;
+  auto n1 = std::make_unique<state_node>();
+  auto n2 = std::make_unique<state_node>();
   testing::temporary_directory dir;
-  driver d{{n.address}, dir.path(), caf_stream::time{0}, seconds(2)};
-  d.run(input[0]);
+  driver d{{n1->address, n2->address}, dir.path()};
+  auto batches = some_batches(14);
+  for (size_t k = 0; k < 3; ++k)
+    d.run(batches[k]);
+  // Partition 1 moves to n1 with its state: the updates since the start.
+  n2->proc.kill();
+  for (size_t k = 3; k < 6; ++k)
+    d.run(batches[k]);
+  // n2 comes back on its port; nothing moves back.
+  n2 = std::make_unique<state_node>(
+    std::vector<std::string>{"--port=" + n2->port});
+  // Batch 10 checkpoints the state: from then on a new holder gets the
+  // saved state and the updates since.
+  for (size_t k = 6; k < 11; ++k)
+    d.run(batches[k]);
+  n1->proc.kill();
+  for (size_t k = 11; k < 14; ++k)
+    d.run(batches[k]);
+  for (int64_t k = 1; k <= 14; ++k) {
+    INFO("batch " << k);
+    CHECK(d.rec->failure(k).empty());
+  }
+  check_rows(*d.rec, batches, 1, 14);
+}
+
+TEST_CASE("without a state node to take a lost partition, batches fail "
+          "until one comes back, and no record is lost",
+          "[actors][state]") {
+  auto n = std::make_unique<state_node>();
+  auto address = n->address;
+  testing::temporary_directory dir;
+  driver d{{address}, dir.path(), caf_stream::time{0}, seconds(2)};
+  auto batches = some_batches(5);
+  d.run(batches[0]);
   REQUIRE(d.rec->failure(1).empty());
-  n.proc.kill();
-  // The batch running when the node goes fails by the timeout or by the
-  // holder's down message, whichever comes first; the next one at once.
-  d.run(input[1]);
-  CHECK_THAT(d.rec->failure(2), Catch::Contains("state partition")
-                                  && Catch::Contains(n.address));
-  d.run(input[2]);
-  CHECK_THAT(d.rec->failure(3), Catch::Contains("the holder is gone")
-                                  && Catch::Contains(n.address));
+  n->proc.kill();
+  d.run(batches[1]);
+  d.run(batches[2]);
+  for (int64_t k = 2; k <= 3; ++k)
+    CHECK_THAT(d.rec->failure(k), Catch::Contains("state partition")
+                                    && Catch::Contains(address)
+                                    && Catch::Contains("no state node takes"));
+  // The node comes back on its port: the partitions' new holders get their
+  // state and the updates of the failed batches.
+  n = std::make_unique<state_node>(
+    std::vector<std::string>{"--port=" + n->port});
+  d.run(batches[3]);
+  d.run(batches[4]);
+  CHECK(d.rec->failure(4).empty());
+  CHECK(d.rec->failure(5).empty());
+  check_rows(*d.rec, batches, 4, 5);
 }
 
 namespace {

@@ -31,10 +31,23 @@ caf::actor spawn_operator_worker(caf::actor_system& sys);
 /// goes down.
 /// - `(state_atom, uint8_t state_call, time, block)` -> `block`: runs the
 ///   operator's call on the partition; a failure (a user function threw,
-///   undecodable records) comes back as an error with the message.
+///   undecodable records) comes back as an error with the message. An
+///   update for the batch it applied last gives that batch's output again
+///   and leaves the state alone.
 caf::actor spawn_state_holder(caf::actor_system& sys,
                               std::shared_ptr<const state_operator> op,
                               caf::actor driver);
+
+/// Holder proxy: stands in on the driver for `holder`, a holder on a state
+/// node. Passes the calls on (bounded by `timeout`); when the holder goes
+/// down (its node died, the connection broke), fails the calls in flight at
+/// once with `sec::request_receiver_down` instead of letting them wait for
+/// the timeout, and quits with the holder's reason. When the proxy quits,
+/// so does the holder.
+/// - `(state_atom, uint8_t state_call, time, block)` -> `block`: the
+///   holder's answer, or an error.
+caf::actor spawn_holder_proxy(caf::actor_system& sys, caf::actor holder,
+                              duration timeout);
 
 /// State node: serves the state streams of `graph` (built by the same
 /// program as the driver's) to drivers whose `stream.state-nodes` name it.

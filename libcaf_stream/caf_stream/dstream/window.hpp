@@ -94,6 +94,9 @@ struct window_partition {
 
   erasable_table<K, V> values;
   std::deque<kept_batch> batches;
+  // The time (ms) of the newest batch that entered: a slide sent again
+  // (its batch failed at another partition) adds nothing twice.
+  std::optional<int64_t> newest;
 };
 
 /// `reduce_by_key_and_window`'s work at the holders (with an inverse
@@ -178,6 +181,9 @@ private:
               [](const batch& a, const batch& b) { return a.first < b.first; });
     for (size_t i = 0; i < source->size(); ++i)
       part.batches.push_back(kept_batch{source, i});
+    if (!source->empty())
+      part.newest = std::max(part.newest.value_or(source->back().first),
+                             source->back().first);
   }
 
   // Applies one slide and returns the window.
@@ -208,8 +214,12 @@ private:
       part.batches.pop_front();
     }
     for (size_t i = 0; i < in->size(); ++i) {
+      auto ms = (*in)[i].first;
+      if (part.newest && ms <= *part.newest)
+        continue;
       add((*in)[i], &delta_type::second);
       part.batches.push_back(kept_batch{in, i});
+      part.newest = ms;
     }
     auto& changes = delta.entries();
     for (size_t i = 0; i < changes.size(); ++i) {
