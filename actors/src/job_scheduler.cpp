@@ -356,16 +356,14 @@ private:
                                               + " refused the holder: "
                                               + failure);
     }
-    log_->info("{}: holder on {}", where(op, i), address);
+    log_->info("{}: holder on {}", name_of(op, i), address);
     return result;
   }
 
   // Names a partition of a state stream in errors: "map_with_state,
   // state partition 1 (on 10.0.0.2:4242)".
   std::string where(const state_operator& op, size_t i) const {
-    auto sig = op.signature();
-    auto result = sig.substr(0, sig.find('<')) + ", state partition "
-                  + std::to_string(i);
+    auto result = name_of(op, i);
     if (opts_.state_nodes.empty())
       return result;
     // Where the holder is, or where it goes.
@@ -374,6 +372,13 @@ private:
       return result + " (on " + j->second[i].node + ")";
     return result + " (on " + opts_.state_nodes[i % opts_.state_nodes.size()]
            + ")";
+  }
+
+  // "map_with_state, state partition 1".
+  static std::string name_of(const state_operator& op, size_t i) {
+    auto sig = op.signature();
+    return sig.substr(0, sig.find('<')) + ", state partition "
+           + std::to_string(i);
   }
 
   // An error's own message where it carries one (a holder's), else CAF's

@@ -88,6 +88,11 @@ public:
     return removed_;
   }
 
+  /// Runtime side: takes the state out, once the function returned.
+  std::optional<S> release() {
+    return std::move(value_);
+  }
+
 private:
   std::optional<S> value_;
   bool timing_out_;

@@ -43,3 +43,28 @@ TEST_CASE("rdd aggregate folds partitions then combines them", "[rdd]") {
                              [](int a, int b) { return a + b; })
         == 7);
 }
+
+TEST_CASE("rdd partition_by puts each key where reduce_by_key puts it",
+          "[rdd]") {
+  auto n = GENERATE(1, 2, 3, 7);
+  std::vector<std::pair<std::string, int>> xs;
+  for (int i = 0; i < 40; ++i)
+    xs.emplace_back(std::string(1, static_cast<char>('a' + i % 9)), i);
+  auto x = parallelize(xs, 3);
+  auto parts = x.partition_by(static_cast<size_t>(n)).glom().collect();
+  auto sums = x.reduce_by_key([](int a, int b) { return a + b; },
+                              static_cast<size_t>(n))
+                .glom()
+                .collect();
+  REQUIRE(parts.size() == static_cast<size_t>(n));
+  REQUIRE(sums.size() == parts.size());
+  for (size_t p = 0; p < parts.size(); ++p) {
+    // Every record of the partition's keys, in the input's order.
+    std::vector<std::pair<std::string, int>> expected;
+    for (auto& kv : xs)
+      if (std::any_of(sums[p].begin(), sums[p].end(),
+                      [&](auto& s) { return s.first == kv.first; }))
+        expected.push_back(kv);
+    CHECK(parts[p] == expected);
+  }
+}

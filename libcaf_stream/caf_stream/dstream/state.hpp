@@ -272,15 +272,16 @@ struct state_partition {
   std::deque<std::pair<time, K>> updates;
 };
 
-/// `map_with_state`'s work at the holders: runs the function over a batch's
-/// partition grouped by key, updating the state in place, then times out
-/// idle keys. Only keys with data (and timing-out keys) are visited.
+/// `map_with_state`'s work at the holders: runs the function on every record
+/// of a batch's partition, in order, updating the state in place, then
+/// times out idle keys. Only keys with data (and timing-out keys) are
+/// visited.
 template <class K, class V, class S, class M>
 class map_with_state_operator final
   : public basic_state_operator<state_partition<K, S>, K, V, S, M> {
 public:
   using spec_type = basic_state_spec<K, V, S, M>;
-  using grouped = std::pair<K, std::vector<V>>;
+  using record = std::pair<K, V>;
   /// A key's state and when it was last updated (ms), as checkpoints and
   /// `load` carry it.
   using saved_entry = std::pair<K, std::pair<S, int64_t>>;
@@ -307,10 +308,11 @@ protected:
         return {};
       case state_call::update: {
         // Keeps the records alive: decoded ones live in this pointer only.
-        auto batch = block_records<grouped>(in);
+        auto batch = block_records<record>(in);
         std::vector<M> out;
+        out.reserve(batch->size());
         for (const auto& kv : *batch)
-          apply_key(part, kv, t, out);
+          apply(part, kv, t, out);
         if (timeout_)
           time_out(part, t, t - *timeout_, out);
         return make_block(0, std::move(out));
@@ -352,33 +354,29 @@ private:
     part.updates.insert(part.updates.end(), updates.begin(), updates.end());
   }
 
-  void apply_key(partition& part, const grouped& kv, time t,
-                 std::vector<M>& out) const {
+  void apply(partition& part, const record& kv, time t,
+             std::vector<M>& out) const {
     auto h = hash<K>{}(kv.first);
     auto* found = part.entries.find(kv.first, h);
-    std::optional<S> current;
-    if (found != nullptr)
-      current = found->value;
-    bool touched = false;
-    for (const auto& v : kv.second) {
-      state<S> st{std::move(current), false};
-      if (auto m = f_(t, kv.first, std::optional<V>{v}, st))
-        out.push_back(std::move(*m));
-      // Spark refreshes the key's time on data when a timeout is set.
-      touched = touched || st.is_updated() || (st.exists() && timeout_);
-      current = st.get_option();
-    }
-    if (!current) {
+    state<S> st{found != nullptr ? std::optional<S>{found->value}
+                                 : std::nullopt,
+                false};
+    if (auto m = f_(t, kv.first, std::optional<V>{kv.second}, st))
+      out.push_back(std::move(*m));
+    if (!st.exists()) {
       if (found != nullptr)
         part.entries.erase(kv.first, h);
       return;
     }
-    if (found != nullptr)
-      *found = {std::move(*current), touched ? t : found->updated};
-    else
-      part.entries.set(kv.first, h, entry{std::move(*current), t});
-    if (touched && timeout_)
+    // Spark refreshes the key's time on data when a timeout is set.
+    auto touched = st.is_updated() || timeout_;
+    if (touched && timeout_ && (found == nullptr || found->updated != t))
       part.updates.emplace_back(t, kv.first);
+    auto value = st.release();
+    if (found != nullptr)
+      *found = {std::move(*value), touched ? t : found->updated};
+    else
+      part.entries.set(kv.first, h, entry{std::move(*value), t});
   }
 
   // Calls the function once more for keys not updated since before
@@ -457,7 +455,7 @@ protected:
     if (!batch)
       return std::nullopt;
     load();
-    auto in = materialize_blocks(batch->group_by_key(partitions_));
+    auto in = materialize_blocks(batch->partition_by(partitions_));
     return rdd_of_blocks<M>(state_.call(state_call::update, t, std::move(in)));
   }
 

@@ -186,6 +186,20 @@ public:
       num_partitions);
   }
 
+  /// Spark's `partitionBy` with a `HashPartitioner`: moves every record to
+  /// the partition of its key (where the by-key operations put the key),
+  /// keeping the records' order within each parent partition.
+  /// `num_partitions` 0 keeps this RDD's partition count.
+  template <class U = T>
+  rdd<T> partition_by(size_t num_partitions = 0) const {
+    require_pairs<U>();
+    using node = detail::partition_by_node<detail::key_t<U>,
+                                           detail::value_t<U>>;
+    auto n = num_partitions != 0 ? num_partitions
+                                 : std::max(partitions(), size_t{1});
+    return rdd<T>{std::make_shared<node>(node_, n)};
+  }
+
   /// Applies `f(const V&) -> W` to every value, keeping the keys.
   template <class F>
   auto map_values(F f) const {

@@ -204,6 +204,63 @@ private:
   mutable shuffle_output<std::pair<K, W>> right_out_;
 };
 
+/// Spark's `partitionBy` with a `HashPartitioner`: moves every `(K, V)`
+/// record to the partition of its key, keeping the records' order within
+/// each parent partition; nothing is combined. Backs `map_with_state`, whose
+/// function sees every record.
+template <class K, class V>
+class partition_by_node final : public rdd_node<std::pair<K, V>> {
+public:
+  using value_type = std::pair<K, V>;
+
+  partition_by_node(rdd_node_ptr<value_type> parent, size_t num_partitions)
+    : parent_(std::move(parent)), n_(num_partitions) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return n_;
+  }
+
+  void prepare(task_runner& runner) const override {
+    parent_->prepare(runner);
+    auto m = parent_->num_partitions();
+    auto init = [&] { map_out_.assign(m, {}); };
+    stage_.run_once(runner, m, init, [&](size_t p) {
+      std::vector<std::vector<value_type>> buckets(n_);
+      parent_->compute(p, [&](const value_type& kv) {
+        buckets[partition_of(kv.first, n_)].push_back(kv);
+      });
+      map_out_[p] = std::move(buckets);
+    });
+  }
+
+  void compute(size_t index,
+               typename rdd_node<value_type>::sink out) const override {
+    for (auto& buckets : map_out_)
+      for (auto& x : buckets[index])
+        out(x);
+  }
+
+  std::vector<value_type> materialize(size_t index) const override {
+    size_t n = 0;
+    for (auto& buckets : map_out_)
+      n += buckets[index].size();
+    std::vector<value_type> result;
+    result.reserve(n);
+    for (auto& buckets : map_out_)
+      result.insert(result.end(), buckets[index].begin(),
+                    buckets[index].end());
+    return result;
+  }
+
+private:
+  rdd_node_ptr<value_type> parent_;
+  size_t n_;
+  mutable shuffle_stage stage_;
+  mutable shuffle_output<value_type> map_out_;
+};
+
 /// Spark's `repartition(n)`: spreads the records of every parent partition
 /// round-robin over `n` partitions.
 template <class T>
