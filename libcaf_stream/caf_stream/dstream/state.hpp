@@ -98,8 +98,9 @@ private:
 
 /// `update_state_by_key`'s work at the holders: a partition is the state's
 /// entries after the last batch, which is also the stream's output for it.
-/// Each batch zips the entries with the batch's values grouped by key and
-/// calls the function for every key of either.
+/// Each batch's partition comes record by record; the holder gathers each
+/// key's values (in record order), zips the entries with them and calls the
+/// function for every key of either.
 template <class K, class V, class S>
 struct state_update_partition {
   std::shared_ptr<const std::vector<std::pair<K, S>>> entries
@@ -112,7 +113,7 @@ class state_update_operator final
 public:
   using entry = std::pair<K, S>;
   using entries = std::vector<entry>;
-  using grouped = std::pair<K, std::vector<V>>;
+  using record = std::pair<K, V>;
   using function = std::function<std::optional<S>(
     time, const K&, const std::vector<V>&, std::optional<S>)>;
 
@@ -139,7 +140,7 @@ protected:
         return {};
       }
       case state_call::update:
-        part.entries = update(*part.entries, *block_records<grouped>(in), t);
+        part.entries = update(*part.entries, *block_records<record>(in), t);
         break;
       case state_call::snapshot:
       case state_call::save:
@@ -149,36 +150,56 @@ protected:
   }
 
 private:
+  // A key's records in the batch, chained by index (`next`), and whether
+  // the key is in the state.
+  struct chain {
+    size_t first;
+    size_t last;
+    bool in_state;
+  };
+
+  static constexpr size_t end_of_chain = static_cast<size_t>(-1);
 
   std::shared_ptr<const entries> update(const entries& state,
-                                        const std::vector<grouped>& batch,
+                                        const std::vector<record>& batch,
                                         time t) const {
-    // The batch's values per key, and whether the key is in the state.
-    scratch_table<K, std::pair<const std::vector<V>*, bool>> scratch;
+    scratch_table<K, chain> scratch;
     auto& fresh = *scratch;
-    for (const auto& kv : batch)
-      // Grouped: every key comes once, so there is nothing to merge.
+    std::vector<size_t> next(batch.size(), end_of_chain);
+    for (size_t i = 0; i < batch.size(); ++i)
       fresh.upsert(
-        kv.first, hash<K>{}(kv.first),
-        [&] { return std::make_pair(&kv.second, false); }, [](auto&) {});
+        batch[i].first, hash<K>{}(batch[i].first),
+        [&] { return chain{i, i, false}; },
+        [&](chain& c) {
+          next[c.last] = i;
+          c.last = i;
+        });
+    // One vector for the values of every key in turn.
+    std::vector<V> values;
+    auto gather = [&](const chain& c) -> const std::vector<V>& {
+      values.clear();
+      for (auto i = c.first; i != end_of_chain; i = next[i])
+        values.push_back(batch[i].second);
+      return values;
+    };
     auto result = std::make_shared<entries>();
     result->reserve(state.size());
     const std::vector<V> none;
     for (const auto& kv : state) {
       // A batch without keys leaves the state's keys unhashed.
-      auto* values = fresh.empty() ? nullptr
-                                   : fresh.find(kv.first, hash<K>{}(kv.first));
-      if (values != nullptr)
-        values->second = true;
-      auto next = f_(t, kv.first, values != nullptr ? *values->first : none,
-                     kv.second);
-      if (next)
-        result->emplace_back(kv.first, std::move(*next));
+      auto* c = fresh.empty() ? nullptr
+                              : fresh.find(kv.first, hash<K>{}(kv.first));
+      if (c != nullptr)
+        c->in_state = true;
+      auto next_state = f_(t, kv.first, c != nullptr ? gather(*c) : none,
+                           kv.second);
+      if (next_state)
+        result->emplace_back(kv.first, std::move(*next_state));
     }
     for (auto& kv : fresh)
-      if (!kv.second.second)
-        if (auto next = f_(t, kv.first, *kv.second.first, std::nullopt))
-          result->emplace_back(kv.first, std::move(*next));
+      if (!kv.second.in_state)
+        if (auto next_state = f_(t, kv.first, gather(kv.second), std::nullopt))
+          result->emplace_back(kv.first, std::move(*next_state));
     return result;
   }
 
@@ -237,7 +258,7 @@ protected:
     if (!batch)
       return std::nullopt;
     load(t);
-    auto in = materialize_blocks(batch->group_by_key(partitions_));
+    auto in = materialize_blocks(batch->partition_by(partitions_));
     return rdd_of_blocks<entry>(state_.call(state_call::update, t,
                                             std::move(in)));
   }
