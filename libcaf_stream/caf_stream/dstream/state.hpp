@@ -50,6 +50,15 @@ blocks_by_key(std::vector<std::vector<std::pair<K, E>>> parts, size_t n) {
   return result;
 }
 
+/// The batch's partitions for a state stream's holders: every record in
+/// the partition of its key (moved out when materialized, once).
+template <class K, class V>
+rdd<std::pair<K, V>> partitioned_by_key(const rdd<std::pair<K, V>>& batch,
+                                        size_t n) {
+  return rdd<std::pair<K, V>>{
+    std::make_shared<partition_by_node<K, V>>(batch.node(), n, true)};
+}
+
 /// What both state streams do around their operator: call its holders, and
 /// load the entries waiting for them (an initial state, or the state read
 /// from a checkpoint) before the first batch.
@@ -105,6 +114,9 @@ template <class K, class V, class S>
 struct state_update_partition {
   std::shared_ptr<const std::vector<std::pair<K, S>>> entries
     = std::make_shared<const std::vector<std::pair<K, S>>>();
+  // The hash of each entry's key: a batch finds the state's keys among its
+  // own without hashing them again.
+  std::vector<size_t> hashes;
 };
 
 template <class K, class V, class S>
@@ -136,11 +148,13 @@ protected:
         auto xs = block_records<entry>(in);
         auto next = std::make_shared<entries>(*part.entries);
         next->insert(next->end(), xs->begin(), xs->end());
+        for (const auto& kv : *xs)
+          part.hashes.push_back(hash<K>{}(kv.first));
         part.entries = std::move(next);
         return {};
       }
       case state_call::update:
-        part.entries = update(*part.entries, *block_records<record>(in), t);
+        update(part, *block_records<record>(in), t);
         break;
       case state_call::snapshot:
       case state_call::save:
@@ -160,9 +174,9 @@ private:
 
   static constexpr size_t end_of_chain = static_cast<size_t>(-1);
 
-  std::shared_ptr<const entries> update(const entries& state,
-                                        const std::vector<record>& batch,
-                                        time t) const {
+  // Replaces the entries of `part` with the function's results.
+  void update(state_update_partition<K, V, S>& part,
+              const std::vector<record>& batch, time t) const {
     scratch_table<K, chain> scratch;
     auto& fresh = *scratch;
     std::vector<size_t> next(batch.size(), end_of_chain);
@@ -182,25 +196,37 @@ private:
         values.push_back(batch[i].second);
       return values;
     };
+    const auto& state = *part.entries;
     auto result = std::make_shared<entries>();
     result->reserve(state.size());
+    std::vector<size_t> hashes;
+    hashes.reserve(state.size());
     const std::vector<V> none;
-    for (const auto& kv : state) {
-      // A batch without keys leaves the state's keys unhashed.
-      auto* c = fresh.empty() ? nullptr
-                              : fresh.find(kv.first, hash<K>{}(kv.first));
+    for (size_t i = 0; i < state.size(); ++i) {
+      const auto& kv = state[i];
+      auto h = part.hashes[i];
+      auto* c = fresh.empty() ? nullptr : fresh.find(kv.first, h);
       if (c != nullptr)
         c->in_state = true;
       auto next_state = f_(t, kv.first, c != nullptr ? gather(*c) : none,
                            kv.second);
-      if (next_state)
+      if (next_state) {
         result->emplace_back(kv.first, std::move(*next_state));
+        hashes.push_back(h);
+      }
     }
-    for (auto& kv : fresh)
-      if (!kv.second.in_state)
-        if (auto next_state = f_(t, kv.first, gather(kv.second), std::nullopt))
-          result->emplace_back(kv.first, std::move(*next_state));
-    return result;
+    const auto& batch_keys = fresh.entries();
+    for (size_t i = 0; i < batch_keys.size(); ++i) {
+      const auto& [key, c] = batch_keys[i];
+      if (c.in_state)
+        continue;
+      if (auto next_state = f_(t, key, gather(c), std::nullopt)) {
+        result->emplace_back(key, std::move(*next_state));
+        hashes.push_back(fresh.hash_at(i));
+      }
+    }
+    part.entries = std::move(result);
+    part.hashes = std::move(hashes);
   }
 
   function f_;
@@ -258,7 +284,7 @@ protected:
     if (!batch)
       return std::nullopt;
     load(t);
-    auto in = materialize_blocks(batch->partition_by(partitions_));
+    auto in = materialize_blocks(partitioned_by_key(*batch, partitions_));
     return rdd_of_blocks<entry>(state_.call(state_call::update, t,
                                             std::move(in)));
   }
@@ -476,7 +502,7 @@ protected:
     if (!batch)
       return std::nullopt;
     load();
-    auto in = materialize_blocks(batch->partition_by(partitions_));
+    auto in = materialize_blocks(partitioned_by_key(*batch, partitions_));
     return rdd_of_blocks<M>(state_.call(state_call::update, t, std::move(in)));
   }
 

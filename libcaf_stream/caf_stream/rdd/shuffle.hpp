@@ -1,5 +1,6 @@
 #pragma once
 
+#include <iterator>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -206,15 +207,18 @@ private:
 
 /// Spark's `partitionBy` with a `HashPartitioner`: moves every `(K, V)`
 /// record to the partition of its key, keeping the records' order within
-/// each parent partition; nothing is combined. Backs `map_with_state`, whose
-/// function sees every record.
+/// each parent partition; nothing is combined. Backs the state streams,
+/// whose holders see every record. With `consume`, `materialize` moves the
+/// records out: for an RDD whose partitions are materialized once (a state
+/// stream's input) and never computed again.
 template <class K, class V>
 class partition_by_node final : public rdd_node<std::pair<K, V>> {
 public:
   using value_type = std::pair<K, V>;
 
-  partition_by_node(rdd_node_ptr<value_type> parent, size_t num_partitions)
-    : parent_(std::move(parent)), n_(num_partitions) {
+  partition_by_node(rdd_node_ptr<value_type> parent, size_t num_partitions,
+                    bool consume = false)
+    : parent_(std::move(parent)), n_(num_partitions), consume_(consume) {
     // nop
   }
 
@@ -248,15 +252,23 @@ public:
       n += buckets[index].size();
     std::vector<value_type> result;
     result.reserve(n);
-    for (auto& buckets : map_out_)
-      result.insert(result.end(), buckets[index].begin(),
-                    buckets[index].end());
+    for (auto& buckets : map_out_) {
+      auto& xs = buckets[index];
+      if (!consume_) {
+        result.insert(result.end(), xs.begin(), xs.end());
+        continue;
+      }
+      result.insert(result.end(), std::make_move_iterator(xs.begin()),
+                    std::make_move_iterator(xs.end()));
+      std::vector<value_type>{}.swap(xs);
+    }
     return result;
   }
 
 private:
   rdd_node_ptr<value_type> parent_;
   size_t n_;
+  bool consume_;
   mutable shuffle_stage stage_;
   mutable shuffle_output<value_type> map_out_;
 };
