@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <boost/crc.hpp>
+
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -153,4 +156,28 @@ TEST_CASE("a checkpoint of format version 1 still loads", "[checkpoint]") {
   CHECK(x.node_data[0].second == "state at 5000");
   REQUIRE(x.input_data.size() == 1);
   CHECK(x.input_data[0].second == "files");
+}
+
+TEST_CASE("checkpoint checksums are CRC-32", "[checkpoint]") {
+  // The standard check value.
+  std::string check = "123456789";
+  CHECK(detail::crc32(check.data(), check.size()) == 0xCBF43926u);
+  CHECK(detail::crc32(nullptr, 0) == 0);
+  // Boost's byte-at-a-time CRC-32 (what format 1 files were written with)
+  // over every length up to 64 and longer runs, at odd offsets.
+  std::mt19937 gen{42};
+  std::string bytes(100000, '\0');
+  for (auto& c : bytes)
+    c = static_cast<char>(gen());
+  std::vector<size_t> lengths;
+  for (size_t n = 0; n <= 64; ++n)
+    lengths.push_back(n);
+  lengths.insert(lengths.end(), {1000, 4095, 99990});
+  for (auto n : lengths)
+    for (size_t offset : {0, 1, 3, 7}) {
+      boost::crc_32_type reference;
+      reference.process_bytes(bytes.data() + offset, n);
+      INFO("length " << n << ", offset " << offset);
+      CHECK(detail::crc32(bytes.data() + offset, n) == reference.checksum());
+    }
 }

@@ -1,12 +1,12 @@
 #include "caf_stream/checkpoint/checkpoint.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
-#include <boost/crc.hpp>
 #include <spdlog/spdlog.h>
 
 #include "caf_stream/checkpoint/serialization.hpp"
@@ -14,6 +14,53 @@
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::detail {
+
+namespace {
+
+using crc_table = std::array<uint32_t, 256>;
+
+// Slicing-by-8: table `k` gives a byte's contribution `k` bytes further
+// on, so eight bytes take one step.
+const std::array<crc_table, 8>& crc_tables() {
+  static const auto tables = [] {
+    std::array<crc_table, 8> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      auto c = i;
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; ++i)
+      for (size_t k = 1; k < 8; ++k)
+        t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
+    return t;
+  }();
+  return tables;
+}
+
+uint32_t load_le32(const unsigned char* p) noexcept {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8
+         | static_cast<uint32_t>(p[2]) << 16
+         | static_cast<uint32_t>(p[3]) << 24;
+}
+
+} // namespace
+
+uint32_t crc32(const char* data, size_t n) noexcept {
+  const auto& t = crc_tables();
+  auto p = reinterpret_cast<const unsigned char*>(data);
+  uint32_t c = 0xFFFFFFFFu;
+  for (; n >= 8; p += 8, n -= 8) {
+    auto lo = c ^ load_le32(p);
+    auto hi = load_le32(p + 4);
+    c = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF]
+        ^ t[4][lo >> 24] ^ t[3][hi & 0xFF] ^ t[2][(hi >> 8) & 0xFF]
+        ^ t[1][(hi >> 16) & 0xFF] ^ t[0][hi >> 24];
+  }
+  for (; n > 0; ++p, --n)
+    c = t[0][(c ^ *p) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
 
 namespace {
 
@@ -42,12 +89,6 @@ T get_le(const char* in) {
   for (size_t i = 0; i < sizeof(T); ++i)
     x |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
   return static_cast<T>(x);
-}
-
-uint32_t crc32(const std::string& bytes) {
-  boost::crc_32_type crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
 }
 
 std::string encode(const checkpoint_record& x) {
@@ -141,17 +182,17 @@ std::vector<entry> entries(const std::string& directory) {
 void write_checkpoint(const std::string& directory,
                       const checkpoint_record& x, size_t keep) {
   auto payload = encode(x);
-  std::string bytes{magic, sizeof(magic)};
-  put_le<uint32_t>(bytes, checkpoint_record::current_version);
-  put_le<uint64_t>(bytes, payload.size());
-  put_le<uint32_t>(bytes, crc32(payload));
-  bytes += payload;
+  std::string header{magic, sizeof(magic)};
+  put_le<uint32_t>(header, checkpoint_record::current_version);
+  put_le<uint64_t>(header, payload.size());
+  put_le<uint32_t>(header, crc32(payload.data(), payload.size()));
   auto dir = fs::path{directory};
   auto target = dir / file_name(x.time_ms, x.has_data());
   auto tmp = dir / ("." + target.filename().string() + ".tmp");
   {
     std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
     out.flush();
     if (!out)
       throw stream_error(errc::bad_checkpoint,
@@ -202,7 +243,7 @@ checkpoint_record read_checkpoint(const std::string& path) {
     bad(path, "truncated (" + std::to_string(bytes.size() - header_size)
                 + " of " + std::to_string(size) + " bytes)");
   auto payload = bytes.substr(header_size);
-  if (crc32(payload) != crc)
+  if (crc32(payload.data(), payload.size()) != crc)
     bad(path, "checksum mismatch (corrupt)");
   checkpoint_record result;
   try {
