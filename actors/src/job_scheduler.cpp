@@ -51,12 +51,28 @@ public:
         task(i);
       return;
     }
-    // The scheduler runs the last task itself instead of waiting idle: one
-    // handoff fewer per stage, which is most of an empty batch's cost.
-    dispatch(
-      n, task,
-      [&](size_t) { return workers_[(next_worker_++) % workers_.size()]; },
-      true);
+    // The scheduler runs the last task itself instead of waiting idle, then
+    // every task no worker has started yet: tiny tasks (an empty batch's)
+    // never wait for a worker to wake up, and the scheduler's share of a
+    // stage grows when the workers are late.
+    auto batch = std::make_shared<task_batch>(++next_id_, task, n);
+    for (size_t i = 0; i + 1 < n; ++i)
+      self_->send(workers_[(next_worker_++) % workers_.size()],
+                  run_task_atom::value, task_ref{batch, i});
+    size_t by_workers = n;
+    for (size_t i = n; i-- > 0;)
+      if (batch->claim(i)) {
+        batch->run_task(i);
+        --by_workers;
+      }
+    size_t done = 0;
+    self_->receive_while([&] { return done < by_workers; })(
+      [&](task_done_atom, uint64_t id) {
+        if (id == batch->id)
+          ++done;
+      });
+    if (batch->error)
+      std::rethrow_exception(batch->error);
   }
 
   std::vector<block> call_state(const state_operator& op, state_call what,
@@ -182,35 +198,6 @@ private:
       self_->receive([&](caf::down_msg& dm) { holder_down(dm); },
                      caf::after(std::chrono::seconds(0)) >>
                        [&] { more = false; });
-  }
-
-  // Sends task `i` to `target(i)` and waits for all of them in the
-  // scheduler's own mailbox (other messages stay queued meanwhile).
-  // With `run_last`, the scheduler runs task `n - 1` itself meanwhile.
-  template <class Target>
-  void dispatch(size_t n, detail::function_ref<void(size_t)> task,
-                Target target, bool run_last = false) {
-    task_batch batch{++next_id_, task};
-    auto sent = run_last ? n - 1 : n;
-    for (size_t i = 0; i < sent; ++i)
-      self_->send(target(i), run_task_atom::value, task_ref{&batch, i});
-    if (run_last) {
-      try {
-        task(n - 1);
-      } catch (...) {
-        std::lock_guard<std::mutex> guard{batch.mtx};
-        if (!batch.error)
-          batch.error = std::current_exception();
-      }
-    }
-    size_t done = 0;
-    self_->receive_while([&] { return done < sent; })(
-      [&](task_done_atom, uint64_t id) {
-        if (id == batch.id)
-          ++done;
-      });
-    if (batch.error)
-      std::rethrow_exception(batch.error);
   }
 
   // The holders of `op`'s first `n` partitions, spawned where

@@ -8,18 +8,16 @@ namespace caf_stream::actors {
 
 namespace {
 
-caf::behavior operator_worker(caf::event_based_actor*) {
+caf::behavior operator_worker(caf::event_based_actor* self) {
   return {
-    [](run_task_atom, task_ref ref) {
+    [=](run_task_atom, const task_ref& ref) {
       auto& batch = *ref.batch;
-      try {
-        batch.run(ref.index);
-      } catch (...) {
-        std::lock_guard<std::mutex> guard{batch.mtx};
-        if (!batch.error)
-          batch.error = std::current_exception();
-      }
-      return caf::make_message(task_done_atom::value, batch.id);
+      // The scheduler ran it already.
+      if (!batch.claim(ref.index))
+        return;
+      batch.run_task(ref.index);
+      self->send(caf::actor_cast<caf::actor>(self->current_sender()),
+                 task_done_atom::value, batch.id);
     },
   };
 }

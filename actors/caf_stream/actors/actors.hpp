@@ -19,8 +19,10 @@ namespace caf_stream::actors {
 class runtime_state;
 
 /// Operator worker: runs tasks.
-/// - `(run_task_atom, task_ref)` -> `(task_done_atom, batch id)`: runs the
-///   task, keeping the first exception in the task's batch.
+/// - `(run_task_atom, task_ref)`: claims the task and runs it, keeping the
+///   first exception in the task's batch, then sends the sender
+///   `(task_done_atom, batch id)`; does nothing if the task was claimed
+///   already (by the scheduler).
 caf::actor spawn_operator_worker(caf::actor_system& sys);
 
 /// State holder: owns one partition of one state stream's state

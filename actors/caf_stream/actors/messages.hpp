@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -37,23 +38,44 @@ using batch_waiting_atom = caf::atom_constant<caf::atom("bwaiting")>;
 using state_atom = caf::atom_constant<caf::atom("state")>;
 using spawn_holder_atom = caf::atom_constant<caf::atom("spawnhold")>;
 
-/// The tasks of one stage: `run(i)` for i in [0, n). Lives on the stack of
-/// the job scheduler, which waits for every task before it returns.
+/// The tasks of one stage: `run(i)` for i in [0, n). Whoever claims a task
+/// runs it: the operator worker it was sent to, or the job scheduler once
+/// its own task is done, so that a stage of tasks shorter than a worker's
+/// wake-up does not wait for the workers. `run` refers to the scheduler's
+/// stack: a worker whose message comes after the stage ended finds its task
+/// claimed and leaves `run` alone (the batch itself is shared).
 struct task_batch {
   uint64_t id = 0;
   detail::function_ref<void(size_t)> run;
+  std::vector<std::atomic<bool>> claimed;
   std::mutex mtx;
   std::exception_ptr error;
 
-  task_batch(uint64_t id, detail::function_ref<void(size_t)> f)
-    : id(id), run(f) {
+  task_batch(uint64_t id, detail::function_ref<void(size_t)> f, size_t n)
+    : id(id), run(f), claimed(n) {
     // nop
+  }
+
+  /// Whether the caller got task `i` to run (it was not claimed before).
+  bool claim(size_t i) noexcept {
+    return !claimed[i].exchange(true, std::memory_order_acq_rel);
+  }
+
+  /// Runs task `i`, keeping the first exception.
+  void run_task(size_t i) noexcept {
+    try {
+      run(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> guard{mtx};
+      if (!error)
+        error = std::current_exception();
+    }
   }
 };
 
 /// One task of a batch, as sent to an operator worker.
 struct task_ref {
-  task_batch* batch = nullptr;
+  std::shared_ptr<task_batch> batch;
   size_t index = 0;
 };
 
