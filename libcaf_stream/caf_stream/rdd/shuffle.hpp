@@ -205,19 +205,16 @@ private:
   mutable shuffle_output<std::pair<K, W>> right_out_;
 };
 
-/// Spark's `partitionBy` with a `HashPartitioner`: moves every `(K, V)`
-/// record to the partition of its key, keeping the records' order within
-/// each parent partition; nothing is combined. Backs the state streams,
-/// whose holders see every record. With `consume`, `materialize` moves the
-/// records out: for an RDD whose partitions are materialized once (a state
-/// stream's input) and never computed again.
-template <class K, class V>
-class partition_by_node final : public rdd_node<std::pair<K, V>> {
+/// A shuffle that moves records and combines nothing: `Bucket{p, n}` gives
+/// each record of map partition `p`, in order, its partition among `n`;
+/// records keep their order within each parent partition. With `consume`,
+/// `materialize` moves the records out: for an RDD whose partitions are
+/// materialized once (a state stream's input) and never computed again.
+template <class T, class Bucket>
+class bucketed_node final : public rdd_node<T> {
 public:
-  using value_type = std::pair<K, V>;
-
-  partition_by_node(rdd_node_ptr<value_type> parent, size_t num_partitions,
-                    bool consume = false)
+  bucketed_node(rdd_node_ptr<T> parent, size_t num_partitions,
+                bool consume = false)
     : parent_(std::move(parent)), n_(num_partitions), consume_(consume) {
     // nop
   }
@@ -231,73 +228,9 @@ public:
     auto m = parent_->num_partitions();
     auto init = [&] { map_out_.assign(m, {}); };
     stage_.run_once(runner, m, init, [&](size_t p) {
-      std::vector<std::vector<value_type>> buckets(n_);
-      parent_->compute(p, [&](const value_type& kv) {
-        buckets[partition_of(kv.first, n_)].push_back(kv);
-      });
-      map_out_[p] = std::move(buckets);
-    });
-  }
-
-  void compute(size_t index,
-               typename rdd_node<value_type>::sink out) const override {
-    for (auto& buckets : map_out_)
-      for (auto& x : buckets[index])
-        out(x);
-  }
-
-  std::vector<value_type> materialize(size_t index) const override {
-    size_t n = 0;
-    for (auto& buckets : map_out_)
-      n += buckets[index].size();
-    std::vector<value_type> result;
-    result.reserve(n);
-    for (auto& buckets : map_out_) {
-      auto& xs = buckets[index];
-      if (!consume_) {
-        result.insert(result.end(), xs.begin(), xs.end());
-        continue;
-      }
-      result.insert(result.end(), std::make_move_iterator(xs.begin()),
-                    std::make_move_iterator(xs.end()));
-      std::vector<value_type>{}.swap(xs);
-    }
-    return result;
-  }
-
-private:
-  rdd_node_ptr<value_type> parent_;
-  size_t n_;
-  bool consume_;
-  mutable shuffle_stage stage_;
-  mutable shuffle_output<value_type> map_out_;
-};
-
-/// Spark's `repartition(n)`: spreads the records of every parent partition
-/// round-robin over `n` partitions.
-template <class T>
-class repartition_node final : public rdd_node<T> {
-public:
-  repartition_node(rdd_node_ptr<T> parent, size_t num_partitions)
-    : parent_(std::move(parent)), n_(num_partitions) {
-    // nop
-  }
-
-  size_t num_partitions() const override {
-    return n_;
-  }
-
-  void prepare(task_runner& runner) const override {
-    parent_->prepare(runner);
-    auto m = parent_->num_partitions();
-    auto init = [&] { map_out_.assign(m, {}); };
-    stage_.run_once(runner, m, init, [&](size_t p) {
       std::vector<std::vector<T>> buckets(n_);
-      size_t next = p % n_;
-      parent_->compute(p, [&](const T& x) {
-        buckets[next].push_back(x);
-        next = next + 1 == n_ ? 0 : next + 1;
-      });
+      Bucket bucket{p, n_};
+      parent_->compute(p, [&](const T& x) { buckets[bucket(x)].push_back(x); });
       map_out_[p] = std::move(buckets);
     });
   }
@@ -308,11 +241,74 @@ public:
         out(x);
   }
 
+  std::vector<T> materialize(size_t index) const override {
+    size_t n = 0;
+    for (auto& buckets : map_out_)
+      n += buckets[index].size();
+    std::vector<T> result;
+    result.reserve(n);
+    for (auto& buckets : map_out_) {
+      auto& xs = buckets[index];
+      if (!consume_) {
+        result.insert(result.end(), xs.begin(), xs.end());
+        continue;
+      }
+      result.insert(result.end(), std::make_move_iterator(xs.begin()),
+                    std::make_move_iterator(xs.end()));
+      std::vector<T>{}.swap(xs);
+    }
+    return result;
+  }
+
 private:
   rdd_node_ptr<T> parent_;
   size_t n_;
+  bool consume_;
   mutable shuffle_stage stage_;
   mutable shuffle_output<T> map_out_;
 };
+
+/// Spark's `HashPartitioner`: a record's partition is its key's.
+struct key_bucket {
+  size_t n;
+
+  key_bucket(size_t, size_t num_partitions) : n(num_partitions) {
+    // nop
+  }
+
+  template <class T>
+  size_t operator()(const T& kv) const {
+    return partition_of(kv.first, n);
+  }
+};
+
+/// Round-robin, each map partition starting at its own index.
+struct round_robin_bucket {
+  size_t n;
+  size_t next;
+
+  round_robin_bucket(size_t map_partition, size_t num_partitions)
+    : n(num_partitions), next(map_partition % num_partitions) {
+    // nop
+  }
+
+  template <class T>
+  size_t operator()(const T&) {
+    auto result = next;
+    next = next + 1 == n ? 0 : next + 1;
+    return result;
+  }
+};
+
+/// Spark's `partitionBy` with a `HashPartitioner`: moves every `(K, V)`
+/// record to the partition of its key. Backs the state streams, whose
+/// holders see every record.
+template <class K, class V>
+using partition_by_node = bucketed_node<std::pair<K, V>, key_bucket>;
+
+/// Spark's `repartition(n)`: spreads the records of every parent partition
+/// round-robin over `n` partitions.
+template <class T>
+using repartition_node = bucketed_node<T, round_robin_bucket>;
 
 } // namespace caf_stream::detail
