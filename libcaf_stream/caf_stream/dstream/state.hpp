@@ -478,7 +478,7 @@ public:
     load();
     saved xs;
     for (auto& b : state_.call(state_call::save, t, partitions_))
-      xs.push_back(*block_records<saved_entry>(b));
+      xs.push_back(take_block_records<saved_entry>(std::move(b)));
     return to_bytes(xs);
   }
 

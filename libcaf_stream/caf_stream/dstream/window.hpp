@@ -300,14 +300,14 @@ public:
       xs.first.emplace_back(last_slide_->milliseconds(),
                             std::vector<std::vector<value_type>>{});
     for (size_t i = 0; i < parts.size(); ++i) {
-      auto part = block_records<saved>(parts[i]);
-      for (auto& [values, kept] : *part) {
+      for (auto& [values, kept] :
+           take_block_records<saved>(std::move(parts[i]))) {
         if (last_slide_)
-          xs.first.back().second.push_back(values);
+          xs.first.back().second.push_back(std::move(values));
         for (auto& [ms, records] : kept) {
           auto& slot = batches[ms];
           slot.resize(parts.size());
-          slot[i] = records;
+          slot[i] = std::move(records);
         }
       }
     }

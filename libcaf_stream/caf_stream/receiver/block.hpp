@@ -127,8 +127,22 @@ block make_block(int32_t stream_id, std::shared_ptr<const std::vector<T>> record
 
 template <class T>
 block make_block(int32_t stream_id, std::vector<T> records) {
-  return make_block(stream_id, std::make_shared<const std::vector<T>>(
-                                 std::move(records)));
+  return make_block(stream_id,
+                    std::shared_ptr<const std::vector<T>>{
+                      std::make_shared<std::vector<T>>(std::move(records))});
+}
+
+/// The records of `b`, which the caller gives up: moved out if `b` held the
+/// only reference to them (records that `make_block` took by value, or that
+/// came as bytes), copied otherwise.
+template <class T>
+std::vector<T> take_block_records(block&& b) {
+  auto xs = block_records<T>(b);
+  b = block{};
+  if (xs.use_count() != 1)
+    return *xs;
+  // Made non-const by `make_block(id, std::vector<T>)` or by decoding.
+  return std::move(const_cast<std::vector<T>&>(*xs));
 }
 
 /// Where a receiver's `store` calls collect records until the block generator
