@@ -1,8 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <memory>
 #include <numeric>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -268,4 +270,61 @@ TEST_CASE("state streams need a checkpoint directory", "[dstream][state]") {
   s.update_state_by_key(running_sum).print();
   CHECK_THROWS_WITH(ssc.start(), Catch::StartsWith("The checkpoint directory "
                                                    "has not been set"));
+}
+
+TEST_CASE("a state stream applies each batch once when a job of it fails",
+          "[dstream][state]") {
+  // Batch 2's "boom" makes the function throw: the partition of "boom"
+  // fails (before any other of its records: "boom" comes first), the other
+  // partition succeeds. Both outputs of the batch fail, and the second
+  // computes the stream again: the partition that succeeded must not count
+  // its records twice.
+  const size_t partitions = 2;
+  strings in{{"a", "b", "c", "d"}, {"boom", "a", "b", "c", "d"},
+             {"a", "b", "c", "d"}};
+  auto count = [](const std::string& key, std::optional<int>,
+                  state<int>& st) {
+    if (key == "boom")
+      throw std::runtime_error("boom");
+    st.update(st.get_option().value_or(0) + 1);
+    return key;
+  };
+  auto clk = std::make_shared<testing::manual_clock>();
+  testing::temporary_directory dir;
+  auto opts = testing::default_test_options();
+  opts.default_parallelism = partitions;
+  streaming_context ssc{seconds(1), opts, clk};
+  ssc.checkpoint(dir.path());
+  auto snapshots = std::make_shared<testing::detail::output_collector<kv>>();
+  ssc.add_streaming_listener(snapshots);
+  auto mapped = pairs(testing::detail::add_test_input(ssc, in, 1))
+                  .map_with_state(state_spec::function(count));
+  mapped.foreach_rdd([](const rdd<std::string>& x) { x.count(); });
+  mapped.state_snapshots().foreach_rdd(
+    [snapshots](const rdd<kv>& x) { snapshots->add(x.collect()); });
+  ssc.start();
+  for (size_t k = 1; k <= 3; ++k) {
+    clk->advance(seconds(1));
+    snapshots->wait_for_batches(k, false);
+  }
+  ssc.stop();
+  auto infos = snapshots->infos();
+  REQUIRE(infos.size() == 3);
+  CHECK_FALSE(infos[0].failure_reason);
+  REQUIRE(infos[1].failure_reason);
+  CHECK_THAT(*infos[1].failure_reason, Catch::Contains("boom"));
+  CHECK_FALSE(infos[2].failure_reason);
+  // Three records of each key, less batch 2's where "boom" failed first.
+  auto lost = partition_of(std::string{"boom"}, partitions);
+  std::vector<kv> expected;
+  bool other = false;
+  for (std::string key : {"a", "b", "c", "d"}) {
+    auto with_boom = partition_of(key, partitions) == lost;
+    other = other || !with_boom;
+    expected.emplace_back(key, with_boom ? 2 : 3);
+  }
+  REQUIRE(other);
+  auto outputs = snapshots->outputs();
+  REQUIRE(outputs.size() == 2);
+  CHECK(sorted(kvs{outputs.back()}) == kvs{expected});
 }
