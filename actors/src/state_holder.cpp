@@ -19,11 +19,13 @@ namespace {
 struct holder_state {
   std::shared_ptr<const state_operator> op;
   std::shared_ptr<void> partition;
-  // The last batch applied and the output it gave: a batch comes again when
-  // it failed elsewhere and another job of it needs the stream, and it
-  // gets the same output without changing the state twice.
+  // The last batch applied and the output it gave, or why it failed: a
+  // batch comes again when it failed and another job of it needs the
+  // stream, and it gets the same answer without changing the state twice
+  // (a function that threw may have applied the records before).
   std::optional<time> updated;
   block output;
+  std::string failure;
   static inline const char* name = "caf_stream.state_holder";
 };
 
@@ -50,16 +52,25 @@ caf::behavior state_holder(caf::stateful_actor<holder_state>* self,
                                  + std::to_string(what));
       auto& st = self->state;
       auto call = static_cast<state_call>(what);
-      if (call == state_call::update && st.updated == t)
+      auto update = call == state_call::update;
+      if (update && st.updated == t) {
+        if (!st.failure.empty())
+          return caf::make_error(caf::sec::runtime_error, st.failure);
         return st.output;
+      }
+      if (update) {
+        st.updated = t;
+        st.output = block{};
+        st.failure.clear();
+      }
       try {
         auto out = st.op->call(st.partition.get(), call, t, in);
-        if (call == state_call::update) {
-          st.updated = t;
+        if (update)
           st.output = out;
-        }
         return out;
       } catch (const std::exception& e) {
+        if (update)
+          st.failure = e.what();
         return caf::make_error(caf::sec::runtime_error,
                                std::string{e.what()});
       }

@@ -34,8 +34,8 @@ caf::actor spawn_operator_worker(caf::actor_system& sys);
 /// - `(state_atom, uint8_t state_call, time, block)` -> `block`: runs the
 ///   operator's call on the partition; a failure (a user function threw,
 ///   undecodable records) comes back as an error with the message. An
-///   update for the batch it applied last gives that batch's output again
-///   and leaves the state alone.
+///   update for the batch it applied last gives that batch's output (or
+///   error) again and leaves the state alone.
 caf::actor spawn_state_holder(caf::actor_system& sys,
                               std::shared_ptr<const state_operator> op,
                               caf::actor driver);
