@@ -252,7 +252,7 @@ private:
     }
     log_->warn("{}: the holder on {} is gone, a new one on {} took its state "
                "({} calls since the last checkpoint)",
-               where(op, i), h.node, fresh.node, fresh.log.size());
+               name_of(op, i), h.node, fresh.node, fresh.log.size());
     h = std::move(fresh);
     return true;
   }
