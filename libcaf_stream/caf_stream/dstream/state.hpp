@@ -417,7 +417,8 @@ private:
     }
     // Spark refreshes the key's time on data when a timeout is set.
     auto touched = st.is_updated() || timeout_;
-    if (touched && timeout_ && (found == nullptr || found->updated != t))
+    // Once per key and batch in the timeout's queue.
+    if (timeout_ && (found == nullptr || found->updated != t))
       part.updates.emplace_back(t, kv.first);
     auto value = st.release();
     if (found != nullptr)
