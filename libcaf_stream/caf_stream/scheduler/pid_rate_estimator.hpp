@@ -20,13 +20,13 @@ public:
                      double integral = 0.2, double derivative = 0.0,
                      double min_rate = 100.0);
 
-  /// The new rate after the batch of `time_ms` with `num_records` records,
-  /// or none (first batch, nothing to learn from, or a repeated time).
   /// The rate no estimate goes below.
   double min_rate() const noexcept {
     return min_rate_;
   }
 
+  /// The new rate after the batch of `time_ms` with `num_records` records,
+  /// or none (first batch, nothing to learn from, or a repeated time).
   std::optional<double> compute(int64_t time_ms, int64_t num_records,
                                 int64_t processing_delay_ms,
                                 int64_t scheduling_delay_ms);
