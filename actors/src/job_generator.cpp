@@ -93,6 +93,8 @@ caf::behavior job_generator(generator_actor* self,
           auto& st = self->state;
           auto js = make_job_set(self, t, blocks);
           st.state->batch_generated(t);
+          st.state->notify(&streaming_listener::on_batch_submitted,
+                           js.info(st.graph->batch_interval()));
           self->send(st.scheduler, std::move(js));
           if (!st.rate_controllers.empty() && st.state->pending().size() > 1)
             for (auto& ctl : st.rate_controllers)

@@ -434,16 +434,9 @@ public:
 
 private:
   void run(job_set& js) {
-    batch_info info;
-    info.batch_time = js.batch_time;
-    info.num_records = js.num_records;
-    info.stream_records = js.stream_records;
-    info.batch_interval = graph_->batch_interval();
-    info.submission_time = js.submission_time;
-    auto listeners = state_->listeners();
-    notify(listeners, &streaming_listener::on_batch_submitted, info);
+    auto info = js.info(graph_->batch_interval());
     info.processing_start_time = clk_->now();
-    notify(listeners, &streaming_listener::on_batch_started, info);
+    state_->notify(&streaming_listener::on_batch_started, info);
     for (auto& j : js.jobs) {
       try {
         j.run();
@@ -464,7 +457,7 @@ private:
     graph_->clear_metadata(js.batch_time);
     log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
                 info.num_records, info.processing_delay()->count());
-    notify(listeners, &streaming_listener::on_batch_completed, info);
+    state_->notify(&streaming_listener::on_batch_completed, info);
     report_to_rate_controllers(info);
     state_->batch_completed(info);
   }
@@ -498,18 +491,6 @@ private:
                   record.has_data() ? " with state" : "");
     } catch (const std::exception& e) {
       log_->error("checkpoint of batch {} failed: {}", to_string(t), e.what());
-    }
-  }
-
-  void notify(const std::vector<std::shared_ptr<streaming_listener>>& xs,
-              void (streaming_listener::*fn)(const batch_info&),
-              const batch_info& info) {
-    for (auto& x : xs) {
-      try {
-        ((*x).*fn)(info);
-      } catch (const std::exception& e) {
-        log_->error("a streaming listener threw: {}", e.what());
-      }
     }
   }
 

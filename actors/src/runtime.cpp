@@ -28,6 +28,20 @@ runtime_state::listeners() const {
   return listeners_;
 }
 
+void runtime_state::notify(void (streaming_listener::*fn)(const batch_info&),
+                           const batch_info& info) {
+  auto xs = listeners();
+  std::lock_guard<std::mutex> guard{notify_mtx_};
+  for (auto& x : xs) {
+    try {
+      ((*x).*fn)(info);
+    } catch (const std::exception& e) {
+      detail::logger("listener")->error("a streaming listener threw: {}",
+                                         e.what());
+    }
+  }
+}
+
 void runtime_state::batch_generated(time t) {
   std::lock_guard<std::mutex> guard{mtx_};
   pending_.insert(t);

@@ -5,6 +5,8 @@
 #include <map>
 #include <vector>
 
+#include "caf_stream/duration.hpp"
+#include "caf_stream/scheduler/batch_info.hpp"
 #include "caf_stream/time.hpp"
 
 namespace caf_stream {
@@ -29,6 +31,18 @@ struct job_set {
   std::map<int32_t, int64_t> stream_records;
   /// When the job generator handed the set to the scheduler.
   time submission_time;
+
+  /// The batch's figures as far as they are known at submission (Spark's
+  /// `JobSet.toBatchInfo`).
+  batch_info info(duration batch_interval) const {
+    batch_info result;
+    result.batch_time = batch_time;
+    result.num_records = num_records;
+    result.stream_records = stream_records;
+    result.batch_interval = batch_interval;
+    result.submission_time = submission_time;
+    return result;
+  }
 };
 
 } // namespace caf_stream

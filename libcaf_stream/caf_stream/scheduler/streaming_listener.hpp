@@ -4,13 +4,17 @@
 
 namespace caf_stream {
 
-/// Receives the progress of batches (Spark's `StreamingListener`). Called in
-/// batch order from the job executor's thread: keep the handlers short.
+/// Receives the progress of batches (Spark's `StreamingListener`). Called
+/// one event at a time, each batch's events in order (submitted, started,
+/// completed) and batches in order; events of different batches interleave
+/// (a batch is submitted while an earlier one runs). Called from the
+/// runtime's threads: keep the handlers short.
 class streaming_listener {
 public:
   virtual ~streaming_listener();
 
-  /// The batch's jobs were handed to the scheduler.
+  /// The batch's jobs were handed to the scheduler, at the batch's time
+  /// (also while earlier batches run).
   virtual void on_batch_submitted(const batch_info& info);
 
   /// The batch's first job started.
