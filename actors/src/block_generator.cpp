@@ -34,9 +34,6 @@ block_generator(caf::stateful_actor<block_generator_state>* self,
       self->delayed_send(self, interval, seal_timer_atom::value);
     },
     [=](seal_atom) { return self->state.buf->seal(); },
-    [=](rate_atom, double records_per_second) {
-      self->state.buf->update_rate(records_per_second);
-    },
   };
 }
 

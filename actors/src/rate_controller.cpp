@@ -14,7 +14,7 @@ namespace {
 
 struct rate_controller_state {
   int32_t stream_id = 0;
-  caf::actor block_generator;
+  caf::actor receiver;
   std::optional<pid_rate_estimator> estimator;
   // Whether a rate is in force (the initial rate, an estimate, or the
   // minimum a waiting batch set); while not, a waiting batch sets the
@@ -26,11 +26,11 @@ struct rate_controller_state {
 
 caf::behavior
 rate_controller(caf::stateful_actor<rate_controller_state>* self,
-                int32_t stream_id, caf::actor block_generator,
+                int32_t stream_id, caf::actor receiver,
                 pid_rate_estimator estimator, bool initial_rate_set) {
   auto& st = self->state;
   st.stream_id = stream_id;
-  st.block_generator = std::move(block_generator);
+  st.receiver = std::move(receiver);
   st.estimator.emplace(estimator);
   st.rate_set = initial_rate_set;
   return {
@@ -46,7 +46,7 @@ rate_controller(caf::stateful_actor<rate_controller_state>* self,
                     st.stream_id, *rate, time_ms, records, processing_ms,
                     scheduling_ms);
       st.rate_set = true;
-      self->send(st.block_generator, rate_atom::value, *rate);
+      self->send(st.receiver, rate_atom::value, *rate);
     },
     // Spark's estimator skips the first batch, so its first estimate comes
     // when the second batch completes. Until then an unlimited receiver
@@ -62,7 +62,7 @@ rate_controller(caf::stateful_actor<rate_controller_state>* self,
       st.log->debug("stream {}: a batch waits before the first estimate; "
                     "rate {:.0f} records/s until there is one",
                     st.stream_id, st.estimator->min_rate());
-      self->send(st.block_generator, rate_atom::value,
+      self->send(st.receiver, rate_atom::value,
                  st.estimator->min_rate());
     },
   };
@@ -71,10 +71,10 @@ rate_controller(caf::stateful_actor<rate_controller_state>* self,
 } // namespace
 
 caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
-                                 caf::actor block_generator,
+                                 caf::actor receiver,
                                  pid_rate_estimator estimator,
                                  bool initial_rate_set) {
-  return sys.spawn(rate_controller, stream_id, std::move(block_generator),
+  return sys.spawn(rate_controller, stream_id, std::move(receiver),
                    estimator, initial_rate_set);
 }
 

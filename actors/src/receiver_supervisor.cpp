@@ -128,6 +128,15 @@ caf::behavior receiver_supervisor(supervisor_actor* self,
       self->state.log->error("receiver {}: {}", self->state.rcv->stream_id(),
                              message);
     },
+    [=](rate_atom, double records_per_second) {
+      auto& st = self->state;
+      try {
+        st.rcv->update_rate(records_per_second);
+      } catch (const std::exception& e) {
+        st.log->error("receiver {}: on_rate_update threw: {}",
+                      st.rcv->stream_id(), e.what());
+      }
+    },
   };
 }
 

@@ -187,9 +187,12 @@ void runtime::start(time first_batch) {
                                      d.opts.block_interval);
     caf::anon_send(d.tracker, register_atom::value, gen);
     d.block_generators.push_back(gen);
+    auto sup = spawn_receiver_supervisor(
+      d.sys, std::shared_ptr<receiver_base>{in->take_receiver()}, d.clk,
+      d.opts.receiver_restart_delay, in->stream_id());
     if (d.opts.backpressure_enabled) {
       auto ctl = spawn_rate_controller(
-        d.sys, in->stream_id(), gen,
+        d.sys, in->stream_id(), sup,
         pid_rate_estimator{d.graph->batch_interval().count(),
                            d.opts.pid_proportional, d.opts.pid_integral,
                            d.opts.pid_derived, d.opts.pid_min_rate},
@@ -197,9 +200,6 @@ void runtime::start(time first_batch) {
       rate_controllers.emplace(in->stream_id(), ctl);
       d.rate_controllers.push_back(ctl);
     }
-    auto sup = spawn_receiver_supervisor(
-      d.sys, std::shared_ptr<receiver_base>{in->take_receiver()}, d.clk,
-      d.opts.receiver_restart_delay, in->stream_id());
     caf::anon_send(sup, start_atom::value);
     d.supervisors.push_back(sup);
   }

@@ -63,9 +63,7 @@ caf::actor spawn_state_node(caf::actor_system& sys,
 /// Block generator of one receiver: seals the receiver's buffer into blocks.
 /// - timer (system clock only), every block interval: seals and sends
 ///   `(blocks_atom, block_list)` to the tracker;
-/// - `(seal_atom)` -> `block_list`: seals now and returns the blocks;
-/// - `(rate_atom, double)`: applies a rate controller's rate (records per
-///   second) to the receiver's `store` calls.
+/// - `(seal_atom)` -> `block_list`: seals now and returns the blocks.
 caf::actor spawn_block_generator(caf::actor_system& sys,
                                  std::shared_ptr<detail::block_buffer_base> buf,
                                  caf::actor tracker, bool periodic,
@@ -85,6 +83,9 @@ caf::actor spawn_receiver_tracker(caf::actor_system& sys);
 ///   (negative: the configured restart delay);
 /// - `(stop_atom, message)` -> `unit`: stops it for good;
 /// - `(error_atom, message)`: logs a receiver's error report;
+/// - `(rate_atom, double)`: holds the receiver's `store` calls to a rate
+///   controller's rate (records per second) and tells the receiver
+///   (`receiver_base::update_rate`);
 /// - on exit: stops the receiver.
 caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
                                      std::shared_ptr<receiver_base> rcv,
@@ -94,7 +95,8 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
 
 /// Rate controller of one receiver stream (Spark's RateController, for
 /// backpressure): estimates the rate the pipeline keeps up with from each
-/// completed batch and sends it to the stream's block generator.
+/// completed batch and sends it to the stream's receiver supervisor (as
+/// Spark's controller goes through the ReceiverTracker to the supervisor).
 /// - `(batch_done_atom, time ms, records, processing ms, scheduling ms)`:
 ///   feeds the PID estimator; a new estimate goes out as `(rate_atom, rate)`;
 /// - `batch_waiting_atom`: a batch was generated while an earlier one had not
@@ -102,7 +104,7 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
 ///   an initial rate, the stream gets the estimator's minimum rate until the
 ///   first estimate arrives.
 caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
-                                 caf::actor block_generator,
+                                 caf::actor receiver,
                                  pid_rate_estimator estimator,
                                  bool initial_rate_set);
 

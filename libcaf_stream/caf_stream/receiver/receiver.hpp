@@ -66,6 +66,14 @@ public:
     return !stopped_.load();
   }
 
+  /// Called each time the stream's rate controller sets the rate `store` is
+  /// held to (backpressure), with that rate in records per second, capped
+  /// at `stream.receiver.max-rate`. `store` keeps to it by itself; a
+  /// receiver that can also slow its source (a smaller fetch, a longer
+  /// poll) may follow it there. Runs on the runtime's thread: return
+  /// quickly. Does nothing by default.
+  virtual void on_rate_update(double records_per_second);
+
   /// The id of the input stream this receiver feeds.
   int32_t stream_id() const noexcept {
     return stream_id_;
@@ -80,10 +88,17 @@ public:
     on_stopped_changed(value);
   }
 
+  /// Runtime side: holds `store` to a rate controller's rate, then calls
+  /// `on_rate_update` with the rate in force.
+  void update_rate(double records_per_second);
+
 protected:
   /// Called when the receiver starts or stops (a stopping receiver's
   /// `store` calls no longer wait for the rate limiter).
   virtual void on_stopped_changed(bool stopped) noexcept;
+
+  /// Holds `store` to the rate; returns the rate in force (none: unlimited).
+  virtual std::optional<double> apply_rate(double records_per_second) = 0;
 
 private:
   std::shared_ptr<detail::receiver_host> host_;
@@ -133,6 +148,12 @@ protected:
   void on_stopped_changed(bool stopped) noexcept override {
     if (buffer_)
       buffer_->set_draining(stopped);
+  }
+
+  std::optional<double> apply_rate(double records_per_second) override {
+    auto& buf = buffer();
+    buf.update_rate(records_per_second);
+    return buf.rate();
   }
 
 private:

@@ -129,6 +129,15 @@ void receiver_base::attach(std::shared_ptr<detail::receiver_host> host,
   stream_id_ = stream_id;
 }
 
+void receiver_base::on_rate_update(double) {
+  // nop
+}
+
+void receiver_base::update_rate(double records_per_second) {
+  if (auto in_force = apply_rate(records_per_second))
+    on_rate_update(*in_force);
+}
+
 void receiver_base::on_stopped_changed(bool) noexcept {
   // nop
 }
