@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <vector>
 
 #include "caf_stream/error.hpp"
@@ -57,12 +58,36 @@ void manual_clock::schedule(time at, callback f) {
 void manual_clock::sleep_until(time t,
                                const std::function<bool()>& cancelled) {
   std::unique_lock<std::mutex> guard{mtx_};
-  cv_.wait(guard, [&] { return now_ >= t || cancelled(); });
+  auto done = [&] { return now_ >= t || cancelled(); };
+  if (done())
+    return;
+  auto i = sleeping_.insert(t);
+  cv_.notify_all();
+  cv_.wait(guard, done);
+  sleeping_.erase(i);
+  cv_.notify_all();
 }
 
 void manual_clock::wake() {
   std::lock_guard<std::mutex> guard{mtx_};
   cv_.notify_all();
+}
+
+bool manual_clock::wait_for_sleepers(const std::function<bool(size_t)>& pred,
+                                     std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock<std::mutex> guard{mtx_};
+  while (!pred(sleepers())) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    cv_.wait_for(guard, std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+size_t manual_clock::sleepers() const {
+  return static_cast<size_t>(
+    std::distance(sleeping_.upper_bound(now_), sleeping_.end()));
 }
 
 // -- run_operation helpers ----------------------------------------------------
