@@ -1,9 +1,14 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
+#include <mutex>
 #include <sstream>
+#include <utility>
 
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
@@ -21,6 +26,51 @@ std::vector<std::string> read_file(const std::filesystem::path& p) {
     lines.push_back(l);
   return lines;
 }
+
+/// Keeps the events listeners get, as "submitted 1000", "started 1000", ...
+class event_log final : public streaming_listener {
+public:
+  void on_batch_submitted(const batch_info& info) override {
+    add("submitted", info);
+  }
+
+  void on_batch_started(const batch_info& info) override {
+    add("started", info);
+  }
+
+  void on_batch_completed(const batch_info& info) override {
+    add("completed", info);
+  }
+
+  /// Waits until `n` events arrived (up to a minute of real time, a guard
+  /// against a hung test); returns the events so far.
+  std::vector<std::string> wait_for(size_t n) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    cv_.wait_for(guard, std::chrono::minutes(1),
+                 [&] { return events_.size() >= n; });
+    return events_;
+  }
+
+  std::vector<batch_info> completed() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return completed_;
+  }
+
+private:
+  void add(const char* what, const batch_info& info) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    events_.push_back(std::string{what} + " "
+                      + std::to_string(info.batch_time.milliseconds()));
+    if (std::string{what} == "completed")
+      completed_.push_back(info);
+    cv_.notify_all();
+  }
+
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<std::string> events_;
+  std::vector<batch_info> completed_;
+};
 
 } // namespace
 
@@ -92,6 +142,43 @@ TEST_CASE("listeners see every batch with its figures", "[context][listener]") {
     CHECK(info.total_delay() == duration{0});
     CHECK_FALSE(info.failure_reason);
   }
+}
+
+TEST_CASE("a batch is submitted at its time while an earlier one runs",
+          "[context][listener]") {
+  test::pipeline<int> p;
+  auto events = std::make_shared<event_log>();
+  p.context().add_streaming_listener(events);
+  auto q = std::make_shared<rdd_queue<int>>();
+  // The first batch's job runs until the test lets it end.
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  bool first = true;
+  p.context().queue_stream(q).foreach_rdd([&](const rdd<int>&) {
+    if (std::exchange(first, false))
+      released.wait_for(std::chrono::minutes(1));
+  });
+  p.context().start();
+  p.clock().advance(std::chrono::seconds(1));
+  CHECK(events->wait_for(2)
+        == std::vector<std::string>{"submitted 1000", "started 1000"});
+  p.clock().advance(std::chrono::seconds(1));
+  CHECK(events->wait_for(3)
+        == std::vector<std::string>{"submitted 1000", "started 1000",
+                                    "submitted 2000"});
+  p.clock().advance(std::chrono::milliseconds(500));
+  release.set_value();
+  CHECK(events->wait_for(6)
+        == std::vector<std::string>{"submitted 1000", "started 1000",
+                                    "submitted 2000", "completed 1000",
+                                    "started 2000", "completed 2000"});
+  p.context().stop();
+  auto infos = events->completed();
+  REQUIRE(infos.size() == 2);
+  CHECK(infos[0].processing_delay() == duration{1500});
+  CHECK(infos[1].submission_time == caf_stream::time{2000});
+  CHECK(infos[1].scheduling_delay() == duration{500});
+  CHECK(infos[1].processing_delay() == duration{0});
 }
 
 TEST_CASE("a failing job fails its batch and await_termination", "[context]") {
