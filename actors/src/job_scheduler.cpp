@@ -82,10 +82,14 @@ public:
     take_down_notices();
     auto remote = !opts_.state_nodes.empty();
     std::vector<std::string> failures(n);
-    if (remote)
-      for (size_t i = 0; i < n; ++i)
-        if (!holders[i].gone.empty())
+    if (remote) {
+      for (size_t i = 0; i < n; ++i) {
+        if (!holders[i].lost.empty())
+          failures[i] = holders[i].lost;
+        else if (!holders[i].gone.empty())
           replace(op, i, holders[i], failures[i]);
+      }
+    }
     // With state nodes, the calls stay in the holders' logs.
     std::vector<block> sent;
     if (remote)
@@ -124,9 +128,13 @@ public:
             failures[i].clear();
           },
           [&](caf::error& e) { failed(i, e); });
-    if (remote)
-      for (size_t i = 0; i < n; ++i)
-        log_call(holders[i], what, t, sent[i], result[i], failures[i]);
+    if (remote) {
+      for (size_t i = 0; i < n; ++i) {
+        log_call(op, i, holders[i], what, t, sent[i], result[i], failures[i]);
+        if (!holders[i].lost.empty())
+          failures[i] = holders[i].lost;
+      }
+    }
     for (auto& failure : failures)
       if (!failure.empty())
         throw stream_error(errc::job_failure, failure);
@@ -155,19 +163,32 @@ private:
     // saved state (or of a checkpoint's, or the initial state), then the
     // updates. A new holder in its place gets them again.
     std::vector<std::tuple<state_call, time, block>> log;
+    // The records in `log`.
+    size_t log_records = 0;
+    // Why the partition's state is lost for good (its log was dropped).
+    std::string lost;
   };
 
   // Keeps `what` in `h`'s log: a `save` starts the log afresh with a `load`
   // of what it returned; `load` and `update` join the log when the holder
-  // took them, and when it was lost, since its replacement must.
-  static void log_call(holder_ref& h, state_call what, time t,
-                       const block& in, const block& out,
-                       const std::string& failure) {
+  // took them, and when it was lost, since its replacement must. Drops the
+  // log of a partition without a holder once it passes
+  // `stream.state-log-limit`: the partition's state is lost.
+  void log_call(const state_operator& op, size_t i, holder_ref& h,
+                state_call what, time t, const block& in, const block& out,
+                const std::string& failure) {
+    if (!h.lost.empty())
+      return;
+    auto add = [&](state_call call, const block& x) {
+      h.log.emplace_back(call, t, x);
+      h.log_records += static_cast<size_t>(x.records);
+    };
     switch (what) {
       case state_call::save:
         if (failure.empty()) {
           h.log.clear();
-          h.log.emplace_back(state_call::load, t, out);
+          h.log_records = 0;
+          add(state_call::load, out);
         }
         break;
       case state_call::load:
@@ -177,11 +198,23 @@ private:
             && std::get<1>(h.log.back()) == t)
           break;
         if (failure.empty() || !h.gone.empty())
-          h.log.emplace_back(what, t, in);
+          add(what, in);
         break;
       case state_call::snapshot:
         break;
     }
+    if (h.gone.empty() || h.log_records <= opts_.state_log_limit)
+      return;
+    h.lost = where(op, i) + ": no state node took it over, and the "
+             + std::to_string(h.log_records)
+             + " records the driver kept for one passed stream.state-log-limit ("
+             + std::to_string(opts_.state_log_limit)
+             + "), so the driver dropped them: the partition's state is lost. "
+               "Restart the state nodes, then the driver with get_or_create "
+               "to resume from the state of the last checkpoint";
+    log_->error("{}", h.lost);
+    h.log.clear();
+    h.log_records = 0;
   }
 
   // How long the scheduler waits for a state call: a proxy answers within
@@ -242,6 +275,7 @@ private:
     state_nodes_.erase(h.node);
     holder_ref fresh;
     fresh.log = std::move(h.log);
+    fresh.log_records = h.log_records;
     if (!place(op, i, home, fresh, failure)) {
       h.log = std::move(fresh.log);
       failure = where(op, i) + ": " + h.gone

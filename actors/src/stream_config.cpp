@@ -21,7 +21,10 @@ void add_stream_options(caf::config_option_set& opts) {
                                    "host:port of the nodes that hold the "
                                    "state (empty: this node)")
     .add<caf::timespan>("state-timeout",
-                        "how long a batch waits for a state holder");
+                        "how long a batch waits for a state holder")
+    .add<size_t>("state-log-limit",
+                 "records kept per state partition for a state node to "
+                 "take over");
   caf::config_option_adder{opts, "stream.receiver"}
     .add<caf::timespan>("restart-delay",
                         "pause before a failed receiver starts again")
@@ -64,6 +67,8 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   result.state_nodes
     = caf::get_or(cfg, "stream.state-nodes", result.state_nodes);
   result.state_timeout = ms("stream.state-timeout", result.state_timeout);
+  result.state_log_limit
+    = caf::get_or(cfg, "stream.state-log-limit", result.state_log_limit);
   result.pid_proportional = caf::get_or(cfg, "stream.backpressure.pid.proportional",
                                         result.pid_proportional);
   result.pid_integral = caf::get_or(cfg, "stream.backpressure.pid.integral",

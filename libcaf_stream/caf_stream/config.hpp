@@ -67,6 +67,15 @@ struct stream_options {
   /// answer before it fails (a state node that hangs or vanished).
   duration state_timeout{60000};
 
+  /// `stream.state-log-limit`: records the driver keeps, per state
+  /// partition, for a state node to take over while no node can. The
+  /// driver keeps each remote partition's updates since its last
+  /// checkpoint; when its node is lost and no node takes its place, the
+  /// updates of the failing batches join them. Past this many records the
+  /// driver drops them and the partition's state is lost (its batches fail,
+  /// until the driver is restarted from the last checkpoint).
+  size_t state_log_limit = 10'000'000;
+
   /// Throws `stream_error` (errc::invalid_config) naming the key and value
   /// of the first setting that is out of range.
   void validate() const;

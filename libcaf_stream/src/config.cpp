@@ -44,6 +44,8 @@ void stream_options::validate() const {
   if (state_timeout.count() <= 0)
     bad_value("stream.state-timeout", to_string(state_timeout),
               "it must be positive");
+  if (state_log_limit == 0)
+    bad_value("stream.state-log-limit", "0", "it must be positive");
   if (workers > 1024)
     bad_value("stream.workers", std::to_string(workers),
               "it must be at most 1024");

@@ -99,7 +99,8 @@ struct state_node {
 struct driver {
   driver(std::vector<std::string> nodes, const std::string& checkpoints,
          caf_stream::time start = caf_stream::time{0},
-         duration state_timeout = seconds(60))
+         duration state_timeout = seconds(60),
+         size_t state_log_limit = stream_options{}.state_log_limit)
     : clk(std::make_shared<testing::manual_clock>(start)),
       queue(std::make_shared<rdd_queue<kv>>()),
       rec(std::make_shared<recorder>()) {
@@ -108,6 +109,7 @@ struct driver {
     opts.default_parallelism = 3;
     opts.state_nodes = std::move(nodes);
     opts.state_timeout = state_timeout;
+    opts.state_log_limit = state_log_limit;
     ssc = streaming_context::get_or_create(checkpoints, [&] {
       auto ctx = std::make_unique<streaming_context>(seconds(1), opts, clk);
       auto g = test::state_graph::build(*ctx, queue);
@@ -322,6 +324,33 @@ TEST_CASE("without a state node to take a lost partition, batches fail "
   check_rows(*d.rec, batches, 4, 5);
 }
 
+TEST_CASE("a partition whose log passes stream.state-log-limit while no "
+          "node takes it is lost, with a clear error",
+          "[actors][state]") {
+  auto n = std::make_unique<state_node>();
+  testing::temporary_directory dir;
+  // A log of one record at most: the first failing batch's records pass it.
+  driver d{{n->address}, dir.path(), caf_stream::time{0}, seconds(2), 1};
+  auto batches = some_batches(4);
+  d.run(batches[0]);
+  REQUIRE(d.rec->failure(1).empty());
+  n->proc.kill();
+  d.run(batches[1]);
+  // The node comes back, but the driver no longer has what the dropped
+  // partitions' new holders need: their batches fail, naming the limit.
+  n = std::make_unique<state_node>(
+    std::vector<std::string>{"--port=" + n->port});
+  d.run(batches[2]);
+  d.run(batches[3]);
+  for (int64_t k = 2; k <= 4; ++k) {
+    INFO("batch " << k);
+    CHECK_THAT(d.rec->failure(k),
+               Catch::Contains("state partition")
+                 && Catch::Contains("stream.state-log-limit (1)")
+                 && Catch::Contains("the partition's state is lost"));
+  }
+}
+
 namespace {
 
 struct opaque {
@@ -367,7 +396,9 @@ TEST_CASE("serve_state needs a middleman and a context that did not start",
   CHECK_THROWS_WITH(ssc.serve_state(0), Catch::Contains("no middleman"));
 }
 
-TEST_CASE("stream.state-nodes takes host:port entries", "[actors][state]") {
+TEST_CASE("stream.state-nodes takes host:port entries, and a positive log "
+          "limit",
+          "[actors][state]") {
   stream_options opts;
   opts.state_nodes = {"localhost"};
   CHECK_THROWS_WITH(opts.validate(), Catch::Contains("host:port"));
@@ -375,4 +406,8 @@ TEST_CASE("stream.state-nodes takes host:port entries", "[actors][state]") {
   CHECK_THROWS_WITH(opts.validate(), Catch::Contains("from 1 to 65535"));
   opts.state_nodes = {"localhost:4242", "10.0.0.2:4242"};
   CHECK_NOTHROW(opts.validate());
+  opts.state_log_limit = 0;
+  CHECK_THROWS_WITH(opts.validate(),
+                    Catch::Contains("stream.state-log-limit")
+                      && Catch::Contains("must be positive"));
 }
