@@ -207,7 +207,8 @@ private:
       return;
     h.lost = where(op, i) + ": no state node took it over, and the "
              + std::to_string(h.log_records)
-             + " records the driver kept for one passed stream.state-log-limit ("
+             + " records the driver kept for one passed "
+               "stream.state-log-limit ("
              + std::to_string(opts_.state_log_limit)
              + "), so the driver dropped them: the partition's state is lost. "
                "Restart the state nodes, then the driver with get_or_create "
