@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "caf_stream/detail/type_traits.hpp"
+#include "caf_stream/hash.hpp"
 #include "caf_stream/rdd/rdd_node.hpp"
 #include "caf_stream/rdd/shuffle.hpp"
 #include "caf_stream/scheduler/task_runner.hpp"
@@ -19,6 +22,14 @@ namespace caf_stream {
 template <class T>
 class rdd;
 
+namespace detail {
+
+/// Throws the `stream_error` of an action that needs an element ("reduce:
+/// empty collection", as Spark's).
+[[noreturn]] void throw_empty_collection(const char* action);
+
+} // namespace detail
+
 /// Splits `data` into `num_partitions` slices as Spark's `parallelize` does:
 /// slice i holds elements `[i * size / n, (i + 1) * size / n)`.
 template <class T>
@@ -26,9 +37,11 @@ rdd<T> parallelize(std::vector<T> data, size_t num_partitions);
 
 /// The immutable, partitioned collection of one batch (Spark's RDD). Cheap to
 /// copy: it shares its lineage. Transformations are lazy; narrow ones fuse
-/// into one task per partition, by-key ones shuffle. Actions (`collect`,
-/// `count`, `take`, `is_empty`, `foreach_partition`) run the tasks on the
-/// operator workers when called inside a job, inline elsewhere.
+/// into one task per partition, by-key ones and sorts shuffle. Actions
+/// (`collect`, `count`, `reduce`, `take`, `top`, `foreach_partition`, ...)
+/// run the tasks on the operator workers when called inside a job, inline
+/// elsewhere; each action computes the lineage again unless the RDD was
+/// cached (`cache`).
 template <class T>
 class rdd {
 public:
@@ -54,6 +67,24 @@ public:
   /// The lineage node (for operators built on top of the RDD API).
   const detail::rdd_node_ptr<T>& node() const noexcept {
     return node_;
+  }
+
+  // -- persistence ------------------------------------------------------------
+
+  /// An RDD with the same records that keeps each partition in memory once
+  /// computed (Spark's `cache`): actions and RDDs built on the result
+  /// compute this RDD's lineage once. Use the returned RDD; this one stays
+  /// as it is.
+  rdd<T> cache() const {
+    if (dynamic_cast<const detail::cached_node<T>*>(node_.get()) != nullptr)
+      return *this;
+    return rdd<T>{std::make_shared<detail::cached_node<T>>(node_)};
+  }
+
+  /// Spark's `persist()`, which keeps partitions in memory: the same as
+  /// `cache`.
+  rdd<T> persist() const {
+    return cache();
   }
 
   // -- narrow transformations -------------------------------------------------
@@ -130,6 +161,27 @@ public:
                      num_partitions);
   }
 
+  /// Each distinct element once (a shuffle, as Spark's `distinct`).
+  rdd<T> distinct(size_t num_partitions = 0) const {
+    return map([](const T& x) { return std::pair<T, bool>{x, true}; })
+      .reduce_by_key([](bool a, bool) { return a; }, num_partitions)
+      .map([](const std::pair<T, bool>& x) { return x.first; });
+  }
+
+  /// Sorts the elements by `f(const T&) -> key` (a key with `<`), in
+  /// `num_partitions` ranges of keys (0: as many as this RDD has): Spark's
+  /// `sortBy`. Partition `i`'s keys all come before partition `i + 1`'s;
+  /// equal keys keep their order.
+  template <class F>
+  rdd<T> sort_by(F f, bool ascending = true, size_t num_partitions = 0) const {
+    static_assert(std::is_invocable_v<F, const T&>,
+                  "sort_by expects f(const T&) -> a key with operator<");
+    using k = std::decay_t<std::invoke_result_t<F, const T&>>;
+    return map([f](const T& x) { return std::pair<k, T>{f(x), x}; })
+      .sort_by_key(ascending, num_partitions)
+      .map([](const std::pair<k, T>& x) { return x.second; });
+  }
+
   // -- by-key transformations (T = std::pair<K, V>) ---------------------------
 
   /// Merges the values of each key with the associative `f(V, V) -> V`.
@@ -198,6 +250,32 @@ public:
     auto n = num_partitions != 0 ? num_partitions
                                  : std::max(partitions(), size_t{1});
     return rdd<T>{std::make_shared<node>(node_, n)};
+  }
+
+  /// The keys of the records.
+  template <class U = T>
+  auto keys() const {
+    require_pairs<U>();
+    return map([](const T& kv) { return kv.first; });
+  }
+
+  /// The values of the records.
+  template <class U = T>
+  auto values() const {
+    require_pairs<U>();
+    return map([](const T& kv) { return kv.second; });
+  }
+
+  /// Sorts the records by key (a key with `<`), in `num_partitions` ranges
+  /// of keys (0: as many as this RDD has): Spark's `sortByKey`. Partition
+  /// `i`'s keys all come before partition `i + 1`'s; records with equal
+  /// keys keep their order.
+  template <class U = T>
+  rdd<T> sort_by_key(bool ascending = true, size_t num_partitions = 0) const {
+    require_pairs<U>();
+    using node = detail::sorted_node<detail::key_t<U>, detail::value_t<U>>;
+    auto n = num_partitions != 0 ? num_partitions : partitions();
+    return rdd<T>{std::make_shared<node>(node_, n, ascending)};
   }
 
   /// Applies `f(const V&) -> W` to every value, keeping the keys.
@@ -374,6 +452,107 @@ public:
     for (auto& part : parts)
       zero = comb_op(std::move(zero), std::move(part));
     return zero;
+  }
+
+  /// Spark's `reduce`: combines the elements with the associative and
+  /// commutative `f(T, T) -> T`, within each partition, then across them.
+  /// Throws `stream_error` on an empty RDD.
+  template <class F>
+  T reduce(F f) const {
+    static_assert(std::is_invocable_r_v<T, F, const T&, const T&>,
+                  "reduce expects f(const T&, const T&) -> T");
+    auto parts = run_all<std::optional<T>>(
+      [&](const detail::rdd_node<T>& n, size_t i) {
+        std::optional<T> acc;
+        n.compute(i, [&](const T& x) {
+          if (acc)
+            acc = f(*acc, x);
+          else
+            acc = x;
+        });
+        return acc;
+      });
+    std::optional<T> result;
+    for (auto& part : parts)
+      if (part)
+        result = result ? f(*result, *part) : std::move(*part);
+    if (!result)
+      detail::throw_empty_collection("reduce");
+    return std::move(*result);
+  }
+
+  /// Spark's `fold`: like `reduce`, starting each partition and the final
+  /// combination from `zero` (which must be neutral for `f`).
+  template <class F>
+  T fold(T zero, F f) const {
+    static_assert(std::is_invocable_r_v<T, F, const T&, const T&>,
+                  "fold expects f(const T&, const T&) -> T");
+    auto g = [&f](T acc, const T& x) { return f(acc, x); };
+    return aggregate(std::move(zero), g, g);
+  }
+
+  /// The first element; throws `stream_error` on an empty RDD.
+  T first() const {
+    auto xs = take(1);
+    if (xs.empty())
+      detail::throw_empty_collection("first");
+    return std::move(xs.front());
+  }
+
+  /// The `num` smallest elements by `less` (default `<`), smallest first
+  /// (Spark's `takeOrdered`). Each task keeps its `num` smallest only.
+  template <class Less = std::less<>>
+  std::vector<T> take_ordered(size_t num, Less less = Less{}) const {
+    if (num == 0)
+      return {};
+    auto parts = run_all<std::vector<T>>(
+      [&](const detail::rdd_node<T>& n, size_t i) {
+        // A heap with the largest of the `num` smallest on top.
+        std::vector<T> heap;
+        n.compute(i, [&](const T& x) {
+          if (heap.size() < num) {
+            heap.push_back(x);
+            std::push_heap(heap.begin(), heap.end(), less);
+          } else if (less(x, heap.front())) {
+            std::pop_heap(heap.begin(), heap.end(), less);
+            heap.back() = x;
+            std::push_heap(heap.begin(), heap.end(), less);
+          }
+        });
+        return heap;
+      });
+    std::vector<T> result;
+    for (auto& part : parts)
+      result.insert(result.end(), std::make_move_iterator(part.begin()),
+                    std::make_move_iterator(part.end()));
+    std::stable_sort(result.begin(), result.end(), less);
+    if (result.size() > num)
+      result.erase(result.begin() + static_cast<std::ptrdiff_t>(num),
+                   result.end());
+    return result;
+  }
+
+  /// The `num` largest elements by `less` (default `<`), largest first
+  /// (Spark's `top`).
+  template <class Less = std::less<>>
+  std::vector<T> top(size_t num, Less less = Less{}) const {
+    return take_ordered(num, [less](const T& a, const T& b) {
+      return less(b, a);
+    });
+  }
+
+  /// The number of records of each key (Spark's `countByKey`).
+  template <class U = T>
+  auto count_by_key() const {
+    require_pairs<U>();
+    using k = detail::key_t<U>;
+    std::unordered_map<k, int64_t, hash<k>> result;
+    auto counts = map([](const T& kv) { return std::pair<k, int64_t>{kv.first, 1}; })
+                    .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
+                    .collect();
+    for (auto& [key, n] : counts)
+      result.emplace(std::move(key), n);
+    return result;
   }
 
   /// The first `num` elements, scanning as few partitions as it can (one,

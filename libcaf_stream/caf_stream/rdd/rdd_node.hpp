@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "caf_stream/detail/function_ref.hpp"
@@ -162,6 +164,58 @@ public:
 
 private:
   std::vector<rdd_node_ptr<T>> parents_;
+};
+
+/// Keeps each partition in memory once a task computed it (Spark's
+/// `persist` at MEMORY_ONLY): later tasks and jobs read it instead of
+/// computing the lineage again.
+template <class T>
+class cached_node final : public rdd_node<T> {
+public:
+  explicit cached_node(rdd_node_ptr<T> parent)
+    : parent_(std::move(parent)), slots_(parent_->num_partitions()) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return slots_.size();
+  }
+
+  void prepare(task_runner& runner) const override {
+    // Once every partition is kept, the lineage's shuffles need not run.
+    if (kept_.load() < slots_.size())
+      parent_->prepare(runner);
+  }
+
+  void compute(size_t index, typename rdd_node<T>::sink out) const override {
+    for (const auto& x : *get(index))
+      out(x);
+  }
+
+  std::vector<T> materialize(size_t index) const override {
+    return *get(index);
+  }
+
+private:
+  struct slot {
+    std::mutex mtx;
+    std::shared_ptr<const std::vector<T>> records;
+  };
+
+  std::shared_ptr<const std::vector<T>> get(size_t index) const {
+    auto& x = slots_[index];
+    std::lock_guard<std::mutex> guard{x.mtx};
+    if (!x.records) {
+      x.records = std::make_shared<const std::vector<T>>(
+        parent_->materialize(index));
+      ++kept_;
+    }
+    return x.records;
+  }
+
+  rdd_node_ptr<T> parent_;
+  mutable std::vector<slot> slots_;
+  mutable std::atomic<size_t> kept_{0};
 };
 
 } // namespace caf_stream::detail

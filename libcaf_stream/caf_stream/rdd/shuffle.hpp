@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <iterator>
 #include <mutex>
 #include <unordered_map>
@@ -266,6 +267,139 @@ private:
   bool consume_;
   mutable shuffle_stage stage_;
   mutable shuffle_output<T> map_out_;
+};
+
+/// Spark's `sortByKey` with its `RangePartitioner`: the map stage sorts
+/// every parent partition; `n` key ranges are then picked from a sample of
+/// the sorted partitions (about 20 keys per range from each), and partition
+/// `i` merges range `i` of every sorted partition. Records with equal keys
+/// land in one partition, in the order of the parent's partitions and
+/// records. With few distinct keys, some partitions stay empty.
+template <class K, class V>
+class sorted_node final : public rdd_node<std::pair<K, V>> {
+public:
+  using record = std::pair<K, V>;
+
+  sorted_node(rdd_node_ptr<record> parent, size_t num_partitions,
+              bool ascending)
+    : parent_(std::move(parent)), n_(num_partitions), ascending_(ascending) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return n_;
+  }
+
+  void prepare(task_runner& runner) const override {
+    parent_->prepare(runner);
+    auto m = parent_->num_partitions();
+    auto init = [&] { runs_.assign(m, {}); };
+    stage_.run_once(runner, m, init, [&](size_t p) {
+      auto xs = parent_->materialize(p);
+      std::stable_sort(xs.begin(), xs.end(), by_key());
+      runs_[p] = std::move(xs);
+    });
+    std::lock_guard<std::mutex> guard{bounds_mtx_};
+    if (!bounds_picked_) {
+      pick_bounds();
+      bounds_picked_ = true;
+    }
+  }
+
+  void compute(size_t index,
+               typename rdd_node<record>::sink out) const override {
+    for (const auto& x : materialize(index))
+      out(x);
+  }
+
+  std::vector<record> materialize(size_t index) const override {
+    std::vector<record> result;
+    if (index > bounds_.size())
+      return result;
+    auto less = by_key();
+    for (const auto& run : runs_) {
+      auto first = index == 0 ? run.begin()
+                              : std::lower_bound(run.begin(), run.end(),
+                                                 bounds_[index - 1], less);
+      auto last = index == bounds_.size()
+                    ? run.end()
+                    : std::lower_bound(first, run.end(), bounds_[index], less);
+      auto mid = result.size();
+      result.insert(result.end(), first, last);
+      // A stable merge: equal keys keep the order of the runs.
+      std::inplace_merge(result.begin(),
+                         result.begin() + static_cast<std::ptrdiff_t>(mid),
+                         result.end(), less);
+    }
+    return result;
+  }
+
+private:
+  bool before(const K& a, const K& b) const {
+    return ascending_ ? a < b : b < a;
+  }
+
+  // Orders records by key, and a record against a bound (a key).
+  auto by_key() const {
+    struct less {
+      const sorted_node* self;
+      bool operator()(const record& a, const record& b) const {
+        return self->before(a.first, b.first);
+      }
+      bool operator()(const record& a, const K& b) const {
+        return self->before(a.first, b);
+      }
+      bool operator()(const K& a, const record& b) const {
+        return self->before(a, b.first);
+      }
+    };
+    return less{this};
+  }
+
+  // Spark's `RangePartitioner.determineBounds`: each sampled key stands for
+  // the records of its run around it; a bound is set each time the weight
+  // seen so far passes another `1 / n` of the total.
+  void pick_bounds() const {
+    if (n_ <= 1)
+      return;
+    std::vector<std::pair<K, double>> sample;
+    for (const auto& run : runs_) {
+      auto k = std::min(run.size(), 20 * n_);
+      for (size_t j = 0; j < k; ++j)
+        sample.emplace_back(run[j * run.size() / k].first,
+                            static_cast<double>(run.size())
+                              / static_cast<double>(k));
+    }
+    std::stable_sort(sample.begin(), sample.end(),
+                     [this](const auto& a, const auto& b) {
+                       return before(a.first, b.first);
+                     });
+    double total = 0;
+    for (const auto& x : sample)
+      total += x.second;
+    auto step = total / static_cast<double>(n_);
+    double seen = 0;
+    auto target = step;
+    for (const auto& [key, weight] : sample) {
+      seen += weight;
+      if (seen < target || (!bounds_.empty() && !before(bounds_.back(), key)))
+        continue;
+      bounds_.push_back(key);
+      target += step;
+      if (bounds_.size() + 1 == n_)
+        break;
+    }
+  }
+
+  rdd_node_ptr<record> parent_;
+  size_t n_;
+  bool ascending_;
+  mutable shuffle_stage stage_;
+  mutable std::vector<std::vector<record>> runs_;
+  mutable std::mutex bounds_mtx_;
+  mutable bool bounds_picked_ = false;
+  // Partition `i` holds the keys from `bounds_[i - 1]` up to `bounds_[i]`.
+  mutable std::vector<K> bounds_;
 };
 
 /// Spark's `HashPartitioner`: a record's partition is its key's.
