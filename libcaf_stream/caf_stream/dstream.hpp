@@ -30,6 +30,8 @@ void check_same_slide(const char* what, duration a, duration b);
 void check_checkpoint_interval(const dstream_node_base& node,
                                duration interval);
 
+void check_can_persist(const dstream_graph& graph);
+
 } // namespace detail
 
 template <class K, class V, class S, class M>
@@ -439,6 +441,21 @@ public:
       *graph_, node_, spec, partitions_or_default(spec.get_num_partitions()));
     graph_->add(n);
     return {graph_, std::move(n)};
+  }
+
+  /// Keeps every RDD of this stream in memory once computed (Spark's
+  /// `persist()`, MEMORY_ONLY), until the stream forgets the batch: output
+  /// operations and streams that use it compute it once per batch instead
+  /// of once each. Throws `stream_error` once the context started.
+  const dstream<T>& persist() const {
+    detail::check_can_persist(*graph_);
+    node_->persist();
+    return *this;
+  }
+
+  /// The same as `persist()` (Spark's `cache`).
+  const dstream<T>& cache() const {
+    return persist();
   }
 
   /// Writes this state stream's data every `interval` (a multiple of its

@@ -1,12 +1,16 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/pipeline.hpp"
 #include "support/tables.hpp"
 
 using namespace caf_stream;
@@ -237,4 +241,38 @@ TEST_CASE("joins and cogroup", "[dstream][pair]") {
           {{"a", {{1}, {"x"}}}, {"b", {{2}, {}}}, {"c", {{}, {"y"}}}},
           {{"a", {{3}, {}}}},
           {{"d", {{}, {"z"}}}}});
+}
+
+TEST_CASE("a persisted stream is computed once per batch for all its uses",
+          "[dstream][basic]") {
+  auto persist = GENERATE(true, false);
+  CAPTURE(persist);
+  test::pipeline<int> p;
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto q = std::make_shared<rdd_queue<int>>();
+  q->push(parallelize(std::vector<int>{1, 2, 3, 4, 5}, 2));
+  q->push(parallelize(std::vector<int>{6, 7}, 2));
+  auto squares = p.context().queue_stream(q).map([calls](int x) {
+    ++*calls;
+    return x * x;
+  });
+  if (persist)
+    CHECK(&squares.persist() == &squares);
+  auto counts = std::make_shared<std::vector<int64_t>>();
+  squares.foreach_rdd([counts](const rdd<int>& x) {
+    counts->push_back(x.count());
+  });
+  p.collect(squares.map([](int x) { return x + 1; }));
+  p.context().start();
+  p.next_batch();
+  p.next_batch();
+  CHECK_THROWS_WITH(squares.cache(),
+                    Catch::Contains("Cannot change storage level of a "
+                                    "DStream after streaming context has "
+                                    "started"));
+  p.context().stop();
+  CHECK(p.outputs() == ints{{2, 5, 10, 17, 26}, {37, 50}});
+  CHECK(*counts == std::vector<int64_t>{5, 2});
+  // Two outputs use the stream: without persist each computes it.
+  CHECK(*calls == (persist ? 7 : 14));
 }

@@ -40,6 +40,11 @@ public:
   /// Adds a stream; throws `stream_error` once the graph started or stopped.
   void add(std::shared_ptr<dstream_node_base> node);
 
+  /// Whether streams may still be added or changed (not started yet).
+  bool is_open() const noexcept {
+    return state_ == state::initialized;
+  }
+
   /// Adds an input stream (also added as a stream).
   void add_input(std::shared_ptr<dstream_node_base> node,
                  std::shared_ptr<input_node_base> input);

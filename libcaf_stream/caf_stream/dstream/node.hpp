@@ -57,6 +57,16 @@ public:
   /// for as long as this stream needs them.
   void remember(duration d);
 
+  /// Whether the RDDs this stream generates keep their partitions once
+  /// computed (`dstream::persist`).
+  bool persisted() const noexcept {
+    return persisted_;
+  }
+
+  void persist() noexcept {
+    persisted_ = true;
+  }
+
   /// Whether starting the graph needs a checkpoint directory (Spark's
   /// `mustCheckpoint`: state streams and windows with an inverse function).
   virtual bool must_checkpoint() const noexcept {
@@ -105,6 +115,7 @@ private:
   time zero_;
   duration remember_;
   duration checkpoint_interval_{0};
+  bool persisted_ = false;
 };
 
 /// A DStream of `T`: generates (and memoizes) one RDD per valid batch time.
@@ -124,6 +135,8 @@ public:
     if (auto i = generated_.find(t); i != generated_.end())
       return i->second;
     auto result = compute(t);
+    if (result && persisted())
+      result = result->cache();
     generated_.emplace(t, result);
     return result;
   }

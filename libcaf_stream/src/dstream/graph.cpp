@@ -82,6 +82,13 @@ void throw_missing_parent_rdd(const char* what, time t) {
                        + "at " + to_string(t));
 }
 
+void check_can_persist(const dstream_graph& graph) {
+  if (!graph.is_open())
+    throw stream_error(errc::illegal_state,
+                       "persist: Cannot change storage level of a DStream "
+                       "after streaming context has started");
+}
+
 void throw_different_graphs(const char* what) {
   throw stream_error(errc::invalid_graph,
                      std::string{what}
