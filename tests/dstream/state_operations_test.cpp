@@ -277,8 +277,8 @@ TEST_CASE("a state stream applies each batch once when a job of it fails",
   // Batch 2's "boom" makes the function throw: the partition of "boom"
   // fails, the other partition succeeds. Both outputs of the batch fail,
   // and the second computes the stream again: no partition may count its
-  // records twice, neither the one that succeeded nor the one that failed
-  // after applying the records before "boom".
+  // records twice. The partition that failed takes back the records it
+  // applied before "boom": it counts none of batch 2.
   auto boom_first = GENERATE(true, false);
   const size_t partitions = 2;
   const std::vector<std::string> keys{"a", "b", "c", "d", "e", "f", "g", "h"};
@@ -319,15 +319,15 @@ TEST_CASE("a state stream applies each batch once when a job of it fails",
   REQUIRE(infos[1].failure_reason);
   CHECK_THAT(*infos[1].failure_reason, Catch::Contains("boom"));
   CHECK_FALSE(infos[2].failure_reason);
-  // Three records of each key, less batch 2's where "boom" came first in
-  // the partition and failed it before them.
+  // Three records of each key, less batch 2's in the partition of "boom",
+  // whether "boom" came first or last.
   auto lost = partition_of(std::string{"boom"}, partitions);
   std::vector<kv> expected;
   size_t with_boom = 0;
   for (const auto& key : keys) {
     auto shares = partition_of(key, partitions) == lost;
     with_boom += shares ? 1 : 0;
-    expected.emplace_back(key, shares && boom_first ? 2 : 3);
+    expected.emplace_back(key, shares ? 2 : 3);
   }
   // Keys on both sides of the failure.
   REQUIRE(with_boom > 0);
@@ -335,4 +335,80 @@ TEST_CASE("a state stream applies each batch once when a job of it fails",
   auto outputs = snapshots->outputs();
   REQUIRE(outputs.size() == 2);
   CHECK(sorted(kvs{outputs.back()}) == kvs{expected});
+}
+
+TEST_CASE("a map_with_state batch whose timeout call throws is taken back",
+          "[dstream][state]") {
+  // Every key has data at 1 s; the keys other than "t" again at 3 s. With a
+  // 1 s timeout "t" times out at 3 s, and the function throws for it, once:
+  // the partition of "t" takes back batch 3, so its keys keep their time of
+  // 1 s and "t" stays queued. At 4 s they all time out, "t" included; the
+  // other partition's keys, updated at 3 s, are kept.
+  const size_t partitions = 2;
+  const std::vector<std::string> keys{"a", "b", "c", "d", "e", "f", "g", "h"};
+  auto first = keys;
+  first.push_back("t");
+  strings in{first, {}, keys, {}};
+  auto thrown = std::make_shared<bool>(false);
+  auto count = [thrown](caf_stream::time, const std::string& key,
+                        std::optional<int> value, state<int>& st)
+    -> std::optional<std::string> {
+    if (st.is_timing_out()) {
+      if (key == "t" && !*thrown) {
+        *thrown = true;
+        throw std::runtime_error("timing out t");
+      }
+      return "timed out " + key;
+    }
+    st.update(st.get_option().value_or(0) + *value);
+    return std::nullopt;
+  };
+  auto clk = std::make_shared<testing::manual_clock>();
+  testing::temporary_directory dir;
+  auto opts = testing::default_test_options();
+  opts.default_parallelism = partitions;
+  streaming_context ssc{seconds(1), opts, clk};
+  ssc.checkpoint(dir.path());
+  using strs = std::vector<std::vector<std::string>>;
+  auto outputs = std::make_shared<testing::detail::output_collector<std::string>>();
+  auto snapshots = std::make_shared<testing::detail::output_collector<kv>>();
+  ssc.add_streaming_listener(snapshots);
+  auto mapped = pairs(testing::detail::add_test_input(ssc, in, 1))
+                  .map_with_state(
+                    state_spec::function(count).timeout(seconds(1)));
+  mapped.foreach_rdd(
+    [outputs](const rdd<std::string>& x) { outputs->add(x.collect()); });
+  mapped.state_snapshots().foreach_rdd(
+    [snapshots](const rdd<kv>& x) { snapshots->add(x.collect()); });
+  ssc.start();
+  for (size_t k = 1; k <= 4; ++k) {
+    clk->advance(seconds(1));
+    snapshots->wait_for_batches(k, false);
+  }
+  ssc.stop();
+  auto infos = snapshots->infos();
+  REQUIRE(infos.size() == 4);
+  CHECK_FALSE(infos[1].failure_reason);
+  REQUIRE(infos[2].failure_reason);
+  CHECK_THAT(*infos[2].failure_reason, Catch::Contains("timing out t"));
+  CHECK_FALSE(infos[3].failure_reason);
+  auto lost = partition_of(std::string{"t"}, partitions);
+  std::vector<std::string> timed_out{"timed out t"};
+  std::vector<kv> kept;
+  for (const auto& key : keys) {
+    if (partition_of(key, partitions) == lost)
+      timed_out.push_back("timed out " + key);
+    else
+      kept.emplace_back(key, 2);
+  }
+  REQUIRE(timed_out.size() > 1);
+  REQUIRE_FALSE(kept.empty());
+  // Batches 1, 2 and 4 succeeded.
+  auto out = outputs->outputs();
+  REQUIRE(out.size() == 3);
+  CHECK(out[1].empty());
+  CHECK(sorted(strs{out[2]}) == sorted(strs{timed_out}));
+  auto snaps = snapshots->outputs();
+  REQUIRE(snaps.size() == 3);
+  CHECK(sorted(kvs{snaps[2]}) == kvs{kept});
 }

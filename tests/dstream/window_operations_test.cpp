@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -289,4 +291,68 @@ TEST_CASE("incremental windows need a checkpoint directory",
   ssc.checkpoint(dir.path());
   CHECK_NOTHROW(ssc.start());
   ssc.stop();
+}
+
+TEST_CASE("a window slide whose function throws is taken back, and its "
+          "batch stays out of that partition",
+          "[dstream][window]") {
+  // In batch 2, "x" brings -1 and `f` throws when it adds it to the window:
+  // the partition of "x" takes back the keys it already updated and skips
+  // batch 2; the other partition counts it.
+  const size_t partitions = 2;
+  const std::vector<std::string> keys{"a", "b", "c", "d", "e", "f", "g", "h"};
+  kvs in(4);
+  for (const auto& key : keys) {
+    in[0].emplace_back(key, 1);
+    in[1].emplace_back(key, 10);
+    in[2].emplace_back(key, 100);
+    in[3].emplace_back(key, 1000);
+  }
+  in[0].emplace_back("x", 1);
+  in[1].emplace_back("x", -1);
+  auto clk = std::make_shared<testing::manual_clock>();
+  testing::temporary_directory dir;
+  streaming_context ssc{seconds(1), testing::default_test_options(), clk};
+  ssc.checkpoint(dir.path());
+  auto windows = std::make_shared<testing::detail::output_collector<kv>>();
+  ssc.add_streaming_listener(windows);
+  testing::detail::add_test_input(ssc, in, 2)
+    .reduce_by_key_and_window(
+      [](int a, int b) {
+        if (b < 0)
+          throw std::runtime_error("negative value");
+        return a + b;
+      },
+      [](int a, int b) { return a - b; }, seconds(2), seconds(1), partitions)
+    .foreach_rdd([windows](const rdd<kv>& x) { windows->add(x.collect()); });
+  ssc.start();
+  for (size_t k = 1; k <= 4; ++k) {
+    clk->advance(seconds(1));
+    windows->wait_for_batches(k, false);
+  }
+  ssc.stop();
+  auto infos = windows->infos();
+  REQUIRE(infos.size() == 4);
+  REQUIRE(infos[1].failure_reason);
+  CHECK_THAT(*infos[1].failure_reason, Catch::Contains("negative value"));
+  CHECK_FALSE(infos[2].failure_reason);
+  CHECK_FALSE(infos[3].failure_reason);
+  // Batch 3's window is batches 2 and 3, batch 4's 3 and 4; "x" keeps the
+  // value its batch 1 left: 0.
+  auto lost = partition_of(std::string{"x"}, partitions);
+  std::vector<kv> third{{"x", 0}};
+  std::vector<kv> fourth{{"x", 0}};
+  size_t with_x = 0;
+  for (const auto& key : keys) {
+    auto shares = partition_of(key, partitions) == lost;
+    with_x += shares ? 1 : 0;
+    third.emplace_back(key, shares ? 100 : 110);
+    fourth.emplace_back(key, 1100);
+  }
+  REQUIRE(with_x > 0);
+  REQUIRE(with_x < keys.size());
+  auto outputs = windows->outputs();
+  REQUIRE(outputs.size() == 3);
+  CHECK(sorted(kvs{outputs[1]}) == sorted(kvs{third}));
+  CHECK(sorted(kvs{outputs[2]}) == sorted(kvs{fourth}));
 }

@@ -317,12 +317,40 @@ struct state_partition {
   /// (time, key) of every update, oldest first, for finding timed-out keys
   /// without scanning the whole state; outdated pairs are skipped.
   std::deque<std::pair<time, K>> updates;
+
+  /// What a batch changed, so that a batch whose function throws midway can
+  /// be taken back: it leaves no trace in the partition.
+  struct changes {
+    /// The previous entry of each key changed, in order (none: it had
+    /// none). The keys live in the batch's records or in `dequeued`.
+    std::vector<std::pair<const K*, std::optional<entry>>> entries;
+    /// Pairs added at the back of `updates`.
+    size_t queued = 0;
+    /// Pairs taken from the front of `updates`, in order.
+    std::deque<std::pair<time, K>> dequeued;
+  };
+
+  /// Puts back what `x` changed, newest change first.
+  void roll_back(changes& x) {
+    for (auto i = x.entries.rbegin(); i != x.entries.rend(); ++i) {
+      const auto& key = *i->first;
+      auto h = hash<K>{}(key);
+      if (i->second)
+        entries.set(key, h, std::move(*i->second));
+      else
+        entries.erase(key, h);
+    }
+    updates.erase(updates.end() - static_cast<std::ptrdiff_t>(x.queued),
+                  updates.end());
+    updates.insert(updates.begin(), x.dequeued.begin(), x.dequeued.end());
+  }
 };
 
 /// `map_with_state`'s work at the holders: runs the function on every record
 /// of a batch's partition, in order, updating the state in place, then
 /// times out idle keys. Only keys with data (and timing-out keys) are
-/// visited.
+/// visited. When the function throws, the partition's changes of the batch
+/// are taken back: each key's state has all of a batch's records or none.
 template <class K, class V, class S, class M>
 class map_with_state_operator final
   : public basic_state_operator<state_partition<K, S>, K, V, S, M> {
@@ -358,10 +386,17 @@ protected:
         auto batch = block_records<record>(in);
         std::vector<M> out;
         out.reserve(batch->size());
-        for (const auto& kv : *batch)
-          apply(part, kv, t, out);
-        if (timeout_)
-          time_out(part, t, t - *timeout_, out);
+        typename partition::changes undo;
+        undo.entries.reserve(batch->size());
+        try {
+          for (const auto& kv : *batch)
+            apply(part, kv, t, out, undo);
+          if (timeout_)
+            time_out(part, t, t - *timeout_, out, undo);
+        } catch (...) {
+          part.roll_back(undo);
+          throw;
+        }
         return make_block(0, std::move(out));
       }
       case state_call::snapshot: {
@@ -401,8 +436,8 @@ private:
     part.updates.insert(part.updates.end(), updates.begin(), updates.end());
   }
 
-  void apply(partition& part, const record& kv, time t,
-             std::vector<M>& out) const {
+  void apply(partition& part, const record& kv, time t, std::vector<M>& out,
+             typename partition::changes& undo) const {
     auto h = hash<K>{}(kv.first);
     auto* found = part.entries.find(kv.first, h);
     state<S> st{found != nullptr ? std::optional<S>{found->value}
@@ -411,29 +446,38 @@ private:
     if (auto m = f_(t, kv.first, std::optional<V>{kv.second}, st))
       out.push_back(std::move(*m));
     if (!st.exists()) {
-      if (found != nullptr)
+      if (found != nullptr) {
+        undo.entries.emplace_back(&kv.first, std::move(*found));
         part.entries.erase(kv.first, h);
+      }
       return;
     }
     // Spark refreshes the key's time on data when a timeout is set.
     auto touched = st.is_updated() || timeout_;
     // Once per key and batch in the timeout's queue.
-    if (timeout_ && (found == nullptr || found->updated != t))
+    if (timeout_ && (found == nullptr || found->updated != t)) {
       part.updates.emplace_back(t, kv.first);
+      ++undo.queued;
+    }
     auto value = st.release();
-    if (found != nullptr)
-      *found = {std::move(*value), touched ? t : found->updated};
-    else
+    if (found != nullptr) {
+      entry next{std::move(*value), touched ? t : found->updated};
+      undo.entries.emplace_back(&kv.first, std::move(*found));
+      *found = std::move(next);
+    } else {
+      undo.entries.emplace_back(&kv.first, std::nullopt);
       part.entries.set(kv.first, h, entry{std::move(*value), t});
+    }
   }
 
   // Calls the function once more for keys not updated since before
   // `threshold`, then drops their state (Spark: updated < batch - timeout).
-  void time_out(partition& part, time t, time threshold,
-                std::vector<M>& out) const {
+  void time_out(partition& part, time t, time threshold, std::vector<M>& out,
+                typename partition::changes& undo) const {
     while (!part.updates.empty() && part.updates.front().first < threshold) {
-      auto [updated, key] = std::move(part.updates.front());
+      undo.dequeued.push_back(std::move(part.updates.front()));
       part.updates.pop_front();
+      const auto& [updated, key] = undo.dequeued.back();
       auto h = hash<K>{}(key);
       auto* found = part.entries.find(key, h);
       if (found == nullptr || found->updated != updated)
@@ -441,6 +485,7 @@ private:
       state<S> st{found->value, true};
       if (auto m = f_(t, key, std::nullopt, st))
         out.push_back(std::move(*m));
+      undo.entries.emplace_back(&key, std::move(*found));
       part.entries.erase(key, h);
     }
   }

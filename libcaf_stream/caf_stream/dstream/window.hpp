@@ -97,6 +97,39 @@ struct window_partition {
   // The time (ms) of the newest batch that entered: a slide sent again
   // (its batch failed at another partition) adds nothing twice.
   std::optional<int64_t> newest;
+
+  /// What a slide changed, so that a slide whose function throws midway can
+  /// be taken back: it leaves no trace in the partition.
+  struct changes {
+    /// The previous value of each key changed, in order (none: it had
+    /// none). The keys live in the slide's table of changes.
+    std::vector<std::pair<const K*, std::optional<V>>> values;
+    /// The entries the filter dropped, in order (after `values`).
+    std::vector<std::pair<K, V>> dropped;
+    /// Batches taken from the front of `batches`, in order.
+    std::vector<kept_batch> left;
+    /// Batches added at the back of `batches`.
+    size_t entered = 0;
+    std::optional<int64_t> newest;
+  };
+
+  /// Puts back what `x` changed, newest change first.
+  void roll_back(changes& x) {
+    for (auto i = x.dropped.rbegin(); i != x.dropped.rend(); ++i)
+      values.set(i->first, hash<K>{}(i->first), std::move(i->second));
+    for (auto i = x.values.rbegin(); i != x.values.rend(); ++i) {
+      const auto& key = *i->first;
+      auto h = hash<K>{}(key);
+      if (i->second)
+        values.set(key, h, std::move(*i->second));
+      else
+        values.erase(key, h);
+    }
+    batches.erase(batches.end() - static_cast<std::ptrdiff_t>(x.entered),
+                  batches.end());
+    batches.insert(batches.begin(), x.left.begin(), x.left.end());
+    newest = x.newest;
+  }
 };
 
 /// `reduce_by_key_and_window`'s work at the holders (with an inverse
@@ -108,7 +141,9 @@ struct window_partition {
 /// value, minus the leaving values, plus the entering ones; a key without a
 /// value starts from its entering values (and is dropped if it has none);
 /// `filter` (if set) drops keys. All inputs are hash-partitioned alike, so
-/// nothing travels through a shuffle.
+/// nothing travels through a shuffle. When a function throws, the slide's
+/// changes are taken back and its batches skipped: each key's value counts
+/// all of a batch or none of it.
 template <class K, class V>
 class window_state_operator final
   : public basic_state_operator<window_partition<K, V>, K, V> {
@@ -149,8 +184,22 @@ protected:
           load(part, x);
         return {};
       }
-      case state_call::update:
-        return make_block(0, slide(part, block_records<batch>(in), t));
+      case state_call::update: {
+        auto entering = block_records<batch>(in);
+        scratch_table<K, delta_type> delta;
+        typename partition::changes undo;
+        undo.newest = part.newest;
+        try {
+          return make_block(0, slide(part, entering, t, *delta, undo));
+        } catch (...) {
+          part.roll_back(undo);
+          // The slide's batches stay out of this partition's window: sent
+          // again with the next slide, they would fail it too.
+          for (const auto& b : *entering)
+            part.newest = std::max(part.newest.value_or(b.first), b.first);
+          throw;
+        }
+      }
       case state_call::snapshot: {
         std::vector<value_type> out;
         part.values.for_each(
@@ -172,6 +221,8 @@ protected:
 private:
   using partition = window_partition<K, V>;
   using kept_batch = typename partition::kept_batch;
+  // A key's leaving and entering values in a slide, reduced with `f`.
+  using delta_type = std::pair<std::optional<V>, std::optional<V>>;
 
   void load(partition& part, const saved& x) const {
     for (const auto& kv : x.first)
@@ -186,14 +237,12 @@ private:
                              source->back().first);
   }
 
-  // Applies one slide and returns the window.
+  // Applies one slide and returns the window. `delta` (empty) gets each
+  // key's leaving and entering values; `undo` what the slide changed.
   std::vector<value_type> slide(partition& part,
                                 std::shared_ptr<const std::vector<batch>> in,
-                                time t) const {
-    // Each key's leaving and entering values, reduced with `f`.
-    using delta_type = std::pair<std::optional<V>, std::optional<V>>;
-    scratch_table<K, delta_type> scratch;
-    auto& delta = *scratch;
+                                time t, hash_table<K, delta_type>& delta,
+                                typename partition::changes& undo) const {
     auto add = [&](const batch& b, std::optional<V> delta_type::*which) {
       for (const auto& kv : b.second)
         delta.upsert(
@@ -211,6 +260,7 @@ private:
     auto horizon = (t - window_).milliseconds();
     while (!part.batches.empty() && part.batches.front().ms() <= horizon) {
       add(part.batches.front().records(), &delta_type::first);
+      undo.left.push_back(std::move(part.batches.front()));
       part.batches.pop_front();
     }
     for (size_t i = 0; i < in->size(); ++i) {
@@ -219,30 +269,38 @@ private:
         continue;
       add((*in)[i], &delta_type::second);
       part.batches.push_back(kept_batch{in, i});
+      ++undo.entered;
       part.newest = ms;
     }
     auto& changes = delta.entries();
+    undo.values.reserve(changes.size());
     for (size_t i = 0; i < changes.size(); ++i) {
       auto& [key, d] = changes[i];
       auto h = delta.hash_at(i);
       auto* value = part.values.find(key, h);
       if (value == nullptr) {
-        if (d.second)
+        if (d.second) {
+          undo.values.emplace_back(&key, std::nullopt);
           part.values.set(key, h, std::move(*d.second));
+        }
         continue;
       }
+      std::optional<V> next;
       if (d.first)
-        *value = inv_(*value, *d.first);
+        next = inv_(*value, *d.first);
       if (d.second)
-        *value = f_(*value, *d.second);
+        next = f_(next ? *next : *value, *d.second);
+      undo.values.emplace_back(&key, std::move(*value));
+      *value = std::move(*next);
     }
     std::vector<value_type> out;
     out.reserve(part.values.size());
-    part.values.retain([&](const K& key, const V& value) {
+    part.values.retain([&](const K& key, V& value) {
       out.emplace_back(key, value);
       if (!filter_ || filter_(out.back()))
         return true;
       out.pop_back();
+      undo.dropped.emplace_back(key, std::move(value));
       return false;
     });
     return out;
