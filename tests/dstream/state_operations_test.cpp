@@ -11,6 +11,7 @@
 
 #include "caf_stream/testing.hpp"
 
+#include "support/pipeline.hpp"
 #include "support/tables.hpp"
 
 using namespace caf_stream;
@@ -44,6 +45,13 @@ std::optional<int> running_sum(const std::vector<int>& values,
 
 dstream<kv> pairs(dstream<std::string> s) {
   return s.map([](const std::string& x) { return kv{x, 1}; });
+}
+
+// The options of the tests whose batches fail: `partitions` partitions.
+stream_options failing_options(size_t partitions) {
+  auto opts = testing::default_test_options();
+  opts.default_parallelism = partitions;
+  return opts;
 }
 
 } // namespace
@@ -294,26 +302,19 @@ TEST_CASE("a state stream applies each batch once when a job of it fails",
     st.update(st.get_option().value_or(0) + 1);
     return key;
   };
-  auto clk = std::make_shared<testing::manual_clock>();
   testing::temporary_directory dir;
-  auto opts = testing::default_test_options();
-  opts.default_parallelism = partitions;
-  streaming_context ssc{seconds(1), opts, clk};
-  ssc.checkpoint(dir.path());
-  auto snapshots = std::make_shared<testing::detail::output_collector<kv>>();
-  ssc.add_streaming_listener(snapshots);
-  auto mapped = pairs(testing::detail::add_test_input(ssc, in, 1))
-                  .map_with_state(state_spec::function(count));
+  test::pipeline<kv> snapshots{failing_options(partitions)};
+  snapshots.context().checkpoint(dir.path());
+  auto mapped
+    = pairs(testing::detail::add_test_input(snapshots.context(), in, 1))
+        .map_with_state(state_spec::function(count));
   mapped.foreach_rdd([](const rdd<std::string>& x) { x.count(); });
-  mapped.state_snapshots().foreach_rdd(
-    [snapshots](const rdd<kv>& x) { snapshots->add(x.collect()); });
-  ssc.start();
-  for (size_t k = 1; k <= 3; ++k) {
-    clk->advance(seconds(1));
-    snapshots->wait_for_batches(k, false);
-  }
-  ssc.stop();
-  auto infos = snapshots->infos();
+  snapshots.collect(mapped.state_snapshots());
+  snapshots.context().start();
+  for (size_t k = 1; k <= 3; ++k)
+    snapshots.next_batch();
+  snapshots.context().stop();
+  auto infos = snapshots.infos();
   REQUIRE(infos.size() == 3);
   CHECK_FALSE(infos[0].failure_reason);
   REQUIRE(infos[1].failure_reason);
@@ -332,7 +333,7 @@ TEST_CASE("a state stream applies each batch once when a job of it fails",
   // Keys on both sides of the failure.
   REQUIRE(with_boom > 0);
   REQUIRE(with_boom < keys.size());
-  auto outputs = snapshots->outputs();
+  auto outputs = snapshots.outputs();
   REQUIRE(outputs.size() == 2);
   CHECK(sorted(kvs{outputs.back()}) == kvs{expected});
 }
@@ -363,30 +364,22 @@ TEST_CASE("a map_with_state batch whose timeout call throws is taken back",
     st.update(st.get_option().value_or(0) + *value);
     return std::nullopt;
   };
-  auto clk = std::make_shared<testing::manual_clock>();
   testing::temporary_directory dir;
-  auto opts = testing::default_test_options();
-  opts.default_parallelism = partitions;
-  streaming_context ssc{seconds(1), opts, clk};
+  test::pipeline<std::string> outputs{failing_options(partitions)};
+  auto& ssc = outputs.context();
   ssc.checkpoint(dir.path());
-  using strs = std::vector<std::vector<std::string>>;
-  auto outputs = std::make_shared<testing::detail::output_collector<std::string>>();
-  auto snapshots = std::make_shared<testing::detail::output_collector<kv>>();
-  ssc.add_streaming_listener(snapshots);
   auto mapped = pairs(testing::detail::add_test_input(ssc, in, 1))
                   .map_with_state(
                     state_spec::function(count).timeout(seconds(1)));
-  mapped.foreach_rdd(
-    [outputs](const rdd<std::string>& x) { outputs->add(x.collect()); });
+  outputs.collect(mapped);
+  auto snapshots = std::make_shared<testing::detail::output_collector<kv>>();
   mapped.state_snapshots().foreach_rdd(
     [snapshots](const rdd<kv>& x) { snapshots->add(x.collect()); });
   ssc.start();
-  for (size_t k = 1; k <= 4; ++k) {
-    clk->advance(seconds(1));
-    snapshots->wait_for_batches(k, false);
-  }
+  for (size_t k = 1; k <= 4; ++k)
+    outputs.next_batch();
   ssc.stop();
-  auto infos = snapshots->infos();
+  auto infos = outputs.infos();
   REQUIRE(infos.size() == 4);
   CHECK_FALSE(infos[1].failure_reason);
   REQUIRE(infos[2].failure_reason);
@@ -404,10 +397,10 @@ TEST_CASE("a map_with_state batch whose timeout call throws is taken back",
   REQUIRE(timed_out.size() > 1);
   REQUIRE_FALSE(kept.empty());
   // Batches 1, 2 and 4 succeeded.
-  auto out = outputs->outputs();
+  auto out = outputs.outputs();
   REQUIRE(out.size() == 3);
   CHECK(out[1].empty());
-  CHECK(sorted(strs{out[2]}) == sorted(strs{timed_out}));
+  CHECK(sorted(strings{out[2]}) == sorted(strings{timed_out}));
   auto snaps = snapshots->outputs();
   REQUIRE(snaps.size() == 3);
   CHECK(sorted(kvs{snaps[2]}) == kvs{kept});

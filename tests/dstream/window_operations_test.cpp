@@ -10,6 +10,7 @@
 
 #include "caf_stream/testing.hpp"
 
+#include "support/pipeline.hpp"
 #include "support/tables.hpp"
 
 using namespace caf_stream;
@@ -310,28 +311,24 @@ TEST_CASE("a window slide whose function throws is taken back, and its "
   }
   in[0].emplace_back("x", 1);
   in[1].emplace_back("x", -1);
-  auto clk = std::make_shared<testing::manual_clock>();
   testing::temporary_directory dir;
-  streaming_context ssc{seconds(1), testing::default_test_options(), clk};
-  ssc.checkpoint(dir.path());
-  auto windows = std::make_shared<testing::detail::output_collector<kv>>();
-  ssc.add_streaming_listener(windows);
-  testing::detail::add_test_input(ssc, in, 2)
-    .reduce_by_key_and_window(
-      [](int a, int b) {
-        if (b < 0)
-          throw std::runtime_error("negative value");
-        return a + b;
-      },
-      [](int a, int b) { return a - b; }, seconds(2), seconds(1), partitions)
-    .foreach_rdd([windows](const rdd<kv>& x) { windows->add(x.collect()); });
-  ssc.start();
-  for (size_t k = 1; k <= 4; ++k) {
-    clk->advance(seconds(1));
-    windows->wait_for_batches(k, false);
-  }
-  ssc.stop();
-  auto infos = windows->infos();
+  test::pipeline<kv> windows;
+  windows.context().checkpoint(dir.path());
+  windows.collect(
+    testing::detail::add_test_input(windows.context(), in, 2)
+      .reduce_by_key_and_window(
+        [](int a, int b) {
+          if (b < 0)
+            throw std::runtime_error("negative value");
+          return a + b;
+        },
+        [](int a, int b) { return a - b; }, seconds(2), seconds(1),
+        partitions));
+  windows.context().start();
+  for (size_t k = 1; k <= 4; ++k)
+    windows.next_batch();
+  windows.context().stop();
+  auto infos = windows.infos();
   REQUIRE(infos.size() == 4);
   REQUIRE(infos[1].failure_reason);
   CHECK_THAT(*infos[1].failure_reason, Catch::Contains("negative value"));
@@ -351,7 +348,7 @@ TEST_CASE("a window slide whose function throws is taken back, and its "
   }
   REQUIRE(with_x > 0);
   REQUIRE(with_x < keys.size());
-  auto outputs = windows->outputs();
+  auto outputs = windows.outputs();
   REQUIRE(outputs.size() == 3);
   CHECK(sorted(kvs{outputs[1]}) == sorted(kvs{third}));
   CHECK(sorted(kvs{outputs[2]}) == sorted(kvs{fourth}));
