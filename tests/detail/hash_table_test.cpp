@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "caf_stream/detail/hash_table.hpp"
 #include "caf_stream/hash.hpp"
@@ -155,4 +156,47 @@ TEST_CASE("erasable_table removes keys and compacts", "[detail]") {
   t.for_each([&](int k, int v) { seen.emplace(k, v); });
   CHECK(seen == model);
   CHECK(t.size() == model.size());
+}
+
+TEST_CASE("undo_log puts an erasable_table back as it was", "[detail]") {
+  using caf_stream::detail::erasable_table;
+  using caf_stream::detail::undo_log;
+  erasable_table<int, int> t;
+  std::map<int, int> before;
+  for (int key = 0; key < 300; key += 2) {
+    t.set(key, std::hash<int>{}(key), key);
+    before[key] = key;
+  }
+  // Sets, overwrites and erases at random (compacting the table on the
+  // way), each noted in the log as the state streams note them, then takes
+  // them all back. The keys live in `keys`, as in a batch.
+  std::vector<int> keys;
+  keys.reserve(5000);
+  undo_log<int, int> log;
+  uint64_t seed = 11;
+  for (int step = 0; step < 5000; ++step) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    keys.push_back(static_cast<int>((seed >> 33) % 400));
+    const auto& key = keys.back();
+    auto h = std::hash<int>{}(key);
+    auto* x = t.find(key, h);
+    if ((seed >> 20) % 3 == 0) {
+      if (x != nullptr) {
+        log.changed(key, std::move(*x));
+        t.erase(key, h);
+      }
+    } else {
+      if (x != nullptr)
+        log.changed(key, std::move(*x));
+      else
+        log.added(key);
+      t.set(key, h, -step);
+    }
+  }
+  REQUIRE(t.size() != before.size());
+  log.roll_back(t);
+  std::map<int, int> after;
+  t.for_each([&](int k, int v) { after.emplace(k, v); });
+  CHECK(after == before);
+  CHECK(t.size() == before.size());
 }

@@ -353,3 +353,36 @@ TEST_CASE("a window slide whose function throws is taken back, and its "
   CHECK(sorted(kvs{outputs[1]}) == sorted(kvs{third}));
   CHECK(sorted(kvs{outputs[2]}) == sorted(kvs{fourth}));
 }
+
+TEST_CASE("a window slide whose filter throws puts back the keys it dropped",
+          "[dstream][window]") {
+  // The filter throws for a window of 5, and drops "b" the third time it
+  // sees it, at 3 s, whose slide then throws for "x": taken back, the slide
+  // leaves "b" in the window, and the fourth look keeps it.
+  kvs in{{{"b", 7}, {"a", 3}}, {{"a", 1}}, {{"x", 5}}, {{"a", 10}}};
+  auto b_seen = std::make_shared<int>(0);
+  testing::temporary_directory dir;
+  test::pipeline<kv> windows;
+  windows.context().checkpoint(dir.path());
+  windows.collect(
+    testing::detail::add_test_input(windows.context(), in, 1)
+      .reduce_by_key_and_window(
+        [](int a, int b) { return a + b; }, [](int a, int b) { return a - b; },
+        seconds(4), seconds(1), 1, [b_seen](const kv& x) {
+          if (x.second == 5)
+            throw std::runtime_error("filter saw 5");
+          return x.first != "b" || ++*b_seen != 3;
+        }));
+  windows.context().start();
+  for (size_t k = 1; k <= 4; ++k)
+    windows.next_batch();
+  windows.context().stop();
+  auto infos = windows.infos();
+  REQUIRE(infos.size() == 4);
+  REQUIRE(infos[2].failure_reason);
+  CHECK_THAT(*infos[2].failure_reason, Catch::Contains("filter saw 5"));
+  CHECK(*b_seen == 4);
+  CHECK(sorted(windows.outputs())
+        == kvs{{{"a", 3}, {"b", 7}}, {{"a", 4}, {"b", 7}},
+               {{"a", 14}, {"b", 7}}});
+}

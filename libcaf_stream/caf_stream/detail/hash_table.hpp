@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "caf_stream/hash.hpp"
+
 namespace caf_stream::detail {
 
 /// The by-key table of shuffles and window merges: open addressing over a
@@ -255,6 +257,46 @@ private:
 
   hash_table<K, std::optional<V>> table_;
   size_t removed_ = 0;
+};
+
+/// What a batch changed in an `erasable_table`, so that a batch that fails
+/// midway can be taken back: the previous value of each key it set or
+/// erased, in order (none: the key had none). Keys are not copied: each
+/// must outlive the log (in the batch's records, or a table of the
+/// caller's).
+template <class K, class V>
+class undo_log {
+public:
+  void reserve(size_t n) {
+    changes_.reserve(n);
+  }
+
+  /// Notes that the value of `key`, `previous` until now, changes or goes.
+  void changed(const K& key, V&& previous) {
+    changes_.emplace_back(&key, std::move(previous));
+  }
+
+  /// Notes that `key`, which had no value, gets one.
+  void added(const K& key) {
+    changes_.emplace_back(&key, std::nullopt);
+  }
+
+  /// Puts the previous values back into `table`, newest change first.
+  /// Hashes each key again: a roll-back is rare, a change is not.
+  void roll_back(erasable_table<K, V>& table) {
+    for (auto i = changes_.rbegin(); i != changes_.rend(); ++i) {
+      const auto& key = *i->first;
+      auto h = hash<K>{}(key);
+      if (i->second)
+        table.set(key, h, std::move(*i->second));
+      else
+        table.erase(key, h);
+    }
+    changes_.clear();
+  }
+
+private:
+  std::vector<std::pair<const K*, std::optional<V>>> changes_;
 };
 
 /// A worker thread's table for one batch's work (a shuffle's map or reduce

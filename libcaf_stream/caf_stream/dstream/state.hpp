@@ -321,9 +321,9 @@ struct state_partition {
   /// What a batch changed, so that a batch whose function throws midway can
   /// be taken back: it leaves no trace in the partition.
   struct changes {
-    /// The previous entry of each key changed, in order (none: it had
-    /// none). The keys live in the batch's records or in `dequeued`.
-    std::vector<std::pair<const K*, std::optional<entry>>> entries;
+    /// The entries changed; the keys live in the batch's records or in
+    /// `dequeued`.
+    undo_log<K, entry> entries;
     /// Pairs added at the back of `updates`.
     size_t queued = 0;
     /// Pairs taken from the front of `updates`, in order.
@@ -332,14 +332,7 @@ struct state_partition {
 
   /// Puts back what `x` changed, newest change first.
   void roll_back(changes& x) {
-    for (auto i = x.entries.rbegin(); i != x.entries.rend(); ++i) {
-      const auto& key = *i->first;
-      auto h = hash<K>{}(key);
-      if (i->second)
-        entries.set(key, h, std::move(*i->second));
-      else
-        entries.erase(key, h);
-    }
+    x.entries.roll_back(entries);
     updates.erase(updates.end() - static_cast<std::ptrdiff_t>(x.queued),
                   updates.end());
     updates.insert(updates.begin(), x.dequeued.begin(), x.dequeued.end());
@@ -447,7 +440,7 @@ private:
       out.push_back(std::move(*m));
     if (!st.exists()) {
       if (found != nullptr) {
-        undo.entries.emplace_back(&kv.first, std::move(*found));
+        undo.entries.changed(kv.first, std::move(*found));
         part.entries.erase(kv.first, h);
       }
       return;
@@ -462,10 +455,10 @@ private:
     auto value = st.release();
     if (found != nullptr) {
       entry next{std::move(*value), touched ? t : found->updated};
-      undo.entries.emplace_back(&kv.first, std::move(*found));
+      undo.entries.changed(kv.first, std::move(*found));
       *found = std::move(next);
     } else {
-      undo.entries.emplace_back(&kv.first, std::nullopt);
+      undo.entries.added(kv.first);
       part.entries.set(kv.first, h, entry{std::move(*value), t});
     }
   }
@@ -485,7 +478,7 @@ private:
       state<S> st{found->value, true};
       if (auto m = f_(t, key, std::nullopt, st))
         out.push_back(std::move(*m));
-      undo.entries.emplace_back(&key, std::move(*found));
+      undo.entries.changed(key, std::move(*found));
       part.entries.erase(key, h);
     }
   }

@@ -101,10 +101,11 @@ struct window_partition {
   /// What a slide changed, so that a slide whose function throws midway can
   /// be taken back: it leaves no trace in the partition.
   struct changes {
-    /// The previous value of each key changed, in order (none: it had
-    /// none). The keys live in the slide's table of changes.
-    std::vector<std::pair<const K*, std::optional<V>>> values;
-    /// The entries the filter dropped, in order (after `values`).
+    /// The values changed; the keys live in the slide's table of changes.
+    undo_log<K, V> values;
+    /// The entries the filter dropped, in order, after the changes in
+    /// `values` (which hold most of them already: the slide changed them;
+    /// others only a filter whose answer changes drops).
     std::vector<std::pair<K, V>> dropped;
     /// Batches taken from the front of `batches`, in order.
     std::vector<kept_batch> left;
@@ -117,14 +118,7 @@ struct window_partition {
   void roll_back(changes& x) {
     for (auto i = x.dropped.rbegin(); i != x.dropped.rend(); ++i)
       values.set(i->first, hash<K>{}(i->first), std::move(i->second));
-    for (auto i = x.values.rbegin(); i != x.values.rend(); ++i) {
-      const auto& key = *i->first;
-      auto h = hash<K>{}(key);
-      if (i->second)
-        values.set(key, h, std::move(*i->second));
-      else
-        values.erase(key, h);
-    }
+    x.values.roll_back(values);
     batches.erase(batches.end() - static_cast<std::ptrdiff_t>(x.entered),
                   batches.end());
     batches.insert(batches.begin(), x.left.begin(), x.left.end());
@@ -280,7 +274,7 @@ private:
       auto* value = part.values.find(key, h);
       if (value == nullptr) {
         if (d.second) {
-          undo.values.emplace_back(&key, std::nullopt);
+          undo.values.added(key);
           part.values.set(key, h, std::move(*d.second));
         }
         continue;
@@ -290,7 +284,7 @@ private:
         next = inv_(*value, *d.first);
       if (d.second)
         next = f_(next ? *next : *value, *d.second);
-      undo.values.emplace_back(&key, std::move(*value));
+      undo.values.changed(key, std::move(*value));
       *value = std::move(*next);
     }
     std::vector<value_type> out;
