@@ -310,10 +310,7 @@ TEST_CASE("a state stream applies each batch once when a job of it fails",
         .map_with_state(state_spec::function(count));
   mapped.foreach_rdd([](const rdd<std::string>& x) { x.count(); });
   snapshots.collect(mapped.state_snapshots());
-  snapshots.context().start();
-  for (size_t k = 1; k <= 3; ++k)
-    snapshots.next_batch();
-  snapshots.context().stop();
+  snapshots.run(3);
   auto infos = snapshots.infos();
   REQUIRE(infos.size() == 3);
   CHECK_FALSE(infos[0].failure_reason);
@@ -375,10 +372,7 @@ TEST_CASE("a map_with_state batch whose timeout call throws is taken back",
   auto snapshots = std::make_shared<testing::detail::output_collector<kv>>();
   mapped.state_snapshots().foreach_rdd(
     [snapshots](const rdd<kv>& x) { snapshots->add(x.collect()); });
-  ssc.start();
-  for (size_t k = 1; k <= 4; ++k)
-    outputs.next_batch();
-  ssc.stop();
+  outputs.run(4);
   auto infos = outputs.infos();
   REQUIRE(infos.size() == 4);
   CHECK_FALSE(infos[1].failure_reason);

@@ -324,10 +324,7 @@ TEST_CASE("a window slide whose function throws is taken back, and its "
         },
         [](int a, int b) { return a - b; }, seconds(2), seconds(1),
         partitions));
-  windows.context().start();
-  for (size_t k = 1; k <= 4; ++k)
-    windows.next_batch();
-  windows.context().stop();
+  windows.run(4);
   auto infos = windows.infos();
   REQUIRE(infos.size() == 4);
   REQUIRE(infos[1].failure_reason);
@@ -373,10 +370,7 @@ TEST_CASE("a window slide whose filter throws puts back the keys it dropped",
             throw std::runtime_error("filter saw 5");
           return x.first != "b" || ++*b_seen != 3;
         }));
-  windows.context().start();
-  for (size_t k = 1; k <= 4; ++k)
-    windows.next_batch();
-  windows.context().stop();
+  windows.run(4);
   auto infos = windows.infos();
   REQUIRE(infos.size() == 4);
   REQUIRE(infos[2].failure_reason);

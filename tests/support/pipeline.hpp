@@ -42,6 +42,15 @@ public:
     batches_->wait_for_batches(++cut_, false);
   }
 
+  /// Starts the context, cuts `n` batches, waiting for each, and stops it:
+  /// the whole run of a graph whose input is known in advance.
+  void run(size_t n) {
+    ssc_.start();
+    for (size_t i = 0; i < n; ++i)
+      next_batch();
+    ssc_.stop();
+  }
+
   /// Cuts batches until `pred(all elements so far)` holds, at most `max`.
   bool run_until(std::function<bool(const std::vector<T>&)> pred,
                  size_t max = 3000) {
