@@ -141,12 +141,11 @@ long peak_rss_kb() {
   return usage.ru_maxrss;
 }
 
-long current_rss_kb() {
-  std::ifstream statm{"/proc/self/statm"};
-  long size = 0;
-  long resident = 0;
-  statm >> size >> resident;
-  return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+// Bytes of heap the process's allocations hold (malloc's main arena and
+// its separately mapped blocks), with malloc's own overhead per block.
+size_t heap_in_use() {
+  auto info = ::mallinfo2();
+  return info.uordblks + info.hblkhd;
 }
 
 // What a child reports, one "key values..." line each.
@@ -237,9 +236,8 @@ report in_child(F f) {
 // -- engine only --------------------------------------------------------------
 
 // The input of an engine-only run: eight distinct batches, cycled.
-std::vector<bench::batch_lines> make_batches(const bench::workload& w,
+std::vector<bench::batch_lines> make_batches(bench::line_generator& gen,
                                              size_t lines, size_t batches) {
-  bench::line_generator gen{w.lines};
   std::vector<bench::batch_lines> result;
   for (size_t b = 0; b < std::min<size_t>(batches, 8); ++b)
     result.push_back(gen.lines(lines));
@@ -252,7 +250,8 @@ size_t engine_batches(const settings& s, const bench::workload& w) {
 
 void run_baseline(const settings& s, const bench::workload& w, size_t n,
                   FILE* out, bool callgrind) {
-  auto batches = make_batches(w, s.lines, n);
+  bench::line_generator gen{w.lines};
+  auto batches = make_batches(gen, s.lines, n);
   auto f = w.baseline();
   std::vector<uint64_t> answers;
   if (callgrind)
@@ -271,18 +270,20 @@ void run_baseline(const settings& s, const bench::workload& w, size_t n,
 void run_engine(const settings& s, const bench::workload& w, size_t n,
                 FILE* out, bool callgrind) {
   auto opts = options(s);
-  auto before = current_rss_kb();
-  auto batches = make_batches(w, s.lines, n);
+  // What holding a batch's records costs, per byte of record: the heap
+  // the strings take as partitions hold them (a block holds them the same
+  // way), counted by malloc. (The resident size would count the
+  // generator's freed memory, which the process keeps, or miss what the
+  // strings reuse of it.)
+  bench::line_generator gen{w.lines};
+  auto before = heap_in_use();
+  auto batches = make_batches(gen, s.lines, n);
   std::vector<rdd<std::string>> rdds;
   for (auto& b : batches)
     rdds.push_back(parallelize(std::move(b), opts.default_parallelism));
-  // What holding a batch's records costs, per byte of record: the strings
-  // as partitions hold them (a block holds them the same way). The moved-
-  // from vectors' arrays are part of the figure: it errs high.
-  auto held_kb = current_rss_kb() - before;
   batches.clear();
-  auto raw_kb = static_cast<double>(rdds.size() * s.lines * w.lines.line_bytes)
-                / 1024.0;
+  auto held = static_cast<double>(heap_in_use()) - static_cast<double>(before);
+  auto raw = static_cast<double>(rdds.size() * s.lines * w.lines.line_bytes);
   bench::driver d{opts, w.stateful};
   auto queue = std::make_shared<rdd_queue<std::string>>();
   for (size_t b = 0; b < n; ++b)
@@ -300,7 +301,7 @@ void run_engine(const settings& s, const bench::workload& w, size_t n,
     CALLGRIND_STOP_INSTRUMENTATION;
   d.context().stop();
   std::fprintf(out, "seconds %.6f\n", seconds);
-  std::fprintf(out, "memory_ratio %.3f\n", static_cast<double>(held_kb) / raw_kb);
+  std::fprintf(out, "memory_ratio %.3f\n", held / raw);
   for (auto a : answers)
     std::fprintf(out, "answer %llu\n", static_cast<unsigned long long>(a));
 }
