@@ -7,7 +7,6 @@
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -409,206 +408,59 @@ public:
       });
   }
 
-  // -- actions ----------------------------------------------------------------
+  // -- actions (defined in rdd_actions.hpp) ---------------------------------
 
   /// All elements, partition by partition.
-  std::vector<T> collect() const {
-    auto parts = run_all<std::vector<T>>(
-      [](const detail::rdd_node<T>& n, size_t i) { return n.materialize(i); });
-    std::vector<T> result;
-    for (auto& part : parts)
-      result.insert(result.end(), std::make_move_iterator(part.begin()),
-                    std::make_move_iterator(part.end()));
-    return result;
-  }
+  std::vector<T> collect() const;
 
   /// The number of elements.
-  int64_t count() const {
-    auto counts = run_all<int64_t>([](const detail::rdd_node<T>& n, size_t i) {
-      int64_t c = 0;
-      n.compute(i, [&](const T&) { ++c; });
-      return c;
-    });
-    int64_t total = 0;
-    for (auto c : counts)
-      total += c;
-    return total;
-  }
+  int64_t count() const;
 
   /// Spark's `aggregate`: folds each partition with `seq_op(U, const T&) -> U`
   /// from `zero` in the partition's task, then the partitions' results with
   /// `comb_op(U, U) -> U`.
   template <class U, class SeqOp, class CombOp>
-  U aggregate(U zero, SeqOp seq_op, CombOp comb_op) const {
-    static_assert(std::is_invocable_r_v<U, SeqOp, U, const T&>,
-                  "aggregate expects seq_op(U, const T&) -> U");
-    static_assert(std::is_invocable_r_v<U, CombOp, U, U>,
-                  "aggregate expects comb_op(U, U) -> U");
-    auto parts = run_all<U>([&](const detail::rdd_node<T>& n, size_t i) {
-      U acc = zero;
-      n.compute(i, [&](const T& x) { acc = seq_op(std::move(acc), x); });
-      return acc;
-    });
-    for (auto& part : parts)
-      zero = comb_op(std::move(zero), std::move(part));
-    return zero;
-  }
+  U aggregate(U zero, SeqOp seq_op, CombOp comb_op) const;
 
   /// Spark's `reduce`: combines the elements with the associative and
   /// commutative `f(T, T) -> T`, within each partition, then across them.
   /// Throws `stream_error` on an empty RDD.
   template <class F>
-  T reduce(F f) const {
-    static_assert(std::is_invocable_r_v<T, F, const T&, const T&>,
-                  "reduce expects f(const T&, const T&) -> T");
-    auto parts = run_all<std::optional<T>>(
-      [&](const detail::rdd_node<T>& n, size_t i) {
-        std::optional<T> acc;
-        n.compute(i, [&](const T& x) {
-          if (acc)
-            acc = f(*acc, x);
-          else
-            acc = x;
-        });
-        return acc;
-      });
-    std::optional<T> result;
-    for (auto& part : parts)
-      if (part)
-        result = result ? f(*result, *part) : std::move(*part);
-    if (!result)
-      detail::throw_empty_collection("reduce");
-    return std::move(*result);
-  }
+  T reduce(F f) const;
 
   /// Spark's `fold`: like `reduce`, starting each partition and the final
   /// combination from `zero` (which must be neutral for `f`).
   template <class F>
-  T fold(T zero, F f) const {
-    static_assert(std::is_invocable_r_v<T, F, const T&, const T&>,
-                  "fold expects f(const T&, const T&) -> T");
-    auto g = [&f](T acc, const T& x) { return f(acc, x); };
-    return aggregate(std::move(zero), g, g);
-  }
+  T fold(T zero, F f) const;
 
   /// The first element; throws `stream_error` on an empty RDD.
-  T first() const {
-    auto xs = take(1);
-    if (xs.empty())
-      detail::throw_empty_collection("first");
-    return std::move(xs.front());
-  }
+  T first() const;
 
   /// The `num` smallest elements by `less` (default `<`), smallest first
   /// (Spark's `takeOrdered`). Each task keeps its `num` smallest only.
   template <class Less = std::less<>>
-  std::vector<T> take_ordered(size_t num, Less less = Less{}) const {
-    if (num == 0)
-      return {};
-    auto parts = run_all<std::vector<T>>(
-      [&](const detail::rdd_node<T>& n, size_t i) {
-        // A heap with the largest of the `num` smallest on top.
-        std::vector<T> heap;
-        n.compute(i, [&](const T& x) {
-          if (heap.size() < num) {
-            heap.push_back(x);
-            std::push_heap(heap.begin(), heap.end(), less);
-          } else if (less(x, heap.front())) {
-            std::pop_heap(heap.begin(), heap.end(), less);
-            heap.back() = x;
-            std::push_heap(heap.begin(), heap.end(), less);
-          }
-        });
-        return heap;
-      });
-    std::vector<T> result;
-    for (auto& part : parts)
-      result.insert(result.end(), std::make_move_iterator(part.begin()),
-                    std::make_move_iterator(part.end()));
-    std::stable_sort(result.begin(), result.end(), less);
-    if (result.size() > num)
-      result.erase(result.begin() + static_cast<std::ptrdiff_t>(num),
-                   result.end());
-    return result;
-  }
+  std::vector<T> take_ordered(size_t num, Less less = Less{}) const;
 
   /// The `num` largest elements by `less` (default `<`), largest first
   /// (Spark's `top`).
   template <class Less = std::less<>>
-  std::vector<T> top(size_t num, Less less = Less{}) const {
-    return take_ordered(num, [less](const T& a, const T& b) {
-      return less(b, a);
-    });
-  }
+  std::vector<T> top(size_t num, Less less = Less{}) const;
 
   /// The number of records of each key (Spark's `countByKey`).
   template <class U = T>
-  auto count_by_key() const {
-    require_pairs<U>();
-    using k = detail::key_t<U>;
-    std::unordered_map<k, int64_t, hash<k>> result;
-    auto counts = map([](const T& kv) { return std::pair<k, int64_t>{kv.first, 1}; })
-                    .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
-                    .collect();
-    for (auto& [key, n] : counts)
-      result.emplace(std::move(key), n);
-    return result;
-  }
+  auto count_by_key() const;
 
   /// The first `num` elements, scanning as few partitions as it can (one,
   /// then four times as many each round, as Spark's `take`).
-  std::vector<T> take(size_t num) const {
-    std::vector<T> result;
-    if (num == 0)
-      return result;
-    auto& runner = task_runner::current();
-    node_->prepare(runner);
-    auto total = node_->num_partitions();
-    size_t scanned = 0;
-    size_t step = 1;
-    while (result.size() < num && scanned < total) {
-      auto n = std::min(step, total - scanned);
-      std::vector<std::vector<T>> parts(n);
-      auto want = num - result.size();
-      runner.run(n, [&](size_t i) {
-        node_->compute(scanned + i, [&](const T& x) {
-          if (parts[i].size() < want)
-            parts[i].push_back(x);
-        });
-      });
-      for (auto& part : parts)
-        for (auto& x : part)
-          if (result.size() < num)
-            result.push_back(std::move(x));
-      scanned += n;
-      step *= 4;
-    }
-    return result;
-  }
+  std::vector<T> take(size_t num) const;
 
   /// Returns whether the RDD has no element.
-  bool is_empty() const {
-    return partitions() == 0 || take(1).empty();
-  }
+  bool is_empty() const;
 
   /// Calls `f(index, records)` or `f(records)` once per partition, in the
   /// partition's task.
   template <class F>
-  void foreach_partition(F f) const {
-    constexpr bool with_index
-      = std::is_invocable_v<F, size_t, const std::vector<T>&>;
-    static_assert(with_index || std::is_invocable_v<F, const std::vector<T>&>,
-                  "foreach_partition expects f(const std::vector<T>&) or "
-                  "f(size_t index, const std::vector<T>&)");
-    run_all<bool>([&f](const detail::rdd_node<T>& n, size_t i) {
-      auto part = n.materialize(i);
-      if constexpr (with_index)
-        f(i, part);
-      else
-        f(part);
-      return true;
-    });
-  }
+  void foreach_partition(F f) const;
 
   /// Builds a narrow transformation from a step `step(x, sink)`.
   template <class Out, class Step>
@@ -688,3 +540,5 @@ rdd<T> parallelize(std::vector<T> data, size_t num_partitions) {
 }
 
 } // namespace caf_stream
+
+#include "caf_stream/rdd/rdd_actions.hpp"
