@@ -17,7 +17,6 @@
 #include <thread>
 
 #include "caf/actor_system.hpp"
-#include "caf/config_option_adder.hpp"
 
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/all.hpp"
@@ -25,14 +24,6 @@
 #include "example_support.hpp"
 
 namespace {
-
-struct config : caf_stream::stream_config {
-  int seconds = 0;
-  config() {
-    opt_group{custom_options_, "global"}.add(
-      seconds, "seconds", "stop after this many seconds (0: never)");
-  }
-};
 
 class line_receiver final : public caf_stream::receiver<std::string> {
 public:
@@ -106,11 +97,12 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
-  config cfg;
-  if (!parse_args(cfg, argc, argv))
+  const char* usage = "custom_receiver HOST PORT [--seconds N]";
+  example_config cfg;
+  if (!parse_args(cfg, argc, argv, usage))
     return cfg.cli_helptext_printed ? 0 : 1;
   if (cfg.remainder.size() != 2) {
-    std::cerr << "usage: custom_receiver HOST PORT [--seconds=N]\n";
+    std::cerr << "usage: " << usage << '\n';
     return 1;
   }
   try {

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "caf/config_option_adder.hpp"
@@ -19,18 +20,6 @@
 
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/streaming_context.hpp"
-
-// CAF's parser stops at the first positional argument; the examples accept
-// flags anywhere, so they move the flags ahead of the positional arguments.
-inline std::vector<char*> flags_first(int argc, char** argv) {
-  std::vector<char*> flags{argv[0]};
-  std::vector<char*> positional;
-  for (int i = 1; i < argc; ++i)
-    (std::string{argv[i]}.rfind("--", 0) == 0 ? flags : positional)
-      .push_back(argv[i]);
-  flags.insert(flags.end(), positional.begin(), positional.end());
-  return flags;
-}
 
 // The words of a line, split on white space.
 inline std::vector<std::string> split_words(const std::string& line) {
@@ -99,18 +88,6 @@ private:
   std::thread thread_;
 };
 
-// Parses the command line into `cfg` (flags anywhere); prints the error and
-// returns false on a bad flag, or when only the help text was asked for.
-template <class Config>
-bool parse_args(Config& cfg, int argc, char** argv) {
-  auto args = flags_first(argc, argv);
-  if (auto err = cfg.parse(static_cast<int>(args.size()), args.data())) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return false;
-  }
-  return !cfg.cli_helptext_printed;
-}
-
 // Runs a started context for `seconds` (0: until it stops), then stops it
 // gracefully.
 inline void run_for(caf_stream::streaming_context& ssc, int seconds) {
@@ -121,16 +98,39 @@ inline void run_for(caf_stream::streaming_context& ssc, int seconds) {
   ssc.stop(true);
 }
 
-// Flags of the examples that count the words a TCP server sends.
-struct network_config : caf_stream::stream_config {
-  bool generate = false;
+// Flags every example that runs for a while has.
+struct example_config : caf_stream::stream_config {
   int seconds = 0;
-  network_config() {
-    opt_group{custom_options_, "global"}
-      .add(generate, "generate", "serve lines on 127.0.0.1:PORT ourselves")
-      .add(seconds, "seconds", "stop after this many seconds (0: never)");
+  example_config() {
+    opt_group{custom_options_, "global"}.add(
+      seconds, "seconds", "stop after this many seconds (0: never)");
   }
 };
+
+// Flags of the examples that count the words a TCP server sends.
+struct network_config : example_config {
+  bool generate = false;
+  network_config() {
+    opt_group{custom_options_, "global"}.add(
+      generate, "generate", "serve lines on 127.0.0.1:PORT ourselves");
+  }
+};
+
+// Parses the command line into `cfg` (`--key=value` or `--key value`, flags
+// anywhere); on a bad flag prints one sentence and the usage line and returns
+// false, as it does when only the help text was asked for.
+template <class Config>
+bool parse_args(Config& cfg, int argc, char** argv, const char* usage) {
+  auto error = cfg.parse_command_line(argc, argv);
+  if constexpr (std::is_base_of_v<example_config, Config>)
+    if (error.empty() && cfg.seconds < 0)
+      error = "option --seconds must be 0 (run until stopped) or more, not "
+              + std::to_string(cfg.seconds);
+  if (error.empty())
+    return !cfg.cli_helptext_printed;
+  std::cerr << "error: " << error << "\nusage: " << usage << '\n';
+  return false;
+}
 
 // Flags of the network examples that keep state. The same program runs as
 // the driver or, with --serve-state, as a state node for a driver started

@@ -9,31 +9,19 @@
 #include <string>
 
 #include "caf/actor_system.hpp"
-#include "caf/config_option_adder.hpp"
 
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/all.hpp"
 
 #include "example_support.hpp"
 
-namespace {
-
-struct config : caf_stream::stream_config {
-  int seconds = 0;
-  config() {
-    opt_group{custom_options_, "global"}.add(
-      seconds, "seconds", "stop after this many seconds (0: never)");
-  }
-};
-
-} // namespace
-
 int main(int argc, char** argv) {
-  config cfg;
-  if (!parse_args(cfg, argc, argv))
+  const char* usage = "file_word_count DIR [--seconds N]";
+  example_config cfg;
+  if (!parse_args(cfg, argc, argv, usage))
     return cfg.cli_helptext_printed ? 0 : 1;
   if (cfg.remainder.size() != 1) {
-    std::cerr << "usage: file_word_count DIR [--seconds=N]\n";
+    std::cerr << "usage: " << usage << '\n';
     return 1;
   }
   try {

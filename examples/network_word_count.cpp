@@ -1,11 +1,12 @@
 // Spark's NetworkWordCount: counts the words of the lines a TCP server sends,
 // every second.
 //
-//   network_word_count HOST PORT [--output-prefix=P] [--generate]
+//   network_word_count HOST PORT [--output-prefix P] [--generate]
 //
 // With --generate the program also runs a line generator on HOST:PORT
 // (a TCP server of its own on 127.0.0.1), so it shows counts on its own.
-// Stops after --seconds=N (default: runs until killed).
+// Stops after --seconds N (default: runs until killed). Options take
+// `--key value` or `--key=value`.
 
 #include <iostream>
 #include <string>
@@ -30,14 +31,14 @@ struct config : network_config {
 } // namespace
 
 int main(int argc, char** argv) {
+  const char* usage = "network_word_count HOST PORT [--output-prefix P] "
+                      "[--generate] [--seconds N]";
   config cfg;
-  if (!parse_args(cfg, argc, argv))
+  if (!parse_args(cfg, argc, argv, usage))
     return cfg.cli_helptext_printed ? 0 : 1;
   std::string host;
   uint16_t port = 0;
-  if (!host_and_port(cfg, "network_word_count HOST PORT [--output-prefix=P] "
-                          "[--generate] [--seconds=N]",
-                     host, port))
+  if (!host_and_port(cfg, usage, host, port))
     return 1;
   try {
     std::unique_ptr<line_generator> generator;

@@ -31,7 +31,7 @@ struct config : caf_stream::stream_config {
 
 int main(int argc, char** argv) {
   config cfg;
-  if (!parse_args(cfg, argc, argv))
+  if (!parse_args(cfg, argc, argv, "queue_stream [--rdds N]"))
     return cfg.cli_helptext_printed ? 0 : 1;
   try {
     caf::actor_system sys{cfg};

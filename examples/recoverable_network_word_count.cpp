@@ -20,11 +20,11 @@
 
 int main(int argc, char** argv) {
   using namespace caf_stream;
-  network_config cfg;
-  if (!parse_args(cfg, argc, argv))
-    return cfg.cli_helptext_printed ? 0 : 1;
   const char* usage = "recoverable_network_word_count HOST PORT CHECKPOINT_DIR "
-                      "[--generate] [--seconds=N]";
+                      "[--generate] [--seconds N]";
+  network_config cfg;
+  if (!parse_args(cfg, argc, argv, usage))
+    return cfg.cli_helptext_printed ? 0 : 1;
   std::string host;
   uint16_t port = 0;
   if (!host_and_port(cfg, usage, host, port))

@@ -19,15 +19,14 @@
 
 int main(int argc, char** argv) {
   using namespace caf_stream;
+  const char* usage = "stateful_network_word_count HOST PORT [--generate] "
+                      "[--seconds N] [--checkpoint-dir DIR] [--serve-state P]";
   checkpointed_config cfg{"/tmp/caf_stream-stateful_network_word_count"};
-  if (!parse_args(cfg, argc, argv))
+  if (!parse_args(cfg, argc, argv, usage))
     return cfg.cli_helptext_printed ? 0 : 1;
   std::string host;
   uint16_t port = 0;
-  if (!host_and_port(cfg, "stateful_network_word_count HOST PORT [--generate] "
-                          "[--seconds=N] [--checkpoint-dir=DIR] "
-                          "[--serve-state=P]",
-                     host, port))
+  if (!host_and_port(cfg, usage, host, port))
     return 1;
   try {
     std::unique_ptr<line_generator> generator;

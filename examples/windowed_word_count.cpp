@@ -17,14 +17,14 @@
 int main(int argc, char** argv) {
   using namespace caf_stream;
   using std::chrono::seconds;
+  const char* usage = "windowed_word_count HOST PORT [--generate] "
+                      "[--seconds N] [--checkpoint-dir DIR]";
   checkpointed_config cfg{"/tmp/caf_stream-windowed_word_count"};
-  if (!parse_args(cfg, argc, argv))
+  if (!parse_args(cfg, argc, argv, usage))
     return cfg.cli_helptext_printed ? 0 : 1;
   std::string host;
   uint16_t port = 0;
-  if (!host_and_port(cfg, "windowed_word_count HOST PORT [--generate] "
-                          "[--seconds=N] [--checkpoint-dir=DIR]",
-                     host, port))
+  if (!host_and_port(cfg, usage, host, port))
     return 1;
   try {
     std::unique_ptr<line_generator> generator;

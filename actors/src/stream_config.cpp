@@ -1,5 +1,8 @@
 #include "caf_stream/actors/stream_config.hpp"
 
+#include <optional>
+#include <vector>
+
 #include "caf/config_option_adder.hpp"
 #include "caf/settings.hpp"
 
@@ -100,6 +103,69 @@ stream_config::stream_config() {
   add_stream_options(custom_options_);
   add_stream_message_types(*this);
   set_stream_scheduler_defaults(*this);
+}
+
+std::string stream_config::parse_command_line(int argc, char** argv) {
+  // CAF's parser takes `--key=value` only and stops at the first positional
+  // argument: rewrite the arguments into that form first, checking each
+  // option on the way so that a bad one gets a sentence of its own.
+  std::vector<std::string> options;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      positional.insert(positional.end(), argv + i + 1, argv + argc);
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      positional.push_back(std::move(arg));
+      continue;
+    }
+    auto is_long = arg[1] == '-';
+    auto eq = arg.find('=');
+    auto name = is_long ? arg.substr(2, eq == std::string::npos ? eq : eq - 2)
+                        : arg.substr(1, 1);
+    auto spelled = (is_long ? "--" : "-") + name;
+    const caf::config_option* opt
+      = is_long ? custom_options_.cli_long_name_lookup(name)
+                : custom_options_.cli_short_name_lookup(name[0]);
+    if (opt == nullptr || name.empty())
+      return "unknown option " + spelled + " (--help lists the options)";
+    std::optional<std::string> value;
+    if (is_long && eq != std::string::npos)
+      value = arg.substr(eq + 1);
+    else if (!is_long && arg.size() > 2)
+      value = arg.substr(2);
+    if (opt->is_flag()) {
+      if (value)
+        return "option " + spelled + " is a flag and takes no value";
+      options.push_back(std::move(arg));
+      continue;
+    }
+    if (!value) {
+      if (i + 1 == argc)
+        return "option " + spelled + " needs a value: " + spelled + "=VALUE "
+               + "or " + spelled + " VALUE";
+      value = argv[++i];
+    }
+    if (!opt->parse(*value)) {
+      auto type = opt->type_name();
+      return "option " + spelled + " takes a value of type "
+             + std::string{type.begin(), type.end()} + ", not '" + *value
+             + "'";
+    }
+    auto long_name = opt->category() == "global" ? opt->long_name()
+                                                 : opt->full_name();
+    options.push_back("--" + std::string{long_name.begin(), long_name.end()}
+                      + "=" + *value);
+  }
+  std::vector<char*> args{argv[0]};
+  for (auto& x : options)
+    args.push_back(x.data());
+  if (auto err = parse(static_cast<int>(args.size()), args.data()))
+    return "cannot read the command line: " + render(err);
+  remainder = std::move(positional);
+  return {};
 }
 
 } // namespace caf_stream

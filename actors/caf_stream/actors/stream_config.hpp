@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "caf/actor_system_config.hpp"
 
 #include "caf_stream/config.hpp"
@@ -31,6 +33,14 @@ void set_stream_scheduler_defaults(caf::actor_system_config& cfg);
 class stream_config : public caf::actor_system_config {
 public:
   stream_config();
+
+  /// Parses a program's command line (and `caf-application.ini`, as CAF's
+  /// `parse` does). Accepts `--key=value` and `--key value` for options that
+  /// take a value, flags (`--generate`) and options anywhere among the
+  /// positional arguments, which end up in `remainder`; a lone `--` ends the
+  /// options. Returns an empty string on success, else one plain sentence
+  /// naming the argument and what is wrong with it.
+  std::string parse_command_line(int argc, char** argv);
 };
 
 } // namespace caf_stream

@@ -1,0 +1,91 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "caf/config_option_adder.hpp"
+#include "caf/settings.hpp"
+
+#include "caf_stream/actors/stream_config.hpp"
+
+using namespace caf_stream;
+
+namespace {
+
+// An application's configuration: a flag, a number and a string of its own
+// next to the `stream.*` options.
+struct app_config : stream_config {
+  bool generate = false;
+  int seconds = 0;
+  std::string prefix;
+  app_config() {
+    opt_group{custom_options_, "global"}
+      .add(generate, "generate", "serve lines ourselves")
+      .add(seconds, "seconds,s", "stop after this many seconds")
+      .add(prefix, "output-prefix", "save counts under this prefix");
+  }
+};
+
+// Parses `args` (the program name comes first) into `cfg`.
+std::string parse(app_config& cfg, std::vector<std::string> args) {
+  args.insert(args.begin(), "app");
+  std::vector<char*> argv;
+  for (auto& x : args)
+    argv.push_back(x.data());
+  return cfg.parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+} // namespace
+
+TEST_CASE("the command line takes --key value and --key=value anywhere",
+          "[actors][stream_config]") {
+  app_config cfg;
+  REQUIRE(parse(cfg, {"localhost", "--output-prefix", "out/counts", "9999",
+                      "--generate", "--seconds=3", "--stream.workers", "2"})
+          == "");
+  CHECK(cfg.prefix == "out/counts");
+  CHECK(cfg.generate);
+  CHECK(cfg.seconds == 3);
+  CHECK(caf::get_or(cfg, "stream.workers", size_t{0}) == 2);
+  CHECK(cfg.remainder == std::vector<std::string>{"localhost", "9999"});
+}
+
+TEST_CASE("short options take their value attached or as the next argument",
+          "[actors][stream_config]") {
+  app_config cfg;
+  REQUIRE(parse(cfg, {"-s", "7", "host"}) == "");
+  CHECK(cfg.seconds == 7);
+  app_config attached;
+  REQUIRE(parse(attached, {"-s8"}) == "");
+  CHECK(attached.seconds == 8);
+}
+
+TEST_CASE("arguments after a lone -- are positional", "[actors][stream_config]") {
+  app_config cfg;
+  REQUIRE(parse(cfg, {"--seconds", "1", "--", "--generate", "x"}) == "");
+  CHECK_FALSE(cfg.generate);
+  CHECK(cfg.remainder == std::vector<std::string>{"--generate", "x"});
+}
+
+TEST_CASE("a bad option gets one plain sentence naming it",
+          "[actors][stream_config]") {
+  using args = std::vector<std::string>;
+  auto error_of = [](args xs) {
+    app_config cfg;
+    return parse(cfg, std::move(xs));
+  };
+  CHECK(error_of({"--bogus=1"}) == "unknown option --bogus (--help lists the "
+                                   "options)");
+  CHECK(error_of({"--stream.bogus", "1"})
+        == "unknown option --stream.bogus (--help lists the options)");
+  CHECK(error_of({"-x"}) == "unknown option -x (--help lists the options)");
+  CHECK(error_of({"host", "--seconds"})
+        == "option --seconds needs a value: --seconds=VALUE or --seconds "
+           "VALUE");
+  CHECK(error_of({"--seconds=abc"})
+        == "option --seconds takes a value of type int32, not 'abc'");
+  CHECK(error_of({"--stream.workers", "many"})
+        == "option --stream.workers takes a value of type uint64, not 'many'");
+  CHECK(error_of({"--generate=false"})
+        == "option --generate is a flag and takes no value");
+}
