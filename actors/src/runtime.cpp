@@ -11,8 +11,6 @@
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
 
-#include "timer.hpp"
-
 namespace caf_stream::actors {
 
 // -- runtime_state ------------------------------------------------------------
@@ -170,7 +168,7 @@ void runtime::start(time first_batch) {
   d.tracker = spawn_receiver_tracker(d.sys);
   // Under a manual clock blocks are sealed when a batch is cut only, so that
   // what a test stored before advancing the clock is in that batch.
-  auto periodic = !is_manual(*d.clk);
+  auto periodic = d.clk->runs_by_itself();
   std::map<int32_t, caf::actor> rate_controllers;
   for (auto& in : d.graph->receiver_inputs()) {
     auto optional_rate = [](double x) {

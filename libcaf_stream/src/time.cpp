@@ -4,6 +4,7 @@
 #include "caf_stream/time.hpp"
 
 #include <chrono>
+#include <utility>
 
 namespace caf_stream {
 
@@ -55,6 +56,46 @@ void system_clock::sleep_until(time t,
 void system_clock::wake() {
   std::lock_guard<std::mutex> guard{mtx_};
   cv_.notify_all();
+}
+
+system_clock::~system_clock() {
+  {
+    std::lock_guard<std::mutex> guard{timer_mtx_};
+    stopping_ = true;
+    timer_cv_.notify_all();
+  }
+  if (timer_thread_.joinable())
+    timer_thread_.join();
+}
+
+void system_clock::schedule(time at, callback f) {
+  std::lock_guard<std::mutex> guard{timer_mtx_};
+  if (!timer_thread_.joinable())
+    timer_thread_ = std::thread{[this] { run_timers(); }};
+  timers_.emplace(at, std::move(f));
+  timer_cv_.notify_all();
+}
+
+void system_clock::run_timers() {
+  std::unique_lock<std::mutex> guard{timer_mtx_};
+  while (!stopping_) {
+    if (timers_.empty()) {
+      timer_cv_.wait(guard);
+      continue;
+    }
+    auto next = timers_.begin()->first;
+    auto left = next - now();
+    if (left > duration{0}) {
+      // Wall-clock time may jump: wait on the steady clock and look again.
+      timer_cv_.wait_for(guard, left);
+      continue;
+    }
+    auto f = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    guard.unlock();
+    f();
+    guard.lock();
+  }
 }
 
 } // namespace caf_stream

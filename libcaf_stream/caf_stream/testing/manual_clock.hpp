@@ -17,8 +17,6 @@ namespace caf_stream::testing {
 /// fire, in time order, inside `advance` on the caller's thread.
 class manual_clock final : public clock {
 public:
-  using callback = std::function<void()>;
-
   explicit manual_clock(time start = time{0}) : now_(start) {
     // nop
   }
@@ -32,8 +30,13 @@ public:
   /// Moves the clock to `t` (no-op if `t` is not later than now).
   void set_time(time t);
 
-  /// Calls `f` when the clock reaches `at` (at once if it already has).
-  void schedule(time at, callback f);
+  /// Calls `f` when the clock reaches `at`: inside the `advance` or
+  /// `set_time` that gets there, or at once if the clock is there already.
+  void schedule(time at, callback f) override;
+
+  bool runs_by_itself() const noexcept override {
+    return false;
+  }
 
   /// Blocks until a test moves the clock to `t` (or `cancelled()` holds).
   void sleep_until(time t, const std::function<bool()>& cancelled) override;
