@@ -14,6 +14,7 @@
 #include "caf/io/middleman.hpp"
 
 #include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/detail/log.hpp"
@@ -403,9 +404,11 @@ private:
            + std::to_string(i);
   }
 
-  // An error's own message where it carries one (a holder's), else CAF's
-  // rendering of it (a node that went away).
+  // A holder's own message (a user function threw, ...), a proxy's word on
+  // a holder that went down, else CAF's rendering of the error.
   std::string describe(const caf::error& e) const {
+    if (is_stream_error(e))
+      return message_of(e);
     const auto& ctx = e.context();
     if (ctx.match_elements<std::string>())
       return ctx.get_as<std::string>(0);

@@ -9,6 +9,7 @@
 #include "caf/stateful_actor.hpp"
 
 #include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 
@@ -47,15 +48,14 @@ caf::behavior state_holder(caf::stateful_actor<holder_state>* self,
     [=](state_atom, uint8_t what, time t,
         const block& in) -> caf::result<block> {
       if (what > static_cast<uint8_t>(state_call::save))
-        return caf::make_error(caf::sec::invalid_argument,
-                               "unknown state call "
-                                 + std::to_string(what));
+        return caf::make_error(errc::illegal_state,
+                               "unknown state call " + std::to_string(what));
       auto& st = self->state;
       auto call = static_cast<state_call>(what);
       auto update = call == state_call::update;
       if (update && st.updated == t) {
         if (!st.failure.empty())
-          return caf::make_error(caf::sec::runtime_error, st.failure);
+          return caf::make_error(errc::job_failure, st.failure);
         return st.output;
       }
       if (update) {
@@ -71,8 +71,7 @@ caf::behavior state_holder(caf::stateful_actor<holder_state>* self,
       } catch (const std::exception& e) {
         if (update)
           st.failure = e.what();
-        return caf::make_error(caf::sec::runtime_error,
-                               std::string{e.what()});
+        return caf::make_error(errc::job_failure, std::string{e.what()});
       }
     },
   };
@@ -146,7 +145,7 @@ caf::behavior state_node(caf::stateful_actor<node_state>* self,
           || static_cast<size_t>(id) >= ops.size()
           || ops[static_cast<size_t>(id)]->signature() != signature)
         return caf::make_error(
-          caf::sec::invalid_argument,
+          errc::invalid_graph,
           "the state node runs another graph: the driver asked for state "
           "stream "
             + std::to_string(id) + " (" + signature + ") of graph '"

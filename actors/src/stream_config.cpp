@@ -6,6 +6,7 @@
 #include "caf/config_option_adder.hpp"
 #include "caf/settings.hpp"
 
+#include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/error.hpp"
 
@@ -87,6 +88,23 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
 void add_stream_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<block>("caf_stream::block");
   cfg.add_message_type<time>("caf_stream::time");
+  cfg.add_error_category(errc_category, render_errc);
+}
+
+std::string render_errc(uint8_t code, caf::atom_value,
+                        const caf::message& context) {
+  auto result = to_string(static_cast<errc>(code));
+  if (context.match_elements<std::string>())
+    result += ": " + context.get_as<std::string>(0);
+  else if (!context.empty())
+    result += ": " + to_string(context);
+  return result;
+}
+
+std::string message_of(const caf::error& e) {
+  if (is_stream_error(e) && e.context().match_elements<std::string>())
+    return e.context().get_as<std::string>(0);
+  return {};
 }
 
 void set_stream_scheduler_defaults(caf::actor_system_config& cfg) {

@@ -7,8 +7,8 @@
 namespace caf_stream {
 
 /// Every error condition caf-stream reports, carried by `stream_error`.
-/// Between actors, failures travel as `caf::error`s whose message the
-/// receiving side turns back into a `stream_error` (a state holder's, ...).
+/// Between actors (and nodes), failures travel as `caf::error`s of this
+/// category (`caf_stream/actors/error.hpp`), with the message as context.
 enum class errc : uint8_t {
   /// A call breaks one of Spark's rules for building a graph (bad window,
   /// graph changed after start, no output operation, ...).

@@ -7,6 +7,7 @@
 #include "caf/binary_deserializer.hpp"
 #include "caf/binary_serializer.hpp"
 
+#include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/error.hpp"
@@ -118,4 +119,29 @@ TEST_CASE("blocks cross node boundaries as Boost.Serialization bytes",
     CHECK_THROWS_WITH(xs[0].to_bytes(),
                       Catch::Contains("cannot leave this node"));
   }
+}
+
+TEST_CASE("caf-stream's errors cross node boundaries with their code and "
+          "message",
+          "[actors][messages]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  caf::error sent = caf::make_error(errc::job_failure, "f threw: boom");
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  if (auto err = sink(sent))
+    FAIL(sys.render(err));
+  caf::error received;
+  caf::binary_deserializer source{sys, buf};
+  if (auto err = source(received))
+    FAIL(sys.render(err));
+  CHECK(received == errc::job_failure);
+  CHECK(received != errc::invalid_graph);
+  CHECK(is_stream_error(received));
+  CHECK(message_of(received) == "f threw: boom");
+  CHECK(sys.render(received) == "job_failure: f threw: boom");
+  // CAF's own errors are not caf-stream's and carry no message of ours.
+  caf::error timeout = caf::sec::request_timeout;
+  CHECK_FALSE(is_stream_error(timeout));
+  CHECK(message_of(timeout).empty());
 }

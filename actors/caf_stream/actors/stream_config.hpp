@@ -19,7 +19,7 @@ stream_options read_stream_options(const caf::actor_system_config& cfg);
 
 /// Registers the runtime's message types that may cross node boundaries
 /// (blocks of received records, batch times) under the same names on every
-/// node. `stream_config` calls it; call it from your own config otherwise.
+/// node, and the `stream` error category with its renderer. `stream_config` calls it; call it from your own config otherwise.
 void add_stream_message_types(caf::actor_system_config& cfg);
 
 /// Sets the CAF scheduler defaults the runtime's latency relies on (workers
