@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <vector>
 
@@ -41,10 +42,17 @@ TEST_CASE("the system clock fires due timers in time order",
   system_clock clk;
   fired_log log;
   auto t = clk.now();
+  // The first timer holds the timer thread until the others are set.
+  std::promise<void> set;
+  auto all_set = set.get_future().share();
+  clk.schedule(t - duration{10}, [all_set] {
+    all_set.wait_for(std::chrono::seconds(30));
+  });
   // All due already: the order is the times', not the calls'.
   clk.schedule(t - duration{1}, log.add(3));
   clk.schedule(t - duration{3}, log.add(1));
   clk.schedule(t - duration{2}, log.add(2));
+  set.set_value();
   CHECK(log.await(3) == std::vector<int>{1, 2, 3});
   CHECK(clk.runs_by_itself());
 }
