@@ -26,6 +26,7 @@ struct generator_state {
   std::shared_ptr<clock> clk;
   caf::actor tracker;
   caf::actor scheduler;
+  caf::actor listener_bus;
   std::vector<caf::actor> rate_controllers;
   std::shared_ptr<runtime_state> state;
   std::shared_ptr<spdlog::logger> log = detail::logger("generator");
@@ -70,11 +71,12 @@ job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
 caf::behavior job_generator(generator_actor* self,
                             std::shared_ptr<detail::dstream_graph> graph,
                             std::shared_ptr<clock> clk, caf::actor tracker,
-                            caf::actor scheduler,
+                            caf::actor scheduler, caf::actor listener_bus,
                             std::vector<caf::actor> rate_controllers,
                             std::shared_ptr<runtime_state> state,
                             time first_batch) {
   auto& st = self->state;
+  st.listener_bus = std::move(listener_bus);
   st.graph = std::move(graph);
   st.clk = std::move(clk);
   st.tracker = std::move(tracker);
@@ -93,8 +95,9 @@ caf::behavior job_generator(generator_actor* self,
           auto& st = self->state;
           auto js = make_job_set(self, t, blocks);
           st.state->batch_generated(t);
-          st.state->notify(&streaming_listener::on_batch_submitted,
-                           js.info(st.graph->batch_interval()));
+          self->send(st.listener_bus,
+                     listener_event{listener_event::kind::batch_submitted,
+                                    js.info(st.graph->batch_interval())});
           self->send(st.scheduler, std::move(js));
           if (!st.rate_controllers.empty() && st.state->pending().size() > 1)
             for (auto& ctl : st.rate_controllers)
@@ -109,13 +112,14 @@ caf::behavior job_generator(generator_actor* self,
 caf::actor spawn_job_generator(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<clock> clk, caf::actor tracker,
-                               caf::actor scheduler,
+                               caf::actor scheduler, caf::actor listener_bus,
                                std::vector<caf::actor> rate_controllers,
                                std::shared_ptr<runtime_state> state,
                                time first_batch) {
   return sys.spawn(job_generator, std::move(graph), std::move(clk),
                    std::move(tracker), std::move(scheduler),
-                   std::move(rate_controllers), std::move(state), first_batch);
+                   std::move(listener_bus), std::move(rate_controllers),
+                   std::move(state), first_batch);
 }
 
 } // namespace caf_stream::actors

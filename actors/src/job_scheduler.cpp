@@ -435,10 +435,11 @@ public:
   job_scheduler(caf::actor_config& cfg, std::vector<caf::actor> workers,
                 std::shared_ptr<detail::dstream_graph> graph,
                 std::shared_ptr<caf_stream::clock> clk,
-                std::shared_ptr<runtime_state> state,
+                std::shared_ptr<runtime_state> state, caf::actor listener_bus,
                 std::map<int32_t, caf::actor> rate_controllers,
                 stream_options opts)
     : caf::blocking_actor(cfg),
+      listener_bus_(std::move(listener_bus)),
       rate_controllers_(std::move(rate_controllers)),
       opts_(std::move(opts)),
       workers_(std::move(workers)),
@@ -474,7 +475,8 @@ private:
   void run(job_set& js) {
     auto info = js.info(graph_->batch_interval());
     info.processing_start_time = clk_->now();
-    state_->notify(&streaming_listener::on_batch_started, info);
+    send(listener_bus_,
+         listener_event{listener_event::kind::batch_started, info});
     for (auto& j : js.jobs) {
       try {
         j.run();
@@ -495,7 +497,8 @@ private:
     graph_->clear_metadata(js.batch_time);
     log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
                 info.num_records, info.processing_delay()->count());
-    state_->notify(&streaming_listener::on_batch_completed, info);
+    send(listener_bus_,
+         listener_event{listener_event::kind::batch_completed, info});
     report_to_rate_controllers(info);
     state_->batch_completed(info);
   }
@@ -532,6 +535,7 @@ private:
     }
   }
 
+  caf::actor listener_bus_;
   std::map<int32_t, caf::actor> rate_controllers_;
   stream_options opts_;
   std::vector<caf::actor> workers_;
@@ -552,11 +556,12 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<caf_stream::clock> clk,
                                std::shared_ptr<runtime_state> state,
+                               caf::actor listener_bus,
                                std::map<int32_t, caf::actor> rate_controllers,
                                stream_options opts) {
   return sys.spawn<job_scheduler, caf::detached>(
     std::move(workers), std::move(graph), std::move(clk), std::move(state),
-    std::move(rate_controllers), std::move(opts));
+    std::move(listener_bus), std::move(rate_controllers), std::move(opts));
 }
 
 } // namespace caf_stream::actors

@@ -7,6 +7,7 @@
 #include "caf/send.hpp"
 
 #include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/listener_bus.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
@@ -24,20 +25,6 @@ std::vector<std::shared_ptr<streaming_listener>>
 runtime_state::listeners() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return listeners_;
-}
-
-void runtime_state::notify(void (streaming_listener::*fn)(const batch_info&),
-                           const batch_info& info) {
-  auto xs = listeners();
-  std::lock_guard<std::mutex> guard{notify_mtx_};
-  for (auto& x : xs) {
-    try {
-      ((*x).*fn)(info);
-    } catch (const std::exception& e) {
-      detail::logger("listener")->error("a streaming listener threw: {}",
-                                         e.what());
-    }
-  }
 }
 
 void runtime_state::batch_generated(time t) {
@@ -119,6 +106,7 @@ struct runtime::impl {
   caf::actor tracker;
   caf::actor scheduler;
   caf::actor generator;
+  caf::actor listener_bus;
   bool running = false;
 
   impl(caf::actor_system& sys, std::shared_ptr<detail::dstream_graph> graph,
@@ -201,11 +189,14 @@ void runtime::start(time first_batch) {
     caf::anon_send(sup, start_atom::value);
     d.supervisors.push_back(sup);
   }
+  d.listener_bus = spawn_listener_bus(d.sys, d.state,
+                                      d.opts.listener_bus_capacity);
   d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state,
-                                    std::move(rate_controllers), d.opts);
+                                    d.listener_bus, std::move(rate_controllers),
+                                    d.opts);
   d.generator = spawn_job_generator(d.sys, d.graph, d.clk, d.tracker,
-                                    d.scheduler, d.rate_controllers, d.state,
-                                    first_batch);
+                                    d.scheduler, d.listener_bus,
+                                    d.rate_controllers, d.state, first_batch);
   d.running = true;
   d.log->debug("started: batch interval {} ms, {} workers, {} receivers",
               d.graph->batch_interval().count(), d.workers.size(),
@@ -249,6 +240,27 @@ void runtime::stop(bool graceful) {
     self->send(d.scheduler, stop_atom::value, graceful);
     self->receive([](const caf::down_msg&) {});
   }
+  {
+    // Listeners hear of every batch that ran before the context stops, as
+    // far as a listener that hangs lets them (Spark's bus drains on stop).
+    caf::scoped_actor self{d.sys};
+    auto timeout = std::max(std::chrono::milliseconds{10'000},
+                            std::chrono::milliseconds{
+                              d.graph->batch_interval() * 10});
+    self->request(d.listener_bus, timeout, drain_atom::value)
+      .receive(
+        [&](uint64_t dropped) {
+          if (dropped > 0)
+            d.log->warn("listeners missed {} events: they were slower than "
+                        "the batches (stream.listener-bus.capacity)",
+                        dropped);
+        },
+        [&](caf::error&) {
+          d.log->warn("stopping: listeners still busy after {}; the events "
+                      "not delivered yet are dropped",
+                      to_string(duration{timeout.count()}));
+        });
+  }
   auto rest = d.workers;
   rest.insert(rest.end(), d.block_generators.begin(),
               d.block_generators.end());
@@ -256,6 +268,7 @@ void runtime::stop(bool graceful) {
   rest.insert(rest.end(), d.rate_controllers.begin(),
               d.rate_controllers.end());
   rest.push_back(d.tracker);
+  rest.push_back(d.listener_bus);
   d.take_down(std::move(rest));
   d.state->terminate();
   d.log->debug("stopped");

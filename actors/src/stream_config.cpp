@@ -29,6 +29,8 @@ void add_stream_options(caf::config_option_set& opts) {
     .add<size_t>("state-log-limit",
                  "records kept per state partition for a state node to "
                  "take over");
+  caf::config_option_adder{opts, "stream.listener-bus"}.add<size_t>(
+    "capacity", "listener events that may wait for slow listeners");
   caf::config_option_adder{opts, "stream.receiver"}
     .add<caf::timespan>("restart-delay",
                         "pause before a failed receiver starts again")
@@ -73,6 +75,8 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   result.state_timeout = ms("stream.state-timeout", result.state_timeout);
   result.state_log_limit
     = caf::get_or(cfg, "stream.state-log-limit", result.state_log_limit);
+  result.listener_bus_capacity = caf::get_or(
+    cfg, "stream.listener-bus.capacity", result.listener_bus_capacity);
   result.pid_proportional = caf::get_or(cfg, "stream.backpressure.pid.proportional",
                                         result.pid_proportional);
   result.pid_integral = caf::get_or(cfg, "stream.backpressure.pid.integral",
@@ -88,6 +92,8 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
 void add_stream_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<block>("caf_stream::block");
   cfg.add_message_type<time>("caf_stream::time");
+  cfg.add_message_type<batch_info>("caf_stream::batch_info");
+  cfg.add_message_type<listener_event>("caf_stream::listener_event");
   cfg.add_error_category(errc_category, render_errc);
 }
 

@@ -76,6 +76,11 @@ struct stream_options {
   /// until the driver is restarted from the last checkpoint).
   size_t state_log_limit = 10'000'000;
 
+  /// `stream.listener-bus.capacity`: listener events that may wait for slow
+  /// listeners; past it new events are dropped, with a warning (Spark's
+  /// `spark.scheduler.listenerbus.eventqueue.capacity`, 10000).
+  size_t listener_bus_capacity = 10'000;
+
   /// Throws `stream_error` (errc::invalid_config) naming the key and value
   /// of the first setting that is out of range.
   void validate() const;

@@ -46,6 +46,8 @@ void stream_options::validate() const {
               "it must be positive");
   if (state_log_limit == 0)
     bad_value("stream.state-log-limit", "0", "it must be positive");
+  if (listener_bus_capacity == 0)
+    bad_value("stream.listener-bus.capacity", "0", "it must be positive");
   if (workers > 1024)
     bad_value("stream.workers", std::to_string(workers),
               "it must be at most 1024");

@@ -317,6 +317,9 @@ std::vector<batch_figures> run_through_runtime(const scenario& sc) {
   std::vector<int> seen(static_cast<size_t>(*sc.total), 0);
   // Set when the run ends, early or not: a sleeping job gives up.
   std::atomic<bool> ending{false};
+  // Batches whose job ended: listeners hear of them through the listener
+  // bus, so the watch may lag behind.
+  std::atomic<int64_t> jobs_done{0};
   p.context().receiver_stream<int>(std::move(rcv)).foreach_rdd(
     [&](const rdd<int>& xs) {
       auto records = xs.collect();
@@ -325,6 +328,8 @@ std::vector<batch_figures> run_through_runtime(const scenario& sc) {
       auto work = duration{static_cast<int64_t>(records.size())
                            * ms_per_record};
       clk.sleep_until(clk.now() + work, [&] { return ending.load(); });
+      ++jobs_done;
+      clk.wake();
     });
   struct end_guard {
     std::atomic<bool>& ending;
@@ -338,14 +343,16 @@ std::vector<batch_figures> run_through_runtime(const scenario& sc) {
   int64_t cut = 0;
   // All is done at the clock's time when every batch cut is submitted (its
   // blocks sealed), the receiver sleeps (until it has offered everything),
-  // the job sleeps while a batch is not completed, and every rate the
-  // controller sent has reached the receiver.
+  // the job sleeps while a batch is not completed, the watch heard of every
+  // batch whose job ended, and every rate the controller sent has reached
+  // the receiver.
   auto settled = [&](size_t sleepers) {
     auto completed = watch->completed();
     size_t expected = source.done() ? 0 : 1;
     if (cut > completed)
       ++expected;
-    return watch->submitted() == cut && sleepers == expected
+    return watch->submitted() == cut && completed == jobs_done.load()
+           && sleepers == expected
            && source.rate_updates() == watch->rate_count();
   };
   // Whether a rate is in force before the first estimate.

@@ -111,8 +111,8 @@ caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
 /// Job scheduler (Spark's JobScheduler), detached: runs the jobs of one
 /// batch at a time, spreading their tasks over the workers and the state
 /// streams' calls over their holders (`opts.state_nodes`), and reports
-/// each batch to the listeners, the rate controllers (by receiver stream
-/// id) and the runtime state.
+/// each batch to the listener bus (`listener_event`s), the rate controllers
+/// (by receiver stream id) and the runtime state.
 /// - `job_set`: queues a batch; after running it, writes a checkpoint if
 ///   the graph has a checkpoint directory (with the state when it is due);
 /// - `(stop_atom, graceful)`: ends after the batch that is running; when
@@ -122,21 +122,23 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<clock> clk,
                                std::shared_ptr<runtime_state> state,
+                               caf::actor listener_bus,
                                std::map<int32_t, caf::actor> rate_controllers,
                                stream_options opts);
 
 /// Job generator (Spark's JobGenerator): cuts a batch at every point of the
 /// batch grid.
 /// - `(tick_batch_atom, time)`: allocates received blocks to the batch,
-///   fixes the inputs, generates the jobs, sends the `job_set` to the
-///   scheduler and arms the timer for the next batch. Batches whose time
+///   fixes the inputs, generates the jobs, tells the listener bus
+///   (batch submitted), sends the `job_set` to the scheduler and arms the
+///   timer for the next batch. Batches whose time
 ///   passed already (recovery) are cut at once, one after the other. When
 ///   the batch has to wait for an earlier one, tells the rate controllers
 ///   (`batch_waiting_atom`).
 caf::actor spawn_job_generator(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
                                std::shared_ptr<clock> clk, caf::actor tracker,
-                               caf::actor scheduler,
+                               caf::actor scheduler, caf::actor listener_bus,
                                std::vector<caf::actor> rate_controllers,
                                std::shared_ptr<runtime_state> state,
                                time first_batch);

@@ -5,14 +5,20 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "caf/allowed_unsafe_message_type.hpp"
 #include "caf/atom.hpp"
+#include "caf/error.hpp"
+#include "caf/meta/load_callback.hpp"
 #include "caf/meta/type_name.hpp"
+#include "caf/none.hpp"
 
 #include "caf_stream/detail/function_ref.hpp"
 #include "caf_stream/receiver/block.hpp"
+#include "caf_stream/scheduler/listener_event_queue.hpp"
 #include "caf_stream/scheduler/job.hpp"
 
 /// The message protocol between the runtime's actors. Atoms are declared
@@ -37,6 +43,8 @@ using rate_atom = caf::atom_constant<caf::atom("rate")>;
 using batch_waiting_atom = caf::atom_constant<caf::atom("bwaiting")>;
 using state_atom = caf::atom_constant<caf::atom("state")>;
 using spawn_holder_atom = caf::atom_constant<caf::atom("spawnhold")>;
+using next_event_atom = caf::atom_constant<caf::atom("nextevent")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Whoever claims a task
 /// runs it: the operator worker it was sent to, or the job scheduler once
@@ -99,6 +107,42 @@ typename Inspector::result_type inspect(Inspector& f, block& x) {
     return f(caf::meta::type_name("caf_stream::block"), x.stream_id, x.records,
              x.lines, x.bytes);
   }
+}
+
+/// Batch figures cross nodes with their optional fields as a flag and a
+/// value each (std::optional and std::chrono are not CAF types).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_info& x) {
+  auto interval = x.batch_interval.count();
+  auto started = x.processing_start_time.has_value();
+  auto start = x.processing_start_time.value_or(time{});
+  auto ended = x.processing_end_time.has_value();
+  auto end = x.processing_end_time.value_or(time{});
+  auto failed = x.failure_reason.has_value();
+  auto failure = x.failure_reason.value_or(std::string{});
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.batch_interval = duration{interval};
+    x.processing_start_time = started ? std::optional<time>{start}
+                                      : std::nullopt;
+    x.processing_end_time = ended ? std::optional<time>{end} : std::nullopt;
+    x.failure_reason = failed ? std::optional<std::string>{failure}
+                              : std::nullopt;
+    return caf::none;
+  });
+  return f(caf::meta::type_name("caf_stream::batch_info"), x.batch_time,
+           x.num_records, x.stream_records, interval, x.submission_time,
+           started, start, ended, end, failed, failure, load);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, listener_event& x) {
+  auto what = static_cast<uint8_t>(x.what);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.what = static_cast<listener_event::kind>(what);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("caf_stream::listener_event"), what, x.info,
+           load);
 }
 
 } // namespace caf_stream

@@ -25,12 +25,6 @@ public:
 
   std::vector<std::shared_ptr<streaming_listener>> listeners() const;
 
-  /// Calls `fn` on every listener with `info`. Calls from the job generator
-  /// and the job scheduler never overlap: a listener sees one event at a
-  /// time. A listener that throws is logged and skipped.
-  void notify(void (streaming_listener::*fn)(const batch_info&),
-              const batch_info& info);
-
   /// Records a batch handed to the scheduler.
   void batch_generated(time t);
 
@@ -64,8 +58,6 @@ public:
 private:
   mutable std::mutex mtx_;
   std::condition_variable cv_;
-  // Held while listeners run; never together with `mtx_`.
-  std::mutex notify_mtx_;
   std::vector<std::shared_ptr<streaming_listener>> listeners_;
   std::optional<std::string> failure_;
   std::optional<time> last_completed_;

@@ -7,8 +7,11 @@ namespace caf_stream {
 /// Receives the progress of batches (Spark's `StreamingListener`). Called
 /// one event at a time, each batch's events in order (submitted, started,
 /// completed) and batches in order; events of different batches interleave
-/// (a batch is submitted while an earlier one runs). Called from the
-/// runtime's threads: keep the handlers short.
+/// (a batch is submitted while an earlier one runs). Called on the listener
+/// bus's own thread (Spark's StreamingListenerBus): a slow listener delays
+/// no batch, but once `stream.listener-bus.capacity` events wait for it,
+/// new events are dropped (with a warning). `stop()` waits until the events
+/// of the batches that ran were delivered.
 class streaming_listener {
 public:
   virtual ~streaming_listener();

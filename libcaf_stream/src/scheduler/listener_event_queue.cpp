@@ -1,0 +1,40 @@
+#include "caf_stream/scheduler/listener_event_queue.hpp"
+
+#include <utility>
+
+#include "caf_stream/scheduler/streaming_listener.hpp"
+
+namespace caf_stream {
+
+void listener_event::deliver_to(streaming_listener& x) const {
+  switch (what) {
+    case kind::batch_submitted:
+      x.on_batch_submitted(info);
+      break;
+    case kind::batch_started:
+      x.on_batch_started(info);
+      break;
+    case kind::batch_completed:
+      x.on_batch_completed(info);
+      break;
+  }
+}
+
+bool listener_event_queue::push(listener_event x) {
+  if (events_.size() >= capacity_) {
+    ++dropped_;
+    return false;
+  }
+  events_.push_back(std::move(x));
+  return true;
+}
+
+std::optional<listener_event> listener_event_queue::pop() {
+  if (events_.empty())
+    return std::nullopt;
+  auto result = std::move(events_.front());
+  events_.pop_front();
+  return result;
+}
+
+} // namespace caf_stream
