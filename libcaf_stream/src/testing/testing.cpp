@@ -1,4 +1,5 @@
-#include "caf_stream/testing.hpp"
+#include "caf_stream/testing/fixtures.hpp"
+#include "caf_stream/testing/manual_clock.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -90,7 +91,7 @@ size_t manual_clock::sleepers() const {
     std::distance(sleeping_.upper_bound(now_), sleeping_.end()));
 }
 
-// -- run_operation helpers ----------------------------------------------------
+// -- fixtures ----------------------------------------------------
 
 stream_options default_test_options() {
   stream_options result;

@@ -10,33 +10,10 @@
 
 #include "caf_stream/error.hpp"
 #include "caf_stream/streaming_context.hpp"
+#include "caf_stream/testing/fixtures.hpp"
 #include "caf_stream/testing/manual_clock.hpp"
 
 namespace caf_stream::testing {
-
-/// Settings `run_operation` uses unless told otherwise: two workers and two
-/// partitions per batch.
-stream_options default_test_options();
-
-/// A fresh directory under the system's temporary directory, removed with
-/// this object.
-class temporary_directory {
-public:
-  temporary_directory();
-
-  ~temporary_directory();
-
-  temporary_directory(const temporary_directory&) = delete;
-
-  temporary_directory& operator=(const temporary_directory&) = delete;
-
-  const std::string& path() const noexcept {
-    return path_;
-  }
-
-private:
-  std::string path_;
-};
 
 namespace detail {
 
