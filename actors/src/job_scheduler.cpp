@@ -3,7 +3,6 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -20,6 +19,7 @@
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
+#include "caf_stream/scheduler/state_partition_log.hpp"
 
 namespace caf_stream::actors {
 
@@ -160,54 +160,24 @@ private:
     std::string node;
     // Why the holder is gone, if it is: its state is lost with it.
     std::string gone;
-    // The calls that made its state since the last `save`: a `load` of the
-    // saved state (or of a checkpoint's, or the initial state), then the
-    // updates. A new holder in its place gets them again.
-    std::vector<std::tuple<state_call, time, block>> log;
-    // The records in `log`.
-    size_t log_records = 0;
+    // The calls a new holder in its place gets again.
+    state_partition_log log;
     // Why the partition's state is lost for good (its log was dropped).
     std::string lost;
   };
 
-  // Keeps `what` in `h`'s log: a `save` starts the log afresh with a `load`
-  // of what it returned; `load` and `update` join the log when the holder
-  // took them, and when it was lost, since its replacement must. Drops the
-  // log of a partition without a holder once it passes
-  // `stream.state-log-limit`: the partition's state is lost.
+  // Keeps `what` in `h`'s log; says why when the log passes
+  // `stream.state-log-limit` and the partition's state is lost.
   void log_call(const state_operator& op, size_t i, holder_ref& h,
                 state_call what, time t, const block& in, const block& out,
                 const std::string& failure) {
     if (!h.lost.empty())
       return;
-    auto add = [&](state_call call, const block& x) {
-      h.log.emplace_back(call, t, x);
-      h.log_records += static_cast<size_t>(x.records);
-    };
-    switch (what) {
-      case state_call::save:
-        if (failure.empty()) {
-          h.log.clear();
-          h.log_records = 0;
-          add(state_call::load, out);
-        }
-        break;
-      case state_call::load:
-      case state_call::update:
-        // Another job of the batch may have asked already.
-        if (!h.log.empty() && std::get<0>(h.log.back()) == what
-            && std::get<1>(h.log.back()) == t)
-          break;
-        if (failure.empty() || !h.gone.empty())
-          add(what, in);
-        break;
-      case state_call::snapshot:
-        break;
-    }
-    if (h.gone.empty() || h.log_records <= opts_.state_log_limit)
+    auto records = h.log.records() + static_cast<size_t>(in.records);
+    if (h.log.record(what, t, in, out, failure.empty(), !h.gone.empty()))
       return;
     h.lost = where(op, i) + ": no state node took it over, and the "
-             + std::to_string(h.log_records)
+             + std::to_string(records)
              + " records the driver kept for one passed "
                "stream.state-log-limit ("
              + std::to_string(opts_.state_log_limit)
@@ -215,8 +185,6 @@ private:
                "Restart the state nodes, then the driver with get_or_create "
                "to resume from the state of the last checkpoint";
     log_->error("{}", h.lost);
-    h.log.clear();
-    h.log_records = 0;
   }
 
   // How long the scheduler waits for a state call: a proxy answers within
@@ -244,7 +212,7 @@ private:
       auto i = xs.size();
       auto shared = graph_.state_operators().at(
         static_cast<size_t>(op.state_id()));
-      holder_ref h;
+      holder_ref h{{}, {}, {}, state_partition_log{opts_.state_log_limit}, {}};
       if (opts_.state_nodes.empty()) {
         h.actor = spawn_state_holder(self_->system(), shared,
                                      caf::actor_cast<caf::actor>(self_));
@@ -275,9 +243,7 @@ private:
       std::find(nodes.begin(), nodes.end(), h.node) - nodes.begin());
     // The node's actor went down with the holder; it may be back.
     state_nodes_.erase(h.node);
-    holder_ref fresh;
-    fresh.log = std::move(h.log);
-    fresh.log_records = h.log_records;
+    holder_ref fresh{{}, {}, {}, std::move(h.log), {}};
     if (!place(op, i, home, fresh, failure)) {
       h.log = std::move(fresh.log);
       failure = where(op, i) + ": " + h.gone
@@ -288,7 +254,8 @@ private:
     }
     log_->warn("{}: the holder on {} is gone, a new one on {} took its state "
                "({} calls since the last checkpoint)",
-               name_of(op, i), h.node, fresh.node, fresh.log.size());
+               name_of(op, i), h.node, fresh.node,
+               fresh.log.entries().size());
     h = std::move(fresh);
     return true;
   }
@@ -328,13 +295,12 @@ private:
 
   // Sends a new holder the calls of `log`, in order; sets `failure` and
   // returns false if one fails.
-  bool replay(const caf::actor& holder,
-              const std::vector<std::tuple<state_call, time, block>>& log,
+  bool replay(const caf::actor& holder, const state_partition_log& log,
               std::string& failure) {
-    for (const auto& [what, t, in] : log) {
+    for (const auto& x : log.entries()) {
       bool ok = true;
       self_->request(holder, state_wait(), state_atom::value,
-                     static_cast<uint8_t>(what), t, in)
+                     static_cast<uint8_t>(x.call), x.batch, x.input)
         .receive([](block&) {},
                  [&](caf::error& e) {
                    failure = "replaying its state failed: " + describe(e);

@@ -8,6 +8,7 @@
 
 #include "caf_stream/receiver/block.hpp"
 #include "caf_stream/rdd/rdd.hpp"
+#include "caf_stream/scheduler/state_call.hpp"
 #include "caf_stream/time.hpp"
 
 namespace caf_stream {
@@ -18,20 +19,6 @@ namespace detail {
 std::string type_name(const std::type_info& x);
 
 } // namespace detail
-
-/// What a state holder does with its partition (`state_operator::call`).
-enum class state_call : uint8_t {
-  /// Adds the entries in the input block (a checkpoint's or an initial
-  /// state's) to the partition; returns an empty block.
-  load,
-  /// Applies the batch's partition in the input block (grouped by key) to
-  /// the state; returns the stream's output for the partition.
-  update,
-  /// Returns the partition's entries (`state_snapshots()`).
-  snapshot,
-  /// Returns what a checkpoint keeps of the partition (what `load` reads).
-  save,
-};
 
 /// The work of one state stream on its state: the state lives in holder
 /// actors, one per partition, on this node or on a state node. A state node

@@ -5,13 +5,13 @@
 #include <vector>
 
 #include "caf_stream/detail/function_ref.hpp"
+#include "caf_stream/scheduler/state_call.hpp"
 #include "caf_stream/time.hpp"
 
 namespace caf_stream {
 
 struct block;
 class state_operator;
-enum class state_call : uint8_t;
 
 /// Runs the tasks of one stage (one task per partition) and returns when all
 /// of them finished, rethrowing the first exception a task threw. The runtime

@@ -1,0 +1,105 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "caf/actor_system.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/stream_config.hpp"
+
+using namespace caf_stream;
+using namespace caf_stream::actors;
+
+namespace {
+
+// The records of `blocks`, in order, as (stream id, records) pairs.
+std::vector<std::pair<int32_t, std::vector<int>>>
+contents(const block_list& blocks) {
+  std::vector<std::pair<int32_t, std::vector<int>>> result;
+  for (auto& b : blocks)
+    result.emplace_back(b.stream_id, *detail::block_records<int>(b));
+  return result;
+}
+
+// A sealed block of stream `id` holding `xs`.
+block make(int32_t id, std::vector<int> xs) {
+  detail::block_buffer<int> buf{id};
+  for (auto x : xs)
+    buf.push(x);
+  return buf.seal().at(0);
+}
+
+struct fixture {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+
+  // Asks `dst` and returns its answer; fails the test on an error.
+  template <class... Ts>
+  block_list ask(const caf::actor& dst, Ts... xs) {
+    block_list result;
+    self->request(dst, std::chrono::minutes(1), xs...)
+      .receive([&](block_list& x) { result = std::move(x); },
+               [&](caf::error& e) { FAIL(sys.render(e)); });
+    return result;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "a block generator seals what its receiver stored "
+                          "when asked",
+                 "[actors][receiver]") {
+  auto buf = std::make_shared<detail::block_buffer<int>>(4);
+  auto tracker = spawn_receiver_tracker(sys);
+  auto gen = spawn_block_generator(sys, buf, tracker, false,
+                                   std::chrono::milliseconds(200));
+  buf->push(1);
+  buf->push(2);
+  CHECK(contents(ask(gen, seal_atom::value))
+        == decltype(contents({})){{4, {1, 2}}});
+  // Sealed records are gone from the buffer.
+  CHECK(ask(gen, seal_atom::value).empty());
+  self->send_exit(gen, caf::exit_reason::user_shutdown);
+  self->send_exit(tracker, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(fixture, "the receiver tracker allocates every block "
+                          "received before the batch, once",
+                 "[actors][receiver]") {
+  auto tracker = spawn_receiver_tracker(sys);
+  // Without generators it hands over the blocks sent to it.
+  self->send(tracker, blocks_atom::value, block_list{make(0, {1, 2})});
+  CHECK(contents(ask(tracker, allocate_atom::value, caf_stream::time{1000}))
+        == decltype(contents({})){{0, {1, 2}}});
+  // With generators it seals each first: records stored before the batch
+  // was cut belong to it, after the blocks that arrived before.
+  auto buf0 = std::make_shared<detail::block_buffer<int>>(0);
+  auto buf1 = std::make_shared<detail::block_buffer<int>>(1);
+  auto ms = std::chrono::milliseconds(200);
+  auto gen0 = spawn_block_generator(sys, buf0, tracker, false, ms);
+  auto gen1 = spawn_block_generator(sys, buf1, tracker, false, ms);
+  self->send(tracker, register_atom::value, gen0);
+  self->send(tracker, register_atom::value, gen1);
+  self->send(tracker, blocks_atom::value, block_list{make(0, {3})});
+  buf0->push(4);
+  buf1->push(5);
+  buf1->push(6);
+  auto allocated = contents(ask(tracker, allocate_atom::value,
+                                caf_stream::time{2000}));
+  REQUIRE(allocated.size() == 3);
+  CHECK(allocated[0] == std::make_pair(int32_t{0}, std::vector<int>{3}));
+  // The generators answer in either order.
+  std::sort(allocated.begin() + 1, allocated.end());
+  CHECK(allocated[1] == std::make_pair(int32_t{0}, std::vector<int>{4}));
+  CHECK(allocated[2] == std::make_pair(int32_t{1}, std::vector<int>{5, 6}));
+  // Allocated blocks are gone: the next batch gets none of them.
+  CHECK(ask(tracker, allocate_atom::value, caf_stream::time{3000}).empty());
+  for (auto& x : {gen0, gen1, tracker})
+    self->send_exit(x, caf::exit_reason::user_shutdown);
+}
