@@ -19,6 +19,7 @@ namespace caf_stream::actors {
 void runtime_state::add_listener(std::shared_ptr<streaming_listener> x) {
   std::lock_guard<std::mutex> guard{mtx_};
   listeners_.push_back(std::move(x));
+  has_listeners_.store(true, std::memory_order_release);
 }
 
 std::vector<std::shared_ptr<streaming_listener>>

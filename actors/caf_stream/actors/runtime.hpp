@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,11 @@ public:
   void add_listener(std::shared_ptr<streaming_listener> x);
 
   std::vector<std::shared_ptr<streaming_listener>> listeners() const;
+
+  /// Whether any listener was added.
+  bool has_listeners() const noexcept {
+    return has_listeners_.load(std::memory_order_acquire);
+  }
 
   /// Records a batch handed to the scheduler.
   void batch_generated(time t);
@@ -59,6 +65,7 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable cv_;
   std::vector<std::shared_ptr<streaming_listener>> listeners_;
+  std::atomic<bool> has_listeners_{false};
   std::optional<std::string> failure_;
   std::optional<time> last_completed_;
   std::set<time> pending_;
