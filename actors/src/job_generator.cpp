@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <map>
+#include <set>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -29,6 +30,8 @@ struct generator_state {
   caf::actor listener_bus;
   std::vector<caf::actor> rate_controllers;
   std::shared_ptr<runtime_state> state;
+  // Batches handed to the scheduler that it has not completed yet.
+  std::set<time> pending;
   std::shared_ptr<spdlog::logger> log = detail::logger("generator");
   static inline const char* name = "caf_stream.job_generator";
 };
@@ -98,8 +101,10 @@ caf::behavior job_generator(generator_actor* self,
           self->send(st.listener_bus,
                      listener_event{listener_event::kind::batch_submitted,
                                     js.info(st.graph->batch_interval())});
-          self->send(st.scheduler, std::move(js));
-          if (!st.rate_controllers.empty() && st.state->pending().size() > 1)
+          st.pending.insert(t);
+          self->request(st.scheduler, caf::infinite, std::move(js))
+            .then([=](time done) { self->state.pending.erase(done); });
+          if (!st.rate_controllers.empty() && st.pending.size() > 1)
             for (auto& ctl : st.rate_controllers)
               self->send(ctl, batch_waiting_atom::value);
         });

@@ -424,6 +424,7 @@ public:
       [&](job_set& js) {
         if (!state_->stopping())
           run(js);
+        return js.batch_time;
       },
       [&](stop_atom, bool graceful) {
         if (graceful && last_completed_)

@@ -113,8 +113,10 @@ caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
 /// streams' calls over their holders (`opts.state_nodes`), and reports
 /// each batch to the listener bus (`listener_event`s), the rate controllers
 /// (by receiver stream id) and the runtime state.
-/// - `job_set`: queues a batch; after running it, writes a checkpoint if
-///   the graph has a checkpoint directory (with the state when it is due);
+/// - `job_set` -> `time`: queues a batch; after running it, writes a
+///   checkpoint if the graph has a checkpoint directory (with the state when
+///   it is due), then answers the batch's time: it completed (or was
+///   skipped while stopping);
 /// - `(stop_atom, graceful)`: ends after the batch that is running; when
 ///   `graceful`, first writes a checkpoint with the state.
 caf::actor spawn_job_scheduler(caf::actor_system& sys,
@@ -131,9 +133,10 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
 /// - `(tick_batch_atom, time)`: allocates received blocks to the batch,
 ///   fixes the inputs, generates the jobs, tells the listener bus
 ///   (batch submitted), sends the `job_set` to the scheduler and arms the
-///   timer for the next batch. Batches whose time
-///   passed already (recovery) are cut at once, one after the other. When
-///   the batch has to wait for an earlier one, tells the rate controllers
+///   timer for the next batch. Batches whose time passed already (recovery)
+///   are cut at once, one after the other. When
+///   the batch has to wait for an earlier one (the scheduler has not
+///   answered an earlier `job_set` yet), tells the rate controllers
 ///   (`batch_waiting_atom`).
 caf::actor spawn_job_generator(caf::actor_system& sys,
                                std::shared_ptr<detail::dstream_graph> graph,
