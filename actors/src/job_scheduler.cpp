@@ -402,10 +402,12 @@ public:
                 std::shared_ptr<detail::dstream_graph> graph,
                 std::shared_ptr<caf_stream::clock> clk,
                 std::shared_ptr<runtime_state> state, caf::actor listener_bus,
+                caf::actor checkpoint_writer,
                 std::map<int32_t, caf::actor> rate_controllers,
                 stream_options opts)
     : caf::blocking_actor(cfg),
       listener_bus_(std::move(listener_bus)),
+      checkpoint_writer_(std::move(checkpoint_writer)),
       rate_controllers_(std::move(rate_controllers)),
       opts_(std::move(opts)),
       workers_(std::move(workers)),
@@ -483,33 +485,30 @@ private:
     }
   }
 
-  // A failed checkpoint is logged, not fatal: the batch's results stand and
-  // the next checkpoint may succeed (a full disk, ...).
+  // Makes the checkpoint of batch `t` here, where the graph and the state
+  // holders are, and leaves the writing to the checkpoint writer. A
+  // checkpoint that cannot be made is logged, not fatal: the batch's results
+  // stand and the next checkpoint may succeed.
   void write_checkpoint(time t, bool with_data) {
-    const auto& dir = graph_->checkpoint_directory();
-    if (dir.empty())
+    if (!checkpoint_writer_)
       return;
     try {
       auto pending = state_->pending();
       pending.erase(std::remove(pending.begin(), pending.end(), t),
                     pending.end());
-      auto record = graph_->make_checkpoint(t, pending, with_data);
-      detail::write_checkpoint(dir, record, keep_checkpoints);
-      log_->debug("checkpoint of batch {} written{}", to_string(t),
-                  record.has_data() ? " with state" : "");
+      send(checkpoint_writer_, graph_->make_checkpoint(t, pending, with_data));
     } catch (const std::exception& e) {
       log_->error("checkpoint of batch {} failed: {}", to_string(t), e.what());
     }
   }
 
   caf::actor listener_bus_;
+  caf::actor checkpoint_writer_;
   std::map<int32_t, caf::actor> rate_controllers_;
   stream_options opts_;
   std::vector<caf::actor> workers_;
   std::shared_ptr<detail::dstream_graph> graph_;
   std::shared_ptr<caf_stream::clock> clk_;
-  /// How many checkpoints of each kind stay on disk.
-  static constexpr size_t keep_checkpoints = 10;
 
   std::shared_ptr<runtime_state> state_;
   std::shared_ptr<spdlog::logger> log_;
@@ -524,11 +523,13 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::shared_ptr<caf_stream::clock> clk,
                                std::shared_ptr<runtime_state> state,
                                caf::actor listener_bus,
+                               caf::actor checkpoint_writer,
                                std::map<int32_t, caf::actor> rate_controllers,
                                stream_options opts) {
   return sys.spawn<job_scheduler, caf::detached>(
     std::move(workers), std::move(graph), std::move(clk), std::move(state),
-    std::move(listener_bus), std::move(rate_controllers), std::move(opts));
+    std::move(listener_bus), std::move(checkpoint_writer),
+    std::move(rate_controllers), std::move(opts));
 }
 
 } // namespace caf_stream::actors

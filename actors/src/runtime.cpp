@@ -7,6 +7,7 @@
 #include "caf/send.hpp"
 
 #include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/checkpoint_writer.hpp"
 #include "caf_stream/actors/listener_bus.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/detail/log.hpp"
@@ -93,6 +94,13 @@ void runtime_state::set_stopping() {
 
 // -- runtime ------------------------------------------------------------------
 
+namespace {
+
+// How many checkpoints of each kind stay on disk.
+constexpr size_t keep_checkpoints = 10;
+
+} // namespace
+
 struct runtime::impl {
   caf::actor_system& sys;
   std::shared_ptr<detail::dstream_graph> graph;
@@ -108,6 +116,7 @@ struct runtime::impl {
   caf::actor scheduler;
   caf::actor generator;
   caf::actor listener_bus;
+  caf::actor checkpoint_writer;
   bool running = false;
 
   impl(caf::actor_system& sys, std::shared_ptr<detail::dstream_graph> graph,
@@ -192,9 +201,12 @@ void runtime::start(time first_batch) {
   }
   d.listener_bus = spawn_listener_bus(d.sys, d.state,
                                       d.opts.listener_bus_capacity);
+  if (!d.graph->checkpoint_directory().empty())
+    d.checkpoint_writer = spawn_checkpoint_writer(
+      d.sys, d.graph->checkpoint_directory(), keep_checkpoints);
   d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state,
-                                    d.listener_bus, std::move(rate_controllers),
-                                    d.opts);
+                                    d.listener_bus, d.checkpoint_writer,
+                                    std::move(rate_controllers), d.opts);
   d.generator = spawn_job_generator(d.sys, d.graph, d.clk, d.tracker,
                                     d.scheduler, d.listener_bus,
                                     d.rate_controllers, d.state, first_batch);
@@ -241,6 +253,20 @@ void runtime::stop(bool graceful) {
     self->send(d.scheduler, stop_atom::value, graceful);
     self->receive([](const caf::down_msg&) {});
   }
+  if (d.checkpoint_writer) {
+    // The checkpoints of the batches that ran (and a graceful stop's last
+    // one) are on disk before stop returns.
+    caf::scoped_actor self{d.sys};
+    self->request(d.checkpoint_writer, caf::infinite, drain_atom::value)
+      .receive(
+        [&](uint64_t failed) {
+          if (failed > 0)
+            d.log->warn("{} checkpoints could not be written (see the "
+                        "errors above)",
+                        failed);
+        },
+        [](caf::error&) {});
+  }
   {
     // Listeners hear of every batch that ran before the context stops, as
     // far as a listener that hangs lets them (Spark's bus drains on stop).
@@ -270,6 +296,7 @@ void runtime::stop(bool graceful) {
               d.rate_controllers.end());
   rest.push_back(d.tracker);
   rest.push_back(d.listener_bus);
+  rest.push_back(d.checkpoint_writer);
   d.take_down(std::move(rest));
   d.state->terminate();
   d.log->debug("stopped");

@@ -112,7 +112,7 @@ TEST_CASE_METHOD(fixture, "the job scheduler runs a batch, tells the "
   std::vector<caf::actor> workers{spawn_operator_worker(sys),
                                   spawn_operator_worker(sys)};
   auto sched = spawn_job_scheduler(sys, workers, ssc.graph(), clk, state,
-                                   self, {{0, self}}, opts);
+                                   self, nullptr, {{0, self}}, opts);
   auto run = [&](caf_stream::time t) {
     job_set js;
     js.batch_time = t;

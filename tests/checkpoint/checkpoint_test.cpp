@@ -181,3 +181,39 @@ TEST_CASE("checkpoint checksums are CRC-32", "[checkpoint]") {
       CHECK(detail::crc32(bytes.data() + offset, n) == reference.checksum());
     }
 }
+
+TEST_CASE("pending checkpoints keep only what recovery could start from",
+          "[checkpoint]") {
+  auto record = [](int64_t t, bool data) {
+    detail::checkpoint_record x;
+    x.time_ms = t;
+    x.data_time_ms = data ? t : 0;
+    return x;
+  };
+  auto times = [](std::vector<detail::checkpoint_record> xs) {
+    std::vector<std::pair<int64_t, bool>> result;
+    for (auto& x : xs)
+      result.emplace_back(x.time_ms, x.has_data());
+    return result;
+  };
+  using expected = std::vector<std::pair<int64_t, bool>>;
+  detail::pending_checkpoints q;
+  CHECK(q.empty());
+  // Metadata records: the newest one is enough.
+  q.add(record(1000, false));
+  q.add(record(2000, false));
+  CHECK(times(q.take()) == expected{{2000, false}});
+  CHECK(q.empty());
+  // A data record supersedes every older record; metadata after it stays.
+  q.add(record(3000, false));
+  q.add(record(4000, true));
+  q.add(record(5000, false));
+  q.add(record(6000, false));
+  CHECK(times(q.take()) == expected{{4000, true}, {6000, false}});
+  // Of two data records the newer stays.
+  q.add(record(7000, true));
+  q.add(record(8000, false));
+  q.add(record(9000, true));
+  CHECK(times(q.take()) == expected{{9000, true}});
+  CHECK(q.take().empty());
+}

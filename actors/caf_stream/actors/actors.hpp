@@ -113,10 +113,10 @@ caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
 /// streams' calls over their holders (`opts.state_nodes`), and reports
 /// each batch to the listener bus (`listener_event`s), the rate controllers
 /// (by receiver stream id) and the runtime state.
-/// - `job_set` -> `time`: queues a batch; after running it, writes a
-///   checkpoint if the graph has a checkpoint directory (with the state when
-///   it is due), then answers the batch's time: it completed (or was
-///   skipped while stopping);
+/// - `job_set` -> `time`: queues a batch; after running it, makes a
+///   checkpoint if there is a `checkpoint_writer` (with the state when it
+///   is due) and sends it there, then answers the batch's time: it
+///   completed (or was skipped while stopping);
 /// - `(stop_atom, graceful)`: ends after the batch that is running; when
 ///   `graceful`, first writes a checkpoint with the state.
 caf::actor spawn_job_scheduler(caf::actor_system& sys,
@@ -125,6 +125,7 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::shared_ptr<clock> clk,
                                std::shared_ptr<runtime_state> state,
                                caf::actor listener_bus,
+                               caf::actor checkpoint_writer,
                                std::map<int32_t, caf::actor> rate_controllers,
                                stream_options opts);
 

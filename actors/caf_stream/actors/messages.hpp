@@ -16,6 +16,7 @@
 #include "caf/meta/type_name.hpp"
 #include "caf/none.hpp"
 
+#include "caf_stream/checkpoint/checkpoint.hpp"
 #include "caf_stream/detail/function_ref.hpp"
 #include "caf_stream/receiver/block.hpp"
 #include "caf_stream/scheduler/listener_event_queue.hpp"
@@ -133,6 +134,17 @@ typename Inspector::result_type inspect(Inspector& f, batch_info& x) {
            x.num_records, x.stream_records, interval, x.submission_time,
            started, start, ended, end, failed, failure, load);
 }
+
+namespace detail {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkpoint_record& x) {
+  return f(caf::meta::type_name("caf_stream::checkpoint_record"), x.version,
+           x.time_ms, x.batch_interval_ms, x.zero_ms, x.graph_fingerprint,
+           x.pending_ms, x.data_time_ms, x.node_data, x.input_data);
+}
+
+} // namespace detail
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, listener_event& x) {

@@ -61,6 +61,28 @@ uint32_t crc32(const char* data, size_t n) noexcept;
 void write_checkpoint(const std::string& directory,
                       const checkpoint_record& x, size_t keep);
 
+/// The checkpoint records waiting to be written, less those a newer one
+/// makes useless: recovery starts from the newest data record and the newest
+/// record after it, so a record waiting behind a newer record of its kind
+/// (or, for a metadata record, behind any newer record) is dropped. Records
+/// come in batch order.
+class pending_checkpoints {
+public:
+  /// Adds `x`, dropping what it supersedes.
+  void add(checkpoint_record x);
+
+  /// Takes the records to write, oldest first.
+  std::vector<checkpoint_record> take();
+
+  bool empty() const noexcept {
+    return !data_ && !metadata_;
+  }
+
+private:
+  std::optional<checkpoint_record> data_;
+  std::optional<checkpoint_record> metadata_;
+};
+
 /// Reads one checkpoint file; throws `stream_error` (errc::bad_checkpoint)
 /// if it is not a checkpoint, is truncated or corrupt, or comes from a
 /// newer format version.

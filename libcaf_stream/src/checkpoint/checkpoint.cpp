@@ -179,6 +179,26 @@ std::vector<entry> entries(const std::string& directory) {
 
 } // namespace
 
+void pending_checkpoints::add(checkpoint_record x) {
+  if (x.has_data()) {
+    metadata_.reset();
+    data_ = std::move(x);
+  } else {
+    metadata_ = std::move(x);
+  }
+}
+
+std::vector<checkpoint_record> pending_checkpoints::take() {
+  std::vector<checkpoint_record> result;
+  if (data_)
+    result.push_back(std::move(*data_));
+  if (metadata_)
+    result.push_back(std::move(*metadata_));
+  data_.reset();
+  metadata_.reset();
+  return result;
+}
+
 void write_checkpoint(const std::string& directory,
                       const checkpoint_record& x, size_t keep) {
   auto payload = encode(x);

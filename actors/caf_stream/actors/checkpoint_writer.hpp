@@ -1,0 +1,24 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "caf/fwd.hpp"
+
+namespace caf_stream::actors {
+
+/// Checkpoint writer (Spark's CheckpointWriter), detached: writes the
+/// checkpoint records the job scheduler makes into `directory`, in the
+/// order they come, off the batch path (atomically: a temporary file, then
+/// a rename), and keeps the newest `keep` records of each kind. When it
+/// falls behind, records that newer ones supersede are skipped
+/// (`detail::pending_checkpoints`). A write that fails is logged with the
+/// reason and counted; the next may succeed.
+/// - `checkpoint_record`: writes it;
+/// - `(drain_atom)` -> `uint64_t`: answers, once every record sent before
+///   it is written, the number of writes that failed so far (the runtime's
+///   stop).
+caf::actor spawn_checkpoint_writer(caf::actor_system& sys,
+                                   std::string directory, size_t keep);
+
+} // namespace caf_stream::actors
