@@ -13,6 +13,7 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/event_log.hpp"
 #include "support/pipeline.hpp"
 
 using namespace caf_stream;
@@ -26,51 +27,6 @@ std::vector<std::string> read_file(const std::filesystem::path& p) {
     lines.push_back(l);
   return lines;
 }
-
-/// Keeps the events listeners get, as "submitted 1000", "started 1000", ...
-class event_log final : public streaming_listener {
-public:
-  void on_batch_submitted(const batch_info& info) override {
-    add("submitted", info);
-  }
-
-  void on_batch_started(const batch_info& info) override {
-    add("started", info);
-  }
-
-  void on_batch_completed(const batch_info& info) override {
-    add("completed", info);
-  }
-
-  /// Waits until `n` events arrived (up to a minute of real time, a guard
-  /// against a hung test); returns the events so far.
-  std::vector<std::string> wait_for(size_t n) {
-    std::unique_lock<std::mutex> guard{mtx_};
-    cv_.wait_for(guard, std::chrono::minutes(1),
-                 [&] { return events_.size() >= n; });
-    return events_;
-  }
-
-  std::vector<batch_info> completed() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return completed_;
-  }
-
-private:
-  void add(const char* what, const batch_info& info) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    events_.push_back(std::string{what} + " "
-                      + std::to_string(info.batch_time.milliseconds()));
-    if (std::string{what} == "completed")
-      completed_.push_back(info);
-    cv_.notify_all();
-  }
-
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  std::vector<std::string> events_;
-  std::vector<batch_info> completed_;
-};
 
 } // namespace
 
@@ -147,7 +103,7 @@ TEST_CASE("listeners see every batch with its figures", "[context][listener]") {
 TEST_CASE("a batch is submitted at its time while an earlier one runs",
           "[context][listener]") {
   test::pipeline<int> p;
-  auto events = std::make_shared<event_log>();
+  auto events = std::make_shared<test::event_log>();
   p.context().add_streaming_listener(events);
   auto q = std::make_shared<rdd_queue<int>>();
   // The first batch's job runs until the test lets it end.

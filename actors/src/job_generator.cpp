@@ -98,9 +98,10 @@ caf::behavior job_generator(generator_actor* self,
           auto& st = self->state;
           auto js = make_job_set(self, t, blocks);
           st.state->batch_generated(t);
-          self->send(st.listener_bus,
-                     listener_event{listener_event::kind::batch_submitted,
-                                    js.info(st.graph->batch_interval())});
+          if (st.state->has_listeners())
+            self->send(st.listener_bus,
+                       listener_event{listener_event::kind::batch_submitted,
+                                      js.info(st.graph->batch_interval())});
           st.pending.insert(t);
           self->request(st.scheduler, caf::infinite, std::move(js))
             .then([=](time done) { self->state.pending.erase(done); });

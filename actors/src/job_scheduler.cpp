@@ -444,8 +444,7 @@ private:
   void run(job_set& js) {
     auto info = js.info(graph_->batch_interval());
     info.processing_start_time = clk_->now();
-    send(listener_bus_,
-         listener_event{listener_event::kind::batch_started, info});
+    tell_listeners(listener_event::kind::batch_started, info);
     for (auto& j : js.jobs) {
       try {
         j.run();
@@ -466,10 +465,15 @@ private:
     graph_->clear_metadata(js.batch_time);
     log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
                 info.num_records, info.processing_delay()->count());
-    send(listener_bus_,
-         listener_event{listener_event::kind::batch_completed, info});
+    tell_listeners(listener_event::kind::batch_completed, info);
     report_to_rate_controllers(info);
     state_->batch_completed(info);
+  }
+
+  // Each event costs the bus a wake-up: none while nobody listens.
+  void tell_listeners(listener_event::kind what, const batch_info& info) {
+    if (state_->has_listeners())
+      send(listener_bus_, listener_event{what, info});
   }
 
   // Spark's RateController listens to completed batches: each controller

@@ -55,7 +55,6 @@ caf::behavior listener_runner(caf::stateful_actor<runner_state>* self,
 }
 
 struct bus_state {
-  std::shared_ptr<runtime_state> state;
   std::optional<listener_event_queue> queue;
   // The runner's request for the next event, while the queue is empty.
   std::optional<caf::typed_response_promise<listener_event>> waiting;
@@ -77,7 +76,6 @@ void answer_drains(bus_actor* self) {
 caf::behavior listener_bus(bus_actor* self,
                            std::shared_ptr<runtime_state> state,
                            size_t capacity) {
-  self->state.state = state;
   self->state.queue.emplace(capacity);
   auto runner = self->system().spawn<caf::detached>(
     listener_runner, caf::actor_cast<caf::actor>(self), std::move(state));
@@ -88,9 +86,6 @@ caf::behavior listener_bus(bus_actor* self,
   return {
     [=](listener_event& event) {
       auto& st = self->state;
-      // With nobody listening, the runner's thread stays asleep.
-      if (!st.state->has_listeners())
-        return;
       if (st.waiting) {
         st.waiting->deliver(std::move(event));
         st.waiting.reset();

@@ -130,6 +130,17 @@ struct runtime::impl {
     // nop
   }
 
+  // Asks `x` to finish what it was sent so far (`drain_atom`): its count of
+  // what went wrong, or none if it did not answer within `timeout`.
+  template <class Timeout>
+  std::optional<uint64_t> drain(const caf::actor& x, Timeout timeout) {
+    caf::scoped_actor self{sys};
+    std::optional<uint64_t> result;
+    self->request(x, timeout, drain_atom::value)
+      .receive([&](uint64_t n) { result = n; }, [](caf::error&) {});
+    return result;
+  }
+
   // Sends `exit` to each actor and waits until all of them are gone.
   void take_down(std::vector<caf::actor> xs) {
     caf::scoped_actor self{sys};
@@ -253,41 +264,27 @@ void runtime::stop(bool graceful) {
     self->send(d.scheduler, stop_atom::value, graceful);
     self->receive([](const caf::down_msg&) {});
   }
-  if (d.checkpoint_writer) {
-    // The checkpoints of the batches that ran (and a graceful stop's last
-    // one) are on disk before stop returns.
-    caf::scoped_actor self{d.sys};
-    self->request(d.checkpoint_writer, caf::infinite, drain_atom::value)
-      .receive(
-        [&](uint64_t failed) {
-          if (failed > 0)
-            d.log->warn("{} checkpoints could not be written (see the "
-                        "errors above)",
-                        failed);
-        },
-        [](caf::error&) {});
-  }
-  {
-    // Listeners hear of every batch that ran before the context stops, as
-    // far as a listener that hangs lets them (Spark's bus drains on stop).
-    caf::scoped_actor self{d.sys};
-    auto timeout = std::max(std::chrono::milliseconds{10'000},
-                            std::chrono::milliseconds{
-                              d.graph->batch_interval() * 10});
-    self->request(d.listener_bus, timeout, drain_atom::value)
-      .receive(
-        [&](uint64_t dropped) {
-          if (dropped > 0)
-            d.log->warn("listeners missed {} events: they were slower than "
-                        "the batches (stream.listener-bus.capacity)",
-                        dropped);
-        },
-        [&](caf::error&) {
-          d.log->warn("stopping: listeners still busy after {}; the events "
-                      "not delivered yet are dropped",
-                      to_string(duration{timeout.count()}));
-        });
-  }
+  // The checkpoints of the batches that ran (and a graceful stop's last one)
+  // are on disk before stop returns.
+  if (d.checkpoint_writer)
+    if (auto failed = d.drain(d.checkpoint_writer, caf::infinite);
+        failed && *failed > 0)
+      d.log->warn("{} checkpoints could not be written (see the errors "
+                  "above)",
+                  *failed);
+  // Listeners hear of every batch that ran before the context stops, as far
+  // as a listener that hangs lets them (Spark's bus drains on stop).
+  auto timeout = std::max(std::chrono::milliseconds{10'000},
+                          std::chrono::milliseconds{
+                            d.graph->batch_interval() * 10});
+  if (auto dropped = d.drain(d.listener_bus, timeout); !dropped)
+    d.log->warn("stopping: listeners still busy after {}; the events not "
+                "delivered yet are dropped",
+                to_string(duration{timeout.count()}));
+  else if (*dropped > 0)
+    d.log->warn("listeners missed {} events: they were slower than the "
+                "batches (stream.listener-bus.capacity)",
+                *dropped);
   auto rest = d.workers;
   rest.insert(rest.end(), d.block_generators.begin(),
               d.block_generators.end());

@@ -18,72 +18,11 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/event_log.hpp"
+
 using namespace caf_stream;
 
 namespace {
-
-/// Keeps every event as "submitted 1000", ...; the first event of kind
-/// `block_on` blocks the caller until the test releases it.
-class blocking_log final : public streaming_listener {
-public:
-  explicit blocking_log(std::string block_on = "")
-    : block_on_(std::move(block_on)), released_(release_.get_future()) {
-    // nop
-  }
-
-  void on_batch_submitted(const batch_info& info) override {
-    add("submitted", info);
-  }
-
-  void on_batch_started(const batch_info& info) override {
-    add("started", info);
-  }
-
-  void on_batch_completed(const batch_info& info) override {
-    add("completed", info);
-  }
-
-  /// Waits until `n` events arrived (a minute of real time at most: a guard
-  /// against a hung test, never a way to wait for time); returns them.
-  std::vector<std::string> wait_for(size_t n) {
-    std::unique_lock<std::mutex> guard{mtx_};
-    cv_.wait_for(guard, std::chrono::minutes(1),
-                 [&] { return events_.size() >= n; });
-    return events_;
-  }
-
-  std::vector<std::string> events() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return events_;
-  }
-
-  void release() {
-    release_.set_value();
-  }
-
-private:
-  void add(const char* what, const batch_info& info) {
-    auto event = std::string{what} + " "
-                 + std::to_string(info.batch_time.milliseconds());
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      events_.push_back(event);
-      cv_.notify_all();
-    }
-    if (what == block_on_ && !blocked_) {
-      blocked_ = true;
-      released_.wait_for(std::chrono::minutes(1));
-    }
-  }
-
-  std::string block_on_;
-  bool blocked_ = false;
-  std::promise<void> release_;
-  std::future<void> released_;
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  std::vector<std::string> events_;
-};
 
 listener_event event(listener_event::kind what, int64_t ms) {
   listener_event result;
@@ -101,7 +40,7 @@ TEST_CASE("the listener bus delivers in order, drops past its capacity and "
   stream_config cfg;
   caf::actor_system sys{cfg};
   auto state = std::make_shared<actors::runtime_state>();
-  auto log = std::make_shared<blocking_log>("submitted");
+  auto log = std::make_shared<test::event_log>("submitted");
   state->add_listener(log);
   auto bus = actors::spawn_listener_bus(sys, state, 3);
   caf::scoped_actor self{sys};
@@ -130,7 +69,7 @@ TEST_CASE("a listener that blocks for 3 batch intervals delays neither "
   auto clk = std::make_shared<testing::manual_clock>();
   streaming_context ssc{std::chrono::seconds(1),
                         testing::default_test_options(), clk};
-  auto log = std::make_shared<blocking_log>("completed");
+  auto log = std::make_shared<test::event_log>("completed");
   ssc.add_streaming_listener(log);
   auto q = std::make_shared<rdd_queue<int>>();
   std::mutex mtx;

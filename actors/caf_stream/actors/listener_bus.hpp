@@ -16,8 +16,9 @@ class runtime_state;
 /// a detached runner it spawns and links, which calls the listeners of
 /// `state` one event at a time (a listener that throws is logged and
 /// skipped). A listener that blocks holds up the runner only.
-/// - `listener_event`: queues the event, or drops it if the queue is full;
-///   ignores it while no listener was added (the runner stays asleep);
+/// - `listener_event`: queues the event, or drops it if the queue is full
+///   (the generator and the scheduler send none while no listener was
+///   added: each costs the bus and the runner a wake-up);
 /// - `(next_event_atom)` -> `listener_event`: the oldest queued event, as
 ///   soon as there is one (the runner asks after delivering the last one);
 /// - `(drain_atom)` -> `uint64_t`: answers, with the number of events
