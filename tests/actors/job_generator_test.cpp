@@ -35,6 +35,8 @@ struct fixture {
   std::vector<std::vector<int>> outputs;
 
   fixture() {
+    // Events go to the bus (here: the test) only while someone listens.
+    state->add_listener(std::make_shared<streaming_listener>());
     ssc.queue_stream(queue).foreach_rdd([this](const rdd<int>& x) {
       auto xs = x.collect();
       if (!xs.empty() && xs.front() < 0)
