@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "caf/fwd.hpp"
@@ -28,8 +29,8 @@ caf::actor spawn_operator_worker(caf::actor_system& sys);
 /// State holder: owns one partition of one state stream's state
 /// (`update_state_by_key`, `map_with_state`, `reduce_by_key_and_window`
 /// with an inverse function), made by `op`, and is the only
-/// one to touch it. Spawned by the job scheduler when the stream first runs,
-/// on this node or by a state node; quits when `driver` (the job scheduler)
+/// one to touch it. Spawned by the stream's router when the stream first
+/// runs, on this node or by a state node; quits when `driver` (the router)
 /// goes down.
 /// - `(state_atom, uint8_t state_call, time, block)` -> `block`: runs the
 ///   operator's call on the partition; a failure (a user function threw,
@@ -39,6 +40,25 @@ caf::actor spawn_operator_worker(caf::actor_system& sys);
 caf::actor spawn_state_holder(caf::actor_system& sys,
                               std::shared_ptr<const state_operator> op,
                               caf::actor driver);
+
+/// State router of one state stream (`op`), detached: routes the stream's
+/// calls to the holders of its partitions, spawning them on first use on
+/// this node or, with `opts.state_nodes`, partition `i` on state node
+/// `i % n` (or the next one that takes it, asked for a holder of the state
+/// stream of the graph with `graph_fingerprint`). With state nodes it keeps
+/// each partition's calls since its state was last saved
+/// (`state_partition_log`, bounded by `opts.state_log_limit`): when a
+/// holder goes down, a new one on its node, or on the next node that takes
+/// it, gets them again, then the call that was lost.
+/// - `(state_atom, uint8_t state_call, time, block_list)` -> `block_list`:
+///   partition `i` gets element `i`; the outputs come back in partition
+///   order, or an `errc` error naming the first partition that failed;
+/// - quits on an exit message or when `driver` (the job scheduler) goes
+///   down; its holders go with it.
+caf::actor spawn_state_router(caf::actor_system& sys,
+                              std::shared_ptr<const state_operator> op,
+                              std::string graph_fingerprint,
+                              stream_options opts, caf::actor driver);
 
 /// Holder proxy: stands in on the driver for `holder`, a holder on a state
 /// node. Passes the calls on (bounded by `timeout`); when the holder goes
@@ -109,8 +129,8 @@ caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
                                  bool initial_rate_set);
 
 /// Job scheduler (Spark's JobScheduler), detached: runs the jobs of one
-/// batch at a time, spreading their tasks over the workers and the state
-/// streams' calls over their holders (`opts.state_nodes`), and reports
+/// batch at a time, spreading their tasks over the workers and sending the
+/// state streams' calls to their routers (spawned on first use), and reports
 /// each batch to the listener bus (`listener_event`s), the rate controllers
 /// (by receiver stream id) and the runtime state.
 /// - `job_set` -> `time`: queues a batch; after running it, makes a

@@ -1,0 +1,394 @@
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/after.hpp"
+#include "caf/blocking_actor.hpp"
+#include "caf/io/middleman.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/error.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/state_operator.hpp"
+#include "caf_stream/error.hpp"
+#include "caf_stream/scheduler/state_partition_log.hpp"
+
+namespace caf_stream::actors {
+
+namespace {
+
+/// Routes one state stream's calls to the holders of its partitions and,
+/// with state nodes, keeps each partition's calls since its last checkpoint
+/// to give a holder that takes over from a lost one.
+class state_router final : public caf::blocking_actor {
+public:
+  state_router(caf::actor_config& cfg, std::shared_ptr<const state_operator> op,
+               std::string graph_fingerprint, stream_options opts,
+               caf::actor driver)
+    : caf::blocking_actor(cfg),
+      op_(std::move(op)),
+      graph_fingerprint_(std::move(graph_fingerprint)),
+      opts_(std::move(opts)),
+      driver_(std::move(driver)),
+      log_(detail::logger("scheduler")) {
+    // nop
+  }
+
+  void act() override {
+    if (driver_)
+      monitor(driver_);
+    bool running = true;
+    receive_while(running)(
+      [&](state_atom, uint8_t what, time t,
+          block_list& in) -> caf::result<block_list> {
+        if (what > static_cast<uint8_t>(state_call::save))
+          return caf::make_error(errc::illegal_state, "unknown state call "
+                                                        + std::to_string(what));
+        try {
+          return call(static_cast<state_call>(what), t, std::move(in));
+        } catch (const stream_error& e) {
+          return caf::make_error(e.code(), std::string{e.what()});
+        }
+      },
+      [&](caf::down_msg& dm) {
+        if (driver_ && dm.source == driver_.address())
+          running = false;
+        else
+          holder_down(dm);
+      },
+      [&](caf::exit_msg&) { running = false; });
+    for (auto& x : holders_)
+      if (x.actor)
+        send_exit(x.actor, caf::exit_reason::user_shutdown);
+  }
+
+  const char* name() const override {
+    return "caf_stream.state_router";
+  }
+
+private:
+  // A state partition's holder: on this node, or a proxy for one on a state
+  // node, with what it went through since its state was last saved.
+  struct holder_ref {
+    caf::actor actor;
+    // The state node it is on ("" : this node).
+    std::string node;
+    // Why the holder is gone, if it is: its state is lost with it.
+    std::string gone;
+    // The calls a new holder in its place gets again.
+    state_partition_log log;
+    // Why the partition's state is lost for good (its log was dropped).
+    std::string lost;
+  };
+
+  // Runs `what` at the holders of the first `in.size()` partitions; throws
+  // `stream_error` naming the first partition that failed.
+  block_list call(state_call what, time t, block_list in) {
+    auto n = in.size();
+    holders_of(n);
+    take_down_notices();
+    auto remote = !opts_.state_nodes.empty();
+    std::vector<std::string> failures(n);
+    if (remote) {
+      for (size_t i = 0; i < n; ++i) {
+        if (!holders_[i].lost.empty())
+          failures[i] = holders_[i].lost;
+        else if (!holders_[i].gone.empty())
+          replace(i, failures[i]);
+      }
+    }
+    // With state nodes, the calls stay in the holders' logs.
+    block_list sent;
+    if (remote)
+      sent = in;
+    auto ask = [&](size_t i, block x) {
+      return request(holders_[i].actor, state_wait(), state_atom::value,
+                     static_cast<uint8_t>(what), t, std::move(x));
+    };
+    std::vector<std::optional<decltype(ask(0, {}))>> pending(n);
+    for (size_t i = 0; i < n; ++i)
+      if (failures[i].empty())
+        pending[i] = ask(i, std::move(in[i]));
+    block_list result(n);
+    // Returns true if holder `i` was lost in the call.
+    auto failed = [&](size_t i, const caf::error& e) {
+      failures[i] = where(i) + ": " + describe(e);
+      if (!remote || e != caf::sec::request_receiver_down)
+        return false;
+      holders_[i].gone = describe(e);
+      return true;
+    };
+    std::vector<size_t> again;
+    for (size_t i = 0; i < n; ++i)
+      if (pending[i])
+        pending[i]->receive([&](block& x) { result[i] = std::move(x); },
+                            [&](caf::error& e) {
+                              if (failed(i, e))
+                                again.push_back(i);
+                            });
+    // A holder lost in the call: its replacement gets the call again.
+    for (auto i : again)
+      if (replace(i, failures[i]))
+        ask(i, sent[i]).receive(
+          [&](block& x) {
+            result[i] = std::move(x);
+            failures[i].clear();
+          },
+          [&](caf::error& e) { failed(i, e); });
+    if (remote) {
+      for (size_t i = 0; i < n; ++i) {
+        log_call(i, what, t, sent[i], result[i], failures[i]);
+        if (!holders_[i].lost.empty())
+          failures[i] = holders_[i].lost;
+      }
+    }
+    for (auto& failure : failures)
+      if (!failure.empty())
+        throw stream_error(errc::job_failure, failure);
+    return result;
+  }
+
+  // Takes note of a holder that went down (its state node vanished).
+  void holder_down(const caf::down_msg& dm) {
+    for (auto& x : holders_)
+      if (x.actor.address() == dm.source && x.gone.empty())
+        x.gone = "the state node's holder went down ("
+                 + system().render(dm.reason) + ")";
+  }
+
+  // Keeps `what` in holder `i`'s log; says why when the log passes
+  // `stream.state-log-limit` and the partition's state is lost.
+  void log_call(size_t i, state_call what, time t, const block& in,
+                const block& out, const std::string& failure) {
+    auto& h = holders_[i];
+    if (!h.lost.empty())
+      return;
+    auto records = h.log.records() + static_cast<size_t>(in.records);
+    if (h.log.record(what, t, in, out, failure.empty(), !h.gone.empty()))
+      return;
+    h.lost = where(i) + ": no state node took it over, and the "
+             + std::to_string(records)
+             + " records the driver kept for one passed "
+               "stream.state-log-limit ("
+             + std::to_string(opts_.state_log_limit)
+             + "), so the driver dropped them: the partition's state is lost. "
+               "Restart the state nodes, then the driver with get_or_create "
+               "to resume from the state of the last checkpoint";
+    log_->error("{}", h.lost);
+  }
+
+  // How long the router waits for a state call: a proxy answers within
+  // `stream.state-timeout` (its own bound), so the second half is a
+  // backstop.
+  duration state_wait() const {
+    return opts_.state_nodes.empty() ? opts_.state_timeout
+                                     : opts_.state_timeout * 2;
+  }
+
+  // Handles the down messages of holders that are already queued.
+  void take_down_notices() {
+    for (bool more = true; more;)
+      receive([&](caf::down_msg& dm) { holder_down(dm); },
+              caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
+  }
+
+  // Spawns the holders of the first `n` partitions that have none yet,
+  // where `stream.state-nodes` puts them: partition `i` on node `i % n`, or
+  // on the next one that takes it.
+  void holders_of(size_t n) {
+    while (holders_.size() < n) {
+      auto i = holders_.size();
+      holder_ref h{{}, {}, {}, state_partition_log{opts_.state_log_limit}, {}};
+      if (opts_.state_nodes.empty()) {
+        h.actor = spawn_state_holder(system(), op_,
+                                     caf::actor_cast<caf::actor>(this));
+        holders_.push_back(std::move(h));
+        continue;
+      }
+      if (!op_->serializable())
+        throw stream_error(errc::invalid_config,
+                           where(i) + ": stream.state-nodes is set, but "
+                             "the stream's keys, values, states or results "
+                             "have no Boost.Serialization `serialize`, so "
+                             "its state cannot leave this node");
+      std::string failure;
+      if (!place(i, i, h, failure))
+        throw stream_error(errc::job_failure, failure);
+      holders_.push_back(std::move(h));
+    }
+  }
+
+  // Puts a new holder in place of holder `i`, which is gone, and gives it
+  // the old one's log: on its node if it is back, else on the next node
+  // that takes it. Sets `failure` and returns false if no node does.
+  bool replace(size_t i, std::string& failure) {
+    auto& h = holders_[i];
+    const auto& nodes = opts_.state_nodes;
+    auto home = static_cast<size_t>(
+      std::find(nodes.begin(), nodes.end(), h.node) - nodes.begin());
+    // The node's actor went down with the holder; it may be back.
+    state_nodes_.erase(h.node);
+    holder_ref fresh{{}, {}, {}, std::move(h.log), {}};
+    if (!place(i, home, fresh, failure)) {
+      h.log = std::move(fresh.log);
+      failure = where(i) + ": " + h.gone
+                + ", and no state node takes its place, so its state waits "
+                  "in the driver's log for one: "
+                + failure;
+      return false;
+    }
+    log_->warn("{}: the holder on {} is gone, a new one on {} took its state "
+               "({} calls since the last checkpoint)",
+               name_of(i), h.node, fresh.node, fresh.log.entries().size());
+    h = std::move(fresh);
+    return true;
+  }
+
+  // Spawns a holder for partition `i` in `h` on the first state node, from
+  // node `first` on, that takes it and `h`'s log. Sets `failure` to each
+  // node's reason and returns false if none does.
+  bool place(size_t i, size_t first, holder_ref& h, std::string& failure) {
+    const auto& nodes = opts_.state_nodes;
+    std::vector<std::string> reasons;
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      const auto& address = nodes[(first + k) % nodes.size()];
+      try {
+        auto proxy = spawn_holder_proxy(system(), spawn_remote(i, address),
+                                        opts_.state_timeout);
+        monitor(proxy);
+        std::string why;
+        if (replay(proxy, h.log, why)) {
+          h.actor = std::move(proxy);
+          h.node = address;
+          h.gone.clear();
+          return true;
+        }
+        send_exit(proxy, caf::exit_reason::user_shutdown);
+        reasons.push_back(address + ": " + why);
+      } catch (const stream_error& e) {
+        reasons.push_back(e.what());
+      }
+    }
+    failure.clear();
+    for (auto& x : reasons)
+      failure += (failure.empty() ? "" : "; ") + x;
+    return false;
+  }
+
+  // Sends a new holder the calls of `log`, in order; sets `failure` and
+  // returns false if one fails.
+  bool replay(const caf::actor& holder, const state_partition_log& log,
+              std::string& failure) {
+    for (const auto& x : log.entries()) {
+      bool ok = true;
+      request(holder, state_wait(), state_atom::value,
+              static_cast<uint8_t>(x.call), x.batch, x.input)
+        .receive([](block&) {},
+                 [&](caf::error& e) {
+                   failure = "replaying its state failed: " + describe(e);
+                   ok = false;
+                 });
+      if (!ok)
+        return false;
+    }
+    return true;
+  }
+
+  // A holder for partition `i` on the state node at `address`.
+  caf::actor spawn_remote(size_t i, const std::string& address) {
+    auto& node = state_nodes_[address];
+    if (!node) {
+      if (!system().has_middleman())
+        throw stream_error(errc::invalid_config,
+                           "stream.state-nodes is set, but the actor system "
+                           "has no middleman: load caf::io::middleman in its "
+                           "configuration");
+      auto [host, port] = parse_node_address(address, "stream.state-nodes");
+      auto x = system().middleman().remote_actor(host, port);
+      if (!x) {
+        state_nodes_.erase(address);
+        throw stream_error(errc::job_failure,
+                           "cannot reach the state node " + address + ": "
+                             + system().render(x.error()));
+      }
+      node = std::move(*x);
+    }
+    caf::actor result;
+    std::string failure;
+    request(node, opts_.state_timeout, spawn_holder_atom::value,
+            graph_fingerprint_, op_->state_id(), op_->signature())
+      .receive([&](caf::actor& holder) { result = std::move(holder); },
+               [&](caf::error& e) { failure = describe(e); });
+    if (!result) {
+      state_nodes_.erase(address);
+      throw stream_error(errc::job_failure, where(i) + ": the state node "
+                                              + address
+                                              + " refused the holder: "
+                                              + failure);
+    }
+    log_->info("{}: holder on {}", name_of(i), address);
+    return result;
+  }
+
+  // Names a partition in errors: "map_with_state, state partition 1 (on
+  // 10.0.0.2:4242)".
+  std::string where(size_t i) const {
+    auto result = name_of(i);
+    if (opts_.state_nodes.empty())
+      return result;
+    // Where the holder is, or where it goes.
+    if (i < holders_.size())
+      return result + " (on " + holders_[i].node + ")";
+    return result + " (on " + opts_.state_nodes[i % opts_.state_nodes.size()]
+           + ")";
+  }
+
+  // "map_with_state, state partition 1".
+  std::string name_of(size_t i) const {
+    auto sig = op_->signature();
+    return sig.substr(0, sig.find('<')) + ", state partition "
+           + std::to_string(i);
+  }
+
+  // A holder's own message (a user function threw, ...), a proxy's word on
+  // a holder that went down, else CAF's rendering of the error.
+  std::string describe(const caf::error& e) const {
+    if (is_stream_error(e))
+      return message_of(e);
+    const auto& ctx = e.context();
+    if (ctx.match_elements<std::string>())
+      return ctx.get_as<std::string>(0);
+    if (e == caf::sec::request_timeout)
+      return "no answer within stream.state-timeout ("
+             + to_string(opts_.state_timeout)
+             + "): the state node may be gone or hung";
+    return system().render(e);
+  }
+
+  std::shared_ptr<const state_operator> op_;
+  std::string graph_fingerprint_;
+  stream_options opts_;
+  caf::actor driver_;
+  std::vector<holder_ref> holders_;
+  std::map<std::string, caf::actor> state_nodes_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+} // namespace
+
+caf::actor spawn_state_router(caf::actor_system& sys,
+                              std::shared_ptr<const state_operator> op,
+                              std::string graph_fingerprint,
+                              stream_options opts, caf::actor driver) {
+  return sys.spawn<state_router, caf::detached>(
+    std::move(op), std::move(graph_fingerprint), std::move(opts),
+    std::move(driver));
+}
+
+} // namespace caf_stream::actors
