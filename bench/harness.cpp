@@ -6,7 +6,8 @@
 //   a manual clock, so the figure is processing time), the baseline's
 //   records/s and the ratio, whether every batch's answer agrees, peak
 //   resident memory, and the memory per record held in a batch;
-// - the fixed cost of an empty batch through a 5-operator graph;
+// - the fixed cost of an empty batch through a 5-operator graph, and the
+//   scheduling cost per task (batches of many one-record partitions);
 // - over TCP (the load generator is a process of its own): the maximum
 //   sustainable throughput per batch interval, found by search (the highest
 //   offered rate at which every batch's total delay stays under the batch
@@ -408,6 +409,45 @@ double empty_batch_cost(const settings& s, bool checkpointed) {
   auto us = r.number("seconds") / static_cast<double>(n) * 1e6;
   std::printf("empty batch through a 5-operator graph%s: %.1f us\n",
               checkpointed ? ", checkpointing every batch" : "", us);
+  return us;
+}
+
+// What the scheduler spends on each task: batches of `partitions` one-record
+// partitions through map -> count (one stage, a task per partition), in
+// microseconds per batch.
+double tiny_task_batch_cost(const settings& s, size_t partitions) {
+  size_t n = s.quick ? 100 : 1000;
+  auto r = in_child([&](FILE* out) {
+    bench::driver d{options(s), false};
+    auto queue = std::make_shared<rdd_queue<int64_t>>();
+    for (size_t b = 0; b < n + 10; ++b)
+      queue->push(parallelize(std::vector<int64_t>(partitions, 1), partitions));
+    d.context()
+      .queue_stream(queue)
+      .map([](int64_t x) { return x + 1; })
+      .foreach_rdd([&](const rdd<int64_t>& x) {
+        x.count();
+        d.batch_done();
+      });
+    d.context().start();
+    d.run(10);
+    std::fprintf(out, "seconds %.6f\n", d.run(n));
+    d.context().stop();
+  });
+  return r.number("seconds") / static_cast<double>(n) * 1e6;
+}
+
+// The scheduling cost per task: the time a batch of 256 tiny partitions
+// takes beyond a batch of one, per extra task. It bounds the tasks (and so
+// the nodes) one driver keeps busy at a batch interval.
+double per_task_cost(const settings& s) {
+  constexpr size_t many = 256;
+  auto one = tiny_task_batch_cost(s, 1);
+  auto all = tiny_task_batch_cost(s, many);
+  auto us = (all - one) / static_cast<double>(many - 1);
+  std::printf("scheduling cost per task: %.2f us (a batch of %zu one-record "
+              "partitions: %.1f us, of one: %.1f us)\n",
+              us, many, all, one);
   return us;
 }
 
@@ -833,6 +873,7 @@ void write_plots(const settings& s, const std::vector<search_result>& searches) 
 
 std::string markdown(const settings& s, const std::vector<engine_result>& es,
                      double empty_us, double empty_checkpointed_us,
+                     double task_us,
                      const std::vector<search_result>& searches,
                      const std::map<std::string, double>& tcp_base) {
   std::ostringstream md;
@@ -860,7 +901,10 @@ std::string markdown(const settings& s, const std::vector<engine_result>& es,
        << " | " << fixed(e.memory_ratio, 2) << " |\n";
   md << "\nEmpty batch through a 5-operator graph: " << fixed(empty_us, 1)
      << " us (" << fixed(empty_checkpointed_us, 1)
-     << " us with a checkpoint directory: a metadata checkpoint per batch).\n";
+     << " us with a checkpoint directory: a metadata checkpoint per batch).\n"
+     << "\nScheduling cost per task (batches of 256 one-record partitions "
+        "against batches of one): "
+     << fixed(task_us, 2) << " us.\n";
   if (!searches.empty()) {
     md << "\n## Over TCP (load generator process, 127.0.0.1)\n\n"
        << "| workload | batch interval | max sustainable lines/s | vs "
@@ -928,6 +972,12 @@ int run(int argc, char** argv) {
   }
   auto empty_us = empty_batch_cost(s, false);
   auto empty_checkpointed_us = empty_batch_cost(s, true);
+  auto task_us = per_task_cost(s);
+  write_file(s.out + "/scheduling.json",
+             "{\"empty_batch_us\": " + fixed(empty_us, 1)
+               + ", \"empty_batch_checkpointed_us\": "
+               + fixed(empty_checkpointed_us, 1)
+               + ", \"per_task_us\": " + fixed(task_us, 2) + "}\n");
   std::vector<search_result> searches;
   std::map<std::string, double> tcp_base;
   if (s.tcp) {
@@ -962,7 +1012,8 @@ int run(int argc, char** argv) {
     auto base = tcp_base.count(name) ? tcp_base[name] : 0;
     write_file(s.out + "/" + name + ".json", workload_json(s, e, mine, base));
   }
-  auto md = markdown(s, es, empty_us, empty_checkpointed_us, searches, tcp_base);
+  auto md = markdown(s, es, empty_us, empty_checkpointed_us, task_us,
+                     searches, tcp_base);
   write_file(s.out + "/results.md", md);
   if (!searches.empty())
     write_plots(s, searches);
