@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "caf_stream/checkpoint/rdd_data.hpp"
 #include "caf_stream/detail/hash_table.hpp"
 #include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/dstream/node.hpp"
+#include "caf_stream/dstream/rdd_data.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/hash.hpp"
 #include "caf_stream/state_spec.hpp"

@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "caf_stream/checkpoint/rdd_data.hpp"
 #include "caf_stream/detail/hash_table.hpp"
 #include "caf_stream/dstream/node.hpp"
+#include "caf_stream/dstream/rdd_data.hpp"
 #include "caf_stream/dstream/state.hpp"
 #include "caf_stream/hash.hpp"
 
