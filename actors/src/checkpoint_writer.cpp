@@ -1,10 +1,14 @@
 #include "caf_stream/actors/checkpoint_writer.hpp"
 
+#include <chrono>
+#include <vector>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
-#include "caf/event_based_actor.hpp"
-#include "caf/stateful_actor.hpp"
+#include "caf/after.hpp"
+#include "caf/blocking_actor.hpp"
+#include "caf/exit_reason.hpp"
 
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/checkpoint/checkpoint.hpp"
@@ -14,64 +18,77 @@ namespace caf_stream::actors {
 
 namespace {
 
-using write_atom = caf::atom_constant<caf::atom("cpwrite")>;
+// A blocking actor, not a detached event-based one: CAF 0.17's private
+// threads of detached event-based actors can keep the actor alive past its
+// end and hang the actor system's shutdown (CAF issue 1196, fixed in 0.18).
+class checkpoint_writer final : public caf::blocking_actor {
+public:
+  checkpoint_writer(caf::actor_config& cfg, std::string directory,
+                    size_t keep)
+    : caf::blocking_actor(cfg),
+      directory_(std::move(directory)),
+      keep_(keep),
+      log_(detail::logger("checkpoint")) {
+    // nop
+  }
 
-struct writer_state {
-  std::string directory;
-  size_t keep = 0;
-  // Records that came in since the last write, less superseded ones.
-  detail::pending_checkpoints pending;
-  uint64_t failed = 0;
-  std::shared_ptr<spdlog::logger> log = detail::logger("checkpoint");
-  static inline const char* name = "caf_stream.checkpoint_writer";
-};
-
-using writer_actor = caf::stateful_actor<writer_state>;
-
-// A failed checkpoint is logged, not fatal: the batch's results stand and
-// the next checkpoint may succeed (a full disk, ...).
-void write_pending(writer_actor* self) {
-  auto& st = self->state;
-  for (auto& x : st.pending.take()) {
-    try {
-      detail::write_checkpoint(st.directory, x, st.keep);
-      st.log->debug("checkpoint of batch {} ms written{}", x.time_ms,
-                    x.has_data() ? " with state" : "");
-    } catch (const std::exception& e) {
-      ++st.failed;
-      st.log->error("checkpoint of batch {} ms failed: {}", x.time_ms,
-                    e.what());
+  // Writes when the records that came meanwhile are in: a writer that falls
+  // behind the batches skips the records newer ones supersede.
+  void act() override {
+    bool running = true;
+    std::vector<caf::response_promise> drains;
+    auto take = [&](detail::checkpoint_record& x) {
+      pending_.add(std::move(x));
+    };
+    auto drain = [&](drain_atom) { drains.push_back(make_response_promise()); };
+    auto quit = [&](caf::exit_msg&) { running = false; };
+    while (running) {
+      receive(take, drain, quit);
+      for (bool more = running; more;)
+        receive(take, drain, quit,
+                caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
+      write_pending();
+      for (auto& rp : drains)
+        rp.deliver(failed_);
+      drains.clear();
     }
   }
-}
 
-caf::behavior checkpoint_writer(writer_actor* self, std::string directory,
-                                size_t keep) {
-  self->state.directory = std::move(directory);
-  self->state.keep = keep;
-  return {
-    // Writes when the records that came meanwhile are in: a writer that
-    // falls behind the batches skips the records newer ones supersede.
-    [=](detail::checkpoint_record& x) {
-      auto& st = self->state;
-      if (st.pending.empty())
-        self->send(self, write_atom::value);
-      st.pending.add(std::move(x));
-    },
-    [=](write_atom) { write_pending(self); },
-    [=](drain_atom) {
-      write_pending(self);
-      return self->state.failed;
-    },
-  };
-}
+  const char* name() const override {
+    return "caf_stream.checkpoint_writer";
+  }
+
+private:
+  // A failed checkpoint is logged, not fatal: the batch's results stand and
+  // the next checkpoint may succeed (a full disk, ...).
+  void write_pending() {
+    for (auto& x : pending_.take()) {
+      try {
+        detail::write_checkpoint(directory_, x, keep_);
+        log_->debug("checkpoint of batch {} ms written{}", x.time_ms,
+                    x.has_data() ? " with state" : "");
+      } catch (const std::exception& e) {
+        ++failed_;
+        log_->error("checkpoint of batch {} ms failed: {}", x.time_ms,
+                    e.what());
+      }
+    }
+  }
+
+  std::string directory_;
+  size_t keep_;
+  // Records that came in since the last write, less superseded ones.
+  detail::pending_checkpoints pending_;
+  uint64_t failed_ = 0;
+  std::shared_ptr<spdlog::logger> log_;
+};
 
 } // namespace
 
 caf::actor spawn_checkpoint_writer(caf::actor_system& sys,
                                    std::string directory, size_t keep) {
-  return sys.spawn<caf::detached>(checkpoint_writer, std::move(directory),
-                                  keep);
+  return sys.spawn<checkpoint_writer, caf::detached>(std::move(directory),
+                                                     keep);
 }
 
 } // namespace caf_stream::actors

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
+#include "caf/blocking_actor.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/exit_reason.hpp"
 #include "caf/send.hpp"
@@ -22,44 +23,55 @@ namespace caf_stream::actors {
 
 namespace {
 
-struct runner_state {
-  std::shared_ptr<runtime_state> state;
-  std::shared_ptr<spdlog::logger> log = detail::logger("listener");
-  static inline const char* name = "caf_stream.listener_runner";
-};
+// Calls the listeners, one event at a time: tells the bus it is ready for
+// the next (`next_event_atom`), gets it, delivers it, tells the bus again.
+// A blocking actor, not a detached event-based one: CAF 0.17's private
+// threads of detached event-based actors can keep the actor alive past its
+// end and hang the actor system's shutdown (CAF issue 1196, fixed in 0.18).
+class listener_runner final : public caf::blocking_actor {
+public:
+  listener_runner(caf::actor_config& cfg, caf::actor bus,
+                  std::shared_ptr<runtime_state> state)
+    : caf::blocking_actor(cfg),
+      bus_(std::move(bus)),
+      state_(std::move(state)),
+      log_(detail::logger("listener")) {
+    // nop
+  }
 
-// Asks the bus for the next event, delivers it to every listener, asks
-// again: the bus learns that an event was delivered when the next is asked.
-void deliver_next(caf::stateful_actor<runner_state>* self, caf::actor bus) {
-  self->request(bus, caf::infinite, next_event_atom::value)
-    .then([=](const listener_event& event) {
-      for (auto& x : self->state.state->listeners()) {
-        try {
-          event.deliver_to(*x);
-        } catch (const std::exception& e) {
-          self->state.log->error("a streaming listener threw: {}", e.what());
+  void act() override {
+    bool running = true;
+    send(bus_, next_event_atom::value);
+    receive_while(running)(
+      [&](const listener_event& event) {
+        for (auto& x : state_->listeners()) {
+          try {
+            event.deliver_to(*x);
+          } catch (const std::exception& e) {
+            log_->error("a streaming listener threw: {}", e.what());
+          }
         }
-      }
-      deliver_next(self, bus);
-    });
-}
+        send(bus_, next_event_atom::value);
+      },
+      [&](caf::exit_msg&) { running = false; });
+  }
 
-caf::behavior listener_runner(caf::stateful_actor<runner_state>* self,
-                              caf::actor bus,
-                              std::shared_ptr<runtime_state> state) {
-  self->state.state = std::move(state);
-  deliver_next(self, std::move(bus));
-  // It handles the bus's replies only; the behavior keeps it alive between
-  // them.
-  return {[](drain_atom) {}};
-}
+  const char* name() const override {
+    return "caf_stream.listener_runner";
+  }
+
+private:
+  caf::actor bus_;
+  std::shared_ptr<runtime_state> state_;
+  std::shared_ptr<spdlog::logger> log_;
+};
 
 struct bus_state {
   std::optional<listener_event_queue> queue;
-  // The runner's request for the next event, while the queue is empty.
-  std::optional<caf::typed_response_promise<listener_event>> waiting;
-  // Drain requests, answered when the runner asks for more and there is
-  // nothing left.
+  caf::actor runner;
+  // Whether the runner is ready for the next event (it has none).
+  bool runner_idle = false;
+  // Drain requests, answered when the runner is idle with nothing left.
   std::vector<caf::typed_response_promise<uint64_t>> draining;
   std::shared_ptr<spdlog::logger> log = detail::logger("listener");
   static inline const char* name = "caf_stream.listener_bus";
@@ -77,8 +89,9 @@ caf::behavior listener_bus(bus_actor* self,
                            std::shared_ptr<runtime_state> state,
                            size_t capacity) {
   self->state.queue.emplace(capacity);
-  auto runner = self->system().spawn<caf::detached>(
-    listener_runner, caf::actor_cast<caf::actor>(self), std::move(state));
+  auto runner = self->system().spawn<listener_runner, caf::detached>(
+    caf::actor_cast<caf::actor>(self), std::move(state));
+  self->state.runner = runner;
   // The runner ends with the bus (after the listener it runs returns).
   self->attach_functor([runner] {
     caf::anon_send_exit(runner, caf::exit_reason::user_shutdown);
@@ -86,9 +99,9 @@ caf::behavior listener_bus(bus_actor* self,
   return {
     [=](listener_event& event) {
       auto& st = self->state;
-      if (st.waiting) {
-        st.waiting->deliver(std::move(event));
-        st.waiting.reset();
+      if (st.runner_idle) {
+        self->send(st.runner, std::move(event));
+        st.runner_idle = false;
         return;
       }
       if (!st.queue->push(std::move(event)) && st.queue->dropped() == 1)
@@ -97,18 +110,18 @@ caf::behavior listener_bus(bus_actor* self,
                      "on, listeners miss events",
                      st.queue->size());
     },
-    [=](next_event_atom) -> caf::result<listener_event> {
+    [=](next_event_atom) {
       auto& st = self->state;
-      if (auto event = st.queue->pop())
-        return std::move(*event);
+      if (auto event = st.queue->pop()) {
+        self->send(st.runner, std::move(*event));
+        return;
+      }
+      st.runner_idle = true;
       answer_drains(self);
-      auto rp = self->make_response_promise<listener_event>();
-      st.waiting = rp;
-      return rp;
     },
     [=](drain_atom) -> caf::result<uint64_t> {
       auto& st = self->state;
-      if (st.waiting && st.queue->empty())
+      if (st.runner_idle && st.queue->empty())
         return st.queue->dropped();
       auto rp = self->make_response_promise<uint64_t>();
       st.draining.push_back(rp);

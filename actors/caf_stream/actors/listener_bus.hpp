@@ -19,8 +19,9 @@ class runtime_state;
 /// - `listener_event`: queues the event, or drops it if the queue is full
 ///   (the generator and the scheduler send none while no listener was
 ///   added: each costs the bus and the runner a wake-up);
-/// - `(next_event_atom)` -> `listener_event`: the oldest queued event, as
-///   soon as there is one (the runner asks after delivering the last one);
+/// - `(next_event_atom)`: the runner is ready for an event (it says so at
+///   start and after delivering each one); it gets the oldest queued event
+///   now, or the next that comes;
 /// - `(drain_atom)` -> `uint64_t`: answers, with the number of events
 ///   dropped so far, once every event queued before it has been delivered
 ///   (the runtime's stop).
