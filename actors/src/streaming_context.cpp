@@ -137,8 +137,9 @@ void streaming_context::start() {
   } else {
     // Spark's JobGenerator: the first batch is the next point of the grid
     // and the zero time one interval before it.
-    first = d.clk->now().next_on_grid(d.batch_interval);
-    graph_->start(first - d.batch_interval);
+    auto now = d.clk->now();
+    first = now.next_on_grid(d.batch_interval);
+    graph_->start(first - d.batch_interval, now);
   }
   d.rt = std::make_unique<actors::runtime>(*d.sys, graph_, d.clk, d.opts,
                                            d.shared);

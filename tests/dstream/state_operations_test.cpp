@@ -271,6 +271,56 @@ TEST_CASE("map_with_state times out idle keys", "[dstream][state]") {
                                  {{"a", 1}}});
 }
 
+TEST_CASE("map_with_state times out an initial state's keys counting from "
+          "the first batch", "[dstream][state]") {
+  auto parts = GENERATE(1, 2);
+  // Spark stamps the initial state with the first batch's time (1 s): with
+  // a 1 s timeout, a is idle for longer than that at 3 s, not at 2 s.
+  auto report = [](caf_stream::time t, const std::string& key,
+                   std::optional<int>, state<int>& st) {
+    if (st.is_timing_out())
+      return std::optional<std::string>{key + " at "
+                                        + std::to_string(t.milliseconds())};
+    return std::optional<std::string>{};
+  };
+  auto out = run_operation(
+    strings{{}, {}, {}, {}},
+    [=](dstream<std::string> s) {
+      auto initial = parallelize(std::vector<kv>{{"a", 1}}, 1);
+      return pairs(s).map_with_state(
+        state_spec::function(report).initial_state(initial).timeout(
+          seconds(1)));
+    },
+    4, seconds(1), parallelism(2, parts));
+  CHECK(out == strings{{}, {}, {"a at 3000"}, {}});
+}
+
+TEST_CASE("state streams checkpoint at Spark's default intervals",
+          "[dstream][state]") {
+  // map_with_state: 10 slides (Spark's MapWithStateDStream); the others:
+  // the smallest multiple of the slide of at least 10 s.
+  auto [batch_ms, mws_ms, usbk_ms] = GENERATE(table<int, int, int>(
+    {{100, 1000, 10000}, {1000, 10000, 10000}, {3000, 30000, 12000}}));
+  testing::temporary_directory dir;
+  streaming_context ssc{std::chrono::milliseconds(batch_ms),
+                        testing::default_test_options(),
+                        std::make_shared<testing::manual_clock>()};
+  auto in = pairs(ssc.queue_stream(std::make_shared<rdd_queue<std::string>>()));
+  auto count = [](caf_stream::time, const std::string&,
+                  std::optional<int> value, state<int>& st) {
+    st.update(st.get_option().value_or(0) + value.value_or(0));
+    return std::optional<int>{};
+  };
+  auto mws = in.map_with_state(state_spec::function(count));
+  auto usbk = in.update_state_by_key<int>(running_sum);
+  mws.foreach_rdd([](const rdd<int>&) {});
+  usbk.foreach_rdd([](const rdd<kv>&) {});
+  ssc.checkpoint(dir.path());
+  ssc.graph()->start(caf_stream::time{0});
+  CHECK(mws.node()->checkpoint_interval().count() == mws_ms);
+  CHECK(usbk.node()->checkpoint_interval().count() == usbk_ms);
+}
+
 TEST_CASE("state streams need a checkpoint directory", "[dstream][state]") {
   streaming_context ssc{seconds(1), stream_options{},
                         std::make_shared<testing::manual_clock>()};

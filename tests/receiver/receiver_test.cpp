@@ -214,3 +214,28 @@ TEST_CASE("text_file_stream picks up only new files", "[receiver][file]") {
   CHECK(outs[1] == std::vector<std::string>{"b1"});
   CHECK(outs[2].empty());
 }
+
+TEST_CASE("text_file_stream ignores files modified before start, even in the "
+          "first batch's interval", "[receiver][file]") {
+  namespace fs = std::filesystem;
+  testing::temporary_directory dir;
+  auto base = support::wall_clock_second();
+  // Started half way into the interval before the first batch (base + 1 s):
+  // Spark ignores what was modified up to the start time.
+  test::pipeline<std::string> p{testing::default_test_options(),
+                                caf_stream::time{base + 500}};
+  support::write_file(fs::path{dir.path()} / "before.txt", "before\n",
+                      base + 200);
+  support::write_file(fs::path{dir.path()} / "at.txt", "at\n", base + 500);
+  p.collect(p.context().text_file_stream(dir.path()));
+  p.context().start();
+  support::write_file(fs::path{dir.path()} / "after.txt", "after\n",
+                      base + 700);
+  p.next_batch(); // the clock at base + 1500: batch base + 1000
+  p.next_batch(); // batch base + 2000
+  p.context().stop();
+  auto outs = p.outputs();
+  REQUIRE(outs.size() == 2);
+  CHECK(outs[0] == std::vector<std::string>{"after"});
+  CHECK(outs[1].empty());
+}

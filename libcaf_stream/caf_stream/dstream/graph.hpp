@@ -83,8 +83,9 @@ public:
   }
 
   /// Freezes the graph, sets every stream's zero time and the default
-  /// checkpoint intervals.
-  void start(time zero);
+  /// checkpoint intervals. `started` is when the context started (default:
+  /// `zero`): files modified up to then are not new to `text_file_stream`.
+  void start(time zero, std::optional<time> started = std::nullopt);
 
   /// Marks the graph as stopped: it can no longer grow.
   void stop() noexcept;
@@ -92,6 +93,11 @@ public:
   /// The time before the first batch.
   time zero_time() const noexcept {
     return zero_;
+  }
+
+  /// When the context started (the zero time after recovery).
+  time start_time() const noexcept {
+    return started_;
   }
 
   /// Fixes every input's data for batch `t`; returns the records in it.
@@ -144,6 +150,7 @@ private:
   state state_ = state::initialized;
   std::string checkpoint_dir_;
   time zero_;
+  time started_;
   std::optional<time> last_data_time_;
   std::optional<recovered_checkpoint> recovered_;
   std::vector<std::shared_ptr<dstream_node_base>> nodes_;

@@ -84,10 +84,16 @@ public:
   // -- data checkpoints (streams for which `must_checkpoint()` holds) --------
 
   /// How often the state is written: 0 until set by `dstream::checkpoint`
-  /// or, at start, to Spark's default (the smallest multiple of the slide
-  /// that is at least 10 s).
+  /// or, at start, to `default_checkpoint_interval()`.
   duration checkpoint_interval() const noexcept {
     return checkpoint_interval_;
+  }
+
+  /// Spark's default checkpoint interval of a stream: the smallest multiple
+  /// of the slide that is at least 10 s.
+  virtual duration default_checkpoint_interval() const noexcept {
+    auto slide = this->slide().count();
+    return duration{(10000 + slide - 1) / slide * slide};
   }
 
   void set_checkpoint_interval(duration d) noexcept {

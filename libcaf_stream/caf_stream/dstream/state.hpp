@@ -513,8 +513,14 @@ public:
     return true;
   }
 
+  /// Spark's `MapWithStateDStream`: 10 slides
+  /// (`DEFAULT_CHECKPOINT_DURATION_MULTIPLIER`).
+  duration default_checkpoint_interval() const noexcept override {
+    return this->slide() * 10;
+  }
+
   std::string checkpoint_data(time t) override {
-    load();
+    load(t);
     saved xs;
     for (auto& b : state_.call(state_call::save, t, partitions_))
       xs.push_back(take_block_records<saved_entry>(std::move(b)));
@@ -540,22 +546,24 @@ protected:
     auto batch = parent_->get_or_compute(t);
     if (!batch)
       return std::nullopt;
-    load();
+    load(t);
     auto in = materialize_blocks(partitioned_by_key(*batch, partitions_));
     return rdd_of_blocks<M>(state_.call(state_call::update, t, std::move(in)));
   }
 
 private:
-  // The initial state's keys count as updated at the zero time.
-  void load() {
-    auto zero = this->zero_time();
-    state_.ensure_loaded(zero, [&] {
+  // Before batch `t`, the first this stream runs: the initial state's keys
+  // count as updated at `t`, as Spark's `MapWithStateRDD.createFromPairRDD`
+  // stamps them with the first batch's time (so a key with a 1 s timeout
+  // times out two batches later, not one).
+  void load(time t) {
+    state_.ensure_loaded(t, [&] {
       const auto& initial = spec_.get_initial_state();
       if (!initial)
         return std::vector<block>{};
       return materialize_blocks(
-        partition_state(*initial, partitions_).map_values([zero](const S& s) {
-          return std::make_pair(s, zero.milliseconds());
+        partition_state(*initial, partitions_).map_values([t](const S& s) {
+          return std::make_pair(s, t.milliseconds());
         }));
     });
   }

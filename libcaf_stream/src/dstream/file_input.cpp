@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "caf_stream/checkpoint/serialization.hpp"
+#include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::detail {
@@ -67,9 +68,10 @@ file_input_node::file_input_node(dstream_graph& graph, duration slide,
 }
 
 std::vector<std::string> file_input_node::find_new_files(time t) {
-  // Files older than the start (new files only) or than the remember window
-  // are ignored; those in the window are ignored once selected.
-  auto threshold = std::max(zero_time(), t - remember_);
+  // Files modified up to the start (new files only, as Spark's
+  // `initialModTimeIgnoreThreshold`) or before the remember window are
+  // ignored; those in the window are ignored once selected.
+  auto threshold = std::max(graph().start_time(), t - remember_);
   std::vector<std::string> result;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(directory_, ec)) {

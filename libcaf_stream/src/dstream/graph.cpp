@@ -225,17 +225,15 @@ void dstream_graph::set_checkpoint_directory(std::string directory) {
   checkpoint_dir_ = std::move(directory);
 }
 
-void dstream_graph::start(time zero) {
+void dstream_graph::start(time zero, std::optional<time> started) {
   check_open("start");
   validate();
   zero_ = zero;
+  started_ = started.value_or(zero);
   for (auto& n : nodes_) {
     n->initialize(zero);
-    // Spark's default: the smallest multiple of the slide of at least 10 s.
-    if (n->must_checkpoint() && n->checkpoint_interval().count() == 0) {
-      auto slide = n->slide().count();
-      n->set_checkpoint_interval(duration{(10000 + slide - 1) / slide * slide});
-    }
+    if (n->must_checkpoint() && n->checkpoint_interval().count() == 0)
+      n->set_checkpoint_interval(n->default_checkpoint_interval());
   }
   state_ = state::started;
 }
