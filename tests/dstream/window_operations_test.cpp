@@ -200,6 +200,30 @@ TEST_CASE("reduce_by_key_and_window with inverse function",
   }
 }
 
+TEST_CASE("incremental windows with a slide longer than the window equal "
+          "the plain ones", "[dstream][window]") {
+  auto parts = GENERATE(1, 2, 3);
+  // A 1 s window every 2 s holds only the batch at the slide: batches 1
+  // and 3 are in no window (Spark's own ReducedWindowedDStream differs; the
+  // incremental form equals the plain one, as documented).
+  const kvs input{{{"a", 1}}, {{"b", 8}}, {{"c", 3}}, {{"d", 4}}, {}, {}};
+  const kvs expected{{{"b", 8}}, {{"d", 4}}, {}};
+  CHECK(reduce_window(input, 3, seconds(1), seconds(2), parts) == expected);
+  CHECK(reduce_window_inv(input, 3, seconds(1), seconds(2), parts, true)
+        == expected);
+  // Without a filter, keys whose window value went back to 0 stay.
+  CHECK(reduce_window_inv(input, 3, seconds(1), seconds(2), parts)
+        == kvs{{{"b", 8}}, {{"b", 0}, {"d", 4}}, {{"b", 0}, {"d", 0}}});
+  using sc = std::pair<std::string, int64_t>;
+  auto by_value = sorted(run_operation(
+    std::vector<std::vector<std::string>>{{"a"}, {"b", "b"}, {"a"}, {}},
+    [](dstream<std::string> s) {
+      return s.count_by_value_and_window(seconds(1), seconds(2));
+    },
+    2, seconds(1), parallelism(2, parts)));
+  CHECK(by_value == std::vector<std::vector<sc>>{{{"b", 2}}, {}});
+}
+
 TEST_CASE("group_by_key_and_window", "[dstream][window]") {
   auto parts = GENERATE(1, 2, 3);
   using group = std::pair<std::string, std::vector<int>>;

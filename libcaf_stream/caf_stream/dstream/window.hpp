@@ -259,7 +259,7 @@ private:
     }
     for (size_t i = 0; i < in->size(); ++i) {
       auto ms = (*in)[i].first;
-      if (part.newest && ms <= *part.newest)
+      if ((part.newest && ms <= *part.newest) || ms <= horizon)
         continue;
       add((*in)[i], &delta_type::second);
       part.batches.push_back(kept_batch{in, i});
@@ -409,11 +409,13 @@ public:
 protected:
   std::optional<rdd<value_type>> compute(time t) override {
     load();
-    // The batches since the last slide (within the window) enter; the
-    // holders drop those that left.
+    // The batches since the last slide enter, those in the window only (a
+    // slide longer than the window skips some); the holders drop those that
+    // left.
     auto after = t - this->slide();
     if (last_slide_ && *last_slide_ < after)
-      after = std::max(*last_slide_, t - window_);
+      after = *last_slide_;
+    after = std::max(after, t - window_);
     std::vector<std::vector<batch>> entering(partitions_);
     auto& runner = task_runner::current();
     auto step = reduced_->slide();
