@@ -1,6 +1,11 @@
 #include "caf_stream/actors/stream_config.hpp"
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <regex>
+#include <sstream>
 #include <vector>
 
 #include "caf/config_option_adder.hpp"
@@ -131,6 +136,66 @@ stream_config::stream_config() {
   set_stream_scheduler_defaults(*this);
 }
 
+namespace {
+
+// Whether `x` has as many '[' as ']' outside quotes: a list value that
+// spans several lines is complete.
+bool balanced(const std::string& x) {
+  int depth = 0;
+  bool quoted = false;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (quoted && x[i] == '\\')
+      ++i;
+    else if (x[i] == '"')
+      quoted = !quoted;
+    else if (!quoted && x[i] == '[')
+      ++depth;
+    else if (!quoted && x[i] == ']')
+      --depth;
+  }
+  return depth <= 0;
+}
+
+// `x` without a comment (from a ';' outside quotes) and surrounding blanks.
+std::string strip(const std::string& x) {
+  bool quoted = false;
+  size_t end = x.size();
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (quoted && x[i] == '\\')
+      ++i;
+    else if (x[i] == '"')
+      quoted = !quoted;
+    else if (!quoted && x[i] == ';') {
+      end = i;
+      break;
+    }
+  }
+  auto first = x.find_first_not_of(" \t\r");
+  if (first == std::string::npos || first >= end)
+    return {};
+  auto last = x.find_last_not_of(" \t\r", end - 1);
+  return x.substr(first, last - first + 1);
+}
+
+// "parser_error(unexpected_newline, ({"column" = 1, "line" = 2}))" ->
+// "unexpected newline at line 2, column 1".
+std::string describe_parser_error(const std::string& rendered) {
+  std::smatch m;
+  std::string what = rendered;
+  if (std::regex_search(rendered, m, std::regex{R"(\((\w+))"}))
+    what = m[1];
+  std::replace(what.begin(), what.end(), '_', ' ');
+  std::smatch line;
+  std::smatch column;
+  if (std::regex_search(rendered, line, std::regex{R"("line" = (\d+))"})
+      && std::regex_search(rendered, column,
+                           std::regex{R"("column" = (\d+))"}))
+    what += " at line " + line[1].str() + ", column " + column[1].str();
+  return what;
+}
+
+} // namespace
+
 std::string stream_config::parse_command_line(int argc, char** argv) {
   // CAF's parser takes `--key=value` only and stops at the first positional
   // argument: rewrite the arguments into that form first, checking each
@@ -185,12 +250,78 @@ std::string stream_config::parse_command_line(int argc, char** argv) {
     options.push_back("--" + std::string{long_name.begin(), long_name.end()}
                       + "=" + *value);
   }
+  // CAF reads the file that `--config-file` names, else its default.
+  auto ini = config_file_path;
+  auto explicit_ini = false;
+  const std::string config_flag = "--config-file=";
+  for (auto& x : options)
+    if (x.compare(0, config_flag.size(), config_flag) == 0) {
+      ini = x.substr(config_flag.size());
+      explicit_ini = true;
+    }
+  if (auto what = check_config_file(ini, explicit_ini); !what.empty())
+    return what;
   std::vector<char*> args{argv[0]};
   for (auto& x : options)
     args.push_back(x.data());
+  // The options were checked above: what CAF's parser still refuses is the
+  // configuration file's syntax.
   if (auto err = parse(static_cast<int>(args.size()), args.data()))
-    return "cannot read the command line: " + render(err);
+    return "cannot read the configuration file " + ini + ": "
+           + describe_parser_error(render(err));
   remainder = std::move(positional);
+  return {};
+}
+
+std::string stream_config::check_config_file(const std::string& path,
+                                             bool must_exist) const {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return must_exist ? "cannot read the configuration file " + path : "";
+  std::string text{std::istreambuf_iterator<char>{in},
+                   std::istreambuf_iterator<char>{}};
+  std::vector<std::string> lines;
+  std::istringstream source{text};
+  for (std::string line; std::getline(source, line);)
+    lines.push_back(std::move(line));
+  std::string section;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto where = path + ", line " + std::to_string(i + 1) + ": ";
+    if (lines[i].find('\0') != std::string::npos)
+      return where + "a NUL byte (the file must be text)";
+    auto line = strip(lines[i]);
+    if (line.empty())
+      continue;
+    if (line.front() == '[' && line.back() == ']'
+        && line.find('=') == std::string::npos) {
+      section = strip(line.substr(1, line.size() - 2));
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+      continue; // CAF's reader reports what it cannot read.
+    auto key = strip(line.substr(0, eq));
+    auto value = strip(line.substr(eq + 1));
+    auto first_line = i;
+    while (!balanced(value) && i + 1 < lines.size())
+      value += " " + strip(lines[++i]);
+    auto name = section.empty() ? key : section + "." + key;
+    // Only caf-stream's own options: the rest is CAF's (and the
+    // application's) to check.
+    if (name.compare(0, 7, "stream.") != 0)
+      continue;
+    where = path + ", line " + std::to_string(first_line + 1) + ": ";
+    auto dot = name.rfind('.');
+    auto opt = custom_options_.qualified_name_lookup(name.substr(0, dot),
+                                                     name.substr(dot + 1));
+    if (opt == nullptr)
+      return where + "unknown option " + name + " (--help lists the options)";
+    if (!opt->parse(value)) {
+      auto type = opt->type_name();
+      return where + name + " takes a value of type "
+             + std::string{type.begin(), type.end()} + ", not '" + value + "'";
+    }
+  }
   return {};
 }
 

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "caf/settings.hpp"
 
 #include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/testing/fixtures.hpp"
 
 using namespace caf_stream;
 
@@ -88,4 +90,47 @@ TEST_CASE("a bad option gets one plain sentence naming it",
         == "option --stream.workers takes a value of type uint64, not 'many'");
   CHECK(error_of({"--generate=false"})
         == "option --generate is a flag and takes no value");
+}
+
+TEST_CASE("the configuration file's stream options are checked as flags are",
+          "[actors][stream_config]") {
+  testing::temporary_directory dir;
+  auto ini = dir.path() + "/app.ini";
+  auto error_of = [&](const std::string& text) {
+    std::ofstream{ini, std::ios::binary} << text;
+    app_config cfg;
+    return parse(cfg, {"--config-file=" + ini, "host"});
+  };
+  CHECK(error_of("[stream]\nworkers=2\n[stream.receiver]\nmax-rate=10.5\n"
+                 "[scheduler]\nmax-threads=2\n")
+        == "");
+  CHECK(error_of("; a comment\n[stream]\nworkers=\"abc\"\n")
+        == ini + ", line 3: stream.workers takes a value of type uint64, "
+                 "not '\"abc\"'");
+  CHECK(error_of("[stream]\nworkers=2\nbogus=1\n")
+        == ini + ", line 3: unknown option stream.bogus (--help lists the "
+                 "options)");
+  CHECK(error_of("[stream.backpressure]\nenabled=maybe ; no\n")
+        == ini + ", line 2: stream.backpressure.enabled takes a value of type "
+                 "boolean, not 'maybe'");
+  CHECK(error_of("[stream]\nstate-nodes=[\"127.0.0.1:1\",\n  \"127.0.0.1:2\"]\nwork=1\n")
+        == ini + ", line 4: unknown option stream.work (--help lists the "
+                 "options)");
+  CHECK(error_of(std::string{"[stream]\nworkers=2\0\nbogus=1\n", 28})
+        == ini + ", line 2: a NUL byte (the file must be text)");
+  app_config cfg;
+  CHECK(parse(cfg, {"--config-file=" + dir.path() + "/missing.ini"})
+        == "cannot read the configuration file " + dir.path()
+             + "/missing.ini");
+}
+
+TEST_CASE("a configuration file CAF cannot read gets a sentence with the "
+          "line", "[actors][stream_config]") {
+  testing::temporary_directory dir;
+  auto ini = dir.path() + "/app.ini";
+  std::ofstream{ini} << "[stream\nworkers=2\n";
+  app_config cfg;
+  CHECK(parse(cfg, {"--config-file=" + ini})
+        == "cannot read the configuration file " + ini
+             + ": unexpected newline at line 2, column 1");
 }

@@ -215,7 +215,7 @@ TEST_CASE("text_file_stream picks up only new files", "[receiver][file]") {
   CHECK(outs[2].empty());
 }
 
-TEST_CASE("text_file_stream ignores files modified before start, even in the "
+TEST_CASE("text_file_stream ignores files modified before start even in the "
           "first batch's interval", "[receiver][file]") {
   namespace fs = std::filesystem;
   testing::temporary_directory dir;

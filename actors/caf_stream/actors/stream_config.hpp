@@ -41,6 +41,16 @@ public:
   /// options. Returns an empty string on success, else one plain sentence
   /// naming the argument and what is wrong with it.
   std::string parse_command_line(int argc, char** argv);
+
+  /// Checks the `stream.*` entries of the configuration file at `path` as
+  /// the command line's options are checked (CAF's own reader accepts
+  /// unknown keys and values of the wrong type silently, and stops at a NUL
+  /// byte). Returns an empty string if the file is fine or absent (unless
+  /// `must_exist`), else one plain sentence naming the file, the line and
+  /// the key. `parse_command_line` calls it for `caf-application.ini` or the
+  /// file `--config-file` names.
+  std::string check_config_file(const std::string& path,
+                                bool must_exist = false) const;
 };
 
 } // namespace caf_stream
