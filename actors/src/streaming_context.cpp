@@ -133,6 +133,12 @@ void streaming_context::start() {
     d.log->info("recovered from the checkpoint of batch {} ms: re-running "
                 "batches from {} ms",
                 d.recovered->latest.time_ms, first.milliseconds());
+    if (auto lost = graph_->batches_without_received_data(*d.recovered))
+      d.log->warn("batches {} to {} run again without the records the "
+                  "receivers had received for them: those records were in "
+                  "memory and are lost (there is no receiver write-ahead "
+                  "log yet)",
+                  to_string(lost->first), to_string(lost->second));
     d.recovered.reset();
   } else {
     // Spark's JobGenerator: the first batch is the next point of the grid

@@ -3,6 +3,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -129,6 +130,13 @@ public:
   /// another graph. Returns the first batch to run: the one after the
   /// state's (batches since then run again, with the same input files).
   time restore(const recovered_checkpoint& cp);
+
+  /// The first and last batch that a recovery from `cp` runs again although
+  /// receivers had received data for them before the crash: that data was
+  /// in memory and is lost, so these batches run without it. None if the
+  /// graph has no receiver stream or no such batch runs again.
+  std::optional<std::pair<time, time>>
+  batches_without_received_data(const recovered_checkpoint& cp) const;
 
   const std::vector<std::shared_ptr<receiver_input_base>>&
   receiver_inputs() const noexcept {

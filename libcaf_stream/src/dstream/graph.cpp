@@ -314,6 +314,22 @@ time dstream_graph::restore(const recovered_checkpoint& cp) {
   return time{cp.data.time_ms} + batch_interval_;
 }
 
+std::optional<std::pair<time, time>>
+dstream_graph::batches_without_received_data(
+  const recovered_checkpoint& cp) const {
+  if (receiver_inputs_.empty())
+    return std::nullopt;
+  // Run again: every batch after the state's, up to the last one generated
+  // before the crash (completed or pending).
+  auto last = cp.latest.time_ms;
+  for (auto ms : cp.latest.pending_ms)
+    last = std::max(last, ms);
+  auto first = cp.data.time_ms + batch_interval_.count();
+  if (first > last)
+    return std::nullopt;
+  return std::make_pair(time{first}, time{last});
+}
+
 void dstream_graph::stop() noexcept {
   state_ = state::stopped;
 }
