@@ -49,7 +49,7 @@ public:
                 caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
       write_pending();
       for (auto& rp : drains)
-        rp.deliver(failed_);
+        rp.deliver(failed_, last_failure_);
       drains.clear();
     }
   }
@@ -65,12 +65,14 @@ private:
     for (auto& x : pending_.take()) {
       try {
         detail::write_checkpoint(directory_, x, keep_);
+        last_failure_.clear();
         log_->debug("checkpoint of batch {} ms written{}", x.time_ms,
                     x.has_data() ? " with state" : "");
       } catch (const std::exception& e) {
         ++failed_;
-        log_->error("checkpoint of batch {} ms failed: {}", x.time_ms,
-                    e.what());
+        last_failure_ = "checkpoint of batch " + std::to_string(x.time_ms)
+                        + " ms failed: " + e.what();
+        log_->error("{}", last_failure_);
       }
     }
   }
@@ -80,6 +82,8 @@ private:
   // Records that came in since the last write, less superseded ones.
   detail::pending_checkpoints pending_;
   uint64_t failed_ = 0;
+  // Why the last record written failed ("" if it was written).
+  std::string last_failure_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -12,6 +12,7 @@
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
+#include "caf_stream/error.hpp"
 
 namespace caf_stream::actors {
 
@@ -266,12 +267,20 @@ void runtime::stop(bool graceful) {
   }
   // The checkpoints of the batches that ran (and a graceful stop's last one)
   // are on disk before stop returns.
-  if (d.checkpoint_writer)
-    if (auto failed = d.drain(d.checkpoint_writer, caf::infinite);
-        failed && *failed > 0)
-      d.log->warn("{} checkpoints could not be written (see the errors "
-                  "above)",
-                  *failed);
+  std::string last_checkpoint_failure;
+  if (d.checkpoint_writer) {
+    caf::scoped_actor self{d.sys};
+    self->request(d.checkpoint_writer, caf::infinite, drain_atom::value)
+      .receive(
+        [&](uint64_t failed, std::string& last) {
+          if (failed > 0)
+            d.log->warn("{} checkpoints could not be written (see the "
+                        "errors above)",
+                        failed);
+          last_checkpoint_failure = std::move(last);
+        },
+        [](caf::error&) {});
+  }
   // Listeners hear of every batch that ran before the context stops, as far
   // as a listener that hangs lets them (Spark's bus drains on stop).
   auto timeout = std::max(std::chrono::milliseconds{10'000},
@@ -297,6 +306,10 @@ void runtime::stop(bool graceful) {
   d.take_down(std::move(rest));
   d.state->terminate();
   d.log->debug("stopped");
+  // A graceful stop promises a checkpoint to resume from.
+  if (graceful && !last_checkpoint_failure.empty())
+    throw stream_error(errc::bad_checkpoint,
+                       "the final " + last_checkpoint_failure);
 }
 
 } // namespace caf_stream::actors

@@ -1,5 +1,6 @@
 #include "caf_stream/streaming_context.hpp"
 
+#include <exception>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -190,11 +191,21 @@ void streaming_context::stop(bool stop_gracefully) {
     caf::anon_send_exit(d.state_node, caf::exit_reason::user_shutdown);
     d.state_node = nullptr;
   }
-  if (d.rt)
-    d.rt->stop(stop_gracefully);
+  // The context is stopped even if the final checkpoint failed; the
+  // failure comes after.
+  std::exception_ptr failure;
+  if (d.rt) {
+    try {
+      d.rt->stop(stop_gracefully);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
   graph_->stop();
   d.st = impl::state::stopped;
   d.shared->terminate();
+  if (failure)
+    std::rethrow_exception(failure);
 }
 
 void streaming_context::await_termination() {

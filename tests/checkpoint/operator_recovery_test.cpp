@@ -3,6 +3,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -252,4 +255,35 @@ TEST_CASE("recovery names the batches that run again without their received "
   without.queue_stream(std::make_shared<rdd_queue<kv>>());
   cp.data.time_ms = 3000;
   CHECK_FALSE(without.graph()->batches_without_received_data(cp));
+}
+
+TEST_CASE("a graceful stop whose final checkpoint cannot be written says why",
+          "[checkpoint]") {
+  testing::temporary_directory dir;
+  auto path = dir.path() + "/checkpoints";
+  auto clk = std::make_shared<testing::manual_clock>();
+  streaming_context ssc{seconds(1), testing::default_test_options(), clk};
+  ssc.checkpoint(path);
+  auto queue = std::make_shared<rdd_queue<kv>>();
+  ssc.queue_stream(queue)
+    .update_state_by_key(
+      [](const std::vector<int>& xs, std::optional<int> total) {
+        return std::optional<int>{
+          std::accumulate(xs.begin(), xs.end(), total.value_or(0))};
+      })
+    .foreach_rdd([](const rdd<kv>&) {});
+  // The directory is a file by the time the checkpoints are written.
+  std::filesystem::remove_all(path);
+  std::ofstream{path} << "not a directory\n";
+  auto batches = std::make_shared<outputs>();
+  ssc.add_streaming_listener(batches);
+  ssc.start();
+  queue->push(ssc.parallelize(std::vector<kv>{{"a", 1}}, 1));
+  clk->advance(seconds(1));
+  batches->wait_for(caf_stream::time{1000});
+  CHECK_THROWS_WITH(ssc.stop(true),
+                    Catch::StartsWith("the final checkpoint of batch")
+                      && Catch::Contains("Not a directory"));
+  // Stopped all the same.
+  CHECK_THROWS_AS(ssc.start(), stream_error);
 }

@@ -15,9 +15,10 @@ namespace caf_stream::actors {
 /// (`detail::pending_checkpoints`). A write that fails is logged with the
 /// reason and counted; the next may succeed.
 /// - `checkpoint_record`: writes it;
-/// - `(drain_atom)` -> `uint64_t`: answers, once every record sent before
-///   it is written, the number of writes that failed so far (the runtime's
-///   stop).
+/// - `(drain_atom)` -> `(uint64_t, std::string)`: answers, once every
+///   record sent before it is written, the number of writes that failed so
+///   far and why the last record failed ("" if it was written): the
+///   runtime's stop.
 caf::actor spawn_checkpoint_writer(caf::actor_system& sys,
                                    std::string directory, size_t keep);
 

@@ -211,12 +211,17 @@ void write_checkpoint(const std::string& directory,
   auto tmp = dir / ("." + target.filename().string() + ".tmp");
   {
     std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
+    if (!out)
+      throw stream_error(errc::bad_checkpoint,
+                         "cannot create checkpoint '" + tmp.string()
+                           + "': " + std::strerror(errno));
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
     out.flush();
     if (!out)
       throw stream_error(errc::bad_checkpoint,
-                         "cannot write checkpoint '" + tmp.string() + "'");
+                         "cannot write checkpoint '" + tmp.string()
+                           + "': " + std::strerror(errno));
   }
   std::error_code ec;
   fs::rename(tmp, target, ec);
