@@ -380,33 +380,44 @@ engine_result engine_only(const settings& s, const bench::workload& w) {
   return r;
 }
 
-// The fixed cost of a batch with no data through map -> filter -> flat_map
-// -> map -> reduce_by_key -> foreach_rdd, in microseconds, without and with
-// a checkpoint directory (which makes every batch write its metadata).
-double empty_batch_cost(const settings& s, bool checkpointed) {
-  size_t n = s.quick ? 200 : 2000;
+// Runs 10 batches, then `n` more, of the graph `build(driver, queue)` makes
+// on a queue of `batch` RDDs, in a child process of its own; returns the
+// microseconds per batch of the `n`.
+template <class Build>
+double us_per_batch(const settings& s, size_t n, bool checkpointed,
+                    const rdd<int64_t>& batch, Build build) {
   auto r = in_child([&](FILE* out) {
     bench::driver d{options(s), checkpointed};
     auto queue = std::make_shared<rdd_queue<int64_t>>();
     for (size_t b = 0; b < n + 10; ++b)
-      queue->push(parallelize(std::vector<int64_t>{}, s.workers));
-    d.context()
-      .queue_stream(queue)
-      .map([](int64_t x) { return x + 1; })
-      .filter([](int64_t x) { return x % 2 == 0; })
-      .flat_map([](int64_t x) { return std::vector<int64_t>{x, x}; })
-      .map([](int64_t x) { return std::make_pair(x % 10, x); })
-      .reduce_by_key(bench::plus)
-      .foreach_rdd([&](const rdd<std::pair<int64_t, int64_t>>& x) {
-        x.count();
-        d.batch_done();
-      });
+      queue->push(batch);
+    build(d, d.context().queue_stream(queue));
     d.context().start();
     d.run(10);
     std::fprintf(out, "seconds %.6f\n", d.run(n));
     d.context().stop();
   });
-  auto us = r.number("seconds") / static_cast<double>(n) * 1e6;
+  return r.number("seconds") / static_cast<double>(n) * 1e6;
+}
+
+// The fixed cost of a batch with no data through map -> filter -> flat_map
+// -> map -> reduce_by_key -> foreach_rdd, in microseconds, without and with
+// a checkpoint directory (which makes every batch write its metadata).
+double empty_batch_cost(const settings& s, bool checkpointed) {
+  auto empty = parallelize(std::vector<int64_t>{}, s.workers);
+  auto us = us_per_batch(
+    s, s.quick ? 200 : 2000, checkpointed, empty,
+    [](bench::driver& d, const dstream<int64_t>& in) {
+      in.map([](int64_t x) { return x + 1; })
+        .filter([](int64_t x) { return x % 2 == 0; })
+        .flat_map([](int64_t x) { return std::vector<int64_t>{x, x}; })
+        .map([](int64_t x) { return std::make_pair(x % 10, x); })
+        .reduce_by_key(bench::plus)
+        .foreach_rdd([&d](const rdd<std::pair<int64_t, int64_t>>& x) {
+          x.count();
+          d.batch_done();
+        });
+    });
   std::printf("empty batch through a 5-operator graph%s: %.1f us\n",
               checkpointed ? ", checkpointing every batch" : "", us);
   return us;
@@ -416,25 +427,15 @@ double empty_batch_cost(const settings& s, bool checkpointed) {
 // partitions through map -> count (one stage, a task per partition), in
 // microseconds per batch.
 double tiny_task_batch_cost(const settings& s, size_t partitions) {
-  size_t n = s.quick ? 100 : 1000;
-  auto r = in_child([&](FILE* out) {
-    bench::driver d{options(s), false};
-    auto queue = std::make_shared<rdd_queue<int64_t>>();
-    for (size_t b = 0; b < n + 10; ++b)
-      queue->push(parallelize(std::vector<int64_t>(partitions, 1), partitions));
-    d.context()
-      .queue_stream(queue)
-      .map([](int64_t x) { return x + 1; })
-      .foreach_rdd([&](const rdd<int64_t>& x) {
-        x.count();
-        d.batch_done();
-      });
-    d.context().start();
-    d.run(10);
-    std::fprintf(out, "seconds %.6f\n", d.run(n));
-    d.context().stop();
-  });
-  return r.number("seconds") / static_cast<double>(n) * 1e6;
+  auto batch = parallelize(std::vector<int64_t>(partitions, 1), partitions);
+  return us_per_batch(s, s.quick ? 100 : 1000, false, batch,
+                      [](bench::driver& d, const dstream<int64_t>& in) {
+                        in.map([](int64_t x) { return x + 1; })
+                          .foreach_rdd([&d](const rdd<int64_t>& x) {
+                            x.count();
+                            d.batch_done();
+                          });
+                      });
 }
 
 // The scheduling cost per task: the time a batch of 256 tiny partitions
