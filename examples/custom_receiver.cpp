@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
       .reduce_by_key([](int a, int b) { return a + b; })
       .print();
     ssc.start();
-    run_for(ssc, cfg.seconds);
+    return run_for(ssc, cfg.seconds);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << '\n';
     return 1;

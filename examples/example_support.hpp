@@ -89,13 +89,17 @@ private:
 };
 
 // Runs a started context for `seconds` (0: until it stops), then stops it
-// gracefully.
-inline void run_for(caf_stream::streaming_context& ssc, int seconds) {
+// gracefully; SIGINT or SIGTERM stop it earlier (Spark's shutdown hook:
+// gracefully with --stream.stop-gracefully-on-shutdown), a second one
+// at once. Returns the program's exit status: 128 + the signal after one.
+inline int run_for(caf_stream::streaming_context& ssc, int seconds) {
+  caf_stream::shutdown_hook hook{ssc};
   if (seconds > 0)
     ssc.await_termination_or_timeout(std::chrono::seconds(seconds));
   else
     ssc.await_termination();
   ssc.stop(true);
+  return hook.exit_status();
 }
 
 // Flags every example that runs for a while has.

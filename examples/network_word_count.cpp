@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     if (!cfg.output_prefix.empty())
       counts.save_as_text_files(cfg.output_prefix, "txt");
     ssc.start();
-    run_for(ssc, cfg.seconds);
+    return run_for(ssc, cfg.seconds);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << '\n';
     return 1;

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     if (ssc->is_recovered())
       std::cout << "Recovered from " << checkpoint_dir << std::endl;
     ssc->start();
-    run_for(*ssc, cfg.seconds);
+    return run_for(*ssc, cfg.seconds);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << '\n';
     return 1;

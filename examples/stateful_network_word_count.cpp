@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     if (serve_state_if_asked(cfg, ssc))
       return 0;
     ssc.start();
-    run_for(ssc, cfg.seconds);
+    return run_for(ssc, cfg.seconds);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << '\n';
     return 1;

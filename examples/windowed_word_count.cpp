@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
                                 [](const count& x) { return x.second > 0; })
       .print();
     ssc.start();
-    run_for(ssc, cfg.seconds);
+    return run_for(ssc, cfg.seconds);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << '\n';
     return 1;

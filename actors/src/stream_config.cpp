@@ -33,7 +33,9 @@ void add_stream_options(caf::config_option_set& opts) {
                         "how long a batch waits for a state holder")
     .add<size_t>("state-log-limit",
                  "records kept per state partition for a state node to "
-                 "take over");
+                 "take over")
+    .add<bool>("stop-gracefully-on-shutdown",
+               "on SIGINT/SIGTERM, finish the data received so far first");
   caf::config_option_adder{opts, "stream.listener-bus"}.add<size_t>(
     "capacity", "listener events that may wait for slow listeners");
   caf::config_option_adder{opts, "stream.receiver"}
@@ -78,6 +80,9 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   result.state_nodes
     = caf::get_or(cfg, "stream.state-nodes", result.state_nodes);
   result.state_timeout = ms("stream.state-timeout", result.state_timeout);
+  result.stop_gracefully_on_shutdown
+    = caf::get_or(cfg, "stream.stop-gracefully-on-shutdown",
+                  result.stop_gracefully_on_shutdown);
   result.state_log_limit
     = caf::get_or(cfg, "stream.state-log-limit", result.state_log_limit);
   result.listener_bus_capacity = caf::get_or(

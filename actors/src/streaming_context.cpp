@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <filesystem>
+#include <mutex>
 
 #include <spdlog/spdlog.h>
 
@@ -39,6 +40,8 @@ struct streaming_context::impl {
   std::shared_ptr<spdlog::logger> log = detail::logger("context");
   std::optional<detail::recovered_checkpoint> recovered;
   bool was_recovered = false;
+  // Held by `stop`: the program and a shutdown hook may stop at once.
+  std::mutex stopping;
 };
 
 namespace {
@@ -184,6 +187,7 @@ uint16_t streaming_context::serve_state(uint16_t port,
 
 void streaming_context::stop(bool stop_gracefully) {
   auto& d = *impl_;
+  std::lock_guard<std::mutex> guard{d.stopping};
   if (d.st == impl::state::stopped)
     return;
   if (d.state_node) {

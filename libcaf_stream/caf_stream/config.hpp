@@ -41,6 +41,11 @@ struct stream_options {
   /// a batch before `store` waits (Spark's `blockQueueSize`, 10).
   size_t block_queue_size = 10;
 
+  /// `stream.stop-gracefully-on-shutdown`: whether the `shutdown_hook`
+  /// stops the context gracefully on SIGINT or SIGTERM (Spark's
+  /// `spark.streaming.stopGracefullyOnShutdown`, false).
+  bool stop_gracefully_on_shutdown = false;
+
   /// `stream.backpressure.enabled`: adapt the receivers' rate to what the
   /// batches manage to process (Spark's `spark.streaming.backpressure.*`).
   bool backpressure_enabled = false;

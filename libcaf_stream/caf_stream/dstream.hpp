@@ -503,15 +503,15 @@ public:
   void save_as_text_files(std::string prefix, std::string suffix = "") const {
     foreach_rdd([prefix, suffix](const rdd<T>& x, time t) {
       auto dir = detail::batch_file_name(prefix, suffix, t.milliseconds());
-      auto tmp = detail::begin_output_dir(dir);
-      x.foreach_partition([&tmp](size_t index, const std::vector<T>& part) {
+      detail::output_dir out{dir};
+      x.foreach_partition([&out](size_t index, const std::vector<T>& part) {
         std::vector<std::string> lines;
         lines.reserve(part.size());
         for (const auto& y : part)
           lines.push_back(to_text(y));
-        detail::write_part_file(tmp, index, lines);
+        detail::write_part_file(out.path(), index, lines);
       });
-      detail::commit_output_dir(tmp, dir);
+      out.commit();
     });
   }
 

@@ -116,12 +116,37 @@ std::string batch_file_name(const std::string& prefix,
 void write_part_file(const std::string& dir, size_t index,
                      const std::vector<std::string>& lines);
 
-/// Prepares `<final_dir>`'s temporary sibling and returns its path.
-std::string begin_output_dir(const std::string& final_dir);
+/// A batch's output directory while it is written: a temporary sibling
+/// (`.<name>.tmp`) that `commit` moves into place with `_SUCCESS`,
+/// replacing what a previous run of the same batch left. Until then it is
+/// listed among the temporary outputs (`remove_temporary_outputs`); one
+/// that is not committed (a task failed) is removed.
+class output_dir {
+public:
+  explicit output_dir(std::string final_dir);
 
-/// Adds `_SUCCESS` and moves the temporary directory into place, replacing
-/// what a previous run of the same batch left.
-void commit_output_dir(const std::string& tmp_dir, const std::string& final_dir);
+  ~output_dir();
+
+  output_dir(const output_dir&) = delete;
+
+  output_dir& operator=(const output_dir&) = delete;
+
+  /// The temporary directory to write into.
+  const std::string& path() const noexcept {
+    return tmp_;
+  }
+
+  void commit();
+
+private:
+  std::string final_;
+  std::string tmp_;
+  bool committed_ = false;
+};
+
+/// Removes the output directories being written now (a program that has to
+/// end at once leaves no partial output behind).
+void remove_temporary_outputs() noexcept;
 
 } // namespace detail
 } // namespace caf_stream

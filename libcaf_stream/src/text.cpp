@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 
 #include "caf_stream/error.hpp"
 
@@ -35,18 +37,60 @@ std::string batch_file_name(const std::string& prefix,
   return prefix + "-" + ms + "." + suffix;
 }
 
-std::string begin_output_dir(const std::string& final_dir) {
-  fs::path final_path{final_dir};
-  auto tmp = final_path.parent_path()
-             / ("." + final_path.filename().string() + ".tmp");
+namespace {
+
+// The output directories being written, for `remove_temporary_outputs`.
+std::mutex temporary_outputs_mtx;
+std::set<std::string> temporary_outputs;
+
+} // namespace
+
+output_dir::output_dir(std::string final_dir) : final_(std::move(final_dir)) {
+  fs::path final_path{final_};
+  tmp_ = (final_path.parent_path()
+          / ("." + final_path.filename().string() + ".tmp"))
+           .string();
+  {
+    std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
+    temporary_outputs.insert(tmp_);
+  }
   std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  if (ec)
+  fs::remove_all(tmp_, ec);
+  fs::create_directories(tmp_, ec);
+  if (ec) {
+    std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
+    temporary_outputs.erase(tmp_);
     throw stream_error(errc::job_failure, "save_as_text_files: cannot create '"
-                                            + tmp.string()
+                                            + tmp_ + "': " + ec.message());
+  }
+}
+
+output_dir::~output_dir() {
+  std::error_code ec;
+  if (!committed_)
+    fs::remove_all(tmp_, ec);
+  std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
+  temporary_outputs.erase(tmp_);
+}
+
+void output_dir::commit() {
+  std::ofstream{(fs::path{tmp_} / "_SUCCESS").string()};
+  std::error_code ec;
+  fs::remove_all(final_, ec);
+  fs::rename(tmp_, final_, ec);
+  if (ec)
+    throw stream_error(errc::job_failure, "save_as_text_files: cannot move '"
+                                            + tmp_ + "' to '" + final_
                                             + "': " + ec.message());
-  return tmp.string();
+  committed_ = true;
+}
+
+void remove_temporary_outputs() noexcept {
+  std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
+  for (const auto& x : temporary_outputs) {
+    std::error_code ec;
+    fs::remove_all(x, ec);
+  }
 }
 
 void write_part_file(const std::string& dir, size_t index,
@@ -65,18 +109,6 @@ void write_part_file(const std::string& dir, size_t index,
   if (!out)
     throw stream_error(errc::job_failure,
                        "save_as_text_files: cannot write '" + path + "'");
-}
-
-void commit_output_dir(const std::string& tmp_dir,
-                       const std::string& final_dir) {
-  std::ofstream{(fs::path{tmp_dir} / "_SUCCESS").string()};
-  std::error_code ec;
-  fs::remove_all(final_dir, ec);
-  fs::rename(tmp_dir, final_dir, ec);
-  if (ec)
-    throw stream_error(errc::job_failure, "save_as_text_files: cannot move '"
-                                            + tmp_dir + "' to '" + final_dir
-                                            + "': " + ec.message());
 }
 
 } // namespace caf_stream::detail

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -81,6 +82,12 @@ public:
     }
   }
 
+  /// Sends the child signal `sig`.
+  void send_signal(int sig) {
+    if (pid_ > 0)
+      ::kill(pid_, sig);
+  }
+
   /// Kills the child with SIGKILL and reaps it.
   void kill() {
     if (pid_ <= 0)
@@ -88,6 +95,16 @@ public:
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
     pid_ = -1;
+  }
+
+  /// The child's exit status if it exited (-1 if a signal killed it), none
+  /// while it runs.
+  std::optional<int> exit_status_if_done() {
+    int status = 0;
+    if (pid_ <= 0 || ::waitpid(pid_, &status, WNOHANG) != pid_)
+      return std::nullopt;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
   /// Waits for the child to exit; returns its exit status.
