@@ -22,16 +22,7 @@
 
 using namespace caf_stream;
 
-namespace {
-
-listener_event event(listener_event::kind what, int64_t ms) {
-  listener_event result;
-  result.what = what;
-  result.info.batch_time = caf_stream::time{ms};
-  return result;
-}
-
-} // namespace
+using test::make_event;
 
 TEST_CASE("the listener bus delivers in order, drops past its capacity and "
           "drains on request",
@@ -46,13 +37,13 @@ TEST_CASE("the listener bus delivers in order, drops past its capacity and "
   caf::scoped_actor self{sys};
   // The listener takes the first event and blocks in it; the bus keeps the
   // next three and drops the two after them.
-  self->send(bus, event(kind::batch_submitted, 1000));
+  self->send(bus, make_event(kind::batch_submitted, 1000));
   REQUIRE(log->wait_for(1) == std::vector<std::string>{"submitted 1000"});
-  self->send(bus, event(kind::batch_started, 1000));
-  self->send(bus, event(kind::batch_completed, 1000));
-  self->send(bus, event(kind::batch_submitted, 2000));
-  self->send(bus, event(kind::batch_started, 2000));
-  self->send(bus, event(kind::batch_completed, 2000));
+  self->send(bus, make_event(kind::batch_started, 1000));
+  self->send(bus, make_event(kind::batch_completed, 1000));
+  self->send(bus, make_event(kind::batch_submitted, 2000));
+  self->send(bus, make_event(kind::batch_started, 2000));
+  self->send(bus, make_event(kind::batch_completed, 2000));
   log->release();
   self->request(bus, std::chrono::minutes(1), actors::drain_atom::value)
     .receive([](uint64_t dropped) { CHECK(dropped == 2); },

@@ -4,15 +4,14 @@
 
 #include "caf_stream/scheduler/listener_event_queue.hpp"
 
+#include "support/event_log.hpp"
+
 using namespace caf_stream;
 
 namespace {
 
 listener_event submitted(int64_t ms) {
-  listener_event result;
-  result.what = listener_event::kind::batch_submitted;
-  result.info.batch_time = caf_stream::time{ms};
-  return result;
+  return test::make_event(listener_event::kind::batch_submitted, ms);
 }
 
 } // namespace

@@ -8,9 +8,18 @@
 #include <utility>
 #include <vector>
 
+#include "caf_stream/scheduler/listener_event_queue.hpp"
 #include "caf_stream/scheduler/streaming_listener.hpp"
 
 namespace caf_stream::test {
+
+/// An event of kind `what` for the batch at `ms`.
+inline listener_event make_event(listener_event::kind what, int64_t ms) {
+  listener_event result;
+  result.what = what;
+  result.info.batch_time = time{ms};
+  return result;
+}
 
 /// Keeps the events listeners get, as "submitted 1000", "started 1000", ...
 /// Given a kind ("completed"), the first event of that kind blocks the
