@@ -143,38 +143,41 @@ stream_config::stream_config() {
 
 namespace {
 
-// Whether `x` has as many '[' as ']' outside quotes: a list value that
-// spans several lines is complete.
-bool balanced(const std::string& x) {
-  int depth = 0;
+// Calls `f(i)` for each index of `x` outside a quoted string (escapes
+// inside quotes skipped) until `f` returns false.
+template <class F>
+void for_each_unquoted(const std::string& x, F f) {
   bool quoted = false;
   for (size_t i = 0; i < x.size(); ++i) {
     if (quoted && x[i] == '\\')
       ++i;
     else if (x[i] == '"')
       quoted = !quoted;
-    else if (!quoted && x[i] == '[')
-      ++depth;
-    else if (!quoted && x[i] == ']')
-      --depth;
+    else if (!quoted && !f(i))
+      return;
   }
+}
+
+// Whether `x` has as many '[' as ']' outside quotes: a list value that
+// spans several lines is complete.
+bool balanced(const std::string& x) {
+  int depth = 0;
+  for_each_unquoted(x, [&](size_t i) {
+    depth += x[i] == '[' ? 1 : x[i] == ']' ? -1 : 0;
+    return true;
+  });
   return depth <= 0;
 }
 
 // `x` without a comment (from a ';' outside quotes) and surrounding blanks.
 std::string strip(const std::string& x) {
-  bool quoted = false;
   size_t end = x.size();
-  for (size_t i = 0; i < x.size(); ++i) {
-    if (quoted && x[i] == '\\')
-      ++i;
-    else if (x[i] == '"')
-      quoted = !quoted;
-    else if (!quoted && x[i] == ';') {
-      end = i;
-      break;
-    }
-  }
+  for_each_unquoted(x, [&](size_t i) {
+    if (x[i] != ';')
+      return true;
+    end = i;
+    return false;
+  });
   auto first = x.find_first_not_of(" \t\r");
   if (first == std::string::npos || first >= end)
     return {};
