@@ -6,6 +6,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "caf_stream/checkpoint/checkpoint.hpp"
@@ -39,6 +40,20 @@ std::string expected_totals(int64_t base, size_t k) {
          + " " + rendered + " | " + rendered;
 }
 
+// Waits, bounded, until the checkpoint of batch `t_ms` is on disk: the
+// checkpoint writer works off the batch path, so on a loaded machine a batch
+// can complete long before its checkpoint is written.
+bool wait_for_checkpoint(const std::string& directory, int64_t t_ms) {
+  auto name = "checkpoint-" + std::to_string(t_ms);
+  for (int i = 0; i < 12000; ++i) {
+    for (auto& path : detail::list_checkpoints(directory))
+      if (fs::path{path}.filename() == name)
+        return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 std::unique_ptr<support::child_process>
 start_child(const std::string& input, const std::string& checkpoints,
             int64_t start) {
@@ -67,6 +82,8 @@ TEST_CASE("a killed application resumes its totals with get_or_create",
     child->write_line("tick");
     REQUIRE(child->read_line() == expected_totals(base, k));
   }
+  // An older checkpoint to recover from when the newest is corrupt.
+  REQUIRE(wait_for_checkpoint(checkpoints.path(), base + 5000));
   // Killed mid-stream: batch 6 is cut and may be running, or checkpointing.
   feed(6);
   child->write_line("tick");
