@@ -8,6 +8,7 @@ packages=(
   libcaf-dev
   libboost-serialization-dev
   libspdlog-dev
+  libsqlite3-dev
   catch2
   gnuplot-nox
   valgrind

@@ -1,7 +1,7 @@
 #pragma once
 
 /// Everything a caf-stream program needs: the context, streams, RDDs,
-/// receivers and listeners.
+/// receivers, listeners and the database sinks.
 
 #include "caf_stream/clock.hpp"
 #include "caf_stream/config.hpp"
@@ -14,6 +14,7 @@
 #include "caf_stream/scheduler/batch_info.hpp"
 #include "caf_stream/scheduler/streaming_listener.hpp"
 #include "caf_stream/shutdown_hook.hpp"
+#include "caf_stream/sinks/sqlite.hpp"
 #include "caf_stream/state_spec.hpp"
 #include "caf_stream/streaming_context.hpp"
 #include "caf_stream/text.hpp"

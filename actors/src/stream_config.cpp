@@ -38,6 +38,8 @@ void add_stream_options(caf::config_option_set& opts) {
                "on SIGINT/SIGTERM, finish the data received so far first");
   caf::config_option_adder{opts, "stream.listener-bus"}.add<size_t>(
     "capacity", "listener events that may wait for slow listeners");
+  caf::config_option_adder{opts, "stream.sink"}.add<size_t>(
+    "max-retries", "retries of a database write before the batch fails");
   caf::config_option_adder{opts, "stream.receiver"}
     .add<caf::timespan>("restart-delay",
                         "pause before a failed receiver starts again")
@@ -87,6 +89,8 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
     = caf::get_or(cfg, "stream.state-log-limit", result.state_log_limit);
   result.listener_bus_capacity = caf::get_or(
     cfg, "stream.listener-bus.capacity", result.listener_bus_capacity);
+  result.sink_max_retries
+    = caf::get_or(cfg, "stream.sink.max-retries", result.sink_max_retries);
   result.pid_proportional = caf::get_or(cfg, "stream.backpressure.pid.proportional",
                                         result.pid_proportional);
   result.pid_integral = caf::get_or(cfg, "stream.backpressure.pid.integral",

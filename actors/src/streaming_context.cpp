@@ -68,6 +68,7 @@ streaming_context::streaming_context(caf::actor_system& sys,
   impl_->clk = clock_or_system(std::move(clk));
   graph_ = std::make_shared<detail::dstream_graph>(
     batch_interval, impl_->opts.default_parallelism);
+  graph_->set_sink_max_retries(impl_->opts.sink_max_retries);
 }
 
 streaming_context::streaming_context(duration batch_interval,
@@ -87,6 +88,7 @@ streaming_context::streaming_context(duration batch_interval,
   impl_->clk = clock_or_system(std::move(clk));
   graph_ = std::make_shared<detail::dstream_graph>(
     batch_interval, impl_->opts.default_parallelism);
+  graph_->set_sink_max_retries(impl_->opts.sink_max_retries);
 }
 
 streaming_context::~streaming_context() {

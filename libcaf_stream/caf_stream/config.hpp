@@ -86,6 +86,10 @@ struct stream_options {
   /// `spark.scheduler.listenerbus.eventqueue.capacity`, 10000).
   size_t listener_bus_capacity = 10'000;
 
+  /// `stream.sink.max-retries`: how often a database sink retries writing a
+  /// batch that failed (reconnecting each time) before the batch fails.
+  size_t sink_max_retries = 3;
+
   /// Throws `stream_error` (errc::invalid_config) naming the key and value
   /// of the first setting that is out of range.
   void validate() const;

@@ -26,6 +26,8 @@ enum class errc : uint8_t {
   /// A checkpoint cannot be written or read (corrupt, truncated, foreign,
   /// from a newer format, or from a different graph).
   bad_checkpoint,
+  /// An output sink (a database) refused a batch after its retries.
+  sink_failure,
 };
 
 /// Returns the name of `x`, e.g. "invalid_graph".

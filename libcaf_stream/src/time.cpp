@@ -32,6 +32,8 @@ std::string to_string(errc x) {
       return "timeout";
     case errc::bad_checkpoint:
       return "bad_checkpoint";
+    case errc::sink_failure:
+      return "sink_failure";
   }
   return "unknown_error";
 }

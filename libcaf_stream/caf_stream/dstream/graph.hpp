@@ -38,6 +38,16 @@ public:
     return default_parallelism_;
   }
 
+  /// How often a database sink retries a failed batch
+  /// (`stream.sink.max-retries`).
+  size_t sink_max_retries() const noexcept {
+    return sink_max_retries_;
+  }
+
+  void set_sink_max_retries(size_t n) noexcept {
+    sink_max_retries_ = n;
+  }
+
   /// Adds a stream; throws `stream_error` once the graph started or stopped.
   void add(std::shared_ptr<dstream_node_base> node);
 
@@ -155,6 +165,7 @@ private:
 
   duration batch_interval_;
   size_t default_parallelism_;
+  size_t sink_max_retries_ = 3;
   state state_ = state::initialized;
   std::string checkpoint_dir_;
   time zero_;

@@ -1,0 +1,251 @@
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <sqlite3.h>
+
+#include "caf_stream/all.hpp"
+#include "caf_stream/testing.hpp"
+
+#include "support/pipeline.hpp"
+#include "support/tables.hpp"
+
+using namespace caf_stream;
+
+namespace {
+
+using kv = std::pair<std::string, int64_t>;
+using strings = std::vector<std::string>;
+
+// The rows of `sql` in the database file `path`, one string per row with
+// the columns separated by '|' (NULL as "null"), read with SQLite's own API.
+strings query(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr)
+          == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  auto rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+  INFO(sqlite3_errmsg(db));
+  REQUIRE(rc == SQLITE_OK);
+  strings result;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::string line;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      if (i > 0)
+        line += '|';
+      auto text = sqlite3_column_text(st, i);
+      line += text != nullptr ? reinterpret_cast<const char*>(text) : "null";
+    }
+    result.push_back(std::move(line));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return result;
+}
+
+void execute(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  auto rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  INFO(sqlite3_errmsg(db));
+  CHECK(rc == SQLITE_OK);
+  sqlite3_close(db);
+}
+
+std::string db_file(const testing::temporary_directory& dir) {
+  return dir.path() + "/sink.db";
+}
+
+sinks::table_options word_table() {
+  sinks::table_options opts;
+  opts.columns = {"word", "n"};
+  opts.create_if_missing = true;
+  return opts;
+}
+
+std::tuple<std::string, int64_t> word_row(const kv& x) {
+  return {x.first, x.second};
+}
+
+const std::vector<std::vector<kv>> words{
+  {{"a", 1}, {"b", 2}}, {}, {{"a", 3}}, {{"c", 4}, {"a", 5}}};
+
+// Runs `words` for `n` batches (from time 0) into the sink that `attach`
+// adds; returns each batch's failure, if any.
+template <class Attach>
+std::vector<std::optional<std::string>>
+run_words(size_t n, Attach attach,
+          stream_options opts = testing::default_test_options()) {
+  test::pipeline<kv> p{opts};
+  testing::temporary_directory checkpoints;
+  p.context().checkpoint(checkpoints.path());
+  auto in = testing::detail::add_test_input(p.context(), words, 2);
+  attach(in);
+  p.run(n);
+  std::vector<std::optional<std::string>> result;
+  for (auto& info : p.infos())
+    result.push_back(info.failure_reason);
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("save_to_sqlite writes each batch once, with its batch time",
+          "[sinks][sqlite]") {
+  testing::temporary_directory dir;
+  auto path = db_file(dir);
+  auto attach = [&](const dstream<kv>& in) {
+    sinks::save_to_sqlite(in, path, "words", word_row, word_table());
+  };
+  run_words(3, attach);
+  CHECK(query(path, "select word, n from words order by word, n")
+        == strings{"a|1", "a|3", "b|2"});
+  CHECK(query(path, "select sink, batch_time from caf_stream_progress")
+        == strings{"words|3000"});
+  // A run of the same batches again (as after a recovery) writes only the
+  // batches after the recorded one.
+  run_words(4, attach);
+  CHECK(query(path, "select word, n from words order by word, n")
+        == strings{"a|1", "a|3", "a|5", "b|2", "c|4"});
+  CHECK(query(path, "select sink, batch_time from caf_stream_progress")
+        == strings{"words|4000"});
+}
+
+TEST_CASE("save_to_sqlite creates tables typed after the row's C++ types",
+          "[sinks][sqlite]") {
+  testing::temporary_directory dir;
+  auto path = db_file(dir);
+  run_words(1, [&](const dstream<kv>& in) {
+    sinks::table_options opts;
+    opts.columns = {"word", "n", "half", "note", "raw"};
+    opts.create_if_missing = true;
+    sinks::save_to_sqlite(
+      in, path, "typed",
+      [](const kv& x) {
+        return std::make_tuple(x.first, x.second, x.second / 2.0,
+                               std::optional<std::string>{},
+                               sinks::blob{'x', 'y'});
+      },
+      opts);
+  });
+  CHECK(query(path, "select name, type, \"notnull\" from pragma_table_info("
+                    "'typed') order by cid")
+        == strings{"word|TEXT|1", "n|INTEGER|1", "half|REAL|1", "note|TEXT|0",
+                   "raw|BLOB|1"});
+  CHECK(query(path, "select word, n, half, note, raw from typed order by word")
+        == strings{"a|1|0.5|null|xy", "b|2|1.0|null|xy"});
+}
+
+TEST_CASE("save_to_sqlite upserts running totals by key", "[sinks][sqlite]") {
+  testing::temporary_directory dir;
+  auto path = db_file(dir);
+  auto attach = [&](const dstream<kv>& in) {
+    auto totals = in.update_state_by_key(
+      [](const std::vector<int64_t>& xs, std::optional<int64_t> st) {
+        auto n = st.value_or(0);
+        for (auto x : xs)
+          n += x;
+        return std::optional<int64_t>{n};
+      });
+    auto opts = word_table();
+    opts.upsert_key = {"word"};
+    sinks::save_to_sqlite(totals, path, "totals", word_row, opts);
+  };
+  run_words(4, attach);
+  CHECK(query(path, "select word, n from totals order by word")
+        == strings{"a|9", "b|2", "c|4"});
+}
+
+TEST_CASE("save_to_sqlite inserts by position into an existing table",
+          "[sinks][sqlite]") {
+  testing::temporary_directory dir;
+  auto path = db_file(dir);
+  execute(path, "create table plain (w text, n integer)");
+  run_words(1, [&](const dstream<kv>& in) {
+    sinks::save_to_sqlite(in, path, "plain", word_row);
+  });
+  CHECK(query(path, "select w, n from plain order by w")
+        == strings{"a|1", "b|2"});
+}
+
+TEST_CASE("save_to_sqlite refuses options that do not fit the rows",
+          "[sinks][sqlite]") {
+  streaming_context ssc{std::chrono::seconds(1), stream_options{},
+                        std::make_shared<testing::manual_clock>()};
+  auto in = testing::detail::add_test_input(ssc, words, 1);
+  auto refused = [&](sinks::table_options opts, const std::string& what) {
+    CHECK_THROWS_WITH(
+      sinks::save_to_sqlite(in, "/tmp/x.db", "t", word_row, opts),
+      Catch::Matchers::Contains(what));
+  };
+  sinks::table_options no_columns;
+  no_columns.create_if_missing = true;
+  refused(no_columns, "create_if_missing needs the column names");
+  sinks::table_options three;
+  three.columns = {"a", "b", "c"};
+  refused(three, "3 column names for rows of 2 values");
+  auto bad_key = word_table();
+  bad_key.upsert_key = {"count"};
+  refused(bad_key, "upsert key 'count' is not a column");
+  auto twice = word_table();
+  twice.columns = {"w", "w"};
+  refused(twice, "column 'w' appears twice");
+}
+
+TEST_CASE("a database that refuses a batch fails it with its message after "
+          "the retries; later batches are written",
+          "[sinks][sqlite]") {
+  testing::temporary_directory dir;
+  auto path = db_file(dir);
+  // No table and no create_if_missing: every write fails, until the table
+  // exists.
+  auto opts = testing::default_test_options();
+  opts.sink_max_retries = 1;
+  test::pipeline<kv> p{opts};
+  testing::temporary_directory checkpoints;
+  p.context().checkpoint(checkpoints.path());
+  auto in = testing::detail::add_test_input(p.context(), words, 2);
+  sinks::save_to_sqlite(in, path, "later", word_row);
+  p.context().start();
+  p.next_batch();
+  execute(path, "create table later (w text, n integer)");
+  p.next_batch();
+  p.next_batch();
+  p.context().stop();
+  auto infos = p.infos();
+  REQUIRE(infos.size() == 3);
+  REQUIRE(infos[0].failure_reason);
+  CHECK_THAT(*infos[0].failure_reason,
+             Catch::Matchers::Contains("save_to_sqlite('" + path
+                                       + "', table 'later'): cannot write "
+                                         "batch 1000 ms (2 attempts)")
+               && Catch::Matchers::Contains("no such table: later"));
+  CHECK_FALSE(infos[1].failure_reason);
+  CHECK_FALSE(infos[2].failure_reason);
+  CHECK(query(path, "select w, n from later order by w") == strings{"a|3"});
+}
+
+TEST_CASE("a database file that cannot be opened fails the batch",
+          "[sinks][sqlite]") {
+  testing::temporary_directory dir;
+  auto opts = testing::default_test_options();
+  opts.sink_max_retries = 0;
+  auto failures = run_words(
+    1,
+    [&](const dstream<kv>& in) {
+      sinks::save_to_sqlite(in, dir.path() + "/missing/dir/x.db", "t",
+                            word_row, word_table());
+    },
+    opts);
+  REQUIRE(failures.size() == 1);
+  REQUIRE(failures[0]);
+  CHECK_THAT(*failures[0],
+             Catch::Matchers::Contains("cannot write batch 1000 ms (1 attempt)")
+               && Catch::Matchers::Contains("cannot open the database"));
+}
