@@ -9,6 +9,7 @@ packages=(
   libboost-serialization-dev
   libspdlog-dev
   libsqlite3-dev
+  libpqxx-dev libpq-dev postgresql
   catch2
   gnuplot-nox
   valgrind

@@ -14,6 +14,7 @@
 #include "caf_stream/scheduler/batch_info.hpp"
 #include "caf_stream/scheduler/streaming_listener.hpp"
 #include "caf_stream/shutdown_hook.hpp"
+#include "caf_stream/sinks/postgresql.hpp"
 #include "caf_stream/sinks/sqlite.hpp"
 #include "caf_stream/state_spec.hpp"
 #include "caf_stream/streaming_context.hpp"

@@ -16,6 +16,26 @@ table_writer::~table_writer() {
   // nop
 }
 
+namespace {
+
+// Database messages span lines ("...refused\n\tIs the server running...").
+std::string one_line(const std::string& x) {
+  std::string result;
+  for (auto c : x) {
+    if (c == '\n' || c == '\t' || c == '\r') {
+      if (!result.empty() && result.back() != ' ')
+        result += ' ';
+    } else {
+      result += c;
+    }
+  }
+  while (!result.empty() && result.back() == ' ')
+    result.pop_back();
+  return result;
+}
+
+} // namespace
+
 bool write_with_retries(table_writer& writer, time t,
                         const std::vector<row>& rows, size_t max_retries) {
   auto log = caf_stream::detail::logger("sink");
@@ -33,10 +53,10 @@ bool write_with_retries(table_writer& writer, time t,
                            writer.describe() + ": cannot write batch "
                              + to_string(t) + " (" + std::to_string(attempt + 1)
                              + (attempt == 0 ? " attempt" : " attempts")
-                             + "): " + e.what());
+                             + "): " + one_line(e.what()));
       log->warn("{}: writing batch {} failed, retrying ({} of {}): {}",
                 writer.describe(), to_string(t), attempt + 1, max_retries,
-                e.what());
+                one_line(e.what()));
       // A database that restarts or a lock that clears needs a moment.
       auto pause = std::min<int64_t>(50 << std::min<size_t>(attempt, 5), 1000);
       std::this_thread::sleep_for(std::chrono::milliseconds(pause));
