@@ -10,6 +10,7 @@ packages=(
   libspdlog-dev
   libsqlite3-dev
   libpqxx-dev libpq-dev postgresql
+  librdkafka-dev
   catch2
   gnuplot-nox
   valgrind

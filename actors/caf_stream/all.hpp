@@ -1,7 +1,7 @@
 #pragma once
 
 /// Everything a caf-stream program needs: the context, streams, RDDs,
-/// receivers, listeners and the database sinks.
+/// receivers, listeners, the direct Kafka stream and the database sinks.
 
 #include "caf_stream/clock.hpp"
 #include "caf_stream/config.hpp"
@@ -9,6 +9,7 @@
 #include "caf_stream/duration.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/hash.hpp"
+#include "caf_stream/kafka.hpp"
 #include "caf_stream/rdd/rdd.hpp"
 #include "caf_stream/receiver/receiver.hpp"
 #include "caf_stream/scheduler/batch_info.hpp"

@@ -40,6 +40,13 @@ void add_stream_options(caf::config_option_set& opts) {
     "capacity", "listener events that may wait for slow listeners");
   caf::config_option_adder{opts, "stream.sink"}.add<size_t>(
     "max-retries", "retries of a database write before the batch fails");
+  caf::config_option_adder{opts, "stream.kafka"}
+    .add<double>("max-rate-per-partition",
+                 "records per second and Kafka partition (0: no limit)")
+    .add<bool>("allow-non-consecutive-offsets",
+               "accept gaps in Kafka offsets (compaction, transactions)")
+    .add<caf::timespan>("poll-timeout",
+                        "how long to wait for Kafka before a batch fails");
   caf::config_option_adder{opts, "stream.receiver"}
     .add<caf::timespan>("restart-delay",
                         "pause before a failed receiver starts again")
@@ -91,6 +98,14 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
     cfg, "stream.listener-bus.capacity", result.listener_bus_capacity);
   result.sink_max_retries
     = caf::get_or(cfg, "stream.sink.max-retries", result.sink_max_retries);
+  result.kafka_max_rate_per_partition
+    = caf::get_or(cfg, "stream.kafka.max-rate-per-partition",
+                  result.kafka_max_rate_per_partition);
+  result.kafka_allow_non_consecutive_offsets
+    = caf::get_or(cfg, "stream.kafka.allow-non-consecutive-offsets",
+                  result.kafka_allow_non_consecutive_offsets);
+  result.kafka_poll_timeout
+    = ms("stream.kafka.poll-timeout", result.kafka_poll_timeout);
   result.pid_proportional = caf::get_or(cfg, "stream.backpressure.pid.proportional",
                                         result.pid_proportional);
   result.pid_integral = caf::get_or(cfg, "stream.backpressure.pid.integral",

@@ -90,6 +90,21 @@ struct stream_options {
   /// batch that failed (reconnecting each time) before the batch fails.
   size_t sink_max_retries = 3;
 
+  /// `stream.kafka.max-rate-per-partition`: records per second and Kafka
+  /// partition a direct stream's batch reads at most (Spark's
+  /// `spark.streaming.kafka.maxRatePerPartition`; 0: no limit).
+  double kafka_max_rate_per_partition = 0;
+
+  /// `stream.kafka.allow-non-consecutive-offsets`: accept gaps in offsets
+  /// (compacted or transactional topics; Spark's
+  /// `spark.streaming.kafka.allowNonConsecutiveOffsets`).
+  bool kafka_allow_non_consecutive_offsets = false;
+
+  /// `stream.kafka.poll-timeout`: how long the driver waits for offsets and
+  /// a task for the next record before the batch fails (Spark's
+  /// `spark.streaming.kafka.consumer.poll.ms`, 120 s).
+  duration kafka_poll_timeout{120000};
+
   /// Throws `stream_error` (errc::invalid_config) naming the key and value
   /// of the first setting that is out of range.
   void validate() const;

@@ -46,6 +46,14 @@ void stream_options::validate() const {
               "it must be positive");
   if (state_log_limit == 0)
     bad_value("stream.state-log-limit", "0", "it must be positive");
+  if (kafka_max_rate_per_partition < 0)
+    bad_value("stream.kafka.max-rate-per-partition",
+              std::to_string(kafka_max_rate_per_partition),
+              "it must not be negative");
+  if (kafka_poll_timeout.count() <= 0)
+    bad_value("stream.kafka.poll-timeout",
+              std::to_string(kafka_poll_timeout.count()) + "ms",
+              "it must be positive");
   if (listener_bus_capacity == 0)
     bad_value("stream.listener-bus.capacity", "0", "it must be positive");
   if (workers > 1024)

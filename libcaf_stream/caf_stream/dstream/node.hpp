@@ -195,6 +195,12 @@ public:
 
   /// Restores what `checkpoint_positions` wrote.
   virtual void restore_positions(const std::string& bytes);
+
+  /// Called once when the context stops (the direct Kafka stream commits
+  /// the offsets the program queued).
+  virtual void stop() {
+    // nop
+  }
 };
 
 /// An output operation: turns a batch into a job.

@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <memory>
 
+#include <spdlog/spdlog.h>
+
+#include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/dstream/transformed.hpp"
@@ -331,7 +334,16 @@ dstream_graph::batches_without_received_data(
 }
 
 void dstream_graph::stop() noexcept {
+  if (state_ == state::stopped)
+    return;
   state_ = state::stopped;
+  for (auto& in : inputs_) {
+    try {
+      in->stop();
+    } catch (const std::exception& e) {
+      logger("graph")->error("stopping {} failed: {}", in->name(), e.what());
+    }
+  }
 }
 
 int64_t dstream_graph::generate_inputs(time t) {

@@ -1,0 +1,52 @@
+#pragma once
+
+/// Spark's direct Kafka stream (spark-streaming-kafka-0-10), with names in
+/// snake_case: `kafka::create_direct_stream<K, V>(ssc,
+/// kafka::prefer_consistent(), kafka::subscribe<K, V>(topics, params))`.
+
+#include <memory>
+#include <utility>
+
+#include "caf_stream/error.hpp"
+#include "caf_stream/kafka/direct_stream.hpp"
+#include "caf_stream/streaming_context.hpp"
+
+namespace caf_stream::kafka {
+
+/// A stream of the records of Kafka partitions without a receiver: every
+/// batch the driver fixes one offset range per partition (the records
+/// since the last batch, capped by `stream.kafka.max-rate-per-partition`),
+/// and each range is one partition of the batch's RDD, read by its task.
+/// The ranges go into the checkpoint: a batch that runs again after a
+/// recovery reads exactly the same records. Throws `stream_error` at the
+/// call for a bad librdkafka setting or a type without a deserializer.
+template <class K, class V>
+kafka_dstream<K, V> create_direct_stream(streaming_context& ssc,
+                                         location_strategy,
+                                         consumer_strategy<K, V> strategy) {
+  if (!strategy.key() || !strategy.value())
+    throw stream_error(errc::invalid_graph,
+                       "create_direct_stream: no deserializer for the key or "
+                       "value type; specialize kafka::deserializer<T> or "
+                       "call key_deserializer / value_deserializer");
+  auto& opts = ssc.options();
+  direct_settings settings;
+  settings.max_rate_per_partition = opts.kafka_max_rate_per_partition;
+  settings.allow_non_consecutive_offsets
+    = opts.kafka_allow_non_consecutive_offsets;
+  settings.poll_timeout = opts.kafka_poll_timeout;
+  auto& graph = ssc.graph();
+  if (!graph->is_open())
+    throw stream_error(errc::invalid_graph,
+                       "create_direct_stream: adding new inputs, "
+                       "transformations, and output operations after "
+                       "starting a context is not supported");
+  auto input = std::make_shared<detail::direct_input>(
+    strategy.settings(), settings, ssc.batch_interval());
+  auto node = std::make_shared<detail::direct_kafka_node<K, V>>(
+    *graph, ssc.batch_interval(), input, strategy);
+  graph->add_input(node, node);
+  return {graph, std::move(node), std::move(input)};
+}
+
+} // namespace caf_stream::kafka

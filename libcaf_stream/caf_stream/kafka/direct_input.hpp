@@ -1,0 +1,137 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/duration.hpp"
+#include "caf_stream/kafka/types.hpp"
+#include "caf_stream/time.hpp"
+
+namespace caf_stream::kafka {
+
+/// How a direct stream finds its partitions and where it starts reading
+/// (Spark's `ConsumerStrategy`), apart from the record types.
+struct consumer_settings {
+  enum class kind { subscribe, subscribe_pattern, assign };
+
+  kind how = kind::subscribe;
+  /// `subscribe`: the topics, all their partitions (also ones added later).
+  std::vector<std::string> topics;
+  /// `subscribe_pattern`: an ECMAScript regex that whole topic names match.
+  std::string pattern;
+  /// `assign`: exactly these partitions.
+  std::vector<topic_partition> partitions;
+  /// librdkafka's settings.
+  params kafka_params;
+  /// Where partitions start; the others start at the group's committed
+  /// offset, else where `auto.offset.reset` says (latest by default).
+  std::map<topic_partition, int64_t> offsets;
+};
+
+/// What a direct stream takes from the stream options.
+struct direct_settings {
+  /// `stream.kafka.max-rate-per-partition`: records per second and
+  /// partition a batch reads at most (0: no limit).
+  double max_rate_per_partition = 0;
+  /// `stream.kafka.allow-non-consecutive-offsets`: accept gaps in a range's
+  /// offsets (compacted or transactional topics).
+  bool allow_non_consecutive_offsets = false;
+  /// `stream.kafka.poll-timeout`: how long the driver waits for offsets and
+  /// a task for the next record before the batch fails.
+  duration poll_timeout{120000};
+};
+
+namespace detail {
+
+class driver_consumer;
+
+/// Spark's DirectKafkaInputDStream apart from the record types: each batch
+/// fixes one offset range per partition, from where the last batch ended to
+/// the latest offset (capped by the rate), and remembers it for the
+/// checkpoint, so that batches run again after a recovery read exactly the
+/// same records. Offsets the program commits (`commit_async`) go to the
+/// group at the start of the next batch and at `stop`.
+class direct_input {
+public:
+  /// Connects the driver's consumer; throws `stream_error`
+  /// (errc::invalid_config) with librdkafka's message on a bad setting.
+  direct_input(consumer_settings consumer, direct_settings settings,
+               duration batch_interval);
+
+  ~direct_input();
+
+  direct_input(const direct_input&) = delete;
+
+  direct_input& operator=(const direct_input&) = delete;
+
+  /// The ranges of batch `t`. Throws `stream_error` (errc::source_failure)
+  /// when Kafka does not answer within the poll timeout or an offset is
+  /// gone; the positions stay, so the next batch starts at the same place.
+  std::vector<offset_range> next_ranges(time t);
+
+  /// Forgets the ranges of the batches before `t`.
+  void forget_before(time t);
+
+  /// The ranges of the remembered batches, as bytes.
+  std::string checkpoint_positions();
+
+  /// Restores what `checkpoint_positions` wrote; returns the remembered
+  /// batches with their ranges. Later batches start where they ended.
+  std::vector<std::pair<time, std::vector<offset_range>>>
+  restore_positions(const std::string& bytes);
+
+  /// Queues `ranges`' until offsets for the group's commit (Spark's
+  /// `commitAsync`); `callback` gets the error text, empty on success.
+  void commit_async(std::vector<offset_range> ranges,
+                    std::function<void(const std::string&)> callback);
+
+  /// Commits what `commit_async` queued (the next batch's start and stop).
+  void commit_queued() noexcept;
+
+  /// The settings tasks read with: the program's, with auto-commit off,
+  /// partition ends reported and their own group id (Spark's executors').
+  const params& executor_params() const noexcept {
+    return executor_params_;
+  }
+
+  const direct_settings& settings() const noexcept {
+    return settings_;
+  }
+
+private:
+  std::vector<topic_partition> current_partitions();
+
+  int64_t starting_offset(const topic_partition& tp, int64_t low,
+                          int64_t high);
+
+  consumer_settings consumer_;
+  direct_settings settings_;
+  duration batch_interval_;
+  params executor_params_;
+  std::unique_ptr<driver_consumer> driver_;
+  std::mutex mtx_;
+  std::map<topic_partition, int64_t> positions_;
+  std::map<time, std::vector<offset_range>> batches_;
+  std::map<time, std::vector<offset_range>> replay_;
+  std::vector<std::pair<std::vector<offset_range>,
+                        std::function<void(const std::string&)>>>
+    commits_;
+};
+
+/// Reads the records of `range` with a consumer assigned to it (Spark's
+/// KafkaRDD iterator), passing each to `f` in offset order. Throws
+/// `stream_error` (errc::source_failure) naming topic, partition and
+/// offset when a record does not come within the poll timeout, an offset
+/// is gone, or the offsets have gaps that the settings do not allow.
+void read_range(const params& executor_params, const offset_range& range,
+                const direct_settings& settings,
+                const std::function<void(raw_record&&)>& f);
+
+} // namespace detail
+} // namespace caf_stream::kafka

@@ -1,0 +1,322 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/dstream.hpp"
+#include "caf_stream/dstream/receiver_input.hpp"
+#include "caf_stream/error.hpp"
+#include "caf_stream/kafka/direct_input.hpp"
+#include "caf_stream/kafka/types.hpp"
+#include "caf_stream/rdd/rdd.hpp"
+
+namespace caf_stream::kafka {
+
+/// Where the tasks that read Kafka run (Spark's `LocationStrategy`). Tasks
+/// run on the driver's node today, so the choice changes nothing yet.
+struct location_strategy {
+  enum class kind { prefer_consistent };
+  kind how = kind::prefer_consistent;
+};
+
+/// Spread the partitions evenly over the workers (Spark's
+/// `PreferConsistent`).
+inline location_strategy prefer_consistent() {
+  return {};
+}
+
+namespace detail {
+
+template <class T, class = void>
+struct has_deserializer : std::false_type {};
+
+template <class T>
+struct has_deserializer<
+  T, std::void_t<decltype(deserializer<T>::deserialize(
+       std::declval<const std::optional<std::string>&>()))>>
+  : std::true_type {};
+
+template <class T>
+std::function<T(const std::optional<std::string>&)> default_deserializer() {
+  if constexpr (has_deserializer<T>::value)
+    return [](const std::optional<std::string>& x) {
+      return deserializer<T>::deserialize(x);
+    };
+  else
+    return nullptr;
+}
+
+} // namespace detail
+
+/// What a direct stream reads and how it turns bytes into keys and values
+/// (Spark's `ConsumerStrategy[K, V]`). Made by `subscribe`,
+/// `subscribe_pattern` or `assign`.
+template <class K, class V>
+class consumer_strategy {
+public:
+  using key_function = std::function<K(const std::optional<std::string>&)>;
+  using value_function = std::function<V(const std::optional<std::string>&)>;
+
+  explicit consumer_strategy(consumer_settings settings)
+    : settings_(std::move(settings)),
+      key_(detail::default_deserializer<K>()),
+      value_(detail::default_deserializer<V>()) {
+    // nop
+  }
+
+  /// Turns a key's bytes (none for a null key) into a `K`.
+  consumer_strategy& key_deserializer(key_function f) {
+    key_ = std::move(f);
+    return *this;
+  }
+
+  /// Turns a value's bytes (none for a null value) into a `V`.
+  consumer_strategy& value_deserializer(value_function f) {
+    value_ = std::move(f);
+    return *this;
+  }
+
+  const consumer_settings& settings() const noexcept {
+    return settings_;
+  }
+
+  const key_function& key() const noexcept {
+    return key_;
+  }
+
+  const value_function& value() const noexcept {
+    return value_;
+  }
+
+private:
+  consumer_settings settings_;
+  key_function key_;
+  value_function value_;
+};
+
+/// Reads all partitions of `topics`, also ones added later (Spark's
+/// `Subscribe`); `offsets` overrides where some start.
+template <class K, class V>
+consumer_strategy<K, V>
+subscribe(std::vector<std::string> topics, params kafka_params,
+          std::map<topic_partition, int64_t> offsets = {}) {
+  consumer_settings s;
+  s.how = consumer_settings::kind::subscribe;
+  s.topics = std::move(topics);
+  s.kafka_params = std::move(kafka_params);
+  s.offsets = std::move(offsets);
+  return consumer_strategy<K, V>{std::move(s)};
+}
+
+/// Reads all partitions of the topics whose whole name matches `regex`
+/// (Spark's `SubscribePattern`), looked up again every batch.
+template <class K, class V>
+consumer_strategy<K, V>
+subscribe_pattern(std::string regex, params kafka_params,
+                  std::map<topic_partition, int64_t> offsets = {}) {
+  consumer_settings s;
+  s.how = consumer_settings::kind::subscribe_pattern;
+  s.pattern = std::move(regex);
+  s.kafka_params = std::move(kafka_params);
+  s.offsets = std::move(offsets);
+  return consumer_strategy<K, V>{std::move(s)};
+}
+
+/// Reads exactly `partitions` (Spark's `Assign`), e.g. starting from
+/// offsets a database sink stored with its rows.
+template <class K, class V>
+consumer_strategy<K, V>
+assign(std::vector<topic_partition> partitions, params kafka_params,
+       std::map<topic_partition, int64_t> offsets = {}) {
+  consumer_settings s;
+  s.how = consumer_settings::kind::assign;
+  s.partitions = std::move(partitions);
+  s.kafka_params = std::move(kafka_params);
+  s.offsets = std::move(offsets);
+  return consumer_strategy<K, V>{std::move(s)};
+}
+
+namespace detail {
+
+/// Spark's KafkaRDD: one partition per offset range, read by its task.
+template <class K, class V>
+class kafka_rdd_node final
+  : public caf_stream::detail::rdd_node<consumer_record<K, V>> {
+public:
+  using record = consumer_record<K, V>;
+  using sink = typename caf_stream::detail::rdd_node<record>::sink;
+
+  kafka_rdd_node(std::vector<offset_range> ranges,
+                 std::shared_ptr<direct_input> input,
+                 typename consumer_strategy<K, V>::key_function key,
+                 typename consumer_strategy<K, V>::value_function value)
+    : ranges_(std::move(ranges)),
+      input_(std::move(input)),
+      key_(std::move(key)),
+      value_(std::move(value)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return ranges_.size();
+  }
+
+  void prepare(task_runner&) const override {
+    // nop
+  }
+
+  void compute(size_t index, sink out) const override {
+    read_range(input_->executor_params(), ranges_[index], input_->settings(),
+               [&](raw_record&& r) {
+                 out(record{std::move(r.topic), r.partition, r.offset,
+                            r.timestamp, key_(r.key), value_(r.value),
+                            std::move(r.headers)});
+               });
+  }
+
+  const std::vector<offset_range>& ranges() const noexcept {
+    return ranges_;
+  }
+
+private:
+  std::vector<offset_range> ranges_;
+  std::shared_ptr<direct_input> input_;
+  typename consumer_strategy<K, V>::key_function key_;
+  typename consumer_strategy<K, V>::value_function value_;
+};
+
+/// Spark's DirectKafkaInputDStream: no receiver; each batch's RDD reads the
+/// ranges the driver fixed when the batch was cut.
+template <class K, class V>
+class direct_kafka_node final
+  : public caf_stream::detail::generated_input_node<consumer_record<K, V>> {
+public:
+  using record = consumer_record<K, V>;
+  using rdd_node_type = kafka_rdd_node<K, V>;
+
+  direct_kafka_node(caf_stream::detail::dstream_graph& graph, duration slide,
+                    std::shared_ptr<direct_input> input,
+                    const consumer_strategy<K, V>& strategy)
+    : caf_stream::detail::generated_input_node<record>(graph, slide),
+      input_(std::move(input)),
+      key_(strategy.key()),
+      value_(strategy.value()) {
+    // nop
+  }
+
+  const char* name() const noexcept override {
+    return "direct_kafka_stream";
+  }
+
+  std::string checkpoint_positions(time) override {
+    return input_->checkpoint_positions();
+  }
+
+  void restore_positions(const std::string& bytes) override {
+    for (auto& [t, ranges] : input_->restore_positions(bytes))
+      this->restore_fixed(t, make_rdd(std::move(ranges)));
+  }
+
+  void stop() override {
+    input_->commit_queued();
+  }
+
+protected:
+  std::pair<rdd<record>, int64_t> next(time t) override {
+    auto ranges = input_->next_ranges(t);
+    input_->forget_before(t - this->remember_duration());
+    int64_t records = 0;
+    for (auto& r : ranges)
+      records += r.count();
+    return {make_rdd(std::move(ranges)), records};
+  }
+
+private:
+  rdd<record> make_rdd(std::vector<offset_range> ranges) const {
+    return rdd<record>{std::make_shared<rdd_node_type>(std::move(ranges),
+                                                       input_, key_, value_)};
+  }
+
+  std::shared_ptr<direct_input> input_;
+  typename consumer_strategy<K, V>::key_function key_;
+  typename consumer_strategy<K, V>::value_function value_;
+};
+
+} // namespace detail
+
+/// Commits offsets of a direct stream to its consumer group; a small handle
+/// to capture in the stream's own `foreach_rdd` (a captured stream would
+/// keep its graph alive).
+class offset_committer {
+public:
+  explicit offset_committer(std::shared_ptr<detail::direct_input> input)
+    : input_(std::move(input)) {
+    // nop
+  }
+
+  /// See `kafka_dstream::commit_async`.
+  void commit_async(std::vector<offset_range> ranges,
+                    std::function<void(const std::string&)> callback
+                    = nullptr) const {
+    input_->commit_async(std::move(ranges), std::move(callback));
+  }
+
+private:
+  std::shared_ptr<detail::direct_input> input_;
+};
+
+/// A direct Kafka stream: a `dstream` of `consumer_record<K, V>` that can
+/// commit offsets to the consumer group (Spark's `CanCommitOffsets`).
+template <class K, class V>
+class kafka_dstream : public dstream<consumer_record<K, V>> {
+public:
+  kafka_dstream(std::shared_ptr<caf_stream::detail::dstream_graph> graph,
+                std::shared_ptr<detail::direct_kafka_node<K, V>> node,
+                std::shared_ptr<detail::direct_input> input)
+    : dstream<consumer_record<K, V>>(std::move(graph), std::move(node)),
+      input_(std::move(input)) {
+    // nop
+  }
+
+  /// Queues the until offsets of `ranges` for the group (`group.id`); they
+  /// are committed at the start of the next batch, or when the context
+  /// stops. `callback(error)` hears of the outcome (empty: committed).
+  void commit_async(std::vector<offset_range> ranges,
+                    std::function<void(const std::string&)> callback
+                    = nullptr) const {
+    input_->commit_async(std::move(ranges), std::move(callback));
+  }
+
+  /// A handle that commits for this stream, to capture in its `foreach_rdd`.
+  offset_committer committer() const {
+    return offset_committer{input_};
+  }
+
+private:
+  std::shared_ptr<detail::direct_input> input_;
+};
+
+/// The offset ranges of an RDD of a direct stream (Spark's
+/// `HasOffsetRanges`), in partition order. Call it on the stream's own
+/// RDDs (in `foreach_rdd` or `transform`), before any transformation;
+/// throws `stream_error` (errc::invalid_graph) on any other RDD.
+template <class K, class V>
+std::vector<offset_range> offset_ranges(const rdd<consumer_record<K, V>>& x) {
+  auto* node = dynamic_cast<const detail::kafka_rdd_node<K, V>*>(
+    x.node().get());
+  if (node == nullptr)
+    throw stream_error(errc::invalid_graph,
+                       "offset_ranges: the RDD is not a direct Kafka "
+                       "stream's own RDD (take the ranges before any "
+                       "transformation, as Spark's HasOffsetRanges)");
+  return node->ranges();
+}
+
+} // namespace caf_stream::kafka

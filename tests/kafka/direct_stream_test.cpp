@@ -1,0 +1,245 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/all.hpp"
+#include "caf_stream/testing.hpp"
+
+#include "support/kafka_cluster.hpp"
+#include "support/pipeline.hpp"
+
+using namespace caf_stream;
+
+namespace {
+
+using record = kafka::consumer_record<std::string, std::string>;
+using strings = std::vector<std::string>;
+
+// What each batch read: its ranges and "partition:offset:key=value" per
+// record, in the order of the RDD's partitions.
+struct batch_seen {
+  std::vector<kafka::offset_range> ranges;
+  strings records;
+};
+
+class recorder {
+public:
+  void add(batch_seen x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    batches_.push_back(std::move(x));
+  }
+
+  std::vector<batch_seen> batches() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return batches_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::vector<batch_seen> batches_;
+};
+
+std::shared_ptr<recorder> record_batches(const kafka::kafka_dstream<std::string, std::string>& s) {
+  auto rec = std::make_shared<recorder>();
+  s.foreach_rdd([rec](const rdd<record>& x) {
+    batch_seen b;
+    b.ranges = kafka::offset_ranges(x);
+    for (auto& r : x.collect())
+      b.records.push_back(std::to_string(r.partition) + ":"
+                          + std::to_string(r.offset) + ":" + r.key + "="
+                          + r.value);
+    rec->add(std::move(b));
+  });
+  return rec;
+}
+
+kafka::offset_range range(const char* topic, int32_t p, int64_t from,
+                          int64_t until) {
+  return {topic, p, from, until};
+}
+
+kafka::params params_for(const support::kafka_cluster& kc) {
+  return {{"bootstrap.servers", kc.bootstraps()},
+          {"auto.offset.reset", "earliest"}};
+}
+
+} // namespace
+
+TEST_CASE("a direct stream reads exactly the records since the last batch, "
+          "one partition per Kafka partition",
+          "[kafka]") {
+  support::kafka_cluster kc;
+  kc.create_topic("words", 2);
+  kc.produce("words", 0, "k1", "a");
+  kc.produce("words", 0, "k2", "b");
+  kc.produce("words", 1, "k3", "c");
+  test::pipeline<int> p;
+  auto s = kafka::create_direct_stream(
+    p.context(), kafka::prefer_consistent(),
+    kafka::subscribe<std::string, std::string>({"words"}, params_for(kc)));
+  auto rec = record_batches(s);
+  p.context().start();
+  p.next_batch();
+  kc.produce("words", 1, "k4", "d");
+  p.next_batch();
+  p.next_batch();
+  p.context().stop();
+  for (auto& info : p.infos())
+    CHECK_FALSE(info.failure_reason);
+  auto seen = rec->batches();
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0].ranges
+        == std::vector<kafka::offset_range>{range("words", 0, 0, 2),
+                                            range("words", 1, 0, 1)});
+  CHECK(seen[0].records == strings{"0:0:k1=a", "0:1:k2=b", "1:0:k3=c"});
+  CHECK(seen[1].ranges
+        == std::vector<kafka::offset_range>{range("words", 0, 2, 2),
+                                            range("words", 1, 1, 2)});
+  CHECK(seen[1].records == strings{"1:1:k4=d"});
+  CHECK(seen[2].records.empty());
+  auto infos = p.infos();
+  CHECK(infos[0].num_records == 3);
+  CHECK(infos[1].num_records == 1);
+}
+
+TEST_CASE("stream.kafka.max-rate-per-partition caps each batch's ranges",
+          "[kafka]") {
+  support::kafka_cluster kc;
+  kc.create_topic("t", 1);
+  for (int i = 0; i < 5; ++i)
+    kc.produce("t", 0, "k", std::to_string(i));
+  auto opts = testing::default_test_options();
+  opts.kafka_max_rate_per_partition = 2;
+  test::pipeline<int> p{opts};
+  auto s = kafka::create_direct_stream(
+    p.context(), kafka::prefer_consistent(),
+    kafka::assign<std::string, std::string>({{"t", 0}}, params_for(kc)));
+  auto rec = record_batches(s);
+  p.run(4);
+  auto seen = rec->batches();
+  REQUIRE(seen.size() == 4);
+  CHECK(seen[0].ranges == std::vector<kafka::offset_range>{range("t", 0, 0, 2)});
+  CHECK(seen[1].ranges == std::vector<kafka::offset_range>{range("t", 0, 2, 4)});
+  CHECK(seen[2].ranges == std::vector<kafka::offset_range>{range("t", 0, 4, 5)});
+  CHECK(seen[3].ranges == std::vector<kafka::offset_range>{range("t", 0, 5, 5)});
+  CHECK(seen[2].records == strings{"0:4:k=4"});
+}
+
+TEST_CASE("commit_async commits at the next batch and on stop; a new stream "
+          "of the group starts there",
+          "[kafka]") {
+  support::kafka_cluster kc;
+  kc.create_topic("t", 1);
+  kc.produce("t", 0, "k", "a");
+  kc.produce("t", 0, "k", "b");
+  auto ps = params_for(kc);
+  ps["group.id"] = "g";
+  {
+    test::pipeline<int> p;
+    auto s = kafka::create_direct_stream(
+      p.context(), kafka::prefer_consistent(),
+      kafka::subscribe<std::string, std::string>({"t"}, ps));
+    s.foreach_rdd([c = s.committer()](const rdd<record>& x) {
+      c.commit_async(kafka::offset_ranges(x));
+    });
+    p.context().start();
+    p.next_batch();
+    CHECK_FALSE(kc.committed("g", "t", 0));
+    kc.produce("t", 0, "k", "c");
+    p.next_batch(); // commits batch 1's offsets when it is cut
+    CHECK(kc.committed("g", "t", 0) == 2);
+    p.context().stop(true); // commits batch 2's
+    CHECK(kc.committed("g", "t", 0) == 3);
+  }
+  kc.produce("t", 0, "k", "d");
+  test::pipeline<int> p;
+  auto s = kafka::create_direct_stream(
+    p.context(), kafka::prefer_consistent(),
+    kafka::subscribe<std::string, std::string>({"t"}, ps));
+  auto rec = record_batches(s);
+  p.run(1);
+  auto seen = rec->batches();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].records == strings{"0:3:k=d"});
+}
+
+TEST_CASE("a restored direct input replays the remembered batches' ranges "
+          "and goes on after them",
+          "[kafka]") {
+  support::kafka_cluster kc;
+  kc.create_topic("t", 1);
+  kc.produce("t", 0, "k", "a");
+  kafka::consumer_settings cs;
+  cs.how = kafka::consumer_settings::kind::assign;
+  cs.partitions = {{"t", 0}};
+  cs.kafka_params = params_for(kc);
+  kafka::direct_settings settings;
+  std::string saved;
+  {
+    kafka::detail::direct_input in{cs, settings, std::chrono::seconds(1)};
+    CHECK(in.next_ranges(caf_stream::time{1000})
+          == std::vector<kafka::offset_range>{range("t", 0, 0, 1)});
+    kc.produce("t", 0, "k", "b");
+    CHECK(in.next_ranges(caf_stream::time{2000})
+          == std::vector<kafka::offset_range>{range("t", 0, 1, 2)});
+    saved = in.checkpoint_positions();
+  }
+  kc.produce("t", 0, "k", "c");
+  kafka::detail::direct_input in{cs, settings, std::chrono::seconds(1)};
+  auto restored = in.restore_positions(saved);
+  REQUIRE(restored.size() == 2);
+  // Batch 2 runs again with the same range although offset 2 exists now.
+  CHECK(in.next_ranges(caf_stream::time{2000})
+        == std::vector<kafka::offset_range>{range("t", 0, 1, 2)});
+  CHECK(in.next_ranges(caf_stream::time{3000})
+        == std::vector<kafka::offset_range>{range("t", 0, 2, 3)});
+}
+
+TEST_CASE("a broker that is down fails the batch; the next batch after its "
+          "return reads what the failed one would have",
+          "[kafka]") {
+  support::kafka_cluster kc;
+  kc.create_topic("t", 1);
+  kc.produce("t", 0, "k", "a");
+  auto opts = testing::default_test_options();
+  opts.kafka_poll_timeout = std::chrono::milliseconds(500);
+  test::pipeline<int> p{opts};
+  auto s = kafka::create_direct_stream(
+    p.context(), kafka::prefer_consistent(),
+    kafka::assign<std::string, std::string>({{"t", 0}}, params_for(kc)));
+  auto rec = record_batches(s);
+  p.context().start();
+  rd_kafka_mock_broker_set_down(kc.mock(), 1);
+  p.next_batch();
+  rd_kafka_mock_broker_set_up(kc.mock(), 1);
+  p.next_batch();
+  p.context().stop();
+  auto infos = p.infos();
+  REQUIRE(infos.size() == 2);
+  REQUIRE(infos[0].failure_reason);
+  CHECK_THAT(*infos[0].failure_reason,
+             Catch::Matchers::Contains("kafka: cannot get the offsets of "
+                                       "topic 't' partition 0"));
+  CHECK_FALSE(infos[1].failure_reason);
+  auto seen = rec->batches();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].records == strings{"0:0:k=a"});
+}
+
+TEST_CASE("create_direct_stream refuses a bad librdkafka setting at the call",
+          "[kafka]") {
+  test::pipeline<int> p;
+  CHECK_THROWS_WITH(
+    kafka::create_direct_stream(
+      p.context(), kafka::prefer_consistent(),
+      kafka::subscribe<std::string, std::string>(
+        {"t"}, {{"bootstrap.servers", "127.0.0.1:1"},
+                {"key.deserializer", "StringDeserializer"}})),
+    Catch::Matchers::Contains("kafka: parameter 'key.deserializer'"));
+}
