@@ -9,6 +9,7 @@
 
 #include "caf_stream/error.hpp"
 #include "caf_stream/kafka/direct_stream.hpp"
+#include "caf_stream/kafka/sink.hpp"
 #include "caf_stream/streaming_context.hpp"
 
 namespace caf_stream::kafka {

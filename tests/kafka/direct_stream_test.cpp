@@ -208,11 +208,17 @@ TEST_CASE("a broker that is down fails the batch; the next batch after its "
   kc.create_topic("t", 1);
   kc.produce("t", 0, "k", "a");
   auto opts = testing::default_test_options();
-  opts.kafka_poll_timeout = std::chrono::milliseconds(500);
+  // The batch while the broker is down waits this long; the one after its
+  // return needs a reconnect, in time even on a loaded machine.
+  opts.kafka_poll_timeout = std::chrono::seconds(3);
   test::pipeline<int> p{opts};
+  auto ps = params_for(kc);
+  // Reconnect soon after the broker is back.
+  ps["reconnect.backoff.ms"] = "10";
+  ps["reconnect.backoff.max.ms"] = "100";
   auto s = kafka::create_direct_stream(
     p.context(), kafka::prefer_consistent(),
-    kafka::assign<std::string, std::string>({{"t", 0}}, params_for(kc)));
+    kafka::assign<std::string, std::string>({{"t", 0}}, ps));
   auto rec = record_batches(s);
   p.context().start();
   rd_kafka_mock_broker_set_down(kc.mock(), 1);
@@ -309,4 +315,45 @@ TEST_CASE("a range whose last offsets are gone fails unless "
   settings.allow_non_consecutive_offsets = true;
   read();
   CHECK(got == strings{"0=a", "1=b", "2=c"});
+}
+
+TEST_CASE("save_to_kafka writes each batch's records, acknowledged before "
+          "the batch completes",
+          "[kafka][sinks]") {
+  support::kafka_cluster kc;
+  kc.create_topic("out", 1);
+  test::pipeline<int> p;
+  using kv = std::pair<std::string, int>;
+  auto in = testing::detail::add_test_input(
+    p.context(), std::vector<std::vector<kv>>{{{"a", 1}, {"b", 2}}, {}, {{"c", 3}}},
+    1);
+  kafka::save_to_kafka(
+    in, "out", {{"bootstrap.servers", kc.bootstraps()}},
+    [](const kv& x) { return x.first; }, [](const kv& x) { return x.second; });
+  p.run(3);
+  for (auto& info : p.infos())
+    CHECK_FALSE(info.failure_reason);
+  strings got;
+  kafka::direct_settings settings;
+  kafka::consumer_settings cs;
+  cs.how = kafka::consumer_settings::kind::assign;
+  cs.partitions = {{"out", 0}};
+  cs.kafka_params = params_for(kc);
+  kafka::detail::direct_input reader{cs, settings, std::chrono::seconds(1)};
+  kafka::detail::read_range(reader.executor_params(), range("out", 0, 0, 3),
+                            settings, [&](kafka::raw_record&& r) {
+                              got.push_back(r.key.value_or("-") + "="
+                                            + r.value.value_or("-"));
+                            });
+  CHECK(got == strings{"a=1", "b=2", "c=3"});
+}
+
+TEST_CASE("save_to_kafka refuses a bad librdkafka setting at the call",
+          "[kafka][sinks]") {
+  test::pipeline<int> p;
+  auto in = testing::detail::add_test_input(
+    p.context(), std::vector<std::vector<std::string>>{}, 1);
+  CHECK_THROWS_WITH(kafka::save_to_kafka(in, "out", {{"no.such", "1"}}),
+                    Catch::Matchers::Contains(
+                      "save_to_kafka: parameter 'no.such'"));
 }
