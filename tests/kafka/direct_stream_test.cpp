@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
@@ -356,4 +358,57 @@ TEST_CASE("save_to_kafka refuses a bad librdkafka setting at the call",
   CHECK_THROWS_WITH(kafka::save_to_kafka(in, "out", {{"no.such", "1"}}),
                     Catch::Matchers::Contains(
                       "save_to_kafka: parameter 'no.such'"));
+}
+
+TEST_CASE("a database sink stores each batch's Kafka offsets with its rows, "
+          "and assign starts from them",
+          "[kafka][sinks]") {
+  support::kafka_cluster kc;
+  kc.create_topic("t", 2);
+  kc.produce("t", 0, "k", "a");
+  kc.produce("t", 1, "k", "b");
+  kc.produce("t", 1, "k", "c");
+  testing::temporary_directory dir;
+  auto db = dir.path() + "/out.db";
+  auto run = [&](std::map<kafka::topic_partition, int64_t> offsets,
+                 int64_t start_ms) {
+    test::pipeline<int> p{testing::default_test_options(),
+                          caf_stream::time{start_ms}};
+    testing::temporary_directory checkpoints;
+    p.context().checkpoint(checkpoints.path());
+    auto s = kafka::create_direct_stream(
+      p.context(), kafka::prefer_consistent(),
+      kafka::assign<std::string, std::string>({{"t", 0}, {"t", 1}},
+                                              params_for(kc), offsets));
+    sinks::table_options opts;
+    opts.columns = {"v"};
+    opts.create_if_missing = true;
+    opts.kafka_offsets = s.batch_offsets();
+    sinks::save_to_sqlite(
+      s, db, "vals", [](const record& r) { return std::make_tuple(r.value); },
+      opts);
+    p.run(1);
+    for (auto& info : p.infos())
+      CHECK_FALSE(info.failure_reason);
+  };
+  CHECK(sinks::sqlite_offsets(db, "vals").empty());
+  run({}, 0);
+  using stored = std::map<kafka::topic_partition, int64_t>;
+  CHECK(sinks::sqlite_offsets(db, "vals") == stored{{{"t", 0}, 1}, {{"t", 1}, 2}});
+  // A new program (no checkpoint, later batches) starts where the rows end.
+  kc.produce("t", 0, "k", "d");
+  run(sinks::sqlite_offsets(db, "vals"), 60000);
+  CHECK(sinks::sqlite_offsets(db, "vals") == stored{{{"t", 0}, 2}, {{"t", 1}, 2}});
+  sqlite3* conn = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &conn) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(conn, "select v from vals order by v", -1, &st,
+                             nullptr)
+          == SQLITE_OK);
+  strings vals;
+  while (sqlite3_step(st) == SQLITE_ROW)
+    vals.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+  sqlite3_finalize(st);
+  sqlite3_close(conn);
+  CHECK(vals == strings{"a", "b", "c", "d"});
 }

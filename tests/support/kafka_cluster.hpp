@@ -74,6 +74,29 @@ public:
       throw std::runtime_error("the mock cluster took no record");
   }
 
+  /// Queues one record without a key (`flush` waits for all of them).
+  void produce_async(const std::string& topic, int32_t partition,
+                     const std::string& value) {
+    for (;;) {
+      auto err = rd_kafka_producev(
+        producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
+        RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        throw std::runtime_error(rd_kafka_err2str(err));
+      rd_kafka_poll(producer_, 100);
+    }
+  }
+
+  void flush() {
+    if (rd_kafka_flush(producer_, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw std::runtime_error("the mock cluster took not all records");
+  }
+
   /// The offset `group` committed for the partition, if any.
   std::optional<int64_t> committed(const std::string& group,
                                    const std::string& topic,

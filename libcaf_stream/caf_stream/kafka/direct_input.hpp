@@ -75,6 +75,10 @@ public:
   /// gone; the positions stay, so the next batch starts at the same place.
   std::vector<offset_range> next_ranges(time t);
 
+  /// The ranges of batch `t` while it is remembered; throws `stream_error`
+  /// (errc::invalid_graph) for a batch this stream has no ranges of.
+  std::vector<offset_range> ranges_of(time t);
+
   /// Forgets the ranges of the batches before `t`.
   void forget_before(time t);
 

@@ -294,6 +294,12 @@ public:
     input_->commit_async(std::move(ranges), std::move(callback));
   }
 
+  /// The offset ranges of each batch, for a database sink to store with its
+  /// rows (`sinks::table_options::kafka_offsets`).
+  std::function<std::vector<offset_range>(time)> batch_offsets() const {
+    return [input = input_](time t) { return input->ranges_of(t); };
+  }
+
   /// A handle that commits for this stream, to capture in its `foreach_rdd`.
   offset_committer committer() const {
     return offset_committer{input_};

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -23,10 +24,13 @@ class table_writer {
 public:
   virtual ~table_writer();
 
-  /// Writes `rows` as batch `t_ms`; returns false, writing nothing, if the
-  /// progress table holds this batch or a later one. Throws on any database
-  /// error, the transaction rolled back.
-  virtual bool write_batch(int64_t t_ms, const std::vector<row>& rows) = 0;
+  /// Writes `rows` as batch `t_ms`, and the until offsets of `offsets` into
+  /// `caf_stream_offsets`; returns false, writing nothing, if the progress
+  /// table holds this batch or a later one. Throws on any database error,
+  /// the transaction rolled back.
+  virtual bool write_batch(int64_t t_ms, const std::vector<row>& rows,
+                           const std::vector<kafka::offset_range>& offsets)
+    = 0;
 
   /// Drops the connection after a failure; the next write connects again.
   virtual void reset() noexcept = 0;
@@ -40,7 +44,9 @@ public:
 /// `stream_error` (errc::sink_failure) with the database's last message.
 /// Returns false if the batch was written already.
 bool write_with_retries(table_writer& writer, time t,
-                        const std::vector<row>& rows, size_t max_retries);
+                        const std::vector<row>& rows,
+                        const std::vector<kafka::offset_range>& offsets,
+                        size_t max_retries);
 
 /// Throws `stream_error` (errc::invalid_graph) unless `opts` fit a table
 /// with `arity` columns: `create_if_missing` and `upsert_key` need
@@ -63,6 +69,9 @@ struct table_sql {
   /// Empty unless `create_if_missing`.
   std::string create_table;
   std::string insert;
+  std::string create_offsets;
+  std::string write_offsets;
+  std::string read_offsets;
 };
 
 table_sql make_table_sql(dialect d, const std::string& table,
@@ -72,17 +81,24 @@ table_sql make_table_sql(dialect d, const std::string& table,
 /// Adds the output operation of a database sink: every batch, the rows of
 /// all records go to `writer` in one transaction, at most once per batch.
 template <class T, class RowFn>
-void add_database_sink(const dstream<T>& stream,
-                       std::shared_ptr<table_writer> writer, RowFn row_fn) {
+void add_database_sink(
+  const dstream<T>& stream, std::shared_ptr<table_writer> writer,
+  RowFn row_fn,
+  std::function<std::vector<kafka::offset_range>(time)> kafka_offsets) {
   // The graph owns this output; a plain pointer breaks the cycle.
   auto* graph = stream.graph().get();
-  stream.foreach_rdd([writer, row_fn, graph](const rdd<T>& x, time t) {
+  stream.foreach_rdd([writer, row_fn, graph, kafka_offsets](const rdd<T>& x,
+                                                            time t) {
     std::vector<row> rows;
     for (const auto& r : x.collect())
       rows.push_back(to_row(row_fn(r)));
-    write_with_retries(*writer, t, rows, graph->sink_max_retries());
+    std::vector<kafka::offset_range> offsets;
+    if (kafka_offsets)
+      offsets = kafka_offsets(t);
+    write_with_retries(*writer, t, rows, offsets, graph->sink_max_retries());
   });
 }
+
 
 /// The tuple type that `row_fn` makes from a `T`.
 template <class T, class RowFn>

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -19,6 +20,11 @@ make_postgresql_writer(std::string conninfo, std::string table,
 
 } // namespace detail
 
+/// The until offsets that the sink named `sink_name` stored with its rows
+/// in the PostgreSQL database `conninfo` names; see `sqlite_offsets`.
+std::map<kafka::topic_partition, int64_t>
+postgresql_offsets(const std::string& conninfo, const std::string& sink_name);
+
 /// Writes every batch of `stream` into `table` of the PostgreSQL database
 /// that `conninfo` names (libpq's "host=... port=... dbname=... user=..."),
 /// one row `row_fn(x)` per record, exactly once by batch time as
@@ -36,11 +42,13 @@ void save_to_postgresql(const dstream<T>& stream, std::string conninfo,
   auto types = column_types<tuple>();
   detail::check_table_options("save_to_postgresql", table, opts,
                               types.size());
+  auto kafka_offsets = opts.kafka_offsets;
   auto writer = detail::make_postgresql_writer(std::move(conninfo),
                                                std::move(table),
                                                std::move(opts),
                                                std::move(types));
-  detail::add_database_sink(stream, std::move(writer), std::move(row_fn));
+  detail::add_database_sink(stream, std::move(writer), std::move(row_fn),
+                            std::move(kafka_offsets));
 }
 
 } // namespace caf_stream::sinks

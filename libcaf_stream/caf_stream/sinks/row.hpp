@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,9 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "caf_stream/kafka/types.hpp"
+#include "caf_stream/time.hpp"
 
 namespace caf_stream::sinks {
 
@@ -50,6 +54,13 @@ struct table_options {
   /// wrote (default: the table's name). Two sinks into the same table need
   /// two names.
   std::string sink_name;
+
+  /// The Kafka offset ranges of each batch (`kafka_dstream::batch_offsets()`)
+  /// to store in the table `caf_stream_offsets` in the batch's transaction:
+  /// the rows and the offsets they came from commit together, and
+  /// `sqlite_offsets` / `postgresql_offsets` give `kafka::assign` where to
+  /// start (Spark's guide: offsets in your own data store).
+  std::function<std::vector<kafka::offset_range>(time)> kafka_offsets;
 };
 
 namespace detail {

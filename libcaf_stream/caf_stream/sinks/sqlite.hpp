@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -19,6 +20,13 @@ make_sqlite_writer(std::string path, std::string table, table_options opts,
 
 } // namespace detail
 
+/// The until offsets that the sink named `sink_name` of the SQLite file
+/// `path` stored with its rows (`table_options::kafka_offsets`), to start
+/// `kafka::assign` from; empty if it stored none. Throws `stream_error`
+/// (errc::sink_failure) if the database cannot be read.
+std::map<kafka::topic_partition, int64_t>
+sqlite_offsets(const std::string& path, const std::string& sink_name);
+
 /// Writes every batch of `stream` into `table` of the SQLite database file
 /// `path` (created if missing), one row `row_fn(x)` per record (a
 /// `std::tuple` or `std::pair` of column values): each batch in one
@@ -36,9 +44,11 @@ void save_to_sqlite(const dstream<T>& stream, std::string path,
   using tuple = detail::row_tuple_t<T, RowFn>;
   auto types = column_types<tuple>();
   detail::check_table_options("save_to_sqlite", table, opts, types.size());
+  auto kafka_offsets = opts.kafka_offsets;
   auto writer = detail::make_sqlite_writer(std::move(path), std::move(table),
                                            std::move(opts), std::move(types));
-  detail::add_database_sink(stream, std::move(writer), std::move(row_fn));
+  detail::add_database_sink(stream, std::move(writer), std::move(row_fn),
+                            std::move(kafka_offsets));
 }
 
 } // namespace caf_stream::sinks

@@ -327,6 +327,16 @@ std::vector<offset_range> direct_input::next_ranges(time t) {
   return result;
 }
 
+std::vector<offset_range> direct_input::ranges_of(time t) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto i = batches_.find(t); i != batches_.end())
+    return i->second;
+  throw stream_error(errc::invalid_graph,
+                     "kafka: the direct stream has no offset ranges for batch "
+                       + to_string(t)
+                       + " (is the sink's stream slid differently?)");
+}
+
 void direct_input::forget_before(time t) {
   std::lock_guard<std::mutex> guard{mtx_};
   batches_.erase(batches_.begin(), batches_.lower_bound(t));

@@ -37,11 +37,13 @@ std::string one_line(const std::string& x) {
 } // namespace
 
 bool write_with_retries(table_writer& writer, time t,
-                        const std::vector<row>& rows, size_t max_retries) {
+                        const std::vector<row>& rows,
+                        const std::vector<kafka::offset_range>& offsets,
+                        size_t max_retries) {
   auto log = caf_stream::detail::logger("sink");
   for (size_t attempt = 0;; ++attempt) {
     try {
-      auto written = writer.write_batch(t.milliseconds(), rows);
+      auto written = writer.write_batch(t.milliseconds(), rows, offsets);
       if (!written)
         log->info("{}: batch {} was written before; skipped",
                   writer.describe(), to_string(t));
@@ -158,6 +160,22 @@ table_sql make_table_sql(dialect d, const std::string& table,
                           + ", " + placeholder(d, 1)
                           + ") on conflict (sink) do update set batch_time "
                             "= excluded.batch_time";
+  auto offsets = quote_identifier("caf_stream_offsets");
+  result.create_offsets = "create table if not exists " + offsets
+                          + " (sink text not null, topic text not null, "
+                            "kafka_partition integer not null, until_offset "
+                          + (d == dialect::sqlite ? "integer" : "bigint")
+                          + " not null, primary key (sink, topic, "
+                            "kafka_partition))";
+  result.write_offsets = "insert into " + offsets
+                         + " (sink, topic, kafka_partition, until_offset) "
+                           "values ("
+                         + placeholder(d, 0) + ", " + placeholder(d, 1) + ", "
+                         + placeholder(d, 2) + ", " + placeholder(d, 3)
+                         + ") on conflict (sink, topic, kafka_partition) do "
+                           "update set until_offset = excluded.until_offset";
+  result.read_offsets = "select topic, kafka_partition, until_offset from "
+                        + offsets + " where sink = " + placeholder(d, 0);
   auto name = quote_identifier(table);
   std::vector<std::string> cols;
   for (auto& c : opts.columns)

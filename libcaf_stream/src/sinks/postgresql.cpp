@@ -9,6 +9,8 @@
 
 #include <pqxx/pqxx>
 
+#include "caf_stream/error.hpp"
+
 namespace caf_stream::sinks::detail {
 
 namespace {
@@ -92,7 +94,8 @@ public:
       quoted_columns_.push_back(quote_identifier(c));
   }
 
-  bool write_batch(int64_t t_ms, const std::vector<row>& rows) override {
+  bool write_batch(int64_t t_ms, const std::vector<row>& rows,
+                   const std::vector<kafka::offset_range>& offsets) override {
     std::lock_guard<std::mutex> guard{mtx_};
     connect();
     pqxx::work w{*conn_};
@@ -118,6 +121,9 @@ public:
                  std::make_index_sequence<max_copy_columns>{});
       copy->complete();
     }
+    for (const auto& r : offsets)
+      w.exec_prepared("write_offsets", sink_, r.topic, r.partition,
+                      r.until_offset);
     w.exec_prepared("write_progress", sink_, t_ms);
     w.commit();
     return true;
@@ -141,12 +147,14 @@ private:
     {
       pqxx::work w{*conn};
       w.exec0(sql_.create_progress);
+      w.exec0(sql_.create_offsets);
       if (!sql_.create_table.empty())
         w.exec0(sql_.create_table);
       w.commit();
     }
     conn->prepare("read_progress", sql_.read_progress);
     conn->prepare("write_progress", sql_.write_progress);
+    conn->prepare("write_offsets", sql_.write_offsets);
     conn->prepare("insert", sql_.insert);
     conn_ = std::move(conn);
   }
@@ -173,3 +181,30 @@ make_postgresql_writer(std::string conninfo, std::string table,
 }
 
 } // namespace caf_stream::sinks::detail
+
+namespace caf_stream::sinks {
+
+std::map<kafka::topic_partition, int64_t>
+postgresql_offsets(const std::string& conninfo, const std::string& sink_name) {
+  using namespace detail;
+  std::map<kafka::topic_partition, int64_t> result;
+  try {
+    pqxx::connection conn{conninfo};
+    pqxx::work w{conn};
+    auto exists = w.exec1("select to_regclass('caf_stream_offsets') is not "
+                          "null");
+    if (!exists[0].as<bool>())
+      return result;
+    auto sql = make_table_sql(dialect::postgresql, "t", {}, {}).read_offsets;
+    for (const auto& r : w.exec_params(sql, sink_name))
+      result[{r[0].as<std::string>(), r[1].as<int32_t>()}]
+        = r[2].as<int64_t>();
+  } catch (const std::exception& e) {
+    throw stream_error(errc::sink_failure,
+                       "postgresql_offsets('" + without_password(conninfo)
+                         + "'): " + e.what());
+  }
+  return result;
+}
+
+} // namespace caf_stream::sinks

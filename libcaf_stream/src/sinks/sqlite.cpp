@@ -1,9 +1,12 @@
 #include "caf_stream/sinks/sqlite.hpp"
 
+#include <filesystem>
 #include <mutex>
 #include <stdexcept>
 
 #include <sqlite3.h>
+
+#include "caf_stream/error.hpp"
 
 namespace caf_stream::sinks::detail {
 
@@ -81,7 +84,8 @@ public:
     // nop
   }
 
-  bool write_batch(int64_t t_ms, const std::vector<row>& rows) override {
+  bool write_batch(int64_t t_ms, const std::vector<row>& rows,
+                   const std::vector<kafka::offset_range>& offsets) override {
     std::lock_guard<std::mutex> guard{mtx_};
     connect();
     auto* db = db_.get();
@@ -106,6 +110,16 @@ public:
         step(db, insert, "insert");
       }
       sqlite3_reset(insert);
+      auto* store = write_offsets_.get();
+      for (const auto& r : offsets) {
+        sqlite3_reset(store);
+        bind_value(db, store, 1, value{sink_});
+        bind_value(db, store, 2, value{r.topic});
+        bind_value(db, store, 3, value{int64_t{r.partition}});
+        bind_value(db, store, 4, value{r.until_offset});
+        step(db, store, "storing the Kafka offsets");
+      }
+      sqlite3_reset(store);
       auto* write = write_progress_.get();
       sqlite3_reset(write);
       bind_value(db, write, 1, value{sink_});
@@ -124,6 +138,7 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     read_progress_.reset();
     write_progress_.reset();
+    write_offsets_.reset();
     insert_.reset();
     db_.reset();
   }
@@ -149,10 +164,12 @@ private:
     // Another writer's lock: wait for it rather than fail at once.
     sqlite3_busy_timeout(db.get(), 5000);
     exec(db.get(), sql_.create_progress);
+    exec(db.get(), sql_.create_offsets);
     if (!sql_.create_table.empty())
       exec(db.get(), sql_.create_table);
     read_progress_ = prepare(db.get(), sql_.read_progress);
     write_progress_ = prepare(db.get(), sql_.write_progress);
+    write_offsets_ = prepare(db.get(), sql_.write_offsets);
     insert_ = prepare(db.get(), sql_.insert);
     db_ = std::move(db);
   }
@@ -166,6 +183,7 @@ private:
   db_ptr db_;
   statement_ptr read_progress_;
   statement_ptr write_progress_;
+  statement_ptr write_offsets_;
   statement_ptr insert_;
 };
 
@@ -179,3 +197,46 @@ make_sqlite_writer(std::string path, std::string table, table_options opts,
 }
 
 } // namespace caf_stream::sinks::detail
+
+namespace caf_stream::sinks {
+
+std::map<kafka::topic_partition, int64_t>
+sqlite_offsets(const std::string& path, const std::string& sink_name) {
+  using namespace detail;
+  std::map<kafka::topic_partition, int64_t> result;
+  // No database yet: the sink never wrote a batch.
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    return result;
+  sqlite3* raw = nullptr;
+  auto rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  db_ptr db{raw};
+  auto fail_with = [&](const std::string& what) {
+    throw stream_error(errc::sink_failure, "sqlite_offsets('" + path
+                                             + "'): " + what);
+  };
+  if (rc != SQLITE_OK)
+    fail_with(std::string{"cannot open the database: "}
+              + (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  sqlite3_stmt* st = nullptr;
+  auto sql = make_table_sql(dialect::sqlite, "t", {}, {}).read_offsets;
+  if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &st, nullptr)
+      != SQLITE_OK) {
+    // No offsets stored yet: the sink never wrote a batch with them.
+    if (std::string{sqlite3_errmsg(db.get())}.find("no such table")
+        != std::string::npos)
+      return result;
+    fail_with(sqlite3_errmsg(db.get()));
+  }
+  statement_ptr guard{st};
+  sqlite3_bind_text(st, 1, sink_name.c_str(), -1, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    result[{reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+            sqlite3_column_int(st, 1)}]
+      = sqlite3_column_int64(st, 2);
+  if (rc != SQLITE_DONE)
+    fail_with(sqlite3_errmsg(db.get()));
+  return result;
+}
+
+} // namespace caf_stream::sinks

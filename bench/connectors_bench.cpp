@@ -1,0 +1,282 @@
+// The connectors beside hand-written baselines doing the same work in the
+// same run (ratios are what to compare; absolute figures are noisy):
+//
+// - Kafka -> word count: a direct stream over librdkafka's mock cluster
+//   (in this process, a topic of 4 partitions) against a hand-written
+//   librdkafka consumer loop counting the words of the same records;
+// - rows per second into SQLite and PostgreSQL: save_to_sqlite and
+//   save_to_postgresql (one transaction per batch, with the progress
+//   record) against a hand-written loop doing the same inserts, a batch per
+//   transaction (prepared inserts into SQLite, COPY into PostgreSQL). The
+//   PostgreSQL part starts a throwaway server (skipped with --no-postgresql).
+//
+// Prints one line per figure and a JSON record per workload.
+//
+//   connectors_bench [--lines=N] [--rows=R] [--batches=B] [--workers=W]
+//                    [--no-postgresql]
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+#include <pqxx/pqxx>
+#include <sqlite3.h>
+
+#include "caf_stream/detail/log.hpp"
+
+#include "bench_support.hpp"
+#include "support/kafka_cluster.hpp"
+#include "support/postgresql_server.hpp"
+
+using namespace caf_stream;
+using bench::seconds_since;
+using bench::steady;
+
+namespace {
+
+using count = std::pair<std::string, int64_t>;
+
+void report(const char* workload, const char* unit, size_t n,
+            double baseline_s, double engine_s, bool agree, size_t workers) {
+  auto base_rate = static_cast<double>(n) / baseline_s;
+  auto engine_rate = static_cast<double>(n) / engine_s;
+  std::printf("%s: baseline %.0f %s/s, caf-stream (%zu workers) %.0f %s/s, "
+              "ratio %.2f, answers agree: %s\n",
+              workload, base_rate, unit, workers, engine_rate, unit,
+              engine_rate / base_rate, agree ? "yes" : "NO");
+  std::printf("{\"workload\":\"%s\",\"unit\":\"%s\",\"workers\":%zu,"
+              "\"records\":%zu,\"baseline_per_s\":%.0f,\"engine_per_s\":%.0f,"
+              "\"ratio\":%.3f,\"answers_agree\":%s}\n",
+              workload, unit, workers, n, base_rate, engine_rate,
+              engine_rate / base_rate, agree ? "true" : "false");
+}
+
+// -- Kafka -> word count ------------------------------------------------------
+
+int64_t consumer_loop(const support::kafka_cluster& kc, int partitions,
+                      size_t lines) {
+  char errstr[512];
+  auto* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", kc.bootstraps().c_str(), errstr,
+                    sizeof(errstr));
+  rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr,
+                    sizeof(errstr));
+  rd_kafka_conf_set(conf, "group.id", "baseline", errstr, sizeof(errstr));
+  auto* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  auto* xs = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(xs, "lines", p)->offset = 0;
+  rd_kafka_assign(rk, xs);
+  rd_kafka_topic_partition_list_destroy(xs);
+  std::unordered_map<std::string, int64_t> counts;
+  size_t seen = 0;
+  while (seen < lines) {
+    auto* msg = rd_kafka_consumer_poll(rk, 10000);
+    if (msg == nullptr)
+      break;
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++seen;
+      std::string line{static_cast<const char*>(msg->payload), msg->len};
+      bench::for_each_word(line, [&](const char* w, size_t n) {
+        ++counts[std::string{w, n}];
+      });
+    }
+    rd_kafka_message_destroy(msg);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  int64_t total = 0;
+  for (auto& kv : counts)
+    total += kv.second;
+  return total;
+}
+
+void kafka_word_count(size_t lines, size_t batches,
+                      const stream_options& opts) {
+  constexpr int partitions = 4;
+  support::kafka_cluster kc;
+  kc.create_topic("lines", partitions);
+  auto text = bench::make_lines(lines);
+  for (size_t i = 0; i < text.size(); ++i)
+    kc.produce_async("lines", static_cast<int32_t>(i % partitions), text[i]);
+  kc.flush();
+  auto t0 = steady::now();
+  auto baseline_total = consumer_loop(kc, partitions, lines);
+  auto baseline_s = seconds_since(t0);
+  // The engine reads the same records, `batches` batches' worth at a time.
+  auto per_partition = static_cast<double>(lines) / partitions;
+  auto engine_opts = opts;
+  engine_opts.kafka_max_rate_per_partition
+    = std::ceil(per_partition / static_cast<double>(batches));
+  bench::driver d{engine_opts, false};
+  int64_t engine_total = 0;
+  using record = kafka::consumer_record<std::string, std::string>;
+  std::vector<kafka::topic_partition> tps;
+  for (int p = 0; p < partitions; ++p)
+    tps.push_back({"lines", p});
+  kafka::create_direct_stream(
+    d.context(), kafka::prefer_consistent(),
+    kafka::assign<std::string, std::string>(
+      tps, {{"bootstrap.servers", kc.bootstraps()},
+            {"auto.offset.reset", "earliest"}}))
+    .flat_map([](const record& r) { return bench::split(r.value); })
+    .map([](const std::string& w) { return count{w, 1}; })
+    .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
+    .foreach_rdd([&](const rdd<count>& r) {
+      engine_total += bench::sum_counts(r);
+      d.batch_done();
+    });
+  d.context().start();
+  auto engine_s = d.run(batches);
+  d.context().stop();
+  report("kafka_word_count", "lines", lines, baseline_s, engine_s,
+         baseline_total == engine_total, engine_opts.workers);
+}
+
+// -- database sinks -------------------------------------------------------------
+
+std::vector<std::vector<count>> make_rows(size_t rows, size_t batches) {
+  std::vector<std::vector<count>> result(batches);
+  for (size_t i = 0; i < rows; ++i)
+    result[i % batches].emplace_back("w" + std::to_string(i),
+                                     static_cast<int64_t>(i));
+  return result;
+}
+
+// Runs the batches of `rows` through `attach(stream)`; returns the seconds.
+template <class Attach>
+double run_sink(const std::vector<std::vector<count>>& rows,
+                const stream_options& opts, Attach attach) {
+  bench::driver d{opts, false};
+  auto queue = std::make_shared<rdd_queue<count>>();
+  for (auto& b : rows)
+    queue->push(parallelize(b, opts.default_parallelism));
+  auto s = d.context().queue_stream(queue);
+  attach(s);
+  s.foreach_rdd([&](const rdd<count>&) { d.batch_done(); });
+  d.context().start();
+  auto seconds = d.run(rows.size());
+  d.context().stop();
+  return seconds;
+}
+
+std::tuple<std::string, int64_t> as_row(const count& x) {
+  return {x.first, x.second};
+}
+
+void sqlite_rows(size_t rows, size_t batches, const stream_options& opts) {
+  auto data = make_rows(rows, batches);
+  testing::temporary_directory dir;
+  auto base_db = dir.path() + "/baseline.db";
+  auto t0 = steady::now();
+  sqlite3* db = nullptr;
+  sqlite3_open(base_db.c_str(), &db);
+  sqlite3_exec(db, "create table t (w text not null, n integer not null)",
+               nullptr, nullptr, nullptr);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "insert into t (w, n) values (?, ?)", -1, &st,
+                     nullptr);
+  for (auto& b : data) {
+    sqlite3_exec(db, "begin immediate", nullptr, nullptr, nullptr);
+    for (auto& [w, n] : b) {
+      sqlite3_reset(st);
+      sqlite3_bind_text(st, 1, w.c_str(), static_cast<int>(w.size()),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 2, n);
+      sqlite3_step(st);
+    }
+    sqlite3_exec(db, "commit", nullptr, nullptr, nullptr);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  auto baseline_s = seconds_since(t0);
+  auto engine_db = dir.path() + "/engine.db";
+  sinks::table_options table;
+  table.columns = {"w", "n"};
+  table.create_if_missing = true;
+  auto engine_s = run_sink(data, opts, [&](const dstream<count>& s) {
+    sinks::save_to_sqlite(s, engine_db, "t", as_row, table);
+  });
+  auto rows_in = [](const std::string& path) {
+    sqlite3* c = nullptr;
+    sqlite3_open(path.c_str(), &c);
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(c, "select count(*), sum(n) from t", -1, &q, nullptr);
+    sqlite3_step(q);
+    auto result = std::make_pair(sqlite3_column_int64(q, 0),
+                                 sqlite3_column_int64(q, 1));
+    sqlite3_finalize(q);
+    sqlite3_close(c);
+    return result;
+  };
+  report("sqlite_rows", "rows", rows, baseline_s, engine_s,
+         rows_in(base_db) == rows_in(engine_db), opts.workers);
+}
+
+void postgresql_rows(size_t rows, size_t batches, const stream_options& opts) {
+  auto data = make_rows(rows, batches);
+  support::postgresql_server server;
+  auto db = server.conninfo();
+  auto t0 = steady::now();
+  {
+    pqxx::connection conn{db};
+    {
+      pqxx::work w{conn};
+      w.exec0("create table base (w text not null, n bigint not null)");
+      w.commit();
+    }
+    for (auto& b : data) {
+      pqxx::work w{conn};
+      pqxx::stream_to out{w, "base", std::vector<std::string>{"w", "n"}};
+      for (auto& [word, n] : b)
+        out << std::make_tuple(word, n);
+      out.complete();
+      w.commit();
+    }
+  }
+  auto baseline_s = seconds_since(t0);
+  sinks::table_options table;
+  table.columns = {"w", "n"};
+  table.create_if_missing = true;
+  auto engine_s = run_sink(data, opts, [&](const dstream<count>& s) {
+    sinks::save_to_postgresql(s, db, "eng", as_row, table);
+  });
+  auto rows_in = [&](const char* t) {
+    pqxx::connection conn{db};
+    pqxx::read_transaction tx{conn};
+    auto r = tx.exec1(std::string{"select count(*), sum(n) from "} + t);
+    return std::make_pair(r[0].as<int64_t>(), r[1].as<int64_t>());
+  };
+  report("postgresql_rows", "rows", rows, baseline_s, engine_s,
+         rows_in("base") == rows_in("eng"), opts.workers);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    auto lines = static_cast<size_t>(
+      bench::arg_number(argc, argv, "lines", 200000));
+    auto rows = static_cast<size_t>(
+      bench::arg_number(argc, argv, "rows", 200000));
+    auto batches = static_cast<size_t>(
+      bench::arg_number(argc, argv, "batches", 10));
+    stream_options opts;
+    opts.workers = static_cast<size_t>(bench::arg_number(argc, argv,
+                                                         "workers", 2));
+    opts = opts.resolved();
+    set_log_level("warn");
+    kafka_word_count(lines, batches, opts);
+    sqlite_rows(rows, batches, opts);
+    if (!bench::has_flag(argc, argv, "no-postgresql"))
+      postgresql_rows(rows, batches, opts);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
