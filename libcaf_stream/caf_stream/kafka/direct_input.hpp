@@ -50,6 +50,7 @@ struct direct_settings {
 namespace detail {
 
 class driver_consumer;
+class consumer_pool;
 
 /// Spark's DirectKafkaInputDStream apart from the record types: each batch
 /// fixes one offset range per partition, from where the last batch ended to
@@ -108,6 +109,12 @@ public:
     return settings_;
   }
 
+  /// Reads the records of `range` as `read_range` does, with a consumer of
+  /// this stream's pool (Spark's cached executor consumers): tasks reuse
+  /// connected consumers instead of opening one per range and batch.
+  void read(const offset_range& range,
+            const std::function<void(raw_record&&)>& f);
+
 private:
   std::vector<topic_partition> current_partitions();
 
@@ -119,6 +126,7 @@ private:
   duration batch_interval_;
   params executor_params_;
   std::unique_ptr<driver_consumer> driver_;
+  std::unique_ptr<consumer_pool> pool_;
   std::mutex mtx_;
   std::map<topic_partition, int64_t> positions_;
   std::map<time, std::vector<offset_range>> batches_;

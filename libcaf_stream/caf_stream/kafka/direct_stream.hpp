@@ -173,12 +173,10 @@ public:
   }
 
   void compute(size_t index, sink out) const override {
-    read_range(input_->executor_params(), ranges_[index], input_->settings(),
-               [&](raw_record&& r) {
-                 out(record{std::move(r.topic), r.partition, r.offset,
-                            r.timestamp, key_(r.key), value_(r.value),
-                            std::move(r.headers)});
-               });
+    input_->read(ranges_[index], [&](raw_record&& r) {
+      out(record{std::move(r.topic), r.partition, r.offset, r.timestamp,
+                 key_(r.key), value_(r.value), std::move(r.headers)});
+    });
   }
 
   const std::vector<offset_range>& ranges() const noexcept {

@@ -100,6 +100,42 @@ std::string value_of(const params& ps, const char* key) {
 
 } // namespace
 
+/// Connected consumers for the tasks of one stream: a task takes one, reads
+/// its range and gives it back; one that failed is dropped.
+class consumer_pool {
+public:
+  explicit consumer_pool(params ps) : params_(std::move(ps)) {
+    // nop
+  }
+
+  ~consumer_pool() {
+    for (auto& rk : idle_)
+      rd_kafka_consumer_close(rk.get());
+  }
+
+  handle_ptr take() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (!idle_.empty()) {
+        auto result = std::move(idle_.back());
+        idle_.pop_back();
+        return result;
+      }
+    }
+    return make_consumer(params_);
+  }
+
+  void give(handle_ptr rk) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    idle_.push_back(std::move(rk));
+  }
+
+private:
+  params params_;
+  std::mutex mtx_;
+  std::vector<handle_ptr> idle_;
+};
+
 /// The driver's consumer: it never reads records, only metadata, offsets and
 /// commits.
 class driver_consumer {
@@ -229,11 +265,16 @@ direct_input::direct_input(consumer_settings consumer,
   executor_params_["enable.auto.commit"] = "false";
   executor_params_["enable.partition.eof"] = "true";
   executor_params_["auto.offset.reset"] = "error";
+  // A range ends at the partition's end, where a fetch would wait this long
+  // for more records (500 ms by default) and hold up the next range.
+  if (executor_params_.count("fetch.wait.max.ms") == 0)
+    executor_params_["fetch.wait.max.ms"] = "5";
   // Settings only the driver's consumer needs would be refused by tasks'.
   driver_ = std::make_unique<driver_consumer>(consumer_.kafka_params,
                                               settings_.poll_timeout);
   // A bad executor setting shows here, not in the first task.
-  make_consumer(executor_params_);
+  pool_ = std::make_unique<consumer_pool>(executor_params_);
+  pool_->give(make_consumer(executor_params_));
 }
 
 direct_input::~direct_input() {
@@ -401,88 +442,125 @@ void direct_input::commit_queued() noexcept {
   }
 }
 
+namespace {
+
+// Reads `range` with the connected consumer `rk`: assigns it, reads, and
+// takes the assignment back. Throws as `read_range` says.
+void read_with(rd_kafka_t* rk, const offset_range& range,
+               const direct_settings& settings,
+               const std::function<void(raw_record&&)>& f) {
+  auto where = [&](int64_t offset) {
+    return "offset " + std::to_string(offset) + " of "
+           + name(range.topic_partition());
+  };
+  list_ptr xs{rd_kafka_topic_partition_list_new(1)};
+  rd_kafka_topic_partition_list_add(xs.get(), range.topic.c_str(),
+                                    range.partition)
+    ->offset = range.from_offset;
+  if (auto err = rd_kafka_assign(rk, xs.get()))
+    source_failure("cannot read " + name(range.topic_partition()) + ": "
+                   + rd_kafka_err2str(err));
+  auto expected = range.from_offset;
+  while (expected < range.until_offset) {
+    message_ptr msg{
+      rd_kafka_consumer_poll(rk, timeout_ms(settings.poll_timeout))};
+    if (!msg)
+      source_failure("no record at " + where(expected) + " within "
+                     + std::to_string(settings.poll_timeout.count())
+                     + " ms (stream.kafka.poll-timeout): is the broker up?");
+    // A pooled consumer may still deliver what it fetched for its last
+    // range: only this range's partition counts.
+    if (msg->rkt != nullptr
+        && (msg->partition != range.partition
+            || range.topic != rd_kafka_topic_name(msg->rkt)))
+      continue;
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (msg->offset < expected)
+        continue;
+      if (settings.allow_non_consecutive_offsets)
+        break;
+      source_failure(where(expected)
+                     + " is past the partition's end before the range's "
+                       "end "
+                     + std::to_string(range.until_offset)
+                     + ": the topic has gaps (compaction or transactions); "
+                       "set stream.kafka.allow-non-consecutive-offsets");
+    }
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      source_failure("cannot read " + where(expected) + ": "
+                     + rd_kafka_message_errstr(msg.get()));
+    if (msg->offset < expected)
+      continue;
+    if (msg->offset >= range.until_offset)
+      break;
+    if (msg->offset != expected && !settings.allow_non_consecutive_offsets)
+      source_failure("got offset " + std::to_string(msg->offset) + " where "
+                     + where(expected)
+                     + " was expected: the topic has gaps (compaction or "
+                       "transactions); set "
+                       "stream.kafka.allow-non-consecutive-offsets");
+    raw_record r;
+    r.topic = range.topic;
+    r.partition = range.partition;
+    r.offset = msg->offset;
+    rd_kafka_timestamp_type_t type;
+    r.timestamp = rd_kafka_message_timestamp(msg.get(), &type);
+    if (msg->key != nullptr)
+      r.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
+    if (msg->payload != nullptr)
+      r.value.emplace(static_cast<const char*>(msg->payload), msg->len);
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(msg.get(), &hdrs)
+        == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* hname = nullptr;
+      const void* hvalue = nullptr;
+      size_t hsize = 0;
+      for (size_t i = 0;
+           rd_kafka_header_get_all(hdrs, i, &hname, &hvalue, &hsize)
+           == RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i)
+        r.headers.emplace_back(
+          hname, hvalue != nullptr
+                   ? std::optional<std::string>{std::string{
+                     static_cast<const char*>(hvalue), hsize}}
+                   : std::nullopt);
+    }
+    expected = msg->offset + 1;
+    f(std::move(r));
+  }
+  rd_kafka_assign(rk, nullptr);
+}
+
+} // namespace
+
 void read_range(const params& executor_params, const offset_range& range,
                 const direct_settings& settings,
                 const std::function<void(raw_record&&)>& f) {
   if (range.count() <= 0)
     return;
   auto rk = make_consumer(executor_params);
-  auto close = [&rk] { rd_kafka_consumer_close(rk.get()); };
-  auto where = [&](int64_t offset) {
-    return "offset " + std::to_string(offset) + " of "
-           + name(range.topic_partition());
-  };
   try {
-    list_ptr xs{rd_kafka_topic_partition_list_new(1)};
-    rd_kafka_topic_partition_list_add(xs.get(), range.topic.c_str(),
-                                      range.partition)
-      ->offset = range.from_offset;
-    if (auto err = rd_kafka_assign(rk.get(), xs.get()))
-      source_failure("cannot read " + name(range.topic_partition()) + ": "
-                     + rd_kafka_err2str(err));
-    auto expected = range.from_offset;
-    while (expected < range.until_offset) {
-      message_ptr msg{rd_kafka_consumer_poll(
-        rk.get(), timeout_ms(settings.poll_timeout))};
-      if (!msg)
-        source_failure("no record at " + where(expected) + " within "
-                       + std::to_string(settings.poll_timeout.count())
-                       + " ms (stream.kafka.poll-timeout): is the broker up?");
-      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        if (settings.allow_non_consecutive_offsets)
-          break;
-        source_failure(where(expected)
-                       + " is past the partition's end before the range's "
-                         "end "
-                       + std::to_string(range.until_offset)
-                       + ": the topic has gaps (compaction or transactions); "
-                         "set stream.kafka.allow-non-consecutive-offsets");
-      }
-      if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        source_failure("cannot read " + where(expected) + ": "
-                       + rd_kafka_message_errstr(msg.get()));
-      if (msg->offset >= range.until_offset)
-        break;
-      if (msg->offset != expected && !settings.allow_non_consecutive_offsets)
-        source_failure("got offset " + std::to_string(msg->offset) + " where "
-                       + where(expected)
-                       + " was expected: the topic has gaps (compaction or "
-                         "transactions); set "
-                         "stream.kafka.allow-non-consecutive-offsets");
-      raw_record r;
-      r.topic = range.topic;
-      r.partition = range.partition;
-      r.offset = msg->offset;
-      rd_kafka_timestamp_type_t type;
-      r.timestamp = rd_kafka_message_timestamp(msg.get(), &type);
-      if (msg->key != nullptr)
-        r.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
-      if (msg->payload != nullptr)
-        r.value.emplace(static_cast<const char*>(msg->payload), msg->len);
-      rd_kafka_headers_t* hdrs = nullptr;
-      if (rd_kafka_message_headers(msg.get(), &hdrs)
-          == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* hname = nullptr;
-        const void* hvalue = nullptr;
-        size_t hsize = 0;
-        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &hname, &hvalue,
-                                                   &hsize)
-                           == RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i)
-          r.headers.emplace_back(
-            hname, hvalue != nullptr
-                     ? std::optional<std::string>{std::string{
-                       static_cast<const char*>(hvalue), hsize}}
-                     : std::nullopt);
-      }
-      expected = msg->offset + 1;
-      f(std::move(r));
-    }
+    read_with(rk.get(), range, settings, f);
   } catch (...) {
-    close();
+    rd_kafka_consumer_close(rk.get());
     throw;
   }
-  close();
+  rd_kafka_consumer_close(rk.get());
+}
+
+void direct_input::read(const offset_range& range,
+                        const std::function<void(raw_record&&)>& f) {
+  if (range.count() <= 0)
+    return;
+  auto rk = pool_->take();
+  try {
+    read_with(rk.get(), range, settings_, f);
+  } catch (...) {
+    // A consumer in an unknown state does not go back to the pool.
+    rd_kafka_consumer_close(rk.get());
+    throw;
+  }
+  pool_->give(std::move(rk));
 }
 
 } // namespace detail
