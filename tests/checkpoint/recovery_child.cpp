@@ -14,11 +14,12 @@
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <string>
 
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
+
+#include "support/words.hpp"
 
 using namespace caf_stream;
 
@@ -63,14 +64,6 @@ private:
   int64_t last_ = 0;
 };
 
-std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> result;
-  std::istringstream in{line};
-  for (std::string w; in >> w;)
-    result.push_back(w);
-  return result;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -88,8 +81,11 @@ int main(int argc, char** argv) {
       auto ctx = std::make_unique<streaming_context>(
         std::chrono::seconds(1), testing::default_test_options(), clk);
       ctx->checkpoint(checkpoints);
-      auto pairs = ctx->text_file_stream(input).flat_map(split).map(
-        [](const std::string& w) { return std::make_pair(w, int64_t{1}); });
+      auto pairs = ctx->text_file_stream(input)
+                     .flat_map(support::split_words)
+                     .map([](const std::string& w) {
+                       return std::make_pair(w, int64_t{1});
+                     });
       auto collect = [prog](int which) {
         return [prog, which](const rdd<std::pair<std::string, int64_t>>& x,
                              caf_stream::time t) {

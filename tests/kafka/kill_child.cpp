@@ -6,7 +6,8 @@
 //
 // Reads partitions 0 and 1 of the topic "words"; keeps running totals with
 // update_state_by_key and upserts them into the table "totals" of the
-// SQLite file DB and, given libpq's connection string PG, of PostgreSQL.
+// SQLite file DB and, given libpq's connection string PG, of PostgreSQL;
+// appends each batch's counts to the table "per_batch" of DB.
 // Prints "started" or "recovered", then per command on stdin:
 //   tick  cut the next batch, wait for it, print "done <ms>"
 //   stop  stop gracefully, print "stopped"
@@ -15,13 +16,14 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
+
+#include "support/words.hpp"
 
 using namespace caf_stream;
 
@@ -54,14 +56,6 @@ private:
   std::string failure_;
 };
 
-std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> result;
-  std::istringstream in{line};
-  for (std::string w; in >> w;)
-    result.push_back(w);
-  return result;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -88,18 +82,22 @@ int main(int argc, char** argv) {
           {{"words", 0}, {"words", 1}},
           {{"bootstrap.servers", bootstraps},
            {"auto.offset.reset", "earliest"}}));
-      auto totals
-        = words.flat_map([](const record& r) { return split(r.value); })
+      auto counts
+        = words
+            .flat_map([](const record& r) {
+              return support::split_words(r.value);
+            })
             .map([](const std::string& w) {
               return std::make_pair(w, int64_t{1});
             })
-            .update_state_by_key(
-              [](const std::vector<int64_t>& xs, std::optional<int64_t> st) {
-                auto n = st.value_or(0);
-                for (auto x : xs)
-                  n += x;
-                return std::optional<int64_t>{n};
-              });
+            .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
+      auto totals = counts.update_state_by_key(
+        [](const std::vector<int64_t>& xs, std::optional<int64_t> st) {
+          auto n = st.value_or(0);
+          for (auto x : xs)
+            n += x;
+          return std::optional<int64_t>{n};
+        });
       totals.checkpoint(std::chrono::seconds(3));
       sinks::table_options table;
       table.columns = {"word", "n"};
@@ -109,6 +107,12 @@ int main(int argc, char** argv) {
         return std::make_tuple(x.first, x.second);
       };
       sinks::save_to_sqlite(totals, db, "totals", row, table);
+      // Each batch's own counts, appended: a batch written twice, or one
+      // that reads other records when it runs again, shows here.
+      sinks::table_options appended;
+      appended.columns = {"word", "n"};
+      appended.create_if_missing = true;
+      sinks::save_to_sqlite(counts, db, "per_batch", row, appended);
       if (!pg.empty())
         sinks::save_to_postgresql(totals, pg, "totals", row, table);
       return ctx;

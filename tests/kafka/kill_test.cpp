@@ -24,8 +24,11 @@ using namespace caf_stream;
 
 namespace {
 
-// The totals table of `db` as "word=n" lines, read with SQLite's own API.
-std::vector<std::string> totals(const std::string& db) {
+// The totals of `sql` (word, n) in `db` as "word=n" lines, read with
+// SQLite's own API.
+std::vector<std::string> totals(const std::string& db,
+                                const char* sql = "select word, n from totals "
+                                                  "order by word") {
   sqlite3* conn = nullptr;
   std::vector<std::string> result;
   if (sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr)
@@ -34,8 +37,7 @@ std::vector<std::string> totals(const std::string& db) {
     return result;
   }
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(conn, "select word, n from totals order by word", -1,
-                         &st, nullptr)
+  if (sqlite3_prepare_v2(conn, sql, -1, &st, nullptr)
       == SQLITE_OK)
     while (sqlite3_step(st) == SQLITE_ROW)
       result.push_back(
@@ -145,5 +147,10 @@ TEST_CASE("a Kafka to SQLite and PostgreSQL word count killed at random "
     want.push_back(w + "=" + std::to_string(n));
   CHECK(restarts == kills);
   CHECK(totals(db) == want);
+  // The appended per-batch counts add up to the same: no batch twice, none
+  // with other records when it ran again.
+  CHECK(totals(db, "select word, sum(n) from per_batch group by word order "
+                   "by word")
+        == want);
   CHECK(totals_pg(pg) == want);
 }

@@ -60,6 +60,12 @@ public:
   void add_input(std::shared_ptr<dstream_node_base> node,
                  std::shared_ptr<input_node_base> input);
 
+  /// The number of inputs so far (the next input's index: the same in every
+  /// run of the same program).
+  size_t num_inputs() const noexcept {
+    return inputs_.size();
+  }
+
   /// Adds a receiver input (also added as an input).
   void add_receiver_input(std::shared_ptr<dstream_node_base> node,
                           std::shared_ptr<receiver_input_base> input);

@@ -74,7 +74,17 @@ public:
   /// The ranges of batch `t`. Throws `stream_error` (errc::source_failure)
   /// when Kafka does not answer within the poll timeout or an offset is
   /// gone; the positions stay, so the next batch starts at the same place.
-  std::vector<offset_range> next_ranges(time t);
+  /// With a `ranges_file`, the remembered batches' ranges are written to it
+  /// (atomically) before the batch runs: Spark checkpoints when a batch is
+  /// generated, so a batch that ran but was not checkpointed yet reads the
+  /// same records when a recovery runs it again.
+  std::vector<offset_range> next_ranges(time t,
+                                        const std::string& ranges_file = {});
+
+  /// Adds the batches of `ranges_file` that the checkpoint did not have
+  /// (after `restore_positions`); returns them.
+  std::vector<std::pair<time, std::vector<offset_range>>>
+  restore_ranges_file(const std::string& ranges_file);
 
   /// The ranges of batch `t` while it is remembered; throws `stream_error`
   /// (errc::invalid_graph) for a batch this stream has no ranges of.

@@ -101,17 +101,32 @@ private:
   value_function value_;
 };
 
+namespace detail {
+
+/// Settings of `kind` with the parameters and starting offsets every
+/// strategy has.
+inline consumer_settings
+strategy_settings(consumer_settings::kind how, params kafka_params,
+                  std::map<topic_partition, int64_t> offsets) {
+  consumer_settings s;
+  s.how = how;
+  s.kafka_params = std::move(kafka_params);
+  s.offsets = std::move(offsets);
+  return s;
+}
+
+} // namespace detail
+
 /// Reads all partitions of `topics`, also ones added later (Spark's
 /// `Subscribe`); `offsets` overrides where some start.
 template <class K, class V>
 consumer_strategy<K, V>
 subscribe(std::vector<std::string> topics, params kafka_params,
           std::map<topic_partition, int64_t> offsets = {}) {
-  consumer_settings s;
-  s.how = consumer_settings::kind::subscribe;
+  auto s = detail::strategy_settings(consumer_settings::kind::subscribe,
+                                     std::move(kafka_params),
+                                     std::move(offsets));
   s.topics = std::move(topics);
-  s.kafka_params = std::move(kafka_params);
-  s.offsets = std::move(offsets);
   return consumer_strategy<K, V>{std::move(s)};
 }
 
@@ -121,11 +136,10 @@ template <class K, class V>
 consumer_strategy<K, V>
 subscribe_pattern(std::string regex, params kafka_params,
                   std::map<topic_partition, int64_t> offsets = {}) {
-  consumer_settings s;
-  s.how = consumer_settings::kind::subscribe_pattern;
+  auto s = detail::strategy_settings(
+    consumer_settings::kind::subscribe_pattern, std::move(kafka_params),
+    std::move(offsets));
   s.pattern = std::move(regex);
-  s.kafka_params = std::move(kafka_params);
-  s.offsets = std::move(offsets);
   return consumer_strategy<K, V>{std::move(s)};
 }
 
@@ -135,11 +149,10 @@ template <class K, class V>
 consumer_strategy<K, V>
 assign(std::vector<topic_partition> partitions, params kafka_params,
        std::map<topic_partition, int64_t> offsets = {}) {
-  consumer_settings s;
-  s.how = consumer_settings::kind::assign;
+  auto s = detail::strategy_settings(consumer_settings::kind::assign,
+                                     std::move(kafka_params),
+                                     std::move(offsets));
   s.partitions = std::move(partitions);
-  s.kafka_params = std::move(kafka_params);
-  s.offsets = std::move(offsets);
   return consumer_strategy<K, V>{std::move(s)};
 }
 
@@ -203,6 +216,7 @@ public:
                     std::shared_ptr<direct_input> input,
                     const consumer_strategy<K, V>& strategy)
     : caf_stream::detail::generated_input_node<record>(graph, slide),
+      input_index_(graph.num_inputs()),
       input_(std::move(input)),
       key_(strategy.key()),
       value_(strategy.value()) {
@@ -220,6 +234,8 @@ public:
   void restore_positions(const std::string& bytes) override {
     for (auto& [t, ranges] : input_->restore_positions(bytes))
       this->restore_fixed(t, make_rdd(std::move(ranges)));
+    for (auto& [t, ranges] : input_->restore_ranges_file(ranges_file()))
+      this->restore_fixed(t, make_rdd(std::move(ranges)));
   }
 
   void stop() override {
@@ -228,7 +244,7 @@ public:
 
 protected:
   std::pair<rdd<record>, int64_t> next(time t) override {
-    auto ranges = input_->next_ranges(t);
+    auto ranges = input_->next_ranges(t, ranges_file());
     input_->forget_before(t - this->remember_duration());
     int64_t records = 0;
     for (auto& r : ranges)
@@ -237,11 +253,21 @@ protected:
   }
 
 private:
+  // In the checkpoint directory, if there is one; named after the input's
+  // index, which every run of the program gives it alike.
+  std::string ranges_file() const {
+    auto& dir = this->graph().checkpoint_directory();
+    if (dir.empty())
+      return {};
+    return dir + "/kafka-" + std::to_string(input_index_) + "-ranges";
+  }
+
   rdd<record> make_rdd(std::vector<offset_range> ranges) const {
     return rdd<record>{std::make_shared<rdd_node_type>(std::move(ranges),
                                                        input_, key_, value_)};
   }
 
+  size_t input_index_;
   std::shared_ptr<direct_input> input_;
   typename consumer_strategy<K, V>::key_function key_;
   typename consumer_strategy<K, V>::value_function value_;

@@ -1,7 +1,12 @@
 #include "caf_stream/kafka/direct_input.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <regex>
@@ -87,6 +92,24 @@ handle_ptr make_consumer(const params& ps) {
                          + errstr);
   }
   return handle_ptr{rk};
+}
+
+// Writes `bytes` to a temporary sibling, then renames it over `path`.
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  auto tmp = path + ".tmp";
+  {
+    std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out)
+      throw stream_error(errc::source_failure,
+                         "kafka: cannot write the offset ranges file '" + tmp
+                           + "': " + std::strerror(errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw stream_error(errc::source_failure,
+                       "kafka: cannot rename the offset ranges file to '"
+                         + path + "': " + std::strerror(errno));
 }
 
 int timeout_ms(duration d) {
@@ -314,7 +337,8 @@ int64_t direct_input::starting_offset(const topic_partition& tp, int64_t low,
                  + " and auto.offset.reset is '" + reset + "'");
 }
 
-std::vector<offset_range> direct_input::next_ranges(time t) {
+std::vector<offset_range> direct_input::next_ranges(
+  time t, const std::string& ranges_file) {
   commit_queued();
   std::lock_guard<std::mutex> guard{mtx_};
   std::vector<offset_range> result;
@@ -365,6 +389,46 @@ std::vector<offset_range> direct_input::next_ranges(time t) {
     positions_ = std::move(next);
   }
   batches_[t] = result;
+  if (!ranges_file.empty()) {
+    std::vector<std::pair<int64_t, std::vector<offset_range>>> xs;
+    for (auto& [bt, ranges] : batches_)
+      xs.emplace_back(bt.milliseconds(), ranges);
+    write_file_atomically(ranges_file, caf_stream::detail::to_bytes(xs));
+  }
+  return result;
+}
+
+std::vector<std::pair<time, std::vector<offset_range>>>
+direct_input::restore_ranges_file(const std::string& ranges_file) {
+  std::vector<std::pair<time, std::vector<offset_range>>> result;
+  std::ifstream in{ranges_file, std::ios::binary};
+  if (!in)
+    return result;
+  std::string bytes{std::istreambuf_iterator<char>{in},
+                    std::istreambuf_iterator<char>{}};
+  std::vector<std::pair<int64_t, std::vector<offset_range>>> xs;
+  try {
+    caf_stream::detail::from_bytes(bytes, xs);
+  } catch (const std::exception& e) {
+    // Written atomically, so this is damage from outside: say so and go on
+    // with the checkpoint's ranges alone.
+    caf_stream::detail::logger("kafka")->warn(
+      "ignoring the unreadable offset ranges file '{}': {}", ranges_file,
+      e.what());
+    return result;
+  }
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& [ms, ranges] : xs) {
+    if (batches_.count(time{ms}) > 0)
+      continue;
+    for (auto& r : ranges) {
+      auto& pos = positions_[r.topic_partition()];
+      pos = std::max(pos, r.until_offset);
+    }
+    batches_[time{ms}] = ranges;
+    replay_[time{ms}] = ranges;
+    result.emplace_back(time{ms}, std::move(ranges));
+  }
   return result;
 }
 
