@@ -1,12 +1,16 @@
 #include <catch2/catch.hpp>
 
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "caf_stream/checkpoint/checkpoint.hpp"
@@ -42,16 +46,33 @@ std::string expected_totals(int64_t base, size_t k) {
 
 // Waits, bounded, until the checkpoint of batch `t_ms` is on disk: the
 // checkpoint writer works off the batch path, so on a loaded machine a batch
-// can complete long before its checkpoint is written.
+// can complete long before its checkpoint is written. Woken by inotify when
+// a file is renamed into the directory.
 bool wait_for_checkpoint(const std::string& directory, int64_t t_ms) {
   auto name = "checkpoint-" + std::to_string(t_ms);
-  for (int i = 0; i < 12000; ++i) {
+  auto written = [&] {
     for (auto& path : detail::list_checkpoints(directory))
       if (fs::path{path}.filename() == name)
         return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return false;
+  };
+  int fd = ::inotify_init1(IN_CLOEXEC);
+  if (fd < 0 || ::inotify_add_watch(fd, directory.c_str(), IN_MOVED_TO) < 0)
+    return false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool result = false;
+  while (!(result = written())) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - std::chrono::steady_clock::now())
+                  .count();
+    pollfd p{fd, POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
+      break;
+    char events[4096];
+    [[maybe_unused]] auto n = ::read(fd, events, sizeof(events));
   }
-  return false;
+  ::close(fd);
+  return result;
 }
 
 std::unique_ptr<support::child_process>
