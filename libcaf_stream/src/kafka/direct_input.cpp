@@ -597,34 +597,36 @@ void read_with(rd_kafka_t* rk, const offset_range& range,
 
 } // namespace
 
-void read_range(const params& executor_params, const offset_range& range,
-                const direct_settings& settings,
-                const std::function<void(raw_record&&)>& f) {
+namespace {
+
+// Reads `range` with a consumer of `pool`; one that failed does not go back.
+void read_pooled(consumer_pool& pool, const offset_range& range,
+                 const direct_settings& settings,
+                 const std::function<void(raw_record&&)>& f) {
   if (range.count() <= 0)
     return;
-  auto rk = make_consumer(executor_params);
+  auto rk = pool.take();
   try {
     read_with(rk.get(), range, settings, f);
   } catch (...) {
     rd_kafka_consumer_close(rk.get());
     throw;
   }
-  rd_kafka_consumer_close(rk.get());
+  pool.give(std::move(rk));
+}
+
+} // namespace
+
+void read_range(const params& executor_params, const offset_range& range,
+                const direct_settings& settings,
+                const std::function<void(raw_record&&)>& f) {
+  consumer_pool pool{executor_params};
+  read_pooled(pool, range, settings, f);
 }
 
 void direct_input::read(const offset_range& range,
                         const std::function<void(raw_record&&)>& f) {
-  if (range.count() <= 0)
-    return;
-  auto rk = pool_->take();
-  try {
-    read_with(rk.get(), range, settings_, f);
-  } catch (...) {
-    // A consumer in an unknown state does not go back to the pool.
-    rd_kafka_consumer_close(rk.get());
-    throw;
-  }
-  pool_->give(std::move(rk));
+  read_pooled(*pool_, range, settings_, f);
 }
 
 } // namespace detail

@@ -1,6 +1,6 @@
 #include "caf_stream/sinks/postgresql.hpp"
 
-#include <cstdio>
+#include <charconv>
 #include <mutex>
 #include <optional>
 #include <tuple>
@@ -22,9 +22,10 @@ std::optional<std::string> to_text(const value& x) {
   if (auto i = std::get_if<int64_t>(&x))
     return std::to_string(*i);
   if (auto d = std::get_if<double>(&x)) {
+    // The shortest text that reads back as the same double.
     char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.17g", *d);
-    return std::string{buf};
+    auto end = std::to_chars(buf, buf + sizeof(buf), *d).ptr;
+    return std::string{buf, end};
   }
   if (auto s = std::get_if<std::string>(&x))
     return *s;
