@@ -19,6 +19,7 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/child_commands.hpp"
 #include "support/words.hpp"
 
 using namespace caf_stream;
@@ -96,13 +97,7 @@ int main(int argc, char** argv) {
         };
       };
       pairs
-        .update_state_by_key(
-          [](const std::vector<int64_t>& xs, std::optional<int64_t> st) {
-            auto n = st.value_or(0);
-            for (auto x : xs)
-              n += x;
-            return std::optional<int64_t>{n};
-          })
+        .update_state_by_key(support::running_total)
         .checkpoint(std::chrono::seconds(3))
         .foreach_rdd(collect(0));
       auto running = [](const std::string&, std::optional<int64_t> x,
@@ -116,20 +111,9 @@ int main(int argc, char** argv) {
       return ctx;
     });
     ssc->add_streaming_listener(prog);
-    ssc->start();
-    // After recovery the batches up to now run at once, before the next.
-    std::cout << (ssc->is_recovered() ? "recovered" : "started") << std::endl;
-    for (std::string cmd; std::getline(std::cin, cmd);) {
-      if (cmd == "tick") {
-        clk->advance(std::chrono::seconds(1));
-        std::cout << prog->wait_and_render(clk->now().milliseconds())
-                  << std::endl;
-      } else if (cmd == "stop") {
-        ssc->stop(true);
-        std::cout << "stopped" << std::endl;
-        return 0;
-      }
-    }
+    return support::run_commands(*ssc, *clk, [&](int64_t now) {
+      return prog->wait_and_render(now);
+    });
   } catch (const std::exception& e) {
     std::cout << "error " << e.what() << std::endl;
     return 1;

@@ -15,7 +15,6 @@
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -23,6 +22,7 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/child_commands.hpp"
 #include "support/words.hpp"
 
 using namespace caf_stream;
@@ -91,13 +91,7 @@ int main(int argc, char** argv) {
               return std::make_pair(w, int64_t{1});
             })
             .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
-      auto totals = counts.update_state_by_key(
-        [](const std::vector<int64_t>& xs, std::optional<int64_t> st) {
-          auto n = st.value_or(0);
-          for (auto x : xs)
-            n += x;
-          return std::optional<int64_t>{n};
-        });
+      auto totals = counts.update_state_by_key(support::running_total);
       totals.checkpoint(std::chrono::seconds(3));
       sinks::table_options table;
       table.columns = {"word", "n"};
@@ -119,18 +113,9 @@ int main(int argc, char** argv) {
     });
     auto prog = std::make_shared<progress>();
     ssc->add_streaming_listener(prog);
-    ssc->start();
-    std::cout << (ssc->is_recovered() ? "recovered" : "started") << std::endl;
-    for (std::string cmd; std::getline(std::cin, cmd);) {
-      if (cmd == "tick") {
-        clk->advance(std::chrono::seconds(1));
-        std::cout << prog->wait_for(clk->now().milliseconds()) << std::endl;
-      } else if (cmd == "stop") {
-        ssc->stop(true);
-        std::cout << "stopped" << std::endl;
-        return 0;
-      }
-    }
+    return support::run_commands(*ssc, *clk, [&](int64_t now) {
+      return prog->wait_for(now);
+    });
   } catch (const std::exception& e) {
     std::cout << "error " << e.what() << std::endl;
     return 1;

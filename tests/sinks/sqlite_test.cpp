@@ -15,6 +15,7 @@
 
 #include "support/pipeline.hpp"
 #include "support/tables.hpp"
+#include "support/words.hpp"
 
 using namespace caf_stream;
 
@@ -146,13 +147,7 @@ TEST_CASE("save_to_sqlite upserts running totals by key", "[sinks][sqlite]") {
   testing::temporary_directory dir;
   auto path = db_file(dir);
   auto attach = [&](const dstream<kv>& in) {
-    auto totals = in.update_state_by_key(
-      [](const std::vector<int64_t>& xs, std::optional<int64_t> st) {
-        auto n = st.value_or(0);
-        for (auto x : xs)
-          n += x;
-        return std::optional<int64_t>{n};
-      });
+    auto totals = in.update_state_by_key(support::running_total);
     auto opts = word_table();
     opts.upsert_key = {"word"};
     sinks::save_to_sqlite(totals, path, "totals", word_row, opts);

@@ -131,6 +131,10 @@ private:
   int64_t starting_offset(const topic_partition& tp, int64_t low,
                           int64_t high);
 
+  // Takes a restored batch's ranges: remembered, replayed when the batch
+  // runs again, and later batches start after them. Needs `mtx_`.
+  std::vector<offset_range> adopt(time t, std::vector<offset_range> ranges);
+
   consumer_settings consumer_;
   direct_settings settings_;
   duration batch_interval_;

@@ -418,18 +418,21 @@ direct_input::restore_ranges_file(const std::string& ranges_file) {
     return result;
   }
   std::lock_guard<std::mutex> guard{mtx_};
-  for (auto& [ms, ranges] : xs) {
-    if (batches_.count(time{ms}) > 0)
-      continue;
-    for (auto& r : ranges) {
-      auto& pos = positions_[r.topic_partition()];
-      pos = std::max(pos, r.until_offset);
-    }
-    batches_[time{ms}] = ranges;
-    replay_[time{ms}] = ranges;
-    result.emplace_back(time{ms}, std::move(ranges));
-  }
+  for (auto& [ms, ranges] : xs)
+    if (batches_.count(time{ms}) == 0)
+      result.emplace_back(time{ms}, adopt(time{ms}, std::move(ranges)));
   return result;
+}
+
+std::vector<offset_range> direct_input::adopt(time t,
+                                              std::vector<offset_range> ranges) {
+  for (auto& r : ranges) {
+    auto& pos = positions_[r.topic_partition()];
+    pos = std::max(pos, r.until_offset);
+  }
+  batches_[t] = ranges;
+  replay_[t] = ranges;
+  return ranges;
 }
 
 std::vector<offset_range> direct_input::ranges_of(time t) {
@@ -461,15 +464,8 @@ direct_input::restore_positions(const std::string& bytes) {
   caf_stream::detail::from_bytes(bytes, xs);
   std::lock_guard<std::mutex> guard{mtx_};
   std::vector<std::pair<time, std::vector<offset_range>>> result;
-  for (auto& [ms, ranges] : xs) {
-    for (auto& r : ranges) {
-      auto& pos = positions_[r.topic_partition()];
-      pos = std::max(pos, r.until_offset);
-    }
-    batches_[time{ms}] = ranges;
-    replay_[time{ms}] = ranges;
-    result.emplace_back(time{ms}, std::move(ranges));
-  }
+  for (auto& [ms, ranges] : xs)
+    result.emplace_back(time{ms}, adopt(time{ms}, std::move(ranges)));
   return result;
 }
 
