@@ -13,6 +13,7 @@
 
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/detail/config_file.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream {
@@ -66,7 +67,7 @@ void add_stream_options(caf::config_option_set& opts) {
 stream_options read_stream_options(const caf::actor_system_config& cfg) {
   using std::chrono::duration_cast;
   stream_options result;
-  auto ms = [&](const char* key, duration fallback) {
+  auto ms = [&](caf::string_view key, duration fallback) {
     auto x = caf::get_or(cfg, key, caf::timespan{fallback});
     return duration_cast<duration>(x);
   };
@@ -161,48 +162,6 @@ stream_config::stream_config() {
 }
 
 namespace {
-
-// Calls `f(i)` for each index of `x` outside a quoted string (escapes
-// inside quotes skipped) until `f` returns false.
-template <class F>
-void for_each_unquoted(const std::string& x, F f) {
-  bool quoted = false;
-  for (size_t i = 0; i < x.size(); ++i) {
-    if (quoted && x[i] == '\\')
-      ++i;
-    else if (x[i] == '"')
-      quoted = !quoted;
-    else if (!quoted && !f(i))
-      return;
-  }
-}
-
-// Whether `x` has as many '[' as ']' outside quotes: a list value that
-// spans several lines is complete.
-bool balanced(const std::string& x) {
-  int depth = 0;
-  for_each_unquoted(x, [&](size_t i) {
-    depth += x[i] == '[' ? 1 : x[i] == ']' ? -1 : 0;
-    return true;
-  });
-  return depth <= 0;
-}
-
-// `x` without a comment (from a ';' outside quotes) and surrounding blanks.
-std::string strip(const std::string& x) {
-  size_t end = x.size();
-  for_each_unquoted(x, [&](size_t i) {
-    if (x[i] != ';')
-      return true;
-    end = i;
-    return false;
-  });
-  auto first = x.find_first_not_of(" \t\r");
-  if (first == std::string::npos || first >= end)
-    return {};
-  auto last = x.find_last_not_of(" \t\r", end - 1);
-  return x.substr(first, last - first + 1);
-}
 
 // "parser_error(unexpected_newline, ({"column" = 1, "line" = 2}))" ->
 // "unexpected newline at line 2, column 1".
@@ -307,48 +266,29 @@ std::string stream_config::check_config_file(const std::string& path,
     return must_exist ? "cannot read the configuration file " + path : "";
   std::string text{std::istreambuf_iterator<char>{in},
                    std::istreambuf_iterator<char>{}};
-  std::vector<std::string> lines;
-  std::istringstream source{text};
-  for (std::string line; std::getline(source, line);)
-    lines.push_back(std::move(line));
-  std::string section;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    auto where = path + ", line " + std::to_string(i + 1) + ": ";
-    if (lines[i].find('\0') != std::string::npos)
-      return where + "a NUL byte (the file must be text)";
-    auto line = strip(lines[i]);
-    if (line.empty())
-      continue;
-    if (line.front() == '[' && line.back() == ']'
-        && line.find('=') == std::string::npos) {
-      section = strip(line.substr(1, line.size() - 2));
-      continue;
-    }
-    auto eq = line.find('=');
-    if (eq == std::string::npos)
-      continue; // CAF's reader reports what it cannot read.
-    auto key = strip(line.substr(0, eq));
-    auto value = strip(line.substr(eq + 1));
-    auto first_line = i;
-    while (!balanced(value) && i + 1 < lines.size())
-      value += " " + strip(lines[++i]);
-    auto name = section.empty() ? key : section + "." + key;
+  auto file = detail::scan_config_file(text);
+  for (const auto& entry : file.entries) {
     // Only caf-stream's own options: the rest is CAF's (and the
     // application's) to check.
+    const auto& name = entry.name;
     if (name.compare(0, 7, "stream.") != 0)
       continue;
-    where = path + ", line " + std::to_string(first_line + 1) + ": ";
+    auto where = path + ", line " + std::to_string(entry.line) + ": ";
     auto dot = name.rfind('.');
     auto opt = custom_options_.qualified_name_lookup(name.substr(0, dot),
                                                      name.substr(dot + 1));
     if (opt == nullptr)
       return where + "unknown option " + name + " (--help lists the options)";
-    if (!opt->parse(value)) {
+    if (!opt->parse(entry.value)) {
       auto type = opt->type_name();
       return where + name + " takes a value of type "
-             + std::string{type.begin(), type.end()} + ", not '" + value + "'";
+             + std::string{type.begin(), type.end()} + ", not '" + entry.value
+             + "'";
     }
   }
+  if (file.nul_line > 0)
+    return path + ", line " + std::to_string(file.nul_line)
+           + ": a NUL byte (the file must be text)";
   return {};
 }
 

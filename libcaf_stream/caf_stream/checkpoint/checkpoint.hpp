@@ -88,6 +88,11 @@ private:
 /// newer format version.
 checkpoint_record read_checkpoint(const std::string& path);
 
+/// Reads a checkpoint record from the `bytes` of a checkpoint file, as
+/// `read_checkpoint` does; `path` names the file in errors.
+checkpoint_record parse_checkpoint(const std::string& bytes,
+                                   const std::string& path);
+
 /// The checkpoint files of `directory`, newest first.
 std::vector<std::string> list_checkpoints(const std::string& directory);
 

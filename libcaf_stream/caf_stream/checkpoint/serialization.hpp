@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <sstream>
 #include <string>
@@ -8,7 +9,9 @@
 #include <vector>
 
 #include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_iarchive_impl.hpp>
 #include <boost/archive/binary_oarchive.hpp>
+#include <boost/serialization/collection_size_type.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
@@ -65,12 +68,64 @@ std::string to_bytes(const T& x) {
   return out.str();
 }
 
+/// Boost's binary input archive, reading `binary_oarchive`'s bytes, that
+/// refuses a string or collection longer than the bytes left instead of
+/// allocating for it: malformed bytes cannot make it allocate more than a
+/// small multiple of their size. Throws `std::length_error`.
+class bounded_iarchive
+  : public boost::archive::binary_iarchive_impl<bounded_iarchive, char,
+                                                std::char_traits<char>> {
+public:
+  using base = boost::archive::binary_iarchive_impl<bounded_iarchive, char,
+                                                    std::char_traits<char>>;
+
+  /// Reads the bytes of `in` (without Boost's archive header).
+  explicit bounded_iarchive(std::istringstream& in)
+    : base(in, boost::archive::no_header), in_(in) {
+    init(boost::archive::no_header);
+  }
+
+  // Boost's interface calls these through the most derived archive.
+  friend class boost::archive::detail::interface_iarchive<bounded_iarchive>;
+  friend class boost::archive::basic_binary_iarchive<bounded_iarchive>;
+  friend class boost::archive::load_access;
+
+  using base::load;
+
+  void load(std::string& s);
+
+  template <class T>
+  void load_override(T& t) {
+    base::load_override(t);
+  }
+
+  void load_override(boost::serialization::collection_size_type& t);
+
+private:
+  // Refuses `n` items of at least one byte each if fewer bytes are left
+  // (a collection of a few empty items passes).
+  void check_size(uint64_t n, const char* what);
+
+  std::istringstream& in_;
+};
+
 /// Reads `x` back from `to_bytes`' output; throws on malformed bytes.
 template <class T>
 void from_bytes(const std::string& bytes, T& x) {
   std::istringstream in{bytes};
-  boost::archive::binary_iarchive ar{in, boost::archive::no_header};
+  bounded_iarchive ar{in};
   ar >> x;
 }
 
 } // namespace caf_stream::detail
+
+BOOST_SERIALIZATION_REGISTER_ARCHIVE(caf_stream::detail::bounded_iarchive)
+BOOST_SERIALIZATION_USE_ARRAY_OPTIMIZATION(caf_stream::detail::bounded_iarchive)
+
+// Instantiated once, in serialization.cpp.
+extern template class boost::archive::basic_binary_iprimitive<
+  caf_stream::detail::bounded_iarchive, char, std::char_traits<char>>;
+extern template class boost::archive::basic_binary_iarchive<
+  caf_stream::detail::bounded_iarchive>;
+extern template class boost::archive::detail::archive_serializer_map<
+  caf_stream::detail::bounded_iarchive>;

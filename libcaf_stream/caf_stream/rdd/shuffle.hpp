@@ -96,10 +96,12 @@ private:
   // The reduce side: merges partition `index` of every map task's output.
   void reduce(size_t index, hash_table<K, C>& acc) const {
     for (auto& buckets : map_out_)
-      for (auto& [kv, h] : buckets[index])
+      for (auto& entry : buckets[index]) {
+        auto& kv = entry.first;
         acc.upsert(
-          kv.first, h, [&] { return kv.second; },
+          kv.first, entry.second, [&] { return kv.second; },
           [&](C& c) { merge_combiners_(c, C{kv.second}); });
+      }
   }
 
   // One table for the whole map partition: each record is hashed once, for

@@ -105,7 +105,7 @@ std::string encode(const checkpoint_record& x) {
 // this one, so that old checkpoints stay readable.
 void decode(uint32_t version, const std::string& payload, checkpoint_record& x) {
   std::istringstream in{payload};
-  boost::archive::binary_iarchive ar{in, boost::archive::no_header};
+  bounded_iarchive ar{in};
   switch (version) {
     case 1:
       ar >> x.time_ms >> x.batch_interval_ms >> x.zero_ms
@@ -254,13 +254,20 @@ checkpoint_record read_checkpoint(const std::string& path) {
     bad(path, std::strerror(errno));
   std::string bytes{std::istreambuf_iterator<char>{in},
                     std::istreambuf_iterator<char>{}};
+  return parse_checkpoint(bytes, path);
+}
+
+checkpoint_record parse_checkpoint(const std::string& bytes,
+                                   const std::string& path) {
   if (bytes.size() < header_size
       || std::memcmp(bytes.data(), magic, sizeof(magic)) != 0)
     bad(path, "not a caf-stream checkpoint");
   auto version = get_le<uint32_t>(bytes.data() + 8);
   auto size = get_le<uint64_t>(bytes.data() + 12);
   auto crc = get_le<uint32_t>(bytes.data() + 20);
-  if (version == 0 || version > checkpoint_record::current_version)
+  if (version == 0)
+    bad(path, "format version 0 does not exist (corrupt)");
+  if (version > checkpoint_record::current_version)
     bad(path, "format version " + std::to_string(version)
                 + " is newer than this program's ("
                 + std::to_string(checkpoint_record::current_version) + ")");

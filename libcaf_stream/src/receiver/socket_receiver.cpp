@@ -1,14 +1,13 @@
 #include "caf_stream/receiver/socket_receiver.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <limits>
-#include <vector>
 
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "caf_stream/detail/line_splitter.hpp"
 
 namespace caf_stream {
 
@@ -42,22 +41,14 @@ int connect_to(const std::string& host, uint16_t port, std::string& err) {
   return fd;
 }
 
-// The length of the line [first, end) without a trailing '\r'.
-size_t line_length(const char* first, const char* end) {
-  auto n = static_cast<size_t>(end - first);
-  return n > 0 && end[-1] == '\r' ? n - 1 : n;
-}
-
 } // namespace
 
 socket_receiver::socket_receiver(std::string host, uint16_t port,
                                  size_t max_line_length)
   : host_(std::move(host)),
     port_(port),
-    max_line_length_(
-      std::min(max_line_length, std::numeric_limits<size_t>::max() / 4)) {
-  // The limit is clamped so that the read buffer's size (a line and its
-  // "\r\n") cannot overflow.
+    max_line_length_(max_line_length) {
+  // nop
 }
 
 socket_receiver::~socket_receiver() {
@@ -97,82 +88,36 @@ void socket_receiver::receive() {
     }
     fd_ = fd;
   }
-  // buf[0, used) holds the start of a line whose '\n' has not arrived yet.
   // Each read's complete lines go to the block as they are (store_lines):
   // the tasks reading the block cut them into strings, in parallel.
-  std::vector<char> buf(64 * 1024);
-  size_t used = 0;
-  bool skipping = false; // inside an overlong line, until its '\n'
+  detail::line_splitter lines{max_line_length_};
+  auto store = [this](const char* data, size_t size, int64_t count) {
+    store_lines(data, size, count);
+  };
   auto reject = [&] {
     ++rejected_;
     report_error("socket_text_stream " + where + ": line longer than "
-                 + std::to_string(max_line_length_)
+                 + std::to_string(lines.max_line_length())
                  + " bytes skipped (stream.receiver.max-line-length)");
   };
   for (;;) {
-    if (used == buf.size()) {
-      // One line fills the buffer: grow it up to the longest line allowed
-      // (and its "\r\n"), or skip the line.
-      if (used > max_line_length_ + 1) {
-        reject();
-        skipping = true;
-        used = 0;
-      } else {
-        buf.resize(std::min(buf.size() * 2, max_line_length_ + 2));
-      }
-    }
-    auto n = ::recv(fd, buf.data() + used, buf.size() - used, 0);
+    auto [buf, size] = lines.space();
+    auto n = ::recv(fd, buf, size, 0);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0 || is_stopped()) {
       if (!is_stopped()) {
         // Spark keeps what it got and restarts when the stream ends.
-        if (used > 0 && !skipping) {
-          if (line_length(buf.data(), buf.data() + used) > max_line_length_) {
-            reject();
-          } else {
-            buf.resize(used);
-            buf.push_back('\n');
-            store_lines(buf.data(), buf.size(), 1);
-          }
-        }
-        restart(n == 0 ? "socket data stream from " + where + " had no more data"
-                       : "error receiving from " + where + ": "
-                           + std::strerror(errno));
+        auto what = n == 0 ? "socket data stream from " + where
+                               + " had no more data"
+                           : "error receiving from " + where + ": "
+                               + std::strerror(errno);
+        lines.finish(store, reject);
+        restart(what);
       }
       break;
     }
-    const char* first = buf.data();
-    const char* scan = first + used; // buf[0, used) holds no '\n'
-    const char* last = scan + n;
-    if (skipping) {
-      auto nl = static_cast<const char*>(std::memchr(scan, '\n', last - scan));
-      if (nl == nullptr) {
-        used = 0;
-        continue;
-      }
-      skipping = false;
-      first = scan = nl + 1;
-    }
-    // Lines [stored, first) are complete and go to the block together; an
-    // overlong line between them is left out.
-    const char* stored = first;
-    int64_t count = 0;
-    while (auto nl = static_cast<const char*>(
-             std::memchr(scan, '\n', last - scan))) {
-      if (line_length(first, nl) > max_line_length_) {
-        store_lines(stored, first - stored, count);
-        reject();
-        stored = nl + 1;
-        count = 0;
-      } else {
-        ++count;
-      }
-      first = scan = nl + 1;
-    }
-    store_lines(stored, first - stored, count);
-    used = static_cast<size_t>(last - first);
-    std::memmove(buf.data(), first, used);
+    lines.consume(static_cast<size_t>(n), store, reject);
   }
   {
     std::lock_guard<std::mutex> guard{fd_mtx_};
