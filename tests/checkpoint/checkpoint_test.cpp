@@ -158,6 +158,39 @@ TEST_CASE("a checkpoint of format version 1 still loads", "[checkpoint]") {
   CHECK(x.input_data[0].second == "files");
 }
 
+TEST_CASE("a record whose lengths run past its bytes is refused",
+          "[checkpoint]") {
+  // The version 1 record above with one length field set to 2^40, its
+  // checksum made to match (as a faulty writer would): refused without
+  // allocating for the length.
+  std::ifstream in{std::string{CAF_STREAM_TEST_DATA}
+                     + "/checkpoint-v1-0000000005000-state",
+                   std::ios::binary};
+  std::string file{std::istreambuf_iterator<char>{in},
+                   std::istreambuf_iterator<char>{}};
+  auto with_length_at = [&](size_t offset) {
+    auto payload = file.substr(24);
+    for (size_t i = 0; i < 8; ++i)
+      payload[offset + i] = static_cast<char>(i == 5 ? 1 : 0); // 2^40
+    auto crc = detail::crc32(payload.data(), payload.size());
+    auto result = file.substr(0, 20);
+    for (size_t i = 0; i < 4; ++i)
+      result.push_back(static_cast<char>((crc >> (8 * i)) & 0xFF));
+    return result + payload;
+  };
+  // Three times, then the graph fingerprint's length, then the count of
+  // pending batches after its 22 bytes.
+  CHECK_THROWS_WITH(detail::parse_checkpoint(with_length_at(24), "f"),
+                    "cannot read checkpoint 'f': malformed record: a string "
+                    "of 1099511627776 bytes with 122 bytes left");
+  CHECK_THROWS_WITH(detail::parse_checkpoint(with_length_at(54), "f"),
+                    "cannot read checkpoint 'f': malformed record: a "
+                    "collection of 1099511627776 items with 92 bytes left");
+  // Unchanged, it reads.
+  CHECK(detail::parse_checkpoint(file, "f").pending_ms
+        == std::vector<int64_t>{6000});
+}
+
 TEST_CASE("checkpoint checksums are CRC-32", "[checkpoint]") {
   // The standard check value.
   std::string check = "123456789";
