@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf_stream/clock.hpp"
@@ -15,6 +16,7 @@
 #include "caf_stream/scheduler/streaming_listener.hpp"
 
 namespace caf {
+class actor;
 class actor_system;
 } // namespace caf
 
@@ -94,6 +96,16 @@ public:
     return add_receiver(std::move(rcv), "receiver_stream");
   }
 
+  /// A stream fed by actors (Spark 1.x's `actorStream`): the returned
+  /// handle takes `T` or `std::vector<T>` from any actor. A `request` is
+  /// answered, with the number of records, once they are stored (so the
+  /// rate limit and backpressure pace senders that wait for it); a plain
+  /// `send` is not paced. Records sent before `start()` wait for it; after
+  /// `stop()` a request gets an error. Defined in
+  /// `caf_stream/actor_stream.hpp`, which the caller includes.
+  template <class T>
+  std::pair<dstream<T>, caf::actor> actor_stream(const std::string& name);
+
   /// Splits `data` into `num_partitions` partitions (0: the default
   /// parallelism), e.g. to feed a `queue_stream`.
   template <class T>
@@ -164,6 +176,9 @@ public:
   /// The context's clock.
   clock& get_clock() const noexcept;
 
+  /// The actor system the context runs on.
+  caf::actor_system& system() const noexcept;
+
   /// The graph of streams (for operators built on top of the API).
   const std::shared_ptr<detail::dstream_graph>& graph() const noexcept {
     return graph_;
@@ -173,7 +188,8 @@ private:
   struct impl;
 
   template <class T>
-  dstream<T> add_receiver(std::unique_ptr<receiver<T>> rcv, const char* name) {
+  dstream<T> add_receiver(std::unique_ptr<receiver<T>> rcv, const char* name,
+                          std::function<void()> on_stop = nullptr) {
     if (!rcv)
       throw std::invalid_argument("receiver_stream: the receiver is null");
     using node = detail::receiver_input_node<T>;
@@ -181,6 +197,7 @@ private:
                                     graph_->next_stream_id(), std::move(rcv),
                                     name);
     graph_->add_receiver_input(n, n);
+    n->on_context_stop(std::move(on_stop));
     return {graph_, n};
   }
 

@@ -290,4 +290,8 @@ clock& streaming_context::get_clock() const noexcept {
   return *impl_->clk;
 }
 
+caf::actor_system& streaming_context::system() const noexcept {
+  return *impl_->sys;
+}
+
 } // namespace caf_stream

@@ -32,6 +32,15 @@ void check_checkpoint_interval(const dstream_node_base& node,
 
 void check_can_persist(const dstream_graph& graph);
 
+/// How `send_to` reaches an actor of type `Actor`: `caf::actor` gets its
+/// specialization from `caf_stream/actor_stream.hpp`, so that this library
+/// needs no CAF. A specialization gives `make<U>(dst)`: a function
+/// `(time, std::vector<U>)` that sends a batch or throws.
+template <class Actor>
+struct actor_output {
+  static constexpr bool defined = false;
+};
+
 } // namespace detail
 
 template <class K, class V, class S, class M>
@@ -513,6 +522,35 @@ public:
       });
       out.commit();
     });
+  }
+
+  /// After each batch, sends the actor `dst` a message `(time, std::vector<T>)`
+  /// with the batch's time and records: one message per batch, in batch
+  /// order (an actor application's way out of a stream). A batch whose
+  /// actor is gone fails with a message saying so. Needs
+  /// `caf_stream/actor_stream.hpp`.
+  template <class Actor>
+  void send_to(const Actor& dst) const {
+    static_assert(detail::actor_output<Actor>::defined,
+                  "send_to takes a caf::actor: include "
+                  "caf_stream/actor_stream.hpp");
+    auto out = detail::actor_output<Actor>::template make<T>(dst);
+    foreach_rdd([out](const rdd<T>& x, time t) { out(t, x.collect()); });
+  }
+
+  /// Like `send_to(dst)`, with `f(const T&)` applied to each record first:
+  /// the actor gets `(time, std::vector<U>)` for `f`'s result type `U`.
+  template <class Actor, class F>
+  void send_to(const Actor& dst, F f) const {
+    static_assert(detail::actor_output<Actor>::defined,
+                  "send_to takes a caf::actor: include "
+                  "caf_stream/actor_stream.hpp");
+    static_assert(std::is_invocable_v<F, const T&>,
+                  "send_to expects f(const T&) -> U");
+    using u = std::decay_t<std::invoke_result_t<F, const T&>>;
+    auto out = detail::actor_output<Actor>::template make<u>(dst);
+    map(std::move(f)).foreach_rdd(
+      [out](const rdd<u>& x, time t) { out(t, x.collect()); });
   }
 
 private:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -121,6 +122,17 @@ public:
     return name_;
   }
 
+  /// Calls `f` once when the context stops (whether or not it started):
+  /// what lives beside the receiver and must end with the context.
+  void on_context_stop(std::function<void()> f) {
+    stop_hook_ = std::move(f);
+  }
+
+  void stop() override {
+    if (auto f = std::move(stop_hook_))
+      f();
+  }
+
   void clear_metadata(time t) override {
     dstream_node<T>::clear_metadata(t);
     std::lock_guard<std::mutex> guard{mtx_};
@@ -147,6 +159,7 @@ private:
   std::unique_ptr<receiver<T>> receiver_;
   std::shared_ptr<block_buffer<T>> buffer_;
   const char* name_;
+  std::function<void()> stop_hook_;
   std::mutex mtx_;
   std::map<time, std::vector<block>> blocks_;
 };
