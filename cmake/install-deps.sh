@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev
   libpqxx-dev libpq-dev postgresql
   librdkafka-dev
+  libzmq3-dev cppzmq-dev
   catch2
   clang-14 libclang-rt-14-dev
   gnuplot-nox
