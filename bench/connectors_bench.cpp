@@ -4,6 +4,9 @@
 // - Kafka -> word count: a direct stream over librdkafka's mock cluster
 //   (in this process, a topic of 4 partitions) against a hand-written
 //   librdkafka consumer loop counting the words of the same records;
+// - ZeroMQ -> word count: zeromq::create_pull_stream reading lines from a
+//   PUSH socket (a thread of this process) against a hand-written PULL loop
+//   counting the words of the same lines from the same kind of peer;
 // - rows per second into SQLite and PostgreSQL: save_to_sqlite and
 //   save_to_postgresql (one transaction per batch, with the progress
 //   record) against a hand-written loop doing the same inserts, a batch per
@@ -18,9 +21,11 @@
 // Keep --lines at 100000 or below: a partition of the mock cluster keeps at
 // most 5 MiB (older records are dropped silently).
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -28,8 +33,10 @@
 #include <librdkafka/rdkafka.h>
 #include <pqxx/pqxx>
 #include <sqlite3.h>
+#include <zmq.hpp>
 
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/zeromq.hpp"
 
 #include "bench_support.hpp"
 #include "support/kafka_cluster.hpp"
@@ -138,6 +145,99 @@ void kafka_word_count(size_t lines, size_t batches,
   d.context().stop();
   report("kafka_word_count", "lines", lines, baseline_s, engine_s,
          baseline_total == engine_total, engine_opts.workers);
+}
+
+// -- ZeroMQ -> word count -----------------------------------------------------
+
+// A PUSH socket on a free port of 127.0.0.1 that sends `text` from a thread
+// of its own once started (blocking at ZeroMQ's high-water mark while the
+// reader is behind).
+class pusher {
+public:
+  explicit pusher(const std::vector<std::string>& text)
+    : text_(text), socket_(ctx_, zmq::socket_type::push) {
+    socket_.bind("tcp://127.0.0.1:*");
+    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+  }
+
+  ~pusher() {
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+  const std::string& endpoint() const {
+    return endpoint_;
+  }
+
+  void start() {
+    thread_ = std::thread{[this] {
+      for (const auto& line : text_)
+        socket_.send(zmq::buffer(line));
+    }};
+  }
+
+private:
+  const std::vector<std::string>& text_;
+  zmq::context_t ctx_{1};
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::thread thread_;
+};
+
+int64_t pull_loop(const std::string& endpoint, size_t lines) {
+  zmq::context_t ctx{1};
+  zmq::socket_t socket{ctx, zmq::socket_type::pull};
+  socket.connect(endpoint);
+  std::unordered_map<std::string, int64_t> counts;
+  zmq::message_t msg;
+  for (size_t i = 0; i < lines; ++i) {
+    if (!socket.recv(msg))
+      break;
+    auto line = msg.to_string();
+    bench::for_each_word(line, [&](const char* w, size_t n) {
+      ++counts[std::string{w, n}];
+    });
+  }
+  int64_t total = 0;
+  for (auto& kv : counts)
+    total += kv.second;
+  return total;
+}
+
+void zeromq_word_count(size_t lines, const stream_options& opts) {
+  auto text = bench::make_lines(lines);
+  int64_t baseline_total = 0;
+  double baseline_s = 0;
+  {
+    pusher peer{text};
+    auto t0 = steady::now();
+    peer.start();
+    baseline_total = pull_loop(peer.endpoint(), lines);
+    baseline_s = seconds_since(t0);
+  }
+  pusher peer{text};
+  bench::driver d{opts, false};
+  std::atomic<int64_t> engine_total{0};
+  zeromq::create_pull_stream<std::string>(
+    d.context(), peer.endpoint(),
+    [](const zeromq::frames& msg) { return msg; })
+    .flat_map([](const std::string& line) { return bench::split(line); })
+    .map([](const std::string& w) { return count{w, 1}; })
+    .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
+    .foreach_rdd([&](const rdd<count>& r) {
+      engine_total += bench::sum_counts(r);
+      d.batch_done();
+    });
+  d.context().start();
+  auto t0 = steady::now();
+  peer.start();
+  // Batches are cut one after the other until every line was counted.
+  for (size_t i = 0; i < 1000000 && engine_total < baseline_total; ++i)
+    d.next();
+  auto engine_s = seconds_since(t0);
+  d.context().stop();
+  report("zeromq_word_count", "lines", lines, baseline_s, engine_s,
+         baseline_total == engine_total, opts.workers);
 }
 
 // -- database sinks -------------------------------------------------------------
@@ -283,6 +383,7 @@ int main(int argc, char** argv) {
     opts = opts.resolved();
     set_log_level("warn");
     kafka_word_count(lines, batches, opts);
+    zeromq_word_count(lines, opts);
     sqlite_rows(rows, batches, opts);
     if (!bench::has_flag(argc, argv, "no-postgresql"))
       postgresql_rows(rows, batches, opts);
