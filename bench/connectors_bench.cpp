@@ -65,6 +65,17 @@ void report(const char* workload, const char* unit, size_t n,
               engine_rate / base_rate, agree ? "true" : "false");
 }
 
+// Counts `words` per batch into `total`, telling `d` when a batch is done.
+void count_words(const dstream<std::string>& words, bench::driver& d,
+                 std::atomic<int64_t>& total) {
+  words.map([](const std::string& w) { return count{w, 1}; })
+    .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
+    .foreach_rdd([&](const rdd<count>& r) {
+      total += bench::sum_counts(r);
+      d.batch_done();
+    });
+}
+
 // -- Kafka -> word count ------------------------------------------------------
 
 int64_t consumer_loop(const support::kafka_cluster& kc, int partitions,
@@ -123,23 +134,19 @@ void kafka_word_count(size_t lines, size_t batches,
   engine_opts.kafka_max_rate_per_partition
     = std::ceil(per_partition / static_cast<double>(batches));
   bench::driver d{engine_opts, false};
-  int64_t engine_total = 0;
+  std::atomic<int64_t> engine_total{0};
   using record = kafka::consumer_record<std::string, std::string>;
   std::vector<kafka::topic_partition> tps;
   for (int p = 0; p < partitions; ++p)
     tps.push_back({"lines", p});
-  kafka::create_direct_stream(
+  auto records = kafka::create_direct_stream(
     d.context(), kafka::prefer_consistent(),
     kafka::assign<std::string, std::string>(
       tps, {{"bootstrap.servers", kc.bootstraps()},
-            {"auto.offset.reset", "earliest"}}))
-    .flat_map([](const record& r) { return bench::split(r.value); })
-    .map([](const std::string& w) { return count{w, 1}; })
-    .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
-    .foreach_rdd([&](const rdd<count>& r) {
-      engine_total += bench::sum_counts(r);
-      d.batch_done();
-    });
+            {"auto.offset.reset", "earliest"}}));
+  count_words(
+    records.flat_map([](const record& r) { return bench::split(r.value); }),
+    d, engine_total);
   d.context().start();
   auto engine_s = d.run(batches);
   d.context().stop();
@@ -218,16 +225,12 @@ void zeromq_word_count(size_t lines, const stream_options& opts) {
   pusher peer{text};
   bench::driver d{opts, false};
   std::atomic<int64_t> engine_total{0};
-  zeromq::create_pull_stream<std::string>(
+  auto lines_in = zeromq::create_pull_stream<std::string>(
     d.context(), peer.endpoint(),
-    [](const zeromq::frames& msg) { return msg; })
-    .flat_map([](const std::string& line) { return bench::split(line); })
-    .map([](const std::string& w) { return count{w, 1}; })
-    .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
-    .foreach_rdd([&](const rdd<count>& r) {
-      engine_total += bench::sum_counts(r);
-      d.batch_done();
-    });
+    [](const zeromq::frames& msg) { return msg; });
+  count_words(
+    lines_in.flat_map([](const std::string& l) { return bench::split(l); }),
+    d, engine_total);
   d.context().start();
   auto t0 = steady::now();
   peer.start();
