@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,8 +11,10 @@
 
 #include "caf_stream/detail/type_traits.hpp"
 #include "caf_stream/dstream/graph.hpp"
+#include "caf_stream/dstream/output.hpp"
 #include "caf_stream/dstream/state.hpp"
 #include "caf_stream/dstream/transformed.hpp"
+#include "caf_stream/dstream/update_state.hpp"
 #include "caf_stream/dstream/window.hpp"
 #include "caf_stream/rdd/rdd.hpp"
 #include "caf_stream/state_spec.hpp"
@@ -31,15 +32,6 @@ void check_checkpoint_interval(const dstream_node_base& node,
                                duration interval);
 
 void check_can_persist(const dstream_graph& graph);
-
-/// How `send_to` reaches an actor of type `Actor`: `caf::actor` gets its
-/// specialization from `caf_stream/actor_stream.hpp`, so that this library
-/// needs no CAF. A specialization gives `make<U>(dst)`: a function
-/// `(time, std::vector<U>)` that sends a batch or throws.
-template <class Actor>
-struct actor_output {
-  static constexpr bool defined = false;
-};
 
 } // namespace detail
 
@@ -423,16 +415,18 @@ public:
   /// checkpoint directory.
   template <class S = void, class F>
   auto update_state_by_key(F f, size_t num_partitions = 0) const {
-    return update_state_by_key_impl<S>(std::move(f), num_partitions,
-                                       std::nullopt);
+    return add(detail::make_update_state_node<T, S>(
+      *graph_, node_, std::move(f), partitions_or_default(num_partitions),
+      std::nullopt));
   }
 
   /// Like above, starting from the state `initial`.
   template <class S = void, class F, class U = T>
   auto update_state_by_key(F f, size_t num_partitions,
                            rdd<std::pair<detail::key_t<U>, S>> initial) const {
-    return update_state_by_key_impl<S>(std::move(f), num_partitions,
-                                       std::move(initial));
+    return add(detail::make_update_state_node<T, S>(
+      *graph_, node_, std::move(f), partitions_or_default(num_partitions),
+      std::move(initial)));
   }
 
   /// Spark's mapWithState: calls the spec's function for every record of
@@ -499,11 +493,7 @@ public:
   /// "Time: <ms> ms" header, with "..." when there are more.
   void print(size_t num = 10) const {
     foreach_rdd([num](const rdd<T>& x, time t) {
-      std::vector<std::string> first;
-      for (const auto& y : x.take(num + 1))
-        first.push_back(to_text(y));
-      std::cout << detail::format_print_block(t.milliseconds(), first, num)
-                << std::flush;
+      detail::print_batch(x, t, num);
     });
   }
 
@@ -511,16 +501,7 @@ public:
   /// file `part-NNNNN` per partition and one element per line.
   void save_as_text_files(std::string prefix, std::string suffix = "") const {
     foreach_rdd([prefix, suffix](const rdd<T>& x, time t) {
-      auto dir = detail::batch_file_name(prefix, suffix, t.milliseconds());
-      detail::output_dir out{dir};
-      x.foreach_partition([&out](size_t index, const std::vector<T>& part) {
-        std::vector<std::string> lines;
-        lines.reserve(part.size());
-        for (const auto& y : part)
-          lines.push_back(to_text(y));
-        detail::write_part_file(out.path(), index, lines);
-      });
-      out.commit();
+      detail::save_batch_as_text_files(x, t, prefix, suffix);
     });
   }
 
@@ -554,37 +535,6 @@ public:
   }
 
 private:
-  template <class S, class F, class Initial>
-  auto update_state_by_key_impl(F f, size_t num_partitions,
-                                Initial initial) const {
-    using k = detail::key_t<T>;
-    using v = detail::value_t<T>;
-    using values = std::vector<v>;
-    constexpr bool with_time = detail::callable_traits<F>::num_args == 4;
-    using r = typename detail::callable_traits<F>::result_type;
-    static_assert(detail::is_optional<std::decay_t<r>>::value,
-                  "update_state_by_key expects f(const std::vector<V>&, "
-                  "std::optional<S>) -> std::optional<S> or f(time, const K&, "
-                  "const std::vector<V>&, std::optional<S>) -> "
-                  "std::optional<S>");
-    using s = std::conditional_t<std::is_void_v<S>,
-                                 typename std::decay_t<r>::value_type, S>;
-    using node = detail::state_dstream_node<k, v, s>;
-    typename node::function g;
-    if constexpr (with_time)
-      g = std::move(f);
-    else
-      g = [f](time, const k&, const values& xs, std::optional<s> st) {
-        return f(xs, std::move(st));
-      };
-    std::optional<rdd<std::pair<k, s>>> init;
-    if constexpr (!std::is_same_v<Initial, std::nullopt_t>)
-      init = std::move(initial);
-    return add(std::make_shared<node>(*graph_, node_, std::move(g),
-                                      partitions_or_default(num_partitions),
-                                      std::move(init)));
-  }
-
   template <class U>
   void check_same_graph(const dstream<U>& other, const char* what) const {
     if (graph_ != other.graph())

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "caf_stream/rdd/rdd.hpp"
+#include "caf_stream/text.hpp"
+#include "caf_stream/time.hpp"
+
+namespace caf_stream::detail {
+
+/// How `send_to` reaches an actor of type `Actor`: `caf::actor` gets its
+/// specialization from `caf_stream/actor_stream.hpp`, so that this library
+/// needs no CAF. A specialization gives `make<U>(dst)`: a function
+/// `(time, std::vector<U>)` that sends a batch or throws.
+template <class Actor>
+struct actor_output {
+  static constexpr bool defined = false;
+};
+
+/// `print(num)` for one batch: the first `num` elements of `x` under Spark's
+/// "Time: <ms> ms" header, with "..." when there are more.
+template <class T>
+void print_batch(const rdd<T>& x, time t, size_t num) {
+  std::vector<std::string> first;
+  for (const auto& y : x.take(num + 1))
+    first.push_back(to_text(y));
+  std::cout << format_print_block(t.milliseconds(), first, num) << std::flush;
+}
+
+/// `save_as_text_files` for one batch: the directory
+/// `prefix-<batch ms>[.suffix]` appears whole, with a file `part-NNNNN` per
+/// partition and one element per line.
+template <class T>
+void save_batch_as_text_files(const rdd<T>& x, time t,
+                              const std::string& prefix,
+                              const std::string& suffix) {
+  output_dir out{batch_file_name(prefix, suffix, t.milliseconds())};
+  x.foreach_partition([&out](size_t index, const std::vector<T>& part) {
+    std::vector<std::string> lines;
+    lines.reserve(part.size());
+    for (const auto& y : part)
+      lines.push_back(to_text(y));
+    write_part_file(out.path(), index, lines);
+  });
+  out.commit();
+}
+
+} // namespace caf_stream::detail
