@@ -23,11 +23,13 @@ namespace {
 // end and hang the actor system's shutdown (CAF issue 1196, fixed in 0.18).
 class checkpoint_writer final : public caf::blocking_actor {
 public:
-  checkpoint_writer(caf::actor_config& cfg, std::string directory,
-                    size_t keep)
+  checkpoint_writer(
+    caf::actor_config& cfg, std::string directory, size_t keep,
+    std::function<void(const detail::checkpoint_record&)> written)
     : caf::blocking_actor(cfg),
       directory_(std::move(directory)),
       keep_(keep),
+      written_(std::move(written)),
       log_(detail::logger("checkpoint")) {
     // nop
   }
@@ -73,12 +75,22 @@ private:
         last_failure_ = "checkpoint of batch " + std::to_string(x.time_ms)
                         + " ms failed: " + e.what();
         log_->error("{}", last_failure_);
+        continue;
+      }
+      if (!written_)
+        continue;
+      try {
+        written_(x);
+      } catch (const std::exception& e) {
+        log_->error("after the checkpoint of batch {} ms: {}", x.time_ms,
+                    e.what());
       }
     }
   }
 
   std::string directory_;
   size_t keep_;
+  std::function<void(const detail::checkpoint_record&)> written_;
   // Records that came in since the last write, less superseded ones.
   detail::pending_checkpoints pending_;
   uint64_t failed_ = 0;
@@ -89,10 +101,11 @@ private:
 
 } // namespace
 
-caf::actor spawn_checkpoint_writer(caf::actor_system& sys,
-                                   std::string directory, size_t keep) {
+caf::actor spawn_checkpoint_writer(
+  caf::actor_system& sys, std::string directory, size_t keep,
+  std::function<void(const detail::checkpoint_record&)> written) {
   return sys.spawn<checkpoint_writer, caf::detached>(std::move(directory),
-                                                     keep);
+                                                     keep, std::move(written));
 }
 
 } // namespace caf_stream::actors

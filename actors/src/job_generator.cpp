@@ -10,6 +10,7 @@
 #include "caf/stateful_actor.hpp"
 
 #include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
@@ -38,6 +39,12 @@ struct generator_state {
 
 using generator_actor = caf::stateful_actor<generator_state>;
 
+// A batch's only job when its inputs could not be fixed: it fails the
+// batch with `what`.
+job failing_job(time t, std::string what) {
+  return job{t, 0, [what] { throw stream_error(errc::source_failure, what); }};
+}
+
 // Fixes the inputs of batch `t` and builds its jobs. A failing input (a
 // directory that vanished, ...) fails the batch instead of the runtime.
 job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
@@ -60,15 +67,30 @@ job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
     js.jobs = st.graph->generate_jobs(t);
   } catch (const std::exception& e) {
     st.log->error("generating batch {} failed: {}", to_string(t), e.what());
-    std::string what = e.what();
-    js.jobs = {job{t, 0, [what] {
-                     throw stream_error(errc::source_failure, what);
-                   }}};
+    js.jobs = {failing_job(t, e.what())};
   }
   // The batch was due at its time: a late tick (a busy generator, batches
   // caught up after recovery) counts as scheduling delay.
   js.submission_time = std::min(t, st.clk->now());
   return js;
+}
+
+// Hands batch `js` to the scheduler and tells the rate controllers when
+// batches queue up.
+void submit(generator_actor* self, job_set js) {
+  auto& st = self->state;
+  auto t = js.batch_time;
+  st.state->batch_generated(t);
+  if (st.state->has_listeners())
+    self->send(st.listener_bus,
+               listener_event{listener_event::kind::batch_submitted,
+                              js.info(st.graph->batch_interval())});
+  st.pending.insert(t);
+  self->request(st.scheduler, caf::infinite, std::move(js))
+    .then([=](time done) { self->state.pending.erase(done); });
+  if (!st.rate_controllers.empty() && st.pending.size() > 1)
+    for (auto& ctl : st.rate_controllers)
+      self->send(ctl, batch_waiting_atom::value);
 }
 
 caf::behavior job_generator(generator_actor* self,
@@ -94,21 +116,18 @@ caf::behavior job_generator(generator_actor* self,
       auto next = t + st.graph->batch_interval();
       send_at(self, *st.clk, next, tick_batch_atom::value, next);
       self->request(st.tracker, caf::infinite, allocate_atom::value, t)
-        .then([=](block_list& blocks) {
-          auto& st = self->state;
-          auto js = make_job_set(self, t, blocks);
-          st.state->batch_generated(t);
-          if (st.state->has_listeners())
-            self->send(st.listener_bus,
-                       listener_event{listener_event::kind::batch_submitted,
-                                      js.info(st.graph->batch_interval())});
-          st.pending.insert(t);
-          self->request(st.scheduler, caf::infinite, std::move(js))
-            .then([=](time done) { self->state.pending.erase(done); });
-          if (!st.rate_controllers.empty() && st.pending.size() > 1)
-            for (auto& ctl : st.rate_controllers)
-              self->send(ctl, batch_waiting_atom::value);
-        });
+        .then(
+          [=](block_list& blocks) {
+            submit(self, make_job_set(self, t, blocks));
+          },
+          [=](caf::error& err) {
+            // The tracker kept the blocks for the next batch.
+            job_set js;
+            js.batch_time = t;
+            js.jobs = {failing_job(t, message_of(err))};
+            js.submission_time = std::min(t, self->state.clk->now());
+            submit(self, std::move(js));
+          });
     },
   };
 }

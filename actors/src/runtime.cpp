@@ -171,11 +171,12 @@ runtime::~runtime() {
   stop(false);
 }
 
-void runtime::start(time first_batch) {
+void runtime::start(time first_batch, tracked_blocks blocks) {
   auto& d = *impl_;
   for (size_t i = 0; i < d.opts.workers; ++i)
     d.workers.push_back(spawn_operator_worker(d.sys));
-  d.tracker = spawn_receiver_tracker(d.sys);
+  auto wal = blocks.log;
+  d.tracker = spawn_receiver_tracker(d.sys, std::move(blocks));
   // Under a manual clock blocks are sealed when a batch is cut only, so that
   // what a test stored before advancing the clock is in that batch.
   auto periodic = d.clk->runs_by_itself();
@@ -191,6 +192,8 @@ void runtime::start(time first_batch) {
                      ? optional_rate(d.opts.backpressure_initial_rate)
                      : std::nullopt},
       d.opts.block_queue_size);
+    if (wal)
+      in->buffer()->attach_log(wal);
     auto gen = spawn_block_generator(d.sys, in->buffer(), d.tracker, periodic,
                                      d.opts.block_interval);
     caf::anon_send(d.tracker, register_atom::value, gen);
@@ -213,9 +216,20 @@ void runtime::start(time first_batch) {
   }
   d.listener_bus = spawn_listener_bus(d.sys, d.state,
                                       d.opts.listener_bus_capacity);
-  if (!d.graph->checkpoint_directory().empty())
+  if (!d.graph->checkpoint_directory().empty()) {
+    std::function<void(const detail::checkpoint_record&)> written;
+    if (wal) {
+      // Recovery from a record re-reads the blocks of the batches after its
+      // state, and those the receiver streams still remember before it.
+      auto keep = d.graph->received_blocks_kept_for();
+      written = [wal, keep](const detail::checkpoint_record& x) {
+        wal->clean(time{x.data_time_ms} - keep);
+      };
+    }
     d.checkpoint_writer = spawn_checkpoint_writer(
-      d.sys, d.graph->checkpoint_directory(), keep_checkpoints);
+      d.sys, d.graph->checkpoint_directory(), keep_checkpoints,
+      std::move(written));
+  }
   d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state,
                                     d.listener_bus, d.checkpoint_writer,
                                     std::move(rate_controllers), d.opts);

@@ -54,6 +54,11 @@ void add_stream_options(caf::config_option_set& opts) {
     .add<size_t>("max-line-length",
                  "longest line (bytes) the text sources accept")
     .add<double>("max-rate", "records per second per receiver (0: no limit)");
+  caf::config_option_adder{opts, "stream.receiver.write-ahead-log"}
+    .add<bool>("enable", "log received blocks in the checkpoint directory")
+    .add<std::string>("sync", "every-block, every-interval or never (fsync)")
+    .add<caf::timespan>("rolling-interval",
+                        "how long the log writes one segment file");
   caf::config_option_adder{opts, "stream.backpressure"}
     .add<bool>("enabled", "adapt the receiving rate to the processing rate")
     .add<double>("initial-rate", "receiving rate before the first estimate");
@@ -82,6 +87,14 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   result.block_queue_size
     = caf::get_or(cfg, "stream.block-queue-size", result.block_queue_size);
   result.max_rate = caf::get_or(cfg, "stream.receiver.max-rate", result.max_rate);
+  result.write_ahead_log = caf::get_or(
+    cfg, "stream.receiver.write-ahead-log.enable", result.write_ahead_log);
+  if (auto x = caf::get_if<std::string>(
+        &cfg, "stream.receiver.write-ahead-log.sync"))
+    result.write_ahead_log_sync = parse_wal_sync(*x);
+  result.write_ahead_log_rolling_interval
+    = ms("stream.receiver.write-ahead-log.rolling-interval",
+         result.write_ahead_log_rolling_interval);
   result.backpressure_enabled = caf::get_or(cfg, "stream.backpressure.enabled",
                                             result.backpressure_enabled);
   result.backpressure_initial_rate

@@ -18,6 +18,7 @@
 #include "caf_stream/dstream/file_input.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/receiver/socket_receiver.hpp"
+#include "caf_stream/receiver/write_ahead_log.hpp"
 
 namespace caf_stream {
 
@@ -48,6 +49,70 @@ namespace {
 
 std::shared_ptr<clock> clock_or_system(std::shared_ptr<clock> clk) {
   return clk ? std::move(clk) : std::make_shared<system_clock>();
+}
+
+// The receiver write-ahead log, if it is on and the graph has receivers.
+std::shared_ptr<detail::received_block_log>
+make_write_ahead_log(const detail::dstream_graph& graph,
+                     const stream_options& opts, std::shared_ptr<clock> clk) {
+  if (!opts.write_ahead_log || graph.receiver_inputs().empty())
+    return nullptr;
+  // Spark's rule (StreamingContext.validate).
+  if (graph.checkpoint_directory().empty())
+    throw stream_error(errc::invalid_config,
+                       "start: stream.receiver.write-ahead-log.enable needs a "
+                       "checkpoint directory: call checkpoint(directory) "
+                       "first");
+  for (auto& in : graph.receiver_inputs())
+    if (!in->records_serializable())
+      throw stream_error(errc::invalid_config,
+                         std::string{"start: the records of "} + in->name()
+                           + " (stream " + std::to_string(in->stream_id())
+                           + ") have no Boost.Serialization serialize: "
+                             "stream.receiver.write-ahead-log.enable cannot "
+                             "log them");
+  return std::make_shared<detail::received_block_log>(
+    graph.checkpoint_directory(), opts.write_ahead_log_sync,
+    opts.write_ahead_log_rolling_interval, std::move(clk));
+}
+
+// Reads the blocks back that a recovery that runs batches again from
+// `first` needs; batches before it that windows reach over get theirs at
+// once.
+actors::tracked_blocks recover_received_blocks(detail::dstream_graph& graph,
+                                               detail::received_block_log& wal,
+                                               time first) {
+  auto log = detail::logger("context");
+  // The state is that after `first - interval`: later batches run again
+  // with the blocks they had, earlier ones the receiver streams still
+  // remember get theirs back for the windows that reach over them.
+  auto state_time = first - graph.batch_interval();
+  auto recovered = wal.recover(state_time - graph.received_blocks_kept_for());
+  actors::tracked_blocks result;
+  size_t again = 0;
+  for (auto& [t, blocks] : recovered.batches) {
+    if (t > state_time) {
+      again += blocks.size();
+      result.batches.emplace(t, std::move(blocks));
+      continue;
+    }
+    std::map<int32_t, std::vector<block>> by_stream;
+    for (auto& b : blocks)
+      by_stream[b.stream_id].push_back(std::move(b));
+    for (auto& in : graph.receiver_inputs())
+      in->allocate(t, std::move(by_stream[in->stream_id()]));
+  }
+  if (!recovered.incomplete.empty())
+    log->warn("batches {} to {} lack some of their blocks: the write-ahead "
+              "log no longer holds them (a recovery from an older checkpoint "
+              "than the newest)",
+              to_string(recovered.incomplete.front()),
+              to_string(recovered.incomplete.back()));
+  log->info("write-ahead log: {} batches run again with their {} blocks; "
+            "{} blocks go to the next batch",
+            result.batches.size(), again, recovered.unallocated.size());
+  result.unallocated = std::move(recovered.unallocated);
+  return result;
 }
 
 } // namespace
@@ -133,17 +198,21 @@ void streaming_context::start() {
     case impl::state::initialized:
       break;
   }
+  auto wal = make_write_ahead_log(*graph_, d.opts, d.clk);
+  actors::tracked_blocks tracked;
   time first;
   if (d.recovered) {
     first = graph_->restore(*d.recovered);
     d.log->info("recovered from the checkpoint of batch {} ms: re-running "
                 "batches from {} ms",
                 d.recovered->latest.time_ms, first.milliseconds());
-    if (auto lost = graph_->batches_without_received_data(*d.recovered))
+    if (wal)
+      tracked = recover_received_blocks(*graph_, *wal, first);
+    else if (auto lost = graph_->batches_without_received_data(*d.recovered))
       d.log->warn("batches {} to {} run again without the records the "
                   "receivers had received for them: those records were in "
-                  "memory and are lost (there is no receiver write-ahead "
-                  "log yet)",
+                  "memory and are lost (stream.receiver.write-ahead-log."
+                  "enable keeps them)",
                   to_string(lost->first), to_string(lost->second));
     d.recovered.reset();
   } else {
@@ -152,12 +221,16 @@ void streaming_context::start() {
     auto now = d.clk->now();
     first = now.next_on_grid(d.batch_interval);
     graph_->start(first - d.batch_interval, now);
+    if (wal)
+      wal->discard();
   }
+  tracked.log = std::move(wal);
   d.rt = std::make_unique<actors::runtime>(*d.sys, graph_, d.clk, d.opts,
                                            d.shared);
-  d.rt->start(first);
+  d.rt->start(first, std::move(tracked));
   d.st = impl::state::active;
 }
+
 
 uint16_t streaming_context::serve_state(uint16_t port,
                                         const std::string& address) {

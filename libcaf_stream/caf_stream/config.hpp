@@ -10,6 +10,28 @@
 
 namespace caf_stream {
 
+/// When the receiver write-ahead log forces what it wrote to disk
+/// (`stream.receiver.write-ahead-log.sync`). Under every policy a record is
+/// in the kernel before `store` returns, so a killed process loses nothing;
+/// the policy decides what a machine that loses power may lose.
+enum class wal_sync {
+  /// fsync after every block and every batch's allocation (`every-block`).
+  every_block,
+  /// fsync each receiver's log once per block interval and the allocation
+  /// log once per batch (`every-interval`): a power loss may lose the last
+  /// block interval.
+  every_interval,
+  /// Never fsync (`never`): the kernel writes when it likes.
+  never,
+};
+
+/// Parses "every-block", "every-interval" or "never"; throws `stream_error`
+/// (errc::invalid_config) naming the key otherwise.
+wal_sync parse_wal_sync(const std::string& x);
+
+/// The configuration value of `x`, e.g. "every-block".
+std::string to_string(wal_sync x);
+
 /// The runtime settings of a streaming context. In an actor application they
 /// come from CAF's configuration (`caf-application.ini`, `--key=value`) under
 /// the keys named below; see `caf_stream::stream_config`.
@@ -40,6 +62,22 @@ struct stream_options {
   /// `stream.block-queue-size`: sealed blocks of a receiver that may wait for
   /// a batch before `store` waits (Spark's `blockQueueSize`, 10).
   size_t block_queue_size = 10;
+
+  /// `stream.receiver.write-ahead-log.enable`: log every received block in
+  /// the checkpoint directory before it counts as stored, and which blocks
+  /// each batch got, so that recovery from a checkpoint runs the lost
+  /// batches with their data (Spark's
+  /// `spark.streaming.receiver.writeAheadLog.enable`; needs a checkpoint
+  /// directory).
+  bool write_ahead_log = false;
+
+  /// `stream.receiver.write-ahead-log.sync`: when the log is forced to disk.
+  wal_sync write_ahead_log_sync = wal_sync::every_interval;
+
+  /// `stream.receiver.write-ahead-log.rolling-interval`: how long the log
+  /// writes to one segment file before it starts the next (Spark's
+  /// `rollingIntervalSecs`, 60 s); old segments are deleted whole.
+  duration write_ahead_log_rolling_interval{60000};
 
   /// `stream.stop-gracefully-on-shutdown`: whether the `shutdown_hook`
   /// stops the context gracefully on SIGINT or SIGTERM (Spark's

@@ -16,6 +16,29 @@ namespace {
 
 } // namespace
 
+wal_sync parse_wal_sync(const std::string& x) {
+  if (x == "every-block")
+    return wal_sync::every_block;
+  if (x == "every-interval")
+    return wal_sync::every_interval;
+  if (x == "never")
+    return wal_sync::never;
+  bad_value("stream.receiver.write-ahead-log.sync", x,
+            "it must be every-block, every-interval or never");
+}
+
+std::string to_string(wal_sync x) {
+  switch (x) {
+    case wal_sync::every_block:
+      return "every-block";
+    case wal_sync::every_interval:
+      return "every-interval";
+    case wal_sync::never:
+      break;
+  }
+  return "never";
+}
+
 void stream_options::validate() const {
   if (block_interval.count() <= 0)
     bad_value("stream.block-interval", to_string(block_interval),
@@ -23,6 +46,10 @@ void stream_options::validate() const {
   if (receiver_restart_delay.count() < 0)
     bad_value("stream.receiver.restart-delay",
               to_string(receiver_restart_delay), "it must not be negative");
+  if (write_ahead_log_rolling_interval.count() <= 0)
+    bad_value("stream.receiver.write-ahead-log.rolling-interval",
+              to_string(write_ahead_log_rolling_interval),
+              "it must be positive");
   if (max_line_length == 0)
     bad_value("stream.receiver.max-line-length", "0", "it must be positive");
   auto not_negative = [](const char* key, double x) {

@@ -1,8 +1,5 @@
 #include <catch2/catch.hpp>
 
-#include <poll.h>
-#include <sys/inotify.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -16,6 +13,7 @@
 #include "caf_stream/checkpoint/checkpoint.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/checkpoints.hpp"
 #include "support/child_process.hpp"
 #include "support/files.hpp"
 
@@ -42,37 +40,6 @@ std::string expected_totals(int64_t base, size_t k) {
     rendered += w + "=" + std::to_string(n) + ",";
   return "totals " + std::to_string(base + static_cast<int64_t>(k) * 1000)
          + " " + rendered + " | " + rendered;
-}
-
-// Waits, bounded, until the checkpoint of batch `t_ms` is on disk: the
-// checkpoint writer works off the batch path, so on a loaded machine a batch
-// can complete long before its checkpoint is written. Woken by inotify when
-// a file is renamed into the directory.
-bool wait_for_checkpoint(const std::string& directory, int64_t t_ms) {
-  auto name = "checkpoint-" + std::to_string(t_ms);
-  auto written = [&] {
-    for (auto& path : detail::list_checkpoints(directory))
-      if (fs::path{path}.filename() == name)
-        return true;
-    return false;
-  };
-  int fd = ::inotify_init1(IN_CLOEXEC);
-  if (fd < 0 || ::inotify_add_watch(fd, directory.c_str(), IN_MOVED_TO) < 0)
-    return false;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  bool result = false;
-  while (!(result = written())) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  deadline - std::chrono::steady_clock::now())
-                  .count();
-    pollfd p{fd, POLLIN, 0};
-    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
-      break;
-    char events[4096];
-    [[maybe_unused]] auto n = ::read(fd, events, sizeof(events));
-  }
-  ::close(fd);
-  return result;
 }
 
 std::unique_ptr<support::child_process>
@@ -104,7 +71,7 @@ TEST_CASE("a killed application resumes its totals with get_or_create",
     REQUIRE(child->read_line() == expected_totals(base, k));
   }
   // An older checkpoint to recover from when the newest is corrupt.
-  REQUIRE(wait_for_checkpoint(checkpoints.path(), base + 5000));
+  REQUIRE(support::wait_for_checkpoint(checkpoints.path(), base + 5000));
   // Killed mid-stream: batch 6 is cut and may be running, or checkpointing.
   feed(6);
   child->write_line("tick");

@@ -2,14 +2,16 @@
 # Runs every fuzz target for RUNS executions (default 10 million) on its seed
 # corpus and what earlier runs found, then prints executions, crashes and
 # time per target. Needs the test build (./run-tests.sh or cmake --build build).
-#   tests/fuzz/campaign.sh [RUNS] [BUILD_DIR]
+#   tests/fuzz/campaign.sh [RUNS] [BUILD_DIR] [TARGET...]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-10000000}
 build=${2:-build}
+shift $(( $# > 2 ? 2 : $# ))
+targets=${*:-line_splitter checkpoint config wal}
 status=0
 printf '%-15s %12s %8s %8s\n' target executions crashes seconds
-for name in line_splitter checkpoint config; do
+for name in $targets; do
   fuzzer=$build/fuzz/tests/fuzz/${name}_fuzzer
   found=$build/tests/fuzz-corpus/$name
   mkdir -p "$found"

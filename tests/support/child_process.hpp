@@ -82,6 +82,26 @@ public:
     }
   }
 
+  /// The next line the child printed, if a whole one is there (does not
+  /// wait).
+  std::optional<std::string> try_read_line() {
+    for (;;) {
+      if (auto pos = buf_.find('\n'); pos != std::string::npos) {
+        auto line = buf_.substr(0, pos);
+        buf_.erase(0, pos + 1);
+        return line;
+      }
+      pollfd p{from_child_, POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0)
+        return std::nullopt;
+      char chunk[4096];
+      auto n = ::read(from_child_, chunk, sizeof(chunk));
+      if (n <= 0)
+        return std::nullopt;
+      buf_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
   /// Sends the child signal `sig`.
   void send_signal(int sig) {
     if (pid_ > 0)

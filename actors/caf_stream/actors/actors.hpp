@@ -11,6 +11,7 @@
 #include "caf_stream/config.hpp"
 #include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/receiver/receiver.hpp"
+#include "caf_stream/receiver/write_ahead_log.hpp"
 #include "caf_stream/scheduler/pid_rate_estimator.hpp"
 
 /// Factories of the runtime's actors. Each actor's protocol is documented
@@ -89,12 +90,27 @@ caf::actor spawn_block_generator(caf::actor_system& sys,
                                  caf::actor tracker, bool periodic,
                                  duration block_interval);
 
+/// What a receiver tracker starts with: the receiver write-ahead log, and
+/// what recovery read back from it.
+struct tracked_blocks {
+  /// Where allocations are logged (null: the log is off).
+  std::shared_ptr<detail::received_block_log> log;
+  /// Batches that run again, with the blocks they had before the crash.
+  std::map<time, std::vector<block>> batches;
+  /// Blocks that no batch got before the crash.
+  std::vector<block> unallocated;
+};
+
 /// Receiver tracker (Spark's ReceivedBlockTracker): keeps unallocated blocks.
 /// - `(register_atom, actor)`: adds a block generator;
 /// - `(blocks_atom, block_list)`: adds sealed blocks;
 /// - `(allocate_atom, time)` -> `block_list`: seals every block generator
-///   and returns (allocates to the batch) every unallocated block.
-caf::actor spawn_receiver_tracker(caf::actor_system& sys);
+///   and returns (allocates to the batch) every unallocated block, after
+///   logging the allocation; a batch that runs again after a recovery gets
+///   the blocks it had before. Fails (errc::source_failure) if the log
+///   cannot be written: the blocks stay for the next batch.
+caf::actor spawn_receiver_tracker(caf::actor_system& sys,
+                                  tracked_blocks init = {});
 
 /// Receiver supervisor (Spark's ReceiverSupervisor), detached: runs one
 /// receiver's `on_start`/`on_stop`.

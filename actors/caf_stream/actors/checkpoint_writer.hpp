@@ -1,9 +1,12 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "caf/fwd.hpp"
+
+#include "caf_stream/checkpoint/checkpoint.hpp"
 
 namespace caf_stream::actors {
 
@@ -19,7 +22,10 @@ namespace caf_stream::actors {
 ///   record sent before it is written, the number of writes that failed so
 ///   far and why the last record failed ("" if it was written): the
 ///   runtime's stop.
-caf::actor spawn_checkpoint_writer(caf::actor_system& sys,
-                                   std::string directory, size_t keep);
+/// After each record written it calls `written` (if set) with the record:
+/// the receiver write-ahead log deletes what recovery no longer needs.
+caf::actor spawn_checkpoint_writer(
+  caf::actor_system& sys, std::string directory, size_t keep,
+  std::function<void(const detail::checkpoint_record&)> written = nullptr);
 
 } // namespace caf_stream::actors

@@ -11,6 +11,7 @@
 
 #include "caf/fwd.hpp"
 
+#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/clock.hpp"
 #include "caf_stream/config.hpp"
 #include "caf_stream/dstream/graph.hpp"
@@ -84,8 +85,10 @@ public:
   ~runtime();
 
   /// Spawns the actors: workers, tracker, receivers, scheduler, generator.
-  /// Batches from `first_batch` up to now run at once (recovery).
-  void start(time first_batch);
+  /// Batches from `first_batch` up to now run at once (recovery). With the
+  /// receiver write-ahead log, `blocks` holds the log and what recovery
+  /// read back from it.
+  void start(time first_batch, tracked_blocks blocks = {});
 
   /// Stops receivers (and on `graceful` waits for the data received so far
   /// to be processed), then takes every actor down and waits for them.

@@ -154,6 +154,10 @@ public:
   std::optional<std::pair<time, time>>
   batches_without_received_data(const recovered_checkpoint& cp) const;
 
+  /// How long the receiver streams keep a batch's blocks after it (the
+  /// longest window over them reaches back this far).
+  duration received_blocks_kept_for() const;
+
   const std::vector<std::shared_ptr<receiver_input_base>>&
   receiver_inputs() const noexcept {
     return receiver_inputs_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -76,6 +77,13 @@ public:
   /// Records the blocks the tracker allocated to batch `t`.
   virtual void allocate(time t, std::vector<block> blocks) = 0;
 
+  /// How long the blocks of a batch stay after it (windows reach back).
+  virtual duration blocks_kept_for() const = 0;
+
+  /// Whether the records can be written as bytes (to another node, to the
+  /// receiver write-ahead log).
+  virtual bool records_serializable() const noexcept = 0;
+
 private:
   int32_t stream_id_;
 };
@@ -105,9 +113,24 @@ public:
   }
 
   void allocate(time t, std::vector<block> blocks) override {
-    buffer_->release(blocks.size());
+    auto from_buffer = std::count_if(blocks.begin(), blocks.end(),
+                                     [](const block& b) {
+                                       return !b.recovered;
+                                     });
+    buffer_->release(static_cast<size_t>(from_buffer));
     std::lock_guard<std::mutex> guard{mtx_};
     blocks_[t] = std::move(blocks);
+  }
+
+  duration blocks_kept_for() const override {
+    return this->remember_duration();
+  }
+
+  bool records_serializable() const noexcept override {
+    if constexpr (std::is_same_v<T, std::string>)
+      return true;
+    else
+      return is_serializable<std::vector<T>>::value;
   }
 
   int64_t generate(time t) override {

@@ -42,6 +42,13 @@ struct block {
   /// The records as bytes (the lines themselves for a lines block), after
   /// the block came from another node.
   std::string bytes;
+  /// The segment of the receiver write-ahead log that holds the block (-1:
+  /// not logged), and the offset of its record there.
+  int64_t log_segment = -1;
+  uint64_t log_offset = 0;
+  /// Whether recovery read the block back from the write-ahead log: no
+  /// receiver's buffer counts it.
+  bool recovered = false;
 
   /// The Boost.Serialization form of the records; throws `stream_error` if
   /// their type has no `serialize`.
@@ -49,6 +56,8 @@ struct block {
 };
 
 namespace detail {
+
+class received_block_log;
 
 /// The size of the pieces in which a lines block holds its text.
 inline constexpr size_t text_chunk_size = 256 * 1024;
@@ -175,12 +184,26 @@ public:
   /// receiver stops; what it stores is still kept).
   void set_draining(bool value);
 
+  /// Logs every block in `log` before it leaves the buffer (the receiver
+  /// write-ahead log; by the runtime, before the receiver starts).
+  void attach_log(std::shared_ptr<received_block_log> log);
+
 protected:
   /// Waits until `n` more records may be stored.
   void admit(int64_t n, bool whole_block);
 
   /// Counts blocks that left the buffer sealed.
   void sealed(size_t n);
+
+  /// Logs a block that `store` hands over whole, before `store` returns;
+  /// throws `stream_error` if the log cannot be written (the records count
+  /// as not stored).
+  void log_block(block& b);
+
+  /// Logs the blocks of `xs` from index `first` on (sealed from records
+  /// stored one by one), then ends the block interval in the log. A block
+  /// that cannot be logged goes on unlogged, with an error.
+  void log_sealed(int32_t stream_id, std::vector<block>& xs, size_t first);
 
 private:
   bool queue_full() const;
@@ -189,6 +212,7 @@ private:
   void update_may_wait();
 
   std::shared_ptr<clock> clk_;
+  std::shared_ptr<received_block_log> log_;
   mutable std::mutex flow_mtx_;
   std::condition_variable flow_cv_;
   rate_limiter limiter_;
@@ -256,6 +280,7 @@ public:
       return;
     admit(static_cast<int64_t>(xs.size()), true);
     auto b = make_block(stream_id_, std::move(xs));
+    log_block(b);
     std::lock_guard<std::mutex> guard{mtx_};
     ready_.push_back(std::move(b));
   }
@@ -291,6 +316,7 @@ public:
     if (text_lines > 0)
       result.push_back(make_lines_block(std::move(text), text_lines));
     sealed(result.size() - whole_blocks);
+    log_sealed(stream_id_, result, whole_blocks);
     return result;
   }
 

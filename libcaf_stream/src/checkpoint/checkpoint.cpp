@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "caf_stream/checkpoint/serialization.hpp"
+#include "caf_stream/detail/bytes.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/error.hpp"
 
@@ -76,20 +77,6 @@ constexpr uint64_t max_payload = uint64_t{1} << 40;
 constexpr const char* prefix = "checkpoint-";
 
 constexpr const char* data_suffix = "-state";
-
-template <class T>
-void put_le(std::string& out, T x) {
-  for (size_t i = 0; i < sizeof(T); ++i)
-    out.push_back(static_cast<char>((static_cast<uint64_t>(x) >> (8 * i)) & 0xFF));
-}
-
-template <class T>
-T get_le(const char* in) {
-  uint64_t x = 0;
-  for (size_t i = 0; i < sizeof(T); ++i)
-    x |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  return static_cast<T>(x);
-}
 
 std::string encode(const checkpoint_record& x) {
   std::ostringstream out;

@@ -333,6 +333,13 @@ dstream_graph::batches_without_received_data(
   return std::make_pair(time{first}, time{last});
 }
 
+duration dstream_graph::received_blocks_kept_for() const {
+  duration result{0};
+  for (auto& in : receiver_inputs_)
+    result = std::max(result, in->blocks_kept_for());
+  return result;
+}
+
 void dstream_graph::stop() noexcept {
   if (state_ == state::stopped)
     return;

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
+#include "caf_stream/detail/log.hpp"
 #include "caf_stream/error.hpp"
+#include "caf_stream/receiver/write_ahead_log.hpp"
 
 namespace caf_stream {
 
@@ -87,6 +91,41 @@ void block_buffer_base::sealed(size_t n) {
   std::lock_guard<std::mutex> guard{flow_mtx_};
   queued_ += n;
   update_may_wait();
+}
+
+void block_buffer_base::attach_log(std::shared_ptr<received_block_log> log) {
+  log_ = std::move(log);
+}
+
+void block_buffer_base::log_block(block& b) {
+  if (!log_)
+    return;
+  try {
+    log_->add(b);
+  } catch (...) {
+    release(1);
+    throw;
+  }
+}
+
+void block_buffer_base::log_sealed(int32_t stream_id, std::vector<block>& xs,
+                                   size_t first) {
+  if (!log_)
+    return;
+  for (size_t i = first; i < xs.size(); ++i) {
+    try {
+      log_->add(xs[i]);
+    } catch (const std::exception& e) {
+      logger("wal")->error("a block of {} records goes on without being in "
+                           "the write-ahead log: {}",
+                           xs[i].records, e.what());
+    }
+  }
+  try {
+    log_->flush(stream_id);
+  } catch (const std::exception& e) {
+    logger("wal")->error("{}", e.what());
+  }
 }
 
 void throw_store_before_start() {

@@ -1,0 +1,179 @@
+// The cost of the receiver write-ahead log: a receiver stores blocks of
+// 100-byte lines (`store(std::vector)`, which returns once the block is
+// logged) with the log off and under each sync policy, then one batch
+// counts the words. Beside it, hand-written logs append the same bytes to
+// a file with `write`, without and with an fsync per block, in the same
+// run. Prints one line per figure and a JSON record.
+//
+//   wal_bench [--blocks=N] [--lines-per-block=K]
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench_support.hpp"
+#include "caf_stream/checkpoint/checkpoint.hpp"
+
+using namespace caf_stream;
+
+using bench::arg;
+using bench::seconds_since;
+using bench::steady;
+
+namespace {
+
+// Stores what the bench hands it.
+class bench_receiver final : public receiver<std::string> {
+public:
+  void on_start() override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    started_ = true;
+    cv_.notify_all();
+  }
+
+  void on_stop() override {
+    // nop
+  }
+
+  void store_all(const std::vector<std::vector<std::string>>& blocks) {
+    {
+      std::unique_lock<std::mutex> guard{mtx_};
+      cv_.wait(guard, [&] { return started_; });
+    }
+    for (auto& xs : blocks)
+      store(xs);
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool started_ = false;
+};
+
+struct figure {
+  double stores_per_s = 0;
+  int64_t words = 0;
+};
+
+// Stores `blocks` through a receiver stream with the log as `sync` says
+// (none: off), then counts the words in one batch.
+figure run_engine(const std::vector<std::vector<std::string>>& blocks,
+                  std::optional<wal_sync> sync) {
+  stream_options opts;
+  opts.workers = 2;
+  opts.block_queue_size = blocks.size() + 1;
+  opts.write_ahead_log = sync.has_value();
+  if (sync)
+    opts.write_ahead_log_sync = *sync;
+  bench::driver d{opts};
+  auto& ssc = d.context();
+  auto owned = std::make_unique<bench_receiver>();
+  auto* rcv = owned.get();
+  figure result;
+  ssc.receiver_stream<std::string>(std::move(owned))
+    .flat_map(bench::split)
+    .count()
+    .foreach_rdd([&](const rdd<int64_t>& x) {
+      for (auto n : x.collect())
+        result.words += n;
+      d.batch_done();
+    });
+  ssc.start();
+  auto t0 = steady::now();
+  rcv->store_all(blocks);
+  result.stores_per_s = static_cast<double>(blocks.size()) / seconds_since(t0);
+  d.next();
+  ssc.stop();
+  return result;
+}
+
+// Appends the blocks' bytes to a file, one `write` per block with a length
+// and checksum, as a hand-written log would; with `fsync` after each.
+double run_baseline(const std::vector<std::vector<std::string>>& blocks,
+                    bool fsync) {
+  testing::temporary_directory dir;
+  auto path = (std::filesystem::path{dir.path()} / "log").string();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  auto t0 = steady::now();
+  for (auto& xs : blocks) {
+    std::string record(8, '\0');
+    for (auto& x : xs) {
+      record += x;
+      record += '\n';
+    }
+    auto crc = detail::crc32(record.data() + 8, record.size() - 8);
+    std::memcpy(record.data() + 4, &crc, 4);
+    if (::write(fd, record.data(), record.size()) < 0)
+      std::perror("write");
+    if (fsync)
+      ::fsync(fd);
+  }
+  auto s = seconds_since(t0);
+  ::close(fd);
+  return static_cast<double>(blocks.size()) / s;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto num_blocks = arg(argc, argv, "blocks", 2000);
+  auto per_block = arg(argc, argv, "lines-per-block", 100);
+  auto lines = bench::make_lines(num_blocks * per_block);
+  std::vector<std::vector<std::string>> blocks(num_blocks);
+  for (size_t i = 0; i < lines.size(); ++i)
+    blocks[i / per_block].push_back(lines[i]);
+  int64_t expected = 0;
+  for (auto& line : lines)
+    expected += static_cast<int64_t>(bench::split(line).size());
+
+  auto hand_write = run_baseline(blocks, false);
+  auto hand_fsync = run_baseline(blocks, true);
+  auto off = run_engine(blocks, std::nullopt);
+  auto never = run_engine(blocks, wal_sync::never);
+  auto interval = run_engine(blocks, wal_sync::every_interval);
+  auto every = run_engine(blocks, wal_sync::every_block);
+  bool agree = off.words == expected && never.words == expected
+               && interval.words == expected && every.words == expected;
+
+  std::printf("blocks of %zu lines (%zu bytes), %zu blocks\n", per_block,
+              per_block * 101, num_blocks);
+  std::printf("hand-written log, write per block:         %10.0f blocks/s\n",
+              hand_write);
+  std::printf("hand-written log, write + fsync per block: %10.0f blocks/s\n",
+              hand_fsync);
+  std::printf("store, log off:                            %10.0f blocks/s\n",
+              off.stores_per_s);
+  std::printf("store, log sync=never:                     %10.0f blocks/s "
+              "(%.2f x log off, %.2f x hand-written write)\n",
+              never.stores_per_s, never.stores_per_s / off.stores_per_s,
+              never.stores_per_s / hand_write);
+  std::printf("store, log sync=every-interval:            %10.0f blocks/s "
+              "(%.2f x log off)\n",
+              interval.stores_per_s, interval.stores_per_s / off.stores_per_s);
+  std::printf("store, log sync=every-block:               %10.0f blocks/s "
+              "(%.2f x log off, %.2f x hand-written write + fsync)\n",
+              every.stores_per_s, every.stores_per_s / off.stores_per_s,
+              every.stores_per_s / hand_fsync);
+  std::printf("answers agree: %s (%lld words)\n", agree ? "yes" : "NO",
+              static_cast<long long>(expected));
+  std::printf(
+    "{\"workload\":\"wal\",\"blocks\":%zu,\"lines_per_block\":%zu,"
+    "\"hand_write_blocks_per_s\":%.0f,\"hand_fsync_blocks_per_s\":%.0f,"
+    "\"off_blocks_per_s\":%.0f,\"never_blocks_per_s\":%.0f,"
+    "\"every_interval_blocks_per_s\":%.0f,\"every_block_blocks_per_s\":%.0f,"
+    "\"never_vs_hand_write\":%.3f,\"every_block_vs_hand_fsync\":%.3f,"
+    "\"answers_agree\":%s}\n",
+    num_blocks, per_block, hand_write, hand_fsync, off.stores_per_s,
+    never.stores_per_s, interval.stores_per_s, every.stores_per_s,
+    never.stores_per_s / hand_write, every.stores_per_s / hand_fsync,
+    agree ? "true" : "false");
+  return agree ? 0 : 1;
+}
