@@ -5,11 +5,15 @@
 // a file with `write`, without and with an fsync per block, in the same
 // run. Prints one line per figure and a JSON record.
 //
-//   wal_bench [--blocks=N] [--lines-per-block=K]
+//   wal_bench [--blocks=N] [--lines-per-block=K] [--rounds=R]
+//
+// Each figure is the median of R rounds, the configurations taking turns
+// within a round, so that a noisy moment hits them alike.
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -124,7 +128,7 @@ double run_baseline(const std::vector<std::vector<std::string>>& blocks,
 } // namespace
 
 int main(int argc, char** argv) {
-  auto num_blocks = arg(argc, argv, "blocks", 2000);
+  auto num_blocks = arg(argc, argv, "blocks", 5000);
   auto per_block = arg(argc, argv, "lines-per-block", 100);
   auto lines = bench::make_lines(num_blocks * per_block);
   std::vector<std::vector<std::string>> blocks(num_blocks);
@@ -134,34 +138,58 @@ int main(int argc, char** argv) {
   for (auto& line : lines)
     expected += static_cast<int64_t>(bench::split(line).size());
 
-  auto hand_write = run_baseline(blocks, false);
-  auto hand_fsync = run_baseline(blocks, true);
-  auto off = run_engine(blocks, std::nullopt);
-  auto never = run_engine(blocks, wal_sync::never);
-  auto interval = run_engine(blocks, wal_sync::every_interval);
-  auto every = run_engine(blocks, wal_sync::every_block);
-  bool agree = off.words == expected && never.words == expected
-               && interval.words == expected && every.words == expected;
+  auto rounds = std::max<size_t>(1, arg(argc, argv, "rounds", 5));
+  std::vector<double> hand_writes, hand_fsyncs;
+  std::vector<figure> offs, nevers, intervals, everys;
+  for (size_t r = 0; r < rounds; ++r) {
+    hand_writes.push_back(run_baseline(blocks, false));
+    hand_fsyncs.push_back(run_baseline(blocks, true));
+    offs.push_back(run_engine(blocks, std::nullopt));
+    nevers.push_back(run_engine(blocks, wal_sync::never));
+    intervals.push_back(run_engine(blocks, wal_sync::every_interval));
+    everys.push_back(run_engine(blocks, wal_sync::every_block));
+  }
+  auto median = [](std::vector<double> xs) {
+    std::sort(xs.begin(), xs.end());
+    return xs[xs.size() / 2];
+  };
+  auto median_of = [&](const std::vector<figure>& xs) {
+    std::vector<double> rates;
+    for (auto& x : xs)
+      rates.push_back(x.stores_per_s);
+    return median(rates);
+  };
+  bool agree = true;
+  for (auto* xs : {&offs, &nevers, &intervals, &everys})
+    for (auto& x : *xs)
+      agree = agree && x.words == expected;
+  auto hand_write = median(hand_writes);
+  auto hand_fsync = median(hand_fsyncs);
+  auto off = median_of(offs);
+  auto never = median_of(nevers);
+  auto interval = median_of(intervals);
+  auto every = median_of(everys);
 
-  std::printf("blocks of %zu lines (%zu bytes), %zu blocks\n", per_block,
-              per_block * 101, num_blocks);
+  std::printf("blocks of %zu lines (%zu bytes), %zu blocks, median of %zu "
+              "rounds\n",
+              per_block, per_block * 101, num_blocks, rounds);
   std::printf("hand-written log, write per block:         %10.0f blocks/s\n",
               hand_write);
   std::printf("hand-written log, write + fsync per block: %10.0f blocks/s\n",
               hand_fsync);
   std::printf("store, log off:                            %10.0f blocks/s\n",
-              off.stores_per_s);
+              off);
   std::printf("store, log sync=never:                     %10.0f blocks/s "
               "(%.2f x log off, %.2f x hand-written write)\n",
-              never.stores_per_s, never.stores_per_s / off.stores_per_s,
-              never.stores_per_s / hand_write);
+              never, never / off,
+              never / hand_write);
   std::printf("store, log sync=every-interval:            %10.0f blocks/s "
               "(%.2f x log off)\n",
-              interval.stores_per_s, interval.stores_per_s / off.stores_per_s);
+              interval, interval / off);
   std::printf("store, log sync=every-block:               %10.0f blocks/s "
               "(%.2f x log off, %.2f x hand-written write + fsync)\n",
-              every.stores_per_s, every.stores_per_s / off.stores_per_s,
-              every.stores_per_s / hand_fsync);
+              every, every / off,
+              every / hand_fsync);
   std::printf("answers agree: %s (%lld words)\n", agree ? "yes" : "NO",
               static_cast<long long>(expected));
   std::printf(
@@ -171,9 +199,9 @@ int main(int argc, char** argv) {
     "\"every_interval_blocks_per_s\":%.0f,\"every_block_blocks_per_s\":%.0f,"
     "\"never_vs_hand_write\":%.3f,\"every_block_vs_hand_fsync\":%.3f,"
     "\"answers_agree\":%s}\n",
-    num_blocks, per_block, hand_write, hand_fsync, off.stores_per_s,
-    never.stores_per_s, interval.stores_per_s, every.stores_per_s,
-    never.stores_per_s / hand_write, every.stores_per_s / hand_fsync,
+    num_blocks, per_block, hand_write, hand_fsync, off,
+    never, interval, every,
+    never / hand_write, every / hand_fsync,
     agree ? "true" : "false");
   return agree ? 0 : 1;
 }

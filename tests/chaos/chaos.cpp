@@ -349,6 +349,9 @@ int main(int argc, char** argv) {
   }
   current->proc().kill();
   ::close(listener);
+  // The last restart that had not caught up when the run ended.
+  if (killed_at)
+    recovery_ms.push_back(-2);
   auto v = check_output(out, records);
   auto elapsed = ms_since(run_start);
   std::sort(recovery_ms.begin(), recovery_ms.end());
@@ -359,8 +362,12 @@ int main(int argc, char** argv) {
             << ", final totals " << (v.totals_match ? "match" : "DIFFER")
             << std::endl;
   std::cout << "chaos: time to be on schedule again after a kill (ms):";
+  // -1: killed again before it was; -2: the run ended before it was.
   for (auto x : recovery_ms)
-    std::cout << " " << (x < 0 ? std::string{"killed-before"} : std::to_string(x));
+    std::cout << " "
+              << (x == -1   ? std::string{"killed-again-before"}
+                  : x == -2 ? std::string{"run-ended-before"}
+                            : std::to_string(x));
   std::cout << std::endl;
   std::cout << "{\"kills\": " << kills_done << ", \"records\": " << records
             << ", \"lost\": " << v.lost << ", \"duplicated\": " << v.duplicated

@@ -196,6 +196,10 @@ TEST_CASE("checkpoint checksums are CRC-32", "[checkpoint]") {
   std::string check = "123456789";
   CHECK(detail::crc32(check.data(), check.size()) == 0xCBF43926u);
   CHECK(detail::crc32(nullptr, 0) == 0);
+  // Continued over a second piece: the CRC-32 of both.
+  CHECK(detail::crc32(check.data() + 4, check.size() - 4,
+                      detail::crc32(check.data(), 4))
+        == 0xCBF43926u);
   // Boost's byte-at-a-time CRC-32 (what format 1 files were written with)
   // over every length up to 64 and longer runs, at odd offsets.
   std::mt19937 gen{42};

@@ -52,8 +52,10 @@ struct checkpoint_record {
 };
 
 /// The CRC-32 of `n` bytes at `data` (IEEE 802.3, as zlib and
-/// `boost::crc_32_type` compute it): a checkpoint file's checksum.
-uint32_t crc32(const char* data, size_t n) noexcept;
+/// `boost::crc_32_type` compute it): a checkpoint file's checksum. Given the
+/// CRC-32 `crc` of bytes before them, the CRC-32 of all of them (zlib's
+/// `crc32(crc, data, n)`).
+uint32_t crc32(const char* data, size_t n, uint32_t crc = 0) noexcept;
 
 /// Writes `x` to `directory` atomically (temporary file, then rename), then
 /// deletes old checkpoints beyond the newest `keep` (never one that a kept

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,7 +35,8 @@ struct wal_segment {
 /// Throws `stream_error` (errc::bad_checkpoint) naming `path` and the
 /// offset for anything else: not a segment, or a corrupt record that other
 /// records follow.
-wal_segment parse_wal_segment(const std::string& bytes, const std::string& path);
+wal_segment parse_wal_segment(const std::string& bytes,
+                              const std::string& path);
 
 /// A logged block: its stream, its segment and its record's offset there.
 using wal_block_key = std::pair<std::pair<int32_t, uint32_t>, uint64_t>;
@@ -67,11 +69,13 @@ public:
 
   wal_writer& operator=(const wal_writer&) = delete;
 
-  /// Appends a record (in one `write`, so that a killed process leaves at
-  /// most the last record torn); returns its segment and offset. Opens a
-  /// segment if none is open. Throws `stream_error` (errc::bad_checkpoint)
-  /// with the system's reason if the file cannot be written.
-  std::pair<uint32_t, uint64_t> append(const std::string& payload);
+  /// Appends a record whose payload is `head` followed by `body` (in one
+  /// `writev`, so that a killed process leaves at most the last record
+  /// torn); returns its segment and offset. Opens a segment if none is
+  /// open. Throws `stream_error` (errc::bad_checkpoint) with the system's
+  /// reason if the file cannot be written.
+  std::pair<uint32_t, uint64_t> append(std::string_view head,
+                                       std::string_view body = {});
 
   /// Forces what was appended to the open segment to disk (fsync).
   void sync();

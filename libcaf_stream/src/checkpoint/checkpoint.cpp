@@ -47,10 +47,10 @@ uint32_t load_le32(const unsigned char* p) noexcept {
 
 } // namespace
 
-uint32_t crc32(const char* data, size_t n) noexcept {
+uint32_t crc32(const char* data, size_t n, uint32_t crc) noexcept {
   const auto& t = crc_tables();
   auto p = reinterpret_cast<const unsigned char*>(data);
-  uint32_t c = 0xFFFFFFFFu;
+  uint32_t c = ~crc;
   for (; n >= 8; p += 8, n -= 8) {
     auto lo = c ^ load_le32(p);
     auto hi = load_le32(p + 4);

@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -60,14 +61,13 @@ std::string read_file(const std::string& path) {
        + std::to_string(offset) + " is corrupt (" + what + ")");
 }
 
-std::string encode_block(const block& b) {
+// A block record's head: stream id, record count and lines flag; the
+// records' bytes follow.
+std::string block_head(const block& b) {
   std::string result;
-  auto bytes = b.to_bytes();
-  result.reserve(block_header + bytes.size());
   put_le<int32_t>(result, b.stream_id);
   put_le<int64_t>(result, b.records);
   result.push_back(b.lines ? '\1' : '\0');
-  result += bytes;
   return result;
 }
 
@@ -117,8 +117,9 @@ block parse_block_record(const std::string& payload, int32_t stream_id,
                          uint32_t segment, uint64_t offset,
                          const std::string& path) {
   if (payload.size() < block_header)
-    bad_record(path, offset, "a block record of " + std::to_string(payload.size())
-                               + " bytes");
+    bad_record(path, offset,
+               "a block record of " + std::to_string(payload.size())
+                 + " bytes");
   block result;
   result.stream_id = get_le<int32_t>(payload.data());
   result.records = get_le<int64_t>(payload.data() + 4);
@@ -211,37 +212,50 @@ wal_writer::~wal_writer() {
   roll();
 }
 
-std::pair<uint32_t, uint64_t> wal_writer::append(const std::string& payload) {
+std::pair<uint32_t, uint64_t> wal_writer::append(std::string_view head,
+                                                  std::string_view body) {
   if (fd_ < 0) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     auto path = segment_path(dir_, next_);
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-                 0644);
+    fd_ = ::open(path.c_str(),
+                 O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
     if (fd_ < 0)
       fail_io("create", path);
     current_ = next_++;
-    size_ = 0;
-    dirty_ = true;
-    std::string header{magic, sizeof(magic)};
-    auto n = ::write(fd_, header.data(), header.size());
-    if (n != static_cast<ssize_t>(header.size())) {
-      ::close(fd_);
-      fd_ = -1;
+    if (::write(fd_, magic, sizeof(magic))
+        != static_cast<ssize_t>(sizeof(magic))) {
+      roll();
       fail_io("write", path);
     }
-    size_ = header.size();
+    size_ = sizeof(magic);
+    dirty_ = true;
   }
-  std::string record;
-  record.reserve(record_header + payload.size());
-  put_le<uint32_t>(record, static_cast<uint32_t>(payload.size()));
-  put_le<uint32_t>(record, crc32(payload.data(), payload.size()));
-  record += payload;
+  std::string header;
+  put_le<uint32_t>(header, static_cast<uint32_t>(head.size() + body.size()));
+  put_le<uint32_t>(header, crc32(body.data(), body.size(),
+                                 crc32(head.data(), head.size())));
+  iovec parts[3] = {{header.data(), header.size()},
+                    {const_cast<char*>(head.data()), head.size()},
+                    {const_cast<char*>(body.data()), body.size()}};
+  auto total = header.size() + head.size() + body.size();
   auto offset = size_;
-  const char* p = record.data();
-  size_t left = record.size();
-  while (left > 0) {
-    auto n = ::write(fd_, p, left);
+  size_t done = 0;
+  while (done < total) {
+    // After a short write, the rest of the parts.
+    iovec rest[3];
+    int n_rest = 0;
+    size_t skip = done;
+    for (auto& p : parts) {
+      if (skip >= p.iov_len) {
+        skip -= p.iov_len;
+        continue;
+      }
+      rest[n_rest++] = {static_cast<char*>(p.iov_base) + skip,
+                        p.iov_len - skip};
+      skip = 0;
+    }
+    auto n = ::writev(fd_, rest, n_rest);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
@@ -251,10 +265,9 @@ std::pair<uint32_t, uint64_t> wal_writer::append(const std::string& payload) {
       roll();
       fail_io("write", path);
     }
-    p += n;
-    left -= static_cast<size_t>(n);
+    done += static_cast<size_t>(n);
   }
-  size_ += record.size();
+  size_ += total;
   dirty_ = true;
   return {current_, offset};
 }
@@ -298,7 +311,8 @@ std::vector<uint32_t> wal_writer::list_segments(const std::string& directory) {
         || !std::all_of(name.begin() + prefix_len, name.end(),
                         [](char c) { return c >= '0' && c <= '9'; }))
       continue;
-    result.push_back(static_cast<uint32_t>(std::stoul(name.substr(prefix_len))));
+    result.push_back(
+      static_cast<uint32_t>(std::stoul(name.substr(prefix_len))));
   }
   std::sort(result.begin(), result.end());
   return result;
@@ -449,13 +463,14 @@ void received_block_log::roll_if_due(stream_log& s, int32_t stream_id) {
 }
 
 void received_block_log::add(block& b) {
-  auto payload = encode_block(b);
+  auto head = block_head(b);
+  auto bytes = b.to_bytes();
   auto& s = log_of(b.stream_id);
   std::lock_guard<std::mutex> guard{s.mtx};
   roll_if_due(s, b.stream_id);
   if (!s.writer->open_segment())
     s.opened = clk_->now();
-  auto [segment, offset] = s.writer->append(payload);
+  auto [segment, offset] = s.writer->append(head, bytes);
   if (sync_ == wal_sync::every_block)
     s.writer->sync();
   b.log_segment = segment;
