@@ -14,11 +14,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,34 +31,6 @@ using bench::seconds_since;
 using bench::steady;
 
 namespace {
-
-// Stores what the bench hands it.
-class bench_receiver final : public receiver<std::string> {
-public:
-  void on_start() override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    started_ = true;
-    cv_.notify_all();
-  }
-
-  void on_stop() override {
-    // nop
-  }
-
-  void store_all(const std::vector<std::vector<std::string>>& blocks) {
-    {
-      std::unique_lock<std::mutex> guard{mtx_};
-      cv_.wait(guard, [&] { return started_; });
-    }
-    for (auto& xs : blocks)
-      store(xs);
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool started_ = false;
-};
 
 struct figure {
   double stores_per_s = 0;
@@ -79,7 +49,7 @@ figure run_engine(const std::vector<std::vector<std::string>>& blocks,
     opts.write_ahead_log_sync = *sync;
   bench::driver d{opts};
   auto& ssc = d.context();
-  auto owned = std::make_unique<bench_receiver>();
+  auto owned = std::make_unique<testing::push_receiver<std::string>>();
   auto* rcv = owned.get();
   figure result;
   ssc.receiver_stream<std::string>(std::move(owned))
@@ -92,7 +62,8 @@ figure run_engine(const std::vector<std::vector<std::string>>& blocks,
     });
   ssc.start();
   auto t0 = steady::now();
-  rcv->store_all(blocks);
+  for (auto& xs : blocks)
+    rcv->push(xs);
   result.stores_per_s = static_cast<double>(blocks.size()) / seconds_since(t0);
   d.next();
   ssc.stop();

@@ -10,15 +10,16 @@
 // <counts> is "word=n,..." sorted by word, once from update_state_by_key and
 // once from map_with_state's snapshots, separated by " | ".
 
-#include <condition_variable>
+#include <array>
 #include <iostream>
 #include <map>
-#include <mutex>
+#include <optional>
 #include <string>
 
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/batch_results.hpp"
 #include "support/child_commands.hpp"
 #include "support/words.hpp"
 
@@ -28,42 +29,21 @@ namespace {
 
 using counts = std::map<std::string, int64_t>;
 
-// The totals of each completed batch, and the last completed batch.
-class progress final : public streaming_listener {
-public:
-  void set(int which, int64_t t, counts xs) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    totals_[t][which] = std::move(xs);
-  }
+// The totals of a batch: from update_state_by_key and from map_with_state.
+using totals = std::array<counts, 2>;
 
-  void on_batch_completed(const batch_info& info) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    last_ = info.batch_time.milliseconds();
-    cv_.notify_all();
+// The line after batch `t`.
+std::string render(int64_t t, const std::optional<totals>& x) {
+  if (!x)
+    return "timeout";
+  std::string out = "totals " + std::to_string(t);
+  for (size_t which = 0; which < 2; ++which) {
+    out += which == 0 ? " " : " | ";
+    for (auto& [w, n] : (*x)[which])
+      out += w + "=" + std::to_string(n) + ",";
   }
-
-  // Waits until batch `t` completed (the clock moved there), for a bounded
-  // time in case the runtime is stuck.
-  std::string wait_and_render(int64_t t) {
-    std::unique_lock<std::mutex> guard{mtx_};
-    if (!cv_.wait_for(guard, std::chrono::seconds(60),
-                      [&] { return last_ >= t; }))
-      return "timeout";
-    std::string out = "totals " + std::to_string(t);
-    for (int which = 0; which < 2; ++which) {
-      out += which == 0 ? " " : " | ";
-      for (auto& [w, n] : totals_[t][which])
-        out += w + "=" + std::to_string(n) + ",";
-    }
-    return out;
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  std::map<int64_t, counts[2]> totals_;
-  int64_t last_ = 0;
-};
+  return out;
+}
 
 } // namespace
 
@@ -76,7 +56,7 @@ int main(int argc, char** argv) {
   std::string checkpoints = argv[2];
   auto clk = std::make_shared<testing::manual_clock>(
     caf_stream::time{std::stoll(argv[3])});
-  auto prog = std::make_shared<progress>();
+  auto prog = std::make_shared<support::batch_results<totals>>();
   try {
     auto ssc = streaming_context::get_or_create(checkpoints, [&] {
       auto ctx = std::make_unique<streaming_context>(
@@ -93,7 +73,8 @@ int main(int argc, char** argv) {
           counts xs;
           for (auto& [w, n] : x.collect())
             xs[w] = n;
-          prog->set(which, t.milliseconds(), std::move(xs));
+          prog->update(t.milliseconds(),
+                       [&](totals& r) { r[which] = std::move(xs); });
         };
       };
       pairs
@@ -112,7 +93,7 @@ int main(int argc, char** argv) {
     });
     ssc->add_streaming_listener(prog);
     return support::run_commands(*ssc, *clk, [&](int64_t now) {
-      return prog->wait_and_render(now);
+      return render(now, prog->wait_for(now));
     });
   } catch (const std::exception& e) {
     std::cout << "error " << e.what() << std::endl;

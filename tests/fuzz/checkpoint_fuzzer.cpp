@@ -12,34 +12,25 @@
 #include <string>
 
 #include "caf_stream/checkpoint/checkpoint.hpp"
+#include "caf_stream/detail/bytes.hpp"
 #include "caf_stream/error.hpp"
 
-namespace {
-
-void put_le(std::string& out, uint64_t x, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    out.push_back(static_cast<char>((x >> (8 * i)) & 0xFF));
-}
-
-} // namespace
+#include "input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace caf_stream;
-  if (size < 1)
+  auto file = fuzz::input_file(data, size, [](const std::string& payload) {
+    std::string result = "CAFSCKPT";
+    detail::put_le<uint32_t>(result, 1);
+    detail::put_le<uint64_t>(result, payload.size());
+    detail::put_le<uint32_t>(result,
+                             detail::crc32(payload.data(), payload.size()));
+    return result + payload;
+  });
+  if (!file)
     return 0;
-  std::string rest{reinterpret_cast<const char*>(data) + 1, size - 1};
-  std::string file;
-  if (data[0] % 2 == 0) {
-    file = std::move(rest);
-  } else {
-    file = "CAFSCKPT";
-    put_le(file, 1, 4);
-    put_le(file, rest.size(), 8);
-    put_le(file, detail::crc32(rest.data(), rest.size()), 4);
-    file += rest;
-  }
   try {
-    auto x = detail::parse_checkpoint(file, "fuzz");
+    auto x = detail::parse_checkpoint(*file, "fuzz");
     if (x.version != 1)
       std::abort();
   } catch (const stream_error& e) {

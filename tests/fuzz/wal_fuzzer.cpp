@@ -18,6 +18,8 @@
 #include "caf_stream/error.hpp"
 #include "caf_stream/receiver/write_ahead_log.hpp"
 
+#include "input.hpp"
+
 namespace {
 
 template <class F>
@@ -35,21 +37,18 @@ void expect_read_or_refused(F f) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace caf_stream;
-  if (size < 1)
+  auto file = fuzz::input_file(data, size, [](const std::string& payload) {
+    std::string result = "CAFSWAL1";
+    detail::put_le<uint32_t>(result, static_cast<uint32_t>(payload.size()));
+    detail::put_le<uint32_t>(result,
+                             detail::crc32(payload.data(), payload.size()));
+    return result + payload;
+  });
+  if (!file)
     return 0;
-  std::string rest{reinterpret_cast<const char*>(data) + 1, size - 1};
-  std::string file;
-  if (data[0] % 2 == 0) {
-    file = std::move(rest);
-  } else {
-    file = "CAFSWAL1";
-    detail::put_le<uint32_t>(file, static_cast<uint32_t>(rest.size()));
-    detail::put_le<uint32_t>(file, detail::crc32(rest.data(), rest.size()));
-    file += rest;
-  }
   expect_read_or_refused([&] {
-    auto seg = detail::parse_wal_segment(file, "fuzz");
-    uint64_t end = seg.torn_at ? *seg.torn_at : file.size();
+    auto seg = detail::parse_wal_segment(*file, "fuzz");
+    uint64_t end = seg.torn_at ? *seg.torn_at : file->size();
     // No structured bindings: clang's lambdas cannot capture them.
     for (auto& record : seg.records) {
       auto offset = record.first;

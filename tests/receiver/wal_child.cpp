@@ -17,17 +17,21 @@
 // A batch's line is "batch <ms> <words> | <totals>": the batch's words
 // sorted, then the running totals "word=n," sorted by word.
 
+#include <algorithm>
 #include <condition_variable>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/batch_results.hpp"
 #include "support/child_commands.hpp"
 #include "support/words.hpp"
 
@@ -35,64 +39,41 @@ using namespace caf_stream;
 
 namespace {
 
-// Stores what the commands say; started and stopped by the runtime.
-class command_receiver final : public receiver<std::string> {
-public:
-  void on_start() override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    started_ = true;
-    cv_.notify_all();
-  }
-
-  void on_stop() override {
-    // nop
-  }
-
-  // Waits until the runtime started the receiver, then stores `xs`.
-  void store_block(std::vector<std::string> xs) {
-    {
-      std::unique_lock<std::mutex> guard{mtx_};
-      cv_.wait(guard, [&] { return started_; });
-    }
-    store(std::move(xs));
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool started_ = false;
+// What a batch's outputs produced: its words, sorted, and the totals.
+struct batch_line {
+  std::vector<std::string> words;
+  std::map<std::string, int64_t> totals;
 };
 
-// What the batches produced, and the commands' waiting on it.
-class progress final : public streaming_listener {
+std::string render(int64_t t, const std::optional<batch_line>& x) {
+  if (!x)
+    return "timeout";
+  std::string out = "batch " + std::to_string(t) + " ";
+  for (auto& w : x->words)
+    out += w + ",";
+  out += " | ";
+  for (auto& [w, n] : x->totals)
+    out += w + "=" + std::to_string(n) + ",";
+  return out;
+}
+
+// Holds the output of the batch after `hold_next` for good.
+class hold_gate {
 public:
-  void set_words(int64_t t, std::vector<std::string> xs) {
+  void hold_next() {
     std::lock_guard<std::mutex> guard{mtx_};
-    words_[t] = std::move(xs);
+    hold_next_ = true;
   }
 
-  void set_totals(int64_t t, std::map<std::string, int64_t> xs) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    totals_[t] = std::move(xs);
-  }
-
-  // Called by a held output: tells the test, then blocks for good.
-  [[noreturn]] void hold(int64_t t) {
+  // Called by the output: blocks for good if this batch is held.
+  void pass(int64_t t) {
     std::unique_lock<std::mutex> guard{mtx_};
+    if (!std::exchange(hold_next_, false))
+      return;
     holding_ = t;
     cv_.notify_all();
     for (;;)
       cv_.wait(guard);
-  }
-
-  bool take_hold() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return std::exchange(hold_next_, false);
-  }
-
-  void hold_next() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    hold_next_ = true;
   }
 
   std::string wait_holding() {
@@ -103,32 +84,9 @@ public:
     return "holding " + std::to_string(holding_);
   }
 
-  void on_batch_completed(const batch_info& info) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    last_ = info.batch_time.milliseconds();
-    cv_.notify_all();
-  }
-
-  std::string wait_and_render(int64_t t) {
-    std::unique_lock<std::mutex> guard{mtx_};
-    if (!cv_.wait_for(guard, std::chrono::seconds(60),
-                      [&] { return last_ >= t; }))
-      return "timeout";
-    std::string out = "batch " + std::to_string(t) + " ";
-    for (auto& w : words_[t])
-      out += w + ",";
-    out += " | ";
-    for (auto& [w, n] : totals_[t])
-      out += w + "=" + std::to_string(n) + ",";
-    return out;
-  }
-
 private:
   std::mutex mtx_;
   std::condition_variable cv_;
-  std::map<int64_t, std::vector<std::string>> words_;
-  std::map<int64_t, std::map<std::string, int64_t>> totals_;
-  int64_t last_ = 0;
   int64_t holding_ = 0;
   bool hold_next_ = false;
 };
@@ -143,8 +101,9 @@ int main(int argc, char** argv) {
   std::string checkpoints = argv[1];
   auto clk = std::make_shared<testing::manual_clock>(
     caf_stream::time{std::stoll(argv[2])});
-  auto prog = std::make_shared<progress>();
-  command_receiver* rcv = nullptr;
+  auto prog = std::make_shared<support::batch_results<batch_line>>();
+  auto gate = std::make_shared<hold_gate>();
+  testing::push_receiver<std::string>* rcv = nullptr;
   try {
     auto ssc = streaming_context::get_or_create(checkpoints, [&] {
       auto opts = testing::default_test_options();
@@ -153,16 +112,17 @@ int main(int argc, char** argv) {
       auto ctx = std::make_unique<streaming_context>(std::chrono::seconds(1),
                                                      opts, clk);
       ctx->checkpoint(checkpoints);
-      auto owned = std::make_unique<command_receiver>();
+      auto owned = std::make_unique<testing::push_receiver<std::string>>();
       rcv = owned.get();
       auto words = ctx->receiver_stream<std::string>(std::move(owned));
-      words.foreach_rdd([prog](const rdd<std::string>& x, caf_stream::time t) {
-        if (prog->take_hold())
-          prog->hold(t.milliseconds());
-        auto xs = x.collect();
-        std::sort(xs.begin(), xs.end());
-        prog->set_words(t.milliseconds(), std::move(xs));
-      });
+      words.foreach_rdd(
+        [prog, gate](const rdd<std::string>& x, caf_stream::time t) {
+          gate->pass(t.milliseconds());
+          auto xs = x.collect();
+          std::sort(xs.begin(), xs.end());
+          prog->update(t.milliseconds(),
+                       [&](batch_line& r) { r.words = std::move(xs); });
+        });
       words
         .map([](const std::string& w) { return std::make_pair(w, int64_t{1}); })
         .update_state_by_key(support::running_total)
@@ -172,7 +132,8 @@ int main(int argc, char** argv) {
           std::map<std::string, int64_t> xs;
           for (auto& [w, n] : x.collect())
             xs[w] = n;
-          prog->set_totals(t.milliseconds(), std::move(xs));
+          prog->update(t.milliseconds(),
+                       [&](batch_line& r) { r.totals = std::move(xs); });
         });
       return ctx;
     });
@@ -185,24 +146,24 @@ int main(int argc, char** argv) {
         std::vector<std::string> xs;
         for (std::string w; in >> w;)
           xs.push_back(w);
-        rcv->store_block(std::move(xs));
+        rcv->push(std::move(xs));
         std::cout << "stored" << std::endl;
       } else if (verb == "await") {
-        std::cout << prog->wait_and_render(clk->now().milliseconds())
-                  << std::endl;
+        auto now = clk->now().milliseconds();
+        std::cout << render(now, prog->wait_for(now)) << std::endl;
       } else if (verb == "hold") {
-        prog->hold_next();
+        gate->hold_next();
         std::cout << "ok" << std::endl;
       } else if (verb == "cut") {
         clk->advance(std::chrono::seconds(1));
-        std::cout << prog->wait_holding() << std::endl;
+        std::cout << gate->wait_holding() << std::endl;
       } else {
         std::cout << "unknown command " << cmd << std::endl;
       }
     };
     return support::run_commands(
       *ssc, *clk,
-      [&](int64_t now) { return prog->wait_and_render(now); }, other);
+      [&](int64_t now) { return render(now, prog->wait_for(now)); }, other);
   } catch (const std::exception& e) {
     std::cout << "error " << e.what() << std::endl;
     return 1;

@@ -66,19 +66,16 @@ public:
   /// (a bound for a stuck child, not a timing assumption).
   std::string read_line(int timeout_ms = 120000) {
     for (;;) {
-      if (auto pos = buf_.find('\n'); pos != std::string::npos) {
-        auto line = buf_.substr(0, pos);
-        buf_.erase(0, pos + 1);
-        return line;
+      if (auto line = take_line())
+        return std::move(*line);
+      switch (fill(timeout_ms)) {
+        case fill_result::nothing:
+          throw std::runtime_error("the child process printed nothing");
+        case fill_result::ended:
+          throw std::runtime_error("the child process ended: " + buf_);
+        case fill_result::read:
+          break;
       }
-      pollfd p{from_child_, POLLIN, 0};
-      if (::poll(&p, 1, timeout_ms) <= 0)
-        throw std::runtime_error("the child process printed nothing");
-      char chunk[4096];
-      auto n = ::read(from_child_, chunk, sizeof(chunk));
-      if (n <= 0)
-        throw std::runtime_error("the child process ended: " + buf_);
-      buf_.append(chunk, static_cast<size_t>(n));
     }
   }
 
@@ -86,19 +83,10 @@ public:
   /// wait).
   std::optional<std::string> try_read_line() {
     for (;;) {
-      if (auto pos = buf_.find('\n'); pos != std::string::npos) {
-        auto line = buf_.substr(0, pos);
-        buf_.erase(0, pos + 1);
+      if (auto line = take_line())
         return line;
-      }
-      pollfd p{from_child_, POLLIN, 0};
-      if (::poll(&p, 1, 0) <= 0)
+      if (fill(0) != fill_result::read)
         return std::nullopt;
-      char chunk[4096];
-      auto n = ::read(from_child_, chunk, sizeof(chunk));
-      if (n <= 0)
-        return std::nullopt;
-      buf_.append(chunk, static_cast<size_t>(n));
     }
   }
 
@@ -136,6 +124,31 @@ public:
   }
 
 private:
+  enum class fill_result { read, nothing, ended };
+
+  // A whole line from what the child printed so far, if there is one.
+  std::optional<std::string> take_line() {
+    auto pos = buf_.find('\n');
+    if (pos == std::string::npos)
+      return std::nullopt;
+    auto line = buf_.substr(0, pos);
+    buf_.erase(0, pos + 1);
+    return line;
+  }
+
+  // Reads what the child printed, waiting up to `timeout_ms` for it.
+  fill_result fill(int timeout_ms) {
+    pollfd p{from_child_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0)
+      return fill_result::nothing;
+    char chunk[4096];
+    auto n = ::read(from_child_, chunk, sizeof(chunk));
+    if (n <= 0)
+      return fill_result::ended;
+    buf_.append(chunk, static_cast<size_t>(n));
+    return fill_result::read;
+  }
+
   pid_t pid_ = -1;
   int to_child_ = -1;
   int from_child_ = -1;
