@@ -16,7 +16,9 @@ namespace caf_stream::kafka {
 
 /// A stream of the records of Kafka partitions without a receiver: every
 /// batch the driver fixes one offset range per partition (the records
-/// since the last batch, capped by `stream.kafka.max-rate-per-partition`),
+/// since the last batch, capped by `stream.kafka.max-rate-per-partition`
+/// and, with backpressure, by the rate controller's rate split over the
+/// partitions by their lag),
 /// and each range is one partition of the batch's RDD, read by its task.
 /// The ranges go into the checkpoint: a batch that runs again after a
 /// recovery reads exactly the same records. Throws `stream_error` at the
@@ -33,6 +35,9 @@ kafka_dstream<K, V> create_direct_stream(streaming_context& ssc,
   auto& opts = ssc.options();
   direct_settings settings;
   settings.max_rate_per_partition = opts.kafka_max_rate_per_partition;
+  settings.min_rate_per_partition = opts.kafka_min_rate_per_partition;
+  settings.backpressure = opts.backpressure_enabled;
+  settings.initial_rate = opts.backpressure_initial_rate;
   settings.allow_non_consecutive_offsets
     = opts.kafka_allow_non_consecutive_offsets;
   settings.poll_timeout = opts.kafka_poll_timeout;
@@ -46,7 +51,7 @@ kafka_dstream<K, V> create_direct_stream(streaming_context& ssc,
     strategy.settings(), settings, ssc.batch_interval());
   auto node = std::make_shared<detail::direct_kafka_node<K, V>>(
     *graph, ssc.batch_interval(), input, strategy);
-  graph->add_input(node, node);
+  graph->add_rate_controlled_input(node, node, node);
   return {graph, std::move(node), std::move(input)};
 }
 

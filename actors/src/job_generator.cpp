@@ -64,6 +64,8 @@ job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
       in->allocate(t, std::move(blocks));
     }
     js.num_records = st.graph->generate_inputs(t);
+    for (auto& in : st.graph->rate_controlled_inputs())
+      js.stream_records[in->stream_id()] = in->records_of(t);
     js.jobs = st.graph->generate_jobs(t);
   } catch (const std::exception& e) {
     st.log->error("generating batch {} failed: {}", to_string(t), e.what());

@@ -68,6 +68,16 @@ rate_controller(caf::stateful_actor<rate_controller_state>* self,
   };
 }
 
+caf::behavior
+rate_target(caf::event_based_actor*,
+            std::shared_ptr<detail::rate_controlled_input> input) {
+  return {
+    [=](rate_atom, double records_per_second) {
+      input->update_rate(records_per_second);
+    },
+  };
+}
+
 } // namespace
 
 caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
@@ -76,6 +86,12 @@ caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
                                  bool initial_rate_set) {
   return sys.spawn(rate_controller, stream_id, std::move(receiver),
                    estimator, initial_rate_set);
+}
+
+caf::actor
+spawn_rate_target(caf::actor_system& sys,
+                  std::shared_ptr<detail::rate_controlled_input> input) {
+  return sys.spawn(rate_target, std::move(input));
 }
 
 } // namespace caf_stream::actors

@@ -113,6 +113,7 @@ struct runtime::impl {
   std::vector<caf::actor> supervisors;
   std::vector<caf::actor> block_generators;
   std::vector<caf::actor> rate_controllers;
+  std::vector<caf::actor> rate_targets;
   caf::actor tracker;
   caf::actor scheduler;
   caf::actor generator;
@@ -181,6 +182,18 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
   // what a test stored before advancing the clock is in that batch.
   auto periodic = d.clk->runs_by_itself();
   std::map<int32_t, caf::actor> rate_controllers;
+  // Backpressure: a controller per stream, sending its estimates to
+  // `target` (a receiver's supervisor or an input's rate target).
+  auto add_rate_controller = [&](int32_t stream_id, caf::actor target) {
+    auto ctl = spawn_rate_controller(
+      d.sys, stream_id, std::move(target),
+      pid_rate_estimator{d.graph->batch_interval().count(),
+                         d.opts.pid_proportional, d.opts.pid_integral,
+                         d.opts.pid_derived, d.opts.pid_min_rate},
+      d.opts.backpressure_initial_rate > 0);
+    rate_controllers.emplace(stream_id, ctl);
+    d.rate_controllers.push_back(ctl);
+  };
   for (auto& in : d.graph->receiver_inputs()) {
     auto optional_rate = [](double x) {
       return x > 0 ? std::optional<double>{x} : std::nullopt;
@@ -201,19 +214,17 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
     auto sup = spawn_receiver_supervisor(
       d.sys, std::shared_ptr<receiver_base>{in->take_receiver()}, d.clk,
       d.opts.receiver_restart_delay, in->stream_id());
-    if (d.opts.backpressure_enabled) {
-      auto ctl = spawn_rate_controller(
-        d.sys, in->stream_id(), sup,
-        pid_rate_estimator{d.graph->batch_interval().count(),
-                           d.opts.pid_proportional, d.opts.pid_integral,
-                           d.opts.pid_derived, d.opts.pid_min_rate},
-        d.opts.backpressure_initial_rate > 0);
-      rate_controllers.emplace(in->stream_id(), ctl);
-      d.rate_controllers.push_back(ctl);
-    }
+    if (d.opts.backpressure_enabled)
+      add_rate_controller(in->stream_id(), sup);
     caf::anon_send(sup, start_atom::value);
     d.supervisors.push_back(sup);
   }
+  if (d.opts.backpressure_enabled)
+    for (auto& in : d.graph->rate_controlled_inputs()) {
+      auto target = spawn_rate_target(d.sys, in);
+      d.rate_targets.push_back(target);
+      add_rate_controller(in->stream_id(), std::move(target));
+    }
   d.listener_bus = spawn_listener_bus(d.sys, d.state,
                                       d.opts.listener_bus_capacity);
   if (!d.graph->checkpoint_directory().empty()) {
@@ -314,6 +325,7 @@ void runtime::stop(bool graceful) {
   rest.insert(rest.end(), d.supervisors.begin(), d.supervisors.end());
   rest.insert(rest.end(), d.rate_controllers.begin(),
               d.rate_controllers.end());
+  rest.insert(rest.end(), d.rate_targets.begin(), d.rate_targets.end());
   rest.push_back(d.tracker);
   rest.push_back(d.listener_bus);
   rest.push_back(d.checkpoint_writer);

@@ -44,6 +44,8 @@ void add_stream_options(caf::config_option_set& opts) {
   caf::config_option_adder{opts, "stream.kafka"}
     .add<double>("max-rate-per-partition",
                  "records per second and Kafka partition (0: no limit)")
+    .add<double>("min-rate-per-partition",
+                 "records per second and Kafka partition under a rate")
     .add<bool>("allow-non-consecutive-offsets",
                "accept gaps in Kafka offsets (compaction, transactions)")
     .add<caf::timespan>("poll-timeout",
@@ -115,6 +117,9 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   result.kafka_max_rate_per_partition
     = caf::get_or(cfg, "stream.kafka.max-rate-per-partition",
                   result.kafka_max_rate_per_partition);
+  result.kafka_min_rate_per_partition
+    = caf::get_or(cfg, "stream.kafka.min-rate-per-partition",
+                  result.kafka_min_rate_per_partition);
   result.kafka_allow_non_consecutive_offsets
     = caf::get_or(cfg, "stream.kafka.allow-non-consecutive-offsets",
                   result.kafka_allow_non_consecutive_offsets);

@@ -133,6 +133,11 @@ struct stream_options {
   /// `spark.streaming.kafka.maxRatePerPartition`; 0: no limit).
   double kafka_max_rate_per_partition = 0;
 
+  /// `stream.kafka.min-rate-per-partition`: records per second and Kafka
+  /// partition a batch reads at least when a rate limits it (Spark's
+  /// `spark.streaming.kafka.minRatePerPartition`, 1).
+  double kafka_min_rate_per_partition = 1;
+
   /// `stream.kafka.allow-non-consecutive-offsets`: accept gaps in offsets
   /// (compacted or transactional topics; Spark's
   /// `spark.streaming.kafka.allowNonConsecutiveOffsets`).

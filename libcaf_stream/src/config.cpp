@@ -57,6 +57,8 @@ void stream_options::validate() const {
       bad_value(key, std::to_string(x), "it must not be negative");
   };
   not_negative("stream.receiver.max-rate", max_rate);
+  not_negative("stream.kafka.min-rate-per-partition",
+               kafka_min_rate_per_partition);
   not_negative("stream.backpressure.initial-rate", backpressure_initial_rate);
   not_negative("stream.backpressure.pid.proportional", pid_proportional);
   not_negative("stream.backpressure.pid.integral", pid_integral);

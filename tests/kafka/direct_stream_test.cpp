@@ -133,6 +133,58 @@ TEST_CASE("stream.kafka.max-rate-per-partition caps each batch's ranges",
   CHECK(seen[2].records == strings{"0:4:k=4"});
 }
 
+TEST_CASE("with backpressure, the initial rate and then the rate "
+          "controller's estimates limit a direct stream's batches",
+          "[kafka][backpressure]") {
+  support::kafka_cluster kc;
+  kc.create_topic("t", 2);
+  for (int i = 0; i < 1500; ++i)
+    kc.produce_async("t", 0, std::to_string(i));
+  for (int i = 0; i < 500; ++i)
+    kc.produce_async("t", 1, std::to_string(i));
+  kc.flush();
+  auto opts = testing::default_test_options();
+  opts.backpressure_enabled = true;
+  opts.backpressure_initial_rate = 20;
+  test::pipeline<int> p{opts};
+  auto s = kafka::create_direct_stream(
+    p.context(), kafka::prefer_consistent(),
+    kafka::assign<std::string, std::string>({{"t", 0}, {"t", 1}},
+                                            params_for(kc)));
+  auto rec = record_batches(s);
+  // Each batch takes 100 ms of the manual clock: the rate controller sees
+  // a processing rate of 10 records per millisecond of work.
+  auto& clk = p.clock();
+  s.foreach_rdd([&clk](const rdd<record>&) {
+    clk.advance(std::chrono::milliseconds(100));
+  });
+  p.context().start();
+  p.next_batch();
+  // The first estimate comes when the second batch completes: at 20
+  // records per 1 s batch, split 3:1 by lag, the stream would take 100
+  // batches; the estimates (10 times the last batch's records per second)
+  // let it read the rest within a few.
+  size_t read = 0;
+  for (int i = 0; i < 30 && read < 2000; ++i) {
+    p.next_batch();
+    read = 0;
+    for (auto& b : rec->batches())
+      for (auto& r : b.ranges)
+        read += static_cast<size_t>(r.count());
+  }
+  p.context().stop();
+  auto seen = rec->batches();
+  REQUIRE(seen.size() >= 2);
+  CHECK(seen[0].ranges
+        == std::vector<kafka::offset_range>{range("t", 0, 0, 15),
+                                            range("t", 1, 0, 5)});
+  CHECK(seen[1].ranges
+        == std::vector<kafka::offset_range>{range("t", 0, 15, 30),
+                                            range("t", 1, 5, 10)});
+  CHECK(read == 2000);
+  CHECK(seen.size() < 30);
+}
+
 TEST_CASE("commit_async commits at the next batch and on stop; a new stream "
           "of the group starts there",
           "[kafka]") {

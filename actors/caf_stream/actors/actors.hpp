@@ -132,7 +132,8 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
 /// Rate controller of one receiver stream (Spark's RateController, for
 /// backpressure): estimates the rate the pipeline keeps up with from each
 /// completed batch and sends it to the stream's receiver supervisor (as
-/// Spark's controller goes through the ReceiverTracker to the supervisor).
+/// Spark's controller goes through the ReceiverTracker to the supervisor),
+/// or, for a stream without a receiver, to its rate target.
 /// - `(batch_done_atom, time ms, records, processing ms, scheduling ms)`:
 ///   feeds the PID estimator; a new estimate goes out as `(rate_atom, rate)`;
 /// - `batch_waiting_atom`: a batch was generated while an earlier one had not
@@ -143,6 +144,14 @@ caf::actor spawn_rate_controller(caf::actor_system& sys, int32_t stream_id,
                                  caf::actor receiver,
                                  pid_rate_estimator estimator,
                                  bool initial_rate_set);
+
+/// Rate target of a stream without a receiver (the direct Kafka stream:
+/// Spark's DirectKafkaRateController): applies its rate controller's
+/// estimates to the input.
+/// - `(rate_atom, double)`: `input->update_rate(rate)`.
+caf::actor
+spawn_rate_target(caf::actor_system& sys,
+                  std::shared_ptr<detail::rate_controlled_input> input);
 
 /// Job scheduler (Spark's JobScheduler), detached: runs the jobs of one
 /// batch at a time, spreading their tasks over the workers and sending the

@@ -66,6 +66,12 @@ public:
     return inputs_.size();
   }
 
+  /// Adds an input whose batches a rate controller limits (also added as
+  /// an input); its stream id must be `next_stream_id()`.
+  void add_rate_controlled_input(std::shared_ptr<dstream_node_base> node,
+                                 std::shared_ptr<input_node_base> input,
+                                 std::shared_ptr<rate_controlled_input> rc);
+
   /// Adds a receiver input (also added as an input).
   void add_receiver_input(std::shared_ptr<dstream_node_base> node,
                           std::shared_ptr<receiver_input_base> input);
@@ -163,9 +169,16 @@ public:
     return receiver_inputs_;
   }
 
-  /// The number of receiver streams so far (the next receiver's stream id).
+  const std::vector<std::shared_ptr<rate_controlled_input>>&
+  rate_controlled_inputs() const noexcept {
+    return rate_controlled_inputs_;
+  }
+
+  /// The id of the next receiver or rate-controlled stream (the same in
+  /// every run of the same program).
   int32_t next_stream_id() const noexcept {
-    return static_cast<int32_t>(receiver_inputs_.size());
+    return static_cast<int32_t>(receiver_inputs_.size()
+                                + rate_controlled_inputs_.size());
   }
 
 private:
@@ -185,6 +198,7 @@ private:
   std::vector<std::shared_ptr<dstream_node_base>> nodes_;
   std::vector<std::shared_ptr<input_node_base>> inputs_;
   std::vector<std::shared_ptr<receiver_input_base>> receiver_inputs_;
+  std::vector<std::shared_ptr<rate_controlled_input>> rate_controlled_inputs_;
   std::vector<std::shared_ptr<output_node_base>> outputs_;
   std::vector<std::shared_ptr<state_operator>> state_operators_;
 };

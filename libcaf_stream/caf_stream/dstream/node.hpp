@@ -203,6 +203,26 @@ public:
   }
 };
 
+/// An input without a receiver whose batches a rate controller limits
+/// (Spark's DirectKafkaRateController): the runtime gives it a rate
+/// controller when backpressure is on, which hears of its batches' records
+/// and sends its estimates to `update_rate`.
+class rate_controlled_input {
+public:
+  virtual ~rate_controlled_input();
+
+  /// The stream's id among the graph's rate-controlled streams (receiver
+  /// streams included).
+  virtual int32_t stream_id() const noexcept = 0;
+
+  /// Applies the rate controller's estimate (records per second) to the
+  /// batches generated from now on. Thread-safe.
+  virtual void update_rate(double records_per_second) = 0;
+
+  /// The records of batch `t`, once it was generated (0 if unknown).
+  virtual int64_t records_of(time t) = 0;
+};
+
 /// An output operation: turns a batch into a job.
 class output_node_base {
 public:

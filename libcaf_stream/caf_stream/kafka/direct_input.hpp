@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,15 @@ struct direct_settings {
   /// `stream.kafka.max-rate-per-partition`: records per second and
   /// partition a batch reads at most (0: no limit).
   double max_rate_per_partition = 0;
+  /// `stream.kafka.min-rate-per-partition`: records per second and
+  /// partition a batch reads at least when a rate limits it (1).
+  double min_rate_per_partition = 1;
+  /// `stream.backpressure.enabled`: the rate controller's estimate, split
+  /// over the partitions by their lag, limits the batches.
+  bool backpressure = false;
+  /// `stream.backpressure.initial-rate`: the rate until the first estimate
+  /// (0: none).
+  double initial_rate = 0;
   /// `stream.kafka.allow-non-consecutive-offsets`: accept gaps in a range's
   /// offsets (compacted or transactional topics).
   bool allow_non_consecutive_offsets = false;
@@ -48,6 +58,23 @@ struct direct_settings {
 };
 
 namespace detail {
+
+/// Spark's `DirectKafkaInputDStream.maxMessagesPerPartition`: how many
+/// records each partition's range may hold at most in a batch of
+/// `batch_interval`, given the records waiting in each (`lags`) and the
+/// backpressure `rate` (the rate controller's estimate or the initial rate;
+/// none: no estimate). The rate is split over the partitions by their lag
+/// and capped by `max_rate_per_partition`; without a rate the maximum rate
+/// alone limits. A limited partition reads at least
+/// `min_rate_per_partition` records per second, rounded up to whole
+/// records, so that a batch always makes progress (Spark compares that rate
+/// with a record count; we follow its documentation). None if nothing
+/// limits the batch.
+std::optional<std::map<topic_partition, int64_t>>
+max_records_per_partition(const std::map<topic_partition, int64_t>& lags,
+                          std::optional<double> rate,
+                          const direct_settings& settings,
+                          duration batch_interval);
 
 class driver_consumer;
 class consumer_pool;
@@ -106,6 +133,10 @@ public:
   void commit_async(std::vector<offset_range> ranges,
                     std::function<void(const std::string&)> callback);
 
+  /// Applies the rate controller's estimate (records per second over all
+  /// partitions) to the batches cut from now on. Thread-safe.
+  void update_rate(double records_per_second);
+
   /// Commits what `commit_async` queued (the next batch's start and stop).
   void commit_queued() noexcept;
 
@@ -142,6 +173,8 @@ private:
   std::unique_ptr<driver_consumer> driver_;
   std::unique_ptr<consumer_pool> pool_;
   std::mutex mtx_;
+  // The rate controller's latest estimate, if there is one.
+  std::optional<double> rate_;
   std::map<topic_partition, int64_t> positions_;
   std::map<time, std::vector<offset_range>> batches_;
   std::map<time, std::vector<offset_range>> replay_;

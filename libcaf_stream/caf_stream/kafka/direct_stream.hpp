@@ -207,7 +207,8 @@ private:
 /// ranges the driver fixed when the batch was cut.
 template <class K, class V>
 class direct_kafka_node final
-  : public caf_stream::detail::generated_input_node<consumer_record<K, V>> {
+  : public caf_stream::detail::generated_input_node<consumer_record<K, V>>,
+    public caf_stream::detail::rate_controlled_input {
 public:
   using record = consumer_record<K, V>;
   using rdd_node_type = kafka_rdd_node<K, V>;
@@ -217,6 +218,7 @@ public:
                     const consumer_strategy<K, V>& strategy)
     : caf_stream::detail::generated_input_node<record>(graph, slide),
       input_index_(graph.num_inputs()),
+      stream_id_(graph.next_stream_id()),
       input_(std::move(input)),
       key_(strategy.key()),
       value_(strategy.value()) {
@@ -240,6 +242,21 @@ public:
 
   void stop() override {
     input_->commit_queued();
+  }
+
+  int32_t stream_id() const noexcept override {
+    return stream_id_;
+  }
+
+  void update_rate(double records_per_second) override {
+    input_->update_rate(records_per_second);
+  }
+
+  int64_t records_of(time t) override {
+    int64_t result = 0;
+    for (auto& r : input_->ranges_of(t))
+      result += r.count();
+    return result;
   }
 
 protected:
@@ -268,6 +285,7 @@ private:
   }
 
   size_t input_index_;
+  int32_t stream_id_;
   std::shared_ptr<direct_input> input_;
   typename consumer_strategy<K, V>::key_function key_;
   typename consumer_strategy<K, V>::value_function value_;

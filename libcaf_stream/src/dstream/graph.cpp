@@ -67,6 +67,10 @@ input_node_base::~input_node_base() {
   // nop
 }
 
+rate_controlled_input::~rate_controlled_input() {
+  // nop
+}
+
 std::string input_node_base::checkpoint_positions(time) {
   return {};
 }
@@ -195,6 +199,14 @@ void dstream_graph::add_receiver_input(
   std::shared_ptr<receiver_input_base> input) {
   add_input(std::move(node), input);
   receiver_inputs_.push_back(std::move(input));
+}
+
+void dstream_graph::add_rate_controlled_input(
+  std::shared_ptr<dstream_node_base> node,
+  std::shared_ptr<input_node_base> input,
+  std::shared_ptr<rate_controlled_input> rc) {
+  add_input(std::move(node), std::move(input));
+  rate_controlled_inputs_.push_back(std::move(rc));
 }
 
 void dstream_graph::add_state_operator(std::shared_ptr<state_operator> op) {

@@ -267,6 +267,40 @@ private:
   bool has_group_;
 };
 
+std::optional<std::map<topic_partition, int64_t>>
+max_records_per_partition(const std::map<topic_partition, int64_t>& lags,
+                          std::optional<double> rate,
+                          const direct_settings& settings,
+                          duration batch_interval) {
+  auto max_rate = settings.max_rate_per_partition;
+  std::map<topic_partition, double> limits;
+  if (rate && *rate > 0) {
+    double total = 0;
+    for (auto& [tp, lag] : lags)
+      total += static_cast<double>(std::max<int64_t>(lag, 0));
+    for (auto& [tp, lag] : lags) {
+      auto share = total > 0 ? static_cast<double>(std::max<int64_t>(lag, 0))
+                                 / total * *rate
+                             : 0.0;
+      limits.emplace(tp, max_rate > 0 ? std::min(share, max_rate) : share);
+    }
+  } else if (max_rate > 0) {
+    for (auto& [tp, lag] : lags)
+      limits.emplace(tp, max_rate);
+  } else {
+    return std::nullopt;
+  }
+  auto seconds = static_cast<double>(batch_interval.count()) / 1000.0;
+  auto at_least = static_cast<int64_t>(
+    std::ceil(settings.min_rate_per_partition * seconds));
+  std::map<topic_partition, int64_t> result;
+  for (auto& [tp, limit] : limits)
+    result.emplace(
+      tp, std::max(static_cast<int64_t>(std::floor(limit * seconds)),
+                   at_least));
+  return result;
+}
+
 direct_input::direct_input(consumer_settings consumer,
                            direct_settings settings, duration batch_interval)
   : consumer_(std::move(consumer)),
@@ -321,6 +355,11 @@ std::vector<topic_partition> direct_input::current_partitions() {
   return result;
 }
 
+void direct_input::update_rate(double records_per_second) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  rate_ = records_per_second;
+}
+
 int64_t direct_input::starting_offset(const topic_partition& tp, int64_t low,
                                       int64_t high) {
   if (auto i = consumer_.offsets.find(tp); i != consumer_.offsets.end())
@@ -349,11 +388,8 @@ std::vector<offset_range> direct_input::next_ranges(
     replay_.erase(replay_.begin(), replay_.upper_bound(t));
     auto log = caf_stream::detail::logger("kafka");
     auto reset = value_of(consumer_.kafka_params, "auto.offset.reset");
-    auto cap = std::numeric_limits<int64_t>::max();
-    if (settings_.max_rate_per_partition > 0)
-      cap = std::max<int64_t>(1, static_cast<int64_t>(std::floor(
-                                   settings_.max_rate_per_partition
-                                   * batch_interval_.count() / 1000.0)));
+    // Where each partition's range starts, and its latest offset.
+    std::map<topic_partition, std::pair<int64_t, int64_t>> spans;
     std::map<topic_partition, int64_t> next = positions_;
     for (auto& tp : current_partitions()) {
       auto [low, high] = driver_->watermarks(tp);
@@ -380,11 +416,22 @@ std::vector<offset_range> direct_input::next_ranges(
                   from, low - 1, name(tp), low);
         from = low;
       }
-      auto until = std::max(from, high);
-      if (until - from > cap)
-        until = from + cap;
+      spans.emplace(tp, std::make_pair(from, std::max(from, high)));
+    }
+    std::map<topic_partition, int64_t> lags;
+    for (auto& [tp, span] : spans)
+      lags.emplace(tp, span.second - span.first);
+    auto rate = rate_;
+    if (!rate && settings_.backpressure && settings_.initial_rate > 0)
+      rate = settings_.initial_rate;
+    auto limits = max_records_per_partition(lags, rate, settings_,
+                                            batch_interval_);
+    for (auto& [tp, span] : spans) {
+      auto [from, until] = span;
+      if (limits)
+        until = std::min(until, from + limits->at(tp));
       result.push_back({tp.topic, tp.partition, from, until});
-      i->second = until;
+      next[tp] = until;
     }
     positions_ = std::move(next);
   }
