@@ -134,3 +134,30 @@ TEST_CASE("a configuration file CAF cannot read gets a sentence with the "
         == "cannot read the configuration file " + ini
              + ": unexpected newline at line 2, column 1");
 }
+
+TEST_CASE("the write-ahead log and Kafka rate options reach stream_options",
+          "[actors][stream_config]") {
+  app_config cfg;
+  REQUIRE(parse(cfg, {"--stream.receiver.write-ahead-log.enable",
+                      "--stream.receiver.write-ahead-log.sync=every-block",
+                      "--stream.receiver.write-ahead-log.rolling-interval=5s",
+                      "--stream.kafka.min-rate-per-partition=3"})
+          == "");
+  auto opts = read_stream_options(cfg);
+  CHECK(opts.write_ahead_log);
+  CHECK(opts.write_ahead_log_sync == wal_sync::every_block);
+  CHECK(opts.write_ahead_log_rolling_interval == duration{5000});
+  CHECK(opts.kafka_min_rate_per_partition == 3);
+  app_config defaults;
+  REQUIRE(parse(defaults, {}) == "");
+  auto plain = read_stream_options(defaults);
+  CHECK_FALSE(plain.write_ahead_log);
+  CHECK(plain.write_ahead_log_sync == wal_sync::every_interval);
+  CHECK(plain.write_ahead_log_rolling_interval == duration{60000});
+  CHECK(plain.kafka_min_rate_per_partition == 1);
+  app_config bad;
+  REQUIRE(parse(bad, {"--stream.receiver.write-ahead-log.sync=always"}) == "");
+  CHECK_THROWS_WITH(read_stream_options(bad),
+                    Catch::Contains("stream.receiver.write-ahead-log.sync = "
+                                    "always is invalid"));
+}
