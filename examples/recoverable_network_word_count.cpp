@@ -3,7 +3,9 @@
 // same CHECKPOINT_DIR: get_or_create restores the totals of the last
 // checkpoint and they continue from there. Lines received after that
 // checkpoint and before the kill are lost, as in Spark without a write-ahead
-// log.
+// log; with --stream.receiver.write-ahead-log.enable only those of the last
+// block interval are (a socket cannot send again what it sent: the log
+// keeps what was sealed into blocks).
 //
 //   recoverable_network_word_count HOST PORT CHECKPOINT_DIR [--generate]
 //                                  [--seconds=N]
