@@ -76,6 +76,14 @@ struct log_fixture {
   std::shared_ptr<testing::manual_clock> clk
     = std::make_shared<testing::manual_clock>(at(0));
 
+  // A block of `xs` in `stream`, added to `log`.
+  static block logged(detail::received_block_log& log, std::vector<int> xs,
+                      int32_t stream = 0) {
+    auto b = detail::make_block(stream, std::move(xs));
+    log.add(b);
+    return b;
+  }
+
   std::unique_ptr<detail::received_block_log> open_log() {
     return std::make_unique<detail::received_block_log>(
       dir.path(), wal_sync::every_block, duration{10'000}, clk);
@@ -169,17 +177,13 @@ TEST_CASE("recovery reads back each batch's blocks and the unallocated ones",
   log_fixture f;
   {
     auto log = f.open_log();
-    auto b1 = detail::make_block(0, std::vector<int>{1, 2});
-    auto b2 = detail::make_block(1, std::vector<int>{3});
-    auto b3 = detail::make_block(0, std::vector<int>{4, 5, 6});
-    auto b4 = detail::make_block(0, std::vector<int>{7});
-    log->add(b1);
-    log->add(b2);
+    auto b1 = f.logged(*log, {1, 2});
+    auto b2 = f.logged(*log, {3}, 1);
+    auto b3 = f.logged(*log, {4, 5, 6});
+    f.logged(*log, {7});
     log->allocate(at(1000), {b1, b2});
     log->allocate(at(2000), {});
-    log->add(b3);
     log->allocate(at(3000), {b3});
-    log->add(b4);
   }
   SECTION("from the start") {
     auto log = f.open_log();
@@ -219,10 +223,8 @@ TEST_CASE("recovery drops a torn last block and refuses a corrupt one",
   log_fixture f;
   {
     auto log = f.open_log();
-    auto b1 = detail::make_block(0, std::vector<int>{1});
-    auto b2 = detail::make_block(0, std::vector<int>{2});
-    log->add(b1);
-    log->add(b2);
+    f.logged(*log, {1});
+    f.logged(*log, {2});
   }
   auto path = f.block_segment_path(0, f.block_segments(0).at(0));
   auto bytes = read_all(path);
@@ -244,17 +246,14 @@ TEST_CASE("cleaning deletes the segments of batches no recovery needs",
           "[receiver][wal]") {
   log_fixture f;
   auto log = f.open_log();
-  auto b1 = detail::make_block(0, std::vector<int>{1});
-  log->add(b1);
+  auto b1 = f.logged(*log, {1});
   log->allocate(at(1000), {b1});
   // The rolling interval (10 s) passes: the next records start new
   // segments.
   f.clk->advance(10s);
-  auto b2 = detail::make_block(0, std::vector<int>{2});
-  log->add(b2);
+  auto b2 = f.logged(*log, {2});
   log->allocate(at(11'000), {b2});
-  auto b3 = detail::make_block(0, std::vector<int>{3});
-  log->add(b3);
+  f.logged(*log, {3});
   CHECK(f.block_segments(0).size() == 2);
   log->clean(at(999));
   CHECK(log->num_segments() == 4);
@@ -274,10 +273,8 @@ TEST_CASE("a segment with an unallocated block outlives cleaning",
           "[receiver][wal]") {
   log_fixture f;
   auto log = f.open_log();
-  auto b1 = detail::make_block(0, std::vector<int>{1});
-  auto b2 = detail::make_block(0, std::vector<int>{2});
-  log->add(b1);
-  log->add(b2);
+  auto b1 = f.logged(*log, {1});
+  auto b2 = f.logged(*log, {2});
   log->allocate(at(1000), {b1});
   f.clk->advance(10s);
   // Rolls the segment of b1 and b2.
@@ -294,8 +291,7 @@ TEST_CASE("a new run discards the log of a run without checkpoints",
   log_fixture f;
   {
     auto log = f.open_log();
-    auto b1 = detail::make_block(0, std::vector<int>{1});
-    log->add(b1);
+    auto b1 = f.logged(*log, {1});
     log->allocate(at(1000), {b1});
   }
   f.open_log()->discard();
