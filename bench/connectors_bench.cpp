@@ -7,6 +7,10 @@
 // - ZeroMQ -> word count: zeromq::create_pull_stream reading lines from a
 //   PUSH socket (a thread of this process) against a hand-written PULL loop
 //   counting the words of the same lines from the same kind of peer;
+// - MQTT -> word count: mqtt::create_stream (QoS 1) reading lines that a
+//   publisher thread sends through a mosquitto broker (started by the
+//   bench) against a hand-written libmosquitto subscriber loop counting the
+//   words of the same lines from the same broker (skipped with --no-mqtt);
 // - rows per second into SQLite and PostgreSQL: save_to_sqlite and
 //   save_to_postgresql (one transaction per batch, with the progress
 //   record) against a hand-written loop doing the same inserts, a batch per
@@ -16,7 +20,7 @@
 // Prints one line per figure and a JSON record per workload.
 //
 //   connectors_bench [--lines=N] [--rows=R] [--batches=B] [--workers=W]
-//                    [--no-postgresql]
+//                    [--no-postgresql] [--no-mqtt]
 //
 // Keep --lines at 100000 or below: a partition of the mock cluster keeps at
 // most 5 MiB (older records are dropped silently).
@@ -31,15 +35,18 @@
 #include <vector>
 
 #include <librdkafka/rdkafka.h>
+#include <mosquitto.h>
 #include <pqxx/pqxx>
 #include <sqlite3.h>
 #include <zmq.hpp>
 
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/mqtt.hpp"
 #include "caf_stream/zeromq.hpp"
 
 #include "bench_support.hpp"
 #include "support/kafka_cluster.hpp"
+#include "support/mosquitto_broker.hpp"
 #include "support/postgresql_server.hpp"
 
 using namespace caf_stream;
@@ -243,6 +250,135 @@ void zeromq_word_count(size_t lines, const stream_options& opts) {
          baseline_total == engine_total, opts.workers);
 }
 
+// -- MQTT -> word count -------------------------------------------------------
+
+// Publishes `text` to the topic "lines" at QoS 1 from a thread of its own
+// once started (libmosquitto keeps 20 messages in flight and queues the
+// rest).
+class mqtt_publisher {
+public:
+  mqtt_publisher(int port, const std::vector<std::string>& text)
+    : port_(port), text_(text) {
+    // nop
+  }
+
+  ~mqtt_publisher() {
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+  void start() {
+    thread_ = std::thread{[this] { publish(); }};
+  }
+
+private:
+  void publish() {
+    size_t acked = 0;
+    auto mosq = mosquitto_new(nullptr, true, &acked);
+    mosquitto_publish_callback_set(mosq, [](mosquitto*, void* obj, int) {
+      ++*static_cast<size_t*>(obj);
+    });
+    if (mosquitto_connect(mosq, "127.0.0.1", port_, 60) != MOSQ_ERR_SUCCESS) {
+      std::fprintf(stderr, "error: the MQTT publisher cannot connect\n");
+      mosquitto_destroy(mosq);
+      return;
+    }
+    for (const auto& line : text_)
+      mosquitto_publish(mosq, nullptr, "lines", static_cast<int>(line.size()),
+                        line.data(), 1, false);
+    while (acked < text_.size())
+      if (mosquitto_loop(mosq, 100, 1) != MOSQ_ERR_SUCCESS)
+        break;
+    mosquitto_disconnect(mosq);
+    mosquitto_destroy(mosq);
+  }
+
+  int port_;
+  const std::vector<std::string>& text_;
+  std::thread thread_;
+};
+
+// Subscribes `client_id` to "lines" in a session the broker keeps, so that
+// it queues what is published before the subscriber connects.
+void keep_session(const std::string& url, const std::string& client_id) {
+  mqtt::settings cfg;
+  cfg.client_id = client_id;
+  cfg.clean_session = false;
+  mqtt::detail::mqtt_client client{
+    mqtt::detail::parse_broker_url(url, "bench"), {"lines"}, cfg};
+  client.disconnect();
+}
+
+struct subscriber_counts {
+  std::unordered_map<std::string, int64_t> words;
+  size_t lines = 0;
+};
+
+int64_t subscribe_loop(int port, size_t lines) {
+  subscriber_counts counts;
+  auto mosq = mosquitto_new("bench-baseline", false, &counts);
+  mosquitto_message_callback_set(
+    mosq, [](mosquitto*, void* obj, const mosquitto_message* m) {
+      auto& c = *static_cast<subscriber_counts*>(obj);
+      std::string line{static_cast<const char*>(m->payload),
+                       static_cast<size_t>(m->payloadlen)};
+      bench::for_each_word(line, [&](const char* w, size_t n) {
+        ++c.words[std::string{w, n}];
+      });
+      ++c.lines;
+    });
+  if (mosquitto_connect(mosq, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS)
+    throw std::runtime_error("the subscriber cannot connect");
+  while (counts.lines < lines)
+    if (mosquitto_loop(mosq, 1000, 1) != MOSQ_ERR_SUCCESS)
+      break;
+  mosquitto_disconnect(mosq);
+  mosquitto_destroy(mosq);
+  int64_t total = 0;
+  for (auto& kv : counts.words)
+    total += kv.second;
+  return total;
+}
+
+void mqtt_word_count(size_t lines, const stream_options& opts) {
+  auto text = bench::make_lines(lines);
+  // Queues of the broker are unbounded here: nothing published is dropped.
+  support::mosquitto_broker broker{"max_queued_messages 0\n"};
+  mosquitto_lib_init();
+  keep_session(broker.url(), "bench-baseline");
+  int64_t baseline_total = 0;
+  double baseline_s = 0;
+  {
+    mqtt_publisher peer{broker.port(), text};
+    auto t0 = steady::now();
+    peer.start();
+    baseline_total = subscribe_loop(broker.port(), lines);
+    baseline_s = seconds_since(t0);
+  }
+  // Only now: the session would otherwise get the baseline's lines too.
+  keep_session(broker.url(), "bench-engine");
+  mqtt_publisher peer{broker.port(), text};
+  bench::driver d{opts, false};
+  std::atomic<int64_t> engine_total{0};
+  mqtt::settings cfg;
+  cfg.client_id = "bench-engine";
+  cfg.clean_session = false;
+  auto lines_in = mqtt::create_stream(d.context(), broker.url(), {"lines"},
+                                      cfg);
+  count_words(
+    lines_in.flat_map([](const std::string& l) { return bench::split(l); }),
+    d, engine_total);
+  d.context().start();
+  auto t0 = steady::now();
+  peer.start();
+  for (size_t i = 0; i < 1000000 && engine_total < baseline_total; ++i)
+    d.next();
+  auto engine_s = seconds_since(t0);
+  d.context().stop();
+  report("mqtt_word_count", "lines", lines, baseline_s, engine_s,
+         baseline_total == engine_total, opts.workers);
+}
+
 // -- database sinks -------------------------------------------------------------
 
 std::vector<std::vector<count>> make_rows(size_t rows, size_t batches) {
@@ -387,6 +523,8 @@ int main(int argc, char** argv) {
     set_log_level("warn");
     kafka_word_count(lines, batches, opts);
     zeromq_word_count(lines, opts);
+    if (!bench::has_flag(argc, argv, "no-mqtt"))
+      mqtt_word_count(lines, opts);
     sqlite_rows(rows, batches, opts);
     if (!bench::has_flag(argc, argv, "no-postgresql"))
       postgresql_rows(rows, batches, opts);

@@ -12,6 +12,7 @@ packages=(
   libpqxx-dev libpq-dev postgresql
   librdkafka-dev
   libzmq3-dev cppzmq-dev
+  libmosquitto-dev mosquitto
   catch2
   clang-14 libclang-rt-14-dev
   gnuplot-nox

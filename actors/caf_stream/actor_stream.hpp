@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -36,14 +37,25 @@ template <class T>
 class actor_stream_gate {
 public:
   /// Stores `x` (a record or a vector of records, which becomes a block of
-  /// its own); returns false once the context stopped.
+  /// its own); returns false once the context stopped. With `answered`
+  /// (the sender waits for an answer) and the write-ahead log on, a single
+  /// record becomes a block of its own too, so that it is logged before
+  /// the answer goes out.
   template <class X>
-  bool store(X&& x) {
+  bool store(X&& x, bool answered) {
     std::unique_lock<std::mutex> guard{mtx_};
     cv_.wait(guard, [this] { return rcv_ != nullptr || closed_; });
     if (closed_)
       return false;
     // Waits for the rate limit; a stopping receiver lets it pass.
+    if constexpr (std::is_same_v<std::decay_t<X>, T>) {
+      if (answered && rcv_->logs_blocks()) {
+        std::vector<T> block;
+        block.push_back(std::forward<X>(x));
+        rcv_->store(std::move(block));
+        return true;
+      }
+    }
     rcv_->store(std::forward<X>(x));
     return true;
   }
@@ -119,7 +131,7 @@ void actor_stream_actor(caf::blocking_actor* self,
                         std::string name) {
   auto store = [&](auto&& x, size_t n) {
     auto rp = self->make_response_promise();
-    if (gate->store(std::forward<decltype(x)>(x))) {
+    if (gate->store(std::forward<decltype(x)>(x), !rp.async())) {
       if (!rp.async())
         rp.deliver(static_cast<uint64_t>(n));
     } else if (!rp.async()) {

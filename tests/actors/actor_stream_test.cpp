@@ -15,6 +15,7 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/logged_records.hpp"
 #include "support/pipeline.hpp"
 
 using namespace caf_stream;
@@ -68,6 +69,37 @@ TEST_CASE("actor_stream stores what actors send and answers requests once "
   self->request(handle, due, 6)
     .receive([](uint64_t) { FAIL("stored after stop"); },
              [](caf::error& e) { CHECK(e); });
+}
+
+TEST_CASE("with the write-ahead log on, actor_stream answers a request "
+          "once its records are logged",
+          "[actors][actor_stream][wal]") {
+  testing::temporary_directory dir;
+  auto opts = testing::default_test_options();
+  opts.write_ahead_log = true;
+  test::pipeline<int> p{opts};
+  p.context().checkpoint(dir.path());
+  auto [numbers, handle] = p.context().actor_stream<int>("numbers");
+  p.collect(numbers);
+  p.context().start();
+  caf::scoped_actor self{p.context().system()};
+  auto stored = [&](auto x) {
+    uint64_t result = 0;
+    self->request(handle, due, std::move(x))
+      .receive([&](uint64_t n) { result = n; },
+               [&](caf::error& e) { FAIL(p.context().system().render(e)); });
+    return result;
+  };
+  REQUIRE(stored(1) == 1);
+  REQUIRE(stored(std::vector<int>{2, 3}) == 2);
+  REQUIRE(stored(4) == 1);
+  // The clock stands still, so no block interval ended: each answered
+  // request is a block of its own, in the log before the answer.
+  CHECK(support::logged_blocks<int>(dir.path(), 0)
+        == std::vector<std::vector<int>>{{1}, {2, 3}, {4}});
+  p.next_batch();
+  p.context().stop();
+  CHECK(sorted(p.elements()) == std::vector<int>{1, 2, 3, 4});
 }
 
 TEST_CASE("send_to gives an actor each batch's records in batch order",

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <vector>
 
@@ -49,6 +51,17 @@ public:
     for (size_t i = 0; i < n; ++i)
       next_batch();
     ssc_.stop();
+  }
+
+  /// Stops the context gracefully: it waits for the batch after the
+  /// receivers stopped, so the clock moves on until the stop returns.
+  void stop_gracefully() {
+    auto stopping = std::async(std::launch::async,
+                               [this] { ssc_.stop(true); });
+    while (stopping.wait_for(std::chrono::milliseconds(10))
+           != std::future_status::ready)
+      clk_->advance(std::chrono::seconds(1));
+    stopping.get();
   }
 
   /// Cuts batches until `pred(all elements so far)` holds, at most `max`.

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +7,8 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+
+#include "support/ports.hpp"
 
 namespace support {
 
@@ -89,20 +89,6 @@ private:
         return (e.path() / "bin").string();
     throw std::runtime_error("no PostgreSQL server under /usr/lib/postgresql "
                              "(cmake/install-deps.sh installs it)");
-  }
-
-  // A port that was free a moment ago (the kernel's choice for port 0).
-  static int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0
-        || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-      throw std::runtime_error("cannot find a free port");
-    ::close(fd);
-    return ntohs(addr.sin_port);
   }
 
   std::string dir_;

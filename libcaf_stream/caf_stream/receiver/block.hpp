@@ -188,6 +188,11 @@ public:
   /// write-ahead log; by the runtime, before the receiver starts).
   void attach_log(std::shared_ptr<received_block_log> log);
 
+  /// Returns whether blocks go to a write-ahead log.
+  bool logged() const noexcept {
+    return log_ != nullptr;
+  }
+
 protected:
   /// Waits until `n` more records may be stored.
   void admit(int64_t n, bool whole_block);

@@ -139,7 +139,17 @@ public:
     buffer().push_lines(data, size, count);
   }
 
-  /// Runtime side: the buffer `store` writes to.
+  /// Returns whether the stream's blocks go to the receiver write-ahead log
+  /// (`stream.receiver.write-ahead-log.enable`; known once the receiver
+  /// started). A vector passed to `store` is logged before `store` returns;
+  /// records stored one by one are logged when their block is sealed. A
+  /// reliable receiver, which acknowledges to its source what it stored,
+  /// stores what it acknowledges as vectors while this is true.
+  bool logs_blocks() const noexcept {
+    return buffer_ != nullptr && buffer_->logged();
+  }
+
+    /// Runtime side: the buffer `store` writes to.
   void attach_buffer(std::shared_ptr<detail::block_buffer<T>> buf) {
     buffer_ = std::move(buf);
   }

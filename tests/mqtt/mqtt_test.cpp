@@ -1,0 +1,358 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <mosquitto.h>
+
+#include "caf_stream/all.hpp"
+#include "caf_stream/mqtt.hpp"
+#include "caf_stream/testing.hpp"
+
+#include "support/logged_records.hpp"
+#include "support/mosquitto_broker.hpp"
+#include "support/pipeline.hpp"
+
+using namespace caf_stream;
+
+namespace {
+
+// A publishing client of the test, written with libmosquitto directly:
+// `publish` returns once the broker has the message (its PUBACK for QoS 1).
+class publisher {
+public:
+  explicit publisher(int port) {
+    mosquitto_lib_init();
+    mosq_ = mosquitto_new(nullptr, true, this);
+    REQUIRE(mosq_ != nullptr);
+    mosquitto_connect_callback_set(mosq_, [](mosquitto*, void* obj, int rc) {
+      static_cast<publisher*>(obj)->connected_ = rc == 0;
+    });
+    mosquitto_publish_callback_set(mosq_, [](mosquitto*, void* obj, int) {
+      ++static_cast<publisher*>(obj)->acknowledged_;
+    });
+    REQUIRE(mosquitto_connect(mosq_, "127.0.0.1", port, 60)
+            == MOSQ_ERR_SUCCESS);
+    for (int i = 0; i < 1000 && !connected_; ++i)
+      REQUIRE(mosquitto_loop(mosq_, 100, 1) == MOSQ_ERR_SUCCESS);
+    REQUIRE(connected_);
+  }
+
+  ~publisher() {
+    mosquitto_disconnect(mosq_);
+    mosquitto_destroy(mosq_);
+  }
+
+  void publish(const std::string& topic, const std::string& payload,
+               int qos = 1) {
+    auto expected = acknowledged_ + 1;
+    REQUIRE(mosquitto_publish(mosq_, nullptr, topic.c_str(),
+                              static_cast<int>(payload.size()),
+                              payload.data(), qos, false)
+            == MOSQ_ERR_SUCCESS);
+    for (int i = 0; i < 1000 && acknowledged_ < expected; ++i)
+      REQUIRE(mosquitto_loop(mosq_, 100, 1) == MOSQ_ERR_SUCCESS);
+    REQUIRE(acknowledged_ >= expected);
+  }
+
+private:
+  mosquitto* mosq_ = nullptr;
+  bool connected_ = false;
+  int acknowledged_ = 0;
+};
+
+template <class T>
+bool contains(const std::vector<T>& xs, const T& x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+// A subscriber misses what is published before its subscription reached the
+// broker: publish `probe` until it arrives (bounded), then drop it.
+template <class T>
+void join(test::pipeline<T>& p, publisher& pub, const std::string& topic,
+          const T& probe, const std::string& probe_payload) {
+  bool joined = false;
+  for (int i = 0; i < 3000 && !joined; ++i) {
+    pub.publish(topic, probe_payload);
+    p.next_batch();
+    joined = contains(p.elements(), probe);
+  }
+  REQUIRE(joined);
+}
+
+std::vector<std::string> without(std::vector<std::string> xs,
+                                 const std::string& x) {
+  xs.erase(std::remove(xs.begin(), xs.end(), x), xs.end());
+  return xs;
+}
+
+mqtt::settings session(const std::string& client_id) {
+  mqtt::settings cfg;
+  cfg.client_id = client_id;
+  cfg.clean_session = false;
+  return cfg;
+}
+
+} // namespace
+
+TEST_CASE("mqtt::create_stream takes the payloads of its topics",
+          "[mqtt]") {
+  auto qos = GENERATE(0, 1, 2);
+  support::mosquitto_broker broker;
+  publisher pub{broker.port()};
+  test::pipeline<std::string> p;
+  p.collect(mqtt::create_stream(p.context(), broker.url(),
+                                {"sensors/#", "alerts"}, qos));
+  p.context().start();
+  join(p, pub, "sensors/probe", std::string{"hello"}, "hello");
+  pub.publish("sensors/a", "a");
+  pub.publish("other", "not subscribed");
+  pub.publish("alerts", "c");
+  pub.publish("alerts/high", "not subscribed either");
+  pub.publish("sensors/b/c", "last");
+  REQUIRE(p.run_until([](const std::vector<std::string>& xs) {
+    return contains(xs, std::string{"last"});
+  }));
+  p.context().stop();
+  // One publisher, one connection: in the order published.
+  CHECK(without(p.elements(), "hello")
+        == std::vector<std::string>{"a", "c", "last"});
+}
+
+TEST_CASE("mqtt::create_paired_stream pairs each payload with its topic",
+          "[mqtt]") {
+  using pair = std::pair<std::string, std::string>;
+  support::mosquitto_broker broker;
+  publisher pub{broker.port()};
+  test::pipeline<pair> p;
+  p.collect(mqtt::create_paired_stream(p.context(), broker.url(), {"+/t"}));
+  p.context().start();
+  join(p, pub, "probe/t", pair{"probe/t", "hello"}, "hello");
+  pub.publish("a/t", "1");
+  pub.publish("a/t/deeper", "not subscribed");
+  pub.publish("b/t", std::string{"bin\0ary", 7});
+  REQUIRE(p.run_until([](const std::vector<pair>& xs) {
+    return contains(xs, pair{"b/t", std::string{"bin\0ary", 7}});
+  }));
+  p.context().stop();
+  auto xs = p.elements();
+  xs.erase(std::remove(xs.begin(), xs.end(), pair{"probe/t", "hello"}),
+           xs.end());
+  CHECK(xs
+        == std::vector<pair>{{"a/t", "1"}, {"b/t", std::string{"bin\0ary", 7}}});
+}
+
+TEST_CASE("an MQTT client acknowledges QoS 1 messages only when told to",
+          "[mqtt]") {
+  using mqtt::detail::mqtt_client;
+  support::mosquitto_broker broker;
+  auto addr = mqtt::detail::parse_broker_url(broker.url(), "test");
+  auto cfg = session("caf-stream-test-ack");
+  std::vector<mqtt::message> got;
+  auto receive_until = [&](mqtt_client& client, const std::string& last) {
+    got.clear();
+    for (int i = 0; i < 1000; ++i) {
+      client.receive(got, std::chrono::milliseconds(100), 100);
+      if (!got.empty() && got.back().payload == last)
+        return;
+    }
+    FAIL("'" << last << "' did not arrive");
+  };
+  auto payloads = [&] {
+    std::vector<std::string> result;
+    for (auto& m : got)
+      result.push_back(m.topic + "=" + m.payload);
+    return result;
+  };
+  // The broker keeps the session and its subscription from here on.
+  { mqtt_client first{addr, {"t"}, cfg}; }
+  publisher pub{broker.port()};
+  for (auto x : {"1", "2", "3"})
+    pub.publish("t", x);
+  {
+    mqtt_client second{addr, {"t"}, cfg};
+    receive_until(second, "3");
+    CHECK(payloads() == std::vector<std::string>{"t=1", "t=2", "t=3"});
+    // Gone without acknowledging: the broker keeps the three.
+  }
+  {
+    mqtt_client third{addr, {"t"}, cfg};
+    receive_until(third, "3");
+    CHECK(payloads() == std::vector<std::string>{"t=1", "t=2", "t=3"});
+    third.acknowledge();
+    third.disconnect();
+  }
+  mqtt_client fourth{addr, {"t"}, cfg};
+  pub.publish("t", "4");
+  // Acknowledged messages are not sent again: the next one comes first.
+  receive_until(fourth, "4");
+  CHECK(payloads() == std::vector<std::string>{"t=4"});
+}
+
+TEST_CASE("an MQTT stream with a kept session loses nothing across a stop",
+          "[mqtt]") {
+  support::mosquitto_broker broker;
+  publisher pub{broker.port()};
+  auto cfg = session("caf-stream-test-restart");
+  std::set<std::string> seen;
+  {
+    test::pipeline<std::string> p;
+    p.collect(mqtt::create_stream(p.context(), broker.url(), {"n"}, cfg));
+    p.context().start();
+    join(p, pub, "n", std::string{"hello"}, "hello");
+    for (int i = 1; i <= 100; ++i)
+      pub.publish("n", std::to_string(i));
+    REQUIRE(p.run_until([](const std::vector<std::string>& xs) {
+      return xs.size() > 20;
+    }));
+    // Stopped while messages are still arriving.
+    p.stop_gracefully();
+    auto xs = p.elements();
+    seen.insert(xs.begin(), xs.end());
+  }
+  for (int i = 101; i <= 150; ++i)
+    pub.publish("n", std::to_string(i));
+  test::pipeline<std::string> p;
+  p.collect(mqtt::create_stream(p.context(), broker.url(), {"n"}, cfg));
+  p.context().start();
+  REQUIRE(p.run_until([](const std::vector<std::string>& xs) {
+    return contains(xs, std::string{"150"});
+  }));
+  p.context().stop();
+  auto xs = p.elements();
+  seen.insert(xs.begin(), xs.end());
+  std::set<std::string> expected{"hello"};
+  for (int i = 1; i <= 150; ++i)
+    expected.insert(std::to_string(i));
+  CHECK(seen == expected);
+}
+
+TEST_CASE("with the write-ahead log on, an MQTT stream acknowledges what "
+          "it logged",
+          "[mqtt][wal]") {
+  support::mosquitto_broker broker;
+  publisher pub{broker.port()};
+  testing::temporary_directory dir;
+  auto opts = testing::default_test_options();
+  opts.write_ahead_log = true;
+  test::pipeline<std::string> p{opts};
+  p.context().checkpoint(dir.path());
+  p.collect(mqtt::create_stream(p.context(), broker.url(), {"n"},
+                                session("caf-stream-test-wal")));
+  p.context().start();
+  join(p, pub, "n", std::string{"hello"}, "hello");
+  for (int i = 1; i <= 50; ++i)
+    pub.publish("n", std::to_string(i));
+  REQUIRE(p.run_until([](const std::vector<std::string>& xs) {
+    return contains(xs, std::string{"50"});
+  }));
+  p.context().stop();
+  // Every message went into the log as part of a block stored whole.
+  std::vector<std::string> logged;
+  for (auto& b : support::logged_blocks<std::string>(dir.path(), 0))
+    logged.insert(logged.end(), b.begin(), b.end());
+  std::vector<std::string> expected;
+  for (int i = 1; i <= 50; ++i)
+    expected.push_back(std::to_string(i));
+  CHECK(without(logged, "hello") == expected);
+  CHECK(without(p.elements(), "hello") == expected);
+}
+
+TEST_CASE("an MQTT stream reconnects after its broker restarted", "[mqtt]") {
+  support::mosquitto_broker broker;
+  test::pipeline<std::string> p;
+  p.collect(mqtt::create_stream(p.context(), broker.url(), {"t"}));
+  p.context().start();
+  {
+    publisher pub{broker.port()};
+    join(p, pub, "t", std::string{"before"}, "before");
+  }
+  broker.stop();
+  // The receiver finds the connection lost, or the broker unreachable
+  // while it restarts, and tries again after each restart delay.
+  for (int i = 0; i < 3; ++i)
+    p.next_batch();
+  broker.start();
+  publisher pub{broker.port()};
+  join(p, pub, "t", std::string{"after"}, "after");
+  p.context().stop();
+  auto xs = p.elements();
+  CHECK(contains(xs, std::string{"before"}));
+  CHECK(contains(xs, std::string{"after"}));
+}
+
+TEST_CASE("MQTT streams refuse bad arguments at the call", "[mqtt]") {
+  test::pipeline<std::string> p;
+  auto& ssc = p.context();
+  auto refused = [&](const std::string& url, std::vector<std::string> topics,
+                     mqtt::settings cfg) {
+    try {
+      mqtt::create_stream(ssc, url, std::move(topics), std::move(cfg));
+    } catch (const std::invalid_argument& e) {
+      return std::string{e.what()};
+    }
+    return std::string{"accepted"};
+  };
+  mqtt::settings ok;
+  auto with = [&](auto f) {
+    auto cfg = ok;
+    f(cfg);
+    return cfg;
+  };
+  std::string url = "tcp://127.0.0.1:1883";
+  CHECK(refused("127.0.0.1:1883", {"t"}, ok)
+        == "mqtt::create_stream: '127.0.0.1:1883' is not a broker address "
+           "(tcp://host:port)");
+  CHECK(refused("tcp://127.0.0.1:http", {"t"}, ok)
+        == "mqtt::create_stream: 'tcp://127.0.0.1:http' has no valid port "
+           "(1 to 65535)");
+  CHECK(refused("tcp://:1883", {"t"}, ok)
+        == "mqtt::create_stream: 'tcp://:1883' is not a broker address "
+           "(tcp://host:port)");
+  CHECK(refused("ssl://broker:8883", {"t"}, ok)
+        == "mqtt::create_stream: 'ssl://broker:8883': brokers over TLS are "
+           "not supported yet; use tcp://host:port");
+  CHECK(refused(url, {}, ok)
+        == "mqtt::create_stream: no topic to subscribe to (\"#\" takes every "
+           "topic)");
+  CHECK(refused(url, {"a/#/b"}, ok)
+        == "mqtt::create_stream: 'a/#/b' is not a valid topic filter ('+' "
+           "and '#' stand for whole levels, '#' only at the end)");
+  CHECK(refused(url, {"a+"}, ok)
+        == "mqtt::create_stream: 'a+' is not a valid topic filter ('+' and "
+           "'#' stand for whole levels, '#' only at the end)");
+  CHECK(refused(url, {"t"}, with([](auto& c) { c.qos = 3; }))
+        == "mqtt::create_stream: QoS 3 is not 0, 1 or 2");
+  CHECK(refused(url, {"t"}, with([](auto& c) { c.clean_session = false; }))
+        == "mqtt::create_stream: a session that is not clean needs a client "
+           "id (the broker finds the session by it)");
+  CHECK(refused(url, {"t"}, with([](auto& c) {
+                  c.keep_alive = std::chrono::seconds(2);
+                }))
+        == "mqtt::create_stream: keep-alive 2000ms is outside 5 s to 65535 s");
+  CHECK(refused("mqtt://broker", {"a/+/c", "#"}, ok) == "accepted");
+  auto addr = mqtt::detail::parse_broker_url("tcp://broker.local", "test");
+  CHECK(addr.host == "broker.local");
+  CHECK(addr.port == 1883);
+}
+
+TEST_CASE("an MQTT client reports a broker that cannot be reached",
+          "[mqtt]") {
+  int port = support::free_port();
+  mqtt::settings cfg;
+  cfg.connection_timeout = std::chrono::seconds(10);
+  try {
+    mqtt::detail::mqtt_client client{{"127.0.0.1", port}, {"t"}, cfg};
+    FAIL("connected to a port where nothing listens");
+  } catch (const stream_error& e) {
+    CHECK(e.code() == errc::source_failure);
+    CHECK(std::string{e.what()}.rfind(
+            "mqtt 127.0.0.1:" + std::to_string(port) + ": ", 0)
+          == 0);
+    CHECK(std::string{e.what()}.find("refused") != std::string::npos);
+  }
+}

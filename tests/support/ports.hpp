@@ -1,0 +1,47 @@
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace support {
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice
+/// for port 0), for a server a test starts.
+inline int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  bool ok = fd >= 0
+            && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0
+            && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len)
+                 == 0;
+  if (fd >= 0)
+    ::close(fd);
+  if (!ok)
+    throw std::runtime_error("cannot find a free port");
+  return ntohs(addr.sin_port);
+}
+
+/// Returns whether a server accepts TCP connections on 127.0.0.1:`port`.
+inline bool accepts_connections(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = fd >= 0
+            && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
+                 == 0;
+  if (fd >= 0)
+    ::close(fd);
+  return ok;
+}
+
+} // namespace support
