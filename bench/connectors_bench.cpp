@@ -11,6 +11,10 @@
 //   publisher thread sends through a mosquitto broker (started by the
 //   bench) against a hand-written libmosquitto subscriber loop counting the
 //   words of the same lines from the same broker (skipped with --no-mqtt);
+// - HTTP -> word count: http::create_stream (NDJSON) reading lines that a
+//   local HTTP server of this process sends as one chunked response,
+//   against a hand-written libcurl loop counting the words of the same
+//   response;
 // - rows per second into SQLite and PostgreSQL: save_to_sqlite and
 //   save_to_postgresql (one transaction per batch, with the progress
 //   record) against a hand-written loop doing the same inserts, a batch per
@@ -34,6 +38,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <curl/curl.h>
 #include <librdkafka/rdkafka.h>
 #include <mosquitto.h>
 #include <pqxx/pqxx>
@@ -41,10 +46,12 @@
 #include <zmq.hpp>
 
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/http.hpp"
 #include "caf_stream/mqtt.hpp"
 #include "caf_stream/zeromq.hpp"
 
 #include "bench_support.hpp"
+#include "support/http_server.hpp"
 #include "support/kafka_cluster.hpp"
 #include "support/mosquitto_broker.hpp"
 #include "support/postgresql_server.hpp"
@@ -81,6 +88,29 @@ void count_words(const dstream<std::string>& words, bench::driver& d,
       total += bench::sum_counts(r);
       d.batch_done();
     });
+}
+
+// Counts the words of `lines_in` batch by batch: starts the context, then
+// the peer (`start_peer()`), and cuts batches one after the other until the
+// count reaches `expected`. Returns the seconds that took and whether the
+// counts agree.
+template <class StartPeer>
+std::pair<double, bool> engine_word_count(bench::driver& d,
+                                          const dstream<std::string>& lines_in,
+                                          int64_t expected,
+                                          StartPeer start_peer) {
+  std::atomic<int64_t> total{0};
+  count_words(
+    lines_in.flat_map([](const std::string& l) { return bench::split(l); }),
+    d, total);
+  d.context().start();
+  auto t0 = steady::now();
+  start_peer();
+  for (size_t i = 0; i < 1000000 && total < expected; ++i)
+    d.next();
+  auto seconds = seconds_since(t0);
+  d.context().stop();
+  return {seconds, total == expected};
 }
 
 // -- Kafka -> word count ------------------------------------------------------
@@ -231,23 +261,13 @@ void zeromq_word_count(size_t lines, const stream_options& opts) {
   }
   pusher peer{text};
   bench::driver d{opts, false};
-  std::atomic<int64_t> engine_total{0};
   auto lines_in = zeromq::create_pull_stream<std::string>(
     d.context(), peer.endpoint(),
     [](const zeromq::frames& msg) { return msg; });
-  count_words(
-    lines_in.flat_map([](const std::string& l) { return bench::split(l); }),
-    d, engine_total);
-  d.context().start();
-  auto t0 = steady::now();
-  peer.start();
-  // Batches are cut one after the other until every line was counted.
-  for (size_t i = 0; i < 1000000 && engine_total < baseline_total; ++i)
-    d.next();
-  auto engine_s = seconds_since(t0);
-  d.context().stop();
-  report("zeromq_word_count", "lines", lines, baseline_s, engine_s,
-         baseline_total == engine_total, opts.workers);
+  auto [engine_s, agree] = engine_word_count(d, lines_in, baseline_total,
+                                             [&] { peer.start(); });
+  report("zeromq_word_count", "lines", lines, baseline_s, engine_s, agree,
+         opts.workers);
 }
 
 // -- MQTT -> word count -------------------------------------------------------
@@ -359,24 +379,91 @@ void mqtt_word_count(size_t lines, const stream_options& opts) {
   keep_session(broker.url(), "bench-engine");
   mqtt_publisher peer{broker.port(), text};
   bench::driver d{opts, false};
-  std::atomic<int64_t> engine_total{0};
   mqtt::settings cfg;
   cfg.client_id = "bench-engine";
   cfg.clean_session = false;
   auto lines_in = mqtt::create_stream(d.context(), broker.url(), {"lines"},
                                       cfg);
-  count_words(
-    lines_in.flat_map([](const std::string& l) { return bench::split(l); }),
-    d, engine_total);
-  d.context().start();
+  auto [engine_s, agree] = engine_word_count(d, lines_in, baseline_total,
+                                             [&] { peer.start(); });
+  report("mqtt_word_count", "lines", lines, baseline_s, engine_s, agree,
+         opts.workers);
+}
+
+// -- HTTP -> word count -------------------------------------------------------
+
+// Queues a response that sends `text` as NDJSON in chunks of about 64 KiB
+// and ends.
+void serve_lines(support::http_server& server,
+                 const std::vector<std::string>& text) {
+  server.add([&text](support::http_server::connection& c) {
+    c.send_head(200, "application/x-ndjson");
+    std::string chunk;
+    for (const auto& line : text) {
+      chunk += line;
+      chunk += '\n';
+      if (chunk.size() >= 65536) {
+        c.send_chunk(chunk);
+        chunk.clear();
+      }
+    }
+    if (!chunk.empty())
+      c.send_chunk(chunk);
+    c.send_chunk("");
+  });
+}
+
+struct curl_counts {
+  std::string partial;
+  std::unordered_map<std::string, int64_t> words;
+};
+
+size_t count_curl_words(char* data, size_t, size_t size, void* obj) {
+  auto& c = *static_cast<curl_counts*>(obj);
+  c.partial.append(data, size);
+  size_t begin = 0;
+  for (auto end = c.partial.find('\n'); end != std::string::npos;
+       end = c.partial.find('\n', begin)) {
+    bench::for_each_word(c.partial.substr(begin, end - begin),
+                         [&](const char* w, size_t n) {
+                           ++c.words[std::string{w, n}];
+                         });
+    begin = end + 1;
+  }
+  c.partial.erase(0, begin);
+  return size;
+}
+
+int64_t curl_loop(const std::string& url) {
+  curl_counts counts;
+  auto* h = curl_easy_init();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count_curl_words);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &counts);
+  curl_easy_perform(h);
+  curl_easy_cleanup(h);
+  int64_t total = 0;
+  for (auto& kv : counts.words)
+    total += kv.second;
+  return total;
+}
+
+void http_word_count(size_t lines, const stream_options& opts) {
+  auto text = bench::make_lines(lines);
+  support::http_server server;
+  serve_lines(server, text);
   auto t0 = steady::now();
-  peer.start();
-  for (size_t i = 0; i < 1000000 && engine_total < baseline_total; ++i)
-    d.next();
-  auto engine_s = seconds_since(t0);
-  d.context().stop();
-  report("mqtt_word_count", "lines", lines, baseline_s, engine_s,
-         baseline_total == engine_total, opts.workers);
+  auto baseline_total = curl_loop(server.url("/lines"));
+  auto baseline_s = seconds_since(t0);
+  serve_lines(server, text);
+  bench::driver d{opts, false};
+  auto lines_in = http::create_stream(d.context(), server.url("/lines"),
+                                      http::format::ndjson);
+  // The response waits for the request: the receiver's start is the peer's.
+  auto [engine_s, agree] = engine_word_count(d, lines_in, baseline_total,
+                                             [] {});
+  report("http_word_count", "lines", lines, baseline_s, engine_s, agree,
+         opts.workers);
 }
 
 // -- database sinks -------------------------------------------------------------
@@ -525,6 +612,7 @@ int main(int argc, char** argv) {
     zeromq_word_count(lines, opts);
     if (!bench::has_flag(argc, argv, "no-mqtt"))
       mqtt_word_count(lines, opts);
+    http_word_count(lines, opts);
     sqlite_rows(rows, batches, opts);
     if (!bench::has_flag(argc, argv, "no-postgresql"))
       postgresql_rows(rows, batches, opts);

@@ -13,6 +13,7 @@ packages=(
   librdkafka-dev
   libzmq3-dev cppzmq-dev
   libmosquitto-dev mosquitto
+  libcurl4-openssl-dev nlohmann-json3-dev
   catch2
   clang-14 libclang-rt-14-dev
   gnuplot-nox

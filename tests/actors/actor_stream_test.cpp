@@ -30,6 +30,17 @@ std::vector<int> sorted(std::vector<int> xs) {
   return xs;
 }
 
+// What the actor stream `handle` answered to a request of `self` to store
+// `x`: the number of records stored.
+template <class T>
+uint64_t stored_by(caf::scoped_actor& self, const caf::actor& handle, T x) {
+  uint64_t result = 0;
+  self->request(handle, due, std::move(x))
+    .receive([&](uint64_t n) { result = n; },
+             [&](caf::error& e) { FAIL(self->system().render(e)); });
+  return result;
+}
+
 } // namespace
 
 TEST_CASE("actor_stream stores what actors send and answers requests once "
@@ -43,11 +54,7 @@ TEST_CASE("actor_stream stores what actors send and answers requests once "
   caf::anon_send(handle, 7);
   p.context().start();
   auto stored = [&](auto x) {
-    uint64_t result = 0;
-    self->request(handle, due, std::move(x))
-      .receive([&](uint64_t n) { result = n; },
-               [&](caf::error& e) { FAIL(p.context().system().render(e)); });
-    return result;
+    return stored_by(self, handle, std::move(x));
   };
   CHECK(stored(1) == 1);
   CHECK(stored(std::vector<int>{2, 3, 4}) == 3);
@@ -84,11 +91,7 @@ TEST_CASE("with the write-ahead log on, actor_stream answers a request "
   p.context().start();
   caf::scoped_actor self{p.context().system()};
   auto stored = [&](auto x) {
-    uint64_t result = 0;
-    self->request(handle, due, std::move(x))
-      .receive([&](uint64_t n) { result = n; },
-               [&](caf::error& e) { FAIL(p.context().system().render(e)); });
-    return result;
+    return stored_by(self, handle, std::move(x));
   };
   REQUIRE(stored(1) == 1);
   REQUIRE(stored(std::vector<int>{2, 3}) == 2);

@@ -3,11 +3,10 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "caf_stream/duration.hpp"
-#include "caf_stream/receiver/receiver.hpp"
+#include "caf_stream/receiver/threaded_receiver.hpp"
 
 namespace caf_stream::mqtt {
 
@@ -121,7 +120,7 @@ private:
 /// lost connection restarts the receiver; a stopping receiver leaves its
 /// last messages unacknowledged, for the broker to send again.
 template <class T>
-class mqtt_receiver final : public receiver<T> {
+class mqtt_receiver final : public threaded_receiver<T> {
 public:
   using converter = T (*)(message&&);
 
@@ -135,23 +134,14 @@ public:
   }
 
   ~mqtt_receiver() override {
-    on_stop();
-  }
-
-  void on_start() override {
-    thread_ = std::thread{[this] { receive(); }};
-  }
-
-  void on_stop() override {
-    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
-      thread_.join();
+    this->join();
   }
 
 private:
   // At most this many messages go into one block.
   static constexpr size_t max_block = 10000;
 
-  void receive() {
+  void receive() override {
     try {
       mqtt_client client{addr_, topics_, cfg_};
       std::vector<message> msgs;
@@ -191,7 +181,6 @@ private:
   std::vector<std::string> topics_;
   settings cfg_;
   converter convert_;
-  std::thread thread_;
 };
 
 } // namespace detail

@@ -4,11 +4,10 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "caf_stream/duration.hpp"
-#include "caf_stream/receiver/receiver.hpp"
+#include "caf_stream/receiver/threaded_receiver.hpp"
 
 namespace caf_stream::zeromq {
 
@@ -63,7 +62,7 @@ private:
 /// that throws skips the message with a reported error; a socket that
 /// fails restarts the receiver.
 template <class T>
-class zmq_receiver final : public receiver<T> {
+class zmq_receiver final : public threaded_receiver<T> {
 public:
   using converter = std::function<std::vector<T>(const frames&)>;
 
@@ -78,20 +77,11 @@ public:
   }
 
   ~zmq_receiver() override {
-    on_stop();
-  }
-
-  void on_start() override {
-    thread_ = std::thread{[this] { receive(); }};
-  }
-
-  void on_stop() override {
-    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
-      thread_.join();
+    this->join();
   }
 
 private:
-  void receive() {
+  void receive() override {
     std::unique_ptr<zmq_source> source;
     try {
       source = std::make_unique<zmq_source>(kind_, url_, topics_, connect_);
@@ -127,7 +117,6 @@ private:
   std::vector<std::string> topics_;
   converter convert_;
   bool connect_;
-  std::thread thread_;
 };
 
 } // namespace detail

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <thread>
+
+#include "caf_stream/receiver/receiver.hpp"
+
+namespace caf_stream {
+
+/// A receiver that receives on a thread of its own (the usual shape of a
+/// connector's receiver): `on_start` starts the thread running `receive`,
+/// `on_stop` waits for it to end.
+template <class T>
+class threaded_receiver : public receiver<T> {
+public:
+  void on_start() final {
+    thread_ = std::thread{[this] { receive(); }};
+  }
+
+  void on_stop() final {
+    join();
+  }
+
+protected:
+  /// Receives and stores until `is_stopped()` turns true (checked at least
+  /// every 100 ms or so, for a prompt stop), or until it called `restart`
+  /// or `stop`.
+  virtual void receive() = 0;
+
+  /// Waits for the thread to end. A derived class calls it in its
+  /// destructor, so that its members outlive the thread.
+  void join() {
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
+      thread_.join();
+  }
+
+private:
+  std::thread thread_;
+};
+
+} // namespace caf_stream
