@@ -371,6 +371,63 @@ TEST_CASE("a range whose last offsets are gone fails unless "
   CHECK(got == strings{"0=a", "1=b", "2=c"});
 }
 
+TEST_CASE("a committed offset that retention removed fails the batch "
+          "unless auto.offset.reset is earliest",
+          "[kafka]") {
+  support::kafka_cluster kc;
+  kc.create_topic("r", 1);
+  // 80 records of 100 KiB: more than the 5 MiB a partition of the mock
+  // keeps, so the oldest go as retention would remove them. Each value
+  // starts with its offset.
+  std::string tail(100 * 1024, 'x');
+  for (int i = 0; i < 80; ++i)
+    kc.produce_async("r", 0, std::to_string(i) + ";" + tail);
+  kc.flush();
+  // The group had read offsets 0 and 1 before they went.
+  kc.commit("g", "r", 0, 2);
+  auto settings_for = [&](const std::string& reset) {
+    kafka::consumer_settings cs;
+    cs.how = kafka::consumer_settings::kind::assign;
+    cs.partitions = {{"r", 0}};
+    cs.kafka_params = {{"bootstrap.servers", kc.bootstraps()},
+                       {"group.id", "g"},
+                       {"auto.offset.reset", reset}};
+    return cs;
+  };
+  kafka::direct_settings settings;
+  settings.poll_timeout = std::chrono::seconds(10);
+  {
+    kafka::detail::direct_input in{settings_for("latest"), settings,
+                                   std::chrono::seconds(1)};
+    CHECK_THROWS_WITH(
+      in.next_ranges(caf_stream::time{1000}),
+      Catch::Matchers::Contains("offset 2 of topic 'r' partition 0 is no "
+                                "longer in Kafka (retention removed it; the "
+                                "earliest is ")
+        && Catch::Matchers::Contains("set auto.offset.reset=earliest to go "
+                                     "on from there"));
+  }
+  kafka::detail::direct_input in{settings_for("earliest"), settings,
+                                 std::chrono::seconds(1)};
+  auto ranges = in.next_ranges(caf_stream::time{1000});
+  REQUIRE(ranges.size() == 1);
+  // Goes on from the earliest offset left, up to the end.
+  CHECK(ranges[0].from_offset > 2);
+  CHECK(ranges[0].until_offset == 80);
+  strings got;
+  kafka::detail::read_range(in.executor_params(), ranges[0], settings,
+                            [&](kafka::raw_record&& r) {
+                              auto v = r.value.value_or("");
+                              got.push_back(std::to_string(r.offset) + "="
+                                            + v.substr(0, v.find(';')));
+                            });
+  REQUIRE(got.size() == static_cast<size_t>(80 - ranges[0].from_offset));
+  CHECK(got.front()
+        == std::to_string(ranges[0].from_offset) + "="
+             + std::to_string(ranges[0].from_offset));
+  CHECK(got.back() == "79=79");
+}
+
 TEST_CASE("save_to_kafka writes each batch's records, acknowledged before "
           "the batch completes",
           "[kafka][sinks]") {

@@ -97,6 +97,28 @@ public:
       throw std::runtime_error("the mock cluster took not all records");
   }
 
+  /// Commits `offset` for the partition as `group` (as a consumer of the
+  /// group that read up to there would have).
+  void commit(const std::string& group, const std::string& topic,
+              int32_t partition, int64_t offset) {
+    char errstr[512];
+    auto* conf = rd_kafka_conf_new();
+    set(conf, "bootstrap.servers", bootstraps_);
+    set(conf, "group.id", group);
+    auto* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (rk == nullptr)
+      throw std::runtime_error(errstr);
+    auto* xs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(xs, topic.c_str(), partition)->offset
+      = offset;
+    auto err = rd_kafka_commit(rk, xs, 0);
+    rd_kafka_topic_partition_list_destroy(xs);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw std::runtime_error(rd_kafka_err2str(err));
+  }
+
   /// The offset `group` committed for the partition, if any.
   std::optional<int64_t> committed(const std::string& group,
                                    const std::string& topic,
