@@ -5,7 +5,6 @@
 /// server-sent events) with libcurl.
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 
@@ -28,9 +27,9 @@ inline dstream<std::string> create_stream(streaming_context& ssc,
                                           settings cfg) {
   detail::check_request(url, cfg, "http::create_stream");
   return ssc.receiver_stream<std::string>(
-    std::make_unique<detail::http_receiver<std::string>>(
-      url, fmt, std::move(cfg),
-      [](std::string&& x) { return std::optional<std::string>{std::move(x)}; }));
+    std::make_unique<detail::http_receiver<std::string>>(url, fmt,
+                                                         std::move(cfg),
+                                                         nullptr));
 }
 
 /// As `create_stream(ssc, url, fmt, settings)` with the default settings

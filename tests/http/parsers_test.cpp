@@ -104,3 +104,22 @@ TEST_CASE("sse_parser skips an overlong event with an error and keeps the "
         == std::vector<std::string>{
           "an event larger than 10 bytes was skipped"});
 }
+
+TEST_CASE("ndjson_parser::feed_lines gives the records as '\\n'-terminated "
+          "lines, however the bytes are split",
+          "[http][parsers]") {
+  auto chunk = GENERATE(size_t{1}, size_t{3}, size_t{1000});
+  ndjson_parser p{8};
+  std::string input = "a\r\n\r\nbb\rcc\n  \n123456789\nd";
+  std::string out;
+  int64_t count = 0;
+  std::vector<std::string> errors;
+  for (size_t i = 0; i < input.size(); i += chunk)
+    p.feed_lines(input.data() + i, std::min(chunk, input.size() - i), out,
+                 count, [&](const std::string& e) { errors.push_back(e); });
+  CHECK(out == "a\nbb\ncc\n");
+  CHECK(count == 3);
+  CHECK(errors == std::vector<std::string>{
+          "a line longer than 8 bytes was skipped"});
+  CHECK(p.in_record());
+}

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace caf_stream::http::detail {
 
@@ -23,6 +24,12 @@ public:
   /// Feeds the next `size` bytes; calls `on_line` with each complete line
   /// (without its ending) and `on_error` for each overlong one.
   void feed(const char* data, size_t size, const line_handler& on_line,
+            const error_handler& on_error);
+
+  /// Like `feed`, with each line as a view that lives for the call only (a
+  /// line that a chunk holds whole is not copied).
+  template <class OnLine>
+  void scan(const char* data, size_t size, OnLine&& on_line,
             const error_handler& on_error);
 
   /// Returns whether a line has begun and not ended yet (a connection that
@@ -55,6 +62,11 @@ public:
 
   void feed(const char* data, size_t size, const record_handler& on_record,
             const error_handler& on_error);
+
+  /// Like `feed`, appending each record to `out` with a '\n' after it and
+  /// counting it in `count` (the form `receiver::store_lines` takes).
+  void feed_lines(const char* data, size_t size, std::string& out,
+                  int64_t& count, const error_handler& on_error);
 
   /// What a connection that closes now leaves unfinished: a line cut off.
   bool in_record() const noexcept {
@@ -119,5 +131,51 @@ private:
   std::string last_event_id_;
   std::optional<int64_t> retry_ms_;
 };
+
+template <class OnLine>
+void line_reader::scan(const char* data, size_t size, OnLine&& on_line,
+                       const error_handler& on_error) {
+  const char* pos = data;
+  const char* end = data + size;
+  while (pos < end) {
+    if (after_cr_) {
+      after_cr_ = false;
+      if (*pos == '\n') {
+        ++pos;
+        continue;
+      }
+    }
+    const char* stop = pos;
+    while (stop < end && *stop != '\n' && *stop != '\r')
+      ++stop;
+    auto n = static_cast<size_t>(stop - pos);
+    auto too_long = !skipping_ && line_.size() + n > max_line_;
+    if (too_long) {
+      on_error("a line longer than " + std::to_string(max_line_)
+               + " bytes was skipped");
+      line_ = std::string{};
+    }
+    if (stop == end) {
+      // The line goes on in the next chunk.
+      skipping_ = skipping_ || too_long;
+      if (!skipping_)
+        line_.append(pos, n);
+      return;
+    }
+    after_cr_ = *stop == '\r';
+    pos = stop + 1;
+    if (skipping_ || too_long) {
+      skipping_ = false;
+      continue;
+    }
+    if (line_.empty()) {
+      on_line(std::string_view{stop - n, n});
+    } else {
+      line_.append(stop - n, n);
+      on_line(std::string_view{line_});
+      line_.clear();
+    }
+  }
+}
 
 } // namespace caf_stream::http::detail

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -107,6 +108,8 @@ response request(const std::string& method, const std::string& url,
 template <class T>
 class http_receiver final : public threaded_receiver<T> {
 public:
+  /// Turns a record's text into a `T` (none: skipped). May be empty for a
+  /// `T` of `std::string`: the records are the texts.
   using converter = std::function<std::optional<T>(std::string&&)>;
 
   /// `prepare` (if any) runs before connecting, until it once returns
@@ -150,7 +153,10 @@ private:
     auto on_record = [&](std::string&& x) {
       std::optional<T> record;
       try {
-        record = convert_(std::move(x));
+        if constexpr (std::is_same_v<T, std::string>)
+          record = convert_ ? convert_(std::move(x)) : std::move(x);
+        else
+          record = convert_(std::move(x));
       } catch (const std::exception& e) {
         this->report_error("http " + url_ + ": a record was skipped ("
                            + e.what() + ")");
@@ -164,13 +170,29 @@ private:
     auto on_error = [&](const std::string& what) {
       this->report_error("http " + url_ + ": " + what);
     };
-    auto end = stream_request(
-      url_, cfg_, extra,
-      [&](const char* data, size_t size) {
-        std::visit([&](auto& p) { p.feed(data, size, on_record, on_error); },
-                   parser_);
-      },
-      [this] { return this->is_stopped(); });
+    // Plain NDJSON lines go to the block as bytes (`store_lines`): no
+    // string per line here, the tasks cut them.
+    std::string lines;
+    int64_t count = 0;
+    auto on_body = [&](const char* data, size_t size) {
+      if constexpr (std::is_same_v<T, std::string>) {
+        if (!convert_ && format_ == format::ndjson) {
+          std::get<ndjson_parser>(parser_).feed_lines(data, size, lines,
+                                                      count, on_error);
+          if (count > 0) {
+            this->store_lines(lines.data(), lines.size(), count);
+            stored = true;
+            lines.clear();
+            count = 0;
+          }
+          return;
+        }
+      }
+      std::visit([&](auto& p) { p.feed(data, size, on_record, on_error); },
+                 parser_);
+    };
+    auto end = stream_request(url_, cfg_, extra, on_body,
+                              [this] { return this->is_stopped(); });
     if (this->is_stopped())
       return;
     auto reason = "http " + url_ + ": " + end.reason;

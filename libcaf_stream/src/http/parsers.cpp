@@ -1,6 +1,5 @@
 #include "caf_stream/http/parsers.hpp"
 
-#include <algorithm>
 #include <string_view>
 
 namespace caf_stream::http::detail {
@@ -14,42 +13,9 @@ line_reader::line_reader(size_t max_line) : max_line_(max_line) {
 void line_reader::feed(const char* data, size_t size,
                        const line_handler& on_line,
                        const error_handler& on_error) {
-  const char* pos = data;
-  const char* end = data + size;
-  while (pos < end) {
-    if (after_cr_) {
-      after_cr_ = false;
-      if (*pos == '\n') {
-        ++pos;
-        continue;
-      }
-    }
-    const char* stop = pos;
-    while (stop < end && *stop != '\n' && *stop != '\r')
-      ++stop;
-    if (!skipping_) {
-      auto n = static_cast<size_t>(stop - pos);
-      if (line_.size() + n > max_line_) {
-        on_error("a line longer than " + std::to_string(max_line_)
-                 + " bytes was skipped");
-        line_ = std::string{};
-        skipping_ = true;
-      } else {
-        line_.append(pos, n);
-      }
-    }
-    if (stop == end)
-      return;
-    after_cr_ = *stop == '\r';
-    pos = stop + 1;
-    if (skipping_) {
-      skipping_ = false;
-      continue;
-    }
-    auto line = std::move(line_);
-    line_.clear();
-    on_line(std::move(line));
-  }
+  scan(
+    data, size, [&](std::string_view line) { on_line(std::string{line}); },
+    on_error);
 }
 
 void line_reader::reset() noexcept {
@@ -64,16 +30,37 @@ ndjson_parser::ndjson_parser(size_t max_record) : lines_(max_record) {
   // nop
 }
 
+namespace {
+
+bool blank(std::string_view line) {
+  return line.find_first_not_of(" \t") == std::string_view::npos;
+}
+
+} // namespace
+
 void ndjson_parser::feed(const char* data, size_t size,
                          const record_handler& on_record,
                          const error_handler& on_error) {
-  lines_.feed(
+  lines_.scan(
     data, size,
-    [&](std::string&& line) {
-      auto blank = std::all_of(line.begin(), line.end(),
-                               [](char c) { return c == ' ' || c == '\t'; });
-      if (!blank)
-        on_record(std::move(line));
+    [&](std::string_view line) {
+      if (!blank(line))
+        on_record(std::string{line});
+    },
+    on_error);
+}
+
+void ndjson_parser::feed_lines(const char* data, size_t size,
+                               std::string& out, int64_t& count,
+                               const error_handler& on_error) {
+  lines_.scan(
+    data, size,
+    [&](std::string_view line) {
+      if (blank(line))
+        return;
+      out.append(line);
+      out += '\n';
+      ++count;
     },
     on_error);
 }
