@@ -1,7 +1,9 @@
 #pragma once
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +14,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include "support/ports.hpp"
 
@@ -63,13 +64,20 @@ public:
     return port_;
   }
 
-  /// Starts the broker, waiting (bounded) until it accepts connections.
+  /// Starts the broker, waiting (bounded) until it says it is running: it
+  /// logs that after it opened its listener. Woken by inotify when the log
+  /// grows.
   void start() {
+    auto log = dir_ + "/broker.log";
+    auto from = log_text().size();
+    int events = ::inotify_init1(IN_CLOEXEC);
+    if (events < 0 || ::inotify_add_watch(events, dir_.c_str(),
+                                          IN_MODIFY | IN_CREATE) < 0)
+      throw std::runtime_error("inotify failed");
     pid_ = ::fork();
     if (pid_ < 0)
       throw std::runtime_error("fork failed");
     if (pid_ == 0) {
-      auto log = dir_ + "/broker.log";
       int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) {
         ::dup2(fd, STDOUT_FILENO);
@@ -80,22 +88,32 @@ public:
               static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    for (int i = 0; i < 1000; ++i) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::string failure;
+    while (failure.empty()) {
+      if (log_text().find(" running", from) != std::string::npos
+          && accepts_connections(port_)) {
+        ::close(events);
+        return;
+      }
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
-        throw std::runtime_error("mosquitto did not start (is the mosquitto "
-                                 "package installed? cmake/install-deps.sh "
-                                 "installs it): "
-                                 + log_text());
+        failure = "mosquitto did not start (is the mosquitto package "
+                  "installed? cmake/install-deps.sh installs it): ";
+      } else if (std::chrono::steady_clock::now() > deadline) {
+        failure = "mosquitto did not listen within 10 s: ";
+      } else {
+        pollfd pfd{events, POLLIN, 0};
+        if (::poll(&pfd, 1, 100) > 0) {
+          char buf[4096];
+          [[maybe_unused]] auto n = ::read(events, buf, sizeof(buf));
+        }
       }
-      if (accepts_connections(port_))
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    ::close(events);
     stop();
-    throw std::runtime_error("mosquitto did not listen within 10 s: "
-                             + log_text());
+    throw std::runtime_error(failure + log_text());
   }
 
   /// Kills the broker at once (SIGKILL), as a crash would.
