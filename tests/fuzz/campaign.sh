@@ -3,6 +3,7 @@
 # corpus and what earlier runs found, then prints executions, crashes and
 # time per target. Needs the test build (./run-tests.sh or cmake --build build).
 #   tests/fuzz/campaign.sh [RUNS] [BUILD_DIR] [TARGET...]
+# CAF_STREAM_FUZZ_FLAGS adds libFuzzer flags (e.g. -max_len=1024).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-10000000}
@@ -17,7 +18,9 @@ for name in $targets; do
   mkdir -p "$found"
   log=$build/tests/fuzz-$name-campaign.log
   start=$SECONDS
+  # shellcheck disable=SC2086 # the flags are words
   "$fuzzer" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    ${CAF_STREAM_FUZZ_FLAGS:-} \
     -artifact_prefix="$build/tests/fuzz-$name-" \
     "$found" "tests/fuzz/corpus/$name" > "$log" 2>&1
   rc=$?
