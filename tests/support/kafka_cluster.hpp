@@ -101,28 +101,35 @@ public:
   /// group that read up to there would have).
   void commit(const std::string& group, const std::string& topic,
               int32_t partition, int64_t offset) {
-    char errstr[512];
-    auto* conf = rd_kafka_conf_new();
-    set(conf, "bootstrap.servers", bootstraps_);
-    set(conf, "group.id", group);
-    auto* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (rk == nullptr)
-      throw std::runtime_error(errstr);
-    auto* xs = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(xs, topic.c_str(), partition)->offset
-      = offset;
-    auto err = rd_kafka_commit(rk, xs, 0);
-    rd_kafka_topic_partition_list_destroy(xs);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-      throw std::runtime_error(rd_kafka_err2str(err));
+    with_partition_of(group, topic, partition,
+                      [&](rd_kafka_t* rk, rd_kafka_topic_partition_list_t* xs) {
+                        xs->elems[0].offset = offset;
+                        return rd_kafka_commit(rk, xs, 0);
+                      });
   }
 
   /// The offset `group` committed for the partition, if any.
   std::optional<int64_t> committed(const std::string& group,
                                    const std::string& topic,
                                    int32_t partition) {
+    int64_t offset = -1;
+    with_partition_of(group, topic, partition,
+                      [&](rd_kafka_t* rk, rd_kafka_topic_partition_list_t* xs) {
+                        auto err = rd_kafka_committed(rk, xs, 30000);
+                        offset = xs->elems[0].offset;
+                        return err;
+                      });
+    if (offset < 0)
+      return std::nullopt;
+    return offset;
+  }
+
+private:
+  // Calls `f(consumer, partitions)` with a consumer of `group` and a list
+  // holding the partition; throws what librdkafka reports.
+  template <class F>
+  void with_partition_of(const std::string& group, const std::string& topic,
+                         int32_t partition, F f) {
     char errstr[512];
     auto* conf = rd_kafka_conf_new();
     set(conf, "bootstrap.servers", bootstraps_);
@@ -132,19 +139,14 @@ public:
       throw std::runtime_error(errstr);
     auto* xs = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(xs, topic.c_str(), partition);
-    auto err = rd_kafka_committed(rk, xs, 30000);
-    auto offset = xs->elems[0].offset;
+    auto err = f(rk, xs);
     rd_kafka_topic_partition_list_destroy(xs);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
       throw std::runtime_error(rd_kafka_err2str(err));
-    if (offset < 0)
-      return std::nullopt;
-    return offset;
   }
 
-private:
   static void set(rd_kafka_conf_t* conf, const char* key,
                   const std::string& value) {
     char errstr[512];
