@@ -79,6 +79,14 @@ void report(const char* workload, const char* unit, size_t n,
               engine_rate / base_rate, agree ? "true" : "false");
 }
 
+// The number of words a baseline counted.
+int64_t total_words(const std::unordered_map<std::string, int64_t>& counts) {
+  int64_t total = 0;
+  for (auto& kv : counts)
+    total += kv.second;
+  return total;
+}
+
 // Counts `words` per batch into `total`, telling `d` when a batch is done.
 void count_words(const dstream<std::string>& words, bench::driver& d,
                  std::atomic<int64_t>& total) {
@@ -147,10 +155,7 @@ int64_t consumer_loop(const support::kafka_cluster& kc, int partitions,
   }
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
-  int64_t total = 0;
-  for (auto& kv : counts)
-    total += kv.second;
-  return total;
+  return total_words(counts);
 }
 
 void kafka_word_count(size_t lines, size_t batches,
@@ -242,10 +247,7 @@ int64_t pull_loop(const std::string& endpoint, size_t lines) {
       ++counts[std::string{w, n}];
     });
   }
-  int64_t total = 0;
-  for (auto& kv : counts)
-    total += kv.second;
-  return total;
+  return total_words(counts);
 }
 
 void zeromq_word_count(size_t lines, const stream_options& opts) {
@@ -354,10 +356,7 @@ int64_t subscribe_loop(int port, size_t lines) {
       break;
   mosquitto_disconnect(mosq);
   mosquitto_destroy(mosq);
-  int64_t total = 0;
-  for (auto& kv : counts.words)
-    total += kv.second;
-  return total;
+  return total_words(counts.words);
 }
 
 void mqtt_word_count(size_t lines, const stream_options& opts) {
@@ -442,10 +441,7 @@ int64_t curl_loop(const std::string& url) {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &counts);
   curl_easy_perform(h);
   curl_easy_cleanup(h);
-  int64_t total = 0;
-  for (auto& kv : counts.words)
-    total += kv.second;
-  return total;
+  return total_words(counts.words);
 }
 
 void http_word_count(size_t lines, const stream_options& opts) {
