@@ -15,6 +15,11 @@
 //   local HTTP server of this process sends as one chunked response,
 //   against a hand-written libcurl loop counting the words of the same
 //   response;
+// - Flume -> word count: flume::create_stream serving a Flume AvroSink
+//   stand-in (a thread of this process sending the lines as events, 100 per
+//   appendBatch, one batch in flight as an AvroSink has) against a
+//   hand-written Avro server loop (the same protocol code, no engine)
+//   counting the words of the same events from the same sender;
 // - rows per second into SQLite and PostgreSQL: save_to_sqlite and
 //   save_to_postgresql (one transaction per batch, with the progress
 //   record) against a hand-written loop doing the same inserts, a batch per
@@ -29,7 +34,12 @@
 // Keep --lines at 100000 or below: a partition of the mock cluster keeps at
 // most 5 MiB (older records are dropped silently).
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -46,6 +56,8 @@
 #include <zmq.hpp>
 
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/flume.hpp"
+#include "caf_stream/flume/avro_rpc.hpp"
 #include "caf_stream/http.hpp"
 #include "caf_stream/mqtt.hpp"
 #include "caf_stream/zeromq.hpp"
@@ -54,6 +66,7 @@
 #include "support/http_server.hpp"
 #include "support/kafka_cluster.hpp"
 #include "support/mosquitto_broker.hpp"
+#include "support/ports.hpp"
 #include "support/postgresql_server.hpp"
 
 using namespace caf_stream;
@@ -462,6 +475,141 @@ void http_word_count(size_t lines, const stream_options& opts) {
          opts.workers);
 }
 
+// -- Flume -> word count ------------------------------------------------------
+
+// A TCP socket on 127.0.0.1:`port`: connected (retrying until something
+// listens there) or listening.
+int loopback_socket(int port, bool listen) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  auto* sa = reinterpret_cast<sockaddr*>(&addr);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (listen ? ::bind(fd, sa, sizeof(addr)) == 0 && ::listen(fd, 1) == 0
+               : ::connect(fd, sa, sizeof(addr)) == 0)
+      return fd;
+    ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("nothing listens on port " + std::to_string(port));
+}
+
+// A Flume AvroSink stand-in: once started, sends `text` as events to
+// 127.0.0.1:`port`, 100 per appendBatch, each batch after the status of the
+// one before (again after FAILED).
+class avro_sink {
+public:
+  avro_sink(int port, const std::vector<std::string>& text)
+    : port_(port), text_(text) {
+    // nop
+  }
+
+  ~avro_sink() {
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+  void start() {
+    thread_ = std::thread{[this] { send_all(); }};
+  }
+
+private:
+  void send_all() {
+    int fd = loopback_socket(port_, false);
+    flume::detail::avro_source_requestor requestor;
+    std::vector<flume::detail::status> statuses;
+    std::vector<flume::event> events;
+    std::string out;
+    char buf[256];
+    for (size_t i = 0; i < text_.size();) {
+      events.clear();
+      for (size_t j = i; j < std::min(i + 100, text_.size()); ++j)
+        events.push_back({{}, text_[j]});
+      out.clear();
+      requestor.append_batch(out, events);
+      statuses.clear();
+      if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) < 0)
+        break;
+      while (statuses.empty()) {
+        auto n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+          break;
+        requestor.feed(buf, static_cast<size_t>(n), statuses);
+      }
+      if (statuses.empty()) {
+        std::fprintf(stderr, "error: the Flume source closed the connection\n");
+        break;
+      }
+      if (statuses.front() == flume::detail::status::ok)
+        i += events.size();
+    }
+    ::close(fd);
+  }
+
+  int port_;
+  const std::vector<std::string>& text_;
+  std::thread thread_;
+};
+
+// The baseline: a hand-written Avro server of one connection, counting the
+// words of the events until it has `lines` of them.
+int64_t avro_server_loop(int listener, size_t lines) {
+  int fd = ::accept(listener, nullptr, nullptr);
+  flume::detail::flume_connection conn{16 * 1024 * 1024};
+  std::unordered_map<std::string, int64_t> counts;
+  size_t seen = 0;
+  auto serve = [&](flume::detail::request&& req) {
+    for (const auto& e : req.events)
+      bench::for_each_word(e.body, [&](const char* w, size_t n) {
+        ++counts[std::string{w, n}];
+      });
+    seen += req.events.size();
+    return flume::detail::status::ok;
+  };
+  std::vector<char> buf(64 * 1024);
+  std::string replies;
+  while (seen < lines) {
+    auto n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0)
+      break;
+    replies.clear();
+    conn.feed(buf.data(), static_cast<size_t>(n), serve, replies);
+    ::send(fd, replies.data(), replies.size(), MSG_NOSIGNAL);
+  }
+  ::close(fd);
+  return total_words(counts);
+}
+
+void flume_word_count(size_t lines, const stream_options& opts) {
+  auto text = bench::make_lines(lines);
+  int64_t baseline_total = 0;
+  double baseline_s = 0;
+  {
+    auto port = support::free_port();
+    int listener = loopback_socket(port, true);
+    avro_sink peer{port, text};
+    auto t0 = steady::now();
+    peer.start();
+    baseline_total = avro_server_loop(listener, lines);
+    baseline_s = seconds_since(t0);
+    ::close(listener);
+  }
+  auto port = support::free_port();
+  avro_sink peer{port, text};
+  bench::driver d{opts, false};
+  auto lines_in = flume::create_stream(d.context(), "127.0.0.1", port)
+                    .map([](const flume::event& e) { return e.body; });
+  // The sender connects once the receiver listens.
+  auto [engine_s, agree] = engine_word_count(d, lines_in, baseline_total,
+                                             [&] { peer.start(); });
+  report("flume_word_count", "lines", lines, baseline_s, engine_s, agree,
+         opts.workers);
+}
+
 // -- database sinks -------------------------------------------------------------
 
 std::vector<std::vector<count>> make_rows(size_t rows, size_t batches) {
@@ -609,6 +757,7 @@ int main(int argc, char** argv) {
     if (!bench::has_flag(argc, argv, "no-mqtt"))
       mqtt_word_count(lines, opts);
     http_word_count(lines, opts);
+    flume_word_count(lines, opts);
     sqlite_rows(rows, batches, opts);
     if (!bench::has_flag(argc, argv, "no-postgresql"))
       postgresql_rows(rows, batches, opts);

@@ -178,7 +178,7 @@ inline bool serve_state_if_asked(const checkpointed_config& cfg,
 
 // HOST and PORT from the positional arguments; prints `usage` and returns
 // false when they are missing.
-inline bool host_and_port(const network_config& cfg, const char* usage,
+inline bool host_and_port(const example_config& cfg, const char* usage,
                           std::string& host, uint16_t& port) {
   if (cfg.remainder.size() < 2) {
     std::cerr << "usage: " << usage << '\n';

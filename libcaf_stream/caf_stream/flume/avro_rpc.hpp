@@ -1,0 +1,183 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf_stream/flume/event.hpp"
+
+/// Flume's `AvroSourceProtocol` as an Avro RPC server speaks it on one
+/// connection, without sockets: Avro's Netty framing, the handshake, the
+/// calls and their replies. Debian has no Avro RPC library (avro-c has
+/// none), so this is ours; the values are decoded here too, each length
+/// checked against the bytes that are there before anything is allocated.
+namespace caf_stream::flume::detail {
+
+/// Bytes a client sent that are not AvroSourceProtocol over Netty framing
+/// (malformed framing, a request past the size limit, a request that does
+/// not decode). The connection cannot go on after one.
+class protocol_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A pack of Avro's Netty framing (Java's `NettyDataPack`): a serial that
+/// the reply repeats and the frames, which together hold one request or
+/// one reply.
+struct netty_pack {
+  int32_t serial = 0;
+  std::vector<std::string> frames;
+};
+
+/// Cuts the bytes of a connection into packs: a big-endian int32 serial, an
+/// int32 frame count, then each frame as an int32 length and its bytes.
+class netty_decoder {
+public:
+  /// `max_request`: the most bytes a pack may take (frame lengths
+  /// included); a pack that announces more is refused as soon as its
+  /// header says so, before its bytes arrive.
+  explicit netty_decoder(size_t max_request);
+
+  /// Feeds the next `size` bytes and appends each pack they complete to
+  /// `out`. Throws `protocol_error` for a negative count or length, or a
+  /// pack past the limit.
+  void feed(const char* data, size_t size, std::vector<netty_pack>& out);
+
+  /// Returns whether a pack has begun and not ended (a client that
+  /// disconnects now leaves a request unfinished).
+  bool in_pack() const noexcept {
+    return !buf_.empty() || state_ != state::header;
+  }
+
+  /// The bytes of the unfinished pack received so far.
+  size_t pending_bytes() const noexcept {
+    return taken_ + buf_.size();
+  }
+
+private:
+  enum class state { header, frame_length, frame };
+
+  size_t max_request_;
+  state state_ = state::header;
+  // Bytes of a header or length not complete yet, or of the current frame.
+  std::string buf_;
+  netty_pack pack_;
+  int32_t frames_left_ = 0;
+  size_t frame_size_ = 0;
+  // Bytes of the current pack already taken out of `buf_`.
+  size_t taken_ = 0;
+};
+
+/// Appends a pack with `serial` and `frames` to `out` in Netty framing.
+void encode_pack(std::string& out, int32_t serial,
+                 const std::vector<std::string>& frames);
+
+/// The reply status of AvroSourceProtocol's calls (Flume's `Status`).
+enum class status { ok, failed, unknown };
+
+/// A call of AvroSourceProtocol, decoded.
+struct request {
+  enum class kind {
+    /// A handshake with an empty message name (a client checking the
+    /// connection); answered with the handshake alone.
+    ping,
+    /// `append(AvroFlumeEvent event)`: one event.
+    append,
+    /// `appendBatch(array<AvroFlumeEvent> events)`.
+    append_batch,
+  };
+
+  kind what = kind::ping;
+  std::vector<event> events;
+};
+
+/// The server side of one connection: decodes the requests of the packs a
+/// client sends and encodes the replies. The first request of a connection
+/// carries the handshake, which is answered with match BOTH (the client's
+/// protocol is taken as AvroSourceProtocol; a call of any other message is
+/// refused); later requests come without one, as on Avro's stateful Netty
+/// connections.
+class avro_source_responder {
+public:
+  /// Decodes the request `pack` holds. Throws `protocol_error` if it does
+  /// not decode, names a message AvroSourceProtocol does not have, or has
+  /// bytes left over.
+  request read(const netty_pack& pack);
+
+  /// The reply to the request just read, answered with `st`.
+  std::vector<std::string> reply(status st) const;
+
+  /// The reply that tells the client its request failed with `message` (an
+  /// Avro system error), for a request that could not be served.
+  std::vector<std::string> error_reply(const std::string& message) const;
+
+private:
+  bool connected_ = false;
+  // Whether the request just read carried the handshake (its reply then
+  // starts with the handshake's).
+  bool answer_handshake_ = false;
+  bool ping_ = false;
+};
+
+/// The client side of AvroSourceProtocol, as a Flume AvroSink speaks it
+/// (for the examples and benchmarks that play the Flume agent): encodes
+/// `appendBatch` calls and reads their replies. The first call of a
+/// connection carries the handshake.
+class avro_source_requestor {
+public:
+  avro_source_requestor();
+
+  /// Appends the pack of an `appendBatch` call of `events` to `out`.
+  void append_batch(std::string& out, const std::vector<event>& events);
+
+  /// Feeds the next `size` bytes the server sent and appends the status of
+  /// each reply they complete to `out`. Throws `protocol_error` for a
+  /// reply that does not decode or carries an error (its text).
+  void feed(const char* data, size_t size, std::vector<status>& out);
+
+private:
+  netty_decoder decoder_;
+  std::vector<netty_pack> packs_;
+  int32_t serial_ = 0;
+  bool handshake_sent_ = false;
+  bool handshake_read_ = false;
+};
+
+/// One client connection of a Flume Avro source: bytes in, replies out.
+/// `handler` serves each call with events and says its status.
+class flume_connection {
+public:
+  using handler = std::function<status(request&&)>;
+
+  explicit flume_connection(size_t max_request);
+
+  /// Feeds the next `size` bytes the client sent; serves the calls they
+  /// complete, in order, and appends their replies (Netty packs) to
+  /// `replies`. Throws `protocol_error` for bytes that are no request:
+  /// `replies` then holds the replies to the calls before it and, for a
+  /// well-framed request that does not decode, an error reply saying why;
+  /// the call itself was not served.
+  void feed(const char* data, size_t size, const handler& serve,
+            std::string& replies);
+
+  /// Returns whether a request has begun and not ended.
+  bool in_request() const noexcept {
+    return decoder_.in_pack();
+  }
+
+  /// The bytes of the unfinished request received so far.
+  size_t pending_bytes() const noexcept {
+    return decoder_.pending_bytes();
+  }
+
+private:
+  netty_decoder decoder_;
+  avro_source_responder responder_;
+  std::vector<netty_pack> packs_;
+};
+
+} // namespace caf_stream::flume::detail
