@@ -174,16 +174,33 @@ private:
   int fd_ = -1;
 };
 
+// A pipeline collecting a Flume stream on a free port, started and
+// listening, with the receivers' log captured.
+struct flume_pipeline {
+  explicit flume_pipeline(flume::settings cfg = {},
+                          stream_options opts = testing::default_test_options())
+    : p(opts) {
+    require_peer();
+    p.collect(flume::create_stream(p.context(), "127.0.0.1", port, cfg));
+  }
+
+  void start() {
+    p.context().start();
+    wait_until_listening(p, port);
+  }
+
+  support::log_capture log{"receiver"};
+  int port = support::free_port();
+  test::pipeline<flume::event> p;
+};
+
 } // namespace
 
 TEST_CASE("flume::create_stream takes the events of append and appendBatch",
           "[flume]") {
-  require_peer();
-  auto port = support::free_port();
-  test::pipeline<flume::event> p;
-  p.collect(flume::create_stream(p.context(), "127.0.0.1", port));
-  p.context().start();
-  wait_until_listening(p, port);
+  flume_pipeline f;
+  auto& p = f.p;
+  f.start();
   std::vector<flume::event> sent{
     {{{"host", "web-1"}, {"timestamp", "1700000000000"}}, "GET /index.html"},
     {{}, "a body without headers"},
@@ -191,7 +208,7 @@ TEST_CASE("flume::create_stream takes the events of append and appendBatch",
     {{{"quote", "say \"hi\""}}, ""},
   };
   {
-    avro_sink sink{port};
+    avro_sink sink{f.port};
     CHECK(sink.append(sent[0]) == ok);
     CHECK(sink.append_batch({sent[1], sent[2]}) == ok);
     CHECK(sink.append_batch({}) == ok);
@@ -207,21 +224,18 @@ TEST_CASE("flume::create_stream takes the events of append and appendBatch",
 TEST_CASE("with the write-ahead log on, a Flume stream answers OK after "
           "logging the call's events as one block",
           "[flume][wal]") {
-  require_peer();
-  auto port = support::free_port();
   testing::temporary_directory dir;
   auto opts = testing::default_test_options();
   opts.write_ahead_log = true;
-  test::pipeline<flume::event> p{opts};
+  flume_pipeline f{{}, opts};
+  auto& p = f.p;
   p.context().checkpoint(dir.path());
-  p.collect(flume::create_stream(p.context(), "127.0.0.1", port));
-  p.context().start();
-  wait_until_listening(p, port);
+  f.start();
   flume::event a{{{"n", "1"}}, "a"};
   flume::event b{{{"n", "2"}}, "b"};
   flume::event c{{{"n", "3"}}, "c"};
   {
-    avro_sink sink{port};
+    avro_sink sink{f.port};
     CHECK(sink.append(a) == ok);
     // The answer came after the log had the block: no batch ran since.
     auto logged = support::logged_blocks<flume::event>(dir.path(), 0);
@@ -240,24 +254,20 @@ TEST_CASE("with the write-ahead log on, a Flume stream answers OK after "
 TEST_CASE("a Flume stream closes the connection of a client that sends "
           "malformed frames, and serves the others",
           "[flume]") {
-  require_peer();
-  support::log_capture log{"receiver"};
-  auto port = support::free_port();
-  test::pipeline<flume::event> p;
-  p.collect(flume::create_stream(p.context(), "127.0.0.1", port));
-  p.context().start();
-  wait_until_listening(p, port);
-  avro_sink sink{port};
+  flume_pipeline f;
+  auto& p = f.p;
+  f.start();
+  avro_sink sink{f.port};
   flume::event before{{}, "before"};
   CHECK(sink.append(before) == ok);
   {
-    raw_client bad{port};
+    raw_client bad{f.port};
     // Serial 1, then a frame count of -1.
     bad.send(std::string{"\0\0\0\x01\xFF\xFF\xFF\xFF", 8});
     CHECK(bad.read_to_end().empty());
   }
-  run_until_logged(p, log, "sent a request of -1 frames");
-  CHECK(log.contains("connection closed"));
+  run_until_logged(p, f.log, "sent a request of -1 frames");
+  CHECK(f.log.contains("connection closed"));
   flume::event after{{}, "after"};
   CHECK(sink.append(after) == ok);
   REQUIRE(p.run_until([](const std::vector<flume::event>& xs) {
@@ -269,28 +279,24 @@ TEST_CASE("a Flume stream closes the connection of a client that sends "
 
 TEST_CASE("a Flume stream refuses a request past its size limit",
           "[flume]") {
-  require_peer();
-  support::log_capture log{"receiver"};
-  auto port = support::free_port();
   flume::settings cfg;
   cfg.max_request_size = 4096;
-  test::pipeline<flume::event> p;
-  p.collect(flume::create_stream(p.context(), "127.0.0.1", port, cfg));
-  p.context().start();
-  wait_until_listening(p, port);
+  flume_pipeline f{cfg};
+  auto& p = f.p;
+  f.start();
   flume::event small{{}, "small"};
   {
-    avro_sink sink{port};
+    avro_sink sink{f.port};
     CHECK(sink.append(small) == ok);
     auto reply = sink.append_batch({{{}, std::string(3000, 'x')},
                                     {{}, std::string(3000, 'y')}});
     CHECK(reply != ok);
   }
-  run_until_logged(p, log, "limit of 4096 bytes");
+  run_until_logged(p, f.log, "limit of 4096 bytes");
   // The connection is gone; a new one is served.
   flume::event later{{}, "later"};
   {
-    avro_sink sink{port};
+    avro_sink sink{f.port};
     CHECK(sink.append(later) == ok);
   }
   REQUIRE(p.run_until([](const std::vector<flume::event>& xs) {
@@ -304,21 +310,17 @@ TEST_CASE("a Flume stream refuses a request past its size limit",
 TEST_CASE("a Flume client that disconnects in the middle of a batch loses "
           "nothing that was acknowledged",
           "[flume]") {
-  require_peer();
-  support::log_capture log{"receiver"};
-  auto port = support::free_port();
-  test::pipeline<flume::event> p;
-  p.collect(flume::create_stream(p.context(), "127.0.0.1", port));
-  p.context().start();
-  wait_until_listening(p, port);
+  flume_pipeline f;
+  auto& p = f.p;
+  f.start();
   std::vector<flume::event> acknowledged{{{{"n", "1"}}, "one"},
                                          {{{"n", "2"}}, "two"}};
   {
-    avro_sink sink{port};
+    avro_sink sink{f.port};
     CHECK(sink.append_batch(acknowledged) == ok);
     sink.cut({{{}, "three"}, {{}, "four"}}, 20);
   }
-  run_until_logged(p, log,
+  run_until_logged(p, f.log,
                    "disconnected in the middle of a request (20 bytes "
                    "received); nothing of it was stored or acknowledged");
   p.next_batch();
@@ -328,27 +330,24 @@ TEST_CASE("a Flume client that disconnects in the middle of a batch loses "
 
 TEST_CASE("a Flume stream whose port is taken restarts until it is free",
           "[flume]") {
-  require_peer();
-  support::log_capture log{"receiver"};
-  auto port = support::free_port();
+  flume_pipeline f;
+  auto& p = f.p;
   int holder = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_port = htons(static_cast<uint16_t>(f.port));
   REQUIRE(::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
           == 0);
   REQUIRE(::listen(holder, 1) == 0);
-  test::pipeline<flume::event> p;
-  p.collect(flume::create_stream(p.context(), "127.0.0.1", port));
   p.context().start();
-  run_until_logged(p, log, "cannot listen");
+  run_until_logged(p, f.log, "cannot listen");
   ::close(holder);
   // The receiver tries again after each restart delay.
-  wait_until_listening(p, port);
+  wait_until_listening(p, f.port);
   flume::event e{{}, "served"};
   {
-    avro_sink sink{port};
+    avro_sink sink{f.port};
     CHECK(sink.append(e) == ok);
   }
   REQUIRE(p.run_until([](const std::vector<flume::event>& xs) {
