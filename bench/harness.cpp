@@ -57,6 +57,7 @@
 #  define CALLGRIND_STOP_INSTRUMENTATION
 #endif
 
+#include "progress.hpp"
 #include "workloads.hpp"
 
 using namespace caf_stream;
@@ -666,14 +667,18 @@ struct search_result {
 // The highest sustainable offered rate: doubles (or halves) from `start`
 // until the outcome flips, then bisects, within `s.probes` probes.
 search_result search(const settings& s, const bench::workload& w,
-                     int64_t interval_ms, double start) {
+                     int64_t interval_ms, double start, bench::progress& pr) {
   search_result result;
   result.workload = w.name;
   result.interval_ms = interval_ms;
   double lo = 0;
   double hi = 0;
   auto rate = start;
+  auto where = w.name + " over TCP at " + std::to_string(interval_ms) + " ms";
   for (size_t i = 0; i < s.probes; ++i) {
+    pr.begin(where + ", probe " + std::to_string(i + 1) + " of "
+             + std::to_string(s.probes) + ": "
+             + std::to_string(static_cast<long long>(rate)) + " lines/s");
     auto p = probe(s, w, interval_ms, rate);
     result.probes.push_back(p);
     if (p.sustainable)
@@ -688,6 +693,7 @@ search_result search(const settings& s, const bench::workload& w,
       rate = (lo + hi) / 2;
   }
   result.max_rate = lo;
+  pr.begin(where + ", latency at half load");
   if (lo > 0)
     result.half_load = probe(s, w, interval_ms, lo / 2);
   return result;
@@ -965,14 +971,23 @@ int run(int argc, char** argv) {
   if (std::system(("mkdir -p '" + s.out + "'").c_str()) != 0)
     throw std::runtime_error("cannot create " + s.out);
   auto t0 = steady::now();
+  auto tcp_steps = s.tcp ? s.tcp_workloads.size()
+                             * (s.repeats + s.intervals_ms.size() * (s.probes + 1))
+                         : 0;
+  bench::progress pr{s.workloads.size() + 3 + tcp_steps,
+                     ::isatty(::fileno(stderr)) != 0};
   std::vector<engine_result> es;
   bool agree = true;
   for (auto& name : s.workloads) {
+    pr.begin(name + ", engine only");
     es.push_back(engine_only(s, find_workload(all, name)));
     agree = agree && es.back().agree;
   }
+  pr.begin("empty batches");
   auto empty_us = empty_batch_cost(s, false);
+  pr.begin("empty batches with a checkpoint directory");
   auto empty_checkpointed_us = empty_batch_cost(s, true);
+  pr.begin("scheduling cost per task");
   auto task_us = per_task_cost(s);
   write_file(s.out + "/scheduling.json",
              "{\"empty_batch_us\": " + fixed(empty_us, 1)
@@ -984,9 +999,11 @@ int run(int argc, char** argv) {
   if (s.tcp) {
     for (auto& name : s.tcp_workloads) {
       auto& w = find_workload(all, name);
-      for (size_t i = 0; i < s.repeats; ++i)
+      for (size_t i = 0; i < s.repeats; ++i) {
+        pr.begin(name + " over TCP, the hand-written loop");
         tcp_base[name] = std::max(tcp_base[name],
                                   tcp_baseline(w, s.quick ? 200000 : 2000000));
+      }
       double start = 0;
       for (auto& e : es)
         if (e.workload == name)
@@ -994,9 +1011,10 @@ int run(int argc, char** argv) {
       if (start == 0)
         start = tcp_base[name] / 2;
       for (auto ms : s.intervals_ms)
-        searches.push_back(search(s, w, ms, start));
+        searches.push_back(search(s, w, ms, start, pr));
     }
   }
+  pr.finish();
   auto names = s.workloads;
   for (auto& name : s.tcp_workloads)
     if (std::find(names.begin(), names.end(), name) == names.end())

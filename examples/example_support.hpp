@@ -17,6 +17,7 @@
 
 #include "caf/config_option_adder.hpp"
 #include "caf/io/middleman.hpp"
+#include "caf/settings.hpp"
 
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/streaming_context.hpp"
@@ -106,6 +107,9 @@ inline int run_for(caf_stream::streaming_context& ssc, int seconds) {
 struct example_config : caf_stream::stream_config {
   int seconds = 0;
   example_config() {
+    // The examples are programs of their own: they show the streaming UI
+    // (--stream.ui.enabled=false turns it off).
+    caf::put(content, "stream.ui.enabled", true);
     opt_group{custom_options_, "global"}.add(
       seconds, "seconds", "stop after this many seconds (0: never)");
   }

@@ -173,6 +173,11 @@ public:
   /// The checkpoint directory, empty if not set.
   const std::string& checkpoint_directory() const noexcept;
 
+  /// Where the streaming UI is served ("http://127.0.0.1:4040/"; Spark's
+  /// `uiWebUrl`), once the context started with `stream.ui.enabled`; none
+  /// otherwise.
+  std::optional<std::string> ui_web_url() const;
+
   /// The context's clock.
   clock& get_clock() const noexcept;
 

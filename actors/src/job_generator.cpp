@@ -42,7 +42,8 @@ using generator_actor = caf::stateful_actor<generator_state>;
 // A batch's only job when its inputs could not be fixed: it fails the
 // batch with `what`.
 job failing_job(time t, std::string what) {
-  return job{t, 0, [what] { throw stream_error(errc::source_failure, what); }};
+  return job{t, 0, [what] { throw stream_error(errc::source_failure, what); },
+             "generating the batch"};
 }
 
 // Fixes the inputs of batch `t` and builds its jobs. A failing input (a

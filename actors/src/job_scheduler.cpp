@@ -156,15 +156,15 @@ private:
     info.processing_start_time = clk_->now();
     tell_listeners(listener_event::kind::batch_started, info);
     for (auto& j : js.jobs) {
-      try {
-        j.run();
-      } catch (const std::exception& e) {
+      auto op = run_output_operation(j, *clk_);
+      if (op.failure_reason) {
         auto what = "job " + std::to_string(j.output_id) + " of batch "
-                    + to_string(js.batch_time) + " failed: " + e.what();
+                    + to_string(js.batch_time) + " failed: " + *op.failure_reason;
         log_->error("{}", what);
         if (!info.failure_reason)
           info.failure_reason = std::move(what);
       }
+      info.output_operations.push_back(std::move(op));
     }
     info.processing_end_time = clk_->now();
     if (!info.failure_reason) {

@@ -8,6 +8,7 @@
 
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/detail/log.hpp"
 
 #include "timer.hpp"
@@ -55,11 +56,29 @@ struct supervisor_state {
   duration restart_delay;
   bool running = false;
   bool stopped_for_good = false;
+  caf::actor listener_bus;
+  std::shared_ptr<runtime_state> runtime;
+  // What the receiver events tell the listeners.
+  receiver_info info;
   std::shared_ptr<spdlog::logger> log = detail::logger("receiver");
   static inline const char* name = "caf_stream.receiver_supervisor";
 };
 
 using supervisor_actor = caf::stateful_actor<supervisor_state>;
+
+// Each event costs the bus a wake-up: none while nobody listens.
+void tell_listeners(supervisor_actor* self, listener_event::kind what) {
+  auto& st = self->state;
+  if (st.runtime->has_listeners())
+    self->send(st.listener_bus, listener_event{what, {}, st.info});
+}
+
+void note_error(supervisor_actor* self, const std::string& message) {
+  auto& st = self->state;
+  st.info.last_error = message;
+  st.info.last_error_time = st.clk->now();
+  tell_listeners(self, listener_event::kind::receiver_error);
+}
 
 void stop_receiver(supervisor_actor* self) {
   auto& st = self->state;
@@ -84,6 +103,8 @@ void start_receiver(supervisor_actor* self) {
   try {
     st.rcv->on_start();
     st.log->info("receiver {} started", st.rcv->stream_id());
+    st.info.active = true;
+    tell_listeners(self, listener_event::kind::receiver_started);
   } catch (const std::exception& e) {
     st.rcv->restart(std::string{"on_start threw: "} + e.what());
   }
@@ -92,11 +113,17 @@ void start_receiver(supervisor_actor* self) {
 caf::behavior receiver_supervisor(supervisor_actor* self,
                                   std::shared_ptr<receiver_base> rcv,
                                   std::shared_ptr<clock> clk,
-                                  duration restart_delay, int32_t stream_id) {
+                                  duration restart_delay, int32_t stream_id,
+                                  std::string name, caf::actor listener_bus,
+                                  std::shared_ptr<runtime_state> runtime) {
   auto& st = self->state;
   st.rcv = std::move(rcv);
   st.clk = std::move(clk);
   st.restart_delay = restart_delay;
+  st.listener_bus = std::move(listener_bus);
+  st.runtime = std::move(runtime);
+  st.info.stream_id = stream_id;
+  st.info.name = std::move(name);
   st.rcv->attach(std::make_shared<supervisor_host>(
                    caf::weak_actor_ptr{self->ctrl()}),
                  stream_id);
@@ -114,24 +141,32 @@ caf::behavior receiver_supervisor(supervisor_actor* self,
       st.log->warn("restarting receiver {} in {} ms: {}", st.rcv->stream_id(),
                    delay.count(), message);
       stop_receiver(self);
+      st.info.active = false;
+      note_error(self, message);
       send_at(self, *st.clk, st.clk->now() + delay, start_atom::value);
     },
     [=](stop_atom, const std::string& message) {
       auto& st = self->state;
       if (!message.empty())
         st.log->info("stopping receiver {}: {}", st.rcv->stream_id(), message);
+      auto was_active = st.info.active;
       st.stopped_for_good = true;
       stop_receiver(self);
+      st.info.active = false;
+      if (was_active)
+        tell_listeners(self, listener_event::kind::receiver_stopped);
       return caf::unit;
     },
     [=](error_atom, const std::string& message) {
       self->state.log->error("receiver {}: {}", self->state.rcv->stream_id(),
                              message);
+      note_error(self, message);
     },
     [=](rate_atom, double records_per_second) {
       auto& st = self->state;
       try {
-        st.rcv->update_rate(records_per_second);
+        st.info.rate_limit = st.rcv->update_rate(records_per_second);
+        tell_listeners(self, listener_event::kind::receiver_rate_updated);
       } catch (const std::exception& e) {
         st.log->error("receiver {}: on_rate_update threw: {}",
                       st.rcv->stream_id(), e.what());
@@ -146,9 +181,13 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
                                      std::shared_ptr<receiver_base> rcv,
                                      std::shared_ptr<clock> clk,
                                      duration restart_delay,
-                                     int32_t stream_id) {
+                                     int32_t stream_id, std::string name,
+                                     caf::actor listener_bus,
+                                     std::shared_ptr<runtime_state> runtime) {
   return sys.spawn<caf::detached>(receiver_supervisor, std::move(rcv),
-                                  std::move(clk), restart_delay, stream_id);
+                                  std::move(clk), restart_delay, stream_id,
+                                  std::move(name), std::move(listener_bus),
+                                  std::move(runtime));
 }
 
 } // namespace caf_stream::actors

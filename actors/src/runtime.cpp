@@ -177,6 +177,8 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
   for (size_t i = 0; i < d.opts.workers; ++i)
     d.workers.push_back(spawn_operator_worker(d.sys));
   auto wal = blocks.log;
+  d.listener_bus = spawn_listener_bus(d.sys, d.state,
+                                      d.opts.listener_bus_capacity);
   d.tracker = spawn_receiver_tracker(d.sys, std::move(blocks));
   // Under a manual clock blocks are sealed when a batch is cut only, so that
   // what a test stored before advancing the clock is in that batch.
@@ -213,7 +215,8 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
     d.block_generators.push_back(gen);
     auto sup = spawn_receiver_supervisor(
       d.sys, std::shared_ptr<receiver_base>{in->take_receiver()}, d.clk,
-      d.opts.receiver_restart_delay, in->stream_id());
+      d.opts.receiver_restart_delay, in->stream_id(), in->stream_name(),
+      d.listener_bus, d.state);
     if (d.opts.backpressure_enabled)
       add_rate_controller(in->stream_id(), sup);
     caf::anon_send(sup, start_atom::value);
@@ -225,8 +228,6 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
       d.rate_targets.push_back(target);
       add_rate_controller(in->stream_id(), std::move(target));
     }
-  d.listener_bus = spawn_listener_bus(d.sys, d.state,
-                                      d.opts.listener_bus_capacity);
   if (!d.graph->checkpoint_directory().empty()) {
     std::function<void(const detail::checkpoint_record&)> written;
     if (wal) {

@@ -39,6 +39,11 @@ void add_stream_options(caf::config_option_set& opts) {
                "on SIGINT/SIGTERM, finish the data received so far first");
   caf::config_option_adder{opts, "stream.listener-bus"}.add<size_t>(
     "capacity", "listener events that may wait for slow listeners");
+  caf::config_option_adder{opts, "stream.ui"}
+    .add<bool>("enabled", "serve the streaming UI, REST API and metrics")
+    .add<uint16_t>("port", "the UI's port (the next free if taken; 0: any)")
+    .add<std::string>("address", "the address the UI listens on")
+    .add<size_t>("retained-batches", "completed batches the UI keeps");
   caf::config_option_adder{opts, "stream.sink"}.add<size_t>(
     "max-retries", "retries of a database write before the batch fails");
   caf::config_option_adder{opts, "stream.kafka"}
@@ -114,6 +119,12 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
     cfg, "stream.listener-bus.capacity", result.listener_bus_capacity);
   result.sink_max_retries
     = caf::get_or(cfg, "stream.sink.max-retries", result.sink_max_retries);
+  if (auto x = caf::get_if<bool>(&cfg, "stream.ui.enabled"))
+    result.ui_enabled = *x;
+  result.ui_port = caf::get_or(cfg, "stream.ui.port", result.ui_port);
+  result.ui_address = caf::get_or(cfg, "stream.ui.address", result.ui_address);
+  result.ui_retained_batches = caf::get_or(cfg, "stream.ui.retained-batches",
+                                           result.ui_retained_batches);
   result.kafka_max_rate_per_partition
     = caf::get_or(cfg, "stream.kafka.max-rate-per-partition",
                   result.kafka_max_rate_per_partition);
@@ -206,6 +217,8 @@ std::string stream_config::parse_command_line(int argc, char** argv) {
   // option on the way so that a bad one gets a sentence of its own.
   std::vector<std::string> options;
   std::vector<std::string> positional;
+  // Flags given as --name=false.
+  std::vector<const caf::config_option*> cleared;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--") {
@@ -232,9 +245,15 @@ std::string stream_config::parse_command_line(int argc, char** argv) {
     else if (!is_long && arg.size() > 2)
       value = arg.substr(2);
     if (opt->is_flag()) {
-      if (value)
-        return "option " + spelled + " is a flag and takes no value";
-      options.push_back(std::move(arg));
+      // A flag is on when given; "=true" and "=false" say so explicitly
+      // (to turn off one that is on by default, such as stream.ui.enabled).
+      if (value && *value != "true" && *value != "false")
+        return "option " + spelled + " is a flag: " + spelled + " or "
+               + spelled + "=false, not '" + *value + "'";
+      if (value && *value == "false")
+        cleared.push_back(opt);
+      else
+        options.push_back(is_long ? "--" + name : std::move(arg));
       continue;
     }
     if (!value) {
@@ -273,6 +292,10 @@ std::string stream_config::parse_command_line(int argc, char** argv) {
   if (auto err = parse(static_cast<int>(args.size()), args.data()))
     return "cannot read the configuration file " + ini + ": "
            + describe_parser_error(render(err));
+  for (const auto* opt : cleared) {
+    opt->store(caf::config_value{false});
+    caf::put(content, opt->full_name(), false);
+  }
   remainder = std::move(positional);
   return {};
 }

@@ -1,5 +1,6 @@
 #include "caf_stream/streaming_context.hpp"
 
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include "caf_stream/error.hpp"
 #include "caf_stream/receiver/socket_receiver.hpp"
 #include "caf_stream/receiver/write_ahead_log.hpp"
+#include "caf_stream/ui/web_server.hpp"
 
 namespace caf_stream {
 
@@ -43,6 +45,8 @@ struct streaming_context::impl {
   bool was_recovered = false;
   // Held by `stop`: the program and a shutdown hook may stop at once.
   std::mutex stopping;
+  // The streaming UI while the context runs with it.
+  std::unique_ptr<ui::web_server> ui;
 };
 
 namespace {
@@ -181,6 +185,30 @@ streaming_context::text_file_stream(const std::string& directory) {
   return {graph_, n};
 }
 
+namespace {
+
+// Spark's Streaming tab: a listener keeps what the page, the REST API and
+// the metrics show; the web server reads it.
+std::unique_ptr<ui::web_server> start_ui(const stream_options& opts,
+                                         const clock& clk, duration interval,
+                                         const detail::dstream_graph& graph,
+                                         actors::runtime_state& shared) {
+  auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  auto stats = std::make_shared<ui::streaming_statistics>(
+    "local-" + std::to_string(wall_ms), clk.now(), interval,
+    opts.ui_retained_batches);
+  for (const auto& in : graph.receiver_inputs())
+    stats->add_receiver(in->stream_id(), in->stream_name());
+  auto result = std::make_unique<ui::web_server>(stats, opts.ui_address,
+                                                 opts.ui_port);
+  shared.add_listener(std::move(stats));
+  return result;
+}
+
+} // namespace
+
 void streaming_context::start() {
   auto& d = *impl_;
   switch (d.st) {
@@ -225,12 +253,20 @@ void streaming_context::start() {
       wal->discard();
   }
   tracked.log = std::move(wal);
+  if (d.opts.ui_enabled.value_or(d.own_sys != nullptr))
+    d.ui = start_ui(d.opts, *d.clk, d.batch_interval, *graph_, *d.shared);
   d.rt = std::make_unique<actors::runtime>(*d.sys, graph_, d.clk, d.opts,
                                            d.shared);
   d.rt->start(first, std::move(tracked));
   d.st = impl::state::active;
 }
 
+
+std::optional<std::string> streaming_context::ui_web_url() const {
+  if (!impl_->ui)
+    return std::nullopt;
+  return impl_->ui->url();
+}
 
 uint16_t streaming_context::serve_state(uint16_t port,
                                         const std::string& address) {
@@ -281,6 +317,7 @@ void streaming_context::stop(bool stop_gracefully) {
     }
   }
   graph_->stop();
+  d.ui.reset();
   d.st = impl::state::stopped;
   d.shared->terminate();
   if (failure)

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -123,6 +124,23 @@ struct stream_options {
   /// listeners; past it new events are dropped, with a warning (Spark's
   /// `spark.scheduler.listenerbus.eventqueue.capacity`, 10000).
   size_t listener_bus_capacity = 10'000;
+
+  /// `stream.ui.enabled`: whether the context serves the streaming UI,
+  /// Spark's REST API and the Prometheus metrics (Spark's
+  /// `spark.ui.enabled`). None: on for a context that owns its actor
+  /// system, off for one inside an actor application.
+  std::optional<bool> ui_enabled;
+
+  /// `stream.ui.port`: the UI's port (Spark's 4040); if taken, the next
+  /// free one of the 16 after it. 0: any free port.
+  uint16_t ui_port = 4040;
+
+  /// `stream.ui.address`: the address the UI listens on.
+  std::string ui_address = "127.0.0.1";
+
+  /// `stream.ui.retained-batches`: completed batches the UI keeps (Spark's
+  /// `spark.streaming.ui.retainedBatches`).
+  size_t ui_retained_batches = 1000;
 
   /// `stream.sink.max-retries`: how often a database sink retries writing a
   /// batch that failed (reconnecting each time) before the batch fails.

@@ -480,19 +480,16 @@ public:
     static_assert(with_time || std::is_invocable_v<F, const rdd<T>&>,
                   "foreach_rdd expects f(const rdd<T>&) or "
                   "f(const rdd<T>&, time)");
-    typename detail::output_node<T>::function g;
     if constexpr (with_time)
-      g = std::move(f);
+      add_output("foreach_rdd", std::move(f));
     else
-      g = [f](const rdd<T>& x, time) { f(x); };
-    graph_->add_output(std::make_shared<detail::output_node<T>>(
-      node_, graph_->num_outputs(), std::move(g)));
+      add_output("foreach_rdd", [f](const rdd<T>& x, time) { f(x); });
   }
 
   /// Prints the first `num` elements of every batch to stdout, under Spark's
   /// "Time: <ms> ms" header, with "..." when there are more.
   void print(size_t num = 10) const {
-    foreach_rdd([num](const rdd<T>& x, time t) {
+    add_output("print", [num](const rdd<T>& x, time t) {
       detail::print_batch(x, t, num);
     });
   }
@@ -500,7 +497,7 @@ public:
   /// Writes every batch to the directory `prefix-<batch ms>[.suffix]`, one
   /// file `part-NNNNN` per partition and one element per line.
   void save_as_text_files(std::string prefix, std::string suffix = "") const {
-    foreach_rdd([prefix, suffix](const rdd<T>& x, time t) {
+    add_output("save_as_text_files", [prefix, suffix](const rdd<T>& x, time t) {
       detail::save_batch_as_text_files(x, t, prefix, suffix);
     });
   }
@@ -516,7 +513,8 @@ public:
                   "send_to takes a caf::actor: include "
                   "caf_stream/actor_stream.hpp");
     auto out = detail::actor_output<Actor>::template make<T>(dst);
-    foreach_rdd([out](const rdd<T>& x, time t) { out(t, x.collect()); });
+    add_output("send_to",
+               [out](const rdd<T>& x, time t) { out(t, x.collect()); });
   }
 
   /// Like `send_to(dst)`, with `f(const T&)` applied to each record first:
@@ -530,11 +528,22 @@ public:
                   "send_to expects f(const T&) -> U");
     using u = std::decay_t<std::invoke_result_t<F, const T&>>;
     auto out = detail::actor_output<Actor>::template make<u>(dst);
-    map(std::move(f)).foreach_rdd(
-      [out](const rdd<u>& x, time t) { out(t, x.collect()); });
+    map(std::move(f)).add_output(
+      "send_to", [out](const rdd<u>& x, time t) { out(t, x.collect()); });
   }
 
 private:
+  template <class>
+  friend class dstream;
+
+  // Adds the output operation `name` ("print", ...) calling `f` on every
+  // batch.
+  void add_output(const char* name,
+                  typename detail::output_node<T>::function f) const {
+    graph_->add_output(std::make_shared<detail::output_node<T>>(
+      node_, graph_->num_outputs(), std::move(f), name));
+  }
+
   template <class U>
   void check_same_graph(const dstream<U>& other, const char* what) const {
     if (graph_ != other.graph())

@@ -85,6 +85,10 @@ void stream_options::validate() const {
               "it must be positive");
   if (listener_bus_capacity == 0)
     bad_value("stream.listener-bus.capacity", "0", "it must be positive");
+  if (ui_retained_batches == 0)
+    bad_value("stream.ui.retained-batches", "0", "it must be positive");
+  if (ui_address.empty())
+    bad_value("stream.ui.address", "", "it must name an address");
   if (workers > 1024)
     bad_value("stream.workers", std::to_string(workers),
               "it must be at most 1024");

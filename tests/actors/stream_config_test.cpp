@@ -52,6 +52,18 @@ TEST_CASE("the command line takes --key value and --key=value anywhere",
   CHECK(cfg.remainder == std::vector<std::string>{"localhost", "9999"});
 }
 
+TEST_CASE("a flag takes =true or =false", "[actors][stream_config]") {
+  app_config on;
+  REQUIRE(parse(on, {"--generate=true"}) == "");
+  CHECK(on.generate);
+  app_config off;
+  REQUIRE(parse(off, {"--generate=false", "--stream.ui.enabled=false"}) == "");
+  CHECK_FALSE(off.generate);
+  CHECK(static_cast<bool>(caf::get_if<bool>(&off, "stream.ui.enabled")));
+  CHECK_FALSE(caf::get_or(off, "stream.ui.enabled", true));
+  CHECK(read_stream_options(off).ui_enabled == std::optional<bool>{false});
+}
+
 TEST_CASE("short options take their value attached or as the next argument",
           "[actors][stream_config]") {
   app_config cfg;
@@ -88,8 +100,9 @@ TEST_CASE("a bad option gets one plain sentence naming it",
         == "option --seconds takes a value of type int32, not 'abc'");
   CHECK(error_of({"--stream.workers", "many"})
         == "option --stream.workers takes a value of type uint64, not 'many'");
-  CHECK(error_of({"--generate=false"})
-        == "option --generate is a flag and takes no value");
+  CHECK(error_of({"--generate=maybe"})
+        == "option --generate is a flag: --generate or --generate=false, not "
+           "'maybe'");
 }
 
 TEST_CASE("the configuration file's stream options are checked as flags are",

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace support {
@@ -87,6 +88,21 @@ public:
         return line;
       if (fill(0) != fill_result::read)
         return std::nullopt;
+    }
+  }
+
+  /// Everything the child prints until it closes its stdout (it exits);
+  /// throws after `timeout_ms` without output (a bound for a stuck child).
+  std::string read_to_end(int timeout_ms = 180000) {
+    for (;;) {
+      switch (fill(timeout_ms)) {
+        case fill_result::nothing:
+          throw std::runtime_error("the child process is stuck");
+        case fill_result::ended:
+          return std::exchange(buf_, std::string{});
+        case fill_result::read:
+          break;
+      }
     }
   }
 

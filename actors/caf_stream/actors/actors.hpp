@@ -113,7 +113,9 @@ caf::actor spawn_receiver_tracker(caf::actor_system& sys,
                                   tracked_blocks init = {});
 
 /// Receiver supervisor (Spark's ReceiverSupervisor), detached: runs one
-/// receiver's `on_start`/`on_stop`.
+/// receiver's `on_start`/`on_stop`, and tells `listener_bus` (while
+/// `runtime` has listeners) what happens to it as receiver events of the
+/// stream `name`.
 /// - `(start_atom)`: starts the receiver; if `on_start` throws, restarts it;
 /// - `(restart_atom, message, delay ms)`: stops it, starts it after the delay
 ///   (negative: the configured restart delay);
@@ -127,7 +129,9 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
                                      std::shared_ptr<receiver_base> rcv,
                                      std::shared_ptr<clock> clk,
                                      duration restart_delay,
-                                     int32_t stream_id);
+                                     int32_t stream_id, std::string name,
+                                     caf::actor listener_bus,
+                                     std::shared_ptr<runtime_state> runtime);
 
 /// Rate controller of one receiver stream (Spark's RateController, for
 /// backpressure): estimates the rate the pipeline keeps up with from each

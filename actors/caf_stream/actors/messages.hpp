@@ -113,6 +113,44 @@ typename Inspector::result_type inspect(Inspector& f, block& x) {
 /// Batch figures cross nodes with their optional fields as a flag and a
 /// value each (std::optional and std::chrono are not CAF types).
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f,
+                                        output_operation_info& x) {
+  auto started = x.start_time.has_value();
+  auto start = x.start_time.value_or(time{});
+  auto ended = x.end_time.has_value();
+  auto end = x.end_time.value_or(time{});
+  auto failed = x.failure_reason.has_value();
+  auto failure = x.failure_reason.value_or(std::string{});
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.start_time = started ? std::optional<time>{start} : std::nullopt;
+    x.end_time = ended ? std::optional<time>{end} : std::nullopt;
+    x.failure_reason = failed ? std::optional<std::string>{failure}
+                              : std::nullopt;
+    return caf::none;
+  });
+  return f(caf::meta::type_name("caf_stream::output_operation_info"),
+           x.batch_time, x.id, x.name, started, start, ended, end, failed,
+           failure, load);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, receiver_info& x) {
+  auto errored = x.last_error_time.has_value();
+  auto error_time = x.last_error_time.value_or(time{});
+  auto limited = x.rate_limit.has_value();
+  auto limit = x.rate_limit.value_or(0.0);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.last_error_time = errored ? std::optional<time>{error_time}
+                                : std::nullopt;
+    x.rate_limit = limited ? std::optional<double>{limit} : std::nullopt;
+    return caf::none;
+  });
+  return f(caf::meta::type_name("caf_stream::receiver_info"), x.stream_id,
+           x.name, x.active, x.location, x.last_error, errored, error_time,
+           limited, limit, load);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_info& x) {
   auto interval = x.batch_interval.count();
   auto started = x.processing_start_time.has_value();
@@ -132,7 +170,8 @@ typename Inspector::result_type inspect(Inspector& f, batch_info& x) {
   });
   return f(caf::meta::type_name("caf_stream::batch_info"), x.batch_time,
            x.num_records, x.stream_records, interval, x.submission_time,
-           started, start, ended, end, failed, failure, load);
+           started, start, ended, end, failed, failure, x.output_operations,
+           load);
 }
 
 namespace detail {
@@ -154,7 +193,7 @@ typename Inspector::result_type inspect(Inspector& f, listener_event& x) {
     return caf::none;
   });
   return f(caf::meta::type_name("caf_stream::listener_event"), what, x.info,
-           load);
+           x.receiver, load);
 }
 
 } // namespace caf_stream

@@ -71,6 +71,9 @@ public:
   /// Hands the receiver to its supervisor (once, at start).
   virtual std::unique_ptr<receiver_base> take_receiver() = 0;
 
+  /// What the stream is ("socket_text_stream", "receiver_stream", ...).
+  virtual const char* stream_name() const noexcept = 0;
+
   /// The buffer the block generator seals.
   virtual std::shared_ptr<block_buffer_base> buffer() const = 0;
 
@@ -110,6 +113,10 @@ public:
 
   std::shared_ptr<block_buffer_base> buffer() const override {
     return buffer_;
+  }
+
+  const char* stream_name() const noexcept override {
+    return name_;
   }
 
   void allocate(time t, std::vector<block> blocks) override {

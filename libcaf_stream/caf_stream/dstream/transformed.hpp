@@ -111,24 +111,29 @@ class output_node final : public output_node_base {
 public:
   using function = std::function<void(const rdd<T>&, time)>;
 
-  output_node(std::shared_ptr<dstream_node<T>> parent, size_t id, function f)
-    : parent_(std::move(parent)), id_(id), f_(std::move(f)) {
+  /// `name`: what the operation is ("print", "foreach_rdd", ...).
+  output_node(std::shared_ptr<dstream_node<T>> parent, size_t id, function f,
+              const char* name)
+    : parent_(std::move(parent)), id_(id), f_(std::move(f)), name_(name) {
     // nop
   }
 
   std::optional<job> generate_job(time t) override {
     if (!parent_->is_time_valid(t))
       return std::nullopt;
-    return job{t, id_, [p = parent_, f = f_, t] {
+    return job{t, id_,
+               [p = parent_, f = f_, t] {
                  if (auto x = p->get_or_compute(t))
                    f(*x, t);
-               }};
+               },
+               name_};
   }
 
 private:
   std::shared_ptr<dstream_node<T>> parent_;
   size_t id_;
   function f_;
+  const char* name_;
 };
 
 } // namespace caf_stream::detail

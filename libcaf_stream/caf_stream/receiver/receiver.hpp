@@ -89,8 +89,9 @@ public:
   }
 
   /// Runtime side: holds `store` to a rate controller's rate, then calls
-  /// `on_rate_update` with the rate in force.
-  void update_rate(double records_per_second);
+  /// `on_rate_update` with the rate in force; returns that rate (none:
+  /// unlimited).
+  std::optional<double> update_rate(double records_per_second);
 
 protected:
   /// Called when the receiver starts or stops (a stopping receiver's

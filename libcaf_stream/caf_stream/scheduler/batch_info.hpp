@@ -4,11 +4,35 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "caf_stream/duration.hpp"
 #include "caf_stream/time.hpp"
 
 namespace caf_stream {
+
+/// One output operation of a batch (Spark's `OutputOperationInfo`): the job
+/// that ran it, in the order the program declared the outputs.
+struct output_operation_info {
+  /// The batch it belongs to.
+  time batch_time;
+  /// The index of the output operation in the graph (Spark's `id`).
+  size_t id = 0;
+  /// What it is: "print", "foreach_rdd", "save_as_text_files", ...
+  std::string name;
+  /// When its job started and ended.
+  std::optional<time> start_time;
+  std::optional<time> end_time;
+  /// The error its job raised, if any.
+  std::optional<std::string> failure_reason;
+
+  /// How long the job ran: end - start.
+  std::optional<duration> run_time() const {
+    if (!start_time || !end_time)
+      return std::nullopt;
+    return *end_time - *start_time;
+  }
+};
 
 /// What happened to one batch (Spark's `BatchInfo`). Times are read from the
 /// context's clock.
@@ -32,6 +56,9 @@ struct batch_info {
   std::optional<time> processing_end_time;
   /// The first error a job of the batch raised, if any.
   std::optional<std::string> failure_reason;
+  /// The batch's output operations, by id (Spark's `outputOperationInfos`):
+  /// known once the batch completed.
+  std::vector<output_operation_info> output_operations;
 
   /// Time waiting for earlier batches: start - submission.
   std::optional<duration> scheduling_delay() const {

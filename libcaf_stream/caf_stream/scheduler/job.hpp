@@ -19,6 +19,8 @@ struct job {
   size_t output_id = 0;
   /// Computes the output's RDD and runs the output function.
   std::function<void()> run;
+  /// What the output operation is ("print", "foreach_rdd", ...).
+  const char* name = "foreach_rdd";
 };
 
 /// Every job of one batch, with the batch's input figures (Spark's `JobSet`).
@@ -44,5 +46,11 @@ struct job_set {
     return result;
   }
 };
+
+class clock;
+
+/// Runs `j`, timed by `clk`: what happened to its output operation. An
+/// exception of the job is caught and becomes `failure_reason`.
+output_operation_info run_output_operation(const job& j, const clock& clk);
 
 } // namespace caf_stream

@@ -6,18 +6,31 @@
 #include <optional>
 
 #include "caf_stream/scheduler/batch_info.hpp"
+#include "caf_stream/scheduler/receiver_info.hpp"
 
 namespace caf_stream {
 
 class streaming_listener;
 
 /// One event for the streaming listeners (Spark's
-/// `StreamingListenerBatchSubmitted`, `...Started`, `...Completed`).
+/// `StreamingListenerBatchSubmitted`, `...Started`, `...Completed`,
+/// `StreamingListenerReceiverStarted`, `...Error`, `...Stopped`).
 struct listener_event {
-  enum class kind : uint8_t { batch_submitted, batch_started, batch_completed };
+  enum class kind : uint8_t {
+    batch_submitted,
+    batch_started,
+    batch_completed,
+    receiver_started,
+    receiver_error,
+    receiver_stopped,
+    receiver_rate_updated,
+  };
 
   kind what = kind::batch_submitted;
+  /// The batch of a batch event.
   batch_info info;
+  /// The receiver of a receiver event.
+  receiver_info receiver;
 
   /// Calls `x`'s handler for this event.
   void deliver_to(streaming_listener& x) const;

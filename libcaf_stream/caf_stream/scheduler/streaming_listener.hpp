@@ -1,6 +1,7 @@
 #pragma once
 
 #include "caf_stream/scheduler/batch_info.hpp"
+#include "caf_stream/scheduler/receiver_info.hpp"
 
 namespace caf_stream {
 
@@ -25,6 +26,20 @@ public:
 
   /// The batch's last job ended (check `failure_reason`).
   virtual void on_batch_completed(const batch_info& info);
+
+  /// A receiver started, or started again after a restart.
+  virtual void on_receiver_started(const receiver_info& info);
+
+  /// A receiver reported an error (`report_error`) or is restarted after
+  /// one (then `info.active` is false).
+  virtual void on_receiver_error(const receiver_info& info);
+
+  /// A receiver stopped for good.
+  virtual void on_receiver_stopped(const receiver_info& info);
+
+  /// A receiver's rate limit changed (backpressure's estimate; not in
+  /// Spark's listener).
+  virtual void on_receiver_rate_updated(const receiver_info& info);
 };
 
 } // namespace caf_stream

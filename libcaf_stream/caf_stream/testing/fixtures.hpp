@@ -7,7 +7,7 @@
 namespace caf_stream::testing {
 
 /// Settings `run_operation` uses unless told otherwise: two workers and two
-/// partitions per batch.
+/// partitions per batch, no streaming UI.
 stream_options default_test_options();
 
 /// A fresh directory under the system's temporary directory, removed with

@@ -172,9 +172,11 @@ void receiver_base::on_rate_update(double) {
   // nop
 }
 
-void receiver_base::update_rate(double records_per_second) {
-  if (auto in_force = apply_rate(records_per_second))
+std::optional<double> receiver_base::update_rate(double records_per_second) {
+  auto in_force = apply_rate(records_per_second);
+  if (in_force)
     on_rate_update(*in_force);
+  return in_force;
 }
 
 void receiver_base::on_stopped_changed(bool) noexcept {

@@ -17,6 +17,18 @@ void listener_event::deliver_to(streaming_listener& x) const {
     case kind::batch_completed:
       x.on_batch_completed(info);
       break;
+    case kind::receiver_started:
+      x.on_receiver_started(receiver);
+      break;
+    case kind::receiver_error:
+      x.on_receiver_error(receiver);
+      break;
+    case kind::receiver_stopped:
+      x.on_receiver_stopped(receiver);
+      break;
+    case kind::receiver_rate_updated:
+      x.on_receiver_rate_updated(receiver);
+      break;
   }
 }
 

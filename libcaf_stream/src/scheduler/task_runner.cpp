@@ -64,4 +64,20 @@ void streaming_listener::on_batch_completed(const batch_info&) {
   // nop
 }
 
+void streaming_listener::on_receiver_started(const receiver_info&) {
+  // nop
+}
+
+void streaming_listener::on_receiver_error(const receiver_info&) {
+  // nop
+}
+
+void streaming_listener::on_receiver_stopped(const receiver_info&) {
+  // nop
+}
+
+void streaming_listener::on_receiver_rate_updated(const receiver_info&) {
+  // nop
+}
+
 } // namespace caf_stream

@@ -97,6 +97,8 @@ stream_options default_test_options() {
   stream_options result;
   result.workers = 2;
   result.default_parallelism = 2;
+  // Tests that look at the UI turn it on, on a port of their own.
+  result.ui_enabled = false;
   return result;
 }
 

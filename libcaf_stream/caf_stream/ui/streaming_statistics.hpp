@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caf_stream/duration.hpp"
+#include "caf_stream/scheduler/streaming_listener.hpp"
+#include "caf_stream/time.hpp"
+
+namespace caf_stream::ui {
+
+/// What the streaming UI, Spark's REST API and the Prometheus metrics show
+/// (Spark's `StreamingJobProgressListener`): a listener that keeps the last
+/// `retained_batches` completed batches, the batches waiting or running,
+/// the receivers, and running totals since the start. Thread-safe: the
+/// listener bus writes, the web server's threads read.
+class streaming_statistics final : public streaming_listener {
+public:
+  /// `app_id`: the application's id in the REST API's paths.
+  streaming_statistics(std::string app_id, time start_time,
+                       duration batch_interval, size_t retained_batches);
+
+  /// Registers a receiver stream before it reports (so that one that never
+  /// started shows as inactive).
+  void add_receiver(int32_t stream_id, const std::string& name);
+
+  void on_batch_submitted(const batch_info& info) override;
+
+  void on_batch_started(const batch_info& info) override;
+
+  void on_batch_completed(const batch_info& info) override;
+
+  void on_receiver_started(const receiver_info& info) override;
+
+  void on_receiver_error(const receiver_info& info) override;
+
+  void on_receiver_stopped(const receiver_info& info) override;
+
+  void on_receiver_rate_updated(const receiver_info& info) override;
+
+  const std::string& app_id() const noexcept {
+    return app_id_;
+  }
+
+  /// `GET /api/v1/applications`: this application, as a one-element list.
+  std::string applications_json() const;
+
+  /// `GET .../streaming/statistics`.
+  std::string statistics_json() const;
+
+  /// `GET .../streaming/receivers`.
+  std::string receivers_json() const;
+
+  /// `GET .../streaming/receivers/{stream}`; none for an unknown stream.
+  std::optional<std::string> receiver_json(int32_t stream_id) const;
+
+  /// `GET .../streaming/batches[?status=S]`, newest first; `status` is
+  /// "COMPLETED", "PROCESSING" or "QUEUED" (empty: all).
+  std::string batches_json(const std::string& status = "") const;
+
+  /// `GET .../streaming/batches/{batch}`; none for a batch not kept.
+  std::optional<std::string> batch_json(int64_t batch_id) const;
+
+  /// `GET .../streaming/batches/{batch}/operations`; none for a batch not
+  /// kept.
+  std::optional<std::string> operations_json(int64_t batch_id) const;
+
+  /// `GET /metrics`: Prometheus' text format.
+  std::string metrics_text() const;
+
+  /// The upper bounds (seconds) of the delay histograms' buckets.
+  static const std::vector<double>& histogram_bounds();
+
+private:
+  struct histogram {
+    std::vector<uint64_t> buckets; // per bound, not cumulative
+    uint64_t count = 0;
+    double sum = 0;
+
+    void observe(double seconds);
+  };
+
+  struct receiver_stats {
+    receiver_info info;
+    int64_t records = 0;
+  };
+
+  std::string app_id_;
+  time start_time_;
+  duration batch_interval_;
+  size_t retained_batches_;
+  mutable std::mutex mtx_;
+  // Waiting or running batches, by batch time.
+  std::map<time, batch_info> active_;
+  // The last completed ones, oldest first.
+  std::deque<batch_info> completed_;
+  std::map<int32_t, receiver_stats> receivers_;
+  uint64_t total_completed_ = 0;
+  uint64_t total_failed_ = 0;
+  int64_t total_records_ = 0;
+  histogram scheduling_;
+  histogram processing_;
+  histogram total_delay_;
+};
+
+} // namespace caf_stream::ui

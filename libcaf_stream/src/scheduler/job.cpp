@@ -1,0 +1,24 @@
+#include "caf_stream/scheduler/job.hpp"
+
+#include <exception>
+
+#include "caf_stream/clock.hpp"
+
+namespace caf_stream {
+
+output_operation_info run_output_operation(const job& j, const clock& clk) {
+  output_operation_info result;
+  result.batch_time = j.batch_time;
+  result.id = j.output_id;
+  result.name = j.name;
+  result.start_time = clk.now();
+  try {
+    j.run();
+  } catch (const std::exception& e) {
+    result.failure_reason = e.what();
+  }
+  result.end_time = clk.now();
+  return result;
+}
+
+} // namespace caf_stream

@@ -1,0 +1,379 @@
+#include "caf_stream/ui/streaming_statistics.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "caf_stream/ui/prometheus.hpp"
+
+namespace caf_stream::ui {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Spark's REST API writes times as "yyyy-MM-dd'T'HH:mm:ss.SSS'GMT'".
+std::string gmt(time t) {
+  auto ms = t.milliseconds();
+  auto seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm parts{};
+  ::gmtime_r(&seconds, &parts);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dGMT",
+                parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                parts.tm_hour, parts.tm_min, parts.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+const char* status_of(const batch_info& x) {
+  if (x.processing_end_time)
+    return "COMPLETED";
+  return x.processing_start_time ? "PROCESSING" : "QUEUED";
+}
+
+json batch_to_json(const batch_info& x) {
+  json result{{"batchId", x.batch_time.milliseconds()},
+              {"batchTime", gmt(x.batch_time)},
+              {"status", status_of(x)},
+              {"batchDuration", x.batch_interval.count()},
+              {"inputSize", x.num_records}};
+  if (auto d = x.scheduling_delay())
+    result["schedulingDelay"] = d->count();
+  if (auto d = x.processing_delay())
+    result["processingTime"] = d->count();
+  if (auto d = x.total_delay())
+    result["totalDelay"] = d->count();
+  size_t failed = 0;
+  for (const auto& op : x.output_operations)
+    if (op.failure_reason)
+      ++failed;
+  auto done = x.output_operations.size();
+  result["numActiveOutputOps"] = 0;
+  result["numCompletedOutputOps"] = done - failed;
+  result["numFailedOutputOps"] = failed;
+  result["numTotalOutputOps"] = done;
+  if (x.failure_reason)
+    result["firstFailureReason"] = *x.failure_reason;
+  return result;
+}
+
+template <class F>
+std::optional<double> average(const std::deque<batch_info>& xs, F f) {
+  double sum = 0;
+  size_t n = 0;
+  for (const auto& x : xs)
+    if (auto d = f(x)) {
+      sum += static_cast<double>(d->count());
+      ++n;
+    }
+  if (n == 0)
+    return std::nullopt;
+  return sum / static_cast<double>(n);
+}
+
+} // namespace
+
+void streaming_statistics::histogram::observe(double seconds) {
+  const auto& bounds = histogram_bounds();
+  if (buckets.empty())
+    buckets.resize(bounds.size());
+  auto i = std::lower_bound(bounds.begin(), bounds.end(), seconds)
+           - bounds.begin();
+  if (static_cast<size_t>(i) < bounds.size())
+    ++buckets[static_cast<size_t>(i)];
+  ++count;
+  sum += seconds;
+}
+
+streaming_statistics::streaming_statistics(std::string app_id,
+                                           time start_time,
+                                           duration batch_interval,
+                                           size_t retained_batches)
+  : app_id_(std::move(app_id)),
+    start_time_(start_time),
+    batch_interval_(batch_interval),
+    retained_batches_(std::max<size_t>(retained_batches, 1)) {
+  // nop
+}
+
+const std::vector<double>& streaming_statistics::histogram_bounds() {
+  static const std::vector<double> bounds{0.005, 0.01, 0.025, 0.05, 0.1,
+                                          0.25,  0.5,  1,     2.5,  5,
+                                          10,    30,   60};
+  return bounds;
+}
+
+void streaming_statistics::add_receiver(int32_t stream_id,
+                                        const std::string& name) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& r = receivers_[stream_id];
+  r.info.stream_id = stream_id;
+  r.info.name = name;
+}
+
+void streaming_statistics::on_batch_submitted(const batch_info& info) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  active_[info.batch_time] = info;
+}
+
+void streaming_statistics::on_batch_started(const batch_info& info) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  active_[info.batch_time] = info;
+}
+
+void streaming_statistics::on_batch_completed(const batch_info& info) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  active_.erase(info.batch_time);
+  completed_.push_back(info);
+  if (completed_.size() > retained_batches_)
+    completed_.pop_front();
+  ++total_completed_;
+  if (info.failure_reason)
+    ++total_failed_;
+  total_records_ += info.num_records;
+  // Inputs without a receiver (direct Kafka streams) count here too: only
+  // receivers are shown.
+  for (const auto& [stream_id, n] : info.stream_records)
+    if (auto i = receivers_.find(stream_id); i != receivers_.end())
+      i->second.records += n;
+  auto seconds = [](duration d) {
+    return static_cast<double>(d.count()) / 1000.0;
+  };
+  if (auto d = info.scheduling_delay())
+    scheduling_.observe(seconds(*d));
+  if (auto d = info.processing_delay())
+    processing_.observe(seconds(*d));
+  if (auto d = info.total_delay())
+    total_delay_.observe(seconds(*d));
+}
+
+void streaming_statistics::on_receiver_started(const receiver_info& info) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  receivers_[info.stream_id].info = info;
+}
+
+void streaming_statistics::on_receiver_error(const receiver_info& info) {
+  on_receiver_started(info);
+}
+
+void streaming_statistics::on_receiver_stopped(const receiver_info& info) {
+  on_receiver_started(info);
+}
+
+void streaming_statistics::on_receiver_rate_updated(
+  const receiver_info& info) {
+  on_receiver_started(info);
+}
+
+std::string streaming_statistics::applications_json() const {
+  json attempt{{"startTime", gmt(start_time_)}, {"completed", false}};
+  json app{{"id", app_id_}, {"name", app_id_}, {"attempts", {attempt}}};
+  return json::array({app}).dump();
+}
+
+std::string streaming_statistics::statistics_json() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  size_t active_receivers = 0;
+  for (const auto& [id, r] : receivers_)
+    if (r.info.active)
+      ++active_receivers;
+  int64_t received = total_records_;
+  for (const auto& [t, x] : active_)
+    received += x.num_records;
+  json result{{"startTime", gmt(start_time_)},
+              {"batchDuration", batch_interval_.count()},
+              {"numReceivers", receivers_.size()},
+              {"numActiveReceivers", active_receivers},
+              {"numInactiveReceivers", receivers_.size() - active_receivers},
+              {"numTotalCompletedBatches", total_completed_},
+              {"numRetainedCompletedBatches", completed_.size()},
+              {"numActiveBatches", active_.size()},
+              {"numProcessedRecords", total_records_},
+              {"numReceivedRecords", received}};
+  if (!completed_.empty()) {
+    double records = 0;
+    for (const auto& x : completed_)
+      records += x.input_rate();
+    result["avgInputRate"] = records / static_cast<double>(completed_.size());
+  }
+  if (auto x = average(completed_, [](auto& b) { return b.scheduling_delay(); }))
+    result["avgSchedulingDelay"] = *x;
+  if (auto x = average(completed_, [](auto& b) { return b.processing_delay(); }))
+    result["avgProcessingTime"] = *x;
+  if (auto x = average(completed_, [](auto& b) { return b.total_delay(); }))
+    result["avgTotalDelay"] = *x;
+  return result.dump();
+}
+
+namespace {
+
+json receiver_to_json(const receiver_info& info,
+                      const std::deque<batch_info>& completed) {
+  json rates = json::array();
+  double sum = 0;
+  for (const auto& b : completed) {
+    auto i = b.stream_records.find(info.stream_id);
+    auto n = i != b.stream_records.end() ? i->second : 0;
+    auto rate = b.batch_interval.count() > 0
+                  ? static_cast<double>(n) * 1000.0
+                      / static_cast<double>(b.batch_interval.count())
+                  : 0.0;
+    rates.push_back({b.batch_time.milliseconds(), rate});
+    sum += rate;
+  }
+  json result{{"streamId", info.stream_id},
+              {"streamName", info.name},
+              {"isActive", info.active},
+              {"executorId", info.location},
+              {"executorHost", info.location},
+              {"eventRates", rates}};
+  if (!completed.empty())
+    result["avgEventRate"] = sum / static_cast<double>(completed.size());
+  if (info.last_error_time) {
+    result["lastErrorTime"] = gmt(*info.last_error_time);
+    result["lastErrorMessage"] = info.last_error;
+    result["lastError"] = info.last_error;
+  }
+  if (info.rate_limit)
+    result["rateLimit"] = *info.rate_limit;
+  return result;
+}
+
+} // namespace
+
+std::string streaming_statistics::receivers_json() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  json result = json::array();
+  for (const auto& [id, r] : receivers_)
+    result.push_back(receiver_to_json(r.info, completed_));
+  return result.dump();
+}
+
+std::optional<std::string>
+streaming_statistics::receiver_json(int32_t stream_id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = receivers_.find(stream_id);
+  if (i == receivers_.end())
+    return std::nullopt;
+  return receiver_to_json(i->second.info, completed_).dump();
+}
+
+std::string streaming_statistics::batches_json(const std::string& status) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  json result = json::array();
+  auto add = [&](const batch_info& x) {
+    if (status.empty() || status == status_of(x))
+      result.push_back(batch_to_json(x));
+  };
+  for (auto i = active_.rbegin(); i != active_.rend(); ++i)
+    add(i->second);
+  for (auto i = completed_.rbegin(); i != completed_.rend(); ++i)
+    add(*i);
+  return result.dump();
+}
+
+std::optional<std::string>
+streaming_statistics::batch_json(int64_t batch_id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto i = active_.find(time{batch_id}); i != active_.end())
+    return batch_to_json(i->second).dump();
+  for (const auto& x : completed_)
+    if (x.batch_time.milliseconds() == batch_id)
+      return batch_to_json(x).dump();
+  return std::nullopt;
+}
+
+std::optional<std::string>
+streaming_statistics::operations_json(int64_t batch_id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  const batch_info* batch = nullptr;
+  if (auto i = active_.find(time{batch_id}); i != active_.end())
+    batch = &i->second;
+  for (const auto& x : completed_)
+    if (x.batch_time.milliseconds() == batch_id)
+      batch = &x;
+  if (batch == nullptr)
+    return std::nullopt;
+  json result = json::array();
+  for (const auto& op : batch->output_operations) {
+    json x{{"outputOpId", op.id}, {"name", op.name}, {"description", op.name}};
+    if (op.start_time)
+      x["startTime"] = gmt(*op.start_time);
+    if (op.end_time)
+      x["endTime"] = gmt(*op.end_time);
+    if (auto d = op.run_time())
+      x["duration"] = d->count();
+    if (op.failure_reason)
+      x["failureReason"] = *op.failure_reason;
+    result.push_back(std::move(x));
+  }
+  return result.dump();
+}
+
+std::string streaming_statistics::metrics_text() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  prometheus_writer out;
+  out.family("caf_stream_batches_completed_total", "counter",
+             "Batches completed since the start (failed ones included).");
+  out.sample("caf_stream_batches_completed_total", {},
+             static_cast<double>(total_completed_));
+  out.family("caf_stream_batches_failed_total", "counter",
+             "Batches whose jobs failed since the start.");
+  out.sample("caf_stream_batches_failed_total", {},
+             static_cast<double>(total_failed_));
+  out.family("caf_stream_batches_active", "gauge",
+             "Batches waiting or running.");
+  out.sample("caf_stream_batches_active", {},
+             static_cast<double>(active_.size()));
+  auto stream_labels = [](const receiver_info& info) {
+    return prometheus_writer::labels{{"stream", std::to_string(info.stream_id)},
+                                     {"name", info.name}};
+  };
+  out.family("caf_stream_records_received_total", "counter",
+             "Records of each receiver stream in completed batches.");
+  for (const auto& [id, r] : receivers_)
+    out.sample("caf_stream_records_received_total", stream_labels(r.info),
+               static_cast<double>(r.records));
+  out.family("caf_stream_receiver_active", "gauge",
+             "Whether each receiver runs (1) or not (0).");
+  for (const auto& [id, r] : receivers_)
+    out.sample("caf_stream_receiver_active", stream_labels(r.info),
+               r.info.active ? 1 : 0);
+  out.family("caf_stream_receiver_input_rate", "gauge",
+             "Records per second of each receiver stream in the last "
+             "completed batch.");
+  for (const auto& [id, r] : receivers_) {
+    double rate = 0;
+    if (!completed_.empty()) {
+      const auto& last = completed_.back();
+      auto i = last.stream_records.find(id);
+      if (i != last.stream_records.end() && last.batch_interval.count() > 0)
+        rate = static_cast<double>(i->second) * 1000.0
+               / static_cast<double>(last.batch_interval.count());
+    }
+    out.sample("caf_stream_receiver_input_rate", stream_labels(r.info), rate);
+  }
+  out.family("caf_stream_receiver_rate_limit", "gauge",
+             "Records per second each receiver is held to "
+             "(stream.receiver.max-rate or backpressure); absent: none.");
+  for (const auto& [id, r] : receivers_)
+    if (r.info.rate_limit)
+      out.sample("caf_stream_receiver_rate_limit", stream_labels(r.info),
+                 *r.info.rate_limit);
+  auto write = [&](const char* name, const char* help, const histogram& h) {
+    out.family(name, "histogram", help);
+    out.histogram(name, {}, histogram_bounds(), h.buckets, h.sum, h.count);
+  };
+  write("caf_stream_batch_scheduling_delay_seconds",
+        "Time batches waited for earlier ones.", scheduling_);
+  write("caf_stream_batch_processing_seconds",
+        "Time batches' jobs ran.", processing_);
+  write("caf_stream_batch_total_delay_seconds",
+        "Scheduling delay plus processing time of batches.", total_delay_);
+  return out.text();
+}
+
+} // namespace caf_stream::ui
