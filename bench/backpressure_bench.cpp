@@ -172,7 +172,7 @@ void run_mode(bool backpressure, const settings& s, FILE* out) {
     return t < s.overload_s ? s.factor * s.capacity : 0.5 * s.capacity;
   };
   load_generator gen{offered, s.overload_s + s.recover_s};
-  stream_options opts;
+  auto opts = bench::options();
   opts.workers = s.workers;
   opts.default_parallelism = s.workers;
   opts.block_interval = duration{100};

@@ -18,6 +18,15 @@ namespace bench {
 
 using steady = std::chrono::steady_clock;
 
+/// The settings the benchmarks start from: the defaults, without the
+/// streaming UI (its listener would add to every batch, and the figures
+/// compare with runs from before it existed).
+inline caf_stream::stream_options options() {
+  caf_stream::stream_options result;
+  result.ui_enabled = false;
+  return result;
+}
+
 /// 100-byte lines of words from a fixed vocabulary of `vocabulary` words
 /// (fixed seed).
 inline std::vector<std::string> make_lines(size_t n, size_t vocabulary = 1000,

@@ -747,7 +747,7 @@ int main(int argc, char** argv) {
       bench::arg_number(argc, argv, "rows", 200000));
     auto batches = static_cast<size_t>(
       bench::arg_number(argc, argv, "batches", 10));
-    stream_options opts;
+    auto opts = bench::options();
     opts.workers = static_cast<size_t>(bench::arg_number(argc, argv,
                                                          "workers", 2));
     opts = opts.resolved();

@@ -119,7 +119,7 @@ settings parse(int argc, char** argv) {
 }
 
 stream_options options(const settings& s) {
-  stream_options opts;
+  auto opts = bench::options();
   opts.workers = s.workers;
   opts.default_parallelism = s.workers;
   return opts;

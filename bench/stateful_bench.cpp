@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
   auto num_lines = bench::arg(argc, argv, "lines", 20000);
   auto num_batches = bench::arg(argc, argv, "batches", 40);
   auto max_state = bench::arg(argc, argv, "max-state", 1000000);
-  stream_options opts;
+  auto opts = bench::options();
   opts.workers = bench::arg(argc, argv, "workers", 2);
   opts.default_parallelism = bench::arg(argc, argv, "partitions", opts.workers);
   std::vector<std::vector<std::string>> batches;

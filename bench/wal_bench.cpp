@@ -41,7 +41,7 @@ struct figure {
 // (none: off), then counts the words in one batch.
 figure run_engine(const std::vector<std::vector<std::string>>& blocks,
                   std::optional<wal_sync> sync) {
-  stream_options opts;
+  auto opts = bench::options();
   opts.workers = 2;
   opts.block_queue_size = blocks.size() + 1;
   opts.write_ahead_log = sync.has_value();

@@ -25,7 +25,7 @@ using bench::steady;
 int main(int argc, char** argv) {
   auto num_lines = arg(argc, argv, "lines", 200000);
   auto num_batches = arg(argc, argv, "batches", 5);
-  stream_options opts;
+  auto opts = bench::options();
   opts.workers = arg(argc, argv, "workers", 2);
   opts.default_parallelism = arg(argc, argv, "partitions", opts.workers);
   auto lines = make_lines(num_lines);
