@@ -1,8 +1,7 @@
 #include "caf_stream/ui/prometheus.hpp"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 namespace caf_stream::ui {
 
@@ -67,18 +66,10 @@ std::string prometheus_writer::format_value(double x) {
     return "NaN";
   if (std::isinf(x))
     return x > 0 ? "+Inf" : "-Inf";
+  // The shortest form that reads back the same ("100", "0.005").
   char buf[32];
-  // Whole numbers (counts, most bounds) without an exponent.
-  if (x == std::floor(x) && std::fabs(x) < 1e15) {
-    std::snprintf(buf, sizeof(buf), "%.0f", x);
-    return buf;
-  }
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, x);
-    if (std::strtod(buf, nullptr) == x)
-      break;
-  }
-  return buf;
+  auto result = std::to_chars(buf, buf + sizeof(buf), x);
+  return std::string{buf, result.ptr};
 }
 
 void prometheus_writer::write_labels(const labels& ls) {

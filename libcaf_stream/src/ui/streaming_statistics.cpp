@@ -1,7 +1,6 @@
 #include "caf_stream/ui/streaming_statistics.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <ctime>
 
 #include <nlohmann/json.hpp>
@@ -20,12 +19,11 @@ std::string gmt(time t) {
   auto seconds = static_cast<std::time_t>(ms / 1000);
   std::tm parts{};
   ::gmtime_r(&seconds, &parts);
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dGMT",
-                parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                parts.tm_hour, parts.tm_min, parts.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  char date[32];
+  std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &parts);
+  auto millis = std::to_string(ms % 1000);
+  return std::string{date} + "." + std::string(3 - millis.size(), '0')
+         + millis + "GMT";
 }
 
 const char* status_of(const batch_info& x) {
