@@ -91,6 +91,9 @@ private:
     int64_t records = 0;
   };
 
+  // Every receiver event carries the receiver's whole state.
+  void update_receiver(const receiver_info& info);
+
   std::string app_id_;
   time start_time_;
   duration batch_interval_;

@@ -149,21 +149,25 @@ void streaming_statistics::on_batch_completed(const batch_info& info) {
 }
 
 void streaming_statistics::on_receiver_started(const receiver_info& info) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  receivers_[info.stream_id].info = info;
+  update_receiver(info);
 }
 
 void streaming_statistics::on_receiver_error(const receiver_info& info) {
-  on_receiver_started(info);
+  update_receiver(info);
 }
 
 void streaming_statistics::on_receiver_stopped(const receiver_info& info) {
-  on_receiver_started(info);
+  update_receiver(info);
 }
 
 void streaming_statistics::on_receiver_rate_updated(
   const receiver_info& info) {
-  on_receiver_started(info);
+  update_receiver(info);
+}
+
+void streaming_statistics::update_receiver(const receiver_info& info) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  receivers_[info.stream_id].info = info;
 }
 
 std::string streaming_statistics::applications_json() const {
