@@ -58,6 +58,15 @@ json batch_to_json(const batch_info& x) {
   return result;
 }
 
+// Records per second of stream `stream_id` in batch `b` (0 if none).
+double stream_rate(const batch_info& b, int32_t stream_id) {
+  auto i = b.stream_records.find(stream_id);
+  if (i == b.stream_records.end() || b.batch_interval.count() <= 0)
+    return 0;
+  return static_cast<double>(i->second) * 1000.0
+         / static_cast<double>(b.batch_interval.count());
+}
+
 template <class F>
 std::optional<double> average(const std::deque<batch_info>& xs, F f) {
   double sum = 0;
@@ -217,12 +226,7 @@ json receiver_to_json(const receiver_info& info,
   json rates = json::array();
   double sum = 0;
   for (const auto& b : completed) {
-    auto i = b.stream_records.find(info.stream_id);
-    auto n = i != b.stream_records.end() ? i->second : 0;
-    auto rate = b.batch_interval.count() > 0
-                  ? static_cast<double>(n) * 1000.0
-                      / static_cast<double>(b.batch_interval.count())
-                  : 0.0;
+    auto rate = stream_rate(b, info.stream_id);
     rates.push_back({b.batch_time.milliseconds(), rate});
     sum += rate;
   }
@@ -348,14 +352,7 @@ std::string streaming_statistics::metrics_text() const {
              "Records per second of each receiver stream in the last "
              "completed batch.");
   for (const auto& [id, r] : receivers_) {
-    double rate = 0;
-    if (!completed_.empty()) {
-      const auto& last = completed_.back();
-      auto i = last.stream_records.find(id);
-      if (i != last.stream_records.end() && last.batch_interval.count() > 0)
-        rate = static_cast<double>(i->second) * 1000.0
-               / static_cast<double>(last.batch_interval.count());
-    }
+    auto rate = completed_.empty() ? 0.0 : stream_rate(completed_.back(), id);
     out.sample("caf_stream_receiver_input_rate", stream_labels(r.info), rate);
   }
   out.family("caf_stream_receiver_rate_limit", "gauge",
