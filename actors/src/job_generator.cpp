@@ -39,38 +39,40 @@ struct generator_state {
 
 using generator_actor = caf::stateful_actor<generator_state>;
 
-// A batch's only job when its inputs could not be fixed: it fails the
-// batch with `what`.
-job failing_job(time t, std::string what) {
-  return job{t, 0, [what] { throw stream_error(errc::source_failure, what); },
-             "generating the batch"};
+// A batch whose inputs could not be fixed: its jobs fail with `what`.
+void fail(job_set& js, std::string what) {
+  js.failure = std::move(what);
+  if (js.jobs.empty())
+    js.jobs.push_back(job{js.batch_time, 0, "generating the batch"});
 }
 
-// Fixes the inputs of batch `t` and builds its jobs. A failing input (a
-// directory that vanished, ...) fails the batch instead of the runtime.
+// Fixes the inputs of batch `t` and builds its jobs. The batch's blocks
+// travel in the job set. A failing input (a directory that vanished, ...)
+// fails the batch instead of the runtime.
 job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
   auto& st = self->state;
   job_set js;
   js.batch_time = t;
   try {
-    std::map<int32_t, std::vector<block>> by_stream;
     for (auto& b : blocks)
-      by_stream[b.stream_id].push_back(std::move(b));
+      js.blocks[b.stream_id].push_back(std::move(b));
     for (auto& in : st.graph->receiver_inputs()) {
-      auto& blocks = by_stream[in->stream_id()];
+      auto& mine = js.blocks[in->stream_id()];
+      in->allocated(mine);
       int64_t n = 0;
-      for (auto& b : blocks)
+      for (auto& b : mine)
         n += b.records;
       js.stream_records[in->stream_id()] = n;
-      in->allocate(t, std::move(blocks));
+      js.num_records += n;
     }
-    js.num_records = st.graph->generate_inputs(t);
+    js.num_records += st.graph->generate_inputs(t);
     for (auto& in : st.graph->rate_controlled_inputs())
       js.stream_records[in->stream_id()] = in->records_of(t);
     js.jobs = st.graph->generate_jobs(t);
   } catch (const std::exception& e) {
     st.log->error("generating batch {} failed: {}", to_string(t), e.what());
-    js.jobs = {failing_job(t, e.what())};
+    js.jobs.clear();
+    fail(js, e.what());
   }
   // The batch was due at its time: a late tick (a busy generator, batches
   // caught up after recovery) counts as scheduling delay.
@@ -127,7 +129,7 @@ caf::behavior job_generator(generator_actor* self,
             // The tracker kept the blocks for the next batch.
             job_set js;
             js.batch_time = t;
-            js.jobs = {failing_job(t, message_of(err))};
+            fail(js, message_of(err));
             js.submission_time = std::min(t, self->state.clk->now());
             submit(self, std::move(js));
           });

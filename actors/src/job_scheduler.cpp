@@ -155,8 +155,9 @@ private:
     auto info = js.info(graph_->batch_interval());
     info.processing_start_time = clk_->now();
     tell_listeners(listener_event::kind::batch_started, info);
+    graph_->bind_received(js.batch_time, std::move(js.blocks));
     for (auto& j : js.jobs) {
-      auto op = run_output_operation(j, *clk_);
+      auto op = run_output_operation(j, [&] { run_job(js, j); }, *clk_);
       if (op.failure_reason) {
         auto what = "job " + std::to_string(j.output_id) + " of batch "
                     + to_string(js.batch_time) + " failed: " + *op.failure_reason;
@@ -178,6 +179,12 @@ private:
     tell_listeners(listener_event::kind::batch_completed, info);
     report_to_rate_controllers(info);
     state_->batch_completed(info);
+  }
+
+  void run_job(const job_set& js, const job& j) {
+    if (!js.failure.empty())
+      throw stream_error(errc::source_failure, js.failure);
+    graph_->run_job(j);
   }
 
   // Each event costs the bus a wake-up: none while nobody listens.

@@ -152,6 +152,7 @@ void add_stream_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<block>("caf_stream::block");
   cfg.add_message_type<time>("caf_stream::time");
   cfg.add_message_type<batch_info>("caf_stream::batch_info");
+  cfg.add_message_type<job_set>("caf_stream::job_set");
   cfg.add_message_type<listener_event>("caf_stream::listener_event");
   cfg.add_message_type<detail::checkpoint_record>(
     "caf_stream::checkpoint_record");

@@ -103,8 +103,7 @@ actors::tracked_blocks recover_received_blocks(detail::dstream_graph& graph,
     std::map<int32_t, std::vector<block>> by_stream;
     for (auto& b : blocks)
       by_stream[b.stream_id].push_back(std::move(b));
-    for (auto& in : graph.receiver_inputs())
-      in->allocate(t, std::move(by_stream[in->stream_id()]));
+    graph.bind_received(t, std::move(by_stream));
   }
   if (!recovered.incomplete.empty())
     log->warn("batches {} to {} lack some of their blocks: the write-ahead "

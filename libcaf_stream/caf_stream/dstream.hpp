@@ -540,8 +540,8 @@ private:
   // batch.
   void add_output(const char* name,
                   typename detail::output_node<T>::function f) const {
-    graph_->add_output(std::make_shared<detail::output_node<T>>(
-      node_, graph_->num_outputs(), std::move(f), name));
+    graph_->add_output(
+      std::make_shared<detail::output_node<T>>(node_, std::move(f), name));
   }
 
   template <class U>

@@ -1,11 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "caf/actor_system.hpp"
 #include "caf/binary_deserializer.hpp"
 #include "caf/binary_serializer.hpp"
+#include "caf/message.hpp"
 
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
@@ -144,4 +146,47 @@ TEST_CASE("caf-stream's errors cross node boundaries with their code and "
   caf::error timeout = caf::sec::request_timeout;
   CHECK_FALSE(is_stream_error(timeout));
   CHECK(message_of(timeout).empty());
+}
+
+TEST_CASE("a batch crosses node boundaries as a job set with its blocks",
+          "[actors][messages]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  job_set sent;
+  sent.batch_time = caf_stream::time{3000};
+  sent.jobs = {job{caf_stream::time{3000}, 0, "print"},
+               job{caf_stream::time{3000}, 2, "foreach_rdd"}};
+  sent.blocks[3] = sealed<std::string>({"a b", "c"});
+  sent.blocks[5] = {};
+  sent.failure = "";
+  sent.num_records = 2;
+  sent.stream_records = {{3, 2}, {5, 0}};
+  sent.submission_time = caf_stream::time{2990};
+  // The whole message, as the middleman writes it: the type is registered.
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  auto msg = caf::make_message(sent);
+  if (auto err = sink(msg))
+    FAIL(sys.render(err));
+  caf::message got;
+  caf::binary_deserializer source{sys, buf};
+  if (auto err = source(got))
+    FAIL(sys.render(err));
+  REQUIRE(got.match_elements<job_set>());
+  auto& js = got.get_as<job_set>(0);
+  CHECK(js.batch_time == caf_stream::time{3000});
+  REQUIRE(js.jobs.size() == 2);
+  CHECK(js.jobs[1].batch_time == caf_stream::time{3000});
+  CHECK(js.jobs[1].output_id == 2);
+  CHECK(js.jobs[1].name == "foreach_rdd");
+  REQUIRE(js.blocks.size() == 2);
+  REQUIRE(js.blocks.at(3).size() == 1);
+  CHECK(js.blocks.at(3)[0].records == 2);
+  CHECK(*detail::block_records<std::string>(js.blocks.at(3)[0])
+        == std::vector<std::string>{"a b", "c"});
+  CHECK(js.blocks.at(5).empty());
+  CHECK(js.failure.empty());
+  CHECK(js.num_records == 2);
+  CHECK(js.stream_records == std::map<int32_t, int64_t>{{3, 2}, {5, 0}});
+  CHECK(js.submission_time == caf_stream::time{2990});
 }

@@ -23,9 +23,10 @@
 #include "caf_stream/scheduler/job.hpp"
 
 /// The message protocol between the runtime's actors. Atoms are declared
-/// here once. Blocks and times are serializable (`add_stream_message_types`),
-/// and so is everything state holders and state nodes exchange; job sets and
-/// task references carry closures and are node-local for now.
+/// here once. Blocks, times and job sets are serializable
+/// (`add_stream_message_types`), and so is everything state holders and
+/// state nodes exchange; task references carry closures and are node-local
+/// for now.
 namespace caf_stream::actors {
 
 using tick_batch_atom = caf::atom_constant<caf::atom("tickbatch")>;
@@ -174,6 +175,21 @@ typename Inspector::result_type inspect(Inspector& f, batch_info& x) {
            load);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job& x) {
+  return f(caf::meta::type_name("caf_stream::job"), x.batch_time, x.output_id,
+           x.name);
+}
+
+/// A batch crosses nodes whole: its jobs are named by output, its blocks
+/// carry their records.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_set& x) {
+  return f(caf::meta::type_name("caf_stream::job_set"), x.batch_time, x.jobs,
+           x.blocks, x.failure, x.num_records, x.stream_records,
+           x.submission_time);
+}
+
 namespace detail {
 
 template <class Inspector>
@@ -198,7 +214,6 @@ typename Inspector::result_type inspect(Inspector& f, listener_event& x) {
 
 } // namespace caf_stream
 
-// Tasks and job sets carry closures over the graph: node-local until tasks
-// are named by (stream, partition, batch) for remote workers.
+// Tasks carry closures over the graph: node-local until they are named by
+// (graph, stage, partition, batch) for remote workers.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::actors::task_ref)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::job_set)

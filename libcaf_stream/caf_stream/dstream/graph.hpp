@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -128,6 +129,15 @@ public:
 
   /// The jobs of batch `t`, in the order the outputs were registered.
   std::vector<job> generate_jobs(time t);
+
+  /// Gives the receiver streams the blocks of batch `t`, by stream id: the
+  /// batch's runner does, from its job set (and recovery, for the batches
+  /// that windows reach back over). A stream without blocks gets none.
+  void bind_received(time t, std::map<int32_t, std::vector<block>> blocks);
+
+  /// Runs job `j`: computes its output's RDD and runs the output operation
+  /// (on the job executor's thread).
+  void run_job(const job& j);
 
   /// Forgets RDDs that batch `t` no longer needs.
   void clear_metadata(time t);

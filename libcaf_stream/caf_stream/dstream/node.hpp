@@ -9,7 +9,6 @@
 
 #include "caf_stream/duration.hpp"
 #include "caf_stream/rdd/rdd.hpp"
-#include "caf_stream/scheduler/job.hpp"
 #include "caf_stream/time.hpp"
 
 namespace caf_stream::detail {
@@ -223,13 +222,20 @@ public:
   virtual int64_t records_of(time t) = 0;
 };
 
-/// An output operation: turns a batch into a job.
+/// An output operation: one job per batch on its parent's slide grid.
 class output_node_base {
 public:
   virtual ~output_node_base();
 
-  /// The job for batch `t`, or none at times off the output's slide grid.
-  virtual std::optional<job> generate_job(time t) = 0;
+  /// Returns whether the operation has a job at batch `t`.
+  virtual bool has_job(time t) const noexcept = 0;
+
+  /// What the operation is ("print", "foreach_rdd", ...).
+  virtual const char* name() const noexcept = 0;
+
+  /// Computes the RDD of batch `t` and runs the operation on it (on the job
+  /// executor's thread).
+  virtual void run(time t) = 0;
 };
 
 } // namespace caf_stream::detail

@@ -57,7 +57,7 @@ private:
 };
 
 /// What the runtime needs of a receiver stream: its receiver, the buffer the
-/// receiver stores into, and a place for the blocks allocated to each batch.
+/// receiver stores into, and a way to give a batch its blocks.
 class receiver_input_base : public input_node_base {
 public:
   explicit receiver_input_base(int32_t stream_id) : stream_id_(stream_id) {
@@ -77,8 +77,13 @@ public:
   /// The buffer the block generator seals.
   virtual std::shared_ptr<block_buffer_base> buffer() const = 0;
 
-  /// Records the blocks the tracker allocated to batch `t`.
-  virtual void allocate(time t, std::vector<block> blocks) = 0;
+  /// Tells the buffer that the tracker allocated `blocks` to a batch (the
+  /// job generator, as it cuts the batch): the ones it sealed leave it.
+  virtual void allocated(const std::vector<block>& blocks) = 0;
+
+  /// Makes `blocks` the partitions of batch `t`'s RDD (the batch's runner,
+  /// from its job set, before the batch's jobs run).
+  virtual void bind(time t, std::vector<block> blocks) = 0;
 
   /// How long the blocks of a batch stay after it (windows reach back).
   virtual duration blocks_kept_for() const = 0;
@@ -119,14 +124,19 @@ public:
     return name_;
   }
 
-  void allocate(time t, std::vector<block> blocks) override {
+  void allocated(const std::vector<block>& blocks) override {
     auto from_buffer = std::count_if(blocks.begin(), blocks.end(),
                                      [](const block& b) {
                                        return !b.recovered;
                                      });
     buffer_->release(static_cast<size_t>(from_buffer));
-    std::lock_guard<std::mutex> guard{mtx_};
-    blocks_[t] = std::move(blocks);
+  }
+
+  void bind(time t, std::vector<block> blocks) override {
+    if (!this->is_time_valid(t))
+      return;
+    auto x = make_rdd(blocks);
+    this->restore(t, this->persisted() ? x.cache() : std::move(x));
   }
 
   duration blocks_kept_for() const override {
@@ -140,12 +150,9 @@ public:
       return is_serializable<std::vector<T>>::value;
   }
 
-  int64_t generate(time t) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    int64_t n = 0;
-    for (const auto& b : blocks_[t])
-      n += b.records;
-    return n;
+  // The job generator counts a batch's records from its blocks.
+  int64_t generate(time) override {
+    return 0;
   }
 
   const char* name() const noexcept override {
@@ -163,17 +170,14 @@ public:
       f();
   }
 
-  void clear_metadata(time t) override {
-    dstream_node<T>::clear_metadata(t);
-    std::lock_guard<std::mutex> guard{mtx_};
-    blocks_.erase(blocks_.begin(),
-                  blocks_.upper_bound(t - this->remember_duration()));
+protected:
+  // A batch without bound blocks (none were allocated to it) is empty.
+  std::optional<rdd<T>> compute(time) override {
+    return make_rdd({});
   }
 
-protected:
-  std::optional<rdd<T>> compute(time t) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    const auto& blocks = blocks_[t];
+private:
+  static rdd<T> make_rdd(const std::vector<block>& blocks) {
     if constexpr (std::is_same_v<T, std::string>) {
       return rdd<T>{std::make_shared<received_text_node>(blocks)};
     } else {
@@ -185,13 +189,10 @@ protected:
     }
   }
 
-private:
   std::unique_ptr<receiver<T>> receiver_;
   std::shared_ptr<block_buffer<T>> buffer_;
   const char* name_;
   std::function<void()> stop_hook_;
-  std::mutex mtx_;
-  std::map<time, std::vector<block>> blocks_;
 };
 
 /// An input that fixes its RDD for batch `t` in `generate` (from a queue, a

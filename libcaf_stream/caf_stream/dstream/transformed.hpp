@@ -112,26 +112,27 @@ public:
   using function = std::function<void(const rdd<T>&, time)>;
 
   /// `name`: what the operation is ("print", "foreach_rdd", ...).
-  output_node(std::shared_ptr<dstream_node<T>> parent, size_t id, function f,
+  output_node(std::shared_ptr<dstream_node<T>> parent, function f,
               const char* name)
-    : parent_(std::move(parent)), id_(id), f_(std::move(f)), name_(name) {
+    : parent_(std::move(parent)), f_(std::move(f)), name_(name) {
     // nop
   }
 
-  std::optional<job> generate_job(time t) override {
-    if (!parent_->is_time_valid(t))
-      return std::nullopt;
-    return job{t, id_,
-               [p = parent_, f = f_, t] {
-                 if (auto x = p->get_or_compute(t))
-                   f(*x, t);
-               },
-               name_};
+  bool has_job(time t) const noexcept override {
+    return parent_->is_time_valid(t);
+  }
+
+  const char* name() const noexcept override {
+    return name_;
+  }
+
+  void run(time t) override {
+    if (auto x = parent_->get_or_compute(t))
+      f_(*x, t);
   }
 
 private:
   std::shared_ptr<dstream_node<T>> parent_;
-  size_t id_;
   function f_;
   const char* name_;
 };

@@ -1,32 +1,40 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
+#include <string>
 #include <vector>
 
+#include "caf_stream/detail/function_ref.hpp"
 #include "caf_stream/duration.hpp"
+#include "caf_stream/receiver/block.hpp"
 #include "caf_stream/scheduler/batch_info.hpp"
 #include "caf_stream/time.hpp"
 
 namespace caf_stream {
 
-/// One output operation's work for one batch (Spark's `Job`).
+/// One output operation's work for one batch (Spark's `Job`), named by what
+/// it computes: whoever runs it resolves it against its own copy of the
+/// graph, which the same program built.
 struct job {
   /// The batch this job belongs to.
   time batch_time;
   /// Index of the output operation in the graph.
   size_t output_id = 0;
-  /// Computes the output's RDD and runs the output function.
-  std::function<void()> run;
   /// What the output operation is ("print", "foreach_rdd", ...).
-  const char* name = "foreach_rdd";
+  std::string name;
 };
 
-/// Every job of one batch, with the batch's input figures (Spark's `JobSet`).
+/// A batch as the job generator hands it over (Spark's `JobSet`): its jobs,
+/// everything they read that the generator fixed, and its input figures.
+/// Plain data, so that it can travel to another node.
 struct job_set {
   time batch_time;
   std::vector<job> jobs;
+  /// The blocks the tracker allocated to the batch, by receiver stream.
+  std::map<int32_t, std::vector<block>> blocks;
+  /// Why the batch's inputs could not be fixed; its jobs then fail with it.
+  std::string failure;
   /// Records that entered the batch from all input streams.
   int64_t num_records = 0;
   /// Records from each receiver stream, by stream id.
@@ -49,8 +57,10 @@ struct job_set {
 
 class clock;
 
-/// Runs `j`, timed by `clk`: what happened to its output operation. An
-/// exception of the job is caught and becomes `failure_reason`.
-output_operation_info run_output_operation(const job& j, const clock& clk);
+/// Runs `j` through `body`, timed by `clk`: what happened to its output
+/// operation. An exception of `body` is caught and becomes `failure_reason`.
+output_operation_info run_output_operation(const job& j,
+                                           detail::function_ref<void()> body,
+                                           const clock& clk);
 
 } // namespace caf_stream

@@ -374,10 +374,28 @@ int64_t dstream_graph::generate_inputs(time t) {
 
 std::vector<job> dstream_graph::generate_jobs(time t) {
   std::vector<job> result;
-  for (auto& out : outputs_)
-    if (auto j = out->generate_job(t))
-      result.push_back(std::move(*j));
+  for (size_t i = 0; i < outputs_.size(); ++i)
+    if (outputs_[i]->has_job(t))
+      result.push_back(job{t, i, outputs_[i]->name()});
   return result;
+}
+
+void dstream_graph::bind_received(time t,
+                                  std::map<int32_t, std::vector<block>> blocks) {
+  for (auto& in : receiver_inputs_) {
+    auto i = blocks.find(in->stream_id());
+    in->bind(t, i != blocks.end() ? std::move(i->second)
+                                  : std::vector<block>{});
+  }
+}
+
+void dstream_graph::run_job(const job& j) {
+  if (j.output_id >= outputs_.size())
+    throw stream_error(errc::invalid_graph,
+                       "job " + std::to_string(j.output_id) + " of batch "
+                         + to_string(j.batch_time)
+                         + " names no output operation of this graph");
+  outputs_[j.output_id]->run(j.batch_time);
 }
 
 void dstream_graph::clear_metadata(time t) {

@@ -6,14 +6,16 @@
 
 namespace caf_stream {
 
-output_operation_info run_output_operation(const job& j, const clock& clk) {
+output_operation_info run_output_operation(const job& j,
+                                           detail::function_ref<void()> body,
+                                           const clock& clk) {
   output_operation_info result;
   result.batch_time = j.batch_time;
   result.id = j.output_id;
   result.name = j.name;
   result.start_time = clk.now();
   try {
-    j.run();
+    body();
   } catch (const std::exception& e) {
     result.failure_reason = e.what();
   }
