@@ -1,240 +1,162 @@
-#include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
-#include <string>
+#include <utility>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
-#include "caf/blocking_actor.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/stateful_actor.hpp"
 
 #include "caf_stream/actors/actors.hpp"
-#include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/detail/log.hpp"
-#include "caf_stream/dstream/state_operator.hpp"
-#include "caf_stream/error.hpp"
 
 namespace caf_stream::actors {
 
 namespace {
 
-/// Spreads a stage's tasks over the operator workers and waits for them in
-/// the scheduler's own mailbox (other messages stay queued meanwhile).
-/// State streams' calls go to their routers, spawned on first use.
-class worker_task_runner final : public task_runner {
-public:
-  worker_task_runner(caf::blocking_actor* self,
-                     const std::vector<caf::actor>& workers,
-                     const detail::dstream_graph& graph,
-                     const stream_options& opts)
-    : self_(self), workers_(workers), graph_(graph), opts_(opts) {
-    // nop
-  }
-
-  ~worker_task_runner() override {
-    for (auto& [id, router] : routers_)
-      self_->send_exit(router, caf::exit_reason::user_shutdown);
-  }
-
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
-    if (n == 0)
-      return;
-    if (n == 1 || workers_.empty()) {
-      for (size_t i = 0; i < n; ++i)
-        task(i);
-      return;
-    }
-    // The scheduler runs the last task itself instead of waiting idle, then
-    // every task no worker has started yet: tiny tasks (an empty batch's)
-    // never wait for a worker to wake up, and the scheduler's share of a
-    // stage grows when the workers are late.
-    auto batch = std::make_shared<task_batch>(++next_id_, task, n);
-    for (size_t i = 0; i + 1 < n; ++i)
-      self_->send(workers_[(next_worker_++) % workers_.size()],
-                  run_task_atom::value, task_ref{batch, i});
-    size_t by_workers = n;
-    for (size_t i = n; i-- > 0;)
-      if (batch->claim(i)) {
-        batch->run_task(i);
-        --by_workers;
-      }
-    size_t done = 0;
-    self_->receive_while([&] { return done < by_workers; })(
-      [&](task_done_atom, uint64_t id) {
-        if (id == batch->id)
-          ++done;
-      });
-    if (batch->error)
-      std::rethrow_exception(batch->error);
-  }
-
-  std::vector<block> call_state(const state_operator& op, state_call what,
-                                time t, std::vector<block> in) override {
-    auto& router = routers_[op.state_id()];
-    if (!router)
-      router = spawn_state_router(
-        self_->system(),
-        graph_.state_operators().at(static_cast<size_t>(op.state_id())),
-        graph_.fingerprint(), opts_, caf::actor_cast<caf::actor>(self_));
-    block_list result;
-    caf::error failure;
-    // The router bounds each of its holders' calls.
-    self_->request(router, caf::infinite, state_atom::value,
-                   static_cast<uint8_t>(what), t, std::move(in))
-      .receive([&](block_list& xs) { result = std::move(xs); },
-               [&](caf::error& e) { failure = std::move(e); });
-    if (!failure)
-      return result;
-    if (is_stream_error(failure))
-      throw stream_error(static_cast<errc>(failure.code()),
-                         message_of(failure));
-    throw stream_error(errc::job_failure,
-                       "the state stream's router failed: "
-                         + self_->system().render(failure));
-  }
-
-private:
-  caf::blocking_actor* self_;
-  const std::vector<caf::actor>& workers_;
-  const detail::dstream_graph& graph_;
-  const stream_options& opts_;
-  // One per state stream, by state id, spawned on its first call.
-  std::map<int32_t, caf::actor> routers_;
-  uint64_t next_id_ = 0;
-  size_t next_worker_ = 0;
+// A batch the scheduler holds until the executor is free, with the
+// generator's promise of its completion.
+struct queued_batch {
+  job_set js;
+  caf::typed_response_promise<time> done;
 };
 
-class job_scheduler final : public caf::blocking_actor {
-public:
-  job_scheduler(caf::actor_config& cfg, std::vector<caf::actor> workers,
-                std::shared_ptr<detail::dstream_graph> graph,
-                std::shared_ptr<caf_stream::clock> clk,
-                std::shared_ptr<runtime_state> state, caf::actor listener_bus,
-                caf::actor checkpoint_writer,
-                std::map<int32_t, caf::actor> rate_controllers,
-                stream_options opts)
-    : caf::blocking_actor(cfg),
-      listener_bus_(std::move(listener_bus)),
-      checkpoint_writer_(std::move(checkpoint_writer)),
-      rate_controllers_(std::move(rate_controllers)),
-      opts_(std::move(opts)),
-      workers_(std::move(workers)),
-      graph_(std::move(graph)),
-      clk_(std::move(clk)),
-      state_(std::move(state)),
-      log_(detail::logger("scheduler")) {
-    // nop
-  }
+struct scheduler_state {
+  caf::actor executor;
+  caf::actor listener_bus;
+  std::map<int32_t, caf::actor> rate_controllers;
+  std::shared_ptr<runtime_state> state;
+  duration batch_interval{0};
+  std::deque<queued_batch> queued;
+  // Whether the executor runs a batch.
+  bool busy = false;
+  // Set by `stop`: whether the stop is graceful.
+  std::optional<bool> stopping;
+  std::shared_ptr<spdlog::logger> log = detail::logger("scheduler");
+  static inline const char* name = "caf_stream.job_scheduler";
+};
 
-  void act() override {
-    worker_task_runner runner{this, workers_, *graph_, opts_};
-    scoped_task_runner installed{runner};
-    bool running = true;
-    receive_while(running)(
-      [&](job_set& js) {
-        if (!state_->stopping())
-          run(js);
+using scheduler_actor = caf::stateful_actor<scheduler_state>;
+
+// Each event costs the bus a wake-up: none while nobody listens.
+void tell_listeners(scheduler_actor* self, listener_event::kind what,
+                    const batch_info& info) {
+  auto& st = self->state;
+  if (st.state->has_listeners())
+    self->send(st.listener_bus, listener_event{what, info, {}});
+}
+
+// Spark's RateController listens to completed batches: each controller gets
+// its stream's records and the batch's delays.
+void report_to_rate_controllers(scheduler_actor* self, const batch_info& info) {
+  if (info.failure_reason)
+    return;
+  for (auto& [stream_id, controller] : self->state.rate_controllers) {
+    auto i = info.stream_records.find(stream_id);
+    self->send(controller, batch_done_atom::value,
+               info.batch_time.milliseconds(),
+               i != info.stream_records.end() ? i->second : int64_t{0},
+               info.processing_delay()->count(),
+               info.scheduling_delay()->count());
+  }
+}
+
+// Ends the executor (after a graceful stop's final checkpoint), then this
+// actor.
+void finish(scheduler_actor* self) {
+  auto& st = self->state;
+  self->request(st.executor, caf::infinite, stop_atom::value, *st.stopping)
+    .then([=](bool) { self->quit(); },
+          [=](caf::error&) { self->quit(); });
+}
+
+void run_next(scheduler_actor* self);
+
+// Reports batch `info`, answers the generator and goes on with the next
+// batch, or ends when stopping.
+void completed(scheduler_actor* self, caf::typed_response_promise<time> done,
+               const batch_info& info) {
+  auto& st = self->state;
+  tell_listeners(self, listener_event::kind::batch_completed, info);
+  report_to_rate_controllers(self, info);
+  st.state->batch_completed(info);
+  done.deliver(info.batch_time);
+  st.busy = false;
+  if (st.stopping)
+    finish(self);
+  else
+    run_next(self);
+}
+
+// Hands the next batch to the executor unless it runs one. Batches queued
+// while the runtime stops are skipped (they count as done).
+void run_next(scheduler_actor* self) {
+  auto& st = self->state;
+  while (!st.busy && !st.queued.empty()) {
+    auto next = std::move(st.queued.front());
+    st.queued.pop_front();
+    if (st.state->stopping()) {
+      next.done.deliver(next.js.batch_time);
+      continue;
+    }
+    st.busy = true;
+    auto info = next.js.info(st.batch_interval);
+    self->request(st.executor, caf::infinite, std::move(next.js))
+      .then([=](batch_info& result) { completed(self, next.done, result); },
+            [=](caf::error& err) mutable {
+              info.failure_reason = "the job executor failed: "
+                                    + self->system().render(err);
+              self->state.log->error("batch {}: {}", to_string(info.batch_time),
+                                     *info.failure_reason);
+              completed(self, next.done, info);
+            });
+  }
+}
+
+caf::behavior job_scheduler(scheduler_actor* self, caf::actor executor,
+                            caf::actor listener_bus,
+                            std::map<int32_t, caf::actor> rate_controllers,
+                            std::shared_ptr<runtime_state> state,
+                            duration batch_interval) {
+  auto& st = self->state;
+  st.executor = std::move(executor);
+  st.listener_bus = std::move(listener_bus);
+  st.rate_controllers = std::move(rate_controllers);
+  st.state = std::move(state);
+  st.batch_interval = batch_interval;
+  // The executor ends with this actor, however it ends.
+  self->attach_functor([ex = st.executor](const caf::error&) {
+    caf::anon_send_exit(ex, caf::exit_reason::user_shutdown);
+  });
+  return {
+    [=](job_set& js) -> caf::result<time> {
+      auto& st = self->state;
+      if (st.stopping)
         return js.batch_time;
-      },
-      [&](stop_atom, bool graceful) {
-        if (graceful && last_completed_)
-          write_checkpoint(*last_completed_, true);
-        running = false;
-      });
-  }
-
-  const char* name() const override {
-    return "caf_stream.job_scheduler";
-  }
-
-private:
-  void run(job_set& js) {
-    auto info = js.info(graph_->batch_interval());
-    info.processing_start_time = clk_->now();
-    tell_listeners(listener_event::kind::batch_started, info);
-    graph_->bind_received(js.batch_time, std::move(js.blocks));
-    for (auto& j : js.jobs) {
-      auto op = run_output_operation(j, [&] { run_job(js, j); }, *clk_);
-      if (op.failure_reason) {
-        auto what = "job " + std::to_string(j.output_id) + " of batch "
-                    + to_string(js.batch_time) + " failed: " + *op.failure_reason;
-        log_->error("{}", what);
-        if (!info.failure_reason)
-          info.failure_reason = std::move(what);
-      }
-      info.output_operations.push_back(std::move(op));
-    }
-    info.processing_end_time = clk_->now();
-    if (!info.failure_reason) {
-      write_checkpoint(js.batch_time,
-                       graph_->data_checkpoint_due(js.batch_time));
-      last_completed_ = js.batch_time;
-    }
-    graph_->clear_metadata(js.batch_time);
-    log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
-                info.num_records, info.processing_delay()->count());
-    tell_listeners(listener_event::kind::batch_completed, info);
-    report_to_rate_controllers(info);
-    state_->batch_completed(info);
-  }
-
-  void run_job(const job_set& js, const job& j) {
-    if (!js.failure.empty())
-      throw stream_error(errc::source_failure, js.failure);
-    graph_->run_job(j);
-  }
-
-  // Each event costs the bus a wake-up: none while nobody listens.
-  void tell_listeners(listener_event::kind what, const batch_info& info) {
-    if (state_->has_listeners())
-      send(listener_bus_, listener_event{what, info});
-  }
-
-  // Spark's RateController listens to completed batches: each controller
-  // gets its stream's records and the batch's delays.
-  void report_to_rate_controllers(const batch_info& info) {
-    if (info.failure_reason)
-      return;
-    for (auto& [stream_id, controller] : rate_controllers_) {
-      auto i = info.stream_records.find(stream_id);
-      send(controller, batch_done_atom::value, info.batch_time.milliseconds(),
-           i != info.stream_records.end() ? i->second : int64_t{0},
-           info.processing_delay()->count(), info.scheduling_delay()->count());
-    }
-  }
-
-  // Makes the checkpoint of batch `t` here, where the graph and the state
-  // holders are, and leaves the writing to the checkpoint writer. A
-  // checkpoint that cannot be made is logged, not fatal: the batch's results
-  // stand and the next checkpoint may succeed.
-  void write_checkpoint(time t, bool with_data) {
-    if (!checkpoint_writer_)
-      return;
-    try {
-      auto pending = state_->pending();
-      pending.erase(std::remove(pending.begin(), pending.end(), t),
-                    pending.end());
-      send(checkpoint_writer_, graph_->make_checkpoint(t, pending, with_data));
-    } catch (const std::exception& e) {
-      log_->error("checkpoint of batch {} failed: {}", to_string(t), e.what());
-    }
-  }
-
-  caf::actor listener_bus_;
-  caf::actor checkpoint_writer_;
-  std::map<int32_t, caf::actor> rate_controllers_;
-  stream_options opts_;
-  std::vector<caf::actor> workers_;
-  std::shared_ptr<detail::dstream_graph> graph_;
-  std::shared_ptr<caf_stream::clock> clk_;
-
-  std::shared_ptr<runtime_state> state_;
-  std::shared_ptr<spdlog::logger> log_;
-  std::optional<time> last_completed_;
-};
+      auto done = self->make_response_promise<time>();
+      st.queued.push_back(queued_batch{std::move(js), done});
+      run_next(self);
+      return done;
+    },
+    [=](stop_atom, bool graceful) {
+      auto& st = self->state;
+      if (st.stopping)
+        return;
+      st.stopping = graceful;
+      for (auto& skipped : st.queued)
+        skipped.done.deliver(skipped.js.batch_time);
+      st.queued.clear();
+      if (!st.busy)
+        finish(self);
+    },
+  };
+}
 
 } // namespace
 
@@ -247,10 +169,13 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                caf::actor checkpoint_writer,
                                std::map<int32_t, caf::actor> rate_controllers,
                                stream_options opts) {
-  return sys.spawn<job_scheduler, caf::detached>(
-    std::move(workers), std::move(graph), std::move(clk), std::move(state),
-    std::move(listener_bus), std::move(checkpoint_writer),
-    std::move(rate_controllers), std::move(opts));
+  auto interval = graph->batch_interval();
+  auto executor = spawn_job_executor(sys, std::move(workers), std::move(graph),
+                                     std::move(clk), state, listener_bus,
+                                     std::move(checkpoint_writer),
+                                     std::move(opts));
+  return sys.spawn(job_scheduler, std::move(executor), std::move(listener_bus),
+                   std::move(rate_controllers), std::move(state), interval);
 }
 
 } // namespace caf_stream::actors

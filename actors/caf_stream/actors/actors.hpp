@@ -157,17 +157,35 @@ caf::actor
 spawn_rate_target(caf::actor_system& sys,
                   std::shared_ptr<detail::rate_controlled_input> input);
 
-/// Job scheduler (Spark's JobScheduler), detached: runs the jobs of one
-/// batch at a time, spreading their tasks over the workers and sending the
-/// state streams' calls to their routers (spawned on first use), and reports
-/// each batch to the listener bus (`listener_event`s), the rate controllers
-/// (by receiver stream id) and the runtime state.
-/// - `job_set` -> `time`: queues a batch; after running it, makes a
-///   checkpoint if there is a `checkpoint_writer` (with the state when it
-///   is due) and sends it there, then answers the batch's time: it
+/// Job executor (Spark's job executor thread), detached: runs one batch
+/// after the other where the graph's generated RDDs live, spreading the
+/// tasks of its jobs over the workers and sending the state streams' calls
+/// to their routers (spawned on first use). Spawned by the job scheduler.
+/// - `job_set` -> `batch_info`: tells the listener bus (batch started),
+///   gives the receiver streams the batch's blocks, runs its jobs, makes a
+///   checkpoint if there is a `checkpoint_writer` (with the state when it is
+///   due) and sends it there, and answers the batch's figures;
+/// - `(stop_atom, graceful)` -> `bool`: ends; when `graceful`, first writes
+///   a checkpoint with the state of the last batch that completed.
+caf::actor spawn_job_executor(caf::actor_system& sys,
+                              std::vector<caf::actor> workers,
+                              std::shared_ptr<detail::dstream_graph> graph,
+                              std::shared_ptr<clock> clk,
+                              std::shared_ptr<runtime_state> state,
+                              caf::actor listener_bus,
+                              caf::actor checkpoint_writer,
+                              stream_options opts);
+
+/// Job scheduler (Spark's JobScheduler), event-based: queues the batches
+/// and hands them to its job executor (spawned with it, from the same
+/// arguments) one at a time, and reports each completed batch to the
+/// listener bus (`listener_event`s), the rate controllers (by receiver
+/// stream id) and the runtime state.
+/// - `job_set` -> `time`: queues a batch and answers its time once it
 ///   completed (or was skipped while stopping);
-/// - `(stop_atom, graceful)`: ends after the batch that is running; when
-///   `graceful`, first writes a checkpoint with the state.
+/// - `(stop_atom, graceful)`: skips the queued batches and ends after the
+///   one that is running, with its executor; when `graceful`, the executor
+///   first writes a checkpoint with the state.
 caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::vector<caf::actor> workers,
                                std::shared_ptr<detail::dstream_graph> graph,

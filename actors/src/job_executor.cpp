@@ -1,0 +1,235 @@
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/blocking_actor.hpp"
+#include "caf/exit_reason.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/error.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/runtime.hpp"
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/state_operator.hpp"
+#include "caf_stream/error.hpp"
+
+namespace caf_stream::actors {
+
+namespace {
+
+/// Spreads a stage's tasks over the operator workers and waits for them in
+/// the scheduler's own mailbox (other messages stay queued meanwhile).
+/// State streams' calls go to their routers, spawned on first use.
+class worker_task_runner final : public task_runner {
+public:
+  worker_task_runner(caf::blocking_actor* self,
+                     const std::vector<caf::actor>& workers,
+                     const detail::dstream_graph& graph,
+                     const stream_options& opts)
+    : self_(self), workers_(workers), graph_(graph), opts_(opts) {
+    // nop
+  }
+
+  ~worker_task_runner() override {
+    for (auto& [id, router] : routers_)
+      self_->send_exit(router, caf::exit_reason::user_shutdown);
+  }
+
+  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+    if (n == 0)
+      return;
+    if (n == 1 || workers_.empty()) {
+      for (size_t i = 0; i < n; ++i)
+        task(i);
+      return;
+    }
+    // The scheduler runs the last task itself instead of waiting idle, then
+    // every task no worker has started yet: tiny tasks (an empty batch's)
+    // never wait for a worker to wake up, and the scheduler's share of a
+    // stage grows when the workers are late.
+    auto batch = std::make_shared<task_batch>(++next_id_, task, n);
+    for (size_t i = 0; i + 1 < n; ++i)
+      self_->send(workers_[(next_worker_++) % workers_.size()],
+                  run_task_atom::value, task_ref{batch, i});
+    size_t by_workers = n;
+    for (size_t i = n; i-- > 0;)
+      if (batch->claim(i)) {
+        batch->run_task(i);
+        --by_workers;
+      }
+    size_t done = 0;
+    self_->receive_while([&] { return done < by_workers; })(
+      [&](task_done_atom, uint64_t id) {
+        if (id == batch->id)
+          ++done;
+      });
+    if (batch->error)
+      std::rethrow_exception(batch->error);
+  }
+
+  std::vector<block> call_state(const state_operator& op, state_call what,
+                                time t, std::vector<block> in) override {
+    auto& router = routers_[op.state_id()];
+    if (!router)
+      router = spawn_state_router(
+        self_->system(),
+        graph_.state_operators().at(static_cast<size_t>(op.state_id())),
+        graph_.fingerprint(), opts_, caf::actor_cast<caf::actor>(self_));
+    block_list result;
+    caf::error failure;
+    // The router bounds each of its holders' calls.
+    self_->request(router, caf::infinite, state_atom::value,
+                   static_cast<uint8_t>(what), t, std::move(in))
+      .receive([&](block_list& xs) { result = std::move(xs); },
+               [&](caf::error& e) { failure = std::move(e); });
+    if (!failure)
+      return result;
+    if (is_stream_error(failure))
+      throw stream_error(static_cast<errc>(failure.code()),
+                         message_of(failure));
+    throw stream_error(errc::job_failure,
+                       "the state stream's router failed: "
+                         + self_->system().render(failure));
+  }
+
+private:
+  caf::blocking_actor* self_;
+  const std::vector<caf::actor>& workers_;
+  const detail::dstream_graph& graph_;
+  const stream_options& opts_;
+  // One per state stream, by state id, spawned on its first call.
+  std::map<int32_t, caf::actor> routers_;
+  uint64_t next_id_ = 0;
+  size_t next_worker_ = 0;
+};
+
+/// Runs one batch after the other on its own thread, where the graph's
+/// generated RDDs live (Spark's job executor thread); the job scheduler
+/// hands it the batches.
+class job_executor final : public caf::blocking_actor {
+public:
+  job_executor(caf::actor_config& cfg, std::vector<caf::actor> workers,
+               std::shared_ptr<detail::dstream_graph> graph,
+               std::shared_ptr<caf_stream::clock> clk,
+               std::shared_ptr<runtime_state> state, caf::actor listener_bus,
+               caf::actor checkpoint_writer, stream_options opts)
+    : caf::blocking_actor(cfg),
+      listener_bus_(std::move(listener_bus)),
+      checkpoint_writer_(std::move(checkpoint_writer)),
+      opts_(std::move(opts)),
+      workers_(std::move(workers)),
+      graph_(std::move(graph)),
+      clk_(std::move(clk)),
+      state_(std::move(state)),
+      log_(detail::logger("executor")) {
+    // nop
+  }
+
+  void act() override {
+    worker_task_runner runner{this, workers_, *graph_, opts_};
+    scoped_task_runner installed{runner};
+    bool running = true;
+    receive_while(running)(
+      [&](job_set& js) { return run(js); },
+      [&](stop_atom, bool graceful) {
+        if (graceful && last_completed_)
+          write_checkpoint(*last_completed_, true);
+        running = false;
+        return true;
+      },
+      [&](caf::exit_msg& msg) {
+        if (msg.reason != caf::exit_reason::normal)
+          running = false;
+      });
+  }
+
+  const char* name() const override {
+    return "caf_stream.job_executor";
+  }
+
+private:
+  batch_info run(job_set& js) {
+    auto info = js.info(graph_->batch_interval());
+    info.processing_start_time = clk_->now();
+    if (state_->has_listeners())
+      send(listener_bus_,
+           listener_event{listener_event::kind::batch_started, info, {}});
+    graph_->bind_received(js.batch_time, std::move(js.blocks));
+    for (auto& j : js.jobs) {
+      auto op = run_output_operation(j, [&] { run_job(js, j); }, *clk_);
+      if (op.failure_reason) {
+        auto what = "job " + std::to_string(j.output_id) + " of batch "
+                    + to_string(js.batch_time) + " failed: " + *op.failure_reason;
+        log_->error("{}", what);
+        if (!info.failure_reason)
+          info.failure_reason = std::move(what);
+      }
+      info.output_operations.push_back(std::move(op));
+    }
+    info.processing_end_time = clk_->now();
+    if (!info.failure_reason) {
+      write_checkpoint(js.batch_time,
+                       graph_->data_checkpoint_due(js.batch_time));
+      last_completed_ = js.batch_time;
+    }
+    graph_->clear_metadata(js.batch_time);
+    log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
+                info.num_records, info.processing_delay()->count());
+    return info;
+  }
+
+  void run_job(const job_set& js, const job& j) {
+    if (!js.failure.empty())
+      throw stream_error(errc::source_failure, js.failure);
+    graph_->run_job(j);
+  }
+
+  // Makes the checkpoint of batch `t` here, where the graph and the state
+  // holders are, and leaves the writing to the checkpoint writer. A
+  // checkpoint that cannot be made is logged, not fatal: the batch's results
+  // stand and the next checkpoint may succeed.
+  void write_checkpoint(time t, bool with_data) {
+    if (!checkpoint_writer_)
+      return;
+    try {
+      auto pending = state_->pending();
+      pending.erase(std::remove(pending.begin(), pending.end(), t),
+                    pending.end());
+      send(checkpoint_writer_, graph_->make_checkpoint(t, pending, with_data));
+    } catch (const std::exception& e) {
+      log_->error("checkpoint of batch {} failed: {}", to_string(t), e.what());
+    }
+  }
+
+  caf::actor listener_bus_;
+  caf::actor checkpoint_writer_;
+  stream_options opts_;
+  std::vector<caf::actor> workers_;
+  std::shared_ptr<detail::dstream_graph> graph_;
+  std::shared_ptr<caf_stream::clock> clk_;
+  std::shared_ptr<runtime_state> state_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::optional<time> last_completed_;
+};
+
+} // namespace
+
+caf::actor spawn_job_executor(caf::actor_system& sys,
+                              std::vector<caf::actor> workers,
+                              std::shared_ptr<detail::dstream_graph> graph,
+                              std::shared_ptr<caf_stream::clock> clk,
+                              std::shared_ptr<runtime_state> state,
+                              caf::actor listener_bus,
+                              caf::actor checkpoint_writer,
+                              stream_options opts) {
+  return sys.spawn<job_executor, caf::detached>(
+    std::move(workers), std::move(graph), std::move(clk), std::move(state),
+    std::move(listener_bus), std::move(checkpoint_writer), std::move(opts));
+}
+
+} // namespace caf_stream::actors
