@@ -14,6 +14,8 @@
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
+#include "caf_stream/actors/stage_table.hpp"
+#include "caf_stream/actors/through_bytes.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
@@ -30,9 +32,18 @@ public:
   worker_task_runner(caf::blocking_actor* self,
                      const std::vector<caf::actor>& workers,
                      const detail::dstream_graph& graph,
-                     const stream_options& opts)
-    : self_(self), workers_(workers), graph_(graph), opts_(opts) {
+                     const stream_options& opts, stage_table& stages)
+    : self_(self),
+      workers_(workers),
+      graph_(graph),
+      opts_(opts),
+      stages_(stages) {
     // nop
+  }
+
+  /// Names the tasks of the stages from now on as batch `t`'s.
+  void set_batch(time t) noexcept {
+    batch_time_ = t;
   }
 
   ~worker_task_runner() override {
@@ -53,9 +64,14 @@ public:
     // never wait for a worker to wake up, and the scheduler's share of a
     // stage grows when the workers are late.
     auto batch = std::make_shared<task_batch>(++next_id_, task, n);
-    for (size_t i = 0; i + 1 < n; ++i)
+    scoped_stage registered{stages_, batch};
+    for (size_t i = 0; i + 1 < n; ++i) {
+      task_ref ref{batch, i, stages_.graph(), batch->id, batch_time_};
+      if (opts_.serialize_messages)
+        ref = through_bytes(self_->system(), std::move(ref));
       self_->send(workers_[(next_worker_++) % workers_.size()],
-                  run_task_atom::value, task_ref{batch, i});
+                  run_task_atom::value, std::move(ref));
+    }
     size_t by_workers = n;
     for (size_t i = n; i-- > 0;)
       if (batch->claim(i)) {
@@ -102,6 +118,8 @@ private:
   const std::vector<caf::actor>& workers_;
   const detail::dstream_graph& graph_;
   const stream_options& opts_;
+  stage_table& stages_;
+  time batch_time_;
   // One per state stream, by state id, spawned on its first call.
   std::map<int32_t, caf::actor> routers_;
   uint64_t next_id_ = 0;
@@ -117,7 +135,8 @@ public:
                std::shared_ptr<detail::dstream_graph> graph,
                std::shared_ptr<caf_stream::clock> clk,
                std::shared_ptr<runtime_state> state, caf::actor listener_bus,
-               caf::actor checkpoint_writer, stream_options opts)
+               caf::actor checkpoint_writer, stream_options opts,
+               std::shared_ptr<stage_table> stages)
     : caf::blocking_actor(cfg),
       listener_bus_(std::move(listener_bus)),
       checkpoint_writer_(std::move(checkpoint_writer)),
@@ -127,12 +146,16 @@ public:
       clk_(std::move(clk)),
       state_(std::move(state)),
       log_(detail::logger("executor")) {
-    // nop
+    if (!stages)
+      stages = std::make_shared<stage_table>(
+        stage_table::graph_id(graph_->fingerprint()));
+    stages_ = std::move(stages);
   }
 
   void act() override {
-    worker_task_runner runner{this, workers_, *graph_, opts_};
+    worker_task_runner runner{this, workers_, *graph_, opts_, *stages_};
     scoped_task_runner installed{runner};
+    runner_ = &runner;
     bool running = true;
     receive_while(running)(
       [&](job_set& js) { return run(js); },
@@ -154,6 +177,7 @@ public:
 
 private:
   batch_info run(job_set& js) {
+    runner_->set_batch(js.batch_time);
     auto info = js.info(graph_->batch_interval());
     info.processing_start_time = clk_->now();
     if (state_->has_listeners())
@@ -213,6 +237,8 @@ private:
   std::shared_ptr<detail::dstream_graph> graph_;
   std::shared_ptr<caf_stream::clock> clk_;
   std::shared_ptr<runtime_state> state_;
+  std::shared_ptr<stage_table> stages_;
+  worker_task_runner* runner_ = nullptr;
   std::shared_ptr<spdlog::logger> log_;
   std::optional<time> last_completed_;
 };
@@ -226,10 +252,12 @@ caf::actor spawn_job_executor(caf::actor_system& sys,
                               std::shared_ptr<runtime_state> state,
                               caf::actor listener_bus,
                               caf::actor checkpoint_writer,
-                              stream_options opts) {
+                              stream_options opts,
+                              std::shared_ptr<stage_table> stages) {
   return sys.spawn<job_executor, caf::detached>(
     std::move(workers), std::move(graph), std::move(clk), std::move(state),
-    std::move(listener_bus), std::move(checkpoint_writer), std::move(opts));
+    std::move(listener_bus), std::move(checkpoint_writer), std::move(opts),
+    std::move(stages));
 }
 
 } // namespace caf_stream::actors

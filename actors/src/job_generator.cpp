@@ -120,6 +120,12 @@ caf::behavior job_generator(generator_actor* self,
       // Arm the next tick first: the batch grid does not wait for a batch.
       auto next = t + st.graph->batch_interval();
       send_at(self, *st.clk, next, tick_batch_atom::value, next);
+      // Without receiver streams there are no blocks to ask the tracker for.
+      if (st.graph->receiver_inputs().empty()) {
+        block_list none;
+        submit(self, make_job_set(self, t, none));
+        return;
+      }
       self->request(st.tracker, caf::infinite, allocate_atom::value, t)
         .then(
           [=](block_list& blocks) {

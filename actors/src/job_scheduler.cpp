@@ -14,6 +14,7 @@
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
+#include "caf_stream/actors/through_bytes.hpp"
 #include "caf_stream/detail/log.hpp"
 
 namespace caf_stream::actors {
@@ -33,6 +34,7 @@ struct scheduler_state {
   std::map<int32_t, caf::actor> rate_controllers;
   std::shared_ptr<runtime_state> state;
   duration batch_interval{0};
+  bool serialize_messages = false;
   std::deque<queued_batch> queued;
   // Whether the executor runs a batch.
   bool busy = false;
@@ -78,6 +80,20 @@ void finish(scheduler_actor* self) {
 
 void run_next(scheduler_actor* self);
 
+// `js` as another node gets it; a batch whose records cannot leave this
+// node fails with the reason.
+job_set as_sent(scheduler_actor* self, job_set js) {
+  try {
+    return through_bytes(self->system(), js);
+  } catch (const std::exception& e) {
+    js.blocks.clear();
+    js.failure = e.what();
+    if (js.jobs.empty())
+      js.jobs.push_back(job{js.batch_time, 0, "sending the batch"});
+    return js;
+  }
+}
+
 // Reports batch `info`, answers the generator and goes on with the next
 // batch, or ends when stopping.
 void completed(scheduler_actor* self, caf::typed_response_promise<time> done,
@@ -107,6 +123,8 @@ void run_next(scheduler_actor* self) {
     }
     st.busy = true;
     auto info = next.js.info(st.batch_interval);
+    if (st.serialize_messages)
+      next.js = as_sent(self, std::move(next.js));
     self->request(st.executor, caf::infinite, std::move(next.js))
       .then([=](batch_info& result) { completed(self, next.done, result); },
             [=](caf::error& err) mutable {
@@ -123,13 +141,14 @@ caf::behavior job_scheduler(scheduler_actor* self, caf::actor executor,
                             caf::actor listener_bus,
                             std::map<int32_t, caf::actor> rate_controllers,
                             std::shared_ptr<runtime_state> state,
-                            duration batch_interval) {
+                            duration batch_interval, bool serialize_messages) {
   auto& st = self->state;
   st.executor = std::move(executor);
   st.listener_bus = std::move(listener_bus);
   st.rate_controllers = std::move(rate_controllers);
   st.state = std::move(state);
   st.batch_interval = batch_interval;
+  st.serialize_messages = serialize_messages;
   // The executor ends with this actor, however it ends.
   self->attach_functor([ex = st.executor](const caf::error&) {
     caf::anon_send_exit(ex, caf::exit_reason::user_shutdown);
@@ -168,14 +187,17 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                caf::actor listener_bus,
                                caf::actor checkpoint_writer,
                                std::map<int32_t, caf::actor> rate_controllers,
-                               stream_options opts) {
+                               stream_options opts,
+                               std::shared_ptr<stage_table> stages) {
   auto interval = graph->batch_interval();
+  auto serialize = opts.serialize_messages;
   auto executor = spawn_job_executor(sys, std::move(workers), std::move(graph),
                                      std::move(clk), state, listener_bus,
                                      std::move(checkpoint_writer),
-                                     std::move(opts));
+                                     std::move(opts), std::move(stages));
   return sys.spawn(job_scheduler, std::move(executor), std::move(listener_bus),
-                   std::move(rate_controllers), std::move(state), interval);
+                   std::move(rate_controllers), std::move(state), interval,
+                   serialize);
 }
 
 } // namespace caf_stream::actors

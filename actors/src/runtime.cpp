@@ -10,6 +10,7 @@
 #include "caf_stream/actors/checkpoint_writer.hpp"
 #include "caf_stream/actors/listener_bus.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/stage_table.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/error.hpp"
@@ -174,8 +175,11 @@ runtime::~runtime() {
 
 void runtime::start(time first_batch, tracked_blocks blocks) {
   auto& d = *impl_;
+  // The stages running on this node, for the tasks that come as bytes.
+  auto stages = std::make_shared<stage_table>(
+    stage_table::graph_id(d.graph->fingerprint()));
   for (size_t i = 0; i < d.opts.workers; ++i)
-    d.workers.push_back(spawn_operator_worker(d.sys));
+    d.workers.push_back(spawn_operator_worker(d.sys, stages));
   auto wal = blocks.log;
   d.listener_bus = spawn_listener_bus(d.sys, d.state,
                                       d.opts.listener_bus_capacity);
@@ -244,7 +248,8 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
   }
   d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state,
                                     d.listener_bus, d.checkpoint_writer,
-                                    std::move(rate_controllers), d.opts);
+                                    std::move(rate_controllers), d.opts,
+                                    std::move(stages));
   d.generator = spawn_job_generator(d.sys, d.graph, d.clk, d.tracker,
                                     d.scheduler, d.listener_bus,
                                     d.rate_controllers, d.state, first_batch);

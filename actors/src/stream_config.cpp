@@ -36,7 +36,9 @@ void add_stream_options(caf::config_option_set& opts) {
                  "records kept per state partition for a state node to "
                  "take over")
     .add<bool>("stop-gracefully-on-shutdown",
-               "on SIGINT/SIGTERM, finish the data received so far first");
+               "on SIGINT/SIGTERM, finish the data received so far first")
+    .add<bool>("serialize-messages",
+               "send every batch and task through bytes, as to another node");
   caf::config_option_adder{opts, "stream.listener-bus"}.add<size_t>(
     "capacity", "listener events that may wait for slow listeners");
   caf::config_option_adder{opts, "stream.ui"}
@@ -115,6 +117,8 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
                   result.stop_gracefully_on_shutdown);
   result.state_log_limit
     = caf::get_or(cfg, "stream.state-log-limit", result.state_log_limit);
+  result.serialize_messages = caf::get_or(cfg, "stream.serialize-messages",
+                                          result.serialize_messages);
   result.listener_bus_capacity = caf::get_or(
     cfg, "stream.listener-bus.capacity", result.listener_bus_capacity);
   result.sink_max_retries
@@ -153,6 +157,7 @@ void add_stream_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<time>("caf_stream::time");
   cfg.add_message_type<batch_info>("caf_stream::batch_info");
   cfg.add_message_type<job_set>("caf_stream::job_set");
+  cfg.add_message_type<actors::task_ref>("caf_stream::task_ref");
   cfg.add_message_type<listener_event>("caf_stream::listener_event");
   cfg.add_message_type<detail::checkpoint_record>(
     "caf_stream::checkpoint_record");

@@ -120,6 +120,11 @@ struct stream_options {
   /// until the driver is restarted from the last checkpoint).
   size_t state_log_limit = 10'000'000;
 
+  /// `stream.serialize-messages`: every job set and task goes through bytes
+  /// and back before it is handled, as it would to another node, also on
+  /// one node (shows that a program's records can leave the node; slower).
+  bool serialize_messages = false;
+
   /// `stream.listener-bus.capacity`: listener events that may wait for slow
   /// listeners; past it new events are dropped, with a warning (Spark's
   /// `spark.scheduler.listenerbus.eventqueue.capacity`, 10000).

@@ -19,13 +19,17 @@
 namespace caf_stream::actors {
 
 class runtime_state;
+class stage_table;
 
 /// Operator worker: runs tasks.
 /// - `(run_task_atom, task_ref)`: claims the task and runs it, keeping the
-///   first exception in the task's batch, then sends the sender
-///   `(task_done_atom, batch id)`; does nothing if the task was claimed
-///   already (by the scheduler).
-caf::actor spawn_operator_worker(caf::actor_system& sys);
+///   first exception in the task's stage, then sends the sender
+///   `(task_done_atom, stage id)`; does nothing if the task was claimed
+///   already (by the job executor). A task read back from bytes finds its
+///   stage in `stages` by name; without `stages`, or once the stage ended,
+///   it is not run here (the job executor claims it).
+caf::actor spawn_operator_worker(caf::actor_system& sys,
+                                 std::shared_ptr<stage_table> stages = nullptr);
 
 /// State holder: owns one partition of one state stream's state
 /// (`update_state_by_key`, `map_with_state`, `reduce_by_key_and_window`
@@ -161,6 +165,8 @@ spawn_rate_target(caf::actor_system& sys,
 /// after the other where the graph's generated RDDs live, spreading the
 /// tasks of its jobs over the workers and sending the state streams' calls
 /// to their routers (spawned on first use). Spawned by the job scheduler.
+/// Registers each stage in `stages` (a table of its own if null) while it
+/// runs, so that workers can find it by name.
 /// - `job_set` -> `batch_info`: tells the listener bus (batch started),
 ///   gives the receiver streams the batch's blocks, runs its jobs, makes a
 ///   checkpoint if there is a `checkpoint_writer` (with the state when it is
@@ -174,7 +180,8 @@ caf::actor spawn_job_executor(caf::actor_system& sys,
                               std::shared_ptr<runtime_state> state,
                               caf::actor listener_bus,
                               caf::actor checkpoint_writer,
-                              stream_options opts);
+                              stream_options opts,
+                              std::shared_ptr<stage_table> stages = nullptr);
 
 /// Job scheduler (Spark's JobScheduler), event-based: queues the batches
 /// and hands them to its job executor (spawned with it, from the same
@@ -194,7 +201,8 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                caf::actor listener_bus,
                                caf::actor checkpoint_writer,
                                std::map<int32_t, caf::actor> rate_controllers,
-                               stream_options opts);
+                               stream_options opts,
+                               std::shared_ptr<stage_table> stages = nullptr);
 
 /// Job generator (Spark's JobGenerator): cuts a batch at every point of the
 /// batch grid.

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "caf/allowed_unsafe_message_type.hpp"
 #include "caf/atom.hpp"
 #include "caf/error.hpp"
 #include "caf/meta/load_callback.hpp"
@@ -23,10 +22,9 @@
 #include "caf_stream/scheduler/job.hpp"
 
 /// The message protocol between the runtime's actors. Atoms are declared
-/// here once. Blocks, times and job sets are serializable
-/// (`add_stream_message_types`), and so is everything state holders and
-/// state nodes exchange; task references carry closures and are node-local
-/// for now.
+/// here once. Every message is serializable (`add_stream_message_types`):
+/// blocks, times, job sets, tasks, and everything state holders and state
+/// nodes exchange.
 namespace caf_stream::actors {
 
 using tick_batch_atom = caf::atom_constant<caf::atom("tickbatch")>;
@@ -83,10 +81,29 @@ struct task_batch {
   }
 };
 
-/// One task of a batch, as sent to an operator worker.
+/// One task of a stage, as sent to an operator worker, named by what it
+/// computes: partition `index` of stage `stage` of the graph whose
+/// fingerprint hashes to `graph`, in batch `batch_time`. On one node the
+/// stage travels along by pointer; a task read back from bytes has none, and
+/// its worker looks the stage up by name in its node's `stage_table`.
 struct task_ref {
+  task_ref() = default;
+
+  task_ref(std::shared_ptr<task_batch> batch, size_t index, uint64_t graph = 0,
+           uint64_t stage = 0, time batch_time = {})
+    : batch(std::move(batch)),
+      index(index),
+      graph(graph),
+      stage(stage),
+      batch_time(batch_time) {
+    // nop
+  }
+
   std::shared_ptr<task_batch> batch;
   size_t index = 0;
+  uint64_t graph = 0;
+  uint64_t stage = 0;
+  time batch_time;
 };
 
 using block_list = std::vector<block>;
@@ -175,6 +192,19 @@ typename Inspector::result_type inspect(Inspector& f, batch_info& x) {
            load);
 }
 
+namespace actors {
+
+/// A task crosses nodes by its name alone.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_ref& x) {
+  if constexpr (!Inspector::reads_state)
+    x.batch.reset();
+  return f(caf::meta::type_name("caf_stream::task_ref"), x.index, x.graph,
+           x.stage, x.batch_time);
+}
+
+} // namespace actors
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job& x) {
   return f(caf::meta::type_name("caf_stream::job"), x.batch_time, x.output_id,
@@ -214,6 +244,3 @@ typename Inspector::result_type inspect(Inspector& f, listener_event& x) {
 
 } // namespace caf_stream
 
-// Tasks carry closures over the graph: node-local until they are named by
-// (graph, stage, partition, batch) for remote workers.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf_stream::actors::task_ref)
