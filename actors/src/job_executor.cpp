@@ -176,7 +176,14 @@ public:
   }
 
 private:
+  // Runs batch `js`; one that comes while the runtime stops is skipped: its
+  // figures say it never started.
   batch_info run(job_set& js) {
+    if (state_->stopping()) {
+      batch_info skipped;
+      skipped.batch_time = js.batch_time;
+      return skipped;
+    }
     runner_->set_batch(js.batch_time);
     auto info = js.info(graph_->batch_interval());
     info.processing_start_time = clk_->now();

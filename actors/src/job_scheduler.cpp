@@ -1,4 +1,3 @@
-#include <deque>
 #include <map>
 #include <optional>
 #include <utility>
@@ -14,19 +13,13 @@
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
+#include "caf_stream/actors/stage_table.hpp"
 #include "caf_stream/actors/through_bytes.hpp"
 #include "caf_stream/detail/log.hpp"
 
 namespace caf_stream::actors {
 
 namespace {
-
-// A batch the scheduler holds until the executor is free, with the
-// generator's promise of its completion.
-struct queued_batch {
-  job_set js;
-  caf::typed_response_promise<time> done;
-};
 
 struct scheduler_state {
   caf::actor executor;
@@ -35,9 +28,8 @@ struct scheduler_state {
   std::shared_ptr<runtime_state> state;
   duration batch_interval{0};
   bool serialize_messages = false;
-  std::deque<queued_batch> queued;
-  // Whether the executor runs a batch.
-  bool busy = false;
+  // Batches handed to the executor and not answered yet.
+  size_t running = 0;
   // Set by `stop`: whether the stop is graceful.
   std::optional<bool> stopping;
   std::shared_ptr<spdlog::logger> log = detail::logger("scheduler");
@@ -78,8 +70,6 @@ void finish(scheduler_actor* self) {
           [=](caf::error&) { self->quit(); });
 }
 
-void run_next(scheduler_actor* self);
-
 // `js` as another node gets it; a batch whose records cannot leave this
 // node fails with the reason.
 job_set as_sent(scheduler_actor* self, job_set js) {
@@ -94,84 +84,86 @@ job_set as_sent(scheduler_actor* self, job_set js) {
   }
 }
 
-// Reports batch `info`, answers the generator and goes on with the next
-// batch, or ends when stopping.
+// Answers the generator: batch `info` completed, or was skipped (it did not
+// start) while stopping. Reports a batch that ran; the last answer while
+// stopping ends the scheduler.
 void completed(scheduler_actor* self, caf::typed_response_promise<time> done,
                const batch_info& info) {
   auto& st = self->state;
-  tell_listeners(self, listener_event::kind::batch_completed, info);
-  report_to_rate_controllers(self, info);
-  st.state->batch_completed(info);
-  done.deliver(info.batch_time);
-  st.busy = false;
-  if (st.stopping)
-    finish(self);
-  else
-    run_next(self);
-}
-
-// Hands the next batch to the executor unless it runs one. Batches queued
-// while the runtime stops are skipped (they count as done).
-void run_next(scheduler_actor* self) {
-  auto& st = self->state;
-  while (!st.busy && !st.queued.empty()) {
-    auto next = std::move(st.queued.front());
-    st.queued.pop_front();
-    if (st.state->stopping()) {
-      next.done.deliver(next.js.batch_time);
-      continue;
-    }
-    st.busy = true;
-    auto info = next.js.info(st.batch_interval);
-    if (st.serialize_messages)
-      next.js = as_sent(self, std::move(next.js));
-    self->request(st.executor, caf::infinite, std::move(next.js))
-      .then([=](batch_info& result) { completed(self, next.done, result); },
-            [=](caf::error& err) mutable {
-              info.failure_reason = "the job executor failed: "
-                                    + self->system().render(err);
-              self->state.log->error("batch {}: {}", to_string(info.batch_time),
-                                     *info.failure_reason);
-              completed(self, next.done, info);
-            });
+  if (info.processing_start_time) {
+    tell_listeners(self, listener_event::kind::batch_completed, info);
+    report_to_rate_controllers(self, info);
+    st.state->batch_completed(info);
   }
+  done.deliver(info.batch_time);
+  if (--st.running == 0 && st.stopping)
+    finish(self);
 }
 
-caf::behavior job_scheduler(scheduler_actor* self, caf::actor executor,
-                            caf::actor listener_bus,
-                            std::map<int32_t, caf::actor> rate_controllers,
-                            std::shared_ptr<runtime_state> state,
-                            duration batch_interval, bool serialize_messages) {
+// Hands batch `js` to the executor at once: its mailbox is the queue, so
+// that it goes from one batch to the next without waiting for this actor.
+caf::result<time> submit(scheduler_actor* self, job_set& js) {
   auto& st = self->state;
-  st.executor = std::move(executor);
+  if (st.stopping)
+    return js.batch_time;
+  auto done = self->make_response_promise<time>();
+  auto info = js.info(st.batch_interval);
+  if (st.serialize_messages)
+    js = as_sent(self, std::move(js));
+  ++st.running;
+  self->request(st.executor, caf::infinite, std::move(js))
+    .then([=](batch_info& result) { completed(self, done, result); },
+          [=](caf::error& err) mutable {
+            info.processing_start_time = info.submission_time;
+            info.failure_reason = "the job executor failed: "
+                                  + self->system().render(err);
+            self->state.log->error("batch {}: {}", to_string(info.batch_time),
+                                   *info.failure_reason);
+            completed(self, done, info);
+          });
+  return done;
+}
+
+caf::behavior job_scheduler(scheduler_actor* self,
+                            std::vector<caf::actor> workers,
+                            std::shared_ptr<detail::dstream_graph> graph,
+                            std::shared_ptr<caf_stream::clock> clk,
+                            std::shared_ptr<runtime_state> state,
+                            caf::actor listener_bus,
+                            caf::actor checkpoint_writer,
+                            std::map<int32_t, caf::actor> rate_controllers,
+                            stream_options opts,
+                            std::shared_ptr<stage_table> stages) {
+  auto& st = self->state;
   st.listener_bus = std::move(listener_bus);
   st.rate_controllers = std::move(rate_controllers);
-  st.state = std::move(state);
-  st.batch_interval = batch_interval;
-  st.serialize_messages = serialize_messages;
+  st.state = state;
+  st.batch_interval = graph->batch_interval();
+  st.serialize_messages = opts.serialize_messages;
+  // The executor's "batch started" comes through here, after its answer
+  // for the batch before: listeners hear of a batch's completion first.
+  st.executor = spawn_job_executor(self->system(), std::move(workers),
+                                   std::move(graph), std::move(clk),
+                                   std::move(state),
+                                   caf::actor_cast<caf::actor>(self),
+                                   std::move(checkpoint_writer),
+                                   std::move(opts), std::move(stages));
   // The executor ends with this actor, however it ends.
   self->attach_functor([ex = st.executor](const caf::error&) {
     caf::anon_send_exit(ex, caf::exit_reason::user_shutdown);
   });
   return {
-    [=](job_set& js) -> caf::result<time> {
-      auto& st = self->state;
-      if (st.stopping)
-        return js.batch_time;
-      auto done = self->make_response_promise<time>();
-      st.queued.push_back(queued_batch{std::move(js), done});
-      run_next(self);
-      return done;
+    [=](job_set& js) { return submit(self, js); },
+    [=](listener_event& e) {
+      self->send(self->state.listener_bus, std::move(e));
     },
     [=](stop_atom, bool graceful) {
       auto& st = self->state;
       if (st.stopping)
         return;
+      // The executor skips the batches that did not start.
       st.stopping = graceful;
-      for (auto& skipped : st.queued)
-        skipped.done.deliver(skipped.js.batch_time);
-      st.queued.clear();
-      if (!st.busy)
+      if (st.running == 0)
         finish(self);
     },
   };
@@ -189,15 +181,10 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::map<int32_t, caf::actor> rate_controllers,
                                stream_options opts,
                                std::shared_ptr<stage_table> stages) {
-  auto interval = graph->batch_interval();
-  auto serialize = opts.serialize_messages;
-  auto executor = spawn_job_executor(sys, std::move(workers), std::move(graph),
-                                     std::move(clk), state, listener_bus,
-                                     std::move(checkpoint_writer),
-                                     std::move(opts), std::move(stages));
-  return sys.spawn(job_scheduler, std::move(executor), std::move(listener_bus),
-                   std::move(rate_controllers), std::move(state), interval,
-                   serialize);
+  return sys.spawn(job_scheduler, std::move(workers), std::move(graph),
+                   std::move(clk), std::move(state), std::move(listener_bus),
+                   std::move(checkpoint_writer), std::move(rate_controllers),
+                   std::move(opts), std::move(stages));
 }
 
 } // namespace caf_stream::actors

@@ -167,10 +167,13 @@ spawn_rate_target(caf::actor_system& sys,
 /// to their routers (spawned on first use). Spawned by the job scheduler.
 /// Registers each stage in `stages` (a table of its own if null) while it
 /// runs, so that workers can find it by name.
-/// - `job_set` -> `batch_info`: tells the listener bus (batch started),
+/// - `job_set` -> `batch_info`: tells `listener_bus` (batch started; the
+///   scheduler, which passes it on after its answer for the batch before),
 ///   gives the receiver streams the batch's blocks, runs its jobs, makes a
 ///   checkpoint if there is a `checkpoint_writer` (with the state when it is
-///   due) and sends it there, and answers the batch's figures;
+///   due) and sends it there, and answers the batch's figures; while the
+///   runtime stops, answers at once with figures that have no processing
+///   start (the batch is skipped);
 /// - `(stop_atom, graceful)` -> `bool`: ends; when `graceful`, first writes
 ///   a checkpoint with the state of the last batch that completed.
 caf::actor spawn_job_executor(caf::actor_system& sys,
@@ -183,16 +186,16 @@ caf::actor spawn_job_executor(caf::actor_system& sys,
                               stream_options opts,
                               std::shared_ptr<stage_table> stages = nullptr);
 
-/// Job scheduler (Spark's JobScheduler), event-based: queues the batches
-/// and hands them to its job executor (spawned with it, from the same
-/// arguments) one at a time, and reports each completed batch to the
+/// Job scheduler (Spark's JobScheduler), event-based: hands the batches to
+/// its job executor (spawned with it, from the same arguments), which runs
+/// them one at a time in order, and reports each completed batch to the
 /// listener bus (`listener_event`s), the rate controllers (by receiver
 /// stream id) and the runtime state.
-/// - `job_set` -> `time`: queues a batch and answers its time once it
-///   completed (or was skipped while stopping);
-/// - `(stop_atom, graceful)`: skips the queued batches and ends after the
-///   one that is running, with its executor; when `graceful`, the executor
-///   first writes a checkpoint with the state.
+/// - `job_set` -> `time`: answers the batch's time once it completed (or
+///   was skipped while stopping);
+/// - `(stop_atom, graceful)`: ends with its executor once the batch that
+///   runs completed and the others were skipped; when `graceful`, the
+///   executor first writes a checkpoint with the state.
 caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                std::vector<caf::actor> workers,
                                std::shared_ptr<detail::dstream_graph> graph,
