@@ -25,7 +25,7 @@ namespace caf_stream::actors {
 namespace {
 
 /// Spreads a stage's tasks over the operator workers and waits for them in
-/// the scheduler's own mailbox (other messages stay queued meanwhile).
+/// the executor's own mailbox (other messages stay queued meanwhile).
 /// State streams' calls go to their routers, spawned on first use.
 class worker_task_runner final : public task_runner {
 public:
@@ -59,9 +59,9 @@ public:
         task(i);
       return;
     }
-    // The scheduler runs the last task itself instead of waiting idle, then
+    // The executor runs the last task itself instead of waiting idle, then
     // every task no worker has started yet: tiny tasks (an empty batch's)
-    // never wait for a worker to wake up, and the scheduler's share of a
+    // never wait for a worker to wake up, and the executor's share of a
     // stage grows when the workers are late.
     auto batch = std::make_shared<task_batch>(++next_id_, task, n);
     scoped_stage registered{stages_, batch};

@@ -47,9 +47,9 @@ using next_event_atom = caf::atom_constant<caf::atom("nextevent")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Whoever claims a task
-/// runs it: the operator worker it was sent to, or the job scheduler once
+/// runs it: the operator worker it was sent to, or the job executor once
 /// its own task is done, so that a stage of tasks shorter than a worker's
-/// wake-up does not wait for the workers. `run` refers to the scheduler's
+/// wake-up does not wait for the workers. `run` refers to the executor's
 /// stack: a worker whose message comes after the stage ended finds its task
 /// claimed and leaves `run` alone (the batch itself is shared).
 struct task_batch {
