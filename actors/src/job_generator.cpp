@@ -39,13 +39,6 @@ struct generator_state {
 
 using generator_actor = caf::stateful_actor<generator_state>;
 
-// A batch whose inputs could not be fixed: its jobs fail with `what`.
-void fail(job_set& js, std::string what) {
-  js.failure = std::move(what);
-  if (js.jobs.empty())
-    js.jobs.push_back(job{js.batch_time, 0, "generating the batch"});
-}
-
 // Fixes the inputs of batch `t` and builds its jobs. The batch's blocks
 // travel in the job set. A failing input (a directory that vanished, ...)
 // fails the batch instead of the runtime.
@@ -72,7 +65,7 @@ job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
   } catch (const std::exception& e) {
     st.log->error("generating batch {} failed: {}", to_string(t), e.what());
     js.jobs.clear();
-    fail(js, e.what());
+    js.fail(e.what(), "generating the batch");
   }
   // The batch was due at its time: a late tick (a busy generator, batches
   // caught up after recovery) counts as scheduling delay.
@@ -135,7 +128,7 @@ caf::behavior job_generator(generator_actor* self,
             // The tracker kept the blocks for the next batch.
             job_set js;
             js.batch_time = t;
-            fail(js, message_of(err));
+            js.fail(message_of(err), "generating the batch");
             js.submission_time = std::min(t, self->state.clk->now());
             submit(self, std::move(js));
           });

@@ -77,9 +77,7 @@ job_set as_sent(scheduler_actor* self, job_set js) {
     return through_bytes(self->system(), js);
   } catch (const std::exception& e) {
     js.blocks.clear();
-    js.failure = e.what();
-    if (js.jobs.empty())
-      js.jobs.push_back(job{js.batch_time, 0, "sending the batch"});
+    js.fail(e.what(), "sending the batch");
     return js;
   }
 }

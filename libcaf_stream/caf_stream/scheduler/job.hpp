@@ -42,6 +42,14 @@ struct job_set {
   /// When the job generator handed the set to the scheduler.
   time submission_time;
 
+  /// Fails the batch with `why`: each of its jobs fails with it, and one
+  /// named `step` stands in when it has none.
+  void fail(std::string why, const char* step) {
+    failure = std::move(why);
+    if (jobs.empty())
+      jobs.push_back(job{batch_time, 0, step});
+  }
+
   /// The batch's figures as far as they are known at submission (Spark's
   /// `JobSet.toBatchInfo`).
   batch_info info(duration batch_interval) const {
