@@ -25,10 +25,12 @@ class checkpoint_writer final : public caf::blocking_actor {
 public:
   checkpoint_writer(
     caf::actor_config& cfg, std::string directory, size_t keep,
+    caf::actor listener_bus,
     std::function<void(const detail::checkpoint_record&)> written)
     : caf::blocking_actor(cfg),
       directory_(std::move(directory)),
       keep_(keep),
+      listener_bus_(std::move(listener_bus)),
       written_(std::move(written)),
       log_(detail::logger("checkpoint")) {
     // nop
@@ -65,6 +67,7 @@ private:
   // the next checkpoint may succeed (a full disk, ...).
   void write_pending() {
     for (auto& x : pending_.take()) {
+      auto start = std::chrono::steady_clock::now();
       try {
         detail::write_checkpoint(directory_, x, keep_);
         last_failure_.clear();
@@ -75,8 +78,10 @@ private:
         last_failure_ = "checkpoint of batch " + std::to_string(x.time_ms)
                         + " ms failed: " + e.what();
         log_->error("{}", last_failure_);
-        continue;
       }
+      tell_listeners(x, std::chrono::steady_clock::now() - start);
+      if (!last_failure_.empty())
+        continue;
       if (!written_)
         continue;
       try {
@@ -88,8 +93,25 @@ private:
     }
   }
 
+  // Reports the write of `x`, which took `took`, to the listener bus.
+  void tell_listeners(const detail::checkpoint_record& x,
+                      std::chrono::steady_clock::duration took) {
+    if (!listener_bus_)
+      return;
+    listener_event event;
+    event.what = listener_event::kind::checkpoint_written;
+    event.checkpoint.batch_time = time{x.time_ms};
+    event.checkpoint.with_data = x.has_data();
+    event.checkpoint.write_time
+      = std::chrono::duration_cast<std::chrono::microseconds>(took);
+    if (!last_failure_.empty())
+      event.checkpoint.failure_reason = last_failure_;
+    send(listener_bus_, std::move(event));
+  }
+
   std::string directory_;
   size_t keep_;
+  caf::actor listener_bus_;
   std::function<void(const detail::checkpoint_record&)> written_;
   // Records that came in since the last write, less superseded ones.
   detail::pending_checkpoints pending_;
@@ -103,9 +125,10 @@ private:
 
 caf::actor spawn_checkpoint_writer(
   caf::actor_system& sys, std::string directory, size_t keep,
+  caf::actor listener_bus,
   std::function<void(const detail::checkpoint_record&)> written) {
-  return sys.spawn<checkpoint_writer, caf::detached>(std::move(directory),
-                                                     keep, std::move(written));
+  return sys.spawn<checkpoint_writer, caf::detached>(
+    std::move(directory), keep, std::move(listener_bus), std::move(written));
 }
 
 } // namespace caf_stream::actors

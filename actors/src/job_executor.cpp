@@ -101,8 +101,12 @@ public:
     // The router bounds each of its holders' calls.
     self_->request(router, caf::infinite, state_atom::value,
                    static_cast<uint8_t>(what), t, std::move(in))
-      .receive([&](block_list& xs) { result = std::move(xs); },
-               [&](caf::error& e) { failure = std::move(e); });
+      .receive(
+        [&](block_list& xs, int64_t keys) {
+          result = std::move(xs);
+          state_keys_[op.state_id()] = keys;
+        },
+        [&](caf::error& e) { failure = std::move(e); });
     if (!failure)
       return result;
     if (is_stream_error(failure))
@@ -111,6 +115,11 @@ public:
     throw stream_error(errc::job_failure,
                        "the state stream's router failed: "
                          + self_->system().render(failure));
+  }
+
+  /// The keys each state stream held after its last call, by state id.
+  const std::map<int32_t, int64_t>& state_keys() const noexcept {
+    return state_keys_;
   }
 
 private:
@@ -122,6 +131,7 @@ private:
   time batch_time_;
   // One per state stream, by state id, spawned on its first call.
   std::map<int32_t, caf::actor> routers_;
+  std::map<int32_t, int64_t> state_keys_;
   uint64_t next_id_ = 0;
   size_t next_worker_ = 0;
 };
@@ -188,8 +198,8 @@ private:
     auto info = js.info(graph_->batch_interval());
     info.processing_start_time = clk_->now();
     if (state_->has_listeners())
-      send(listener_bus_,
-           listener_event{listener_event::kind::batch_started, info, {}});
+      send(listener_bus_, listener_event{listener_event::kind::batch_started,
+                                         info, {}, {}});
     graph_->bind_received(js.batch_time, std::move(js.blocks));
     for (auto& j : js.jobs) {
       auto op = run_output_operation(j, [&] { run_job(js, j); }, *clk_);
@@ -203,6 +213,7 @@ private:
       info.output_operations.push_back(std::move(op));
     }
     info.processing_end_time = clk_->now();
+    info.state_keys = runner_->state_keys();
     if (!info.failure_reason) {
       write_checkpoint(js.batch_time,
                        graph_->data_checkpoint_due(js.batch_time));

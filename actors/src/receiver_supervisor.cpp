@@ -70,7 +70,7 @@ using supervisor_actor = caf::stateful_actor<supervisor_state>;
 void tell_listeners(supervisor_actor* self, listener_event::kind what) {
   auto& st = self->state;
   if (st.runtime->has_listeners())
-    self->send(st.listener_bus, listener_event{what, {}, st.info});
+    self->send(st.listener_bus, listener_event{what, {}, st.info, {}});
 }
 
 void note_error(supervisor_actor* self, const std::string& message) {

@@ -46,17 +46,20 @@ caf::behavior state_holder(caf::stateful_actor<holder_state>* self,
   }
   return {
     [=](state_atom, uint8_t what, time t,
-        const block& in) -> caf::result<block> {
+        const block& in) -> caf::result<block, int64_t> {
       if (what > static_cast<uint8_t>(state_call::save))
         return caf::make_error(errc::illegal_state,
                                "unknown state call " + std::to_string(what));
       auto& st = self->state;
+      auto keys = [&] {
+        return static_cast<int64_t>(st.op->num_keys(st.partition.get()));
+      };
       auto call = static_cast<state_call>(what);
       auto update = call == state_call::update;
       if (update && st.updated == t) {
         if (!st.failure.empty())
           return caf::make_error(errc::job_failure, st.failure);
-        return st.output;
+        return {st.output, keys()};
       }
       if (update) {
         st.updated = t;
@@ -67,7 +70,7 @@ caf::behavior state_holder(caf::stateful_actor<holder_state>* self,
         auto out = st.op->call(st.partition.get(), call, t, in);
         if (update)
           st.output = out;
-        return out;
+        return {std::move(out), keys()};
       } catch (const std::exception& e) {
         if (update)
           st.failure = e.what();
@@ -99,20 +102,22 @@ caf::behavior holder_proxy(caf::stateful_actor<proxy_state>* self,
   });
   self->attach_functor(
     [=] { caf::anon_send_exit(holder, caf::exit_reason::user_shutdown); });
-  auto answer = [=](uint64_t id, auto x) {
+  auto answer = [=](uint64_t id, auto&&... xs) {
     auto i = self->state.pending.find(id);
     if (i == self->state.pending.end())
       return;
-    i->second.deliver(std::move(x));
+    i->second.deliver(std::forward<decltype(xs)>(xs)...);
     self->state.pending.erase(i);
   };
   return {
-    [=](state_atom, uint8_t what, time t, block& in) -> caf::result<block> {
+    [=](state_atom, uint8_t what, time t,
+        block& in) -> caf::result<block, int64_t> {
       auto promise = self->make_response_promise();
       auto id = self->state.next_id++;
       self->state.pending.emplace(id, promise);
       self->request(holder, timeout, state_atom::value, what, t, std::move(in))
-        .then([=](block& out) { answer(id, std::move(out)); },
+        .then([=](block& out,
+                  int64_t keys) { answer(id, std::move(out), keys); },
               [=](caf::error& e) { answer(id, std::move(e)); });
       return promise;
     },

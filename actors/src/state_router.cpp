@@ -46,12 +46,13 @@ public:
     bool running = true;
     receive_while(running)(
       [&](state_atom, uint8_t what, time t,
-          block_list& in) -> caf::result<block_list> {
+          block_list& in) -> caf::result<block_list, int64_t> {
         if (what > static_cast<uint8_t>(state_call::save))
           return caf::make_error(errc::illegal_state, "unknown state call "
                                                         + std::to_string(what));
         try {
-          return call(static_cast<state_call>(what), t, std::move(in));
+          auto out = call(static_cast<state_call>(what), t, std::move(in));
+          return {std::move(out), keys()};
         } catch (const stream_error& e) {
           return caf::make_error(e.code(), std::string{e.what()});
         }
@@ -85,7 +86,17 @@ private:
     state_partition_log log;
     // Why the partition's state is lost for good (its log was dropped).
     std::string lost;
+    // The keys the partition held after its last call.
+    int64_t keys = 0;
   };
+
+  // The keys the stream's partitions hold in all.
+  int64_t keys() const {
+    int64_t result = 0;
+    for (const auto& x : holders_)
+      result += x.keys;
+    return result;
+  }
 
   // Runs `what` at the holders of the first `in.size()` partitions; throws
   // `stream_error` naming the first partition that failed.
@@ -127,17 +138,22 @@ private:
     std::vector<size_t> again;
     for (size_t i = 0; i < n; ++i)
       if (pending[i])
-        pending[i]->receive([&](block& x) { result[i] = std::move(x); },
-                            [&](caf::error& e) {
-                              if (failed(i, e))
-                                again.push_back(i);
-                            });
+        pending[i]->receive(
+          [&](block& x, int64_t keys) {
+            result[i] = std::move(x);
+            holders_[i].keys = keys;
+          },
+          [&](caf::error& e) {
+            if (failed(i, e))
+              again.push_back(i);
+          });
     // A holder lost in the call: its replacement gets the call again.
     for (auto i : again)
       if (replace(i, failures[i]))
         ask(i, sent[i]).receive(
-          [&](block& x) {
+          [&](block& x, int64_t keys) {
             result[i] = std::move(x);
+            holders_[i].keys = keys;
             failures[i].clear();
           },
           [&](caf::error& e) { failed(i, e); });
@@ -204,7 +220,8 @@ private:
   void holders_of(size_t n) {
     while (holders_.size() < n) {
       auto i = holders_.size();
-      holder_ref h{{}, {}, {}, state_partition_log{opts_.state_log_limit}, {}};
+      holder_ref h{{}, {}, {}, state_partition_log{opts_.state_log_limit}, {},
+                   0};
       if (opts_.state_nodes.empty()) {
         h.actor = spawn_state_holder(system(), op_,
                                      caf::actor_cast<caf::actor>(this));
@@ -234,7 +251,7 @@ private:
       std::find(nodes.begin(), nodes.end(), h.node) - nodes.begin());
     // The node's actor went down with the holder; it may be back.
     state_nodes_.erase(h.node);
-    holder_ref fresh{{}, {}, {}, std::move(h.log), {}};
+    holder_ref fresh{{}, {}, {}, std::move(h.log), {}, h.keys};
     if (!place(i, home, fresh, failure)) {
       h.log = std::move(fresh.log);
       failure = where(i) + ": " + h.gone
@@ -289,7 +306,7 @@ private:
       bool ok = true;
       request(holder, state_wait(), state_atom::value,
               static_cast<uint8_t>(x.call), x.batch, x.input)
-        .receive([](block&) {},
+        .receive([](block&, int64_t) {},
                  [&](caf::error& e) {
                    failure = "replaying its state failed: " + describe(e);
                    ok = false;
@@ -351,9 +368,7 @@ private:
 
   // "map_with_state, state partition 1".
   std::string name_of(size_t i) const {
-    auto sig = op_->signature();
-    return sig.substr(0, sig.find('<')) + ", state partition "
-           + std::to_string(i);
+    return op_->operation() + ", state partition " + std::to_string(i);
   }
 
   // A holder's own message (a user function threw, ...), a proxy's word on

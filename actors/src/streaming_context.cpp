@@ -17,6 +17,7 @@
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/file_input.hpp"
+#include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/receiver/socket_receiver.hpp"
 #include "caf_stream/receiver/write_ahead_log.hpp"
@@ -200,6 +201,8 @@ std::unique_ptr<ui::web_server> start_ui(const stream_options& opts,
     opts.ui_retained_batches);
   for (const auto& in : graph.receiver_inputs())
     stats->add_receiver(in->stream_id(), in->stream_name());
+  for (const auto& op : graph.state_operators())
+    stats->add_state_stream(op->state_id(), op->operation());
   auto result = std::make_unique<ui::web_server>(stats, opts.ui_address,
                                                  opts.ui_port);
   shared.add_listener(std::move(stats));

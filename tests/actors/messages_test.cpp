@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -189,4 +191,45 @@ TEST_CASE("a batch crosses node boundaries as a job set with its blocks",
   CHECK(js.num_records == 2);
   CHECK(js.stream_records == std::map<int32_t, int64_t>{{3, 2}, {5, 0}});
   CHECK(js.submission_time == caf_stream::time{2990});
+}
+
+TEST_CASE("listener events cross node boundaries with the state sizes and "
+          "the checkpoint write times",
+          "[actors][messages]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  auto roundtrip = [&](const listener_event& x) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    auto msg = caf::make_message(x);
+    if (auto err = sink(msg))
+      FAIL(sys.render(err));
+    caf::message got;
+    caf::binary_deserializer source{sys, buf};
+    if (auto err = source(got))
+      FAIL(sys.render(err));
+    REQUIRE(got.match_elements<listener_event>());
+    return got.get_as<listener_event>(0);
+  };
+  listener_event completed;
+  completed.what = listener_event::kind::batch_completed;
+  completed.info.batch_time = caf_stream::time{2000};
+  completed.info.state_keys = {{0, 12}, {2, 0}};
+  auto got = roundtrip(completed);
+  CHECK(got.what == listener_event::kind::batch_completed);
+  CHECK(got.info.state_keys == std::map<int32_t, int64_t>{{0, 12}, {2, 0}});
+  listener_event written;
+  written.what = listener_event::kind::checkpoint_written;
+  written.checkpoint.batch_time = caf_stream::time{3000};
+  written.checkpoint.with_data = true;
+  written.checkpoint.write_time = std::chrono::microseconds{1234};
+  written.checkpoint.failure_reason = "disk full";
+  got = roundtrip(written);
+  CHECK(got.what == listener_event::kind::checkpoint_written);
+  CHECK(got.checkpoint.batch_time == caf_stream::time{3000});
+  CHECK(got.checkpoint.with_data);
+  CHECK(got.checkpoint.write_time == std::chrono::microseconds{1234});
+  CHECK(got.checkpoint.failure_reason == std::optional<std::string>{"disk full"});
+  written.checkpoint.failure_reason.reset();
+  CHECK_FALSE(roundtrip(written).checkpoint.failure_reason);
 }

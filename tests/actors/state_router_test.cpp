@@ -29,7 +29,8 @@ namespace {
 using records = std::vector<int64_t>;
 
 // A state stream whose partition is a running sum: an update adds the
-// batch's records and gives the new sum; a negative record fails it.
+// batch's records and gives the new sum; a negative record fails it. A
+// partition holds one key, its sum, once a record came.
 class summing_operator final : public basic_state_operator<int64_t, int64_t> {
 public:
   std::string signature() const override {
@@ -37,6 +38,10 @@ public:
   }
 
 protected:
+  size_t keys(const int64_t& sum) const override {
+    return sum != 0 ? 1 : 0;
+  }
+
   block apply(int64_t& sum, state_call what, caf_stream::time,
               const block& in) const override {
     if (what == state_call::update || what == state_call::load)
@@ -61,6 +66,8 @@ struct fixture {
     return {[](int32_t) {}};
   });
   caf::actor router;
+  // The keys the stream held after the last call.
+  int64_t keys = -1;
 
   fixture() {
     auto op = std::make_shared<summing_operator>();
@@ -88,7 +95,8 @@ struct fixture {
                 static_cast<uint8_t>(what), caf_stream::time{t * 1000},
                 std::move(blocks))
       .receive(
-        [&](block_list& out) {
+        [&](block_list& out, int64_t n) {
+          keys = n;
           for (auto& x : out)
             result.push_back(x.data ? *block_records<int64_t>(x) : records{});
         },
@@ -106,9 +114,12 @@ TEST_CASE_METHOD(fixture, "a state router gives each partition a holder that "
                  "[actors][state_router]") {
   using rows = std::vector<records>;
   CHECK(call(state_call::update, 1, {{1, 2}, {10}}) == rows{{3}, {10}});
+  CHECK(keys == 2);
   CHECK(call(state_call::update, 2, {{4}, {}}) == rows{{7}, {10}});
+  CHECK(keys == 2);
   // A third partition gets a holder of its own, starting empty.
   CHECK(call(state_call::update, 3, {{}, {5}, {6}}) == rows{{7}, {15}, {6}});
+  CHECK(keys == 3);
   CHECK(call(state_call::snapshot, 3, {{}, {}, {}}) == rows{{7}, {15}, {6}});
   CHECK(call(state_call::load, 4, {{100}, {}, {}}) == rows{{}, {}, {}});
   CHECK(call(state_call::save, 4, {{}, {}, {}}) == rows{{107}, {15}, {6}});

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -243,9 +244,74 @@ TEST_CASE("streaming_statistics writes Prometheus metrics with cumulative "
         == Approx(70.404));
 }
 
+TEST_CASE("streaming_statistics shows each state stream's keys and the "
+          "checkpoint write times",
+          "[ui]") {
+  auto owned = make_stats();
+  auto& stats = *owned;
+  stats.add_state_stream(0, "update_state_by_key");
+  stats.add_state_stream(1, "map_with_state");
+  auto b1 = batch(1000, 10, 0, 4);
+  b1.state_keys = {{0, 4}, {1, 2}};
+  auto b2 = batch(2000, 10, 0, 4);
+  b2.state_keys = {{0, 6}, {1, 1}};
+  stats.on_batch_completed(b1);
+  stats.on_batch_completed(b2);
+  // Write times 0.3 ms, 4 ms and 2 s, the last one failed.
+  auto write = [&](int64_t t, int64_t micros, const char* failure) {
+    checkpoint_info x;
+    x.batch_time = at(t);
+    x.write_time = std::chrono::microseconds{micros};
+    if (failure != nullptr)
+      x.failure_reason = failure;
+    stats.on_checkpoint_written(x);
+  };
+  write(1000, 300, nullptr);
+  write(2000, 4000, nullptr);
+  write(3000, 2000000, "disk full");
+  auto batches = json::parse(stats.batches_json());
+  REQUIRE(batches.size() == 2);
+  CHECK(batches[0]["stateKeys"]
+        == json::parse(R"([{"stateStreamId": 0, "name": "update_state_by_key",
+                             "numKeys": 6},
+                            {"stateStreamId": 1, "name": "map_with_state",
+                             "numKeys": 1}])"));
+  CHECK(batches[1]["stateKeys"][0]["numKeys"] == 4);
+  // A batch without state streams has no sizes.
+  auto plain = make_stats();
+  plain->on_batch_completed(batch(1000, 10, 0, 4));
+  CHECK_FALSE(json::parse(plain->batches_json())[0].contains("stateKeys"));
+  metrics m{stats.metrics_text()};
+  CHECK(m.types["caf_stream_state_keys"] == "gauge");
+  CHECK(m.samples[R"(caf_stream_state_keys{state_stream="0",operation="update_state_by_key"})"]
+        == "6");
+  CHECK(m.samples[R"(caf_stream_state_keys{state_stream="1",operation="map_with_state"})"]
+        == "1");
+  CHECK(m.types["caf_stream_checkpoint_write_seconds"] == "histogram");
+  const std::vector<std::pair<std::string, std::string>> buckets{
+    {"0.0005", "1"}, {"0.001", "1"}, {"0.0025", "1"}, {"0.005", "2"},
+    {"0.01", "2"},   {"0.025", "2"}, {"0.05", "2"},   {"0.1", "2"},
+    {"0.25", "2"},   {"0.5", "2"},   {"1", "2"},      {"2.5", "3"},
+    {"+Inf", "3"}};
+  for (const auto& [le, n] : buckets) {
+    INFO(le);
+    CHECK(m.samples["caf_stream_checkpoint_write_seconds_bucket{le=\"" + le
+                    + "\"}"]
+          == n);
+  }
+  CHECK(m.samples["caf_stream_checkpoint_write_seconds_count"] == "3");
+  CHECK(std::stod(m.samples["caf_stream_checkpoint_write_seconds_sum"])
+        == Approx(2.0043));
+  CHECK(m.types["caf_stream_checkpoints_failed_total"] == "counter");
+  CHECK(m.samples["caf_stream_checkpoints_failed_total"] == "1");
+}
+
 TEST_CASE("prometheus_writer formats values and escapes text", "[ui]") {
   using ui::prometheus_writer;
   CHECK(prometheus_writer::format_value(0.005) == "0.005");
+  CHECK(prometheus_writer::format_value(0.0005) == "0.0005");
+  CHECK(prometheus_writer::format_value(0.00001) == "1e-05");
+  CHECK(prometheus_writer::format_value(1234567) == "1234567");
   CHECK(prometheus_writer::format_value(3) == "3");
   CHECK(prometheus_writer::format_value(1.0 / 3) == "0.3333333333333333");
   CHECK(prometheus_writer::format_value(1.0 / 0.0) == "+Inf");

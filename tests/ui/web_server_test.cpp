@@ -3,10 +3,17 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +68,35 @@ void start_idle(streaming_context& ssc) {
     [](const rdd<int>&) {});
   ssc.start();
 }
+
+// The checkpoint writes the listeners hear of.
+class checkpoint_log final : public streaming_listener {
+public:
+  void on_checkpoint_written(const checkpoint_info& info) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    writes_.push_back(info);
+    cv_.notify_all();
+  }
+
+  // Waits until the checkpoint of batch `ms` was written (bounded, for a
+  // stuck runtime); returns the writes so far.
+  std::vector<checkpoint_info> wait_for(int64_t ms) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    auto written = [&] {
+      return !writes_.empty()
+             && writes_.back().batch_time.milliseconds() >= ms;
+    };
+    if (!cv_.wait_for(guard, std::chrono::seconds(120), written))
+      throw std::runtime_error("the checkpoint of batch "
+                               + std::to_string(ms) + " was not written");
+    return writes_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<checkpoint_info> writes_;
+};
 
 } // namespace
 
@@ -153,4 +189,73 @@ TEST_CASE("a context that owns its actor system serves the UI unless told "
   CHECK(listening_sockets().size() == before.size() + 1);
   ssc.stop();
   CHECK(listening_sockets() == before);
+}
+
+TEST_CASE("the streaming UI shows a state stream's keys per batch and the "
+          "checkpoint write times",
+          "[ui]") {
+  using kv = std::pair<std::string, int>;
+  auto clk = std::make_shared<testing::manual_clock>(caf_stream::time{0});
+  auto opts = testing::default_test_options();
+  opts.ui_enabled = true;
+  opts.ui_port = 0;
+  testing::temporary_directory dir;
+  streaming_context ssc{std::chrono::seconds(1), opts, clk};
+  ssc.checkpoint(dir.path());
+  std::vector<std::vector<std::string>> words{{"a"}, {"a", "b"}, {"b", "c"}};
+  testing::detail::add_test_input(ssc, words, 2)
+    .map([](const std::string& w) { return kv{w, 1}; })
+    .update_state_by_key(
+      [](const std::vector<int>& xs, std::optional<int> n) {
+        return std::optional<int>{n.value_or(0) + static_cast<int>(xs.size())};
+      })
+    .foreach_rdd([](const rdd<kv>&) {});
+  // Both listen after the UI's listener, which has seen an event once they
+  // have.
+  auto batches = std::make_shared<testing::detail::output_collector<kv>>();
+  auto writes = std::make_shared<checkpoint_log>();
+  ssc.start();
+  ssc.add_streaming_listener(batches);
+  ssc.add_streaming_listener(writes);
+  for (size_t i = 1; i <= words.size(); ++i) {
+    clk->advance(std::chrono::seconds(1));
+    batches->wait_for_batches(i);
+  }
+  // Keys after each batch: {a}, {a, b}, {a, b, c}.
+  std::vector<std::map<int32_t, int64_t>> keys;
+  for (const auto& b : batches->infos())
+    keys.push_back(b.state_keys);
+  CHECK(keys == std::vector<std::map<int32_t, int64_t>>{{{0, 1}}, {{0, 2}},
+                                                        {{0, 3}}});
+  auto url = *ssc.ui_web_url();
+  auto app = json::parse(
+    support::http_get(url + "api/v1/applications").body)[0]["id"]
+               .get<std::string>();
+  auto listed = json::parse(
+    support::http_get(url + "api/v1/applications/" + app
+                      + "/streaming/batches")
+      .body);
+  std::vector<int64_t> listed_keys;
+  for (auto& b : listed) {
+    REQUIRE(b["stateKeys"].size() == 1);
+    CHECK(b["stateKeys"][0]["name"] == "update_state_by_key");
+    listed_keys.push_back(b["stateKeys"][0]["numKeys"].get<int64_t>());
+  }
+  // Newest first.
+  CHECK(listed_keys == std::vector<int64_t>{3, 2, 1});
+  // The writer skips checkpoints that newer ones supersede when it falls
+  // behind, so the last batch's is the one that surely comes.
+  auto written = writes->wait_for(3000);
+  for (const auto& x : written)
+    CHECK_FALSE(x.failure_reason);
+  auto metrics = support::http_get(url + "metrics").body;
+  CHECK(metrics.find("\ncaf_stream_state_keys{state_stream=\"0\","
+                     "operation=\"update_state_by_key\"} 3\n")
+        != std::string::npos);
+  CHECK(metrics.find("\ncaf_stream_checkpoint_write_seconds_count "
+                     + std::to_string(written.size()) + "\n")
+        != std::string::npos);
+  CHECK(metrics.find("\ncaf_stream_checkpoints_failed_total 0\n")
+        != std::string::npos);
+  ssc.stop();
 }

@@ -37,8 +37,9 @@ caf::actor spawn_operator_worker(caf::actor_system& sys,
 /// one to touch it. Spawned by the stream's router when the stream first
 /// runs, on this node or by a state node; quits when `driver` (the router)
 /// goes down.
-/// - `(state_atom, uint8_t state_call, time, block)` -> `block`: runs the
-///   operator's call on the partition; a failure (a user function threw,
+/// - `(state_atom, uint8_t state_call, time, block)` -> `(block, int64_t)`:
+///   runs the operator's call on the partition and answers its output and
+///   the keys the partition holds now; a failure (a user function threw,
 ///   undecodable records) comes back as an error with the message. An
 ///   update for the batch it applied last gives that batch's output (or
 ///   error) again and leaves the state alone.
@@ -55,9 +56,10 @@ caf::actor spawn_state_holder(caf::actor_system& sys,
 /// (`state_partition_log`, bounded by `opts.state_log_limit`): when a
 /// holder goes down, a new one on its node, or on the next node that takes
 /// it, gets them again, then the call that was lost.
-/// - `(state_atom, uint8_t state_call, time, block_list)` -> `block_list`:
-///   partition `i` gets element `i`; the outputs come back in partition
-///   order, or an `errc` error naming the first partition that failed;
+/// - `(state_atom, uint8_t state_call, time, block_list)` ->
+///   `(block_list, int64_t)`: partition `i` gets element `i`; the outputs
+///   come back in partition order with the keys the partitions hold in all,
+///   or an `errc` error naming the first partition that failed;
 /// - quits on an exit message or when `driver` (the job scheduler) goes
 ///   down; its holders go with it.
 caf::actor spawn_state_router(caf::actor_system& sys,
@@ -71,8 +73,8 @@ caf::actor spawn_state_router(caf::actor_system& sys,
 /// once with `sec::request_receiver_down` instead of letting them wait for
 /// the timeout, and quits with the holder's reason. When the proxy quits,
 /// so does the holder.
-/// - `(state_atom, uint8_t state_call, time, block)` -> `block`: the
-///   holder's answer, or an error.
+/// - `(state_atom, uint8_t state_call, time, block)` -> `(block, int64_t)`:
+///   the holder's answer, or an error.
 caf::actor spawn_holder_proxy(caf::actor_system& sys, caf::actor holder,
                               duration timeout);
 

@@ -22,10 +22,14 @@ namespace caf_stream::actors {
 ///   record sent before it is written, the number of writes that failed so
 ///   far and why the last record failed ("" if it was written): the
 ///   runtime's stop.
-/// After each record written it calls `written` (if set) with the record:
-/// the receiver write-ahead log deletes what recovery no longer needs.
+/// After each write, done or failed, it tells `listener_bus` (if set) how
+/// long it took (a `checkpoint_written` listener event: the metrics'
+/// checkpoint write times). After each record written it calls `written`
+/// (if set) with the record: the receiver write-ahead log deletes what
+/// recovery no longer needs.
 caf::actor spawn_checkpoint_writer(
   caf::actor_system& sys, std::string directory, size_t keep,
+  caf::actor listener_bus,
   std::function<void(const detail::checkpoint_record&)> written = nullptr);
 
 } // namespace caf_stream::actors

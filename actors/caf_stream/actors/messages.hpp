@@ -189,7 +189,22 @@ typename Inspector::result_type inspect(Inspector& f, batch_info& x) {
   return f(caf::meta::type_name("caf_stream::batch_info"), x.batch_time,
            x.num_records, x.stream_records, interval, x.submission_time,
            started, start, ended, end, failed, failure, x.output_operations,
-           load);
+           x.state_keys, load);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkpoint_info& x) {
+  auto micros = x.write_time.count();
+  auto failed = x.failure_reason.has_value();
+  auto failure = x.failure_reason.value_or(std::string{});
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.write_time = std::chrono::microseconds{micros};
+    x.failure_reason = failed ? std::optional<std::string>{failure}
+                              : std::nullopt;
+    return caf::none;
+  });
+  return f(caf::meta::type_name("caf_stream::checkpoint_info"), x.batch_time,
+           x.with_data, micros, failed, failure, load);
 }
 
 namespace actors {
@@ -239,7 +254,7 @@ typename Inspector::result_type inspect(Inspector& f, listener_event& x) {
     return caf::none;
   });
   return f(caf::meta::type_name("caf_stream::listener_event"), what, x.info,
-           x.receiver, load);
+           x.receiver, x.checkpoint, load);
 }
 
 } // namespace caf_stream

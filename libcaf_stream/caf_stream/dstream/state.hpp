@@ -139,6 +139,10 @@ public:
   }
 
 protected:
+  size_t keys(const state_update_partition<K, V, S>& part) const override {
+    return part.entries->size();
+  }
+
   /// `load` adds `(key, state)` entries; `update` returns the new entries,
   /// as do `snapshot` and `save`.
   block apply(state_update_partition<K, V, S>& part, state_call what, time t,
@@ -366,6 +370,10 @@ public:
   }
 
 protected:
+  size_t keys(const state_partition<K, S>& part) const override {
+    return part.entries.size();
+  }
+
   /// `load` adds `saved_entry`s; `update` returns the function's results;
   /// `snapshot` the `(key, state)` entries; `save` the `saved_entry`s.
   block apply(state_partition<K, S>& part, state_call what, time t,

@@ -44,6 +44,10 @@ public:
   /// the same stream as the driver.
   virtual std::string signature() const = 0;
 
+  /// The operation without its types ("map_with_state"), for names in logs
+  /// and metrics.
+  std::string operation() const;
+
   /// Whether the keys, values, states and outputs can leave the node.
   virtual bool serializable() const noexcept = 0;
 
@@ -53,6 +57,9 @@ public:
   /// Runs `what` on `partition` (made by `make_partition`) for batch `t`.
   virtual block call(void* partition, state_call what, time t,
                      const block& in) const = 0;
+
+  /// The number of keys `partition` holds.
+  virtual size_t num_keys(const void* partition) const = 0;
 
 private:
   int32_t id_ = -1;
@@ -76,10 +83,17 @@ public:
     return apply(*static_cast<Partition*>(partition), what, t, in);
   }
 
+  size_t num_keys(const void* partition) const final {
+    return keys(*static_cast<const Partition*>(partition));
+  }
+
 protected:
   /// Runs `what` on `part` for batch `t`.
   virtual block apply(Partition& part, state_call what, time t,
                       const block& in) const = 0;
+
+  /// The number of keys `part` holds.
+  virtual size_t keys(const Partition& part) const = 0;
 };
 
 namespace detail {

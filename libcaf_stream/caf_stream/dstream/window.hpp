@@ -166,6 +166,10 @@ public:
   }
 
 protected:
+  size_t keys(const window_partition<K, V>& part) const override {
+    return part.values.size();
+  }
+
   /// `update` takes the `batch`es entering at `t` and returns the window;
   /// `load` takes one `saved`, `save` returns one; `snapshot` returns the
   /// window.

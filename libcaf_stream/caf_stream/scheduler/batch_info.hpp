@@ -46,6 +46,12 @@ struct batch_info {
   /// `streamIdToInputInfo`).
   std::map<int32_t, int64_t> stream_records;
 
+  /// Keys each state stream held after the batch, by state id (the streams
+  /// of `update_state_by_key`, `map_with_state` and incremental windows, in
+  /// the order the program built them): as of each stream's last call,
+  /// known once the batch completed.
+  std::map<int32_t, int64_t> state_keys;
+
   /// The context's batch interval.
   duration batch_interval{0};
   /// When the batch's jobs were handed to the scheduler.

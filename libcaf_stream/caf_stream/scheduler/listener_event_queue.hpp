@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "caf_stream/scheduler/batch_info.hpp"
+#include "caf_stream/scheduler/checkpoint_info.hpp"
 #include "caf_stream/scheduler/receiver_info.hpp"
 
 namespace caf_stream {
@@ -14,7 +15,8 @@ class streaming_listener;
 
 /// One event for the streaming listeners (Spark's
 /// `StreamingListenerBatchSubmitted`, `...Started`, `...Completed`,
-/// `StreamingListenerReceiverStarted`, `...Error`, `...Stopped`).
+/// `StreamingListenerReceiverStarted`, `...Error`, `...Stopped`; and ours:
+/// a receiver's rate limit, a checkpoint written).
 struct listener_event {
   enum class kind : uint8_t {
     batch_submitted,
@@ -24,6 +26,7 @@ struct listener_event {
     receiver_error,
     receiver_stopped,
     receiver_rate_updated,
+    checkpoint_written,
   };
 
   kind what = kind::batch_submitted;
@@ -31,6 +34,8 @@ struct listener_event {
   batch_info info;
   /// The receiver of a receiver event.
   receiver_info receiver;
+  /// The checkpoint of a checkpoint event.
+  checkpoint_info checkpoint;
 
   /// Calls `x`'s handler for this event.
   void deliver_to(streaming_listener& x) const;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "caf_stream/scheduler/batch_info.hpp"
+#include "caf_stream/scheduler/checkpoint_info.hpp"
 #include "caf_stream/scheduler/receiver_info.hpp"
 
 namespace caf_stream {
@@ -40,6 +41,11 @@ public:
   /// A receiver's rate limit changed (backpressure's estimate; not in
   /// Spark's listener).
   virtual void on_receiver_rate_updated(const receiver_info& info);
+
+  /// The checkpoint writer wrote a batch's checkpoint, or failed to (check
+  /// `failure_reason`; not in Spark's listener). Writes happen off the
+  /// batch path, so they interleave with the batch events.
+  virtual void on_checkpoint_written(const checkpoint_info& info);
 };
 
 } // namespace caf_stream

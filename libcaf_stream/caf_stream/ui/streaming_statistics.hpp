@@ -30,6 +30,10 @@ public:
   /// started shows as inactive).
   void add_receiver(int32_t stream_id, const std::string& name);
 
+  /// Names state stream `state_id` by its operation ("map_with_state") in
+  /// the batches' state sizes and the metrics.
+  void add_state_stream(int32_t state_id, const std::string& operation);
+
   void on_batch_submitted(const batch_info& info) override;
 
   void on_batch_started(const batch_info& info) override;
@@ -43,6 +47,8 @@ public:
   void on_receiver_stopped(const receiver_info& info) override;
 
   void on_receiver_rate_updated(const receiver_info& info) override;
+
+  void on_checkpoint_written(const checkpoint_info& info) override;
 
   const std::string& app_id() const noexcept {
     return app_id_;
@@ -77,8 +83,17 @@ public:
   /// The upper bounds (seconds) of the delay histograms' buckets.
   static const std::vector<double>& histogram_bounds();
 
+  /// The upper bounds (seconds) of the checkpoint write times' buckets.
+  static const std::vector<double>& checkpoint_bounds();
+
 private:
   struct histogram {
+    explicit histogram(const std::vector<double>& bounds)
+      : bounds(&bounds), buckets(bounds.size()) {
+      // nop
+    }
+
+    const std::vector<double>* bounds;
     std::vector<uint64_t> buckets; // per bound, not cumulative
     uint64_t count = 0;
     double sum = 0;
@@ -104,12 +119,18 @@ private:
   // The last completed ones, oldest first.
   std::deque<batch_info> completed_;
   std::map<int32_t, receiver_stats> receivers_;
+  // The operation of each state stream, by state id.
+  std::map<int32_t, std::string> state_streams_;
+  // The keys of each state stream after the last completed batch.
+  std::map<int32_t, int64_t> state_keys_;
   uint64_t total_completed_ = 0;
   uint64_t total_failed_ = 0;
   int64_t total_records_ = 0;
-  histogram scheduling_;
-  histogram processing_;
-  histogram total_delay_;
+  histogram scheduling_{histogram_bounds()};
+  histogram processing_{histogram_bounds()};
+  histogram total_delay_{histogram_bounds()};
+  histogram checkpoint_writes_{checkpoint_bounds()};
+  uint64_t checkpoints_failed_ = 0;
 };
 
 } // namespace caf_stream::ui

@@ -21,6 +21,11 @@ state_operator::~state_operator() {
   // nop
 }
 
+std::string state_operator::operation() const {
+  auto sig = signature();
+  return sig.substr(0, sig.find('<'));
+}
+
 } // namespace caf_stream
 
 namespace caf_stream::detail {

@@ -29,6 +29,9 @@ void listener_event::deliver_to(streaming_listener& x) const {
     case kind::receiver_rate_updated:
       x.on_receiver_rate_updated(receiver);
       break;
+    case kind::checkpoint_written:
+      x.on_checkpoint_written(checkpoint);
+      break;
   }
 }
 

@@ -80,4 +80,8 @@ void streaming_listener::on_receiver_rate_updated(const receiver_info&) {
   // nop
 }
 
+void streaming_listener::on_checkpoint_written(const checkpoint_info&) {
+  // nop
+}
+
 } // namespace caf_stream

@@ -66,9 +66,13 @@ std::string prometheus_writer::format_value(double x) {
     return "NaN";
   if (std::isinf(x))
     return x > 0 ? "+Inf" : "-Inf";
-  // The shortest form that reads back the same ("100", "0.005").
-  char buf[32];
-  auto result = std::to_chars(buf, buf + sizeof(buf), x);
+  // The shortest form that reads back the same ("100", "0.0005"), in plain
+  // digits unless the number is tiny or huge ("1e-05").
+  char buf[64];
+  auto plain = std::abs(x) >= 1e-4 && std::abs(x) < 1e16;
+  auto result = plain ? std::to_chars(buf, buf + sizeof(buf), x,
+                                      std::chars_format::fixed)
+                      : std::to_chars(buf, buf + sizeof(buf), x);
   return std::string{buf, result.ptr};
 }
 

@@ -1,6 +1,7 @@
 #include "caf_stream/ui/streaming_statistics.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 
 #include <nlohmann/json.hpp>
@@ -32,7 +33,8 @@ const char* status_of(const batch_info& x) {
   return x.processing_start_time ? "PROCESSING" : "QUEUED";
 }
 
-json batch_to_json(const batch_info& x) {
+json batch_to_json(const batch_info& x,
+                   const std::map<int32_t, std::string>& state_streams) {
   json result{{"batchId", x.batch_time.milliseconds()},
               {"batchTime", gmt(x.batch_time)},
               {"status", status_of(x)},
@@ -55,6 +57,18 @@ json batch_to_json(const batch_info& x) {
   result["numTotalOutputOps"] = done;
   if (x.failure_reason)
     result["firstFailureReason"] = *x.failure_reason;
+  // Not in Spark's API: the state sizes the Streaming tab shows.
+  if (!x.state_keys.empty()) {
+    json states = json::array();
+    for (const auto& [id, keys] : x.state_keys) {
+      auto i = state_streams.find(id);
+      states.push_back(
+        {{"stateStreamId", id},
+         {"name", i != state_streams.end() ? i->second : std::string{}},
+         {"numKeys", keys}});
+    }
+    result["stateKeys"] = std::move(states);
+  }
   return result;
 }
 
@@ -84,12 +98,9 @@ std::optional<double> average(const std::deque<batch_info>& xs, F f) {
 } // namespace
 
 void streaming_statistics::histogram::observe(double seconds) {
-  const auto& bounds = histogram_bounds();
-  if (buckets.empty())
-    buckets.resize(bounds.size());
-  auto i = std::lower_bound(bounds.begin(), bounds.end(), seconds)
-           - bounds.begin();
-  if (static_cast<size_t>(i) < bounds.size())
+  auto i = std::lower_bound(bounds->begin(), bounds->end(), seconds)
+           - bounds->begin();
+  if (static_cast<size_t>(i) < bounds->size())
     ++buckets[static_cast<size_t>(i)];
   ++count;
   sum += seconds;
@@ -113,12 +124,25 @@ const std::vector<double>& streaming_statistics::histogram_bounds() {
   return bounds;
 }
 
+const std::vector<double>& streaming_statistics::checkpoint_bounds() {
+  static const std::vector<double> bounds{0.0005, 0.001, 0.0025, 0.005,
+                                          0.01,   0.025, 0.05,   0.1,
+                                          0.25,   0.5,   1,      2.5};
+  return bounds;
+}
+
 void streaming_statistics::add_receiver(int32_t stream_id,
                                         const std::string& name) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto& r = receivers_[stream_id];
   r.info.stream_id = stream_id;
   r.info.name = name;
+}
+
+void streaming_statistics::add_state_stream(int32_t state_id,
+                                            const std::string& operation) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  state_streams_[state_id] = operation;
 }
 
 void streaming_statistics::on_batch_submitted(const batch_info& info) {
@@ -141,6 +165,8 @@ void streaming_statistics::on_batch_completed(const batch_info& info) {
   if (info.failure_reason)
     ++total_failed_;
   total_records_ += info.num_records;
+  for (const auto& [id, keys] : info.state_keys)
+    state_keys_[id] = keys;
   // Inputs without a receiver (direct Kafka streams) count here too: only
   // receivers are shown.
   for (const auto& [stream_id, n] : info.stream_records)
@@ -172,6 +198,15 @@ void streaming_statistics::on_receiver_stopped(const receiver_info& info) {
 void streaming_statistics::on_receiver_rate_updated(
   const receiver_info& info) {
   update_receiver(info);
+}
+
+void streaming_statistics::on_checkpoint_written(
+  const checkpoint_info& info) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  checkpoint_writes_.observe(
+    std::chrono::duration<double>(info.write_time).count());
+  if (info.failure_reason)
+    ++checkpoints_failed_;
 }
 
 void streaming_statistics::update_receiver(const receiver_info& info) {
@@ -272,7 +307,7 @@ std::string streaming_statistics::batches_json(const std::string& status) const 
   json result = json::array();
   auto add = [&](const batch_info& x) {
     if (status.empty() || status == status_of(x))
-      result.push_back(batch_to_json(x));
+      result.push_back(batch_to_json(x, state_streams_));
   };
   for (auto i = active_.rbegin(); i != active_.rend(); ++i)
     add(i->second);
@@ -285,10 +320,10 @@ std::optional<std::string>
 streaming_statistics::batch_json(int64_t batch_id) const {
   std::lock_guard<std::mutex> guard{mtx_};
   if (auto i = active_.find(time{batch_id}); i != active_.end())
-    return batch_to_json(i->second).dump();
+    return batch_to_json(i->second, state_streams_).dump();
   for (const auto& x : completed_)
     if (x.batch_time.milliseconds() == batch_id)
-      return batch_to_json(x).dump();
+      return batch_to_json(x, state_streams_).dump();
   return std::nullopt;
 }
 
@@ -362,9 +397,19 @@ std::string streaming_statistics::metrics_text() const {
     if (r.info.rate_limit)
       out.sample("caf_stream_receiver_rate_limit", stream_labels(r.info),
                  *r.info.rate_limit);
+  out.family("caf_stream_state_keys", "gauge",
+             "Keys each state stream held after the last completed batch.");
+  for (const auto& [id, keys] : state_keys_) {
+    auto i = state_streams_.find(id);
+    out.sample("caf_stream_state_keys",
+               {{"state_stream", std::to_string(id)},
+                {"operation",
+                 i != state_streams_.end() ? i->second : std::string{}}},
+               static_cast<double>(keys));
+  }
   auto write = [&](const char* name, const char* help, const histogram& h) {
     out.family(name, "histogram", help);
-    out.histogram(name, {}, histogram_bounds(), h.buckets, h.sum, h.count);
+    out.histogram(name, {}, *h.bounds, h.buckets, h.sum, h.count);
   };
   write("caf_stream_batch_scheduling_delay_seconds",
         "Time batches waited for earlier ones.", scheduling_);
@@ -372,6 +417,14 @@ std::string streaming_statistics::metrics_text() const {
         "Time batches' jobs ran.", processing_);
   write("caf_stream_batch_total_delay_seconds",
         "Scheduling delay plus processing time of batches.", total_delay_);
+  write("caf_stream_checkpoint_write_seconds",
+        "Time the checkpoint writer took to write each checkpoint (failed "
+        "writes included).",
+        checkpoint_writes_);
+  out.family("caf_stream_checkpoints_failed_total", "counter",
+             "Checkpoints the checkpoint writer failed to write.");
+  out.sample("caf_stream_checkpoints_failed_total", {},
+             static_cast<double>(checkpoints_failed_));
   return out.text();
 }
 
