@@ -10,12 +10,9 @@
 #include "caf_stream/detail/hash_table.hpp"
 #include "caf_stream/hash.hpp"
 #include "caf_stream/rdd/rdd_node.hpp"
+#include "caf_stream/rdd/shuffle_store.hpp"
 
 namespace caf_stream::detail {
-
-/// Output of a shuffle's map stage: `buckets[map_partition][reduce_partition]`.
-template <class T>
-using shuffle_output = std::vector<std::vector<std::vector<T>>>;
 
 /// Runs a shuffle's map stage once, on the first `prepare`: `init()` sizes
 /// the output, then `map_task(i)` runs for every map partition. A failed stage
@@ -42,7 +39,8 @@ private:
 /// into `n` partitions, combining values per key on the map side
 /// (`create(v)`, `merge_value(c, v)`) and merging the combiners on the reduce
 /// side (`merge_combiners(c, std::move(c2))`). Backs reduce_by_key,
-/// combine_by_key, group_by_key and count_by_value.
+/// combine_by_key, group_by_key and count_by_value. The map tasks' buckets
+/// wait in the node's shuffle store for the reduce tasks.
 template <class K, class V, class C, class Create, class MergeValue,
           class MergeCombiners>
 class combine_node final : public rdd_node<std::pair<K, C>> {
@@ -72,8 +70,8 @@ public:
     parent_->prepare(runner);
     auto m = parent_->num_partitions();
     stage_.run_once(
-      runner, m, [&] { map_out_.assign(m, {}); },
-      [&](size_t i) { map_out_[i] = map(i); });
+      runner, m, [&] { map_out_.reset(m); },
+      [&](size_t i) { map_out_.put(i, map(i)); });
   }
 
   void compute(size_t index,
@@ -95,8 +93,8 @@ public:
 private:
   // The reduce side: merges partition `index` of every map task's output.
   void reduce(size_t index, hash_table<K, C>& acc) const {
-    for (auto& buckets : map_out_)
-      for (auto& entry : buckets[index]) {
+    for (auto& bucket : map_out_.buckets(index))
+      for (auto& entry : *bucket) {
         auto& kv = entry.first;
         acc.upsert(
           kv.first, entry.second, [&] { return kv.second; },
@@ -158,14 +156,14 @@ public:
     auto ml = left_->num_partitions();
     auto mr = right_->num_partitions();
     auto init = [&] {
-      left_out_.assign(ml, {});
-      right_out_.assign(mr, {});
+      left_out_.reset(ml);
+      right_out_.reset(mr);
     };
     stage_.run_once(runner, ml + mr, init, [&](size_t i) {
       if (i < ml)
-        left_out_[i] = split(*left_, i);
+        left_out_.put(i, split(*left_, i));
       else
-        right_out_[i - ml] = split(*right_, i - ml);
+        right_out_.put(i - ml, split(*right_, i - ml));
     });
   }
 
@@ -179,11 +177,11 @@ public:
         groups.emplace_back(key, typename output::second_type{});
       return groups[i->second].second;
     };
-    for (auto& buckets : left_out_)
-      for (auto& kv : buckets[index])
+    for (auto& bucket : left_out_.buckets(index))
+      for (auto& kv : *bucket)
         group_of(kv.first).first.push_back(kv.second);
-    for (auto& buckets : right_out_)
-      for (auto& kv : buckets[index])
+    for (auto& bucket : right_out_.buckets(index))
+      for (auto& kv : *bucket)
         group_of(kv.first).second.push_back(kv.second);
     for (const auto& g : groups)
       out(g);
@@ -229,29 +227,30 @@ public:
   void prepare(task_runner& runner) const override {
     parent_->prepare(runner);
     auto m = parent_->num_partitions();
-    auto init = [&] { map_out_.assign(m, {}); };
+    auto init = [&] { map_out_.reset(m); };
     stage_.run_once(runner, m, init, [&](size_t p) {
       std::vector<std::vector<T>> buckets(n_);
       Bucket bucket{p, n_};
       parent_->compute(p, [&](const T& x) { buckets[bucket(x)].push_back(x); });
-      map_out_[p] = std::move(buckets);
+      map_out_.put(p, std::move(buckets));
     });
   }
 
   void compute(size_t index, typename rdd_node<T>::sink out) const override {
-    for (auto& buckets : map_out_)
-      for (auto& x : buckets[index])
+    for (auto& bucket : map_out_.buckets(index))
+      for (auto& x : *bucket)
         out(x);
   }
 
   std::vector<T> materialize(size_t index) const override {
+    auto buckets = map_out_.buckets(index);
     size_t n = 0;
-    for (auto& buckets : map_out_)
-      n += buckets[index].size();
+    for (auto& bucket : buckets)
+      n += bucket->size();
     std::vector<T> result;
     result.reserve(n);
-    for (auto& buckets : map_out_) {
-      auto& xs = buckets[index];
+    for (auto& bucket : buckets) {
+      auto& xs = *bucket;
       if (!consume_) {
         result.insert(result.end(), xs.begin(), xs.end());
         continue;
@@ -276,7 +275,9 @@ private:
 /// the sorted partitions (about 20 keys per range from each), and partition
 /// `i` merges range `i` of every sorted partition. Records with equal keys
 /// land in one partition, in the order of the parent's partitions and
-/// records. With few distinct keys, some partitions stay empty.
+/// records. With few distinct keys, some partitions stay empty. A map
+/// task's output, in the node's shuffle store, is its sorted run as one
+/// bucket; reduce tasks take their key range of each run.
 template <class K, class V>
 class sorted_node final : public rdd_node<std::pair<K, V>> {
 public:
@@ -295,11 +296,12 @@ public:
   void prepare(task_runner& runner) const override {
     parent_->prepare(runner);
     auto m = parent_->num_partitions();
-    auto init = [&] { runs_.assign(m, {}); };
+    auto init = [&] { runs_.reset(m); };
     stage_.run_once(runner, m, init, [&](size_t p) {
-      auto xs = parent_->materialize(p);
-      std::stable_sort(xs.begin(), xs.end(), by_key());
-      runs_[p] = std::move(xs);
+      std::vector<std::vector<record>> run(1);
+      run[0] = parent_->materialize(p);
+      std::stable_sort(run[0].begin(), run[0].end(), by_key());
+      runs_.put(p, std::move(run));
     });
     std::lock_guard<std::mutex> guard{bounds_mtx_};
     if (!bounds_picked_) {
@@ -319,7 +321,8 @@ public:
     if (index > bounds_.size())
       return result;
     auto less = by_key();
-    for (const auto& run : runs_) {
+    for (const auto& sorted : runs_.buckets(0)) {
+      const auto& run = *sorted;
       auto first = index == 0 ? run.begin()
                               : std::lower_bound(run.begin(), run.end(),
                                                  bounds_[index - 1], less);
@@ -365,7 +368,8 @@ private:
     if (n_ <= 1)
       return;
     std::vector<std::pair<K, double>> sample;
-    for (const auto& run : runs_) {
+    for (const auto& sorted : runs_.buckets(0)) {
+      const auto& run = *sorted;
       auto k = std::min(run.size(), 20 * n_);
       for (size_t j = 0; j < k; ++j)
         sample.emplace_back(run[j * run.size() / k].first,
@@ -397,7 +401,8 @@ private:
   size_t n_;
   bool ascending_;
   mutable shuffle_stage stage_;
-  mutable std::vector<std::vector<record>> runs_;
+  // One bucket per map task: its sorted run.
+  mutable shuffle_output<record> runs_;
   mutable std::mutex bounds_mtx_;
   mutable bool bounds_picked_ = false;
   // Partition `i` holds the keys from `bounds_[i - 1]` up to `bounds_[i]`.

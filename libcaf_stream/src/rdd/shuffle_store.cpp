@@ -1,0 +1,85 @@
+#include "caf_stream/rdd/shuffle_store.hpp"
+
+#include <string>
+#include <utility>
+
+#include "caf_stream/error.hpp"
+
+namespace caf_stream::detail {
+
+namespace {
+
+[[noreturn]] void throw_missing(uint64_t shuffle, size_t map) {
+  throw stream_error(errc::job_failure,
+                     "shuffle " + std::to_string(shuffle)
+                       + " has no output of map partition "
+                       + std::to_string(map) + " on this node");
+}
+
+} // namespace
+
+shuffle_store& shuffle_store::local() {
+  // Never destroyed: an RDD in a static outlives every other static.
+  static auto* store = new shuffle_store;
+  return *store;
+}
+
+void shuffle_store::put(uint64_t shuffle, size_t map, map_output x) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& maps = outputs_[shuffle];
+  if (maps.size() <= map)
+    maps.resize(map + 1);
+  maps[map] = std::move(x);
+}
+
+std::vector<shuffle_store::map_output>
+shuffle_store::outputs(uint64_t shuffle, size_t n) const {
+  if (n == 0)
+    return {};
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = outputs_.find(shuffle);
+  if (i == outputs_.end())
+    throw_missing(shuffle, 0);
+  const auto& maps = i->second;
+  for (size_t map = 0; map < n; ++map)
+    if (map >= maps.size() || !maps[map].buckets)
+      throw_missing(shuffle, map);
+  return {maps.begin(), maps.begin() + static_cast<std::ptrdiff_t>(n)};
+}
+
+std::string shuffle_store::bucket_bytes(const shuffle_block_id& id) const {
+  map_output x;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = outputs_.find(id.shuffle);
+    if (i == outputs_.end() || id.map >= i->second.size()
+        || !i->second[id.map].buckets)
+      throw_missing(id.shuffle, id.map);
+    x = i->second[id.map];
+  }
+  if (id.reduce >= x.num_buckets)
+    throw stream_error(errc::job_failure,
+                       "shuffle " + std::to_string(id.shuffle) + " has "
+                         + std::to_string(x.num_buckets)
+                         + " reduce partitions, not "
+                         + std::to_string(id.reduce + 1));
+  if (x.encode == nullptr)
+    throw stream_error(errc::illegal_state,
+                       "fetching a bucket of shuffle "
+                         + std::to_string(id.shuffle)
+                         + ": the records' type has no Boost.Serialization "
+                           "`serialize`, so they cannot leave this node");
+  return x.encode(x.buckets.get(), id.reduce);
+}
+
+void shuffle_store::remove(uint64_t shuffle) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  outputs_.erase(shuffle);
+}
+
+size_t shuffle_store::num_shuffles() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return outputs_.size();
+}
+
+} // namespace caf_stream::detail
