@@ -201,6 +201,7 @@ private:
       send(listener_bus_, listener_event{listener_event::kind::batch_started,
                                          info, {}, {}});
     graph_->bind_received(js.batch_time, std::move(js.blocks));
+    graph_->bind_generated(js.batch_time, std::move(js.inputs));
     for (auto& j : js.jobs) {
       auto op = run_output_operation(j, [&] { run_job(js, j); }, *clk_);
       if (op.failure_reason) {

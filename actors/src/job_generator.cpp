@@ -58,7 +58,9 @@ job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
       js.stream_records[in->stream_id()] = n;
       js.num_records += n;
     }
-    js.num_records += st.graph->generate_inputs(t);
+    js.inputs = st.graph->generate_inputs(t);
+    for (auto& [index, x] : js.inputs)
+      js.num_records += x.records;
     for (auto& in : st.graph->rate_controlled_inputs())
       js.stream_records[in->stream_id()] = in->records_of(t);
     js.jobs = st.graph->generate_jobs(t);

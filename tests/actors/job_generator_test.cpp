@@ -119,7 +119,7 @@ TEST_CASE_METHOD(fixture, "the job scheduler runs a batch, tells the "
     job_set js;
     js.batch_time = t;
     js.submission_time = t;
-    ssc.graph()->generate_inputs(t);
+    js.inputs = ssc.graph()->generate_inputs(t);
     // A queue stream counts no records (as Spark's); the scheduler passes
     // the batch's count on.
     js.num_records = 7;

@@ -110,3 +110,50 @@ TEST_CASE("a batch whose records cannot be written to bytes cannot go "
   CHECK_THROWS_WITH(actors::through_bytes(sys, js),
                     Catch::Contains("cannot leave this node"));
 }
+
+TEST_CASE("a queue stream's RDDs travel in the job set, through bytes, "
+          "and a window reaches back to them",
+          "[actors][serialized]") {
+  auto opts = testing::default_test_options();
+  opts.serialize_messages = true;
+  test::pipeline<count> p{opts};
+  auto queue = std::make_shared<rdd_queue<std::string>>();
+  queue->push(parallelize(std::vector<std::string>{"a b", "b"}, 2));
+  queue->push(parallelize(std::vector<std::string>{"b c"}, 2));
+  auto pairs = p.context()
+                 .queue_stream(queue)
+                 .flat_map(support::split_words)
+                 .map([](const std::string& w) {
+                   return std::make_pair(w, int64_t{1});
+                 });
+  auto plus = [](int64_t x, int64_t y) { return x + y; };
+  p.collect(pairs.reduce_by_key_and_window(plus, std::chrono::seconds(2)));
+  p.run(3);
+  std::vector<counts> out;
+  for (auto& batch : p.outputs())
+    out.push_back(sorted(batch));
+  CHECK(out
+        == std::vector<counts>{{{"a", 1}, {"b", 2}},
+                               {{"a", 1}, {"b", 3}, {"c", 1}},
+                               {{"b", 1}, {"c", 1}}});
+  for (auto& info : p.infos())
+    CHECK_FALSE(info.failure_reason);
+}
+
+TEST_CASE("a batch whose queue RDD cannot be written to bytes cannot go "
+          "through bytes, with a clear error",
+          "[actors][serialized]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  auto clk = std::make_shared<testing::manual_clock>();
+  streaming_context ssc{sys, std::chrono::seconds(1), clk};
+  auto queue = std::make_shared<rdd_queue<opaque>>();
+  queue->push(parallelize(std::vector<opaque>{opaque{1}}, 1));
+  ssc.queue_stream(queue).foreach_rdd([](const rdd<opaque>&) {});
+  job_set js;
+  js.batch_time = caf_stream::time{1000};
+  js.inputs = ssc.graph()->generate_inputs(js.batch_time);
+  REQUIRE(js.inputs.size() == 1);
+  CHECK_THROWS_WITH(actors::through_bytes(sys, js),
+                    Catch::Contains("cannot leave this node"));
+}

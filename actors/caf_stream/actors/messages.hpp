@@ -128,6 +128,22 @@ typename Inspector::result_type inspect(Inspector& f, block& x) {
   }
 }
 
+/// A batch's generated input crosses node boundaries with its partitions'
+/// records as Boost.Serialization bytes (computed when it is sent).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, generated_input& x) {
+  if constexpr (Inspector::reads_state) {
+    auto parts = x.to_bytes();
+    return f(caf::meta::type_name("caf_stream::generated_input"), x.records,
+             parts);
+  } else {
+    x.data.reset();
+    x.encode = nullptr;
+    return f(caf::meta::type_name("caf_stream::generated_input"), x.records,
+             x.partitions);
+  }
+}
+
 /// Batch figures cross nodes with their optional fields as a flag and a
 /// value each (std::optional and std::chrono are not CAF types).
 template <class Inspector>
@@ -231,7 +247,7 @@ typename Inspector::result_type inspect(Inspector& f, job& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_set& x) {
   return f(caf::meta::type_name("caf_stream::job_set"), x.batch_time, x.jobs,
-           x.blocks, x.failure, x.num_records, x.stream_records,
+           x.blocks, x.inputs, x.failure, x.num_records, x.stream_records,
            x.submission_time);
 }
 

@@ -124,8 +124,13 @@ public:
     return started_;
   }
 
-  /// Fixes every input's data for batch `t`; returns the records in it.
-  int64_t generate_inputs(time t);
+  /// Fixes the data of every input without a receiver for batch `t`: what
+  /// the batch's job set carries, by input index.
+  std::map<uint32_t, generated_input> generate_inputs(time t);
+
+  /// Gives the inputs without a receiver what `generate_inputs` fixed for
+  /// batch `t`: the batch's runner does, from its job set.
+  void bind_generated(time t, std::map<uint32_t, generated_input> xs);
 
   /// The jobs of batch `t`, in the order the outputs were registered.
   std::vector<job> generate_jobs(time t);

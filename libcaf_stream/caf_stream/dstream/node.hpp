@@ -9,6 +9,7 @@
 
 #include "caf_stream/duration.hpp"
 #include "caf_stream/rdd/rdd.hpp"
+#include "caf_stream/scheduler/job.hpp"
 #include "caf_stream/time.hpp"
 
 namespace caf_stream::detail {
@@ -176,14 +177,19 @@ private:
 };
 
 /// A stream fed from outside the graph (queue, receiver, files, tests).
-/// `generate` runs in the job generator when batch `t` is cut; `compute`
-/// later in the job, so inputs guard what they hand over between the two.
+/// `generate` runs in the job generator when batch `t` is cut; what it
+/// fixed travels in the batch's job set to where the batch runs, which
+/// hands it back (`bind_generated`) before the jobs `compute` it.
 class input_node_base {
 public:
   virtual ~input_node_base();
 
-  /// Fixes the input of batch `t`; returns its record count (0 if unknown).
-  virtual int64_t generate(time t) = 0;
+  /// Fixes the input of batch `t`: its RDD and record count; a receiver
+  /// stream's comes as blocks instead (an empty result).
+  virtual generated_input generate(time t) = 0;
+
+  /// Takes what `generate` fixed for batch `t`, where the batch runs.
+  virtual void bind_generated(time t, generated_input x);
 
   /// Short name for logs and errors ("queue_stream", "socket_text_stream").
   virtual const char* name() const noexcept = 0;

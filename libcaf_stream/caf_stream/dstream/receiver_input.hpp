@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "caf_stream/dstream/node.hpp"
+#include "caf_stream/dstream/rdd_data.hpp"
 #include "caf_stream/receiver/receiver.hpp"
 
 namespace caf_stream::detail {
@@ -150,9 +151,10 @@ public:
       return is_serializable<std::vector<T>>::value;
   }
 
-  // The job generator counts a batch's records from its blocks.
-  int64_t generate(time) override {
-    return 0;
+  // The batch's blocks travel on their own; the job generator counts its
+  // records from them.
+  generated_input generate(time) override {
+    return {};
   }
 
   const char* name() const noexcept override {
@@ -196,7 +198,8 @@ private:
 };
 
 /// An input that fixes its RDD for batch `t` in `generate` (from a queue, a
-/// directory listing, a test's data) and hands it out in `compute`.
+/// directory listing, a test's data), which the batch's job set carries to
+/// `bind_generated`, and hands it out in `compute`.
 template <class T>
 class generated_input_node : public dstream_node<T>, public input_node_base {
 public:
@@ -205,11 +208,26 @@ public:
     // nop
   }
 
-  int64_t generate(time t) override {
+  generated_input generate(time t) override {
     auto [data, records] = next(t);
+    generated_input result;
+    result.data = std::make_shared<const rdd<T>>(std::move(data));
+    result.records = records;
+    if constexpr (is_serializable<T>::value)
+      result.encode = [](const void* p) {
+        std::vector<std::string> parts;
+        for (auto& part : partitions_of(*static_cast<const rdd<T>*>(p)))
+          parts.push_back(to_bytes(part));
+        return parts;
+      };
+    return result;
+  }
+
+  void bind_generated(time t, generated_input x) override {
+    auto data = x.data ? *static_cast<const rdd<T>*>(x.data.get())
+                       : decode(x.partitions);
     std::lock_guard<std::mutex> guard{mtx_};
-    fixed_.emplace(t, std::move(data));
-    return records;
+    fixed_.insert_or_assign(t, std::move(data));
   }
 
   void clear_metadata(time t) override {
@@ -238,6 +256,18 @@ protected:
   }
 
 private:
+  // The RDD of partitions that came as bytes.
+  static rdd<T> decode(const std::vector<std::string>& parts) {
+    if constexpr (is_serializable<T>::value) {
+      std::vector<std::vector<T>> xs(parts.size());
+      for (size_t i = 0; i < parts.size(); ++i)
+        from_bytes(parts[i], xs[i]);
+      return rdd_of(std::move(xs));
+    } else {
+      throw_not_serializable("receiving a batch's input");
+    }
+  }
+
   std::mutex mtx_;
   std::map<time, rdd<T>> fixed_;
 };

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,28 @@ struct job {
   std::string name;
 };
 
+/// What an input without a receiver fixed for one batch (a queue's RDD,
+/// the files a directory stream took, a direct Kafka stream's offset
+/// ranges, a test's data), as the job set carries it to where the batch
+/// runs: the batch's RDD by pointer on one node; its partitions' records as
+/// Boost.Serialization bytes once it crossed a node boundary.
+struct generated_input {
+  /// The batch's `rdd<T>` of the stream's element type (null once it came
+  /// from another node).
+  std::shared_ptr<const void> data;
+  /// Records in the batch (0 if the input does not know).
+  int64_t records = 0;
+  /// Computes the RDD's partitions as bytes, one string each; null if the
+  /// element type has no serialization.
+  std::vector<std::string> (*encode)(const void*) = nullptr;
+  /// The partitions as bytes, after the input came from another node.
+  std::vector<std::string> partitions;
+
+  /// The partitions as bytes; throws `stream_error` if the element type has
+  /// no `serialize`.
+  std::vector<std::string> to_bytes() const;
+};
+
 /// A batch as the job generator hands it over (Spark's `JobSet`): its jobs,
 /// everything they read that the generator fixed, and its input figures.
 /// Plain data, so that it can travel to another node.
@@ -33,6 +56,9 @@ struct job_set {
   std::vector<job> jobs;
   /// The blocks the tracker allocated to the batch, by receiver stream.
   std::map<int32_t, std::vector<block>> blocks;
+  /// What the inputs without a receiver fixed for the batch, by the
+  /// input's index in the graph.
+  std::map<uint32_t, generated_input> inputs;
   /// Why the batch's inputs could not be fixed; its jobs then fail with it.
   std::string failure;
   /// Records that entered the batch from all input streams.

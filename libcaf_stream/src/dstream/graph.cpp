@@ -72,6 +72,10 @@ input_node_base::~input_node_base() {
   // nop
 }
 
+void input_node_base::bind_generated(time, generated_input) {
+  // An input that generates nothing (a receiver stream) takes nothing.
+}
+
 rate_controlled_input::~rate_controlled_input() {
   // nop
 }
@@ -370,11 +374,24 @@ void dstream_graph::stop() noexcept {
   }
 }
 
-int64_t dstream_graph::generate_inputs(time t) {
-  int64_t records = 0;
-  for (auto& in : inputs_)
-    records += in->generate(t);
-  return records;
+std::map<uint32_t, generated_input> dstream_graph::generate_inputs(time t) {
+  std::map<uint32_t, generated_input> result;
+  for (uint32_t i = 0; i < inputs_.size(); ++i)
+    if (auto x = inputs_[i]->generate(t); x.data)
+      result.emplace(i, std::move(x));
+  return result;
+}
+
+void dstream_graph::bind_generated(time t,
+                                   std::map<uint32_t, generated_input> xs) {
+  for (auto& [i, x] : xs) {
+    if (i >= inputs_.size())
+      throw stream_error(errc::invalid_graph,
+                         "batch " + to_string(t) + " carries the input of "
+                           "stream " + std::to_string(i) + ", this graph has "
+                           + std::to_string(inputs_.size()) + " inputs");
+    inputs_[i]->bind_generated(t, std::move(x));
+  }
 }
 
 std::vector<job> dstream_graph::generate_jobs(time t) {

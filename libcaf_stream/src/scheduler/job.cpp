@@ -6,6 +6,14 @@
 
 namespace caf_stream {
 
+std::vector<std::string> generated_input::to_bytes() const {
+  if (!data)
+    return partitions;
+  if (encode == nullptr)
+    detail::throw_not_serializable("sending a batch's input");
+  return encode(data.get());
+}
+
 output_operation_info run_output_operation(const job& j,
                                            detail::function_ref<void()> body,
                                            const clock& clk) {
