@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,14 +20,17 @@
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
+#include "caf_stream/scheduler/stage_placement.hpp"
 
 namespace caf_stream::actors {
 
 namespace {
 
 /// Spreads a stage's tasks over the operator workers and waits for them in
-/// the executor's own mailbox (other messages stay queued meanwhile).
-/// State streams' calls go to their routers, spawned on first use.
+/// the executor's own mailbox (other messages stay queued meanwhile), or
+/// runs a stage that is shorter than a worker's wake-up in place
+/// (`stage_placement`). State streams' calls go to their routers, spawned
+/// on first use.
 class worker_task_runner final : public task_runner {
 public:
   worker_task_runner(caf::blocking_actor* self,
@@ -37,13 +41,15 @@ public:
       workers_(workers),
       graph_(graph),
       opts_(opts),
-      stages_(stages) {
+      stages_(stages),
+      placement_(in_place_bound) {
     // nop
   }
 
   /// Names the tasks of the stages from now on as batch `t`'s.
   void set_batch(time t) noexcept {
     batch_time_ = t;
+    placement_.new_batch();
   }
 
   ~worker_task_runner() override {
@@ -54,38 +60,24 @@ public:
   void run(size_t n, detail::function_ref<void(size_t)> task) override {
     if (n == 0)
       return;
-    if (n == 1 || workers_.empty()) {
-      for (size_t i = 0; i < n; ++i)
-        task(i);
-      return;
-    }
-    // The executor runs the last task itself instead of waiting idle, then
-    // every task no worker has started yet: tiny tasks (an empty batch's)
-    // never wait for a worker to wake up, and the executor's share of a
-    // stage grows when the workers are late.
-    auto batch = std::make_shared<task_batch>(++next_id_, task, n);
-    scoped_stage registered{stages_, batch};
-    for (size_t i = 0; i + 1 < n; ++i) {
-      task_ref ref{batch, i, stages_.graph(), batch->id, batch_time_};
-      if (opts_.serialize_messages)
-        ref = through_bytes(self_->system(), std::move(ref));
-      self_->send(workers_[(next_worker_++) % workers_.size()],
-                  run_task_atom::value, std::move(ref));
-    }
-    size_t by_workers = n;
-    for (size_t i = n; i-- > 0;)
-      if (batch->claim(i)) {
-        batch->run_task(i);
-        --by_workers;
+    using std::chrono::steady_clock;
+    auto stage = placement_.next_stage();
+    auto start = steady_clock::now();
+    // Tasks that must go through bytes (`stream.serialize-messages`) go to
+    // the workers.
+    auto left = n;
+    if (workers_.empty()
+        || (!opts_.serialize_messages && placement_.in_place(stage))) {
+      while (left > 0) {
+        task(--left);
+        if (!workers_.empty()
+            && placement_.over_bound(steady_clock::now() - start))
+          break;
       }
-    size_t done = 0;
-    self_->receive_while([&] { return done < by_workers; })(
-      [&](task_done_atom, uint64_t id) {
-        if (id == batch->id)
-          ++done;
-      });
-    if (batch->error)
-      std::rethrow_exception(batch->error);
+    }
+    if (left > 0)
+      spread(left, task);
+    placement_.took(stage, steady_clock::now() - start);
   }
 
   std::vector<block> call_state(const state_operator& op, state_call what,
@@ -123,6 +115,47 @@ public:
   }
 
 private:
+  // Below this, a stage costs less in place than a worker's wake-up: an
+  // empty batch through a 5-operator graph took 59-64 us with its stages in
+  // place against 75-104 us spread over 2 workers (`harness
+  // --workloads=grep --no-tcp --repeats=1 --lines=1000 --workers=1|2`).
+  static constexpr auto in_place_bound = std::chrono::microseconds(30);
+
+  // Runs tasks [0, n) on the workers and here.
+  void spread(size_t n, detail::function_ref<void(size_t)> task) {
+    if (n == 1) {
+      task(0);
+      return;
+    }
+    // The executor runs the last task itself instead of waiting idle, then
+    // every task no worker has started yet: tiny tasks (an empty batch's)
+    // never wait for a worker to wake up, and the executor's share of a
+    // stage grows when the workers are late.
+    auto batch = std::make_shared<task_batch>(++next_id_, task, n);
+    scoped_stage registered{stages_, batch};
+    for (size_t i = 0; i + 1 < n; ++i) {
+      task_ref ref{batch, i, stages_.graph(), batch->id, batch_time_};
+      if (opts_.serialize_messages)
+        ref = through_bytes(self_->system(), std::move(ref));
+      self_->send(workers_[(next_worker_++) % workers_.size()],
+                  run_task_atom::value, std::move(ref));
+    }
+    size_t by_workers = n;
+    for (size_t i = n; i-- > 0;)
+      if (batch->claim(i)) {
+        batch->run_task(i);
+        --by_workers;
+      }
+    size_t done = 0;
+    self_->receive_while([&] { return done < by_workers; })(
+      [&](task_done_atom, uint64_t id) {
+        if (id == batch->id)
+          ++done;
+      });
+    if (batch->error)
+      std::rethrow_exception(batch->error);
+  }
+
   caf::blocking_actor* self_;
   const std::vector<caf::actor>& workers_;
   const detail::dstream_graph& graph_;
@@ -134,6 +167,7 @@ private:
   std::map<int32_t, int64_t> state_keys_;
   uint64_t next_id_ = 0;
   size_t next_worker_ = 0;
+  stage_placement placement_;
 };
 
 /// Runs one batch after the other on its own thread, where the graph's
