@@ -18,24 +18,15 @@
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/checkpoints.hpp"
+
 using namespace caf_stream;
 using detail::checkpoint_record;
+using support::record;
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// The record of batch `t`, carrying state if `t` is `data_time`.
-checkpoint_record record(int64_t t, int64_t data_time) {
-  checkpoint_record x;
-  x.time_ms = t;
-  x.batch_interval_ms = 1000;
-  x.graph_fingerprint = "inputs=1;state=1000ms,";
-  x.data_time_ms = data_time;
-  if (t == data_time)
-    x.node_data = {{0, "state at " + std::to_string(t)}};
-  return x;
-}
 
 // A checkpoint writer whose listener bus is the test's own actor.
 struct fixture {

@@ -34,6 +34,23 @@ struct opaque {
   int x = 0;
 };
 
+// `x` through bytes as a whole message, as the middleman writes and reads
+// it: its type is registered.
+template <class T>
+T through_message(caf::actor_system& sys, const T& x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  auto msg = caf::make_message(x);
+  if (auto err = sink(msg))
+    FAIL(sys.render(err));
+  caf::message got;
+  caf::binary_deserializer source{sys, buf};
+  if (auto err = source(got))
+    FAIL(sys.render(err));
+  REQUIRE(got.match_elements<T>());
+  return got.get_as<T>(0);
+}
+
 template <class T>
 std::vector<block> sealed(std::vector<T> xs) {
   detail::block_buffer<T> buf{3};
@@ -164,18 +181,7 @@ TEST_CASE("a batch crosses node boundaries as a job set with its blocks",
   sent.num_records = 2;
   sent.stream_records = {{3, 2}, {5, 0}};
   sent.submission_time = caf_stream::time{2990};
-  // The whole message, as the middleman writes it: the type is registered.
-  std::vector<char> buf;
-  caf::binary_serializer sink{sys, buf};
-  auto msg = caf::make_message(sent);
-  if (auto err = sink(msg))
-    FAIL(sys.render(err));
-  caf::message got;
-  caf::binary_deserializer source{sys, buf};
-  if (auto err = source(got))
-    FAIL(sys.render(err));
-  REQUIRE(got.match_elements<job_set>());
-  auto& js = got.get_as<job_set>(0);
+  auto js = through_message(sys, sent);
   CHECK(js.batch_time == caf_stream::time{3000});
   REQUIRE(js.jobs.size() == 2);
   CHECK(js.jobs[1].batch_time == caf_stream::time{3000});
@@ -199,17 +205,7 @@ TEST_CASE("listener events cross node boundaries with the state sizes and "
   stream_config cfg;
   caf::actor_system sys{cfg};
   auto roundtrip = [&](const listener_event& x) {
-    std::vector<char> buf;
-    caf::binary_serializer sink{sys, buf};
-    auto msg = caf::make_message(x);
-    if (auto err = sink(msg))
-      FAIL(sys.render(err));
-    caf::message got;
-    caf::binary_deserializer source{sys, buf};
-    if (auto err = source(got))
-      FAIL(sys.render(err));
-    REQUIRE(got.match_elements<listener_event>());
-    return got.get_as<listener_event>(0);
+    return through_message(sys, x);
   };
   listener_event completed;
   completed.what = listener_event::kind::batch_completed;

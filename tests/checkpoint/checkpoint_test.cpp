@@ -12,26 +12,15 @@
 #include "caf_stream/error.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/checkpoints.hpp"
+
 using namespace caf_stream;
 using detail::checkpoint_record;
+using support::record;
 
 namespace fs = std::filesystem;
 
 namespace {
-
-checkpoint_record record(int64_t t, int64_t data_time) {
-  checkpoint_record x;
-  x.time_ms = t;
-  x.batch_interval_ms = 1000;
-  x.zero_ms = 0;
-  x.graph_fingerprint = "inputs=1;state=1000ms,";
-  x.pending_ms = {t + 1000};
-  x.data_time_ms = data_time;
-  if (t == data_time)
-    x.node_data = {{0, std::string("state at ") + std::to_string(t)}};
-  x.input_data = {{0, "files"}};
-  return x;
-}
 
 void overwrite(const std::string& path, std::streamoff offset,
                const std::string& bytes) {

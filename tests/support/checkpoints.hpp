@@ -13,6 +13,23 @@
 
 namespace support {
 
+/// The checkpoint record of batch `t` (ms) of a one-input graph with 1 s
+/// batches, carrying state if `t` is `data_time`.
+inline caf_stream::detail::checkpoint_record record(int64_t t,
+                                                    int64_t data_time) {
+  caf_stream::detail::checkpoint_record x;
+  x.time_ms = t;
+  x.batch_interval_ms = 1000;
+  x.zero_ms = 0;
+  x.graph_fingerprint = "inputs=1;state=1000ms,";
+  x.pending_ms = {t + 1000};
+  x.data_time_ms = data_time;
+  if (t == data_time)
+    x.node_data = {{0, "state at " + std::to_string(t)}};
+  x.input_data = {{0, "files"}};
+  return x;
+}
+
 /// Waits, bounded, until the checkpoint of batch `t_ms` is on disk: the
 /// checkpoint writer works off the batch path, so on a loaded machine a batch
 /// can complete long before its checkpoint is written. Woken by inotify when
