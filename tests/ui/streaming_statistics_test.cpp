@@ -75,6 +75,17 @@ struct metrics {
   }
 };
 
+using buckets = std::vector<std::pair<std::string, std::string>>;
+
+// Checks the cumulative buckets of histogram `name`: each `le` bound's count.
+void check_buckets(metrics& m, const std::string& name,
+                   const buckets& expected) {
+  for (const auto& [le, n] : expected) {
+    INFO(name << " le=" << le);
+    CHECK(m.samples[name + "_bucket{le=\"" + le + "\"}"] == n);
+  }
+}
+
 } // namespace
 
 TEST_CASE("streaming_statistics answers Spark's REST API from the listener's "
@@ -228,17 +239,11 @@ TEST_CASE("streaming_statistics writes Prometheus metrics with cumulative "
         == "1500.5");
   CHECK(m.samples[R"(caf_stream_receiver_input_rate{stream="0",name="socket_text_stream"})"]
         == "40");
-  const std::vector<std::pair<std::string, std::string>> buckets{
-    {"0.005", "1"}, {"0.01", "1"}, {"0.025", "1"}, {"0.05", "1"},
-    {"0.1", "1"},   {"0.25", "3"}, {"0.5", "3"},   {"1", "3"},
-    {"2.5", "3"},   {"5", "3"},    {"10", "3"},    {"30", "3"},
-    {"60", "3"},    {"+Inf", "4"}};
-  for (const auto& [le, n] : buckets) {
-    INFO(le);
-    CHECK(m.samples["caf_stream_batch_processing_seconds_bucket{le=\"" + le
-                    + "\"}"]
-          == n);
-  }
+  check_buckets(m, "caf_stream_batch_processing_seconds",
+                {{"0.005", "1"}, {"0.01", "1"}, {"0.025", "1"}, {"0.05", "1"},
+                 {"0.1", "1"},   {"0.25", "3"}, {"0.5", "3"},   {"1", "3"},
+                 {"2.5", "3"},   {"5", "3"},    {"10", "3"},    {"30", "3"},
+                 {"60", "3"},    {"+Inf", "4"}});
   CHECK(m.samples["caf_stream_batch_processing_seconds_count"] == "4");
   CHECK(std::stod(m.samples["caf_stream_batch_processing_seconds_sum"])
         == Approx(70.404));
@@ -288,17 +293,12 @@ TEST_CASE("streaming_statistics shows each state stream's keys and the "
   CHECK(m.samples[R"(caf_stream_state_keys{state_stream="1",operation="map_with_state"})"]
         == "1");
   CHECK(m.types["caf_stream_checkpoint_write_seconds"] == "histogram");
-  const std::vector<std::pair<std::string, std::string>> buckets{
-    {"0.0005", "1"}, {"0.001", "1"}, {"0.0025", "1"}, {"0.005", "2"},
-    {"0.01", "2"},   {"0.025", "2"}, {"0.05", "2"},   {"0.1", "2"},
-    {"0.25", "2"},   {"0.5", "2"},   {"1", "2"},      {"2.5", "3"},
-    {"+Inf", "3"}};
-  for (const auto& [le, n] : buckets) {
-    INFO(le);
-    CHECK(m.samples["caf_stream_checkpoint_write_seconds_bucket{le=\"" + le
-                    + "\"}"]
-          == n);
-  }
+  check_buckets(m, "caf_stream_checkpoint_write_seconds",
+                {{"0.0005", "1"}, {"0.001", "1"}, {"0.0025", "1"},
+                 {"0.005", "2"},  {"0.01", "2"},  {"0.025", "2"},
+                 {"0.05", "2"},   {"0.1", "2"},   {"0.25", "2"},
+                 {"0.5", "2"},    {"1", "2"},     {"2.5", "3"},
+                 {"+Inf", "3"}});
   CHECK(m.samples["caf_stream_checkpoint_write_seconds_count"] == "3");
   CHECK(std::stod(m.samples["caf_stream_checkpoint_write_seconds_sum"])
         == Approx(2.0043));
