@@ -154,13 +154,14 @@ struct checkpointed_config : network_config {
            "be a state node listening on this port instead of running");
   }
 
-  // Loads the middleman when state holders live on other nodes (call after
-  // parsing, before the actor system exists).
+  // Loads the middleman (and OpenSSL with --openssl.* keys) when state
+  // holders live on other nodes (call after parsing, before the actor
+  // system exists).
   void load_middleman_if_needed() {
     auto nodes = caf::get_or(*this, "stream.state-nodes",
                              std::vector<std::string>{});
     if (serve_state != 0 || !nodes.empty())
-      load<caf::io::middleman>();
+      caf_stream::load_node_modules(*this);
   }
 };
 

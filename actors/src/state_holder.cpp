@@ -11,6 +11,7 @@
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/detail/build_id.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 
 namespace caf_stream::actors {
@@ -131,7 +132,8 @@ struct node_state {
 };
 
 caf::behavior state_node(caf::stateful_actor<node_state>* self,
-                         std::shared_ptr<detail::dstream_graph> graph) {
+                         std::shared_ptr<detail::dstream_graph> graph,
+                         std::string program) {
   auto fingerprint = graph->fingerprint();
   self->set_down_handler([=](const caf::down_msg& dm) {
     self->state.holders.erase(caf::actor_cast<caf::actor>(dm.source));
@@ -144,7 +146,15 @@ caf::behavior state_node(caf::stateful_actor<node_state>* self,
   });
   return {
     [=](spawn_holder_atom, const std::string& driver_fingerprint,
-        int32_t id, const std::string& signature) -> caf::result<caf::actor> {
+        const std::string& driver_program, int32_t id,
+        const std::string& signature) -> caf::result<caf::actor> {
+      if (driver_program != program)
+        return caf::make_error(
+          errc::invalid_graph,
+          "the state node runs another program: the driver is '"
+            + driver_program + "', this node '" + program
+            + "'; start the node with the driver's executable, or give both "
+              "the same stream.app-id");
       const auto& ops = graph->state_operators();
       if (driver_fingerprint != fingerprint || id < 0
           || static_cast<size_t>(id) >= ops.size()
@@ -181,8 +191,15 @@ caf::actor spawn_holder_proxy(caf::actor_system& sys, caf::actor holder,
 }
 
 caf::actor spawn_state_node(caf::actor_system& sys,
-                            std::shared_ptr<detail::dstream_graph> graph) {
-  return sys.spawn(state_node, std::move(graph));
+                            std::shared_ptr<detail::dstream_graph> graph,
+                            std::string program) {
+  return sys.spawn(state_node, std::move(graph), std::move(program));
+}
+
+std::string program_id(const stream_options& opts) {
+  if (!opts.app_id.empty())
+    return "app " + opts.app_id;
+  return "build " + detail::executable_build_id();
 }
 
 } // namespace caf_stream::actors

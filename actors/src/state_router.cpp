@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -10,10 +11,12 @@
 #include "caf/after.hpp"
 #include "caf/blocking_actor.hpp"
 #include "caf/io/middleman.hpp"
+#include "caf/io/middleman_actor.hpp"
 
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
@@ -82,6 +85,9 @@ private:
     std::string node;
     // Why the holder is gone, if it is: its state is lost with it.
     std::string gone;
+    // Whether it went for not answering: its node may still be connected,
+    // but hangs, so its replacement goes elsewhere.
+    bool hung = false;
     // The calls a new holder in its place gets again.
     state_partition_log log;
     // Why the partition's state is lost for good (its log was dropped).
@@ -130,9 +136,10 @@ private:
     // Returns true if holder `i` was lost in the call.
     auto failed = [&](size_t i, const caf::error& e) {
       failures[i] = where(i) + ": " + describe(e);
-      if (!remote || e != caf::sec::request_receiver_down)
+      if (holders_[i].node.empty() || !loses_holder(e))
         return false;
       holders_[i].gone = describe(e);
+      holders_[i].hung = e == caf::sec::request_timeout;
       return true;
     };
     std::vector<size_t> again;
@@ -163,6 +170,8 @@ private:
         if (!holders_[i].lost.empty())
           failures[i] = holders_[i].lost;
       }
+      if (what == state_call::save)
+        move_to_nodes(n);
     }
     for (auto& failure : failures)
       if (!failure.empty())
@@ -186,9 +195,12 @@ private:
     if (!h.lost.empty())
       return;
     auto records = h.log.records() + static_cast<size_t>(in.records);
-    if (h.log.record(what, t, in, out, failure.empty(), !h.gone.empty()))
+    if (h.log.record(what, t, in, out, failure.empty(), !h.gone.empty())) {
+      if (h.gone.empty() && h.log.records() > opts_.state_log_limit)
+        compact(i, t);
       return;
-    h.lost = where(i) + ": no state node took it over, and the "
+    }
+    h.lost = where(i) + ": no node took it over, and the "
              + std::to_string(records)
              + " records the driver kept for one passed "
                "stream.state-log-limit ("
@@ -220,8 +232,8 @@ private:
   void holders_of(size_t n) {
     while (holders_.size() < n) {
       auto i = holders_.size();
-      holder_ref h{{}, {}, {}, state_partition_log{opts_.state_log_limit}, {},
-                   0};
+      holder_ref h{{}, {}, {}, false, state_partition_log{opts_.state_log_limit},
+                   {}, 0};
       if (opts_.state_nodes.empty()) {
         h.actor = spawn_state_holder(system(), op_,
                                      caf::actor_cast<caf::actor>(this));
@@ -235,66 +247,142 @@ private:
                              "have no Boost.Serialization `serialize`, so "
                              "its state cannot leave this node");
       std::string failure;
-      if (!place(i, i, h, failure))
+      if (!place(i, i % opts_.state_nodes.size(), h, failure, true))
         throw stream_error(errc::job_failure, failure);
       holders_.push_back(std::move(h));
     }
   }
 
   // Puts a new holder in place of holder `i`, which is gone, and gives it
-  // the old one's log: on its node if it is back, else on the next node
-  // that takes it. Sets `failure` and returns false if no node does.
+  // the old one's log: on its node if it is back (and did not hang), else
+  // on the next node that takes it, else on this node. Sets `failure` and
+  // returns false if not even this node does.
   bool replace(size_t i, std::string& failure) {
     auto& h = holders_[i];
+    // A proxy of a holder that hangs is still up: it must not answer
+    // later.
+    if (h.actor)
+      send_exit(h.actor, caf::exit_reason::user_shutdown);
     const auto& nodes = opts_.state_nodes;
     auto home = static_cast<size_t>(
       std::find(nodes.begin(), nodes.end(), h.node) - nodes.begin());
     // The node's actor went down with the holder; it may be back.
     state_nodes_.erase(h.node);
-    holder_ref fresh{{}, {}, {}, std::move(h.log), {}, h.keys};
-    if (!place(i, home, fresh, failure)) {
+    holder_ref fresh{{}, {}, {}, false, std::move(h.log), {}, h.keys};
+    auto hung = h.hung ? h.node : std::string{};
+    if (!place(i, home % nodes.size(), fresh, failure, true, hung)) {
       h.log = std::move(fresh.log);
       failure = where(i) + ": " + h.gone
-                + ", and no state node takes its place, so its state waits "
-                  "in the driver's log for one: "
+                + ", and no node takes its place, so its state waits in "
+                  "the driver's log: "
                 + failure;
       return false;
     }
-    log_->warn("{}: the holder on {} is gone, a new one on {} took its state "
-               "({} calls since the last checkpoint)",
-               name_of(i), h.node, fresh.node, fresh.log.entries().size());
+    log_->warn("{}: the holder on {} is gone ({}), a new one on {} took its "
+               "state ({} calls since it was last saved)",
+               name_of(i), h.node, h.gone, node_name(fresh.node),
+               fresh.log.entries().size());
     h = std::move(fresh);
     return true;
   }
 
+  // Moves the partitions among the first `n` that this node took over to
+  // the state nodes that take them again, now that their state was saved
+  // and their logs are short.
+  void move_to_nodes(size_t n) {
+    const auto& nodes = opts_.state_nodes;
+    for (size_t i = 0; i < n; ++i) {
+      auto& h = holders_[i];
+      if (!h.node.empty() || !h.gone.empty() || !h.lost.empty())
+        continue;
+      holder_ref moved{{}, {}, {}, false, h.log, {}, h.keys};
+      std::string failure;
+      if (!place(i, i % nodes.size(), moved, failure, false)) {
+        log_->debug("{}: stays on this node: {}", name_of(i), failure);
+        continue;
+      }
+      log_->info("{}: moved back to the state node {}", name_of(i),
+                 moved.node);
+      send_exit(h.actor, caf::exit_reason::user_shutdown);
+      h = std::move(moved);
+    }
+  }
+
+  // Asks holder `i` for its state and keeps that instead of its log, which
+  // passed `stream.state-log-limit`.
+  void compact(size_t i, time t) {
+    auto& h = holders_[i];
+    request(h.actor, state_wait(), state_atom::value,
+            static_cast<uint8_t>(state_call::save), t, block{})
+      .receive(
+        [&](block& saved, int64_t) {
+          h.log.record(state_call::save, t, block{}, saved, true, false);
+        },
+        [&](caf::error& e) {
+          log_->warn("{}: keeps its log of {} records past "
+                     "stream.state-log-limit: saving its state failed: {}",
+                     name_of(i), h.log.records(), describe(e));
+        });
+  }
+
   // Spawns a holder for partition `i` in `h` on the first state node, from
-  // node `first` on, that takes it and `h`'s log. Sets `failure` to each
-  // node's reason and returns false if none does.
-  bool place(size_t i, size_t first, holder_ref& h, std::string& failure) {
+  // node `first` on and other than `skip`, that takes it and `h`'s log, or
+  // with `or_here` on this node if none does and none runs another
+  // program. Sets `failure` to each node's reason and returns false if none
+  // takes it.
+  bool place(size_t i, size_t first, holder_ref& h, std::string& failure,
+             bool or_here, const std::string& skip = {}) {
     const auto& nodes = opts_.state_nodes;
     std::vector<std::string> reasons;
+    bool refused = false;
+    auto take = [&](caf::actor holder, const std::string& node) {
+      std::string why;
+      if (replay(holder, h.log, why)) {
+        h.actor = std::move(holder);
+        h.node = node;
+        h.gone.clear();
+        return true;
+      }
+      send_exit(holder, caf::exit_reason::user_shutdown);
+      reasons.push_back(node_name(node) + ": " + why);
+      return false;
+    };
     for (size_t k = 0; k < nodes.size(); ++k) {
       const auto& address = nodes[(first + k) % nodes.size()];
+      if (address == skip) {
+        reasons.push_back(address + ": it did not answer in time");
+        continue;
+      }
       try {
         auto proxy = spawn_holder_proxy(system(), spawn_remote(i, address),
                                         opts_.state_timeout);
         monitor(proxy);
-        std::string why;
-        if (replay(proxy, h.log, why)) {
-          h.actor = std::move(proxy);
-          h.node = address;
-          h.gone.clear();
+        if (take(std::move(proxy), address))
           return true;
-        }
-        send_exit(proxy, caf::exit_reason::user_shutdown);
-        reasons.push_back(address + ": " + why);
       } catch (const stream_error& e) {
+        refused = refused || e.code() == errc::invalid_graph;
         reasons.push_back(e.what());
       }
     }
-    failure.clear();
-    for (auto& x : reasons)
-      failure += (failure.empty() ? "" : "; ") + x;
+    auto joined = [&] {
+      std::string result;
+      for (auto& x : reasons)
+        result += (result.empty() ? "" : "; ") + x;
+      return result;
+    };
+    if (or_here && !refused) {
+      // No state node takes it: the driver holds it until one does.
+      auto why = joined();
+      if (take(spawn_state_holder(system(), op_,
+                                  caf::actor_cast<caf::actor>(this)),
+               {})) {
+        log_->warn("{}: no state node takes it ({}), so this node holds it "
+                   "until one does",
+                   name_of(i), why);
+        return true;
+      }
+    }
+    failure = joined();
     return false;
   }
 
@@ -327,27 +415,44 @@ private:
                            "has no middleman: load caf::io::middleman in its "
                            "configuration");
       auto [host, port] = parse_node_address(address, "stream.state-nodes");
-      auto x = system().middleman().remote_actor(host, port);
-      if (!x) {
+      // Through the middleman actor, with a bound: a node that hangs
+      // accepts the connection but never finishes CAF's handshake.
+      std::string failure = "no actor is published on that port";
+      request(node_connector(system()), opts_.state_timeout,
+              caf::connect_atom::value, host, port)
+        .receive(
+          [&](caf::node_id&, caf::strong_actor_ptr& x,
+              std::set<std::string>&) {
+            node = caf::actor_cast<caf::actor>(std::move(x));
+          },
+          [&](caf::error& e) { failure = describe(e); });
+      if (!node) {
         state_nodes_.erase(address);
-        throw stream_error(errc::job_failure,
-                           "cannot reach the state node " + address + ": "
-                             + system().render(x.error()));
+        if (nodes_use_tls(system()))
+          failure += " (over TLS: a node without TLS, or whose certificate "
+                     "the CA in openssl.cafile did not sign, is refused)";
+        throw stream_error(errc::job_failure, "cannot reach the state node "
+                                                + address + ": " + failure);
       }
-      node = std::move(*x);
     }
     caf::actor result;
     std::string failure;
+    // A node of another program or graph: a configuration error, which no
+    // other node hides.
+    auto code = errc::job_failure;
     request(node, opts_.state_timeout, spawn_holder_atom::value,
-            graph_fingerprint_, op_->state_id(), op_->signature())
+            graph_fingerprint_, program_id(opts_), op_->state_id(),
+            op_->signature())
       .receive([&](caf::actor& holder) { result = std::move(holder); },
-               [&](caf::error& e) { failure = describe(e); });
+               [&](caf::error& e) {
+                 failure = describe(e);
+                 if (e == errc::invalid_graph)
+                   code = errc::invalid_graph;
+               });
     if (!result) {
       state_nodes_.erase(address);
-      throw stream_error(errc::job_failure, where(i) + ": the state node "
-                                              + address
-                                              + " refused the holder: "
-                                              + failure);
+      throw stream_error(code, where(i) + ": the state node " + address
+                                 + " refused the holder: " + failure);
     }
     log_->info("{}: holder on {}", name_of(i), address);
     return result;
@@ -361,9 +466,21 @@ private:
       return result;
     // Where the holder is, or where it goes.
     if (i < holders_.size())
-      return result + " (on " + holders_[i].node + ")";
+      return result + " (on " + node_name(holders_[i].node) + ")";
     return result + " (on " + opts_.state_nodes[i % opts_.state_nodes.size()]
            + ")";
+  }
+
+  // A holder's node for messages: "10.0.0.2:4242", "" for this one.
+  static std::string node_name(const std::string& node) {
+    return node.empty() ? "the driver" : node;
+  }
+
+  // Whether a remote holder that failed with `e` is lost: its node went
+  // down, or hangs.
+  static bool loses_holder(const caf::error& e) {
+    return e == caf::sec::request_receiver_down
+           || e == caf::sec::request_timeout;
   }
 
   // "map_with_state, state partition 1".

@@ -1,6 +1,7 @@
 #include "caf_stream/actors/stream_config.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -9,6 +10,8 @@
 #include <vector>
 
 #include "caf/config_option_adder.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/openssl/manager.hpp"
 #include "caf/settings.hpp"
 
 #include "caf_stream/actors/error.hpp"
@@ -35,6 +38,8 @@ void add_stream_options(caf::config_option_set& opts) {
     .add<size_t>("state-log-limit",
                  "records kept per state partition for a state node to "
                  "take over")
+    .add<std::string>("app-id",
+                      "the application the nodes check (empty: the build id)")
     .add<bool>("stop-gracefully-on-shutdown",
                "on SIGINT/SIGTERM, finish the data received so far first")
     .add<bool>("serialize-messages",
@@ -117,6 +122,7 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
                   result.stop_gracefully_on_shutdown);
   result.state_log_limit
     = caf::get_or(cfg, "stream.state-log-limit", result.state_log_limit);
+  result.app_id = caf::get_or(cfg, "stream.app-id", result.app_id);
   result.serialize_messages = caf::get_or(cfg, "stream.serialize-messages",
                                           result.serialize_messages);
   result.listener_bus_capacity = caf::get_or(
@@ -190,10 +196,24 @@ void set_stream_scheduler_defaults(caf::actor_system_config& cfg) {
   cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
 }
 
+void set_stream_middleman_defaults(caf::actor_system_config& cfg) {
+  using namespace std::chrono_literals;
+  cfg.set("middleman.heartbeat-interval", caf::timespan{1s});
+  cfg.set("middleman.connection-timeout", caf::timespan{5s});
+}
+
+void load_node_modules(caf::actor_system_config& cfg) {
+  cfg.load<caf::io::middleman>();
+  if (!cfg.openssl_certificate.empty() || !cfg.openssl_key.empty()
+      || !cfg.openssl_cafile.empty() || !cfg.openssl_capath.empty())
+    cfg.load<caf::openssl::manager>();
+}
+
 stream_config::stream_config() {
   add_stream_options(custom_options_);
   add_stream_message_types(*this);
   set_stream_scheduler_defaults(*this);
+  set_stream_middleman_defaults(*this);
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include "caf/send.hpp"
 
 #include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/detail/log.hpp"
@@ -151,6 +152,7 @@ streaming_context::streaming_context(duration batch_interval,
     impl_->own_cfg->load<caf::io::middleman>();
   add_stream_message_types(*impl_->own_cfg);
   set_stream_scheduler_defaults(*impl_->own_cfg);
+  set_stream_middleman_defaults(*impl_->own_cfg);
   impl_->own_sys = std::make_unique<caf::actor_system>(*impl_->own_cfg);
   impl_->sys = impl_->own_sys.get();
   impl_->batch_interval = batch_interval;
@@ -281,9 +283,11 @@ uint16_t streaming_context::serve_state(uint16_t port,
     throw stream_error(errc::invalid_config,
                        "serve_state: the actor system has no middleman: load "
                        "caf::io::middleman in its configuration");
-  auto node = actors::spawn_state_node(*d.sys, graph_);
-  auto bound = d.sys->middleman().publish(
-    node, port, address.empty() ? nullptr : address.c_str(), true);
+  auto node = actors::spawn_state_node(*d.sys, graph_,
+                                       actors::program_id(d.opts));
+  // Nothing listens beyond this machine unless asked to.
+  auto host = address.empty() ? std::string{"127.0.0.1"} : address;
+  auto bound = actors::publish_node(*d.sys, node, port, host);
   if (!bound) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     throw stream_error(errc::invalid_config,
@@ -293,8 +297,9 @@ uint16_t streaming_context::serve_state(uint16_t port,
   }
   d.state_node = std::move(node);
   d.st = impl::state::serving;
-  d.log->info("serving {} state streams on port {}",
-              graph_->state_operators().size(), *bound);
+  d.log->info("serving {} state streams on {}:{}{}",
+              graph_->state_operators().size(), host, *bound,
+              actors::nodes_use_tls(*d.sys) ? " over TLS" : "");
   return *bound;
 }
 

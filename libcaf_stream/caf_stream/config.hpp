@@ -108,17 +108,22 @@ struct stream_options {
   std::vector<std::string> state_nodes;
 
   /// `stream.state-timeout`: how long a batch waits for a state holder's
-  /// answer before it fails (a state node that hangs or vanished).
+  /// answer; a holder on a state node that does not answer in time is taken
+  /// as lost, and its partition moves (a state node that hangs).
   duration state_timeout{60000};
 
   /// `stream.state-log-limit`: records the driver keeps, per state
-  /// partition, for a state node to take over while no node can. The
-  /// driver keeps each remote partition's updates since its last
-  /// checkpoint; when its node is lost and no node takes its place, the
-  /// updates of the failing batches join them. Past this many records the
-  /// driver drops them and the partition's state is lost (its batches fail,
-  /// until the driver is restarted from the last checkpoint).
+  /// partition on a state node, to give a new holder when that node is
+  /// lost: the partition's updates since its state was last saved. Past
+  /// this many the driver asks the holder for its state and keeps that
+  /// instead, as a checkpoint does.
   size_t state_log_limit = 10'000'000;
+
+  /// `stream.app-id`: what a state node checks, besides the graph, before
+  /// it serves a driver: both must run the same program. Empty: the
+  /// executable's build id (the same binary on every node); set it when the
+  /// driver and the nodes are different executables of one application.
+  std::string app_id;
 
   /// `stream.serialize-messages`: every job set and task goes through bytes
   /// and back before it is handled, as it would to another node, also on

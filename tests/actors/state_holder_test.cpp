@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,6 +14,7 @@
 #include "caf_stream/testing.hpp"
 
 #include "support/child_process.hpp"
+#include "support/log_capture.hpp"
 #include "support/state_graph.hpp"
 
 using namespace caf_stream;
@@ -110,6 +113,8 @@ struct driver {
     opts.state_nodes = std::move(nodes);
     opts.state_timeout = state_timeout;
     opts.state_log_limit = state_log_limit;
+    // The nodes are another executable of the same application.
+    opts.app_id = "state-node-tests";
     ssc = streaming_context::get_or_create(checkpoints, [&] {
       auto ctx = std::make_unique<streaming_context>(seconds(1), opts, clk);
       auto g = test::state_graph::build(*ctx, queue);
@@ -296,59 +301,106 @@ TEST_CASE("a lost state node's partitions move to another node with their "
   check_rows(*d.rec, batches, 1, 14);
 }
 
-TEST_CASE("without a state node to take a lost partition, batches fail "
-          "until one comes back, and no record is lost",
+TEST_CASE("without a state node to take a lost partition, the driver holds "
+          "it until a node takes it back at the next save",
           "[actors][state]") {
+  support::log_capture log{"scheduler"};
   auto n = std::make_unique<state_node>();
   auto address = n->address;
   testing::temporary_directory dir;
   driver d{{address}, dir.path(), caf_stream::time{0}, seconds(2)};
-  auto batches = some_batches(5);
+  auto batches = some_batches(14);
   d.run(batches[0]);
-  REQUIRE(d.rec->failure(1).empty());
   n->proc.kill();
+  // The driver takes the partitions with their state: no batch fails.
   d.run(batches[1]);
   d.run(batches[2]);
-  for (int64_t k = 2; k <= 3; ++k)
-    CHECK_THAT(d.rec->failure(k), Catch::Contains("state partition")
-                                    && Catch::Contains(address)
-                                    && Catch::Contains("no state node takes"));
-  // The node comes back on its port: the partitions' new holders get their
-  // state and the updates of the failed batches.
+  CHECK(log.contains("so this node holds it until one does"));
+  // The node comes back on its port; batch 10 checkpoints the state, and
+  // the partitions move back to the node with it.
   n = std::make_unique<state_node>(
     std::vector<std::string>{"--port=" + n->port});
-  d.run(batches[3]);
-  d.run(batches[4]);
-  CHECK(d.rec->failure(4).empty());
-  CHECK(d.rec->failure(5).empty());
-  check_rows(*d.rec, batches, 4, 5);
+  for (size_t k = 3; k < 11; ++k)
+    d.run(batches[k]);
+  CHECK(log.contains("moved back to the state node " + address));
+  // Lost again, they come back to the driver with what was saved and the
+  // updates since.
+  n->proc.kill();
+  for (size_t k = 11; k < 14; ++k)
+    d.run(batches[k]);
+  for (int64_t k = 1; k <= 14; ++k) {
+    INFO("batch " << k);
+    CHECK(d.rec->failure(k).empty());
+  }
+  check_rows(*d.rec, batches, 1, 14);
 }
 
-TEST_CASE("a partition whose log passes stream.state-log-limit while no "
-          "node takes it is lost, with a clear error",
+TEST_CASE("past stream.state-log-limit the driver keeps a partition's state "
+          "instead of its updates",
           "[actors][state]") {
-  auto n = std::make_unique<state_node>();
+  support::log_capture log{"scheduler"};
+  auto n1 = std::make_unique<state_node>();
+  auto n2 = std::make_unique<state_node>();
   testing::temporary_directory dir;
-  // A log of one record at most: the first failing batch's records pass it.
-  driver d{{n->address}, dir.path(), caf_stream::time{0}, seconds(2), 1};
-  auto batches = some_batches(4);
-  d.run(batches[0]);
-  REQUIRE(d.rec->failure(1).empty());
-  n->proc.kill();
-  d.run(batches[1]);
-  // The node comes back, but the driver no longer has what the dropped
-  // partitions' new holders need: their batches fail, naming the limit.
-  n = std::make_unique<state_node>(
-    std::vector<std::string>{"--port=" + n->port});
-  d.run(batches[2]);
-  d.run(batches[3]);
-  for (int64_t k = 2; k <= 4; ++k) {
+  // A log of one record at most: every batch's updates pass it, so the
+  // driver asks for the state after each, and a new holder gets only that.
+  driver d{{n1->address, n2->address}, dir.path(), caf_stream::time{0},
+           seconds(60), 1};
+  auto batches = some_batches(6);
+  for (size_t k = 0; k < 3; ++k)
+    d.run(batches[k]);
+  n2->proc.kill();
+  for (size_t k = 3; k < 6; ++k)
+    d.run(batches[k]);
+  CHECK(log.contains("(1 calls since it was last saved)"));
+  CHECK_FALSE(log.contains("keeps its log"));
+  for (int64_t k = 1; k <= 6; ++k) {
     INFO("batch " << k);
-    CHECK_THAT(d.rec->failure(k),
-               Catch::Contains("state partition")
-                 && Catch::Contains("stream.state-log-limit (1)")
-                 && Catch::Contains("the partition's state is lost"));
+    CHECK(d.rec->failure(k).empty());
   }
+  check_rows(*d.rec, batches, 1, 6);
+}
+
+TEST_CASE("a state node that hangs is lost after stream.state-timeout, and "
+          "the driver stops without waiting for it",
+          "[actors][state]") {
+  auto n1 = std::make_unique<state_node>();
+  auto n2 = std::make_unique<state_node>();
+  testing::temporary_directory dir;
+  auto batches = some_batches(4);
+  {
+    driver d{{n1->address, n2->address}, dir.path(), caf_stream::time{0},
+             seconds(2)};
+    d.run(batches[0]);
+    d.run(batches[1]);
+    // Frozen: its connection stays up, but nothing answers.
+    n2->proc.send_signal(SIGSTOP);
+    d.run(batches[2]);
+    d.run(batches[3]);
+    for (int64_t k = 1; k <= 4; ++k) {
+      INFO("batch " << k);
+      CHECK(d.rec->failure(k).empty());
+    }
+    check_rows(*d.rec, batches, 1, 4);
+    // The final checkpoint asks n1 and this node only.
+    auto stopped = std::async(std::launch::async, [&] { d.ssc->stop(true); });
+    auto done = stopped.wait_for(seconds(60)) == std::future_status::ready;
+    if (!done)
+      n2->proc.send_signal(SIGCONT);
+    CHECK(done);
+  }
+  n2->proc.send_signal(SIGCONT);
+}
+
+TEST_CASE("a state node of another program is refused", "[actors][state]") {
+  state_node other{{"--app-id=another"}};
+  testing::temporary_directory dir;
+  driver d{{other.address}, dir.path()};
+  d.run(input[0]);
+  CHECK_THAT(d.rec->failure(1),
+             Catch::Contains("runs another program")
+               && Catch::Contains("stream.app-id")
+               && Catch::Contains(other.address));
 }
 
 namespace {

@@ -1,44 +1,171 @@
 // A state node for the state node tests: builds the tests' graph
-// (`support/state_graph.hpp`) and serves its state on 127.0.0.1.
+// (`support/state_graph.hpp`) and serves its state.
 //
-//   state_node_child [--other] [--port=N]
+//   state_node_child [--other] [--port=N] [--address=A] [--app-id=I]
+//                    [--tls=DIR/NAME]
+//   state_node_child --drive=NODES
 //
-// Prints "port <n>" once it listens (on N, default any free port), then
-// serves until its stdin closes or reads "stop". With --other it builds a
-// different graph.
+// Prints "port <n>" once it listens (on N, default any free port, at A,
+// default 127.0.0.1), then serves until its stdin closes or reads "stop".
+// With --other it builds a different graph. The driver (the tests'
+// executable) is another program: both say they are the application
+// "state-node-tests" (I with --app-id). With --tls it talks TLS only,
+// presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
+//
+// With --drive it is the driver instead: runs `drive_input`'s batches with
+// the state on NODES ("host:port,..."), prints each batch's running sums
+// ("batch 1: a=1 b=2") or its failure ("batch 1 failed: ..."), then where
+// the state was ("state on the nodes", or "state on the driver" if a node
+// did not take its partitions), and exits.
 
+#include <algorithm>
+#include <condition_variable>
 #include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "caf/actor_system.hpp"
-#include "caf/io/middleman.hpp"
+#include "caf/config_value.hpp"
+#include "caf/settings.hpp"
 
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/all.hpp"
+#include "caf_stream/testing.hpp"
 
+#include "support/log_capture.hpp"
 #include "support/state_graph.hpp"
 
 using namespace caf_stream;
 
+namespace {
+
+using kv = test::state_graph::kv;
+
+// The driver's batches (those of the state holder tests' `input`).
+const std::vector<std::vector<kv>> drive_input{{{"a", 1}, {"b", 2}},
+                                               {{"a", 3}},
+                                               {{"c", 1}, {"b", 1}},
+                                               {},
+                                               {{"a", 2}, {"c", 4}}};
+
+// Each batch's running sums as a line, and the wait for a batch.
+class printer final : public streaming_listener {
+public:
+  void sums(caf_stream::time t, std::vector<kv> xs) {
+    std::sort(xs.begin(), xs.end());
+    std::ostringstream line;
+    line << "batch " << t.milliseconds() / 1000 << ":";
+    for (auto& [key, value] : xs)
+      line << ' ' << key << '=' << value;
+    std::lock_guard<std::mutex> guard{mtx_};
+    lines_[t.milliseconds() / 1000] = line.str();
+  }
+
+  void on_batch_completed(const batch_info& info) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto k = info.batch_time.milliseconds() / 1000;
+    if (info.failure_reason)
+      lines_[k] = "batch " + std::to_string(k) + " failed: "
+                  + *info.failure_reason;
+    last_ = k;
+    cv_.notify_all();
+  }
+
+  // Waits (bounded, for a stuck runtime) for batch `k`; returns its line.
+  std::string wait_for(int64_t k) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (!cv_.wait_for(guard, std::chrono::seconds(120),
+                      [&] { return last_ >= k; }))
+      return "batch " + std::to_string(k) + " did not complete";
+    return lines_[k];
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::map<int64_t, std::string> lines_;
+  int64_t last_ = 0;
+};
+
+int drive(const std::string& nodes) {
+  stream_config cfg;
+  cfg.set("scheduler.max-threads", size_t{2});
+  cfg.set("stream.app-id", "state-node-tests");
+  caf::config_value::list addresses;
+  std::istringstream in{nodes};
+  for (std::string x; std::getline(in, x, ',');)
+    addresses.emplace_back(x);
+  caf::put(cfg.content, "stream.state-nodes", std::move(addresses));
+  load_node_modules(cfg);
+  support::log_capture log{"scheduler"};
+  caf::actor_system sys{cfg};
+  testing::temporary_directory dir;
+  auto clk = std::make_shared<testing::manual_clock>();
+  auto queue = std::make_shared<rdd_queue<kv>>();
+  auto out = std::make_shared<printer>();
+  streaming_context ssc{sys, std::chrono::seconds(1), clk};
+  ssc.checkpoint(dir.path());
+  auto g = test::state_graph::build(ssc, queue);
+  g.sums.foreach_rdd([out](const rdd<kv>& x, caf_stream::time t) {
+    out->sums(t, x.collect());
+  });
+  ssc.add_streaming_listener(out);
+  ssc.start();
+  for (size_t k = 0; k < drive_input.size(); ++k) {
+    queue->push(parallelize(drive_input[k], 2));
+    clk->advance(std::chrono::seconds(1));
+    std::cout << out->wait_for(static_cast<int64_t>(k + 1)) << std::endl;
+  }
+  ssc.stop();
+  auto on_nodes = log.contains("holder on ")
+                  && !log.contains("this node holds it");
+  std::cout << (on_nodes ? "state on the nodes" : "state on the driver")
+            << std::endl;
+  return 0;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   bool other = false;
   uint16_t port = 0;
+  std::string app_id = "state-node-tests";
+  std::string tls;
+  std::string address;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--other")
       other = true;
     else if (arg.rfind("--port=", 0) == 0)
       port = static_cast<uint16_t>(std::stoi(arg.substr(7)));
+    else if (arg.rfind("--app-id=", 0) == 0)
+      app_id = arg.substr(9);
+    else if (arg.rfind("--tls=", 0) == 0)
+      tls = arg.substr(6);
+    else if (arg.rfind("--address=", 0) == 0)
+      address = arg.substr(10);
+    else if (arg.rfind("--drive=", 0) == 0)
+      return drive(arg.substr(8));
   }
   stream_config cfg;
   cfg.set("scheduler.max-threads", size_t{2});
-  cfg.load<caf::io::middleman>();
+  cfg.set("stream.app-id", app_id);
+  if (!tls.empty()) {
+    auto dir = tls.substr(0, tls.rfind('/'));
+    cfg.openssl_certificate = tls + ".pem";
+    cfg.openssl_key = tls + ".key";
+    cfg.openssl_cafile = dir + "/ca.pem";
+  }
+  load_node_modules(cfg);
   caf::actor_system sys{cfg};
   try {
     streaming_context ssc{sys, std::chrono::seconds(1)};
     test::state_graph::build(
       ssc, std::make_shared<rdd_queue<test::state_graph::kv>>(), other);
-    auto bound = ssc.serve_state(port, "127.0.0.1");
+    auto bound = ssc.serve_state(port, address);
     std::cout << "port " << bound << std::endl;
     for (std::string cmd; std::getline(std::cin, cmd) && cmd != "stop";) {
       // nop

@@ -174,3 +174,26 @@ TEST_CASE("the write-ahead log and Kafka rate options reach stream_options",
                     Catch::Contains("stream.receiver.write-ahead-log.sync = "
                                     "always is invalid"));
 }
+
+TEST_CASE("nodes send heartbeats unless told otherwise, and stream.app-id "
+          "reaches stream_options",
+          "[actors][stream_config]") {
+  using std::chrono::milliseconds;
+  auto timespan = [](const app_config& cfg, caf::string_view key) {
+    return caf::get_or(cfg, key, caf::timespan{0});
+  };
+  app_config defaults;
+  REQUIRE(parse(defaults, {}) == "");
+  CHECK(timespan(defaults, "middleman.heartbeat-interval")
+        == caf::timespan{milliseconds(1000)});
+  CHECK(timespan(defaults, "middleman.connection-timeout")
+        == caf::timespan{milliseconds(5000)});
+  CHECK(read_stream_options(defaults).app_id.empty());
+  app_config cfg;
+  REQUIRE(parse(cfg, {"--middleman.heartbeat-interval=200ms",
+                      "--stream.app-id", "word-count"})
+          == "");
+  CHECK(timespan(cfg, "middleman.heartbeat-interval")
+        == caf::timespan{milliseconds(200)});
+  CHECK(read_stream_options(cfg).app_id == "word-count");
+}

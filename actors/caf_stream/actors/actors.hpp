@@ -51,11 +51,15 @@ caf::actor spawn_state_holder(caf::actor_system& sys,
 /// calls to the holders of its partitions, spawning them on first use on
 /// this node or, with `opts.state_nodes`, partition `i` on state node
 /// `i % n` (or the next one that takes it, asked for a holder of the state
-/// stream of the graph with `graph_fingerprint`). With state nodes it keeps
-/// each partition's calls since its state was last saved
-/// (`state_partition_log`, bounded by `opts.state_log_limit`): when a
-/// holder goes down, a new one on its node, or on the next node that takes
-/// it, gets them again, then the call that was lost.
+/// stream of the graph with `graph_fingerprint` in the program
+/// `program_id(opts)`), else on this node. With state nodes it keeps each
+/// partition's calls since its state was last saved
+/// (`state_partition_log`; past `opts.state_log_limit` records it asks the
+/// holder for its state and keeps that instead): when a holder goes down or
+/// does not answer within `opts.state_timeout`, a new one on its node, on
+/// the next node that takes it, or on this node gets them again, then the
+/// call that was lost. A partition this node took over moves back to a
+/// state node when its state is next saved.
 /// - `(state_atom, uint8_t state_call, time, block_list)` ->
 ///   `(block_list, int64_t)`: partition `i` gets element `i`; the outputs
 ///   come back in partition order with the keys the partitions hold in all,
@@ -79,13 +83,20 @@ caf::actor spawn_holder_proxy(caf::actor_system& sys, caf::actor holder,
                               duration timeout);
 
 /// State node: serves the state streams of `graph` (built by the same
-/// program as the driver's) to drivers whose `stream.state-nodes` name it.
-/// Published by `streaming_context::serve_state`.
-/// - `(spawn_holder_atom, graph fingerprint, state id, signature)` ->
-///   `actor`: spawns a holder for that state stream (the holders go down
-///   with the node); an error if this node's graph differs.
+/// program as the driver's, `program`: see `program_id`) to drivers whose
+/// `stream.state-nodes` name it. Published by
+/// `streaming_context::serve_state`.
+/// - `(spawn_holder_atom, graph fingerprint, program, state id, signature)`
+///   -> `actor`: spawns a holder for that state stream (the holders go down
+///   with the node); an error if the driver runs another program or graph.
 caf::actor spawn_state_node(caf::actor_system& sys,
-                            std::shared_ptr<detail::dstream_graph> graph);
+                            std::shared_ptr<detail::dstream_graph> graph,
+                            std::string program);
+
+/// What a node checks, besides the graph, before it serves a driver:
+/// "app " and `stream.app-id` if set, else "build " and the executable's
+/// build id, so that a node refuses another program with the same graph.
+std::string program_id(const stream_options& opts);
 
 /// Block generator of one receiver: seals the receiver's buffer into blocks.
 /// - timer (system clock only), every block interval: seals and sends

@@ -28,8 +28,25 @@ void add_stream_message_types(caf::actor_system_config& cfg);
 /// calls it; call it from your own config otherwise.
 void set_stream_scheduler_defaults(caf::actor_system_config& cfg);
 
+/// Sets the middleman defaults that let a node notice a peer that froze:
+/// CAF 0.17 sends no heartbeats by default, so a hung node (SIGSTOP, a
+/// dead host behind a live route) is never noticed. Sets
+/// `middleman.heartbeat-interval` to 1 s and `middleman.connection-timeout`
+/// to 5 s; the command line and the config file still override them. Both
+/// sides of a connection need the heartbeats (a timeout without them drops
+/// healthy links). `stream_config` calls it; call it from your own config
+/// otherwise.
+void set_stream_middleman_defaults(caf::actor_system_config& cfg);
+
+/// Loads CAF's middleman into `cfg`, and the OpenSSL manager too when one of
+/// `openssl.certificate`, `.key`, `.cafile` or `.capath` is set: call it
+/// once, after parsing the command line and before the actor system
+/// starts, in a program that runs as or talks to other nodes (instead of
+/// loading the middleman yourself: CAF loads a module as often as asked).
+void load_node_modules(caf::actor_system_config& cfg);
+
 /// An actor system configuration with the `stream.*` options declared, the
-/// message types registered and the scheduler defaults set.
+/// message types registered and the scheduler and middleman defaults set.
 class stream_config : public caf::actor_system_config {
 public:
   stream_config();

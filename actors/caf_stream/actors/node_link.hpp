@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "caf/actor.hpp"
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+#include "caf/io/middleman_actor.hpp"
+
+namespace caf_stream::actors {
+
+/// Whether nodes talk over TLS: the actor system has CAF's OpenSSL manager
+/// (`caf::openssl::manager`) loaded. With `openssl.certificate`,
+/// `openssl.key` and `openssl.cafile` set, both sides present a certificate
+/// the CA signed (mutual TLS); without them CAF 0.17 encrypts with
+/// anonymous ECDH, which authenticates no one.
+bool nodes_use_tls(caf::actor_system& sys);
+
+/// The actor that connects this node to others (`connect_atom`): the OpenSSL
+/// manager's with TLS, else the middleman's.
+caf::io::middleman_actor node_connector(caf::actor_system& sys);
+
+/// Listens for other nodes on `host`:`port` (0: any free port) and serves
+/// them `node`, over TLS if `nodes_use_tls`. Returns the port.
+caf::expected<uint16_t> publish_node(caf::actor_system& sys, caf::actor node,
+                                     uint16_t port, const std::string& host);
+
+} // namespace caf_stream::actors

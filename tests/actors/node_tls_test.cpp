@@ -1,0 +1,180 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/actor_system.hpp"
+#include "caf/config_value.hpp"
+#include "caf/settings.hpp"
+
+#include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/testing.hpp"
+
+#include "support/batch_results.hpp"
+#include "support/child_process.hpp"
+#include "support/log_capture.hpp"
+#include "support/state_graph.hpp"
+
+using namespace caf_stream;
+using std::chrono::seconds;
+
+// TLS between a driver (this test) and a state node (`state_node_child`):
+// with certificates configured, both sides present one the CA signed, and a
+// node without TLS or with a certificate of another CA is refused. The
+// certificates are made with the openssl command line tool.
+
+namespace {
+
+using kv = test::state_graph::kv;
+using sums = std::vector<kv>;
+
+// Runs `command` in a shell; fails the test if it fails.
+void shell(const std::string& command) {
+  INFO(command);
+  REQUIRE(std::system((command + " 2>/dev/null >/dev/null").c_str()) == 0);
+}
+
+// A CA ("ca"), a node certificate it signed ("node"), a driver certificate
+// it signed ("driver"), and a certificate another CA signed ("stranger").
+struct certificates {
+  certificates() {
+    auto in = [&](const std::string& x) { return dir.path() + "/" + x; };
+    auto key = [&](const std::string& name) {
+      shell("openssl genpkey -algorithm EC -pkeyopt "
+            "ec_paramgen_curve:prime256v1 -out "
+            + in(name + ".key"));
+    };
+    auto ca = [&](const std::string& name) {
+      key(name);
+      shell("openssl req -x509 -new -key " + in(name + ".key") + " -out "
+            + in(name + ".pem") + " -days 2 -subj /CN=" + name);
+    };
+    auto signed_by = [&](const std::string& name, const std::string& by) {
+      key(name);
+      shell("openssl req -new -key " + in(name + ".key") + " -out "
+            + in(name + ".csr") + " -subj /CN=" + name);
+      shell("openssl x509 -req -in " + in(name + ".csr") + " -CA "
+            + in(by + ".pem") + " -CAkey " + in(by + ".key")
+            + " -CAcreateserial -days 2 -out " + in(name + ".pem"));
+    };
+    ca("ca");
+    ca("other-ca");
+    signed_by("node", "ca");
+    signed_by("driver", "ca");
+    signed_by("stranger", "other-ca");
+  }
+
+  // "DIR/NAME", as `state_node_child --tls` takes it.
+  std::string operator[](const std::string& name) const {
+    return dir.path() + "/" + name;
+  }
+
+  testing::temporary_directory dir;
+};
+
+// A state node child process; `flags` as `state_node_child` takes them.
+struct state_node {
+  explicit state_node(std::vector<std::string> flags) : proc(args(flags)) {
+    auto line = proc.read_line();
+    REQUIRE(line.rfind("port ", 0) == 0);
+    address = "127.0.0.1:" + line.substr(5);
+  }
+
+  static std::vector<std::string> args(std::vector<std::string> flags) {
+    flags.insert(flags.begin(), CAF_STREAM_STATE_NODE_CHILD);
+    return flags;
+  }
+
+  support::child_process proc;
+  std::string address;
+};
+
+// A driver under a manual clock whose state lives on `node`, talking TLS
+// with the certificate `tls` ("DIR/NAME") and the CA next to it.
+struct driver {
+  driver(const std::string& node, const std::string& tls)
+    : clk(std::make_shared<testing::manual_clock>()),
+      queue(std::make_shared<rdd_queue<kv>>()),
+      results(std::make_shared<support::batch_results<sums>>()) {
+    caf::put(cfg.content, "stream.state-nodes",
+             caf::config_value::list{caf::config_value{node}});
+    caf::put(cfg.content, "stream.app-id", "state-node-tests");
+    caf::put(cfg.content, "stream.state-timeout", caf::timespan{seconds(10)});
+    cfg.set("scheduler.max-threads", size_t{2});
+    auto dir = tls.substr(0, tls.rfind('/'));
+    cfg.openssl_certificate = tls + ".pem";
+    cfg.openssl_key = tls + ".key";
+    cfg.openssl_cafile = dir + "/ca.pem";
+    load_node_modules(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    ssc = std::make_unique<streaming_context>(*sys, seconds(1), clk);
+    ssc->checkpoint(checkpoints.path());
+    auto g = test::state_graph::build(*ssc, queue);
+    auto r = results;
+    g.sums.foreach_rdd([r](const rdd<kv>& x, caf_stream::time t) {
+      auto xs = x.collect();
+      std::sort(xs.begin(), xs.end());
+      r->update(t.milliseconds(), [&](sums& s) { s = std::move(xs); });
+    });
+    ssc->add_streaming_listener(results);
+    ssc->start();
+  }
+
+  ~driver() {
+    ssc->stop();
+  }
+
+  // Runs the next batch on `input`; returns the running sums after it.
+  sums run(std::vector<kv> input) {
+    queue->push(parallelize(std::move(input), 2));
+    clk->advance(seconds(1));
+    auto result = results->wait_for(clk->now().milliseconds());
+    REQUIRE(result);
+    return *result;
+  }
+
+  stream_config cfg;
+  testing::temporary_directory checkpoints;
+  std::shared_ptr<testing::manual_clock> clk;
+  std::shared_ptr<rdd_queue<kv>> queue;
+  std::shared_ptr<support::batch_results<sums>> results;
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<streaming_context> ssc;
+};
+
+} // namespace
+
+TEST_CASE("a driver and a state node talk mutual TLS, and refuse peers "
+          "without TLS or with another CA's certificate",
+          "[actors][state][tls]") {
+  certificates certs;
+  SECTION("both certificates signed by the CA: the state is on the node") {
+    support::log_capture log{"scheduler"};
+    state_node node{{"--tls=" + certs["node"]}};
+    driver d{node.address, certs["driver"]};
+    CHECK(d.run({{"a", 1}, {"b", 2}}) == sums{{"a", 1}, {"b", 2}});
+    CHECK(d.run({{"a", 3}}) == sums{{"a", 4}, {"b", 2}});
+    CHECK(log.contains("holder on " + node.address));
+    CHECK_FALSE(log.contains("this node holds it"));
+  }
+  SECTION("a node without TLS is refused: the driver holds the state") {
+    support::log_capture log{"scheduler"};
+    state_node node{{}};
+    driver d{node.address, certs["driver"]};
+    CHECK(d.run({{"a", 1}, {"b", 2}}) == sums{{"a", 1}, {"b", 2}});
+    CHECK(log.contains("cannot reach the state node " + node.address));
+    CHECK(log.contains("over TLS"));
+    CHECK(log.contains("this node holds it"));
+  }
+  SECTION("a node whose certificate another CA signed is refused") {
+    support::log_capture log{"scheduler"};
+    state_node node{{"--tls=" + certs["stranger"]}};
+    driver d{node.address, certs["driver"]};
+    CHECK(d.run({{"a", 1}, {"b", 2}}) == sums{{"a", 1}, {"b", 2}});
+    CHECK(log.contains("cannot reach the state node " + node.address));
+    CHECK(log.contains("this node holds it"));
+  }
+}

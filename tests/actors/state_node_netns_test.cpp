@@ -1,0 +1,124 @@
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "support/child_process.hpp"
+
+// A driver and a state node on two hosts: two network namespaces joined by
+// a veth pair, with 10.77.0.1 and 10.77.0.2 that exist only inside them.
+// The driver (`state_node_child --drive`) in one and the node in the other
+// must give the running sums of one process. Needs root (CI runs as root);
+// skipped with a message where `ip netns` is not permitted.
+
+namespace {
+
+// Runs `command` in a shell, quietly; returns whether it succeeded.
+bool shell(const std::string& command) {
+  return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// Where the `ip` tool is, or "" if nowhere.
+std::string ip_tool() {
+  for (const char* x : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"})
+    if (::access(x, X_OK) == 0)
+      return x;
+  return {};
+}
+
+// Two network namespaces joined by a veth pair, deleted with this object.
+struct two_hosts {
+  two_hosts() : ip(ip_tool()) {
+    auto id = std::to_string(::getpid());
+    a = "cs-a" + id;
+    b = "cs-b" + id;
+    auto va = "csva" + id;
+    auto vb = "csvb" + id;
+    ok = !ip.empty() && shell(ip + " netns add " + a)
+         && shell(ip + " netns add " + b)
+         && shell(ip + " link add " + va + " type veth peer name " + vb)
+         && shell(ip + " link set " + va + " netns " + a)
+         && shell(ip + " link set " + vb + " netns " + b)
+         && shell(ip + " -n " + a + " addr add 10.77.0.1/24 dev " + va)
+         && shell(ip + " -n " + b + " addr add 10.77.0.2/24 dev " + vb)
+         && shell(ip + " -n " + a + " link set " + va + " up")
+         && shell(ip + " -n " + b + " link set " + vb + " up")
+         && shell(ip + " -n " + a + " link set lo up")
+         && shell(ip + " -n " + b + " link set lo up");
+  }
+
+  ~two_hosts() {
+    // Deleting a namespace deletes its end of the veth pair, and the pair.
+    if (!ip.empty()) {
+      shell(ip + " netns del " + a);
+      shell(ip + " netns del " + b);
+    }
+  }
+
+  // `args` run in namespace `ns`.
+  std::vector<std::string> in(const std::string& ns,
+                              std::vector<std::string> args) const {
+    args.insert(args.begin(), {ip, "netns", "exec", ns});
+    return args;
+  }
+
+  std::string ip;
+  std::string a;
+  std::string b;
+  bool ok = false;
+};
+
+// Whether the test can use `hosts`; says why not if it cannot.
+bool usable(const two_hosts& hosts) {
+  if (!hosts.ok)
+    WARN("skipped: cannot make network namespaces here (`ip netns` needs "
+         "root and the ip tool)");
+  return hosts.ok;
+}
+
+} // namespace
+
+TEST_CASE("a driver and a state node on two hosts give the results of one "
+          "process",
+          "[actors][state][netns]") {
+  two_hosts hosts;
+  if (!usable(hosts))
+    return;
+  support::child_process node{hosts.in(
+    hosts.b, {CAF_STREAM_STATE_NODE_CHILD, "--address=10.77.0.2"})};
+  auto line = node.read_line();
+  REQUIRE(line.rfind("port ", 0) == 0);
+  auto address = "10.77.0.2:" + line.substr(5);
+  // The node's address exists only in its namespace and the driver's
+  // link: the driver reaches it over the veth pair.
+  support::child_process driver{
+    hosts.in(hosts.a, {CAF_STREAM_STATE_NODE_CHILD, "--drive=" + address})};
+  CHECK(driver.read_to_end() == "batch 1: a=1 b=2\n"
+                                "batch 2: a=4 b=2\n"
+                                "batch 3: a=4 b=3 c=1\n"
+                                "batch 4: a=4 b=3 c=1\n"
+                                "batch 5: a=6 b=3 c=5\n"
+                                "state on the nodes\n");
+  CHECK(driver.wait() == 0);
+}
+
+TEST_CASE("a state node given no address listens on 127.0.0.1 only",
+          "[actors][state][netns]") {
+  two_hosts hosts;
+  if (!usable(hosts))
+    return;
+  support::child_process node{
+    hosts.in(hosts.b, {CAF_STREAM_STATE_NODE_CHILD})};
+  auto line = node.read_line();
+  REQUIRE(line.rfind("port ", 0) == 0);
+  // Another host cannot reach it: the driver holds the state itself.
+  support::child_process driver{hosts.in(
+    hosts.a,
+    {CAF_STREAM_STATE_NODE_CHILD, "--drive=10.77.0.2:" + line.substr(5)})};
+  auto out = driver.read_to_end();
+  CHECK_THAT(out, Catch::Contains("batch 5: a=6 b=3 c=5\n")
+                    && Catch::EndsWith("state on the driver\n"));
+}
