@@ -142,6 +142,20 @@ struct driver {
     rec->wait_for(clk->now().milliseconds() / 1000);
   }
 
+  // Runs the next batches on `batches[first]` up to `batches[last - 1]`.
+  void run(const table& batches, size_t first, size_t last) {
+    for (auto k = first; k < last; ++k)
+      run(batches[k]);
+  }
+
+  // Checks that batches 1 to `last` did not fail.
+  void check_no_failures(int64_t last) {
+    for (int64_t k = 1; k <= last; ++k) {
+      INFO("batch " << k);
+      CHECK(rec->failure(k).empty());
+    }
+  }
+
   std::shared_ptr<testing::manual_clock> clk;
   std::shared_ptr<rdd_queue<kv>> queue;
   std::shared_ptr<recorder> rec;
@@ -278,26 +292,19 @@ TEST_CASE("a lost state node's partitions move to another node with their "
   testing::temporary_directory dir;
   driver d{{n1->address, n2->address}, dir.path()};
   auto batches = some_batches(14);
-  for (size_t k = 0; k < 3; ++k)
-    d.run(batches[k]);
+  d.run(batches, 0, 3);
   // Partition 1 moves to n1 with its state: the updates since the start.
   n2->proc.kill();
-  for (size_t k = 3; k < 6; ++k)
-    d.run(batches[k]);
+  d.run(batches, 3, 6);
   // n2 comes back on its port; nothing moves back.
   n2 = std::make_unique<state_node>(
     std::vector<std::string>{"--port=" + n2->port});
   // Batch 10 checkpoints the state: from then on a new holder gets the
   // saved state and the updates since.
-  for (size_t k = 6; k < 11; ++k)
-    d.run(batches[k]);
+  d.run(batches, 6, 11);
   n1->proc.kill();
-  for (size_t k = 11; k < 14; ++k)
-    d.run(batches[k]);
-  for (int64_t k = 1; k <= 14; ++k) {
-    INFO("batch " << k);
-    CHECK(d.rec->failure(k).empty());
-  }
+  d.run(batches, 11, 14);
+  d.check_no_failures(14);
   check_rows(*d.rec, batches, 1, 14);
 }
 
@@ -320,18 +327,13 @@ TEST_CASE("without a state node to take a lost partition, the driver holds "
   // the partitions move back to the node with it.
   n = std::make_unique<state_node>(
     std::vector<std::string>{"--port=" + n->port});
-  for (size_t k = 3; k < 11; ++k)
-    d.run(batches[k]);
+  d.run(batches, 3, 11);
   CHECK(log.contains("moved back to the state node " + address));
   // Lost again, they come back to the driver with what was saved and the
   // updates since.
   n->proc.kill();
-  for (size_t k = 11; k < 14; ++k)
-    d.run(batches[k]);
-  for (int64_t k = 1; k <= 14; ++k) {
-    INFO("batch " << k);
-    CHECK(d.rec->failure(k).empty());
-  }
+  d.run(batches, 11, 14);
+  d.check_no_failures(14);
   check_rows(*d.rec, batches, 1, 14);
 }
 
@@ -347,17 +349,12 @@ TEST_CASE("past stream.state-log-limit the driver keeps a partition's state "
   driver d{{n1->address, n2->address}, dir.path(), caf_stream::time{0},
            seconds(60), 1};
   auto batches = some_batches(6);
-  for (size_t k = 0; k < 3; ++k)
-    d.run(batches[k]);
+  d.run(batches, 0, 3);
   n2->proc.kill();
-  for (size_t k = 3; k < 6; ++k)
-    d.run(batches[k]);
+  d.run(batches, 3, 6);
   CHECK(log.contains("(1 calls since it was last saved)"));
   CHECK_FALSE(log.contains("keeps its log"));
-  for (int64_t k = 1; k <= 6; ++k) {
-    INFO("batch " << k);
-    CHECK(d.rec->failure(k).empty());
-  }
+  d.check_no_failures(6);
   check_rows(*d.rec, batches, 1, 6);
 }
 
@@ -377,10 +374,7 @@ TEST_CASE("a state node that hangs is lost after stream.state-timeout, and "
     n2->proc.send_signal(SIGSTOP);
     d.run(batches[2]);
     d.run(batches[3]);
-    for (int64_t k = 1; k <= 4; ++k) {
-      INFO("batch " << k);
-      CHECK(d.rec->failure(k).empty());
-    }
+    d.check_no_failures(4);
     check_rows(*d.rec, batches, 1, 4);
     // The final checkpoint asks n1 and this node only.
     auto stopped = std::async(std::launch::async, [&] { d.ssc->stop(true); });
