@@ -146,12 +146,15 @@ bool parse_args(Config& cfg, int argc, char** argv, const char* usage) {
 struct checkpointed_config : network_config {
   std::string checkpoint_dir;
   uint16_t serve_state = 0;
+  std::string serve_address;
   explicit checkpointed_config(std::string default_dir)
     : checkpoint_dir(std::move(default_dir)) {
     opt_group{custom_options_, "global"}
       .add(checkpoint_dir, "checkpoint-dir", "where the state is checkpointed")
       .add(serve_state, "serve-state",
-           "be a state node listening on this port instead of running");
+           "be a state node listening on this port instead of running")
+      .add(serve_address, "serve-address",
+           "the address a state node listens on (127.0.0.1; 0.0.0.0: all)");
   }
 
   // Loads the middleman (and OpenSSL with --openssl.* keys) when state
@@ -171,7 +174,7 @@ inline bool serve_state_if_asked(const checkpointed_config& cfg,
                                  caf_stream::streaming_context& ssc) {
   if (cfg.serve_state == 0)
     return false;
-  auto port = ssc.serve_state(cfg.serve_state);
+  auto port = ssc.serve_state(cfg.serve_state, cfg.serve_address);
   std::cout << "serving state on port " << port << std::endl;
   if (cfg.seconds > 0)
     ssc.await_termination_or_timeout(std::chrono::seconds(cfg.seconds));

@@ -6,6 +6,7 @@
 //
 //   stateful_network_word_count HOST PORT [--generate] [--seconds=N]
 //                               [--checkpoint-dir=DIR] [--serve-state=P]
+//                               [--serve-address=A]
 
 #include <iostream>
 #include <string>
@@ -20,7 +21,8 @@
 int main(int argc, char** argv) {
   using namespace caf_stream;
   const char* usage = "stateful_network_word_count HOST PORT [--generate] "
-                      "[--seconds N] [--checkpoint-dir DIR] [--serve-state P]";
+                      "[--seconds N] [--checkpoint-dir DIR] [--serve-state P] "
+                      "[--serve-address A]";
   checkpointed_config cfg{"/tmp/caf_stream-stateful_network_word_count"};
   if (!parse_args(cfg, argc, argv, usage))
     return cfg.cli_helptext_printed ? 0 : 1;

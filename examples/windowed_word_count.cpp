@@ -1,9 +1,11 @@
 // Word counts over the last 30 seconds, every 10 seconds, computed
 // incrementally: each window adds the batches that entered it and subtracts,
-// with the inverse function, those that left it.
+// with the inverse function, those that left it. The window's state can
+// live on state nodes, as in stateful_network_word_count.
 //
 //   windowed_word_count HOST PORT [--generate] [--seconds=N]
-//                       [--checkpoint-dir=DIR]
+//                       [--checkpoint-dir=DIR] [--serve-state=P]
+//                       [--serve-address=A]
 
 #include <iostream>
 #include <string>
@@ -18,7 +20,8 @@ int main(int argc, char** argv) {
   using namespace caf_stream;
   using std::chrono::seconds;
   const char* usage = "windowed_word_count HOST PORT [--generate] "
-                      "[--seconds N] [--checkpoint-dir DIR]";
+                      "[--seconds N] [--checkpoint-dir DIR] [--serve-state P] "
+                      "[--serve-address A]";
   checkpointed_config cfg{"/tmp/caf_stream-windowed_word_count"};
   if (!parse_args(cfg, argc, argv, usage))
     return cfg.cli_helptext_printed ? 0 : 1;
@@ -30,6 +33,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<line_generator> generator;
     if (cfg.generate)
       generator = std::make_unique<line_generator>(port);
+    cfg.load_middleman_if_needed();
     caf::actor_system sys{cfg};
     streaming_context ssc{sys, seconds(1)};
     ssc.checkpoint(cfg.checkpoint_dir);
@@ -42,6 +46,8 @@ int main(int argc, char** argv) {
                                 seconds(30), seconds(10), 0,
                                 [](const count& x) { return x.second > 0; })
       .print();
+    if (serve_state_if_asked(cfg, ssc))
+      return 0;
     ssc.start();
     return run_for(ssc, cfg.seconds);
   } catch (const std::exception& e) {
