@@ -141,8 +141,8 @@ bool parse_args(Config& cfg, int argc, char** argv, const char* usage) {
 }
 
 // Flags of the network examples that keep state. The same program runs as
-// the driver or, with --serve-state, as a state node for a driver started
-// with --stream.state-nodes=["host:port"].
+// the driver or, with --serve-state, as a worker node holding the state for
+// a driver started with --stream.nodes=["host:port"].
 struct checkpointed_config : network_config {
   std::string checkpoint_dir;
   uint16_t serve_state = 0;
@@ -161,9 +161,11 @@ struct checkpointed_config : network_config {
   // holders live on other nodes (call after parsing, before the actor
   // system exists).
   void load_middleman_if_needed() {
-    auto nodes = caf::get_or(*this, "stream.state-nodes",
+    auto nodes = caf::get_or(*this, "stream.nodes",
                              std::vector<std::string>{});
-    if (serve_state != 0 || !nodes.empty())
+    auto state_nodes = caf::get_or(*this, "stream.state-nodes",
+                                   std::vector<std::string>{});
+    if (serve_state != 0 || !nodes.empty() || !state_nodes.empty())
       caf_stream::load_node_modules(*this);
   }
 };

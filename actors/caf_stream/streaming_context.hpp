@@ -132,17 +132,20 @@ public:
   /// Validates the graph and starts receivers and the batch timer.
   void start();
 
-  /// Makes this program a state node: instead of starting, the context
-  /// serves the state of its state streams (`update_state_by_key`,
-  /// `map_with_state`, incremental windows) to drivers whose
-  /// `stream.state-nodes` name this node, listening on `port` (0: any free
+  /// Makes this program a worker node (Spark's executor): instead of
+  /// starting, the context runs what drivers whose `stream.nodes` name this
+  /// node send it. Today that is the state of their state streams
+  /// (`update_state_by_key`, `map_with_state`, incremental windows); tasks
+  /// and receivers still run on the driver. Listens on `port` (0: any free
   /// port) at `address` (empty: 127.0.0.1, this machine only; "0.0.0.0":
   /// every interface). The driver runs the same program (the same build id,
   /// or the same `stream.app-id`), so both build the same graph; a driver
   /// with another program or graph is refused. Needs CAF's middleman in the
-  /// actor system (an owned system loads it when `stream.state-nodes` is
-  /// set). Returns the port; `stop()` ends serving and drops the state held
-  /// here.
+  /// actor system (an owned system loads it when `stream.nodes` is set).
+  /// Returns the port; `stop()` ends serving and drops the state held here.
+  uint16_t serve(uint16_t port, const std::string& address = "");
+
+  /// The same as `serve`: its name from when nodes held only state.
   uint16_t serve_state(uint16_t port, const std::string& address = "");
 
   /// Stops receiving and processing. With `stop_gracefully`, first waits

@@ -227,7 +227,7 @@ private:
   }
 
   // Spawns the holders of the first `n` partitions that have none yet,
-  // where `stream.state-nodes` puts them: partition `i` on node `i % n`, or
+  // where `stream.nodes` puts them: partition `i` on node `i % n`, or
   // on the next one that takes it.
   void holders_of(size_t n) {
     while (holders_.size() < n) {
@@ -242,7 +242,7 @@ private:
       }
       if (!op_->serializable())
         throw stream_error(errc::invalid_config,
-                           where(i) + ": stream.state-nodes is set, but "
+                           where(i) + ": stream.nodes is set, but "
                              "the stream's keys, values, states or results "
                              "have no Boost.Serialization `serialize`, so "
                              "its state cannot leave this node");
@@ -411,10 +411,10 @@ private:
     if (!node) {
       if (!system().has_middleman())
         throw stream_error(errc::invalid_config,
-                           "stream.state-nodes is set, but the actor system "
+                           "stream.nodes is set, but the actor system "
                            "has no middleman: load caf::io::middleman in its "
                            "configuration");
-      auto [host, port] = parse_node_address(address, "stream.state-nodes");
+      auto [host, port] = parse_node_address(address, "stream.nodes");
       // Through the middleman actor, with a bound: a node that hangs
       // accepts the connection but never finishes CAF's handshake.
       std::string failure = "no actor is published on that port";

@@ -30,9 +30,12 @@ void add_stream_options(caf::config_option_set& opts) {
                  "partitions of by-key operations (0: as many as workers)")
     .add<size_t>("block-queue-size",
                  "sealed blocks per receiver that may wait for a batch")
+    .add<std::vector<std::string>>("nodes",
+                                   "host:port of the worker nodes (empty: "
+                                   "this node does all)")
     .add<std::vector<std::string>>("state-nodes",
-                                   "host:port of the nodes that hold the "
-                                   "state (empty: this node)")
+                                   "the same as stream.nodes (its older "
+                                   "name)")
     .add<caf::timespan>("state-timeout",
                         "how long a batch waits for a state holder")
     .add<size_t>("state-log-limit",
@@ -116,6 +119,13 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
                   result.backpressure_initial_rate);
   result.state_nodes
     = caf::get_or(cfg, "stream.state-nodes", result.state_nodes);
+  auto nodes = caf::get_or(cfg, "stream.nodes", result.state_nodes);
+  if (!result.state_nodes.empty() && nodes != result.state_nodes)
+    throw stream_error(errc::invalid_config,
+                       "stream.nodes and stream.state-nodes name the same "
+                       "nodes (the second is the older name): set one of "
+                       "them");
+  result.state_nodes = std::move(nodes);
   result.state_timeout = ms("stream.state-timeout", result.state_timeout);
   result.stop_gracefully_on_shutdown
     = caf::get_or(cfg, "stream.stop-gracefully-on-shutdown",

@@ -221,8 +221,8 @@ void streaming_context::start() {
                          "start: the streaming context has already started");
     case impl::state::serving:
       throw stream_error(errc::illegal_state,
-                         "start: the streaming context serves state "
-                         "(serve_state); a state node does not start");
+                         "start: the streaming context is a worker node "
+                         "(serve); a worker node does not start");
     case impl::state::stopped:
       throw stream_error(errc::illegal_state,
                          "start: the streaming context has already been "
@@ -272,16 +272,15 @@ std::optional<std::string> streaming_context::ui_web_url() const {
   return impl_->ui->url();
 }
 
-uint16_t streaming_context::serve_state(uint16_t port,
-                                        const std::string& address) {
+uint16_t streaming_context::serve(uint16_t port, const std::string& address) {
   auto& d = *impl_;
   if (d.st != impl::state::initialized)
     throw stream_error(errc::illegal_state,
-                       "serve_state: the streaming context has already "
-                       "started, stopped or served state");
+                       "serve: the streaming context has already started, "
+                       "stopped or served");
   if (!d.sys->has_middleman())
     throw stream_error(errc::invalid_config,
-                       "serve_state: the actor system has no middleman: load "
+                       "serve: the actor system has no middleman: load "
                        "caf::io::middleman in its configuration");
   auto node = actors::spawn_state_node(*d.sys, graph_,
                                        actors::program_id(d.opts));
@@ -291,7 +290,7 @@ uint16_t streaming_context::serve_state(uint16_t port,
   if (!bound) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     throw stream_error(errc::invalid_config,
-                       "serve_state: cannot listen on port "
+                       "serve: cannot listen on port "
                          + std::to_string(port) + ": "
                          + d.sys->render(bound.error()));
   }
@@ -301,6 +300,11 @@ uint16_t streaming_context::serve_state(uint16_t port,
               graph_->state_operators().size(), host, *bound,
               actors::nodes_use_tls(*d.sys) ? " over TLS" : "");
   return *bound;
+}
+
+uint16_t streaming_context::serve_state(uint16_t port,
+                                        const std::string& address) {
+  return serve(port, address);
 }
 
 void streaming_context::stop(bool stop_gracefully) {

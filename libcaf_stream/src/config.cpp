@@ -69,7 +69,7 @@ void stream_options::validate() const {
   if (block_queue_size == 0)
     bad_value("stream.block-queue-size", "0", "it must be positive");
   for (const auto& node : state_nodes)
-    parse_node_address(node, "stream.state-nodes");
+    parse_node_address(node, "stream.nodes");
   if (state_timeout.count() <= 0)
     bad_value("stream.state-timeout", to_string(state_timeout),
               "it must be positive");

@@ -99,7 +99,7 @@ struct driver {
     : clk(std::make_shared<testing::manual_clock>()),
       queue(std::make_shared<rdd_queue<kv>>()),
       results(std::make_shared<support::batch_results<sums>>()) {
-    caf::put(cfg.content, "stream.state-nodes",
+    caf::put(cfg.content, "stream.nodes",
              caf::config_value::list{caf::config_value{node}});
     caf::put(cfg.content, "stream.app-id", "state-node-tests");
     caf::put(cfg.content, "stream.state-timeout", caf::timespan{seconds(10)});

@@ -435,14 +435,15 @@ TEST_CASE("state that cannot be serialized stays off state nodes",
   CHECK_THAT(rec->failure(1), Catch::Contains("no Boost.Serialization"));
 }
 
-TEST_CASE("serve_state needs a middleman and a context that did not start",
+TEST_CASE("serve and serve_state need a middleman",
           "[actors][state]") {
   streaming_context ssc{seconds(1), stream_options{},
                         std::make_shared<testing::manual_clock>()};
+  CHECK_THROWS_WITH(ssc.serve(0), Catch::Contains("no middleman"));
   CHECK_THROWS_WITH(ssc.serve_state(0), Catch::Contains("no middleman"));
 }
 
-TEST_CASE("stream.state-nodes takes host:port entries, and a positive log "
+TEST_CASE("stream.nodes takes host:port entries, and a positive log "
           "limit",
           "[actors][state]") {
   stream_options opts;

@@ -98,7 +98,7 @@ int drive(const std::string& nodes) {
   std::istringstream in{nodes};
   for (std::string x; std::getline(in, x, ',');)
     addresses.emplace_back(x);
-  caf::put(cfg.content, "stream.state-nodes", std::move(addresses));
+  caf::put(cfg.content, "stream.nodes", std::move(addresses));
   load_node_modules(cfg);
   support::log_capture log{"scheduler"};
   caf::actor_system sys{cfg};
@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
     streaming_context ssc{sys, std::chrono::seconds(1)};
     test::state_graph::build(
       ssc, std::make_shared<rdd_queue<test::state_graph::kv>>(), other);
-    auto bound = ssc.serve_state(port, address);
+    auto bound = ssc.serve(port, address);
     std::cout << "port " << bound << std::endl;
     for (std::string cmd; std::getline(std::cin, cmd) && cmd != "stop";) {
       // nop

@@ -197,3 +197,21 @@ TEST_CASE("nodes send heartbeats unless told otherwise, and stream.app-id "
         == caf::timespan{milliseconds(200)});
   CHECK(read_stream_options(cfg).app_id == "word-count");
 }
+
+TEST_CASE("stream.nodes names the worker nodes, and stream.state-nodes is "
+          "its older name",
+          "[actors][stream_config]") {
+  using nodes = std::vector<std::string>;
+  app_config cfg;
+  REQUIRE(parse(cfg, {R"(--stream.nodes=["a:1", "b:2"])"}) == "");
+  CHECK(read_stream_options(cfg).state_nodes == nodes{"a:1", "b:2"});
+  app_config old;
+  REQUIRE(parse(old, {R"(--stream.state-nodes=["a:1"])"}) == "");
+  CHECK(read_stream_options(old).state_nodes == nodes{"a:1"});
+  app_config both;
+  REQUIRE(parse(both, {R"(--stream.nodes=["a:1"])",
+                       R"(--stream.state-nodes=["b:2"])"})
+          == "");
+  CHECK_THROWS_WITH(read_stream_options(both),
+                    Catch::Contains("set one of them"));
+}
