@@ -108,6 +108,7 @@ private:
   // `stream_error` naming the first partition that failed.
   block_list call(state_call what, time t, block_list in) {
     auto n = in.size();
+    unreachable_.clear();
     holders_of(n);
     take_down_notices();
     auto remote = !opts_.state_nodes.empty();
@@ -353,6 +354,10 @@ private:
         reasons.push_back(address + ": it did not answer in time");
         continue;
       }
+      if (auto x = unreachable_.find(address); x != unreachable_.end()) {
+        reasons.push_back(x->second);
+        continue;
+      }
       try {
         auto proxy = spawn_holder_proxy(system(), spawn_remote(i, address),
                                         opts_.state_timeout);
@@ -431,8 +436,10 @@ private:
         if (nodes_use_tls(system()))
           failure += " (over TLS: a node without TLS, or whose certificate "
                      "the CA in openssl.cafile did not sign, is refused)";
-        throw stream_error(errc::job_failure, "cannot reach the state node "
-                                                + address + ": " + failure);
+        failure = "cannot reach the state node " + address + ": " + failure;
+        // Once per call: each try may wait for a handshake that times out.
+        unreachable_.emplace(address, failure);
+        throw stream_error(errc::job_failure, failure);
       }
     }
     caf::actor result;
@@ -509,6 +516,8 @@ private:
   caf::actor driver_;
   std::vector<holder_ref> holders_;
   std::map<std::string, caf::actor> state_nodes_;
+  // The nodes this call could not reach, and why: not tried again in it.
+  std::map<std::string, std::string> unreachable_;
   std::shared_ptr<spdlog::logger> log_;
 };
 
