@@ -85,9 +85,6 @@ private:
     std::string node;
     // Why the holder is gone, if it is: its state is lost with it.
     std::string gone;
-    // Whether it went for not answering: its node may still be connected,
-    // but hangs, so its replacement goes elsewhere.
-    bool hung = false;
     // The calls a new holder in its place gets again.
     state_partition_log log;
     // Why the partition's state is lost for good (its log was dropped).
@@ -140,7 +137,11 @@ private:
       if (holders_[i].node.empty() || !loses_holder(e))
         return false;
       holders_[i].gone = describe(e);
-      holders_[i].hung = e == caf::sec::request_timeout;
+      // Its node may still be connected but hang: no new holder goes there
+      // in this call.
+      if (e == caf::sec::request_timeout)
+        unreachable_.emplace(holders_[i].node,
+                             holders_[i].node + ": " + describe(e));
       return true;
     };
     std::vector<size_t> again;
@@ -233,8 +234,8 @@ private:
   void holders_of(size_t n) {
     while (holders_.size() < n) {
       auto i = holders_.size();
-      holder_ref h{{}, {}, {}, false, state_partition_log{opts_.state_log_limit},
-                   {}, 0};
+      holder_ref h{{}, {}, {}, state_partition_log{opts_.state_log_limit}, {},
+                   0};
       if (opts_.state_nodes.empty()) {
         h.actor = spawn_state_holder(system(), op_,
                                      caf::actor_cast<caf::actor>(this));
@@ -255,8 +256,8 @@ private:
   }
 
   // Puts a new holder in place of holder `i`, which is gone, and gives it
-  // the old one's log: on its node if it is back (and did not hang), else
-  // on the next node that takes it, else on this node. Sets `failure` and
+  // the old one's log: on its node if it is back, else on the next node
+  // that takes it, else on this node. Sets `failure` and
   // returns false if not even this node does.
   bool replace(size_t i, std::string& failure) {
     auto& h = holders_[i];
@@ -269,9 +270,8 @@ private:
       std::find(nodes.begin(), nodes.end(), h.node) - nodes.begin());
     // The node's actor went down with the holder; it may be back.
     state_nodes_.erase(h.node);
-    holder_ref fresh{{}, {}, {}, false, std::move(h.log), {}, h.keys};
-    auto hung = h.hung ? h.node : std::string{};
-    if (!place(i, home % nodes.size(), fresh, failure, true, hung)) {
+    holder_ref fresh{{}, {}, {}, std::move(h.log), {}, h.keys};
+    if (!place(i, home % nodes.size(), fresh, failure, true)) {
       h.log = std::move(fresh.log);
       failure = where(i) + ": " + h.gone
                 + ", and no node takes its place, so its state waits in "
@@ -296,7 +296,7 @@ private:
       auto& h = holders_[i];
       if (!h.node.empty() || !h.gone.empty() || !h.lost.empty())
         continue;
-      holder_ref moved{{}, {}, {}, false, h.log, {}, h.keys};
+      holder_ref moved{{}, {}, {}, h.log, {}, h.keys};
       std::string failure;
       if (!place(i, i % nodes.size(), moved, failure, false)) {
         log_->debug("{}: stays on this node: {}", name_of(i), failure);
@@ -327,12 +327,12 @@ private:
   }
 
   // Spawns a holder for partition `i` in `h` on the first state node, from
-  // node `first` on and other than `skip`, that takes it and `h`'s log, or
-  // with `or_here` on this node if none does and none runs another
-  // program. Sets `failure` to each node's reason and returns false if none
-  // takes it.
+  // node `first` on and not unreachable in this call, that takes it and
+  // `h`'s log, or with `or_here` on this node if none does and none runs
+  // another program. Sets `failure` to each node's reason and returns false
+  // if none takes it.
   bool place(size_t i, size_t first, holder_ref& h, std::string& failure,
-             bool or_here, const std::string& skip = {}) {
+             bool or_here) {
     const auto& nodes = opts_.state_nodes;
     std::vector<std::string> reasons;
     bool refused = false;
@@ -350,10 +350,6 @@ private:
     };
     for (size_t k = 0; k < nodes.size(); ++k) {
       const auto& address = nodes[(first + k) % nodes.size()];
-      if (address == skip) {
-        reasons.push_back(address + ": it did not answer in time");
-        continue;
-      }
       if (auto x = unreachable_.find(address); x != unreachable_.end()) {
         reasons.push_back(x->second);
         continue;
@@ -437,7 +433,8 @@ private:
           failure += " (over TLS: a node without TLS, or whose certificate "
                      "the CA in openssl.cafile did not sign, is refused)";
         failure = "cannot reach the state node " + address + ": " + failure;
-        // Once per call: each try may wait for a handshake that times out.
+        // Tried once per call: each try may wait for a handshake that
+        // times out.
         unreachable_.emplace(address, failure);
         throw stream_error(errc::job_failure, failure);
       }
@@ -458,8 +455,11 @@ private:
                });
     if (!result) {
       state_nodes_.erase(address);
-      throw stream_error(code, where(i) + ": the state node " + address
-                                 + " refused the holder: " + failure);
+      failure = where(i) + ": the state node " + address
+                + " refused the holder: " + failure;
+      if (code != errc::invalid_graph)
+        unreachable_.emplace(address, failure);
+      throw stream_error(code, failure);
     }
     log_->info("{}: holder on {}", name_of(i), address);
     return result;
@@ -516,7 +516,8 @@ private:
   caf::actor driver_;
   std::vector<holder_ref> holders_;
   std::map<std::string, caf::actor> state_nodes_;
-  // The nodes this call could not reach, and why: not tried again in it.
+  // The nodes that failed or hung in this call, and why: no holder goes
+  // there until the next call.
   std::map<std::string, std::string> unreachable_;
   std::shared_ptr<spdlog::logger> log_;
 };
