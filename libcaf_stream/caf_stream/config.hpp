@@ -101,10 +101,11 @@ struct stream_options {
   double pid_derived = 0.0;
   double pid_min_rate = 100;
 
-  /// `stream.state-nodes`: where the state holders live, as "host:port" of
-  /// state nodes (programs that build the same graph and call
-  /// `streaming_context::serve_state`); partition `i` of each state stream
-  /// goes to node `i % n`. Empty: on this node. Needs CAF's middleman.
+  /// `stream.nodes` (older name `stream.state-nodes`): the worker nodes, as
+  /// "host:port" of programs that build the same graph and call
+  /// `streaming_context::serve`. Today they hold the state: partition `i` of
+  /// each state stream goes to node `i % n` (or the next one that takes it,
+  /// else this node). Empty: everything on this node. Needs CAF's middleman.
   std::vector<std::string> state_nodes;
 
   /// `stream.state-timeout`: how long a batch waits for a state holder's
