@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "caf/config_option_adder.hpp"
-#include "caf/io/middleman.hpp"
 #include "caf/settings.hpp"
 
 #include "caf_stream/actors/stream_config.hpp"
@@ -161,11 +160,8 @@ struct checkpointed_config : network_config {
   // holders live on other nodes (call after parsing, before the actor
   // system exists).
   void load_middleman_if_needed() {
-    auto nodes = caf::get_or(*this, "stream.nodes",
-                             std::vector<std::string>{});
-    auto state_nodes = caf::get_or(*this, "stream.state-nodes",
-                                   std::vector<std::string>{});
-    if (serve_state != 0 || !nodes.empty() || !state_nodes.empty())
+    if (serve_state != 0
+        || !caf_stream::read_stream_options(*this).state_nodes.empty())
       caf_stream::load_node_modules(*this);
   }
 };
@@ -176,7 +172,7 @@ inline bool serve_state_if_asked(const checkpointed_config& cfg,
                                  caf_stream::streaming_context& ssc) {
   if (cfg.serve_state == 0)
     return false;
-  auto port = ssc.serve_state(cfg.serve_state, cfg.serve_address);
+  auto port = ssc.serve(cfg.serve_state, cfg.serve_address);
   std::cout << "serving state on port " << port << std::endl;
   if (cfg.seconds > 0)
     ssc.await_termination_or_timeout(std::chrono::seconds(cfg.seconds));

@@ -9,7 +9,6 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
-#include "caf/io/middleman.hpp"
 #include "caf/send.hpp"
 
 #include "caf_stream/actors/actors.hpp"
@@ -149,7 +148,7 @@ streaming_context::streaming_context(duration batch_interval,
   impl_->opts = opts.resolved();
   impl_->own_cfg = std::make_unique<caf::actor_system_config>();
   if (!impl_->opts.state_nodes.empty())
-    impl_->own_cfg->load<caf::io::middleman>();
+    load_node_modules(*impl_->own_cfg);
   add_stream_message_types(*impl_->own_cfg);
   set_stream_scheduler_defaults(*impl_->own_cfg);
   set_stream_middleman_defaults(*impl_->own_cfg);

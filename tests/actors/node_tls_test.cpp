@@ -17,6 +17,7 @@
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
 #include "support/state_graph.hpp"
+#include "support/tls.hpp"
 
 using namespace caf_stream;
 using std::chrono::seconds;
@@ -104,10 +105,7 @@ struct driver {
     caf::put(cfg.content, "stream.app-id", "state-node-tests");
     caf::put(cfg.content, "stream.state-timeout", caf::timespan{seconds(10)});
     cfg.set("scheduler.max-threads", size_t{2});
-    auto dir = tls.substr(0, tls.rfind('/'));
-    cfg.openssl_certificate = tls + ".pem";
-    cfg.openssl_key = tls + ".key";
-    cfg.openssl_cafile = dir + "/ca.pem";
+    support::use_certificate(cfg, tls);
     load_node_modules(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     ssc = std::make_unique<streaming_context>(*sys, seconds(1), clk);

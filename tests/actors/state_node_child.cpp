@@ -37,6 +37,7 @@
 
 #include "support/log_capture.hpp"
 #include "support/state_graph.hpp"
+#include "support/tls.hpp"
 
 using namespace caf_stream;
 
@@ -153,12 +154,8 @@ int main(int argc, char** argv) {
   stream_config cfg;
   cfg.set("scheduler.max-threads", size_t{2});
   cfg.set("stream.app-id", app_id);
-  if (!tls.empty()) {
-    auto dir = tls.substr(0, tls.rfind('/'));
-    cfg.openssl_certificate = tls + ".pem";
-    cfg.openssl_key = tls + ".key";
-    cfg.openssl_cafile = dir + "/ca.pem";
-  }
+  if (!tls.empty())
+    support::use_certificate(cfg, tls);
   load_node_modules(cfg);
   caf::actor_system sys{cfg};
   try {
