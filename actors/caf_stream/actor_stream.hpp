@@ -109,6 +109,11 @@ public:
     gate_->shut();
   }
 
+  // The actors that hold the stream's handle send to this process.
+  bool driver_only() const noexcept override {
+    return true;
+  }
+
 private:
   std::shared_ptr<actor_stream_gate<T>> gate_;
 };

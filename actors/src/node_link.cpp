@@ -1,9 +1,16 @@
 #include "caf_stream/actors/node_link.hpp"
 
+#include <set>
+
 #include "caf/actor_system.hpp"
+#include "caf/blocking_actor.hpp"
 #include "caf/io/middleman.hpp"
 #include "caf/openssl/manager.hpp"
 #include "caf/openssl/publish.hpp"
+
+#include "caf_stream/actors/error.hpp"
+#include "caf_stream/config.hpp"
+#include "caf_stream/error.hpp"
 
 namespace caf_stream::actors {
 
@@ -15,6 +22,44 @@ caf::io::middleman_actor node_connector(caf::actor_system& sys) {
   if (nodes_use_tls(sys))
     return sys.openssl_manager().actor_handle();
   return sys.middleman().actor_handle();
+}
+
+caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
+                                       const std::string& address,
+                                       const char* role, duration timeout) {
+  auto& sys = self->system();
+  if (!sys.has_middleman())
+    throw stream_error(errc::invalid_config,
+                       "stream.nodes is set, but the actor system has no "
+                       "middleman: load caf::io::middleman in its "
+                       "configuration");
+  auto [host, port] = parse_node_address(address, "stream.nodes");
+  caf::actor result;
+  std::string failure = "no actor is published on that port";
+  // Through the middleman actor, which a request can bound.
+  self->request(node_connector(sys), timeout, caf::connect_atom::value, host,
+                port)
+    .receive(
+      [&](caf::node_id&, caf::strong_actor_ptr& x, std::set<std::string>&) {
+        result = caf::actor_cast<caf::actor>(std::move(x));
+      },
+      [&](caf::error& e) {
+        const auto& ctx = e.context();
+        if (e == caf::sec::request_timeout)
+          failure = "no answer within " + to_string(timeout);
+        else if (ctx.match_elements<std::string>())
+          failure = ctx.get_as<std::string>(0);
+        else
+          failure = sys.render(e);
+      });
+  if (result)
+    return result;
+  if (nodes_use_tls(sys))
+    failure += " (over TLS: a node without TLS, or whose certificate the CA "
+               "in openssl.cafile did not sign, is refused)";
+  return caf::make_error(errc::job_failure, std::string{"cannot reach the "}
+                                              + role + " " + address + ": "
+                                              + failure);
 }
 
 caf::expected<uint16_t> publish_node(caf::actor_system& sys, caf::actor node,

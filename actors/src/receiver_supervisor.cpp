@@ -66,10 +66,11 @@ struct supervisor_state {
 
 using supervisor_actor = caf::stateful_actor<supervisor_state>;
 
-// Each event costs the bus a wake-up: none while nobody listens.
+// Each event costs the bus a wake-up: none while nobody listens. On a worker
+// node (no runtime) the driver's bus decides.
 void tell_listeners(supervisor_actor* self, listener_event::kind what) {
   auto& st = self->state;
-  if (st.runtime->has_listeners())
+  if (!st.runtime || st.runtime->has_listeners())
     self->send(st.listener_bus, listener_event{what, {}, st.info, {}});
 }
 

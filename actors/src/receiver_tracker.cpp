@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <functional>
+#include <map>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
@@ -13,8 +17,18 @@ namespace caf_stream::actors {
 
 namespace {
 
+// A seal asked of a generator: its generator, and what to do with the
+// blocks it answers (none if it went down first).
+struct pending_seal {
+  caf::actor_addr generator;
+  std::function<void(block_list)> done;
+};
+
 struct tracker_state {
   std::vector<caf::actor> generators;
+  // The seals not answered yet, by request number.
+  std::map<uint64_t, pending_seal> sealing;
+  uint64_t next_seal = 0;
   block_list unallocated;
   tracked_blocks recovered;
   std::shared_ptr<spdlog::logger> log = detail::logger("tracker");
@@ -22,6 +36,18 @@ struct tracker_state {
 };
 
 using tracker_actor = caf::stateful_actor<tracker_state>;
+
+// Ends seal `id` with `blocks`, once: it was answered, or its generator went
+// down.
+void end_seal(tracker_actor* self, uint64_t id, block_list blocks) {
+  auto& sealing = self->state.sealing;
+  auto i = sealing.find(id);
+  if (i == sealing.end())
+    return;
+  auto done = std::move(i->second.done);
+  sealing.erase(i);
+  done(std::move(blocks));
+}
 
 // Allocates every unallocated block to batch `t`, logged first.
 void allocate(tracker_actor* self, time t,
@@ -49,8 +75,27 @@ caf::behavior receiver_tracker(tracker_actor* self, tracked_blocks init) {
   auto& st = self->state;
   st.unallocated = std::move(init.unallocated);
   st.recovered = std::move(init);
+  // A generator on a worker node that was lost seals nothing any more, and
+  // the seals it did not answer end (CAF 0.17 drops a request whose
+  // connection broke without an answer).
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    auto& st = self->state;
+    auto& gens = st.generators;
+    gens.erase(std::remove_if(gens.begin(), gens.end(),
+                              [&](const caf::actor& x) {
+                                return x.address() == dm.source;
+                              }),
+               gens.end());
+    std::vector<uint64_t> lost;
+    for (auto& [id, seal] : st.sealing)
+      if (seal.generator == dm.source)
+        lost.push_back(id);
+    for (auto id : lost)
+      end_seal(self, id, {});
+  });
   return {
     [=](register_atom, caf::actor generator) {
+      self->monitor(generator);
       self->state.generators.push_back(std::move(generator));
     },
     [=](blocks_atom, block_list& blocks) {
@@ -77,20 +122,22 @@ caf::behavior receiver_tracker(tracker_actor* self, tracked_blocks init) {
       // buffers first. Blocks the generators sent on their own timers arrive
       // before their replies, so they are in `unallocated` by then.
       auto pending = std::make_shared<size_t>(gens.size());
-      auto done = [=]() mutable {
+      auto done = [=](block_list blocks) mutable {
+        auto& xs = self->state.unallocated;
+        xs.insert(xs.end(), std::make_move_iterator(blocks.begin()),
+                  std::make_move_iterator(blocks.end()));
         if (--*pending == 0)
           allocate(self, t, rp);
       };
-      for (auto& g : gens)
+      auto& st = self->state;
+      for (auto& g : gens) {
+        auto id = st.next_seal++;
+        st.sealing.emplace(id, pending_seal{g.address(), done});
         self->request(g, caf::infinite, seal_atom::value)
           .then(
-            [=](block_list& blocks) mutable {
-              auto& xs = self->state.unallocated;
-              xs.insert(xs.end(), std::make_move_iterator(blocks.begin()),
-                        std::make_move_iterator(blocks.end()));
-              done();
-            },
-            [=](caf::error&) mutable { done(); });
+            [=](block_list& blocks) { end_seal(self, id, std::move(blocks)); },
+            [=](caf::error&) { end_seal(self, id, {}); });
+      }
       return rp;
     },
   };

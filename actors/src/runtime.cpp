@@ -184,9 +184,6 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
   d.listener_bus = spawn_listener_bus(d.sys, d.state,
                                       d.opts.listener_bus_capacity);
   d.tracker = spawn_receiver_tracker(d.sys, std::move(blocks));
-  // Under a manual clock blocks are sealed when a batch is cut only, so that
-  // what a test stored before advancing the clock is in that batch.
-  auto periodic = d.clk->runs_by_itself();
   std::map<int32_t, caf::actor> rate_controllers;
   // Backpressure: a controller per stream, sending its estimates to
   // `target` (a receiver's supervisor or an input's rate target).
@@ -200,30 +197,26 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
     rate_controllers.emplace(stream_id, ctl);
     d.rate_controllers.push_back(ctl);
   };
+  // A receiver on a worker node has a placer that stands in for its
+  // supervisor (and starts it elsewhere when its node is lost).
+  auto on_workers = d.opts.receivers_on_workers();
   for (auto& in : d.graph->receiver_inputs()) {
-    auto optional_rate = [](double x) {
-      return x > 0 ? std::optional<double>{x} : std::nullopt;
-    };
-    in->buffer()->configure(
-      d.clk,
-      rate_limiter{optional_rate(d.opts.max_rate),
-                   d.opts.backpressure_enabled
-                     ? optional_rate(d.opts.backpressure_initial_rate)
-                     : std::nullopt},
-      d.opts.block_queue_size);
-    if (wal)
-      in->buffer()->attach_log(wal);
-    auto gen = spawn_block_generator(d.sys, in->buffer(), d.tracker, periodic,
-                                     d.opts.block_interval);
-    caf::anon_send(d.tracker, register_atom::value, gen);
-    d.block_generators.push_back(gen);
-    auto sup = spawn_receiver_supervisor(
-      d.sys, std::shared_ptr<receiver_base>{in->take_receiver()}, d.clk,
-      d.opts.receiver_restart_delay, in->stream_id(), in->stream_name(),
-      d.listener_bus, d.state);
+    std::shared_ptr<receiver_base> rcv{in->take_receiver()};
+    caf::actor sup;
+    if (on_workers) {
+      sup = spawn_receiver_placer(d.sys, in, std::move(rcv), d.clk, d.opts,
+                                  d.graph->fingerprint(), d.tracker,
+                                  d.listener_bus, d.state);
+    } else {
+      if (wal)
+        in->buffer()->attach_log(wal);
+      auto started = start_receiver(d.sys, *in, std::move(rcv), d.clk, d.opts,
+                                    d.tracker, d.listener_bus, d.state, false);
+      d.block_generators.push_back(std::move(started.generator));
+      sup = std::move(started.supervisor);
+    }
     if (d.opts.backpressure_enabled)
       add_rate_controller(in->stream_id(), sup);
-    caf::anon_send(sup, start_atom::value);
     d.supervisors.push_back(sup);
   }
   if (d.opts.backpressure_enabled)
@@ -269,7 +262,7 @@ void runtime::stop(bool graceful) {
     for (auto& sup : d.supervisors)
       self->request(sup, caf::infinite, stop_atom::value,
                     std::string{"the streaming context stops"})
-        .receive([](caf::unit_t) {}, [](caf::error&) {});
+        .receive([] {}, [](caf::error&) {});
   }
   if (graceful) {
     // Wait (at most 10 batch intervals, Spark's gracefulStopTimeout) for the

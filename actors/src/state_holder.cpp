@@ -1,6 +1,5 @@
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "caf/actor_system.hpp"
@@ -125,58 +124,6 @@ caf::behavior holder_proxy(caf::stateful_actor<proxy_state>* self,
   };
 }
 
-struct node_state {
-  // The holders spawned here, until they go down.
-  std::set<caf::actor> holders;
-  static inline const char* name = "caf_stream.state_node";
-};
-
-caf::behavior state_node(caf::stateful_actor<node_state>* self,
-                         std::shared_ptr<detail::dstream_graph> graph,
-                         std::string program) {
-  auto fingerprint = graph->fingerprint();
-  self->set_down_handler([=](const caf::down_msg& dm) {
-    self->state.holders.erase(caf::actor_cast<caf::actor>(dm.source));
-  });
-  // The holders go down with the node (`streaming_context::stop`), but not
-  // the other way round: a holder ends with its driver.
-  self->attach_functor([=] {
-    for (auto& h : self->state.holders)
-      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
-  });
-  return {
-    [=](spawn_holder_atom, const std::string& driver_fingerprint,
-        const std::string& driver_program, int32_t id,
-        const std::string& signature) -> caf::result<caf::actor> {
-      if (driver_program != program)
-        return caf::make_error(
-          errc::invalid_graph,
-          "the state node runs another program: the driver is '"
-            + driver_program + "', this node '" + program
-            + "'; start the node with the driver's executable, or give both "
-              "the same stream.app-id");
-      const auto& ops = graph->state_operators();
-      if (driver_fingerprint != fingerprint || id < 0
-          || static_cast<size_t>(id) >= ops.size()
-          || ops[static_cast<size_t>(id)]->signature() != signature)
-        return caf::make_error(
-          errc::invalid_graph,
-          "the state node runs another graph: the driver asked for state "
-          "stream "
-            + std::to_string(id) + " (" + signature + ") of graph '"
-            + driver_fingerprint + "', this node has "
-            + std::to_string(ops.size()) + " state streams and graph '"
-            + fingerprint + "'; start the node with the driver's program");
-      auto driver = caf::actor_cast<caf::actor>(self->current_sender());
-      auto holder = spawn_state_holder(self->system(),
-                                       ops[static_cast<size_t>(id)], driver);
-      self->monitor(holder);
-      self->state.holders.insert(holder);
-      return holder;
-    },
-  };
-}
-
 } // namespace
 
 caf::actor spawn_state_holder(caf::actor_system& sys,
@@ -188,12 +135,6 @@ caf::actor spawn_state_holder(caf::actor_system& sys,
 caf::actor spawn_holder_proxy(caf::actor_system& sys, caf::actor holder,
                               duration timeout) {
   return sys.spawn(holder_proxy, std::move(holder), timeout);
-}
-
-caf::actor spawn_state_node(caf::actor_system& sys,
-                            std::shared_ptr<detail::dstream_graph> graph,
-                            std::string program) {
-  return sys.spawn(state_node, std::move(graph), std::move(program));
 }
 
 std::string program_id(const stream_options& opts) {

@@ -10,8 +10,6 @@
 #include "caf/actor_system.hpp"
 #include "caf/after.hpp"
 #include "caf/blocking_actor.hpp"
-#include "caf/io/middleman.hpp"
-#include "caf/io/middleman_actor.hpp"
 
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
@@ -410,34 +408,17 @@ private:
   caf::actor spawn_remote(size_t i, const std::string& address) {
     auto& node = state_nodes_[address];
     if (!node) {
-      if (!system().has_middleman())
-        throw stream_error(errc::invalid_config,
-                           "stream.nodes is set, but the actor system "
-                           "has no middleman: load caf::io::middleman in its "
-                           "configuration");
-      auto [host, port] = parse_node_address(address, "stream.nodes");
-      // Through the middleman actor, with a bound: a node that hangs
-      // accepts the connection but never finishes CAF's handshake.
-      std::string failure = "no actor is published on that port";
-      request(node_connector(system()), opts_.state_timeout,
-              caf::connect_atom::value, host, port)
-        .receive(
-          [&](caf::node_id&, caf::strong_actor_ptr& x,
-              std::set<std::string>&) {
-            node = caf::actor_cast<caf::actor>(std::move(x));
-          },
-          [&](caf::error& e) { failure = describe(e); });
-      if (!node) {
+      auto connected = connect_node(this, address, "state node",
+                                    opts_.state_timeout);
+      if (!connected) {
         state_nodes_.erase(address);
-        if (nodes_use_tls(system()))
-          failure += " (over TLS: a node without TLS, or whose certificate "
-                     "the CA in openssl.cafile did not sign, is refused)";
-        failure = "cannot reach the state node " + address + ": " + failure;
+        auto failure = message_of(connected.error());
         // Tried once per call: each try may wait for a handshake that
         // times out.
         unreachable_.emplace(address, failure);
         throw stream_error(errc::job_failure, failure);
       }
+      node = std::move(*connected);
     }
     caf::actor result;
     std::string failure;

@@ -70,7 +70,11 @@ void add_stream_options(caf::config_option_set& opts) {
                         "pause before a failed receiver starts again")
     .add<size_t>("max-line-length",
                  "longest line (bytes) the text sources accept")
-    .add<double>("max-rate", "records per second per receiver (0: no limit)");
+    .add<double>("max-rate", "records per second per receiver (0: no limit)")
+    .add<std::string>("placement", "where the receivers run: workers or "
+                                   "driver (default: workers if any)")
+    .add<size_t>("replication", "copies of a block stored whole before "
+                                "store returns (1 or 2)");
   caf::config_option_adder{opts, "stream.receiver.write-ahead-log"}
     .add<bool>("enable", "log received blocks in the checkpoint directory")
     .add<std::string>("sync", "every-block, every-interval or never (fsync)")
@@ -104,6 +108,10 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   result.block_queue_size
     = caf::get_or(cfg, "stream.block-queue-size", result.block_queue_size);
   result.max_rate = caf::get_or(cfg, "stream.receiver.max-rate", result.max_rate);
+  if (auto x = caf::get_if<std::string>(&cfg, "stream.receiver.placement"))
+    result.placement = parse_receiver_placement(*x);
+  result.receiver_replication = caf::get_or(
+    cfg, "stream.receiver.replication", result.receiver_replication);
   result.write_ahead_log = caf::get_or(
     cfg, "stream.receiver.write-ahead-log.enable", result.write_ahead_log);
   if (auto x = caf::get_if<std::string>(

@@ -282,7 +282,8 @@ uint16_t streaming_context::serve(uint16_t port, const std::string& address) {
                        "serve: the actor system has no middleman: load "
                        "caf::io::middleman in its configuration");
   auto node = actors::spawn_state_node(*d.sys, graph_,
-                                       actors::program_id(d.opts));
+                                       actors::program_id(d.opts), d.clk,
+                                       d.opts);
   // Nothing listens beyond this machine unless asked to.
   auto host = address.empty() ? std::string{"127.0.0.1"} : address;
   auto bound = actors::publish_node(*d.sys, node, port, host);

@@ -33,6 +33,21 @@ wal_sync parse_wal_sync(const std::string& x);
 /// The configuration value of `x`, e.g. "every-block".
 std::string to_string(wal_sync x);
 
+/// Where the receivers run (`stream.receiver.placement`).
+enum class receiver_placement {
+  /// On the worker nodes when `stream.nodes` names any, else on the driver
+  /// (the default, unset).
+  automatic,
+  /// On the worker nodes (`workers`); needs `stream.nodes`.
+  workers,
+  /// On the driver (`driver`).
+  driver,
+};
+
+/// Parses "workers" or "driver"; throws `stream_error`
+/// (errc::invalid_config) naming the key otherwise.
+receiver_placement parse_receiver_placement(const std::string& x);
+
 /// The runtime settings of a streaming context. In an actor application they
 /// come from CAF's configuration (`caf-application.ini`, `--key=value`) under
 /// the keys named below; see `caf_stream::stream_config`.
@@ -108,6 +123,19 @@ struct stream_options {
   /// else this node). Empty: everything on this node. Needs CAF's middleman.
   std::vector<std::string> state_nodes;
 
+  /// `stream.receiver.placement`: where the receivers run, `workers` or
+  /// `driver` (default: on the worker nodes when there are any). A receiver
+  /// on a worker sends its blocks to the driver's receiver tracker; when
+  /// its node is lost it starts again on the next node, else on the driver.
+  receiver_placement placement = receiver_placement::automatic;
+
+  /// `stream.receiver.replication`: copies of a block that a receiver on a
+  /// worker node hands over whole (`store(std::vector<T>)`) before `store`
+  /// returns: 2 (Spark's default storage level) means the driver holds it
+  /// too, so that the loss of the worker loses no stored block; 1 means it
+  /// travels with the next sealed blocks.
+  size_t receiver_replication = 2;
+
   /// `stream.state-timeout`: how long a batch waits for a state holder's
   /// answer; a holder on a state node that does not answer in time is taken
   /// as lost, and its partition moves (a state node that hangs).
@@ -180,6 +208,15 @@ struct stream_options {
   /// Throws `stream_error` (errc::invalid_config) naming the key and value
   /// of the first setting that is out of range.
   void validate() const;
+
+  /// Returns whether the receivers run on the worker nodes: asked for, or
+  /// by default when there are nodes and no receiver write-ahead log (which
+  /// the driver writes).
+  bool receivers_on_workers() const noexcept {
+    if (placement == receiver_placement::automatic)
+      return !state_nodes.empty() && !write_ahead_log;
+    return placement == receiver_placement::workers;
+  }
 
   /// Fills the zero ("as many as ...") settings in with their actual values.
   stream_options resolved() const;

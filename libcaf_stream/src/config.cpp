@@ -70,6 +70,17 @@ void stream_options::validate() const {
     bad_value("stream.block-queue-size", "0", "it must be positive");
   for (const auto& node : state_nodes)
     parse_node_address(node, "stream.nodes");
+  if (placement == receiver_placement::workers && state_nodes.empty())
+    bad_value("stream.receiver.placement", "workers",
+              "it needs worker nodes in stream.nodes");
+  if (placement == receiver_placement::workers && write_ahead_log)
+    bad_value("stream.receiver.placement", "workers",
+              "the receiver write-ahead log is written by the driver: with "
+              "stream.receiver.write-ahead-log.enable the receivers run on "
+              "the driver");
+  if (receiver_replication < 1 || receiver_replication > 2)
+    bad_value("stream.receiver.replication",
+              std::to_string(receiver_replication), "it must be 1 or 2");
   if (state_timeout.count() <= 0)
     bad_value("stream.state-timeout", to_string(state_timeout),
               "it must be positive");
@@ -107,6 +118,14 @@ std::pair<std::string, uint16_t> parse_node_address(const std::string& x,
   if (port == 0 || port > 65535)
     bad_value(key, x, "the port must be a number from 1 to 65535");
   return {x.substr(0, colon), static_cast<uint16_t>(port)};
+}
+
+receiver_placement parse_receiver_placement(const std::string& x) {
+  if (x == "workers")
+    return receiver_placement::workers;
+  if (x == "driver")
+    return receiver_placement::driver;
+  bad_value("stream.receiver.placement", x, "it must be workers or driver");
 }
 
 stream_options stream_options::resolved() const {

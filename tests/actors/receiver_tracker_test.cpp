@@ -103,3 +103,22 @@ TEST_CASE_METHOD(fixture, "the receiver tracker allocates every block "
   for (auto& x : {gen0, gen1, tracker})
     self->send_exit(x, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE_METHOD(fixture, "a block generator that went down no longer holds "
+                          "up the tracker",
+                 "[actors][receiver]") {
+  auto tracker = spawn_receiver_tracker(sys);
+  auto buf = std::make_shared<detail::block_buffer<int>>(0);
+  auto gen = spawn_block_generator(sys, buf, tracker, false,
+                                   std::chrono::milliseconds(200));
+  self->send(tracker, register_atom::value, gen);
+  // Its worker node was lost; what it sent before is kept.
+  self->send(tracker, blocks_atom::value, block_list{make(0, {7})});
+  self->monitor(gen);
+  self->send_exit(gen, caf::exit_reason::kill);
+  self->receive([](const caf::down_msg&) {});
+  CHECK(contents(ask(tracker, allocate_atom::value, caf_stream::time{1000}))
+        == decltype(contents({})){{0, {7}}});
+  CHECK(ask(tracker, allocate_atom::value, caf_stream::time{2000}).empty());
+  self->send_exit(tracker, caf::exit_reason::user_shutdown);
+}

@@ -1,13 +1,15 @@
 // A state node for the state node tests: builds the tests' graph
 // (`support/state_graph.hpp`) and serves its state.
 //
-//   state_node_child [--other] [--port=N] [--address=A] [--app-id=I]
-//                    [--tls=DIR/NAME]
+//   state_node_child [--other | --receiver=P] [--port=N] [--address=A]
+//                    [--app-id=I] [--tls=DIR/NAME]
 //   state_node_child --drive=NODES
 //
 // Prints "port <n>" once it listens (on N, default any free port, at A,
 // default 127.0.0.1), then serves until its stdin closes or reads "stop".
-// With --other it builds a different graph. The driver (the tests'
+// With --other it builds a different graph; with --receiver the graph of
+// the worker receiver tests (`support/acked_source.hpp`), whose receiver
+// reads the acked source on port P. The driver (the tests'
 // executable) is another program: both say they are the application
 // "state-node-tests" (I with --app-id). With --tls it talks TLS only,
 // presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
@@ -35,6 +37,7 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/acked_source.hpp"
 #include "support/log_capture.hpp"
 #include "support/state_graph.hpp"
 #include "support/tls.hpp"
@@ -136,6 +139,7 @@ int main(int argc, char** argv) {
   std::string app_id = "state-node-tests";
   std::string tls;
   std::string address;
+  uint16_t receiver_port = 0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--other")
@@ -148,6 +152,8 @@ int main(int argc, char** argv) {
       tls = arg.substr(6);
     else if (arg.rfind("--address=", 0) == 0)
       address = arg.substr(10);
+    else if (arg.rfind("--receiver=", 0) == 0)
+      receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(11)));
     else if (arg.rfind("--drive=", 0) == 0)
       return drive(arg.substr(8));
   }
@@ -156,12 +162,20 @@ int main(int argc, char** argv) {
   cfg.set("stream.app-id", app_id);
   if (!tls.empty())
     support::use_certificate(cfg, tls);
+  // The worker receiver tests: blocks leave only when the driver cuts a
+  // batch (or `store` replicates them).
+  if (receiver_port != 0)
+    cfg.set("stream.block-interval", caf::timespan{std::chrono::hours(1)});
   load_node_modules(cfg);
   caf::actor_system sys{cfg};
   try {
     streaming_context ssc{sys, std::chrono::seconds(1)};
-    test::state_graph::build(
-      ssc, std::make_shared<rdd_queue<test::state_graph::kv>>(), other);
+    if (receiver_port != 0)
+      support::acked_stream(ssc, receiver_port)
+        .foreach_rdd([](const rdd<int64_t>&) {});
+    else
+      test::state_graph::build(
+        ssc, std::make_shared<rdd_queue<test::state_graph::kv>>(), other);
     auto bound = ssc.serve(port, address);
     std::cout << "port " << bound << std::endl;
     for (std::string cmd; std::getline(std::cin, cmd) && cmd != "stop";) {

@@ -215,3 +215,53 @@ TEST_CASE("stream.nodes names the worker nodes, and stream.state-nodes is "
   CHECK_THROWS_WITH(read_stream_options(both),
                     Catch::Contains("set one of them"));
 }
+
+TEST_CASE("stream.receiver.placement and .replication say where receivers "
+          "run and how their stored blocks are copied",
+          "[actors][stream_config]") {
+  auto options = [](std::vector<std::string> args) {
+    app_config cfg;
+    REQUIRE(parse(cfg, std::move(args)) == "");
+    return read_stream_options(cfg);
+  };
+  // By default on the worker nodes, if there are any, with 2 copies.
+  auto plain = options({});
+  CHECK(plain.placement == receiver_placement::automatic);
+  CHECK(plain.receiver_replication == 2);
+  CHECK_FALSE(plain.receivers_on_workers());
+  auto nodes = options({R"(--stream.nodes=["a:1"])"});
+  CHECK(nodes.receivers_on_workers());
+  auto driver = options({R"(--stream.nodes=["a:1"])",
+                         "--stream.receiver.placement=driver",
+                         "--stream.receiver.replication=1"});
+  CHECK_FALSE(driver.receivers_on_workers());
+  CHECK(driver.receiver_replication == 1);
+  // The driver writes the receiver write-ahead log: by default the
+  // receivers stay with it.
+  auto logged = options({R"(--stream.nodes=["a:1"])",
+                         "--stream.receiver.write-ahead-log.enable"});
+  CHECK_FALSE(logged.receivers_on_workers());
+  auto refused = [](std::vector<std::string> args) {
+    app_config cfg;
+    REQUIRE(parse(cfg, std::move(args)) == "");
+    try {
+      read_stream_options(cfg);
+    } catch (const std::exception& e) {
+      return std::string{e.what()};
+    }
+    return std::string{"accepted"};
+  };
+  CHECK(refused({"--stream.receiver.placement=elsewhere"})
+        == "stream.receiver.placement = elsewhere is invalid: it must be "
+           "workers or driver");
+  CHECK(refused({"--stream.receiver.placement=workers"})
+        == "stream.receiver.placement = workers is invalid: it needs worker "
+           "nodes in stream.nodes");
+  CHECK_THAT(refused({R"(--stream.nodes=["a:1"])",
+                      "--stream.receiver.placement=workers",
+                      "--stream.receiver.write-ahead-log.enable"}),
+             Catch::Contains("with stream.receiver.write-ahead-log.enable "
+                             "the receivers run on the driver"));
+  CHECK(refused({"--stream.receiver.replication=3"})
+        == "stream.receiver.replication = 3 is invalid: it must be 1 or 2");
+}

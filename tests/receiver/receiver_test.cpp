@@ -239,3 +239,40 @@ TEST_CASE("text_file_stream ignores files modified before start even in the "
   CHECK(outs[0] == std::vector<std::string>{"after"});
   CHECK(outs[1].empty());
 }
+
+namespace {
+
+// Takes the blocks a buffer hands over whole, or refuses them.
+class recording_replica final : public detail::block_replica {
+public:
+  void deliver(block b) override {
+    if (refuse)
+      throw stream_error(errc::source_failure, "the driver is gone");
+    records.push_back(*detail::block_records<int>(b));
+  }
+
+  bool refuse = false;
+  std::vector<std::vector<int>> records;
+};
+
+} // namespace
+
+TEST_CASE("a block stored whole goes to the replica before store returns",
+          "[receiver][replica]") {
+  detail::block_buffer<int> buf{3};
+  auto replica = std::make_shared<recording_replica>();
+  buf.attach_replica(replica);
+  buf.push_block({1, 2});
+  CHECK(replica->records == std::vector<std::vector<int>>{{1, 2}});
+  // Records stored one by one wait for the seal; the replica has the block
+  // stored whole, so the buffer no longer keeps it.
+  buf.push(3);
+  auto sealed = buf.seal();
+  REQUIRE(sealed.size() == 1);
+  CHECK(*detail::block_records<int>(sealed[0]) == std::vector<int>{3});
+  // A block the replica refuses counts as not stored: `store` throws.
+  replica->refuse = true;
+  CHECK_THROWS_WITH(buf.push_block({4}), "the driver is gone");
+  CHECK(buf.seal().empty());
+  CHECK(replica->records.size() == 1);
+}

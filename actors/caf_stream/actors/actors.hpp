@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 
 #include "caf_stream/clock.hpp"
@@ -82,16 +83,26 @@ caf::actor spawn_state_router(caf::actor_system& sys,
 caf::actor spawn_holder_proxy(caf::actor_system& sys, caf::actor holder,
                               duration timeout);
 
-/// State node: serves the state streams of `graph` (built by the same
-/// program as the driver's, `program`: see `program_id`) to drivers whose
-/// `stream.state-nodes` name it. Published by
-/// `streaming_context::serve_state`.
+/// Worker node: serves the state streams and the receivers of `graph`
+/// (built by the same program as the driver's, `program`: see
+/// `program_id`) to drivers whose `stream.nodes` name it, with its own
+/// clock `clk` and settings `opts` (`stream.receiver.*`). Published by
+/// `streaming_context::serve`.
 /// - `(spawn_holder_atom, graph fingerprint, program, state id, signature)`
 ///   -> `actor`: spawns a holder for that state stream (the holders go down
-///   with the node); an error if the driver runs another program or graph.
+///   with the node); an error if the driver runs another program or graph;
+/// - `(start_receiver_atom, graph fingerprint, program, stream id, tracker,
+///   listener bus, replication)` -> `actor`: starts the receiver of that
+///   receiver stream here (`start_receiver`, on a worker, with the driver's
+///   `stream.receiver.replication`) for the driver's `tracker` and
+///   answers its supervisor, which the node stops when the driver goes
+///   down (asked again by the same driver, it answers the same supervisor);
+///   an error if the driver runs another program or graph, or if the
+///   receiver runs here for another driver.
 caf::actor spawn_state_node(caf::actor_system& sys,
                             std::shared_ptr<detail::dstream_graph> graph,
-                            std::string program);
+                            std::string program, std::shared_ptr<clock> clk,
+                            stream_options opts);
 
 /// What a node checks, besides the graph, before it serves a driver:
 /// "app " and `stream.app-id` if set, else "build " and the executable's
@@ -99,13 +110,17 @@ caf::actor spawn_state_node(caf::actor_system& sys,
 std::string program_id(const stream_options& opts);
 
 /// Block generator of one receiver: seals the receiver's buffer into blocks.
+/// On a worker node (`on_worker`) the blocks leave the buffer's queue
+/// (`stream.block-queue-size`) as they leave for the driver's tracker;
+/// otherwise when a batch gets them.
 /// - timer (system clock only), every block interval: seals and sends
 ///   `(blocks_atom, block_list)` to the tracker;
 /// - `(seal_atom)` -> `block_list`: seals now and returns the blocks.
 caf::actor spawn_block_generator(caf::actor_system& sys,
                                  std::shared_ptr<detail::block_buffer_base> buf,
                                  caf::actor tracker, bool periodic,
-                                 duration block_interval);
+                                 duration block_interval,
+                                 bool on_worker = false);
 
 /// What a receiver tracker starts with: the receiver write-ahead log, and
 /// what recovery read back from it.
@@ -119,7 +134,8 @@ struct tracked_blocks {
 };
 
 /// Receiver tracker (Spark's ReceivedBlockTracker): keeps unallocated blocks.
-/// - `(register_atom, actor)`: adds a block generator;
+/// - `(register_atom, actor)`: adds a block generator, until it goes down
+///   (its worker node was lost);
 /// - `(blocks_atom, block_list)`: adds sealed blocks;
 /// - `(allocate_atom, time)` -> `block_list`: seals every block generator
 ///   and returns (allocates to the batch) every unallocated block, after
@@ -131,8 +147,8 @@ caf::actor spawn_receiver_tracker(caf::actor_system& sys,
 
 /// Receiver supervisor (Spark's ReceiverSupervisor), detached: runs one
 /// receiver's `on_start`/`on_stop`, and tells `listener_bus` (while
-/// `runtime` has listeners) what happens to it as receiver events of the
-/// stream `name`.
+/// `runtime` has listeners; always without `runtime`, on a worker node) what
+/// happens to it as receiver events of the stream `name`.
 /// - `(start_atom)`: starts the receiver; if `on_start` throws, restarts it;
 /// - `(restart_atom, message, delay ms)`: stops it, starts it after the delay
 ///   (negative: the configured restart delay);
@@ -149,6 +165,51 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
                                      int32_t stream_id, std::string name,
                                      caf::actor listener_bus,
                                      std::shared_ptr<runtime_state> runtime);
+
+/// The actors that run one receiver on the node where it was placed.
+struct receiver_actors {
+  caf::actor supervisor;
+  caf::actor generator;
+};
+
+/// Starts receiver `rcv` of the receiver stream `in` on this node, the
+/// driver or a worker node (`on_worker`, for the driver's `tracker` and
+/// `listener_bus`): holds `in`'s buffer to `opts`' rate and queue, spawns
+/// its block generator, which registers with `tracker` and sends it the
+/// blocks, and its supervisor (`spawn_receiver_supervisor`), then starts
+/// the receiver. On a worker with `opts.receiver_replication` 2, a block
+/// that `store` hands over whole goes to the tracker before `store` returns
+/// (waiting at most `opts.state_timeout`).
+receiver_actors start_receiver(caf::actor_system& sys,
+                               detail::receiver_input_base& in,
+                               std::shared_ptr<receiver_base> rcv,
+                               std::shared_ptr<clock> clk,
+                               const stream_options& opts, caf::actor tracker,
+                               caf::actor listener_bus,
+                               std::shared_ptr<runtime_state> runtime,
+                               bool on_worker);
+
+/// Receiver placer of one receiver stream (the receiver scheduling of
+/// Spark's ReceiverTracker), detached: runs the stream's receiver on a
+/// worker node of `opts.state_nodes` (stream `k` first on node `k % n`, then
+/// on the next one that takes it; asked for the receiver of the graph with
+/// `graph_fingerprint` in the program `program_id(opts)`), else on this
+/// node (`rcv`, this node's receiver of `in`; always for a receiver that is
+/// `driver_only` or whose records cannot leave the node). When the receiver's node is lost (its supervisor goes down), starts
+/// it again on the next node or on this node. Stands in for the receiver's
+/// supervisor:
+/// - `(rate_atom, double)`: passed on to the supervisor;
+/// - `(stop_atom, message)` -> `unit`: stops the receiver for good (waiting
+///   at most `opts.state_timeout` for a worker node);
+/// - on exit: stops the receiver.
+caf::actor spawn_receiver_placer(caf::actor_system& sys,
+                                 std::shared_ptr<detail::receiver_input_base> in,
+                                 std::shared_ptr<receiver_base> rcv,
+                                 std::shared_ptr<clock> clk,
+                                 stream_options opts,
+                                 std::string graph_fingerprint,
+                                 caf::actor tracker, caf::actor listener_bus,
+                                 std::shared_ptr<runtime_state> runtime);
 
 /// Rate controller of one receiver stream (Spark's RateController, for
 /// backpressure): estimates the rate the pipeline keeps up with from each

@@ -43,6 +43,7 @@ using rate_atom = caf::atom_constant<caf::atom("rate")>;
 using batch_waiting_atom = caf::atom_constant<caf::atom("bwaiting")>;
 using state_atom = caf::atom_constant<caf::atom("state")>;
 using spawn_holder_atom = caf::atom_constant<caf::atom("spawnhold")>;
+using start_receiver_atom = caf::atom_constant<caf::atom("startrcv")>;
 using next_event_atom = caf::atom_constant<caf::atom("nextevent")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 

@@ -8,6 +8,8 @@
 #include "caf/fwd.hpp"
 #include "caf/io/middleman_actor.hpp"
 
+#include "caf_stream/duration.hpp"
+
 namespace caf_stream::actors {
 
 /// Whether nodes talk over TLS: the actor system has CAF's OpenSSL manager
@@ -20,6 +22,16 @@ bool nodes_use_tls(caf::actor_system& sys);
 /// The actor that connects this node to others (`connect_atom`): the OpenSSL
 /// manager's with TLS, else the middleman's.
 caf::io::middleman_actor node_connector(caf::actor_system& sys);
+
+/// Connects `self` to the node published at `address` ("host:port", as in
+/// `stream.nodes`), waiting at most `timeout` (a node that hangs accepts the
+/// connection but never finishes CAF's handshake). Returns the node's actor,
+/// or why it cannot be reached: "cannot reach the `role` `address`: ...",
+/// with TLS what a refusal may mean. Throws `stream_error` if the actor
+/// system has no middleman.
+caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
+                                       const std::string& address,
+                                       const char* role, duration timeout);
 
 /// Listens for other nodes on `host`:`port` (0: any free port) and serves
 /// them `node`, over TLS if `nodes_use_tls`. Returns the port.

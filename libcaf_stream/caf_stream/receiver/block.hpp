@@ -59,6 +59,19 @@ namespace detail {
 
 class received_block_log;
 
+/// Where a block that a receiver's `store` hands over whole goes before
+/// `store` returns, instead of waiting in the buffer for the next seal: the
+/// second copy of a receiver on a worker node
+/// (`stream.receiver.replication` 2), the driver's receiver tracker.
+class block_replica {
+public:
+  virtual ~block_replica();
+
+  /// Delivers `b`; throws `stream_error` if it cannot (the records then
+  /// count as not stored).
+  virtual void deliver(block b) = 0;
+};
+
 /// The size of the pieces in which a lines block holds its text.
 inline constexpr size_t text_chunk_size = 256 * 1024;
 
@@ -188,6 +201,10 @@ public:
   /// write-ahead log; by the runtime, before the receiver starts).
   void attach_log(std::shared_ptr<received_block_log> log);
 
+  /// Delivers each block that `store` hands over whole to `replica` before
+  /// `store` returns (by the runtime, before the receiver starts).
+  void attach_replica(std::shared_ptr<block_replica> replica);
+
   /// Returns whether blocks go to a write-ahead log.
   bool logged() const noexcept {
     return log_ != nullptr;
@@ -205,6 +222,12 @@ protected:
   /// as not stored).
   void log_block(block& b);
 
+  /// Delivers a block that `store` hands over whole to the replica, if one
+  /// is attached, before `store` returns; returns whether it did. Throws
+  /// `stream_error` if the replica cannot take it (the records count as not
+  /// stored).
+  bool replicate(block& b);
+
   /// Logs the blocks of `xs` from index `first` on (sealed from records
   /// stored one by one), then ends the block interval in the log. A block
   /// that cannot be logged goes on unlogged, with an error.
@@ -218,6 +241,7 @@ private:
 
   std::shared_ptr<clock> clk_;
   std::shared_ptr<received_block_log> log_;
+  std::shared_ptr<block_replica> replica_;
   mutable std::mutex flow_mtx_;
   std::condition_variable flow_cv_;
   rate_limiter limiter_;
@@ -286,6 +310,8 @@ public:
     admit(static_cast<int64_t>(xs.size()), true);
     auto b = make_block(stream_id_, std::move(xs));
     log_block(b);
+    if (replicate(b))
+      return;
     std::lock_guard<std::mutex> guard{mtx_};
     ready_.push_back(std::move(b));
   }

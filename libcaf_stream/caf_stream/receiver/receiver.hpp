@@ -74,6 +74,12 @@ public:
   /// quickly. Does nothing by default.
   virtual void on_rate_update(double records_per_second);
 
+  /// Whether the receiver must run in the driver's process, because it
+  /// talks to something there (as `actor_stream`'s receiver does to the
+  /// actors holding its stream's handle): it is never placed on a worker
+  /// node (`stream.receiver.placement`). False by default.
+  virtual bool driver_only() const noexcept;
+
   /// The id of the input stream this receiver feeds.
   int32_t stream_id() const noexcept {
     return stream_id_;

@@ -97,6 +97,28 @@ void block_buffer_base::attach_log(std::shared_ptr<received_block_log> log) {
   log_ = std::move(log);
 }
 
+block_replica::~block_replica() {
+  // nop
+}
+
+void block_buffer_base::attach_replica(std::shared_ptr<block_replica> replica) {
+  replica_ = std::move(replica);
+}
+
+bool block_buffer_base::replicate(block& b) {
+  if (!replica_)
+    return false;
+  // Delivered, the block no longer waits in this buffer's queue.
+  try {
+    replica_->deliver(std::move(b));
+  } catch (...) {
+    release(1);
+    throw;
+  }
+  release(1);
+  return true;
+}
+
 void block_buffer_base::log_block(block& b) {
   if (!log_)
     return;
@@ -160,6 +182,10 @@ std::string block::to_bytes() const {
 
 receiver_base::~receiver_base() {
   // nop
+}
+
+bool receiver_base::driver_only() const noexcept {
+  return false;
 }
 
 void receiver_base::attach(std::shared_ptr<detail::receiver_host> host,

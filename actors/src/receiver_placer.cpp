@@ -1,0 +1,296 @@
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/after.hpp"
+#include "caf/blocking_actor.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/error.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_link.hpp"
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/receiver_input.hpp"
+#include "caf_stream/error.hpp"
+
+namespace caf_stream::actors {
+
+namespace {
+
+/// The second copy of the blocks a receiver on a worker node stores whole:
+/// the driver's tracker has them before `store` returns
+/// (`stream.receiver.replication` 2). Runs on the receiver's thread.
+class tracker_replica final : public detail::block_replica {
+public:
+  tracker_replica(caf::actor_system& sys, caf::actor tracker,
+                  duration timeout)
+    : sys_(sys), tracker_(std::move(tracker)), timeout_(timeout) {
+    // nop
+  }
+
+  void deliver(block b) override {
+    block_list xs;
+    xs.push_back(std::move(b));
+    caf::scoped_actor self{sys_};
+    caf::error failure;
+    self->request(tracker_, timeout_, blocks_atom::value, std::move(xs))
+      .receive([] {}, [&](caf::error& e) { failure = std::move(e); });
+    if (failure)
+      throw stream_error(errc::source_failure,
+                         "the driver did not take the stored block: "
+                           + sys_.render(failure));
+  }
+
+private:
+  caf::actor_system& sys_;
+  caf::actor tracker_;
+  duration timeout_;
+};
+
+/// Places one receiver stream's receiver on a worker node, or on this node,
+/// and again elsewhere when its node is lost.
+class receiver_placer final : public caf::blocking_actor {
+public:
+  receiver_placer(caf::actor_config& cfg,
+                  std::shared_ptr<detail::receiver_input_base> in,
+                  std::shared_ptr<receiver_base> rcv,
+                  std::shared_ptr<caf_stream::clock> clk, stream_options opts,
+                  std::string graph_fingerprint, caf::actor tracker,
+                  caf::actor listener_bus,
+                  std::shared_ptr<runtime_state> runtime)
+    : caf::blocking_actor(cfg),
+      in_(std::move(in)),
+      receiver_(std::move(rcv)),
+      clk_(std::move(clk)),
+      opts_(std::move(opts)),
+      graph_fingerprint_(std::move(graph_fingerprint)),
+      tracker_(std::move(tracker)),
+      listener_bus_(std::move(listener_bus)),
+      runtime_(std::move(runtime)),
+      log_(detail::logger("receiver")) {
+    // nop
+  }
+
+  void act() override {
+    const auto& nodes = opts_.state_nodes;
+    place(nodes.empty() ? 0
+                        : static_cast<size_t>(in_->stream_id()) % nodes.size());
+    bool running = true;
+    receive_while(running)(
+      [&](rate_atom, double rate) {
+        rate_ = rate;
+        send(supervisor_, rate_atom::value, rate);
+      },
+      [&](stop_atom, const std::string& message) {
+        stopping_ = true;
+        // A node that is gone or hung does not hold up the stop.
+        request(supervisor_, opts_.state_timeout, stop_atom::value, message)
+          .receive([] {},
+                   [&](caf::error& e) {
+                     log_->warn("stopping receiver {} on {}: {}",
+                                in_->stream_id(), where_, system().render(e));
+                   });
+        return caf::unit;
+      },
+      [&](caf::down_msg& dm) {
+        if (dm.source != supervisor_.address() || stopping_)
+          return;
+        // Spark starts a lost receiver again on another executor.
+        log_->warn("receiver {}: its node {} was lost ({})", in_->stream_id(),
+                   where_, system().render(dm.reason));
+        place(node_ + 1);
+      },
+      [&](caf::exit_msg&) { running = false; });
+    send_exit(supervisor_, caf::exit_reason::user_shutdown);
+    if (generator_) {
+      // Here, the receiver is down before this actor is (the runtime waits
+      // for this actor only, and CAF 0.17's shutdown hangs on a detached
+      // actor that outlives it); a node is not waited for.
+      send_exit(generator_, caf::exit_reason::user_shutdown);
+      auto down = false;
+      receive_while([&] { return !down; })([&](caf::down_msg& dm) {
+        down = dm.source == supervisor_.address();
+      });
+    }
+    supervisor_ = nullptr;
+    generator_ = nullptr;
+  }
+
+  const char* name() const override {
+    return "caf_stream.receiver_placer";
+  }
+
+private:
+  // Starts the receiver on the first node from index `first` on that takes
+  // it, else here.
+  void place(size_t first) {
+    const auto& nodes = opts_.state_nodes;
+    supervisor_ = nullptr;
+    if (generator_) {
+      send_exit(generator_, caf::exit_reason::user_shutdown);
+      generator_ = nullptr;
+    }
+    if (receiver_->driver_only())
+      log_->info("receiver {} ({}) runs on the driver only", in_->stream_id(),
+                 in_->stream_name());
+    else if (!in_->records_serializable())
+      log_->warn("receiver {}: its records have no serialization and cannot "
+                 "leave the node they are received on: it runs on the driver",
+                 in_->stream_id());
+    else
+      for (size_t k = 0; k < nodes.size() && !supervisor_; ++k)
+        start_on((first + k) % nodes.size());
+    if (!supervisor_) {
+      auto started = start_receiver(system(), *in_, receiver_, clk_, opts_,
+                                    tracker_, listener_bus_, runtime_, false);
+      supervisor_ = std::move(started.supervisor);
+      generator_ = std::move(started.generator);
+      where_ = "the driver";
+      log_->info("receiver {} runs on the driver", in_->stream_id());
+    }
+    monitor(supervisor_);
+    if (rate_)
+      send(supervisor_, rate_atom::value, *rate_);
+  }
+
+  // Asks node `i` to run the receiver; sets `supervisor_` if it does.
+  void start_on(size_t i) {
+    const auto& address = opts_.state_nodes[i];
+    auto node = connect_node(this, address, "worker node", opts_.state_timeout);
+    if (!node) {
+      log_->warn("receiver {}: {}", in_->stream_id(), message_of(node.error()));
+      return;
+    }
+    // CAF 0.17 drops a request whose node goes down before it answers, and
+    // the answer can come after the receiver stored records: ask in short
+    // rounds (the node answers a driver that asks again with the receiver it
+    // runs for it) until the node answers, goes down, or
+    // `stream.state-timeout` passes.
+    monitor(*node);
+    auto round = std::min(opts_.state_timeout, duration{1000});
+    auto rounds = std::max(int64_t{1}, opts_.state_timeout / round);
+    std::string why;
+    // A node of another program or graph is a configuration error.
+    auto level = spdlog::level::warn;
+    for (int64_t k = 0; k < rounds && !supervisor_ && why.empty(); ++k) {
+      request(*node, round, start_receiver_atom::value, graph_fingerprint_,
+              program_id(opts_), in_->stream_id(), tracker_, listener_bus_,
+              opts_.receiver_replication)
+        .receive([&](caf::actor& supervisor) { supervisor_ = supervisor; },
+                 [&](caf::error& e) {
+                   if (e == errc::invalid_graph)
+                     level = spdlog::level::err;
+                   if (e != caf::sec::request_timeout)
+                     why = is_stream_error(e) ? message_of(e)
+                                              : system().render(e);
+                   else if (node_went_down(*node))
+                     why = "it went down";
+                   else if (k + 1 == rounds)
+                     why = "no answer within stream.state-timeout";
+                 });
+      if (!why.empty())
+        log_->log(level, "receiver {}: the worker node {} did not take it: {}",
+                  in_->stream_id(), address, why);
+    }
+    demonitor(*node);
+    if (!supervisor_)
+      return;
+    node_ = i;
+    where_ = address;
+    log_->info("receiver {} runs on the worker node {}", in_->stream_id(),
+               address);
+  }
+
+  // Whether `node`'s down message is in the mailbox (it is taken out).
+  bool node_went_down(const caf::actor& node) {
+    bool down = false;
+    receive(
+      [&](caf::down_msg& dm) {
+        down = dm.source == node.address();
+      },
+      caf::after(std::chrono::seconds(0)) >> [] {});
+    return down;
+  }
+
+  std::shared_ptr<detail::receiver_input_base> in_;
+  // This node's receiver of the stream, for when it runs here.
+  std::shared_ptr<receiver_base> receiver_;
+  std::shared_ptr<caf_stream::clock> clk_;
+  stream_options opts_;
+  std::string graph_fingerprint_;
+  caf::actor tracker_;
+  caf::actor listener_bus_;
+  std::shared_ptr<runtime_state> runtime_;
+  // The receiver's supervisor, and its block generator when it runs here.
+  caf::actor supervisor_;
+  caf::actor generator_;
+  // The node it runs on (an index of `opts_.state_nodes`), for the logs.
+  size_t node_ = 0;
+  std::string where_;
+  // The rate controller's last rate, for a receiver started again.
+  std::optional<double> rate_;
+  bool stopping_ = false;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+} // namespace
+
+receiver_actors start_receiver(caf::actor_system& sys,
+                               detail::receiver_input_base& in,
+                               std::shared_ptr<receiver_base> rcv,
+                               std::shared_ptr<clock> clk,
+                               const stream_options& opts, caf::actor tracker,
+                               caf::actor listener_bus,
+                               std::shared_ptr<runtime_state> runtime,
+                               bool on_worker) {
+  auto optional_rate = [](double x) {
+    return x > 0 ? std::optional<double>{x} : std::nullopt;
+  };
+  auto buf = in.buffer();
+  buf->configure(clk,
+                 rate_limiter{optional_rate(opts.max_rate),
+                              opts.backpressure_enabled
+                                ? optional_rate(opts.backpressure_initial_rate)
+                                : std::nullopt},
+                 opts.block_queue_size);
+  if (on_worker && opts.receiver_replication > 1)
+    buf->attach_replica(
+      std::make_shared<tracker_replica>(sys, tracker, opts.state_timeout));
+  // Under a manual clock blocks are sealed when a batch is cut only, so that
+  // what a test stored before advancing the clock is in that batch.
+  receiver_actors result;
+  result.generator = spawn_block_generator(sys, buf, tracker,
+                                           clk->runs_by_itself(),
+                                           opts.block_interval, on_worker);
+  caf::anon_send(tracker, register_atom::value, result.generator);
+  result.supervisor = spawn_receiver_supervisor(
+    sys, std::move(rcv), std::move(clk), opts.receiver_restart_delay,
+    in.stream_id(), in.stream_name(), std::move(listener_bus),
+    std::move(runtime));
+  caf::anon_send(result.supervisor, start_atom::value);
+  return result;
+}
+
+caf::actor spawn_receiver_placer(caf::actor_system& sys,
+                                 std::shared_ptr<detail::receiver_input_base> in,
+                                 std::shared_ptr<receiver_base> rcv,
+                                 std::shared_ptr<clock> clk,
+                                 stream_options opts,
+                                 std::string graph_fingerprint,
+                                 caf::actor tracker, caf::actor listener_bus,
+                                 std::shared_ptr<runtime_state> runtime) {
+  return sys.spawn<receiver_placer, caf::detached>(
+    std::move(in), std::move(rcv), std::move(clk), std::move(opts),
+    std::move(graph_fingerprint), std::move(tracker), std::move(listener_bus),
+    std::move(runtime));
+}
+
+} // namespace caf_stream::actors

@@ -1,0 +1,203 @@
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/error.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/receiver_input.hpp"
+#include "caf_stream/dstream/state_operator.hpp"
+
+namespace caf_stream::actors {
+
+namespace {
+
+// A receiver of this node's graph, and the actors that run it for a driver.
+struct served_receiver {
+  std::shared_ptr<receiver_base> rcv;
+  receiver_actors running;
+  caf::actor tracker;
+};
+
+struct node_state {
+  std::shared_ptr<detail::dstream_graph> graph;
+  std::string fingerprint;
+  std::string program;
+  std::shared_ptr<clock> clk;
+  stream_options opts;
+  // The holders spawned here, until they go down.
+  std::set<caf::actor> holders;
+  // The receivers started here, by stream id.
+  std::map<int32_t, served_receiver> receivers;
+  std::shared_ptr<spdlog::logger> log = detail::logger("node");
+  static inline const char* name = "caf_stream.state_node";
+};
+
+using node_actor = caf::stateful_actor<node_state>;
+
+// Why this node does not serve a driver running `program` with the graph
+// `fingerprint`, if it does not.
+std::optional<caf::error> refusal(node_actor* self, const char* role,
+                                  const std::string& program,
+                                  const std::string& fingerprint) {
+  auto& st = self->state;
+  if (program != st.program)
+    return caf::make_error(
+      errc::invalid_graph,
+      std::string{"the "} + role + " runs another program: the driver is '"
+        + program + "', this node '" + st.program
+        + "'; start the node with the driver's executable, or give both the "
+          "same stream.app-id");
+  if (fingerprint != st.fingerprint)
+    return caf::make_error(errc::invalid_graph,
+                           std::string{"the "} + role
+                             + " runs another graph: the driver's is '"
+                             + fingerprint + "', this node's '"
+                             + st.fingerprint
+                             + "'; start the node with the driver's program");
+  return std::nullopt;
+}
+
+// Stops the receiver of stream `id` (its driver or its supervisor went
+// down): the receiver can run here again for the next driver.
+void stop_receiver(node_actor* self, int32_t id) {
+  auto& r = self->state.receivers[id];
+  if (!r.running.supervisor)
+    return;
+  self->send_exit(r.running.supervisor, caf::exit_reason::user_shutdown);
+  self->send_exit(r.running.generator, caf::exit_reason::user_shutdown);
+  r.running = receiver_actors{};
+  r.tracker = nullptr;
+  self->state.log->info("receiver {} stopped", id);
+}
+
+caf::result<caf::actor> spawn_holder(node_actor* self,
+                                     const std::string& fingerprint,
+                                     const std::string& program, int32_t id,
+                                     const std::string& signature) {
+  auto& st = self->state;
+  if (auto no = refusal(self, "state node", program, fingerprint))
+    return std::move(*no);
+  const auto& ops = st.graph->state_operators();
+  if (id < 0 || static_cast<size_t>(id) >= ops.size()
+      || ops[static_cast<size_t>(id)]->signature() != signature)
+    return caf::make_error(
+      errc::invalid_graph,
+      "the state node runs another graph: the driver asked for state stream "
+        + std::to_string(id) + " (" + signature + "), this node has "
+        + std::to_string(ops.size())
+        + " state streams; start the node with the driver's program");
+  auto driver = caf::actor_cast<caf::actor>(self->current_sender());
+  auto holder = spawn_state_holder(self->system(),
+                                   ops[static_cast<size_t>(id)], driver);
+  self->monitor(holder);
+  st.holders.insert(holder);
+  return holder;
+}
+
+caf::result<caf::actor> start_receiver_here(node_actor* self,
+                                            const std::string& fingerprint,
+                                            const std::string& program,
+                                            int32_t id, caf::actor tracker,
+                                            caf::actor listener_bus,
+                                            size_t replication) {
+  auto& st = self->state;
+  if (auto no = refusal(self, "worker node", program, fingerprint))
+    return std::move(*no);
+  std::shared_ptr<detail::receiver_input_base> in;
+  for (auto& x : st.graph->receiver_inputs())
+    if (x->stream_id() == id)
+      in = x;
+  if (!in)
+    return caf::make_error(errc::invalid_graph,
+                           "the worker node has no receiver stream "
+                             + std::to_string(id));
+  auto& r = st.receivers[id];
+  // A driver that asks again (its answer was late) gets the same receiver.
+  if (r.running.supervisor && r.tracker == tracker)
+    return r.running.supervisor;
+  if (r.running.supervisor)
+    return caf::make_error(errc::illegal_state,
+                           "receiver " + std::to_string(id)
+                             + " runs on this node already (for another "
+                               "driver)");
+  if (!r.rcv)
+    r.rcv = std::shared_ptr<receiver_base>{in->take_receiver()};
+  r.tracker = tracker;
+  auto opts = st.opts;
+  opts.receiver_replication = replication;
+  r.running = start_receiver(self->system(), *in, r.rcv, st.clk, opts,
+                             tracker, std::move(listener_bus), nullptr, true);
+  // The receiver ends with its driver, and when it ends (stopped for good
+  // by the driver's exit), its generator goes too.
+  self->monitor(tracker);
+  self->monitor(r.running.supervisor);
+  st.log->info("receiver {} started for the driver", id);
+  return r.running.supervisor;
+}
+
+caf::behavior state_node(node_actor* self,
+                         std::shared_ptr<detail::dstream_graph> graph,
+                         std::string program, std::shared_ptr<clock> clk,
+                         stream_options opts) {
+  auto& st = self->state;
+  st.fingerprint = graph->fingerprint();
+  st.graph = std::move(graph);
+  st.program = std::move(program);
+  st.clk = std::move(clk);
+  st.opts = std::move(opts);
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    auto& st = self->state;
+    st.holders.erase(caf::actor_cast<caf::actor>(dm.source));
+    for (auto& [id, r] : st.receivers)
+      if (dm.source == r.tracker.address()
+          || dm.source == r.running.supervisor.address())
+        stop_receiver(self, id);
+  });
+  // Holders and receivers go down with the node (`streaming_context::stop`),
+  // but not the other way round: they end with their driver.
+  self->attach_functor([=] {
+    for (auto& h : self->state.holders)
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    for (auto& [id, r] : self->state.receivers)
+      for (auto& x : {r.running.supervisor, r.running.generator})
+        if (x)
+          caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  });
+  return {
+    [=](spawn_holder_atom, const std::string& fingerprint,
+        const std::string& program, int32_t id,
+        const std::string& signature) {
+      return spawn_holder(self, fingerprint, program, id, signature);
+    },
+    [=](start_receiver_atom, const std::string& fingerprint,
+        const std::string& program, int32_t id, caf::actor tracker,
+        caf::actor listener_bus, size_t replication) {
+      return start_receiver_here(self, fingerprint, program, id,
+                                 std::move(tracker), std::move(listener_bus),
+                                 replication);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_state_node(caf::actor_system& sys,
+                            std::shared_ptr<detail::dstream_graph> graph,
+                            std::string program, std::shared_ptr<clock> clk,
+                            stream_options opts) {
+  return sys.spawn(state_node, std::move(graph), std::move(program),
+                   std::move(clk), std::move(opts));
+}
+
+} // namespace caf_stream::actors

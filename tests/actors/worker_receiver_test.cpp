@@ -1,0 +1,212 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <iterator>
+#include <condition_variable>
+#include <csignal>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "caf_stream/testing.hpp"
+
+#include "support/acked_source.hpp"
+#include "support/child_process.hpp"
+#include "support/log_capture.hpp"
+#include "support/ports.hpp"
+
+using namespace caf_stream;
+using std::chrono::seconds;
+
+// Receivers on worker nodes: the driver (this test) and a worker node (a
+// `state_node_child --receiver` process) build the same graph, whose
+// receiver reads a reliable source (`support::acked_source`) that resends
+// what was not acknowledged. The driver places the receiver on the worker;
+// its blocks come to the driver's tracker over TCP as bytes.
+
+namespace {
+
+// The distinct numbers the batches got, and the wait for a batch.
+class collected final : public streaming_listener {
+public:
+  void add(const std::vector<int64_t>& xs) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    numbers_.insert(xs.begin(), xs.end());
+  }
+
+  void on_batch_completed(const batch_info& info) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++completed_;
+    if (info.failure_reason)
+      failures_.push_back(*info.failure_reason);
+    cv_.notify_all();
+  }
+
+  // Waits (bounded, for a stuck runtime) for the `k`th batch to complete.
+  void wait_for(size_t k) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (!cv_.wait_for(guard, seconds(120), [&] { return completed_ >= k; }))
+      throw std::runtime_error("batch " + std::to_string(k)
+                               + " did not complete");
+  }
+
+  std::set<int64_t> numbers() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return numbers_;
+  }
+
+  std::vector<std::string> failures() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return failures_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::set<int64_t> numbers_;
+  std::vector<std::string> failures_;
+  size_t completed_ = 0;
+};
+
+// A worker node process serving the receiver graph for `source`.
+struct worker_node {
+  explicit worker_node(const support::acked_source& source)
+    : proc({CAF_STREAM_STATE_NODE_CHILD,
+            "--receiver=" + std::to_string(source.port())}) {
+    auto line = proc.read_line();
+    REQUIRE(line.rfind("port ", 0) == 0);
+    address = "127.0.0.1:" + line.substr(5);
+  }
+
+  support::child_process proc;
+  std::string address;
+};
+
+// A driver under a manual clock whose receiver goes to `nodes`.
+struct driver {
+  driver(std::vector<std::string> nodes, const support::acked_source& source,
+         size_t replication)
+    : clk(std::make_shared<testing::manual_clock>()),
+      out(std::make_shared<collected>()) {
+    auto opts = testing::default_test_options();
+    opts.workers = 2;
+    opts.state_nodes = std::move(nodes);
+    opts.receiver_replication = replication;
+    // The node is another executable of the same application.
+    opts.app_id = "state-node-tests";
+    ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
+    support::acked_stream(*ssc, source.port())
+      .foreach_rdd([o = out](const rdd<int64_t>& x) { o->add(x.collect()); });
+    ssc->add_streaming_listener(out);
+    ssc->start();
+  }
+
+  ~driver() {
+    ssc->stop(false);
+  }
+
+  // Cuts batches until the batches got every number in [first, last), at
+  // most `bound` of them (a bound for a stuck test); returns whether they
+  // did.
+  bool run_until(int64_t first, int64_t last, size_t bound = 20000) {
+    for (size_t i = 0; i < bound; ++i) {
+      auto xs = out->numbers();
+      if (std::distance(xs.lower_bound(first), xs.lower_bound(last))
+          == last - first)
+        return true;
+      clk->advance(seconds(1));
+      out->wait_for(++cut);
+    }
+    return false;
+  }
+
+  std::shared_ptr<testing::manual_clock> clk;
+  std::shared_ptr<collected> out;
+  std::unique_ptr<streaming_context> ssc;
+  size_t cut = 0;
+};
+
+// Waits until the receiver runs on `node` and `node` acknowledged the
+// numbers below `n`, with no batch cut meanwhile; then kills `node`
+// (SIGKILL) and lets the source go on.
+void kill_after_acked(worker_node& node, support::acked_source& source,
+                      support::log_capture& log, int64_t n) {
+  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
+  REQUIRE(source.wait_acked(n, seconds(120)));
+  node.proc.kill();
+  source.release();
+}
+
+std::set<int64_t> range(int64_t first, int64_t last) {
+  std::set<int64_t> result;
+  for (auto x = first; x < last; ++x)
+    result.insert(x);
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("a receiver runs on the worker node and its blocks reach the "
+          "driver's batches",
+          "[receiver][nodes]") {
+  support::log_capture log{"receiver"};
+  support::acked_source source{300, 10, 300};
+  worker_node node{source};
+  driver d{{node.address}, source, 2};
+  REQUIRE(d.run_until(0, 300));
+  CHECK(d.out->numbers() == range(0, 300));
+  CHECK(d.out->failures().empty());
+  CHECK(log.contains("receiver 0 runs on the worker node " + node.address));
+  CHECK_FALSE(log.contains("runs on the driver"));
+  CHECK(source.connections() == 1);
+}
+
+TEST_CASE("with replication 2, the blocks a killed worker acknowledged are "
+          "on the driver and its receiver moves there",
+          "[receiver][nodes]") {
+  support::log_capture log{"receiver"};
+  support::acked_source source{400, 10, 200};
+  worker_node node{source};
+  driver d{{node.address}, source, 2};
+  // The worker stored and acknowledged 0-199 and no batch was cut: only
+  // `store`'s copies can have brought them to the driver.
+  kill_after_acked(node, source, log, 200);
+  REQUIRE(d.run_until(0, 400));
+  CHECK(d.out->numbers() == range(0, 400));
+  CHECK(d.out->failures().empty());
+  CHECK(log.contains("its node " + node.address + " was lost"));
+  CHECK(log.contains("receiver 0 runs on the driver"));
+  CHECK(source.connections() == 2);
+}
+
+TEST_CASE("with replication 1, what a killed worker held was not copied",
+          "[receiver][nodes]") {
+  support::log_capture log{"receiver"};
+  // 10 blocks: as many as may wait in the worker's buffer
+  // (stream.block-queue-size) for a batch.
+  support::acked_source source{300, 10, 100};
+  worker_node node{source};
+  driver d{{node.address}, source, 1};
+  kill_after_acked(node, source, log, 100);
+  // The source resends from its acknowledgements only: 0-99 are lost with
+  // the worker's buffer (Spark's receivers without replication or a
+  // write-ahead log lose them too).
+  REQUIRE(d.run_until(100, 300));
+  CHECK(d.out->numbers() == range(100, 300));
+  CHECK(log.contains("receiver 0 runs on the driver"));
+}
+
+TEST_CASE("without a worker node that takes it, the receiver runs on the "
+          "driver",
+          "[receiver][nodes]") {
+  support::log_capture log{"receiver"};
+  support::acked_source source{100, 10, 100};
+  // Nothing listens on that port.
+  driver d{{"127.0.0.1:" + std::to_string(support::free_port())}, source, 2};
+  REQUIRE(d.run_until(0, 100));
+  CHECK(d.out->numbers() == range(0, 100));
+  CHECK(log.contains("cannot reach the worker node"));
+  CHECK(log.contains("receiver 0 runs on the driver"));
+}
