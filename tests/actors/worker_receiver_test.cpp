@@ -181,6 +181,21 @@ TEST_CASE("with replication 2, the blocks a killed worker acknowledged are "
   CHECK(source.connections() == 2);
 }
 
+TEST_CASE("a lost worker's receiver moves to the next worker node",
+          "[receiver][nodes]") {
+  support::log_capture log{"receiver"};
+  support::acked_source source{400, 10, 200};
+  worker_node first{source};
+  worker_node second{source};
+  driver d{{first.address, second.address}, source, 2};
+  kill_after_acked(first, source, log, 200);
+  REQUIRE(d.run_until(0, 400));
+  CHECK(d.out->numbers() == range(0, 400));
+  CHECK(log.contains("its node " + first.address + " was lost"));
+  CHECK(log.contains("receiver 0 runs on the worker node " + second.address));
+  CHECK_FALSE(log.contains("runs on the driver"));
+}
+
 TEST_CASE("with replication 1, what a killed worker held was not copied",
           "[receiver][nodes]") {
   support::log_capture log{"receiver"};
