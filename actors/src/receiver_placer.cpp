@@ -150,7 +150,8 @@ private:
         start_on((first + k) % nodes.size());
     if (!supervisor_) {
       auto started = start_receiver(system(), *in_, receiver_, clk_, opts_,
-                                    tracker_, listener_bus_, runtime_, false);
+                                    tracker_, listener_bus_, runtime_,
+                                    driver_location);
       supervisor_ = std::move(started.supervisor);
       generator_ = std::move(started.generator);
       where_ = "the driver";
@@ -183,7 +184,7 @@ private:
     for (int64_t k = 0; k < rounds && !supervisor_ && why.empty(); ++k) {
       request(*node, round, start_receiver_atom::value, graph_fingerprint_,
               program_id(opts_), in_->stream_id(), tracker_, listener_bus_,
-              opts_.receiver_replication)
+              opts_.receiver_replication, address)
         .receive([&](caf::actor& supervisor) { supervisor_ = supervisor; },
                  [&](caf::error& e) {
                    if (e == errc::invalid_graph)
@@ -250,7 +251,8 @@ receiver_actors start_receiver(caf::actor_system& sys,
                                const stream_options& opts, caf::actor tracker,
                                caf::actor listener_bus,
                                std::shared_ptr<runtime_state> runtime,
-                               bool on_worker) {
+                               const std::string& location) {
+  auto on_worker = location != driver_location;
   auto optional_rate = [](double x) {
     return x > 0 ? std::optional<double>{x} : std::nullopt;
   };
@@ -273,7 +275,7 @@ receiver_actors start_receiver(caf::actor_system& sys,
   caf::anon_send(tracker, register_atom::value, result.generator);
   result.supervisor = spawn_receiver_supervisor(
     sys, std::move(rcv), std::move(clk), opts.receiver_restart_delay,
-    in.stream_id(), in.stream_name(), std::move(listener_bus),
+    in.stream_id(), in.stream_name(), location, std::move(listener_bus),
     std::move(runtime));
   caf::anon_send(result.supervisor, start_atom::value);
   return result;

@@ -115,7 +115,8 @@ caf::behavior receiver_supervisor(supervisor_actor* self,
                                   std::shared_ptr<receiver_base> rcv,
                                   std::shared_ptr<clock> clk,
                                   duration restart_delay, int32_t stream_id,
-                                  std::string name, caf::actor listener_bus,
+                                  std::string name, std::string location,
+                                  caf::actor listener_bus,
                                   std::shared_ptr<runtime_state> runtime) {
   auto& st = self->state;
   st.rcv = std::move(rcv);
@@ -125,6 +126,7 @@ caf::behavior receiver_supervisor(supervisor_actor* self,
   st.runtime = std::move(runtime);
   st.info.stream_id = stream_id;
   st.info.name = std::move(name);
+  st.info.location = std::move(location);
   st.rcv->attach(std::make_shared<supervisor_host>(
                    caf::weak_actor_ptr{self->ctrl()}),
                  stream_id);
@@ -183,12 +185,13 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
                                      std::shared_ptr<clock> clk,
                                      duration restart_delay,
                                      int32_t stream_id, std::string name,
+                                     std::string location,
                                      caf::actor listener_bus,
                                      std::shared_ptr<runtime_state> runtime) {
   return sys.spawn<caf::detached>(receiver_supervisor, std::move(rcv),
                                   std::move(clk), restart_delay, stream_id,
-                                  std::move(name), std::move(listener_bus),
-                                  std::move(runtime));
+                                  std::move(name), std::move(location),
+                                  std::move(listener_bus), std::move(runtime));
 }
 
 } // namespace caf_stream::actors

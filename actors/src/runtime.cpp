@@ -211,7 +211,8 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
       if (wal)
         in->buffer()->attach_log(wal);
       auto started = start_receiver(d.sys, *in, std::move(rcv), d.clk, d.opts,
-                                    d.tracker, d.listener_bus, d.state, false);
+                                    d.tracker, d.listener_bus, d.state,
+                                    driver_location);
       d.block_generators.push_back(std::move(started.generator));
       sup = std::move(started.supervisor);
     }

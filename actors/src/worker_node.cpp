@@ -110,7 +110,8 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
                                             const std::string& program,
                                             int32_t id, caf::actor tracker,
                                             caf::actor listener_bus,
-                                            size_t replication) {
+                                            size_t replication,
+                                            const std::string& location) {
   auto& st = self->state;
   if (auto no = refusal(self, "worker node", program, fingerprint))
     return std::move(*no);
@@ -137,7 +138,8 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
   auto opts = st.opts;
   opts.receiver_replication = replication;
   r.running = start_receiver(self->system(), *in, r.rcv, st.clk, opts,
-                             tracker, std::move(listener_bus), nullptr, true);
+                             tracker, std::move(listener_bus), nullptr,
+                             location);
   // The receiver ends with its driver, and when it ends (stopped for good
   // by the driver's exit), its generator goes too.
   self->monitor(tracker);
@@ -182,10 +184,11 @@ caf::behavior state_node(node_actor* self,
     },
     [=](start_receiver_atom, const std::string& fingerprint,
         const std::string& program, int32_t id, caf::actor tracker,
-        caf::actor listener_bus, size_t replication) {
+        caf::actor listener_bus, size_t replication,
+        const std::string& location) {
       return start_receiver_here(self, fingerprint, program, id,
                                  std::move(tracker), std::move(listener_bus),
-                                 replication);
+                                 replication, location);
     },
   };
 }

@@ -28,9 +28,21 @@ using std::chrono::seconds;
 
 namespace {
 
-// The distinct numbers the batches got, and the wait for a batch.
+// The distinct numbers the batches got, where the receiver started, and
+// the wait for a batch.
 class collected final : public streaming_listener {
 public:
+  void on_receiver_started(const receiver_info& info) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    started_at_.push_back(info.location);
+  }
+
+  // Where the receiver started (Spark's `ReceiverInfo.location`), in order.
+  std::vector<std::string> started_at() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return started_at_;
+  }
+
   void add(const std::vector<int64_t>& xs) {
     std::lock_guard<std::mutex> guard{mtx_};
     numbers_.insert(xs.begin(), xs.end());
@@ -67,6 +79,7 @@ private:
   std::condition_variable cv_;
   std::set<int64_t> numbers_;
   std::vector<std::string> failures_;
+  std::vector<std::string> started_at_;
   size_t completed_ = 0;
 };
 
@@ -161,6 +174,8 @@ TEST_CASE("a receiver runs on the worker node and its blocks reach the "
   CHECK(log.contains("receiver 0 runs on the worker node " + node.address));
   CHECK_FALSE(log.contains("runs on the driver"));
   CHECK(source.connections() == 1);
+  // The node's supervisor tells the driver's listeners.
+  CHECK(d.out->started_at() == std::vector<std::string>{node.address});
 }
 
 TEST_CASE("with replication 2, the blocks a killed worker acknowledged are "
@@ -179,6 +194,8 @@ TEST_CASE("with replication 2, the blocks a killed worker acknowledged are "
   CHECK(log.contains("its node " + node.address + " was lost"));
   CHECK(log.contains("receiver 0 runs on the driver"));
   CHECK(source.connections() == 2);
+  CHECK(d.out->started_at()
+        == std::vector<std::string>{node.address, "driver"});
 }
 
 TEST_CASE("a lost worker's receiver moves to the next worker node",
@@ -194,6 +211,8 @@ TEST_CASE("a lost worker's receiver moves to the next worker node",
   CHECK(log.contains("its node " + first.address + " was lost"));
   CHECK(log.contains("receiver 0 runs on the worker node " + second.address));
   CHECK_FALSE(log.contains("runs on the driver"));
+  CHECK(d.out->started_at()
+        == std::vector<std::string>{first.address, second.address});
 }
 
 TEST_CASE("with replication 1, what a killed worker held was not copied",

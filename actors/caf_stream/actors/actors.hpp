@@ -92,8 +92,9 @@ caf::actor spawn_holder_proxy(caf::actor_system& sys, caf::actor holder,
 ///   -> `actor`: spawns a holder for that state stream (the holders go down
 ///   with the node); an error if the driver runs another program or graph;
 /// - `(start_receiver_atom, graph fingerprint, program, stream id, tracker,
-///   listener bus, replication)` -> `actor`: starts the receiver of that
-///   receiver stream here (`start_receiver`, on a worker, with the driver's
+///   listener bus, replication, location)` -> `actor`: starts the receiver
+///   of that receiver stream here (`start_receiver` at `location`, this
+///   node's address as the driver names it, with the driver's
 ///   `stream.receiver.replication`) for the driver's `tracker` and
 ///   answers its supervisor, which the node stops when the driver goes
 ///   down (asked again by the same driver, it answers the same supervisor);
@@ -148,7 +149,8 @@ caf::actor spawn_receiver_tracker(caf::actor_system& sys,
 /// Receiver supervisor (Spark's ReceiverSupervisor), detached: runs one
 /// receiver's `on_start`/`on_stop`, and tells `listener_bus` (while
 /// `runtime` has listeners; always without `runtime`, on a worker node) what
-/// happens to it as receiver events of the stream `name`.
+/// happens to it as receiver events of the stream `name` running at
+/// `location` ("driver", or a worker node's "host:port").
 /// - `(start_atom)`: starts the receiver; if `on_start` throws, restarts it;
 /// - `(restart_atom, message, delay ms)`: stops it, starts it after the delay
 ///   (negative: the configured restart delay);
@@ -163,8 +165,13 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
                                      std::shared_ptr<clock> clk,
                                      duration restart_delay,
                                      int32_t stream_id, std::string name,
+                                     std::string location,
                                      caf::actor listener_bus,
                                      std::shared_ptr<runtime_state> runtime);
+
+/// The location of a receiver that runs on the driver
+/// (`receiver_info::location`).
+inline constexpr const char* driver_location = "driver";
 
 /// The actors that run one receiver on the node where it was placed.
 struct receiver_actors {
@@ -173,8 +180,9 @@ struct receiver_actors {
 };
 
 /// Starts receiver `rcv` of the receiver stream `in` on this node, the
-/// driver or a worker node (`on_worker`, for the driver's `tracker` and
-/// `listener_bus`): holds `in`'s buffer to `opts`' rate and queue, spawns
+/// driver (`location` is `driver_location`) or a worker node (the node's "host:port" as
+/// the driver names it, for the driver's `tracker` and `listener_bus`):
+/// holds `in`'s buffer to `opts`' rate and queue, spawns
 /// its block generator, which registers with `tracker` and sends it the
 /// blocks, and its supervisor (`spawn_receiver_supervisor`), then starts
 /// the receiver. On a worker with `opts.receiver_replication` 2, a block
@@ -187,7 +195,7 @@ receiver_actors start_receiver(caf::actor_system& sys,
                                const stream_options& opts, caf::actor tracker,
                                caf::actor listener_bus,
                                std::shared_ptr<runtime_state> runtime,
-                               bool on_worker);
+                               const std::string& location);
 
 /// Receiver placer of one receiver stream (the receiver scheduling of
 /// Spark's ReceiverTracker), detached: runs the stream's receiver on a
