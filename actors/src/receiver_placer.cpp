@@ -91,13 +91,13 @@ public:
       },
       [&](stop_atom, const std::string& message) {
         stopping_ = true;
-        // A node that is gone or hung does not hold up the stop.
-        request(supervisor_, opts_.state_timeout, stop_atom::value, message)
-          .receive([] {},
-                   [&](caf::error& e) {
-                     log_->warn("stopping receiver {} on {}: {}",
-                                in_->stream_id(), where_, system().render(e));
-                   });
+        // A node that is gone or hung holds up the stop until its
+        // connection times out at the latest.
+        auto failure = ask(
+          supervisor_, [] {}, stop_atom::value, message);
+        if (failure)
+          log_->warn("stopping receiver {} on {}: {}", in_->stream_id(),
+                     where_, system().render(failure));
         return caf::unit;
       },
       [&](caf::down_msg& dm) {
@@ -170,36 +170,22 @@ private:
       log_->warn("receiver {}: {}", in_->stream_id(), message_of(node.error()));
       return;
     }
-    // CAF 0.17 drops a request whose node goes down before it answers, and
-    // the answer can come after the receiver stored records: ask in short
-    // rounds (the node answers a driver that asks again with the receiver it
-    // runs for it) until the node answers, goes down, or
-    // `stream.state-timeout` passes.
+    // The answer can come after the receiver stored records; the node
+    // answers a driver that asks again with the receiver it runs for it.
     monitor(*node);
-    auto round = std::min(opts_.state_timeout, duration{1000});
-    auto rounds = std::max(int64_t{1}, opts_.state_timeout / round);
-    std::string why;
-    // A node of another program or graph is a configuration error.
-    auto level = spdlog::level::warn;
-    for (int64_t k = 0; k < rounds && !supervisor_ && why.empty(); ++k) {
-      request(*node, round, start_receiver_atom::value, graph_fingerprint_,
-              program_id(opts_), in_->stream_id(), tracker_, listener_bus_,
-              opts_.receiver_replication, address)
-        .receive([&](caf::actor& supervisor) { supervisor_ = supervisor; },
-                 [&](caf::error& e) {
-                   if (e == errc::invalid_graph)
-                     level = spdlog::level::err;
-                   if (e != caf::sec::request_timeout)
-                     why = is_stream_error(e) ? message_of(e)
-                                              : system().render(e);
-                   else if (node_went_down(*node))
-                     why = "it went down";
-                   else if (k + 1 == rounds)
-                     why = "no answer within stream.state-timeout";
-                 });
-      if (!why.empty())
-        log_->log(level, "receiver {}: the worker node {} did not take it: {}",
-                  in_->stream_id(), address, why);
+    auto failure = ask(
+      *node, [&](caf::actor& supervisor) { supervisor_ = supervisor; },
+      start_receiver_atom::value, graph_fingerprint_, program_id(opts_),
+      in_->stream_id(), tracker_, listener_bus_, opts_.receiver_replication,
+      address);
+    if (failure) {
+      // A node of another program or graph is a configuration error.
+      auto level = failure == errc::invalid_graph ? spdlog::level::err
+                                                  : spdlog::level::warn;
+      auto why = is_stream_error(failure) ? message_of(failure)
+                                          : system().render(failure);
+      log_->log(level, "receiver {}: the worker node {} did not take it: {}",
+                in_->stream_id(), address, why);
     }
     demonitor(*node);
     if (!supervisor_)
@@ -210,13 +196,36 @@ private:
                address);
   }
 
-  // Whether `node`'s down message is in the mailbox (it is taken out).
-  bool node_went_down(const caf::actor& node) {
+  // Asks `dst` (which this actor monitors) for `xs...` and passes the
+  // answer to `f`, in rounds of at most 1 s until it answers, goes down, or
+  // `stream.state-timeout` passes: CAF 0.17 drops a request whose node goes
+  // down before it answers, so a request alone would wait for the whole
+  // timeout. `dst` must answer a request asked again as the first one.
+  // Returns why there is no answer (none if there is one).
+  template <class F, class... Ts>
+  caf::error ask(const caf::actor& dst, F f, const Ts&... xs) {
+    auto round = std::min(opts_.state_timeout, duration{1000});
+    auto rounds = std::max(int64_t{1}, opts_.state_timeout / round);
+    caf::error failure;
+    for (int64_t k = 0; k < rounds; ++k) {
+      failure = caf::error{};
+      request(dst, round, xs...).receive(f, [&](caf::error& e) {
+        failure = std::move(e);
+      });
+      if (failure != caf::sec::request_timeout)
+        return failure;
+      if (went_down(dst))
+        return caf::make_error(errc::job_failure, "it went down");
+    }
+    return caf::make_error(errc::job_failure,
+                           "no answer within stream.state-timeout");
+  }
+
+  // Whether `dst`'s down message is in the mailbox (it is taken out).
+  bool went_down(const caf::actor& dst) {
     bool down = false;
     receive(
-      [&](caf::down_msg& dm) {
-        down = dm.source == node.address();
-      },
+      [&](caf::down_msg& dm) { down = dm.source == dst.address(); },
       caf::after(std::chrono::seconds(0)) >> [] {});
     return down;
   }
