@@ -115,6 +115,8 @@ public:
       // for this actor only, and CAF 0.17's shutdown hangs on a detached
       // actor that outlives it); a node is not waited for.
       send_exit(generator_, caf::exit_reason::user_shutdown);
+      // Monitored again: its first down message may be taken already.
+      monitor(supervisor_);
       auto down = false;
       receive_while([&] { return !down; })([&](caf::down_msg& dm) {
         down = dm.source == supervisor_.address();
