@@ -118,9 +118,10 @@ struct stream_options {
 
   /// `stream.nodes` (older name `stream.state-nodes`): the worker nodes, as
   /// "host:port" of programs that build the same graph and call
-  /// `streaming_context::serve`. Today they hold the state: partition `i` of
-  /// each state stream goes to node `i % n` (or the next one that takes it,
-  /// else this node). Empty: everything on this node. Needs CAF's middleman.
+  /// `streaming_context::serve`. Today they hold the state and run the
+  /// receivers: partition `i` of each state stream, and receiver stream `i`
+  /// (`placement`), go to node `i % n` (or the next one that takes it, else
+  /// this node). Empty: everything on this node. Needs CAF's middleman.
   std::vector<std::string> state_nodes;
 
   /// `stream.receiver.placement`: where the receivers run, `workers` or
