@@ -223,7 +223,8 @@ private:
                            "no answer within stream.state-timeout");
   }
 
-  // Whether `dst`'s down message is in the mailbox (it is taken out).
+  // Takes a down message out of the mailbox, if one is there, and returns
+  // whether it is `dst`'s (while this actor asks, only `dst` is monitored).
   bool went_down(const caf::actor& dst) {
     bool down = false;
     receive(
