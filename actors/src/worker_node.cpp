@@ -41,6 +41,18 @@ struct node_state {
   std::map<int32_t, served_receiver> receivers;
   std::shared_ptr<spdlog::logger> log = detail::logger("node");
   static inline const char* name = "caf_stream.state_node";
+
+  // Holders and receivers go down with the node (`streaming_context::stop`),
+  // but not the other way round: they end with their driver. Here, since
+  // CAF 0.17 destroys an actor's state before its attached functors run.
+  ~node_state() {
+    for (auto& h : holders)
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    for (auto& [id, r] : receivers)
+      for (auto& x : {r.running.supervisor, r.running.generator})
+        if (x)
+          caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  }
 };
 
 using node_actor = caf::stateful_actor<node_state>;
@@ -165,16 +177,6 @@ caf::behavior state_node(node_actor* self,
       if (dm.source == r.tracker.address()
           || dm.source == r.running.supervisor.address())
         stop_receiver(self, id);
-  });
-  // Holders and receivers go down with the node (`streaming_context::stop`),
-  // but not the other way round: they end with their driver.
-  self->attach_functor([=] {
-    for (auto& h : self->state.holders)
-      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
-    for (auto& [id, r] : self->state.receivers)
-      for (auto& x : {r.running.supervisor, r.running.generator})
-        if (x)
-          caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   });
   return {
     [=](spawn_holder_atom, const std::string& fingerprint,
