@@ -156,12 +156,11 @@ struct checkpointed_config : network_config {
            "the address a state node listens on (127.0.0.1; 0.0.0.0: all)");
   }
 
-  // Loads the middleman (and OpenSSL with --openssl.* keys) when state
-  // holders live on other nodes (call after parsing, before the actor
-  // system exists).
+  // Loads the middleman (and OpenSSL with --openssl.* keys) when work
+  // lives on other nodes, or nodes may join (call after parsing, before
+  // the actor system exists).
   void load_middleman_if_needed() {
-    if (serve_state != 0
-        || !caf_stream::read_stream_options(*this).state_nodes.empty())
+    if (serve_state != 0 || caf_stream::read_stream_options(*this).with_nodes())
       caf_stream::load_node_modules(*this);
   }
 };
@@ -174,6 +173,8 @@ inline bool serve_state_if_asked(const checkpointed_config& cfg,
     return false;
   auto port = ssc.serve(cfg.serve_state, cfg.serve_address);
   std::cout << "serving state on port " << port << std::endl;
+  // SIGINT or SIGTERM stop the node: it leaves the driver it joined.
+  caf_stream::shutdown_hook hook{ssc};
   if (cfg.seconds > 0)
     ssc.await_termination_or_timeout(std::chrono::seconds(cfg.seconds));
   else

@@ -36,12 +36,14 @@ public:
   worker_task_runner(caf::blocking_actor* self,
                      const std::vector<caf::actor>& workers,
                      const detail::dstream_graph& graph,
-                     const stream_options& opts, stage_table& stages)
+                     const stream_options& opts, stage_table& stages,
+                     const caf::actor& nodes)
     : self_(self),
       workers_(workers),
       graph_(graph),
       opts_(opts),
       stages_(stages),
+      nodes_(nodes),
       placement_(in_place_bound) {
     // nop
   }
@@ -87,7 +89,8 @@ public:
       router = spawn_state_router(
         self_->system(),
         graph_.state_operators().at(static_cast<size_t>(op.state_id())),
-        graph_.fingerprint(), opts_, caf::actor_cast<caf::actor>(self_));
+        graph_.fingerprint(), opts_, caf::actor_cast<caf::actor>(self_),
+        nodes_);
     block_list result;
     caf::error failure;
     // The router bounds each of its holders' calls.
@@ -161,6 +164,7 @@ private:
   const detail::dstream_graph& graph_;
   const stream_options& opts_;
   stage_table& stages_;
+  const caf::actor& nodes_;
   time batch_time_;
   // One per state stream, by state id, spawned on its first call.
   std::map<int32_t, caf::actor> routers_;
@@ -180,7 +184,7 @@ public:
                std::shared_ptr<caf_stream::clock> clk,
                std::shared_ptr<runtime_state> state, caf::actor listener_bus,
                caf::actor checkpoint_writer, stream_options opts,
-               std::shared_ptr<stage_table> stages)
+               std::shared_ptr<stage_table> stages, caf::actor nodes)
     : caf::blocking_actor(cfg),
       listener_bus_(std::move(listener_bus)),
       checkpoint_writer_(std::move(checkpoint_writer)),
@@ -189,6 +193,7 @@ public:
       graph_(std::move(graph)),
       clk_(std::move(clk)),
       state_(std::move(state)),
+      nodes_(std::move(nodes)),
       log_(detail::logger("executor")) {
     if (!stages)
       stages = std::make_shared<stage_table>(
@@ -197,7 +202,8 @@ public:
   }
 
   void act() override {
-    worker_task_runner runner{this, workers_, *graph_, opts_, *stages_};
+    worker_task_runner runner{this, workers_, *graph_, opts_, *stages_,
+                              nodes_};
     scoped_task_runner installed{runner};
     runner_ = &runner;
     bool running = true;
@@ -291,6 +297,8 @@ private:
   std::shared_ptr<caf_stream::clock> clk_;
   std::shared_ptr<runtime_state> state_;
   std::shared_ptr<stage_table> stages_;
+  // The node directory (null: the state nodes are `stream.nodes`).
+  caf::actor nodes_;
   worker_task_runner* runner_ = nullptr;
   std::shared_ptr<spdlog::logger> log_;
   std::optional<time> last_completed_;
@@ -306,11 +314,12 @@ caf::actor spawn_job_executor(caf::actor_system& sys,
                               caf::actor listener_bus,
                               caf::actor checkpoint_writer,
                               stream_options opts,
-                              std::shared_ptr<stage_table> stages) {
+                              std::shared_ptr<stage_table> stages,
+                              caf::actor nodes) {
   return sys.spawn<job_executor, caf::detached>(
     std::move(workers), std::move(graph), std::move(clk), std::move(state),
     std::move(listener_bus), std::move(checkpoint_writer), std::move(opts),
-    std::move(stages));
+    std::move(stages), std::move(nodes));
 }
 
 } // namespace caf_stream::actors

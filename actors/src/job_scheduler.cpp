@@ -131,7 +131,8 @@ caf::behavior job_scheduler(scheduler_actor* self,
                             caf::actor checkpoint_writer,
                             std::map<int32_t, caf::actor> rate_controllers,
                             stream_options opts,
-                            std::shared_ptr<stage_table> stages) {
+                            std::shared_ptr<stage_table> stages,
+                            caf::actor nodes) {
   auto& st = self->state;
   st.listener_bus = std::move(listener_bus);
   st.rate_controllers = std::move(rate_controllers);
@@ -145,7 +146,8 @@ caf::behavior job_scheduler(scheduler_actor* self,
                                    std::move(state),
                                    caf::actor_cast<caf::actor>(self),
                                    std::move(checkpoint_writer),
-                                   std::move(opts), std::move(stages));
+                                   std::move(opts), std::move(stages),
+                                   std::move(nodes));
   // The executor ends with this actor, however it ends.
   self->attach_functor([ex = st.executor](const caf::error&) {
     caf::anon_send_exit(ex, caf::exit_reason::user_shutdown);
@@ -178,11 +180,12 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                caf::actor checkpoint_writer,
                                std::map<int32_t, caf::actor> rate_controllers,
                                stream_options opts,
-                               std::shared_ptr<stage_table> stages) {
+                               std::shared_ptr<stage_table> stages,
+                               caf::actor nodes) {
   return sys.spawn(job_scheduler, std::move(workers), std::move(graph),
                    std::move(clk), std::move(state), std::move(listener_bus),
                    std::move(checkpoint_writer), std::move(rate_controllers),
-                   std::move(opts), std::move(stages));
+                   std::move(opts), std::move(stages), std::move(nodes));
 }
 
 } // namespace caf_stream::actors

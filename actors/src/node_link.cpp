@@ -7,6 +7,7 @@
 #include "caf/io/middleman.hpp"
 #include "caf/openssl/manager.hpp"
 #include "caf/openssl/publish.hpp"
+#include "caf/scoped_actor.hpp"
 
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/config.hpp"
@@ -67,6 +68,20 @@ caf::expected<uint16_t> publish_node(caf::actor_system& sys, caf::actor node,
   if (nodes_use_tls(sys))
     return caf::openssl::publish(node, port, host.c_str(), true);
   return sys.middleman().publish(node, port, host.c_str(), true);
+}
+
+caf::expected<void> close_node_port(caf::actor_system& sys, uint16_t port) {
+  // Through the connector: CAF 0.17.6's `openssl::unpublish` does not
+  // compile.
+  caf::scoped_actor self{sys};
+  caf::error failure;
+  self
+    ->request(node_connector(sys), caf::infinite, caf::close_atom::value,
+              port)
+    .receive([] {}, [&](caf::error& e) { failure = std::move(e); });
+  if (failure)
+    return failure;
+  return {};
 }
 
 } // namespace caf_stream::actors

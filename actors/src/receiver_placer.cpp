@@ -16,6 +16,7 @@
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_directory.hpp"
 #include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
@@ -65,7 +66,7 @@ public:
                   std::shared_ptr<caf_stream::clock> clk, stream_options opts,
                   std::string graph_fingerprint, caf::actor tracker,
                   caf::actor listener_bus,
-                  std::shared_ptr<runtime_state> runtime)
+                  std::shared_ptr<runtime_state> runtime, caf::actor directory)
     : caf::blocking_actor(cfg),
       in_(std::move(in)),
       receiver_(std::move(rcv)),
@@ -75,14 +76,13 @@ public:
       tracker_(std::move(tracker)),
       listener_bus_(std::move(listener_bus)),
       runtime_(std::move(runtime)),
+      directory_(std::move(directory)),
       log_(detail::logger("receiver")) {
     // nop
   }
 
   void act() override {
-    const auto& nodes = opts_.state_nodes;
-    place(nodes.empty() ? 0
-                        : static_cast<size_t>(in_->stream_id()) % nodes.size());
+    place(static_cast<size_t>(in_->stream_id()));
     bool running = true;
     receive_while(running)(
       [&](rate_atom, double rate) {
@@ -131,10 +131,11 @@ public:
   }
 
 private:
-  // Starts the receiver on the first node from index `first` on that takes
-  // it, else here.
+  // Starts the receiver on the first of the nodes there are now, from index
+  // `first` (modulo their number) on, that takes it, else here.
   void place(size_t first) {
-    const auto& nodes = opts_.state_nodes;
+    nodes_ = worker_nodes(this, directory_, opts_);
+    const auto& nodes = nodes_;
     supervisor_ = nullptr;
     if (generator_) {
       send_exit(generator_, caf::exit_reason::user_shutdown);
@@ -166,7 +167,7 @@ private:
 
   // Asks node `i` to run the receiver; sets `supervisor_` if it does.
   void start_on(size_t i) {
-    const auto& address = opts_.state_nodes[i];
+    const auto& address = nodes_[i];
     auto node = connect_node(this, address, "worker node", opts_.state_timeout);
     if (!node) {
       log_->warn("receiver {}: {}", in_->stream_id(), message_of(node.error()));
@@ -242,10 +243,14 @@ private:
   caf::actor tracker_;
   caf::actor listener_bus_;
   std::shared_ptr<runtime_state> runtime_;
+  // The node directory (null: the nodes are `stream.nodes`), and the nodes
+  // as of the last placement.
+  caf::actor directory_;
+  std::vector<std::string> nodes_;
   // The receiver's supervisor, and its block generator when it runs here.
   caf::actor supervisor_;
   caf::actor generator_;
-  // The node it runs on (an index of `opts_.state_nodes`), for the logs.
+  // The node it runs on (an index of `nodes_`).
   size_t node_ = 0;
   std::string where_;
   // The rate controller's last rate, for a receiver started again.
@@ -300,11 +305,12 @@ caf::actor spawn_receiver_placer(caf::actor_system& sys,
                                  stream_options opts,
                                  std::string graph_fingerprint,
                                  caf::actor tracker, caf::actor listener_bus,
-                                 std::shared_ptr<runtime_state> runtime) {
+                                 std::shared_ptr<runtime_state> runtime,
+                                 caf::actor nodes) {
   return sys.spawn<receiver_placer, caf::detached>(
     std::move(in), std::move(rcv), std::move(clk), std::move(opts),
     std::move(graph_fingerprint), std::move(tracker), std::move(listener_bus),
-    std::move(runtime));
+    std::move(runtime), std::move(nodes));
 }
 
 } // namespace caf_stream::actors

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
+#include "caf/exit_reason.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 
@@ -10,6 +11,8 @@
 #include "caf_stream/actors/checkpoint_writer.hpp"
 #include "caf_stream/actors/listener_bus.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_directory.hpp"
+#include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/actors/stage_table.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
@@ -120,6 +123,9 @@ struct runtime::impl {
   caf::actor generator;
   caf::actor listener_bus;
   caf::actor checkpoint_writer;
+  // The worker nodes, with nodes; listening on `driver_port` if nonzero.
+  caf::actor nodes;
+  uint16_t driver_port = 0;
   bool running = false;
 
   impl(caf::actor_system& sys, std::shared_ptr<detail::dstream_graph> graph,
@@ -142,6 +148,35 @@ struct runtime::impl {
     self->request(x, timeout, drain_atom::value)
       .receive([&](uint64_t n) { result = n; }, [](caf::error&) {});
     return result;
+  }
+
+  // Spawns the node directory and, with `stream.driver-port`, publishes it
+  // for worker nodes to join.
+  void start_node_directory() {
+    nodes = spawn_node_directory(sys, opts.state_nodes, graph->fingerprint(),
+                                 program_id(opts));
+    if (opts.driver_port == 0)
+      return;
+    if (!sys.has_middleman()) {
+      caf::anon_send_exit(nodes, caf::exit_reason::user_shutdown);
+      throw stream_error(errc::invalid_config,
+                         "stream.driver-port is set, but the actor system has "
+                         "no middleman: load caf::io::middleman in its "
+                         "configuration");
+    }
+    auto bound = publish_node(sys, nodes, opts.driver_port,
+                              opts.driver_bind_address);
+    if (!bound) {
+      caf::anon_send_exit(nodes, caf::exit_reason::user_shutdown);
+      throw stream_error(errc::invalid_config,
+                         "stream.driver-port: cannot listen on "
+                           + opts.driver_bind_address + ":"
+                           + std::to_string(opts.driver_port) + ": "
+                           + sys.render(bound.error()));
+    }
+    driver_port = *bound;
+    log->info("worker nodes may join at {}:{}{}", opts.driver_bind_address,
+              *bound, nodes_use_tls(sys) ? " over TLS" : "");
   }
 
   // Sends `exit` to each actor and waits until all of them are gone.
@@ -175,6 +210,8 @@ runtime::~runtime() {
 
 void runtime::start(time first_batch, tracked_blocks blocks) {
   auto& d = *impl_;
+  if (d.opts.with_nodes())
+    d.start_node_directory();
   // The stages running on this node, for the tasks that come as bytes.
   auto stages = std::make_shared<stage_table>(
     stage_table::graph_id(d.graph->fingerprint()));
@@ -206,7 +243,7 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
     if (on_workers) {
       sup = spawn_receiver_placer(d.sys, in, std::move(rcv), d.clk, d.opts,
                                   d.graph->fingerprint(), d.tracker,
-                                  d.listener_bus, d.state);
+                                  d.listener_bus, d.state, d.nodes);
     } else {
       if (wal)
         in->buffer()->attach_log(wal);
@@ -243,7 +280,7 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
   d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state,
                                     d.listener_bus, d.checkpoint_writer,
                                     std::move(rate_controllers), d.opts,
-                                    std::move(stages));
+                                    std::move(stages), d.nodes);
   d.generator = spawn_job_generator(d.sys, d.graph, d.clk, d.tracker,
                                     d.scheduler, d.listener_bus,
                                     d.rate_controllers, d.state, first_batch);
@@ -329,6 +366,11 @@ void runtime::stop(bool graceful) {
   rest.push_back(d.tracker);
   rest.push_back(d.listener_bus);
   rest.push_back(d.checkpoint_writer);
+  if (d.driver_port != 0)
+    if (auto closed = close_node_port(d.sys, d.driver_port); !closed)
+      d.log->warn("stopping: stream.driver-port {} stays open: {}",
+                  d.driver_port, d.sys.render(closed.error()));
+  rest.push_back(d.nodes);
   d.take_down(std::move(rest));
   d.state->terminate();
   d.log->debug("stopped");

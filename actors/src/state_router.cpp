@@ -14,6 +14,7 @@
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_directory.hpp"
 #include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
@@ -31,14 +32,18 @@ class state_router final : public caf::blocking_actor {
 public:
   state_router(caf::actor_config& cfg, std::shared_ptr<const state_operator> op,
                std::string graph_fingerprint, stream_options opts,
-               caf::actor driver)
+               caf::actor driver, caf::actor directory)
     : caf::blocking_actor(cfg),
       op_(std::move(op)),
       graph_fingerprint_(std::move(graph_fingerprint)),
       opts_(std::move(opts)),
       driver_(std::move(driver)),
+      directory_(std::move(directory)),
       log_(detail::logger("scheduler")) {
-    // nop
+    // Without nodes in `stream.nodes`, state that cannot leave the driver
+    // stays there, waiting for no node to join.
+    remote_ = !opts_.state_nodes.empty()
+              || (directory_ && op_->serializable());
   }
 
   void act() override {
@@ -104,9 +109,11 @@ private:
   block_list call(state_call what, time t, block_list in) {
     auto n = in.size();
     unreachable_.clear();
+    if (remote_)
+      nodes_ = worker_nodes(this, directory_, opts_);
     holders_of(n);
     take_down_notices();
-    auto remote = !opts_.state_nodes.empty();
+    auto remote = remote_;
     std::vector<std::string> failures(n);
     if (remote) {
       for (size_t i = 0; i < n; ++i) {
@@ -215,8 +222,7 @@ private:
   // `stream.state-timeout` (its own bound), so the second half is a
   // backstop.
   duration state_wait() const {
-    return opts_.state_nodes.empty() ? opts_.state_timeout
-                                     : opts_.state_timeout * 2;
+    return remote_ ? opts_.state_timeout * 2 : opts_.state_timeout;
   }
 
   // Handles the down messages of holders that are already queued.
@@ -234,7 +240,7 @@ private:
       auto i = holders_.size();
       holder_ref h{{}, {}, {}, state_partition_log{opts_.state_log_limit}, {},
                    0};
-      if (opts_.state_nodes.empty()) {
+      if (!remote_) {
         h.actor = spawn_state_holder(system(), op_,
                                      caf::actor_cast<caf::actor>(this));
         holders_.push_back(std::move(h));
@@ -247,7 +253,7 @@ private:
                              "have no Boost.Serialization `serialize`, so "
                              "its state cannot leave this node");
       std::string failure;
-      if (!place(i, i % opts_.state_nodes.size(), h, failure, true))
+      if (!place(i, home_of(i), h, failure, true))
         throw stream_error(errc::job_failure, failure);
       holders_.push_back(std::move(h));
     }
@@ -263,13 +269,13 @@ private:
     // later.
     if (h.actor)
       send_exit(h.actor, caf::exit_reason::user_shutdown);
-    const auto& nodes = opts_.state_nodes;
     auto home = static_cast<size_t>(
-      std::find(nodes.begin(), nodes.end(), h.node) - nodes.begin());
+      std::find(nodes_.begin(), nodes_.end(), h.node) - nodes_.begin());
     // The node's actor went down with the holder; it may be back.
     state_nodes_.erase(h.node);
     holder_ref fresh{{}, {}, {}, std::move(h.log), {}, h.keys};
-    if (!place(i, home % nodes.size(), fresh, failure, true)) {
+    if (!place(i, nodes_.empty() ? 0 : home % nodes_.size(), fresh, failure,
+               true)) {
       h.log = std::move(fresh.log);
       failure = where(i) + ": " + h.gone
                 + ", and no node takes its place, so its state waits in "
@@ -289,14 +295,15 @@ private:
   // the state nodes that take them again, now that their state was saved
   // and their logs are short.
   void move_to_nodes(size_t n) {
-    const auto& nodes = opts_.state_nodes;
+    if (nodes_.empty())
+      return;
     for (size_t i = 0; i < n; ++i) {
       auto& h = holders_[i];
       if (!h.node.empty() || !h.gone.empty() || !h.lost.empty())
         continue;
       holder_ref moved{{}, {}, {}, h.log, {}, h.keys};
       std::string failure;
-      if (!place(i, i % nodes.size(), moved, failure, false)) {
+      if (!place(i, home_of(i), moved, failure, false)) {
         log_->debug("{}: stays on this node: {}", name_of(i), failure);
         continue;
       }
@@ -331,7 +338,7 @@ private:
   // if none takes it.
   bool place(size_t i, size_t first, holder_ref& h, std::string& failure,
              bool or_here) {
-    const auto& nodes = opts_.state_nodes;
+    const auto& nodes = nodes_;
     std::vector<std::string> reasons;
     bool refused = false;
     auto take = [&](caf::actor holder, const std::string& node) {
@@ -375,9 +382,14 @@ private:
       if (take(spawn_state_holder(system(), op_,
                                   caf::actor_cast<caf::actor>(this)),
                {})) {
-        log_->warn("{}: no state node takes it ({}), so this node holds it "
-                   "until one does",
-                   name_of(i), why);
+        if (nodes.empty())
+          log_->info("{}: there is no worker node, so this node holds it "
+                     "until one joins",
+                     name_of(i));
+        else
+          log_->warn("{}: no state node takes it ({}), so this node holds "
+                     "it until one does",
+                     name_of(i), why);
         return true;
       }
     }
@@ -450,13 +462,19 @@ private:
   // 10.0.0.2:4242)".
   std::string where(size_t i) const {
     auto result = name_of(i);
-    if (opts_.state_nodes.empty())
+    if (!remote_)
       return result;
     // Where the holder is, or where it goes.
     if (i < holders_.size())
       return result + " (on " + node_name(holders_[i].node) + ")";
-    return result + " (on " + opts_.state_nodes[i % opts_.state_nodes.size()]
+    return result + " (on "
+           + node_name(nodes_.empty() ? std::string{} : nodes_[home_of(i)])
            + ")";
+  }
+
+  // The node partition `i` goes to first: node `i % n`.
+  size_t home_of(size_t i) const {
+    return nodes_.empty() ? 0 : i % nodes_.size();
   }
 
   // A holder's node for messages: "10.0.0.2:4242", "" for this one.
@@ -495,6 +513,12 @@ private:
   std::string graph_fingerprint_;
   stream_options opts_;
   caf::actor driver_;
+  // The node directory (null: the nodes are `stream.nodes`).
+  caf::actor directory_;
+  // Whether the partitions go to worker nodes, and those nodes as of the
+  // last call.
+  bool remote_ = false;
+  std::vector<std::string> nodes_;
   std::vector<holder_ref> holders_;
   std::map<std::string, caf::actor> state_nodes_;
   // The nodes that failed or hung in this call, and why: no holder goes
@@ -508,10 +532,11 @@ private:
 caf::actor spawn_state_router(caf::actor_system& sys,
                               std::shared_ptr<const state_operator> op,
                               std::string graph_fingerprint,
-                              stream_options opts, caf::actor driver) {
+                              stream_options opts, caf::actor driver,
+                              caf::actor nodes) {
   return sys.spawn<state_router, caf::detached>(
     std::move(op), std::move(graph_fingerprint), std::move(opts),
-    std::move(driver));
+    std::move(driver), std::move(nodes));
 }
 
 } // namespace caf_stream::actors

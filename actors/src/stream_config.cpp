@@ -36,6 +36,12 @@ void add_stream_options(caf::config_option_set& opts) {
     .add<std::vector<std::string>>("state-nodes",
                                    "the same as stream.nodes (its older "
                                    "name)")
+    .add<uint16_t>("driver-port",
+                   "port on which worker nodes join this driver (0: none)")
+    .add<std::string>("driver-bind-address",
+                      "the address stream.driver-port listens on")
+    .add<std::string>("driver",
+                      "host:port of the driver a worker node joins")
     .add<caf::timespan>("state-timeout",
                         "how long a batch waits for a state holder")
     .add<size_t>("state-log-limit",
@@ -134,6 +140,11 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
                        "nodes (the second is the older name): set one of "
                        "them");
   result.state_nodes = std::move(nodes);
+  result.driver_port
+    = caf::get_or(cfg, "stream.driver-port", result.driver_port);
+  result.driver_bind_address = caf::get_or(
+    cfg, "stream.driver-bind-address", result.driver_bind_address);
+  result.driver = caf::get_or(cfg, "stream.driver", result.driver);
   result.state_timeout = ms("stream.state-timeout", result.state_timeout);
   result.stop_gracefully_on_shutdown
     = caf::get_or(cfg, "stream.stop-gracefully-on-shutdown",

@@ -9,9 +9,12 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 
 #include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/node_directory.hpp"
 #include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/actors/stream_config.hpp"
@@ -39,8 +42,10 @@ struct streaming_context::impl {
   std::shared_ptr<actors::runtime_state> shared
     = std::make_shared<actors::runtime_state>();
   std::unique_ptr<actors::runtime> rt;
-  // The state node actor while the context serves state.
+  // The node actor while the context serves as a worker node, and the actor
+  // that joins it to its driver (`stream.driver`).
   caf::actor state_node;
+  caf::actor joiner;
   std::shared_ptr<spdlog::logger> log = detail::logger("context");
   std::optional<detail::recovered_checkpoint> recovered;
   bool was_recovered = false;
@@ -147,7 +152,8 @@ streaming_context::streaming_context(duration batch_interval,
   opts.validate();
   impl_->opts = opts.resolved();
   impl_->own_cfg = std::make_unique<caf::actor_system_config>();
-  if (!impl_->opts.state_nodes.empty())
+  // A driver with worker nodes, or a node that joins one.
+  if (impl_->opts.with_nodes() || !impl_->opts.driver.empty())
     load_node_modules(*impl_->own_cfg);
   add_stream_message_types(*impl_->own_cfg);
   set_stream_scheduler_defaults(*impl_->own_cfg);
@@ -299,6 +305,11 @@ uint16_t streaming_context::serve(uint16_t port, const std::string& address) {
   d.log->info("serving {} state streams on {}:{}{}",
               graph_->state_operators().size(), host, *bound,
               actors::nodes_use_tls(*d.sys) ? " over TLS" : "");
+  if (!d.opts.driver.empty())
+    d.joiner = actors::spawn_node_joiner(*d.sys, d.opts.driver, host, *bound,
+                                         graph_->fingerprint(),
+                                         actors::program_id(d.opts),
+                                         d.opts.state_timeout);
   return *bound;
 }
 
@@ -312,6 +323,14 @@ void streaming_context::stop(bool stop_gracefully) {
   std::lock_guard<std::mutex> guard{d.stopping};
   if (d.st == impl::state::stopped)
     return;
+  if (d.joiner) {
+    // A graceful end: the driver places no more work here.
+    caf::scoped_actor self{*d.sys};
+    self->request(d.joiner, caf::infinite, caf::leave_atom::value)
+      .receive([] {}, [](caf::error&) {});
+    caf::anon_send_exit(d.joiner, caf::exit_reason::user_shutdown);
+    d.joiner = nullptr;
+  }
   if (d.state_node) {
     // Its holders are linked to it and go down with it.
     caf::anon_send_exit(d.state_node, caf::exit_reason::user_shutdown);

@@ -17,6 +17,7 @@
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
+#include "caf_stream/scheduler/node_registry.hpp"
 
 namespace caf_stream::actors {
 
@@ -63,21 +64,11 @@ std::optional<caf::error> refusal(node_actor* self, const char* role,
                                   const std::string& program,
                                   const std::string& fingerprint) {
   auto& st = self->state;
-  if (program != st.program)
-    return caf::make_error(
-      errc::invalid_graph,
-      std::string{"the "} + role + " runs another program: the driver is '"
-        + program + "', this node '" + st.program
-        + "'; start the node with the driver's executable, or give both the "
-          "same stream.app-id");
-  if (fingerprint != st.fingerprint)
-    return caf::make_error(errc::invalid_graph,
-                           std::string{"the "} + role
-                             + " runs another graph: the driver's is '"
-                             + fingerprint + "', this node's '"
-                             + st.fingerprint
-                             + "'; start the node with the driver's program");
-  return std::nullopt;
+  auto why = node_registry::refusal(role, program, fingerprint, st.program,
+                                    st.fingerprint);
+  if (why.empty())
+    return std::nullopt;
+  return caf::make_error(errc::invalid_graph, std::move(why));
 }
 
 // Stops the receiver of stream `id` (its driver or its supervisor went

@@ -124,6 +124,21 @@ struct stream_options {
   /// this node). Empty: everything on this node. Needs CAF's middleman.
   std::vector<std::string> state_nodes;
 
+  /// `stream.driver-port`: the port on which this driver lets worker nodes
+  /// join at run time (Spark's `spark.driver.port`): a node started with
+  /// `stream.driver` registers there and gets work as the nodes of
+  /// `state_nodes` do, until it deregisters or is lost. 0: no node joins.
+  uint16_t driver_port = 0;
+
+  /// `stream.driver-bind-address`: the address `driver_port` listens on
+  /// (Spark's `spark.driver.bindAddress`); "0.0.0.0" for every interface.
+  std::string driver_bind_address = "127.0.0.1";
+
+  /// `stream.driver`: on a worker node, the "host:port" of the driver it
+  /// joins (that driver's `driver_port`); empty: it waits to be named in a
+  /// driver's `stream.nodes`.
+  std::string driver;
+
   /// `stream.receiver.placement`: where the receivers run, `workers` or
   /// `driver` (default: on the worker nodes when there are any). A receiver
   /// on a worker sends its blocks to the driver's receiver tracker; when
@@ -210,12 +225,18 @@ struct stream_options {
   /// of the first setting that is out of range.
   void validate() const;
 
+  /// Returns whether work may go to worker nodes: `stream.nodes` names
+  /// some, or nodes may join (`driver_port`).
+  bool with_nodes() const noexcept {
+    return !state_nodes.empty() || driver_port != 0;
+  }
+
   /// Returns whether the receivers run on the worker nodes: asked for, or
-  /// by default when there are nodes and no receiver write-ahead log (which
-  /// the driver writes).
+  /// by default when there are or may join nodes and no receiver
+  /// write-ahead log (which the driver writes).
   bool receivers_on_workers() const noexcept {
     if (placement == receiver_placement::automatic)
-      return !state_nodes.empty() && !write_ahead_log;
+      return with_nodes() && !write_ahead_log;
     return placement == receiver_placement::workers;
   }
 

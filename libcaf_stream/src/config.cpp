@@ -70,9 +70,14 @@ void stream_options::validate() const {
     bad_value("stream.block-queue-size", "0", "it must be positive");
   for (const auto& node : state_nodes)
     parse_node_address(node, "stream.nodes");
-  if (placement == receiver_placement::workers && state_nodes.empty())
+  if (placement == receiver_placement::workers && !with_nodes())
     bad_value("stream.receiver.placement", "workers",
-              "it needs worker nodes in stream.nodes");
+              "it needs worker nodes in stream.nodes, or nodes that join "
+              "at stream.driver-port");
+  if (driver_bind_address.empty())
+    bad_value("stream.driver-bind-address", "", "it must name an address");
+  if (!driver.empty())
+    parse_node_address(driver, "stream.driver");
   if (placement == receiver_placement::workers && write_ahead_log)
     bad_value("stream.receiver.placement", "workers",
               "the receiver write-ahead log is written by the driver: with "
@@ -109,7 +114,7 @@ std::pair<std::string, uint16_t> parse_node_address(const std::string& x,
                                                     const char* key) {
   auto colon = x.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == x.size())
-    bad_value(key, x, "each node must be written as host:port");
+    bad_value(key, x, "it must be written as host:port");
   auto digits = x.substr(colon + 1);
   if (digits.size() > 5
       || digits.find_first_not_of("0123456789") != std::string::npos)

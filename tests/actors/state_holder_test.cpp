@@ -15,6 +15,7 @@
 
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
+#include "support/ports.hpp"
 #include "support/state_graph.hpp"
 
 using namespace caf_stream;
@@ -98,12 +99,14 @@ struct state_node {
   std::string address;
 };
 
-// A driver under a manual clock whose state lives on `nodes`.
+// A driver under a manual clock whose state lives on `nodes`, and on the
+// nodes that join at `driver_port` (0: none do).
 struct driver {
   driver(std::vector<std::string> nodes, const std::string& checkpoints,
          caf_stream::time start = caf_stream::time{0},
          duration state_timeout = seconds(60),
-         size_t state_log_limit = stream_options{}.state_log_limit)
+         size_t state_log_limit = stream_options{}.state_log_limit,
+         uint16_t driver_port = 0)
     : clk(std::make_shared<testing::manual_clock>(start)),
       queue(std::make_shared<rdd_queue<kv>>()),
       rec(std::make_shared<recorder>()) {
@@ -113,6 +116,7 @@ struct driver {
     opts.state_nodes = std::move(nodes);
     opts.state_timeout = state_timeout;
     opts.state_log_limit = state_log_limit;
+    opts.driver_port = driver_port;
     // The nodes are another executable of the same application.
     opts.app_id = "state-node-tests";
     ssc = streaming_context::get_or_create(checkpoints, [&] {
@@ -335,6 +339,53 @@ TEST_CASE("without a state node to take a lost partition, the driver holds "
   d.run(batches, 11, 14);
   d.check_no_failures(14);
   check_rows(*d.rec, batches, 1, 14);
+}
+
+TEST_CASE("a worker node that joins at run time takes the state at the "
+          "next save, and gives it back when it leaves",
+          "[actors][state][nodes]") {
+  support::log_capture log{"scheduler"};
+  support::log_capture nodes{"nodes"};
+  testing::temporary_directory dir;
+  auto port = static_cast<uint16_t>(support::free_port());
+  driver d{{}, dir.path(), caf_stream::time{0}, seconds(60),
+           stream_options{}.state_log_limit, port};
+  auto batches = some_batches(16);
+  // No node has joined: the driver holds the state.
+  d.run(batches, 0, 3);
+  CHECK(log.contains("there is no worker node, so this node holds it"));
+  state_node n{{"--driver=127.0.0.1:" + std::to_string(port)}};
+  REQUIRE(nodes.wait_for("the worker node " + n.address + " joined"));
+  // Batch 10 checkpoints the state, and the partitions move to the node
+  // with it.
+  d.run(batches, 3, 12);
+  CHECK(log.contains("moved back to the state node " + n.address));
+  // The node stops gracefully: it leaves, and the driver takes its
+  // partitions back with what was saved and the updates since.
+  n.proc.write_line("stop");
+  CHECK(n.proc.wait() == 0);
+  CHECK(nodes.contains("the worker node " + n.address + " left: 0 nodes"));
+  d.run(batches, 12, 16);
+  d.check_no_failures(16);
+  check_rows(*d.rec, batches, 1, 16);
+}
+
+TEST_CASE("a worker node on every interface joins as the address it "
+          "connects from; one of another program is refused",
+          "[actors][state][nodes]") {
+  support::log_capture nodes{"nodes"};
+  testing::temporary_directory dir;
+  auto port = static_cast<uint16_t>(support::free_port());
+  driver d{{}, dir.path(), caf_stream::time{0}, seconds(60),
+           stream_options{}.state_log_limit, port};
+  auto at = "--driver=127.0.0.1:" + std::to_string(port);
+  state_node everywhere{{at, "--address=0.0.0.0"}};
+  CHECK(nodes.wait_for("the worker node 127.0.0.1:" + everywhere.port
+                       + " joined: 1 nodes"));
+  state_node other{{at, "--app-id=another-application"}};
+  CHECK(nodes.wait_for("may not join: the worker node runs another program"));
+  d.run(input[0]);
+  CHECK(d.rec->failure(1).empty());
 }
 
 TEST_CASE("past stream.state-log-limit the driver keeps a partition's state "

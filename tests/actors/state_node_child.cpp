@@ -2,7 +2,7 @@
 // (`support/state_graph.hpp`) and serves its state.
 //
 //   state_node_child [--other | --receiver=P] [--port=N] [--address=A]
-//                    [--app-id=I] [--tls=DIR/NAME]
+//                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //   state_node_child --drive=NODES
 //
 // Prints "port <n>" once it listens (on N, default any free port, at A,
@@ -13,6 +13,8 @@
 // executable) is another program: both say they are the application
 // "state-node-tests" (I with --app-id). With --tls it talks TLS only,
 // presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
+// With --driver it joins the driver at HOST:PORT (`stream.driver`), and
+// leaves it when it stops.
 //
 // With --drive it is the driver instead: runs `drive_input`'s batches with
 // the state on NODES ("host:port,..."), prints each batch's running sums
@@ -140,6 +142,7 @@ int main(int argc, char** argv) {
   std::string tls;
   std::string address;
   uint16_t receiver_port = 0;
+  std::string driver;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--other")
@@ -154,6 +157,8 @@ int main(int argc, char** argv) {
       address = arg.substr(10);
     else if (arg.rfind("--receiver=", 0) == 0)
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(11)));
+    else if (arg.rfind("--driver=", 0) == 0)
+      driver = arg.substr(9);
     else if (arg.rfind("--drive=", 0) == 0)
       return drive(arg.substr(8));
   }
@@ -162,6 +167,8 @@ int main(int argc, char** argv) {
   cfg.set("stream.app-id", app_id);
   if (!tls.empty())
     support::use_certificate(cfg, tls);
+  if (!driver.empty())
+    cfg.set("stream.driver", driver);
   // The worker receiver tests: blocks leave only when the driver cuts a
   // batch (or `store` replicates them).
   if (receiver_port != 0)

@@ -256,7 +256,8 @@ TEST_CASE("stream.receiver.placement and .replication say where receivers "
            "workers or driver");
   CHECK(refused({"--stream.receiver.placement=workers"})
         == "stream.receiver.placement = workers is invalid: it needs worker "
-           "nodes in stream.nodes");
+           "nodes in stream.nodes, or nodes that join at "
+           "stream.driver-port");
   CHECK_THAT(refused({R"(--stream.nodes=["a:1"])",
                       "--stream.receiver.placement=workers",
                       "--stream.receiver.write-ahead-log.enable"}),
@@ -264,4 +265,40 @@ TEST_CASE("stream.receiver.placement and .replication say where receivers "
                              "the receivers run on the driver"));
   CHECK(refused({"--stream.receiver.replication=3"})
         == "stream.receiver.replication = 3 is invalid: it must be 1 or 2");
+}
+
+TEST_CASE("stream.driver-port lets worker nodes join, and stream.driver "
+          "names the driver a node joins",
+          "[actors][stream_config]") {
+  auto options = [](std::vector<std::string> args) {
+    app_config cfg;
+    REQUIRE(parse(cfg, std::move(args)) == "");
+    return read_stream_options(cfg);
+  };
+  auto plain = options({});
+  CHECK(plain.driver_port == 0);
+  CHECK(plain.driver_bind_address == "127.0.0.1");
+  CHECK(plain.driver.empty());
+  CHECK_FALSE(plain.with_nodes());
+  // A driver that nodes may join puts its receivers on them by default.
+  auto driver = options({"--stream.driver-port=7077",
+                         "--stream.driver-bind-address=0.0.0.0"});
+  CHECK(driver.driver_port == 7077);
+  CHECK(driver.driver_bind_address == "0.0.0.0");
+  CHECK(driver.with_nodes());
+  CHECK(driver.receivers_on_workers());
+  CHECK_NOTHROW(options({"--stream.driver-port=7077",
+                         "--stream.receiver.placement=workers"}));
+  CHECK(options({"--stream.driver=10.0.0.1:7077"}).driver
+        == "10.0.0.1:7077");
+  app_config bad;
+  REQUIRE(parse(bad, {"--stream.driver=10.0.0.1"}) == "");
+  CHECK_THROWS_WITH(read_stream_options(bad),
+                    "stream.driver = 10.0.0.1 is invalid: it must be written "
+                    "as host:port");
+  stream_options unbound;
+  unbound.driver_bind_address.clear();
+  CHECK_THROWS_WITH(unbound.validate(),
+                    "stream.driver-bind-address =  is invalid: it must name "
+                    "an address");
 }

@@ -50,8 +50,9 @@ caf::actor spawn_state_holder(caf::actor_system& sys,
 
 /// State router of one state stream (`op`), detached: routes the stream's
 /// calls to the holders of its partitions, spawning them on first use on
-/// this node or, with `opts.state_nodes`, partition `i` on state node
-/// `i % n` (or the next one that takes it, asked for a holder of the state
+/// this node or, with worker nodes (`nodes`, the node directory, else
+/// `opts.state_nodes`), partition `i` on node `i % n` of those at the time
+/// (or the next one that takes it, asked for a holder of the state
 /// stream of the graph with `graph_fingerprint` in the program
 /// `program_id(opts)`), else on this node. With state nodes it keeps each
 /// partition's calls since its state was last saved
@@ -70,7 +71,8 @@ caf::actor spawn_state_holder(caf::actor_system& sys,
 caf::actor spawn_state_router(caf::actor_system& sys,
                               std::shared_ptr<const state_operator> op,
                               std::string graph_fingerprint,
-                              stream_options opts, caf::actor driver);
+                              stream_options opts, caf::actor driver,
+                              caf::actor nodes = {});
 
 /// Holder proxy: stands in on the driver for `holder`, a holder on a state
 /// node. Passes the calls on (bounded by `timeout`); when the holder goes
@@ -199,12 +201,14 @@ receiver_actors start_receiver(caf::actor_system& sys,
 
 /// Receiver placer of one receiver stream (the receiver scheduling of
 /// Spark's ReceiverTracker), detached: runs the stream's receiver on a
-/// worker node of `opts.state_nodes` (stream `k` first on node `k % n`, then
+/// worker node (`nodes`, the node directory, else `opts.state_nodes`; stream
+/// `k` first on node `k % n` of those at the time, then
 /// on the next one that takes it; asked for the receiver of the graph with
 /// `graph_fingerprint` in the program `program_id(opts)`), else on this
 /// node (`rcv`, this node's receiver of `in`; always for a receiver that is
-/// `driver_only` or whose records cannot leave the node). When the receiver's node is lost (its supervisor goes down), starts
-/// it again on the next node or on this node. Stands in for the receiver's
+/// `driver_only` or whose records cannot leave the node). When the
+/// receiver's node is lost (its supervisor goes down), starts it again on
+/// the next node or on this node. Stands in for the receiver's
 /// supervisor:
 /// - `(rate_atom, double)`: passed on to the supervisor;
 /// - `(stop_atom, message)` -> `unit`: stops the receiver for good (waiting
@@ -217,7 +221,8 @@ caf::actor spawn_receiver_placer(caf::actor_system& sys,
                                  stream_options opts,
                                  std::string graph_fingerprint,
                                  caf::actor tracker, caf::actor listener_bus,
-                                 std::shared_ptr<runtime_state> runtime);
+                                 std::shared_ptr<runtime_state> runtime,
+                                 caf::actor nodes = {});
 
 /// Rate controller of one receiver stream (Spark's RateController, for
 /// backpressure): estimates the rate the pipeline keeps up with from each
@@ -248,7 +253,8 @@ spawn_rate_target(caf::actor_system& sys,
 /// tasks of its jobs over the workers and sending the state streams' calls
 /// to their routers (spawned on first use). Spawned by the job scheduler.
 /// Registers each stage in `stages` (a table of its own if null) while it
-/// runs, so that workers can find it by name.
+/// runs, so that workers can find it by name. The routers place state on
+/// the worker nodes of `nodes` (the node directory; null: `stream.nodes`).
 /// - `job_set` -> `batch_info`: tells `listener_bus` (batch started; the
 ///   scheduler, which passes it on after its answer for the batch before),
 ///   gives the receiver streams the batch's blocks, runs its jobs, makes a
@@ -266,7 +272,8 @@ caf::actor spawn_job_executor(caf::actor_system& sys,
                               caf::actor listener_bus,
                               caf::actor checkpoint_writer,
                               stream_options opts,
-                              std::shared_ptr<stage_table> stages = nullptr);
+                              std::shared_ptr<stage_table> stages = nullptr,
+                              caf::actor nodes = {});
 
 /// Job scheduler (Spark's JobScheduler), event-based: hands the batches to
 /// its job executor (spawned with it, from the same arguments), which runs
@@ -287,7 +294,8 @@ caf::actor spawn_job_scheduler(caf::actor_system& sys,
                                caf::actor checkpoint_writer,
                                std::map<int32_t, caf::actor> rate_controllers,
                                stream_options opts,
-                               std::shared_ptr<stage_table> stages = nullptr);
+                               std::shared_ptr<stage_table> stages = nullptr,
+                               caf::actor nodes = {});
 
 /// Job generator (Spark's JobGenerator): cuts a batch at every point of the
 /// batch grid.

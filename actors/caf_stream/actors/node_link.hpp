@@ -38,4 +38,7 @@ caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
 caf::expected<uint16_t> publish_node(caf::actor_system& sys, caf::actor node,
                                      uint16_t port, const std::string& host);
 
+/// Closes `port`, on which `publish_node` listens: it serves no more.
+caf::expected<void> close_node_port(caf::actor_system& sys, uint16_t port);
+
 } // namespace caf_stream::actors
