@@ -13,14 +13,17 @@
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/detail/log.hpp"
 
+#include "timer.hpp"
+
 namespace caf_stream::actors {
 
 namespace {
 
-// A seal asked of a generator: its generator, and what to do with the
-// blocks it answers (none if it went down first).
+// A seal asked of a generator: its generator, its batch, and what to do
+// with the blocks it answers (none if it went down first).
 struct pending_seal {
   caf::actor_addr generator;
+  time batch;
   std::function<void(block_list)> done;
 };
 
@@ -31,19 +34,28 @@ struct tracker_state {
   uint64_t next_seal = 0;
   block_list unallocated;
   tracked_blocks recovered;
+  // Bounds the seals of generators on other nodes (null: no bound).
+  std::shared_ptr<caf_stream::clock> clk;
+  duration seal_bound{0};
   std::shared_ptr<spdlog::logger> log = detail::logger("tracker");
   static inline const char* name = "caf_stream.receiver_tracker";
 };
 
 using tracker_actor = caf::stateful_actor<tracker_state>;
 
-// Ends seal `id` with `blocks`, once: it was answered, or its generator went
-// down.
+// Ends seal `id` with `blocks`, once: it was answered, its generator went
+// down, or its bound passed. Blocks answered after that go to the next
+// batch.
 void end_seal(tracker_actor* self, uint64_t id, block_list blocks) {
-  auto& sealing = self->state.sealing;
+  auto& st = self->state;
+  auto& sealing = st.sealing;
   auto i = sealing.find(id);
-  if (i == sealing.end())
+  if (i == sealing.end()) {
+    st.unallocated.insert(st.unallocated.end(),
+                          std::make_move_iterator(blocks.begin()),
+                          std::make_move_iterator(blocks.end()));
     return;
+  }
   auto done = std::move(i->second.done);
   sealing.erase(i);
   done(std::move(blocks));
@@ -71,10 +83,14 @@ void allocate(tracker_actor* self, time t,
   rp.deliver(std::move(blocks));
 }
 
-caf::behavior receiver_tracker(tracker_actor* self, tracked_blocks init) {
+caf::behavior receiver_tracker(tracker_actor* self, tracked_blocks init,
+                               std::shared_ptr<caf_stream::clock> clk,
+                               duration seal_bound) {
   auto& st = self->state;
   st.unallocated = std::move(init.unallocated);
   st.recovered = std::move(init);
+  st.clk = std::move(clk);
+  st.seal_bound = seal_bound;
   // A generator on a worker node that was lost seals nothing any more, and
   // the seals it did not answer end (CAF 0.17 drops a request whose
   // connection broke without an answer).
@@ -132,21 +148,37 @@ caf::behavior receiver_tracker(tracker_actor* self, tracked_blocks init) {
       auto& st = self->state;
       for (auto& g : gens) {
         auto id = st.next_seal++;
-        st.sealing.emplace(id, pending_seal{g.address(), done});
+        st.sealing.emplace(id, pending_seal{g.address(), t, done});
         self->request(g, caf::infinite, seal_atom::value)
           .then(
             [=](block_list& blocks) { end_seal(self, id, std::move(blocks)); },
             [=](caf::error&) { end_seal(self, id, {}); });
+        if (st.clk && g.node() != self->node())
+          send_at(self, *st.clk, t + st.seal_bound, seal_late_atom::value, id);
       }
       return rp;
+    },
+    [=](seal_late_atom, uint64_t id) {
+      auto& st = self->state;
+      auto i = st.sealing.find(id);
+      if (i == st.sealing.end())
+        return;
+      st.log->warn("a receiver's worker node did not seal its blocks for "
+                   "batch {} within {}: the batch goes on, and they go to "
+                   "the batch after its answer",
+                   to_string(i->second.batch), to_string(st.seal_bound));
+      end_seal(self, id, {});
     },
   };
 }
 
 } // namespace
 
-caf::actor spawn_receiver_tracker(caf::actor_system& sys, tracked_blocks init) {
-  return sys.spawn(receiver_tracker, std::move(init));
+caf::actor spawn_receiver_tracker(caf::actor_system& sys, tracked_blocks init,
+                                  std::shared_ptr<caf_stream::clock> clk,
+                                  duration seal_bound) {
+  return sys.spawn(receiver_tracker, std::move(init), std::move(clk),
+                   seal_bound);
 }
 
 } // namespace caf_stream::actors

@@ -220,7 +220,9 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
   auto wal = blocks.log;
   d.listener_bus = spawn_listener_bus(d.sys, d.state,
                                       d.opts.listener_bus_capacity);
-  d.tracker = spawn_receiver_tracker(d.sys, std::move(blocks));
+  // A frozen node's seal holds up a batch for one batch interval at most.
+  d.tracker = spawn_receiver_tracker(d.sys, std::move(blocks), d.clk,
+                                     d.graph->batch_interval());
   std::map<int32_t, caf::actor> rate_controllers;
   // Backpressure: a controller per stream, sending its estimates to
   // `target` (a receiver's supervisor or an input's rate target).

@@ -244,3 +244,33 @@ TEST_CASE("without a worker node that takes it, the receiver runs on the "
   CHECK(log.contains("cannot reach the worker node"));
   CHECK(log.contains("receiver 0 runs on the driver"));
 }
+
+TEST_CASE("a frozen worker holds up a batch for one batch interval at most; "
+          "its blocks go to the batch after its answer",
+          "[receiver][nodes]") {
+  support::log_capture log{"receiver"};
+  support::log_capture tracker{"tracker"};
+  support::acked_source source{100, 10, 100};
+  worker_node node{source};
+  driver d{{node.address}, source, 1};
+  // With replication 1, 0-99 wait in the worker's buffer for the driver's
+  // seal.
+  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
+  REQUIRE(source.wait_acked(100, seconds(120)));
+  node.proc.send_signal(SIGSTOP);
+  // Batch 1 s waits for the frozen worker's seal until 2 s, then goes on
+  // without its blocks.
+  d.clk->advance(seconds(1));
+  d.clk->advance(seconds(1));
+  d.out->wait_for(1);
+  CHECK(d.out->numbers().empty());
+  CHECK(tracker.contains("did not seal its blocks for batch 1000 ms"));
+  // Thawed, the worker answers both seals: batch 2 s gets what the first
+  // sealed, none of it lost.
+  node.proc.send_signal(SIGCONT);
+  d.out->wait_for(2);
+  d.cut = 2;
+  CHECK(d.out->numbers() == range(0, 100));
+  CHECK(d.out->failures().empty());
+  CHECK_FALSE(log.contains("was lost"));
+}

@@ -144,9 +144,15 @@ struct tracked_blocks {
 ///   and returns (allocates to the batch) every unallocated block, after
 ///   logging the allocation; a batch that runs again after a recovery gets
 ///   the blocks it had before. Fails (errc::source_failure) if the log
-///   cannot be written: the blocks stay for the next batch.
+///   cannot be written: the blocks stay for the next batch. A generator on
+///   another node that has not answered by `clk`'s batch time +
+///   `seal_bound` (a frozen node) holds up the batch no longer: its blocks
+///   go to the batch after its answer (none without `clk`);
+/// - `(seal_late_atom, uint64_t seal)`: seal `seal`'s bound passed.
 caf::actor spawn_receiver_tracker(caf::actor_system& sys,
-                                  tracked_blocks init = {});
+                                  tracked_blocks init = {},
+                                  std::shared_ptr<clock> clk = nullptr,
+                                  duration seal_bound = duration{0});
 
 /// Receiver supervisor (Spark's ReceiverSupervisor), detached: runs one
 /// receiver's `on_start`/`on_stop`, and tells `listener_bus` (while

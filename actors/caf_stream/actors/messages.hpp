@@ -46,6 +46,7 @@ using spawn_holder_atom = caf::atom_constant<caf::atom("spawnhold")>;
 using start_receiver_atom = caf::atom_constant<caf::atom("startrcv")>;
 using next_event_atom = caf::atom_constant<caf::atom("nextevent")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using seal_late_atom = caf::atom_constant<caf::atom("seallate")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Whoever claims a task
 /// runs it: the operator worker it was sent to, or the job executor once
