@@ -28,8 +28,9 @@ struct directory_state {
   node_registry registry{{}};
   std::string fingerprint;
   std::string program;
-  // The nodes that joined, by their joiner.
+  // The nodes that joined, by their joiner, and their node actors.
   std::map<caf::actor_addr, std::string> joined;
+  std::map<std::string, caf::actor> node_actors;
   std::shared_ptr<spdlog::logger> log = detail::logger("nodes");
   static inline const char* name = "caf_stream.node_directory";
 };
@@ -37,11 +38,12 @@ struct directory_state {
 using directory_actor = caf::stateful_actor<directory_state>;
 
 void add_node(directory_actor* self, const caf::actor& joiner,
-              const std::string& address) {
+              const std::string& address, const caf::actor& node) {
   auto& st = self->state;
   if (st.joined.count(joiner.address()) > 0)
     return;
   st.joined.emplace(joiner.address(), address);
+  st.node_actors[address] = node;
   self->monitor(joiner);
   st.registry.join(address);
   st.log->info("the worker node {} joined: {} nodes", address,
@@ -65,6 +67,7 @@ void remove_node(directory_actor* self, const caf::actor_addr& joiner,
     if (x.second == address)
       return;
   st.registry.leave(address);
+  st.node_actors.erase(address);
   st.log->log(level, "the worker node {} {}: {} nodes", address, what,
               st.registry.nodes().size());
 }
@@ -80,8 +83,8 @@ caf::behavior node_directory(directory_actor* self,
   });
   return {
     [=](caf::join_atom, const std::string& fingerprint,
-        const std::string& program, const std::string& host,
-        uint16_t port) -> caf::result<std::string> {
+        const std::string& program, const std::string& host, uint16_t port,
+        const caf::actor& node) -> caf::result<std::string> {
       auto& st = self->state;
       auto why = node_registry::refusal("worker node", st.program,
                                         st.fingerprint, program, fingerprint);
@@ -99,7 +102,7 @@ caf::behavior node_directory(directory_actor* self,
           [=](const caf::node_id&, const std::string& peer,
               uint16_t) mutable {
             auto address = node_registry::address_of(host, port, peer);
-            add_node(self, joiner, address);
+            add_node(self, joiner, address, node);
             promise.deliver(address);
           },
           [=](caf::error& e) mutable { promise.deliver(std::move(e)); });
@@ -110,6 +113,11 @@ caf::behavior node_directory(directory_actor* self,
                   "left");
     },
     [=](caf::get_atom) { return self->state.registry.nodes(); },
+    [=](caf::get_atom, const std::string& address) {
+      auto& xs = self->state.node_actors;
+      auto i = xs.find(address);
+      return i != xs.end() ? i->second : caf::actor{};
+    },
   };
 }
 
@@ -117,6 +125,7 @@ caf::behavior node_directory(directory_actor* self,
 
 struct joiner_state {
   std::string driver;
+  caf::actor node;
   std::string host;
   uint16_t port = 0;
   std::string fingerprint;
@@ -161,7 +170,7 @@ void join(joiner_actor* self) {
         }
         self
           ->request(directory, st.timeout, caf::join_atom::value,
-                    st.fingerprint, st.program, st.host, st.port)
+                    st.fingerprint, st.program, st.host, st.port, st.node)
           .then(
             [=](const std::string& address) {
               auto& st = self->state;
@@ -186,11 +195,12 @@ void join(joiner_actor* self) {
 }
 
 caf::behavior node_joiner(joiner_actor* self, std::string driver,
-                          std::string host, uint16_t port,
+                          caf::actor node, std::string host, uint16_t port,
                           std::string fingerprint, std::string program,
                           duration timeout) {
   auto& st = self->state;
   st.driver = std::move(driver);
+  st.node = std::move(node);
   st.host = std::move(host);
   st.port = port;
   st.fingerprint = std::move(fingerprint);
@@ -259,12 +269,27 @@ std::vector<std::string> worker_nodes(caf::blocking_actor* self,
   return result;
 }
 
+caf::expected<caf::actor> reach_node(caf::blocking_actor* self,
+                                     const caf::actor& directory,
+                                     const std::string& address,
+                                     const char* role, duration timeout) {
+  caf::actor joined;
+  if (directory)
+    self->request(directory, timeout, caf::get_atom::value, address)
+      .receive([&](caf::actor& x) { joined = std::move(x); },
+               [](caf::error&) {});
+  if (joined)
+    return joined;
+  return connect_node(self, address, role, timeout);
+}
+
 caf::actor spawn_node_joiner(caf::actor_system& sys, std::string driver,
-                             std::string host, uint16_t port,
+                             caf::actor node, std::string host, uint16_t port,
                              std::string fingerprint, std::string program,
                              duration timeout) {
-  return sys.spawn(node_joiner, std::move(driver), std::move(host), port,
-                   std::move(fingerprint), std::move(program), timeout);
+  return sys.spawn(node_joiner, std::move(driver), std::move(node),
+                   std::move(host), port, std::move(fingerprint),
+                   std::move(program), timeout);
 }
 
 } // namespace caf_stream::actors

@@ -168,7 +168,8 @@ private:
   // Asks node `i` to run the receiver; sets `supervisor_` if it does.
   void start_on(size_t i) {
     const auto& address = nodes_[i];
-    auto node = connect_node(this, address, "worker node", opts_.state_timeout);
+    auto node = reach_node(this, directory_, address, "worker node",
+                           opts_.state_timeout);
     if (!node) {
       log_->warn("receiver {}: {}", in_->stream_id(), message_of(node.error()));
       return;

@@ -420,8 +420,8 @@ private:
   caf::actor spawn_remote(size_t i, const std::string& address) {
     auto& node = state_nodes_[address];
     if (!node) {
-      auto connected = connect_node(this, address, "state node",
-                                    opts_.state_timeout);
+      auto connected = reach_node(this, directory_, address, "state node",
+                                  opts_.state_timeout);
       if (!connected) {
         state_nodes_.erase(address);
         auto failure = message_of(connected.error());

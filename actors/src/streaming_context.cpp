@@ -306,10 +306,9 @@ uint16_t streaming_context::serve(uint16_t port, const std::string& address) {
               graph_->state_operators().size(), host, *bound,
               actors::nodes_use_tls(*d.sys) ? " over TLS" : "");
   if (!d.opts.driver.empty())
-    d.joiner = actors::spawn_node_joiner(*d.sys, d.opts.driver, host, *bound,
-                                         graph_->fingerprint(),
-                                         actors::program_id(d.opts),
-                                         d.opts.state_timeout);
+    d.joiner = actors::spawn_node_joiner(
+      *d.sys, d.opts.driver, d.state_node, host, *bound, graph_->fingerprint(),
+      actors::program_id(d.opts), d.opts.state_timeout);
   return *bound;
 }
 

@@ -16,6 +16,7 @@
 #include "support/batch_results.hpp"
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
+#include "support/ports.hpp"
 #include "support/state_graph.hpp"
 #include "support/tls.hpp"
 
@@ -93,15 +94,20 @@ struct state_node {
   std::string address;
 };
 
-// A driver under a manual clock whose state lives on `node`, talking TLS
-// with the certificate `tls` ("DIR/NAME") and the CA next to it.
+// A driver under a manual clock whose state lives on `node`, or on the
+// nodes that join it at `driver_port` if `node` is empty, talking TLS with
+// the certificate `tls` ("DIR/NAME") and the CA next to it.
 struct driver {
-  driver(const std::string& node, const std::string& tls)
+  driver(const std::string& node, const std::string& tls,
+         uint16_t driver_port = 0)
     : clk(std::make_shared<testing::manual_clock>()),
       queue(std::make_shared<rdd_queue<kv>>()),
       results(std::make_shared<support::batch_results<sums>>()) {
-    caf::put(cfg.content, "stream.nodes",
-             caf::config_value::list{caf::config_value{node}});
+    if (!node.empty())
+      caf::put(cfg.content, "stream.nodes",
+               caf::config_value::list{caf::config_value{node}});
+    if (driver_port != 0)
+      caf::put(cfg.content, "stream.driver-port", driver_port);
     caf::put(cfg.content, "stream.app-id", "state-node-tests");
     caf::put(cfg.content, "stream.state-timeout", caf::timespan{seconds(10)});
     cfg.set("scheduler.max-threads", size_t{2});
@@ -175,4 +181,27 @@ TEST_CASE("a driver and a state node talk mutual TLS, and refuse peers "
     CHECK(log.contains("cannot reach the state node " + node.address));
     CHECK(log.contains("this node holds it"));
   }
+}
+
+TEST_CASE("a worker node joins a driver over mutual TLS; nodes without TLS "
+          "or with another CA's certificate cannot",
+          "[actors][state][tls][nodes]") {
+  certificates certs;
+  auto port = static_cast<uint16_t>(support::free_port());
+  auto at = "--driver=127.0.0.1:" + std::to_string(port);
+  support::log_capture log{"scheduler"};
+  support::log_capture nodes{"nodes"};
+  driver d{"", certs["driver"], port};
+  state_node plain{{at}};
+  CHECK(plain.proc.read_line() == "not joined");
+  state_node stranger{{at, "--tls=" + certs["stranger"]}};
+  CHECK(stranger.proc.read_line() == "not joined");
+  state_node node{{at, "--tls=" + certs["node"]}};
+  CHECK(node.proc.read_line() == "joined");
+  CHECK(nodes.contains("the worker node " + node.address + " joined: 1 nodes"));
+  // The first batch places the state on the node that joined.
+  CHECK(d.run({{"a", 1}, {"b", 2}}) == sums{{"a", 1}, {"b", 2}});
+  CHECK(d.run({{"a", 3}}) == sums{{"a", 4}, {"b", 2}});
+  CHECK(log.contains("holder on " + node.address));
+  CHECK_FALSE(log.contains("this node holds it"));
 }

@@ -13,8 +13,9 @@
 // executable) is another program: both say they are the application
 // "state-node-tests" (I with --app-id). With --tls it talks TLS only,
 // presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
-// With --driver it joins the driver at HOST:PORT (`stream.driver`), and
-// leaves it when it stops.
+// With --driver it joins the driver at HOST:PORT (`stream.driver`), prints
+// "joined" or "not joined" after its first try, and leaves the driver when
+// it stops.
 //
 // With --drive it is the driver instead: runs `drive_input`'s batches with
 // the state on NODES ("host:port,..."), prints each batch's running sums
@@ -174,6 +175,7 @@ int main(int argc, char** argv) {
   if (receiver_port != 0)
     cfg.set("stream.block-interval", caf::timespan{std::chrono::hours(1)});
   load_node_modules(cfg);
+  support::log_capture log{"node"};
   caf::actor_system sys{cfg};
   try {
     streaming_context ssc{sys, std::chrono::seconds(1)};
@@ -185,6 +187,11 @@ int main(int argc, char** argv) {
         ssc, std::make_shared<rdd_queue<test::state_graph::kv>>(), other);
     auto bound = ssc.serve(port, address);
     std::cout << "port " << bound << std::endl;
+    // Each outcome of a try names "the driver at".
+    if (!driver.empty() && log.wait_for("the driver at"))
+      std::cout << (log.contains("joined the driver at") ? "joined"
+                                                          : "not joined")
+                << std::endl;
     for (std::string cmd; std::getline(std::cin, cmd) && cmd != "stop";) {
       // nop
     }
