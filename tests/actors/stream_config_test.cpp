@@ -37,6 +37,13 @@ std::string parse(app_config& cfg, std::vector<std::string> args) {
   return cfg.parse_command_line(static_cast<int>(argv.size()), argv.data());
 }
 
+// The stream options `args` give.
+stream_options options_of(std::vector<std::string> args) {
+  app_config cfg;
+  REQUIRE(parse(cfg, std::move(args)) == "");
+  return read_stream_options(cfg);
+}
+
 } // namespace
 
 TEST_CASE("the command line takes --key value and --key=value anywhere",
@@ -219,27 +226,22 @@ TEST_CASE("stream.nodes names the worker nodes, and stream.state-nodes is "
 TEST_CASE("stream.receiver.placement and .replication say where receivers "
           "run and how their stored blocks are copied",
           "[actors][stream_config]") {
-  auto options = [](std::vector<std::string> args) {
-    app_config cfg;
-    REQUIRE(parse(cfg, std::move(args)) == "");
-    return read_stream_options(cfg);
-  };
   // By default on the worker nodes, if there are any, with 2 copies.
-  auto plain = options({});
+  auto plain = options_of({});
   CHECK(plain.placement == receiver_placement::automatic);
   CHECK(plain.receiver_replication == 2);
   CHECK_FALSE(plain.receivers_on_workers());
-  auto nodes = options({R"(--stream.nodes=["a:1"])"});
+  auto nodes = options_of({R"(--stream.nodes=["a:1"])"});
   CHECK(nodes.receivers_on_workers());
-  auto driver = options({R"(--stream.nodes=["a:1"])",
-                         "--stream.receiver.placement=driver",
-                         "--stream.receiver.replication=1"});
+  auto driver = options_of({R"(--stream.nodes=["a:1"])",
+                            "--stream.receiver.placement=driver",
+                            "--stream.receiver.replication=1"});
   CHECK_FALSE(driver.receivers_on_workers());
   CHECK(driver.receiver_replication == 1);
   // The driver writes the receiver write-ahead log: by default the
   // receivers stay with it.
-  auto logged = options({R"(--stream.nodes=["a:1"])",
-                         "--stream.receiver.write-ahead-log.enable"});
+  auto logged = options_of({R"(--stream.nodes=["a:1"])",
+                            "--stream.receiver.write-ahead-log.enable"});
   CHECK_FALSE(logged.receivers_on_workers());
   auto refused = [](std::vector<std::string> args) {
     app_config cfg;
@@ -270,26 +272,21 @@ TEST_CASE("stream.receiver.placement and .replication say where receivers "
 TEST_CASE("stream.driver-port lets worker nodes join, and stream.driver "
           "names the driver a node joins",
           "[actors][stream_config]") {
-  auto options = [](std::vector<std::string> args) {
-    app_config cfg;
-    REQUIRE(parse(cfg, std::move(args)) == "");
-    return read_stream_options(cfg);
-  };
-  auto plain = options({});
+  auto plain = options_of({});
   CHECK(plain.driver_port == 0);
   CHECK(plain.driver_bind_address == "127.0.0.1");
   CHECK(plain.driver.empty());
   CHECK_FALSE(plain.with_nodes());
   // A driver that nodes may join puts its receivers on them by default.
-  auto driver = options({"--stream.driver-port=7077",
-                         "--stream.driver-bind-address=0.0.0.0"});
+  auto driver = options_of({"--stream.driver-port=7077",
+                            "--stream.driver-bind-address=0.0.0.0"});
   CHECK(driver.driver_port == 7077);
   CHECK(driver.driver_bind_address == "0.0.0.0");
   CHECK(driver.with_nodes());
   CHECK(driver.receivers_on_workers());
-  CHECK_NOTHROW(options({"--stream.driver-port=7077",
-                         "--stream.receiver.placement=workers"}));
-  CHECK(options({"--stream.driver=10.0.0.1:7077"}).driver
+  CHECK_NOTHROW(options_of({"--stream.driver-port=7077",
+                            "--stream.receiver.placement=workers"}));
+  CHECK(options_of({"--stream.driver=10.0.0.1:7077"}).driver
         == "10.0.0.1:7077");
   app_config bad;
   REQUIRE(parse(bad, {"--stream.driver=10.0.0.1"}) == "");
