@@ -37,6 +37,8 @@ struct directory_state {
 
 using directory_actor = caf::stateful_actor<directory_state>;
 
+// Puts the node of `joiner`, reached at `address` through `node`, on the
+// list.
 void add_node(directory_actor* self, const caf::actor& joiner,
               const std::string& address, const caf::actor& node) {
   auto& st = self->state;
@@ -109,8 +111,8 @@ caf::behavior node_directory(directory_actor* self,
       return promise;
     },
     [=](caf::leave_atom) {
-      remove_node(self, self->current_sender()->address(), spdlog::level::info,
-                  "left");
+      if (auto joiner = self->current_sender())
+        remove_node(self, joiner->address(), spdlog::level::info, "left");
     },
     [=](caf::get_atom) { return self->state.registry.nodes(); },
     [=](caf::get_atom, const std::string& address) {
@@ -155,10 +157,11 @@ void join(joiner_actor* self) {
   auto& st = self->state;
   if (st.done || st.directory)
     return;
-  auto [host, port] = parse_node_address(st.driver, "stream.driver");
+  auto [driver_host, driver_port] = parse_node_address(st.driver,
+                                                       "stream.driver");
   self
     ->request(node_connector(self->system()), st.timeout,
-              caf::connect_atom::value, host, port)
+              caf::connect_atom::value, driver_host, driver_port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& x,
           const std::set<std::string>&) {
@@ -174,6 +177,11 @@ void join(joiner_actor* self) {
           .then(
             [=](const std::string& address) {
               auto& st = self->state;
+              // The node stopped while it joined.
+              if (st.done) {
+                self->send(directory, caf::leave_atom::value);
+                return;
+              }
               st.directory = directory;
               st.failures = 0;
               self->monitor(directory);

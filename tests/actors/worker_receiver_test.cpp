@@ -257,7 +257,7 @@ TEST_CASE("a frozen worker holds up a batch for one batch interval at most; "
   // seal.
   REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
   REQUIRE(source.wait_acked(100, seconds(120)));
-  node.proc.send_signal(SIGSTOP);
+  node.proc.freeze();
   // Batch 1 s waits for the frozen worker's seal until 2 s, then goes on
   // without its blocks.
   d.clk->advance(seconds(1));

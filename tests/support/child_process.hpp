@@ -112,6 +112,16 @@ public:
       ::kill(pid_, sig);
   }
 
+  /// Freezes the child with SIGSTOP and returns once it is stopped (a
+  /// signal is delivered after `kill` returns).
+  void freeze() {
+    if (pid_ <= 0)
+      return;
+    ::kill(pid_, SIGSTOP);
+    int status = 0;
+    ::waitpid(pid_, &status, WUNTRACED);
+  }
+
   /// Kills the child with SIGKILL and reaps it.
   void kill() {
     if (pid_ <= 0)
