@@ -4,6 +4,7 @@
 //   state_node_child [--other | --receiver=P] [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //   state_node_child --drive=NODES
+//   state_node_child --drive-port=P --expect=ADDRESS
 //
 // Prints "port <n>" once it listens (on N, default any free port, at A,
 // default 127.0.0.1), then serves until its stdin closes or reads "stop".
@@ -21,7 +22,10 @@
 // the state on NODES ("host:port,..."), prints each batch's running sums
 // ("batch 1: a=1 b=2") or its failure ("batch 1 failed: ..."), then where
 // the state was ("state on the nodes", or "state on the driver" if a node
-// did not take its partitions), and exits.
+// did not take its partitions), and exits. With --drive-port it has no
+// nodes of its own: it listens for nodes on port P of every interface,
+// waits until the node ADDRESS joined and prints "joined ADDRESS" (or "no
+// node joined"), then runs the batches.
 
 #include <algorithm>
 #include <condition_variable>
@@ -97,7 +101,8 @@ private:
   int64_t last_ = 0;
 };
 
-int drive(const std::string& nodes) {
+int drive(const std::string& nodes, uint16_t driver_port,
+          const std::string& expect) {
   stream_config cfg;
   cfg.set("scheduler.max-threads", size_t{2});
   cfg.set("stream.app-id", "state-node-tests");
@@ -106,8 +111,13 @@ int drive(const std::string& nodes) {
   for (std::string x; std::getline(in, x, ',');)
     addresses.emplace_back(x);
   caf::put(cfg.content, "stream.nodes", std::move(addresses));
+  if (driver_port != 0) {
+    caf::put(cfg.content, "stream.driver-port", driver_port);
+    cfg.set("stream.driver-bind-address", "0.0.0.0");
+  }
   load_node_modules(cfg);
   support::log_capture log{"scheduler"};
+  support::log_capture joins{"nodes"};
   caf::actor_system sys{cfg};
   testing::temporary_directory dir;
   auto clk = std::make_shared<testing::manual_clock>();
@@ -121,6 +131,11 @@ int drive(const std::string& nodes) {
   });
   ssc.add_streaming_listener(out);
   ssc.start();
+  if (driver_port != 0)
+    std::cout << (joins.wait_for("the worker node " + expect + " joined")
+                    ? "joined " + expect
+                    : std::string{"no node joined"})
+              << std::endl;
   for (size_t k = 0; k < drive_input.size(); ++k) {
     queue->push(parallelize(drive_input[k], 2));
     clk->advance(std::chrono::seconds(1));
@@ -144,6 +159,9 @@ int main(int argc, char** argv) {
   std::string address;
   uint16_t receiver_port = 0;
   std::string driver;
+  std::string drive_nodes;
+  uint16_t drive_port = 0;
+  std::string expect;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--other")
@@ -161,8 +179,14 @@ int main(int argc, char** argv) {
     else if (arg.rfind("--driver=", 0) == 0)
       driver = arg.substr(9);
     else if (arg.rfind("--drive=", 0) == 0)
-      return drive(arg.substr(8));
+      drive_nodes = arg.substr(8);
+    else if (arg.rfind("--drive-port=", 0) == 0)
+      drive_port = static_cast<uint16_t>(std::stoi(arg.substr(13)));
+    else if (arg.rfind("--expect=", 0) == 0)
+      expect = arg.substr(9);
   }
+  if (!drive_nodes.empty() || drive_port != 0)
+    return drive(drive_nodes, drive_port, expect);
   stream_config cfg;
   cfg.set("scheduler.max-threads", size_t{2});
   cfg.set("stream.app-id", app_id);

@@ -11,8 +11,9 @@
 // A driver and a state node on two hosts: two network namespaces joined by
 // a veth pair, with 10.77.0.1 and 10.77.0.2 that exist only inside them.
 // The driver (`state_node_child --drive`) in one and the node in the other
-// must give the running sums of one process. Needs root (CI runs as root);
-// skipped with a message where `ip netns` is not permitted.
+// must give the running sums of one process, also when the node joins the
+// driver (`stream.driver`) instead of being named. Needs root (CI runs as
+// root); skipped with a message where `ip netns` is not permitted.
 
 namespace {
 
@@ -121,4 +122,31 @@ TEST_CASE("a state node given no address listens on 127.0.0.1 only",
   auto out = driver.read_to_end();
   CHECK_THAT(out, Catch::Contains("batch 5: a=6 b=3 c=5\n")
                     && Catch::EndsWith("state on the driver\n"));
+}
+
+TEST_CASE("a worker node on another host joins its driver as the address "
+          "it connects from",
+          "[actors][state][netns][nodes]") {
+  two_hosts hosts;
+  if (!usable(hosts))
+    return;
+  // The node listens on every interface and starts first: it tries to
+  // join every second until the driver is up.
+  support::child_process node{
+    hosts.in(hosts.b, {CAF_STREAM_STATE_NODE_CHILD, "--address=0.0.0.0",
+                       "--driver=10.77.0.1:7077"})};
+  auto line = node.read_line();
+  REQUIRE(line.rfind("port ", 0) == 0);
+  auto address = "10.77.0.2:" + line.substr(5);
+  support::child_process driver{
+    hosts.in(hosts.a, {CAF_STREAM_STATE_NODE_CHILD, "--drive-port=7077",
+                       "--expect=" + address})};
+  CHECK(driver.read_to_end() == "joined " + address + "\n"
+                                "batch 1: a=1 b=2\n"
+                                "batch 2: a=4 b=2\n"
+                                "batch 3: a=4 b=3 c=1\n"
+                                "batch 4: a=4 b=3 c=1\n"
+                                "batch 5: a=6 b=3 c=5\n"
+                                "state on the nodes\n");
+  CHECK(driver.wait() == 0);
 }
