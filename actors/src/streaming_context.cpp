@@ -14,6 +14,7 @@
 #include "caf/send.hpp"
 
 #include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/node_directory.hpp"
 #include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/actors/runtime.hpp"
@@ -331,6 +332,10 @@ void streaming_context::stop(bool stop_gracefully) {
     d.joiner = nullptr;
   }
   if (d.state_node) {
+    // The records its receivers stored go to their drivers first.
+    caf::scoped_actor self{*d.sys};
+    self->request(d.state_node, caf::infinite, actors::stop_atom::value)
+      .receive([] {}, [](caf::error&) {});
     // Its holders are linked to it and go down with it.
     caf::anon_send_exit(d.state_node, caf::exit_reason::user_shutdown);
     d.state_node = nullptr;

@@ -1,3 +1,4 @@
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -151,6 +152,60 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
   return r.running.supervisor;
 }
 
+// Stops the receivers running here and hands the blocks they stored to
+// their drivers' trackers, then answers `rp` (a graceful stop: a record a
+// receiver stored is not lost with the node). Each step waits 5 s at most
+// for a driver that is gone or hung.
+void hand_over_receivers(node_actor* self, caf::response_promise rp) {
+  auto running = std::make_shared<size_t>(0);
+  for (auto& [id, r] : self->state.receivers)
+    if (r.running.supervisor)
+      ++*running;
+  if (*running == 0) {
+    rp.deliver(caf::unit);
+    return;
+  }
+  auto bound = std::chrono::seconds(5);
+  auto done = [=]() mutable {
+    if (--*running == 0)
+      rp.deliver(caf::unit);
+  };
+  for (auto& [id, r] : self->state.receivers) {
+    if (!r.running.supervisor)
+      continue;
+    auto stream = id;
+    auto generator = r.running.generator;
+    auto tracker = r.tracker;
+    auto hand_over = [=]() mutable {
+      self->request(generator, bound, seal_atom::value)
+        .then(
+          [=](block_list& blocks) mutable {
+            auto n = blocks.size();
+            self->request(tracker, bound, blocks_atom::value, std::move(blocks))
+              .then(
+                [=]() mutable {
+                  self->state.log->info("receiver {} stopped; its last {} "
+                                        "blocks went to the driver",
+                                        stream, n);
+                  done();
+                },
+                [=](caf::error& e) mutable {
+                  self->state.log->warn("receiver {}: its last {} blocks "
+                                        "did not reach the driver: {}",
+                                        stream, n, self->system().render(e));
+                  done();
+                });
+          },
+          [=](caf::error&) mutable { done(); });
+    };
+    self
+      ->request(r.running.supervisor, bound, stop_atom::value,
+                std::string{"its worker node stops"})
+      .then([=]() mutable { hand_over(); },
+            [=](caf::error&) mutable { hand_over(); });
+  }
+}
+
 caf::behavior state_node(node_actor* self,
                          std::shared_ptr<detail::dstream_graph> graph,
                          std::string program, std::shared_ptr<clock> clk,
@@ -182,6 +237,11 @@ caf::behavior state_node(node_actor* self,
       return start_receiver_here(self, fingerprint, program, id,
                                  std::move(tracker), std::move(listener_bus),
                                  replication, location);
+    },
+    [=](stop_atom) -> caf::result<void> {
+      auto rp = self->make_response_promise();
+      hand_over_receivers(self, rp);
+      return rp;
     },
   };
 }

@@ -232,6 +232,25 @@ TEST_CASE("with replication 1, what a killed worker held was not copied",
   CHECK(log.contains("receiver 0 runs on the driver"));
 }
 
+TEST_CASE("a worker that stops gracefully hands what its receiver stored to "
+          "the driver",
+          "[receiver][nodes]") {
+  support::log_capture log{"receiver"};
+  support::acked_source source{300, 10, 100};
+  worker_node node{source};
+  driver d{{node.address}, source, 1};
+  // With replication 1, 0-99 wait in the worker's buffer (a SIGKILL loses
+  // them, above); a graceful stop seals them for the driver first.
+  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
+  REQUIRE(source.wait_acked(100, seconds(120)));
+  node.proc.write_line("stop");
+  CHECK(node.proc.wait() == 0);
+  source.release();
+  REQUIRE(d.run_until(0, 300));
+  CHECK(d.out->numbers() == range(0, 300));
+  CHECK(log.contains("receiver 0 runs on the driver"));
+}
+
 TEST_CASE("without a worker node that takes it, the receiver runs on the "
           "driver",
           "[receiver][nodes]") {
