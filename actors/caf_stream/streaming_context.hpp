@@ -134,15 +134,19 @@ public:
 
   /// Makes this program a worker node (Spark's executor): instead of
   /// starting, the context runs what drivers whose `stream.nodes` name this
-  /// node send it. Today that is the state of their state streams
-  /// (`update_state_by_key`, `map_with_state`, incremental windows); tasks
-  /// and receivers still run on the driver. Listens on `port` (0: any free
-  /// port) at `address` (empty: 127.0.0.1, this machine only; "0.0.0.0":
-  /// every interface). The driver runs the same program (the same build id,
-  /// or the same `stream.app-id`), so both build the same graph; a driver
-  /// with another program or graph is refused. Needs CAF's middleman in the
-  /// actor system (an owned system loads it when `stream.nodes` is set).
-  /// Returns the port; `stop()` ends serving and drops the state held here.
+  /// node send it, or the driver it joins (`stream.driver`: "host:port" of
+  /// that driver's `stream.driver-port`). Today that is the state of their
+  /// state streams (`update_state_by_key`, `map_with_state`, incremental
+  /// windows) and their receivers; tasks still run on the driver. Listens
+  /// on `port` (0: any free port) at `address` (empty: 127.0.0.1, this
+  /// machine only; "0.0.0.0": every interface). The driver runs the same
+  /// program (the same build id, or the same `stream.app-id`), so both
+  /// build the same graph; a driver with another program or graph is
+  /// refused. Needs CAF's middleman in the actor system (an owned system
+  /// loads it when `stream.nodes`, `stream.driver-port` or `stream.driver`
+  /// is set). Returns the port; `stop()` leaves the driver it joined, hands
+  /// what its receivers stored to their drivers, then ends serving and
+  /// drops the state held here.
   uint16_t serve(uint16_t port, const std::string& address = "");
 
   /// The same as `serve`: its name from when nodes held only state.

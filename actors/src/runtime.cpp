@@ -123,7 +123,8 @@ struct runtime::impl {
   caf::actor generator;
   caf::actor listener_bus;
   caf::actor checkpoint_writer;
-  // The worker nodes, with nodes; listening on `driver_port` if nonzero.
+  // The node directory when work may go to worker nodes, and the port on
+  // which it lets nodes join (0: none).
   caf::actor nodes;
   uint16_t driver_port = 0;
   bool running = false;

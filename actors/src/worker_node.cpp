@@ -1,4 +1,5 @@
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -41,6 +42,10 @@ struct node_state {
   std::set<caf::actor> holders;
   // The receivers started here, by stream id.
   std::map<int32_t, served_receiver> receivers;
+  // What to do when a receiver's supervisor that a stop ended is down.
+  std::map<caf::actor_addr, std::function<void()>> when_down;
+  // Set by a graceful stop: the node takes no more work.
+  bool stopping = false;
   std::shared_ptr<spdlog::logger> log = detail::logger("node");
   static inline const char* name = "caf_stream.state_node";
 
@@ -60,11 +65,15 @@ struct node_state {
 using node_actor = caf::stateful_actor<node_state>;
 
 // Why this node does not serve a driver running `program` with the graph
-// `fingerprint`, if it does not.
+// `fingerprint`, if it does not: it stops, or runs another program or
+// graph.
 std::optional<caf::error> refusal(node_actor* self, const char* role,
                                   const std::string& program,
                                   const std::string& fingerprint) {
   auto& st = self->state;
+  if (st.stopping)
+    return caf::make_error(errc::illegal_state, std::string{"the "} + role
+                                                  + " stops");
   auto why = node_registry::refusal(role, program, fingerprint, st.program,
                                     st.fingerprint);
   if (why.empty())
@@ -153,9 +162,11 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
 }
 
 // Stops the receivers running here and hands the blocks they stored to
-// their drivers' trackers, then answers `rp` (a graceful stop: a record a
-// receiver stored is not lost with the node). Each step waits 5 s at most
-// for a driver that is gone or hung.
+// their drivers' trackers, then answers `rp` once their supervisors are
+// down (a graceful stop: a record a receiver stored is not lost with the
+// node, and no detached supervisor ends while the actor system goes down,
+// which hangs CAF 0.17's shutdown: CAF issue 1196). Each step waits 5 s at
+// most for a driver that is gone or hung.
 void hand_over_receivers(node_actor* self, caf::response_promise rp) {
   auto running = std::make_shared<size_t>(0);
   for (auto& [id, r] : self->state.receivers)
@@ -174,8 +185,15 @@ void hand_over_receivers(node_actor* self, caf::response_promise rp) {
     if (!r.running.supervisor)
       continue;
     auto stream = id;
+    auto supervisor = r.running.supervisor;
     auto generator = r.running.generator;
     auto tracker = r.tracker;
+    auto end = [=]() mutable {
+      self->state.when_down.emplace(supervisor.address(), done);
+      self->monitor(supervisor);
+      self->send_exit(supervisor, caf::exit_reason::user_shutdown);
+      self->send_exit(generator, caf::exit_reason::user_shutdown);
+    };
     auto hand_over = [=]() mutable {
       self->request(generator, bound, seal_atom::value)
         .then(
@@ -187,19 +205,19 @@ void hand_over_receivers(node_actor* self, caf::response_promise rp) {
                   self->state.log->info("receiver {} stopped; its last {} "
                                         "blocks went to the driver",
                                         stream, n);
-                  done();
+                  end();
                 },
                 [=](caf::error& e) mutable {
                   self->state.log->warn("receiver {}: its last {} blocks "
                                         "did not reach the driver: {}",
                                         stream, n, self->system().render(e));
-                  done();
+                  end();
                 });
           },
-          [=](caf::error&) mutable { done(); });
+          [=](caf::error&) mutable { end(); });
     };
     self
-      ->request(r.running.supervisor, bound, stop_atom::value,
+      ->request(supervisor, bound, stop_atom::value,
                 std::string{"its worker node stops"})
       .then([=]() mutable { hand_over(); },
             [=](caf::error&) mutable { hand_over(); });
@@ -218,6 +236,11 @@ caf::behavior state_node(node_actor* self,
   st.opts = std::move(opts);
   self->set_down_handler([=](const caf::down_msg& dm) {
     auto& st = self->state;
+    if (auto i = st.when_down.find(dm.source); i != st.when_down.end()) {
+      auto f = std::move(i->second);
+      st.when_down.erase(i);
+      f();
+    }
     st.holders.erase(caf::actor_cast<caf::actor>(dm.source));
     for (auto& [id, r] : st.receivers)
       if (dm.source == r.tracker.address()
@@ -239,6 +262,7 @@ caf::behavior state_node(node_actor* self,
                                  replication, location);
     },
     [=](stop_atom) -> caf::result<void> {
+      self->state.stopping = true;
       auto rp = self->make_response_promise();
       hand_over_receivers(self, rp);
       return rp;

@@ -102,9 +102,10 @@ caf::actor spawn_holder_proxy(caf::actor_system& sys, caf::actor holder,
 ///   down (asked again by the same driver, it answers the same supervisor);
 ///   an error if the driver runs another program or graph, or if the
 ///   receiver runs here for another driver;
-/// - `(stop_atom)` -> `void`: a graceful stop: stops the receivers running
-///   here and hands the blocks they stored to their drivers' trackers (5 s
-///   at most per step).
+/// - `(stop_atom)` -> `void`: a graceful stop: takes no more work, stops
+///   the receivers running here, hands the blocks they stored to their
+///   drivers' trackers (5 s at most per step) and answers once their
+///   supervisors are down.
 caf::actor spawn_state_node(caf::actor_system& sys,
                             std::shared_ptr<detail::dstream_graph> graph,
                             std::string program, std::shared_ptr<clock> clk,
