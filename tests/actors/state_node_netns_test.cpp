@@ -72,6 +72,14 @@ struct two_hosts {
   bool ok = false;
 };
 
+// What `state_node_child --drive` prints when its state was on the nodes.
+const std::string sums_on_the_nodes = "batch 1: a=1 b=2\n"
+                                      "batch 2: a=4 b=2\n"
+                                      "batch 3: a=4 b=3 c=1\n"
+                                      "batch 4: a=4 b=3 c=1\n"
+                                      "batch 5: a=6 b=3 c=5\n"
+                                      "state on the nodes\n";
+
 // Whether the test can use `hosts`; says why not if it cannot.
 bool usable(const two_hosts& hosts) {
   if (!hosts.ok)
@@ -97,12 +105,7 @@ TEST_CASE("a driver and a state node on two hosts give the results of one "
   // link: the driver reaches it over the veth pair.
   support::child_process driver{
     hosts.in(hosts.a, {CAF_STREAM_STATE_NODE_CHILD, "--drive=" + address})};
-  CHECK(driver.read_to_end() == "batch 1: a=1 b=2\n"
-                                "batch 2: a=4 b=2\n"
-                                "batch 3: a=4 b=3 c=1\n"
-                                "batch 4: a=4 b=3 c=1\n"
-                                "batch 5: a=6 b=3 c=5\n"
-                                "state on the nodes\n");
+  CHECK(driver.read_to_end() == sums_on_the_nodes);
   CHECK(driver.wait() == 0);
 }
 
@@ -142,11 +145,6 @@ TEST_CASE("a worker node on another host joins its driver as the address "
     hosts.in(hosts.a, {CAF_STREAM_STATE_NODE_CHILD, "--drive-port=7077",
                        "--expect=" + address})};
   CHECK(driver.read_to_end() == "joined " + address + "\n"
-                                "batch 1: a=1 b=2\n"
-                                "batch 2: a=4 b=2\n"
-                                "batch 3: a=4 b=3 c=1\n"
-                                "batch 4: a=4 b=3 c=1\n"
-                                "batch 5: a=6 b=3 c=5\n"
-                                "state on the nodes\n");
+                                   + sums_on_the_nodes);
   CHECK(driver.wait() == 0);
 }

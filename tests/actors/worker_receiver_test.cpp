@@ -142,12 +142,17 @@ struct driver {
 };
 
 // Waits until the receiver runs on `node` and `node` acknowledged the
-// numbers below `n`, with no batch cut meanwhile; then kills `node`
-// (SIGKILL) and lets the source go on.
-void kill_after_acked(worker_node& node, support::acked_source& source,
-                      support::log_capture& log, int64_t n) {
+// numbers below `n`, with no batch cut meanwhile.
+void wait_acked_on(worker_node& node, support::acked_source& source,
+                   support::log_capture& log, int64_t n) {
   REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
   REQUIRE(source.wait_acked(n, seconds(120)));
+}
+
+// `wait_acked_on`, then kills `node` (SIGKILL) and lets the source go on.
+void kill_after_acked(worker_node& node, support::acked_source& source,
+                      support::log_capture& log, int64_t n) {
+  wait_acked_on(node, source, log, n);
   node.proc.kill();
   source.release();
 }
@@ -241,8 +246,7 @@ TEST_CASE("a worker that stops gracefully hands what its receiver stored to "
   driver d{{node.address}, source, 1};
   // With replication 1, 0-99 wait in the worker's buffer (a SIGKILL loses
   // them, above); a graceful stop seals them for the driver first.
-  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
-  REQUIRE(source.wait_acked(100, seconds(120)));
+  wait_acked_on(node, source, log, 100);
   // (Not waited for: its exit may hang in CAF 0.17's shutdown, issue 1196,
   // on the receiver's detached supervisor; the test ends it.)
   node.proc.write_line("stop");
@@ -277,8 +281,7 @@ TEST_CASE("a frozen worker holds up a batch for one batch interval at most; "
   driver d{{node.address}, source, 1};
   // With replication 1, 0-99 wait in the worker's buffer for the driver's
   // seal.
-  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
-  REQUIRE(source.wait_acked(100, seconds(120)));
+  wait_acked_on(node, source, log, 100);
   node.proc.freeze();
   // Batch 1 s waits for the frozen worker's seal until 2 s, then goes on
   // without its blocks.
