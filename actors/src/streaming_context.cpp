@@ -58,6 +58,15 @@ struct streaming_context::impl {
 
 namespace {
 
+// Asks `x` for `what` and waits for the answer, then ends `x`.
+template <class Atom>
+void end_after(caf::actor_system& sys, caf::actor& x, Atom what) {
+  caf::scoped_actor self{sys};
+  self->request(x, caf::infinite, what).receive([] {}, [](caf::error&) {});
+  caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  x = nullptr;
+}
+
 std::shared_ptr<clock> clock_or_system(std::shared_ptr<clock> clk) {
   return clk ? std::move(clk) : std::make_shared<system_clock>();
 }
@@ -323,23 +332,13 @@ void streaming_context::stop(bool stop_gracefully) {
   std::lock_guard<std::mutex> guard{d.stopping};
   if (d.st == impl::state::stopped)
     return;
-  if (d.joiner) {
-    // A graceful end: the driver places no more work here.
-    caf::scoped_actor self{*d.sys};
-    self->request(d.joiner, caf::infinite, caf::leave_atom::value)
-      .receive([] {}, [](caf::error&) {});
-    caf::anon_send_exit(d.joiner, caf::exit_reason::user_shutdown);
-    d.joiner = nullptr;
-  }
-  if (d.state_node) {
-    // The records its receivers stored go to their drivers first.
-    caf::scoped_actor self{*d.sys};
-    self->request(d.state_node, caf::infinite, actors::stop_atom::value)
-      .receive([] {}, [](caf::error&) {});
-    // Its holders are linked to it and go down with it.
-    caf::anon_send_exit(d.state_node, caf::exit_reason::user_shutdown);
-    d.state_node = nullptr;
-  }
+  // A graceful end: the driver places no more work here.
+  if (d.joiner)
+    end_after(*d.sys, d.joiner, caf::leave_atom::value);
+  // The records its receivers stored go to their drivers first; its holders
+  // are linked to it and go down with it.
+  if (d.state_node)
+    end_after(*d.sys, d.state_node, actors::stop_atom::value);
   // The context is stopped even if the final checkpoint failed; the
   // failure comes after.
   std::exception_ptr failure;
