@@ -107,13 +107,15 @@ public:
   std::pair<dstream<T>, caf::actor> actor_stream(const std::string& name);
 
   /// Splits `data` into `num_partitions` partitions (0: the default
-  /// parallelism), e.g. to feed a `queue_stream`.
+  /// parallelism), e.g. to feed a `queue_stream`. Inside a job, its actions
+  /// run on the operator workers, as those of the batches' RDDs do.
   template <class T>
   rdd<T> parallelize(std::vector<T> data, size_t num_partitions = 0) const {
     return caf_stream::parallelize(std::move(data),
                                    num_partitions != 0
                                      ? num_partitions
-                                     : graph_->default_parallelism());
+                                     : graph_->default_parallelism())
+      .with_context(graph_->context());
   }
 
   /// The union of several streams of the same slide.

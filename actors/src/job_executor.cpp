@@ -204,7 +204,7 @@ public:
   void act() override {
     worker_task_runner runner{this, workers_, *graph_, opts_, *stages_,
                               nodes_};
-    scoped_task_runner installed{runner};
+    scoped_runner installed{*graph_->context(), runner};
     runner_ = &runner;
     bool running = true;
     receive_while(running)(

@@ -34,6 +34,12 @@ public:
     return batch_interval_;
   }
 
+  /// What the actions of the RDDs this graph generates run on: the job
+  /// executor installs its runner here.
+  const rdd_context_ptr& context() const noexcept {
+    return context_;
+  }
+
   /// Partitions of shuffles that name no count.
   size_t default_parallelism() const noexcept {
     return default_parallelism_;
@@ -203,6 +209,7 @@ private:
 
   duration batch_interval_;
   size_t default_parallelism_;
+  rdd_context_ptr context_;
   size_t sink_max_retries_ = 3;
   state state_ = state::initialized;
   std::string checkpoint_dir_;

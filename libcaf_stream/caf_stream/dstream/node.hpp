@@ -44,6 +44,11 @@ public:
     return *graph_;
   }
 
+  /// The graph's context, which the RDDs this stream generates carry.
+  const rdd_context_ptr& context() const noexcept {
+    return context_;
+  }
+
   const std::vector<dstream_node_base*>& parents() const noexcept {
     return parents_;
   }
@@ -116,6 +121,7 @@ protected:
 
 private:
   dstream_graph* graph_;
+  rdd_context_ptr context_;
   duration slide_;
   std::vector<dstream_node_base*> parents_;
   time zero_;
@@ -141,6 +147,8 @@ public:
     if (auto i = generated_.find(t); i != generated_.end())
       return i->second;
     auto result = compute(t);
+    if (result && !result->context())
+      result = result->with_context(context());
     if (result && persisted())
       result = result->cache();
     generated_.emplace(t, result);

@@ -15,7 +15,7 @@ namespace caf_stream::detail {
 template <class T>
 std::vector<std::vector<T>> partitions_of(const rdd<T>& x) {
   const auto& node = *x.node();
-  node.prepare(task_runner::current());
+  node.prepare(x.runner());
   std::vector<std::vector<T>> result;
   result.reserve(node.num_partitions());
   for (size_t i = 0; i < node.num_partitions(); ++i)

@@ -66,7 +66,7 @@ class state_stream_support {
 public:
   /// Registers `op` with `graph` (which sets its state id).
   state_stream_support(dstream_graph& graph, std::shared_ptr<state_operator> op)
-    : op_(std::move(op)) {
+    : op_(std::move(op)), context_(graph.context()) {
     graph.add_state_operator(op_);
   }
 
@@ -77,7 +77,7 @@ public:
 
   std::vector<block> call(state_call what, time t,
                           std::vector<block> in) const {
-    return task_runner::current().call_state(*op_, what, t, std::move(in));
+    return context_->runner().call_state(*op_, what, t, std::move(in));
   }
 
   /// Sets what the holders get before the first batch.
@@ -101,6 +101,7 @@ public:
 
 private:
   std::shared_ptr<state_operator> op_;
+  rdd_context_ptr context_;
   std::optional<std::vector<block>> pending_;
   bool loaded_ = false;
 };

@@ -98,11 +98,11 @@ protected:
 
 namespace detail {
 
-/// Computes every partition of `x` now, on the current task runner, into a
+/// Computes every partition of `x` now, on its context's runner, into a
 /// block each: the input of a state call.
 template <class T>
 std::vector<block> materialize_blocks(const rdd<T>& x) {
-  auto& runner = task_runner::current();
+  auto& runner = x.runner();
   const auto& node = *x.node();
   node.prepare(runner);
   std::vector<block> result(node.num_partitions());

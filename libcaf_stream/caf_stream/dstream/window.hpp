@@ -421,13 +421,13 @@ protected:
       after = *last_slide_;
     after = std::max(after, t - window_);
     std::vector<std::vector<batch>> entering(partitions_);
-    auto& runner = task_runner::current();
     auto step = reduced_->slide();
     for (auto tb = after + step; tb <= t; tb = tb + step) {
       auto x = reduced_->get_or_compute(tb);
       if (!x)
         continue;
       const auto& node = *x->node();
+      auto& runner = x->runner();
       node.prepare(runner);
       auto n = std::min(node.num_partitions(), partitions_);
       runner.run(n, [&](size_t i) {

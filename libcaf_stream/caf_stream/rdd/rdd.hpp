@@ -12,9 +12,9 @@
 
 #include "caf_stream/detail/type_traits.hpp"
 #include "caf_stream/hash.hpp"
+#include "caf_stream/rdd/rdd_context.hpp"
 #include "caf_stream/rdd/rdd_node.hpp"
 #include "caf_stream/rdd/shuffle.hpp"
-#include "caf_stream/scheduler/task_runner.hpp"
 
 namespace caf_stream {
 
@@ -38,9 +38,10 @@ rdd<T> parallelize(std::vector<T> data, size_t num_partitions);
 /// copy: it shares its lineage. Transformations are lazy; narrow ones fuse
 /// into one task per partition, by-key ones and sorts shuffle. Actions
 /// (`collect`, `count`, `reduce`, `take`, `top`, `foreach_partition`, ...)
-/// run the tasks on the operator workers when called inside a job, inline
-/// elsewhere; each action computes the lineage again unless the RDD was
-/// cached (`cache`).
+/// run the tasks on the runner of the RDD's context (the operator workers,
+/// for an RDD of a running graph called inside a job), inline elsewhere;
+/// each action computes the lineage again unless the RDD was cached
+/// (`cache`).
 template <class T>
 class rdd {
 public:
@@ -52,7 +53,9 @@ public:
     // nop
   }
 
-  explicit rdd(detail::rdd_node_ptr<T> node) noexcept : node_(std::move(node)) {
+  explicit rdd(detail::rdd_node_ptr<T> node,
+               rdd_context_ptr context = nullptr) noexcept
+    : node_(std::move(node)), context_(std::move(context)) {
     // nop
   }
 
@@ -68,6 +71,23 @@ public:
     return node_;
   }
 
+  /// The context whose runner runs the actions (null: they run inline).
+  /// RDDs derived from this one share it.
+  const rdd_context_ptr& context() const noexcept {
+    return context_;
+  }
+
+  /// This RDD, with its actions run by `context` (for the graph, which binds
+  /// the RDDs it generates).
+  rdd<T> with_context(rdd_context_ptr context) const {
+    return rdd<T>{node_, std::move(context)};
+  }
+
+  /// The runner for an action called on the calling thread.
+  task_runner& runner() const noexcept {
+    return rdd_context::runner_of(context_.get());
+  }
+
   // -- persistence ------------------------------------------------------------
 
   /// An RDD with the same records that keeps each partition in memory once
@@ -77,7 +97,7 @@ public:
   rdd<T> cache() const {
     if (dynamic_cast<const detail::cached_node<T>*>(node_.get()) != nullptr)
       return *this;
-    return rdd<T>{std::make_shared<detail::cached_node<T>>(node_)};
+    return derived<T>(std::make_shared<detail::cached_node<T>>(node_));
   }
 
   /// Spark's `persist()`, which keeps partitions in memory: the same as
@@ -130,7 +150,7 @@ public:
                   "container of U");
     using out = detail::element_t<std::invoke_result_t<F, const std::vector<T>&>>;
     using node = detail::partition_node<T, out, F>;
-    return rdd<out>{std::make_shared<node>(node_, std::move(f))};
+    return derived<out>(std::make_shared<node>(node_, std::move(f)));
   }
 
   /// Turns every partition into one element holding its records.
@@ -143,14 +163,15 @@ public:
   rdd<T> union_with(const rdd<T>& other) const {
     using node = detail::union_node<T>;
     return rdd<T>{std::make_shared<node>(
-      std::vector<detail::rdd_node_ptr<T>>{node_, other.node_})};
+                    std::vector<detail::rdd_node_ptr<T>>{node_, other.node_}),
+                  context_ ? context_ : other.context_};
   }
 
   /// Spreads the elements evenly over `num_partitions` partitions (shuffle).
   rdd<T> repartition(size_t num_partitions) const {
     check_partitions(num_partitions);
     using node = detail::repartition_node<T>;
-    return rdd<T>{std::make_shared<node>(node_, num_partitions)};
+    return derived<T>(std::make_shared<node>(node_, num_partitions));
   }
 
   /// Counts the occurrences of each distinct element.
@@ -248,7 +269,7 @@ public:
                                            detail::value_t<U>>;
     auto n = num_partitions != 0 ? num_partitions
                                  : std::max(partitions(), size_t{1});
-    return rdd<T>{std::make_shared<node>(node_, n)};
+    return derived<T>(std::make_shared<node>(node_, n));
   }
 
   /// The keys of the records.
@@ -274,7 +295,7 @@ public:
     require_pairs<U>();
     using node = detail::sorted_node<detail::key_t<U>, detail::value_t<U>>;
     auto n = num_partitions != 0 ? num_partitions : partitions();
-    return rdd<T>{std::make_shared<node>(node_, n, ascending)};
+    return derived<T>(std::make_shared<node>(node_, n, ascending));
   }
 
   /// Applies `f(const V&) -> W` to every value, keeping the keys.
@@ -319,7 +340,8 @@ public:
                                  : std::max({partitions(), other.partitions(),
                                              size_t{1}});
     using out = typename node::output;
-    return rdd<out>{std::make_shared<node>(node_, other.node(), n)};
+    return rdd<out>{std::make_shared<node>(node_, other.node(), n),
+                    context_ ? context_ : other.context()};
   }
 
   /// Inner join on the key: `(k, (v, w))` for every matching pair.
@@ -466,7 +488,7 @@ public:
   template <class Out, class Step>
   rdd<Out> narrow(Step step) const {
     using node = detail::narrow_node<T, Out, Step>;
-    return rdd<Out>{std::make_shared<node>(node_, std::move(step))};
+    return derived<Out>(std::make_shared<node>(node_, std::move(step)));
   }
 
 private:
@@ -498,14 +520,20 @@ private:
                                       MergeCombiners>;
     auto n = num_partitions != 0 ? num_partitions
                                  : std::max(partitions(), size_t{1});
-    return rdd<std::pair<k, C>>{
+    return derived<std::pair<k, C>>(
       std::make_shared<node>(node_, n, std::move(create),
-                             std::move(merge_value), std::move(merge_combiners))};
+                             std::move(merge_value), std::move(merge_combiners)));
+  }
+
+  // An RDD of `node` in this RDD's context.
+  template <class U>
+  rdd<U> derived(detail::rdd_node_ptr<U> node) const {
+    return rdd<U>{std::move(node), context_};
   }
 
   template <class R, class F>
   std::vector<R> run_all(F f) const {
-    auto& runner = task_runner::current();
+    auto& runner = this->runner();
     node_->prepare(runner);
     std::vector<R> results(node_->num_partitions());
     runner.run(results.size(), [&](size_t i) { results[i] = f(*node_, i); });
@@ -513,6 +541,7 @@ private:
   }
 
   detail::rdd_node_ptr<T> node_;
+  rdd_context_ptr context_;
 };
 
 template <class T>

@@ -158,7 +158,7 @@ std::vector<T> rdd<T>::take(size_t num) const {
   std::vector<T> result;
   if (num == 0)
     return result;
-  auto& runner = task_runner::current();
+  auto& runner = this->runner();
   node_->prepare(runner);
   auto total = node_->num_partitions();
   size_t scanned = 0;

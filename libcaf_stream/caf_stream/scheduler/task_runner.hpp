@@ -14,9 +14,9 @@ struct block;
 class state_operator;
 
 /// Runs the tasks of one stage (one task per partition) and returns when all
-/// of them finished, rethrowing the first exception a task threw. The runtime
-/// installs one that spreads tasks over the operator workers while a job
-/// runs; elsewhere tasks run inline on the calling thread.
+/// of them finished, rethrowing the first exception a task threw. The job
+/// executor installs one that spreads tasks over the operator workers in its
+/// graph's `rdd_context`; elsewhere tasks run inline on the calling thread.
 class task_runner {
 public:
   virtual ~task_runner();
@@ -33,24 +33,8 @@ public:
                                         state_call what, time t,
                                         std::vector<block> in);
 
-  /// The runner of the calling thread: the runtime's inside a job, an inline
-  /// runner otherwise.
-  static task_runner& current();
-};
-
-/// Installs a runner for the calling thread for the lifetime of this object.
-class scoped_task_runner {
-public:
-  explicit scoped_task_runner(task_runner& runner) noexcept;
-
-  ~scoped_task_runner();
-
-  scoped_task_runner(const scoped_task_runner&) = delete;
-
-  scoped_task_runner& operator=(const scoped_task_runner&) = delete;
-
-private:
-  task_runner* previous_;
+  /// The runner that runs every task at once on the calling thread.
+  static task_runner& inline_runner() noexcept;
 };
 
 } // namespace caf_stream

@@ -35,6 +35,7 @@ namespace caf_stream::detail {
 dstream_node_base::dstream_node_base(dstream_graph& graph, duration slide,
                                      std::vector<dstream_node_base*> parents)
   : graph_(&graph),
+    context_(graph.context()),
     slide_(slide),
     parents_(std::move(parents)),
     remember_(slide) {
@@ -164,7 +165,8 @@ void check_window(const char* what, duration window, duration slide,
 dstream_graph::dstream_graph(duration batch_interval,
                              size_t default_parallelism)
   : batch_interval_(batch_interval),
-    default_parallelism_(default_parallelism) {
+    default_parallelism_(default_parallelism),
+    context_(std::make_shared<rdd_context>()) {
   if (batch_interval.count() <= 0)
     throw stream_error(errc::invalid_config,
                        "the batch interval must be positive, got "

@@ -8,17 +8,13 @@ namespace caf_stream {
 
 namespace {
 
-class inline_runner final : public task_runner {
+class inline_task_runner final : public task_runner {
 public:
   void run(size_t n, detail::function_ref<void(size_t)> task) override {
     for (size_t i = 0; i < n; ++i)
       task(i);
   }
 };
-
-inline_runner the_inline_runner;
-
-thread_local task_runner* current_runner = nullptr;
 
 } // namespace
 
@@ -35,17 +31,9 @@ std::vector<block> task_runner::call_state(const state_operator& op,
                          "context only (their state lives in its actors)");
 }
 
-task_runner& task_runner::current() {
-  return current_runner != nullptr ? *current_runner : the_inline_runner;
-}
-
-scoped_task_runner::scoped_task_runner(task_runner& runner) noexcept
-  : previous_(current_runner) {
-  current_runner = &runner;
-}
-
-scoped_task_runner::~scoped_task_runner() {
-  current_runner = previous_;
+task_runner& task_runner::inline_runner() noexcept {
+  static inline_task_runner instance;
+  return instance;
 }
 
 streaming_listener::~streaming_listener() {
