@@ -1,10 +1,8 @@
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
-#include "caf/event_based_actor.hpp"
-#include "caf/exit_reason.hpp"
+#include "caf/blocking_actor.hpp"
 #include "caf/send.hpp"
-#include "caf/stateful_actor.hpp"
 
 #include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
@@ -50,133 +48,148 @@ private:
   caf::weak_actor_ptr supervisor_;
 };
 
-struct supervisor_state {
-  std::shared_ptr<receiver_base> rcv;
-  std::shared_ptr<clock> clk;
-  duration restart_delay;
-  bool running = false;
-  bool stopped_for_good = false;
-  caf::actor listener_bus;
-  std::shared_ptr<runtime_state> runtime;
-  // What the receiver events tell the listeners.
-  receiver_info info;
-  std::shared_ptr<spdlog::logger> log = detail::logger("receiver");
-  static inline const char* name = "caf_stream.receiver_supervisor";
-};
+/// Runs on a thread of its own: a blocking actor, as the checkpoint writer
+/// and the listener bus are, since CAF 0.17 can hang its shutdown on a
+/// detached event-based actor (CAF issue 1196).
+class receiver_supervisor final : public caf::blocking_actor {
+public:
+  receiver_supervisor(caf::actor_config& cfg,
+                      std::shared_ptr<receiver_base> rcv,
+                      std::shared_ptr<caf_stream::clock> clk,
+                      duration restart_delay, int32_t stream_id,
+                      std::string name, std::string location,
+                      caf::actor listener_bus,
+                      std::shared_ptr<runtime_state> runtime)
+    : caf::blocking_actor(cfg),
+      rcv_(std::move(rcv)),
+      clk_(std::move(clk)),
+      restart_delay_(restart_delay),
+      listener_bus_(std::move(listener_bus)),
+      runtime_(std::move(runtime)),
+      log_(detail::logger("receiver")) {
+    info_.stream_id = stream_id;
+    info_.name = std::move(name);
+    info_.location = std::move(location);
+  }
 
-using supervisor_actor = caf::stateful_actor<supervisor_state>;
+  void act() override {
+    rcv_->attach(std::make_shared<supervisor_host>(
+                   caf::weak_actor_ptr{ctrl()}),
+                 info_.stream_id);
+    bool running = true;
+    receive_while(running)(
+      [&](start_atom) { start_receiver(); },
+      [&](restart_atom, const std::string& message, int64_t delay_ms) {
+        restart(message, delay_ms);
+      },
+      [&](stop_atom, const std::string& message) {
+        stop_for_good(message);
+        return caf::unit;
+      },
+      [&](error_atom, const std::string& message) {
+        log_->error("receiver {}: {}", rcv_->stream_id(), message);
+        note_error(message);
+      },
+      [&](rate_atom, double records_per_second) {
+        update_rate(records_per_second);
+      },
+      [&](caf::exit_msg& msg) {
+        stop_receiver();
+        fail_state(std::move(msg.reason));
+        running = false;
+      });
+  }
 
-// Each event costs the bus a wake-up: none while nobody listens. On a worker
-// node (no runtime) the driver's bus decides.
-void tell_listeners(supervisor_actor* self, listener_event::kind what) {
-  auto& st = self->state;
-  if (!st.runtime || st.runtime->has_listeners())
-    self->send(st.listener_bus, listener_event{what, {}, st.info, {}});
-}
+  const char* name() const override {
+    return "caf_stream.receiver_supervisor";
+  }
 
-void note_error(supervisor_actor* self, const std::string& message) {
-  auto& st = self->state;
-  st.info.last_error = message;
-  st.info.last_error_time = st.clk->now();
-  tell_listeners(self, listener_event::kind::receiver_error);
-}
+private:
+  void start_receiver() {
+    if (stopped_for_good_ || running_)
+      return;
+    rcv_->set_stopped(false);
+    running_ = true;
+    try {
+      rcv_->on_start();
+      log_->info("receiver {} started", rcv_->stream_id());
+      info_.active = true;
+      tell_listeners(listener_event::kind::receiver_started);
+    } catch (const std::exception& e) {
+      rcv_->restart(std::string{"on_start threw: "} + e.what());
+    }
+  }
 
-void stop_receiver(supervisor_actor* self) {
-  auto& st = self->state;
-  st.rcv->set_stopped(true);
-  if (!st.running)
-    return;
-  st.running = false;
-  try {
-    st.rcv->on_stop();
-  } catch (const std::exception& e) {
-    st.log->error("receiver {}: on_stop threw: {}", st.rcv->stream_id(),
+  void stop_receiver() {
+    rcv_->set_stopped(true);
+    if (!running_)
+      return;
+    running_ = false;
+    try {
+      rcv_->on_stop();
+    } catch (const std::exception& e) {
+      log_->error("receiver {}: on_stop threw: {}", rcv_->stream_id(),
                   e.what());
+    }
   }
-}
 
-void start_receiver(supervisor_actor* self) {
-  auto& st = self->state;
-  if (st.stopped_for_good || st.running)
-    return;
-  st.rcv->set_stopped(false);
-  st.running = true;
-  try {
-    st.rcv->on_start();
-    st.log->info("receiver {} started", st.rcv->stream_id());
-    st.info.active = true;
-    tell_listeners(self, listener_event::kind::receiver_started);
-  } catch (const std::exception& e) {
-    st.rcv->restart(std::string{"on_start threw: "} + e.what());
+  void restart(const std::string& message, int64_t delay_ms) {
+    if (stopped_for_good_)
+      return;
+    auto delay = delay_ms >= 0 ? duration{delay_ms} : restart_delay_;
+    log_->warn("restarting receiver {} in {} ms: {}", rcv_->stream_id(),
+               delay.count(), message);
+    stop_receiver();
+    info_.active = false;
+    note_error(message);
+    send_at(this, *clk_, clk_->now() + delay, start_atom::value);
   }
-}
 
-caf::behavior receiver_supervisor(supervisor_actor* self,
-                                  std::shared_ptr<receiver_base> rcv,
-                                  std::shared_ptr<clock> clk,
-                                  duration restart_delay, int32_t stream_id,
-                                  std::string name, std::string location,
-                                  caf::actor listener_bus,
-                                  std::shared_ptr<runtime_state> runtime) {
-  auto& st = self->state;
-  st.rcv = std::move(rcv);
-  st.clk = std::move(clk);
-  st.restart_delay = restart_delay;
-  st.listener_bus = std::move(listener_bus);
-  st.runtime = std::move(runtime);
-  st.info.stream_id = stream_id;
-  st.info.name = std::move(name);
-  st.info.location = std::move(location);
-  st.rcv->attach(std::make_shared<supervisor_host>(
-                   caf::weak_actor_ptr{self->ctrl()}),
-                 stream_id);
-  self->set_exit_handler([=](const caf::exit_msg& msg) {
-    stop_receiver(self);
-    self->quit(msg.reason);
-  });
-  return {
-    [=](start_atom) { start_receiver(self); },
-    [=](restart_atom, const std::string& message, int64_t delay_ms) {
-      auto& st = self->state;
-      if (st.stopped_for_good)
-        return;
-      auto delay = delay_ms >= 0 ? duration{delay_ms} : st.restart_delay;
-      st.log->warn("restarting receiver {} in {} ms: {}", st.rcv->stream_id(),
-                   delay.count(), message);
-      stop_receiver(self);
-      st.info.active = false;
-      note_error(self, message);
-      send_at(self, *st.clk, st.clk->now() + delay, start_atom::value);
-    },
-    [=](stop_atom, const std::string& message) {
-      auto& st = self->state;
-      if (!message.empty())
-        st.log->info("stopping receiver {}: {}", st.rcv->stream_id(), message);
-      auto was_active = st.info.active;
-      st.stopped_for_good = true;
-      stop_receiver(self);
-      st.info.active = false;
-      if (was_active)
-        tell_listeners(self, listener_event::kind::receiver_stopped);
-      return caf::unit;
-    },
-    [=](error_atom, const std::string& message) {
-      self->state.log->error("receiver {}: {}", self->state.rcv->stream_id(),
-                             message);
-      note_error(self, message);
-    },
-    [=](rate_atom, double records_per_second) {
-      auto& st = self->state;
-      try {
-        st.info.rate_limit = st.rcv->update_rate(records_per_second);
-        tell_listeners(self, listener_event::kind::receiver_rate_updated);
-      } catch (const std::exception& e) {
-        st.log->error("receiver {}: on_rate_update threw: {}",
-                      st.rcv->stream_id(), e.what());
-      }
-    },
-  };
-}
+  void stop_for_good(const std::string& message) {
+    if (!message.empty())
+      log_->info("stopping receiver {}: {}", rcv_->stream_id(), message);
+    auto was_active = info_.active;
+    stopped_for_good_ = true;
+    stop_receiver();
+    info_.active = false;
+    if (was_active)
+      tell_listeners(listener_event::kind::receiver_stopped);
+  }
+
+  void update_rate(double records_per_second) {
+    try {
+      info_.rate_limit = rcv_->update_rate(records_per_second);
+      tell_listeners(listener_event::kind::receiver_rate_updated);
+    } catch (const std::exception& e) {
+      log_->error("receiver {}: on_rate_update threw: {}", rcv_->stream_id(),
+                  e.what());
+    }
+  }
+
+  void note_error(const std::string& message) {
+    info_.last_error = message;
+    info_.last_error_time = clk_->now();
+    tell_listeners(listener_event::kind::receiver_error);
+  }
+
+  // Each event costs the bus a wake-up: none while nobody listens. On a
+  // worker node (no runtime) the driver's bus decides.
+  void tell_listeners(listener_event::kind what) {
+    if (!runtime_ || runtime_->has_listeners())
+      send(listener_bus_, listener_event{what, {}, info_, {}});
+  }
+
+  std::shared_ptr<receiver_base> rcv_;
+  std::shared_ptr<caf_stream::clock> clk_;
+  duration restart_delay_;
+  caf::actor listener_bus_;
+  std::shared_ptr<runtime_state> runtime_;
+  std::shared_ptr<spdlog::logger> log_;
+  bool running_ = false;
+  bool stopped_for_good_ = false;
+  // What the receiver events tell the listeners.
+  receiver_info info_;
+};
 
 } // namespace
 
@@ -188,10 +201,9 @@ caf::actor spawn_receiver_supervisor(caf::actor_system& sys,
                                      std::string location,
                                      caf::actor listener_bus,
                                      std::shared_ptr<runtime_state> runtime) {
-  return sys.spawn<caf::detached>(receiver_supervisor, std::move(rcv),
-                                  std::move(clk), restart_delay, stream_id,
-                                  std::move(name), std::move(location),
-                                  std::move(listener_bus), std::move(runtime));
+  return sys.spawn<receiver_supervisor, caf::detached>(
+    std::move(rcv), std::move(clk), restart_delay, stream_id, std::move(name),
+    std::move(location), std::move(listener_bus), std::move(runtime));
 }
 
 } // namespace caf_stream::actors

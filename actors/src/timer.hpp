@@ -1,7 +1,7 @@
 #pragma once
 
+#include "caf/abstract_actor.hpp"
 #include "caf/actor_cast.hpp"
-#include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
 #include "caf/weak_intrusive_ptr.hpp"
 
@@ -13,7 +13,7 @@ namespace caf_stream::actors {
 /// weak reference, so a dead actor's timer fires into nothing and a timer
 /// never keeps its actor alive.
 template <class... Ts>
-void send_at(caf::event_based_actor* self, clock& clk, time at, Ts... xs) {
+void send_at(caf::abstract_actor* self, clock& clk, time at, Ts... xs) {
   caf::weak_actor_ptr weak{self->ctrl()};
   clk.schedule(at, [weak, xs...] {
     if (auto strong = weak.lock())

@@ -247,8 +247,6 @@ TEST_CASE("a worker that stops gracefully hands what its receiver stored to "
   // With replication 1, 0-99 wait in the worker's buffer (a SIGKILL loses
   // them, above); a graceful stop seals them for the driver first.
   wait_acked_on(node, source, log, 100);
-  // (Not waited for: its exit may hang in CAF 0.17's shutdown, issue 1196,
-  // on the receiver's detached supervisor; the test ends it.)
   node.proc.write_line("stop");
   REQUIRE(log.wait_for("receiver 0: its node " + node.address
                        + " was lost"));
@@ -256,6 +254,9 @@ TEST_CASE("a worker that stops gracefully hands what its receiver stored to "
   REQUIRE(d.run_until(0, 300));
   CHECK(d.out->numbers() == range(0, 300));
   CHECK(log.contains("receiver 0 runs on the driver"));
+  // The worker's process ends, too (bounded: its shutdown once hung on the
+  // receiver's supervisor, CAF issue 1196).
+  CHECK(node.proc.wait_for(std::chrono::seconds(60)) == 0);
 }
 
 TEST_CASE("without a worker node that takes it, the receiver runs on the "

@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -139,6 +141,19 @@ public:
       return std::nullopt;
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  /// Waits at most `bound` for the child to exit: its exit status, or none
+  /// if it still runs then (a child that hangs fails its test rather than
+  /// holding up the suite).
+  std::optional<int> wait_for(std::chrono::milliseconds bound) {
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    auto status = exit_status_if_done();
+    while (!status && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      status = exit_status_if_done();
+    }
+    return status;
   }
 
   /// Waits for the child to exit; returns its exit status.
