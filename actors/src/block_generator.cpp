@@ -2,7 +2,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/block_generator.hpp"
 #include "caf_stream/actors/messages.hpp"
 
 namespace caf_stream::actors {

@@ -11,11 +11,12 @@
 #include "caf/blocking_actor.hpp"
 #include "caf/exit_reason.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
+#include "caf_stream/actors/job_executor.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/actors/stage_table.hpp"
+#include "caf_stream/actors/state_router.hpp"
 #include "caf_stream/actors/through_bytes.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"

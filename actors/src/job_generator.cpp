@@ -9,8 +9,8 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
+#include "caf_stream/actors/job_generator.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"

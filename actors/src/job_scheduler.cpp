@@ -10,7 +10,8 @@
 #include "caf/exit_reason.hpp"
 #include "caf/stateful_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/job_executor.hpp"
+#include "caf_stream/actors/job_scheduler.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/actors/stage_table.hpp"

@@ -3,8 +3,8 @@
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/operator_worker.hpp"
 #include "caf_stream/actors/stage_table.hpp"
 #include "caf_stream/detail/log.hpp"
 

@@ -4,9 +4,10 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/rate_controller.hpp"
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/node.hpp"
 
 namespace caf_stream::actors {
 

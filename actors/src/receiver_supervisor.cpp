@@ -4,10 +4,11 @@
 #include "caf/blocking_actor.hpp"
 #include "caf/send.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/receiver_supervisor.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/receiver/receiver.hpp"
 
 #include "timer.hpp"
 

@@ -8,10 +8,11 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/receiver_tracker.hpp"
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/receiver/write_ahead_log.hpp"
 
 #include "timer.hpp"
 

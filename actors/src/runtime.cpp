@@ -1,4 +1,17 @@
+#include "caf_stream/actors/checkpoint_writer.hpp"
+#include "caf_stream/actors/job_generator.hpp"
+#include "caf_stream/actors/job_scheduler.hpp"
+#include "caf_stream/actors/listener_bus.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_directory.hpp"
+#include "caf_stream/actors/node_link.hpp"
+#include "caf_stream/actors/operator_worker.hpp"
+#include "caf_stream/actors/rate_controller.hpp"
+#include "caf_stream/actors/receiver_placer.hpp"
+#include "caf_stream/actors/receiver_tracker.hpp"
 #include "caf_stream/actors/runtime.hpp"
+#include "caf_stream/actors/stage_table.hpp"
+#include "caf_stream/actors/worker_node.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -7,16 +20,10 @@
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 
-#include "caf_stream/actors/actors.hpp"
-#include "caf_stream/actors/checkpoint_writer.hpp"
-#include "caf_stream/actors/listener_bus.hpp"
-#include "caf_stream/actors/messages.hpp"
-#include "caf_stream/actors/node_directory.hpp"
-#include "caf_stream/actors/node_link.hpp"
-#include "caf_stream/actors/stage_table.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/error.hpp"
+#include "caf_stream/receiver/write_ahead_log.hpp"
 
 namespace caf_stream::actors {
 

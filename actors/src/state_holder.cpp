@@ -7,10 +7,9 @@
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
-#include "caf_stream/detail/build_id.hpp"
+#include "caf_stream/actors/state_holder.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 
 namespace caf_stream::actors {
@@ -135,12 +134,6 @@ caf::actor spawn_state_holder(caf::actor_system& sys,
 caf::actor spawn_holder_proxy(caf::actor_system& sys, caf::actor holder,
                               duration timeout) {
   return sys.spawn(holder_proxy, std::move(holder), timeout);
-}
-
-std::string program_id(const stream_options& opts) {
-  if (!opts.app_id.empty())
-    return "app " + opts.app_id;
-  return "build " + detail::executable_build_id();
 }
 
 } // namespace caf_stream::actors

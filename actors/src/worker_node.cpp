@@ -13,10 +13,14 @@
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/receiver_placer.hpp"
+#include "caf_stream/actors/state_holder.hpp"
+#include "caf_stream/actors/worker_node.hpp"
+#include "caf_stream/detail/build_id.hpp"
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/scheduler/node_registry.hpp"
@@ -278,6 +282,12 @@ caf::actor spawn_state_node(caf::actor_system& sys,
                             stream_options opts) {
   return sys.spawn(state_node, std::move(graph), std::move(program),
                    std::move(clk), std::move(opts));
+}
+
+std::string program_id(const stream_options& opts) {
+  if (!opts.app_id.empty())
+    return "app " + opts.app_id;
+  return "build " + detail::executable_build_id();
 }
 
 } // namespace caf_stream::actors

@@ -13,8 +13,9 @@
 #include "caf/binary_serializer.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/job_executor.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/operator_worker.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/all.hpp"

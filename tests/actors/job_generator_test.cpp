@@ -8,8 +8,11 @@
 #include "caf/after.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/job_generator.hpp"
+#include "caf_stream/actors/job_scheduler.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/operator_worker.hpp"
+#include "caf_stream/actors/receiver_tracker.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/all.hpp"

@@ -9,8 +9,8 @@
 #include "caf/after.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/operator_worker.hpp"
 #include "caf_stream/actors/stage_table.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/actors/through_bytes.hpp"

@@ -9,8 +9,8 @@
 #include "caf/actor_system.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/rate_controller.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"

@@ -8,8 +8,9 @@
 #include "caf/actor_system.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/block_generator.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/receiver_tracker.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 
 using namespace caf_stream;

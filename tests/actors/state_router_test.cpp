@@ -12,9 +12,9 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "caf_stream/actors/actors.hpp"
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/state_router.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/testing.hpp"

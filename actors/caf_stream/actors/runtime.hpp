@@ -11,7 +11,7 @@
 
 #include "caf/fwd.hpp"
 
-#include "caf_stream/actors/actors.hpp"
+#include "caf_stream/actors/receiver_tracker.hpp"
 #include "caf_stream/clock.hpp"
 #include "caf_stream/config.hpp"
 #include "caf_stream/dstream/graph.hpp"
