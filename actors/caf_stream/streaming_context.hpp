@@ -90,6 +90,14 @@ public:
   /// rules: by modification time, names starting with '.' ignored).
   dstream<std::string> text_file_stream(const std::string& directory);
 
+  /// Records of `record_length` bytes each (as `std::string`s) from the
+  /// files that appear in `directory` after the start, picked as
+  /// `text_file_stream` picks them (Spark's `binaryRecordsStream`). A file
+  /// whose size is not a multiple of `record_length` fails its batch with
+  /// an error naming it.
+  dstream<std::string> binary_records_stream(const std::string& directory,
+                                             size_t record_length);
+
   /// A stream fed by a custom receiver.
   template <class T>
   dstream<T> receiver_stream(std::unique_ptr<receiver<T>> rcv) {

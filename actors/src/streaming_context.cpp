@@ -203,6 +203,19 @@ streaming_context::text_file_stream(const std::string& directory) {
   return {graph_, n};
 }
 
+dstream<std::string>
+streaming_context::binary_records_stream(const std::string& directory,
+                                         size_t record_length) {
+  if (record_length == 0)
+    throw stream_error(errc::invalid_config,
+                       "binary_records_stream: the record length must be "
+                       "positive");
+  auto n = std::make_shared<detail::file_input_node>(
+    *graph_, batch_interval(), directory, record_length);
+  graph_->add_input(n, n);
+  return {graph_, n};
+}
+
 namespace {
 
 // Spark's Streaming tab: a listener keeps what the page, the REST API and

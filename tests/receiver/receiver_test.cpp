@@ -240,6 +240,53 @@ TEST_CASE("text_file_stream ignores files modified before start even in the "
   CHECK(outs[1].empty());
 }
 
+TEST_CASE("binary_records_stream cuts new files into records of a fixed "
+          "length; a file of another size fails its batch",
+          "[receiver][file]") {
+  namespace fs = std::filesystem;
+  testing::temporary_directory dir;
+  auto base = support::wall_clock_second();
+  auto write = [&](const std::string& name, const std::string& bytes,
+                   int64_t mtime_ms) {
+    support::write_file(fs::path{dir.path()} / name, bytes, mtime_ms);
+  };
+  test::pipeline<std::string> p{testing::default_test_options(),
+                                caf_stream::time{base}};
+  p.collect(p.context().binary_records_stream(dir.path(), 4));
+  p.context().start();
+  write("a.bin", std::string{"ab\0d\n\r\xff\x01", 8}, base + 500);
+  p.next_batch(); // base + 1000
+  write("b.bin", "12345", base + 1500);
+  p.next_batch(); // base + 2000
+  write("c.bin", "wxyz", base + 2500);
+  p.next_batch(); // base + 3000
+  p.context().stop();
+  auto infos = p.infos();
+  REQUIRE(infos.size() == 3);
+  CHECK_FALSE(infos[0].failure_reason);
+  REQUIRE(infos[1].failure_reason);
+  CHECK_THAT(*infos[1].failure_reason,
+             Catch::Contains("b.bin' holds 5 bytes, which is not a multiple "
+                             "of the record length 4"));
+  CHECK_FALSE(infos[2].failure_reason);
+  auto outs = p.outputs();
+  REQUIRE(outs.size() == 2);
+  CHECK(outs[0]
+        == std::vector<std::string>{std::string{"ab\0d", 4},
+                                    std::string{"\n\r\xff\x01", 4}});
+  CHECK(outs[1] == std::vector<std::string>{"wxyz"});
+}
+
+TEST_CASE("binary_records_stream refuses a record length of 0",
+          "[receiver][file]") {
+  testing::temporary_directory dir;
+  streaming_context ssc{std::chrono::seconds(1),
+                        testing::default_test_options(),
+                        std::make_shared<testing::manual_clock>()};
+  CHECK_THROWS_WITH(ssc.binary_records_stream(dir.path(), 0),
+                    Catch::Contains("the record length must be positive"));
+}
+
 namespace {
 
 // Takes the blocks a buffer hands over whole, or refuses them.

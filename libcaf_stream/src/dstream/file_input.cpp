@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <sys/stat.h>
 
@@ -18,11 +19,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// One partition per file; the lines are read in the partition's task.
+/// One partition per file; the lines (or the records of `record_length`
+/// bytes) are read in the partition's task.
 class text_files_node final : public rdd_node<std::string> {
 public:
-  explicit text_files_node(std::vector<std::string> files)
-    : files_(std::move(files)) {
+  text_files_node(std::vector<std::string> files, size_t record_length)
+    : files_(std::move(files)), record_length_(record_length) {
     // nop
   }
 
@@ -35,12 +37,18 @@ public:
   }
 
   void compute(size_t index, sink out) const override {
-    for (const auto& line : read_lines(files_[index]))
-      out(line);
+    for (const auto& x : materialize(index))
+      out(x);
+  }
+
+  std::vector<std::string> materialize(size_t index) const override {
+    return record_length_ == 0 ? read_lines(files_[index])
+                               : read_records(files_[index], record_length_);
   }
 
 private:
   std::vector<std::string> files_;
+  size_t record_length_;
 };
 
 // Modification time in milliseconds since the Unix epoch, or -1.
@@ -55,15 +63,16 @@ int64_t mod_time_ms(const std::string& path) {
 } // namespace
 
 file_input_node::file_input_node(dstream_graph& graph, duration slide,
-                                 std::string directory)
+                                 std::string directory, size_t record_length)
   : generated_input_node<std::string>(graph, slide),
-    directory_(std::move(directory)) {
+    directory_(std::move(directory)),
+    record_length_(record_length) {
   // Spark remembers selections for ceil(60 s / batch) batches.
   auto n = (min_remember_duration.count() + slide.count() - 1) / slide.count();
   remember_ = slide * n;
   if (!fs::is_directory(directory_))
     throw stream_error(errc::source_failure,
-                       "text_file_stream: '" + directory_
+                       std::string{name()} + ": '" + directory_
                          + "' is not a directory");
 }
 
@@ -87,7 +96,7 @@ std::vector<std::string> file_input_node::find_new_files(time t) {
   }
   if (ec)
     throw stream_error(errc::source_failure,
-                       "text_file_stream: cannot list '" + directory_
+                       std::string{name()} + ": cannot list '" + directory_
                          + "': " + ec.message());
   std::sort(result.begin(), result.end());
   return result;
@@ -112,8 +121,13 @@ std::pair<rdd<std::string>, int64_t> file_input_node::next(time t) {
   for (auto& f : files)
     recent_.insert(f);
   selected_[t] = files;
-  return {rdd<std::string>{std::make_shared<text_files_node>(std::move(files))},
-          0};
+  return {files_rdd(std::move(files)), 0};
+}
+
+rdd<std::string>
+file_input_node::files_rdd(std::vector<std::string> files) const {
+  return rdd<std::string>{
+    std::make_shared<text_files_node>(std::move(files), record_length_)};
 }
 
 std::string file_input_node::checkpoint_positions(time) {
@@ -131,8 +145,7 @@ void file_input_node::restore_positions(const std::string& bytes) {
       recent_.insert(f);
     // Batches before the restart are not run again, but windows that reach
     // back to them read their files again, as Spark's FileInputDStream.
-    restore_fixed(time{ms}, rdd<std::string>{
-                              std::make_shared<text_files_node>(files)});
+    restore_fixed(time{ms}, files_rdd(files));
     selected_[time{ms}] = files;
     replay_[time{ms}] = std::move(files);
   }
@@ -153,6 +166,29 @@ std::vector<std::string> read_lines(const std::string& path) {
   if (in.bad())
     throw stream_error(errc::source_failure, "error reading '" + path + "'");
   return lines;
+}
+
+std::vector<std::string> read_records(const std::string& path, size_t length) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    throw stream_error(errc::source_failure,
+                       "cannot read '" + path + "': " + std::strerror(errno));
+  std::string bytes{std::istreambuf_iterator<char>{in},
+                    std::istreambuf_iterator<char>{}};
+  if (in.bad())
+    throw stream_error(errc::source_failure, "error reading '" + path + "'");
+  if (bytes.size() % length != 0)
+    throw stream_error(errc::source_failure,
+                       "binary_records_stream: '" + path + "' holds "
+                         + std::to_string(bytes.size())
+                         + " bytes, which is not a multiple of the record "
+                           "length "
+                         + std::to_string(length));
+  std::vector<std::string> records;
+  records.reserve(bytes.size() / length);
+  for (size_t i = 0; i < bytes.size(); i += length)
+    records.push_back(bytes.substr(i, length));
+  return records;
 }
 
 } // namespace caf_stream::detail
