@@ -181,6 +181,10 @@ public:
   /// Sets the directory for checkpoints (created if missing).
   void checkpoint(const std::string& directory);
 
+  /// Makes every stream keep the RDDs it generated for at least `d`
+  /// (Spark's `remember`), e.g. for `dstream::slice`. Before `start()`, once.
+  void remember(duration d);
+
   // -- properties -------------------------------------------------------------
 
   /// The batch interval given at construction.

@@ -402,6 +402,10 @@ void streaming_context::checkpoint(const std::string& directory) {
   graph_->set_checkpoint_directory(directory);
 }
 
+void streaming_context::remember(duration d) {
+  graph_->remember(d);
+}
+
 std::unique_ptr<streaming_context> streaming_context::get_or_create(
   const std::string& directory,
   const std::function<std::unique_ptr<streaming_context>()>& create) {

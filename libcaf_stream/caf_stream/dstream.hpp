@@ -33,6 +33,8 @@ void check_checkpoint_interval(const dstream_node_base& node,
 
 void check_can_persist(const dstream_graph& graph);
 
+void check_can_slice(const dstream_graph& graph);
+
 } // namespace detail
 
 template <class K, class V, class S, class M>
@@ -65,6 +67,27 @@ public:
 
   const std::shared_ptr<detail::dstream_graph>& graph() const noexcept {
     return graph_;
+  }
+
+  /// The RDDs this stream generated for the batches from `from` to `to`,
+  /// both included, oldest first (Spark's `slice`; a `from` off the slide
+  /// grid goes down to it). A stream keeps its RDDs for its remember
+  /// duration, which `streaming_context::remember` lengthens. Unlike Spark,
+  /// `slice` computes no RDD the stream did not generate for its batch
+  /// (that would run a state stream out of turn). While the context runs,
+  /// call it inside a job (`foreach_rdd`, `transform`), where the RDDs
+  /// live; elsewhere, and before `start()`, it throws `stream_error`.
+  std::vector<rdd<T>> slice(time from, time to) const {
+    detail::check_can_slice(*graph_);
+    auto zero = node_->zero_time();
+    auto slide = node_->slide();
+    if (from < zero)
+      from = zero;
+    from = zero + slide * ((from - zero).count() / slide.count());
+    std::vector<rdd<T>> result;
+    for (auto& [t, x] : node_->generated_between(from - duration{1}, to))
+      result.push_back(std::move(x));
+    return result;
   }
 
   // -- per-batch transformations ----------------------------------------------

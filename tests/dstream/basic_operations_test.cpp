@@ -276,3 +276,69 @@ TEST_CASE("a persisted stream is computed once per batch for all its uses",
   // Two outputs use the stream: without persist each computes it.
   CHECK(*calls == (persist ? 7 : 14));
 }
+
+namespace {
+
+using slices = std::vector<std::vector<std::vector<int>>>;
+
+// Batch k (1 s each) gets {k}; every batch, a job slices the doubled stream
+// from 2.5 s before its time to its time (the start goes down to the
+// grid), after `prepare(ssc)`. Returns what each batch's slice held.
+template <class Prepare>
+slices slice_each_batch(size_t batches, Prepare prepare) {
+  test::pipeline<int> p;
+  auto& ssc = p.context();
+  auto queue = std::make_shared<rdd_queue<int>>();
+  for (int k = 1; k <= static_cast<int>(batches); ++k)
+    queue->push(ssc.parallelize(std::vector<int>{k}, 1));
+  auto doubled = ssc.queue_stream(queue).map([](int x) { return 2 * x; });
+  auto seen = std::make_shared<slices>();
+  doubled.foreach_rdd([doubled, seen](const rdd<int>&, caf_stream::time t) {
+    std::vector<std::vector<int>> xs;
+    for (const auto& x : doubled.slice(t - std::chrono::milliseconds(2500), t))
+      xs.push_back(x.collect());
+    seen->push_back(std::move(xs));
+  });
+  prepare(ssc);
+  p.run(batches);
+  return *seen;
+}
+
+} // namespace
+
+TEST_CASE("slice gives the RDDs a stream still remembers", "[dstream][slice]") {
+  // A map keeps its RDDs for one slide: the batch before and this one.
+  CHECK(slice_each_batch(4, [](streaming_context&) {})
+        == slices{{{2}}, {{2}, {4}}, {{4}, {6}}, {{6}, {8}}});
+  // With `remember`, all of them since 3 s before (1.5 s goes down to 1 s).
+  CHECK(slice_each_batch(4,
+                         [](streaming_context& ssc) {
+                           ssc.remember(std::chrono::seconds(10));
+                         })
+        == slices{{{2}}, {{2}, {4}}, {{2}, {4}, {6}}, {{2}, {4}, {6}, {8}}});
+}
+
+TEST_CASE("slice runs inside a job of a started context; remember is set "
+          "once, before start",
+          "[dstream][slice]") {
+  test::pipeline<int> p;
+  auto& ssc = p.context();
+  auto queue = std::make_shared<rdd_queue<int>>();
+  auto in = ssc.queue_stream(queue);
+  p.collect(in);
+  using caf_stream::time;
+  CHECK_THROWS_WITH(in.slice(time{0}, time{1000}),
+                    Catch::Contains("has not been initialized"));
+  CHECK_THROWS_WITH(ssc.remember(std::chrono::seconds(0)),
+                    Catch::Contains("must be positive"));
+  ssc.remember(std::chrono::seconds(5));
+  CHECK_THROWS_WITH(ssc.remember(std::chrono::seconds(6)),
+                    Catch::Contains("already set as 5000 ms"));
+  ssc.start();
+  p.next_batch();
+  CHECK_THROWS_WITH(in.slice(time{0}, time{1000}),
+                    Catch::Contains("call it inside a job"));
+  CHECK_THROWS_WITH(ssc.remember(std::chrono::seconds(5)),
+                    Catch::Contains("after starting a context"));
+  ssc.stop();
+}

@@ -55,6 +55,11 @@ public:
     sink_max_retries_ = n;
   }
 
+  /// Makes every stream keep the RDDs it generated for at least `d` (Spark's
+  /// `StreamingContext.remember`), e.g. to `slice` them later. Throws
+  /// `stream_error` if `d` is not positive, once set, or once started.
+  void remember(duration d);
+
   /// Adds a stream; throws `stream_error` once the graph started or stopped.
   void add(std::shared_ptr<dstream_node_base> node);
 
@@ -211,6 +216,7 @@ private:
   size_t default_parallelism_;
   rdd_context_ptr context_;
   size_t sink_max_retries_ = 3;
+  std::optional<duration> remember_;
   state state_ = state::initialized;
   std::string checkpoint_dir_;
   time zero_;

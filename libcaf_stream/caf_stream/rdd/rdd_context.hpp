@@ -24,6 +24,13 @@ public:
     return task_runner::inline_runner();
   }
 
+  /// Whether a runner is installed for a thread other than the calling one
+  /// (the runtime runs jobs, and this thread is not theirs).
+  bool runs_jobs_elsewhere() const noexcept {
+    auto owner = owner_.load(std::memory_order_acquire);
+    return owner != std::thread::id{} && owner != std::this_thread::get_id();
+  }
+
   /// The runner of `context`, which may be null (an RDD made outside any
   /// graph).
   static task_runner& runner_of(const rdd_context* context) noexcept {

@@ -99,6 +99,18 @@ void throw_missing_parent_rdd(const char* what, time t) {
                        + "at " + to_string(t));
 }
 
+void check_can_slice(const dstream_graph& graph) {
+  if (graph.is_open())
+    throw stream_error(errc::illegal_state,
+                       "slice: the stream has not been initialized (start "
+                       "the context first)");
+  if (graph.context()->runs_jobs_elsewhere())
+    throw stream_error(errc::illegal_state,
+                       "slice: while the context runs, call it inside a job "
+                       "(foreach_rdd, transform), on the thread where the "
+                       "stream's RDDs live");
+}
+
 void check_can_persist(const dstream_graph& graph) {
   if (!graph.is_open())
     throw stream_error(errc::illegal_state,
@@ -251,6 +263,20 @@ void dstream_graph::set_checkpoint_directory(std::string directory) {
   checkpoint_dir_ = std::move(directory);
 }
 
+void dstream_graph::remember(duration d) {
+  check_open("remember");
+  if (d.count() <= 0)
+    throw stream_error(errc::invalid_config,
+                       "remember: the duration must be positive, got "
+                         + to_string(d));
+  if (remember_)
+    throw stream_error(errc::illegal_state,
+                       "remember: the remember duration is already set as "
+                         + to_string(*remember_)
+                         + "; it cannot be set again");
+  remember_ = d;
+}
+
 void dstream_graph::start(time zero, std::optional<time> started) {
   check_open("start");
   validate();
@@ -258,6 +284,8 @@ void dstream_graph::start(time zero, std::optional<time> started) {
   started_ = started.value_or(zero);
   for (auto& n : nodes_) {
     n->initialize(zero);
+    if (remember_)
+      n->remember(*remember_);
     if (n->must_checkpoint() && n->checkpoint_interval().count() == 0)
       n->set_checkpoint_interval(n->default_checkpoint_interval());
   }
