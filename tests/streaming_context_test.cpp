@@ -202,3 +202,31 @@ TEST_CASE("save_as_text_files writes a directory per batch", "[context][output]"
   CHECK(std::filesystem::exists(dir / "_SUCCESS"));
   CHECK(std::filesystem::exists(prefix + "-1000"));
 }
+
+TEST_CASE("save_as_object_files writes a directory per batch, which "
+          "object_file reads back",
+          "[context][output]") {
+  using pair = std::pair<std::string, int64_t>;
+  testing::temporary_directory out;
+  auto prefix = (std::filesystem::path{out.path()} / "pairs").string();
+  test::pipeline<pair> p;
+  auto q = std::make_shared<rdd_queue<pair>>();
+  q->push(parallelize(std::vector<pair>{{"a", 1}, {"b", 2}, {"c", 3}}, 2));
+  auto s = p.context().queue_stream(q);
+  s.save_as_object_files(prefix, "bin");
+  p.collect(s);
+  p.context().start();
+  p.next_batch();
+  p.context().stop();
+  auto dir = std::filesystem::path{prefix + "-1000.bin"};
+  CHECK(std::filesystem::exists(dir / "_SUCCESS"));
+  auto back = p.context().object_file<pair>(dir.string());
+  CHECK(back.glom().collect()
+        == std::vector<std::vector<pair>>{{{"a", 1}}, {{"b", 2}, {"c", 3}}});
+  std::ofstream{dir / "part-00001"} << "garbage";
+  CHECK_THROWS_WITH(p.context().object_file<pair>(dir.string()),
+                    Catch::Contains("part-00001' does not hold records of "
+                                    "this type"));
+  CHECK_THROWS_WITH(p.context().object_file<pair>(prefix + "-2000.bin"),
+                    Catch::Contains("is not a directory"));
+}

@@ -126,6 +126,16 @@ public:
       .with_context(graph_->context());
   }
 
+  /// The records `dstream::save_as_object_files` wrote to `directory` (one
+  /// batch's directory), one partition per part file (Spark's
+  /// `objectFile`). Throws `stream_error` naming a file that does not hold
+  /// records of `T`.
+  template <class T>
+  rdd<T> object_file(const std::string& directory) const {
+    return detail::read_object_file<T>(directory).with_context(
+      graph_->context());
+  }
+
   /// The union of several streams of the same slide.
   template <class T>
   dstream<T> union_all(const std::vector<dstream<T>>& streams) {

@@ -525,6 +525,21 @@ public:
     });
   }
 
+  /// Writes each batch to the directory `prefix-<batch ms>[.suffix]`, which
+  /// appears whole, with a file `part-NNNNN` per partition holding its
+  /// records in Boost.Serialization form (Spark's `saveAsObjectFiles`;
+  /// `streaming_context::object_file` reads one back).
+  void save_as_object_files(std::string prefix,
+                            std::string suffix = "") const {
+    static_assert(detail::is_serializable<std::vector<T>>::value,
+                  "save_as_object_files needs records with a "
+                  "Boost.Serialization serialize");
+    add_output("save_as_object_files",
+               [prefix, suffix](const rdd<T>& x, time t) {
+                 detail::save_batch_as_object_files(x, t, prefix, suffix);
+               });
+  }
+
   /// After each batch, sends the actor `dst` a message `(time, std::vector<T>)`
   /// with the batch's time and records: one message per batch, in batch
   /// order (an actor application's way out of a stream). A batch whose

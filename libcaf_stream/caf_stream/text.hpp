@@ -116,6 +116,16 @@ std::string batch_file_name(const std::string& prefix,
 void write_part_file(const std::string& dir, size_t index,
                      const std::vector<std::string>& lines);
 
+/// Writes partition `index` as `<dir>/part-NNNNN` holding `bytes`.
+void write_part_bytes(const std::string& dir, size_t index,
+                      const std::string& bytes);
+
+/// The contents of the `part-NNNNN` files of `dir`, in partition order;
+/// throws `stream_error` (prefixed with `what`) if `dir` is not a directory
+/// or a file cannot be read.
+std::vector<std::pair<std::string, std::string>>
+read_part_files(const std::string& dir, const char* what);
+
 /// A batch's output directory while it is written: a temporary sibling
 /// (`.<name>.tmp`) that `commit` moves into place with `_SUCCESS`,
 /// replacing what a previous run of the same batch left. Until then it is

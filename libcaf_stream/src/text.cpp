@@ -1,7 +1,9 @@
 #include "caf_stream/text.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <set>
 
@@ -93,13 +95,21 @@ void remove_temporary_outputs() noexcept {
   }
 }
 
-void write_part_file(const std::string& dir, size_t index,
-                     const std::vector<std::string>& lines) {
-  // Spark's part file names: part-00000, part-00001, ...
+namespace {
+
+// Spark's part file names: part-00000, part-00001, ...
+std::string part_path(const std::string& dir, size_t index) {
   auto digits = std::to_string(index);
   if (digits.size() < 5)
     digits.insert(0, 5 - digits.size(), '0');
-  auto path = (fs::path{dir} / ("part-" + digits)).string();
+  return (fs::path{dir} / ("part-" + digits)).string();
+}
+
+} // namespace
+
+void write_part_file(const std::string& dir, size_t index,
+                     const std::vector<std::string>& lines) {
+  auto path = part_path(dir, index);
   std::ofstream out{path, std::ios::binary | std::ios::trunc};
   for (const auto& line : lines) {
     out.write(line.data(), static_cast<std::streamsize>(line.size()));
@@ -109,6 +119,48 @@ void write_part_file(const std::string& dir, size_t index,
   if (!out)
     throw stream_error(errc::job_failure,
                        "save_as_text_files: cannot write '" + path + "'");
+}
+
+void write_part_bytes(const std::string& dir, size_t index,
+                      const std::string& bytes) {
+  auto path = part_path(dir, index);
+  std::ofstream out{path, std::ios::binary | std::ios::trunc};
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.flush();
+  if (!out)
+    throw stream_error(errc::job_failure,
+                       "save_as_object_files: cannot write '" + path + "'");
+}
+
+std::vector<std::pair<std::string, std::string>>
+read_part_files(const std::string& dir, const char* what) {
+  if (!fs::is_directory(dir))
+    throw stream_error(errc::source_failure, std::string{what} + ": '" + dir
+                                               + "' is not a directory");
+  std::vector<std::string> paths;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().filename().string().rfind("part-", 0) == 0)
+      paths.push_back(entry.path().string());
+  if (ec)
+    throw stream_error(errc::source_failure, std::string{what}
+                                               + ": cannot list '" + dir
+                                               + "': " + ec.message());
+  std::sort(paths.begin(), paths.end());
+  std::vector<std::pair<std::string, std::string>> result;
+  for (auto& path : paths) {
+    std::ifstream in{path, std::ios::binary};
+    if (!in.is_open())
+      throw stream_error(errc::source_failure,
+                         std::string{what} + ": cannot read '" + path + "'");
+    std::string bytes{std::istreambuf_iterator<char>{in},
+                      std::istreambuf_iterator<char>{}};
+    if (in.bad())
+      throw stream_error(errc::source_failure,
+                         std::string{what} + ": error reading '" + path + "'");
+    result.emplace_back(std::move(path), std::move(bytes));
+  }
+  return result;
 }
 
 } // namespace caf_stream::detail

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "caf_stream/checkpoint/serialization.hpp"
+#include "caf_stream/error.hpp"
 #include "caf_stream/rdd/rdd.hpp"
 #include "caf_stream/text.hpp"
 #include "caf_stream/time.hpp"
@@ -45,6 +47,41 @@ void save_batch_as_text_files(const rdd<T>& x, time t,
     write_part_file(out.path(), index, lines);
   });
   out.commit();
+}
+
+/// `save_as_object_files` for one batch: the directory
+/// `prefix-<batch ms>[.suffix]` appears whole, with a file `part-NNNNN` per
+/// partition holding its records in Boost.Serialization form.
+template <class T>
+void save_batch_as_object_files(const rdd<T>& x, time t,
+                                const std::string& prefix,
+                                const std::string& suffix) {
+  output_dir out{batch_file_name(prefix, suffix, t.milliseconds())};
+  x.foreach_partition([&out](size_t index, const std::vector<T>& part) {
+    write_part_bytes(out.path(), index, to_bytes(part));
+  });
+  out.commit();
+}
+
+/// The records `save_as_object_files` wrote to `dir`, one partition per
+/// part file; throws `stream_error` naming a file that does not hold
+/// records of `T`.
+template <class T>
+rdd<T> read_object_file(const std::string& dir) {
+  std::vector<std::shared_ptr<const std::vector<T>>> parts;
+  for (auto& [path, bytes] : read_part_files(dir, "object_file")) {
+    auto part = std::make_shared<std::vector<T>>();
+    try {
+      from_bytes(bytes, *part);
+    } catch (const std::exception& e) {
+      throw stream_error(errc::source_failure,
+                         "object_file: '" + path
+                           + "' does not hold records of this type: "
+                           + e.what());
+    }
+    parts.push_back(std::move(part));
+  }
+  return rdd<T>{std::make_shared<collection_node<T>>(std::move(parts))};
 }
 
 } // namespace caf_stream::detail
