@@ -10,7 +10,6 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -145,15 +144,20 @@ public:
 
   /// Waits at most `bound` for the child to exit: its exit status, or none
   /// if it still runs then (a child that hangs fails its test rather than
-  /// holding up the suite).
+  /// holding up the suite). Keeps what the child prints meanwhile for
+  /// `read_line`; a child ends its output when it exits.
   std::optional<int> wait_for(std::chrono::milliseconds bound) {
     auto deadline = std::chrono::steady_clock::now() + bound;
-    auto status = exit_status_if_done();
-    while (!status && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      status = exit_status_if_done();
+    for (;;) {
+      if (auto status = exit_status_if_done())
+        return status;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return std::nullopt;
+      if (fill(static_cast<int>(left.count())) == fill_result::ended)
+        return wait();
     }
-    return status;
   }
 
   /// Waits for the child to exit; returns its exit status.
