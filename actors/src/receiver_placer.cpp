@@ -106,14 +106,9 @@ public:
       [&](caf::down_msg& dm) {
         if (dm.source != supervisor_.address() || stopping_)
           return;
-        // Spark starts a lost receiver again on another executor. A node
-        // that stops gracefully ends its receivers with `user_shutdown`.
-        if (dm.reason == caf::exit_reason::user_shutdown)
-          log_->info("receiver {}: its node {} stopped", in_->stream_id(),
-                     where_);
-        else
-          log_->warn("receiver {}: its node {} was lost ({})",
-                     in_->stream_id(), where_, system().render(dm.reason));
+        // Spark starts a lost receiver again on another executor.
+        log_->warn("receiver {}: its node {} was lost ({})", in_->stream_id(),
+                   where_, system().render(dm.reason));
         place(node_ + 1);
       },
       [&](caf::exit_msg&) { running = false; });
