@@ -520,9 +520,9 @@ private:
                                       MergeCombiners>;
     auto n = num_partitions != 0 ? num_partitions
                                  : std::max(partitions(), size_t{1});
-    return derived<std::pair<k, C>>(
-      std::make_shared<node>(node_, n, std::move(create),
-                             std::move(merge_value), std::move(merge_combiners)));
+    return derived<std::pair<k, C>>(std::make_shared<node>(
+      node_, n, std::move(create), std::move(merge_value),
+      std::move(merge_combiners)));
   }
 
   // An RDD of `node` in this RDD's context.
