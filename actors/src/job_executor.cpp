@@ -23,6 +23,8 @@
 #include "caf_stream/error.hpp"
 #include "caf_stream/scheduler/stage_placement.hpp"
 
+#include "node_map_stages.hpp"
+
 namespace caf_stream::actors {
 
 namespace {
@@ -46,13 +48,17 @@ public:
       stages_(stages),
       nodes_(nodes),
       placement_(in_place_bound) {
-    // nop
+    if (opts_.tasks_on_workers())
+      on_nodes_.emplace(self, graph, opts, nodes);
   }
 
-  /// Names the tasks of the stages from now on as batch `t`'s.
-  void set_batch(time t) noexcept {
-    batch_time_ = t;
+  /// Names the tasks of the stages from now on as batch `js`'s, whose
+  /// inputs go along with the map stages that run on worker nodes.
+  void set_batch(const job_set& js) {
+    batch_time_ = js.batch_time;
     placement_.new_batch();
+    if (on_nodes_)
+      on_nodes_->set_batch(js);
   }
 
   ~worker_task_runner() override {
@@ -81,6 +87,15 @@ public:
     if (left > 0)
       spread(left, task);
     placement_.took(stage, steady_clock::now() - start);
+  }
+
+  void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
+                     detail::function_ref<void(size_t)> task) override {
+    auto here = [&](const std::vector<uint32_t>& tasks) {
+      run(tasks.size(), [&](size_t i) { task(tasks[i]); });
+    };
+    if (!on_nodes_ || !on_nodes_->run(shuffle, n, here))
+      run(n, task);
   }
 
   std::vector<block> call_state(const state_operator& op, state_call what,
@@ -173,6 +188,8 @@ private:
   uint64_t next_id_ = 0;
   size_t next_worker_ = 0;
   stage_placement placement_;
+  // With `stream.task.placement = workers`.
+  std::optional<node_map_stages> on_nodes_;
 };
 
 /// Runs one batch after the other on its own thread, where the graph's
@@ -235,7 +252,7 @@ private:
       skipped.batch_time = js.batch_time;
       return skipped;
     }
-    runner_->set_batch(js.batch_time);
+    runner_->set_batch(js);
     auto info = js.info(graph_->batch_interval());
     info.processing_start_time = clk_->now();
     if (state_->has_listeners())

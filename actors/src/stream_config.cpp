@@ -81,6 +81,11 @@ void add_stream_options(caf::config_option_set& opts) {
                                    "driver (default: workers if any)")
     .add<size_t>("replication", "copies of a block stored whole before "
                                 "store returns (1 or 2)");
+  caf::config_option_adder{opts, "stream.task"}
+    .add<std::string>("placement", "where the map tasks of shuffles run: "
+                                   "workers or driver")
+    .add<size_t>("max-failures", "failures of a task before its stage "
+                                 "fails (4)");
   caf::config_option_adder{opts, "stream.receiver.write-ahead-log"}
     .add<bool>("enable", "log received blocks in the checkpoint directory")
     .add<std::string>("sync", "every-block, every-interval or never (fsync)")
@@ -116,6 +121,10 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   result.max_rate = caf::get_or(cfg, "stream.receiver.max-rate", result.max_rate);
   if (auto x = caf::get_if<std::string>(&cfg, "stream.receiver.placement"))
     result.placement = parse_receiver_placement(*x);
+  if (auto x = caf::get_if<std::string>(&cfg, "stream.task.placement"))
+    result.tasks = parse_task_placement(*x);
+  result.task_max_failures = caf::get_or(cfg, "stream.task.max-failures",
+                                         result.task_max_failures);
   result.receiver_replication = caf::get_or(
     cfg, "stream.receiver.replication", result.receiver_replication);
   result.write_ahead_log = caf::get_or(
@@ -193,6 +202,7 @@ void add_stream_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<batch_info>("caf_stream::batch_info");
   cfg.add_message_type<job_set>("caf_stream::job_set");
   cfg.add_message_type<actors::task_ref>("caf_stream::task_ref");
+  cfg.add_message_type<actors::map_stage>("caf_stream::map_stage");
   cfg.add_message_type<listener_event>("caf_stream::listener_event");
   cfg.add_message_type<detail::checkpoint_record>(
     "caf_stream::checkpoint_record");

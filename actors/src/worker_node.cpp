@@ -17,6 +17,7 @@
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/receiver_placer.hpp"
 #include "caf_stream/actors/state_holder.hpp"
+#include "caf_stream/actors/task_host.hpp"
 #include "caf_stream/actors/worker_node.hpp"
 #include "caf_stream/detail/build_id.hpp"
 #include "caf_stream/detail/log.hpp"
@@ -48,6 +49,8 @@ struct node_state {
   std::map<int32_t, served_receiver> receivers;
   // What to do when a receiver's supervisor that a stop ended is down.
   std::map<caf::actor_addr, std::function<void()>> when_down;
+  // Runs the map tasks drivers send, spawned for the first.
+  caf::actor task_host;
   // Set by a graceful stop: the node takes no more work.
   bool stopping = false;
   std::shared_ptr<spdlog::logger> log = detail::logger("node");
@@ -59,6 +62,8 @@ struct node_state {
   ~node_state() {
     for (auto& h : holders)
       caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    if (task_host)
+      caf::anon_send_exit(task_host, caf::exit_reason::user_shutdown);
     for (auto& [id, r] : receivers)
       for (auto& x : {r.running.supervisor, r.running.generator})
         if (x)
@@ -264,6 +269,20 @@ caf::behavior state_node(node_actor* self,
       return start_receiver_here(self, fingerprint, program, id,
                                  std::move(tracker), std::move(listener_bus),
                                  replication, location);
+    },
+    [=](map_tasks_atom, uint64_t id, map_stage& stage) {
+      auto& st = self->state;
+      auto driver = caf::actor_cast<caf::actor>(self->current_sender());
+      if (auto no = refusal(self, "worker node", stage.program,
+                            stage.fingerprint)) {
+        self->send(driver, map_failed_atom::value, id,
+                   message_of(*no));
+        return;
+      }
+      if (!st.task_host)
+        st.task_host = spawn_task_host(self->system(), st.graph);
+      self->send(st.task_host, map_tasks_atom::value, id, std::move(stage),
+                 driver);
     },
     [=](stop_atom) -> caf::result<void> {
       self->state.stopping = true;

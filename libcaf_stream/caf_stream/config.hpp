@@ -48,6 +48,20 @@ enum class receiver_placement {
 /// (errc::invalid_config) naming the key otherwise.
 receiver_placement parse_receiver_placement(const std::string& x);
 
+/// Where the map tasks of portable streams run (`stream.task.placement`).
+enum class task_placement {
+  /// On the driver (the default, unset, for now).
+  automatic,
+  /// On the worker nodes (`workers`); needs `stream.nodes`.
+  workers,
+  /// On the driver (`driver`).
+  driver,
+};
+
+/// Parses "workers" or "driver"; throws `stream_error`
+/// (errc::invalid_config) naming the key otherwise.
+task_placement parse_task_placement(const std::string& x);
+
 /// The runtime settings of a streaming context. In an actor application they
 /// come from CAF's configuration (`caf-application.ini`, `--key=value`) under
 /// the keys named below; see `caf_stream::stream_config`.
@@ -152,6 +166,19 @@ struct stream_options {
   /// travels with the next sealed blocks.
   size_t receiver_replication = 2;
 
+  /// `stream.task.placement`: where the map tasks of shuffles run,
+  /// `workers` or `driver` (default: the driver). On the workers, a
+  /// stream's map stage goes to the worker nodes when another node computes
+  /// the same RDD from the batch's inputs (`dstream_node_base::portable`:
+  /// no state, no window, no `transform`) and its records serialize; the
+  /// buckets come back to the driver, whose reduce tasks read them.
+  task_placement tasks = task_placement::automatic;
+
+  /// `stream.task.max-failures`: how often a task may fail before its stage
+  /// fails (Spark's `spark.task.maxFailures`, 4). A task whose worker node
+  /// fails or is lost runs again on the next node, then on the driver.
+  size_t task_max_failures = 4;
+
   /// `stream.state-timeout`: how long a batch waits for a state holder's
   /// answer; a holder on a state node that does not answer in time is taken
   /// as lost, and its partition moves (a state node that hangs).
@@ -238,6 +265,12 @@ struct stream_options {
     if (placement == receiver_placement::automatic)
       return with_nodes() && !write_ahead_log;
     return placement == receiver_placement::workers;
+  }
+
+  /// Returns whether the map tasks of portable streams go to the worker
+  /// nodes (asked for: not by default yet).
+  bool tasks_on_workers() const noexcept {
+    return tasks == task_placement::workers;
   }
 
   /// Fills the zero ("as many as ...") settings in with their actual values.

@@ -186,7 +186,9 @@ public:
       using node = detail::transformed_node<T, out>;
       return add(std::make_shared<node>(*graph_, node_, std::move(f)));
     } else {
-      return per_batch(std::move(f));
+      // The user's function runs per batch on the driver (Spark's rule), so
+      // no other node computes this stream.
+      return per_batch(std::move(f), false);
     }
   }
 
@@ -262,7 +264,7 @@ public:
   template <class W>
   auto cogroup(const dstream<W>& other, size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
-    return transform_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
+    return per_batch_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
       return x.cogroup(y, n);
     });
   }
@@ -271,7 +273,7 @@ public:
   template <class W>
   auto join(const dstream<W>& other, size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
-    return transform_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
+    return per_batch_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
       return x.join(y, n);
     });
   }
@@ -281,7 +283,7 @@ public:
   auto left_outer_join(const dstream<W>& other,
                        size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
-    return transform_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
+    return per_batch_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
       return x.left_outer_join(y, n);
     });
   }
@@ -291,7 +293,7 @@ public:
   auto right_outer_join(const dstream<W>& other,
                         size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
-    return transform_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
+    return per_batch_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
       return x.right_outer_join(y, n);
     });
   }
@@ -301,7 +303,7 @@ public:
   auto full_outer_join(const dstream<W>& other,
                        size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
-    return transform_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
+    return per_batch_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
       return x.full_outer_join(y, n);
     });
   }
@@ -599,12 +601,28 @@ private:
     return dstream<out>{graph_, std::move(node)};
   }
 
+  // A stream whose RDD of each batch is `f(rdd)`; `portable`: `f` calls
+  // the operations of `rdd<T>` only, which every node runs the same way
+  // (`dstream_node_base::portable`).
   template <class F>
-  auto per_batch(F f) const {
+  auto per_batch(F f, bool portable = true) const {
     using out = typename std::invoke_result_t<F, const rdd<T>&>::value_type;
     using node = detail::transformed_node<T, out>;
     return add(std::make_shared<node>(
-      *graph_, node_, [f](const rdd<T>& x, time) { return f(x); }));
+      *graph_, node_, [f](const rdd<T>& x, time) { return f(x); }, portable));
+  }
+
+  // `per_batch` of two streams (the joins).
+  template <class U, class F>
+  auto per_batch_with(const dstream<U>& other, F f) const {
+    check_same_graph(other, "join");
+    detail::check_same_slide("join", slide_duration(), other.slide_duration());
+    using out =
+      typename std::invoke_result_t<F, const rdd<T>&, const rdd<U>&>::value_type;
+    using node = detail::transformed2_node<T, U, out>;
+    return add(std::make_shared<node>(
+      *graph_, node_, other.node(),
+      [f](const rdd<T>& x, const rdd<U>& y, time) { return f(x, y); }, true));
   }
 
   std::shared_ptr<detail::dstream_graph> graph_;

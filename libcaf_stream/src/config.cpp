@@ -83,6 +83,12 @@ void stream_options::validate() const {
               "the receiver write-ahead log is written by the driver: with "
               "stream.receiver.write-ahead-log.enable the receivers run on "
               "the driver");
+  if (tasks == task_placement::workers && !with_nodes())
+    bad_value("stream.task.placement", "workers",
+              "it needs worker nodes in stream.nodes, or nodes that join "
+              "at stream.driver-port");
+  if (task_max_failures == 0)
+    bad_value("stream.task.max-failures", "0", "it must be positive");
   if (receiver_replication < 1 || receiver_replication > 2)
     bad_value("stream.receiver.replication",
               std::to_string(receiver_replication), "it must be 1 or 2");
@@ -131,6 +137,14 @@ receiver_placement parse_receiver_placement(const std::string& x) {
   if (x == "driver")
     return receiver_placement::driver;
   bad_value("stream.receiver.placement", x, "it must be workers or driver");
+}
+
+task_placement parse_task_placement(const std::string& x) {
+  if (x == "workers")
+    return task_placement::workers;
+  if (x == "driver")
+    return task_placement::driver;
+  bad_value("stream.task.placement", x, "it must be workers or driver");
 }
 
 stream_options stream_options::resolved() const {

@@ -1,7 +1,7 @@
 // A state node for the state node tests: builds the tests' graph
 // (`support/state_graph.hpp`) and serves its state.
 //
-//   state_node_child [--other | --receiver=P] [--port=N] [--address=A]
+//   state_node_child [--other | --receiver=P | --words] [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //   state_node_child --drive=NODES
 //   state_node_child --drive-port=P --expect=ADDRESS
@@ -10,7 +10,8 @@
 // default 127.0.0.1), then serves until its stdin closes or reads "stop".
 // With --other it builds a different graph; with --receiver the graph of
 // the worker receiver tests (`support/acked_source.hpp`), whose receiver
-// reads the acked source on port P. The driver (the tests'
+// reads the acked source on port P; with --words the graph of the node
+// task tests (`support/word_graph.hpp`). The driver (the tests'
 // executable) is another program: both say they are the application
 // "state-node-tests" (I with --app-id). With --tls it talks TLS only,
 // presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
@@ -47,6 +48,7 @@
 #include "support/acked_source.hpp"
 #include "support/log_capture.hpp"
 #include "support/state_graph.hpp"
+#include "support/word_graph.hpp"
 #include "support/tls.hpp"
 
 using namespace caf_stream;
@@ -158,6 +160,7 @@ int main(int argc, char** argv) {
   std::string tls;
   std::string address;
   uint16_t receiver_port = 0;
+  bool words = false;
   std::string driver;
   std::string drive_nodes;
   uint16_t drive_port = 0;
@@ -176,6 +179,8 @@ int main(int argc, char** argv) {
       address = arg.substr(10);
     else if (arg.rfind("--receiver=", 0) == 0)
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(11)));
+    else if (arg == "--words")
+      words = true;
     else if (arg.rfind("--driver=", 0) == 0)
       driver = arg.substr(9);
     else if (arg.rfind("--drive=", 0) == 0)
@@ -206,6 +211,10 @@ int main(int argc, char** argv) {
     if (receiver_port != 0)
       support::acked_stream(ssc, receiver_port)
         .foreach_rdd([](const rdd<int64_t>&) {});
+    else if (words)
+      test::word_graph::build(ssc,
+                              std::make_shared<rdd_queue<std::string>>())
+        .foreach_rdd([](const rdd<test::word_graph::count>&) {});
     else
       test::state_graph::build(
         ssc, std::make_shared<rdd_queue<test::state_graph::kv>>(), other);

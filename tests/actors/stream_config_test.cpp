@@ -44,6 +44,18 @@ stream_options options_of(std::vector<std::string> args) {
   return read_stream_options(cfg);
 }
 
+// Why the options of `args` are refused ("accepted" if they are not).
+std::string refused(std::vector<std::string> args) {
+  app_config cfg;
+  REQUIRE(parse(cfg, std::move(args)) == "");
+  try {
+    read_stream_options(cfg);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
 } // namespace
 
 TEST_CASE("the command line takes --key value and --key=value anywhere",
@@ -243,16 +255,6 @@ TEST_CASE("stream.receiver.placement and .replication say where receivers "
   auto logged = options_of({R"(--stream.nodes=["a:1"])",
                             "--stream.receiver.write-ahead-log.enable"});
   CHECK_FALSE(logged.receivers_on_workers());
-  auto refused = [](std::vector<std::string> args) {
-    app_config cfg;
-    REQUIRE(parse(cfg, std::move(args)) == "");
-    try {
-      read_stream_options(cfg);
-    } catch (const std::exception& e) {
-      return std::string{e.what()};
-    }
-    return std::string{"accepted"};
-  };
   CHECK(refused({"--stream.receiver.placement=elsewhere"})
         == "stream.receiver.placement = elsewhere is invalid: it must be "
            "workers or driver");
@@ -267,6 +269,33 @@ TEST_CASE("stream.receiver.placement and .replication say where receivers "
                              "the receivers run on the driver"));
   CHECK(refused({"--stream.receiver.replication=3"})
         == "stream.receiver.replication = 3 is invalid: it must be 1 or 2");
+}
+
+TEST_CASE("stream.task.placement and .max-failures say where map tasks "
+          "run and how often a task may fail",
+          "[actors][stream_config]") {
+  // On the driver by default for now, 4 failures as Spark's.
+  auto plain = options_of({});
+  CHECK(plain.tasks == task_placement::automatic);
+  CHECK_FALSE(plain.tasks_on_workers());
+  CHECK(plain.task_max_failures == 4);
+  CHECK_FALSE(options_of({R"(--stream.nodes=["a:1"])"}).tasks_on_workers());
+  auto nodes = options_of({R"(--stream.nodes=["a:1"])",
+                           "--stream.task.placement=workers",
+                           "--stream.task.max-failures=2"});
+  CHECK(nodes.tasks_on_workers());
+  CHECK(nodes.task_max_failures == 2);
+  CHECK_FALSE(options_of({"--stream.task.placement=driver"})
+                .tasks_on_workers());
+  CHECK(refused({"--stream.task.placement=anywhere"})
+        == "stream.task.placement = anywhere is invalid: it must be "
+           "workers or driver");
+  CHECK(refused({"--stream.task.placement=workers"})
+        == "stream.task.placement = workers is invalid: it needs worker "
+           "nodes in stream.nodes, or nodes that join at "
+           "stream.driver-port");
+  CHECK(refused({"--stream.task.max-failures=0"})
+        == "stream.task.max-failures = 0 is invalid: it must be positive");
 }
 
 TEST_CASE("stream.driver-port lets worker nodes join, and stream.driver "

@@ -47,6 +47,9 @@ using start_receiver_atom = caf::atom_constant<caf::atom("startrcv")>;
 using next_event_atom = caf::atom_constant<caf::atom("nextevent")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using seal_late_atom = caf::atom_constant<caf::atom("seallate")>;
+using map_tasks_atom = caf::atom_constant<caf::atom("maptasks")>;
+using map_done_atom = caf::atom_constant<caf::atom("mapdone")>;
+using map_failed_atom = caf::atom_constant<caf::atom("mapfailed")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Whoever claims a task
 /// runs it: the operator worker it was sent to, or the job executor once
@@ -109,6 +112,21 @@ struct task_ref {
 };
 
 using block_list = std::vector<block>;
+
+/// Map tasks of one shuffle for a worker node, named by what they compute:
+/// tasks `tasks` of the map stage of the node at `path` in the lineage of
+/// stream `stream`'s RDD of batch `batch` (`dstream_graph::locate`), in the
+/// graph `fingerprint` of the program `program`, whose first batch came
+/// after `zero`. The batch's blocks and generated inputs come along.
+struct map_stage {
+  std::string fingerprint;
+  std::string program;
+  time zero;
+  uint32_t stream = 0;
+  std::vector<uint32_t> path;
+  std::vector<uint32_t> tasks;
+  job_set batch;
+};
 
 } // namespace caf_stream::actors
 
@@ -234,6 +252,16 @@ typename Inspector::result_type inspect(Inspector& f, task_ref& x) {
     x.batch.reset();
   return f(caf::meta::type_name("caf_stream::task_ref"), x.index, x.graph,
            x.stage, x.batch_time);
+}
+
+} // namespace actors
+
+namespace actors {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, map_stage& x) {
+  return f(caf::meta::type_name("caf_stream::map_stage"), x.fingerprint,
+           x.program, x.zero, x.stream, x.path, x.tasks, x.batch);
 }
 
 } // namespace actors

@@ -17,7 +17,8 @@ class dstream_graph;
 
 namespace caf_stream::actors {
 
-/// Worker node: serves the state streams and the receivers of `graph`
+/// Worker node: serves the state streams, the receivers and the map tasks
+/// of `graph`
 /// (built by the same program as the driver's, `program`: see
 /// `program_id`) to drivers whose `stream.nodes` name it, with its own
 /// clock `clk` and settings `opts` (`stream.receiver.*`). Published by
@@ -34,6 +35,11 @@ namespace caf_stream::actors {
 ///   down (asked again by the same driver, it answers the same supervisor);
 ///   an error if the driver runs another program or graph, or if the
 ///   receiver runs here for another driver;
+/// - `(map_tasks_atom, uint64_t id, map_stage)`: runs a shuffle's map tasks
+///   here for the sender, a driver's job executor (its task host does,
+///   which sends it `map_done_atom` or `map_failed_atom` with `id`); sends
+///   `(map_failed_atom, id, why)` at once if the driver runs another
+///   program or graph;
 /// - `(stop_atom)` -> `void`: a graceful stop: takes no more work, stops
 ///   the receivers running here, hands the blocks they stored to their
 ///   drivers' trackers (5 s at most per step) and answers once their

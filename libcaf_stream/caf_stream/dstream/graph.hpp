@@ -10,6 +10,7 @@
 
 #include "caf_stream/checkpoint/checkpoint.hpp"
 #include "caf_stream/dstream/node.hpp"
+#include "caf_stream/rdd/lineage.hpp"
 #include "caf_stream/scheduler/job.hpp"
 
 namespace caf_stream {
@@ -158,6 +159,37 @@ public:
   /// Forgets RDDs that batch `t` no longer needs.
   void clear_metadata(time t);
 
+  // -- stages on worker nodes -------------------------------------------------
+
+  /// Where a node of a batch's lineage is, the same in every process of the
+  /// program: the portable stream (by its index among the graph's streams)
+  /// whose RDD's lineage holds it, and its path there.
+  struct stage_location {
+    uint32_t stream = 0;
+    lineage_path path;
+  };
+
+  /// Locates `node`, a node of the lineage of an RDD that a portable stream
+  /// generated for batch `t`; none if no such stream's RDD holds it.
+  std::optional<stage_location> locate(time t,
+                                       const rdd_node_base& node) const;
+
+  /// The node at `where` in this graph's RDD of batch `t`, computed from the
+  /// batch's inputs (`bind_received`, `bind_generated`) if it was not yet;
+  /// throws `stream_error` if the graph has no such portable stream or node.
+  std::shared_ptr<const rdd_node_base> resolve(time t,
+                                               const stage_location& where);
+
+  /// On a worker node: runs map tasks `tasks` of the shuffle at `where` in
+  /// the lineage of batch `batch` (whose inputs it carries) of a driver
+  /// whose zero time is `zero`, and returns each task's buckets as bytes
+  /// (`rdd_node_base::run_map_tasks`). The batch's RDDs stay for its next
+  /// stages until a later batch comes. Throws `stream_error` if the graph
+  /// has no such stage.
+  std::vector<std::string> run_map_tasks(time zero, job_set batch,
+                                         const stage_location& where,
+                                         const std::vector<uint32_t>& tasks);
+
   // -- checkpoints ------------------------------------------------------------
 
   /// Describes the graph's inputs and state streams; a checkpoint restores
@@ -210,6 +242,9 @@ public:
 private:
   void check_open(const char* what) const;
 
+  // Starts the streams at `zero` (`start` without its checks).
+  void begin(time zero, time started);
+
   enum class state { initialized, started, stopped };
 
   duration batch_interval_;
@@ -223,6 +258,8 @@ private:
   time started_;
   std::optional<time> last_data_time_;
   std::optional<recovered_checkpoint> recovered_;
+  // On a worker node: the batch whose inputs are bound (`run_map_tasks`).
+  std::optional<time> following_;
   std::vector<std::shared_ptr<dstream_node_base>> nodes_;
   std::vector<std::shared_ptr<input_node_base>> inputs_;
   std::vector<std::shared_ptr<receiver_input_base>> receiver_inputs_;

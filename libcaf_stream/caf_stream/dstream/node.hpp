@@ -86,6 +86,23 @@ public:
   /// Drops what was generated for batches older than the remember duration.
   virtual void clear_metadata(time t) = 0;
 
+  /// Whether another node of the program computes the same RDD for a batch
+  /// from the batch's job set alone: no state, no earlier batch, no user
+  /// code that runs per batch on the driver (`transform`), inputs whose
+  /// records serialize. Such a stream's map stages may run on worker nodes.
+  virtual bool portable() const noexcept {
+    return false;
+  }
+
+  /// The lineage of the RDD this stream generated for batch `t`; null if
+  /// it generated none (yet).
+  virtual std::shared_ptr<const rdd_node_base>
+  generated_lineage(time t) const = 0;
+
+  /// The lineage of this stream's RDD of batch `t`, computed if it was not
+  /// yet; null if the stream has none at `t`.
+  virtual std::shared_ptr<const rdd_node_base> lineage_at(time t) = 0;
+
   // -- data checkpoints (streams for which `must_checkpoint()` holds) --------
 
   /// How often the state is written: 0 until set by `dstream::checkpoint`
@@ -158,6 +175,21 @@ public:
   void clear_metadata(time t) override {
     auto horizon = t - remember_duration();
     generated_.erase(generated_.begin(), generated_.upper_bound(horizon));
+  }
+
+  std::shared_ptr<const rdd_node_base>
+  generated_lineage(time t) const override {
+    auto i = generated_.find(t);
+    if (i == generated_.end() || !i->second)
+      return nullptr;
+    return i->second->node();
+  }
+
+  std::shared_ptr<const rdd_node_base> lineage_at(time t) override {
+    auto x = get_or_compute(t);
+    if (!x)
+      return nullptr;
+    return x->node();
   }
 
   /// The RDDs generated for the times in `(after, upto]`, oldest first.

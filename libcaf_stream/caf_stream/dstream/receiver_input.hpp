@@ -57,6 +57,38 @@ private:
   std::vector<partition> parts_;
 };
 
+/// The partitions of an input's RDD, as the lineage of the stream that
+/// reads it sees them: without the RDD's own lineage, which other nodes do
+/// not get (they get the partitions' records).
+template <class T>
+class input_partitions_node final : public rdd_node<T> {
+public:
+  explicit input_partitions_node(rdd_node_ptr<T> data)
+    : data_(std::move(data)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return data_->num_partitions();
+  }
+
+  void prepare(task_runner& runner) const override {
+    data_->prepare(runner);
+  }
+
+  void compute(size_t index,
+               typename rdd_node<T>::sink out) const override {
+    data_->compute(index, out);
+  }
+
+  std::vector<T> materialize(size_t index) const override {
+    return data_->materialize(index);
+  }
+
+private:
+  rdd_node_ptr<T> data_;
+};
+
 /// What the runtime needs of a receiver stream: its receiver, the buffer the
 /// receiver stores into, and a way to give a batch its blocks.
 class receiver_input_base : public input_node_base {
@@ -144,6 +176,11 @@ public:
     return this->remember_duration();
   }
 
+  // A batch's blocks travel to other nodes with its job set.
+  bool portable() const noexcept override {
+    return records_serializable();
+  }
+
   bool records_serializable() const noexcept override {
     if constexpr (std::is_same_v<T, std::string>)
       return true;
@@ -223,9 +260,16 @@ public:
     return result;
   }
 
+  // A batch's input travels to other nodes with its job set, as records.
+  bool portable() const noexcept override {
+    return is_serializable<T>::value;
+  }
+
   void bind_generated(time t, generated_input x) override {
-    auto data = x.data ? *static_cast<const rdd<T>*>(x.data.get())
-                       : decode(x.partitions);
+    const auto* given = static_cast<const rdd<T>*>(x.data.get());
+    auto data = !given           ? decode(x.partitions)
+                : this->portable() ? as_input(*given)
+                                   : *given;
     std::lock_guard<std::mutex> guard{mtx_};
     fixed_.insert_or_assign(t, std::move(data));
   }
@@ -256,6 +300,14 @@ protected:
   }
 
 private:
+  // `x` without its own lineage, which other nodes do not get: a node's
+  // path in a batch's lineage (`lineage_path`) never leads into it.
+  static rdd<T> as_input(const rdd<T>& x) {
+    if (!x.node())
+      return x;
+    return rdd<T>{std::make_shared<input_partitions_node<T>>(x.node())};
+  }
+
   // The RDD of partitions that came as bytes.
   static rdd<T> decode(const std::vector<std::string>& parts) {
     if constexpr (is_serializable<T>::value) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -17,12 +18,20 @@ class transformed_node final : public dstream_node<Out> {
 public:
   using function = std::function<rdd<Out>(const rdd<In>&, time)>;
 
+  /// `portable`: `f` only calls the operations of `rdd<In>`
+  /// (`dstream_node_base::portable`).
   transformed_node(dstream_graph& graph,
-                   std::shared_ptr<dstream_node<In>> parent, function f)
+                   std::shared_ptr<dstream_node<In>> parent, function f,
+                   bool portable = false)
     : dstream_node<Out>(graph, parent->slide(), {parent.get()}),
       parent_(std::move(parent)),
-      f_(std::move(f)) {
+      f_(std::move(f)),
+      portable_(portable) {
     // nop
+  }
+
+  bool portable() const noexcept override {
+    return portable_ && parent_->portable();
   }
 
 protected:
@@ -36,6 +45,7 @@ protected:
 private:
   std::shared_ptr<dstream_node<In>> parent_;
   function f_;
+  bool portable_;
 };
 
 /// A stream whose RDD is a function of two parents' RDDs (transform_with and
@@ -45,13 +55,20 @@ class transformed2_node final : public dstream_node<Out> {
 public:
   using function = std::function<rdd<Out>(const rdd<A>&, const rdd<B>&, time)>;
 
+  /// `portable`: as `transformed_node`'s.
   transformed2_node(dstream_graph& graph, std::shared_ptr<dstream_node<A>> a,
-                    std::shared_ptr<dstream_node<B>> b, function f)
+                    std::shared_ptr<dstream_node<B>> b, function f,
+                    bool portable = false)
     : dstream_node<Out>(graph, a->slide(), {a.get(), b.get()}),
       a_(std::move(a)),
       b_(std::move(b)),
-      f_(std::move(f)) {
+      f_(std::move(f)),
+      portable_(portable) {
     // nop
+  }
+
+  bool portable() const noexcept override {
+    return portable_ && a_->portable() && b_->portable();
   }
 
 protected:
@@ -67,6 +84,7 @@ private:
   std::shared_ptr<dstream_node<A>> a_;
   std::shared_ptr<dstream_node<B>> b_;
   function f_;
+  bool portable_;
 };
 
 /// Spark's UnionDStream: the union of the parents' RDDs at each time.
@@ -78,6 +96,11 @@ public:
     : dstream_node<T>(graph, parents.front()->slide(), raw(parents)),
       parents_(std::move(parents)) {
     // nop
+  }
+
+  bool portable() const noexcept override {
+    return std::all_of(parents_.begin(), parents_.end(),
+                       [](const auto& p) { return p->portable(); });
   }
 
 protected:

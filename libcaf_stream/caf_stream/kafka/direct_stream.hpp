@@ -225,6 +225,12 @@ public:
     // nop
   }
 
+  // Its RDDs read Kafka, which worker nodes do not do yet: another node
+  // cannot compute them from a batch's job set.
+  bool portable() const noexcept override {
+    return false;
+  }
+
   const char* name() const noexcept override {
     return "direct_kafka_stream";
   }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "caf_stream/detail/function_ref.hpp"
@@ -22,6 +23,38 @@ public:
   /// Runs the shuffle stages this node depends on, parents first. Idempotent
   /// and called on the job's thread before any task of the final stage.
   virtual void prepare(task_runner& runner) const = 0;
+
+  /// The nodes this one reads, always in the same order: a node's path from
+  /// a generated RDD names it on every node of the program (`lineage.hpp`).
+  virtual std::vector<const rdd_node_base*> parents() const {
+    return {};
+  }
+
+  // -- shuffles: nodes whose `prepare` runs a map stage ----------------------
+
+  /// Whether this node is a shuffle: its partitions read the buckets of a
+  /// map stage, which `prepare` runs.
+  virtual bool is_shuffle() const noexcept {
+    return false;
+  }
+
+  /// Whether this shuffle's map tasks can run on another node: their
+  /// buckets' records serialize.
+  virtual bool map_output_serializable() const noexcept {
+    return false;
+  }
+
+  /// Runs map tasks `tasks` of this shuffle here for the node whose stage it
+  /// is (another node's copy of this node), and returns each task's buckets
+  /// as bytes, in order; throws `stream_error` unless
+  /// `map_output_serializable()`. Keeps nothing here.
+  virtual std::vector<std::string>
+  run_map_tasks(const std::vector<uint32_t>& tasks) const;
+
+  /// Takes the buckets of map task `task` that another node computed
+  /// (`run_map_tasks`), in place of running the task here; called while the
+  /// map stage runs (between its start and its end).
+  virtual void add_map_output(size_t task, const std::string& bytes) const;
 };
 
 /// A node that pushes the records of one partition into a sink. Narrow
@@ -97,6 +130,10 @@ public:
     parent_->compute(index, [&](const In& x) { step_(x, out); });
   }
 
+  std::vector<const rdd_node_base*> parents() const override {
+    return {parent_.get()};
+  }
+
 private:
   rdd_node_ptr<In> parent_;
   Step step_;
@@ -123,6 +160,10 @@ public:
     auto input = parent_->materialize(index);
     for (const auto& y : f_(input))
       out(y);
+  }
+
+  std::vector<const rdd_node_base*> parents() const override {
+    return {parent_.get()};
   }
 
 private:
@@ -162,6 +203,13 @@ public:
     }
   }
 
+  std::vector<const rdd_node_base*> parents() const override {
+    std::vector<const rdd_node_base*> result;
+    for (const auto& p : parents_)
+      result.push_back(p.get());
+    return result;
+  }
+
 private:
   std::vector<rdd_node_ptr<T>> parents_;
 };
@@ -194,6 +242,10 @@ public:
 
   std::vector<T> materialize(size_t index) const override {
     return *get(index);
+  }
+
+  std::vector<const rdd_node_base*> parents() const override {
+    return {parent_.get()};
   }
 
 private:

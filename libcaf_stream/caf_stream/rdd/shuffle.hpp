@@ -19,14 +19,15 @@ namespace caf_stream::detail {
 /// runs again, from `init`, on the next `prepare`.
 class shuffle_stage {
 public:
+  /// `shuffle`: the node whose map stage this is.
   template <class Init, class F>
-  void run_once(task_runner& runner, size_t num_tasks, Init&& init,
-                F&& map_task) {
+  void run_once(task_runner& runner, const rdd_node_base& shuffle,
+                size_t num_tasks, Init&& init, F&& map_task) {
     std::lock_guard<std::mutex> guard{mtx_};
     if (done_)
       return;
     init();
-    runner.run(num_tasks, map_task);
+    runner.run_map_stage(shuffle, num_tasks, map_task);
     done_ = true;
   }
 
@@ -34,6 +35,23 @@ private:
   std::mutex mtx_;
   bool done_ = false;
 };
+
+/// `run_map_tasks` of a shuffle whose map task `i` makes the buckets
+/// `map(i)` of `Output` (a `shuffle_output`).
+template <class Output, class Map>
+std::vector<std::string> encode_map_tasks(const rdd_node_base& shuffle,
+                                          const std::vector<uint32_t>& tasks,
+                                          Map&& map) {
+  if constexpr (Output::serializable) {
+    std::vector<std::string> result;
+    result.reserve(tasks.size());
+    for (auto i : tasks)
+      result.push_back(to_bytes(map(i)));
+    return result;
+  } else {
+    return shuffle.rdd_node_base::run_map_tasks(tasks);
+  }
+}
 
 /// Spark's ShuffledRDD with an aggregator: hash-partitions `(K, V)` records
 /// into `n` partitions, combining values per key on the map side
@@ -70,8 +88,30 @@ public:
     parent_->prepare(runner);
     auto m = parent_->num_partitions();
     stage_.run_once(
-      runner, m, [&] { map_out_.reset(m); },
+      runner, *this, m, [&] { map_out_.reset(m); },
       [&](size_t i) { map_out_.put(i, map(i)); });
+  }
+
+  std::vector<const rdd_node_base*> parents() const override {
+    return {parent_.get()};
+  }
+
+  bool is_shuffle() const noexcept override {
+    return true;
+  }
+
+  bool map_output_serializable() const noexcept override {
+    return shuffle_output<hashed>::serializable;
+  }
+
+  std::vector<std::string>
+  run_map_tasks(const std::vector<uint32_t>& tasks) const override {
+    return encode_map_tasks<shuffle_output<hashed>>(
+      *this, tasks, [&](size_t i) { return map(i); });
+  }
+
+  void add_map_output(size_t task, const std::string& bytes) const override {
+    map_out_.put_bytes(task, bytes);
   }
 
   void compute(size_t index,
@@ -159,12 +199,51 @@ public:
       left_out_.reset(ml);
       right_out_.reset(mr);
     };
-    stage_.run_once(runner, ml + mr, init, [&](size_t i) {
+    stage_.run_once(runner, *this, ml + mr, init, [&](size_t i) {
       if (i < ml)
         left_out_.put(i, split(*left_, i));
       else
         right_out_.put(i - ml, split(*right_, i - ml));
     });
+  }
+
+  std::vector<const rdd_node_base*> parents() const override {
+    return {left_.get(), right_.get()};
+  }
+
+  bool is_shuffle() const noexcept override {
+    return true;
+  }
+
+  bool map_output_serializable() const noexcept override {
+    return shuffle_output<std::pair<K, V>>::serializable
+           && shuffle_output<std::pair<K, W>>::serializable;
+  }
+
+  // Map task `i` splits partition `i` of the left parent, then partition
+  // `i - ml` of the right one.
+  std::vector<std::string>
+  run_map_tasks(const std::vector<uint32_t>& tasks) const override {
+    if constexpr (shuffle_output<std::pair<K, V>>::serializable
+                  && shuffle_output<std::pair<K, W>>::serializable) {
+      auto ml = left_->num_partitions();
+      std::vector<std::string> result;
+      result.reserve(tasks.size());
+      for (size_t i : tasks)
+        result.push_back(i < ml ? to_bytes(split(*left_, i))
+                                : to_bytes(split(*right_, i - ml)));
+      return result;
+    } else {
+      return rdd_node_base::run_map_tasks(tasks);
+    }
+  }
+
+  void add_map_output(size_t task, const std::string& bytes) const override {
+    auto ml = left_->num_partitions();
+    if (task < ml)
+      left_out_.put_bytes(task, bytes);
+    else
+      right_out_.put_bytes(task - ml, bytes);
   }
 
   void compute(size_t index,
@@ -228,12 +307,30 @@ public:
     parent_->prepare(runner);
     auto m = parent_->num_partitions();
     auto init = [&] { map_out_.reset(m); };
-    stage_.run_once(runner, m, init, [&](size_t p) {
-      std::vector<std::vector<T>> buckets(n_);
-      Bucket bucket{p, n_};
-      parent_->compute(p, [&](const T& x) { buckets[bucket(x)].push_back(x); });
-      map_out_.put(p, std::move(buckets));
-    });
+    stage_.run_once(runner, *this, m, init,
+                    [&](size_t p) { map_out_.put(p, map(p)); });
+  }
+
+  std::vector<const rdd_node_base*> parents() const override {
+    return {parent_.get()};
+  }
+
+  bool is_shuffle() const noexcept override {
+    return true;
+  }
+
+  bool map_output_serializable() const noexcept override {
+    return shuffle_output<T>::serializable;
+  }
+
+  std::vector<std::string>
+  run_map_tasks(const std::vector<uint32_t>& tasks) const override {
+    return encode_map_tasks<shuffle_output<T>>(
+      *this, tasks, [&](size_t p) { return map(p); });
+  }
+
+  void add_map_output(size_t task, const std::string& bytes) const override {
+    map_out_.put_bytes(task, bytes);
   }
 
   void compute(size_t index, typename rdd_node<T>::sink out) const override {
@@ -263,6 +360,14 @@ public:
   }
 
 private:
+  // Map task `p`: the records of parent partition `p`, by bucket.
+  std::vector<std::vector<T>> map(size_t p) const {
+    std::vector<std::vector<T>> buckets(n_);
+    Bucket bucket{p, n_};
+    parent_->compute(p, [&](const T& x) { buckets[bucket(x)].push_back(x); });
+    return buckets;
+  }
+
   rdd_node_ptr<T> parent_;
   size_t n_;
   bool consume_;
@@ -297,17 +402,35 @@ public:
     parent_->prepare(runner);
     auto m = parent_->num_partitions();
     auto init = [&] { runs_.reset(m); };
-    stage_.run_once(runner, m, init, [&](size_t p) {
-      std::vector<std::vector<record>> run(1);
-      run[0] = parent_->materialize(p);
-      std::stable_sort(run[0].begin(), run[0].end(), by_key());
-      runs_.put(p, std::move(run));
-    });
+    stage_.run_once(runner, *this, m, init,
+                    [&](size_t p) { runs_.put(p, sorted_run(p)); });
     std::lock_guard<std::mutex> guard{bounds_mtx_};
     if (!bounds_picked_) {
       pick_bounds();
       bounds_picked_ = true;
     }
+  }
+
+  std::vector<const rdd_node_base*> parents() const override {
+    return {parent_.get()};
+  }
+
+  bool is_shuffle() const noexcept override {
+    return true;
+  }
+
+  bool map_output_serializable() const noexcept override {
+    return shuffle_output<record>::serializable;
+  }
+
+  std::vector<std::string>
+  run_map_tasks(const std::vector<uint32_t>& tasks) const override {
+    return encode_map_tasks<shuffle_output<record>>(
+      *this, tasks, [&](size_t p) { return sorted_run(p); });
+  }
+
+  void add_map_output(size_t task, const std::string& bytes) const override {
+    runs_.put_bytes(task, bytes);
   }
 
   void compute(size_t index,
@@ -340,6 +463,14 @@ public:
   }
 
 private:
+  // Map task `p`: parent partition `p` sorted, as one bucket.
+  std::vector<std::vector<record>> sorted_run(size_t p) const {
+    std::vector<std::vector<record>> run(1);
+    run[0] = parent_->materialize(p);
+    std::stable_sort(run[0].begin(), run[0].end(), by_key());
+    return run;
+  }
+
   bool before(const K& a, const K& b) const {
     return ascending_ ? a < b : b < a;
   }

@@ -105,6 +105,19 @@ public:
     num_maps_ = num_maps;
   }
 
+  /// Whether a map task's buckets can go to another node as bytes.
+  static constexpr bool serializable = is_serializable<bucket>::value;
+
+  /// Leaves map partition `map`'s buckets, which another node computed
+  /// (`to_bytes` of them), in the store; throws on malformed bytes.
+  void put_bytes(size_t map, const std::string& bytes) {
+    if constexpr (serializable) {
+      std::vector<bucket> buckets;
+      from_bytes(bytes, buckets);
+      put(map, std::move(buckets));
+    }
+  }
+
   /// Leaves map partition `map`'s buckets in the store.
   void put(size_t map, std::vector<bucket> buckets) {
     shuffle_store::map_output x;

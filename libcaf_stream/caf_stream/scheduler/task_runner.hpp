@@ -13,6 +13,12 @@ namespace caf_stream {
 struct block;
 class state_operator;
 
+namespace detail {
+
+class rdd_node_base;
+
+} // namespace detail
+
 /// Runs the tasks of one stage (one task per partition) and returns when all
 /// of them finished, rethrowing the first exception a task threw. The job
 /// executor installs one that spreads tasks over the operator workers in its
@@ -23,6 +29,12 @@ public:
 
   /// Calls `task(i)` for every `i` in `[0, n)`, possibly in parallel.
   virtual void run(size_t n, detail::function_ref<void(size_t)> task) = 0;
+
+  /// Runs the `n` map tasks of `shuffle`'s map stage: `task(i)` here, or
+  /// `shuffle.run_map_tasks` on another node whose buckets come back to
+  /// `shuffle.add_map_output`. Runs them here with `run` by default.
+  virtual void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
+                             detail::function_ref<void(size_t)> task);
 
   /// Runs `what` at the holders of `op`'s state, one actor per partition,
   /// each of which owns its partition: partition `i` gets `in[i]`. Returns

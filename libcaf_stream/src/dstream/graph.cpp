@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -280,8 +281,12 @@ void dstream_graph::remember(duration d) {
 void dstream_graph::start(time zero, std::optional<time> started) {
   check_open("start");
   validate();
+  begin(zero, started.value_or(zero));
+}
+
+void dstream_graph::begin(time zero, time started) {
   zero_ = zero;
-  started_ = started.value_or(zero);
+  started_ = started;
   for (auto& n : nodes_) {
     n->initialize(zero);
     if (remember_)
@@ -453,6 +458,77 @@ void dstream_graph::run_job(const job& j) {
 void dstream_graph::clear_metadata(time t) {
   for (auto& n : nodes_)
     n->clear_metadata(t);
+}
+
+std::optional<dstream_graph::stage_location>
+dstream_graph::locate(time t, const rdd_node_base& node) const {
+  for (uint32_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i]->portable())
+      continue;
+    if (auto root = nodes_[i]->generated_lineage(t))
+      if (auto path = path_to(*root, node))
+        return stage_location{i, std::move(*path)};
+  }
+  return std::nullopt;
+}
+
+std::shared_ptr<const rdd_node_base>
+dstream_graph::resolve(time t, const stage_location& where) {
+  if (where.stream >= nodes_.size() || !nodes_[where.stream]->portable())
+    throw stream_error(errc::invalid_graph,
+                       "stream " + std::to_string(where.stream)
+                         + " of this graph cannot run a stage here");
+  auto root = nodes_[where.stream]->lineage_at(t);
+  const rdd_node_base* node = root ? node_at(*root, where.path) : nullptr;
+  if (node == nullptr)
+    throw stream_error(errc::invalid_graph,
+                       "stream " + std::to_string(where.stream)
+                         + " of this graph has no such RDD at batch "
+                         + to_string(t));
+  return {root, node};
+}
+
+std::vector<std::string>
+dstream_graph::run_map_tasks(time zero, job_set batch,
+                             const stage_location& where,
+                             const std::vector<uint32_t>& tasks) {
+  // The first stage of another driver, which started at another time: what
+  // this copy computed before does not hold. A worker's copy runs no jobs
+  // and writes no checkpoints: what `validate` asks for does not apply.
+  if (state_ == state::initialized) {
+    begin(zero, zero);
+  } else if (zero != zero_) {
+    zero_ = zero;
+    started_ = zero;
+    following_.reset();
+    for (auto& n : nodes_) {
+      n->clear_metadata(time{std::numeric_limits<int64_t>::max() / 2});
+      n->initialize(zero);
+    }
+  }
+  auto t = batch.batch_time;
+  if (following_ != t) {
+    clear_metadata(t);
+    bind_received(t, std::move(batch.blocks));
+    bind_generated(t, std::move(batch.inputs));
+    following_ = t;
+  }
+  auto shuffle = resolve(t, where);
+  if (!shuffle->map_output_serializable() || map_stage_reads_shuffle(*shuffle))
+    throw stream_error(errc::invalid_graph,
+                       "the RDD at that place in stream "
+                         + std::to_string(where.stream) + "'s lineage has "
+                         "no map stage that runs here");
+  // A shuffle has one map task per partition of each parent.
+  size_t num_tasks = 0;
+  for (auto* parent : shuffle->parents())
+    num_tasks += parent->num_partitions();
+  for (auto i : tasks)
+    if (i >= num_tasks)
+      throw stream_error(errc::invalid_graph,
+                         "map task " + std::to_string(i) + " asked for, the "
+                           "stage has " + std::to_string(num_tasks));
+  return shuffle->run_map_tasks(tasks);
 }
 
 } // namespace caf_stream::detail

@@ -22,6 +22,11 @@ task_runner::~task_runner() {
   // nop
 }
 
+void task_runner::run_map_stage(const detail::rdd_node_base&, size_t n,
+                                detail::function_ref<void(size_t)> task) {
+  run(n, task);
+}
+
 std::vector<block> task_runner::call_state(const state_operator& op,
                                            state_call, time,
                                            std::vector<block>) {

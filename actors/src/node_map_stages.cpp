@@ -1,0 +1,191 @@
+#include "node_map_stages.hpp"
+
+#include <exception>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/after.hpp"
+#include "caf/blocking_actor.hpp"
+#include "caf/system_messages.hpp"
+
+#include "caf_stream/actors/error.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_directory.hpp"
+#include "caf_stream/actors/worker_node.hpp"
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/graph.hpp"
+#include "caf_stream/scheduler/task_assignment.hpp"
+
+namespace caf_stream::actors {
+
+node_map_stages::node_map_stages(caf::blocking_actor* self,
+                                 const detail::dstream_graph& graph,
+                                 const stream_options& opts,
+                                 const caf::actor& directory)
+  : self_(self),
+    graph_(graph),
+    opts_(opts),
+    directory_(directory),
+    fingerprint_(graph.fingerprint()),
+    program_(program_id(opts)),
+    log_(detail::logger("executor")) {
+  // nop
+}
+
+node_map_stages::~node_map_stages() {
+  // nop
+}
+
+caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
+  auto& node = nodes_[address];
+  if (node)
+    return node;
+  auto reached = reach_node(self_, directory_, address, "worker node",
+                            opts_.state_timeout);
+  if (!reached) {
+    nodes_.erase(address);
+    return reached;
+  }
+  node = std::move(*reached);
+  self_->monitor(node);
+  return node;
+}
+
+void node_map_stages::forget(const caf::actor_addr& node) {
+  for (auto i = nodes_.begin(); i != nodes_.end();) {
+    if (i->second.address() == node)
+      i = nodes_.erase(i);
+    else
+      ++i;
+  }
+}
+
+std::string node_map_stages::take(const detail::rdd_node_base& shuffle,
+                                  const std::vector<uint32_t>& mine,
+                                  const std::vector<std::string>& buckets,
+                                  task_assignment& tasks) {
+  if (buckets.size() != mine.size())
+    return "it answered " + std::to_string(buckets.size())
+           + " map outputs for " + std::to_string(mine.size()) + " tasks";
+  try {
+    for (size_t j = 0; j < mine.size(); ++j) {
+      shuffle.add_map_output(mine[j], buckets[j]);
+      tasks.finished(mine[j]);
+    }
+  } catch (const std::exception& e) {
+    return std::string{"its map output is malformed: "} + e.what();
+  }
+  return {};
+}
+
+void node_map_stages::set_batch(const job_set& js) {
+  batch_.batch_time = js.batch_time;
+  batch_.blocks = js.blocks;
+  batch_.inputs = js.inputs;
+}
+
+bool node_map_stages::run(
+  const detail::rdd_node_base& shuffle, size_t n,
+  detail::function_ref<void(const std::vector<uint32_t>&)> here) {
+  if (!shuffle.map_output_serializable()
+      || detail::map_stage_reads_shuffle(shuffle))
+    return false;
+  auto where = graph_.locate(batch_.batch_time, shuffle);
+  if (!where)
+    return false;
+  auto addresses = worker_nodes(self_, directory_, opts_);
+  if (addresses.empty())
+    return false;
+  auto t = to_string(batch_.batch_time);
+  task_assignment tasks{n, addresses.size(), opts_.task_max_failures};
+  auto fail = [&](size_t k, const std::string& why) {
+    nodes_.erase(addresses[k]);
+    log_->warn("batch {}: map tasks on the worker node {} failed, they run "
+               "again elsewhere: {}",
+               t, addresses[k], why);
+    tasks.node_failed(k, why);
+  };
+  // The tasks sent and not answered yet, by message id.
+  struct sent {
+    size_t node;
+    caf::actor_addr actor;
+    std::vector<uint32_t> tasks;
+  };
+  std::map<uint64_t, sent> out;
+  auto answered = [&](uint64_t id, std::vector<std::string>& buckets) {
+    auto i = out.find(id);
+    if (i == out.end())
+      return;
+    auto x = std::move(i->second);
+    out.erase(i);
+    auto why = take(shuffle, x.tasks, buckets, tasks);
+    if (!why.empty()) {
+      fail(x.node, why);
+      return;
+    }
+    log_->debug("batch {}: {} map tasks of stream {} ran on the worker node {}",
+                t, x.tasks.size(), where->stream, addresses[x.node]);
+  };
+  auto failed = [&](uint64_t id, const std::string& why) {
+    auto i = out.find(id);
+    if (i == out.end())
+      return;
+    auto k = i->second.node;
+    out.erase(i);
+    fail(k, why);
+  };
+  while (!tasks.done()) {
+    for (size_t k = 0; k < addresses.size(); ++k) {
+      auto mine = tasks.take_unsent(k);
+      if (mine.empty())
+        continue;
+      auto node = reach(addresses[k]);
+      if (!node) {
+        fail(k, is_stream_error(node.error())
+                  ? message_of(node.error())
+                  : self_->system().render(node.error()));
+        continue;
+      }
+      auto id = ++next_id_;
+      self_->send(*node, map_tasks_atom::value, id,
+                  map_stage{fingerprint_, program_, graph_.zero_time(),
+                            where->stream, where->path, mine, batch_});
+      out.emplace(id, sent{k, node->address(), std::move(mine)});
+    }
+    // A node that is lost goes down (the middleman kills its proxy): its
+    // tasks go elsewhere without waiting for the timeout.
+    self_->receive_while([&] { return !out.empty(); })(
+      [&](map_done_atom, uint64_t id, std::vector<std::string>& buckets) {
+        answered(id, buckets);
+      },
+      [&](map_failed_atom, uint64_t id, std::string& why) { failed(id, why); },
+      [&](caf::down_msg& dm) {
+        forget(dm.source);
+        std::vector<uint64_t> lost;
+        for (auto& [id, x] : out)
+          if (x.actor == dm.source)
+            lost.push_back(id);
+        for (auto id : lost)
+          failed(id, "the node was lost: " + self_->system().render(dm.reason));
+      },
+      caf::after(opts_.state_timeout) >> [&] {
+        std::vector<uint64_t> late;
+        for (auto& [id, x] : out)
+          late.push_back(id);
+        for (auto id : late)
+          failed(id, "no answer within stream.state-timeout ("
+                       + to_string(opts_.state_timeout) + ")");
+      });
+    auto local = tasks.take_for_driver();
+    if (!local.empty()) {
+      here(local);
+      for (auto i : local)
+        tasks.finished(i);
+    }
+  }
+  return true;
+}
+
+} // namespace caf_stream::actors

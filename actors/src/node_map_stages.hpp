@@ -1,0 +1,93 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/actor.hpp"
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+
+#include "caf_stream/config.hpp"
+#include "caf_stream/detail/function_ref.hpp"
+#include "caf_stream/scheduler/job.hpp"
+
+namespace spdlog {
+
+class logger;
+
+} // namespace spdlog
+
+namespace caf_stream::detail {
+
+class dstream_graph;
+class rdd_node_base;
+
+} // namespace caf_stream::detail
+
+namespace caf_stream {
+
+class task_assignment;
+
+} // namespace caf_stream
+
+namespace caf_stream::actors {
+
+/// The job executor's side of map stages on worker nodes
+/// (`stream.task.placement = workers`): sends a portable stream's map tasks
+/// to the worker nodes by name (`map_stage`), with the batch's inputs,
+/// takes their buckets back into the shuffle, and runs again elsewhere the
+/// tasks of a node that fails (`task_assignment`). Used on the executor's
+/// thread only.
+class node_map_stages {
+public:
+  /// `directory`: the node directory (null: the nodes are `stream.nodes`).
+  node_map_stages(caf::blocking_actor* self,
+                  const detail::dstream_graph& graph,
+                  const stream_options& opts, const caf::actor& directory);
+
+  ~node_map_stages();
+
+  /// The batch whose stages run next: its inputs go along with them.
+  void set_batch(const job_set& js);
+
+  /// Runs the `n` map tasks of `shuffle` on the worker nodes, and those
+  /// that every node failed with `here(tasks)`; returns false, and runs
+  /// nothing, if the stage runs on this node only (no worker node, a
+  /// stream that is not portable, records that do not serialize). Throws
+  /// `stream_error` when a task failed `stream.task.max-failures` times.
+  bool run(const detail::rdd_node_base& shuffle, size_t n,
+           detail::function_ref<void(const std::vector<uint32_t>&)> here);
+
+private:
+  // The node actor at `address`, reached (and monitored) once.
+  caf::expected<caf::actor> reach(const std::string& address);
+
+  // Forgets a node actor that went down: the next stage reaches its node
+  // again.
+  void forget(const caf::actor_addr& node);
+
+  // Gives `shuffle` the buckets a node answered for tasks `mine`; returns
+  // why they are unusable, if they are.
+  static std::string take(const detail::rdd_node_base& shuffle,
+                          const std::vector<uint32_t>& mine,
+                          const std::vector<std::string>& buckets,
+                          task_assignment& tasks);
+
+  caf::blocking_actor* self_;
+  const detail::dstream_graph& graph_;
+  const stream_options& opts_;
+  const caf::actor& directory_;
+  std::string fingerprint_;
+  std::string program_;
+  // The batch's inputs, without its jobs.
+  job_set batch_;
+  // The node actors reached so far, by address.
+  std::map<std::string, caf::actor> nodes_;
+  uint64_t next_id_ = 0;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+} // namespace caf_stream::actors

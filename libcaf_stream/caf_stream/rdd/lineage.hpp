@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "caf_stream/rdd/rdd_node.hpp"
+
+namespace caf_stream::detail {
+
+/// Where a node sits in a lineage: the index among `parents()` of each step
+/// down from the lineage's root. The same program builds the same lineage
+/// for a stream's batch on every node, so a path found on one node leads to
+/// the same node on another (Spark names an RDD by its id instead, which
+/// its driver gives out and ships with the task).
+using lineage_path = std::vector<uint32_t>;
+
+/// The path from `root` to `target` (the first, depth first), if `target`
+/// is in `root`'s lineage.
+std::optional<lineage_path> path_to(const rdd_node_base& root,
+                                    const rdd_node_base& target);
+
+/// The node at `path` below `root`; null if the lineage has no such node.
+const rdd_node_base* node_at(const rdd_node_base& root,
+                             const lineage_path& path);
+
+/// Whether computing a partition of `shuffle`'s parents reads the output of
+/// another shuffle: its map stage then needs that shuffle's buckets, which
+/// only the node that ran that map stage holds.
+bool map_stage_reads_shuffle(const rdd_node_base& shuffle);
+
+} // namespace caf_stream::detail

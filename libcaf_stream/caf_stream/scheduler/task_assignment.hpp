@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace caf_stream {
+
+/// Where the tasks of one stage run when they go to worker nodes, and where
+/// a task goes again when its node fails (a small part of Spark's
+/// TaskSetManager). The tasks start spread round-robin over the nodes. The
+/// unfinished tasks of a node that fails go to the next node that has not
+/// failed, or to the driver once every node failed. A task fails the stage
+/// once it failed `max_failures` times (`stream.task.max-failures`).
+class task_assignment {
+public:
+  /// `num_nodes` may be 0: every task then runs on the driver.
+  task_assignment(size_t num_tasks, size_t num_nodes, size_t max_failures);
+
+  /// The tasks of node `node` that were not sent to it yet, in order; marks
+  /// them as sent.
+  std::vector<uint32_t> take_unsent(size_t node);
+
+  /// The tasks for the driver that were not taken yet; marks them as taken.
+  std::vector<uint32_t> take_for_driver();
+
+  /// Task `task` finished.
+  void finished(uint32_t task);
+
+  /// Node `node` failed with `why`: its unfinished tasks go elsewhere.
+  /// Throws `stream_error` (errc::job_failure) naming the task, `why` and
+  /// the count when a task thereby failed `max_failures` times.
+  void node_failed(size_t node, const std::string& why);
+
+  /// Whether every task finished.
+  bool done() const noexcept {
+    return finished_ == tasks_.size();
+  }
+
+  /// The number of nodes that failed in this stage.
+  size_t failed_nodes() const noexcept;
+
+private:
+  // Where a task runs: a node's index, or `driver`.
+  static constexpr size_t driver = static_cast<size_t>(-1);
+
+  struct task {
+    size_t where = driver;
+    bool sent = false;
+    bool finished = false;
+    size_t failures = 0;
+  };
+
+  size_t next_node(size_t after) const;
+
+  std::vector<task> tasks_;
+  std::vector<bool> failed_;
+  size_t max_failures_;
+  size_t finished_ = 0;
+};
+
+} // namespace caf_stream

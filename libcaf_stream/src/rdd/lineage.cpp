@@ -1,0 +1,74 @@
+#include "caf_stream/rdd/lineage.hpp"
+
+#include "caf_stream/error.hpp"
+
+namespace caf_stream::detail {
+
+namespace {
+
+bool find(const rdd_node_base& node, const rdd_node_base& target,
+          lineage_path& path) {
+  if (&node == &target)
+    return true;
+  auto parents = node.parents();
+  for (uint32_t i = 0; i < parents.size(); ++i) {
+    path.push_back(i);
+    if (find(*parents[i], target, path))
+      return true;
+    path.pop_back();
+  }
+  return false;
+}
+
+bool reads_shuffle(const rdd_node_base& node) {
+  if (node.is_shuffle())
+    return true;
+  for (auto* parent : node.parents())
+    if (reads_shuffle(*parent))
+      return true;
+  return false;
+}
+
+} // namespace
+
+std::vector<std::string>
+rdd_node_base::run_map_tasks(const std::vector<uint32_t>&) const {
+  throw stream_error(errc::illegal_state,
+                     is_shuffle() ? "the buckets of this shuffle's records "
+                                    "cannot be serialized"
+                                  : "this RDD has no map stage");
+}
+
+void rdd_node_base::add_map_output(size_t, const std::string&) const {
+  throw stream_error(errc::illegal_state, "this RDD has no map stage whose "
+                                          "buckets come from another node");
+}
+
+std::optional<lineage_path> path_to(const rdd_node_base& root,
+                                    const rdd_node_base& target) {
+  lineage_path path;
+  if (find(root, target, path))
+    return path;
+  return std::nullopt;
+}
+
+const rdd_node_base* node_at(const rdd_node_base& root,
+                             const lineage_path& path) {
+  auto* node = &root;
+  for (auto i : path) {
+    auto parents = node->parents();
+    if (i >= parents.size())
+      return nullptr;
+    node = parents[i];
+  }
+  return node;
+}
+
+bool map_stage_reads_shuffle(const rdd_node_base& shuffle) {
+  for (auto* parent : shuffle.parents())
+    if (reads_shuffle(*parent))
+      return true;
+  return false;
+}
+
+} // namespace caf_stream::detail

@@ -1,0 +1,177 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/all.hpp"
+#include "caf_stream/rdd/lineage.hpp"
+
+using namespace caf_stream;
+
+// A worker node finds a stage by its path in a lineage that its own copy of
+// the program built, runs its map tasks and sends their buckets back as
+// bytes. Here both lineages live in one process, built by the same code
+// from the same records, as the driver's and a node's would be.
+
+namespace {
+
+using counts = std::vector<std::pair<std::string, int64_t>>;
+
+const std::vector<std::string> lines{"a b a", "c a", "b b d", "", "a"};
+
+rdd<std::pair<std::string, int64_t>> word_counts(size_t partitions) {
+  return parallelize(lines, partitions)
+    .flat_map([](const std::string& line) {
+      std::vector<std::string> words;
+      std::string w;
+      for (auto c : line + " ") {
+        if (c != ' ') {
+          w += c;
+        } else if (!w.empty()) {
+          words.push_back(w);
+          w.clear();
+        }
+      }
+      return words;
+    })
+    .map([](const std::string& w) { return std::pair{w, int64_t{1}}; })
+    .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 2);
+}
+
+// Runs the result stages here and every map stage "on the node": at the
+// same path in `remote`'s lineage, through bytes.
+class node_runner final : public task_runner {
+public:
+  node_runner(const detail::rdd_node_base& local,
+              const detail::rdd_node_base& remote)
+    : local_(local), remote_(remote) {
+    // nop
+  }
+
+  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+    here += n;
+    for (size_t i = 0; i < n; ++i)
+      task(i);
+  }
+
+  void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
+                     detail::function_ref<void(size_t)>) override {
+    auto path = detail::path_to(local_, shuffle);
+    REQUIRE(path);
+    auto* there = detail::node_at(remote_, *path);
+    REQUIRE(there != nullptr);
+    REQUIRE(there != &shuffle);
+    std::vector<uint32_t> tasks(n);
+    for (uint32_t i = 0; i < n; ++i)
+      tasks[i] = i;
+    auto buckets = there->run_map_tasks(tasks);
+    REQUIRE(buckets.size() == n);
+    for (size_t i = 0; i < n; ++i)
+      shuffle.add_map_output(i, buckets[i]);
+    on_node += n;
+  }
+
+  size_t here = 0;
+  size_t on_node = 0;
+
+private:
+  const detail::rdd_node_base& local_;
+  const detail::rdd_node_base& remote_;
+};
+
+} // namespace
+
+TEST_CASE("a path names a node of a lineage the same way in every copy",
+          "[rdd][lineage]") {
+  auto driver = word_counts(3);
+  auto node = word_counts(3);
+  // reduce_by_key <- map <- flat_map <- the collection.
+  auto& root = *driver.node();
+  auto parents = root.parents();
+  REQUIRE(parents.size() == 1);
+  auto* leaf = parents[0]->parents().at(0)->parents().at(0);
+  CHECK(leaf->parents().empty());
+  CHECK(detail::path_to(root, *leaf) == detail::lineage_path{0, 0, 0});
+  CHECK(detail::path_to(root, root) == detail::lineage_path{});
+  CHECK(detail::node_at(*node.node(), {0, 0, 0})->num_partitions() == 3);
+  CHECK(detail::node_at(*node.node(), {0, 1}) == nullptr);
+  CHECK_FALSE(detail::path_to(*node.node(), *leaf));
+  CHECK(root.is_shuffle());
+  CHECK(root.map_output_serializable());
+  CHECK_FALSE(leaf->is_shuffle());
+  CHECK_FALSE(detail::map_stage_reads_shuffle(root));
+  // A shuffle over a shuffle needs the first one's buckets.
+  auto twice = driver.map([](const auto& kv) { return kv; })
+                 .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 2);
+  CHECK(detail::map_stage_reads_shuffle(*twice.node()));
+}
+
+TEST_CASE("a shuffle's map tasks run on another copy of the lineage and "
+          "their buckets come back as bytes",
+          "[rdd][lineage]") {
+  auto driver = word_counts(3);
+  auto node = word_counts(3);
+  node_runner runner{*driver.node(), *node.node()};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  auto result = driver.with_context(context).collect();
+  std::sort(result.begin(), result.end());
+  CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
+  // 3 map tasks on the node, 2 reduce tasks here.
+  CHECK(runner.on_node == 3);
+  CHECK(runner.here == 2);
+}
+
+TEST_CASE("the map tasks of joins and sorts run on another copy too",
+          "[rdd][lineage]") {
+  auto pairs = [](size_t n) {
+    return parallelize(std::vector<std::pair<int, std::string>>{
+                         {3, "c"}, {1, "a"}, {2, "b"}, {1, "x"}},
+                       n);
+  };
+  auto joined = [&] {
+    return pairs(2).join(pairs(3).filter([](const auto& kv) {
+      return kv.first != 2;
+    }),
+                         2);
+  };
+  auto driver = joined();
+  auto node = joined();
+  node_runner runner{*driver.node(), *node.node()};
+  auto context = std::make_shared<rdd_context>();
+  {
+    scoped_runner installed{*context, runner};
+    auto result = driver.with_context(context).collect();
+    std::sort(result.begin(), result.end());
+    using row = std::pair<int, std::pair<std::string, std::string>>;
+    CHECK(result
+          == std::vector<row>{{1, {"a", "a"}}, {1, {"a", "x"}},
+                              {1, {"x", "a"}}, {1, {"x", "x"}},
+                              {3, {"c", "c"}}});
+    // The cogroup's 2 + 3 map tasks went to the node.
+    CHECK(runner.on_node == 5);
+  }
+  auto sorted_driver = pairs(2).sort_by_key(true, 2);
+  auto sorted_node = pairs(2).sort_by_key(true, 2);
+  node_runner sorter{*sorted_driver.node(), *sorted_node.node()};
+  scoped_runner installed{*context, sorter};
+  auto keys = sorted_driver.with_context(context).keys().collect();
+  CHECK(keys == std::vector<int>{1, 1, 2, 3});
+  CHECK(sorter.on_node == 2);
+}
+
+TEST_CASE("records without serialization keep their map stage on the "
+          "driver",
+          "[rdd][lineage]") {
+  struct opaque {
+    int x;
+  };
+  auto xs = parallelize(std::vector<std::pair<int, opaque>>{{1, {2}}}, 1)
+              .group_by_key(1);
+  CHECK(xs.node()->is_shuffle());
+  CHECK_FALSE(xs.node()->map_output_serializable());
+  CHECK_THROWS_AS(xs.node()->run_map_tasks({0}), stream_error);
+}

@@ -1,0 +1,74 @@
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <vector>
+
+#include "caf_stream/error.hpp"
+#include "caf_stream/scheduler/task_assignment.hpp"
+
+using namespace caf_stream;
+
+using tasks = std::vector<uint32_t>;
+
+TEST_CASE("tasks start round-robin over the nodes and are sent once",
+          "[scheduler][tasks]") {
+  task_assignment a{5, 2, 4};
+  CHECK(a.take_unsent(0) == tasks{0, 2, 4});
+  CHECK(a.take_unsent(1) == tasks{1, 3});
+  CHECK(a.take_unsent(0).empty());
+  CHECK(a.take_for_driver().empty());
+  for (uint32_t i = 0; i < 5; ++i) {
+    CHECK_FALSE(a.done());
+    a.finished(i);
+  }
+  CHECK(a.done());
+  CHECK(a.failed_nodes() == 0);
+}
+
+TEST_CASE("a failed node's unfinished tasks go to the next node, then to "
+          "the driver",
+          "[scheduler][tasks]") {
+  task_assignment a{6, 3, 4};
+  CHECK(a.take_unsent(0) == tasks{0, 3});
+  CHECK(a.take_unsent(1) == tasks{1, 4});
+  CHECK(a.take_unsent(2) == tasks{2, 5});
+  a.finished(1);
+  a.node_failed(1, "lost");
+  // Task 4 moves to node 2; task 1 had finished.
+  CHECK(a.take_unsent(2) == tasks{4});
+  a.node_failed(2, "lost");
+  // Tasks 2, 4 and 5 move to node 0, the only one left.
+  CHECK(a.take_unsent(0) == tasks{2, 4, 5});
+  a.node_failed(0, "lost");
+  // Every node failed: the driver runs what is left.
+  CHECK(a.take_for_driver() == tasks{0, 2, 3, 4, 5});
+  CHECK(a.failed_nodes() == 3);
+  for (uint32_t i : {0, 2, 3, 4, 5})
+    a.finished(i);
+  CHECK(a.done());
+}
+
+TEST_CASE("a task that failed stream.task.max-failures times fails the "
+          "stage",
+          "[scheduler][tasks]") {
+  task_assignment a{2, 3, 2};
+  a.take_unsent(0);
+  a.take_unsent(1);
+  a.node_failed(0, "lost");
+  CHECK(a.take_unsent(1) == tasks{0});
+  try {
+    a.node_failed(1, "hung");
+    FAIL("no error");
+  } catch (const stream_error& e) {
+    CHECK(e.code() == errc::job_failure);
+    CHECK(std::string{e.what()}
+          == "task 0 failed 2 times (stream.task.max-failures), last: hung");
+  }
+}
+
+TEST_CASE("without nodes every task runs on the driver",
+          "[scheduler][tasks]") {
+  task_assignment a{3, 0, 4};
+  CHECK(a.take_for_driver() == tasks{0, 1, 2});
+  CHECK(a.take_for_driver().empty());
+}
