@@ -165,21 +165,30 @@ struct checkpointed_config : network_config {
   }
 };
 
+// As a worker node: serves `ssc`'s graph on `port` at `address` (empty:
+// 127.0.0.1) until the program is stopped, or for `seconds` if positive.
+inline int serve_until_stopped(caf_stream::streaming_context& ssc,
+                               uint16_t port, const std::string& address,
+                               int seconds) {
+  auto bound = ssc.serve(port, address);
+  std::cout << "serving on port " << bound << std::endl;
+  // SIGINT or SIGTERM stop the node: it leaves the driver it joined.
+  caf_stream::shutdown_hook hook{ssc};
+  if (seconds > 0)
+    ssc.await_termination_or_timeout(std::chrono::seconds(seconds));
+  else
+    ssc.await_termination();
+  ssc.stop();
+  return 0;
+}
+
 // As a state node (--serve-state): serves the state of `ssc`'s graph until
 // the program is stopped. Returns false if the context should run instead.
 inline bool serve_state_if_asked(const checkpointed_config& cfg,
                                  caf_stream::streaming_context& ssc) {
   if (cfg.serve_state == 0)
     return false;
-  auto port = ssc.serve(cfg.serve_state, cfg.serve_address);
-  std::cout << "serving state on port " << port << std::endl;
-  // SIGINT or SIGTERM stop the node: it leaves the driver it joined.
-  caf_stream::shutdown_hook hook{ssc};
-  if (cfg.seconds > 0)
-    ssc.await_termination_or_timeout(std::chrono::seconds(cfg.seconds));
-  else
-    ssc.await_termination();
-  ssc.stop();
+  serve_until_stopped(ssc, cfg.serve_state, cfg.serve_address, cfg.seconds);
   return true;
 }
 
