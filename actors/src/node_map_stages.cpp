@@ -16,6 +16,7 @@
 #include "caf_stream/actors/worker_node.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/graph.hpp"
+#include "caf_stream/rdd/lineage.hpp"
 #include "caf_stream/scheduler/task_assignment.hpp"
 
 namespace caf_stream::actors {
@@ -84,6 +85,60 @@ void node_map_stages::set_batch(const job_set& js) {
   batch_.batch_time = js.batch_time;
   batch_.blocks = js.blocks;
   batch_.inputs = js.inputs;
+  encoded_ = false;
+}
+
+void node_map_stages::encode_batch() {
+  if (encoded_)
+    return;
+  for (auto& [id, blocks] : batch_.blocks)
+    for (auto& b : blocks) {
+      b.bytes = b.to_bytes();
+      b.data.reset();
+    }
+  for (auto& [i, x] : batch_.inputs) {
+    x.partitions = x.to_bytes();
+    x.data.reset();
+  }
+  encoded_ = true;
+}
+
+job_set node_map_stages::inputs_for(const std::vector<uint32_t>& tasks,
+                                    bool own_partitions) const {
+  if (!own_partitions)
+    return batch_;
+  std::vector<bool> wanted;
+  for (auto i : tasks) {
+    if (wanted.size() <= i)
+      wanted.resize(i + 1);
+    wanted[i] = true;
+  }
+  auto needed = [&](size_t i) { return i < wanted.size() && wanted[i]; };
+  job_set result;
+  result.batch_time = batch_.batch_time;
+  for (const auto& [id, blocks] : batch_.blocks) {
+    auto& out = result.blocks[id];
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      if (needed(i)) {
+        out.push_back(blocks[i]);
+        continue;
+      }
+      // Left out: no records, no bytes.
+      block empty;
+      empty.stream_id = blocks[i].stream_id;
+      empty.lines = blocks[i].lines;
+      out.push_back(std::move(empty));
+    }
+  }
+  for (const auto& [index, x] : batch_.inputs) {
+    auto& out = result.inputs[index];
+    out.records = x.records;
+    out.partitions.resize(x.partitions.size());
+    for (size_t i = 0; i < x.partitions.size(); ++i)
+      if (needed(i))
+        out.partitions[i] = x.partitions[i];
+  }
+  return result;
 }
 
 bool node_map_stages::run(
@@ -99,6 +154,10 @@ bool node_map_stages::run(
   if (addresses.empty())
     return false;
   auto t = to_string(batch_.batch_time);
+  // The input goes to each node once as bytes, with only the partitions
+  // its tasks read where that is known.
+  encode_batch();
+  auto own_partitions = detail::map_tasks_read_own_partitions(shuffle);
   task_assignment tasks{n, addresses.size(), opts_.task_max_failures};
   auto fail = [&](size_t k, const std::string& why) {
     nodes_.erase(addresses[k]);
@@ -151,7 +210,8 @@ bool node_map_stages::run(
       auto id = ++next_id_;
       self_->send(*node, map_tasks_atom::value, id,
                   map_stage{fingerprint_, program_, graph_.zero_time(),
-                            where->stream, where->path, mine, batch_});
+                            where->stream, where->path, mine,
+                            inputs_for(mine, own_partitions)});
       out.emplace(id, sent{k, node->address(), std::move(mine)});
     }
     // A node that is lost goes down (the middleman kills its proxy): its

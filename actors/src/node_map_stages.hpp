@@ -62,6 +62,15 @@ public:
            detail::function_ref<void(const std::vector<uint32_t>&)> here);
 
 private:
+  // Turns the batch's inputs into bytes, once per batch.
+  void encode_batch();
+
+  // The batch's inputs for a node that runs map tasks `tasks`: all of them,
+  // or with `own_partitions` (`map_tasks_read_own_partitions`) only the
+  // partitions of each input those tasks read.
+  job_set inputs_for(const std::vector<uint32_t>& tasks,
+                     bool own_partitions) const;
+
   // The node actor at `address`, reached (and monitored) once.
   caf::expected<caf::actor> reach(const std::string& address);
 
@@ -84,6 +93,8 @@ private:
   std::string program_;
   // The batch's inputs, without its jobs.
   job_set batch_;
+  // Whether `batch_`'s inputs are bytes already.
+  bool encoded_ = false;
   // The node actors reached so far, by address.
   std::map<std::string, caf::actor> nodes_;
   uint64_t next_id_ = 0;

@@ -103,6 +103,14 @@ TEST_CASE("a path names a node of a lineage the same way in every copy",
   CHECK(root.map_output_serializable());
   CHECK_FALSE(leaf->is_shuffle());
   CHECK_FALSE(detail::map_stage_reads_shuffle(root));
+  // Map task i of a word count reads partition i of the lines alone; a
+  // union's tasks read another numbering.
+  CHECK(detail::map_tasks_read_own_partitions(root));
+  auto both = parallelize(lines, 2)
+                .union_with(parallelize(lines, 1))
+                .map([](const std::string& w) { return std::pair{w, 1}; })
+                .reduce_by_key([](int a, int b) { return a + b; }, 2);
+  CHECK_FALSE(detail::map_tasks_read_own_partitions(*both.node()));
   // A shuffle over a shuffle needs the first one's buckets.
   auto twice = driver.map([](const auto& kv) { return kv; })
                  .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 2);

@@ -183,8 +183,7 @@ public:
   /// On a worker node: runs map tasks `tasks` of the shuffle at `where` in
   /// the lineage of batch `batch` (whose inputs it carries) of a driver
   /// whose zero time is `zero`, and returns each task's buckets as bytes
-  /// (`rdd_node_base::run_map_tasks`). The batch's RDDs stay for its next
-  /// stages until a later batch comes. Throws `stream_error` if the graph
+  /// (`rdd_node_base::run_map_tasks`). Throws `stream_error` if the graph
   /// has no such stage.
   std::vector<std::string> run_map_tasks(time zero, job_set batch,
                                          const stage_location& where,
@@ -258,8 +257,6 @@ private:
   time started_;
   std::optional<time> last_data_time_;
   std::optional<recovered_checkpoint> recovered_;
-  // On a worker node: the batch whose inputs are bound (`run_map_tasks`).
-  std::optional<time> following_;
   std::vector<std::shared_ptr<dstream_node_base>> nodes_;
   std::vector<std::shared_ptr<input_node_base>> inputs_;
   std::vector<std::shared_ptr<receiver_input_base>> receiver_inputs_;

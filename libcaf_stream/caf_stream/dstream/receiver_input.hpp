@@ -312,8 +312,11 @@ private:
   static rdd<T> decode(const std::vector<std::string>& parts) {
     if constexpr (is_serializable<T>::value) {
       std::vector<std::vector<T>> xs(parts.size());
+      // An empty string is a partition left out for a node whose tasks do
+      // not read it (the bytes of an empty partition are not empty).
       for (size_t i = 0; i < parts.size(); ++i)
-        from_bytes(parts[i], xs[i]);
+        if (!parts[i].empty())
+          from_bytes(parts[i], xs[i]);
       return rdd_of(std::move(xs));
     } else {
       throw_not_serializable("receiving a batch's input");

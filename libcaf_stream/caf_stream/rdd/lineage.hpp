@@ -29,4 +29,11 @@ const rdd_node_base* node_at(const rdd_node_base& root,
 /// only the node that ran that map stage holds.
 bool map_stage_reads_shuffle(const rdd_node_base& shuffle);
 
+/// Whether map task `i` of `shuffle` reads partition `i` of its lineage's
+/// input and nothing else: the lineage below the shuffle is one chain of
+/// one-to-one nodes (map, filter, map_partitions, cache, ...) down to the
+/// input. Another node that runs some of the tasks then needs only their
+/// partitions of the batch's input.
+bool map_tasks_read_own_partitions(const rdd_node_base& shuffle);
+
 } // namespace caf_stream::detail

@@ -500,19 +500,16 @@ dstream_graph::run_map_tasks(time zero, job_set batch,
   } else if (zero != zero_) {
     zero_ = zero;
     started_ = zero;
-    following_.reset();
-    for (auto& n : nodes_) {
-      n->clear_metadata(time{std::numeric_limits<int64_t>::max() / 2});
+    for (auto& n : nodes_)
       n->initialize(zero);
-    }
   }
+  // Each stage comes with the inputs its tasks read (a node may get only
+  // some partitions): nothing computed for another stage holds.
   auto t = batch.batch_time;
-  if (following_ != t) {
-    clear_metadata(t);
-    bind_received(t, std::move(batch.blocks));
-    bind_generated(t, std::move(batch.inputs));
-    following_ = t;
-  }
+  for (auto& n : nodes_)
+    n->clear_metadata(time{std::numeric_limits<int64_t>::max() / 2});
+  bind_received(t, std::move(batch.blocks));
+  bind_generated(t, std::move(batch.inputs));
   auto shuffle = resolve(t, where);
   if (!shuffle->map_output_serializable() || map_stage_reads_shuffle(*shuffle))
     throw stream_error(errc::invalid_graph,

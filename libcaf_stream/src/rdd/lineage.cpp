@@ -71,4 +71,21 @@ bool map_stage_reads_shuffle(const rdd_node_base& shuffle) {
   return false;
 }
 
+bool map_tasks_read_own_partitions(const rdd_node_base& shuffle) {
+  auto parents = shuffle.parents();
+  if (parents.size() != 1)
+    return false;
+  auto n = parents[0]->num_partitions();
+  for (auto* node = parents[0];;) {
+    if (node->num_partitions() != n)
+      return false;
+    auto below = node->parents();
+    if (below.empty())
+      return true;
+    if (below.size() != 1)
+      return false;
+    node = below[0];
+  }
+}
+
 } // namespace caf_stream::detail
