@@ -13,7 +13,6 @@
 //               [--workers=2] [--repeats=3]
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -34,6 +33,7 @@
 
 #include "args.hpp"
 #include "bench_support.hpp"
+#include "support/batch_waiter.hpp"
 #include "support/child_process.hpp"
 
 using namespace caf_stream;
@@ -54,27 +54,11 @@ auto word_counts(const Lines& lines, size_t partitions) {
 }
 
 // The words each batch counted, and the wait for a batch.
-class totals final : public streaming_listener {
+class totals final : public support::batch_waiter {
 public:
   void add(int64_t n) {
     std::lock_guard<std::mutex> guard{mtx_};
     words_.push_back(n);
-  }
-
-  void on_batch_completed(const batch_info& info) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    ++completed_;
-    if (info.failure_reason)
-      failures_.push_back(*info.failure_reason);
-    cv_.notify_all();
-  }
-
-  void wait_for(size_t k) {
-    std::unique_lock<std::mutex> guard{mtx_};
-    if (!cv_.wait_for(guard, std::chrono::minutes(5),
-                      [&] { return completed_ >= k; }))
-      throw std::runtime_error("batch " + std::to_string(k)
-                               + " did not complete");
   }
 
   std::vector<int64_t> words() {
@@ -82,17 +66,9 @@ public:
     return words_;
   }
 
-  std::vector<std::string> failures() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return failures_;
-  }
-
 private:
   std::mutex mtx_;
-  std::condition_variable cv_;
   std::vector<int64_t> words_;
-  std::vector<std::string> failures_;
-  size_t completed_ = 0;
 };
 
 // This program as a worker node: serves the graph until its standard input
@@ -144,7 +120,7 @@ double run(const std::vector<std::string>& lines, size_t batches,
   for (size_t k = 1; k <= batches; ++k) {
     queue->push(parallelize(lines, partitions));
     clk->advance(std::chrono::seconds(1));
-    out->wait_for(k);
+    out->wait_for(k, std::chrono::seconds(300));
   }
   auto elapsed = seconds_since(t0);
   ssc.stop(false);

@@ -495,52 +495,27 @@ public:
     return *this;
   }
 
-  // -- output operations ------------------------------------------------------
+  // -- output operations (defined in dstream_outputs.hpp) --------------------
 
   /// Calls `f(const rdd<T>&)` or `f(const rdd<T>&, time)` on every batch, in
   /// a job of the job executor.
   template <class F>
-  void foreach_rdd(F f) const {
-    constexpr bool with_time = std::is_invocable_v<F, const rdd<T>&, time>;
-    static_assert(with_time || std::is_invocable_v<F, const rdd<T>&>,
-                  "foreach_rdd expects f(const rdd<T>&) or "
-                  "f(const rdd<T>&, time)");
-    if constexpr (with_time)
-      add_output("foreach_rdd", std::move(f));
-    else
-      add_output("foreach_rdd", [f](const rdd<T>& x, time) { f(x); });
-  }
+  void foreach_rdd(F f) const;
 
   /// Prints the first `num` elements of every batch to stdout, under Spark's
   /// "Time: <ms> ms" header, with "..." when there are more.
-  void print(size_t num = 10) const {
-    add_output("print", [num](const rdd<T>& x, time t) {
-      detail::print_batch(x, t, num);
-    });
-  }
+  void print(size_t num = 10) const;
 
   /// Writes every batch to the directory `prefix-<batch ms>[.suffix]`, one
   /// file `part-NNNNN` per partition and one element per line.
-  void save_as_text_files(std::string prefix, std::string suffix = "") const {
-    add_output("save_as_text_files", [prefix, suffix](const rdd<T>& x, time t) {
-      detail::save_batch_as_text_files(x, t, prefix, suffix);
-    });
-  }
+  void save_as_text_files(std::string prefix, std::string suffix = "") const;
 
   /// Writes each batch to the directory `prefix-<batch ms>[.suffix]`, which
   /// appears whole, with a file `part-NNNNN` per partition holding its
   /// records in Boost.Serialization form (Spark's `saveAsObjectFiles`;
   /// `streaming_context::object_file` reads one back).
   void save_as_object_files(std::string prefix,
-                            std::string suffix = "") const {
-    static_assert(detail::is_serializable<std::vector<T>>::value,
-                  "save_as_object_files needs records with a "
-                  "Boost.Serialization serialize");
-    add_output("save_as_object_files",
-               [prefix, suffix](const rdd<T>& x, time t) {
-                 detail::save_batch_as_object_files(x, t, prefix, suffix);
-               });
-  }
+                            std::string suffix = "") const;
 
   /// After each batch, sends the actor `dst` a message `(time, std::vector<T>)`
   /// with the batch's time and records: one message per batch, in batch
@@ -548,29 +523,12 @@ public:
   /// actor is gone fails with a message saying so. Needs
   /// `caf_stream/actor_stream.hpp`.
   template <class Actor>
-  void send_to(const Actor& dst) const {
-    static_assert(detail::actor_output<Actor>::defined,
-                  "send_to takes a caf::actor: include "
-                  "caf_stream/actor_stream.hpp");
-    auto out = detail::actor_output<Actor>::template make<T>(dst);
-    add_output("send_to",
-               [out](const rdd<T>& x, time t) { out(t, x.collect()); });
-  }
+  void send_to(const Actor& dst) const;
 
   /// Like `send_to(dst)`, with `f(const T&)` applied to each record first:
   /// the actor gets `(time, std::vector<U>)` for `f`'s result type `U`.
   template <class Actor, class F>
-  void send_to(const Actor& dst, F f) const {
-    static_assert(detail::actor_output<Actor>::defined,
-                  "send_to takes a caf::actor: include "
-                  "caf_stream/actor_stream.hpp");
-    static_assert(std::is_invocable_v<F, const T&>,
-                  "send_to expects f(const T&) -> U");
-    using u = std::decay_t<std::invoke_result_t<F, const T&>>;
-    auto out = detail::actor_output<Actor>::template make<u>(dst);
-    map(std::move(f)).add_output(
-      "send_to", [out](const rdd<u>& x, time t) { out(t, x.collect()); });
-  }
+  void send_to(const Actor& dst, F f) const;
 
 private:
   template <class>
@@ -629,30 +587,7 @@ private:
   std::shared_ptr<detail::dstream_node<T>> node_;
 };
 
-/// The stream `map_with_state` returns: the function's results, plus the
-/// state after each batch.
-template <class K, class V, class S, class M>
-class map_with_state_dstream : public dstream<M> {
-public:
-  using node_type = detail::map_with_state_node<K, V, S, M>;
-
-  map_with_state_dstream(std::shared_ptr<detail::dstream_graph> graph,
-                         std::shared_ptr<node_type> node)
-    : dstream<M>(graph, node), mapped_(std::move(node)) {
-    // nop
-  }
-
-  /// The state of every key after each batch (all keys, not only those with
-  /// data: the cost of this stream grows with the state).
-  dstream<std::pair<K, S>> state_snapshots() const {
-    using node = detail::state_snapshot_dstream_node<K, V, S, M>;
-    auto n = std::make_shared<node>(*this->graph(), mapped_);
-    this->graph()->add(n);
-    return {this->graph(), std::move(n)};
-  }
-
-private:
-  std::shared_ptr<node_type> mapped_;
-};
-
 } // namespace caf_stream
+
+#include "caf_stream/dstream/dstream_outputs.hpp"
+#include "caf_stream/dstream/map_with_state_dstream.hpp"

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <iterator>
-#include <condition_variable>
 #include <csignal>
 #include <memory>
 #include <mutex>
@@ -13,6 +12,7 @@
 #include "caf_stream/testing.hpp"
 
 #include "support/acked_source.hpp"
+#include "support/batch_waiter.hpp"
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
 #include "support/ports.hpp"
@@ -30,7 +30,7 @@ namespace {
 
 // The distinct numbers the batches got, where the receiver started, and
 // the wait for a batch.
-class collected final : public streaming_listener {
+class collected final : public support::batch_waiter {
 public:
   void on_receiver_started(const receiver_info& info) override {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -48,39 +48,15 @@ public:
     numbers_.insert(xs.begin(), xs.end());
   }
 
-  void on_batch_completed(const batch_info& info) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    ++completed_;
-    if (info.failure_reason)
-      failures_.push_back(*info.failure_reason);
-    cv_.notify_all();
-  }
-
-  // Waits (bounded, for a stuck runtime) for the `k`th batch to complete.
-  void wait_for(size_t k) {
-    std::unique_lock<std::mutex> guard{mtx_};
-    if (!cv_.wait_for(guard, seconds(120), [&] { return completed_ >= k; }))
-      throw std::runtime_error("batch " + std::to_string(k)
-                               + " did not complete");
-  }
-
   std::set<int64_t> numbers() {
     std::lock_guard<std::mutex> guard{mtx_};
     return numbers_;
   }
 
-  std::vector<std::string> failures() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return failures_;
-  }
-
 private:
   std::mutex mtx_;
-  std::condition_variable cv_;
   std::set<int64_t> numbers_;
-  std::vector<std::string> failures_;
   std::vector<std::string> started_at_;
-  size_t completed_ = 0;
 };
 
 // A worker node process serving the receiver graph for `source`.

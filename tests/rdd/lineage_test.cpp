@@ -9,6 +9,8 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/rdd/lineage.hpp"
 
+#include "support/word_graph.hpp"
+
 using namespace caf_stream;
 
 // A worker node finds a stage by its path in a lineage that its own copy of
@@ -24,19 +26,7 @@ const std::vector<std::string> lines{"a b a", "c a", "b b d", "", "a"};
 
 rdd<std::pair<std::string, int64_t>> word_counts(size_t partitions) {
   return parallelize(lines, partitions)
-    .flat_map([](const std::string& line) {
-      std::vector<std::string> words;
-      std::string w;
-      for (auto c : line + " ") {
-        if (c != ' ') {
-          w += c;
-        } else if (!w.empty()) {
-          words.push_back(w);
-          w.clear();
-        }
-      }
-      return words;
-    })
+    .flat_map(test::word_graph::words_of)
     .map([](const std::string& w) { return std::pair{w, int64_t{1}}; })
     .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 2);
 }

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "caf_stream/scheduler/streaming_listener.hpp"
+
+namespace support {
+
+/// A listener that counts completed batches, keeps the failed ones'
+/// reasons and lets a test (or a bench) wait for the `k`th batch.
+class batch_waiter : public caf_stream::streaming_listener {
+public:
+  void on_batch_completed(const caf_stream::batch_info& info) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++completed_;
+    if (info.failure_reason)
+      failures_.push_back(*info.failure_reason);
+    cv_.notify_all();
+  }
+
+  /// Waits (bounded, for a stuck runtime) for the `k`th batch to complete;
+  /// throws if it does not.
+  void wait_for(size_t k,
+                std::chrono::seconds bound = std::chrono::seconds(120)) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (!cv_.wait_for(guard, bound, [&] { return completed_ >= k; }))
+      throw std::runtime_error("batch " + std::to_string(k)
+                               + " did not complete");
+  }
+
+  /// Why batches failed, in order.
+  std::vector<std::string> failures() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return failures_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<std::string> failures_;
+  size_t completed_ = 0;
+};
+
+} // namespace support
