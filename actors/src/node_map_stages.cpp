@@ -1,5 +1,7 @@
 #include "node_map_stages.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <utility>
 
@@ -20,6 +22,13 @@
 #include "caf_stream/scheduler/task_assignment.hpp"
 
 namespace caf_stream::actors {
+
+namespace {
+
+// How long a node that failed map tasks gets none.
+constexpr auto rest = std::chrono::seconds(5);
+
+} // namespace
 
 node_map_stages::node_map_stages(caf::blocking_actor* self,
                                  const detail::dstream_graph& graph,
@@ -151,6 +160,16 @@ bool node_map_stages::run(
   if (!where)
     return false;
   auto addresses = worker_nodes(self_, directory_, opts_);
+  // A node that failed lately gets no tasks for a while (a frozen node
+  // would hold every stage up for its handshake's timeout).
+  auto now = std::chrono::steady_clock::now();
+  addresses.erase(std::remove_if(addresses.begin(), addresses.end(),
+                                 [&](const std::string& x) {
+                                   auto i = resting_.find(x);
+                                   return i != resting_.end()
+                                          && i->second > now;
+                                 }),
+                  addresses.end());
   if (addresses.empty())
     return false;
   auto t = to_string(batch_.batch_time);
@@ -161,9 +180,10 @@ bool node_map_stages::run(
   task_assignment tasks{n, addresses.size(), opts_.task_max_failures};
   auto fail = [&](size_t k, const std::string& why) {
     nodes_.erase(addresses[k]);
+    resting_[addresses[k]] = std::chrono::steady_clock::now() + rest;
     log_->warn("batch {}: map tasks on the worker node {} failed, they run "
-               "again elsewhere: {}",
-               t, addresses[k], why);
+               "again elsewhere (the node gets none for {} s): {}",
+               t, addresses[k], rest.count(), why);
     tasks.node_failed(k, why);
   };
   // The tasks sent and not answered yet, by message id.

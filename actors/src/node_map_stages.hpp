@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -97,6 +98,8 @@ private:
   bool encoded_ = false;
   // The node actors reached so far, by address.
   std::map<std::string, caf::actor> nodes_;
+  // Nodes that failed map tasks, and until when they get none.
+  std::map<std::string, std::chrono::steady_clock::time_point> resting_;
   uint64_t next_id_ = 0;
   std::shared_ptr<spdlog::logger> log_;
 };

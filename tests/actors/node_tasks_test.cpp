@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,6 +12,7 @@
 
 #include "caf_stream/testing.hpp"
 
+#include "support/batch_waiter.hpp"
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
 #include "support/word_graph.hpp"
@@ -51,7 +51,7 @@ counts model(const std::vector<std::string>& lines) {
 }
 
 // Each batch's counts, and the wait for a batch.
-class collected final : public streaming_listener {
+class collected final : public support::batch_waiter {
 public:
   void add(caf_stream::time t, const std::vector<count>& xs) {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -60,38 +60,14 @@ public:
       batch[w] += n;
   }
 
-  void on_batch_completed(const batch_info& info) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    ++completed_;
-    if (info.failure_reason)
-      failures_.push_back(*info.failure_reason);
-    cv_.notify_all();
-  }
-
-  // Waits (bounded, for a stuck runtime) for the `k`th batch to complete.
-  void wait_for(size_t k) {
-    std::unique_lock<std::mutex> guard{mtx_};
-    if (!cv_.wait_for(guard, seconds(120), [&] { return completed_ >= k; }))
-      throw std::runtime_error("batch " + std::to_string(k)
-                               + " did not complete");
-  }
-
   counts of(int64_t k) {
     std::lock_guard<std::mutex> guard{mtx_};
     return counts_[k];
   }
 
-  std::vector<std::string> failures() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return failures_;
-  }
-
 private:
   std::mutex mtx_;
-  std::condition_variable cv_;
   std::map<int64_t, counts> counts_;
-  std::vector<std::string> failures_;
-  size_t completed_ = 0;
 };
 
 // A worker node process serving the word count graph.
@@ -228,6 +204,7 @@ TEST_CASE("a frozen worker node's map tasks run on the other node after "
           "stream.state-timeout",
           "[actors][nodes][tasks]") {
   support::log_capture log{"executor"};
+  executor_debug_log debug;
   worker_node a;
   worker_node b;
   driver d{{a.address, b.address}, duration{2000}};
@@ -239,6 +216,10 @@ TEST_CASE("a frozen worker node's map tasks run on the other node after "
     CHECK(d.out->of(k) == model(input[static_cast<size_t>(k) - 1]));
   CHECK(d.out->failures().empty());
   CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
-                     + a.address + " failed, they run again elsewhere: no "
-                     "answer within stream.state-timeout (2000 ms)"));
+                     + a.address + " failed, they run again elsewhere (the "
+                     "node gets none for 5 s): no answer within "
+                     "stream.state-timeout (2000 ms)"));
+  // The frozen node rests: batch 3 does not wait for it again.
+  CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
+                     "worker node " + b.address));
 }
