@@ -326,9 +326,9 @@ uint16_t streaming_context::serve(uint16_t port, const std::string& address) {
   }
   d.state_node = std::move(node);
   d.st = impl::state::serving;
-  d.log->info("serving {} state streams on {}:{}{}",
-              graph_->state_operators().size(), host, *bound,
-              actors::nodes_use_tls(*d.sys) ? " over TLS" : "");
+  d.log->info("serving as a worker node on {}:{}{} ({} state streams)",
+              host, *bound, actors::nodes_use_tls(*d.sys) ? " over TLS" : "",
+              graph_->state_operators().size());
   if (!d.opts.driver.empty())
     d.joiner = actors::spawn_node_joiner(
       *d.sys, d.opts.driver, d.state_node, host, *bound, graph_->fingerprint(),
