@@ -70,6 +70,13 @@ private:
   std::map<int64_t, counts> counts_;
 };
 
+// Checks batches 1 to `last` against the model, and that none failed.
+void check_counts(collected& out, size_t last) {
+  for (size_t k = 1; k <= last; ++k)
+    CHECK(out.of(static_cast<int64_t>(k)) == model(input[k - 1]));
+  CHECK(out.failures().empty());
+}
+
 // A worker node process serving the word count graph.
 struct worker_node {
   worker_node() : proc({CAF_STREAM_STATE_NODE_CHILD, "--words"}) {
@@ -150,11 +157,9 @@ TEST_CASE("map tasks run on two worker nodes and give the counts of one "
   worker_node a;
   worker_node b;
   driver d{{a.address, b.address}};
-  for (size_t k = 1; k <= input.size(); ++k) {
+  for (size_t k = 1; k <= input.size(); ++k)
     d.run_batch(k);
-    CHECK(d.out->of(static_cast<int64_t>(k)) == model(input[k - 1]));
-  }
-  CHECK(d.out->failures().empty());
+  check_counts(*d.out, input.size());
   // Each node ran 2 of the 4 map tasks of every batch.
   CHECK(log.contains("2 map tasks of stream 3 ran on the worker node "
                      + a.address));
@@ -176,9 +181,7 @@ TEST_CASE("the map tasks of a killed worker node run again on the other "
   a.proc.kill();
   for (size_t k = 3; k <= input.size(); ++k)
     d.run_batch(k);
-  for (size_t k = 1; k <= input.size(); ++k)
-    CHECK(d.out->of(static_cast<int64_t>(k)) == model(input[k - 1]));
-  CHECK(d.out->failures().empty());
+  check_counts(*d.out, input.size());
   CHECK(log.contains("map tasks on the worker node " + a.address
                      + " failed, they run again elsewhere"));
   // Batch 3's 4 map tasks: 2 on node b, then node a's 2 there too.
@@ -194,9 +197,7 @@ TEST_CASE("with every worker node gone, the driver runs the map tasks",
   d.run_batch(1);
   a.proc.kill();
   d.run_batch(2);
-  CHECK(d.out->of(1) == model(input[0]));
-  CHECK(d.out->of(2) == model(input[1]));
-  CHECK(d.out->failures().empty());
+  check_counts(*d.out, 2);
   CHECK(log.contains("failed, they run again elsewhere"));
 }
 
@@ -212,9 +213,7 @@ TEST_CASE("a frozen worker node's map tasks run on the other node after "
   a.proc.freeze();
   d.run_batch(2);
   d.run_batch(3);
-  for (int64_t k = 1; k <= 3; ++k)
-    CHECK(d.out->of(k) == model(input[static_cast<size_t>(k) - 1]));
-  CHECK(d.out->failures().empty());
+  check_counts(*d.out, 3);
   CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
                      + a.address + " failed, they run again elsewhere (the "
                      "node gets none for 5 s): no answer within "
