@@ -167,10 +167,11 @@ struct stream_options {
   size_t receiver_replication = 2;
 
   /// `stream.task.placement`: where the map tasks of shuffles run,
-  /// `workers` or `driver` (default: the driver). On the workers, a
-  /// stream's map stage goes to the worker nodes when another node computes
-  /// the same RDD from the batch's inputs (`dstream_node_base::portable`:
-  /// no state, no window, no `transform`) and its records serialize; the
+  /// `workers` or `driver` (default: the driver). On the workers, a map
+  /// stage goes to the worker nodes when another node computes the same
+  /// RDD from the batch's inputs (`dstream_node_base::portable_lineage`: a
+  /// stream without state, window or `transform`, or a state stream's
+  /// shuffle of such a stream's batch) and its records serialize; the
   /// buckets come back to the driver, whose reduce tasks read them.
   task_placement tasks = task_placement::automatic;
 

@@ -1,20 +1,21 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "caf_stream/testing.hpp"
 
 #include "support/batch_waiter.hpp"
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
+#include "support/ports.hpp"
 #include "support/word_graph.hpp"
 
 using namespace caf_stream;
@@ -24,7 +25,9 @@ using std::chrono::seconds;
 // (`state_node_child --words` processes) build the same word count graph.
 // With `stream.task.placement = workers`, the driver sends the map stage of
 // each batch's shuffle to the nodes with the batch's input; the buckets come
-// back and the driver's reduce tasks read them.
+// back and the driver's reduce tasks read them. The stateful graph
+// (`--word-states`) adds a window and `map_with_state`, whose state lives on
+// the nodes too.
 
 namespace {
 
@@ -50,24 +53,43 @@ counts model(const std::vector<std::string>& lines) {
   return result;
 }
 
-// Each batch's counts, and the wait for a batch.
+// A word's count over batches `first` to `last` (from 1), sequentially.
+counts model(size_t first, size_t last) {
+  counts result;
+  for (auto k = first; k <= last; ++k)
+    for (const auto& [w, n] : model(input[k - 1]))
+      result[w] += n;
+  return result;
+}
+
+// The outputs of the graphs.
+enum class output { counts, windowed, totals };
+
+// Each output's counts of each batch, and the wait for a batch.
 class collected final : public support::batch_waiter {
 public:
-  void add(caf_stream::time t, const std::vector<count>& xs) {
+  void add(output o, caf_stream::time t, const std::vector<count>& xs) {
     std::lock_guard<std::mutex> guard{mtx_};
-    auto& batch = counts_[t.milliseconds() / 1000];
+    auto& batch = counts_[{o, t.milliseconds() / 1000}];
     for (const auto& [w, n] : xs)
       batch[w] += n;
   }
 
-  counts of(int64_t k) {
+  counts of(int64_t k, output o = output::counts) {
     std::lock_guard<std::mutex> guard{mtx_};
-    return counts_[k];
+    return counts_[{o, k}];
+  }
+
+  // Adds what `x` holds to output `o`'s batch.
+  auto collect(output o) {
+    return [this, o](const rdd<count>& x, caf_stream::time t) {
+      add(o, t, x.collect());
+    };
   }
 
 private:
   std::mutex mtx_;
-  std::map<int64_t, counts> counts_;
+  std::map<std::pair<output, int64_t>, counts> counts_;
 };
 
 // Checks batches 1 to `last` against the model, and that none failed.
@@ -77,40 +99,34 @@ void check_counts(collected& out, size_t last) {
   CHECK(out.failures().empty());
 }
 
-// A worker node process serving the word count graph.
+// A worker node process serving the word count graph; `flags` as
+// `state_node_child` takes them ("--word-states": the stateful graph).
 struct worker_node {
-  worker_node() : proc({CAF_STREAM_STATE_NODE_CHILD, "--words"}) {
+  explicit worker_node(std::vector<std::string> flags = {"--words"})
+    : proc(args(std::move(flags))) {
     auto line = proc.read_line();
     REQUIRE(line.rfind("port ", 0) == 0);
     address = "127.0.0.1:" + line.substr(5);
+  }
+
+  static std::vector<std::string> args(std::vector<std::string> flags) {
+    flags.insert(flags.begin(), CAF_STREAM_STATE_NODE_CHILD);
+    return flags;
   }
 
   support::child_process proc;
   std::string address;
 };
 
-// Logs the executor's debug lines (which name where map tasks ran) while
-// it lives.
-struct executor_debug_log {
-  executor_debug_log() : logger(detail::logger("executor")) {
-    level = logger->level();
-    logger->set_level(spdlog::level::debug);
-  }
-
-  ~executor_debug_log() {
-    logger->set_level(level);
-  }
-
-  std::shared_ptr<spdlog::logger> logger;
-  spdlog::level::level_enum level;
-};
-
 // A driver under a manual clock whose map tasks go to `nodes`.
 struct driver {
   // `timeout`: `stream.state-timeout`, which bounds a node's answer (and a
-  // request lost with a killed node's connection).
+  // request lost with a killed node's connection). `stateful`: the graph
+  // of `word_graph::build_stateful`. `driver_port`: where nodes join (0:
+  // none do).
   explicit driver(std::vector<std::string> nodes,
-                  duration timeout = duration{10000})
+                  duration timeout = duration{10000}, bool stateful = false,
+                  uint16_t driver_port = 0)
     : clk(std::make_shared<testing::manual_clock>()),
       lines(std::make_shared<rdd_queue<std::string>>()),
       out(std::make_shared<collected>()) {
@@ -119,13 +135,19 @@ struct driver {
     opts.state_nodes = std::move(nodes);
     opts.tasks = task_placement::workers;
     opts.state_timeout = timeout;
+    opts.driver_port = driver_port;
     // The nodes are another executable of the same application.
     opts.app_id = "state-node-tests";
     ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
-    test::word_graph::build(*ssc, lines)
-      .foreach_rdd([o = out](const rdd<count>& x, caf_stream::time t) {
-        o->add(t, x.collect());
-      });
+    if (stateful) {
+      ssc->checkpoint(dir.path());
+      auto g = test::word_graph::build_stateful(*ssc, lines);
+      g.windowed.foreach_rdd(out->collect(output::windowed));
+      g.totals.foreach_rdd(out->collect(output::totals));
+    } else {
+      test::word_graph::build(*ssc, lines)
+        .foreach_rdd(out->collect(output::counts));
+    }
     ssc->add_streaming_listener(out);
     ssc->start();
   }
@@ -141,6 +163,7 @@ struct driver {
     out->wait_for(k);
   }
 
+  testing::temporary_directory dir;
   std::shared_ptr<testing::manual_clock> clk;
   std::shared_ptr<rdd_queue<std::string>> lines;
   std::shared_ptr<collected> out;
@@ -153,7 +176,7 @@ TEST_CASE("map tasks run on two worker nodes and give the counts of one "
           "process",
           "[actors][nodes][tasks]") {
   support::log_capture log{"executor"};
-  executor_debug_log debug;
+  support::debug_log debug{"executor"};
   worker_node a;
   worker_node b;
   driver d{{a.address, b.address}};
@@ -172,7 +195,7 @@ TEST_CASE("the map tasks of a killed worker node run again on the other "
           "node, and the counts stay exact",
           "[actors][nodes][tasks]") {
   support::log_capture log{"executor"};
-  executor_debug_log debug;
+  support::debug_log debug{"executor"};
   worker_node a;
   worker_node b;
   driver d{{a.address, b.address}};
@@ -205,7 +228,7 @@ TEST_CASE("a frozen worker node's map tasks run on the other node after "
           "stream.state-timeout",
           "[actors][nodes][tasks]") {
   support::log_capture log{"executor"};
-  executor_debug_log debug;
+  support::debug_log debug{"executor"};
   worker_node a;
   worker_node b;
   driver d{{a.address, b.address}, duration{2000}};
@@ -221,4 +244,65 @@ TEST_CASE("a frozen worker node's map tasks run on the other node after "
   // The frozen node rests: batch 3 does not wait for it again.
   CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
                      "worker node " + b.address));
+}
+
+TEST_CASE("a windowed count and map_with_state's running totals with two "
+          "worker nodes give the output of one process",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"executor"};
+  support::log_capture state_log{"scheduler"};
+  support::debug_log debug{"executor"};
+  worker_node a{{"--word-states"}};
+  worker_node b{{"--word-states"}};
+  driver d{{a.address, b.address}, duration{10000}, true};
+  for (size_t k = 1; k <= input.size(); ++k) {
+    d.run_batch(k);
+    auto i = static_cast<int64_t>(k);
+    CHECK(d.out->of(i, output::windowed) == model(k > 2 ? k - 2 : 1, k));
+    CHECK(d.out->of(i, output::totals) == model(1, k));
+  }
+  CHECK(d.out->failures().empty());
+  // The map stages of the window's per-batch counts (stream 3) and of
+  // map_with_state's shuffle of the words by key (stream 6) ran on both
+  // nodes; the state's partitions live there.
+  for (const auto& node : {a.address, b.address}) {
+    CHECK(log.contains("map tasks of stream 3 ran on the worker node "
+                       + node));
+    CHECK(log.contains("map tasks of stream 6 ran on the worker node "
+                       + node));
+    CHECK(state_log.contains("holder on " + node));
+  }
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("a worker node that joins at run time gets map tasks from the "
+          "next batch on, and none once it left",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"executor"};
+  support::log_capture nodes{"nodes"};
+  support::debug_log debug{"executor"};
+  auto port = static_cast<uint16_t>(support::free_port());
+  driver d{{}, duration{10000}, false, port};
+  // No node yet: the driver runs the tasks.
+  d.run_batch(1);
+  CHECK_FALSE(log.contains("ran on the worker node"));
+  worker_node a{{"--words", "--driver=127.0.0.1:" + std::to_string(port)}};
+  REQUIRE(a.proc.read_line() == "joined");
+  REQUIRE(nodes.wait_for("the worker node " + a.address + " joined"));
+  d.run_batch(2);
+  d.run_batch(3);
+  CHECK(log.contains("batch 2000 ms: 4 map tasks of stream 3 ran on the "
+                     "worker node " + a.address));
+  CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
+                     "worker node " + a.address));
+  // It stops gracefully: it leaves, and the driver runs the tasks again.
+  a.proc.write_line("stop");
+  CHECK(a.proc.wait() == 0);
+  REQUIRE(nodes.wait_for("the worker node " + a.address + " left"));
+  d.run_batch(4);
+  d.run_batch(5);
+  CHECK_FALSE(log.contains("batch 4000 ms: 4 map tasks"));
+  CHECK_FALSE(log.contains("batch 5000 ms: 4 map tasks"));
+  check_counts(*d.out, input.size());
+  CHECK_FALSE(log.contains("run again elsewhere"));
 }

@@ -96,10 +96,11 @@ struct state_node {
 
 // A driver under a manual clock whose state lives on `node`, or on the
 // nodes that join it at `driver_port` if `node` is empty, talking TLS with
-// the certificate `tls` ("DIR/NAME") and the CA next to it.
+// the certificate `tls` ("DIR/NAME") and the CA next to it. With `tasks`,
+// its map stages go to the nodes too (`stream.task.placement=workers`).
 struct driver {
   driver(const std::string& node, const std::string& tls,
-         uint16_t driver_port = 0)
+         uint16_t driver_port = 0, bool tasks = false)
     : clk(std::make_shared<testing::manual_clock>()),
       queue(std::make_shared<rdd_queue<kv>>()),
       results(std::make_shared<support::batch_results<sums>>()) {
@@ -110,6 +111,8 @@ struct driver {
       caf::put(cfg.content, "stream.driver-port", driver_port);
     caf::put(cfg.content, "stream.app-id", "state-node-tests");
     caf::put(cfg.content, "stream.state-timeout", caf::timespan{seconds(10)});
+    if (tasks)
+      caf::put(cfg.content, "stream.task.placement", "workers");
     cfg.set("scheduler.max-threads", size_t{2});
     support::use_certificate(cfg, tls);
     load_node_modules(cfg);
@@ -155,14 +158,19 @@ TEST_CASE("a driver and a state node talk mutual TLS, and refuse peers "
           "without TLS or with another CA's certificate",
           "[actors][state][tls]") {
   certificates certs;
-  SECTION("both certificates signed by the CA: the state is on the node") {
+  SECTION("both certificates signed by the CA: the state and the map "
+          "tasks are on the node") {
     support::log_capture log{"scheduler"};
+    support::log_capture executor{"executor"};
+    support::debug_log debug{"executor"};
     state_node node{{"--tls=" + certs["node"]}};
-    driver d{node.address, certs["driver"]};
+    driver d{node.address, certs["driver"], 0, true};
     CHECK(d.run({{"a", 1}, {"b", 2}}) == sums{{"a", 1}, {"b", 2}});
     CHECK(d.run({{"a", 3}}) == sums{{"a", 4}, {"b", 2}});
     CHECK(log.contains("holder on " + node.address));
     CHECK_FALSE(log.contains("this node holds it"));
+    CHECK(executor.contains("ran on the worker node " + node.address));
+    CHECK_FALSE(executor.contains("run again elsewhere"));
   }
   SECTION("a node without TLS is refused: the driver holds the state") {
     support::log_capture log{"scheduler"};

@@ -1,17 +1,19 @@
 // A state node for the state node tests: builds the tests' graph
 // (`support/state_graph.hpp`) and serves its state.
 //
-//   state_node_child [--other | --receiver=P | --words] [--port=N] [--address=A]
+//   state_node_child [--other | --receiver=P | --words | --word-states]
+//                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
-//   state_node_child --drive=NODES
-//   state_node_child --drive-port=P --expect=ADDRESS
+//   state_node_child --drive=NODES [--tasks]
+//   state_node_child --drive-port=P --expect=ADDRESS [--tasks]
 //
 // Prints "port <n>" once it listens (on N, default any free port, at A,
 // default 127.0.0.1), then serves until its stdin closes or reads "stop".
 // With --other it builds a different graph; with --receiver the graph of
 // the worker receiver tests (`support/acked_source.hpp`), whose receiver
 // reads the acked source on port P; with --words the graph of the node
-// task tests (`support/word_graph.hpp`). The driver (the tests'
+// task tests (`support/word_graph.hpp`), with --word-states its stateful
+// graph (`word_graph::build_stateful`). The driver (the tests'
 // executable) is another program: both say they are the application
 // "state-node-tests" (I with --app-id). With --tls it talks TLS only,
 // presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
@@ -23,7 +25,11 @@
 // the state on NODES ("host:port,..."), prints each batch's running sums
 // ("batch 1: a=1 b=2") or its failure ("batch 1 failed: ..."), then where
 // the state was ("state on the nodes", or "state on the driver" if a node
-// did not take its partitions), and exits. With --drive-port it has no
+// did not take its partitions), and exits. With --tasks its map stages go
+// to the nodes too (`stream.task.placement=workers`: the state streams'
+// shuffles of each batch by key), and it prints last where they ran ("map
+// tasks on the nodes", or "map tasks on the driver" if none ran on a node
+// or a node failed some). With --drive-port it has no
 // nodes of its own: it listens for nodes on port P of every interface,
 // waits until the node ADDRESS joined and prints "joined ADDRESS" (or "no
 // node joined"), then runs the batches.
@@ -104,7 +110,7 @@ private:
 };
 
 int drive(const std::string& nodes, uint16_t driver_port,
-          const std::string& expect) {
+          const std::string& expect, bool tasks) {
   stream_config cfg;
   cfg.set("scheduler.max-threads", size_t{2});
   cfg.set("stream.app-id", "state-node-tests");
@@ -117,9 +123,14 @@ int drive(const std::string& nodes, uint16_t driver_port,
     caf::put(cfg.content, "stream.driver-port", driver_port);
     cfg.set("stream.driver-bind-address", "0.0.0.0");
   }
+  if (tasks)
+    caf::put(cfg.content, "stream.task.placement", "workers");
   load_node_modules(cfg);
   support::log_capture log{"scheduler"};
   support::log_capture joins{"nodes"};
+  // The executor's debug lines name the nodes that ran map tasks.
+  support::log_capture executor{"executor"};
+  support::debug_log debug{"executor"};
   caf::actor_system sys{cfg};
   testing::temporary_directory dir;
   auto clk = std::make_shared<testing::manual_clock>();
@@ -148,6 +159,12 @@ int drive(const std::string& nodes, uint16_t driver_port,
                   && !log.contains("this node holds it");
   std::cout << (on_nodes ? "state on the nodes" : "state on the driver")
             << std::endl;
+  if (tasks)
+    std::cout << (executor.contains("ran on the worker node")
+                      && !executor.contains("run again elsewhere")
+                    ? "map tasks on the nodes"
+                    : "map tasks on the driver")
+              << std::endl;
   return 0;
 }
 
@@ -161,10 +178,12 @@ int main(int argc, char** argv) {
   std::string address;
   uint16_t receiver_port = 0;
   bool words = false;
+  bool word_states = false;
   std::string driver;
   std::string drive_nodes;
   uint16_t drive_port = 0;
   std::string expect;
+  bool tasks = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--other")
@@ -181,6 +200,8 @@ int main(int argc, char** argv) {
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(11)));
     else if (arg == "--words")
       words = true;
+    else if (arg == "--word-states")
+      word_states = true;
     else if (arg.rfind("--driver=", 0) == 0)
       driver = arg.substr(9);
     else if (arg.rfind("--drive=", 0) == 0)
@@ -189,9 +210,11 @@ int main(int argc, char** argv) {
       drive_port = static_cast<uint16_t>(std::stoi(arg.substr(13)));
     else if (arg.rfind("--expect=", 0) == 0)
       expect = arg.substr(9);
+    else if (arg == "--tasks")
+      tasks = true;
   }
   if (!drive_nodes.empty() || drive_port != 0)
-    return drive(drive_nodes, drive_port, expect);
+    return drive(drive_nodes, drive_port, expect, tasks);
   stream_config cfg;
   cfg.set("scheduler.max-threads", size_t{2});
   cfg.set("stream.app-id", app_id);
@@ -208,16 +231,22 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   try {
     streaming_context ssc{sys, std::chrono::seconds(1)};
-    if (receiver_port != 0)
+    if (receiver_port != 0) {
       support::acked_stream(ssc, receiver_port)
         .foreach_rdd([](const rdd<int64_t>&) {});
-    else if (words)
+    } else if (words) {
       test::word_graph::build(ssc,
                               std::make_shared<rdd_queue<std::string>>())
         .foreach_rdd([](const rdd<test::word_graph::count>&) {});
-    else
+    } else if (word_states) {
+      auto g = test::word_graph::build_stateful(
+        ssc, std::make_shared<rdd_queue<std::string>>());
+      g.windowed.foreach_rdd([](const rdd<test::word_graph::count>&) {});
+      g.totals.foreach_rdd([](const rdd<test::word_graph::count>&) {});
+    } else {
       test::state_graph::build(
         ssc, std::make_shared<rdd_queue<test::state_graph::kv>>(), other);
+    }
     auto bound = ssc.serve(port, address);
     std::cout << "port " << bound << std::endl;
     // Each outcome of a try names "the driver at".

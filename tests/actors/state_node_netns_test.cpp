@@ -12,7 +12,8 @@
 // a veth pair, with 10.77.0.1 and 10.77.0.2 that exist only inside them.
 // The driver (`state_node_child --drive`) in one and the node in the other
 // must give the running sums of one process, also when the node joins the
-// driver (`stream.driver`) instead of being named. Needs root (CI runs as
+// driver (`stream.driver`) instead of being named, and when the node runs
+// the driver's map tasks. Needs root (CI runs as
 // root); skipped with a message where `ip netns` is not permitted.
 
 namespace {
@@ -106,6 +107,26 @@ TEST_CASE("a driver and a state node on two hosts give the results of one "
   support::child_process driver{
     hosts.in(hosts.a, {CAF_STREAM_STATE_NODE_CHILD, "--drive=" + address})};
   CHECK(driver.read_to_end() == sums_on_the_nodes);
+  CHECK(driver.wait() == 0);
+}
+
+TEST_CASE("a driver whose map tasks run on a worker node on another host "
+          "gives the results of one process",
+          "[actors][state][netns][tasks]") {
+  two_hosts hosts;
+  if (!usable(hosts))
+    return;
+  support::child_process node{hosts.in(
+    hosts.b, {CAF_STREAM_STATE_NODE_CHILD, "--address=10.77.0.2"})};
+  auto line = node.read_line();
+  REQUIRE(line.rfind("port ", 0) == 0);
+  auto address = "10.77.0.2:" + line.substr(5);
+  // The state streams' shuffles of each batch by key run on the node, whose
+  // buckets come back over the veth pair.
+  support::child_process driver{hosts.in(
+    hosts.a,
+    {CAF_STREAM_STATE_NODE_CHILD, "--drive=" + address, "--tasks"})};
+  CHECK(driver.read_to_end() == sums_on_the_nodes + "map tasks on the nodes\n");
   CHECK(driver.wait() == 0);
 }
 

@@ -94,4 +94,27 @@ private:
   std::shared_ptr<detail::waitable_sink> sink_;
 };
 
+/// Makes a caf-stream component log its debug lines too while this object
+/// lives (e.g. the executor's, which name where map tasks ran).
+class debug_log {
+public:
+  explicit debug_log(const std::string& component)
+    : logger_(caf_stream::detail::logger(component)),
+      level_(logger_->level()) {
+    logger_->set_level(spdlog::level::debug);
+  }
+
+  ~debug_log() {
+    logger_->set_level(level_);
+  }
+
+  debug_log(const debug_log&) = delete;
+
+  debug_log& operator=(const debug_log&) = delete;
+
+private:
+  std::shared_ptr<spdlog::logger> logger_;
+  spdlog::level::level_enum level_;
+};
+
 } // namespace support

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,7 +14,9 @@ namespace caf_stream::test {
 
 /// The graph of the node task tests, built alike by the driver (the test)
 /// and by the worker nodes (`state_node_child --words`): each batch's word
-/// counts over a queue of lines, in 3 reduce partitions.
+/// counts over a queue of lines, in 3 reduce partitions; or a windowed count
+/// and running totals over the same words (`build_stateful`,
+/// `state_node_child --word-states`).
 struct word_graph {
   using count = std::pair<std::string, int64_t>;
 
@@ -33,10 +37,46 @@ struct word_graph {
 
   static dstream<count> build(streaming_context& ssc,
                               std::shared_ptr<rdd_queue<std::string>> lines) {
+    return ones(ssc, std::move(lines)).reduce_by_key(sum, 3);
+  }
+
+  /// The streams of the stateful graph (`state_node_child --word-states`).
+  struct stateful {
+    /// Each word's count over the last 3 batches, every batch.
+    dstream<count> windowed;
+
+    /// Each word's count since the first batch (`map_with_state`'s state
+    /// after each batch).
+    dstream<count> totals;
+  };
+
+  /// The stateful graph: a windowed count and running totals over the
+  /// same lines (the driver needs a checkpoint directory).
+  static stateful build_stateful(streaming_context& ssc,
+                                 std::shared_ptr<rdd_queue<std::string>> lines) {
+    auto words = ones(ssc, std::move(lines));
+    auto total = [](const std::string&, std::optional<int64_t> one,
+                    state<int64_t>& st) {
+      st.update(st.get_option().value_or(0) + one.value_or(0));
+      return st.get();
+    };
+    return {words.reduce_by_key_and_window(sum, std::chrono::seconds(3),
+                                           std::chrono::seconds(1), 3),
+            words
+              .map_with_state(state_spec::function(total).num_partitions(2))
+              .state_snapshots()};
+  }
+
+private:
+  static int64_t sum(int64_t a, int64_t b) {
+    return a + b;
+  }
+
+  static dstream<count> ones(streaming_context& ssc,
+                             std::shared_ptr<rdd_queue<std::string>> lines) {
     return ssc.queue_stream(std::move(lines))
       .flat_map(words_of)
-      .map([](const std::string& w) { return count{w, 1}; })
-      .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 3);
+      .map([](const std::string& w) { return count{w, 1}; });
   }
 };
 

@@ -162,23 +162,18 @@ public:
   // -- stages on worker nodes -------------------------------------------------
 
   /// Where a node of a batch's lineage is, the same in every process of the
-  /// program: the portable stream (by its index among the graph's streams)
-  /// whose RDD's lineage holds it, and its path there.
+  /// program: the stream (by its index among the graph's streams) whose
+  /// portable lineage (`dstream_node_base::portable_lineage`) holds it, and
+  /// its path there.
   struct stage_location {
     uint32_t stream = 0;
     lineage_path path;
   };
 
-  /// Locates `node`, a node of the lineage of an RDD that a portable stream
-  /// generated for batch `t`; none if no such stream's RDD holds it.
+  /// Locates `node`, a node of a stream's portable lineage of batch `t`;
+  /// none if no such lineage holds it.
   std::optional<stage_location> locate(time t,
                                        const rdd_node_base& node) const;
-
-  /// The node at `where` in this graph's RDD of batch `t`, computed from the
-  /// batch's inputs (`bind_received`, `bind_generated`) if it was not yet;
-  /// throws `stream_error` if the graph has no such portable stream or node.
-  std::shared_ptr<const rdd_node_base> resolve(time t,
-                                               const stage_location& where);
 
   /// On a worker node: runs map tasks `tasks` of the shuffle at `where` in
   /// the lineage of batch `batch` (whose inputs it carries) of a driver
@@ -239,6 +234,12 @@ public:
   }
 
 private:
+  /// The node at `where` in this graph's lineage of batch `t`, computed from
+  /// the batch's inputs (`bind_received`, `bind_generated`) if it was not
+  /// yet; throws `stream_error` if the graph has no such lineage or node.
+  std::shared_ptr<const rdd_node_base> resolve(time t,
+                                               const stage_location& where);
+
   void check_open(const char* what) const;
 
   // Starts the streams at `zero` (`start` without its checks).

@@ -94,14 +94,16 @@ public:
     return false;
   }
 
-  /// The lineage of the RDD this stream generated for batch `t`; null if
-  /// it generated none (yet).
+  /// The lineage that another node of the program computes alike for batch
+  /// `t`, as this stream built it: a portable stream's RDD, a state stream's
+  /// shuffle of a portable parent's RDD (while it runs); null if none (yet).
+  /// The map stages in it may run on worker nodes.
   virtual std::shared_ptr<const rdd_node_base>
-  generated_lineage(time t) const = 0;
+  portable_lineage(time t) const = 0;
 
-  /// The lineage of this stream's RDD of batch `t`, computed if it was not
-  /// yet; null if the stream has none at `t`.
-  virtual std::shared_ptr<const rdd_node_base> lineage_at(time t) = 0;
+  /// The same lineage on another node: computed from the batch's inputs if
+  /// it was not yet; null if the stream has none at `t`.
+  virtual std::shared_ptr<const rdd_node_base> portable_lineage_at(time t) = 0;
 
   // -- data checkpoints (streams for which `must_checkpoint()` holds) --------
 
@@ -178,14 +180,18 @@ public:
   }
 
   std::shared_ptr<const rdd_node_base>
-  generated_lineage(time t) const override {
+  portable_lineage(time t) const override {
+    if (!portable())
+      return nullptr;
     auto i = generated_.find(t);
     if (i == generated_.end() || !i->second)
       return nullptr;
     return i->second->node();
   }
 
-  std::shared_ptr<const rdd_node_base> lineage_at(time t) override {
+  std::shared_ptr<const rdd_node_base> portable_lineage_at(time t) override {
+    if (!portable())
+      return nullptr;
     auto x = get_or_compute(t);
     if (!x)
       return nullptr;

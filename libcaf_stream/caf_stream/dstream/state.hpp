@@ -51,12 +51,14 @@ blocks_by_key(std::vector<std::vector<std::pair<K, E>>> parts, size_t n) {
 }
 
 /// The batch's partitions for a state stream's holders: every record in
-/// the partition of its key (moved out when materialized, once).
+/// the partition of its key (moved out when materialized, once), in the
+/// batch's context (whose runner runs the map stage).
 template <class K, class V>
 rdd<std::pair<K, V>> partitioned_by_key(const rdd<std::pair<K, V>>& batch,
                                         size_t n) {
   return rdd<std::pair<K, V>>{
-    std::make_shared<partition_by_node<K, V>>(batch.node(), n, true)};
+    std::make_shared<partition_by_node<K, V>>(batch.node(), n, true),
+    batch.context()};
 }
 
 /// What both state streams do around their operator: call its holders, and
@@ -78,6 +80,44 @@ public:
   std::vector<block> call(state_call what, time t,
                           std::vector<block> in) const {
     return context_->runner().call_state(*op_, what, t, std::move(in));
+  }
+
+  /// The batch's records in the partitions of their keys
+  /// (`partitioned_by_key`), materialized. While its map stage runs,
+  /// `input_shuffle(t)` names the shuffle, so that the stage may run on
+  /// worker nodes.
+  template <class K, class V>
+  std::vector<block> partition(time t, const rdd<std::pair<K, V>>& batch,
+                               size_t n) {
+    auto shuffled = partitioned_by_key(batch, n);
+    input_ = {t, shuffled.node()};
+    try {
+      auto result = materialize_blocks(shuffled);
+      input_ = {};
+      return result;
+    } catch (...) {
+      input_ = {};
+      throw;
+    }
+  }
+
+  /// The shuffle of batch `t` that `partition` runs, if the batch is
+  /// `parent`'s RDD and another node computes it alike (a portable
+  /// stream's; `dstream_node_base::portable_lineage`).
+  std::shared_ptr<const rdd_node_base>
+  input_shuffle(time t, const dstream_node_base& parent) const {
+    return parent.portable() && input_.first == t ? input_.second : nullptr;
+  }
+
+  /// The same shuffle on another node, built anew from `parent`'s RDD of
+  /// batch `t` (`dstream_node_base::portable_lineage_at`).
+  template <class K, class V>
+  static std::shared_ptr<const rdd_node_base>
+  input_shuffle_at(time t, dstream_node<std::pair<K, V>>& parent, size_t n) {
+    if (!parent.portable())
+      return nullptr;
+    auto batch = parent.get_or_compute(t);
+    return batch ? partitioned_by_key(*batch, n).node() : nullptr;
   }
 
   /// Sets what the holders get before the first batch.
@@ -104,6 +144,7 @@ private:
   rdd_context_ptr context_;
   std::optional<std::vector<block>> pending_;
   bool loaded_ = false;
+  std::pair<time, std::shared_ptr<const rdd_node_base>> input_;
 };
 
 /// `update_state_by_key`'s work at the holders: a partition is the state's
@@ -283,13 +324,22 @@ public:
     state_.set_pending(blocks_by_key(std::move(newest), partitions_));
   }
 
+  std::shared_ptr<const rdd_node_base>
+  portable_lineage(time t) const override {
+    return state_.input_shuffle(t, *parent_);
+  }
+
+  std::shared_ptr<const rdd_node_base> portable_lineage_at(time t) override {
+    return state_stream_support::input_shuffle_at(t, *parent_, partitions_);
+  }
+
 protected:
   std::optional<rdd<entry>> compute(time t) override {
     auto batch = parent_->get_or_compute(t);
     if (!batch)
       return std::nullopt;
     load(t);
-    auto in = materialize_blocks(partitioned_by_key(*batch, partitions_));
+    auto in = state_.partition(t, *batch, partitions_);
     return rdd_of_blocks<entry>(state_.call(state_call::update, t,
                                             std::move(in)));
   }
@@ -550,13 +600,22 @@ public:
       state_.call(state_call::snapshot, t, partitions_));
   }
 
+  std::shared_ptr<const rdd_node_base>
+  portable_lineage(time t) const override {
+    return state_.input_shuffle(t, *parent_);
+  }
+
+  std::shared_ptr<const rdd_node_base> portable_lineage_at(time t) override {
+    return state_stream_support::input_shuffle_at(t, *parent_, partitions_);
+  }
+
 protected:
   std::optional<rdd<M>> compute(time t) override {
     auto batch = parent_->get_or_compute(t);
     if (!batch)
       return std::nullopt;
     load(t);
-    auto in = materialize_blocks(partitioned_by_key(*batch, partitions_));
+    auto in = state_.partition(t, *batch, partitions_);
     return rdd_of_blocks<M>(state_.call(state_call::update, t, std::move(in)));
   }
 

@@ -463,9 +463,7 @@ void dstream_graph::clear_metadata(time t) {
 std::optional<dstream_graph::stage_location>
 dstream_graph::locate(time t, const rdd_node_base& node) const {
   for (uint32_t i = 0; i < nodes_.size(); ++i) {
-    if (!nodes_[i]->portable())
-      continue;
-    if (auto root = nodes_[i]->generated_lineage(t))
+    if (auto root = nodes_[i]->portable_lineage(t))
       if (auto path = path_to(*root, node))
         return stage_location{i, std::move(*path)};
   }
@@ -474,17 +472,15 @@ dstream_graph::locate(time t, const rdd_node_base& node) const {
 
 std::shared_ptr<const rdd_node_base>
 dstream_graph::resolve(time t, const stage_location& where) {
-  if (where.stream >= nodes_.size() || !nodes_[where.stream]->portable())
-    throw stream_error(errc::invalid_graph,
-                       "stream " + std::to_string(where.stream)
-                         + " of this graph cannot run a stage here");
-  auto root = nodes_[where.stream]->lineage_at(t);
+  auto root = where.stream < nodes_.size()
+                ? nodes_[where.stream]->portable_lineage_at(t)
+                : nullptr;
   const rdd_node_base* node = root ? node_at(*root, where.path) : nullptr;
   if (node == nullptr)
     throw stream_error(errc::invalid_graph,
-                       "stream " + std::to_string(where.stream)
-                         + " of this graph has no such RDD at batch "
-                         + to_string(t));
+                       "this graph has no stage at that place in stream "
+                         + std::to_string(where.stream)
+                         + "'s portable lineage of batch " + to_string(t));
   return {root, node};
 }
 
