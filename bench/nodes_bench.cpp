@@ -3,16 +3,27 @@
 // 100-byte lines of a 1000-word vocabulary (`make_lines`) in --partitions
 // partitions go through a queue stream, flat_map, map and reduce_by_key, in
 // one process with --workers task slots, and in a driver whose map stages
-// run on 2 worker node processes (this program with --serve, one task slot
-// each) over CAF's middleman on 127.0.0.1 (`stream.task.placement =
+// run on 2 worker node processes (this program with --serve, half the task
+// slots each, at least one) over CAF's middleman on 127.0.0.1 (`stream.task.placement =
 // workers`). Every batch's counts are checked against the words pushed.
 // Prints lines/s of both, their ratio, and the bytes a map stage moves per
 // word (the batch's input to each node, the buckets back).
 //
+// With --fault=kill or --fault=freeze it measures a worker loss instead
+// (issue 16: batches on time again within 2 batch intervals): the driver
+// runs --batches 1 s batches of --lines lines on the real clock with its
+// map stages on the 2 nodes; once batch 5 completed, one node gets SIGKILL
+// (or SIGSTOP, for good). It prints each batch's total delay from batch 4
+// on, how many batches after the fault ended more than one interval after
+// their time, and a JSON record.
+//
 //   nodes_bench [--lines=100000] [--batches=10] [--partitions=4]
 //               [--workers=2] [--repeats=3]
+//   nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20]
+//               [--partitions=4] [--workers=2]
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -53,6 +64,21 @@ auto word_counts(const Lines& lines, size_t partitions) {
     .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, partitions);
 }
 
+// The words in `lines`.
+int64_t words_in(const std::vector<std::string>& lines) {
+  int64_t result = 0;
+  for (const auto& line : lines)
+    result += static_cast<int64_t>(bench::split(line).size());
+  return result;
+}
+
+// The words a batch's counts add up to.
+int64_t total_of(const rdd<count>& x) {
+  auto counts = x.collect();
+  return std::accumulate(counts.begin(), counts.end(), int64_t{0},
+                         [](int64_t n, const count& c) { return n + c.second; });
+}
+
 // The words each batch counted, and the wait for a batch.
 class totals final : public support::batch_waiter {
 public:
@@ -71,11 +97,36 @@ private:
   std::vector<int64_t> words_;
 };
 
-// This program as a worker node: serves the graph until its standard input
-// closes.
-int serve(size_t partitions) {
+// Each batch's total delay (its end after its time on the grid), and the
+// wait for a batch.
+class batch_delays final : public support::batch_waiter {
+public:
+  void on_batch_completed(const batch_info& info) override {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto d = info.total_delay();
+      delays_.push_back(d ? d->count() : -1);
+    }
+    support::batch_waiter::on_batch_completed(info);
+  }
+
+  // In ms, by batch (from 1); -1 for a batch that did not run.
+  std::vector<int64_t> delays() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return delays_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::vector<int64_t> delays_;
+};
+
+// This program as a worker node with `slots` task slots: serves the graph
+// until its standard input closes.
+int serve(size_t partitions, size_t slots) {
   stream_config cfg;
   cfg.set("stream.app-id", app_id);
+  cfg.set("stream.workers", slots);
   load_node_modules(cfg);
   caf::actor_system sys{cfg};
   streaming_context ssc{sys, std::chrono::seconds(1)};
@@ -108,12 +159,7 @@ double run(const std::vector<std::string>& lines, size_t batches,
   auto out = std::make_shared<totals>();
   streaming_context ssc{std::chrono::seconds(1), opts, clk};
   word_counts(ssc.queue_stream(queue), partitions)
-    .foreach_rdd([out](const rdd<count>& x) {
-      auto counts = x.collect();
-      out->add(std::accumulate(
-        counts.begin(), counts.end(), int64_t{0},
-        [](int64_t n, const count& c) { return n + c.second; }));
-    });
+    .foreach_rdd([out](const rdd<count>& x) { out->add(total_of(x)); });
   ssc.add_streaming_listener(out);
   ssc.start();
   auto t0 = steady::now();
@@ -124,9 +170,7 @@ double run(const std::vector<std::string>& lines, size_t batches,
   }
   auto elapsed = seconds_since(t0);
   ssc.stop(false);
-  int64_t expected = 0;
-  for (const auto& line : lines)
-    expected += static_cast<int64_t>(bench::split(line).size());
+  auto expected = words_in(lines);
   auto words = out->words();
   if (!out->failures().empty() || words.size() != batches
       || std::any_of(words.begin(), words.end(),
@@ -150,34 +194,130 @@ size_t stage_bytes(const std::vector<std::string>& lines, size_t partitions) {
   std::vector<uint32_t> tasks(partitions);
   std::iota(tasks.begin(), tasks.end(), 0u);
   size_t buckets = 0;
-  for (const auto& b : counts.node()->run_map_tasks(tasks))
+  for (const auto& b :
+       counts.node()->run_map_tasks(tasks, task_runner::inline_runner()))
     buckets += b.size();
   return input + buckets;
 }
 
 } // namespace
 
+// The 2 worker node processes, started with `flags`, and their addresses;
+// none if one did not start.
+struct worker_nodes {
+  worker_nodes(const char* self, const std::vector<std::string>& flags) {
+    for (auto& x : procs) {
+      std::vector<std::string> args{self, "--serve"};
+      args.insert(args.end(), flags.begin(), flags.end());
+      x = std::make_unique<support::child_process>(args);
+      auto line = x->read_line();
+      if (line.rfind("port ", 0) != 0) {
+        std::cerr << "nodes_bench: a worker node did not start: " << line
+                  << '\n';
+        addresses.clear();
+        return;
+      }
+      addresses.push_back("127.0.0.1:" + line.substr(5));
+    }
+  }
+
+  std::unique_ptr<support::child_process> procs[2];
+  std::vector<std::string> addresses;
+};
+
+// Runs `batches` 1 s batches of `lines` on the real clock with the map
+// stages on `nodes`, applies `fault` to the first node once batch 5
+// completed, and prints the delays.
+int recovery(worker_nodes& nodes, const std::string& fault,
+             const std::vector<std::string>& lines, size_t batches,
+             size_t partitions, size_t workers) {
+  constexpr size_t fault_after = 5;
+  auto opts = bench::options();
+  opts.workers = workers;
+  opts.app_id = app_id;
+  opts.state_nodes = nodes.addresses;
+  opts.tasks = task_placement::workers;
+  auto queue = std::make_shared<rdd_queue<std::string>>();
+  for (size_t k = 0; k < batches; ++k)
+    queue->push(parallelize(lines, partitions));
+  auto out = std::make_shared<batch_delays>();
+  // Batches whose counts are wrong.
+  auto wrong = std::make_shared<std::atomic<size_t>>(0);
+  streaming_context ssc{std::chrono::seconds(1), opts};
+  word_counts(ssc.queue_stream(queue), partitions)
+    .foreach_rdd([wrong, expected = words_in(lines)](const rdd<count>& x) {
+      if (total_of(x) != expected)
+        ++*wrong;
+    });
+  ssc.add_streaming_listener(out);
+  ssc.start();
+  out->wait_for(fault_after, std::chrono::seconds(300));
+  if (fault == "kill")
+    nodes.procs[0]->kill();
+  else
+    nodes.procs[0]->freeze();
+  out->wait_for(batches, std::chrono::seconds(600));
+  ssc.stop(false);
+  nodes.procs[0]->kill();
+  auto delays = out->delays();
+  size_t late = 0;
+  int64_t worst = 0;
+  for (size_t k = fault_after; k < delays.size(); ++k) {
+    if (delays[k] < 0 || delays[k] >= 1000)
+      ++late;
+    worst = std::max(worst, delays[k]);
+  }
+  for (size_t k = fault_after - 2; k < delays.size(); ++k)
+    std::printf("nodes: batch %zu: total delay %lld ms%s\n", k + 1,
+                static_cast<long long>(delays[k]),
+                k + 1 == fault_after ? " (the fault follows)" : "");
+  std::printf("nodes: %s of a worker node after batch %zu, 1 s batches of "
+              "%zu lines: %zu of the %zu batches after it late (ended more "
+              "than 1 s after their time), the worst %lld ms%s\n",
+              fault.c_str(), fault_after, lines.size(), late,
+              delays.size() - fault_after, static_cast<long long>(worst),
+              out->failures().empty() && *wrong == 0
+                ? "; every count exact"
+                : "; SOME BATCHES FAILED OR COUNTED WRONG");
+  std::printf("{\"bench\":\"nodes_fault\",\"fault\":\"%s\",\"lines\":%zu,"
+              "\"batches_after\":%zu,\"late\":%zu,\"worst_ms\":%lld,"
+              "\"failed\":%zu,\"wrong\":%zu}\n",
+              fault.c_str(), lines.size(), delays.size() - fault_after, late,
+              static_cast<long long>(worst), out->failures().size(),
+              wrong->load());
+  return out->failures().empty() && *wrong == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   auto partitions = bench::arg(argc, argv, "partitions", 4);
-  if (bench::has_flag(argc, argv, "serve"))
-    return serve(partitions);
-  auto num_lines = bench::arg(argc, argv, "lines", 100000);
-  auto batches = bench::arg(argc, argv, "batches", 10);
   auto workers = bench::arg(argc, argv, "workers", 2);
+  if (bench::has_flag(argc, argv, "serve"))
+    return serve(partitions, workers);
+  auto fault = bench::arg_text(argc, argv, "fault", "");
+  if (!fault.empty() && fault != "kill" && fault != "freeze") {
+    std::cerr << "nodes_bench: --fault takes kill or freeze, not " << fault
+              << '\n';
+    return 1;
+  }
+  auto num_lines = bench::arg(argc, argv, "lines",
+                              fault.empty() ? 100000 : 20000);
+  auto batches = bench::arg(argc, argv, "batches", fault.empty() ? 10 : 20);
   auto repeats = bench::arg(argc, argv, "repeats", 3);
   auto lines = bench::make_lines(num_lines);
-  auto p = "--partitions=" + std::to_string(partitions);
-  support::child_process a{{argv[0], "--serve", p}};
-  support::child_process b{{argv[0], "--serve", p}};
-  std::vector<std::string> nodes;
-  for (auto* node : {&a, &b}) {
-    auto line = node->read_line();
-    if (line.rfind("port ", 0) != 0) {
-      std::cerr << "nodes_bench: a worker node did not start: " << line
-                << '\n';
+  worker_nodes started{
+    argv[0],
+    {"--partitions=" + std::to_string(partitions),
+     "--workers=" + std::to_string(std::max<size_t>(1, workers / 2))}};
+  auto& nodes = started.addresses;
+  if (nodes.empty())
+    return 1;
+  if (!fault.empty()) {
+    try {
+      return recovery(started, fault, lines, batches, partitions, workers);
+    } catch (const std::exception& e) {
+      std::cerr << "nodes_bench: " << e.what() << '\n';
       return 1;
     }
-    nodes.push_back("127.0.0.1:" + line.substr(5));
   }
   try {
     // The best of the repeats, alternating, so that both see the same load.
@@ -188,11 +328,8 @@ int main(int argc, char** argv) {
       two = std::min(two, run(lines, batches, partitions, workers, nodes));
     }
     auto total = static_cast<double>(num_lines * batches);
-    int64_t words = 0;
-    for (const auto& line : lines)
-      words += static_cast<int64_t>(bench::split(line).size());
     auto bytes = static_cast<double>(stage_bytes(lines, partitions))
-                 / static_cast<double>(words);
+                 / static_cast<double>(words_in(lines));
     std::printf("nodes: word count of %zu batches of %zu lines in %zu "
                 "partitions: one process (%zu task slots) %.0f lines/s, "
                 "driver + 2 worker nodes (map stages there) %.0f lines/s: "

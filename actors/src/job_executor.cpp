@@ -17,20 +17,19 @@
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/actors/stage_table.hpp"
 #include "caf_stream/actors/state_router.hpp"
-#include "caf_stream/actors/through_bytes.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/scheduler/stage_placement.hpp"
 
 #include "node_map_stages.hpp"
+#include "task_spreader.hpp"
 
 namespace caf_stream::actors {
 
 namespace {
 
-/// Spreads a stage's tasks over the operator workers and waits for them in
-/// the executor's own mailbox (other messages stay queued meanwhile), or
+/// Spreads a stage's tasks over the operator workers (`task_spreader`), or
 /// runs a stage that is shorter than a worker's wake-up in place
 /// (`stage_placement`). State streams' calls go to their routers, spawned
 /// on first use.
@@ -45,8 +44,8 @@ public:
       workers_(workers),
       graph_(graph),
       opts_(opts),
-      stages_(stages),
       nodes_(nodes),
+      spreader_(self, workers, stages, opts.serialize_messages),
       placement_(in_place_bound) {
     if (opts_.tasks_on_workers())
       on_nodes_.emplace(self, graph, opts, nodes);
@@ -85,7 +84,7 @@ public:
       }
     }
     if (left > 0)
-      spread(left, task);
+      spreader_.run(left, task, batch_time_);
     placement_.took(stage, steady_clock::now() - start);
   }
 
@@ -140,53 +139,16 @@ private:
   // --workloads=grep --no-tcp --repeats=1 --lines=1000 --workers=1|2`).
   static constexpr auto in_place_bound = std::chrono::microseconds(30);
 
-  // Runs tasks [0, n) on the workers and here.
-  void spread(size_t n, detail::function_ref<void(size_t)> task) {
-    if (n == 1) {
-      task(0);
-      return;
-    }
-    // The executor runs the last task itself instead of waiting idle, then
-    // every task no worker has started yet: tiny tasks (an empty batch's)
-    // never wait for a worker to wake up, and the executor's share of a
-    // stage grows when the workers are late.
-    auto batch = std::make_shared<task_batch>(++next_id_, task, n);
-    scoped_stage registered{stages_, batch};
-    for (size_t i = 0; i + 1 < n; ++i) {
-      task_ref ref{batch, i, stages_.graph(), batch->id, batch_time_};
-      if (opts_.serialize_messages)
-        ref = through_bytes(self_->system(), std::move(ref));
-      self_->send(workers_[(next_worker_++) % workers_.size()],
-                  run_task_atom::value, std::move(ref));
-    }
-    size_t by_workers = n;
-    for (size_t i = n; i-- > 0;)
-      if (batch->claim(i)) {
-        batch->run_task(i);
-        --by_workers;
-      }
-    size_t done = 0;
-    self_->receive_while([&] { return done < by_workers; })(
-      [&](task_done_atom, uint64_t id) {
-        if (id == batch->id)
-          ++done;
-      });
-    if (batch->error)
-      std::rethrow_exception(batch->error);
-  }
-
   caf::blocking_actor* self_;
   const std::vector<caf::actor>& workers_;
   const detail::dstream_graph& graph_;
   const stream_options& opts_;
-  stage_table& stages_;
   const caf::actor& nodes_;
   time batch_time_;
   // One per state stream, by state id, spawned on its first call.
   std::map<int32_t, caf::actor> routers_;
   std::map<int32_t, int64_t> state_keys_;
-  uint64_t next_id_ = 0;
-  size_t next_worker_ = 0;
+  task_spreader spreader_;
   stage_placement placement_;
   // With `stream.task.placement = workers`.
   std::optional<node_map_stages> on_nodes_;

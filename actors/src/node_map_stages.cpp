@@ -25,8 +25,15 @@ namespace caf_stream::actors {
 
 namespace {
 
-// How long a node that failed map tasks gets none.
-constexpr auto rest = std::chrono::seconds(5);
+// How long a node that failed map tasks gets none: 5 s, and twice as long
+// each time it fails again before it ran tasks, up to 80 s (a frozen node
+// costs a stage its connection's timeout each time it is tried).
+constexpr auto first_exclusion = std::chrono::seconds(5);
+constexpr auto longest_exclusion = std::chrono::seconds(80);
+
+// How long a connection to a node that failed lately may take: a frozen
+// node's kernel accepts it, but CAF's handshake never ends.
+constexpr auto retry_connect_bound = duration{2000};
 
 } // namespace
 
@@ -40,6 +47,7 @@ node_map_stages::node_map_stages(caf::blocking_actor* self,
     directory_(directory),
     fingerprint_(graph.fingerprint()),
     program_(program_id(opts)),
+    excluded_(first_exclusion, longest_exclusion),
     log_(detail::logger("executor")) {
   // nop
 }
@@ -52,8 +60,10 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   auto& node = nodes_[address];
   if (node)
     return node;
-  auto reached = reach_node(self_, directory_, address, "worker node",
-                            opts_.state_timeout);
+  auto bound = excluded_.failed_lately(address)
+                 ? std::min(opts_.state_timeout, retry_connect_bound)
+                 : opts_.state_timeout;
+  auto reached = reach_node(self_, directory_, address, "worker node", bound);
   if (!reached) {
     nodes_.erase(address);
     return reached;
@@ -162,12 +172,10 @@ bool node_map_stages::run(
   auto addresses = worker_nodes(self_, directory_, opts_);
   // A node that failed lately gets no tasks for a while (a frozen node
   // would hold every stage up for its handshake's timeout).
-  auto now = std::chrono::steady_clock::now();
+  auto now = node_exclusion::clock::now();
   addresses.erase(std::remove_if(addresses.begin(), addresses.end(),
                                  [&](const std::string& x) {
-                                   auto i = resting_.find(x);
-                                   return i != resting_.end()
-                                          && i->second > now;
+                                   return excluded_.excluded(x, now);
                                  }),
                   addresses.end());
   if (addresses.empty())
@@ -180,10 +188,12 @@ bool node_map_stages::run(
   task_assignment tasks{n, addresses.size(), opts_.task_max_failures};
   auto fail = [&](size_t k, const std::string& why) {
     nodes_.erase(addresses[k]);
-    resting_[addresses[k]] = std::chrono::steady_clock::now() + rest;
+    auto rest = excluded_.failed(addresses[k], node_exclusion::clock::now());
     log_->warn("batch {}: map tasks on the worker node {} failed, they run "
                "again elsewhere (the node gets none for {} s): {}",
-               t, addresses[k], rest.count(), why);
+               t, addresses[k],
+               std::chrono::duration_cast<std::chrono::seconds>(rest).count(),
+               why);
     tasks.node_failed(k, why);
   };
   // The tasks sent and not answered yet, by message id.
@@ -204,6 +214,7 @@ bool node_map_stages::run(
       fail(x.node, why);
       return;
     }
+    excluded_.succeeded(addresses[x.node]);
     log_->debug("batch {}: {} map tasks of stream {} ran on the worker node {}",
                 t, x.tasks.size(), where->stream, addresses[x.node]);
   };
@@ -228,6 +239,9 @@ bool node_map_stages::run(
         continue;
       }
       auto id = ++next_id_;
+      log_->debug("batch {}: {} map tasks of stream {} sent to the worker "
+                  "node {}",
+                  t, mine.size(), where->stream, addresses[k]);
       self_->send(*node, map_tasks_atom::value, id,
                   map_stage{fingerprint_, program_, graph_.zero_time(),
                             where->stream, where->path, mine,

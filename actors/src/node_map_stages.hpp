@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,6 +13,7 @@
 #include "caf_stream/config.hpp"
 #include "caf_stream/detail/function_ref.hpp"
 #include "caf_stream/scheduler/job.hpp"
+#include "caf_stream/scheduler/node_exclusion.hpp"
 
 namespace spdlog {
 
@@ -40,8 +40,8 @@ namespace caf_stream::actors {
 /// (`stream.task.placement = workers`): sends a portable stream's map tasks
 /// to the worker nodes by name (`map_stage`), with the batch's inputs,
 /// takes their buckets back into the shuffle, and runs again elsewhere the
-/// tasks of a node that fails (`task_assignment`). Used on the executor's
-/// thread only.
+/// tasks of a node that fails (`task_assignment`), which then gets no tasks
+/// for a while (`node_exclusion`). Used on the executor's thread only.
 class node_map_stages {
 public:
   /// `directory`: the node directory (null: the nodes are `stream.nodes`).
@@ -98,8 +98,8 @@ private:
   bool encoded_ = false;
   // The node actors reached so far, by address.
   std::map<std::string, caf::actor> nodes_;
-  // Nodes that failed map tasks, and until when they get none.
-  std::map<std::string, std::chrono::steady_clock::time_point> resting_;
+  // Nodes that failed map tasks get none for a while.
+  node_exclusion excluded_;
   uint64_t next_id_ = 0;
   std::shared_ptr<spdlog::logger> log_;
 };

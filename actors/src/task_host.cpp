@@ -1,4 +1,5 @@
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,35 +10,68 @@
 #include "caf/exit_reason.hpp"
 
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/operator_worker.hpp"
+#include "caf_stream/actors/stage_table.hpp"
 #include "caf_stream/actors/task_host.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/graph.hpp"
+#include "caf_stream/scheduler/task_runner.hpp"
+
+#include "task_spreader.hpp"
 
 namespace caf_stream::actors {
 
 namespace {
+
+// Runs a stage's tasks on the node's task slots: its operator workers and
+// the task host itself.
+class slots_runner final : public task_runner {
+public:
+  slots_runner(task_spreader& spreader, time batch)
+    : spreader_(spreader), batch_(batch) {
+    // nop
+  }
+
+  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+    spreader_.run(n, task, batch_);
+  }
+
+private:
+  task_spreader& spreader_;
+  time batch_;
+};
 
 // Blocking and detached: a stage may run for long, and CAF 0.17 can hang
 // its shutdown on a detached event-based actor (CAF issue 1196).
 class task_host final : public caf::blocking_actor {
 public:
   task_host(caf::actor_config& cfg,
-            std::shared_ptr<detail::dstream_graph> graph)
+            std::shared_ptr<detail::dstream_graph> graph, size_t slots)
     : caf::blocking_actor(cfg),
       graph_(std::move(graph)),
+      stages_(std::make_shared<stage_table>(
+        stage_table::graph_id(graph_->fingerprint()))),
+      slots_(slots),
       log_(detail::logger("node")) {
     // nop
   }
 
   void act() override {
+    // The task host is one slot; the operator workers are the others.
+    std::vector<caf::actor> workers;
+    for (size_t i = 1; i < slots_; ++i)
+      workers.push_back(spawn_operator_worker(system(), stages_));
+    task_spreader spreader{this, workers, *stages_, false};
     bool running = true;
     receive_while(running)(
       [&](map_tasks_atom, uint64_t id, map_stage& stage,
-          const caf::actor& driver) { run(id, stage, driver); },
+          const caf::actor& driver) { run(id, stage, driver, spreader); },
       [&](caf::exit_msg& msg) {
         if (msg.reason != caf::exit_reason::normal)
           running = false;
       });
+    for (auto& w : workers)
+      send_exit(w, caf::exit_reason::user_shutdown);
   }
 
   const char* name() const override {
@@ -45,14 +79,16 @@ public:
   }
 
 private:
-  void run(uint64_t id, map_stage& stage, const caf::actor& driver) {
+  void run(uint64_t id, map_stage& stage, const caf::actor& driver,
+           task_spreader& spreader) {
     auto t = stage.batch.batch_time;
     std::string failure;
     try {
+      slots_runner runner{spreader, t};
       auto buckets = graph_->run_map_tasks(
         stage.zero, std::move(stage.batch),
         detail::dstream_graph::stage_location{stage.stream, stage.path},
-        stage.tasks);
+        stage.tasks, runner);
       log_->debug("ran {} map tasks of stream {} for batch {}",
                   stage.tasks.size(), stage.stream, to_string(t));
       send(driver, map_done_atom::value, id, std::move(buckets));
@@ -66,14 +102,17 @@ private:
   }
 
   std::shared_ptr<detail::dstream_graph> graph_;
+  std::shared_ptr<stage_table> stages_;
+  size_t slots_;
   std::shared_ptr<spdlog::logger> log_;
 };
 
 } // namespace
 
 caf::actor spawn_task_host(caf::actor_system& sys,
-                           std::shared_ptr<detail::dstream_graph> graph) {
-  return sys.spawn<task_host, caf::detached>(std::move(graph));
+                           std::shared_ptr<detail::dstream_graph> graph,
+                           size_t slots) {
+  return sys.spawn<task_host, caf::detached>(std::move(graph), slots);
 }
 
 } // namespace caf_stream::actors

@@ -280,7 +280,8 @@ caf::behavior state_node(node_actor* self,
         return;
       }
       if (!st.task_host)
-        st.task_host = spawn_task_host(self->system(), st.graph);
+        st.task_host = spawn_task_host(self->system(), st.graph,
+                                       st.opts.resolved().workers);
       self->send(st.task_host, map_tasks_atom::value, id, std::move(stage),
                  driver);
     },

@@ -158,9 +158,14 @@ struct driver {
 
   // Runs batch `k` (from 1) with its input.
   void run_batch(size_t k) {
+    start_batch(k);
+    out->wait_for(k);
+  }
+
+  // Starts batch `k` (from 1) with its input.
+  void start_batch(size_t k) {
     lines->push(parallelize(input[k - 1], 4));
     clk->advance(seconds(1));
-    out->wait_for(k);
   }
 
   testing::temporary_directory dir;
@@ -209,6 +214,33 @@ TEST_CASE("the map tasks of a killed worker node run again on the other "
                      + " failed, they run again elsewhere"));
   // Batch 3's 4 map tasks: 2 on node b, then node a's 2 there too.
   CHECK(log.contains("batch 3000 ms: 2 map tasks of stream 3 ran on the "
+                     "worker node " + b.address));
+}
+
+TEST_CASE("the map tasks of a worker node killed while it holds them run "
+          "again on the other node, and the counts stay exact",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"executor"};
+  support::debug_log debug{"executor"};
+  worker_node a;
+  worker_node b;
+  driver d{{a.address, b.address}};
+  d.run_batch(1);
+  // Frozen, node a takes batch 2's tasks and does not answer; it dies with
+  // them.
+  a.proc.freeze();
+  d.start_batch(2);
+  REQUIRE(log.wait_for("batch 2000 ms: 2 map tasks of stream 3 sent to the "
+                       "worker node " + a.address));
+  a.proc.kill();
+  d.out->wait_for(2);
+  for (size_t k = 3; k <= input.size(); ++k)
+    d.run_batch(k);
+  check_counts(*d.out, input.size());
+  CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
+                     + a.address + " failed, they run again elsewhere"));
+  CHECK(log.contains("the node was lost"));
+  CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
                      "worker node " + b.address));
 }
 

@@ -57,7 +57,7 @@ public:
     std::vector<uint32_t> tasks(n);
     for (uint32_t i = 0; i < n; ++i)
       tasks[i] = i;
-    auto buckets = there->run_map_tasks(tasks);
+    auto buckets = there->run_map_tasks(tasks, node_slots);
     REQUIRE(buckets.size() == n);
     for (size_t i = 0; i < n; ++i)
       shuffle.add_map_output(i, buckets[i]);
@@ -66,6 +66,19 @@ public:
 
   size_t here = 0;
   size_t on_node = 0;
+
+  // The node's task slots: count the stages and tasks they ran.
+  struct slots final : task_runner {
+    void run(size_t n, detail::function_ref<void(size_t)> task) override {
+      ++stages;
+      tasks += n;
+      for (size_t i = 0; i < n; ++i)
+        task(i);
+    }
+
+    size_t stages = 0;
+    size_t tasks = 0;
+  } node_slots;
 
 private:
   const detail::rdd_node_base& local_;
@@ -118,8 +131,11 @@ TEST_CASE("a shuffle's map tasks run on another copy of the lineage and "
   auto result = driver.with_context(context).collect();
   std::sort(result.begin(), result.end());
   CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
-  // 3 map tasks on the node, 2 reduce tasks here.
+  // 3 map tasks on the node, as one stage on its slots; 2 reduce tasks
+  // here.
   CHECK(runner.on_node == 3);
+  CHECK(runner.node_slots.stages == 1);
+  CHECK(runner.node_slots.tasks == 3);
   CHECK(runner.here == 2);
 }
 
@@ -171,5 +187,7 @@ TEST_CASE("records without serialization keep their map stage on the "
               .group_by_key(1);
   CHECK(xs.node()->is_shuffle());
   CHECK_FALSE(xs.node()->map_output_serializable());
-  CHECK_THROWS_AS(xs.node()->run_map_tasks({0}), stream_error);
+  CHECK_THROWS_AS(
+    xs.node()->run_map_tasks({0}, task_runner::inline_runner()),
+    stream_error);
 }

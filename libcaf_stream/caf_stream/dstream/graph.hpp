@@ -177,12 +177,13 @@ public:
 
   /// On a worker node: runs map tasks `tasks` of the shuffle at `where` in
   /// the lineage of batch `batch` (whose inputs it carries) of a driver
-  /// whose zero time is `zero`, and returns each task's buckets as bytes
-  /// (`rdd_node_base::run_map_tasks`). Throws `stream_error` if the graph
-  /// has no such stage.
+  /// whose zero time is `zero`, on `runner` (the node's task slots), and
+  /// returns each task's buckets as bytes (`rdd_node_base::run_map_tasks`).
+  /// Throws `stream_error` if the graph has no such stage.
   std::vector<std::string> run_map_tasks(time zero, job_set batch,
                                          const stage_location& where,
-                                         const std::vector<uint32_t>& tasks);
+                                         const std::vector<uint32_t>& tasks,
+                                         task_runner& runner);
 
   // -- checkpoints ------------------------------------------------------------
 

@@ -45,11 +45,12 @@ public:
   }
 
   /// Runs map tasks `tasks` of this shuffle here for the node whose stage it
-  /// is (another node's copy of this node), and returns each task's buckets
-  /// as bytes, in order; throws `stream_error` unless
-  /// `map_output_serializable()`. Keeps nothing here.
+  /// is (another node's copy of this node), as one `runner.run` (this
+  /// node's task slots), and returns each task's buckets as bytes, in
+  /// order; throws `stream_error` unless `map_output_serializable()`. Keeps
+  /// nothing here.
   virtual std::vector<std::string>
-  run_map_tasks(const std::vector<uint32_t>& tasks) const;
+  run_map_tasks(const std::vector<uint32_t>& tasks, task_runner& runner) const;
 
   /// Takes the buckets of map task `task` that another node computed
   /// (`run_map_tasks`), in place of running the task here; called while the

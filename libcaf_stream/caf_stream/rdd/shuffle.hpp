@@ -41,15 +41,14 @@ private:
 template <class Output, class Map>
 std::vector<std::string> encode_map_tasks(const rdd_node_base& shuffle,
                                           const std::vector<uint32_t>& tasks,
-                                          Map&& map) {
+                                          task_runner& runner, Map&& map) {
   if constexpr (Output::serializable) {
-    std::vector<std::string> result;
-    result.reserve(tasks.size());
-    for (auto i : tasks)
-      result.push_back(to_bytes(map(i)));
+    std::vector<std::string> result(tasks.size());
+    runner.run(tasks.size(),
+               [&](size_t k) { result[k] = to_bytes(map(tasks[k])); });
     return result;
   } else {
-    return shuffle.rdd_node_base::run_map_tasks(tasks);
+    return shuffle.rdd_node_base::run_map_tasks(tasks, runner);
   }
 }
 
@@ -105,9 +104,10 @@ public:
   }
 
   std::vector<std::string>
-  run_map_tasks(const std::vector<uint32_t>& tasks) const override {
+  run_map_tasks(const std::vector<uint32_t>& tasks,
+                task_runner& runner) const override {
     return encode_map_tasks<shuffle_output<hashed>>(
-      *this, tasks, [&](size_t i) { return map(i); });
+      *this, tasks, runner, [&](size_t i) { return map(i); });
   }
 
   void add_map_output(size_t task, const std::string& bytes) const override {
@@ -223,18 +223,20 @@ public:
   // Map task `i` splits partition `i` of the left parent, then partition
   // `i - ml` of the right one.
   std::vector<std::string>
-  run_map_tasks(const std::vector<uint32_t>& tasks) const override {
+  run_map_tasks(const std::vector<uint32_t>& tasks,
+                task_runner& runner) const override {
     if constexpr (shuffle_output<std::pair<K, V>>::serializable
                   && shuffle_output<std::pair<K, W>>::serializable) {
       auto ml = left_->num_partitions();
-      std::vector<std::string> result;
-      result.reserve(tasks.size());
-      for (size_t i : tasks)
-        result.push_back(i < ml ? to_bytes(split(*left_, i))
-                                : to_bytes(split(*right_, i - ml)));
+      std::vector<std::string> result(tasks.size());
+      runner.run(tasks.size(), [&](size_t k) {
+        auto i = tasks[k];
+        result[k] = i < ml ? to_bytes(split(*left_, i))
+                           : to_bytes(split(*right_, i - ml));
+      });
       return result;
     } else {
-      return rdd_node_base::run_map_tasks(tasks);
+      return rdd_node_base::run_map_tasks(tasks, runner);
     }
   }
 
@@ -324,9 +326,10 @@ public:
   }
 
   std::vector<std::string>
-  run_map_tasks(const std::vector<uint32_t>& tasks) const override {
+  run_map_tasks(const std::vector<uint32_t>& tasks,
+                task_runner& runner) const override {
     return encode_map_tasks<shuffle_output<T>>(
-      *this, tasks, [&](size_t p) { return map(p); });
+      *this, tasks, runner, [&](size_t p) { return map(p); });
   }
 
   void add_map_output(size_t task, const std::string& bytes) const override {
@@ -424,9 +427,10 @@ public:
   }
 
   std::vector<std::string>
-  run_map_tasks(const std::vector<uint32_t>& tasks) const override {
+  run_map_tasks(const std::vector<uint32_t>& tasks,
+                task_runner& runner) const override {
     return encode_map_tasks<shuffle_output<record>>(
-      *this, tasks, [&](size_t p) { return sorted_run(p); });
+      *this, tasks, runner, [&](size_t p) { return sorted_run(p); });
   }
 
   void add_map_output(size_t task, const std::string& bytes) const override {

@@ -487,7 +487,8 @@ dstream_graph::resolve(time t, const stage_location& where) {
 std::vector<std::string>
 dstream_graph::run_map_tasks(time zero, job_set batch,
                              const stage_location& where,
-                             const std::vector<uint32_t>& tasks) {
+                             const std::vector<uint32_t>& tasks,
+                             task_runner& runner) {
   // The first stage of another driver, which started at another time: what
   // this copy computed before does not hold. A worker's copy runs no jobs
   // and writes no checkpoints: what `validate` asks for does not apply.
@@ -521,7 +522,7 @@ dstream_graph::run_map_tasks(time zero, job_set batch,
       throw stream_error(errc::invalid_graph,
                          "map task " + std::to_string(i) + " asked for, the "
                            "stage has " + std::to_string(num_tasks));
-  return shuffle->run_map_tasks(tasks);
+  return shuffle->run_map_tasks(tasks, runner);
 }
 
 } // namespace caf_stream::detail

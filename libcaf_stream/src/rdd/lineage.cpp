@@ -32,7 +32,8 @@ bool reads_shuffle(const rdd_node_base& node) {
 } // namespace
 
 std::vector<std::string>
-rdd_node_base::run_map_tasks(const std::vector<uint32_t>&) const {
+rdd_node_base::run_map_tasks(const std::vector<uint32_t>&,
+                             task_runner&) const {
   throw stream_error(errc::illegal_state,
                      is_shuffle() ? "the buckets of this shuffle's records "
                                     "cannot be serialized"
