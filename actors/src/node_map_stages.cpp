@@ -18,7 +18,9 @@
 #include "caf_stream/actors/worker_node.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/graph.hpp"
+#include "caf_stream/error.hpp"
 #include "caf_stream/rdd/lineage.hpp"
+#include "caf_stream/scheduler/fetch_plan.hpp"
 #include "caf_stream/scheduler/task_assignment.hpp"
 
 namespace caf_stream::actors {
@@ -196,35 +198,57 @@ bool node_map_stages::run(
                why);
     tasks.node_failed(k, why);
   };
-  // The tasks sent and not answered yet, by message id.
+  // The tasks sent and not answered (or their buckets not fetched) yet,
+  // by message id; `host`: the node's task host, which holds the buckets.
   struct sent {
     size_t node;
     caf::actor_addr actor;
     std::vector<uint32_t> tasks;
+    caf::actor host;
   };
   std::map<uint64_t, sent> out;
-  auto answered = [&](uint64_t id, std::vector<std::string>& buckets) {
+  fetch_plan fetches{opts_.shuffle_fetch_chunk, opts_.shuffle_max_in_flight};
+  auto release = [&](uint64_t id, const sent& x) {
+    if (x.host)
+      self_->send(x.host, release_atom::value, id);
+  };
+  // Stage `id`'s buckets are all here.
+  auto fetched = [&](uint64_t id) {
     auto i = out.find(id);
     if (i == out.end())
       return;
     auto x = std::move(i->second);
     out.erase(i);
+    release(id, x);
+    auto buckets = fetches.take(id);
     auto why = take(shuffle, x.tasks, buckets, tasks);
     if (!why.empty()) {
       fail(x.node, why);
       return;
     }
     excluded_.succeeded(addresses[x.node]);
-    log_->debug("batch {}: {} map tasks of stream {} ran on the worker node {}",
-                t, x.tasks.size(), where->stream, addresses[x.node]);
+    size_t bytes = 0;
+    for (const auto& b : buckets)
+      bytes += b.size();
+    log_->debug("batch {}: {} map tasks of stream {} ran on the worker node "
+                "{} ({} bytes of buckets fetched)",
+                t, x.tasks.size(), where->stream, addresses[x.node], bytes);
   };
   auto failed = [&](uint64_t id, const std::string& why) {
     auto i = out.find(id);
     if (i == out.end())
       return;
-    auto k = i->second.node;
+    auto x = std::move(i->second);
     out.erase(i);
-    fail(k, why);
+    fetches.drop(id);
+    release(id, x);
+    fail(x.node, why);
+  };
+  // Asks for the next chunks, within `stream.shuffle.max-in-flight`.
+  auto fetch_more = [&] {
+    for (const auto& r : fetches.next())
+      self_->send(out.at(r.source).host, fetch_atom::value, r.source,
+                  r.bucket, r.offset, r.size);
   };
   while (!tasks.done()) {
     for (size_t k = 0; k < addresses.size(); ++k) {
@@ -246,15 +270,35 @@ bool node_map_stages::run(
                   map_stage{fingerprint_, program_, graph_.zero_time(),
                             where->stream, where->path, mine,
                             inputs_for(mine, own_partitions)});
-      out.emplace(id, sent{k, node->address(), std::move(mine)});
+      out.emplace(id, sent{k, node->address(), std::move(mine), {}});
     }
     // A node that is lost goes down (the middleman kills its proxy): its
     // tasks go elsewhere without waiting for the timeout.
     self_->receive_while([&] { return !out.empty(); })(
-      [&](map_done_atom, uint64_t id, std::vector<std::string>& buckets) {
-        answered(id, buckets);
+      [&](map_done_atom, uint64_t id, const std::vector<uint64_t>& sizes) {
+        auto i = out.find(id);
+        if (i == out.end())
+          return;
+        i->second.host = caf::actor_cast<caf::actor>(self_->current_sender());
+        fetches.add(id, sizes);
+        if (fetches.complete(id))
+          fetched(id);
+        fetch_more();
       },
-      [&](map_failed_atom, uint64_t id, std::string& why) { failed(id, why); },
+      [&](chunk_atom, uint64_t id, uint32_t task, uint64_t offset,
+          uint64_t size, const std::string& bytes) {
+        try {
+          if (fetches.received({id, task, offset, size}, bytes))
+            fetched(id);
+        } catch (const stream_error& e) {
+          failed(id, e.what());
+        }
+        fetch_more();
+      },
+      [&](map_failed_atom, uint64_t id, std::string& why) {
+        failed(id, why);
+        fetch_more();
+      },
       [&](caf::down_msg& dm) {
         forget(dm.source);
         std::vector<uint64_t> lost;
@@ -263,6 +307,7 @@ bool node_map_stages::run(
             lost.push_back(id);
         for (auto id : lost)
           failed(id, "the node was lost: " + self_->system().render(dm.reason));
+        fetch_more();
       },
       caf::after(opts_.state_timeout) >> [&] {
         std::vector<uint64_t> late;

@@ -39,7 +39,8 @@ namespace caf_stream::actors {
 /// The job executor's side of map stages on worker nodes
 /// (`stream.task.placement = workers`): sends a portable stream's map tasks
 /// to the worker nodes by name (`map_stage`), with the batch's inputs,
-/// takes their buckets back into the shuffle, and runs again elsewhere the
+/// fetches their buckets from the nodes in chunks (`fetch_plan`,
+/// `stream.shuffle.*`) into the shuffle, and runs again elsewhere the
 /// tasks of a node that fails (`task_assignment`), which then gets no tasks
 /// for a while (`node_exclusion`). Used on the executor's thread only.
 class node_map_stages {

@@ -86,6 +86,11 @@ void add_stream_options(caf::config_option_set& opts) {
                                    "workers or driver")
     .add<size_t>("max-failures", "failures of a task before its stage "
                                  "fails (4)");
+  caf::config_option_adder{opts, "stream.shuffle"}
+    .add<size_t>("fetch-chunk", "most bytes of map output per fetch from a "
+                                "worker node (1 MiB)")
+    .add<size_t>("max-in-flight", "most bytes of map output asked for and "
+                                  "not received yet (48 MiB)");
   caf::config_option_adder{opts, "stream.receiver.write-ahead-log"}
     .add<bool>("enable", "log received blocks in the checkpoint directory")
     .add<std::string>("sync", "every-block, every-interval or never (fsync)")
@@ -125,6 +130,10 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
     result.tasks = parse_task_placement(*x);
   result.task_max_failures = caf::get_or(cfg, "stream.task.max-failures",
                                          result.task_max_failures);
+  result.shuffle_fetch_chunk = caf::get_or(cfg, "stream.shuffle.fetch-chunk",
+                                           result.shuffle_fetch_chunk);
+  result.shuffle_max_in_flight = caf::get_or(
+    cfg, "stream.shuffle.max-in-flight", result.shuffle_max_in_flight);
   result.receiver_replication = caf::get_or(
     cfg, "stream.receiver.replication", result.receiver_replication);
   result.write_ahead_log = caf::get_or(
@@ -203,6 +212,7 @@ void add_stream_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<job_set>("caf_stream::job_set");
   cfg.add_message_type<actors::task_ref>("caf_stream::task_ref");
   cfg.add_message_type<actors::map_stage>("caf_stream::map_stage");
+  cfg.add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
   cfg.add_message_type<listener_event>("caf_stream::listener_event");
   cfg.add_message_type<detail::checkpoint_record>(
     "caf_stream::checkpoint_record");

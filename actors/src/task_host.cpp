@@ -1,5 +1,7 @@
 #include <exception>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/blocking_actor.hpp"
 #include "caf/exit_reason.hpp"
+#include "caf/system_messages.hpp"
 
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/operator_worker.hpp"
@@ -66,6 +69,19 @@ public:
     receive_while(running)(
       [&](map_tasks_atom, uint64_t id, map_stage& stage,
           const caf::actor& driver) { run(id, stage, driver, spreader); },
+      [&](fetch_atom, uint64_t id, uint32_t task, uint64_t offset,
+          uint64_t size) { fetch(id, task, offset, size); },
+      [&](release_atom, uint64_t id) {
+        outputs_.erase({caf::actor_cast<caf::actor_addr>(current_sender()),
+                        id});
+      },
+      [&](caf::down_msg& dm) {
+        // Its driver is gone: nobody fetches its buckets any more.
+        drivers_.erase(dm.source);
+        auto i = outputs_.lower_bound({dm.source, 0});
+        while (i != outputs_.end() && i->first.first == dm.source)
+          i = outputs_.erase(i);
+      },
       [&](caf::exit_msg& msg) {
         if (msg.reason != caf::exit_reason::normal)
           running = false;
@@ -91,7 +107,13 @@ private:
         stage.tasks, runner);
       log_->debug("ran {} map tasks of stream {} for batch {}",
                   stage.tasks.size(), stage.stream, to_string(t));
-      send(driver, map_done_atom::value, id, std::move(buckets));
+      std::vector<uint64_t> sizes;
+      for (const auto& b : buckets)
+        sizes.push_back(b.size());
+      if (drivers_.insert(driver.address()).second)
+        monitor(driver);
+      outputs_[{driver.address(), id}] = std::move(buckets);
+      send(driver, map_done_atom::value, id, std::move(sizes));
       return;
     } catch (const std::exception& e) {
       failure = e.what();
@@ -101,9 +123,29 @@ private:
     send(driver, map_failed_atom::value, id, std::move(failure));
   }
 
+  // Answers a driver's fetch of stage `id`'s buckets.
+  void fetch(uint64_t id, uint32_t task, uint64_t offset, uint64_t size) {
+    auto driver = caf::actor_cast<caf::actor>(current_sender());
+    auto i = outputs_.find({driver.address(), id});
+    if (i == outputs_.end() || task >= i->second.size()
+        || offset + size > i->second[task].size()) {
+      send(driver, map_failed_atom::value, id,
+           std::string{"this node holds no such map output"});
+      return;
+    }
+    send(driver, chunk_atom::value, id, task, offset, size,
+         i->second[task].substr(offset, size));
+  }
+
   std::shared_ptr<detail::dstream_graph> graph_;
   std::shared_ptr<stage_table> stages_;
   size_t slots_;
+  // The buckets of each stage that ran here, by driver and stage id, until
+  // the driver fetched them (or went down).
+  std::map<std::pair<caf::actor_addr, uint64_t>, std::vector<std::string>>
+    outputs_;
+  // The drivers monitored.
+  std::set<caf::actor_addr> drivers_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -180,6 +180,17 @@ struct stream_options {
   /// fails or is lost runs again on the next node, then on the driver.
   size_t task_max_failures = 4;
 
+  /// `stream.shuffle.fetch-chunk`: the most bytes of map output one fetch
+  /// asks a node for (map stages on worker nodes keep their buckets there
+  /// until the driver fetched them).
+  size_t shuffle_fetch_chunk = 1 << 20;
+
+  /// `stream.shuffle.max-in-flight`: the most bytes of map output asked
+  /// for and not received yet (Spark's `spark.reducer.maxSizeInFlight`,
+  /// 48 MiB): CAF 0.17's BASP has no flow control, so an unbounded fetch of
+  /// large buckets could exhaust memory.
+  size_t shuffle_max_in_flight = 48 << 20;
+
   /// `stream.state-timeout`: how long a batch waits for a state holder's
   /// answer; a holder on a state node that does not answer in time is taken
   /// as lost, and its partition moves (a state node that hangs).

@@ -89,6 +89,10 @@ void stream_options::validate() const {
               "at stream.driver-port");
   if (task_max_failures == 0)
     bad_value("stream.task.max-failures", "0", "it must be positive");
+  if (shuffle_fetch_chunk == 0)
+    bad_value("stream.shuffle.fetch-chunk", "0", "it must be positive");
+  if (shuffle_max_in_flight == 0)
+    bad_value("stream.shuffle.max-in-flight", "0", "it must be positive");
   if (receiver_replication < 1 || receiver_replication > 2)
     bad_value("stream.receiver.replication",
               std::to_string(receiver_replication), "it must be 1 or 2");

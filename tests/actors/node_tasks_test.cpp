@@ -118,26 +118,27 @@ struct worker_node {
   std::string address;
 };
 
-// A driver under a manual clock whose map tasks go to `nodes`.
+// The options of a driver whose map tasks go to `nodes`, whose
+// `stream.state-timeout` (10 s) bounds a node's answer (and a request lost
+// with a killed node's connection).
+stream_options driver_options(std::vector<std::string> nodes) {
+  auto opts = testing::default_test_options();
+  opts.workers = 2;
+  opts.state_nodes = std::move(nodes);
+  opts.tasks = task_placement::workers;
+  opts.state_timeout = duration{10000};
+  // The nodes are another executable of the same application.
+  opts.app_id = "state-node-tests";
+  return opts;
+}
+
+// A driver under a manual clock; `stateful`: with the graph of
+// `word_graph::build_stateful`.
 struct driver {
-  // `timeout`: `stream.state-timeout`, which bounds a node's answer (and a
-  // request lost with a killed node's connection). `stateful`: the graph
-  // of `word_graph::build_stateful`. `driver_port`: where nodes join (0:
-  // none do).
-  explicit driver(std::vector<std::string> nodes,
-                  duration timeout = duration{10000}, bool stateful = false,
-                  uint16_t driver_port = 0)
+  explicit driver(const stream_options& opts, bool stateful = false)
     : clk(std::make_shared<testing::manual_clock>()),
       lines(std::make_shared<rdd_queue<std::string>>()),
       out(std::make_shared<collected>()) {
-    auto opts = testing::default_test_options();
-    opts.workers = 2;
-    opts.state_nodes = std::move(nodes);
-    opts.tasks = task_placement::workers;
-    opts.state_timeout = timeout;
-    opts.driver_port = driver_port;
-    // The nodes are another executable of the same application.
-    opts.app_id = "state-node-tests";
     ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
     if (stateful) {
       ssc->checkpoint(dir.path());
@@ -184,7 +185,7 @@ TEST_CASE("map tasks run on two worker nodes and give the counts of one "
   support::debug_log debug{"executor"};
   worker_node a;
   worker_node b;
-  driver d{{a.address, b.address}};
+  driver d{driver_options({a.address, b.address})};
   for (size_t k = 1; k <= input.size(); ++k)
     d.run_batch(k);
   check_counts(*d.out, input.size());
@@ -203,7 +204,7 @@ TEST_CASE("the map tasks of a killed worker node run again on the other "
   support::debug_log debug{"executor"};
   worker_node a;
   worker_node b;
-  driver d{{a.address, b.address}};
+  driver d{driver_options({a.address, b.address})};
   d.run_batch(1);
   d.run_batch(2);
   a.proc.kill();
@@ -224,7 +225,7 @@ TEST_CASE("the map tasks of a worker node killed while it holds them run "
   support::debug_log debug{"executor"};
   worker_node a;
   worker_node b;
-  driver d{{a.address, b.address}};
+  driver d{driver_options({a.address, b.address})};
   d.run_batch(1);
   // Frozen, node a takes batch 2's tasks and does not answer; it dies with
   // them.
@@ -248,7 +249,7 @@ TEST_CASE("with every worker node gone, the driver runs the map tasks",
           "[actors][nodes][tasks]") {
   support::log_capture log{"executor"};
   worker_node a;
-  driver d{{a.address}};
+  driver d{driver_options({a.address})};
   d.run_batch(1);
   a.proc.kill();
   d.run_batch(2);
@@ -263,7 +264,9 @@ TEST_CASE("a frozen worker node's map tasks run on the other node after "
   support::debug_log debug{"executor"};
   worker_node a;
   worker_node b;
-  driver d{{a.address, b.address}, duration{2000}};
+  auto opts = driver_options({a.address, b.address});
+  opts.state_timeout = duration{2000};
+  driver d{opts};
   d.run_batch(1);
   a.proc.freeze();
   d.run_batch(2);
@@ -286,7 +289,7 @@ TEST_CASE("a windowed count and map_with_state's running totals with two "
   support::debug_log debug{"executor"};
   worker_node a{{"--word-states"}};
   worker_node b{{"--word-states"}};
-  driver d{{a.address, b.address}, duration{10000}, true};
+  driver d{driver_options({a.address, b.address}), true};
   for (size_t k = 1; k <= input.size(); ++k) {
     d.run_batch(k);
     auto i = static_cast<int64_t>(k);
@@ -314,7 +317,9 @@ TEST_CASE("a worker node that joins at run time gets map tasks from the "
   support::log_capture nodes{"nodes"};
   support::debug_log debug{"executor"};
   auto port = static_cast<uint16_t>(support::free_port());
-  driver d{{}, duration{10000}, false, port};
+  auto opts = driver_options({});
+  opts.driver_port = port;
+  driver d{opts};
   // No node yet: the driver runs the tasks.
   d.run_batch(1);
   CHECK_FALSE(log.contains("ran on the worker node"));
@@ -336,5 +341,25 @@ TEST_CASE("a worker node that joins at run time gets map tasks from the "
   CHECK_FALSE(log.contains("batch 4000 ms: 4 map tasks"));
   CHECK_FALSE(log.contains("batch 5000 ms: 4 map tasks"));
   check_counts(*d.out, input.size());
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("the driver fetches a node's buckets in chunks, within the bytes "
+          "in flight",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"executor"};
+  support::debug_log debug{"executor"};
+  worker_node a;
+  worker_node b;
+  // A few bytes per fetch: every bucket takes several.
+  auto opts = driver_options({a.address, b.address});
+  opts.shuffle_fetch_chunk = 7;
+  opts.shuffle_max_in_flight = 20;
+  driver d{opts};
+  for (size_t k = 1; k <= input.size(); ++k)
+    d.run_batch(k);
+  check_counts(*d.out, input.size());
+  CHECK(log.contains("ran on the worker node " + a.address));
+  CHECK(log.contains("ran on the worker node " + b.address));
   CHECK_FALSE(log.contains("run again elsewhere"));
 }

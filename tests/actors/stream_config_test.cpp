@@ -298,6 +298,24 @@ TEST_CASE("stream.task.placement and .max-failures say where map tasks "
         == "stream.task.max-failures = 0 is invalid: it must be positive");
 }
 
+TEST_CASE("stream.shuffle.fetch-chunk and .max-in-flight bound the fetches "
+          "of map outputs from worker nodes",
+          "[actors][stream_config]") {
+  // 1 MiB per fetch, Spark's 48 MiB in flight.
+  auto plain = options_of({});
+  CHECK(plain.shuffle_fetch_chunk == 1048576);
+  CHECK(plain.shuffle_max_in_flight == 50331648);
+  auto set = options_of({"--stream.shuffle.fetch-chunk=4096",
+                         "--stream.shuffle.max-in-flight=65536"});
+  CHECK(set.shuffle_fetch_chunk == 4096);
+  CHECK(set.shuffle_max_in_flight == 65536);
+  CHECK(refused({"--stream.shuffle.fetch-chunk=0"})
+        == "stream.shuffle.fetch-chunk = 0 is invalid: it must be positive");
+  CHECK(refused({"--stream.shuffle.max-in-flight=0"})
+        == "stream.shuffle.max-in-flight = 0 is invalid: it must be "
+           "positive");
+}
+
 TEST_CASE("stream.driver-port lets worker nodes join, and stream.driver "
           "names the driver a node joins",
           "[actors][stream_config]") {

@@ -50,6 +50,9 @@ using seal_late_atom = caf::atom_constant<caf::atom("seallate")>;
 using map_tasks_atom = caf::atom_constant<caf::atom("maptasks")>;
 using map_done_atom = caf::atom_constant<caf::atom("mapdone")>;
 using map_failed_atom = caf::atom_constant<caf::atom("mapfailed")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Whoever claims a task
 /// runs it: the operator worker it was sent to, or the job executor once

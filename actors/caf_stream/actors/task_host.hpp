@@ -19,13 +19,20 @@ namespace caf_stream::actors {
 /// one stage after the other from its own thread, where that copy's RDDs
 /// live, a stage's tasks on the node's `slots` task slots (`stream.workers`:
 /// the task host and operator workers it spawns). Its worker node checks
-/// the program and the graph first.
+/// the program and the graph first. The buckets stay here until the driver
+/// fetched them, in chunks (`stream.shuffle.fetch-chunk`).
 /// - `(map_tasks_atom, uint64_t id, map_stage, actor driver)`: runs the
-///   stage's tasks from the batch's inputs and sends `driver`
-///   `(map_done_atom, id, std::vector<std::string>)`, each task's buckets
-///   as bytes, in order (`dstream_graph::run_map_tasks`), or
-///   `(map_failed_atom, id, std::string why)` if the graph has no such
-///   stage or a task failed.
+///   stage's tasks from the batch's inputs, keeps each task's buckets as
+///   bytes (`dstream_graph::run_map_tasks`) and sends `driver`
+///   `(map_done_atom, id, std::vector<uint64_t> sizes)`, their sizes in
+///   task order, or `(map_failed_atom, id, std::string why)` if the graph
+///   has no such stage or a task failed;
+/// - `(fetch_atom, uint64_t id, uint32_t task, uint64_t offset, uint64_t
+///   size)` from that driver: answers `(chunk_atom, id, task, offset,
+///   size, std::string bytes)`, those bytes of the `task`th task's
+///   buckets, or `(map_failed_atom, id, why)` if it holds no such bytes;
+/// - `(release_atom, uint64_t id)`: forgets stage `id`'s buckets, as it
+///   does those of a driver that went down.
 caf::actor spawn_task_host(caf::actor_system& sys,
                            std::shared_ptr<detail::dstream_graph> graph,
                            size_t slots);
