@@ -4,8 +4,9 @@
 // partitions go through a queue stream, flat_map, map and reduce_by_key, in
 // one process with --workers task slots, and in a driver whose map stages
 // run on 2 worker node processes (this program with --serve, half the task
-// slots each, at least one) over CAF's middleman on 127.0.0.1 (`stream.task.placement =
-// workers`). Every batch's counts are checked against the words pushed.
+// slots each, at least one) over CAF's middleman on 127.0.0.1
+// (`stream.task.placement = workers`). Every batch's counts are checked
+// against the words pushed.
 // Prints lines/s of both, their ratio, and the bytes a map stage moves per
 // word (the batch's input to each node, the buckets back).
 //
@@ -75,8 +76,9 @@ int64_t words_in(const std::vector<std::string>& lines) {
 // The words a batch's counts add up to.
 int64_t total_of(const rdd<count>& x) {
   auto counts = x.collect();
-  return std::accumulate(counts.begin(), counts.end(), int64_t{0},
-                         [](int64_t n, const count& c) { return n + c.second; });
+  return std::accumulate(
+    counts.begin(), counts.end(), int64_t{0},
+    [](int64_t n, const count& c) { return n + c.second; });
 }
 
 // The words each batch counted, and the wait for a batch.

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -89,6 +90,25 @@ bool usable(const two_hosts& hosts) {
   return hosts.ok;
 }
 
+// Runs a node on host b at 10.77.0.2 and the driver (`--drive`, with
+// `flags`) on host a; returns what the driver printed.
+std::string drive_across(const two_hosts& hosts,
+                         std::vector<std::string> flags) {
+  support::child_process node{hosts.in(
+    hosts.b, {CAF_STREAM_STATE_NODE_CHILD, "--address=10.77.0.2"})};
+  auto line = node.read_line();
+  REQUIRE(line.rfind("port ", 0) == 0);
+  auto address = "10.77.0.2:" + line.substr(5);
+  // The node's address exists only in its namespace and the driver's
+  // link: the driver reaches it over the veth pair.
+  flags.insert(flags.begin(),
+               {CAF_STREAM_STATE_NODE_CHILD, "--drive=" + address});
+  support::child_process driver{hosts.in(hosts.a, std::move(flags))};
+  auto out = driver.read_to_end();
+  CHECK(driver.wait() == 0);
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("a driver and a state node on two hosts give the results of one "
@@ -97,17 +117,7 @@ TEST_CASE("a driver and a state node on two hosts give the results of one "
   two_hosts hosts;
   if (!usable(hosts))
     return;
-  support::child_process node{hosts.in(
-    hosts.b, {CAF_STREAM_STATE_NODE_CHILD, "--address=10.77.0.2"})};
-  auto line = node.read_line();
-  REQUIRE(line.rfind("port ", 0) == 0);
-  auto address = "10.77.0.2:" + line.substr(5);
-  // The node's address exists only in its namespace and the driver's
-  // link: the driver reaches it over the veth pair.
-  support::child_process driver{
-    hosts.in(hosts.a, {CAF_STREAM_STATE_NODE_CHILD, "--drive=" + address})};
-  CHECK(driver.read_to_end() == sums_on_the_nodes);
-  CHECK(driver.wait() == 0);
+  CHECK(drive_across(hosts, {}) == sums_on_the_nodes);
 }
 
 TEST_CASE("a driver whose map tasks run on a worker node on another host "
@@ -116,18 +126,10 @@ TEST_CASE("a driver whose map tasks run on a worker node on another host "
   two_hosts hosts;
   if (!usable(hosts))
     return;
-  support::child_process node{hosts.in(
-    hosts.b, {CAF_STREAM_STATE_NODE_CHILD, "--address=10.77.0.2"})};
-  auto line = node.read_line();
-  REQUIRE(line.rfind("port ", 0) == 0);
-  auto address = "10.77.0.2:" + line.substr(5);
   // The state streams' shuffles of each batch by key run on the node, whose
   // buckets come back over the veth pair.
-  support::child_process driver{hosts.in(
-    hosts.a,
-    {CAF_STREAM_STATE_NODE_CHILD, "--drive=" + address, "--tasks"})};
-  CHECK(driver.read_to_end() == sums_on_the_nodes + "map tasks on the nodes\n");
-  CHECK(driver.wait() == 0);
+  CHECK(drive_across(hosts, {"--tasks"})
+        == sums_on_the_nodes + "map tasks on the nodes\n");
 }
 
 TEST_CASE("a state node given no address listens on 127.0.0.1 only",

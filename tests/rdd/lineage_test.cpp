@@ -9,6 +9,7 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/rdd/lineage.hpp"
 
+#include "support/counting_runner.hpp"
 #include "support/word_graph.hpp"
 
 using namespace caf_stream;
@@ -67,18 +68,8 @@ public:
   size_t here = 0;
   size_t on_node = 0;
 
-  // The node's task slots: count the stages and tasks they ran.
-  struct slots final : task_runner {
-    void run(size_t n, detail::function_ref<void(size_t)> task) override {
-      ++stages;
-      tasks += n;
-      for (size_t i = 0; i < n; ++i)
-        task(i);
-    }
-
-    size_t stages = 0;
-    size_t tasks = 0;
-  } node_slots;
+  // The node's task slots.
+  support::counting_runner node_slots;
 
 private:
   const detail::rdd_node_base& local_;

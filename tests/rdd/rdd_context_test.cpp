@@ -11,26 +11,14 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/counting_runner.hpp"
 #include "support/tables.hpp"
 
 using namespace caf_stream;
+using support::counting_runner;
 using support::sorted;
 
 namespace {
-
-// Runs every task at once, counting the stages and tasks it ran.
-class counting_runner final : public task_runner {
-public:
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
-    ++stages;
-    tasks += n;
-    for (size_t i = 0; i < n; ++i)
-      task(i);
-  }
-
-  size_t stages = 0;
-  size_t tasks = 0;
-};
 
 using counts = std::vector<std::pair<std::string, int64_t>>;
 

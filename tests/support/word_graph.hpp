@@ -52,8 +52,9 @@ struct word_graph {
 
   /// The stateful graph: a windowed count and running totals over the
   /// same lines (the driver needs a checkpoint directory).
-  static stateful build_stateful(streaming_context& ssc,
-                                 std::shared_ptr<rdd_queue<std::string>> lines) {
+  static stateful
+  build_stateful(streaming_context& ssc,
+                 std::shared_ptr<rdd_queue<std::string>> lines) {
     auto words = ones(ssc, std::move(lines));
     auto total = [](const std::string&, std::optional<int64_t> one,
                     state<int64_t>& st) {
