@@ -1,0 +1,168 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf/actor_system.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/actors/task_host.hpp"
+#include "caf_stream/all.hpp"
+#include "caf_stream/dstream/rdd_data.hpp"
+#include "caf_stream/testing.hpp"
+
+#include "support/word_graph.hpp"
+
+using namespace caf_stream;
+using namespace caf_stream::actors;
+
+// The task host through its mailbox: this test is the driver. The host
+// runs the map stage of a word count in its copy of the graph, keeps the
+// buckets and hands them out in chunks; the test's own lineage of the same
+// batch takes them and counts.
+
+namespace {
+
+using count = test::word_graph::count;
+using counts = std::vector<count>;
+
+const std::vector<std::string> lines{"a b a", "c a", "b b d", "", "a"};
+
+// The driver's side: a lineage of the batch whose map stage runs at the
+// host, fetched in chunks of `chunk` bytes.
+class host_runner final : public task_runner {
+public:
+  host_runner(caf::scoped_actor& self, caf::actor host, size_t chunk)
+    : self_(self), host_(std::move(host)), chunk_(chunk) {
+    // nop
+  }
+
+  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+    for (size_t i = 0; i < n; ++i)
+      task(i);
+  }
+
+  void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
+                     detail::function_ref<void(size_t)>) override {
+    std::vector<uint32_t> tasks(n);
+    for (uint32_t i = 0; i < n; ++i)
+      tasks[i] = i;
+    // The word count is stream 3 of the word graph; the shuffle is its RDD.
+    map_stage stage;
+    stage.stream = 3;
+    stage.tasks = tasks;
+    stage.batch.batch_time = caf_stream::time{1000};
+    auto& in = stage.batch.inputs[0];
+    in.records = static_cast<int64_t>(lines.size());
+    for (const auto& part : detail::partitions_of(parallelize(lines, n)))
+      in.partitions.push_back(detail::to_bytes(part));
+    self_->send(host_, map_tasks_atom::value, uint64_t{1}, std::move(stage),
+                caf::actor{self_});
+    std::vector<uint64_t> sizes;
+    self_->receive([&](map_done_atom, uint64_t id, std::vector<uint64_t>& xs) {
+      CHECK(id == 1);
+      sizes = std::move(xs);
+    });
+    REQUIRE(sizes.size() == n);
+    for (uint32_t i = 0; i < n; ++i) {
+      std::string bytes;
+      for (uint64_t offset = 0; offset < sizes[i]; offset += chunk_) {
+        auto size = std::min<uint64_t>(chunk_, sizes[i] - offset);
+        self_->send(host_, fetch_atom::value, uint64_t{1}, i, offset, size);
+        self_->receive([&](chunk_atom, uint64_t, uint32_t task, uint64_t at,
+                           uint64_t got, const std::string& xs) {
+          CHECK(task == i);
+          CHECK(at == offset);
+          CHECK(got == size);
+          CHECK(xs.size() == size);
+          bytes += xs;
+        });
+        ++chunks;
+      }
+      shuffle.add_map_output(i, bytes);
+    }
+    self_->send(host_, release_atom::value, uint64_t{1});
+  }
+
+  size_t chunks = 0;
+
+private:
+  caf::scoped_actor& self_;
+  caf::actor host_;
+  size_t chunk_;
+};
+
+// The word count of `lines` in 3 partitions, as the word graph builds it.
+rdd<count> word_counts(size_t partitions) {
+  return parallelize(lines, partitions)
+    .flat_map(test::word_graph::words_of)
+    .map([](const std::string& w) { return count{w, 1}; })
+    .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 3);
+}
+
+// A node's copy of the word graph, never started, and its task host with
+// two task slots.
+struct fixture {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  streaming_context ssc{sys, std::chrono::seconds(1),
+                        std::make_shared<testing::manual_clock>()};
+  caf::actor host;
+
+  fixture() {
+    test::word_graph::build(ssc, std::make_shared<rdd_queue<std::string>>())
+      .foreach_rdd([](const rdd<count>&) {});
+    host = spawn_task_host(sys, ssc.graph(), 2);
+  }
+
+  ~fixture() {
+    self->send_exit(host, caf::exit_reason::user_shutdown);
+  }
+};
+
+} // namespace
+
+TEST_CASE("a task host runs a map stage and hands its buckets out in "
+          "chunks",
+          "[actors][tasks]") {
+  fixture f;
+  host_runner runner{f.self, f.host, 5};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  auto result = word_counts(4).with_context(context).collect();
+  std::sort(result.begin(), result.end());
+  CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
+  // The buckets were longer than one chunk.
+  CHECK(runner.chunks > 4);
+}
+
+TEST_CASE("a task host answers a fetch of buckets it does not hold with "
+          "map_failed",
+          "[actors][tasks]") {
+  fixture f;
+  // Nothing ran: stage 9 has no buckets here.
+  f.self->send(f.host, fetch_atom::value, uint64_t{9}, uint32_t{0},
+               uint64_t{0}, uint64_t{4});
+  f.self->receive([](map_failed_atom, uint64_t id, const std::string& why) {
+    CHECK(id == 9);
+    CHECK(why == "this node holds no such map output");
+  });
+  // Released buckets are gone too.
+  host_runner runner{f.self, f.host, 1000};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  CHECK(word_counts(2).with_context(context).count() == 4);
+  f.self->send(f.host, fetch_atom::value, uint64_t{1}, uint32_t{0},
+               uint64_t{0}, uint64_t{1});
+  f.self->receive([](map_failed_atom, uint64_t id, const std::string&) {
+    CHECK(id == 1);
+  });
+}
