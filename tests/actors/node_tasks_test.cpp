@@ -15,6 +15,7 @@
 #include "support/batch_waiter.hpp"
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
+#include "support/node_child.hpp"
 #include "support/ports.hpp"
 #include "support/word_graph.hpp"
 
@@ -101,21 +102,11 @@ void check_counts(collected& out, size_t last) {
 
 // A worker node process serving the word count graph; `flags` as
 // `state_node_child` takes them ("--word-states": the stateful graph).
-struct worker_node {
+struct worker_node : support::node_child {
   explicit worker_node(std::vector<std::string> flags = {"--words"})
-    : proc(args(std::move(flags))) {
-    auto line = proc.read_line();
-    REQUIRE(line.rfind("port ", 0) == 0);
-    address = "127.0.0.1:" + line.substr(5);
+    : node_child(std::move(flags)) {
+    // nop
   }
-
-  static std::vector<std::string> args(std::vector<std::string> flags) {
-    flags.insert(flags.begin(), CAF_STREAM_STATE_NODE_CHILD);
-    return flags;
-  }
-
-  support::child_process proc;
-  std::string address;
 };
 
 // The options of a driver whose map tasks go to `nodes`, whose
@@ -163,6 +154,12 @@ struct driver {
     out->wait_for(k);
   }
 
+  // Runs batches `first` to `last` (from 1) with their input.
+  void run_batches(size_t first, size_t last) {
+    for (auto k = first; k <= last; ++k)
+      run_batch(k);
+  }
+
   // Starts batch `k` (from 1) with its input.
   void start_batch(size_t k) {
     lines->push(parallelize(input[k - 1], 4));
@@ -176,18 +173,23 @@ struct driver {
   std::unique_ptr<streaming_context> ssc;
 };
 
-} // namespace
-
-TEST_CASE("map tasks run on two worker nodes and give the counts of one "
-          "process",
-          "[actors][nodes][tasks]") {
+// Two worker nodes, and the executor's log with its debug lines (which
+// name where map tasks ran).
+struct two_nodes {
   support::log_capture log{"executor"};
   support::debug_log debug{"executor"};
   worker_node a;
   worker_node b;
+};
+
+} // namespace
+
+TEST_CASE_METHOD(two_nodes,
+                 "map tasks run on two worker nodes and give the counts of one "
+                 "process",
+                 "[actors][nodes][tasks]") {
   driver d{driver_options({a.address, b.address})};
-  for (size_t k = 1; k <= input.size(); ++k)
-    d.run_batch(k);
+  d.run_batches(1, input.size());
   check_counts(*d.out, input.size());
   // Each node ran 2 of the 4 map tasks of every batch.
   CHECK(log.contains("2 map tasks of stream 3 ran on the worker node "
@@ -197,19 +199,15 @@ TEST_CASE("map tasks run on two worker nodes and give the counts of one "
   CHECK_FALSE(log.contains("run again elsewhere"));
 }
 
-TEST_CASE("the map tasks of a killed worker node run again on the other "
-          "node, and the counts stay exact",
-          "[actors][nodes][tasks]") {
-  support::log_capture log{"executor"};
-  support::debug_log debug{"executor"};
-  worker_node a;
-  worker_node b;
+TEST_CASE_METHOD(two_nodes,
+                 "the map tasks of a killed worker node run again on the other "
+                 "node, and the counts stay exact",
+                 "[actors][nodes][tasks]") {
   driver d{driver_options({a.address, b.address})};
   d.run_batch(1);
   d.run_batch(2);
   a.proc.kill();
-  for (size_t k = 3; k <= input.size(); ++k)
-    d.run_batch(k);
+  d.run_batches(3, input.size());
   check_counts(*d.out, input.size());
   CHECK(log.contains("map tasks on the worker node " + a.address
                      + " failed, they run again elsewhere"));
@@ -218,13 +216,10 @@ TEST_CASE("the map tasks of a killed worker node run again on the other "
                      "worker node " + b.address));
 }
 
-TEST_CASE("the map tasks of a worker node killed while it holds them run "
-          "again on the other node, and the counts stay exact",
-          "[actors][nodes][tasks]") {
-  support::log_capture log{"executor"};
-  support::debug_log debug{"executor"};
-  worker_node a;
-  worker_node b;
+TEST_CASE_METHOD(two_nodes,
+                 "the map tasks of a worker node killed while it holds them "
+                 "run again on the other node, and the counts stay exact",
+                 "[actors][nodes][tasks]") {
   driver d{driver_options({a.address, b.address})};
   d.run_batch(1);
   // Frozen, node a takes batch 2's tasks and does not answer; it dies with
@@ -235,8 +230,7 @@ TEST_CASE("the map tasks of a worker node killed while it holds them run "
                        "worker node " + a.address));
   a.proc.kill();
   d.out->wait_for(2);
-  for (size_t k = 3; k <= input.size(); ++k)
-    d.run_batch(k);
+  d.run_batches(3, input.size());
   check_counts(*d.out, input.size());
   CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
                      + a.address + " failed, they run again elsewhere"));
@@ -257,13 +251,10 @@ TEST_CASE("with every worker node gone, the driver runs the map tasks",
   CHECK(log.contains("failed, they run again elsewhere"));
 }
 
-TEST_CASE("a frozen worker node's map tasks run on the other node after "
-          "stream.state-timeout",
-          "[actors][nodes][tasks]") {
-  support::log_capture log{"executor"};
-  support::debug_log debug{"executor"};
-  worker_node a;
-  worker_node b;
+TEST_CASE_METHOD(two_nodes,
+                 "a frozen worker node's map tasks run on the other node after "
+                 "stream.state-timeout",
+                 "[actors][nodes][tasks]") {
   auto opts = driver_options({a.address, b.address});
   opts.state_timeout = duration{2000};
   driver d{opts};
@@ -344,20 +335,16 @@ TEST_CASE("a worker node that joins at run time gets map tasks from the "
   CHECK_FALSE(log.contains("run again elsewhere"));
 }
 
-TEST_CASE("the driver fetches a node's buckets in chunks, within the bytes "
-          "in flight",
-          "[actors][nodes][tasks]") {
-  support::log_capture log{"executor"};
-  support::debug_log debug{"executor"};
-  worker_node a;
-  worker_node b;
+TEST_CASE_METHOD(two_nodes,
+                 "the driver fetches a node's buckets in chunks, within the "
+                 "bytes in flight",
+                 "[actors][nodes][tasks]") {
   // A few bytes per fetch: every bucket takes several.
   auto opts = driver_options({a.address, b.address});
   opts.shuffle_fetch_chunk = 7;
   opts.shuffle_max_in_flight = 20;
   driver d{opts};
-  for (size_t k = 1; k <= input.size(); ++k)
-    d.run_batch(k);
+  d.run_batches(1, input.size());
   check_counts(*d.out, input.size());
   CHECK(log.contains("ran on the worker node " + a.address));
   CHECK(log.contains("ran on the worker node " + b.address));

@@ -16,6 +16,7 @@
 #include "support/batch_results.hpp"
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
+#include "support/node_child.hpp"
 #include "support/ports.hpp"
 #include "support/state_graph.hpp"
 #include "support/tls.hpp"
@@ -77,22 +78,7 @@ struct certificates {
   testing::temporary_directory dir;
 };
 
-// A state node child process; `flags` as `state_node_child` takes them.
-struct state_node {
-  explicit state_node(std::vector<std::string> flags) : proc(args(flags)) {
-    auto line = proc.read_line();
-    REQUIRE(line.rfind("port ", 0) == 0);
-    address = "127.0.0.1:" + line.substr(5);
-  }
-
-  static std::vector<std::string> args(std::vector<std::string> flags) {
-    flags.insert(flags.begin(), CAF_STREAM_STATE_NODE_CHILD);
-    return flags;
-  }
-
-  support::child_process proc;
-  std::string address;
-};
+using state_node = support::node_child;
 
 // A driver under a manual clock whose state lives on `node`, or on the
 // nodes that join it at `driver_port` if `node` is empty, talking TLS with

@@ -15,6 +15,7 @@
 
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
+#include "support/node_child.hpp"
 #include "support/ports.hpp"
 #include "support/state_graph.hpp"
 
@@ -79,25 +80,7 @@ private:
   int64_t last_ = 0;
 };
 
-// A state node child process and the "host:port" it listens on; `flags`
-// as `state_node_child` takes them.
-struct state_node {
-  explicit state_node(std::vector<std::string> flags = {}) : proc(args(flags)) {
-    auto line = proc.read_line();
-    REQUIRE(line.rfind("port ", 0) == 0);
-    port = line.substr(5);
-    address = "127.0.0.1:" + port;
-  }
-
-  static std::vector<std::string> args(std::vector<std::string> flags) {
-    flags.insert(flags.begin(), CAF_STREAM_STATE_NODE_CHILD);
-    return flags;
-  }
-
-  support::child_process proc;
-  std::string port;
-  std::string address;
-};
+using state_node = support::node_child;
 
 // A driver under a manual clock whose state lives on `nodes`, and on the
 // nodes that join at `driver_port` (0: none do).

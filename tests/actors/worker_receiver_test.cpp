@@ -15,6 +15,7 @@
 #include "support/batch_waiter.hpp"
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
+#include "support/node_child.hpp"
 #include "support/ports.hpp"
 
 using namespace caf_stream;
@@ -60,17 +61,11 @@ private:
 };
 
 // A worker node process serving the receiver graph for `source`.
-struct worker_node {
+struct worker_node : support::node_child {
   explicit worker_node(const support::acked_source& source)
-    : proc({CAF_STREAM_STATE_NODE_CHILD,
-            "--receiver=" + std::to_string(source.port())}) {
-    auto line = proc.read_line();
-    REQUIRE(line.rfind("port ", 0) == 0);
-    address = "127.0.0.1:" + line.substr(5);
+    : node_child({"--receiver=" + std::to_string(source.port())}) {
+    // nop
   }
-
-  support::child_process proc;
-  std::string address;
 };
 
 // A driver under a manual clock whose receiver goes to `nodes`.

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "support/child_process.hpp"
+
+namespace support {
+
+/// A `state_node_child` process, a worker node serving one of the tests'
+/// graphs, and the "host:port" it listens on; `flags` as `state_node_child`
+/// takes them. For the test executable, which knows the child's path
+/// (`CAF_STREAM_STATE_NODE_CHILD`).
+struct node_child {
+  explicit node_child(std::vector<std::string> flags = {})
+    : proc(args(std::move(flags))) {
+    auto line = proc.read_line();
+    REQUIRE(line.rfind("port ", 0) == 0);
+    port = line.substr(5);
+    address = "127.0.0.1:" + port;
+  }
+
+  static std::vector<std::string> args(std::vector<std::string> flags) {
+    flags.insert(flags.begin(), CAF_STREAM_STATE_NODE_CHILD);
+    return flags;
+  }
+
+  child_process proc;
+  std::string port;
+  std::string address;
+};
+
+} // namespace support
