@@ -10,6 +10,16 @@
 // Prints lines/s of both, their ratio, and the bytes a map stage moves per
 // word (the batch's input to each node, the buckets back).
 //
+// With --source=receivers the lines come from 2 receivers instead, one
+// per worker node, each of which stores --batches x --lines / 2 lines of
+// `make_lines` in blocks of --block-lines lines (`store(std::vector)`);
+// the word count reads their union. The blocks stay on the node that
+// received them (`stream.receiver.replication`, --replication, 1 by
+// default: the driver gets their counts only), and the map tasks run
+// where they are; in one process the receivers run in the driver. Both
+// count from the start until every word was counted, cutting batches as
+// fast as they complete.
+//
 // With --fault=kill or --fault=freeze it measures a worker loss instead
 // (issue 16: batches on time again within 2 batch intervals): the driver
 // runs --batches 1 s batches of --lines lines on the real clock with its
@@ -19,7 +29,8 @@
 // their time, and a JSON record.
 //
 //   nodes_bench [--lines=100000] [--batches=10] [--partitions=4]
-//               [--workers=2] [--repeats=3]
+//               [--workers=2] [--repeats=3] [--source=queue|receivers]
+//               [--block-lines=10000] [--replication=1]
 //   nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20]
 //               [--partitions=4] [--workers=2]
 
@@ -32,6 +43,7 @@
 #include <mutex>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -40,6 +52,7 @@
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/all.hpp"
 #include "caf_stream/dstream/rdd_data.hpp"
+#include "caf_stream/receiver/threaded_receiver.hpp"
 #include "caf_stream/rdd/lineage.hpp"
 #include "caf_stream/testing.hpp"
 
@@ -79,6 +92,58 @@ int64_t total_of(const rdd<count>& x) {
   return std::accumulate(
     counts.begin(), counts.end(), int64_t{0},
     [](int64_t n, const count& c) { return n + c.second; });
+}
+
+// Stores `total` lines of `make_lines` in blocks of `block_lines` lines
+// (one `store(std::vector)` each) from its own thread, then waits to be
+// stopped: the input of --source=receivers, alike in the driver and on a
+// worker node.
+class line_source final : public threaded_receiver<std::string> {
+public:
+  line_source(size_t total, size_t block_lines)
+    : total_(total), block_lines_(std::max<size_t>(1, block_lines)) {
+    // nop
+  }
+
+  ~line_source() override {
+    join();
+  }
+
+protected:
+  void receive() override {
+    auto lines = bench::make_lines(total_);
+    for (size_t i = 0; i < lines.size() && !is_stopped();) {
+      auto n = std::min(block_lines_, lines.size() - i);
+      auto first = lines.begin() + static_cast<ptrdiff_t>(i);
+      store(std::vector<std::string>(first, first + static_cast<ptrdiff_t>(n)));
+      i += n;
+    }
+    while (!is_stopped())
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+
+private:
+  size_t total_;
+  size_t block_lines_;
+};
+
+// What the lines come from.
+struct source_options {
+  // Whether they come from two `line_source`s, else from a queue stream.
+  bool receivers = false;
+  // The lines each receiver stores, and in blocks of how many.
+  size_t per_receiver = 0;
+  size_t block_lines = 0;
+};
+
+// The word count over the lines of two `line_source`s.
+auto received_word_counts(streaming_context& ssc, const source_options& src,
+                          size_t partitions) {
+  auto a = ssc.receiver_stream<std::string>(
+    std::make_unique<line_source>(src.per_receiver, src.block_lines));
+  auto b = ssc.receiver_stream<std::string>(
+    std::make_unique<line_source>(src.per_receiver, src.block_lines));
+  return word_counts(a.union_with(b), partitions);
 }
 
 // The words each batch counted, and the wait for a batch.
@@ -125,16 +190,20 @@ private:
 
 // This program as a worker node with `slots` task slots: serves the graph
 // until its standard input closes.
-int serve(size_t partitions, size_t slots) {
+int serve(size_t partitions, size_t slots, const source_options& src) {
   stream_config cfg;
   cfg.set("stream.app-id", app_id);
   cfg.set("stream.workers", slots);
   load_node_modules(cfg);
   caf::actor_system sys{cfg};
   streaming_context ssc{sys, std::chrono::seconds(1)};
-  word_counts(ssc.queue_stream(std::make_shared<rdd_queue<std::string>>()),
-              partitions)
-    .foreach_rdd([](const rdd<count>&) {});
+  if (src.receivers)
+    received_word_counts(ssc, src, partitions)
+      .foreach_rdd([](const rdd<count>&) {});
+  else
+    word_counts(ssc.queue_stream(std::make_shared<rdd_queue<std::string>>()),
+                partitions)
+      .foreach_rdd([](const rdd<count>&) {});
   std::cout << "port " << ssc.serve(0) << std::endl;
   for (std::string line; std::getline(std::cin, line);) {
     // nop
@@ -178,6 +247,51 @@ double run(const std::vector<std::string>& lines, size_t batches,
       || std::any_of(words.begin(), words.end(),
                      [&](int64_t n) { return n != expected; }))
     throw std::runtime_error("the counts are wrong"
+                             + (out->failures().empty()
+                                  ? std::string{}
+                                  : ": " + out->failures().front()));
+  return elapsed;
+}
+
+// Counts the words of two `line_source`s, with the receivers and the map
+// stages on `nodes` if any (`replication` copies of each block), cutting
+// batches as fast as they complete until every word was counted; returns
+// the seconds from the start to then.
+double run_received(const source_options& src, size_t partitions,
+                    size_t workers, std::vector<std::string> nodes,
+                    size_t replication) {
+  auto opts = bench::options();
+  opts.workers = workers;
+  opts.app_id = app_id;
+  opts.receiver_replication = replication;
+  if (!nodes.empty()) {
+    opts.state_nodes = std::move(nodes);
+    opts.tasks = task_placement::workers;
+  }
+  auto clk = std::make_shared<testing::manual_clock>();
+  auto out = std::make_shared<totals>();
+  streaming_context ssc{std::chrono::seconds(1), opts, clk};
+  received_word_counts(ssc, src, partitions)
+    .foreach_rdd([out](const rdd<count>& x) { out->add(total_of(x)); });
+  ssc.add_streaming_listener(out);
+  auto expected = 2 * words_in(bench::make_lines(src.per_receiver));
+  auto t0 = steady::now();
+  ssc.start();
+  int64_t counted = 0;
+  for (size_t k = 1; counted < expected && k <= 100000; ++k) {
+    clk->advance(std::chrono::seconds(1));
+    out->wait_for(k, std::chrono::seconds(300));
+    auto words = out->words();
+    counted = std::accumulate(words.begin(), words.end(), int64_t{0});
+    if (!out->failures().empty())
+      break;
+  }
+  auto elapsed = seconds_since(t0);
+  ssc.stop(false);
+  if (!out->failures().empty() || counted != expected)
+    throw std::runtime_error("the counts are wrong: " + std::to_string(counted)
+                             + " words counted, "
+                             + std::to_string(expected) + " stored"
                              + (out->failures().empty()
                                   ? std::string{}
                                   : ": " + out->failures().front()));
@@ -293,8 +407,19 @@ int recovery(worker_nodes& nodes, const std::string& fault,
 int main(int argc, char** argv) {
   auto partitions = bench::arg(argc, argv, "partitions", 4);
   auto workers = bench::arg(argc, argv, "workers", 2);
+  auto source = bench::arg_text(argc, argv, "source", "queue");
+  if (source != "queue" && source != "receivers") {
+    std::cerr << "nodes_bench: --source takes queue or receivers, not "
+              << source << '\n';
+    return 1;
+  }
+  source_options src;
+  src.receivers = source == "receivers";
+  src.per_receiver = bench::arg(argc, argv, "batches", 10)
+                     * bench::arg(argc, argv, "lines", 100000) / 2;
+  src.block_lines = bench::arg(argc, argv, "block-lines", 10000);
   if (bench::has_flag(argc, argv, "serve"))
-    return serve(partitions, workers);
+    return serve(partitions, workers, src);
   auto fault = bench::arg_text(argc, argv, "fault", "");
   if (!fault.empty() && fault != "kill" && fault != "freeze") {
     std::cerr << "nodes_bench: --fault takes kill or freeze, not " << fault
@@ -309,7 +434,10 @@ int main(int argc, char** argv) {
   worker_nodes started{
     argv[0],
     {"--partitions=" + std::to_string(partitions),
-     "--workers=" + std::to_string(std::max<size_t>(1, workers / 2))}};
+     "--workers=" + std::to_string(std::max<size_t>(1, workers / 2)),
+     "--source=" + source, "--batches=" + std::to_string(batches),
+     "--lines=" + std::to_string(num_lines),
+     "--block-lines=" + std::to_string(src.block_lines)}};
   auto& nodes = started.addresses;
   if (nodes.empty())
     return 1;
@@ -320,6 +448,36 @@ int main(int argc, char** argv) {
       std::cerr << "nodes_bench: " << e.what() << '\n';
       return 1;
     }
+  }
+  if (src.receivers) {
+    auto replication = bench::arg(argc, argv, "replication", 1);
+    try {
+      double one = 1e9;
+      double two = 1e9;
+      for (size_t i = 0; i < repeats; ++i) {
+        one = std::min(one, run_received(src, partitions, workers, {},
+                                         replication));
+        two = std::min(two, run_received(src, partitions, workers, nodes,
+                                         replication));
+      }
+      auto total = static_cast<double>(2 * src.per_receiver);
+      std::printf("nodes: word count of %zu lines from 2 receivers (blocks "
+                  "of %zu lines, replication %zu): one process (%zu task "
+                  "slots) %.0f lines/s, driver + 2 worker nodes (receivers "
+                  "and map stages there) %.0f lines/s: %.2fx\n",
+                  2 * src.per_receiver, src.block_lines, replication, workers,
+                  total / one, total / two, one / two);
+      std::printf("{\"bench\":\"nodes_receivers\",\"lines\":%zu,"
+                  "\"block_lines\":%zu,\"replication\":%zu,"
+                  "\"workers\":%zu,\"one_process_lines_per_s\":%.0f,"
+                  "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f}\n",
+                  2 * src.per_receiver, src.block_lines, replication, workers,
+                  total / one, total / two, one / two);
+    } catch (const std::exception& e) {
+      std::cerr << "nodes_bench: " << e.what() << '\n';
+      return 1;
+    }
+    return 0;
   }
   try {
     // The best of the repeats, alternating, so that both see the same load.

@@ -20,8 +20,10 @@
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
+#include "caf_stream/scheduler/remote_blocks.hpp"
 #include "caf_stream/scheduler/stage_placement.hpp"
 
+#include "block_fetch.hpp"
 #include "node_map_stages.hpp"
 #include "task_spreader.hpp"
 
@@ -90,11 +92,21 @@ public:
 
   void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
                      detail::function_ref<void(size_t)> task) override {
+    // The tasks that run here read what the stage's parents compute (and
+    // the blocks that worker nodes keep, fetched).
     auto here = [&](const std::vector<uint32_t>& tasks) {
+      shuffle.prepare_parents(*this);
       run(tasks.size(), [&](size_t i) { task(tasks[i]); });
     };
-    if (!on_nodes_ || !on_nodes_->run(shuffle, n, here))
+    if (!on_nodes_ || !on_nodes_->run(shuffle, n, here)) {
+      shuffle.prepare_parents(*this);
       run(n, task);
+    }
+  }
+
+  block fetch_block(const block& b) override {
+    return fetch_kept_block(self_->system(), b, opts_.shuffle_fetch_chunk,
+                            opts_.state_timeout);
   }
 
   std::vector<block> call_state(const state_operator& op, state_call what,
@@ -215,6 +227,7 @@ private:
       return skipped;
     }
     runner_->set_batch(js);
+    kept_.add(js.batch_time, js.blocks);
     auto info = js.info(graph_->batch_interval());
     info.processing_start_time = clk_->now();
     if (state_->has_listeners())
@@ -241,9 +254,17 @@ private:
       last_completed_ = js.batch_time;
     }
     graph_->clear_metadata(js.batch_time);
+    release_kept_blocks(js.batch_time);
     log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
                 info.num_records, info.processing_delay()->count());
     return info;
+  }
+
+  // Lets the worker nodes forget the blocks they keep of the batches up to
+  // `t`, but those the receiver streams remember (windows reach back).
+  void release_kept_blocks(time t) {
+    for (auto& r : kept_.take_until(t - graph_->received_blocks_kept_for()))
+      send(r.holder->node, release_blocks_atom::value, std::move(r.ids));
   }
 
   void run_job(const job_set& js, const job& j) {
@@ -280,6 +301,8 @@ private:
   // The node directory (null: the state nodes are `stream.nodes`).
   caf::actor nodes_;
   worker_task_runner* runner_ = nullptr;
+  // The blocks worker nodes keep for the batches run here.
+  remote_blocks kept_;
   std::shared_ptr<spdlog::logger> log_;
   std::optional<time> last_completed_;
 };

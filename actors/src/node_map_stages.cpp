@@ -37,6 +37,19 @@ constexpr auto longest_exclusion = std::chrono::seconds(80);
 // node's kernel accepts it, but CAF's handshake never ends.
 constexpr auto retry_connect_bound = duration{2000};
 
+// The bytes of records in a stage's inputs (its blocks' and generated
+// inputs' partitions).
+size_t input_bytes(const job_set& x) {
+  size_t result = 0;
+  for (const auto& [id, blocks] : x.blocks)
+    for (const auto& b : blocks)
+      result += b.bytes.size();
+  for (const auto& [index, in] : x.inputs)
+    for (const auto& part : in.partitions)
+      result += part.size();
+  return result;
+}
+
 } // namespace
 
 node_map_stages::node_map_stages(caf::blocking_actor* self,
@@ -112,11 +125,6 @@ void node_map_stages::set_batch(const job_set& js) {
 void node_map_stages::encode_batch() {
   if (encoded_)
     return;
-  for (auto& [id, blocks] : batch_.blocks)
-    for (auto& b : blocks) {
-      b.bytes = b.to_bytes();
-      b.data.reset();
-    }
   for (auto& [i, x] : batch_.inputs) {
     x.partitions = x.to_bytes();
     x.data.reset();
@@ -124,10 +132,33 @@ void node_map_stages::encode_batch() {
   encoded_ = true;
 }
 
+block node_map_stages::block_for(block& b, const std::string& node) {
+  if (b.location == node && b.holder) {
+    // The node keeps the records itself.
+    block result = b;
+    result.data.reset();
+    result.bytes.clear();
+    return result;
+  }
+  if (b.data) {
+    b.bytes = b.to_bytes();
+    b.data.reset();
+  }
+  return b;
+}
+
 job_set node_map_stages::inputs_for(const std::vector<uint32_t>& tasks,
-                                    bool own_partitions) const {
-  if (!own_partitions)
-    return batch_;
+                                    bool own_partitions,
+                                    const std::string& node) {
+  if (!own_partitions) {
+    job_set result;
+    result.batch_time = batch_.batch_time;
+    result.inputs = batch_.inputs;
+    for (auto& [id, blocks] : batch_.blocks)
+      for (auto& b : blocks)
+        result.blocks[id].push_back(block_for(b, node));
+    return result;
+  }
   std::vector<bool> wanted;
   for (auto i : tasks) {
     if (wanted.size() <= i)
@@ -137,11 +168,11 @@ job_set node_map_stages::inputs_for(const std::vector<uint32_t>& tasks,
   auto needed = [&](size_t i) { return i < wanted.size() && wanted[i]; };
   job_set result;
   result.batch_time = batch_.batch_time;
-  for (const auto& [id, blocks] : batch_.blocks) {
+  for (auto& [id, blocks] : batch_.blocks) {
     auto& out = result.blocks[id];
     for (size_t i = 0; i < blocks.size(); ++i) {
       if (needed(i)) {
-        out.push_back(blocks[i]);
+        out.push_back(block_for(blocks[i], node));
         continue;
       }
       // Left out: no records, no bytes.
@@ -188,6 +219,15 @@ bool node_map_stages::run(
   encode_batch();
   auto own_partitions = detail::map_tasks_read_own_partitions(shuffle);
   task_assignment tasks{n, addresses.size(), opts_.task_max_failures};
+  // A task goes to the node that keeps its input, if that node is here.
+  for (uint32_t i = 0; i < n; ++i) {
+    auto where = detail::map_task_location(shuffle, i);
+    if (where.empty())
+      continue;
+    auto k = std::find(addresses.begin(), addresses.end(), where);
+    if (k != addresses.end())
+      tasks.prefer(i, static_cast<size_t>(k - addresses.begin()));
+  }
   auto fail = [&](size_t k, const std::string& why) {
     nodes_.erase(addresses[k]);
     auto rest = excluded_.failed(addresses[k], node_exclusion::clock::now());
@@ -263,13 +303,15 @@ bool node_map_stages::run(
         continue;
       }
       auto id = ++next_id_;
+      auto inputs = inputs_for(mine, own_partitions, addresses[k]);
       log_->debug("batch {}: {} map tasks of stream {} sent to the worker "
-                  "node {}",
-                  t, mine.size(), where->stream, addresses[k]);
+                  "node {} ({} bytes of input)",
+                  t, mine.size(), where->stream, addresses[k],
+                  input_bytes(inputs));
       self_->send(*node, map_tasks_atom::value, id,
                   map_stage{fingerprint_, program_, graph_.zero_time(),
                             where->stream, where->path, mine,
-                            inputs_for(mine, own_partitions)});
+                            std::move(inputs)});
       out.emplace(id, sent{k, node->address(), std::move(mine), {}});
     }
     // A node that is lost goes down (the middleman kills its proxy): its

@@ -64,14 +64,19 @@ public:
            detail::function_ref<void(const std::vector<uint32_t>&)> here);
 
 private:
-  // Turns the batch's inputs into bytes, once per batch.
+  // Turns the batch's generated inputs into bytes, once per batch.
   void encode_batch();
 
-  // The batch's inputs for a node that runs map tasks `tasks`: all of them,
-  // or with `own_partitions` (`map_tasks_read_own_partitions`) only the
-  // partitions of each input those tasks read.
-  job_set inputs_for(const std::vector<uint32_t>& tasks,
-                     bool own_partitions) const;
+  // Block `b` as it goes to the worker node `node`: without its records if
+  // that node keeps them, else with them as bytes (made once per batch).
+  static block block_for(block& b, const std::string& node);
+
+  // The batch's inputs for the worker node `node`, which runs map tasks
+  // `tasks`: all of them, or with `own_partitions`
+  // (`map_tasks_read_own_partitions`) only the partitions of each input
+  // those tasks read.
+  job_set inputs_for(const std::vector<uint32_t>& tasks, bool own_partitions,
+                     const std::string& node);
 
   // The node actor at `address`, reached (and monitored) once.
   caf::expected<caf::actor> reach(const std::string& address);

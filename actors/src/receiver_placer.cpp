@@ -184,7 +184,7 @@ private:
       *node, [&](caf::actor& supervisor) { supervisor_ = supervisor; },
       start_receiver_atom::value, graph_fingerprint_, program_id(opts_),
       in_->stream_id(), tracker_, listener_bus_, opts_.receiver_replication,
-      address);
+      opts_.tasks_on_workers(), address);
     if (failure) {
       // A node of another program or graph is a configuration error.
       auto level = failure == errc::invalid_graph ? spdlog::level::err
@@ -272,7 +272,8 @@ receiver_actors start_receiver(caf::actor_system& sys,
                                const stream_options& opts, caf::actor tracker,
                                caf::actor listener_bus,
                                std::shared_ptr<runtime_state> runtime,
-                               const std::string& location) {
+                               const std::string& location,
+                               caf::actor keeper) {
   auto on_worker = location != driver_location;
   auto optional_rate = [](double x) {
     return x > 0 ? std::optional<double>{x} : std::nullopt;
@@ -290,9 +291,14 @@ receiver_actors start_receiver(caf::actor_system& sys,
   // Under a manual clock blocks are sealed when a batch is cut only, so that
   // what a test stored before advancing the clock is in that batch.
   receiver_actors result;
+  std::optional<kept_blocks> keep;
+  if (keeper)
+    keep = kept_blocks{std::move(keeper), location,
+                       opts.receiver_replication > 1};
   result.generator = spawn_block_generator(sys, buf, tracker,
                                            clk->runs_by_itself(),
-                                           opts.block_interval, on_worker);
+                                           opts.block_interval, on_worker,
+                                           std::move(keep));
   caf::anon_send(tracker, register_atom::value, result.generator);
   result.supervisor = spawn_receiver_supervisor(
     sys, std::move(rcv), std::move(clk), opts.receiver_restart_delay,

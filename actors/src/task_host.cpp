@@ -20,6 +20,7 @@
 #include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/scheduler/task_runner.hpp"
 
+#include "block_fetch.hpp"
 #include "task_spreader.hpp"
 
 namespace caf_stream::actors {
@@ -30,8 +31,9 @@ namespace {
 // the task host itself.
 class slots_runner final : public task_runner {
 public:
-  slots_runner(task_spreader& spreader, time batch)
-    : spreader_(spreader), batch_(batch) {
+  slots_runner(task_spreader& spreader, time batch, caf::actor_system& sys,
+               const stream_options& opts)
+    : spreader_(spreader), batch_(batch), sys_(sys), opts_(opts) {
     // nop
   }
 
@@ -39,9 +41,16 @@ public:
     spreader_.run(n, task, batch_);
   }
 
+  block fetch_block(const block& b) override {
+    return fetch_kept_block(sys_, b, opts_.shuffle_fetch_chunk,
+                            opts_.state_timeout);
+  }
+
 private:
   task_spreader& spreader_;
   time batch_;
+  caf::actor_system& sys_;
+  const stream_options& opts_;
 };
 
 // Blocking and detached: a stage may run for long, and CAF 0.17 can hang
@@ -49,12 +58,14 @@ private:
 class task_host final : public caf::blocking_actor {
 public:
   task_host(caf::actor_config& cfg,
-            std::shared_ptr<detail::dstream_graph> graph, size_t slots)
+            std::shared_ptr<detail::dstream_graph> graph,
+            stream_options opts)
     : caf::blocking_actor(cfg),
       graph_(std::move(graph)),
       stages_(std::make_shared<stage_table>(
         stage_table::graph_id(graph_->fingerprint()))),
-      slots_(slots),
+      opts_(std::move(opts)),
+      slots_(opts_.resolved().workers),
       log_(detail::logger("node")) {
     // nop
   }
@@ -100,7 +111,7 @@ private:
     auto t = stage.batch.batch_time;
     std::string failure;
     try {
-      slots_runner runner{spreader, t};
+      slots_runner runner{spreader, t, system(), opts_};
       auto buckets = graph_->run_map_tasks(
         stage.zero, std::move(stage.batch),
         detail::dstream_graph::stage_location{stage.stream, stage.path},
@@ -139,6 +150,7 @@ private:
 
   std::shared_ptr<detail::dstream_graph> graph_;
   std::shared_ptr<stage_table> stages_;
+  stream_options opts_;
   size_t slots_;
   // The buckets of each stage that ran here, by driver and stage id, until
   // the driver fetched them (or went down).
@@ -153,8 +165,8 @@ private:
 
 caf::actor spawn_task_host(caf::actor_system& sys,
                            std::shared_ptr<detail::dstream_graph> graph,
-                           size_t slots) {
-  return sys.spawn<task_host, caf::detached>(std::move(graph), slots);
+                           const stream_options& opts) {
+  return sys.spawn<task_host, caf::detached>(std::move(graph), opts);
 }
 
 } // namespace caf_stream::actors

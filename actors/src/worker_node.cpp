@@ -4,6 +4,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -24,11 +26,19 @@
 #include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
+#include "caf_stream/receiver/block_store.hpp"
 #include "caf_stream/scheduler/node_registry.hpp"
 
 namespace caf_stream::actors {
 
 namespace {
+
+using released_late_atom = caf::atom_constant<caf::atom("rellate")>;
+
+// How long a graceful stop waits for its driver to release the blocks kept
+// here (their batches read them), and for each step of handing over its
+// receivers' last blocks.
+constexpr auto hand_over_bound = std::chrono::seconds(5);
 
 // A receiver of this node's graph, and the actors that run it for a driver.
 struct served_receiver {
@@ -51,6 +61,11 @@ struct node_state {
   std::map<caf::actor_addr, std::function<void()>> when_down;
   // Runs the map tasks drivers send, spawned for the first.
   caf::actor task_host;
+  // The blocks the receivers here sealed, until their driver released them.
+  block_store blocks;
+  // What a graceful stop does once the driver released every block kept
+  // here (or 5 s passed).
+  std::function<void()> when_released;
   // Set by a graceful stop: the node takes no more work.
   bool stopping = false;
   std::shared_ptr<spdlog::logger> log = detail::logger("node");
@@ -133,6 +148,7 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
                                             int32_t id, caf::actor tracker,
                                             caf::actor listener_bus,
                                             size_t replication,
+                                            bool keep_blocks,
                                             const std::string& location) {
   auto& st = self->state;
   if (auto no = refusal(self, "worker node", program, fingerprint))
@@ -159,9 +175,10 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
   r.tracker = tracker;
   auto opts = st.opts;
   opts.receiver_replication = replication;
-  r.running = start_receiver(self->system(), *in, r.rcv, st.clk, opts,
-                             tracker, std::move(listener_bus), nullptr,
-                             location);
+  r.running = start_receiver(
+    self->system(), *in, r.rcv, st.clk, opts, tracker,
+    std::move(listener_bus), nullptr, location,
+    keep_blocks ? caf::actor_cast<caf::actor>(self) : caf::actor{});
   // The receiver ends with its driver, and when it ends (stopped for good
   // by the driver's exit), its generator goes too.
   self->monitor(tracker);
@@ -170,25 +187,58 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
   return r.running.supervisor;
 }
 
+// The blocks a receiver's last seal answered, with the records of those
+// kept here: they leave with them, as the node goes.
+void with_records(node_actor* self, block_list& blocks) {
+  auto& store = self->state.blocks;
+  std::vector<uint64_t> handed;
+  for (auto& b : blocks) {
+    if (!b.holder)
+      continue;
+    if (b.remote())
+      if (const auto* kept = store.find(b.id))
+        b = *kept;
+    handed.push_back(b.id);
+    b.id = 0;
+    b.location.clear();
+    b.holder = nullptr;
+  }
+  store.release(handed);
+}
+
+// Calls `f` once the drivers released every block kept here, or after
+// `hand_over_bound`: the batches that read them ran.
+void await_release(node_actor* self, std::function<void()> f) {
+  auto& st = self->state;
+  if (st.blocks.size() == 0) {
+    f();
+    return;
+  }
+  st.log->info("waiting for the driver to release the {} blocks kept here",
+               st.blocks.size());
+  st.when_released = std::move(f);
+  self->delayed_send(self, hand_over_bound, released_late_atom::value);
+}
+
 // Stops the receivers running here and hands the blocks they stored to
-// their drivers' trackers, then answers `rp` once their supervisors are
+// their drivers' trackers, then calls `done` once their supervisors are
 // down (a graceful stop: a record a receiver stored is not lost with the
 // node, and no detached supervisor ends while the actor system goes down,
 // which hangs CAF 0.17's shutdown: CAF issue 1196). Each step waits 5 s at
 // most for a driver that is gone or hung.
-void hand_over_receivers(node_actor* self, caf::response_promise rp) {
+void hand_over_receivers(node_actor* self, std::function<void()> all_done) {
   auto running = std::make_shared<size_t>(0);
   for (auto& [id, r] : self->state.receivers)
     if (r.running.supervisor)
       ++*running;
   if (*running == 0) {
-    rp.deliver(caf::unit);
+    all_done();
     return;
   }
-  auto bound = std::chrono::seconds(5);
+  auto bound = hand_over_bound;
   auto done = [=]() mutable {
     if (--*running == 0)
-      rp.deliver(caf::unit);
+      all_done();
   };
   for (auto& [id, r] : self->state.receivers) {
     if (!r.running.supervisor)
@@ -207,6 +257,7 @@ void hand_over_receivers(node_actor* self, caf::response_promise rp) {
       self->request(generator, bound, seal_atom::value)
         .then(
           [=](block_list& blocks) mutable {
+            with_records(self, blocks);
             auto n = blocks.size();
             self->request(tracker, bound, blocks_atom::value, std::move(blocks))
               .then(
@@ -251,10 +302,14 @@ caf::behavior state_node(node_actor* self,
       f();
     }
     st.holders.erase(caf::actor_cast<caf::actor>(dm.source));
-    for (auto& [id, r] : st.receivers)
+    for (auto& [id, r] : st.receivers) {
+      // The batches that read the blocks kept here went with their driver.
+      if (dm.source == r.tracker.address())
+        st.blocks.drop_stream(id);
       if (dm.source == r.tracker.address()
           || dm.source == r.running.supervisor.address())
         stop_receiver(self, id);
+    }
   });
   return {
     [=](spawn_holder_atom, const std::string& fingerprint,
@@ -264,11 +319,52 @@ caf::behavior state_node(node_actor* self,
     },
     [=](start_receiver_atom, const std::string& fingerprint,
         const std::string& program, int32_t id, caf::actor tracker,
-        caf::actor listener_bus, size_t replication,
+        caf::actor listener_bus, size_t replication, bool keep_blocks,
         const std::string& location) {
       return start_receiver_here(self, fingerprint, program, id,
                                  std::move(tracker), std::move(listener_bus),
-                                 replication, location);
+                                 replication, keep_blocks, location);
+    },
+    [=](put_blocks_atom, block_list& blocks) {
+      for (auto& b : blocks)
+        self->state.blocks.put(std::move(b));
+    },
+    [=](get_block_atom, uint64_t id) {
+      auto to = caf::actor_cast<caf::actor>(self->current_sender());
+      if (const auto* b = self->state.blocks.find(id))
+        self->send(to, get_block_atom::value, id, *b);
+      else
+        self->send(to, no_block_atom::value, id,
+                   std::string{"this node keeps no such block"});
+    },
+    [=](fetch_block_atom, uint64_t id, uint64_t offset, uint64_t size) {
+      auto to = caf::actor_cast<caf::actor>(self->current_sender());
+      try {
+        if (auto piece = self->state.blocks.read(id, offset, size)) {
+          self->send(to, block_chunk_atom::value, id, offset, piece->second,
+                     std::move(piece->first));
+          return;
+        }
+        self->send(to, no_block_atom::value, id,
+                   std::string{"this node keeps no such block"});
+      } catch (const std::exception& e) {
+        self->send(to, no_block_atom::value, id, std::string{e.what()});
+      }
+    },
+    [=](release_blocks_atom, const std::vector<uint64_t>& ids) {
+      auto& st = self->state;
+      st.blocks.release(ids);
+      if (st.blocks.size() == 0 && st.when_released)
+        std::exchange(st.when_released, nullptr)();
+    },
+    [=](released_late_atom) {
+      auto& st = self->state;
+      if (!st.when_released)
+        return;
+      st.log->warn("the driver did not release {} blocks kept here within "
+                   "{} s: the batches that read them fail",
+                   st.blocks.size(), hand_over_bound.count());
+      std::exchange(st.when_released, nullptr)();
     },
     [=](map_tasks_atom, uint64_t id, map_stage& stage) {
       auto& st = self->state;
@@ -280,15 +376,16 @@ caf::behavior state_node(node_actor* self,
         return;
       }
       if (!st.task_host)
-        st.task_host = spawn_task_host(self->system(), st.graph,
-                                       st.opts.resolved().workers);
+        st.task_host = spawn_task_host(self->system(), st.graph, st.opts);
       self->send(st.task_host, map_tasks_atom::value, id, std::move(stage),
                  driver);
     },
     [=](stop_atom) -> caf::result<void> {
       self->state.stopping = true;
       auto rp = self->make_response_promise();
-      hand_over_receivers(self, rp);
+      hand_over_receivers(self, [=]() mutable {
+        await_release(self, [=]() mutable { rp.deliver(caf::unit); });
+      });
       return rp;
     },
   };

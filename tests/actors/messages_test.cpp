@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <memory>
 #include <map>
 #include <optional>
 #include <string>
@@ -9,6 +10,9 @@
 #include "caf/actor_system.hpp"
 #include "caf/binary_deserializer.hpp"
 #include "caf/binary_serializer.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/send.hpp"
 #include "caf/message.hpp"
 
 #include "caf_stream/actors/error.hpp"
@@ -77,11 +81,32 @@ TEST_CASE("blocks cross node boundaries as Boost.Serialization bytes",
       FAIL(sys.render(err));
     return result;
   };
+  SECTION("a block that a worker node keeps: its number, its node and that "
+          "node's actor, without the records") {
+    auto node = sys.spawn([] { return caf::behavior{[](int32_t) {}}; });
+    block b;
+    b.stream_id = 3;
+    b.records = 5;
+    b.id = 42;
+    b.location = "127.0.0.1:4311";
+    b.holder = std::make_shared<const block_holder>(block_holder{node});
+    auto out = roundtrip({b});
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].remote());
+    CHECK(out[0].records == 5);
+    CHECK(out[0].id == 42);
+    CHECK(out[0].location == "127.0.0.1:4311");
+    REQUIRE(out[0].holder != nullptr);
+    CHECK(out[0].holder->node == node);
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  }
   SECTION("strings") {
     auto out = roundtrip(sealed<std::string>({"a", "bb", ""}));
     REQUIRE(out.size() == 1);
     CHECK(out[0].stream_id == 3);
     CHECK(out[0].records == 3);
+    CHECK(out[0].holder == nullptr);
+    CHECK_FALSE(out[0].remote());
     CHECK(out[0].data == nullptr);
     CHECK(*detail::block_records<std::string>(out[0])
           == std::vector<std::string>{"a", "bb", ""});

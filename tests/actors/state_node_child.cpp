@@ -1,7 +1,8 @@
 // A state node for the state node tests: builds the tests' graph
 // (`support/state_graph.hpp`) and serves its state.
 //
-//   state_node_child [--other | --receiver=P | --words | --word-states]
+//   state_node_child [--other | --receiver=P | --receiver-sums=P | --words
+//                     | --word-states]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //   state_node_child --drive=NODES [--tasks]
@@ -11,7 +12,8 @@
 // default 127.0.0.1), then serves until its stdin closes or reads "stop".
 // With --other it builds a different graph; with --receiver the graph of
 // the worker receiver tests (`support/acked_source.hpp`), whose receiver
-// reads the acked source on port P; with --words the graph of the node
+// reads the acked source on port P, with --receiver-sums that of the kept
+// block tests (`support::acked_sums`); with --words the graph of the node
 // task tests (`support/word_graph.hpp`), with --word-states its stateful
 // graph (`word_graph::build_stateful`). The driver (the tests'
 // executable) is another program: both say they are the application
@@ -177,6 +179,7 @@ int main(int argc, char** argv) {
   std::string tls;
   std::string address;
   uint16_t receiver_port = 0;
+  bool sums = false;
   bool words = false;
   bool word_states = false;
   std::string driver;
@@ -198,6 +201,10 @@ int main(int argc, char** argv) {
       address = arg.substr(10);
     else if (arg.rfind("--receiver=", 0) == 0)
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(11)));
+    else if (arg.rfind("--receiver-sums=", 0) == 0) {
+      receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(16)));
+      sums = true;
+    }
     else if (arg == "--words")
       words = true;
     else if (arg == "--word-states")
@@ -231,7 +238,10 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   try {
     streaming_context ssc{sys, std::chrono::seconds(1)};
-    if (receiver_port != 0) {
+    if (sums) {
+      support::acked_sums(ssc, receiver_port, [](const rdd<int64_t>&) {},
+                          [](const rdd<support::residue_sum>&) {});
+    } else if (receiver_port != 0) {
       support::acked_stream(ssc, receiver_port)
         .foreach_rdd([](const rdd<int64_t>&) {});
     } else if (words) {

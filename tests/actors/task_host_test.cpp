@@ -120,7 +120,9 @@ struct fixture {
   fixture() {
     test::word_graph::build(ssc, std::make_shared<rdd_queue<std::string>>())
       .foreach_rdd([](const rdd<count>&) {});
-    host = spawn_task_host(sys, ssc.graph(), 2);
+    stream_options opts;
+    opts.workers = 2;
+    host = spawn_task_host(sys, ssc.graph(), opts);
   }
 
   ~fixture() {

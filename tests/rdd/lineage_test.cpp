@@ -1,12 +1,15 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "caf_stream/actors/messages.hpp"
 #include "caf_stream/all.hpp"
+#include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/rdd/lineage.hpp"
 
 #include "support/counting_runner.hpp"
@@ -181,4 +184,90 @@ TEST_CASE("records without serialization keep their map stage on the "
   CHECK_THROWS_AS(
     xs.node()->run_map_tasks({0}, task_runner::inline_runner()),
     stream_error);
+}
+
+namespace {
+
+// Fetches the blocks that stay on worker nodes from a table of their lines,
+// counting the fetches.
+class fetching_runner final : public task_runner {
+public:
+  explicit fetching_runner(std::map<uint64_t, std::vector<std::string>> kept)
+    : kept_(std::move(kept)) {
+    // nop
+  }
+
+  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+    for (size_t i = 0; i < n; ++i)
+      task(i);
+  }
+
+  block fetch_block(const block& b) override {
+    ++fetched;
+    return detail::make_block(b.stream_id, kept_.at(b.id));
+  }
+
+  size_t fetched = 0;
+
+private:
+  std::map<uint64_t, std::vector<std::string>> kept_;
+};
+
+block kept_on(const std::string& node, uint64_t id, int64_t records) {
+  block b;
+  b.records = records;
+  b.id = id;
+  b.location = node;
+  b.holder = std::make_shared<const block_holder>();
+  return b;
+}
+
+} // namespace
+
+TEST_CASE("a map task's location is the node that keeps the block it reads, "
+          "and the block is fetched before a task here reads it",
+          "[rdd][lineage]") {
+  // Stream 0's batch: blocks 1 and 3 stayed on node a, block 2 came with
+  // its records. Stream 1's: block 4 stayed on node b.
+  std::vector<block> zero{kept_on("a:1", 1, 2),
+                          detail::make_block(0, std::vector<std::string>{
+                                                  "c a", "b b d"}),
+                          kept_on("a:1", 3, 1)};
+  std::vector<block> one{kept_on("b:2", 4, 1)};
+  auto received = [](const std::vector<block>& xs) {
+    return rdd<std::string>{
+      std::make_shared<detail::received_node<std::string>>(xs)};
+  };
+  auto counts_of = received(zero)
+                     .union_with(received(one))
+                     .flat_map(test::word_graph::words_of)
+                     .map([](const std::string& w) {
+                       return std::pair{w, int64_t{1}};
+                     })
+                     .reduce_by_key([](int64_t a, int64_t b) { return a + b; },
+                                    2);
+  auto& shuffle = *counts_of.node();
+  std::vector<std::string> where;
+  for (size_t i = 0; i < 4; ++i)
+    where.push_back(detail::map_task_location(shuffle, i));
+  CHECK(where == std::vector<std::string>{"a:1", "", "a:1", "b:2"});
+  // A block that was not fetched cannot be read.
+  auto* leaf = detail::node_at(shuffle, {0, 0, 0, 0});
+  REQUIRE(leaf != nullptr);
+  CHECK(leaf->location(0) == "a:1");
+  CHECK_THROWS_AS(
+    static_cast<const detail::rdd_node<std::string>*>(leaf)->compute(
+      0, [](const std::string&) {}),
+    stream_error);
+  fetching_runner runner{{{1, {"a b a", ""}}, {3, {"a"}}, {4, {"b"}}}};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  auto result = counts_of.with_context(context).collect();
+  std::sort(result.begin(), result.end());
+  CHECK(result == counts{{"a", 4}, {"b", 4}, {"c", 1}, {"d", 1}});
+  CHECK(runner.fetched == 3);
+  // Fetched once: a second job reads what is here.
+  auto again = counts_of.with_context(context).count();
+  CHECK(again == 4);
+  CHECK(runner.fetched == 3);
 }

@@ -72,3 +72,24 @@ TEST_CASE("without nodes every task runs on the driver",
   CHECK(a.take_for_driver() == tasks{0, 1, 2});
   CHECK(a.take_for_driver().empty());
 }
+
+TEST_CASE("a task goes to the node that keeps its input, unless that node "
+          "failed",
+          "[scheduler][tasks]") {
+  task_assignment a{4, 2, 4};
+  // Tasks 0 and 2 read blocks node 1 keeps; task 3's node is not known.
+  a.prefer(0, 1);
+  a.prefer(2, 1);
+  CHECK(a.take_unsent(0).empty());
+  CHECK(a.take_unsent(1) == tasks{0, 1, 2, 3});
+  a.node_failed(1, "lost");
+  CHECK(a.take_unsent(0) == tasks{0, 1, 2, 3});
+  // A failed node gets no task, and a task already sent stays where it is.
+  task_assignment b{2, 2, 4};
+  b.node_failed(1, "lost");
+  b.prefer(0, 1);
+  CHECK(b.take_unsent(0) == tasks{0, 1});
+  CHECK(b.take_unsent(1).empty());
+  b.prefer(0, 0);
+  CHECK(b.take_unsent(0).empty());
+}

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -281,6 +282,24 @@ private:
 inline caf_stream::dstream<int64_t>
 acked_stream(caf_stream::streaming_context& ssc, uint16_t port) {
   return ssc.receiver_stream<int64_t>(std::make_unique<acked_receiver>(port));
+}
+
+/// The numbers of an acked stream by their residue mod 4, summed per batch:
+/// `reduce_by_key`, a shuffle whose map tasks may run on worker nodes.
+using residue_sum = std::pair<int64_t, int64_t>;
+
+/// The graph of the kept block tests, built alike by the driver (the test)
+/// and by the worker nodes (`state_node_child --receiver-sums`): the acked
+/// stream's numbers go to `numbers` (output 0) and their sums by residue
+/// (stream 2) to `sums` (output 1).
+template <class Numbers, class Sums>
+void acked_sums(caf_stream::streaming_context& ssc, uint16_t port,
+                Numbers numbers, Sums sums) {
+  auto xs = acked_stream(ssc, port);
+  xs.foreach_rdd(std::move(numbers));
+  xs.map([](int64_t x) { return residue_sum{x % 4, x}; })
+    .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 2)
+    .foreach_rdd(std::move(sums));
 }
 
 } // namespace support

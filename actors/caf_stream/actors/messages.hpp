@@ -7,8 +7,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "caf/actor.hpp"
 #include "caf/atom.hpp"
 #include "caf/error.hpp"
 #include "caf/meta/load_callback.hpp"
@@ -53,6 +55,12 @@ using map_failed_atom = caf::atom_constant<caf::atom("mapfailed")>;
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
+using put_blocks_atom = caf::atom_constant<caf::atom("putblocks")>;
+using get_block_atom = caf::atom_constant<caf::atom("getblock")>;
+using fetch_block_atom = caf::atom_constant<caf::atom("fetchblk")>;
+using block_chunk_atom = caf::atom_constant<caf::atom("blockchnk")>;
+using no_block_atom = caf::atom_constant<caf::atom("noblock")>;
+using release_blocks_atom = caf::atom_constant<caf::atom("relblocks")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Whoever claims a task
 /// runs it: the operator worker it was sent to, or the job executor once
@@ -135,19 +143,50 @@ struct map_stage {
 
 namespace caf_stream {
 
+/// The worker node actor that keeps a block (`block::holder`).
+struct block_holder {
+  caf::actor node;
+};
+
 /// Blocks cross node boundaries with their records as Boost.Serialization
-/// bytes (a lines block with its text); the receiving side keeps the bytes
-/// until the batch decodes them.
+/// bytes (a lines block with its text; none if they stayed on the node that
+/// keeps them), and the handle of that node's actor if there is one (a
+/// flag first: reading a handle back takes a middleman); the receiving
+/// side keeps the bytes until the batch decodes them.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, block& x) {
+  auto name = caf::meta::type_name("caf_stream::block");
   if constexpr (Inspector::reads_state) {
     auto bytes = x.to_bytes();
-    return f(caf::meta::type_name("caf_stream::block"), x.stream_id, x.records,
-             x.lines, bytes);
+    bool kept = x.holder != nullptr;
+    auto holder = kept ? x.holder->node : caf::actor{};
+    if constexpr (std::is_same<typename Inspector::result_type, void>::value) {
+      f(name, x.stream_id, x.records, x.lines, bytes, x.id, x.location, kept);
+      if (kept)
+        f(holder);
+    } else {
+      if (auto err = f(name, x.stream_id, x.records, x.lines, bytes, x.id,
+                       x.location, kept))
+        return err;
+      if (!kept)
+        return caf::error{};
+      return f(holder);
+    }
   } else {
     x.data.reset();
-    return f(caf::meta::type_name("caf_stream::block"), x.stream_id, x.records,
-             x.lines, x.bytes);
+    x.holder = nullptr;
+    bool kept = false;
+    if (auto err = f(name, x.stream_id, x.records, x.lines, x.bytes, x.id,
+                     x.location, kept))
+      return err;
+    if (!kept)
+      return caf::error{};
+    caf::actor holder;
+    if (auto err = f(holder))
+      return err;
+    x.holder = std::make_shared<const block_holder>(
+      block_holder{std::move(holder)});
+    return caf::error{};
   }
 }
 

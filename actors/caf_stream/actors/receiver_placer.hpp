@@ -36,14 +36,15 @@ struct receiver_actors {
 };
 
 /// Starts receiver `rcv` of the receiver stream `in` on this node, the
-/// driver (`location` is `driver_location`) or a worker node (the node's "host:port" as
-/// the driver names it, for the driver's `tracker` and `listener_bus`):
-/// holds `in`'s buffer to `opts`' rate and queue, spawns
+/// driver (`location` is `driver_location`) or a worker node (the node's
+/// "host:port" as the driver names it, for the driver's `tracker` and
+/// `listener_bus`): holds `in`'s buffer to `opts`' rate and queue, spawns
 /// its block generator, which registers with `tracker` and sends it the
 /// blocks, and its supervisor (`spawn_receiver_supervisor`), then starts
 /// the receiver. On a worker with `opts.receiver_replication` 2, a block
 /// that `store` hands over whole goes to the tracker before `store` returns
-/// (waiting at most `opts.state_timeout`).
+/// (waiting at most `opts.state_timeout`). With `keeper`, the worker
+/// node's actor, the sealed blocks stay on the node (`kept_blocks`).
 receiver_actors start_receiver(caf::actor_system& sys,
                                detail::receiver_input_base& in,
                                std::shared_ptr<receiver_base> rcv,
@@ -51,7 +52,8 @@ receiver_actors start_receiver(caf::actor_system& sys,
                                const stream_options& opts, caf::actor tracker,
                                caf::actor listener_bus,
                                std::shared_ptr<runtime_state> runtime,
-                               const std::string& location);
+                               const std::string& location,
+                               caf::actor keeper = {});
 
 /// Receiver placer of one receiver stream (the receiver scheduling of
 /// Spark's ReceiverTracker), detached: runs the stream's receiver on a

@@ -6,6 +6,8 @@
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 
+#include "caf_stream/config.hpp"
+
 namespace caf_stream::detail {
 
 class dstream_graph;
@@ -17,10 +19,12 @@ namespace caf_stream::actors {
 /// Task host: runs the map tasks that drivers send to this worker node
 /// against the node's own copy of the graph (which the same program built),
 /// one stage after the other from its own thread, where that copy's RDDs
-/// live, a stage's tasks on the node's `slots` task slots (`stream.workers`:
-/// the task host and operator workers it spawns). Its worker node checks
-/// the program and the graph first. The buckets stay here until the driver
-/// fetched them, in chunks (`stream.shuffle.fetch-chunk`).
+/// live, a stage's tasks on the node's task slots (`opts.workers`: the
+/// task host and operator workers it spawns). Its worker node checks the
+/// program and the graph first. The blocks a stage reads that a worker
+/// node keeps come from that node (this node's own by pointer), in chunks
+/// of `opts.shuffle_fetch_chunk` bytes. The buckets stay here until the
+/// driver fetched them, in chunks (`stream.shuffle.fetch-chunk`).
 /// - `(map_tasks_atom, uint64_t id, map_stage, actor driver)`: runs the
 ///   stage's tasks from the batch's inputs, keeps each task's buckets as
 ///   bytes (`dstream_graph::run_map_tasks`) and sends `driver`
@@ -35,6 +39,6 @@ namespace caf_stream::actors {
 ///   does those of a driver that went down.
 caf::actor spawn_task_host(caf::actor_system& sys,
                            std::shared_ptr<detail::dstream_graph> graph,
-                           size_t slots);
+                           const stream_options& opts);
 
 } // namespace caf_stream::actors

@@ -27,10 +27,12 @@ namespace caf_stream::actors {
 ///   -> `actor`: spawns a holder for that state stream (the holders go down
 ///   with the node); an error if the driver runs another program or graph;
 /// - `(start_receiver_atom, graph fingerprint, program, stream id, tracker,
-///   listener bus, replication, location)` -> `actor`: starts the receiver
-///   of that receiver stream here (`start_receiver` at `location`, this
-///   node's address as the driver names it, with the driver's
-///   `stream.receiver.replication`) for the driver's `tracker` and
+///   listener bus, replication, keep blocks, location)` -> `actor`: starts
+///   the receiver of that receiver stream here (`start_receiver` at
+///   `location`, this node's address as the driver names it, with the
+///   driver's `stream.receiver.replication`; with `keep blocks`, the
+///   driver's map tasks run on the nodes, its sealed blocks stay here,
+///   `kept_blocks`) for the driver's `tracker` and
 ///   answers its supervisor, which the node stops when the driver goes
 ///   down (asked again by the same driver, it answers the same supervisor);
 ///   an error if the driver runs another program or graph, or if the
@@ -40,10 +42,22 @@ namespace caf_stream::actors {
 ///   which sends it `map_done_atom` or `map_failed_atom` with `id`); sends
 ///   `(map_failed_atom, id, why)` at once if the driver runs another
 ///   program or graph;
+/// - `(put_blocks_atom, block_list)` from a block generator here: keeps the
+///   blocks (`block_store`) until their driver releases them or goes down;
+/// - `(get_block_atom, uint64_t id)` from this process: answers
+///   `(get_block_atom, id, block)`, the block kept with its records by
+///   pointer, or `(no_block_atom, id, std::string why)`;
+/// - `(fetch_block_atom, uint64_t id, uint64_t offset, uint64_t size)`:
+///   answers `(block_chunk_atom, id, offset, uint64_t total, std::string
+///   bytes)`, at most `size` bytes of the kept block's records as bytes
+///   from `offset` on and how many there are in all, or `no_block_atom`;
+/// - `(release_blocks_atom, std::vector<uint64_t> ids)`: forgets those
+///   blocks (no batch of the driver reads them any more);
 /// - `(stop_atom)` -> `void`: a graceful stop: takes no more work, stops
 ///   the receivers running here, hands the blocks they stored to their
-///   drivers' trackers (5 s at most per step) and answers once their
-///   supervisors are down.
+///   drivers' trackers, with their records (5 s at most per step), waits
+///   until the driver released the blocks kept here (5 s at most), and
+///   answers once the receivers' supervisors are down.
 caf::actor spawn_state_node(caf::actor_system& sys,
                             std::shared_ptr<detail::dstream_graph> graph,
                             std::string program, std::shared_ptr<clock> clk,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -11,22 +12,31 @@
 
 #include "caf_stream/dstream/node.hpp"
 #include "caf_stream/dstream/rdd_data.hpp"
+#include "caf_stream/error.hpp"
 #include "caf_stream/receiver/receiver.hpp"
 
 namespace caf_stream::detail {
 
-/// The RDD partitions of a `std::string` receiver stream's batch, one per
-/// block: the stored strings, or the lines of a lines block, cut as the task
-/// reads them (in parallel, into one reused string each).
-class received_text_node final : public rdd_node<std::string> {
+/// The RDD partitions of a receiver stream's batch, one per block (Spark's
+/// BlockRDD): the records by pointer or decoded from the bytes they came
+/// with, or, for a block whose records stayed on the worker node that keeps
+/// it, fetched from there by `prepare` (`task_runner::fetch_block`). A
+/// lines block's lines are cut as the task reads them (in parallel, into
+/// one reused string each). A block's node is its partition's location.
+template <class T>
+class received_node final : public rdd_node<T> {
 public:
-  explicit received_text_node(const std::vector<block>& blocks) {
-    parts_.reserve(blocks.size());
-    for (const auto& b : blocks) {
-      if (b.lines)
-        parts_.push_back({nullptr, block_text(b)});
+  explicit received_node(const std::vector<block>& blocks)
+    : parts_(blocks.size()) {
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      auto& part = parts_[i];
+      const auto& b = blocks[i];
+      part.stream_id = b.stream_id;
+      part.location = b.location;
+      if (b.remote())
+        part.source = b;
       else
-        parts_.push_back({block_records<std::string>(b), nullptr});
+        part.take(b);
     }
   }
 
@@ -34,27 +44,65 @@ public:
     return parts_.size();
   }
 
-  void prepare(task_runner&) const override {
-    // nop
+  void prepare(task_runner& runner) const override {
+    for (auto& part : parts_) {
+      if (part.ready.load(std::memory_order_acquire))
+        continue;
+      std::lock_guard<std::mutex> guard{part.mtx};
+      if (!part.ready.load(std::memory_order_relaxed))
+        part.take(runner.fetch_block(part.source));
+    }
   }
 
-  void compute(size_t index, sink out) const override {
+  void compute(size_t index,
+               typename rdd_node<T>::sink out) const override {
     const auto& part = parts_[index];
-    if (part.text != nullptr) {
-      for_each_line(*part.text, out);
-      return;
+    if (!part.ready.load(std::memory_order_acquire))
+      throw stream_error(errc::illegal_state,
+                         "a task read a block of receiver stream "
+                           + std::to_string(part.stream_id)
+                           + " that stayed on the worker node "
+                           + part.location + " before it was fetched");
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (part.text != nullptr) {
+        for_each_line(*part.text, out);
+        return;
+      }
     }
     for (const auto& x : *part.records)
       out(x);
   }
 
+  std::string location(size_t index) const override {
+    return parts_[index].location;
+  }
+
 private:
   struct partition {
-    std::shared_ptr<const std::vector<std::string>> records;
+    int32_t stream_id = 0;
+    std::string location;
+    // What a block that stayed on its node names, until it is fetched.
+    block source;
+    std::mutex mtx;
+    std::atomic<bool> ready{false};
+    std::shared_ptr<const std::vector<T>> records;
     std::shared_ptr<const text_chunks> text;
+
+    void take(const block& b) {
+      if constexpr (std::is_same_v<T, std::string>) {
+        if (b.lines)
+          text = block_text(b);
+        else
+          records = block_records<T>(b);
+      } else {
+        records = block_records<T>(b);
+      }
+      source = block{};
+      ready.store(true, std::memory_order_release);
+    }
   };
 
-  std::vector<partition> parts_;
+  mutable std::vector<partition> parts_;
 };
 
 /// The partitions of an input's RDD, as the lineage of the stream that
@@ -168,7 +216,9 @@ public:
   void bind(time t, std::vector<block> blocks) override {
     if (!this->is_time_valid(t))
       return;
-    auto x = make_rdd(blocks);
+    // The batch's actions run on the runtime's runner, which fetches the
+    // blocks that stayed on their nodes.
+    auto x = make_rdd(blocks).with_context(this->context());
     this->restore(t, this->persisted() ? x.cache() : std::move(x));
   }
 
@@ -217,15 +267,7 @@ protected:
 
 private:
   static rdd<T> make_rdd(const std::vector<block>& blocks) {
-    if constexpr (std::is_same_v<T, std::string>) {
-      return rdd<T>{std::make_shared<received_text_node>(blocks)};
-    } else {
-      std::vector<std::shared_ptr<const std::vector<T>>> parts;
-      parts.reserve(blocks.size());
-      for (const auto& b : blocks)
-        parts.push_back(block_records<T>(b));
-      return rdd<T>{std::make_shared<collection_node<T>>(std::move(parts))};
-    }
+    return rdd<T>{std::make_shared<received_node<T>>(blocks)};
   }
 
   std::unique_ptr<receiver<T>> receiver_;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "caf_stream/rdd/rdd_node.hpp"
@@ -35,5 +36,10 @@ bool map_stage_reads_shuffle(const rdd_node_base& shuffle);
 /// input. Another node that runs some of the tasks then needs only their
 /// partitions of the batch's input.
 bool map_tasks_read_own_partitions(const rdd_node_base& shuffle);
+
+/// The worker node that keeps the input map task `task` of `shuffle`
+/// reads (`rdd_node_base::location`), found down a lineage of one-to-one
+/// nodes and unions; empty if none keeps it or the lineage does not tell.
+std::string map_task_location(const rdd_node_base& shuffle, size_t task);
 
 } // namespace caf_stream::detail

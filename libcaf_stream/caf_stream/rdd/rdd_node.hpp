@@ -20,8 +20,10 @@ public:
   /// Number of partitions, each computed by one task.
   virtual size_t num_partitions() const = 0;
 
-  /// Runs the shuffle stages this node depends on, parents first. Idempotent
-  /// and called on the job's thread before any task of the final stage.
+  /// Runs the shuffle stages this node depends on, parents first (a
+  /// shuffle's parents only where its map stage runs on this node), and
+  /// fetches the inputs other nodes keep. Idempotent and called on the
+  /// job's thread before any task of the final stage.
   virtual void prepare(task_runner& runner) const = 0;
 
   /// The nodes this one reads, always in the same order: a node's path from
@@ -29,6 +31,15 @@ public:
   virtual std::vector<const rdd_node_base*> parents() const {
     return {};
   }
+
+  /// The worker node that keeps partition `index`'s input, where its task
+  /// runs best (Spark's `preferredLocations`); empty if none does. Only
+  /// inputs know one: `map_task_location` finds it through the lineage.
+  virtual std::string location(size_t index) const;
+
+  /// Prepares the parents (`prepare`): what a shuffle's map stage needs
+  /// before its tasks run on this node.
+  void prepare_parents(task_runner& runner) const;
 
   // -- shuffles: nodes whose `prepare` runs a map stage ----------------------
 

@@ -15,8 +15,9 @@
 namespace caf_stream::detail {
 
 /// Runs a shuffle's map stage once, on the first `prepare`: `init()` sizes
-/// the output, then `map_task(i)` runs for every map partition. A failed stage
-/// runs again, from `init`, on the next `prepare`.
+/// the output, then `map_task(i)` runs for every map partition (the runner
+/// prepares the shuffle's parents where it runs map tasks on this node). A
+/// failed stage runs again, from `init`, on the next `prepare`.
 class shuffle_stage {
 public:
   /// `shuffle`: the node whose map stage this is.
@@ -84,7 +85,6 @@ public:
   }
 
   void prepare(task_runner& runner) const override {
-    parent_->prepare(runner);
     auto m = parent_->num_partitions();
     stage_.run_once(
       runner, *this, m, [&] { map_out_.reset(m); },
@@ -191,8 +191,6 @@ public:
   }
 
   void prepare(task_runner& runner) const override {
-    left_->prepare(runner);
-    right_->prepare(runner);
     auto ml = left_->num_partitions();
     auto mr = right_->num_partitions();
     auto init = [&] {
@@ -306,7 +304,6 @@ public:
   }
 
   void prepare(task_runner& runner) const override {
-    parent_->prepare(runner);
     auto m = parent_->num_partitions();
     auto init = [&] { map_out_.reset(m); };
     stage_.run_once(runner, *this, m, init,
@@ -402,7 +399,6 @@ public:
   }
 
   void prepare(task_runner& runner) const override {
-    parent_->prepare(runner);
     auto m = parent_->num_partitions();
     auto init = [&] { runs_.reset(m); };
     stage_.run_once(runner, *this, m, init,

@@ -18,6 +18,10 @@
 
 namespace caf_stream {
 
+/// The actor that holds the records of a block kept on the node that
+/// received it (defined by the runtime: a handle of that node's actor).
+struct block_holder;
+
 /// Records of one receiver sealed together: the unit in which received data
 /// travels from receivers to batches (one RDD partition per block).
 /// Records stay by pointer on the node that received them; a block that
@@ -49,6 +53,22 @@ struct block {
   /// Whether recovery read the block back from the write-ahead log: no
   /// receiver's buffer counts it.
   bool recovered = false;
+  /// The block's number among those its worker node keeps (0: not kept on
+  /// a worker node).
+  uint64_t id = 0;
+  /// The worker node ("host:port", as the driver names it) that keeps the
+  /// records, where tasks that read them run best (Spark's preferred
+  /// location of a block); empty if no node keeps them.
+  std::string location;
+  /// Who hands out the records `location` keeps (null if none does).
+  std::shared_ptr<const block_holder> holder;
+
+  /// Whether the records stayed on the node that keeps them: the block came
+  /// without them, and a task that reads them here fetches them first
+  /// (`task_runner::fetch_block`).
+  bool remote() const noexcept {
+    return holder != nullptr && data == nullptr && bytes.empty();
+  }
 
   /// The Boost.Serialization form of the records; throws `stream_error` if
   /// their type has no `serialize`.

@@ -30,11 +30,18 @@ public:
   /// Calls `task(i)` for every `i` in `[0, n)`, possibly in parallel.
   virtual void run(size_t n, detail::function_ref<void(size_t)> task) = 0;
 
-  /// Runs the `n` map tasks of `shuffle`'s map stage: `task(i)` here, or
-  /// `shuffle.run_map_tasks` on another node whose buckets come back to
-  /// `shuffle.add_map_output`. Runs them here with `run` by default.
+  /// Runs the `n` map tasks of `shuffle`'s map stage: `task(i)` here, once
+  /// `shuffle.prepare_parents(*this)` ran, or `shuffle.run_map_tasks` on
+  /// another node whose buckets come back to `shuffle.add_map_output`. Runs
+  /// them here with `run` by default.
   virtual void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
                              detail::function_ref<void(size_t)> task);
+
+  /// The records of `b`, which a worker node keeps (`b.remote()`), fetched
+  /// from it: a block that holds them by pointer (the node's own) or as
+  /// bytes. The runtime's runners fetch; elsewhere this throws
+  /// `stream_error`, as it does when the node does not hand them out.
+  virtual block fetch_block(const block& b);
 
   /// Runs `what` at the holders of `op`'s state, one actor per partition,
   /// each of which owns its partition: partition `i` gets `in[i]`. Returns

@@ -522,6 +522,9 @@ dstream_graph::run_map_tasks(time zero, job_set batch,
       throw stream_error(errc::invalid_graph,
                          "map task " + std::to_string(i) + " asked for, the "
                            "stage has " + std::to_string(num_tasks));
+  // The blocks that stay on their nodes come here first (this node's own
+  // by pointer).
+  shuffle->prepare_parents(runner);
   return shuffle->run_map_tasks(tasks, runner);
 }
 

@@ -45,6 +45,15 @@ void rdd_node_base::add_map_output(size_t, const std::string&) const {
                                           "buckets come from another node");
 }
 
+std::string rdd_node_base::location(size_t) const {
+  return {};
+}
+
+void rdd_node_base::prepare_parents(task_runner& runner) const {
+  for (auto* parent : parents())
+    parent->prepare(runner);
+}
+
 std::optional<lineage_path> path_to(const rdd_node_base& root,
                                     const rdd_node_base& target) {
   lineage_path path;
@@ -86,6 +95,33 @@ bool map_tasks_read_own_partitions(const rdd_node_base& shuffle) {
     if (below.size() != 1)
       return false;
     node = below[0];
+  }
+}
+
+std::string map_task_location(const rdd_node_base& shuffle, size_t task) {
+  // Map task i reads partition i of the shuffle's parents one after the
+  // other, as a union reads its parents'; a one-to-one node reads the same
+  // partition of its parent.
+  const rdd_node_base* node = &shuffle;
+  auto index = task;
+  for (;;) {
+    auto parents = node->parents();
+    if (parents.empty())
+      return node->location(index);
+    size_t total = 0;
+    for (auto* p : parents)
+      total += p->num_partitions();
+    if (node != &shuffle
+        && (node->is_shuffle() || total != node->num_partitions()))
+      return {};
+    auto i = parents.begin();
+    while (i != parents.end() && index >= (*i)->num_partitions()) {
+      index -= (*i)->num_partitions();
+      ++i;
+    }
+    if (i == parents.end())
+      return {};
+    node = *i;
   }
 }
 

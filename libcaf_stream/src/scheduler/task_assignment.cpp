@@ -13,6 +13,12 @@ task_assignment::task_assignment(size_t num_tasks, size_t num_nodes,
     tasks_[i].where = num_nodes == 0 ? driver : i % num_nodes;
 }
 
+void task_assignment::prefer(uint32_t task, size_t node) {
+  auto& x = tasks_.at(task);
+  if (node < failed_.size() && !failed_[node] && !x.sent && !x.finished)
+    x.where = node;
+}
+
 std::vector<uint32_t> task_assignment::take_unsent(size_t node) {
   std::vector<uint32_t> result;
   for (size_t i = 0; i < tasks_.size(); ++i) {

@@ -2,6 +2,8 @@
 
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
+#include "caf_stream/rdd/rdd_node.hpp"
+#include "caf_stream/receiver/block.hpp"
 #include "caf_stream/scheduler/streaming_listener.hpp"
 
 namespace caf_stream {
@@ -22,9 +24,18 @@ task_runner::~task_runner() {
   // nop
 }
 
-void task_runner::run_map_stage(const detail::rdd_node_base&, size_t n,
+void task_runner::run_map_stage(const detail::rdd_node_base& shuffle,
+                                size_t n,
                                 detail::function_ref<void(size_t)> task) {
+  shuffle.prepare_parents(*this);
   run(n, task);
+}
+
+block task_runner::fetch_block(const block& b) {
+  throw stream_error(errc::illegal_state,
+                     "a block of receiver stream " + std::to_string(b.stream_id)
+                       + " stayed on the worker node " + b.location
+                       + ": only the runtime's jobs and tasks fetch it");
 }
 
 std::vector<block> task_runner::call_state(const state_operator& op,

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/receiver/block.hpp"
+
+namespace caf_stream {
+
+/// The blocks a worker node's receivers sealed, kept on that node for its
+/// driver's batches (the part of Spark's BlockManager on an executor that
+/// holds received blocks): tasks on the node read them by pointer, other
+/// nodes fetch their records as bytes in pieces, and the driver releases
+/// them once no batch reads them any more.
+class block_store {
+public:
+  /// A number for a new block, unique in this process.
+  static uint64_t next_id() noexcept;
+
+  /// Keeps `b`, which holds its records, under `b.id`.
+  void put(block b);
+
+  /// The block kept under `id`, with its records; null if none is.
+  const block* find(uint64_t id) const;
+
+  /// A piece of block `id`'s records as bytes (`block::to_bytes`, made once
+  /// for the first piece): at most `size` bytes from `offset` on, and how
+  /// many bytes there are in all. None if no block is kept under `id`.
+  /// Throws `stream_error` if the records have no `serialize`.
+  std::optional<std::pair<std::string, uint64_t>>
+  read(uint64_t id, uint64_t offset, uint64_t size);
+
+  /// Forgets the blocks `ids` (the driver released them).
+  void release(const std::vector<uint64_t>& ids);
+
+  /// Forgets every block of receiver stream `stream_id` (its receiver
+  /// stopped here, or its driver went away).
+  void drop_stream(int32_t stream_id);
+
+  /// The number of blocks kept.
+  size_t size() const noexcept {
+    return blocks_.size();
+  }
+
+private:
+  struct entry {
+    block b;
+    // The records as bytes, once a piece of them was read.
+    std::optional<std::string> bytes;
+  };
+
+  std::map<uint64_t, entry> blocks_;
+};
+
+} // namespace caf_stream

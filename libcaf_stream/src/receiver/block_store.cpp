@@ -1,0 +1,52 @@
+#include "caf_stream/receiver/block_store.hpp"
+
+#include <algorithm>
+#include <atomic>
+
+namespace caf_stream {
+
+uint64_t block_store::next_id() noexcept {
+  static std::atomic<uint64_t> last{0};
+  return ++last;
+}
+
+void block_store::put(block b) {
+  auto id = b.id;
+  blocks_.insert_or_assign(id, entry{std::move(b), std::nullopt});
+}
+
+const block* block_store::find(uint64_t id) const {
+  auto i = blocks_.find(id);
+  return i != blocks_.end() ? &i->second.b : nullptr;
+}
+
+std::optional<std::pair<std::string, uint64_t>>
+block_store::read(uint64_t id, uint64_t offset, uint64_t size) {
+  auto i = blocks_.find(id);
+  if (i == blocks_.end())
+    return std::nullopt;
+  auto& x = i->second;
+  if (!x.bytes)
+    x.bytes = x.b.to_bytes();
+  const auto& bytes = *x.bytes;
+  auto first = std::min<uint64_t>(offset, bytes.size());
+  auto n = std::min<uint64_t>(size, bytes.size() - first);
+  return std::make_pair(bytes.substr(first, n),
+                        static_cast<uint64_t>(bytes.size()));
+}
+
+void block_store::release(const std::vector<uint64_t>& ids) {
+  for (auto id : ids)
+    blocks_.erase(id);
+}
+
+void block_store::drop_stream(int32_t stream_id) {
+  for (auto i = blocks_.begin(); i != blocks_.end();) {
+    if (i->second.b.stream_id == stream_id)
+      i = blocks_.erase(i);
+    else
+      ++i;
+  }
+}
+
+} // namespace caf_stream

@@ -1,0 +1,180 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "caf_stream/testing.hpp"
+
+#include "support/acked_source.hpp"
+#include "support/batch_waiter.hpp"
+#include "support/log_capture.hpp"
+#include "support/node_child.hpp"
+
+using namespace caf_stream;
+using std::chrono::seconds;
+
+// Blocks that stay on the worker node whose receiver sealed them
+// (`stream.task.placement = workers`): the driver (this test) and a worker
+// node (`state_node_child --receiver-sums`) build the same graph
+// (`support::acked_sums`), whose receiver reads a reliable source
+// (`support::acked_source`) on the node. With replication 1 the driver's
+// tracker gets each block's number and count only: the driver's own output
+// fetches the records from the node, and the shuffle's map tasks go to the
+// node, without the records.
+
+namespace {
+
+using support::residue_sum;
+
+// The numbers and sums the batches got.
+class results final : public support::batch_waiter {
+public:
+  void add_numbers(const std::vector<int64_t>& xs) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    numbers_.insert(numbers_.end(), xs.begin(), xs.end());
+  }
+
+  void add_sums(const std::vector<residue_sum>& xs) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (const auto& [residue, sum] : xs)
+      sums_[residue] += sum;
+  }
+
+  // Every number of every batch, sorted (a number twice shows).
+  std::vector<int64_t> numbers() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto result = numbers_;
+    std::sort(result.begin(), result.end());
+    return result;
+  }
+
+  std::map<int64_t, int64_t> sums() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return sums_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::vector<int64_t> numbers_;
+  std::map<int64_t, int64_t> sums_;
+};
+
+// A worker node process serving the kept block graph for `source`.
+struct worker_node : support::node_child {
+  explicit worker_node(const support::acked_source& source)
+    : node_child({"--receiver-sums=" + std::to_string(source.port())}) {
+    // nop
+  }
+};
+
+// A driver under a manual clock whose receiver and map tasks go to
+// `nodes`, with one copy of each block.
+struct driver {
+  driver(std::vector<std::string> nodes, const support::acked_source& source)
+    : clk(std::make_shared<testing::manual_clock>()),
+      out(std::make_shared<results>()) {
+    auto opts = testing::default_test_options();
+    opts.workers = 2;
+    opts.state_nodes = std::move(nodes);
+    opts.receiver_replication = 1;
+    opts.tasks = task_placement::workers;
+    opts.app_id = "state-node-tests";
+    ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
+    support::acked_sums(
+      *ssc, source.port(),
+      [o = out](const rdd<int64_t>& x) { o->add_numbers(x.collect()); },
+      [o = out](const rdd<residue_sum>& x) { o->add_sums(x.collect()); });
+    ssc->add_streaming_listener(out);
+    ssc->start();
+  }
+
+  ~driver() {
+    ssc->stop(false);
+  }
+
+  // Cuts batches until the batches got `n` numbers, at most `bound` of them
+  // (a bound for a stuck test); returns whether they did.
+  bool run_until(size_t n, size_t bound = 20000) {
+    for (size_t i = 0; i < bound; ++i) {
+      if (out->numbers().size() >= n)
+        return true;
+      clk->advance(seconds(1));
+      out->wait_for(++cut);
+    }
+    return false;
+  }
+
+  std::shared_ptr<testing::manual_clock> clk;
+  std::shared_ptr<results> out;
+  std::unique_ptr<streaming_context> ssc;
+  size_t cut = 0;
+};
+
+std::vector<int64_t> range(int64_t n) {
+  std::vector<int64_t> result;
+  for (int64_t x = 0; x < n; ++x)
+    result.push_back(x);
+  return result;
+}
+
+// The sums of [0, n) by residue mod 4, one number at a time.
+std::map<int64_t, int64_t> sums_model(int64_t n) {
+  std::map<int64_t, int64_t> result;
+  for (int64_t x = 0; x < n; ++x)
+    result[x % 4] += x;
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("blocks stay on the worker node that received them; the driver "
+          "fetches them, and the map tasks run where they are",
+          "[receiver][nodes][blocks]") {
+  support::debug_log debug{"executor"};
+  support::log_capture log{"executor"};
+  support::log_capture receivers{"receiver"};
+  support::acked_source source{300, 10, 300};
+  worker_node node{source};
+  driver d{{node.address}, source};
+  REQUIRE(d.run_until(300));
+  // Every number once, and the sums of the same numbers.
+  CHECK(d.out->numbers() == range(300));
+  CHECK(d.out->sums() == sums_model(300));
+  CHECK(d.out->failures().empty());
+  CHECK(receivers.contains("receiver 0 runs on the worker node "
+                           + node.address));
+  // The node got the map tasks, and not the records, which it keeps.
+  CHECK(log.contains("map tasks of stream 2 sent to the worker node "
+                     + node.address + " (0 bytes of input)"));
+  CHECK(log.contains("map tasks of stream 2 ran on the worker node "
+                     + node.address));
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("a worker that stops gracefully hands the blocks it keeps to the "
+          "driver with their records",
+          "[receiver][nodes][blocks]") {
+  support::log_capture log{"receiver"};
+  support::acked_source source{300, 10, 100};
+  worker_node node{source};
+  driver d{{node.address}, source};
+  // The node stored and acknowledged 0-99, and no batch was cut: with
+  // replication 1 they are on the node only.
+  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
+  REQUIRE(source.wait_acked(100, seconds(120)));
+  node.proc.write_line("stop");
+  REQUIRE(log.wait_for("receiver 0: its node " + node.address
+                       + " was lost"));
+  source.release();
+  REQUIRE(d.run_until(300));
+  CHECK(d.out->numbers() == range(300));
+  CHECK(d.out->sums() == sums_model(300));
+  CHECK(d.out->failures().empty());
+  CHECK(log.contains("receiver 0 runs on the driver"));
+  CHECK(node.proc.wait_for(seconds(60)) == 0);
+}
