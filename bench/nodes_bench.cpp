@@ -17,8 +17,8 @@
 // received them (`stream.receiver.replication`, --replication, 1 by
 // default: the driver gets their counts only), and the map tasks run
 // where they are; in one process the receivers run in the driver. Both
-// count from the start until every word was counted, cutting batches as
-// fast as they complete.
+// count from when both receivers started until every word was counted,
+// cutting batches as fast as they complete (the lines are made before).
 //
 // With --fault=kill or --fault=freeze it measures a worker loss instead
 // (issue 16: batches on time again within 2 batch intervals): the driver
@@ -36,6 +36,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -94,14 +95,15 @@ int64_t total_of(const rdd<count>& x) {
     [](int64_t n, const count& c) { return n + c.second; });
 }
 
-// Stores `total` lines of `make_lines` in blocks of `block_lines` lines
-// (one `store(std::vector)` each) from its own thread, then waits to be
-// stopped: the input of --source=receivers, alike in the driver and on a
-// worker node.
+// Stores `total` lines of `make_lines` (made as the graph is built, before
+// the measurement) in blocks of `block_lines` lines (one
+// `store(std::vector)` each) from its own thread, then waits to be stopped:
+// the input of --source=receivers, alike in the driver and on a worker node.
 class line_source final : public threaded_receiver<std::string> {
 public:
   line_source(size_t total, size_t block_lines)
-    : total_(total), block_lines_(std::max<size_t>(1, block_lines)) {
+    : lines_(bench::make_lines(total)),
+      block_lines_(std::max<size_t>(1, block_lines)) {
     // nop
   }
 
@@ -111,10 +113,9 @@ public:
 
 protected:
   void receive() override {
-    auto lines = bench::make_lines(total_);
-    for (size_t i = 0; i < lines.size() && !is_stopped();) {
-      auto n = std::min(block_lines_, lines.size() - i);
-      auto first = lines.begin() + static_cast<ptrdiff_t>(i);
+    for (size_t i = 0; i < lines_.size() && !is_stopped();) {
+      auto n = std::min(block_lines_, lines_.size() - i);
+      auto first = lines_.begin() + static_cast<ptrdiff_t>(i);
       store(std::vector<std::string>(first, first + static_cast<ptrdiff_t>(n)));
       i += n;
     }
@@ -123,7 +124,7 @@ protected:
   }
 
 private:
-  size_t total_;
+  std::vector<std::string> lines_;
   size_t block_lines_;
 };
 
@@ -149,6 +150,18 @@ auto received_word_counts(streaming_context& ssc, const source_options& src,
 // The words each batch counted, and the wait for a batch.
 class totals final : public support::batch_waiter {
 public:
+  void on_receiver_started(const receiver_info&) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++receivers_;
+    cv_.notify_all();
+  }
+
+  // Waits until `n` receivers started; false after `bound`.
+  bool wait_for_receivers(size_t n, std::chrono::seconds bound) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    return cv_.wait_for(guard, bound, [&] { return receivers_ >= n; });
+  }
+
   void add(int64_t n) {
     std::lock_guard<std::mutex> guard{mtx_};
     words_.push_back(n);
@@ -161,6 +174,8 @@ public:
 
 private:
   std::mutex mtx_;
+  std::condition_variable cv_;
+  size_t receivers_ = 0;
   std::vector<int64_t> words_;
 };
 
@@ -256,7 +271,7 @@ double run(const std::vector<std::string>& lines, size_t batches,
 // Counts the words of two `line_source`s, with the receivers and the map
 // stages on `nodes` if any (`replication` copies of each block), cutting
 // batches as fast as they complete until every word was counted; returns
-// the seconds from the start to then.
+// the seconds from when both receivers started to then.
 double run_received(const source_options& src, size_t partitions,
                     size_t workers, std::vector<std::string> nodes,
                     size_t replication) {
@@ -275,8 +290,11 @@ double run_received(const source_options& src, size_t partitions,
     .foreach_rdd([out](const rdd<count>& x) { out->add(total_of(x)); });
   ssc.add_streaming_listener(out);
   auto expected = 2 * words_in(bench::make_lines(src.per_receiver));
-  auto t0 = steady::now();
   ssc.start();
+  // From when both receivers run (on a node, once the driver placed them).
+  if (!out->wait_for_receivers(2, std::chrono::seconds(60)))
+    throw std::runtime_error("the receivers did not start");
+  auto t0 = steady::now();
   int64_t counted = 0;
   for (size_t k = 1; counted < expected && k <= 100000; ++k) {
     clk->advance(std::chrono::seconds(1));
