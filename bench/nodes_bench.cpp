@@ -227,12 +227,9 @@ int serve(size_t partitions, size_t slots, const source_options& src) {
   return 0;
 }
 
-// Runs `batches` batches of `lines` (in `partitions` partitions) through the
-// word count, with its map stages on `nodes` if any; returns the seconds
-// from the first batch to the last one's end.
-double run(const std::vector<std::string>& lines, size_t batches,
-           size_t partitions, size_t workers,
-           std::vector<std::string> nodes) {
+// The driver's options: `workers` task slots, and its map stages on `nodes`
+// if any.
+stream_options driver_options(size_t workers, std::vector<std::string> nodes) {
   auto opts = bench::options();
   opts.workers = workers;
   opts.app_id = app_id;
@@ -240,6 +237,16 @@ double run(const std::vector<std::string>& lines, size_t batches,
     opts.state_nodes = std::move(nodes);
     opts.tasks = task_placement::workers;
   }
+  return opts;
+}
+
+// Runs `batches` batches of `lines` (in `partitions` partitions) through the
+// word count, with its map stages on `nodes` if any; returns the seconds
+// from the first batch to the last one's end.
+double run(const std::vector<std::string>& lines, size_t batches,
+           size_t partitions, size_t workers,
+           std::vector<std::string> nodes) {
+  auto opts = driver_options(workers, std::move(nodes));
   auto clk = std::make_shared<testing::manual_clock>();
   auto queue = std::make_shared<rdd_queue<std::string>>();
   auto out = std::make_shared<totals>();
@@ -275,14 +282,8 @@ double run(const std::vector<std::string>& lines, size_t batches,
 double run_received(const source_options& src, size_t partitions,
                     size_t workers, std::vector<std::string> nodes,
                     size_t replication) {
-  auto opts = bench::options();
-  opts.workers = workers;
-  opts.app_id = app_id;
+  auto opts = driver_options(workers, std::move(nodes));
   opts.receiver_replication = replication;
-  if (!nodes.empty()) {
-    opts.state_nodes = std::move(nodes);
-    opts.tasks = task_placement::workers;
-  }
   auto clk = std::make_shared<testing::manual_clock>();
   auto out = std::make_shared<totals>();
   streaming_context ssc{std::chrono::seconds(1), opts, clk};
@@ -366,11 +367,7 @@ int recovery(worker_nodes& nodes, const std::string& fault,
              const std::vector<std::string>& lines, size_t batches,
              size_t partitions, size_t workers) {
   constexpr size_t fault_after = 5;
-  auto opts = bench::options();
-  opts.workers = workers;
-  opts.app_id = app_id;
-  opts.state_nodes = nodes.addresses;
-  opts.tasks = task_placement::workers;
+  auto opts = driver_options(workers, nodes.addresses);
   auto queue = std::make_shared<rdd_queue<std::string>>();
   for (size_t k = 0; k < batches; ++k)
     queue->push(parallelize(lines, partitions));

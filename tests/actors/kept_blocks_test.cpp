@@ -97,16 +97,11 @@ struct driver {
     ssc->stop(false);
   }
 
-  // Cuts batches until the batches got `n` numbers, at most `bound` of them
-  // (a bound for a stuck test); returns whether they did.
-  bool run_until(size_t n, size_t bound = 20000) {
-    for (size_t i = 0; i < bound; ++i) {
-      if (out->numbers().size() >= n)
-        return true;
-      clk->advance(seconds(1));
-      out->wait_for(++cut);
-    }
-    return false;
+  // Cuts batches until the batches got `n` numbers; returns whether they
+  // did.
+  bool run_until(size_t n) {
+    return support::cut_batches_until(
+      *clk, *out, cut, [&] { return out->numbers().size() >= n; });
   }
 
   std::shared_ptr<testing::manual_clock> clk;

@@ -91,19 +91,14 @@ struct driver {
     ssc->stop(false);
   }
 
-  // Cuts batches until the batches got every number in [first, last), at
-  // most `bound` of them (a bound for a stuck test); returns whether they
-  // did.
-  bool run_until(int64_t first, int64_t last, size_t bound = 20000) {
-    for (size_t i = 0; i < bound; ++i) {
+  // Cuts batches until the batches got every number in [first, last);
+  // returns whether they did.
+  bool run_until(int64_t first, int64_t last) {
+    return support::cut_batches_until(*clk, *out, cut, [&] {
       auto xs = out->numbers();
-      if (std::distance(xs.lower_bound(first), xs.lower_bound(last))
-          == last - first)
-        return true;
-      clk->advance(seconds(1));
-      out->wait_for(++cut);
-    }
-    return false;
+      return std::distance(xs.lower_bound(first), xs.lower_bound(last))
+             == last - first;
+    });
   }
 
   std::shared_ptr<testing::manual_clock> clk;

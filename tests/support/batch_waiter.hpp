@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "caf_stream/scheduler/streaming_listener.hpp"
+#include "caf_stream/testing.hpp"
 
 namespace support {
 
@@ -46,5 +47,22 @@ private:
   std::vector<std::string> failures_;
   size_t completed_ = 0;
 };
+
+/// Cuts 1 s batches on `clk` until `done()` holds, each after the one
+/// before completed (`out` counts them; `cut` is the number cut so far), at
+/// most `bound` of them (a bound for a stuck test); returns whether `done()`
+/// held.
+template <class Done>
+bool cut_batches_until(caf_stream::testing::manual_clock& clk,
+                       batch_waiter& out, size_t& cut, Done done,
+                       size_t bound = 20000) {
+  for (size_t i = 0; i < bound; ++i) {
+    if (done())
+      return true;
+    clk.advance(std::chrono::seconds(1));
+    out.wait_for(++cut);
+  }
+  return false;
+}
 
 } // namespace support
