@@ -64,10 +64,16 @@ private:
   std::map<int64_t, int64_t> sums_;
 };
 
-// A worker node process serving the kept block graph for `source`.
+// Which of the kept block tests' graphs runs.
+enum class graph { sums, windows };
+
+// A worker node process serving a kept block graph for `source`.
 struct worker_node : support::node_child {
-  explicit worker_node(const support::acked_source& source)
-    : node_child({"--receiver-sums=" + std::to_string(source.port())}) {
+  explicit worker_node(const support::acked_source& source,
+                       graph g = graph::sums)
+    : node_child({(g == graph::sums ? "--receiver-sums="
+                                    : "--receiver-windows=")
+                  + std::to_string(source.port())}) {
     // nop
   }
 };
@@ -75,7 +81,8 @@ struct worker_node : support::node_child {
 // A driver under a manual clock whose receiver and map tasks go to
 // `nodes`, with one copy of each block.
 struct driver {
-  driver(std::vector<std::string> nodes, const support::acked_source& source)
+  driver(std::vector<std::string> nodes, const support::acked_source& source,
+         graph g = graph::sums)
     : clk(std::make_shared<testing::manual_clock>()),
       out(std::make_shared<results>()) {
     auto opts = testing::default_test_options();
@@ -85,10 +92,15 @@ struct driver {
     opts.tasks = task_placement::workers;
     opts.app_id = "state-node-tests";
     ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
-    support::acked_sums(
-      *ssc, source.port(),
-      [o = out](const rdd<int64_t>& x) { o->add_numbers(x.collect()); },
-      [o = out](const rdd<residue_sum>& x) { o->add_sums(x.collect()); });
+    auto numbers = [o = out](const rdd<int64_t>& x) {
+      o->add_numbers(x.collect());
+    };
+    if (g == graph::sums)
+      support::acked_sums(
+        *ssc, source.port(), numbers,
+        [o = out](const rdd<residue_sum>& x) { o->add_sums(x.collect()); });
+    else
+      support::acked_windows(*ssc, source.port(), numbers);
     ssc->add_streaming_listener(out);
     ssc->start();
   }
@@ -172,4 +184,40 @@ TEST_CASE("a worker that stops gracefully hands the blocks it keeps to the "
   CHECK(d.out->failures().empty());
   CHECK(log.contains("receiver 0 runs on the driver"));
   CHECK(node.proc.wait_for(seconds(60)) == 0);
+}
+
+TEST_CASE("with replication 1, a batch that reads a block of a lost worker "
+          "fails with the reason, and the batches after it run",
+          "[receiver][nodes][blocks]") {
+  support::log_capture log{"receiver"};
+  support::acked_source source{100, 10, 100};
+  worker_node node{source, graph::windows};
+  driver d{{node.address}, source, graph::windows};
+  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
+  REQUIRE(source.wait_acked(100, seconds(120)));
+  // Batch 1 s gets 0-99, which stay on the node; the 2 s window reads them
+  // with batch 2 s, after the node was killed.
+  d.clk->advance(seconds(1));
+  d.out->wait_for(++d.cut);
+  CHECK(d.out->failures().empty());
+  node.proc.kill();
+  REQUIRE(log.wait_for("receiver 0: its node " + node.address
+                       + " was lost"));
+  d.clk->advance(seconds(1));
+  d.out->wait_for(++d.cut);
+  auto failures = d.out->failures();
+  REQUIRE(failures.size() == 1);
+  CHECK_THAT(failures[0],
+             Catch::Contains("cannot fetch block")
+               && Catch::Contains("which the worker node " + node.address
+                                  + " keeps")
+               && Catch::Contains("the node was lost"));
+  CHECK(d.out->numbers().empty());
+  // The receiver runs on the driver now, and the next windows run.
+  for (int i = 0; i < 2; ++i) {
+    d.clk->advance(seconds(1));
+    d.out->wait_for(++d.cut);
+  }
+  CHECK(d.out->failures().size() == 1);
+  CHECK(log.contains("receiver 0 runs on the driver"));
 }

@@ -1,8 +1,8 @@
 // A state node for the state node tests: builds the tests' graph
 // (`support/state_graph.hpp`) and serves its state.
 //
-//   state_node_child [--other | --receiver=P | --receiver-sums=P | --words
-//                     | --word-states]
+//   state_node_child [--other | --receiver=P | --receiver-sums=P
+//                     | --receiver-windows=P | --words | --word-states]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //   state_node_child --drive=NODES [--tasks]
@@ -12,8 +12,9 @@
 // default 127.0.0.1), then serves until its stdin closes or reads "stop".
 // With --other it builds a different graph; with --receiver the graph of
 // the worker receiver tests (`support/acked_source.hpp`), whose receiver
-// reads the acked source on port P, with --receiver-sums that of the kept
-// block tests (`support::acked_sums`); with --words the graph of the node
+// reads the acked source on port P, with --receiver-sums and
+// --receiver-windows those of the kept block tests (`support::acked_sums`,
+// `support::acked_windows`); with --words the graph of the node
 // task tests (`support/word_graph.hpp`), with --word-states its stateful
 // graph (`word_graph::build_stateful`). The driver (the tests'
 // executable) is another program: both say they are the application
@@ -180,6 +181,7 @@ int main(int argc, char** argv) {
   std::string address;
   uint16_t receiver_port = 0;
   bool sums = false;
+  bool windows = false;
   bool words = false;
   bool word_states = false;
   std::string driver;
@@ -204,6 +206,9 @@ int main(int argc, char** argv) {
     else if (arg.rfind("--receiver-sums=", 0) == 0) {
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(16)));
       sums = true;
+    } else if (arg.rfind("--receiver-windows=", 0) == 0) {
+      receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(19)));
+      windows = true;
     }
     else if (arg == "--words")
       words = true;
@@ -241,6 +246,8 @@ int main(int argc, char** argv) {
     if (sums) {
       support::acked_sums(ssc, receiver_port, [](const rdd<int64_t>&) {},
                           [](const rdd<support::residue_sum>&) {});
+    } else if (windows) {
+      support::acked_windows(ssc, receiver_port, [](const rdd<int64_t>&) {});
     } else if (receiver_port != 0) {
       support::acked_stream(ssc, receiver_port)
         .foreach_rdd([](const rdd<int64_t>&) {});

@@ -302,4 +302,16 @@ void acked_sums(caf_stream::streaming_context& ssc, uint16_t port,
     .foreach_rdd(std::move(sums));
 }
 
+/// The other graph of the kept block tests (`state_node_child
+/// --receiver-windows`): the acked stream's numbers of the last 2 s, every
+/// 2 s, go to `numbers`. A window reads a batch's blocks one batch after
+/// the batch was cut.
+template <class Numbers>
+void acked_windows(caf_stream::streaming_context& ssc, uint16_t port,
+                   Numbers numbers) {
+  acked_stream(ssc, port)
+    .window(std::chrono::seconds(2), std::chrono::seconds(2))
+    .foreach_rdd(std::move(numbers));
+}
+
 } // namespace support
