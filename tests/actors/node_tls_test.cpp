@@ -177,7 +177,7 @@ TEST_CASE("a driver and a state node talk mutual TLS, and refuse peers "
   }
 }
 
-TEST_CASE("a worker node joins a driver over mutual TLS; nodes without TLS "
+TEST_CASE("a worker node joins a driver over mutual TLS, nodes without TLS "
           "or with another CA's certificate cannot",
           "[actors][state][tls][nodes]") {
   certificates certs;

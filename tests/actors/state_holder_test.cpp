@@ -354,7 +354,7 @@ TEST_CASE("a worker node that joins at run time takes the state at the "
 }
 
 TEST_CASE("a worker node on every interface joins as the address it "
-          "connects from; one of another program is refused",
+          "connects from, one of another program is refused",
           "[actors][state][nodes]") {
   support::log_capture nodes{"nodes"};
   testing::temporary_directory dir;

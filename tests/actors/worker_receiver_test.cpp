@@ -238,7 +238,7 @@ TEST_CASE("without a worker node that takes it, the receiver runs on the "
   CHECK(log.contains("receiver 0 runs on the driver"));
 }
 
-TEST_CASE("a frozen worker holds up a batch for one batch interval at most; "
+TEST_CASE("a frozen worker holds up a batch for one batch interval at most, "
           "its blocks go to the batch after its answer",
           "[receiver][nodes]") {
   support::log_capture log{"receiver"};

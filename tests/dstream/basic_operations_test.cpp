@@ -318,7 +318,7 @@ TEST_CASE("slice gives the RDDs a stream still remembers", "[dstream][slice]") {
         == slices{{{2}}, {{2}, {4}}, {{2}, {4}, {6}}, {{2}, {4}, {6}, {8}}});
 }
 
-TEST_CASE("slice runs inside a job of a started context; remember is set "
+TEST_CASE("slice runs inside a job of a started context, remember is set "
           "once, before start",
           "[dstream][slice]") {
   test::pipeline<int> p;

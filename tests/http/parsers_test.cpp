@@ -105,7 +105,7 @@ TEST_CASE("sse_parser skips an overlong event with an error and keeps the "
           "an event larger than 10 bytes was skipped"});
 }
 
-TEST_CASE("ndjson_parser::feed_lines gives the records as '\\n'-terminated "
+TEST_CASE("ndjson_parser::feed_lines gives the records as newline-terminated "
           "lines, however the bytes are split",
           "[http][parsers]") {
   auto chunk = GENERATE(size_t{1}, size_t{3}, size_t{1000});

@@ -185,7 +185,7 @@ TEST_CASE("with backpressure, the initial rate and then the rate "
   CHECK(seen.size() < 30);
 }
 
-TEST_CASE("commit_async commits at the next batch and on stop; a new stream "
+TEST_CASE("commit_async commits at the next batch and on stop, a new stream "
           "of the group starts there",
           "[kafka]") {
   support::kafka_cluster kc;
@@ -255,7 +255,7 @@ TEST_CASE("a restored direct input replays the remembered batches' ranges "
         == std::vector<kafka::offset_range>{range("t", 0, 2, 3)});
 }
 
-TEST_CASE("a broker that is down fails the batch; the next batch after its "
+TEST_CASE("a broker that is down fails the batch, the next batch after its "
           "return reads what the failed one would have",
           "[kafka]") {
   support::kafka_cluster kc;

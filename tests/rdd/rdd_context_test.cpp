@@ -75,7 +75,7 @@ TEST_CASE("an RDD's actions run on the runner installed in its context, on "
   CHECK(runner.stages == 2);
 }
 
-TEST_CASE("derived RDDs share the context; a union or join takes either "
+TEST_CASE("derived RDDs share the context, a union or join takes either "
           "side's",
           "[rdd][context]") {
   auto context = std::make_shared<rdd_context>();

@@ -241,7 +241,7 @@ TEST_CASE("text_file_stream ignores files modified before start even in the "
 }
 
 TEST_CASE("binary_records_stream cuts new files into records of a fixed "
-          "length; a file of another size fails its batch",
+          "length, a file of another size fails its batch",
           "[receiver][file]") {
   namespace fs = std::filesystem;
   testing::temporary_directory dir;

@@ -74,7 +74,7 @@ TEST_CASE("a chunk larger than the bound still goes alone, and sources "
   CHECK(plan.take(2) == std::vector<std::string>{"bbbbb"});
 }
 
-TEST_CASE("a source with no bytes is complete at once; a dropped source "
+TEST_CASE("a source with no bytes is complete at once, a dropped source "
           "frees its bytes in flight and its late answers are ignored",
           "[scheduler][fetch]") {
   fetch_plan plan{4, 4};

@@ -32,7 +32,7 @@ TEST_CASE("a node that failed gets no tasks for a while, then is tried "
 }
 
 TEST_CASE("a node that fails again before it ran tasks is excluded twice "
-          "as long each time, up to the longest; tasks run start over",
+          "as long each time, up to the longest, tasks run start over",
           "[scheduler][tasks]") {
   node_exclusion x{seconds(5), seconds(80)};
   // Failure times (each when the exclusion before ended) and the expected

@@ -131,7 +131,7 @@ TEST_CASE("save_to_postgresql creates typed tables and upserts by key",
 }
 
 TEST_CASE("a PostgreSQL server that is down fails the batch after the "
-          "retries; the next batch after its return is written",
+          "retries, the next batch after its return is written",
           "[sinks][postgresql]") {
   support::postgresql_server server;
   auto db = server.conninfo();

@@ -194,7 +194,7 @@ TEST_CASE("save_to_sqlite refuses options that do not fit the rows",
 }
 
 TEST_CASE("a database that refuses a batch fails it with its message after "
-          "the retries; later batches are written",
+          "the retries, later batches are written",
           "[sinks][sqlite]") {
   testing::temporary_directory dir;
   auto path = db_file(dir);
