@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <map>
+#include <optional>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -18,6 +20,7 @@
 #include "caf_stream/actors/worker_node.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/graph.hpp"
+#include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/rdd/lineage.hpp"
 #include "caf_stream/scheduler/fetch_plan.hpp"
@@ -132,6 +135,13 @@ void node_map_stages::encode_batch() {
   encoded_ = true;
 }
 
+block node_map_stages::left_out(const block& b) {
+  block empty;
+  empty.stream_id = b.stream_id;
+  empty.lines = b.lines;
+  return empty;
+}
+
 block node_map_stages::block_for(block& b, const std::string& node) {
   if (b.location == node && b.holder) {
     // The node keeps the records itself.
@@ -147,16 +157,50 @@ block node_map_stages::block_for(block& b, const std::string& node) {
   return b;
 }
 
-job_set node_map_stages::inputs_for(const std::vector<uint32_t>& tasks,
+std::optional<std::map<int32_t, std::vector<bool>>>
+node_map_stages::blocks_read(const detail::rdd_node_base& shuffle,
+                             const std::vector<uint32_t>& tasks) const {
+  // The batch's receiver streams, by the RDD node of their blocks.
+  std::map<const detail::rdd_node_base*, int32_t> streams;
+  for (const auto& in : graph_.receiver_inputs())
+    if (auto* x = dynamic_cast<const detail::dstream_node_base*>(in.get()))
+      if (auto lineage = x->portable_lineage(batch_.batch_time))
+        streams.emplace(lineage.get(), in->stream_id());
+  std::map<int32_t, std::vector<bool>> result;
+  for (auto task : tasks) {
+    size_t index = 0;
+    auto* input = detail::map_task_input(shuffle, task, index);
+    auto i = streams.find(input);
+    if (i == streams.end())
+      return std::nullopt;
+    auto& read = result[i->second];
+    if (read.size() <= index)
+      read.resize(index + 1);
+    read[index] = true;
+  }
+  return result;
+}
+
+job_set node_map_stages::inputs_for(const detail::rdd_node_base& shuffle,
+                                    const std::vector<uint32_t>& tasks,
                                     bool own_partitions,
                                     const std::string& node) {
   if (!own_partitions) {
+    // Each block goes to the node whose tasks read it (a union's tasks read
+    // one block each), with the generated inputs whole.
+    auto read = blocks_read(shuffle, tasks);
     job_set result;
     result.batch_time = batch_.batch_time;
     result.inputs = batch_.inputs;
-    for (auto& [id, blocks] : batch_.blocks)
-      for (auto& b : blocks)
-        result.blocks[id].push_back(block_for(b, node));
+    for (auto& [id, blocks] : batch_.blocks) {
+      auto& out = result.blocks[id];
+      for (size_t i = 0; i < blocks.size(); ++i) {
+        if (!read || (i < (*read)[id].size() && (*read)[id][i]))
+          out.push_back(block_for(blocks[i], node));
+        else
+          out.push_back(left_out(blocks[i]));
+      }
+    }
     return result;
   }
   std::vector<bool> wanted;
@@ -175,11 +219,7 @@ job_set node_map_stages::inputs_for(const std::vector<uint32_t>& tasks,
         out.push_back(block_for(blocks[i], node));
         continue;
       }
-      // Left out: no records, no bytes.
-      block empty;
-      empty.stream_id = blocks[i].stream_id;
-      empty.lines = blocks[i].lines;
-      out.push_back(std::move(empty));
+      out.push_back(left_out(blocks[i]));
     }
   }
   for (const auto& [index, x] : batch_.inputs) {
@@ -303,7 +343,7 @@ bool node_map_stages::run(
         continue;
       }
       auto id = ++next_id_;
-      auto inputs = inputs_for(mine, own_partitions, addresses[k]);
+      auto inputs = inputs_for(shuffle, mine, own_partitions, addresses[k]);
       log_->debug("batch {}: {} map tasks of stream {} sent to the worker "
                   "node {} ({} bytes of input)",
                   t, mine.size(), where->stream, addresses[k],

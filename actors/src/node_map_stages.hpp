@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,11 +72,23 @@ private:
   // that node keeps them, else with them as bytes (made once per batch).
   static block block_for(block& b, const std::string& node);
 
+  // Block `b` for a node whose tasks do not read it: no records, no bytes.
+  static block left_out(const block& b);
+
+  // Which blocks of each receiver stream map tasks `tasks` of `shuffle`
+  // read (`detail::map_task_input`); none if the lineage does not tell for
+  // each task.
+  std::optional<std::map<int32_t, std::vector<bool>>>
+  blocks_read(const detail::rdd_node_base& shuffle,
+              const std::vector<uint32_t>& tasks) const;
+
   // The batch's inputs for the worker node `node`, which runs map tasks
-  // `tasks`: all of them, or with `own_partitions`
+  // `tasks` of `shuffle`: with `own_partitions`
   // (`map_tasks_read_own_partitions`) only the partitions of each input
-  // those tasks read.
-  job_set inputs_for(const std::vector<uint32_t>& tasks, bool own_partitions,
+  // those tasks read; else the blocks those tasks read (all of them if the
+  // lineage does not tell) and every generated input whole.
+  job_set inputs_for(const detail::rdd_node_base& shuffle,
+                     const std::vector<uint32_t>& tasks, bool own_partitions,
                      const std::string& node);
 
   // The node actor at `address`, reached (and monitored) once.

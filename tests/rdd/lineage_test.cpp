@@ -251,6 +251,11 @@ TEST_CASE("a map task's location is the node that keeps the block it reads, "
   for (size_t i = 0; i < 4; ++i)
     where.push_back(detail::map_task_location(shuffle, i));
   CHECK(where == std::vector<std::string>{"a:1", "", "a:1", "b:2"});
+  // Task 3 reads block 0 of stream 1's batch, through the union.
+  size_t index = 7;
+  auto* input = detail::map_task_input(shuffle, 3, index);
+  CHECK(input == detail::node_at(shuffle, {0, 0, 0, 1}));
+  CHECK(index == 0);
   // A block that was not fetched cannot be read.
   auto* leaf = detail::node_at(shuffle, {0, 0, 0, 0});
   REQUIRE(leaf != nullptr);

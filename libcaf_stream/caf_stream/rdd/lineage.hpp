@@ -37,6 +37,12 @@ bool map_stage_reads_shuffle(const rdd_node_base& shuffle);
 /// partitions of the batch's input.
 bool map_tasks_read_own_partitions(const rdd_node_base& shuffle);
 
+/// The input that map task `task` of `shuffle` reads, with the partition
+/// it reads in `index`, found down a lineage of one-to-one nodes and
+/// unions; null if the lineage does not tell.
+const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
+                                    size_t task, size_t& index);
+
 /// The worker node that keeps the input map task `task` of `shuffle`
 /// reads (`rdd_node_base::location`), found down a lineage of one-to-one
 /// nodes and unions; empty if none keeps it or the lineage does not tell.

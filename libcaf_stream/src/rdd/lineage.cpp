@@ -98,31 +98,38 @@ bool map_tasks_read_own_partitions(const rdd_node_base& shuffle) {
   }
 }
 
-std::string map_task_location(const rdd_node_base& shuffle, size_t task) {
+const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
+                                    size_t task, size_t& index) {
   // Map task i reads partition i of the shuffle's parents one after the
   // other, as a union reads its parents'; a one-to-one node reads the same
   // partition of its parent.
   const rdd_node_base* node = &shuffle;
-  auto index = task;
+  index = task;
   for (;;) {
     auto parents = node->parents();
     if (parents.empty())
-      return node->location(index);
+      return node;
     size_t total = 0;
     for (auto* p : parents)
       total += p->num_partitions();
     if (node != &shuffle
         && (node->is_shuffle() || total != node->num_partitions()))
-      return {};
+      return nullptr;
     auto i = parents.begin();
     while (i != parents.end() && index >= (*i)->num_partitions()) {
       index -= (*i)->num_partitions();
       ++i;
     }
     if (i == parents.end())
-      return {};
+      return nullptr;
     node = *i;
   }
+}
+
+std::string map_task_location(const rdd_node_base& shuffle, size_t task) {
+  size_t index = 0;
+  auto* input = map_task_input(shuffle, task, index);
+  return input != nullptr ? input->location(index) : std::string{};
 }
 
 } // namespace caf_stream::detail
