@@ -1,7 +1,11 @@
 #include "block_fetch.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
 #include "caf/after.hpp"
@@ -9,24 +13,18 @@
 #include "caf/system_messages.hpp"
 
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/detail/log.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::actors {
 
-block fetch_kept_block(caf::actor_system& sys, const block& b, uint64_t chunk,
-                       duration timeout) {
-  auto what = [&] {
-    return "block " + std::to_string(b.id) + " of receiver stream "
-           + std::to_string(b.stream_id) + " (" + std::to_string(b.records)
-           + " records), which the worker node " + b.location + " keeps";
-  };
-  auto fail = [&](const std::string& why) {
-    throw stream_error(errc::source_failure,
-                       "cannot fetch " + what() + ": " + why);
-  };
-  auto node = b.holder ? b.holder->node : caf::actor{};
-  if (!node)
-    fail("the block names no node actor");
+namespace {
+
+// The records of `b` from `node`, which keeps them (see
+// `fetch_kept_block`); sets `failure` to why not if it cannot.
+block fetch_from(caf::actor_system& sys, const block& b,
+                 const caf::actor& node, uint64_t chunk, duration timeout,
+                 std::string& failure) {
   caf::scoped_actor self{sys};
   self->monitor(node);
   auto local = node.node() == sys.node();
@@ -36,8 +34,6 @@ block fetch_kept_block(caf::actor_system& sys, const block& b, uint64_t chunk,
     self->send(node, fetch_block_atom::value, b.id, uint64_t{0}, chunk);
   block result;
   std::string bytes;
-  // Why the fetch failed; thrown once the receive returned.
-  std::string failure;
   bool done = false;
   auto stop = [&](std::string why) {
     failure = std::move(why);
@@ -76,15 +72,62 @@ block fetch_kept_block(caf::actor_system& sys, const block& b, uint64_t chunk,
              + ")");
       });
   }
-  if (!failure.empty())
-    fail(failure);
-  if (local)
+  if (!failure.empty() || local)
     return result;
   result.stream_id = b.stream_id;
   result.records = b.records;
   result.lines = b.lines;
   result.bytes = std::move(bytes);
   return result;
+}
+
+} // namespace
+
+block fetch_kept_block(caf::actor_system& sys, const block& b, uint64_t chunk,
+                       duration timeout) {
+  // The nodes that keep the records: this process's first, if it is one.
+  struct source {
+    caf::actor node;
+    const std::string* location;
+  };
+  std::vector<source> sources;
+  if (b.holder && b.holder->node)
+    sources.push_back({b.holder->node, &b.location});
+  if (b.replica && b.replica->node)
+    sources.push_back({b.replica->node, &b.replica_location});
+  std::stable_partition(sources.begin(), sources.end(), [&](const source& x) {
+    return x.node.node() == sys.node();
+  });
+  auto what = "block " + std::to_string(b.id) + " of receiver stream "
+              + std::to_string(b.stream_id) + " ("
+              + std::to_string(b.records) + " records)";
+  auto where = b.replica ? "the worker nodes " + b.location + " and "
+                             + b.replica_location + " keep"
+                         : "the worker node " + b.location + " keeps";
+  if (sources.empty())
+    throw stream_error(errc::source_failure,
+                       "cannot fetch " + what + ", which " + where
+                         + ": the block names no node actor");
+  // Why each node failed, named once there are two.
+  std::string why;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const auto& x = sources[i];
+    std::string failure;
+    auto result = fetch_from(sys, b, x.node, chunk, timeout, failure);
+    if (failure.empty())
+      return result;
+    if (!why.empty())
+      why += "; ";
+    if (sources.size() > 1)
+      why += "from " + *x.location + ": ";
+    why += failure;
+    if (i + 1 < sources.size())
+      detail::logger("receiver")
+        ->warn("cannot fetch {} from the worker node {}: {}; trying {}", what,
+               *x.location, failure, *sources[i + 1].location);
+  }
+  throw stream_error(errc::source_failure,
+                     "cannot fetch " + what + ", which " + where + ": " + why);
 }
 
 } // namespace caf_stream::actors

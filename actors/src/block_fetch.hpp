@@ -9,14 +9,15 @@
 
 namespace caf_stream::actors {
 
-/// The records of block `b`, which a worker node keeps (`b.remote()`),
-/// from that node's actor (`block::holder`): by pointer when that is this
-/// process's node, else as bytes in pieces of at most `chunk` bytes, one
-/// at a time (CAF 0.17's BASP has no flow control). Blocks the calling
-/// thread, which must not be one of the actor system's scheduler threads
-/// (the job executor's or a task host's). Throws `stream_error` when the
-/// node is lost, does not keep the block, or does not answer within
-/// `timeout`.
+/// The records of block `b`, which worker nodes keep (`b.remote()`), from
+/// the node's actor (`block::holder`) or, if that fails, from the node
+/// that keeps its copy (`block::replica`; first if that is this process's
+/// node): by pointer from this process's node, else as bytes in pieces of
+/// at most `chunk` bytes, one at a time (CAF 0.17's BASP has no flow
+/// control). Blocks the calling thread, which must not be one of the actor
+/// system's scheduler threads (the job executor's or a task host's).
+/// Throws `stream_error` when every node that keeps it is lost, does not
+/// keep the block, or does not answer within `timeout`.
 block fetch_kept_block(caf::actor_system& sys, const block& b,
                        uint64_t chunk, duration timeout);
 

@@ -1,5 +1,6 @@
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 
 #include "caf_stream/actors/block_generator.hpp"
@@ -8,6 +9,15 @@
 
 namespace caf_stream::actors {
 
+void keep_on_node(const kept_blocks& keep, std::vector<block>& blocks) {
+  for (auto& b : blocks) {
+    b.id = block_store::next_id();
+    b.location = keep.location;
+    b.holder = keep.holder;
+  }
+  caf::anon_send(keep.node, put_blocks_atom::value, blocks);
+}
+
 namespace {
 
 struct block_generator_state {
@@ -15,36 +25,33 @@ struct block_generator_state {
   caf::actor tracker;
   bool on_worker = false;
   std::optional<kept_blocks> keep;
-  std::shared_ptr<const block_holder> holder;
 
   // Seals the buffer. On a worker node the blocks leave the buffer's queue
   // as they leave for the driver: no batch on this node takes them.
-  block_list seal(caf::event_based_actor* self) {
+  block_list seal() {
     auto blocks = buf->seal();
     if (on_worker)
       buf->release(blocks.size());
     if (keep && !blocks.empty())
-      keep_here(self, blocks);
+      keep_here(blocks);
     return blocks;
   }
 
   // Hands `blocks` to the node that keeps them, and leaves the tracker
-  // their numbers and counts (and their records, for a second copy).
-  void keep_here(caf::event_based_actor* self, block_list& blocks) {
-    if (!holder)
-      holder = std::make_shared<const block_holder>(block_holder{keep->node});
-    for (auto& b : blocks) {
-      b.id = block_store::next_id();
-      b.location = keep->location;
-      b.holder = holder;
-    }
-    self->send(keep->node, put_blocks_atom::value, blocks);
-    if (keep->copy_to_driver)
+  // their numbers and counts (and their records, for a second copy at the
+  // driver; the replicator takes them out once it copied them).
+  void keep_here(block_list& blocks) {
+    keep_on_node(*keep, blocks);
+    if (keep->copy_to_driver || keep->replicator)
       return;
     for (auto& b : blocks) {
       b.data.reset();
       b.bytes.clear();
     }
+  }
+
+  bool replicates() const noexcept {
+    return keep && keep->replicator;
   }
 
   static inline const char* name = "caf_stream.block_generator";
@@ -57,21 +64,52 @@ block_generator(caf::stateful_actor<block_generator_state>* self,
                 std::shared_ptr<detail::block_buffer_base> buf,
                 caf::actor tracker, bool periodic, duration block_interval,
                 bool on_worker, std::optional<kept_blocks> keep) {
-  self->state.buf = std::move(buf);
-  self->state.tracker = std::move(tracker);
-  self->state.on_worker = on_worker;
-  self->state.keep = std::move(keep);
+  auto& st = self->state;
+  st.buf = std::move(buf);
+  st.tracker = std::move(tracker);
+  st.on_worker = on_worker;
+  st.keep = std::move(keep);
+  // The replicator goes down with this actor.
+  if (st.replicates())
+    self->link_to(st.keep->replicator);
   auto interval = std::chrono::duration_cast<caf::timespan>(block_interval);
   if (periodic)
     self->delayed_send(self, interval, seal_timer_atom::value);
   return {
     [=](seal_timer_atom) {
-      auto blocks = self->state.seal(self);
-      if (!blocks.empty())
-        self->send(self->state.tracker, blocks_atom::value, std::move(blocks));
+      auto& st = self->state;
       self->delayed_send(self, interval, seal_timer_atom::value);
+      auto blocks = st.seal();
+      if (blocks.empty())
+        return;
+      if (!st.replicates()) {
+        self->send(st.tracker, blocks_atom::value, std::move(blocks));
+        return;
+      }
+      // The tracker learns of the blocks once their copy is on a second
+      // node; the replicator answers in the order it was asked. Without
+      // it, the driver keeps the copy.
+      self->request(st.keep->replicator, caf::infinite, replicate_atom::value,
+                    blocks)
+        .then(
+          [=](block_list& xs) {
+            self->send(self->state.tracker, blocks_atom::value, std::move(xs));
+          },
+          [=](caf::error&) {
+            self->send(self->state.tracker, blocks_atom::value, blocks);
+          });
     },
-    [=](seal_atom) { return self->state.seal(self); },
+    [=](seal_atom) -> caf::result<block_list> {
+      auto& st = self->state;
+      auto blocks = st.seal();
+      if (blocks.empty() || !st.replicates())
+        return blocks;
+      // The replicator answers the caller.
+      auto rp = self->make_response_promise();
+      rp.delegate(st.keep->replicator, replicate_atom::value,
+                  std::move(blocks));
+      return rp;
+    },
   };
 }
 

@@ -143,7 +143,7 @@ block node_map_stages::left_out(const block& b) {
 }
 
 block node_map_stages::block_for(block& b, const std::string& node) {
-  if (b.location == node && b.holder) {
+  if (b.kept_on(node)) {
     // The node keeps the records itself.
     block result = b;
     result.data.reset();
@@ -259,15 +259,15 @@ bool node_map_stages::run(
   encode_batch();
   auto own_partitions = detail::map_tasks_read_own_partitions(shuffle);
   task_assignment tasks{n, addresses.size(), opts_.task_max_failures};
-  // A task goes to the node that keeps its input, if that node is here.
-  for (uint32_t i = 0; i < n; ++i) {
-    auto where = detail::map_task_location(shuffle, i);
-    if (where.empty())
-      continue;
-    auto k = std::find(addresses.begin(), addresses.end(), where);
-    if (k != addresses.end())
-      tasks.prefer(i, static_cast<size_t>(k - addresses.begin()));
-  }
+  // A task goes to the first node that keeps its input and is here.
+  for (uint32_t i = 0; i < n; ++i)
+    for (const auto& where : detail::map_task_locations(shuffle, i)) {
+      auto k = std::find(addresses.begin(), addresses.end(), where);
+      if (k != addresses.end()) {
+        tasks.prefer(i, static_cast<size_t>(k - addresses.begin()));
+        break;
+      }
+    }
   auto fail = [&](size_t k, const std::string& why) {
     nodes_.erase(addresses[k]);
     auto rest = excluded_.failed(addresses[k], node_exclusion::clock::now());

@@ -25,18 +25,27 @@
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/error.hpp"
 
+#include "block_replicator.hpp"
+
 namespace caf_stream::actors {
 
 namespace {
 
-/// The second copy of the blocks a receiver on a worker node stores whole:
-/// the driver's tracker has them before `store` returns
-/// (`stream.receiver.replication` 2). Runs on the receiver's thread.
-class tracker_replica final : public detail::block_replica {
+/// The second copy of the blocks a receiver on a worker node stores whole
+/// (`stream.receiver.replication` 2): the driver's tracker has them before
+/// `store` returns. With `keep` and its replicator, the block stays on this
+/// node and its copy goes to a second worker node, so that the tracker gets
+/// its number and count only (or its records, if no other node took the
+/// copy); else the tracker keeps the records. Runs on the receiver's
+/// thread.
+class whole_block_copy final : public detail::block_replica {
 public:
-  tracker_replica(caf::actor_system& sys, caf::actor tracker,
-                  duration timeout)
-    : sys_(sys), tracker_(std::move(tracker)), timeout_(timeout) {
+  whole_block_copy(caf::actor_system& sys, caf::actor tracker,
+                   duration timeout, std::optional<kept_blocks> keep)
+    : sys_(sys),
+      tracker_(std::move(tracker)),
+      timeout_(timeout),
+      keep_(std::move(keep)) {
     // nop
   }
 
@@ -44,6 +53,13 @@ public:
     block_list xs;
     xs.push_back(std::move(b));
     caf::scoped_actor self{sys_};
+    if (keep_) {
+      keep_on_node(*keep_, xs);
+      // The replicator answers with the records if it could not copy them.
+      self->request(keep_->replicator, caf::infinite, replicate_atom::value, xs)
+        .receive([&](block_list& copied) { xs = std::move(copied); },
+                 [](caf::error&) {});
+    }
     caf::error failure;
     self->request(tracker_, timeout_, blocks_atom::value, std::move(xs))
       .receive([] {}, [&](caf::error& e) { failure = std::move(e); });
@@ -57,6 +73,7 @@ private:
   caf::actor_system& sys_;
   caf::actor tracker_;
   duration timeout_;
+  std::optional<kept_blocks> keep_;
 };
 
 /// Places one receiver stream's receiver on a worker node, or on this node,
@@ -177,6 +194,13 @@ private:
       log_->warn("receiver {}: {}", in_->stream_id(), message_of(node.error()));
       return;
     }
+    std::vector<std::string> peers;
+    std::vector<caf::actor> peer_nodes;
+    if (opts_.tasks_on_workers() && opts_.receiver_replication > 1)
+      for (auto& p : peers_of(i)) {
+        peers.push_back(std::move(p.address));
+        peer_nodes.push_back(std::move(p.node));
+      }
     // The answer can come after the receiver stored records; the node
     // answers a driver that asks again with the receiver it runs for it.
     monitor(*node);
@@ -184,7 +208,7 @@ private:
       *node, [&](caf::actor& supervisor) { supervisor_ = supervisor; },
       start_receiver_atom::value, graph_fingerprint_, program_id(opts_),
       in_->stream_id(), tracker_, listener_bus_, opts_.receiver_replication,
-      opts_.tasks_on_workers(), address);
+      opts_.tasks_on_workers(), address, peers, peer_nodes);
     if (failure) {
       // A node of another program or graph is a configuration error.
       auto level = failure == errc::invalid_graph ? spdlog::level::err
@@ -201,6 +225,26 @@ private:
     where_ = address;
     log_->info("receiver {} runs on the worker node {}", in_->stream_id(),
                address);
+  }
+
+  // The nodes but node `i` that this node reaches, from the one after it
+  // on: where the receiver on node `i` copies its blocks
+  // (`stream.receiver.replication` 2). A node that does not answer within
+  // 2 s (a frozen one) is left out.
+  std::vector<block_peer> peers_of(size_t i) {
+    std::vector<block_peer> result;
+    auto bound = std::min(opts_.state_timeout, duration{2000});
+    for (size_t k = 1; k < nodes_.size(); ++k) {
+      const auto& address = nodes_[(i + k) % nodes_.size()];
+      if (auto node = reach_node(this, directory_, address, "worker node",
+                                 bound))
+        result.push_back(block_peer{address, std::move(*node)});
+      else
+        log_->warn("receiver {}: its blocks' copies do not go to the worker "
+                   "node {}: {}",
+                   in_->stream_id(), address, message_of(node.error()));
+    }
+    return result;
   }
 
   // Asks `dst` (which this actor monitors) for `xs...` and passes the
@@ -272,8 +316,8 @@ receiver_actors start_receiver(caf::actor_system& sys,
                                const stream_options& opts, caf::actor tracker,
                                caf::actor listener_bus,
                                std::shared_ptr<runtime_state> runtime,
-                               const std::string& location,
-                               caf::actor keeper) {
+                               const std::string& location, caf::actor keeper,
+                               std::vector<block_peer> peers) {
   auto on_worker = location != driver_location;
   auto optional_rate = [](double x) {
     return x > 0 ? std::optional<double>{x} : std::nullopt;
@@ -285,16 +329,23 @@ receiver_actors start_receiver(caf::actor_system& sys,
                                 ? optional_rate(opts.backpressure_initial_rate)
                                 : std::nullopt},
                  opts.block_queue_size);
-  if (on_worker && opts.receiver_replication > 1)
-    buf->attach_replica(
-      std::make_shared<tracker_replica>(sys, tracker, opts.state_timeout));
+  auto replicated = on_worker && opts.receiver_replication > 1;
+  std::optional<kept_blocks> keep;
+  if (keeper) {
+    keep = kept_blocks{keeper, location, replicated && peers.empty(), {},
+                       std::make_shared<const block_holder>(
+                         block_holder{keeper})};
+    if (replicated && !peers.empty())
+      keep->replicator = spawn_block_replicator(
+        sys, in.stream_id(), std::move(peers), tracker, opts.state_timeout);
+  }
+  if (replicated)
+    buf->attach_replica(std::make_shared<whole_block_copy>(
+      sys, tracker, opts.state_timeout,
+      keep && keep->replicator ? keep : std::nullopt));
   // Under a manual clock blocks are sealed when a batch is cut only, so that
   // what a test stored before advancing the clock is in that batch.
   receiver_actors result;
-  std::optional<kept_blocks> keep;
-  if (keeper)
-    keep = kept_blocks{std::move(keeper), location,
-                       opts.receiver_replication > 1};
   result.generator = spawn_block_generator(sys, buf, tracker,
                                            clk->runs_by_itself(),
                                            opts.block_interval, on_worker,

@@ -61,8 +61,11 @@ struct node_state {
   std::map<caf::actor_addr, std::function<void()>> when_down;
   // Runs the map tasks drivers send, spawned for the first.
   caf::actor task_host;
-  // The blocks the receivers here sealed, until their driver released them.
+  // The blocks the receivers here sealed, and the copies of other nodes'
+  // blocks, until their driver released them.
   block_store blocks;
+  // The receiver streams whose copies are here, by their driver's tracker.
+  std::map<caf::actor_addr, std::set<int32_t>> copies;
   // What a graceful stop does once the driver released every block kept
   // here (or 5 s passed).
   std::function<void()> when_released;
@@ -149,7 +152,8 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
                                             caf::actor listener_bus,
                                             size_t replication,
                                             bool keep_blocks,
-                                            const std::string& location) {
+                                            const std::string& location,
+                                            std::vector<block_peer> peers) {
   auto& st = self->state;
   if (auto no = refusal(self, "worker node", program, fingerprint))
     return std::move(*no);
@@ -178,7 +182,8 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
   r.running = start_receiver(
     self->system(), *in, r.rcv, st.clk, opts, tracker,
     std::move(listener_bus), nullptr, location,
-    keep_blocks ? caf::actor_cast<caf::actor>(self) : caf::actor{});
+    keep_blocks ? caf::actor_cast<caf::actor>(self) : caf::actor{},
+    std::move(peers));
   // The receiver ends with its driver, and when it ends (stopped for good
   // by the driver's exit), its generator goes too.
   self->monitor(tracker);
@@ -188,13 +193,17 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
 }
 
 // The blocks a receiver's last seal answered, with the records of those
-// kept here: they leave with them, as the node goes.
+// kept here: they leave with them, as the node goes, and their copies on
+// other nodes are released.
 void with_records(node_actor* self, block_list& blocks) {
   auto& store = self->state.blocks;
   std::vector<uint64_t> handed;
+  std::map<caf::actor, std::vector<uint64_t>> copied;
   for (auto& b : blocks) {
     if (!b.holder)
       continue;
+    if (b.replica)
+      copied[b.replica->node].push_back(b.id);
     if (b.remote())
       if (const auto* kept = store.find(b.id))
         b = *kept;
@@ -202,8 +211,12 @@ void with_records(node_actor* self, block_list& blocks) {
     b.id = 0;
     b.location.clear();
     b.holder = nullptr;
+    b.replica_location.clear();
+    b.replica = nullptr;
   }
   store.release(handed);
+  for (auto& [node, ids] : copied)
+    self->send(node, release_blocks_atom::value, std::move(ids));
 }
 
 // Calls `f` once the drivers released every block kept here, or after
@@ -302,6 +315,11 @@ caf::behavior state_node(node_actor* self,
       f();
     }
     st.holders.erase(caf::actor_cast<caf::actor>(dm.source));
+    if (auto i = st.copies.find(dm.source); i != st.copies.end()) {
+      for (auto id : i->second)
+        st.blocks.drop_stream(id);
+      st.copies.erase(i);
+    }
     for (auto& [id, r] : st.receivers) {
       // The batches that read the blocks kept here went with their driver.
       if (dm.source == r.tracker.address())
@@ -320,14 +338,33 @@ caf::behavior state_node(node_actor* self,
     [=](start_receiver_atom, const std::string& fingerprint,
         const std::string& program, int32_t id, caf::actor tracker,
         caf::actor listener_bus, size_t replication, bool keep_blocks,
-        const std::string& location) {
+        const std::string& location, std::vector<std::string>& peers,
+        std::vector<caf::actor>& peer_nodes) {
+      std::vector<block_peer> to;
+      for (size_t i = 0; i < peers.size() && i < peer_nodes.size(); ++i)
+        to.push_back(block_peer{std::move(peers[i]), std::move(peer_nodes[i])});
       return start_receiver_here(self, fingerprint, program, id,
                                  std::move(tracker), std::move(listener_bus),
-                                 replication, keep_blocks, location);
+                                 replication, keep_blocks, location,
+                                 std::move(to));
     },
     [=](put_blocks_atom, block_list& blocks) {
       for (auto& b : blocks)
         self->state.blocks.put(std::move(b));
+    },
+    [=](copy_blocks_atom, const caf::actor& tracker,
+        block_list& blocks) -> caf::result<copy_blocks_atom, uint64_t> {
+      auto& st = self->state;
+      auto last = blocks.empty() ? uint64_t{0} : blocks.back().id;
+      auto [i, added] = st.copies.emplace(tracker.address(),
+                                          std::set<int32_t>{});
+      if (added)
+        self->monitor(tracker);
+      for (auto& b : blocks) {
+        i->second.insert(b.stream_id);
+        st.blocks.put(std::move(b));
+      }
+      return {copy_blocks_atom::value, last};
     },
     [=](get_block_atom, uint64_t id) {
       auto to = caf::actor_cast<caf::actor>(self->current_sender());

@@ -25,7 +25,8 @@ using std::chrono::seconds;
 // (`support::acked_source`) on the node. With replication 1 the driver's
 // tracker gets each block's number and count only: the driver's own output
 // fetches the records from the node, and the shuffle's map tasks go to the
-// node, without the records.
+// node, without the records. With replication 2 and a second node, the
+// block's copy is on that node, and the tracker still gets no records.
 
 namespace {
 
@@ -79,16 +80,16 @@ struct worker_node : support::node_child {
 };
 
 // A driver under a manual clock whose receiver and map tasks go to
-// `nodes`, with one copy of each block.
+// `nodes`, with `replication` copies of each block.
 struct driver {
   driver(std::vector<std::string> nodes, const support::acked_source& source,
-         graph g = graph::sums)
+         graph g = graph::sums, size_t replication = 1)
     : clk(std::make_shared<testing::manual_clock>()),
       out(std::make_shared<results>()) {
     auto opts = testing::default_test_options();
     opts.workers = 2;
     opts.state_nodes = std::move(nodes);
-    opts.receiver_replication = 1;
+    opts.receiver_replication = replication;
     opts.tasks = task_placement::workers;
     opts.app_id = "state-node-tests";
     ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
@@ -221,4 +222,53 @@ TEST_CASE("with replication 1, a batch that reads a block of a lost worker "
   CHECK(d.out->failures().size() == 1);
   // The placer moves the receiver on its own, after the node's loss.
   CHECK(log.wait_for("receiver 0 runs on the driver"));
+}
+
+TEST_CASE("with replication 2, the blocks of a killed worker are read from "
+          "their copy on a second worker, and no record is lost",
+          "[receiver][nodes][blocks]") {
+  support::log_capture log{"receiver"};
+  support::acked_source source{300, 10, 100};
+  worker_node a{source};
+  worker_node b{source};
+  driver d{{a.address, b.address}, source, graph::sums, 2};
+  // Node a stored and acknowledged 0-99, each block copied to node b
+  // before it was acknowledged. No batch was cut: the driver has their
+  // numbers and counts only.
+  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + a.address));
+  REQUIRE(source.wait_acked(100, seconds(120)));
+  a.proc.kill();
+  REQUIRE(log.wait_for("receiver 0: its node " + a.address + " was lost"));
+  source.release();
+  REQUIRE(d.run_until(300));
+  CHECK(d.out->numbers() == range(300));
+  CHECK(d.out->sums() == sums_model(300));
+  CHECK(d.out->failures().empty());
+  // The driver's output read a's blocks from b.
+  CHECK(log.contains("from the worker node " + a.address
+                     + ": the node was lost"));
+  CHECK(log.contains("trying " + b.address));
+}
+
+TEST_CASE("with replication 2, a window reads a killed worker's blocks from "
+          "their copy on a second worker",
+          "[receiver][nodes][blocks]") {
+  support::log_capture log{"receiver"};
+  support::acked_source source{100, 10, 100};
+  worker_node a{source, graph::windows};
+  worker_node b{source, graph::windows};
+  driver d{{a.address, b.address}, source, graph::windows, 2};
+  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + a.address));
+  REQUIRE(source.wait_acked(100, seconds(120)));
+  // Batch 1 s gets 0-99; the 2 s window reads them with batch 2 s, after
+  // node a was killed.
+  d.clk->advance(seconds(1));
+  d.out->wait_for(++d.cut);
+  a.proc.kill();
+  REQUIRE(log.wait_for("receiver 0: its node " + a.address + " was lost"));
+  d.clk->advance(seconds(1));
+  d.out->wait_for(++d.cut);
+  CHECK(d.out->failures().empty());
+  CHECK(d.out->numbers() == range(100));
+  CHECK(log.contains("trying " + b.address));
 }

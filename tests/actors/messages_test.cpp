@@ -98,7 +98,35 @@ TEST_CASE("blocks cross node boundaries as Boost.Serialization bytes",
     CHECK(out[0].location == "127.0.0.1:4311");
     REQUIRE(out[0].holder != nullptr);
     CHECK(out[0].holder->node == node);
+    CHECK(out[0].replica == nullptr);
+    CHECK(out[0].replica_location.empty());
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  }
+  SECTION("a block with a copy on a second node: both nodes and their "
+          "actors") {
+    auto node = sys.spawn([] { return caf::behavior{[](int32_t) {}}; });
+    auto other = sys.spawn([] { return caf::behavior{[](int32_t) {}}; });
+    block b;
+    b.stream_id = 1;
+    b.records = 7;
+    b.id = 9;
+    b.location = "127.0.0.1:4311";
+    b.holder = std::make_shared<const block_holder>(block_holder{node});
+    b.replica_location = "127.0.0.1:4312";
+    b.replica = std::make_shared<const block_holder>(block_holder{other});
+    auto out = roundtrip({b});
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].remote());
+    CHECK(out[0].id == 9);
+    CHECK(out[0].kept_on("127.0.0.1:4311"));
+    CHECK(out[0].kept_on("127.0.0.1:4312"));
+    CHECK_FALSE(out[0].kept_on("127.0.0.1:4313"));
+    REQUIRE(out[0].holder != nullptr);
+    CHECK(out[0].holder->node == node);
+    REQUIRE(out[0].replica != nullptr);
+    CHECK(out[0].replica->node == other);
+    for (auto& x : {node, other})
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   }
   SECTION("strings") {
     auto out = roundtrip(sealed<std::string>({"a", "bb", ""}));

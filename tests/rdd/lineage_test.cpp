@@ -213,27 +213,32 @@ private:
   std::map<uint64_t, std::vector<std::string>> kept_;
 };
 
-block kept_on(const std::string& node, uint64_t id, int64_t records) {
+block kept_on(const std::string& node, uint64_t id, int64_t records,
+              const std::string& copy_on = {}) {
   block b;
   b.records = records;
   b.id = id;
   b.location = node;
   b.holder = std::make_shared<const block_holder>();
+  if (!copy_on.empty()) {
+    b.replica_location = copy_on;
+    b.replica = std::make_shared<const block_holder>();
+  }
   return b;
 }
 
 } // namespace
 
-TEST_CASE("a map task's location is the node that keeps the block it reads, "
-          "and the block is fetched before a task here reads it",
+TEST_CASE("a map task's locations are the nodes that keep the block it "
+          "reads, and the block is fetched before a task here reads it",
           "[rdd][lineage]") {
   // Stream 0's batch: blocks 1 and 3 stayed on node a, block 2 came with
-  // its records. Stream 1's: block 4 stayed on node b.
+  // its records. Stream 1's: block 4 stayed on node b, with a copy on a.
   std::vector<block> zero{kept_on("a:1", 1, 2),
                           detail::make_block(0, std::vector<std::string>{
                                                   "c a", "b b d"}),
                           kept_on("a:1", 3, 1)};
-  std::vector<block> one{kept_on("b:2", 4, 1)};
+  std::vector<block> one{kept_on("b:2", 4, 1, "a:1")};
   auto received = [](const std::vector<block>& xs) {
     return rdd<std::string>{
       std::make_shared<detail::received_node<std::string>>(xs)};
@@ -247,10 +252,12 @@ TEST_CASE("a map task's location is the node that keeps the block it reads, "
                      .reduce_by_key([](int64_t a, int64_t b) { return a + b; },
                                     2);
   auto& shuffle = *counts_of.node();
-  std::vector<std::string> where;
+  std::vector<std::vector<std::string>> where;
   for (size_t i = 0; i < 4; ++i)
-    where.push_back(detail::map_task_location(shuffle, i));
-  CHECK(where == std::vector<std::string>{"a:1", "", "a:1", "b:2"});
+    where.push_back(detail::map_task_locations(shuffle, i));
+  CHECK(where
+        == std::vector<std::vector<std::string>>{
+          {"a:1"}, {}, {"a:1"}, {"b:2", "a:1"}});
   // Task 3 reads block 0 of stream 1's batch, through the union.
   size_t index = 7;
   auto* input = detail::map_task_input(shuffle, 3, index);
@@ -259,7 +266,7 @@ TEST_CASE("a map task's location is the node that keeps the block it reads, "
   // A block that was not fetched cannot be read.
   auto* leaf = detail::node_at(shuffle, {0, 0, 0, 0});
   REQUIRE(leaf != nullptr);
-  CHECK(leaf->location(0) == "a:1");
+  CHECK(leaf->locations(0) == std::vector<std::string>{"a:1"});
   CHECK_THROWS_AS(
     static_cast<const detail::rdd_node<std::string>*>(leaf)->compute(
       0, [](const std::string&) {}),

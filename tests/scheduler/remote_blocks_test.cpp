@@ -63,3 +63,26 @@ TEST_CASE("the blocks worker nodes keep go, by node, once their batches are "
         == std::map<std::string, ids>{{"a:1", {3, 4}}});
   CHECK(kept.size() == 0);
 }
+
+TEST_CASE("a block with a copy on a second node is released on both",
+          "[scheduler][remote_blocks]") {
+  auto a = std::make_shared<const block_holder>();
+  auto b = std::make_shared<const block_holder>();
+  remote_blocks kept;
+  // Block 1 on node a with its copy on b, block 2 on b with its copy on a,
+  // block 3 on a only.
+  auto copied = [](block x, const std::shared_ptr<const block_holder>& to,
+                   const std::string& node) {
+    x.replica_location = node;
+    x.replica = to;
+    return x;
+  };
+  kept.add(caf_stream::time{1000},
+           {{0,
+             {copied(kept_on(a, "a:1", 1), b, "b:2"),
+              copied(kept_on(b, "b:2", 2), a, "a:1"), kept_on(a, "a:1", 3)}}});
+  CHECK(kept.size() == 5);
+  CHECK(by_node(kept.take_until(caf_stream::time{1000}))
+        == std::map<std::string, ids>{{"a:1", {1, 2, 3}}, {"b:2", {1, 2}}});
+  CHECK(kept.size() == 0);
+}

@@ -3,11 +3,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 
 #include "caf_stream/duration.hpp"
+#include "caf_stream/receiver/block.hpp"
 
 namespace caf_stream::detail {
 
@@ -16,6 +18,16 @@ class block_buffer_base;
 } // namespace caf_stream::detail
 
 namespace caf_stream::actors {
+
+/// A worker node that can keep the copies of another node's blocks
+/// (`stream.receiver.replication` 2): its address, as the driver names it,
+/// and its node actor, as the driver reached it (messages to it go through
+/// the driver unless the two nodes are connected: CAF 0.17's TLS breaks
+/// both connections of two nodes that connect to each other twice).
+struct block_peer {
+  std::string address;
+  caf::actor node;
+};
 
 /// Where the block generator of a receiver on a worker node puts the blocks
 /// it seals, when they stay on that node (`stream.task.placement =
@@ -27,16 +39,27 @@ struct kept_blocks {
   /// The node, as the driver names it.
   std::string location;
   /// Whether the records go to the driver too (`stream.receiver.replication`
-  /// 2: a second copy), or only their count.
+  /// 2 without another worker node: a second copy), or only their count.
   bool copy_to_driver = true;
+  /// The actor that copies them to a second worker node before the driver
+  /// learns of them (`spawn_block_replicator`; null: none does).
+  caf::actor replicator;
+  /// Who hands out the blocks kept here (`block::holder`).
+  std::shared_ptr<const block_holder> holder;
 };
+
+/// Numbers `blocks` (`block_store::next_id`), names `keep`'s node as their
+/// location and hands them with their records to that node's actor.
+void keep_on_node(const kept_blocks& keep, std::vector<block>& blocks);
 
 /// Block generator of one receiver: seals the receiver's buffer into blocks.
 /// On a worker node (`on_worker`) the blocks leave the buffer's queue
 /// (`stream.block-queue-size`) as they leave for the driver's tracker;
 /// otherwise when a batch gets them. With `keep`, each block also stays on
 /// its worker node under a number, and the tracker gets it with its count,
-/// its number and its node (and its records with `copy_to_driver`).
+/// its number and its node (and its records with `copy_to_driver`; with a
+/// `replicator`, once that copied them to a second node, or with their
+/// records if it could not).
 /// - timer (system clock only), every block interval: seals and sends
 ///   `(blocks_atom, block_list)` to the tracker;
 /// - `(seal_atom)` -> `block_list`: seals now and returns the blocks.

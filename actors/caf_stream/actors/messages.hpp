@@ -61,6 +61,8 @@ using fetch_block_atom = caf::atom_constant<caf::atom("fetchblk")>;
 using block_chunk_atom = caf::atom_constant<caf::atom("blockchnk")>;
 using no_block_atom = caf::atom_constant<caf::atom("noblock")>;
 using release_blocks_atom = caf::atom_constant<caf::atom("relblocks")>;
+using copy_blocks_atom = caf::atom_constant<caf::atom("copyblocks")>;
+using replicate_atom = caf::atom_constant<caf::atom("replicate")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Whoever claims a task
 /// runs it: the operator worker it was sent to, or the job executor once
@@ -149,9 +151,9 @@ struct block_holder {
 };
 
 /// Blocks cross node boundaries with their records as Boost.Serialization
-/// bytes (a lines block with its text; none if they stayed on the node that
-/// keeps them), and the handle of that node's actor if there is one (a
-/// flag first: reading a handle back takes a middleman); the receiving
+/// bytes (a lines block with its text; none if they stayed on the nodes
+/// that keep them), and the handles of those nodes' actors if there are any
+/// (flags first: reading a handle back takes a middleman); the receiving
 /// side keeps the bytes until the batch decodes them.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, block& x) {
@@ -159,33 +161,48 @@ typename Inspector::result_type inspect(Inspector& f, block& x) {
   if constexpr (Inspector::reads_state) {
     auto bytes = x.to_bytes();
     bool kept = x.holder != nullptr;
+    bool copied = x.replica != nullptr;
     auto holder = kept ? x.holder->node : caf::actor{};
+    auto replica = copied ? x.replica->node : caf::actor{};
     if constexpr (std::is_same<typename Inspector::result_type, void>::value) {
-      f(name, x.stream_id, x.records, x.lines, bytes, x.id, x.location, kept);
+      f(name, x.stream_id, x.records, x.lines, bytes, x.id, x.location,
+        x.replica_location, kept, copied);
       if (kept)
         f(holder);
+      if (copied)
+        f(replica);
     } else {
       if (auto err = f(name, x.stream_id, x.records, x.lines, bytes, x.id,
-                       x.location, kept))
+                       x.location, x.replica_location, kept, copied))
         return err;
-      if (!kept)
-        return caf::error{};
-      return f(holder);
+      if (kept)
+        if (auto err = f(holder))
+          return err;
+      if (copied)
+        return f(replica);
+      return caf::error{};
     }
   } else {
     x.data.reset();
     x.holder = nullptr;
+    x.replica = nullptr;
     bool kept = false;
+    bool copied = false;
     if (auto err = f(name, x.stream_id, x.records, x.lines, x.bytes, x.id,
-                     x.location, kept))
+                     x.location, x.replica_location, kept, copied))
       return err;
-    if (!kept)
+    auto read_holder = [&](std::shared_ptr<const block_holder>& dst) {
+      caf::actor node;
+      if (auto err = f(node))
+        return err;
+      dst = std::make_shared<const block_holder>(block_holder{std::move(node)});
       return caf::error{};
-    caf::actor holder;
-    if (auto err = f(holder))
-      return err;
-    x.holder = std::make_shared<const block_holder>(
-      block_holder{std::move(holder)});
+    };
+    if (kept)
+      if (auto err = read_holder(x.holder))
+        return err;
+    if (copied)
+      return read_holder(x.replica);
     return caf::error{};
   }
 }

@@ -2,10 +2,12 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 
+#include "caf_stream/actors/block_generator.hpp"
 #include "caf_stream/clock.hpp"
 #include "caf_stream/config.hpp"
 
@@ -44,7 +46,10 @@ struct receiver_actors {
 /// the receiver. On a worker with `opts.receiver_replication` 2, a block
 /// that `store` hands over whole goes to the tracker before `store` returns
 /// (waiting at most `opts.state_timeout`). With `keeper`, the worker
-/// node's actor, the sealed blocks stay on the node (`kept_blocks`).
+/// node's actor, the blocks stay on the node (`kept_blocks`); with
+/// replication 2 and `peers` (the other worker nodes), their second copy
+/// goes to the first of `peers` that takes it before the tracker learns of
+/// them, else to the tracker.
 receiver_actors start_receiver(caf::actor_system& sys,
                                detail::receiver_input_base& in,
                                std::shared_ptr<receiver_base> rcv,
@@ -53,7 +58,8 @@ receiver_actors start_receiver(caf::actor_system& sys,
                                caf::actor listener_bus,
                                std::shared_ptr<runtime_state> runtime,
                                const std::string& location,
-                               caf::actor keeper = {});
+                               caf::actor keeper = {},
+                               std::vector<block_peer> peers = {});
 
 /// Receiver placer of one receiver stream (the receiver scheduling of
 /// Spark's ReceiverTracker), detached: runs the stream's receiver on a

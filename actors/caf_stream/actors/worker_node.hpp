@@ -27,12 +27,15 @@ namespace caf_stream::actors {
 ///   -> `actor`: spawns a holder for that state stream (the holders go down
 ///   with the node); an error if the driver runs another program or graph;
 /// - `(start_receiver_atom, graph fingerprint, program, stream id, tracker,
-///   listener bus, replication, keep blocks, location)` -> `actor`: starts
-///   the receiver of that receiver stream here (`start_receiver` at
+///   listener bus, replication, keep blocks, location, peers, peer nodes)`
+///   -> `actor`:
+///   starts the receiver of that receiver stream here (`start_receiver` at
 ///   `location`, this node's address as the driver names it, with the
 ///   driver's `stream.receiver.replication`; with `keep blocks`, the
-///   driver's map tasks run on the nodes, its sealed blocks stay here,
-///   `kept_blocks`) for the driver's `tracker` and
+///   driver's map tasks run on the nodes, its blocks stay here,
+///   `kept_blocks`, and with replication 2 their copies go to one of
+///   `peers`, the driver's other nodes, whose actors as the driver reached
+///   them are `peer nodes`) for the driver's `tracker` and
 ///   answers its supervisor, which the node stops when the driver goes
 ///   down (asked again by the same driver, it answers the same supervisor);
 ///   an error if the driver runs another program or graph, or if the
@@ -44,6 +47,11 @@ namespace caf_stream::actors {
 ///   program or graph;
 /// - `(put_blocks_atom, block_list)` from a block generator here: keeps the
 ///   blocks (`block_store`) until their driver releases them or goes down;
+/// - `(copy_blocks_atom, tracker, block_list)` from another node's
+///   replicator (`spawn_block_replicator`): keeps the copies of its blocks,
+///   with their records, until the driver of `tracker` releases them or
+///   goes down; answers `(copy_blocks_atom, uint64_t id)`, the last block's
+///   number;
 /// - `(get_block_atom, uint64_t id)` from this process: answers
 ///   `(get_block_atom, id, block)`, the block kept with its records by
 ///   pointer, or `(no_block_atom, id, std::string why)`;

@@ -22,7 +22,8 @@ namespace caf_stream::detail {
 /// with, or, for a block whose records stayed on the worker node that keeps
 /// it, fetched from there by `prepare` (`task_runner::fetch_block`). A
 /// lines block's lines are cut as the task reads them (in parallel, into
-/// one reused string each). A block's node is its partition's location.
+/// one reused string each). The nodes that keep a block (its own, then its
+/// copy's) are its partition's locations.
 template <class T>
 class received_node final : public rdd_node<T> {
 public:
@@ -32,7 +33,10 @@ public:
       auto& part = parts_[i];
       const auto& b = blocks[i];
       part.stream_id = b.stream_id;
-      part.location = b.location;
+      if (b.holder)
+        part.locations.push_back(b.location);
+      if (b.replica)
+        part.locations.push_back(b.replica_location);
       if (b.remote())
         part.source = b;
       else
@@ -62,7 +66,7 @@ public:
                          "a task read a block of receiver stream "
                            + std::to_string(part.stream_id)
                            + " that stayed on the worker node "
-                           + part.location + " before it was fetched");
+                           + part.source.location + " before it was fetched");
     if constexpr (std::is_same_v<T, std::string>) {
       if (part.text != nullptr) {
         for_each_line(*part.text, out);
@@ -73,14 +77,14 @@ public:
       out(x);
   }
 
-  std::string location(size_t index) const override {
-    return parts_[index].location;
+  std::vector<std::string> locations(size_t index) const override {
+    return parts_[index].locations;
   }
 
 private:
   struct partition {
     int32_t stream_id = 0;
-    std::string location;
+    std::vector<std::string> locations;
     // What a block that stayed on its node names, until it is fetched.
     block source;
     std::mutex mtx;

@@ -43,9 +43,10 @@ bool map_tasks_read_own_partitions(const rdd_node_base& shuffle);
 const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
                                     size_t task, size_t& index);
 
-/// The worker node that keeps the input map task `task` of `shuffle`
-/// reads (`rdd_node_base::location`), found down a lineage of one-to-one
-/// nodes and unions; empty if none keeps it or the lineage does not tell.
-std::string map_task_location(const rdd_node_base& shuffle, size_t task);
+/// The worker nodes that keep the input map task `task` of `shuffle` reads
+/// (`rdd_node_base::locations`), found down a lineage of one-to-one nodes
+/// and unions; empty if none keeps it or the lineage does not tell.
+std::vector<std::string> map_task_locations(const rdd_node_base& shuffle,
+                                            size_t task);
 
 } // namespace caf_stream::detail

@@ -32,10 +32,11 @@ public:
     return {};
   }
 
-  /// The worker node that keeps partition `index`'s input, where its task
-  /// runs best (Spark's `preferredLocations`); empty if none does. Only
-  /// inputs know one: `map_task_location` finds it through the lineage.
-  virtual std::string location(size_t index) const;
+  /// The worker nodes that keep partition `index`'s input, where its task
+  /// runs best, the first best (Spark's `preferredLocations`); empty if
+  /// none does. Only inputs know them: `map_task_locations` finds them
+  /// through the lineage.
+  virtual std::vector<std::string> locations(size_t index) const;
 
   /// Prepares the parents (`prepare`): what a shuffle's map stage needs
   /// before its tasks run on this node.

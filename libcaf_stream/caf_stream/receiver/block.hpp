@@ -62,12 +62,24 @@ struct block {
   std::string location;
   /// Who hands out the records `location` keeps (null if none does).
   std::shared_ptr<const block_holder> holder;
+  /// The second worker node that keeps a copy of the records under the same
+  /// number (`stream.receiver.replication` 2), empty if none does; and who
+  /// hands them out there.
+  std::string replica_location;
+  std::shared_ptr<const block_holder> replica;
 
-  /// Whether the records stayed on the node that keeps them: the block came
+  /// Whether the records stayed on the nodes that keep them: the block came
   /// without them, and a task that reads them here fetches them first
   /// (`task_runner::fetch_block`).
   bool remote() const noexcept {
-    return holder != nullptr && data == nullptr && bytes.empty();
+    return (holder != nullptr || replica != nullptr) && data == nullptr
+           && bytes.empty();
+  }
+
+  /// Whether worker node `node` keeps the records.
+  bool kept_on(const std::string& node) const noexcept {
+    return (holder != nullptr && location == node)
+           || (replica != nullptr && replica_location == node);
   }
 
   /// The Boost.Serialization form of the records; throws `stream_error` if

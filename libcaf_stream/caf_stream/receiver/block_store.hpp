@@ -18,7 +18,9 @@ namespace caf_stream {
 /// them once no batch reads them any more.
 class block_store {
 public:
-  /// A number for a new block, unique in this process.
+  /// A number for a new block, unique in this process and, from a random
+  /// start, across the nodes of a cluster (a node keeps the copies of
+  /// other nodes' blocks under their numbers).
   static uint64_t next_id() noexcept;
 
   /// Keeps `b`, which holds its records, under `b.id`.

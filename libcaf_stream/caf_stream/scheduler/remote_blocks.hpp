@@ -25,7 +25,8 @@ public:
     std::vector<uint64_t> ids;
   };
 
-  /// Batch `t` reads `blocks`: notes those a worker node keeps.
+  /// Batch `t` reads `blocks`: notes those worker nodes keep (a block with
+  /// a copy on a second node, on both).
   void add(time t, const std::map<int32_t, std::vector<block>>& blocks);
 
   /// The blocks of the batches up to `t`, by node, forgotten here.

@@ -45,7 +45,7 @@ void rdd_node_base::add_map_output(size_t, const std::string&) const {
                                           "buckets come from another node");
 }
 
-std::string rdd_node_base::location(size_t) const {
+std::vector<std::string> rdd_node_base::locations(size_t) const {
   return {};
 }
 
@@ -126,10 +126,12 @@ const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
   }
 }
 
-std::string map_task_location(const rdd_node_base& shuffle, size_t task) {
+std::vector<std::string> map_task_locations(const rdd_node_base& shuffle,
+                                            size_t task) {
   size_t index = 0;
   auto* input = map_task_input(shuffle, task, index);
-  return input != nullptr ? input->location(index) : std::string{};
+  return input != nullptr ? input->locations(index)
+                          : std::vector<std::string>{};
 }
 
 } // namespace caf_stream::detail

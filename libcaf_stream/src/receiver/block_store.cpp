@@ -2,11 +2,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <random>
 
 namespace caf_stream {
 
 uint64_t block_store::next_id() noexcept {
-  static std::atomic<uint64_t> last{0};
+  // A random start (its upper 32 bits): a node keeps other nodes' copies
+  // under their numbers (`stream.receiver.replication` 2), so the numbers
+  // of two nodes must not meet.
+  static std::atomic<uint64_t> last{[] {
+    std::random_device rd;
+    return static_cast<uint64_t>(rd()) << 32;
+  }()};
   return ++last;
 }
 

@@ -4,16 +4,21 @@ namespace caf_stream {
 
 void remote_blocks::add(time t,
                         const std::map<int32_t, std::vector<block>>& blocks) {
+  auto note = [&](const std::shared_ptr<const block_holder>& holder,
+                  const std::string& location, uint64_t id) {
+    if (!holder)
+      return;
+    auto& r = kept_[t][location];
+    if (!r.holder) {
+      r.holder = holder;
+      r.location = location;
+    }
+    r.ids.push_back(id);
+  };
   for (const auto& [stream, xs] : blocks)
     for (const auto& b : xs) {
-      if (!b.holder)
-        continue;
-      auto& r = kept_[t][b.location];
-      if (!r.holder) {
-        r.holder = b.holder;
-        r.location = b.location;
-      }
-      r.ids.push_back(b.id);
+      note(b.holder, b.location, b.id);
+      note(b.replica, b.replica_location, b.id);
     }
 }
 

@@ -1,0 +1,189 @@
+#include "block_replicator.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/after.hpp"
+#include "caf/blocking_actor.hpp"
+#include "caf/system_messages.hpp"
+
+#include "caf_stream/actors/error.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_link.hpp"
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/scheduler/node_exclusion.hpp"
+
+namespace caf_stream::actors {
+
+namespace {
+
+// How long a peer that did not answer gets no copies, at first and at most.
+constexpr auto first_rest = std::chrono::seconds(5);
+constexpr auto longest_rest = std::chrono::seconds(80);
+
+// How long connecting to a peer may take: a frozen node accepts the
+// connection but never finishes CAF's handshake.
+constexpr duration connect_bound{2000};
+
+class block_replicator final : public caf::blocking_actor {
+public:
+  block_replicator(caf::actor_config& cfg, int32_t stream_id,
+                   std::vector<block_peer> peers, caf::actor tracker,
+                   duration timeout)
+    : caf::blocking_actor(cfg),
+      stream_id_(stream_id),
+      tracker_(std::move(tracker)),
+      timeout_(timeout),
+      excluded_(first_rest, longest_rest),
+      log_(detail::logger("receiver")) {
+    for (auto& x : peers) {
+      auto holder = std::make_shared<const block_holder>(block_holder{x.node});
+      peers_.push_back(peer{std::move(x), std::move(holder), false});
+    }
+  }
+
+  void act() override {
+    // CAF 0.17 routes a message to a node this one is not connected to
+    // through the node it learned the handle from (the driver), and keeps
+    // that route after the driver is gone: a second driver's copies would
+    // go nowhere. So this node connects to its peers itself, unless over
+    // TLS, where two nodes that connect to each other twice break both
+    // connections: there, the driver keeps the copies.
+    if (nodes_use_tls(system())) {
+      log_->info("receiver {}: the copies of its blocks stay at the driver "
+                 "over TLS",
+                 stream_id_);
+      peers_.clear();
+    }
+    for (auto& p : peers_) {
+      auto bound = std::min(timeout_, connect_bound);
+      if (auto node = connect_node(this, p.to.address, "worker node", bound)) {
+        p.to.node = std::move(*node);
+        p.holder = std::make_shared<const block_holder>(
+          block_holder{p.to.node});
+      } else {
+        log_->warn("receiver {}: {}; its blocks' copies go there through "
+                   "the driver",
+                   stream_id_, message_of(node.error()));
+      }
+      monitor(p.to.node);
+    }
+    bool running = true;
+    receive_while(running)(
+      [&](replicate_atom, block_list& xs) {
+        copy(xs);
+        return std::move(xs);
+      },
+      [&](caf::down_msg& dm) { lost(dm.source); },
+      [&](caf::exit_msg&) { running = false; });
+  }
+
+  const char* name() const override {
+    return "caf_stream.block_replicator";
+  }
+
+private:
+  struct peer {
+    block_peer to;
+    std::shared_ptr<const block_holder> holder;
+    bool lost;
+  };
+
+  // Copies `xs` to the first peer that takes them; on success, names it in
+  // each block and takes their records out.
+  void copy(block_list& xs) {
+    if (xs.empty())
+      return;
+    for (auto& p : peers_) {
+      auto now = node_exclusion::clock::now();
+      if (p.lost || excluded_.excluded(p.to.address, now))
+        continue;
+      auto why = copy_to(p, xs);
+      if (why.empty()) {
+        excluded_.succeeded(p.to.address);
+        for (auto& b : xs) {
+          b.replica_location = p.to.address;
+          b.replica = p.holder;
+          b.data.reset();
+          b.bytes.clear();
+        }
+        if (std::exchange(to_driver_, false))
+          log_->info("receiver {}: the copies of its blocks go to the "
+                     "worker node {} again",
+                     stream_id_, p.to.address);
+        return;
+      }
+      std::string rest = "it gets no more";
+      if (!p.lost) {
+        auto x = excluded_.failed(p.to.address, node_exclusion::clock::now());
+        rest = "it gets none for "
+               + std::to_string(
+                 std::chrono::duration_cast<std::chrono::seconds>(x).count())
+               + " s";
+      }
+      log_->warn("receiver {}: the worker node {} did not take a copy of {} "
+                 "blocks ({}): {}",
+                 stream_id_, p.to.address, xs.size(), rest, why);
+    }
+    if (!std::exchange(to_driver_, true))
+      log_->warn("receiver {}: no other worker node takes the copies of its "
+                 "blocks: the driver keeps them",
+                 stream_id_);
+  }
+
+  // Sends `xs` to `p` and waits for its answer; returns why it did not
+  // take them (empty if it did).
+  std::string copy_to(peer& p, const block_list& xs) {
+    auto last = xs.back().id;
+    send(p.to.node, copy_blocks_atom::value, tracker_, xs);
+    std::string failure;
+    bool done = false;
+    auto bound = std::chrono::duration_cast<caf::timespan>(timeout_);
+    while (!done && failure.empty())
+      receive(
+        // An answer to an earlier copy that timed out may come first.
+        [&](copy_blocks_atom, uint64_t id) { done = id == last; },
+        [&](caf::down_msg& dm) {
+          lost(dm.source);
+          if (p.lost)
+            failure = "the node was lost (" + system().render(dm.reason)
+                      + ")";
+        },
+        caf::after(bound) >> [&] {
+          failure = "no answer within stream.state-timeout ("
+                    + to_string(timeout_) + ")";
+        });
+    return failure;
+  }
+
+  void lost(const caf::actor_addr& who) {
+    for (auto& p : peers_)
+      if (p.to.node.address() == who)
+        p.lost = true;
+  }
+
+  int32_t stream_id_;
+  std::vector<peer> peers_;
+  caf::actor tracker_;
+  duration timeout_;
+  node_exclusion excluded_;
+  // Whether the last blocks' copies went to the driver.
+  bool to_driver_ = false;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+} // namespace
+
+caf::actor spawn_block_replicator(caf::actor_system& sys, int32_t stream_id,
+                                  std::vector<block_peer> peers,
+                                  caf::actor tracker, duration timeout) {
+  return sys.spawn<block_replicator, caf::detached>(
+    stream_id, std::move(peers), std::move(tracker), timeout);
+}
+
+} // namespace caf_stream::actors

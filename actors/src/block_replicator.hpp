@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "caf/actor.hpp"
+#include "caf/fwd.hpp"
+
+#include "caf_stream/actors/block_generator.hpp"
+#include "caf_stream/duration.hpp"
+
+namespace caf_stream::actors {
+
+/// Copies the blocks that a receiver on a worker node keeps there to a
+/// second worker node before the driver learns of them
+/// (`stream.receiver.replication` 2; Spark replicates a received block to
+/// another executor), detached, as it waits for the other node:
+/// - `(replicate_atom, block_list xs)` -> `block_list`: `xs`, which hold
+///   their records and are kept on this node (`keep_on_node`), go with
+///   their records to the first of `peers` that takes them
+///   (`(copy_blocks_atom, tracker, xs)` to its node actor, which answers
+///   `(copy_blocks_atom, last id)`; connected to directly where this node
+///   can, else through the driver; none over TLS). The answer names that node as their
+///   replica and holds no records. A peer that is lost gets no more; one
+///   that does not answer within `timeout` gets none for a while
+///   (`node_exclusion`); the next is tried. If none takes them, the answer
+///   holds the records: the driver's tracker keeps that copy.
+/// Ends with an exit message (the block generator links to it).
+caf::actor spawn_block_replicator(caf::actor_system& sys, int32_t stream_id,
+                                  std::vector<block_peer> peers,
+                                  caf::actor tracker, duration timeout);
+
+} // namespace caf_stream::actors
