@@ -24,6 +24,7 @@
 #include "caf_stream/error.hpp"
 #include "caf_stream/rdd/lineage.hpp"
 #include "caf_stream/scheduler/fetch_plan.hpp"
+#include "caf_stream/scheduler/speculation.hpp"
 #include "caf_stream/scheduler/task_assignment.hpp"
 
 namespace caf_stream::actors {
@@ -288,6 +289,8 @@ bool node_map_stages::run(
   };
   std::map<uint64_t, sent> out;
   fetch_plan fetches{opts_.shuffle_fetch_chunk, opts_.shuffle_max_in_flight};
+  speculation late{opts_.speculation_multiplier,
+                   opts_.speculation_min_task_runtime};
   auto release = [&](uint64_t id, const sent& x) {
     if (x.host)
       self_->send(x.host, release_atom::value, id);
@@ -321,6 +324,7 @@ bool node_map_stages::run(
     auto x = std::move(i->second);
     out.erase(i);
     fetches.drop(id);
+    late.dropped(id);
     release(id, x);
     fail(x.node, why);
   };
@@ -353,52 +357,75 @@ bool node_map_stages::run(
                             where->stream, where->path, mine,
                             std::move(inputs)});
       out.emplace(id, sent{k, node->address(), std::move(mine), {}});
+      late.sent(id, speculation::clock::now());
     }
     // A node that is lost goes down (the middleman kills its proxy): its
-    // tasks go elsewhere without waiting for the timeout.
-    self_->receive_while([&] { return !out.empty(); })(
-      [&](map_done_atom, uint64_t id, const std::vector<uint64_t>& sizes) {
-        auto i = out.find(id);
-        if (i == out.end())
-          return;
-        i->second.host = caf::actor_cast<caf::actor>(self_->current_sender());
-        fetches.add(id, sizes);
-        if (fetches.complete(id))
-          fetched(id);
-        fetch_more();
-      },
-      [&](chunk_atom, uint64_t id, uint32_t task, uint64_t offset,
-          uint64_t size, const std::string& bytes) {
-        try {
-          if (fetches.received({id, task, offset, size}, bytes))
+    // tasks go elsewhere without waiting for the timeout. A node whose
+    // answer is late (`stream.speculation.*`), or that does not answer
+    // within `stream.state-timeout`, fails.
+    while (!out.empty()) {
+      auto wait = opts_.state_timeout;
+      auto until_late = late.until_late(speculation::clock::now());
+      if (opts_.speculation && until_late)
+        wait = std::min(wait, std::chrono::duration_cast<duration>(*until_late)
+                                + duration{1});
+      self_->receive(
+        [&](map_done_atom, uint64_t id, const std::vector<uint64_t>& sizes) {
+          auto i = out.find(id);
+          auto host = caf::actor_cast<caf::actor>(self_->current_sender());
+          if (i == out.end()) {
+            // A late answer: its tasks ran elsewhere.
+            self_->send(host, release_atom::value, id);
+            return;
+          }
+          i->second.host = std::move(host);
+          // The node ran its tasks; fetching its buckets is up to the driver.
+          late.answered(id, speculation::clock::now());
+          fetches.add(id, sizes);
+          if (fetches.complete(id))
             fetched(id);
-        } catch (const stream_error& e) {
-          failed(id, e.what());
-        }
-        fetch_more();
-      },
-      [&](map_failed_atom, uint64_t id, std::string& why) {
-        failed(id, why);
-        fetch_more();
-      },
-      [&](caf::down_msg& dm) {
-        forget(dm.source);
-        std::vector<uint64_t> lost;
-        for (auto& [id, x] : out)
-          if (x.actor == dm.source)
-            lost.push_back(id);
-        for (auto id : lost)
-          failed(id, "the node was lost: " + self_->system().render(dm.reason));
-        fetch_more();
-      },
-      caf::after(opts_.state_timeout) >> [&] {
-        std::vector<uint64_t> late;
-        for (auto& [id, x] : out)
-          late.push_back(id);
-        for (auto id : late)
-          failed(id, "no answer within stream.state-timeout ("
-                       + to_string(opts_.state_timeout) + ")");
-      });
+          fetch_more();
+        },
+        [&](chunk_atom, uint64_t id, uint32_t task, uint64_t offset,
+            uint64_t size, const std::string& bytes) {
+          try {
+            if (fetches.received({id, task, offset, size}, bytes))
+              fetched(id);
+          } catch (const stream_error& e) {
+            failed(id, e.what());
+          }
+          fetch_more();
+        },
+        [&](map_failed_atom, uint64_t id, std::string& why) {
+          failed(id, why);
+          fetch_more();
+        },
+        [&](caf::down_msg& dm) {
+          forget(dm.source);
+          std::vector<uint64_t> lost;
+          for (auto& [id, x] : out)
+            if (x.actor == dm.source)
+              lost.push_back(id);
+          for (auto id : lost)
+            failed(id, "the node was lost: "
+                         + self_->system().render(dm.reason));
+          fetch_more();
+        },
+        caf::after(wait) >> [&] {
+          if (wait < opts_.state_timeout) {
+            for (auto id : late.late(speculation::clock::now()))
+              failed(id, "its answer is late (stream.speculation: "
+                           "the other nodes answered sooner)");
+            return;
+          }
+          std::vector<uint64_t> gone;
+          for (auto& [id, x] : out)
+            gone.push_back(id);
+          for (auto id : gone)
+            failed(id, "no answer within stream.state-timeout ("
+                         + to_string(opts_.state_timeout) + ")");
+        });
+    }
     auto local = tasks.take_for_driver();
     if (!local.empty()) {
       here(local);

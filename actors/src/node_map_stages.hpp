@@ -42,8 +42,10 @@ namespace caf_stream::actors {
 /// to the worker nodes by name (`map_stage`), with the batch's inputs,
 /// fetches their buckets from the nodes in chunks (`fetch_plan`,
 /// `stream.shuffle.*`) into the shuffle, and runs again elsewhere the
-/// tasks of a node that fails (`task_assignment`), which then gets no tasks
-/// for a while (`node_exclusion`). Used on the executor's thread only.
+/// tasks of a node that fails (`task_assignment`), is lost, or whose answer
+/// is late (`speculation`, `stream.speculation.*`), which then gets no
+/// tasks for a while (`node_exclusion`). Used on the executor's thread
+/// only.
 class node_map_stages {
 public:
   /// `directory`: the node directory (null: the nodes are `stream.nodes`).

@@ -86,6 +86,13 @@ void add_stream_options(caf::config_option_set& opts) {
                                    "workers or driver")
     .add<size_t>("max-failures", "failures of a task before its stage "
                                  "fails (4)");
+  caf::config_option_adder{opts, "stream.speculation"}
+    .add<bool>("enabled", "run a late worker node's map tasks again "
+                          "elsewhere (true)")
+    .add<double>("multiplier", "how many times the median answer time an "
+                               "answer is late after (1.5)")
+    .add<caf::timespan>("min-task-runtime",
+                        "the least time an answer is late after (500 ms)");
   caf::config_option_adder{opts, "stream.shuffle"}
     .add<size_t>("fetch-chunk", "most bytes of map output per fetch from a "
                                 "worker node (1 MiB)")
@@ -130,6 +137,13 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
     result.tasks = parse_task_placement(*x);
   result.task_max_failures = caf::get_or(cfg, "stream.task.max-failures",
                                          result.task_max_failures);
+  result.speculation = caf::get_or(cfg, "stream.speculation.enabled",
+                                   result.speculation);
+  result.speculation_multiplier = caf::get_or(
+    cfg, "stream.speculation.multiplier", result.speculation_multiplier);
+  result.speculation_min_task_runtime
+    = ms("stream.speculation.min-task-runtime",
+         result.speculation_min_task_runtime);
   result.shuffle_fetch_chunk = caf::get_or(cfg, "stream.shuffle.fetch-chunk",
                                            result.shuffle_fetch_chunk);
   result.shuffle_max_in_flight = caf::get_or(

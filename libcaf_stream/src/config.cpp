@@ -89,6 +89,12 @@ void stream_options::validate() const {
               "at stream.driver-port");
   if (task_max_failures == 0)
     bad_value("stream.task.max-failures", "0", "it must be positive");
+  if (!(speculation_multiplier >= 1.0))
+    bad_value("stream.speculation.multiplier",
+              std::to_string(speculation_multiplier), "it must be at least 1");
+  if (speculation_min_task_runtime.count() <= 0)
+    bad_value("stream.speculation.min-task-runtime",
+              to_string(speculation_min_task_runtime), "it must be positive");
   if (shuffle_fetch_chunk == 0)
     bad_value("stream.shuffle.fetch-chunk", "0", "it must be positive");
   if (shuffle_max_in_flight == 0)

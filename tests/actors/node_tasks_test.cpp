@@ -220,7 +220,10 @@ TEST_CASE_METHOD(two_nodes,
                  "the map tasks of a worker node killed while it holds them "
                  "run again on the other node, and the counts stay exact",
                  "[actors][nodes][tasks]") {
-  driver d{driver_options({a.address, b.address})};
+  auto opts = driver_options({a.address, b.address});
+  // The node dies with its tasks; it is not given up as late first.
+  opts.speculation = false;
+  driver d{opts};
   d.run_batch(1);
   // Frozen, node a takes batch 2's tasks and does not answer; it dies with
   // them.
@@ -257,6 +260,7 @@ TEST_CASE_METHOD(two_nodes,
                  "[actors][nodes][tasks]") {
   auto opts = driver_options({a.address, b.address});
   opts.state_timeout = duration{2000};
+  opts.speculation = false;
   driver d{opts};
   d.run_batch(1);
   a.proc.freeze();
@@ -268,6 +272,27 @@ TEST_CASE_METHOD(two_nodes,
                      "node gets none for 5 s): no answer within "
                      "stream.state-timeout (2000 ms)"));
   // The frozen node rests: batch 3 does not wait for it again.
+  CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
+                     "worker node " + b.address));
+}
+
+TEST_CASE_METHOD(two_nodes,
+                 "a frozen worker node's map tasks run on the other node once "
+                 "its answer is late, long before stream.state-timeout",
+                 "[actors][nodes][tasks]") {
+  auto opts = driver_options({a.address, b.address});
+  opts.state_timeout = duration{60000};
+  driver d{opts};
+  d.run_batch(1);
+  a.proc.freeze();
+  d.run_batch(2);
+  d.run_batch(3);
+  check_counts(*d.out, 3);
+  // Node b answered batch 2's tasks; node a's answer is late after 500 ms
+  // (stream.speculation.min-task-runtime), not 60 s.
+  CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
+                     + a.address + " failed, they run again elsewhere (the "
+                     "node gets none for 5 s): its answer is late"));
   CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
                      "worker node " + b.address));
 }

@@ -298,6 +298,27 @@ TEST_CASE("stream.task.placement and .max-failures say where map tasks "
         == "stream.task.max-failures = 0 is invalid: it must be positive");
 }
 
+TEST_CASE("stream.speculation.* say when a worker node's answer is late",
+          "[actors][stream_config]") {
+  // On by default (Spark's is off), with Spark's multiplier.
+  auto plain = options_of({});
+  CHECK(plain.speculation);
+  CHECK(plain.speculation_multiplier == 1.5);
+  CHECK(plain.speculation_min_task_runtime == duration{500});
+  auto set = options_of({"--stream.speculation.enabled=false",
+                         "--stream.speculation.multiplier=3",
+                         "--stream.speculation.min-task-runtime=2s"});
+  CHECK_FALSE(set.speculation);
+  CHECK(set.speculation_multiplier == 3.0);
+  CHECK(set.speculation_min_task_runtime == duration{2000});
+  CHECK_THAT(refused({"--stream.speculation.multiplier=0.5"}),
+             Catch::StartsWith("stream.speculation.multiplier = 0.5")
+               && Catch::EndsWith("is invalid: it must be at least 1"));
+  CHECK(refused({"--stream.speculation.min-task-runtime=0s"})
+        == "stream.speculation.min-task-runtime = 0 ms is invalid: it must "
+           "be positive");
+}
+
 TEST_CASE("stream.shuffle.fetch-chunk and .max-in-flight bound the fetches "
           "of map outputs from worker nodes",
           "[actors][stream_config]") {
