@@ -173,8 +173,7 @@ TEST_CASE("a worker that stops gracefully hands the blocks it keeps to the "
   driver d{{node.address}, source};
   // The node stored and acknowledged 0-99, and no batch was cut: with
   // replication 1 they are on the node only.
-  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
-  REQUIRE(source.wait_acked(100, seconds(120)));
+  support::wait_acked_on(node, source, log, 100);
   node.proc.write_line("stop");
   REQUIRE(log.wait_for("receiver 0: its node " + node.address
                        + " was lost"));
@@ -194,8 +193,7 @@ TEST_CASE("with replication 1, a batch that reads a block of a lost worker "
   support::acked_source source{100, 10, 100};
   worker_node node{source, graph::windows};
   driver d{{node.address}, source, graph::windows};
-  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
-  REQUIRE(source.wait_acked(100, seconds(120)));
+  support::wait_acked_on(node, source, log, 100);
   // Batch 1 s gets 0-99, which stay on the node; the 2 s window reads them
   // with batch 2 s, after the node was killed.
   d.clk->advance(seconds(1));
@@ -235,8 +233,7 @@ TEST_CASE("with replication 2, the blocks of a killed worker are read from "
   // Node a stored and acknowledged 0-99, each block copied to node b
   // before it was acknowledged. No batch was cut: the driver has their
   // numbers and counts only.
-  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + a.address));
-  REQUIRE(source.wait_acked(100, seconds(120)));
+  support::wait_acked_on(a, source, log, 100);
   a.proc.kill();
   REQUIRE(log.wait_for("receiver 0: its node " + a.address + " was lost"));
   source.release();
@@ -258,8 +255,7 @@ TEST_CASE("with replication 2, a window reads a killed worker's blocks from "
   worker_node a{source, graph::windows};
   worker_node b{source, graph::windows};
   driver d{{a.address, b.address}, source, graph::windows, 2};
-  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + a.address));
-  REQUIRE(source.wait_acked(100, seconds(120)));
+  support::wait_acked_on(a, source, log, 100);
   // Batch 1 s gets 0-99; the 2 s window reads them with batch 2 s, after
   // node a was killed.
   d.clk->advance(seconds(1));

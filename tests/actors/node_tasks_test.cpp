@@ -180,6 +180,23 @@ struct two_nodes {
   support::debug_log debug{"executor"};
   worker_node a;
   worker_node b;
+
+  // Freezes node a after batch 1 of a driver with `opts`, then runs
+  // batches 2 and 3: the counts stay exact, batch 2 gives node a's tasks
+  // to node b for `why`, and batch 3 runs all 4 on node b (node a rests).
+  void check_frozen_a(const stream_options& opts, const std::string& why) {
+    driver d{opts};
+    d.run_batch(1);
+    a.proc.freeze();
+    d.run_batch(2);
+    d.run_batch(3);
+    check_counts(*d.out, 3);
+    CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
+                       + a.address + " failed, they run again elsewhere (the "
+                       "node gets none for 5 s): " + why));
+    CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
+                       "worker node " + b.address));
+  }
 };
 
 } // namespace
@@ -261,40 +278,18 @@ TEST_CASE_METHOD(two_nodes,
   auto opts = driver_options({a.address, b.address});
   opts.state_timeout = duration{2000};
   opts.speculation = false;
-  driver d{opts};
-  d.run_batch(1);
-  a.proc.freeze();
-  d.run_batch(2);
-  d.run_batch(3);
-  check_counts(*d.out, 3);
-  CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
-                     + a.address + " failed, they run again elsewhere (the "
-                     "node gets none for 5 s): no answer within "
-                     "stream.state-timeout (2000 ms)"));
-  // The frozen node rests: batch 3 does not wait for it again.
-  CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
-                     "worker node " + b.address));
+  check_frozen_a(opts, "no answer within stream.state-timeout (2000 ms)");
 }
 
 TEST_CASE_METHOD(two_nodes,
                  "a frozen worker node's map tasks run on the other node once "
                  "its answer is late, long before stream.state-timeout",
                  "[actors][nodes][tasks]") {
+  // Node b answers batch 2's tasks; node a's answer is late after 500 ms
+  // (stream.speculation.min-task-runtime), not 60 s.
   auto opts = driver_options({a.address, b.address});
   opts.state_timeout = duration{60000};
-  driver d{opts};
-  d.run_batch(1);
-  a.proc.freeze();
-  d.run_batch(2);
-  d.run_batch(3);
-  check_counts(*d.out, 3);
-  // Node b answered batch 2's tasks; node a's answer is late after 500 ms
-  // (stream.speculation.min-task-runtime), not 60 s.
-  CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
-                     + a.address + " failed, they run again elsewhere (the "
-                     "node gets none for 5 s): its answer is late"));
-  CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
-                     "worker node " + b.address));
+  check_frozen_a(opts, "its answer is late");
 }
 
 TEST_CASE("a windowed count and map_with_state's running totals with two "

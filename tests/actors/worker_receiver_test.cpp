@@ -107,18 +107,11 @@ struct driver {
   size_t cut = 0;
 };
 
-// Waits until the receiver runs on `node` and `node` acknowledged the
-// numbers below `n`, with no batch cut meanwhile.
-void wait_acked_on(worker_node& node, support::acked_source& source,
-                   support::log_capture& log, int64_t n) {
-  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
-  REQUIRE(source.wait_acked(n, seconds(120)));
-}
-
-// `wait_acked_on`, then kills `node` (SIGKILL) and lets the source go on.
+// `support::wait_acked_on`, then kills `node` (SIGKILL) and lets the
+// source go on.
 void kill_after_acked(worker_node& node, support::acked_source& source,
                       support::log_capture& log, int64_t n) {
-  wait_acked_on(node, source, log, n);
+  support::wait_acked_on(node, source, log, n);
   node.proc.kill();
   source.release();
 }
@@ -212,7 +205,7 @@ TEST_CASE("a worker that stops gracefully hands what its receiver stored to "
   driver d{{node.address}, source, 1};
   // With replication 1, 0-99 wait in the worker's buffer (a SIGKILL loses
   // them, above); a graceful stop seals them for the driver first.
-  wait_acked_on(node, source, log, 100);
+  support::wait_acked_on(node, source, log, 100);
   node.proc.write_line("stop");
   REQUIRE(log.wait_for("receiver 0: its node " + node.address
                        + " was lost"));
@@ -248,7 +241,7 @@ TEST_CASE("a frozen worker holds up a batch for one batch interval at most, "
   driver d{{node.address}, source, 1};
   // With replication 1, 0-99 wait in the worker's buffer for the driver's
   // seal.
-  wait_acked_on(node, source, log, 100);
+  support::wait_acked_on(node, source, log, 100);
   node.proc.freeze();
   // Batch 1 s waits for the frozen worker's seal until 2 s, then goes on
   // without its blocks.

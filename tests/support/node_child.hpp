@@ -1,12 +1,16 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "support/acked_source.hpp"
 #include "support/child_process.hpp"
+#include "support/log_capture.hpp"
 
 namespace support {
 
@@ -32,5 +36,14 @@ struct node_child {
   std::string port;
   std::string address;
 };
+
+/// Waits until receiver 0 runs on `node` (`log` captures the "receiver"
+/// logger) and `node` acknowledged the numbers below `n` of `source`, with
+/// no batch cut meanwhile.
+inline void wait_acked_on(const node_child& node, acked_source& source,
+                          log_capture& log, int64_t n) {
+  REQUIRE(log.wait_for("receiver 0 runs on the worker node " + node.address));
+  REQUIRE(source.wait_acked(n, std::chrono::seconds(120)));
+}
 
 } // namespace support
