@@ -364,11 +364,16 @@ bool node_map_stages::run(
     // answer is late (`stream.speculation.*`), or that does not answer
     // within `stream.state-timeout`, fails.
     while (!out.empty()) {
+      // The wait ends when the next answer is late, if that comes first.
       auto wait = opts_.state_timeout;
       auto until_late = late.until_late(speculation::clock::now());
-      if (opts_.speculation && until_late)
-        wait = std::min(wait, std::chrono::duration_cast<duration>(*until_late)
-                                + duration{1});
+      auto speculating = false;
+      if (opts_.speculation && until_late) {
+        auto x = std::chrono::duration_cast<duration>(*until_late)
+                 + duration{1};
+        speculating = x < wait;
+        wait = std::min(wait, x);
+      }
       self_->receive(
         [&](map_done_atom, uint64_t id, const std::vector<uint64_t>& sizes) {
           auto i = out.find(id);
@@ -412,7 +417,7 @@ bool node_map_stages::run(
           fetch_more();
         },
         caf::after(wait) >> [&] {
-          if (wait < opts_.state_timeout) {
+          if (speculating) {
             for (auto id : late.late(speculation::clock::now()))
               failed(id, "its answer is late (stream.speculation: "
                            "the other nodes answered sooner)");
