@@ -279,23 +279,69 @@ bool node_map_stages::run(
                why);
     tasks.node_failed(k, why);
   };
-  // The tasks sent and not answered (or their buckets not fetched) yet,
-  // by message id; `host`: the node's task host, which holds the buckets.
-  struct sent {
-    size_t node;
-    caf::actor_addr actor;
-    std::vector<uint32_t> tasks;
-    caf::actor host;
-  };
+  using sent = sent_stage;
+  // The stages sent and not done yet, by message id.
   std::map<uint64_t, sent> out;
   fetch_plan fetches{opts_.shuffle_fetch_chunk, opts_.shuffle_max_in_flight};
   speculation late{opts_.speculation_multiplier,
                    opts_.speculation_min_task_runtime};
+  // The reduce tasks run on the nodes that hold the buckets, which fetch
+  // them from each other, unless the records do not serialize or that
+  // failed: then the buckets come here.
+  auto on_nodes = shuffle.reduce_serializable();
+  auto reducing = false;
+  size_t reduced = 0;
   auto release = [&](uint64_t id, const sent& x) {
     if (x.host)
       self_->send(x.host, release_atom::value, id);
   };
-  // Stage `id`'s buckets are all here.
+  // Asks for the next chunks, within `stream.shuffle.max-in-flight`.
+  auto fetch_more = [&] {
+    for (const auto& r : fetches.next())
+      self_->send(out.at(r.source).host, fetch_atom::value, r.source,
+                  r.bucket, r.offset, r.size);
+  };
+  // The reduce tasks on the nodes failed: their outputs are dropped and
+  // the driver fetches the held buckets.
+  auto reduce_here = [&](const std::string& why) {
+    if (!on_nodes)
+      return;
+    on_nodes = false;
+    reducing = false;
+    log_->warn("batch {}: the reduce tasks of stream {} run on the driver: "
+               "{}",
+               t, where->stream, why);
+    for (auto i = out.begin(); i != out.end();) {
+      auto& x = i->second;
+      if (x.reduce) {
+        fetches.drop(i->first);
+        late.dropped(i->first);
+        release(i->first, x);
+        i = out.erase(i);
+        continue;
+      }
+      if (x.held) {
+        x.held = false;
+        fetches.add(i->first, x.sizes);
+      }
+      ++i;
+    }
+    // (A map task's frame has a header: a fetch is never complete yet.)
+    fetch_more();
+  };
+  // The reduce tasks ran: the held buckets are no longer needed.
+  auto reduce_done = [&] {
+    for (auto& [id, x] : out) {
+      release(id, x);
+      for (auto i : x.tasks)
+        tasks.finished(i);
+    }
+    out.clear();
+    log_->debug("batch {}: the {} reduce tasks of stream {} ran on the "
+                "worker nodes",
+                t, shuffle.num_partitions(), where->stream);
+  };
+  // Stage `id`'s outputs are all here.
   auto fetched = [&](uint64_t id) {
     auto i = out.find(id);
     if (i == out.end())
@@ -303,15 +349,35 @@ bool node_map_stages::run(
     auto x = std::move(i->second);
     out.erase(i);
     release(id, x);
-    auto buckets = fetches.take(id);
-    auto why = take(shuffle, x.tasks, buckets, tasks);
+    auto outputs = fetches.take(id);
+    if (x.reduce) {
+      try {
+        for (size_t k = 0; k < x.tasks.size(); ++k)
+          shuffle.add_reduced(x.tasks[k], outputs.at(k));
+      } catch (const std::exception& e) {
+        reduce_here(std::string{"a reduced partition is malformed: "}
+                    + e.what());
+        return;
+      }
+      size_t bytes = 0;
+      for (const auto& p : outputs)
+        bytes += p.size();
+      log_->debug("batch {}: {} reduce tasks of stream {} ran on the worker "
+                  "node {} ({} bytes of records fetched)",
+                  t, x.tasks.size(), where->stream, addresses[x.node], bytes);
+      reduced += x.tasks.size();
+      if (reduced == shuffle.num_partitions())
+        reduce_done();
+      return;
+    }
+    auto why = take(shuffle, x.tasks, outputs, tasks);
     if (!why.empty()) {
       fail(x.node, why);
       return;
     }
     excluded_.succeeded(addresses[x.node]);
     size_t bytes = 0;
-    for (const auto& b : buckets)
+    for (const auto& b : outputs)
       bytes += b.size();
     log_->debug("batch {}: {} map tasks of stream {} ran on the worker node "
                 "{} ({} bytes of buckets fetched)",
@@ -326,19 +392,48 @@ bool node_map_stages::run(
     fetches.drop(id);
     late.dropped(id);
     release(id, x);
+    if (x.reduce) {
+      reduce_here("the worker node " + addresses[x.node] + " failed: " + why);
+      return;
+    }
+    // The reduce tasks may be reading this node's buckets.
+    if (reducing)
+      reduce_here("the worker node " + addresses[x.node]
+                  + " that holds map outputs failed: " + why);
     fail(x.node, why);
   };
-  // Asks for the next chunks, within `stream.shuffle.max-in-flight`.
-  auto fetch_more = [&] {
-    for (const auto& r : fetches.next())
-      self_->send(out.at(r.source).host, fetch_atom::value, r.source,
-                  r.bucket, r.offset, r.size);
+  // Sends the reduce tasks to the nodes that hold the buckets.
+  auto start_reduce = [&] {
+    auto stages = reduce_stages(shuffle, *where, n, addresses, out);
+    if (stages.empty()) {
+      reduce_here("the map outputs on the nodes do not cover the stage");
+      return;
+    }
+    reducing = true;
+    reduced = 0;
+    // A reduce stage's answer is late against the other reduce stages'.
+    late = speculation{opts_.speculation_multiplier,
+                       opts_.speculation_min_task_runtime};
+    for (auto& [k, stage] : stages) {
+      auto id = ++next_id_;
+      auto& node = nodes_.at(addresses[k]);
+      auto mine = stage.shuffle.tasks;
+      self_->send(node, reduce_tasks_atom::value, id, std::move(stage));
+      out.emplace(id, sent{k, node.address(), std::move(mine), {}, true});
+      late.sent(id, speculation::clock::now());
+    }
+  };
+  auto waiting = [&] {
+    return std::any_of(out.begin(), out.end(),
+                       [](const auto& x) { return !x.second.held; });
   };
   while (!tasks.done()) {
+    auto sent_any = false;
     for (size_t k = 0; k < addresses.size(); ++k) {
       auto mine = tasks.take_unsent(k);
       if (mine.empty())
         continue;
+      sent_any = true;
       auto node = reach(addresses[k]);
       if (!node) {
         fail(k, is_stream_error(node.error())
@@ -359,11 +454,15 @@ bool node_map_stages::run(
       out.emplace(id, sent{k, node->address(), std::move(mine), {}});
       late.sent(id, speculation::clock::now());
     }
+    // Every map task's buckets wait on the nodes: the reduce tasks go
+    // there.
+    if (on_nodes && !reducing && !sent_any && !out.empty() && !waiting())
+      start_reduce();
     // A node that is lost goes down (the middleman kills its proxy): its
     // tasks go elsewhere without waiting for the timeout. A node whose
     // answer is late (`stream.speculation.*`), or that does not answer
     // within `stream.state-timeout`, fails.
-    while (!out.empty()) {
+    while (waiting()) {
       // The wait ends when the next answer is late, if that comes first.
       auto wait = opts_.state_timeout;
       auto until_late = late.until_late(speculation::clock::now());
@@ -375,7 +474,8 @@ bool node_map_stages::run(
         wait = std::min(wait, x);
       }
       self_->receive(
-        [&](map_done_atom, uint64_t id, const std::vector<uint64_t>& sizes) {
+        [&](map_done_atom, uint64_t id, std::vector<uint64_t>& sizes,
+            std::vector<uint64_t>& spans) {
           auto i = out.find(id);
           auto host = caf::actor_cast<caf::actor>(self_->current_sender());
           if (i == out.end()) {
@@ -383,9 +483,28 @@ bool node_map_stages::run(
             self_->send(host, release_atom::value, id);
             return;
           }
-          i->second.host = std::move(host);
-          // The node ran its tasks; fetching its buckets is up to the driver.
+          auto& x = i->second;
+          x.host = std::move(host);
           late.answered(id, speculation::clock::now());
+          if (on_nodes && !x.reduce) {
+            // The buckets wait on the node for the reduce tasks.
+            if (spans.size() != 2 * shuffle.num_partitions() * x.tasks.size()) {
+              failed(id, "it answered the places of "
+                           + std::to_string(spans.size() / 2)
+                           + " buckets for " + std::to_string(x.tasks.size())
+                           + " map tasks");
+              return;
+            }
+            excluded_.succeeded(addresses[x.node]);
+            log_->debug("batch {}: {} map tasks of stream {} ran on the "
+                        "worker node {} (their buckets stay there)",
+                        t, x.tasks.size(), where->stream, addresses[x.node]);
+            x.held = true;
+            x.sizes = std::move(sizes);
+            x.spans = std::move(spans);
+            return;
+          }
+          // Fetching its outputs is up to the driver.
           fetches.add(id, sizes);
           if (fetches.complete(id))
             fetched(id);
@@ -425,7 +544,8 @@ bool node_map_stages::run(
           }
           std::vector<uint64_t> gone;
           for (auto& [id, x] : out)
-            gone.push_back(id);
+            if (!x.held)
+              gone.push_back(id);
           for (auto id : gone)
             failed(id, "no answer within stream.state-timeout ("
                          + to_string(opts_.state_timeout) + ")");
@@ -433,12 +553,73 @@ bool node_map_stages::run(
     }
     auto local = tasks.take_for_driver();
     if (!local.empty()) {
+      // Their buckets are here: the others come here too.
+      reduce_here("map tasks ran on the driver");
       here(local);
       for (auto i : local)
         tasks.finished(i);
     }
   }
   return true;
+}
+
+std::map<size_t, reduce_stage> node_map_stages::reduce_stages(
+  const detail::rdd_node_base& shuffle,
+  const detail::dstream_graph::stage_location& where, size_t num_maps,
+  const std::vector<std::string>& addresses,
+  const std::map<uint64_t, sent_stage>& held) {
+  // Where each map task's buckets are: its stage, its place among the
+  // stage's outputs, and its node.
+  struct place {
+    uint64_t stage = 0;
+    uint32_t output = 0;
+    const sent_stage* x = nullptr;
+  };
+  std::vector<place> places(num_maps);
+  std::vector<size_t> holders;
+  for (const auto& [id, x] : held) {
+    if (!x.held || !nodes_.count(addresses[x.node]))
+      return {};
+    holders.push_back(x.node);
+    for (size_t j = 0; j < x.tasks.size(); ++j)
+      places.at(x.tasks[j]) = place{id, static_cast<uint32_t>(j), &x};
+  }
+  if (std::any_of(places.begin(), places.end(),
+                  [](const place& p) { return p.x == nullptr; }))
+    return {};
+  std::sort(holders.begin(), holders.end());
+  holders.erase(std::unique(holders.begin(), holders.end()), holders.end());
+  // What every reduce stage names: the shuffle (with the batch's inputs
+  // without records) and the map outputs.
+  reduce_stage common;
+  common.shuffle = map_stage{fingerprint_, program_, graph_.zero_time(),
+                             where.stream, where.path, {},
+                             inputs_for(shuffle, {}, true, {})};
+  for (auto k : holders) {
+    common.addresses.push_back(addresses[k]);
+    common.nodes.push_back(nodes_.at(addresses[k]));
+  }
+  for (const auto& p : places) {
+    auto h = std::find(holders.begin(), holders.end(), p.x->node);
+    common.holders.push_back(static_cast<uint32_t>(h - holders.begin()));
+    common.stages.push_back(p.stage);
+    common.outputs.push_back(p.output);
+  }
+  // The reduce partitions go round-robin to the nodes that hold buckets.
+  auto n = shuffle.num_partitions();
+  std::map<size_t, reduce_stage> result;
+  for (uint32_t i = 0; i < n; ++i) {
+    auto k = holders[i % holders.size()];
+    result.try_emplace(k, common).first->second.shuffle.tasks.push_back(i);
+  }
+  for (auto& [k, stage] : result)
+    for (const auto& p : places)
+      for (auto i : stage.shuffle.tasks) {
+        auto at = 2 * (p.output * n + i);
+        stage.spans.push_back(p.x->spans.at(at));
+        stage.spans.push_back(p.x->spans.at(at + 1));
+      }
+  return result;
 }
 
 } // namespace caf_stream::actors

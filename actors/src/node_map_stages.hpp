@@ -8,11 +8,14 @@
 #include <vector>
 
 #include "caf/actor.hpp"
+#include "caf/actor_addr.hpp"
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
+#include "caf_stream/actors/messages.hpp"
 #include "caf_stream/config.hpp"
 #include "caf_stream/detail/function_ref.hpp"
+#include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/scheduler/job.hpp"
 #include "caf_stream/scheduler/node_exclusion.hpp"
 
@@ -40,8 +43,12 @@ namespace caf_stream::actors {
 /// The job executor's side of map stages on worker nodes
 /// (`stream.task.placement = workers`): sends a portable stream's map tasks
 /// to the worker nodes by name (`map_stage`), with the batch's inputs,
-/// fetches their buckets from the nodes in chunks (`fetch_plan`,
-/// `stream.shuffle.*`) into the shuffle, and runs again elsewhere the
+/// then the reduce tasks to the nodes that hold the buckets
+/// (`reduce_stage`), which fetch them from each other, and fetches the
+/// reduced partitions into the shuffle; where the reduce tasks cannot run
+/// on the nodes (records without serialization, a failure there), it
+/// fetches the buckets. Fetches go in chunks (`fetch_plan`,
+/// `stream.shuffle.*`). It runs again elsewhere the
 /// tasks of a node that fails (`task_assignment`), is lost, or whose answer
 /// is late (`speculation`, `stream.speculation.*`), which then gets no
 /// tasks for a while (`node_exclusion`). Used on the executor's thread
@@ -93,6 +100,31 @@ private:
                      const std::vector<uint32_t>& tasks, bool own_partitions,
                      const std::string& node);
 
+  // A stage sent to a worker node and not done yet: a map stage until its
+  // buckets were fetched, or reduced on the nodes (`held`: it answered,
+  // its buckets wait there; `spans`: each bucket's offset and size, by
+  // task); a reduce stage (`reduce`) until its records were fetched.
+  // `host`: the node's task host, which holds the outputs (of `sizes`
+  // bytes).
+  struct sent_stage {
+    size_t node;
+    caf::actor_addr actor;
+    std::vector<uint32_t> tasks;
+    caf::actor host;
+    bool reduce = false;
+    bool held = false;
+    std::vector<uint64_t> sizes;
+    std::vector<uint64_t> spans;
+  };
+  // The reduce stages of `shuffle` at `where` (`num_maps` map tasks) for
+  // the nodes that hold the buckets of map stages `held` (by id), by node
+  // (an index into `addresses`): the partitions round-robin, each with
+  // where its buckets are. None if `held` does not cover every map task.
+  std::map<size_t, reduce_stage>
+  reduce_stages(const detail::rdd_node_base& shuffle,
+                const detail::dstream_graph::stage_location& where,
+                size_t num_maps, const std::vector<std::string>& addresses,
+                const std::map<uint64_t, sent_stage>& held);
   // The node actor at `address`, reached (and monitored) once.
   caf::expected<caf::actor> reach(const std::string& address);
 

@@ -226,6 +226,7 @@ void add_stream_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<job_set>("caf_stream::job_set");
   cfg.add_message_type<actors::task_ref>("caf_stream::task_ref");
   cfg.add_message_type<actors::map_stage>("caf_stream::map_stage");
+  cfg.add_message_type<actors::reduce_stage>("caf_stream::reduce_stage");
   cfg.add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
   cfg.add_message_type<listener_event>("caf_stream::listener_event");
   cfg.add_message_type<detail::checkpoint_record>(

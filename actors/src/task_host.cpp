@@ -1,23 +1,32 @@
+#include <algorithm>
 #include <exception>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
+#include "caf/after.hpp"
 #include "caf/blocking_actor.hpp"
 #include "caf/exit_reason.hpp"
 #include "caf/system_messages.hpp"
 
+#include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/actors/operator_worker.hpp"
 #include "caf_stream/actors/stage_table.hpp"
 #include "caf_stream/actors/task_host.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/graph.hpp"
+#include "caf_stream/error.hpp"
+#include "caf_stream/rdd/shuffle_store.hpp"
+#include "caf_stream/scheduler/fetch_plan.hpp"
 #include "caf_stream/scheduler/task_runner.hpp"
 
 #include "block_fetch.hpp"
@@ -26,6 +35,10 @@
 namespace caf_stream::actors {
 
 namespace {
+
+// How long connecting to a peer may take: a frozen node accepts the
+// connection but never finishes CAF's handshake.
+constexpr duration connect_bound{2000};
 
 // Runs a stage's tasks on the node's task slots: its operator workers and
 // the task host itself.
@@ -76,27 +89,22 @@ public:
     for (size_t i = 1; i < slots_; ++i)
       workers.push_back(spawn_operator_worker(system(), stages_));
     task_spreader spreader{this, workers, *stages_, false};
-    bool running = true;
-    receive_while(running)(
+    receive_while(running_)(
       [&](map_tasks_atom, uint64_t id, map_stage& stage,
           const caf::actor& driver) { run(id, stage, driver, spreader); },
+      [&](reduce_tasks_atom, uint64_t id, reduce_stage& stage,
+          const caf::actor& driver) { reduce(id, stage, driver, spreader); },
       [&](fetch_atom, uint64_t id, uint32_t task, uint64_t offset,
           uint64_t size) { fetch(id, task, offset, size); },
+      [&](fetch_atom, const caf::actor& driver, uint64_t id, uint32_t task,
+          uint64_t offset, uint64_t size,
+          uint64_t tag) { serve_peer(driver, id, task, offset, size, tag); },
       [&](release_atom, uint64_t id) {
         outputs_.erase({caf::actor_cast<caf::actor_addr>(current_sender()),
                         id});
       },
-      [&](caf::down_msg& dm) {
-        // Its driver is gone: nobody fetches its buckets any more.
-        drivers_.erase(dm.source);
-        auto i = outputs_.lower_bound({dm.source, 0});
-        while (i != outputs_.end() && i->first.first == dm.source)
-          i = outputs_.erase(i);
-      },
-      [&](caf::exit_msg& msg) {
-        if (msg.reason != caf::exit_reason::normal)
-          running = false;
-      });
+      [&](caf::down_msg& dm) { down(dm.source); },
+      [&](caf::exit_msg& msg) { exit(msg); });
     for (auto& w : workers)
       send_exit(w, caf::exit_reason::user_shutdown);
   }
@@ -118,13 +126,19 @@ private:
         stage.tasks, runner);
       log_->debug("ran {} map tasks of stream {} for batch {}",
                   stage.tasks.size(), stage.stream, to_string(t));
+      // Each bucket's place, for the reduce tasks on other nodes.
       std::vector<uint64_t> sizes;
-      for (const auto& b : buckets)
+      std::vector<uint64_t> spans;
+      for (const auto& b : buckets) {
         sizes.push_back(b.size());
-      if (drivers_.insert(driver.address()).second)
-        monitor(driver);
-      outputs_[{driver.address(), id}] = std::move(buckets);
-      send(driver, map_done_atom::value, id, std::move(sizes));
+        for (auto [offset, size] : detail::bucket_spans(b)) {
+          spans.push_back(offset);
+          spans.push_back(size);
+        }
+      }
+      keep(driver, id, std::move(buckets));
+      send(driver, map_done_atom::value, id, std::move(sizes),
+           std::move(spans));
       return;
     } catch (const std::exception& e) {
       failure = e.what();
@@ -134,7 +148,207 @@ private:
     send(driver, map_failed_atom::value, id, std::move(failure));
   }
 
-  // Answers a driver's fetch of stage `id`'s buckets.
+  // Runs the reduce tasks of stage `x` from the buckets that the nodes of
+  // its map tasks keep, fetched here, and keeps their records as bytes
+  // until `driver` fetched them, as a map stage's buckets.
+  void reduce(uint64_t id, reduce_stage& x, const caf::actor& driver,
+              task_spreader& spreader) {
+    auto t = x.shuffle.batch.batch_time;
+    std::string failure;
+    try {
+      auto buckets = fetch_buckets(x, driver);
+      slots_runner runner{spreader, t, system(), opts_};
+      auto parts = graph_->run_reduce_tasks(
+        x.shuffle.zero, std::move(x.shuffle.batch),
+        detail::dstream_graph::stage_location{x.shuffle.stream,
+                                              x.shuffle.path},
+        x.shuffle.tasks, buckets, runner);
+      log_->debug("ran {} reduce tasks of stream {} for batch {}",
+                  x.shuffle.tasks.size(), x.shuffle.stream, to_string(t));
+      std::vector<uint64_t> sizes;
+      for (const auto& p : parts)
+        sizes.push_back(p.size());
+      keep(driver, id, std::move(parts));
+      send(driver, map_done_atom::value, id, std::move(sizes),
+           std::vector<uint64_t>{});
+      return;
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    log_->warn("reduce tasks of stream {} for batch {} failed: {}",
+               x.shuffle.stream, to_string(t), failure);
+    send(driver, map_failed_atom::value, id, std::move(failure));
+  }
+
+  // The buckets of stage `x`'s reduce tasks, by task and map task: this
+  // node's own from here, the others' from their nodes, in chunks of
+  // `stream.shuffle.fetch-chunk` bytes with at most
+  // `stream.shuffle.max-in-flight` bytes asked for. Of two nodes, the one
+  // whose address sorts first connects to the other; the other fetches
+  // through that connection (CAF 0.17 breaks both connections of two nodes
+  // that connect to each other at once), or through the driver until it
+  // exists. Serves the other nodes' fetches meanwhile (they may be
+  // fetching from here). Throws
+  // `stream_error` naming a node that is lost, answers an error, or does
+  // not answer within `stream.state-timeout`.
+  std::vector<std::vector<std::string>>
+  fetch_buckets(const reduce_stage& x, const caf::actor& driver) {
+    auto n = x.shuffle.tasks.size();
+    auto maps = x.holders.size();
+    if (x.stages.size() != maps || x.outputs.size() != maps
+        || x.spans.size() != 2 * maps * n
+        || x.nodes.size() != x.addresses.size()
+        || std::any_of(x.holders.begin(), x.holders.end(),
+                       [&](uint32_t h) { return h >= x.addresses.size(); }))
+      throw stream_error(errc::invalid_graph,
+                         "the reduce stage's map outputs are malformed");
+    auto span = [&](size_t m, size_t k) {
+      return std::make_pair(x.spans[2 * (m * n + k)],
+                            x.spans[2 * (m * n + k) + 1]);
+    };
+    std::vector<std::vector<std::string>> result(
+      n, std::vector<std::string>(maps));
+    fetch_plan plan{opts_.shuffle_fetch_chunk, opts_.shuffle_max_in_flight};
+    // This node, among the holders: the one whose buckets are here.
+    std::optional<uint32_t> here;
+    for (size_t m = 0; m < maps && !here; ++m)
+      if (outputs_.count({driver.address(), x.stages[m]}))
+        here = x.holders[m];
+    std::vector<caf::actor> peers(x.addresses.size());
+    size_t missing = 0;
+    for (size_t m = 0; m < maps; ++m) {
+      auto own = outputs_.find({driver.address(), x.stages[m]});
+      if (own != outputs_.end()) {
+        for (size_t k = 0; k < n; ++k) {
+          auto [offset, size] = span(m, k);
+          result[k][m] = output_bytes(own->second, x.outputs[m], offset, size);
+        }
+        continue;
+      }
+      auto h = x.holders[m];
+      if (!peers[h]) {
+        peers[h] = here && x.addresses[*here] < x.addresses[h]
+                     ? reach_peer(x.addresses[h], x.nodes[h])
+                     : x.nodes[h];
+        monitor(peers[h]);
+      }
+      std::vector<uint64_t> sizes;
+      for (size_t k = 0; k < n; ++k)
+        sizes.push_back(span(m, k).second);
+      plan.add(m, sizes);
+      ++missing;
+    }
+    auto holder_of = [&](const caf::actor_addr& a) -> std::string {
+      for (size_t h = 0; h < peers.size(); ++h)
+        if (peers[h] && peers[h].address() == a)
+          return x.addresses[h];
+      return {};
+    };
+    std::string failure;
+    while (missing > 0 && failure.empty()) {
+      for (const auto& r : plan.next()) {
+        auto m = r.source;
+        send(peers[x.holders[m]], fetch_atom::value, driver, x.stages[m],
+             x.outputs[m], span(m, r.bucket).first + r.offset, r.size,
+             m * n + r.bucket);
+      }
+      receive(
+        [&](chunk_atom, uint64_t tag, uint64_t offset, uint64_t size,
+            const std::string& bytes) {
+          auto m = tag / n;
+          auto k = static_cast<uint32_t>(tag % n);
+          auto start = span(m, k).first;
+          if (m >= maps || offset < start) {
+            failure = "a node answered a fetch that was not asked for";
+            return;
+          }
+          if (!plan.received({m, k, offset - start, size}, bytes))
+            return;
+          auto got = plan.take(m);
+          for (size_t j = 0; j < n; ++j)
+            result[j][m] = std::move(got[j]);
+          --missing;
+        },
+        [&](map_failed_atom, uint64_t tag, std::string& why) {
+          auto m = tag / n;
+          failure = "the worker node "
+                    + (m < maps ? x.addresses[x.holders[m]] : "?")
+                    + " cannot give the buckets of map task "
+                    + std::to_string(m) + ": " + why;
+        },
+        [&](fetch_atom, uint64_t id, uint32_t task, uint64_t offset,
+            uint64_t size) { fetch(id, task, offset, size); },
+        [&](fetch_atom, const caf::actor& from, uint64_t id, uint32_t task,
+            uint64_t offset, uint64_t size,
+            uint64_t tag) { serve_peer(from, id, task, offset, size, tag); },
+        [&](caf::down_msg& dm) {
+          down(dm.source);
+          auto lost = holder_of(dm.source);
+          if (!lost.empty())
+            failure = "the worker node " + lost + " was lost: "
+                      + system().render(dm.reason);
+        },
+        [&](caf::exit_msg& msg) {
+          exit(msg);
+          if (!running_)
+            failure = "this node stops";
+        },
+        caf::after(opts_.state_timeout) >> [&] {
+          failure = "the worker nodes that keep the map outputs did not "
+                    "answer within stream.state-timeout ("
+                    + to_string(opts_.state_timeout) + ")";
+        });
+    }
+    for (const auto& p : peers)
+      if (p)
+        demonitor(p);
+    if (!failure.empty())
+      throw stream_error(errc::job_failure,
+                         "fetching the buckets of the reduce tasks: "
+                           + failure);
+    return result;
+  }
+
+  // The node actor of the peer at `address`, reached directly: CAF 0.17
+  // would route through the driver, which gave `through_driver`. Over TLS
+  // the fetches take that route. Only the node whose address sorts first
+  // connects (see `fetch_buckets`).
+  caf::actor reach_peer(const std::string& address,
+                        const caf::actor& through_driver) {
+    if (nodes_use_tls(system()))
+      return through_driver;
+    auto& peer = peers_[address];
+    if (!peer) {
+      auto bound = std::min(opts_.state_timeout, connect_bound);
+      auto node = connect_node(this, address, "worker node", bound);
+      if (!node)
+        throw stream_error(errc::job_failure, message_of(node.error()));
+      peer = std::move(*node);
+    }
+    return peer;
+  }
+
+  // Keeps stage `id`'s outputs until `driver` fetched them.
+  void keep(const caf::actor& driver, uint64_t id,
+            std::vector<std::string> outputs) {
+    if (drivers_.insert(driver.address()).second)
+      monitor(driver);
+    outputs_[{driver.address(), id}] = std::move(outputs);
+  }
+
+  // Bytes [offset, offset + size) of output `task` of `outputs`; throws
+  // `stream_error` if there are no such bytes.
+  static std::string output_bytes(const std::vector<std::string>& outputs,
+                                  uint32_t task, uint64_t offset,
+                                  uint64_t size) {
+    if (task >= outputs.size() || offset > outputs[task].size()
+        || size > outputs[task].size() - offset)
+      throw stream_error(errc::job_failure,
+                         "this node holds no such map output");
+    return outputs[task].substr(offset, size);
+  }
+
+  // Answers a driver's fetch of stage `id`'s outputs.
   void fetch(uint64_t id, uint32_t task, uint64_t offset, uint64_t size) {
     auto driver = caf::actor_cast<caf::actor>(current_sender());
     auto i = outputs_.find({driver.address(), id});
@@ -148,16 +362,59 @@ private:
          i->second[task].substr(offset, size));
   }
 
+  // Answers another node's fetch of `driver`'s stage `id`'s buckets for
+  // its reduce tasks (through this node's worker node actor).
+  void serve_peer(const caf::actor& driver, uint64_t id, uint32_t task,
+                  uint64_t offset, uint64_t size, uint64_t tag) {
+    auto peer = caf::actor_cast<caf::actor>(current_sender());
+    auto i = outputs_.find({driver.address(), id});
+    if (i == outputs_.end()) {
+      send(peer, map_failed_atom::value, tag,
+           std::string{"this node holds no such map output"});
+      return;
+    }
+    try {
+      send(peer, chunk_atom::value, tag, offset, size,
+           output_bytes(i->second, task, offset, size));
+    } catch (const stream_error& e) {
+      send(peer, map_failed_atom::value, tag, std::string{e.what()});
+    }
+  }
+
+  void down(const caf::actor_addr& who) {
+    for (auto p = peers_.begin(); p != peers_.end();) {
+      if (p->second.address() == who)
+        p = peers_.erase(p);
+      else
+        ++p;
+    }
+    // Its driver is gone: nobody fetches its outputs any more.
+    if (drivers_.erase(who) == 0)
+      return;
+    auto i = outputs_.lower_bound({who, 0});
+    while (i != outputs_.end() && i->first.first == who)
+      i = outputs_.erase(i);
+  }
+
+  void exit(const caf::exit_msg& msg) {
+    if (msg.reason != caf::exit_reason::normal)
+      running_ = false;
+  }
+
   std::shared_ptr<detail::dstream_graph> graph_;
   std::shared_ptr<stage_table> stages_;
   stream_options opts_;
   size_t slots_;
-  // The buckets of each stage that ran here, by driver and stage id, until
-  // the driver fetched them (or went down).
+  // The outputs of each stage that ran here (a map stage's buckets, a
+  // reduce stage's records), by driver and stage id, until the driver
+  // fetched them (or went down).
   std::map<std::pair<caf::actor_addr, uint64_t>, std::vector<std::string>>
     outputs_;
   // The drivers monitored.
   std::set<caf::actor_addr> drivers_;
+  // The other nodes this one fetched buckets from, by address.
+  std::map<std::string, caf::actor> peers_;
+  bool running_ = true;
   std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -417,6 +417,32 @@ caf::behavior state_node(node_actor* self,
       self->send(st.task_host, map_tasks_atom::value, id, std::move(stage),
                  driver);
     },
+    [=](reduce_tasks_atom, uint64_t id, reduce_stage& stage) {
+      auto& st = self->state;
+      auto driver = caf::actor_cast<caf::actor>(self->current_sender());
+      if (auto no = refusal(self, "worker node", stage.shuffle.program,
+                            stage.shuffle.fingerprint)) {
+        self->send(driver, map_failed_atom::value, id, message_of(*no));
+        return;
+      }
+      if (!st.task_host)
+        st.task_host = spawn_task_host(self->system(), st.graph, st.opts);
+      self->send(st.task_host, reduce_tasks_atom::value, id, std::move(stage),
+                 driver);
+    },
+    [=](fetch_atom atom, const caf::actor& driver, uint64_t id, uint32_t task,
+        uint64_t offset, uint64_t size, uint64_t tag) {
+      // Another node's reduce tasks fetch buckets of the map tasks that
+      // ran here.
+      auto& st = self->state;
+      if (!st.task_host) {
+        self->send(caf::actor_cast<caf::actor>(self->current_sender()),
+                   map_failed_atom::value, tag,
+                   std::string{"no map tasks ran on this node"});
+        return;
+      }
+      self->delegate(st.task_host, atom, driver, id, task, offset, size, tag);
+    },
     [=](stop_atom) -> caf::result<void> {
       self->state.stopping = true;
       auto rp = self->make_response_promise();

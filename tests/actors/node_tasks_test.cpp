@@ -213,6 +213,13 @@ TEST_CASE_METHOD(two_nodes,
                      + a.address));
   CHECK(log.contains("2 map tasks of stream 3 ran on the worker node "
                      + b.address));
+  // The 3 reduce tasks ran on the nodes too, which fetched the buckets
+  // from each other: the driver got the reduced records.
+  CHECK(log.contains("reduce tasks of stream 3 ran on the worker node "
+                     + a.address));
+  CHECK(log.contains("reduce tasks of stream 3 ran on the worker node "
+                     + b.address));
+  CHECK_FALSE(log.contains("run on the driver"));
   CHECK_FALSE(log.contains("run again elsewhere"));
 }
 
@@ -257,6 +264,68 @@ TEST_CASE_METHOD(two_nodes,
   CHECK(log.contains("the node was lost"));
   CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
                      "worker node " + b.address));
+}
+
+TEST_CASE_METHOD(two_nodes,
+                 "the buckets of a worker node killed before the reduce tasks "
+                 "ran are computed again on the other node",
+                 "[actors][nodes][tasks]") {
+  auto opts = driver_options({a.address, b.address});
+  // Node a's answer waits for the test, not for speculation.
+  opts.speculation = false;
+  driver d{opts};
+  d.run_batch(1);
+  // Frozen, node a holds batch 2's reduce tasks back; node b runs its map
+  // tasks and dies with their buckets.
+  a.proc.freeze();
+  d.start_batch(2);
+  REQUIRE(log.wait_for("batch 2000 ms: 2 map tasks of stream 3 ran on the "
+                       "worker node " + b.address
+                       + " (their buckets stay there)"));
+  b.proc.kill();
+  REQUIRE(log.wait_for("batch 2000 ms: map tasks on the worker node "
+                       + b.address + " failed, they run again elsewhere"));
+  a.proc.resume();
+  d.out->wait_for(2);
+  d.run_batches(3, input.size());
+  check_counts(*d.out, input.size());
+  CHECK(log.contains("the node was lost"));
+  // Node b's map tasks ran again on node a, which then ran all 3 reduce
+  // tasks.
+  CHECK(log.contains("batch 2000 ms: 3 reduce tasks of stream 3 ran on the "
+                     "worker node " + a.address));
+  CHECK_FALSE(log.contains("run on the driver"));
+}
+
+TEST_CASE_METHOD(two_nodes,
+                 "when a node that holds buckets freezes while the reduce tasks "
+                 "run on the nodes, the driver reduces and the counts stay "
+                 "exact",
+                 "[actors][nodes][tasks]") {
+  auto opts = driver_options({a.address, b.address});
+  opts.speculation = false;
+  driver d{opts};
+  d.run_batch(1);
+  // Frozen, node a holds batch 2's map stage back until node b ran its map
+  // tasks and froze too: the reduce tasks start with b's buckets out of
+  // reach, until the heartbeats give node b up.
+  a.proc.freeze();
+  d.start_batch(2);
+  REQUIRE(log.wait_for("batch 2000 ms: 2 map tasks of stream 3 ran on the "
+                       "worker node " + b.address
+                       + " (their buckets stay there)"));
+  b.proc.freeze();
+  a.proc.resume();
+  d.out->wait_for(2);
+  d.run_batches(3, input.size());
+  check_counts(*d.out, input.size());
+  // Node a's reduce tasks failed fetching node b's buckets.
+  CHECK(log.contains("batch 2000 ms: the reduce tasks of stream 3 run on the "
+                     "driver: the worker node " + a.address + " failed: "
+                     "fetching the buckets of the reduce tasks: the worker "
+                     "node " + b.address + " was lost"));
+  CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
+                     + b.address + " failed, they run again elsewhere"));
 }
 
 TEST_CASE("with every worker node gone, the driver runs the map tasks",

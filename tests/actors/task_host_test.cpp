@@ -39,8 +39,10 @@ const std::vector<std::string> lines{"a b a", "c a", "b b d", "", "a"};
 // host, fetched in chunks of `chunk` bytes.
 class host_runner final : public task_runner {
 public:
-  host_runner(caf::scoped_actor& self, caf::actor host, size_t chunk)
-    : self_(self), host_(std::move(host)), chunk_(chunk) {
+  /// `reduce`: the reduce tasks run on the task host too.
+  host_runner(caf::scoped_actor& self, caf::actor host, size_t chunk,
+              bool reduce = false)
+    : self_(self), host_(std::move(host)), chunk_(chunk), reduce_(reduce) {
     // nop
   }
 
@@ -63,30 +65,41 @@ public:
     in.records = static_cast<int64_t>(lines.size());
     for (const auto& part : detail::partitions_of(parallelize(lines, n)))
       in.partitions.push_back(detail::to_bytes(part));
+    // A reduce stage names the shuffle the same way, without records.
+    auto named = stage;
+    for (auto& part : named.batch.inputs[0].partitions)
+      part.clear();
     self_->send(host_, map_tasks_atom::value, uint64_t{1}, std::move(stage),
                 caf::actor{self_});
-    std::vector<uint64_t> sizes;
-    self_->receive([&](map_done_atom, uint64_t id, std::vector<uint64_t>& xs) {
-      CHECK(id == 1);
-      sizes = std::move(xs);
-    });
+    auto [sizes, spans] = done(1);
     REQUIRE(sizes.size() == n);
-    for (uint32_t i = 0; i < n; ++i) {
-      std::string bytes;
-      for (uint64_t offset = 0; offset < sizes[i]; offset += chunk_) {
-        auto size = std::min<uint64_t>(chunk_, sizes[i] - offset);
-        self_->send(host_, fetch_atom::value, uint64_t{1}, i, offset, size);
-        self_->receive([&](chunk_atom, uint64_t, uint32_t task, uint64_t at,
-                           uint64_t got, const std::string& xs) {
-          CHECK(task == i);
-          CHECK(at == offset);
-          CHECK(got == size);
-          CHECK(xs.size() == size);
-          bytes += xs;
-        });
-        ++chunks;
-      }
-      shuffle.add_map_output(i, bytes);
+    // Each task's 3 buckets' places in its output.
+    auto r = shuffle.num_partitions();
+    REQUIRE(spans.size() == 2 * r * n);
+    if (reduce_) {
+      reduce_stage x;
+      x.shuffle = std::move(named);
+      x.shuffle.tasks.clear();
+      for (uint32_t k = 0; k < r; ++k)
+        x.shuffle.tasks.push_back(k);
+      x.addresses = {"this node"};
+      x.nodes.resize(1);
+      x.holders.assign(n, 0);
+      x.stages.assign(n, 1);
+      x.spans = spans;
+      for (uint32_t i = 0; i < n; ++i)
+        x.outputs.push_back(i);
+      self_->send(host_, reduce_tasks_atom::value, uint64_t{2}, std::move(x),
+                  caf::actor{self_});
+      auto [parts, none] = done(2);
+      CHECK(none.empty());
+      REQUIRE(parts.size() == r);
+      for (uint32_t k = 0; k < r; ++k)
+        shuffle.add_reduced(k, fetch(2, k, parts[k]));
+      self_->send(host_, release_atom::value, uint64_t{2});
+    } else {
+      for (uint32_t i = 0; i < n; ++i)
+        shuffle.add_map_output(i, fetch(1, i, sizes[i]));
     }
     self_->send(host_, release_atom::value, uint64_t{1});
   }
@@ -94,9 +107,44 @@ public:
   size_t chunks = 0;
 
 private:
+  // The sizes (and bucket places) of stage `id`'s outputs.
+  std::pair<std::vector<uint64_t>, std::vector<uint64_t>> done(uint64_t id) {
+    std::pair<std::vector<uint64_t>, std::vector<uint64_t>> result;
+    self_->receive(
+      [&](map_done_atom, uint64_t got, std::vector<uint64_t>& sizes,
+          std::vector<uint64_t>& spans) {
+        CHECK(got == id);
+        result = {std::move(sizes), std::move(spans)};
+      },
+      [&](map_failed_atom, uint64_t, const std::string& why) {
+        FAIL("stage " << id << " failed: " << why);
+      });
+    return result;
+  }
+
+  // Output `i` of stage `id`, of `total` bytes, fetched in chunks.
+  std::string fetch(uint64_t id, uint32_t i, uint64_t total) {
+    std::string bytes;
+    for (uint64_t offset = 0; offset < total; offset += chunk_) {
+      auto size = std::min<uint64_t>(chunk_, total - offset);
+      self_->send(host_, fetch_atom::value, id, i, offset, size);
+      self_->receive([&](chunk_atom, uint64_t, uint32_t task, uint64_t at,
+                         uint64_t got, const std::string& xs) {
+        CHECK(task == i);
+        CHECK(at == offset);
+        CHECK(got == size);
+        CHECK(xs.size() == size);
+        bytes += xs;
+      });
+      ++chunks;
+    }
+    return bytes;
+  }
+
   caf::scoped_actor& self_;
   caf::actor host_;
   size_t chunk_;
+  bool reduce_;
 };
 
 // The word count of `lines` in 3 partitions, as the word graph builds it.
@@ -144,6 +192,29 @@ TEST_CASE("a task host runs a map stage and hands its buckets out in "
   CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
   // The buckets were longer than one chunk.
   CHECK(runner.chunks > 4);
+}
+
+TEST_CASE("a task host runs the reduce tasks of a shuffle whose buckets it "
+          "holds, and hands their records out in chunks",
+          "[actors][tasks]") {
+  fixture f;
+  host_runner runner{f.self, f.host, 5, true};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  auto result = word_counts(4).with_context(context).collect();
+  std::sort(result.begin(), result.end());
+  CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
+  // A reduce stage whose map outputs do not add up is refused.
+  reduce_stage bad;
+  bad.shuffle.stream = 3;
+  bad.shuffle.tasks = {0};
+  bad.holders = {0};
+  f.self->send(f.host, reduce_tasks_atom::value, uint64_t{7}, std::move(bad),
+               caf::actor{f.self});
+  f.self->receive([](map_failed_atom, uint64_t id, const std::string& why) {
+    CHECK(id == 7);
+    CHECK(why == "the reduce stage's map outputs are malformed");
+  });
 }
 
 TEST_CASE("a task host answers a fetch of buckets it does not hold with "

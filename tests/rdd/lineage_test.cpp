@@ -133,6 +133,84 @@ TEST_CASE("a shuffle's map tasks run on another copy of the lineage and "
   CHECK(runner.here == 2);
 }
 
+namespace {
+
+// Runs every map stage on the copy `maps` and the reduce tasks of each
+// shuffle on the copies `reducers`, partition `i` on `reducers[i % n]`,
+// from the buckets cut out of the map tasks' frames, as worker nodes do;
+// the result stages run here, from the reduced partitions.
+class reduce_runner final : public task_runner {
+public:
+  reduce_runner(const detail::rdd_node_base& local,
+                const detail::rdd_node_base& maps,
+                std::vector<const detail::rdd_node_base*> reducers)
+    : local_(local), maps_(maps), reducers_(std::move(reducers)) {
+    // nop
+  }
+
+  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+    here += n;
+    for (size_t i = 0; i < n; ++i)
+      task(i);
+  }
+
+  void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
+                     detail::function_ref<void(size_t)>) override {
+    auto path = detail::path_to(local_, shuffle);
+    REQUIRE(path);
+    REQUIRE(shuffle.reduce_serializable());
+    std::vector<uint32_t> tasks(n);
+    for (uint32_t i = 0; i < n; ++i)
+      tasks[i] = i;
+    auto frames = detail::node_at(maps_, *path)->run_map_tasks(tasks, slots);
+    for (uint32_t r = 0; r < shuffle.num_partitions(); ++r) {
+      std::vector<std::vector<std::string>> buckets(1);
+      for (const auto& frame : frames) {
+        auto [offset, size] = detail::bucket_spans(frame).at(r);
+        buckets[0].push_back(frame.substr(offset, size));
+      }
+      auto* there = detail::node_at(*reducers_[r % reducers_.size()], *path);
+      auto records = there->run_reduce_tasks({r}, buckets, slots);
+      REQUIRE(records.size() == 1);
+      shuffle.add_reduced(r, records[0]);
+      ++reduced;
+    }
+  }
+
+  size_t here = 0;
+  size_t reduced = 0;
+  support::counting_runner slots;
+
+private:
+  const detail::rdd_node_base& local_;
+  const detail::rdd_node_base& maps_;
+  std::vector<const detail::rdd_node_base*> reducers_;
+};
+
+} // namespace
+
+TEST_CASE("a shuffle's reduce tasks run on other copies of the lineage from "
+          "their buckets' bytes, and the driver reads their records",
+          "[rdd][lineage]") {
+  auto driver = word_counts(3);
+  auto maps = word_counts(3);
+  auto first = word_counts(3);
+  auto second = word_counts(3);
+  reduce_runner runner{*driver.node(), *maps.node(),
+                       {first.node().get(), second.node().get()}};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  // The driver holds no bucket: a reduce here would fail.
+  auto result = driver.with_context(context).collect();
+  std::sort(result.begin(), result.end());
+  CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
+  CHECK(runner.reduced == 2);
+  // 3 map tasks and 2 reduce tasks of 1 on the nodes' slots; the 2 result
+  // tasks here.
+  CHECK(runner.slots.tasks == 5);
+  CHECK(runner.here == 2);
+}
+
 TEST_CASE("the map tasks of joins and sorts run on another copy too",
           "[rdd][lineage]") {
   auto pairs = [](size_t n) {
@@ -184,6 +262,10 @@ TEST_CASE("records without serialization keep their map stage on the "
   CHECK_THROWS_AS(
     xs.node()->run_map_tasks({0}, task_runner::inline_runner()),
     stream_error);
+  CHECK_FALSE(xs.node()->reduce_serializable());
+  CHECK_THROWS_AS(xs.node()->run_reduce_tasks({0}, {{}},
+                                              task_runner::inline_runner()),
+                  stream_error);
 }
 
 namespace {

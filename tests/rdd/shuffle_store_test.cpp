@@ -107,3 +107,59 @@ TEST_CASE("a shuffle's RDD drops its buckets from the store with its "
   }
   CHECK(store.num_shuffles() == before);
 }
+
+TEST_CASE("a map task's buckets travel as one frame, from which a reduce "
+          "task on another node takes its own bucket alone",
+          "[rdd][shuffle]") {
+  using detail::bucket_spans;
+  using detail::frame_buckets;
+  std::vector<words> buckets{{"a", "b"}, {}, {"c"}};
+  auto frame = shuffle_output<std::string>::encode(buckets);
+  auto spans = bucket_spans(frame);
+  REQUIRE(spans.size() == 3);
+  // After the count and the 3 sizes, the buckets one after the other.
+  CHECK(spans[0].first == 4 * sizeof(uint64_t));
+  CHECK(spans[1].first == spans[0].first + spans[0].second);
+  CHECK(spans[2].first + spans[2].second == frame.size());
+  for (size_t i = 0; i < buckets.size(); ++i)
+    CHECK(shuffle_output<std::string>::decode_bucket(
+            frame.substr(spans[i].first, spans[i].second))
+          == buckets[i]);
+  // The whole frame, as the driver fetches it.
+  shuffle_output<std::string> out;
+  out.reset(1);
+  out.put_bytes(0, frame);
+  CHECK(fetched(out, 0) == std::vector<words>{{"a", "b"}});
+  CHECK(fetched(out, 2) == std::vector<words>{{"c"}});
+  CHECK(bucket_spans(frame_buckets({})).empty());
+  // Frames cut short, too long or with an absurd count are refused.
+  CHECK_THROWS_WITH(bucket_spans("abc"),
+                    "a map output's frame is malformed: 3 bytes hold no "
+                    "count");
+  CHECK_THROWS_WITH(bucket_spans(frame.substr(0, frame.size() - 1)),
+                    Catch::Contains("ends past the"));
+  CHECK_THROWS_WITH(bucket_spans(frame + "x"),
+                    "a map output's frame is malformed: 1 bytes follow the "
+                    "last bucket");
+  std::string absurd(sizeof(uint64_t), '\xff');
+  CHECK_THROWS_WITH(bucket_spans(absurd),
+                    Catch::Contains("buckets cannot fit in 8 bytes"));
+  CHECK_THROWS_AS(out.put_bytes(0, frame.substr(0, 20)), stream_error);
+}
+
+TEST_CASE("a shuffle keeps the partitions reduced on other nodes until its "
+          "map stage runs again",
+          "[rdd][shuffle]") {
+  detail::reduced_partitions<std::pair<std::string, int>> parts;
+  parts.reset(2);
+  CHECK(parts.get(0) == nullptr);
+  parts.put_bytes(1, detail::to_bytes(
+                       std::vector<std::pair<std::string, int>>{{"a", 2}}));
+  REQUIRE(parts.get(1) != nullptr);
+  CHECK(*parts.get(1) == std::vector<std::pair<std::string, int>>{{"a", 2}});
+  CHECK(parts.get(0) == nullptr);
+  CHECK(parts.get(7) == nullptr);
+  CHECK_THROWS(parts.put_bytes(0, "not a partition"));
+  parts.reset(2);
+  CHECK(parts.get(1) == nullptr);
+}

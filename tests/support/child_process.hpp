@@ -123,6 +123,11 @@ public:
     ::waitpid(pid_, &status, WUNTRACED);
   }
 
+  /// Resumes a child that `freeze` stopped (SIGCONT).
+  void resume() {
+    send_signal(SIGCONT);
+  }
+
   /// Kills the child with SIGKILL and reaps it.
   void kill() {
     if (pid_ <= 0)

@@ -63,6 +63,7 @@ using no_block_atom = caf::atom_constant<caf::atom("noblock")>;
 using release_blocks_atom = caf::atom_constant<caf::atom("relblocks")>;
 using copy_blocks_atom = caf::atom_constant<caf::atom("copyblocks")>;
 using replicate_atom = caf::atom_constant<caf::atom("replicate")>;
+using reduce_tasks_atom = caf::atom_constant<caf::atom("redtasks")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Whoever claims a task
 /// runs it: the operator worker it was sent to, or the job executor once
@@ -139,6 +140,25 @@ struct map_stage {
   std::vector<uint32_t> path;
   std::vector<uint32_t> tasks;
   job_set batch;
+};
+
+/// Reduce tasks of one shuffle for a worker node: `shuffle` names the
+/// shuffle as a `map_stage` does (its batch without records), its `tasks`
+/// are the reduce partitions. The shuffle's map tasks ran on worker nodes,
+/// which keep their buckets: map task `m`'s are output `outputs[m]` of the
+/// stage `stages[m]` on the node `addresses[holders[m]]` (whose node actor,
+/// as the driver reached it, is `nodes[holders[m]]`), and the bucket of
+/// the `k`th reduce partition lies at offset `spans[2 * (m * n + k)]` with
+/// the size `spans[2 * (m * n + k) + 1]` in that output (`n`: the number of
+/// reduce partitions here).
+struct reduce_stage {
+  map_stage shuffle;
+  std::vector<std::string> addresses;
+  std::vector<caf::actor> nodes;
+  std::vector<uint32_t> holders;
+  std::vector<uint64_t> stages;
+  std::vector<uint32_t> outputs;
+  std::vector<uint64_t> spans;
 };
 
 } // namespace caf_stream::actors
@@ -321,6 +341,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, map_stage& x) {
   return f(caf::meta::type_name("caf_stream::map_stage"), x.fingerprint,
            x.program, x.zero, x.stream, x.path, x.tasks, x.batch);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reduce_stage& x) {
+  return f(caf::meta::type_name("caf_stream::reduce_stage"), x.shuffle,
+           x.addresses, x.nodes, x.holders, x.stages, x.outputs, x.spans);
 }
 
 } // namespace actors

@@ -185,6 +185,18 @@ public:
                                          const std::vector<uint32_t>& tasks,
                                          task_runner& runner);
 
+  /// On a worker node: runs reduce tasks `partitions` of the shuffle at
+  /// `where` (as `run_map_tasks` names it; `batch` need not carry records)
+  /// from `buckets[k]`, bucket `partitions[k]` of each of its map tasks as
+  /// bytes, and returns each partition's records as bytes
+  /// (`rdd_node_base::run_reduce_tasks`). Throws `stream_error` if the
+  /// graph has no such stage.
+  std::vector<std::string>
+  run_reduce_tasks(time zero, job_set batch, const stage_location& where,
+                   const std::vector<uint32_t>& partitions,
+                   const std::vector<std::vector<std::string>>& buckets,
+                   task_runner& runner);
+
   // -- checkpoints ------------------------------------------------------------
 
   /// Describes the graph's inputs and state streams; a checkpoint restores
@@ -240,6 +252,12 @@ private:
   /// yet; throws `stream_error` if the graph has no such lineage or node.
   std::shared_ptr<const rdd_node_base> resolve(time t,
                                                const stage_location& where);
+
+  /// The shuffle at `where` in the lineage of `batch`, for a stage of a
+  /// driver whose zero time is `zero` (`run_map_tasks`); throws
+  /// `stream_error` unless its map stage runs on worker nodes.
+  std::shared_ptr<const rdd_node_base>
+  stage_at(time zero, job_set batch, const stage_location& where);
 
   void check_open(const char* what) const;
 

@@ -68,6 +68,28 @@ public:
   /// (`run_map_tasks`), in place of running the task here; called while the
   /// map stage runs (between its start and its end).
   virtual void add_map_output(size_t task, const std::string& bytes) const;
+
+  /// Whether this shuffle's reduce tasks can run on another node: its map
+  /// tasks' buckets and its own records serialize.
+  virtual bool reduce_serializable() const noexcept {
+    return false;
+  }
+
+  /// Runs reduce tasks `partitions` of this shuffle here for the node whose
+  /// stage it is, as one `runner.run`, from `buckets[k]`: bucket
+  /// `partitions[k]` of every map task as bytes (a part of a map task's
+  /// `run_map_tasks` frame, `bucket_spans`), and returns each partition's
+  /// records as bytes (`add_reduced`), in order; throws `stream_error`
+  /// unless `reduce_serializable()`. Keeps nothing here.
+  virtual std::vector<std::string>
+  run_reduce_tasks(const std::vector<uint32_t>& partitions,
+                   const std::vector<std::vector<std::string>>& buckets,
+                   task_runner& runner) const;
+
+  /// Takes partition `index` that another node reduced
+  /// (`run_reduce_tasks`): its tasks read it instead of the map output;
+  /// called while the map stage runs.
+  virtual void add_reduced(size_t index, const std::string& bytes) const;
 };
 
 /// A node that pushes the records of one partition into a sink. Narrow

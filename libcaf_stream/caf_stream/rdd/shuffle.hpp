@@ -46,7 +46,7 @@ std::vector<std::string> encode_map_tasks(const rdd_node_base& shuffle,
   if constexpr (Output::serializable) {
     std::vector<std::string> result(tasks.size());
     runner.run(tasks.size(),
-               [&](size_t k) { result[k] = to_bytes(map(tasks[k])); });
+               [&](size_t k) { result[k] = Output::encode(map(tasks[k])); });
     return result;
   } else {
     return shuffle.rdd_node_base::run_map_tasks(tasks, runner);
@@ -86,9 +86,12 @@ public:
 
   void prepare(task_runner& runner) const override {
     auto m = parent_->num_partitions();
-    stage_.run_once(
-      runner, *this, m, [&] { map_out_.reset(m); },
-      [&](size_t i) { map_out_.put(i, map(i)); });
+    auto init = [&] {
+      map_out_.reset(m);
+      reduced_.reset(n_);
+    };
+    stage_.run_once(runner, *this, m, init,
+                    [&](size_t i) { map_out_.put(i, map(i)); });
   }
 
   std::vector<const rdd_node_base*> parents() const override {
@@ -114,8 +117,42 @@ public:
     map_out_.put_bytes(task, bytes);
   }
 
+  bool reduce_serializable() const noexcept override {
+    return shuffle_output<hashed>::serializable
+           && is_serializable<std::vector<output>>::value;
+  }
+
+  std::vector<std::string>
+  run_reduce_tasks(const std::vector<uint32_t>& partitions,
+                   const std::vector<std::vector<std::string>>& buckets,
+                   task_runner& runner) const override {
+    if constexpr (shuffle_output<hashed>::serializable
+                  && is_serializable<std::vector<output>>::value) {
+      std::vector<std::string> result(partitions.size());
+      runner.run(partitions.size(), [&](size_t k) {
+        scratch_table<K, C> scratch;
+        auto& acc = *scratch;
+        for (const auto& bytes : buckets.at(k))
+          merge(shuffle_output<hashed>::decode_bucket(bytes), acc);
+        result[k] = to_bytes(acc.take_entries());
+      });
+      return result;
+    } else {
+      return rdd_node_base::run_reduce_tasks(partitions, buckets, runner);
+    }
+  }
+
+  void add_reduced(size_t index, const std::string& bytes) const override {
+    reduced_.put_bytes(index, bytes);
+  }
+
   void compute(size_t index,
                typename rdd_node<output>::sink out) const override {
+    if (auto part = reduced_.get(index)) {
+      for (const auto& kv : *part)
+        out(kv);
+      return;
+    }
     scratch_table<K, C> scratch;
     auto& acc = *scratch;
     reduce(index, acc);
@@ -124,6 +161,8 @@ public:
   }
 
   std::vector<output> materialize(size_t index) const override {
+    if (auto part = reduced_.get(index))
+      return *part;
     scratch_table<K, C> scratch;
     auto& acc = *scratch;
     reduce(index, acc);
@@ -134,12 +173,17 @@ private:
   // The reduce side: merges partition `index` of every map task's output.
   void reduce(size_t index, hash_table<K, C>& acc) const {
     for (auto& bucket : map_out_.buckets(index))
-      for (auto& entry : *bucket) {
-        auto& kv = entry.first;
-        acc.upsert(
-          kv.first, entry.second, [&] { return kv.second; },
-          [&](C& c) { merge_combiners_(c, C{kv.second}); });
-      }
+      merge(*bucket, acc);
+  }
+
+  // Merges one map task's bucket into `acc`.
+  void merge(const std::vector<hashed>& bucket, hash_table<K, C>& acc) const {
+    for (auto& entry : bucket) {
+      auto& kv = entry.first;
+      acc.upsert(
+        kv.first, entry.second, [&] { return kv.second; },
+        [&](C& c) { merge_combiners_(c, C{kv.second}); });
+    }
   }
 
   // One table for the whole map partition: each record is hashed once, for
@@ -170,6 +214,7 @@ private:
   MergeCombiners merge_combiners_;
   mutable shuffle_stage stage_;
   mutable shuffle_output<hashed> map_out_;
+  mutable reduced_partitions<output> reduced_;
 };
 
 /// Spark's CoGroupedRDD for two parents: every key of either parent with the
@@ -229,8 +274,8 @@ public:
       std::vector<std::string> result(tasks.size());
       runner.run(tasks.size(), [&](size_t k) {
         auto i = tasks[k];
-        result[k] = i < ml ? to_bytes(split(*left_, i))
-                           : to_bytes(split(*right_, i - ml));
+        result[k] = i < ml ? left_out_.encode(split(*left_, i))
+                           : right_out_.encode(split(*right_, i - ml));
       });
       return result;
     } else {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "caf_stream/checkpoint/serialization.hpp"
@@ -22,6 +23,18 @@ struct shuffle_block_id {
 };
 
 namespace detail {
+
+/// A map task's buckets as bytes, each on its own (Spark's shuffle file
+/// with its index): the count `n` and the `n` buckets' sizes as 64-bit
+/// numbers in this machine's byte order (every node runs the same
+/// program), then each bucket's bytes. A reduce task on another node
+/// fetches its own bucket alone (`bucket_spans`).
+std::string frame_buckets(const std::vector<std::string>& buckets);
+
+/// Where each bucket of a `frame_buckets` frame lies in it: offset and
+/// size; throws `stream_error` if `frame` is no such frame.
+std::vector<std::pair<uint64_t, uint64_t>>
+bucket_spans(const std::string& frame);
 
 /// The shuffle outputs of this node's map tasks (the shuffle blocks of
 /// Spark's BlockManager): each map task leaves its buckets, one per reduce
@@ -108,14 +121,33 @@ public:
   /// Whether a map task's buckets can go to another node as bytes.
   static constexpr bool serializable = is_serializable<bucket>::value;
 
-  /// Leaves map partition `map`'s buckets, which another node computed
-  /// (`to_bytes` of them), in the store; throws on malformed bytes.
-  void put_bytes(size_t map, const std::string& bytes) {
+  /// A map task's buckets as bytes, each on its own (`frame_buckets`).
+  static std::string encode(const std::vector<bucket>& buckets) {
+    std::vector<std::string> parts;
     if constexpr (serializable) {
-      std::vector<bucket> buckets;
-      from_bytes(bytes, buckets);
-      put(map, std::move(buckets));
+      parts.reserve(buckets.size());
+      for (const auto& b : buckets)
+        parts.push_back(to_bytes(b));
     }
+    return frame_buckets(parts);
+  }
+
+  /// Reads one bucket back from its bytes (a part of an `encode` frame);
+  /// throws on malformed bytes.
+  static bucket decode_bucket(const std::string& bytes) {
+    bucket result;
+    if constexpr (serializable)
+      from_bytes(bytes, result);
+    return result;
+  }
+
+  /// Leaves map partition `map`'s buckets, which another node computed
+  /// (`encode`), in the store; throws on malformed bytes.
+  void put_bytes(size_t map, const std::string& bytes) {
+    std::vector<bucket> buckets;
+    for (auto [offset, size] : bucket_spans(bytes))
+      buckets.push_back(decode_bucket(bytes.substr(offset, size)));
+    put(map, std::move(buckets));
   }
 
   /// Leaves map partition `map`'s buckets in the store.
@@ -153,6 +185,40 @@ public:
 private:
   uint64_t id_ = 0;
   size_t num_maps_ = 0;
+};
+
+/// The partitions of a shuffle that reduce tasks on other nodes computed
+/// (`rdd_node_base::add_reduced`), in place of its map output here.
+template <class T>
+class reduced_partitions {
+public:
+  using partition = std::shared_ptr<const std::vector<T>>;
+
+  /// Forgets every partition: the shuffle's map stage runs (again).
+  void reset(size_t num_partitions) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    parts_.assign(num_partitions, nullptr);
+  }
+
+  /// Keeps partition `index`, `to_bytes` of its records; throws on
+  /// malformed bytes.
+  void put_bytes(size_t index, const std::string& bytes) {
+    auto records = std::make_shared<std::vector<T>>();
+    if constexpr (is_serializable<std::vector<T>>::value)
+      from_bytes(bytes, *records);
+    std::lock_guard<std::mutex> guard{mtx_};
+    parts_.at(index) = std::move(records);
+  }
+
+  /// Partition `index`, or null if it was reduced here.
+  partition get(size_t index) const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return index < parts_.size() ? parts_[index] : nullptr;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::vector<partition> parts_;
 };
 
 } // namespace detail

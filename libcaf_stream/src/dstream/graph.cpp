@@ -484,11 +484,9 @@ dstream_graph::resolve(time t, const stage_location& where) {
   return {root, node};
 }
 
-std::vector<std::string>
-dstream_graph::run_map_tasks(time zero, job_set batch,
-                             const stage_location& where,
-                             const std::vector<uint32_t>& tasks,
-                             task_runner& runner) {
+std::shared_ptr<const rdd_node_base>
+dstream_graph::stage_at(time zero, job_set batch,
+                        const stage_location& where) {
   // The first stage of another driver, which started at another time: what
   // this copy computed before does not hold. A worker's copy runs no jobs
   // and writes no checkpoints: what `validate` asks for does not apply.
@@ -513,6 +511,15 @@ dstream_graph::run_map_tasks(time zero, job_set batch,
                        "the RDD at that place in stream "
                          + std::to_string(where.stream) + "'s lineage has "
                          "no map stage that runs here");
+  return shuffle;
+}
+
+std::vector<std::string>
+dstream_graph::run_map_tasks(time zero, job_set batch,
+                             const stage_location& where,
+                             const std::vector<uint32_t>& tasks,
+                             task_runner& runner) {
+  auto shuffle = stage_at(zero, std::move(batch), where);
   // A shuffle has one map task per partition of each parent.
   size_t num_tasks = 0;
   for (auto* parent : shuffle->parents())
@@ -526,6 +533,30 @@ dstream_graph::run_map_tasks(time zero, job_set batch,
   // by pointer).
   shuffle->prepare_parents(runner);
   return shuffle->run_map_tasks(tasks, runner);
+}
+
+std::vector<std::string> dstream_graph::run_reduce_tasks(
+  time zero, job_set batch, const stage_location& where,
+  const std::vector<uint32_t>& partitions,
+  const std::vector<std::vector<std::string>>& buckets, task_runner& runner) {
+  auto shuffle = stage_at(zero, std::move(batch), where);
+  if (!shuffle->reduce_serializable())
+    throw stream_error(errc::invalid_graph,
+                       "the shuffle at that place in stream "
+                         + std::to_string(where.stream) + "'s lineage has "
+                         "no reduce tasks that run here");
+  if (buckets.size() != partitions.size())
+    throw stream_error(errc::invalid_graph,
+                       std::to_string(buckets.size()) + " buckets' lists for "
+                         + std::to_string(partitions.size())
+                         + " reduce tasks");
+  for (auto i : partitions)
+    if (i >= shuffle->num_partitions())
+      throw stream_error(errc::invalid_graph,
+                         "reduce task " + std::to_string(i) + " asked for, "
+                           "the shuffle has "
+                           + std::to_string(shuffle->num_partitions()));
+  return shuffle->run_reduce_tasks(partitions, buckets, runner);
 }
 
 } // namespace caf_stream::detail

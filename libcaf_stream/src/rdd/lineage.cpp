@@ -45,6 +45,19 @@ void rdd_node_base::add_map_output(size_t, const std::string&) const {
                                           "buckets come from another node");
 }
 
+std::vector<std::string>
+rdd_node_base::run_reduce_tasks(const std::vector<uint32_t>&,
+                                const std::vector<std::vector<std::string>>&,
+                                task_runner&) const {
+  throw stream_error(errc::illegal_state,
+                     "this RDD has no reduce tasks that run on another node");
+}
+
+void rdd_node_base::add_reduced(size_t, const std::string&) const {
+  throw stream_error(errc::illegal_state, "this RDD has no partitions that "
+                                          "come reduced from another node");
+}
+
 std::vector<std::string> rdd_node_base::locations(size_t) const {
   return {};
 }

@@ -1,5 +1,6 @@
 #include "caf_stream/rdd/shuffle_store.hpp"
 
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -16,7 +17,61 @@ namespace {
                        + std::to_string(map) + " on this node");
 }
 
+[[noreturn]] void throw_malformed(const std::string& why) {
+  throw stream_error(errc::job_failure, "a map output's frame is malformed: "
+                                          + why);
+}
+
 } // namespace
+
+std::string frame_buckets(const std::vector<std::string>& buckets) {
+  std::vector<uint64_t> header;
+  header.reserve(buckets.size() + 1);
+  header.push_back(buckets.size());
+  size_t total = 0;
+  for (const auto& b : buckets) {
+    header.push_back(b.size());
+    total += b.size();
+  }
+  std::string result;
+  result.reserve(header.size() * sizeof(uint64_t) + total);
+  result.append(reinterpret_cast<const char*>(header.data()),
+                header.size() * sizeof(uint64_t));
+  for (const auto& b : buckets)
+    result += b;
+  return result;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>>
+bucket_spans(const std::string& frame) {
+  auto word = [&](size_t i) {
+    uint64_t x = 0;
+    std::memcpy(&x, frame.data() + i * sizeof(uint64_t), sizeof(uint64_t));
+    return x;
+  };
+  if (frame.size() < sizeof(uint64_t))
+    throw_malformed(std::to_string(frame.size()) + " bytes hold no count");
+  auto n = word(0);
+  if (n > frame.size() / sizeof(uint64_t) - 1)
+    throw_malformed(std::to_string(n) + " buckets cannot fit in "
+                    + std::to_string(frame.size()) + " bytes");
+  std::vector<std::pair<uint64_t, uint64_t>> result;
+  result.reserve(n);
+  uint64_t offset = (n + 1) * sizeof(uint64_t);
+  for (size_t i = 0; i < n; ++i) {
+    auto size = word(i + 1);
+    if (size > frame.size() - offset)
+      throw_malformed("bucket " + std::to_string(i) + " of "
+                      + std::to_string(size) + " bytes ends past the "
+                      + std::to_string(frame.size()) + " bytes");
+    result.emplace_back(offset, size);
+    offset += size;
+  }
+  if (offset != frame.size())
+    throw_malformed(std::to_string(frame.size() - offset)
+                    + " bytes follow the last bucket");
+  return result;
+}
 
 shuffle_store& shuffle_store::local() {
   // Never destroyed: an RDD in a static outlives every other static.
