@@ -2,13 +2,14 @@
 // the same run (issue 16's "harness --nodes=2"): batches of --lines
 // 100-byte lines of a 1000-word vocabulary (`make_lines`) in --partitions
 // partitions go through a queue stream, flat_map, map and reduce_by_key, in
-// one process with --workers task slots, and in a driver whose map stages
-// run on 2 worker node processes (this program with --serve, half the task
-// slots each, at least one) over CAF's middleman on 127.0.0.1
-// (`stream.task.placement = workers`). Every batch's counts are checked
-// against the words pushed.
-// Prints lines/s of both, their ratio, and the bytes a map stage moves per
-// word (the batch's input to each node, the buckets back).
+// one process with --workers task slots, and in a driver whose map and
+// reduce tasks run on 2 worker node processes (this program with --serve,
+// half the task slots each, at least one) over CAF's middleman on
+// 127.0.0.1 (`stream.task.placement = workers`). Every batch's counts are
+// checked against the words pushed.
+// Prints lines/s of both, their ratio, and the bytes a shuffle moves per
+// word at most (the batch's input to each node, the buckets to the reduce
+// tasks, the reduced records to the driver).
 //
 // With --source=receivers the lines come from 2 receivers instead, one
 // per worker node, each of which stores --batches x --lines / 2 lines of
@@ -317,9 +318,10 @@ double run_received(const source_options& src, size_t partitions,
   return elapsed;
 }
 
-// The bytes one batch's map stage moves: each input partition to the node
-// whose task reads it (a word count's map tasks read their own partition
-// only), and every map task's buckets back.
+// The bytes one batch's shuffle moves at most: each input partition to the
+// node whose task reads it (a word count's map tasks read their own
+// partition only), every map task's buckets to the reduce tasks (those on
+// the same node do not cross), and the reduced records to the driver.
 size_t stage_bytes(const std::vector<std::string>& lines, size_t partitions) {
   auto xs = parallelize(lines, partitions);
   size_t input = 0;
@@ -332,7 +334,10 @@ size_t stage_bytes(const std::vector<std::string>& lines, size_t partitions) {
   for (const auto& b :
        counts.node()->run_map_tasks(tasks, task_runner::inline_runner()))
     buckets += b.size();
-  return input + buckets;
+  size_t reduced = 0;
+  for (const auto& part : detail::partitions_of(counts))
+    reduced += detail::to_bytes(part).size();
+  return input + buckets + reduced;
 }
 
 } // namespace
@@ -507,7 +512,7 @@ int main(int argc, char** argv) {
                  / static_cast<double>(words_in(lines));
     std::printf("nodes: word count of %zu batches of %zu lines in %zu "
                 "partitions: one process (%zu task slots) %.0f lines/s, "
-                "driver + 2 worker nodes (map stages there) %.0f lines/s: "
+                "driver + 2 worker nodes (map and reduce tasks there) %.0f lines/s: "
                 "%.2fx; %.1f bytes per word on the wire\n",
                 batches, num_lines, partitions, workers, total / one,
                 total / two, one / two, bytes);
