@@ -54,6 +54,14 @@ size_t input_bytes(const job_set& x) {
   return result;
 }
 
+// The bytes of outputs `xs`.
+size_t total_bytes(const std::vector<std::string>& xs) {
+  size_t result = 0;
+  for (const auto& x : xs)
+    result += x.size();
+  return result;
+}
+
 } // namespace
 
 node_map_stages::node_map_stages(caf::blocking_actor* self,
@@ -359,12 +367,10 @@ bool node_map_stages::run(
                     + e.what());
         return;
       }
-      size_t bytes = 0;
-      for (const auto& p : outputs)
-        bytes += p.size();
       log_->debug("batch {}: {} reduce tasks of stream {} ran on the worker "
                   "node {} ({} bytes of records fetched)",
-                  t, x.tasks.size(), where->stream, addresses[x.node], bytes);
+                  t, x.tasks.size(), where->stream, addresses[x.node],
+                  total_bytes(outputs));
       reduced += x.tasks.size();
       if (reduced == shuffle.num_partitions())
         reduce_done();
@@ -376,12 +382,10 @@ bool node_map_stages::run(
       return;
     }
     excluded_.succeeded(addresses[x.node]);
-    size_t bytes = 0;
-    for (const auto& b : outputs)
-      bytes += b.size();
     log_->debug("batch {}: {} map tasks of stream {} ran on the worker node "
                 "{} ({} bytes of buckets fetched)",
-                t, x.tasks.size(), where->stream, addresses[x.node], bytes);
+                t, x.tasks.size(), where->stream, addresses[x.node],
+                total_bytes(outputs));
   };
   auto failed = [&](uint64_t id, const std::string& why) {
     auto i = out.find(id);

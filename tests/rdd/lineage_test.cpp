@@ -36,12 +36,16 @@ rdd<std::pair<std::string, int64_t>> word_counts(size_t partitions) {
 }
 
 // Runs the result stages here and every map stage "on the node": at the
-// same path in `remote`'s lineage, through bytes.
+// same path in `remote`'s lineage, through bytes. With `reducers`, the
+// reduce tasks of each shuffle run on those copies too, partition `i` on
+// `reducers[i % n]`, from the buckets cut out of the map tasks' frames, as
+// worker nodes do, and the result stages read the reduced partitions.
 class node_runner final : public task_runner {
 public:
   node_runner(const detail::rdd_node_base& local,
-              const detail::rdd_node_base& remote)
-    : local_(local), remote_(remote) {
+              const detail::rdd_node_base& remote,
+              std::vector<const detail::rdd_node_base*> reducers = {})
+    : local_(local), remote_(remote), reducers_(std::move(reducers)) {
     // nop
   }
 
@@ -63,13 +67,30 @@ public:
       tasks[i] = i;
     auto buckets = there->run_map_tasks(tasks, node_slots);
     REQUIRE(buckets.size() == n);
-    for (size_t i = 0; i < n; ++i)
-      shuffle.add_map_output(i, buckets[i]);
     on_node += n;
+    if (reducers_.empty()) {
+      for (size_t i = 0; i < n; ++i)
+        shuffle.add_map_output(i, buckets[i]);
+      return;
+    }
+    REQUIRE(shuffle.reduce_serializable());
+    for (uint32_t r = 0; r < shuffle.num_partitions(); ++r) {
+      std::vector<std::vector<std::string>> mine(1);
+      for (const auto& frame : buckets) {
+        auto [offset, size] = detail::bucket_spans(frame).at(r);
+        mine[0].push_back(frame.substr(offset, size));
+      }
+      auto* reducer = detail::node_at(*reducers_[r % reducers_.size()], *path);
+      auto records = reducer->run_reduce_tasks({r}, mine, node_slots);
+      REQUIRE(records.size() == 1);
+      shuffle.add_reduced(r, records[0]);
+      ++reduced;
+    }
   }
 
   size_t here = 0;
   size_t on_node = 0;
+  size_t reduced = 0;
 
   // The node's task slots.
   support::counting_runner node_slots;
@@ -77,6 +98,7 @@ public:
 private:
   const detail::rdd_node_base& local_;
   const detail::rdd_node_base& remote_;
+  std::vector<const detail::rdd_node_base*> reducers_;
 };
 
 } // namespace
@@ -133,62 +155,6 @@ TEST_CASE("a shuffle's map tasks run on another copy of the lineage and "
   CHECK(runner.here == 2);
 }
 
-namespace {
-
-// Runs every map stage on the copy `maps` and the reduce tasks of each
-// shuffle on the copies `reducers`, partition `i` on `reducers[i % n]`,
-// from the buckets cut out of the map tasks' frames, as worker nodes do;
-// the result stages run here, from the reduced partitions.
-class reduce_runner final : public task_runner {
-public:
-  reduce_runner(const detail::rdd_node_base& local,
-                const detail::rdd_node_base& maps,
-                std::vector<const detail::rdd_node_base*> reducers)
-    : local_(local), maps_(maps), reducers_(std::move(reducers)) {
-    // nop
-  }
-
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
-    here += n;
-    for (size_t i = 0; i < n; ++i)
-      task(i);
-  }
-
-  void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
-                     detail::function_ref<void(size_t)>) override {
-    auto path = detail::path_to(local_, shuffle);
-    REQUIRE(path);
-    REQUIRE(shuffle.reduce_serializable());
-    std::vector<uint32_t> tasks(n);
-    for (uint32_t i = 0; i < n; ++i)
-      tasks[i] = i;
-    auto frames = detail::node_at(maps_, *path)->run_map_tasks(tasks, slots);
-    for (uint32_t r = 0; r < shuffle.num_partitions(); ++r) {
-      std::vector<std::vector<std::string>> buckets(1);
-      for (const auto& frame : frames) {
-        auto [offset, size] = detail::bucket_spans(frame).at(r);
-        buckets[0].push_back(frame.substr(offset, size));
-      }
-      auto* there = detail::node_at(*reducers_[r % reducers_.size()], *path);
-      auto records = there->run_reduce_tasks({r}, buckets, slots);
-      REQUIRE(records.size() == 1);
-      shuffle.add_reduced(r, records[0]);
-      ++reduced;
-    }
-  }
-
-  size_t here = 0;
-  size_t reduced = 0;
-  support::counting_runner slots;
-
-private:
-  const detail::rdd_node_base& local_;
-  const detail::rdd_node_base& maps_;
-  std::vector<const detail::rdd_node_base*> reducers_;
-};
-
-} // namespace
-
 TEST_CASE("a shuffle's reduce tasks run on other copies of the lineage from "
           "their buckets' bytes, and the driver reads their records",
           "[rdd][lineage]") {
@@ -196,8 +162,8 @@ TEST_CASE("a shuffle's reduce tasks run on other copies of the lineage from "
   auto maps = word_counts(3);
   auto first = word_counts(3);
   auto second = word_counts(3);
-  reduce_runner runner{*driver.node(), *maps.node(),
-                       {first.node().get(), second.node().get()}};
+  node_runner runner{*driver.node(), *maps.node(),
+                     {first.node().get(), second.node().get()}};
   auto context = std::make_shared<rdd_context>();
   scoped_runner installed{*context, runner};
   // The driver holds no bucket: a reduce here would fail.
@@ -207,7 +173,7 @@ TEST_CASE("a shuffle's reduce tasks run on other copies of the lineage from "
   CHECK(runner.reduced == 2);
   // 3 map tasks and 2 reduce tasks of 1 on the nodes' slots; the 2 result
   // tasks here.
-  CHECK(runner.slots.tasks == 5);
+  CHECK(runner.node_slots.tasks == 5);
   CHECK(runner.here == 2);
 }
 
