@@ -405,6 +405,16 @@ bool node_map_stages::run(
       reduce_here("the worker node " + addresses[x.node]
                   + " that holds map outputs failed: " + why);
     fail(x.node, why);
+    // Its other tasks run elsewhere too: the buckets it holds for them are
+    // not needed.
+    for (auto i = out.begin(); i != out.end();) {
+      if (i->second.node == x.node && i->second.held) {
+        release(i->first, i->second);
+        i = out.erase(i);
+      } else {
+        ++i;
+      }
+    }
   };
   // Sends the reduce tasks to the nodes that hold the buckets.
   auto start_reduce = [&] {
