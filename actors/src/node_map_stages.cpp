@@ -23,6 +23,7 @@
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/rdd/lineage.hpp"
+#include "caf_stream/rdd/shuffle_store.hpp"
 #include "caf_stream/scheduler/fetch_plan.hpp"
 #include "caf_stream/scheduler/speculation.hpp"
 #include "caf_stream/scheduler/task_assignment.hpp"
@@ -52,6 +53,21 @@ size_t input_bytes(const job_set& x) {
     for (const auto& part : in.partitions)
       result += part.size();
   return result;
+}
+
+// Why the buckets of `tasks` map tasks, whose places (offset and size)
+// are `spans`, do not fit `shuffle` (one bucket per reduce partition);
+// empty if they do.
+std::string misfit(const detail::rdd_node_base& shuffle, size_t tasks,
+                   size_t spans) {
+  auto n = shuffle.num_partitions();
+  if (spans == 2 * n * tasks)
+    return {};
+  return "its copy of the shuffle has "
+         + std::to_string(tasks != 0 ? spans / 2 / tasks : 0)
+         + " reduce partitions, the driver's " + std::to_string(n)
+         + " (a by-key operation that names no count takes the node's own "
+           "stream.default-parallelism: give every node the driver's)";
 }
 
 // The bytes of outputs `xs`.
@@ -117,6 +133,14 @@ std::string node_map_stages::take(const detail::rdd_node_base& shuffle,
     return "it answered " + std::to_string(buckets.size())
            + " map outputs for " + std::to_string(mine.size()) + " tasks";
   try {
+    // A map task has at most a bucket per reduce partition (a sort's has
+    // one run), an aggregating shuffle's exactly: one more would be lost.
+    for (const auto& frame : buckets) {
+      auto k = detail::bucket_spans(frame).size();
+      if (k > shuffle.num_partitions()
+          || (shuffle.reduce_serializable() && k != shuffle.num_partitions()))
+        return misfit(shuffle, 1, 2 * k);
+    }
     for (size_t j = 0; j < mine.size(); ++j) {
       shuffle.add_map_output(mine[j], buckets[j]);
       tasks.finished(mine[j]);
@@ -433,7 +457,7 @@ bool node_map_stages::run(
       auto& node = nodes_.at(addresses[k]);
       auto mine = stage.shuffle.tasks;
       self_->send(node, reduce_tasks_atom::value, id, std::move(stage));
-      out.emplace(id, sent{k, node.address(), std::move(mine), {}, true});
+      out.emplace(id, sent{k, node.address(), std::move(mine), true});
       late.sent(id, speculation::clock::now());
     }
   };
@@ -465,7 +489,7 @@ bool node_map_stages::run(
                   map_stage{fingerprint_, program_, graph_.zero_time(),
                             where->stream, where->path, mine,
                             std::move(inputs)});
-      out.emplace(id, sent{k, node->address(), std::move(mine), {}});
+      out.emplace(id, sent{k, node->address(), std::move(mine)});
       late.sent(id, speculation::clock::now());
     }
     // Every map task's buckets wait on the nodes: the reduce tasks go
@@ -502,11 +526,9 @@ bool node_map_stages::run(
           late.answered(id, speculation::clock::now());
           if (on_nodes && !x.reduce) {
             // The buckets wait on the node for the reduce tasks.
-            if (spans.size() != 2 * shuffle.num_partitions() * x.tasks.size()) {
-              failed(id, "it answered the places of "
-                           + std::to_string(spans.size() / 2)
-                           + " buckets for " + std::to_string(x.tasks.size())
-                           + " map tasks");
+            if (auto why = misfit(shuffle, x.tasks.size(), spans.size());
+                !why.empty()) {
+              failed(id, why);
               return;
             }
             excluded_.succeeded(addresses[x.node]);

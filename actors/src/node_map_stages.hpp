@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf/actor.hpp"
@@ -107,6 +108,15 @@ private:
   // `host`: the node's task host, which holds the outputs (of `sizes`
   // bytes).
   struct sent_stage {
+    sent_stage(size_t node, caf::actor_addr actor,
+               std::vector<uint32_t> tasks, bool reduce = false)
+      : node(node),
+        actor(std::move(actor)),
+        tasks(std::move(tasks)),
+        reduce(reduce) {
+      // nop
+    }
+
     size_t node;
     caf::actor_addr actor;
     std::vector<uint32_t> tasks;
