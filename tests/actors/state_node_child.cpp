@@ -5,6 +5,7 @@
 //                     | --receiver-windows=P | --words | --word-states]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
+//                    [--parallelism=N]
 //   state_node_child --drive=NODES [--tasks]
 //   state_node_child --drive-port=P --expect=ADDRESS [--tasks]
 //
@@ -22,7 +23,7 @@
 // presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
 // With --driver it joins the driver at HOST:PORT (`stream.driver`), prints
 // "joined" or "not joined" after its first try, and leaves the driver when
-// it stops.
+// it stops. With --parallelism it sets stream.default-parallelism to N.
 //
 // With --drive it is the driver instead: runs `drive_input`'s batches with
 // the state on NODES ("host:port,..."), prints each batch's running sums
@@ -189,6 +190,7 @@ int main(int argc, char** argv) {
   uint16_t drive_port = 0;
   std::string expect;
   bool tasks = false;
+  size_t parallelism = 0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--other")
@@ -224,6 +226,8 @@ int main(int argc, char** argv) {
       expect = arg.substr(9);
     else if (arg == "--tasks")
       tasks = true;
+    else if (arg.rfind("--parallelism=", 0) == 0)
+      parallelism = static_cast<size_t>(std::stoul(arg.substr(14)));
   }
   if (!drive_nodes.empty() || drive_port != 0)
     return drive(drive_nodes, drive_port, expect, tasks);
@@ -234,6 +238,8 @@ int main(int argc, char** argv) {
     support::use_certificate(cfg, tls);
   if (!driver.empty())
     cfg.set("stream.driver", driver);
+  if (parallelism != 0)
+    cfg.set("stream.default-parallelism", parallelism);
   // The worker receiver tests: blocks leave only when the driver cuts a
   // batch (or `store` replicates them).
   if (receiver_port != 0)
