@@ -188,9 +188,8 @@ private:
   // through that connection (CAF 0.17 breaks both connections of two nodes
   // that connect to each other at once), or through the driver until it
   // exists. Serves the other nodes' fetches meanwhile (they may be
-  // fetching from here). Throws
-  // `stream_error` naming a node that is lost, answers an error, or does
-  // not answer within `stream.state-timeout`.
+  // fetching from here). Throws `stream_error` naming a node that is lost,
+  // answers an error, or does not answer within `stream.state-timeout`.
   std::vector<std::vector<std::string>>
   fetch_buckets(const reduce_stage& x, const caf::actor& driver) {
     auto n = x.shuffle.tasks.size();
