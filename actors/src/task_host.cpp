@@ -214,6 +214,11 @@ private:
       if (outputs_.count({driver.address(), x.stages[m]}))
         here = x.holders[m];
     std::vector<caf::actor> peers(x.addresses.size());
+    auto forget_peers = [&] {
+      for (const auto& p : peers)
+        if (p)
+          demonitor(p);
+    };
     size_t missing = 0;
     for (size_t m = 0; m < maps; ++m) {
       auto own = outputs_.find({driver.address(), x.stages[m]});
@@ -226,9 +231,14 @@ private:
       }
       auto h = x.holders[m];
       if (!peers[h]) {
-        peers[h] = here && x.addresses[*here] < x.addresses[h]
-                     ? reach_peer(x.addresses[h], x.nodes[h])
-                     : x.nodes[h];
+        try {
+          peers[h] = here && x.addresses[*here] < x.addresses[h]
+                       ? reach_peer(x.addresses[h], x.nodes[h])
+                       : x.nodes[h];
+        } catch (const stream_error&) {
+          forget_peers();
+          throw;
+        }
         monitor(peers[h]);
       }
       std::vector<uint64_t> sizes;
@@ -298,9 +308,7 @@ private:
                     + to_string(opts_.state_timeout) + ")";
         });
     }
-    for (const auto& p : peers)
-      if (p)
-        demonitor(p);
+    forget_peers();
     if (!failure.empty())
       throw stream_error(errc::job_failure,
                          "fetching the buckets of the reduce tasks: "
