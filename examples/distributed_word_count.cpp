@@ -12,7 +12,8 @@
 // program is the driver: name the nodes with
 // '--stream.nodes=["host:P",...]', or let them join with
 // --stream.driver-port D (nodes started with --stream.driver host:D). With
-// nodes, the map tasks run on them unless --stream.task.placement=driver.
+// nodes, the map and reduce tasks run on them unless
+// --stream.task.placement=driver.
 
 #include <iostream>
 #include <string>
@@ -52,10 +53,6 @@ int main(int argc, char** argv) {
     return 1;
   try {
     auto opts = read_stream_options(cfg);
-    // A driver with nodes sends them its map tasks unless told otherwise.
-    if (cfg.serve == 0 && opts.with_nodes()
-        && !caf::get_if<std::string>(&cfg, "stream.task.placement"))
-      caf::put(cfg.content, "stream.task.placement", "workers");
     if (cfg.serve != 0 || opts.with_nodes())
       load_node_modules(cfg);
     std::unique_ptr<line_generator> generator;

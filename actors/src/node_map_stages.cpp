@@ -99,6 +99,19 @@ node_map_stages::~node_map_stages() {
   // nop
 }
 
+map_stage
+node_map_stages::stage_of(const detail::dstream_graph::stage_location& where,
+                          std::vector<uint32_t> tasks, job_set inputs) const {
+  return map_stage{fingerprint_,
+                   program_,
+                   graph_.zero_time(),
+                   static_cast<uint32_t>(graph_.default_parallelism()),
+                   where.stream,
+                   where.path,
+                   std::move(tasks),
+                   std::move(inputs)};
+}
+
 caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   auto& node = nodes_[address];
   if (node)
@@ -486,9 +499,7 @@ bool node_map_stages::run(
                   t, mine.size(), where->stream, addresses[k],
                   input_bytes(inputs));
       self_->send(*node, map_tasks_atom::value, id,
-                  map_stage{fingerprint_, program_, graph_.zero_time(),
-                            where->stream, where->path, mine,
-                            std::move(inputs)});
+                  stage_of(*where, mine, std::move(inputs)));
       out.emplace(id, sent{k, node->address(), std::move(mine)});
       late.sent(id, speculation::clock::now());
     }
@@ -628,9 +639,7 @@ std::map<size_t, reduce_stage> node_map_stages::reduce_stages(
   // What every reduce stage names: the shuffle (with the batch's inputs
   // without records) and the map outputs.
   reduce_stage common;
-  common.shuffle = map_stage{fingerprint_, program_, graph_.zero_time(),
-                             where.stream, where.path, {},
-                             inputs_for(shuffle, {}, true, {})};
+  common.shuffle = stage_of(where, {}, inputs_for(shuffle, {}, true, {}));
   for (auto k : holders) {
     common.addresses.push_back(addresses[k]);
     common.nodes.push_back(nodes_.at(addresses[k]));

@@ -101,6 +101,12 @@ private:
                      const std::vector<uint32_t>& tasks, bool own_partitions,
                      const std::string& node);
 
+  // Tasks `tasks` of the stage at `where` with the batch's `inputs`, as a
+  // node runs them: in this driver's graph, program, zero time and default
+  // parallelism.
+  map_stage stage_of(const detail::dstream_graph::stage_location& where,
+                     std::vector<uint32_t> tasks, job_set inputs) const;
+
   // A stage sent to a worker node and not done yet: a map stage until its
   // buckets were fetched, or reduced on the nodes (`held`: it answered,
   // its buckets wait there; `spans`: each bucket's offset and size, by

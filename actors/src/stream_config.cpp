@@ -83,7 +83,8 @@ void add_stream_options(caf::config_option_set& opts) {
                                 "store returns (1 or 2)");
   caf::config_option_adder{opts, "stream.task"}
     .add<std::string>("placement", "where the map tasks of shuffles run: "
-                                   "workers or driver")
+                                   "workers or driver (default: workers "
+                                   "if any)")
     .add<size_t>("max-failures", "failures of a task before its stage "
                                  "fails (4)");
   caf::config_option_adder{opts, "stream.speculation"}

@@ -120,6 +120,7 @@ private:
     std::string failure;
     try {
       slots_runner runner{spreader, t, system(), opts_};
+      graph_->use_driver_parallelism(stage.parallelism);
       auto buckets = graph_->run_map_tasks(
         stage.zero, std::move(stage.batch),
         detail::dstream_graph::stage_location{stage.stream, stage.path},
@@ -158,6 +159,7 @@ private:
     try {
       auto buckets = fetch_buckets(x, driver);
       slots_runner runner{spreader, t, system(), opts_};
+      graph_->use_driver_parallelism(x.shuffle.parallelism);
       auto parts = graph_->run_reduce_tasks(
         x.shuffle.zero, std::move(x.shuffle.batch),
         detail::dstream_graph::stage_location{x.shuffle.stream,

@@ -50,7 +50,8 @@ receiver_placement parse_receiver_placement(const std::string& x);
 
 /// Where the map tasks of portable streams run (`stream.task.placement`).
 enum class task_placement {
-  /// On the driver (the default, unset, for now).
+  /// On the worker nodes when there are or may join any, else on the
+  /// driver (the default, unset).
   automatic,
   /// On the worker nodes (`workers`); needs `stream.nodes`.
   workers,
@@ -159,15 +160,19 @@ struct stream_options {
   /// its node is lost it starts again on the next node, else on the driver.
   receiver_placement placement = receiver_placement::automatic;
 
-  /// `stream.receiver.replication`: copies of a block that a receiver on a
-  /// worker node hands over whole (`store(std::vector<T>)`) before `store`
-  /// returns: 2 (Spark's default storage level) means the driver holds it
-  /// too, so that the loss of the worker loses no stored block; 1 means it
-  /// travels with the next sealed blocks.
+  /// `stream.receiver.replication`: copies of each block of a receiver on a
+  /// worker node. 2 (Spark's default storage level): when the blocks stay
+  /// on the nodes (map tasks on the workers), each is copied to a second
+  /// worker node before the driver learns of it, else the driver holds it;
+  /// a block stored whole (`store(std::vector<T>)`) is, before `store`
+  /// returns. So the loss of one node loses no stored block. 1: a block
+  /// stored whole travels with the next sealed blocks, and a kept block is
+  /// lost with its node.
   size_t receiver_replication = 2;
 
   /// `stream.task.placement`: where the map tasks of shuffles run,
-  /// `workers` or `driver` (default: the driver). On the workers, a map
+  /// `workers` or `driver` (default: on the worker nodes when there are
+  /// any, as Spark's tasks run on its executors). On the workers, a map
   /// stage goes to the worker nodes when another node computes the same
   /// RDD from the batch's inputs (`dstream_node_base::portable_lineage`: a
   /// stream without state, window or `transform`, or a state stream's
@@ -292,8 +297,10 @@ struct stream_options {
   }
 
   /// Returns whether the map tasks of portable streams go to the worker
-  /// nodes (asked for: not by default yet).
+  /// nodes: asked for, or by default when there are or may join nodes.
   bool tasks_on_workers() const noexcept {
+    if (tasks == task_placement::automatic)
+      return with_nodes();
     return tasks == task_placement::workers;
   }
 

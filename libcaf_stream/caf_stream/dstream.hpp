@@ -170,7 +170,7 @@ public:
   /// Counts the occurrences of each distinct element in each batch.
   dstream<std::pair<T, int64_t>> count_by_value(size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
-    return per_batch([n](const rdd<T>& x) { return x.count_by_value(n); });
+    return per_batch([n](const rdd<T>& x) { return x.count_by_value(n()); });
   }
 
   /// Applies `f(const rdd<T>&) -> rdd<U>` or `f(const rdd<T>&, time) ->
@@ -227,7 +227,7 @@ public:
   template <class F>
   auto reduce_by_key(F f, size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
-    return per_batch([f, n](const rdd<T>& x) { return x.reduce_by_key(f, n); });
+    return per_batch([f, n](const rdd<T>& x) { return x.reduce_by_key(f, n()); });
   }
 
   /// Spark's combineByKey on every batch.
@@ -237,7 +237,7 @@ public:
                       size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
     return per_batch([=](const rdd<T>& x) {
-      return x.combine_by_key(create, merge_value, merge_combiners, n);
+      return x.combine_by_key(create, merge_value, merge_combiners, n());
     });
   }
 
@@ -245,7 +245,7 @@ public:
   template <class U = T>
   auto group_by_key(size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
-    return per_batch([n](const rdd<U>& x) { return x.group_by_key(n); });
+    return per_batch([n](const rdd<U>& x) { return x.group_by_key(n()); });
   }
 
   /// Applies `f(const V&) -> W` to every value, keeping the keys.
@@ -265,7 +265,7 @@ public:
   auto cogroup(const dstream<W>& other, size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
     return per_batch_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
-      return x.cogroup(y, n);
+      return x.cogroup(y, n());
     });
   }
 
@@ -274,7 +274,7 @@ public:
   auto join(const dstream<W>& other, size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
     return per_batch_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
-      return x.join(y, n);
+      return x.join(y, n());
     });
   }
 
@@ -284,7 +284,7 @@ public:
                        size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
     return per_batch_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
-      return x.left_outer_join(y, n);
+      return x.left_outer_join(y, n());
     });
   }
 
@@ -294,7 +294,7 @@ public:
                         size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
     return per_batch_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
-      return x.right_outer_join(y, n);
+      return x.right_outer_join(y, n());
     });
   }
 
@@ -304,7 +304,7 @@ public:
                        size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
     return per_batch_with(other, [n](const rdd<T>& x, const rdd<W>& y) {
-      return x.full_outer_join(y, n);
+      return x.full_outer_join(y, n());
     });
   }
 
@@ -386,7 +386,7 @@ public:
     return group_by_key<U>(num_partitions)
       .window(window_length, slide)
       .combine_by_key([](const v& x) { return x; }, append, append,
-                      partitions_or_default(num_partitions));
+                      num_partitions);
   }
 
   /// Merges the values of each key over the last `window_length`, every
@@ -422,12 +422,11 @@ public:
                   "-> V");
     detail::check_window("reduce_by_key_and_window", window_length, slide,
                          slide_duration());
-    auto n = partitions_or_default(num_partitions);
     using node = detail::reduced_windowed_node<k, v>;
-    return add(std::make_shared<node>(*graph_, reduce_by_key(f, n).node(),
-                                      std::move(f), std::move(inv),
-                                      window_length, slide, n,
-                                      std::move(filter)));
+    return add(std::make_shared<node>(
+      *graph_, reduce_by_key(f, num_partitions).node(), std::move(f),
+      std::move(inv), window_length, slide, num_partitions,
+      std::move(filter)));
   }
 
   // -- state operations (T = std::pair<K, V>) -------------------------------
@@ -441,8 +440,7 @@ public:
   template <class S = void, class F>
   auto update_state_by_key(F f, size_t num_partitions = 0) const {
     return add(detail::make_update_state_node<T, S>(
-      *graph_, node_, std::move(f), partitions_or_default(num_partitions),
-      std::nullopt));
+      *graph_, node_, std::move(f), num_partitions, std::nullopt));
   }
 
   /// Like above, starting from the state `initial`.
@@ -450,8 +448,7 @@ public:
   auto update_state_by_key(F f, size_t num_partitions,
                            rdd<std::pair<detail::key_t<U>, S>> initial) const {
     return add(detail::make_update_state_node<T, S>(
-      *graph_, node_, std::move(f), partitions_or_default(num_partitions),
-      std::move(initial)));
+      *graph_, node_, std::move(f), num_partitions, std::move(initial)));
   }
 
   /// Spark's mapWithState: calls the spec's function for every record of
@@ -465,8 +462,8 @@ public:
                   "map_with_state: the spec's key and value types must match "
                   "the stream's std::pair<K, V>");
     using node = detail::map_with_state_node<K, V, S, M>;
-    auto n = std::make_shared<node>(
-      *graph_, node_, spec, partitions_or_default(spec.get_num_partitions()));
+    auto n = std::make_shared<node>(*graph_, node_, spec,
+                                    spec.get_num_partitions());
     graph_->add(n);
     return {graph_, std::move(n)};
   }
@@ -548,8 +545,10 @@ private:
       detail::throw_different_graphs(what);
   }
 
-  size_t partitions_or_default(size_t n) const {
-    return n != 0 ? n : graph_->default_parallelism();
+  // The partitions of a by-key operation that names `n` (0: the default
+  // parallelism, as each batch's lineage is built).
+  detail::partition_count partitions_or_default(size_t n) const {
+    return {*graph_, n};
   }
 
   template <class Node>

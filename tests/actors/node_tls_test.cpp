@@ -82,11 +82,11 @@ using state_node = support::node_child;
 
 // A driver under a manual clock whose state lives on `node`, or on the
 // nodes that join it at `driver_port` if `node` is empty, talking TLS with
-// the certificate `tls` ("DIR/NAME") and the CA next to it. With `tasks`,
-// its map stages go to the nodes too (`stream.task.placement=workers`).
+// the certificate `tls` ("DIR/NAME") and the CA next to it; its map stages
+// go to the nodes too (by default).
 struct driver {
   driver(const std::string& node, const std::string& tls,
-         uint16_t driver_port = 0, bool tasks = false)
+         uint16_t driver_port = 0)
     : clk(std::make_shared<testing::manual_clock>()),
       queue(std::make_shared<rdd_queue<kv>>()),
       results(std::make_shared<support::batch_results<sums>>()) {
@@ -97,8 +97,6 @@ struct driver {
       caf::put(cfg.content, "stream.driver-port", driver_port);
     caf::put(cfg.content, "stream.app-id", "state-node-tests");
     caf::put(cfg.content, "stream.state-timeout", caf::timespan{seconds(10)});
-    if (tasks)
-      caf::put(cfg.content, "stream.task.placement", "workers");
     cfg.set("scheduler.max-threads", size_t{2});
     support::use_certificate(cfg, tls);
     load_node_modules(cfg);
@@ -150,7 +148,7 @@ TEST_CASE("a driver and a state node talk mutual TLS, and refuse peers "
     support::log_capture executor{"executor"};
     support::debug_log debug{"executor"};
     state_node node{{"--tls=" + certs["node"]}};
-    driver d{node.address, certs["driver"], 0, true};
+    driver d{node.address, certs["driver"]};
     CHECK(d.run({{"a", 1}, {"b", 2}}) == sums{{"a", 1}, {"b", 2}});
     CHECK(d.run({{"a", 3}}) == sums{{"a", 4}, {"b", 2}});
     CHECK(log.contains("holder on " + node.address));

@@ -82,16 +82,14 @@ private:
 
 using state_node = support::node_child;
 
-// A driver under a manual clock whose state lives on `nodes`, and on the
-// nodes that join at `driver_port` (0: none do), its map stages where
-// `tasks` says.
+// A driver under a manual clock whose state and map stages go to `nodes`
+// and to the nodes that join at `driver_port` (0: none do).
 struct driver {
   driver(std::vector<std::string> nodes, const std::string& checkpoints,
          caf_stream::time start = caf_stream::time{0},
          duration state_timeout = seconds(60),
          size_t state_log_limit = stream_options{}.state_log_limit,
-         uint16_t driver_port = 0,
-         task_placement tasks = task_placement::automatic)
+         uint16_t driver_port = 0)
     : clk(std::make_shared<testing::manual_clock>(start)),
       queue(std::make_shared<rdd_queue<kv>>()),
       rec(std::make_shared<recorder>()) {
@@ -102,7 +100,6 @@ struct driver {
     opts.state_timeout = state_timeout;
     opts.state_log_limit = state_log_limit;
     opts.driver_port = driver_port;
-    opts.tasks = tasks;
     // The nodes are another executable of the same application.
     opts.app_id = "state-node-tests";
     ssc = streaming_context::get_or_create(checkpoints, [&] {
@@ -215,18 +212,35 @@ TEST_CASE("state holders on state nodes give the results of one process",
   }
 }
 
-
-TEST_CASE("map tasks on a node whose default parallelism is not the "
-          "driver's fail with that reason and run on the driver, and the "
-          "results stay exact",
+TEST_CASE("a node whose default parallelism is not the driver's runs map "
+          "tasks with the driver's, and the results stay exact",
           "[actors][state][nodes]") {
   support::log_capture log{"executor"};
-  // The driver's stream.default-parallelism is 3: the node's copy of each
-  // by-key operation that names no count has 5 partitions.
+  support::debug_log debug{"executor"};
+  // The driver's stream.default-parallelism is 3, the node's 5: the node
+  // builds each by-key operation that names no count with the driver's.
   state_node node{{"--parallelism=5"}};
   testing::temporary_directory dir;
-  driver d{{node.address}, dir.path(), caf_stream::time{0}, seconds(60),
-           stream_options{}.state_log_limit, 0, task_placement::workers};
+  driver d{{node.address}, dir.path()};
+  for (auto& batch : input)
+    d.run(batch);
+  d.check_no_failures(5);
+  CHECK(d.rec->rows(0, 1, 5) == sums_of_input);
+  CHECK(d.rec->rows(1, 1, 5) == counts_of_input);
+  CHECK(log.contains("ran on the worker node " + node.address));
+  CHECK_FALSE(log.contains("reduce partitions, the driver's"));
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("a node whose copy of a shuffle has more partitions than the "
+          "driver's fails its map tasks with that reason, and the results "
+          "stay exact",
+          "[actors][state][nodes]") {
+  support::log_capture log{"executor"};
+  // The node's running sums name 5 partitions, the driver's none (3).
+  state_node node{{"--partitions=5"}};
+  testing::temporary_directory dir;
+  driver d{{node.address}, dir.path()};
   for (auto& batch : input)
     d.run(batch);
   d.check_no_failures(5);
@@ -235,6 +249,7 @@ TEST_CASE("map tasks on a node whose default parallelism is not the "
   CHECK(log.contains("its copy of the shuffle has 5 reduce partitions, the "
                      "driver's 3"));
 }
+
 TEST_CASE("a state node running another graph is refused",
           "[actors][state]") {
   state_node other{{"--other"}};

@@ -5,7 +5,7 @@
 //                     | --receiver-windows=P | --words | --word-states]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
-//                    [--parallelism=N]
+//                    [--parallelism=N] [--partitions=N]
 //   state_node_child --drive=NODES [--tasks]
 //   state_node_child --drive-port=P --expect=ADDRESS [--tasks]
 //
@@ -23,17 +23,18 @@
 // presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
 // With --driver it joins the driver at HOST:PORT (`stream.driver`), prints
 // "joined" or "not joined" after its first try, and leaves the driver when
-// it stops. With --parallelism it sets stream.default-parallelism to N.
+// it stops. With --parallelism it sets stream.default-parallelism to N;
+// with --partitions the running sums of the tests' graph name N partitions
+// (a program whose copies differ: the driver's names none).
 //
 // With --drive it is the driver instead: runs `drive_input`'s batches with
 // the state on NODES ("host:port,..."), prints each batch's running sums
 // ("batch 1: a=1 b=2") or its failure ("batch 1 failed: ..."), then where
 // the state was ("state on the nodes", or "state on the driver" if a node
-// did not take its partitions), and exits. With --tasks its map stages go
-// to the nodes too (`stream.task.placement=workers`: the state streams'
-// shuffles of each batch by key), and it prints last where they ran ("map
-// tasks on the nodes", or "map tasks on the driver" if none ran on a node
-// or a node failed some). With --drive-port it has no
+// did not take its partitions), and exits. With --tasks it prints last
+// where its map stages ran (the state streams' shuffles of each batch by
+// key, on the nodes by default): "map tasks on the nodes", or "map tasks
+// on the driver" if none ran on a node or a node failed some. With --drive-port it has no
 // nodes of its own: it listens for nodes on port P of every interface,
 // waits until the node ADDRESS joined and prints "joined ADDRESS" (or "no
 // node joined"), then runs the batches.
@@ -127,8 +128,6 @@ int drive(const std::string& nodes, uint16_t driver_port,
     caf::put(cfg.content, "stream.driver-port", driver_port);
     cfg.set("stream.driver-bind-address", "0.0.0.0");
   }
-  if (tasks)
-    caf::put(cfg.content, "stream.task.placement", "workers");
   load_node_modules(cfg);
   support::log_capture log{"scheduler"};
   support::log_capture joins{"nodes"};
@@ -191,6 +190,7 @@ int main(int argc, char** argv) {
   std::string expect;
   bool tasks = false;
   size_t parallelism = 0;
+  size_t partitions = 0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--other")
@@ -228,6 +228,8 @@ int main(int argc, char** argv) {
       tasks = true;
     else if (arg.rfind("--parallelism=", 0) == 0)
       parallelism = static_cast<size_t>(std::stoul(arg.substr(14)));
+    else if (arg.rfind("--partitions=", 0) == 0)
+      partitions = static_cast<size_t>(std::stoul(arg.substr(13)));
   }
   if (!drive_nodes.empty() || drive_port != 0)
     return drive(drive_nodes, drive_port, expect, tasks);
@@ -268,7 +270,8 @@ int main(int argc, char** argv) {
       g.totals.foreach_rdd([](const rdd<test::word_graph::count>&) {});
     } else {
       test::state_graph::build(
-        ssc, std::make_shared<rdd_queue<test::state_graph::kv>>(), other);
+        ssc, std::make_shared<rdd_queue<test::state_graph::kv>>(), other,
+        partitions);
     }
     auto bound = ssc.serve(port, address);
     std::cout << "port " << bound << std::endl;

@@ -274,12 +274,17 @@ TEST_CASE("stream.receiver.placement and .replication say where receivers "
 TEST_CASE("stream.task.placement and .max-failures say where map tasks "
           "run and how often a task may fail",
           "[actors][stream_config]") {
-  // On the driver by default for now, 4 failures as Spark's.
+  // On the worker nodes when there are any (or may join), else on the
+  // driver; 4 failures as Spark's.
   auto plain = options_of({});
   CHECK(plain.tasks == task_placement::automatic);
   CHECK_FALSE(plain.tasks_on_workers());
   CHECK(plain.task_max_failures == 4);
-  CHECK_FALSE(options_of({R"(--stream.nodes=["a:1"])"}).tasks_on_workers());
+  CHECK(options_of({R"(--stream.nodes=["a:1"])"}).tasks_on_workers());
+  CHECK(options_of({"--stream.driver-port=7000"}).tasks_on_workers());
+  CHECK_FALSE(options_of({R"(--stream.nodes=["a:1"])",
+                          "--stream.task.placement=driver"})
+                .tasks_on_workers());
   auto nodes = options_of({R"(--stream.nodes=["a:1"])",
                            "--stream.task.placement=workers",
                            "--stream.task.max-failures=2"});

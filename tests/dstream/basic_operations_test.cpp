@@ -151,6 +151,41 @@ TEST_CASE("reduce_by_key, group_by_key, combine_by_key", "[dstream][pair]") {
                                           {{"", "11"}}, {}});
 }
 
+TEST_CASE("a by-key operation that names no partition count takes the "
+          "default parallelism as each batch runs, on a worker node its "
+          "driver's",
+          "[dstream][pair]") {
+  // The partitions of each batch's reduce_by_key, without and with a count.
+  using kv = std::pair<int, int>;
+  test::pipeline<size_t> p{parallelism(2, 3)};
+  auto& ssc = p.context();
+  auto queue = std::make_shared<rdd_queue<int>>();
+  auto pairs = ssc.queue_stream(queue).map([](int x) { return kv{x % 4, 1}; });
+  auto sum = [](int a, int b) { return a + b; };
+  auto partitions = [](const rdd<kv>& x) { return x.partitions(); };
+  p.collect(pairs.reduce_by_key(sum).transform([=](const rdd<kv>& x) {
+    return parallelize(std::vector<size_t>{partitions(x)}, 1);
+  }));
+  p.collect(pairs.reduce_by_key(sum, 4).transform([=](const rdd<kv>& x) {
+    return parallelize(std::vector<size_t>{10 + partitions(x)}, 1);
+  }));
+  ssc.start();
+  queue->push(parallelize(std::vector<int>{1, 2, 3, 4, 5}, 2));
+  p.next_batch();
+  // A node whose driver has a default parallelism of 5.
+  pairs.graph()->use_driver_parallelism(5);
+  queue->push(parallelize(std::vector<int>{6, 7}, 2));
+  p.next_batch();
+  // A stage without one (0) keeps it.
+  pairs.graph()->use_driver_parallelism(0);
+  queue->push(parallelize(std::vector<int>{8}, 1));
+  p.next_batch();
+  ssc.stop();
+  auto seen = p.elements();
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == std::vector<size_t>{3, 5, 5, 14, 14, 14});
+}
+
 TEST_CASE("map_values and flat_map_values", "[dstream][pair]") {
   using kv = std::pair<std::string, int>;
   std::vector<std::vector<kv>> input{{{"a", 1}, {"b", 2}}, {{"a", 3}}};

@@ -23,10 +23,11 @@ struct state_graph {
   dstream<kv> windows;
 
   /// With `other`, a graph whose state streams differ (a node running
-  /// another program).
+  /// another program); with `partitions`, the running sums name that
+  /// partition count (0: the default parallelism).
   static state_graph build(streaming_context& ssc,
                            std::shared_ptr<rdd_queue<kv>> queue,
-                           bool other = false) {
+                           bool other = false, size_t partitions = 0) {
     auto in = ssc.queue_stream(std::move(queue));
     auto sums = in.update_state_by_key(
       [](const std::vector<int>& xs, std::optional<int> st) {
@@ -34,7 +35,8 @@ struct state_graph {
         for (auto x : xs)
           n += x;
         return std::optional<int>{n};
-      });
+      },
+      partitions);
     if (other)
       return {sums, in, in, in};
     auto running = [](const std::string& key, std::optional<int>,

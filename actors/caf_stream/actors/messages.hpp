@@ -131,11 +131,14 @@ using block_list = std::vector<block>;
 /// tasks `tasks` of the map stage of the node at `path` in the lineage of
 /// stream `stream`'s RDD of batch `batch` (`dstream_graph::locate`), in the
 /// graph `fingerprint` of the program `program`, whose first batch came
-/// after `zero`. The batch's blocks and generated inputs come along.
+/// after `zero`, with the driver's default parallelism `parallelism` (the
+/// node builds the lineage with it: `dstream_graph::use_driver_parallelism`;
+/// 0: the node's own). The batch's blocks and generated inputs come along.
 struct map_stage {
   std::string fingerprint;
   std::string program;
   time zero;
+  uint32_t parallelism = 0;
   uint32_t stream = 0;
   std::vector<uint32_t> path;
   std::vector<uint32_t> tasks;
@@ -340,7 +343,8 @@ namespace actors {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, map_stage& x) {
   return f(caf::meta::type_name("caf_stream::map_stage"), x.fingerprint,
-           x.program, x.zero, x.stream, x.path, x.tasks, x.batch);
+           x.program, x.zero, x.parallelism, x.stream, x.path, x.tasks,
+           x.batch);
 }
 
 template <class Inspector>

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,9 +42,21 @@ public:
     return context_;
   }
 
-  /// Partitions of shuffles that name no count.
+  /// Partitions of shuffles that name no count: this process's
+  /// `stream.default-parallelism`, or on a worker node its driver's
+  /// (`use_driver_parallelism`).
   size_t default_parallelism() const noexcept {
-    return default_parallelism_;
+    return default_parallelism_.load(std::memory_order_relaxed);
+  }
+
+  /// On a worker node: shuffles that name no count have `n` partitions from
+  /// the next lineage built on (0: keeps the count), the driver's default
+  /// parallelism, as Spark's executors use the driver's
+  /// `spark.default.parallelism`. The by-key operations resolve their
+  /// count when a batch's lineage is built (`partition_count`).
+  void use_driver_parallelism(size_t n) noexcept {
+    if (n != 0)
+      default_parallelism_.store(n, std::memory_order_relaxed);
   }
 
   /// How often a database sink retries a failed batch
@@ -267,7 +280,7 @@ private:
   enum class state { initialized, started, stopped };
 
   duration batch_interval_;
-  size_t default_parallelism_;
+  std::atomic<size_t> default_parallelism_;
   rdd_context_ptr context_;
   size_t sink_max_retries_ = 3;
   std::optional<duration> remember_;
@@ -283,6 +296,26 @@ private:
   std::vector<std::shared_ptr<rate_controlled_input>> rate_controlled_inputs_;
   std::vector<std::shared_ptr<output_node_base>> outputs_;
   std::vector<std::shared_ptr<state_operator>> state_operators_;
+};
+
+/// The partitions of a by-key operation: the count it names, or else the
+/// graph's default parallelism when it is asked, i.e. when a batch's
+/// lineage is built (so that a worker node's copy of the graph partitions
+/// as its driver's does).
+class partition_count {
+public:
+  partition_count(const dstream_graph& graph, size_t requested) noexcept
+    : graph_(&graph), requested_(requested) {
+    // nop
+  }
+
+  size_t operator()() const noexcept {
+    return requested_ != 0 ? requested_ : graph_->default_parallelism();
+  }
+
+private:
+  const dstream_graph* graph_;
+  size_t requested_;
 };
 
 } // namespace caf_stream::detail

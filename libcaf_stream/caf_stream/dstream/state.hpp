@@ -295,7 +295,7 @@ public:
                      std::optional<rdd<entry>> initial)
     : dstream_node<entry>(graph, parent->slide(), {parent.get()}),
       parent_(std::move(parent)),
-      partitions_(partitions),
+      partitions_(graph, partitions),
       initial_(std::move(initial)),
       state_(graph, std::make_shared<op_type>(std::move(f))) {
     // nop
@@ -310,7 +310,7 @@ public:
     load(t);
     timed_partitions<entry> xs;
     xs.emplace_back(t.milliseconds(), std::vector<std::vector<entry>>{});
-    for (auto& b : state_.call(state_call::save, t, partitions_))
+    for (auto& b : state_.call(state_call::save, t, partitions_()))
       xs.back().second.push_back(*block_records<entry>(b));
     return to_bytes(xs);
   }
@@ -321,7 +321,7 @@ public:
     std::vector<std::vector<entry>> newest;
     if (!xs.empty())
       newest = std::move(xs.back().second);
-    state_.set_pending(blocks_by_key(std::move(newest), partitions_));
+    state_.set_pending(blocks_by_key(std::move(newest), partitions_()));
   }
 
   std::shared_ptr<const rdd_node_base>
@@ -330,7 +330,7 @@ public:
   }
 
   std::shared_ptr<const rdd_node_base> portable_lineage_at(time t) override {
-    return state_stream_support::input_shuffle_at(t, *parent_, partitions_);
+    return state_stream_support::input_shuffle_at(t, *parent_, partitions_());
   }
 
 protected:
@@ -339,7 +339,7 @@ protected:
     if (!batch)
       return std::nullopt;
     load(t);
-    auto in = state_.partition(t, *batch, partitions_);
+    auto in = state_.partition(t, *batch, partitions_());
     return rdd_of_blocks<entry>(state_.call(state_call::update, t,
                                             std::move(in)));
   }
@@ -348,13 +348,13 @@ private:
   void load(time t) {
     state_.ensure_loaded(t, [&] {
       return initial_ ? materialize_blocks(
-                          partition_state(*initial_, partitions_))
+                          partition_state(*initial_, partitions_()))
                       : std::vector<block>{};
     });
   }
 
   std::shared_ptr<dstream_node<std::pair<K, V>>> parent_;
-  size_t partitions_;
+  partition_count partitions_;
   std::optional<rdd<entry>> initial_;
   state_stream_support state_;
 };
@@ -563,7 +563,7 @@ public:
     : dstream_node<M>(graph, parent->slide(), {parent.get()}),
       parent_(std::move(parent)),
       spec_(std::move(spec)),
-      partitions_(partitions),
+      partitions_(graph, partitions),
       state_(graph, std::make_shared<op_type>(spec_)) {
     // nop
   }
@@ -581,7 +581,7 @@ public:
   std::string checkpoint_data(time t) override {
     load(t);
     saved xs;
-    for (auto& b : state_.call(state_call::save, t, partitions_))
+    for (auto& b : state_.call(state_call::save, t, partitions_()))
       xs.push_back(take_block_records<saved_entry>(std::move(b)));
     return to_bytes(xs);
   }
@@ -589,7 +589,7 @@ public:
   void restore_data(const std::string& bytes) override {
     saved xs;
     from_bytes(bytes, xs);
-    state_.set_pending(blocks_by_key(std::move(xs), partitions_));
+    state_.set_pending(blocks_by_key(std::move(xs), partitions_()));
   }
 
   /// The state after batch `t` (running the batch first if needed), copied.
@@ -597,7 +597,7 @@ public:
     if (!this->get_or_compute(t))
       return std::nullopt;
     return rdd_of_blocks<std::pair<K, S>>(
-      state_.call(state_call::snapshot, t, partitions_));
+      state_.call(state_call::snapshot, t, partitions_()));
   }
 
   std::shared_ptr<const rdd_node_base>
@@ -606,7 +606,7 @@ public:
   }
 
   std::shared_ptr<const rdd_node_base> portable_lineage_at(time t) override {
-    return state_stream_support::input_shuffle_at(t, *parent_, partitions_);
+    return state_stream_support::input_shuffle_at(t, *parent_, partitions_());
   }
 
 protected:
@@ -615,7 +615,7 @@ protected:
     if (!batch)
       return std::nullopt;
     load(t);
-    auto in = state_.partition(t, *batch, partitions_);
+    auto in = state_.partition(t, *batch, partitions_());
     return rdd_of_blocks<M>(state_.call(state_call::update, t, std::move(in)));
   }
 
@@ -630,7 +630,7 @@ private:
       if (!initial)
         return std::vector<block>{};
       return materialize_blocks(
-        partition_state(*initial, partitions_).map_values([t](const S& s) {
+        partition_state(*initial, partitions_()).map_values([t](const S& s) {
           return std::make_pair(s, t.milliseconds());
         }));
     });
@@ -640,7 +640,7 @@ private:
 
   std::shared_ptr<dstream_node<std::pair<K, V>>> parent_;
   spec_type spec_;
-  size_t partitions_;
+  partition_count partitions_;
   state_stream_support state_;
 };
 

@@ -335,7 +335,7 @@ public:
     : dstream_node<value_type>(graph, slide, {reduced.get()}),
       reduced_(std::move(reduced)),
       window_(window),
-      partitions_(partitions),
+      partitions_(graph, partitions),
       state_(graph, std::make_shared<op_type>(std::move(f), std::move(inv),
                                               std::move(filter), window)) {
     this->remember(slide);
@@ -351,7 +351,7 @@ public:
     load();
     std::pair<timed_partitions<value_type>, timed_partitions<value_type>> xs;
     std::map<int64_t, std::vector<std::vector<value_type>>> batches;
-    auto parts = state_.call(state_call::save, t, partitions_);
+    auto parts = state_.call(state_call::save, t, partitions_());
     if (last_slide_)
       xs.first.emplace_back(last_slide_->milliseconds(),
                             std::vector<std::vector<value_type>>{});
@@ -379,13 +379,13 @@ public:
   void restore_data(const std::string& bytes) override {
     std::pair<timed_partitions<value_type>, timed_partitions<value_type>> xs;
     from_bytes(bytes, xs);
-    std::vector<saved> parts(partitions_);
+    std::vector<saved> parts(partitions_());
     std::optional<time> value_time;
     if (!xs.first.empty()) {
       value_time = time{xs.first.back().first};
       auto values = repartition_by_key(std::move(xs.first.back().second),
-                                       partitions_);
-      for (size_t i = 0; i < partitions_; ++i)
+                                       partitions_());
+      for (size_t i = 0; i < partitions_(); ++i)
         parts[i].first = std::move(values[i]);
     }
     timed_partitions<value_type> pending;
@@ -398,8 +398,8 @@ public:
         pending.emplace_back(ms, std::move(records));
         continue;
       }
-      auto by_part = repartition_by_key(std::move(records), partitions_);
-      for (size_t i = 0; i < partitions_; ++i)
+      auto by_part = repartition_by_key(std::move(records), partitions_());
+      for (size_t i = 0; i < partitions_(); ++i)
         parts[i].second.emplace_back(ms, std::move(by_part[i]));
     }
     restore_generated(*reduced_, std::move(pending));
@@ -420,7 +420,7 @@ protected:
     if (last_slide_ && *last_slide_ < after)
       after = *last_slide_;
     after = std::max(after, t - window_);
-    std::vector<std::vector<batch>> entering(partitions_);
+    std::vector<std::vector<batch>> entering(partitions_());
     auto step = reduced_->slide();
     for (auto tb = after + step; tb <= t; tb = tb + step) {
       auto x = reduced_->get_or_compute(tb);
@@ -429,13 +429,13 @@ protected:
       const auto& node = *x->node();
       auto& runner = x->runner();
       node.prepare(runner);
-      auto n = std::min(node.num_partitions(), partitions_);
+      auto n = std::min(node.num_partitions(), partitions_());
       runner.run(n, [&](size_t i) {
         entering[i].emplace_back(tb.milliseconds(), node.materialize(i));
       });
     }
     std::vector<block> in;
-    in.reserve(partitions_);
+    in.reserve(partitions_());
     for (auto& xs : entering)
       in.push_back(make_block(0, std::move(xs)));
     auto out = state_.call(state_call::update, t, std::move(in));
@@ -457,7 +457,7 @@ private:
 
   std::shared_ptr<dstream_node<value_type>> reduced_;
   duration window_;
-  size_t partitions_;
+  partition_count partitions_;
   state_stream_support state_;
   std::optional<time> last_slide_;
 };
