@@ -126,15 +126,21 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   }
   node = std::move(*reached);
   self_->monitor(node);
+  // Its task slots, for its share of the next stages' tasks (one until it
+  // answers; a node that hangs answers nothing anyway).
+  self_->request(node, std::min(bound, retry_connect_bound), slots_atom::value)
+    .receive([&](size_t n) { slots_[address] = n; }, [](caf::error&) {});
   return node;
 }
 
 void node_map_stages::forget(const caf::actor_addr& node) {
   for (auto i = nodes_.begin(); i != nodes_.end();) {
-    if (i->second.address() == node)
+    if (i->second.address() == node) {
+      slots_.erase(i->first);
       i = nodes_.erase(i);
-    else
+    } else {
       ++i;
+    }
   }
 }
 
@@ -304,7 +310,13 @@ bool node_map_stages::run(
   // its tasks read where that is known.
   encode_batch();
   auto own_partitions = detail::map_tasks_read_own_partitions(shuffle);
-  task_assignment tasks{n, addresses.size(), opts_.task_max_failures};
+  // Each node's share in proportion to its task slots, once reached.
+  std::vector<size_t> slots;
+  for (const auto& a : addresses) {
+    auto i = slots_.find(a);
+    slots.push_back(i != slots_.end() ? i->second : 1);
+  }
+  task_assignment tasks{n, slots, opts_.task_max_failures};
   // A task goes to the first node that keeps its input and is here.
   for (uint32_t i = 0; i < n; ++i)
     for (const auto& where : detail::map_task_locations(shuffle, i)) {

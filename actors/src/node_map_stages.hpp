@@ -167,6 +167,8 @@ private:
   bool encoded_ = false;
   // The node actors reached so far, by address.
   std::map<std::string, caf::actor> nodes_;
+  // Their task slots, as they answered when reached.
+  std::map<std::string, size_t> slots_;
   // Nodes that failed map tasks get none for a while.
   node_exclusion excluded_;
   uint64_t next_id_ = 0;

@@ -430,6 +430,7 @@ caf::behavior state_node(node_actor* self,
       self->send(st.task_host, reduce_tasks_atom::value, id, std::move(stage),
                  driver);
     },
+    [=](slots_atom) -> size_t { return self->state.opts.resolved().workers; },
     [=](fetch_atom atom, const caf::actor& driver, uint64_t id, uint32_t task,
         uint64_t offset, uint64_t size, uint64_t tag) {
       // Another node's reduce tasks fetch buckets of the map tasks that

@@ -245,6 +245,26 @@ TEST_CASE_METHOD(two_nodes,
   CHECK_FALSE(log.contains("run again elsewhere"));
 }
 
+TEST_CASE("a stage's map tasks go to the worker nodes in proportion to "
+          "their task slots",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"executor"};
+  support::debug_log debug{"executor"};
+  worker_node a{{"--words", "--slots=1"}};
+  worker_node b{{"--words", "--slots=3"}};
+  driver d{driver_options({a.address, b.address})};
+  d.run_batches(1, input.size());
+  check_counts(*d.out, input.size());
+  // The driver asked each node for its slots when it first reached it: from
+  // the next batch on, node a runs 1 of the 4 map tasks and node b 3.
+  for (auto t : {"2000", "3000"}) {
+    CHECK(log.contains("batch " + std::string{t} + " ms: 1 map tasks of "
+                       "stream 3 ran on the worker node " + a.address));
+    CHECK(log.contains("batch " + std::string{t} + " ms: 3 map tasks of "
+                       "stream 3 ran on the worker node " + b.address));
+  }
+}
+
 TEST_CASE_METHOD(two_nodes,
                  "the map tasks of a killed worker node run again on the other "
                  "node, and the counts stay exact",

@@ -5,7 +5,7 @@
 //                     | --receiver-windows=P | --words | --word-states]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
-//                    [--parallelism=N] [--partitions=N]
+//                    [--parallelism=N] [--partitions=N] [--slots=N]
 //   state_node_child --drive=NODES [--tasks]
 //   state_node_child --drive-port=P --expect=ADDRESS [--tasks]
 //
@@ -25,7 +25,8 @@
 // "joined" or "not joined" after its first try, and leaves the driver when
 // it stops. With --parallelism it sets stream.default-parallelism to N;
 // with --partitions the running sums of the tests' graph name N partitions
-// (a program whose copies differ: the driver's names none).
+// (a program whose copies differ: the driver's names none); with --slots
+// it has N task slots (stream.workers).
 //
 // With --drive it is the driver instead: runs `drive_input`'s batches with
 // the state on NODES ("host:port,..."), prints each batch's running sums
@@ -191,6 +192,7 @@ int main(int argc, char** argv) {
   bool tasks = false;
   size_t parallelism = 0;
   size_t partitions = 0;
+  size_t slots = 0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--other")
@@ -230,6 +232,8 @@ int main(int argc, char** argv) {
       parallelism = static_cast<size_t>(std::stoul(arg.substr(14)));
     else if (arg.rfind("--partitions=", 0) == 0)
       partitions = static_cast<size_t>(std::stoul(arg.substr(13)));
+    else if (arg.rfind("--slots=", 0) == 0)
+      slots = static_cast<size_t>(std::stoul(arg.substr(8)));
   }
   if (!drive_nodes.empty() || drive_port != 0)
     return drive(drive_nodes, drive_port, expect, tasks);
@@ -242,6 +246,8 @@ int main(int argc, char** argv) {
     cfg.set("stream.driver", driver);
   if (parallelism != 0)
     cfg.set("stream.default-parallelism", parallelism);
+  if (slots != 0)
+    cfg.set("stream.workers", slots);
   // The worker receiver tests: blocks leave only when the driver cuts a
   // batch (or `store` replicates them).
   if (receiver_port != 0)

@@ -25,6 +25,23 @@ TEST_CASE("tasks start round-robin over the nodes and are sent once",
   CHECK(a.failed_nodes() == 0);
 }
 
+TEST_CASE("tasks start spread in proportion to the nodes' task slots",
+          "[scheduler][tasks]") {
+  // Node 1 has three times node 0's slots: 2 of 8 tasks and 6 of 8,
+  // interleaved.
+  task_assignment a{8, std::vector<size_t>{1, 3}, 4};
+  CHECK(a.take_unsent(0) == tasks{1, 5});
+  CHECK(a.take_unsent(1) == tasks{0, 2, 3, 4, 6, 7});
+  // 2, 1 and 1 slots: half of the tasks and a quarter each; a node that
+  // reports no slots counts one.
+  task_assignment b{4, std::vector<size_t>{2, 1, 0}, 4};
+  CHECK(b.take_unsent(0) == tasks{0, 3});
+  CHECK(b.take_unsent(1) == tasks{1});
+  CHECK(b.take_unsent(2) == tasks{2});
+  task_assignment none{2, std::vector<size_t>{}, 4};
+  CHECK(none.take_for_driver() == tasks{0, 1});
+}
+
 TEST_CASE("a failed node's unfinished tasks go to the next node, then to "
           "the driver",
           "[scheduler][tasks]") {

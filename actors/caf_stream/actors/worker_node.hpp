@@ -45,6 +45,8 @@ namespace caf_stream::actors {
 ///   which sends it `map_done_atom` or `map_failed_atom` with `id`); sends
 ///   `(map_failed_atom, id, why)` at once if the driver runs another
 ///   program or graph;
+/// - `(slots_atom)` -> `size_t`: this node's task slots (its resolved
+///   `stream.workers`), for the driver's share of a stage's tasks;
 /// - `(put_blocks_atom, block_list)` from a block generator here: keeps the
 ///   blocks (`block_store`) until their driver releases them or goes down;
 /// - `(copy_blocks_atom, tracker, block_list)` from another node's

@@ -9,8 +9,9 @@ namespace caf_stream {
 
 /// Where the tasks of one stage run when they go to worker nodes, and where
 /// a task goes again when its node fails (a small part of Spark's
-/// TaskSetManager). The tasks start spread round-robin over the nodes, or
-/// on the node that keeps their input (`prefer`). The unfinished tasks of
+/// TaskSetManager). The tasks start spread over the nodes in proportion to
+/// their task slots (round-robin, weighted and interleaved), or on the node
+/// that keeps their input (`prefer`). The unfinished tasks of
 /// a node that fails go to the next node that has not failed, or to the
 /// driver once every node failed. A task fails the stage once it failed
 /// `max_failures` times (`stream.task.max-failures`).
@@ -18,6 +19,11 @@ class task_assignment {
 public:
   /// `num_nodes` may be 0: every task then runs on the driver.
   task_assignment(size_t num_tasks, size_t num_nodes, size_t max_failures);
+
+  /// Node `k` has `slots[k]` task slots (0 counts as 1); `slots` may be
+  /// empty: every task then runs on the driver.
+  task_assignment(size_t num_tasks, const std::vector<size_t>& slots,
+                  size_t max_failures);
 
   /// Task `task` runs on node `node`, which keeps its input (Spark's
   /// preferred location), unless it was sent, finished, or the node failed.

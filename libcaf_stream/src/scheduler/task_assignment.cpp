@@ -1,6 +1,7 @@
 #include "caf_stream/scheduler/task_assignment.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "caf_stream/error.hpp"
 
@@ -8,9 +9,34 @@ namespace caf_stream {
 
 task_assignment::task_assignment(size_t num_tasks, size_t num_nodes,
                                  size_t max_failures)
-  : tasks_(num_tasks), failed_(num_nodes), max_failures_(max_failures) {
-  for (size_t i = 0; i < num_tasks; ++i)
-    tasks_[i].where = num_nodes == 0 ? driver : i % num_nodes;
+  : task_assignment(num_tasks, std::vector<size_t>(num_nodes, 1),
+                    max_failures) {
+  // nop
+}
+
+task_assignment::task_assignment(size_t num_tasks,
+                                 const std::vector<size_t>& slots,
+                                 size_t max_failures)
+  : tasks_(num_tasks), failed_(slots.size()), max_failures_(max_failures) {
+  if (slots.empty())
+    return;
+  // Smooth weighted round-robin: each turn every node gains its slots, the
+  // one that gained most (the first on a tie) takes the task and gives the
+  // total back. Equal slots make plain round-robin.
+  std::vector<int64_t> gained(slots.size());
+  int64_t total = 0;
+  for (auto x : slots)
+    total += static_cast<int64_t>(std::max<size_t>(x, 1));
+  for (auto& x : tasks_) {
+    size_t best = 0;
+    for (size_t k = 0; k < slots.size(); ++k) {
+      gained[k] += static_cast<int64_t>(std::max<size_t>(slots[k], 1));
+      if (gained[k] > gained[best])
+        best = k;
+    }
+    gained[best] -= total;
+    x.where = best;
+  }
 }
 
 void task_assignment::prefer(uint32_t task, size_t node) {
