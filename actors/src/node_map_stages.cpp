@@ -133,6 +133,16 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   return node;
 }
 
+std::vector<size_t>
+node_map_stages::slots_of(const std::vector<std::string>& addresses) const {
+  std::vector<size_t> result;
+  for (const auto& x : addresses) {
+    auto i = slots_.find(x);
+    result.push_back(i != slots_.end() ? i->second : 1);
+  }
+  return result;
+}
+
 void node_map_stages::forget(const caf::actor_addr& node) {
   for (auto i = nodes_.begin(); i != nodes_.end();) {
     if (i->second.address() == node) {
@@ -310,13 +320,7 @@ bool node_map_stages::run(
   // its tasks read where that is known.
   encode_batch();
   auto own_partitions = detail::map_tasks_read_own_partitions(shuffle);
-  // Each node's share in proportion to its task slots, once reached.
-  std::vector<size_t> slots;
-  for (const auto& a : addresses) {
-    auto i = slots_.find(a);
-    slots.push_back(i != slots_.end() ? i->second : 1);
-  }
-  task_assignment tasks{n, slots, opts_.task_max_failures};
+  task_assignment tasks{n, slots_of(addresses), opts_.task_max_failures};
   // A task goes to the first node that keeps its input and is here.
   for (uint32_t i = 0; i < n; ++i)
     for (const auto& where : detail::map_task_locations(shuffle, i)) {
@@ -662,13 +666,15 @@ std::map<size_t, reduce_stage> node_map_stages::reduce_stages(
     common.stages.push_back(p.stage);
     common.outputs.push_back(p.output);
   }
-  // The reduce partitions go round-robin to the nodes that hold buckets.
+  // The reduce partitions go to the nodes that hold buckets, in
+  // proportion to their task slots.
   auto n = shuffle.num_partitions();
+  task_assignment spread{n, slots_of(common.addresses), 1};
   std::map<size_t, reduce_stage> result;
-  for (uint32_t i = 0; i < n; ++i) {
-    auto k = holders[i % holders.size()];
-    result.try_emplace(k, common).first->second.shuffle.tasks.push_back(i);
-  }
+  for (size_t j = 0; j < holders.size(); ++j)
+    if (auto mine = spread.take_unsent(j); !mine.empty())
+      result.try_emplace(holders[j], common).first->second.shuffle.tasks
+        = std::move(mine);
   for (auto& [k, stage] : result)
     for (const auto& p : places)
       for (auto i : stage.shuffle.tasks) {

@@ -134,8 +134,8 @@ private:
   };
   // The reduce stages of `shuffle` at `where` (`num_maps` map tasks) for
   // the nodes that hold the buckets of map stages `held` (by id), by node
-  // (an index into `addresses`): the partitions round-robin, each with
-  // where its buckets are. None if `held` does not cover every map task.
+  // (an index into `addresses`): the partitions in proportion to their task
+  // slots, each with where its buckets are. None if `held` does not cover every map task.
   std::map<size_t, reduce_stage>
   reduce_stages(const detail::rdd_node_base& shuffle,
                 const detail::dstream_graph::stage_location& where,
@@ -143,6 +143,10 @@ private:
                 const std::map<uint64_t, sent_stage>& held);
   // The node actor at `address`, reached (and monitored) once.
   caf::expected<caf::actor> reach(const std::string& address);
+
+  // The task slots of the nodes at `addresses`, as they answered when
+  // reached (one until then): their shares of a stage's tasks.
+  std::vector<size_t> slots_of(const std::vector<std::string>& addresses) const;
 
   // Forgets a node actor that went down: the next stage reaches its node
   // again.
