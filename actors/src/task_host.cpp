@@ -235,7 +235,7 @@ private:
       if (!peers[h]) {
         try {
           peers[h] = here && x.addresses[*here] < x.addresses[h]
-                       ? reach_peer(x.addresses[h], x.nodes[h])
+                       ? reach_peer(x.addresses[h])
                        : x.nodes[h];
         } catch (const stream_error&) {
           forget_peers();
@@ -318,14 +318,10 @@ private:
     return result;
   }
 
-  // The node actor of the peer at `address`, reached directly: CAF 0.17
-  // would route through the driver, which gave `through_driver`. Over TLS
-  // the fetches take that route. Only the node whose address sorts first
-  // connects (see `fetch_buckets`).
-  caf::actor reach_peer(const std::string& address,
-                        const caf::actor& through_driver) {
-    if (nodes_use_tls(system()))
-      return through_driver;
+  // The node actor of the peer at `address`, reached directly (over TLS
+  // too): CAF 0.17 would route through the driver, which gave its handle.
+  // Only the node whose address sorts first connects (see `fetch_buckets`).
+  caf::actor reach_peer(const std::string& address) {
     auto& peer = peers_[address];
     if (!peer) {
       auto bound = std::min(opts_.state_timeout, connect_bound);
