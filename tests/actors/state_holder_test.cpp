@@ -164,6 +164,18 @@ const table counts_of_input{{{"a", 1}, {"b", 1}},
                             {},
                             {{"a", 3}, {"c", 2}}};
 
+// Runs `input`'s batches with the state on `node`: none fails, and the
+// running sums and the counts are exact.
+void check_input_on(const state_node& node) {
+  testing::temporary_directory dir;
+  driver d{{node.address}, dir.path()};
+  for (auto& batch : input)
+    d.run(batch);
+  d.check_no_failures(5);
+  CHECK(d.rec->rows(0, 1, 5) == sums_of_input);
+  CHECK(d.rec->rows(1, 1, 5) == counts_of_input);
+}
+
 } // namespace
 
 TEST_CASE("state holders on state nodes give the results of one process",
@@ -220,13 +232,7 @@ TEST_CASE("a node whose default parallelism is not the driver's runs map "
   // The driver's stream.default-parallelism is 3, the node's 5: the node
   // builds each by-key operation that names no count with the driver's.
   state_node node{{"--parallelism=5"}};
-  testing::temporary_directory dir;
-  driver d{{node.address}, dir.path()};
-  for (auto& batch : input)
-    d.run(batch);
-  d.check_no_failures(5);
-  CHECK(d.rec->rows(0, 1, 5) == sums_of_input);
-  CHECK(d.rec->rows(1, 1, 5) == counts_of_input);
+  check_input_on(node);
   CHECK(log.contains("ran on the worker node " + node.address));
   CHECK_FALSE(log.contains("reduce partitions, the driver's"));
   CHECK_FALSE(log.contains("run again elsewhere"));
@@ -239,13 +245,7 @@ TEST_CASE("a node whose copy of a shuffle has more partitions than the "
   support::log_capture log{"executor"};
   // The node's running sums name 5 partitions, the driver's none (3).
   state_node node{{"--partitions=5"}};
-  testing::temporary_directory dir;
-  driver d{{node.address}, dir.path()};
-  for (auto& batch : input)
-    d.run(batch);
-  d.check_no_failures(5);
-  CHECK(d.rec->rows(0, 1, 5) == sums_of_input);
-  CHECK(d.rec->rows(1, 1, 5) == counts_of_input);
+  check_input_on(node);
   CHECK(log.contains("its copy of the shuffle has 5 reduce partitions, the "
                      "driver's 3"));
 }
