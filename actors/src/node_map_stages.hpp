@@ -135,7 +135,8 @@ private:
   // The reduce stages of `shuffle` at `where` (`num_maps` map tasks) for
   // the nodes that hold the buckets of map stages `held` (by id), by node
   // (an index into `addresses`): the partitions in proportion to their task
-  // slots, each with where its buckets are. None if `held` does not cover every map task.
+  // slots, each with where its buckets are. None if `held` does not cover
+  // every map task.
   std::map<size_t, reduce_stage>
   reduce_stages(const detail::rdd_node_base& shuffle,
                 const detail::dstream_graph::stage_location& where,

@@ -161,13 +161,13 @@ struct stream_options {
   receiver_placement placement = receiver_placement::automatic;
 
   /// `stream.receiver.replication`: copies of each block of a receiver on a
-  /// worker node. 2 (Spark's default storage level): when the blocks stay
-  /// on the nodes (map tasks on the workers), each is copied to a second
-  /// worker node before the driver learns of it, else the driver holds it;
-  /// a block stored whole (`store(std::vector<T>)`) is, before `store`
-  /// returns. So the loss of one node loses no stored block. 1: a block
-  /// stored whole travels with the next sealed blocks, and a kept block is
-  /// lost with its node.
+  /// worker node. 2 (Spark's default storage level): a block has its second
+  /// copy before the driver learns of it (one stored whole,
+  /// `store(std::vector<T>)`, before `store` returns), on another worker
+  /// node when the blocks stay on the nodes (map tasks on the workers),
+  /// else at the driver: the loss of one node loses no stored block. 1: a
+  /// block stored whole travels with the next sealed blocks, and a kept
+  /// block is lost with its node.
   size_t receiver_replication = 2;
 
   /// `stream.task.placement`: where the map tasks of shuffles run,

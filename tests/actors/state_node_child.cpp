@@ -35,10 +35,10 @@
 // did not take its partitions), and exits. With --tasks it prints last
 // where its map stages ran (the state streams' shuffles of each batch by
 // key, on the nodes by default): "map tasks on the nodes", or "map tasks
-// on the driver" if none ran on a node or a node failed some. With --drive-port it has no
-// nodes of its own: it listens for nodes on port P of every interface,
-// waits until the node ADDRESS joined and prints "joined ADDRESS" (or "no
-// node joined"), then runs the batches.
+// on the driver" if none ran on a node or a node failed some. With
+// --drive-port it has no nodes of its own: it listens for nodes on port P
+// of every interface, waits until the node ADDRESS joined and prints
+// "joined ADDRESS" (or "no node joined"), then runs the batches.
 
 #include <algorithm>
 #include <condition_variable>
