@@ -126,7 +126,7 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   }
   node = std::move(*reached);
   self_->monitor(node);
-  // Its task slots, for its share of the next stages' tasks (one until it
+  // Its task slots, for its share of a stage's tasks (one until it
   // answers; a node that hangs answers nothing anyway).
   self_->request(node, std::min(bound, retry_connect_bound), slots_atom::value)
     .receive([&](size_t n) { slots_[address] = n; }, [](caf::error&) {});
@@ -320,16 +320,16 @@ bool node_map_stages::run(
   // its tasks read where that is known.
   encode_batch();
   auto own_partitions = detail::map_tasks_read_own_partitions(shuffle);
+  auto why_not = [&](const caf::error& e) {
+    return is_stream_error(e) ? message_of(e) : self_->system().render(e);
+  };
+  // Every node is reached first: the slots of those reached now count in
+  // this stage's shares too.
+  std::vector<std::pair<size_t, std::string>> unreached;
+  for (size_t k = 0; k < addresses.size(); ++k)
+    if (auto node = reach(addresses[k]); !node)
+      unreached.emplace_back(k, why_not(node.error()));
   task_assignment tasks{n, slots_of(addresses), opts_.task_max_failures};
-  // A task goes to the first node that keeps its input and is here.
-  for (uint32_t i = 0; i < n; ++i)
-    for (const auto& where : detail::map_task_locations(shuffle, i)) {
-      auto k = std::find(addresses.begin(), addresses.end(), where);
-      if (k != addresses.end()) {
-        tasks.prefer(i, static_cast<size_t>(k - addresses.begin()));
-        break;
-      }
-    }
   auto fail = [&](size_t k, const std::string& why) {
     nodes_.erase(addresses[k]);
     auto rest = excluded_.failed(addresses[k], node_exclusion::clock::now());
@@ -340,6 +340,17 @@ bool node_map_stages::run(
                why);
     tasks.node_failed(k, why);
   };
+  for (const auto& [k, why] : unreached)
+    fail(k, why);
+  // A task goes to the first node that keeps its input and is here.
+  for (uint32_t i = 0; i < n; ++i)
+    for (const auto& where : detail::map_task_locations(shuffle, i)) {
+      auto k = std::find(addresses.begin(), addresses.end(), where);
+      if (k != addresses.end()) {
+        tasks.prefer(i, static_cast<size_t>(k - addresses.begin()));
+        break;
+      }
+    }
   using sent = sent_stage;
   // The stages sent and not done yet, by message id.
   std::map<uint64_t, sent> out;
@@ -503,9 +514,7 @@ bool node_map_stages::run(
       sent_any = true;
       auto node = reach(addresses[k]);
       if (!node) {
-        fail(k, is_stream_error(node.error())
-                  ? message_of(node.error())
-                  : self_->system().render(node.error()));
+        fail(k, why_not(node.error()));
         continue;
       }
       auto id = ++next_id_;

@@ -255,10 +255,10 @@ TEST_CASE("a stage's map tasks go to the worker nodes in proportion to "
   driver d{driver_options({a.address, b.address})};
   d.run_batches(1, input.size());
   check_counts(*d.out, input.size());
-  // The driver asked each node for its slots when it first reached it: from
-  // the next batch on, node a runs 1 of the 4 map tasks and node b 3, and
-  // of the 3 reduce tasks 1 and 2.
-  for (std::string t : {"2000", "3000"}) {
+  // The driver asked each node for its slots when it first reached it,
+  // before the first stage: node a runs 1 of the 4 map tasks and node b 3,
+  // and of the 3 reduce tasks 1 and 2.
+  for (std::string t : {"1000", "2000", "3000"}) {
     CHECK(log.contains("batch " + t + " ms: 1 map tasks of stream 3 ran on "
                        "the worker node " + a.address));
     CHECK(log.contains("batch " + t + " ms: 3 map tasks of stream 3 ran on "
