@@ -20,7 +20,6 @@
 #include "caf_stream/actors/worker_node.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/graph.hpp"
-#include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/rdd/lineage.hpp"
 #include "caf_stream/rdd/shuffle_store.hpp"
@@ -41,19 +40,6 @@ constexpr auto longest_exclusion = std::chrono::seconds(80);
 // How long a connection to a node that failed lately may take: a frozen
 // node's kernel accepts it, but CAF's handshake never ends.
 constexpr auto retry_connect_bound = duration{2000};
-
-// The bytes of records in a stage's inputs (its blocks' and generated
-// inputs' partitions).
-size_t input_bytes(const job_set& x) {
-  size_t result = 0;
-  for (const auto& [id, blocks] : x.blocks)
-    for (const auto& b : blocks)
-      result += b.bytes.size();
-  for (const auto& [index, in] : x.inputs)
-    for (const auto& part : in.partitions)
-      result += part.size();
-  return result;
-}
 
 // Why the buckets of `tasks` map tasks, whose places (offset and size)
 // are `spans`, do not fit `shuffle` (one bucket per reduce partition);
@@ -90,6 +76,7 @@ node_map_stages::node_map_stages(caf::blocking_actor* self,
     directory_(directory),
     fingerprint_(graph.fingerprint()),
     program_(program_id(opts)),
+    inputs_(graph),
     excluded_(first_exclusion, longest_exclusion),
     log_(detail::logger("executor")) {
   // nop
@@ -97,6 +84,10 @@ node_map_stages::node_map_stages(caf::blocking_actor* self,
 
 node_map_stages::~node_map_stages() {
   // nop
+}
+
+void node_map_stages::set_batch(const job_set& js) {
+  inputs_.set_batch(js);
 }
 
 map_stage
@@ -180,128 +171,13 @@ std::string node_map_stages::take(const detail::rdd_node_base& shuffle,
   return {};
 }
 
-void node_map_stages::set_batch(const job_set& js) {
-  batch_.batch_time = js.batch_time;
-  batch_.blocks = js.blocks;
-  batch_.inputs = js.inputs;
-  encoded_ = false;
-}
-
-void node_map_stages::encode_batch() {
-  if (encoded_)
-    return;
-  for (auto& [i, x] : batch_.inputs) {
-    x.partitions = x.to_bytes();
-    x.data.reset();
-  }
-  encoded_ = true;
-}
-
-block node_map_stages::left_out(const block& b) {
-  block empty;
-  empty.stream_id = b.stream_id;
-  empty.lines = b.lines;
-  return empty;
-}
-
-block node_map_stages::block_for(block& b, const std::string& node) {
-  if (b.kept_on(node)) {
-    // The node keeps the records itself.
-    block result = b;
-    result.data.reset();
-    result.bytes.clear();
-    return result;
-  }
-  if (b.data) {
-    b.bytes = b.to_bytes();
-    b.data.reset();
-  }
-  return b;
-}
-
-std::optional<std::map<int32_t, std::vector<bool>>>
-node_map_stages::blocks_read(const detail::rdd_node_base& shuffle,
-                             const std::vector<uint32_t>& tasks) const {
-  // The batch's receiver streams, by the RDD node of their blocks.
-  std::map<const detail::rdd_node_base*, int32_t> streams;
-  for (const auto& in : graph_.receiver_inputs())
-    if (auto* x = dynamic_cast<const detail::dstream_node_base*>(in.get()))
-      if (auto lineage = x->portable_lineage(batch_.batch_time))
-        streams.emplace(lineage.get(), in->stream_id());
-  std::map<int32_t, std::vector<bool>> result;
-  for (auto task : tasks) {
-    size_t index = 0;
-    auto* input = detail::map_task_input(shuffle, task, index);
-    auto i = streams.find(input);
-    if (i == streams.end())
-      return std::nullopt;
-    auto& read = result[i->second];
-    if (read.size() <= index)
-      read.resize(index + 1);
-    read[index] = true;
-  }
-  return result;
-}
-
-job_set node_map_stages::inputs_for(const detail::rdd_node_base& shuffle,
-                                    const std::vector<uint32_t>& tasks,
-                                    bool own_partitions,
-                                    const std::string& node) {
-  if (!own_partitions) {
-    // Each block goes to the node whose tasks read it (a union's tasks read
-    // one block each), with the generated inputs whole.
-    auto read = blocks_read(shuffle, tasks);
-    job_set result;
-    result.batch_time = batch_.batch_time;
-    result.inputs = batch_.inputs;
-    for (auto& [id, blocks] : batch_.blocks) {
-      auto& out = result.blocks[id];
-      for (size_t i = 0; i < blocks.size(); ++i) {
-        if (!read || (i < (*read)[id].size() && (*read)[id][i]))
-          out.push_back(block_for(blocks[i], node));
-        else
-          out.push_back(left_out(blocks[i]));
-      }
-    }
-    return result;
-  }
-  std::vector<bool> wanted;
-  for (auto i : tasks) {
-    if (wanted.size() <= i)
-      wanted.resize(i + 1);
-    wanted[i] = true;
-  }
-  auto needed = [&](size_t i) { return i < wanted.size() && wanted[i]; };
-  job_set result;
-  result.batch_time = batch_.batch_time;
-  for (auto& [id, blocks] : batch_.blocks) {
-    auto& out = result.blocks[id];
-    for (size_t i = 0; i < blocks.size(); ++i) {
-      if (needed(i)) {
-        out.push_back(block_for(blocks[i], node));
-        continue;
-      }
-      out.push_back(left_out(blocks[i]));
-    }
-  }
-  for (const auto& [index, x] : batch_.inputs) {
-    auto& out = result.inputs[index];
-    out.records = x.records;
-    out.partitions.resize(x.partitions.size());
-    for (size_t i = 0; i < x.partitions.size(); ++i)
-      if (needed(i))
-        out.partitions[i] = x.partitions[i];
-  }
-  return result;
-}
-
 bool node_map_stages::run(
   const detail::rdd_node_base& shuffle, size_t n,
   detail::function_ref<void(const std::vector<uint32_t>&)> here) {
   if (!shuffle.map_output_serializable()
       || detail::map_stage_reads_shuffle(shuffle))
     return false;
-  auto where = graph_.locate(batch_.batch_time, shuffle);
+  auto where = graph_.locate(inputs_.batch_time(), shuffle);
   if (!where)
     return false;
   auto addresses = worker_nodes(self_, directory_, opts_);
@@ -315,10 +191,9 @@ bool node_map_stages::run(
                   addresses.end());
   if (addresses.empty())
     return false;
-  auto t = to_string(batch_.batch_time);
+  auto t = to_string(inputs_.batch_time());
   // The input goes to each node once as bytes, with only the partitions
   // its tasks read where that is known.
-  encode_batch();
   auto own_partitions = detail::map_tasks_read_own_partitions(shuffle);
   auto why_not = [&](const caf::error& e) {
     return is_stream_error(e) ? message_of(e) : self_->system().render(e);
@@ -518,11 +393,12 @@ bool node_map_stages::run(
         continue;
       }
       auto id = ++next_id_;
-      auto inputs = inputs_for(shuffle, mine, own_partitions, addresses[k]);
+      auto inputs = inputs_.for_node(shuffle, mine, own_partitions,
+                                     addresses[k]);
       log_->debug("batch {}: {} map tasks of stream {} sent to the worker "
                   "node {} ({} bytes of input)",
                   t, mine.size(), where->stream, addresses[k],
-                  input_bytes(inputs));
+                  stage_inputs::bytes_in(inputs));
       self_->send(*node, map_tasks_atom::value, id,
                   stage_of(*where, mine, std::move(inputs)));
       out.emplace(id, sent{k, node->address(), std::move(mine)});
@@ -664,7 +540,7 @@ std::map<size_t, reduce_stage> node_map_stages::reduce_stages(
   // What every reduce stage names: the shuffle (with the batch's inputs
   // without records) and the map outputs.
   reduce_stage common;
-  common.shuffle = stage_of(where, {}, inputs_for(shuffle, {}, true, {}));
+  common.shuffle = stage_of(where, {}, inputs_.for_node(shuffle, {}, true, {}));
   for (auto k : holders) {
     common.addresses.push_back(addresses[k]);
     common.nodes.push_back(nodes_.at(addresses[k]));

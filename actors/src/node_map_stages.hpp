@@ -20,6 +20,8 @@
 #include "caf_stream/scheduler/job.hpp"
 #include "caf_stream/scheduler/node_exclusion.hpp"
 
+#include "stage_inputs.hpp"
+
 namespace spdlog {
 
 class logger;
@@ -75,32 +77,6 @@ public:
            detail::function_ref<void(const std::vector<uint32_t>&)> here);
 
 private:
-  // Turns the batch's generated inputs into bytes, once per batch.
-  void encode_batch();
-
-  // Block `b` as it goes to the worker node `node`: without its records if
-  // that node keeps them, else with them as bytes (made once per batch).
-  static block block_for(block& b, const std::string& node);
-
-  // Block `b` for a node whose tasks do not read it: no records, no bytes.
-  static block left_out(const block& b);
-
-  // Which blocks of each receiver stream map tasks `tasks` of `shuffle`
-  // read (`detail::map_task_input`); none if the lineage does not tell for
-  // each task.
-  std::optional<std::map<int32_t, std::vector<bool>>>
-  blocks_read(const detail::rdd_node_base& shuffle,
-              const std::vector<uint32_t>& tasks) const;
-
-  // The batch's inputs for the worker node `node`, which runs map tasks
-  // `tasks` of `shuffle`: with `own_partitions`
-  // (`map_tasks_read_own_partitions`) only the partitions of each input
-  // those tasks read; else the blocks those tasks read (all of them if the
-  // lineage does not tell) and every generated input whole.
-  job_set inputs_for(const detail::rdd_node_base& shuffle,
-                     const std::vector<uint32_t>& tasks, bool own_partitions,
-                     const std::string& node);
-
   // Tasks `tasks` of the stage at `where` with the batch's `inputs`, as a
   // node runs them: in this driver's graph, program, zero time and default
   // parallelism.
@@ -166,10 +142,8 @@ private:
   const caf::actor& directory_;
   std::string fingerprint_;
   std::string program_;
-  // The batch's inputs, without its jobs.
-  job_set batch_;
-  // Whether `batch_`'s inputs are bytes already.
-  bool encoded_ = false;
+  // The batch's inputs, as its stages carry them.
+  stage_inputs inputs_;
   // The node actors reached so far, by address.
   std::map<std::string, caf::actor> nodes_;
   // Their task slots, as they answered when reached.
