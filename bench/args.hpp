@@ -3,12 +3,56 @@
 // `--name=value` options of the benchmark programs.
 
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <initializer_list>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace bench {
+
+/// Checks the command line before the program does anything: `--help`
+/// prints `usage` and exits with 0; an argument that is not `--name=value` or
+/// `--name` for one of `known` is named in one sentence on stderr, with
+/// `usage`, and the program exits with 2. From then on an exception that
+/// nothing catches (a malformed number, say) ends the program with its
+/// message and status 1 instead of an abort.
+inline void check_args(int argc, char** argv, const char* usage,
+                       std::initializer_list<const char*> known) {
+  static std::string program;
+  program = argv[0];
+  program = program.substr(program.find_last_of('/') + 1);
+  for (int i = 1; i < argc; ++i) {
+    std::string x = argv[i];
+    if (x == "--help" || x == "-h") {
+      std::printf("usage: %s\n", usage);
+      std::exit(0);
+    }
+    auto name = x.rfind("--", 0) == 0 ? x.substr(2, x.find('=') - 2) : "";
+    bool ok = false;
+    for (auto k : known)
+      ok = ok || name == k;
+    if (!ok) {
+      std::fprintf(stderr, "%s: unknown argument '%s'\nusage: %s\n",
+                   program.c_str(), x.c_str(), usage);
+      std::exit(2);
+    }
+  }
+  std::set_terminate([] {
+    try {
+      if (auto e = std::current_exception())
+        std::rethrow_exception(e);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+    } catch (...) {
+      std::fprintf(stderr, "%s: an unknown error\n", program.c_str());
+    }
+    std::_Exit(1);
+  });
+}
 
 /// The text of `--name=...`, or `fallback`.
 inline std::string arg_text(int argc, char** argv, const std::string& name,

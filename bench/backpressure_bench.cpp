@@ -265,6 +265,12 @@ mode_result run_in_child(bool backpressure, const settings& s) {
 } // namespace
 
 int main(int argc, char** argv) {
+  bench::check_args(argc, argv,
+                    "backpressure_bench [--cost-us=50] [--workers=2] [--factor=4] "
+                    "[--overload-s=15] [--recover-s=15] [--no-initial-rate] "
+                    "[--out=DIR]",
+                    {"cost-us", "workers", "factor", "overload-s", "recover-s",
+                     "no-initial-rate", "out"});
   settings s;
   s.cost_us = static_cast<int64_t>(bench::arg(argc, argv, "cost-us", 50));
   s.workers = bench::arg(argc, argv, "workers", 2);

@@ -740,6 +740,11 @@ void postgresql_rows(size_t rows, size_t batches, const stream_options& opts) {
 } // namespace
 
 int main(int argc, char** argv) {
+  bench::check_args(argc, argv,
+                    "connectors_bench [--lines=N] [--rows=R] [--batches=B] "
+                    "[--workers=W] [--no-postgresql] [--no-mqtt]",
+                    {"lines", "rows", "batches", "workers", "no-postgresql",
+                     "no-mqtt"});
   try {
     auto lines = static_cast<size_t>(
       bench::arg_number(argc, argv, "lines", 100000));

@@ -953,6 +953,19 @@ void keep_freed_memory() {
 }
 
 int run(int argc, char** argv) {
+  bench::check_args(
+    argc, argv,
+    "harness [--quick] [--workloads=grep,word_count,top_k,windowed,"
+    "running_usbk,running_mws] [--workers=2] [--lines=100000] [--batches=10] "
+    "[--tcp-workloads=word_count,grep] [--intervals=1000,100,10] "
+    "[--probe-batches=30] [--probes=6] [--repeats=5] [--seconds=1] "
+    "[--out=bench-results] [--no-tcp] [--malloc-defaults]\n"
+    "       harness --callgrind [--callgrind-workload=word_count] "
+    "[--baseline] [--lines=N] [--batches=B]",
+    {"quick", "workloads", "workers", "lines", "batches", "tcp-workloads",
+     "intervals", "probe-batches", "probes", "repeats", "seconds", "out",
+     "no-tcp", "malloc-defaults", "callgrind", "callgrind-workload",
+     "baseline"});
   auto s = parse(argc, argv);
   if (s.keep_freed_memory)
     keep_freed_memory();

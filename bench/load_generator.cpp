@@ -76,6 +76,12 @@ bool send_lines(int fd, const std::string& pool, size_t stride, size_t first,
 }
 
 int run(int argc, char** argv) {
+  bench::check_args(argc, argv,
+                    "load_generator [--port=0] [--rate=LINES_PER_S] "
+                    "[--seconds=10] [--lines=0] [--vocabulary=100000] "
+                    "[--zipf=1.0] [--seed=7]",
+                    {"port", "rate", "seconds", "lines", "vocabulary", "zipf",
+                     "seed"});
   auto port = static_cast<uint16_t>(bench::arg(argc, argv, "port", 0));
   auto rate = bench::arg_number(argc, argv, "rate", 0);
   auto seconds = bench::arg_number(argc, argv, "seconds", 10);

@@ -425,6 +425,16 @@ int recovery(worker_nodes& nodes, const std::string& fault,
 }
 
 int main(int argc, char** argv) {
+  // --serve is how the bench starts its worker nodes.
+  bench::check_args(
+    argc, argv,
+    "nodes_bench [--lines=100000] [--batches=10] [--partitions=4] "
+    "[--workers=2] [--repeats=3] [--source=queue|receivers] "
+    "[--block-lines=10000] [--replication=1]\n"
+    "       nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20] "
+    "[--partitions=4] [--workers=2]",
+    {"lines", "batches", "partitions", "workers", "repeats", "source",
+     "block-lines", "replication", "fault", "serve"});
   auto partitions = bench::arg(argc, argv, "partitions", 4);
   auto workers = bench::arg(argc, argv, "workers", 2);
   auto source = bench::arg_text(argc, argv, "source", "queue");

@@ -258,6 +258,12 @@ double per_batch_cost(size_t state_keys, const stream_options& opts,
 } // namespace
 
 int main(int argc, char** argv) {
+  // --serve-state is how the bench starts its state node.
+  bench::check_args(argc, argv,
+                    "stateful_bench [--lines=N] [--batches=B] [--workers=W] "
+                    "[--partitions=P] [--max-state=K] [--state-node]",
+                    {"lines", "batches", "workers", "partitions", "max-state",
+                     "state-node", "serve-state"});
   if (auto kind = bench::arg_text(argc, argv, "serve-state", ""); !kind.empty())
     return serve_state(kind);
   auto num_lines = bench::arg(argc, argv, "lines", 20000);

@@ -99,6 +99,9 @@ double run_baseline(const std::vector<std::vector<std::string>>& blocks,
 } // namespace
 
 int main(int argc, char** argv) {
+  bench::check_args(argc, argv,
+                    "wal_bench [--blocks=N] [--lines-per-block=K] [--rounds=R]",
+                    {"blocks", "lines-per-block", "rounds"});
   auto num_blocks = arg(argc, argv, "blocks", 5000);
   auto per_block = arg(argc, argv, "lines-per-block", 100);
   auto lines = bench::make_lines(num_blocks * per_block);

@@ -107,6 +107,11 @@ size_t wire_bytes(caf::actor_system& sys, const block_list& xs) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // --serve is how the bench starts its receiving node.
+  bench::check_args(argc, argv,
+                    "wire_bench [--records=1000000] [--block=10000] "
+                    "[--in-flight=4]",
+                    {"records", "block", "in-flight", "serve"});
   if (bench::has_flag(argc, argv, "serve"))
     return serve();
   auto num_records = bench::arg(argc, argv, "records", 1000000);

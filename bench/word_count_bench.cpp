@@ -23,6 +23,10 @@ using bench::split;
 using bench::steady;
 
 int main(int argc, char** argv) {
+  bench::check_args(argc, argv,
+                    "word_count_bench [--lines=200000] [--batches=5] "
+                    "[--workers=2] [--partitions=W]",
+                    {"lines", "batches", "workers", "partitions"});
   auto num_lines = arg(argc, argv, "lines", 200000);
   auto num_batches = arg(argc, argv, "batches", 5);
   auto opts = bench::options();
