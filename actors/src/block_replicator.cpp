@@ -30,13 +30,18 @@ constexpr auto longest_rest = std::chrono::seconds(80);
 // connection but never finishes CAF's handshake.
 constexpr duration connect_bound{2000};
 
+// How long a peer asked to connect back may take: its own connecting, and
+// the way there and back through the driver.
+constexpr duration connect_back_bound{4000};
+
 class block_replicator final : public caf::blocking_actor {
 public:
   block_replicator(caf::actor_config& cfg, int32_t stream_id,
-                   std::vector<block_peer> peers, caf::actor tracker,
-                   duration timeout)
+                   std::string address, std::vector<block_peer> peers,
+                   caf::actor tracker, duration timeout)
     : caf::blocking_actor(cfg),
       stream_id_(stream_id),
+      address_(std::move(address)),
       tracker_(std::move(tracker)),
       timeout_(timeout),
       excluded_(first_rest, longest_rest),
@@ -48,12 +53,12 @@ public:
   }
 
   void act() override {
-    // CAF 0.17 routes a message to a node this one is not connected to
-    // through the node it learned the handle from (the driver), and keeps
-    // that route after the driver is gone: a second driver's copies would
-    // go nowhere. So this node connects to its peers itself, unless over
-    // TLS, where two nodes that connect to each other twice break both
-    // connections: there, the driver keeps the copies.
+    // Over TLS the driver keeps the copies. When a node is killed, CAF
+    // 0.17.6's TLS session leaves OpenSSL's error queue of the I/O thread
+    // set (it never clears it), and the next read on another TLS
+    // connection of the process reads that stale error and closes the
+    // connection too: the node holding the copies loses its driver and
+    // drops them, just when they are needed.
     if (nodes_use_tls(system())) {
       log_->info("receiver {}: the copies of its blocks stay at the driver "
                  "over TLS",
@@ -61,16 +66,7 @@ public:
       peers_.clear();
     }
     for (auto& p : peers_) {
-      auto bound = std::min(timeout_, connect_bound);
-      if (auto node = connect_node(this, p.to.address, "worker node", bound)) {
-        p.to.node = std::move(*node);
-        p.holder = std::make_shared<const block_holder>(
-          block_holder{p.to.node});
-      } else {
-        log_->warn("receiver {}: {}; its blocks' copies go there through "
-                   "the driver",
-                   stream_id_, message_of(node.error()));
-      }
+      reach(p);
       monitor(p.to.node);
     }
     bool running = true;
@@ -93,6 +89,52 @@ private:
     std::shared_ptr<const block_holder> holder;
     bool lost;
   };
+
+  // Connects this node and `p`. CAF 0.17 routes a message
+  // to a node this one is not connected to through the node it learned the
+  // handle from (the driver), and keeps that route after the driver is
+  // gone: a second driver's copies would go nowhere. Of two nodes, the one
+  // whose address sorts first connects, as task hosts do (CAF 0.17 breaks
+  // both connections of two nodes that connect to each other at once); so
+  // this node either connects to `p` or asks `p` to connect back, through
+  // the driver once. If neither works, the copies go through the driver.
+  void reach(peer& p) {
+    std::string why;
+    if (address_ < p.to.address) {
+      auto bound = std::min(timeout_, connect_bound);
+      if (auto node = connect_node(this, p.to.address, "worker node", bound)) {
+        p.to.node = std::move(*node);
+        p.holder = std::make_shared<const block_holder>(
+          block_holder{p.to.node});
+        log_->info("receiver {}: its blocks' copies go to the worker node "
+                   "{}, connected from here",
+                   stream_id_, p.to.address);
+        return;
+      } else {
+        why = message_of(node.error());
+      }
+    } else {
+      auto bound = std::min(timeout_, connect_back_bound);
+      request(p.to.node, bound, connect_back_atom::value, address_)
+        .receive([](connect_back_atom) {},
+                 [&](caf::error& e) {
+                   why = "the worker node " + p.to.address
+                         + " did not connect to this one: "
+                         + (e == caf::sec::request_timeout
+                              ? "no answer within " + to_string(bound)
+                              : system().render(e));
+                 });
+      if (why.empty()) {
+        log_->info("receiver {}: its blocks' copies go to the worker node "
+                   "{}, which connected to this one",
+                   stream_id_, p.to.address);
+        return;
+      }
+    }
+    log_->warn("receiver {}: {}; its blocks' copies go there through the "
+               "driver",
+               stream_id_, why);
+  }
 
   // Copies `xs` to the first peer that takes them; on success, names it in
   // each block and takes their records out.
@@ -168,6 +210,8 @@ private:
   }
 
   int32_t stream_id_;
+  // This node, as the driver names it.
+  std::string address_;
   std::vector<peer> peers_;
   caf::actor tracker_;
   duration timeout_;
@@ -180,10 +224,12 @@ private:
 } // namespace
 
 caf::actor spawn_block_replicator(caf::actor_system& sys, int32_t stream_id,
+                                  std::string address,
                                   std::vector<block_peer> peers,
                                   caf::actor tracker, duration timeout) {
   return sys.spawn<block_replicator, caf::detached>(
-    stream_id, std::move(peers), std::move(tracker), timeout);
+    stream_id, std::move(address), std::move(peers), std::move(tracker),
+    timeout);
 }
 
 } // namespace caf_stream::actors

@@ -336,8 +336,9 @@ receiver_actors start_receiver(caf::actor_system& sys,
                        std::make_shared<const block_holder>(
                          block_holder{keeper})};
     if (replicated && !peers.empty())
-      keep->replicator = spawn_block_replicator(
-        sys, in.stream_id(), std::move(peers), tracker, opts.state_timeout);
+      keep->replicator = spawn_block_replicator(sys, in.stream_id(),
+                                                location, std::move(peers),
+                                                tracker, opts.state_timeout);
   }
   if (replicated)
     buf->attach_replica(std::make_shared<whole_block_copy>(

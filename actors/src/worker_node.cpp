@@ -17,10 +17,12 @@
 
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/actors/receiver_placer.hpp"
 #include "caf_stream/actors/state_holder.hpp"
 #include "caf_stream/actors/task_host.hpp"
 #include "caf_stream/actors/worker_node.hpp"
+#include "caf_stream/config.hpp"
 #include "caf_stream/detail/build_id.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/graph.hpp"
@@ -34,6 +36,9 @@ namespace caf_stream::actors {
 namespace {
 
 using released_late_atom = caf::atom_constant<caf::atom("rellate")>;
+
+// How long connecting to another worker node that asked for it may take.
+constexpr duration connect_back_bound{2000};
 
 // How long a graceful stop waits for its driver to release the blocks kept
 // here (their batches read them), and for each step of handing over its
@@ -297,6 +302,38 @@ void hand_over_receivers(node_actor* self, std::function<void()> all_done) {
   }
 }
 
+// Connects this node to the worker node at `address`, which asked for it
+// (`connect_back_atom`); answers once connected.
+caf::result<connect_back_atom> connect_back(node_actor* self,
+                                            const std::string& address) {
+  auto& sys = self->system();
+  std::pair<std::string, uint16_t> where;
+  try {
+    where = parse_node_address(address, "a worker node's address");
+  } catch (const std::exception& e) {
+    return caf::make_error(errc::invalid_config, std::string{e.what()});
+  }
+  auto rp = self->make_response_promise<connect_back_atom>();
+  auto bound = std::min(self->state.opts.state_timeout, connect_back_bound);
+  self
+    ->request(node_connector(sys), bound, caf::connect_atom::value,
+              where.first, where.second)
+    .then(
+      [=](caf::node_id&, caf::strong_actor_ptr&,
+          std::set<std::string>&) mutable {
+        rp.deliver(connect_back_atom::value);
+      },
+      [=](caf::error& e) mutable {
+        self->state.log->warn("cannot connect to the worker node {}, which "
+                              "asked for it: {}",
+                              address, self->system().render(e));
+        rp.deliver(caf::make_error(errc::job_failure,
+                                   "cannot reach the worker node " + address
+                                     + ": " + self->system().render(e)));
+      });
+  return rp;
+}
+
 caf::behavior state_node(node_actor* self,
                          std::shared_ptr<detail::dstream_graph> graph,
                          std::string program, std::shared_ptr<clock> clk,
@@ -365,6 +402,9 @@ caf::behavior state_node(node_actor* self,
         st.blocks.put(std::move(b));
       }
       return {copy_blocks_atom::value, last};
+    },
+    [=](connect_back_atom, const std::string& address) {
+      return connect_back(self, address);
     },
     [=](get_block_atom, uint64_t id) {
       auto to = caf::actor_cast<caf::actor>(self->current_sender());

@@ -8,10 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "caf/actor_system.hpp"
+#include "caf/config_value.hpp"
+#include "caf/settings.hpp"
+
+#include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/testing.hpp"
 
 #include "support/acked_source.hpp"
 #include "support/batch_waiter.hpp"
+#include "support/certificates.hpp"
 #include "support/log_capture.hpp"
 #include "support/node_child.hpp"
 
@@ -68,31 +74,58 @@ private:
 // Which of the kept block tests' graphs runs.
 enum class graph { sums, windows };
 
-// A worker node process serving a kept block graph for `source`.
+// A worker node process serving a kept block graph for `source`, with
+// `flags` as `state_node_child` takes them besides.
 struct worker_node : support::node_child {
   explicit worker_node(const support::acked_source& source,
-                       graph g = graph::sums)
-    : node_child({(g == graph::sums ? "--receiver-sums="
-                                    : "--receiver-windows=")
-                  + std::to_string(source.port())}) {
+                       graph g = graph::sums,
+                       std::vector<std::string> flags = {})
+    : node_child(with_graph(source, g, std::move(flags))) {
     // nop
+  }
+
+  static std::vector<std::string>
+  with_graph(const support::acked_source& source, graph g,
+             std::vector<std::string> flags) {
+    flags.push_back((g == graph::sums ? "--receiver-sums="
+                                      : "--receiver-windows=")
+                    + std::to_string(source.port()));
+    return flags;
   }
 };
 
 // A driver under a manual clock whose receiver and map tasks go to
-// `nodes`, with `replication` copies of each block.
+// `nodes`, with `replication` copies of each block; with `tls` ("DIR/NAME",
+// `support::certificates`) it talks TLS only, presenting that certificate.
 struct driver {
   driver(std::vector<std::string> nodes, const support::acked_source& source,
-         graph g = graph::sums, size_t replication = 1)
+         graph g = graph::sums, size_t replication = 1,
+         const std::string& tls = {})
     : clk(std::make_shared<testing::manual_clock>()),
       out(std::make_shared<results>()) {
-    auto opts = testing::default_test_options();
-    opts.workers = 2;
-    opts.state_nodes = std::move(nodes);
-    opts.receiver_replication = replication;
-    opts.tasks = task_placement::workers;
-    opts.app_id = "state-node-tests";
-    ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
+    if (tls.empty()) {
+      auto opts = testing::default_test_options();
+      opts.state_nodes = std::move(nodes);
+      opts.receiver_replication = replication;
+      opts.tasks = task_placement::workers;
+      opts.app_id = "state-node-tests";
+      ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
+    } else {
+      caf::config_value::list addresses;
+      for (const auto& x : nodes)
+        addresses.emplace_back(x);
+      caf::put(cfg.content, "stream.nodes", std::move(addresses));
+      caf::put(cfg.content, "stream.receiver.replication", replication);
+      caf::put(cfg.content, "stream.task.placement", "workers");
+      caf::put(cfg.content, "stream.app-id", "state-node-tests");
+      caf::put(cfg.content, "stream.workers", size_t{2});
+      caf::put(cfg.content, "stream.default-parallelism", size_t{2});
+      caf::put(cfg.content, "stream.ui.enabled", false);
+      support::use_certificate(cfg, tls);
+      load_node_modules(cfg);
+      sys = std::make_unique<caf::actor_system>(cfg);
+      ssc = std::make_unique<streaming_context>(*sys, seconds(1), clk);
+    }
     auto numbers = [o = out](const rdd<int64_t>& x) {
       o->add_numbers(x.collect());
     };
@@ -117,8 +150,10 @@ struct driver {
       *clk, *out, cut, [&] { return out->numbers().size() >= n; });
   }
 
+  stream_config cfg;
   std::shared_ptr<testing::manual_clock> clk;
   std::shared_ptr<results> out;
+  std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<streaming_context> ssc;
   size_t cut = 0;
 };
@@ -227,9 +262,17 @@ TEST_CASE("with replication 2, the blocks of a killed worker are read from "
           "[receiver][nodes][blocks]") {
   support::log_capture log{"receiver"};
   support::acked_source source{300, 10, 100};
-  worker_node a{source};
-  worker_node b{source};
+  worker_node x{source, graph::sums, {"--log=receiver"}};
+  worker_node y{source, graph::sums, {"--log=receiver"}};
+  // The receiver runs on a, the first node, whose address sorts after b's:
+  // b connects to a when a asks (two nodes must not connect to each other
+  // at once).
+  auto& a = x.address > y.address ? x : y;
+  auto& b = &a == &x ? y : x;
   driver d{{a.address, b.address}, source, graph::sums, 2};
+  REQUIRE(a.wait_for_line("receiver 0: its blocks' copies go to the worker "
+                          "node " + b.address + ", which connected to this "
+                          "one"));
   // Node a stored and acknowledged 0-99, each block copied to node b
   // before it was acknowledged. No batch was cut: the driver has their
   // numbers and counts only.
@@ -252,9 +295,14 @@ TEST_CASE("with replication 2, a window reads a killed worker's blocks from "
           "[receiver][nodes][blocks]") {
   support::log_capture log{"receiver"};
   support::acked_source source{100, 10, 100};
-  worker_node a{source, graph::windows};
-  worker_node b{source, graph::windows};
+  worker_node x{source, graph::windows, {"--log=receiver"}};
+  worker_node y{source, graph::windows, {"--log=receiver"}};
+  // The receiver runs on a, whose address sorts before b's: a connects.
+  auto& a = x.address < y.address ? x : y;
+  auto& b = &a == &x ? y : x;
   driver d{{a.address, b.address}, source, graph::windows, 2};
+  REQUIRE(a.wait_for_line("receiver 0: its blocks' copies go to the worker "
+                          "node " + b.address + ", connected from here"));
   support::wait_acked_on(a, source, log, 100);
   // Batch 1 s gets 0-99; the 2 s window reads them with batch 2 s, after
   // node a was killed.
@@ -267,4 +315,26 @@ TEST_CASE("with replication 2, a window reads a killed worker's blocks from "
   CHECK(d.out->failures().empty());
   CHECK(d.out->numbers() == range(100));
   CHECK(log.contains("trying " + b.address));
+}
+
+TEST_CASE("with replication 2 over mutual TLS, the driver keeps the copies, "
+          "and a killed worker loses no record",
+          "[receiver][nodes][blocks][tls]") {
+  support::certificates certs;
+  support::log_capture log{"receiver"};
+  support::acked_source source{300, 10, 100};
+  std::vector<std::string> flags{"--tls=" + certs["node"], "--log=receiver"};
+  worker_node a{source, graph::sums, flags};
+  worker_node b{source, graph::sums, flags};
+  driver d{{a.address, b.address}, source, graph::sums, 2, certs["driver"]};
+  REQUIRE(a.wait_for_line("receiver 0: the copies of its blocks stay at the "
+                          "driver over TLS"));
+  support::wait_acked_on(a, source, log, 100);
+  a.proc.kill();
+  REQUIRE(log.wait_for("receiver 0: its node " + a.address + " was lost"));
+  source.release();
+  REQUIRE(d.run_until(300));
+  CHECK(d.out->numbers() == range(300));
+  CHECK(d.out->sums() == sums_model(300));
+  CHECK(d.out->failures().empty());
 }

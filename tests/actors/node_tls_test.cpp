@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -15,12 +14,12 @@
 #include "caf_stream/testing.hpp"
 
 #include "support/batch_results.hpp"
+#include "support/certificates.hpp"
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
 #include "support/node_child.hpp"
 #include "support/ports.hpp"
 #include "support/state_graph.hpp"
-#include "support/tls.hpp"
 
 using namespace caf_stream;
 using std::chrono::seconds;
@@ -37,50 +36,7 @@ using sums = std::vector<kv>;
 // A batch's running sums and sums over the window.
 using outputs = std::pair<sums, sums>;
 
-// Runs `command` in a shell; fails the test if it fails.
-void shell(const std::string& command) {
-  INFO(command);
-  REQUIRE(std::system((command + " 2>/dev/null >/dev/null").c_str()) == 0);
-}
-
-// A CA ("ca"), a node certificate it signed ("node"), a driver certificate
-// it signed ("driver"), and a certificate another CA signed ("stranger").
-struct certificates {
-  certificates() {
-    auto in = [&](const std::string& x) { return dir.path() + "/" + x; };
-    auto key = [&](const std::string& name) {
-      shell("openssl genpkey -algorithm EC -pkeyopt "
-            "ec_paramgen_curve:prime256v1 -out "
-            + in(name + ".key"));
-    };
-    auto ca = [&](const std::string& name) {
-      key(name);
-      shell("openssl req -x509 -new -key " + in(name + ".key") + " -out "
-            + in(name + ".pem") + " -days 2 -subj /CN=" + name);
-    };
-    auto signed_by = [&](const std::string& name, const std::string& by) {
-      key(name);
-      shell("openssl req -new -key " + in(name + ".key") + " -out "
-            + in(name + ".csr") + " -subj /CN=" + name);
-      shell("openssl x509 -req -in " + in(name + ".csr") + " -CA "
-            + in(by + ".pem") + " -CAkey " + in(by + ".key")
-            + " -CAcreateserial -days 2 -out " + in(name + ".pem"));
-    };
-    ca("ca");
-    ca("other-ca");
-    signed_by("node", "ca");
-    signed_by("driver", "ca");
-    signed_by("stranger", "other-ca");
-  }
-
-  // "DIR/NAME", as `state_node_child --tls` takes it.
-  std::string operator[](const std::string& name) const {
-    return dir.path() + "/" + name;
-  }
-
-  testing::temporary_directory dir;
-};
-
+using support::certificates;
 using state_node = support::node_child;
 
 // A driver under a manual clock whose state lives on `nodes`, and on the

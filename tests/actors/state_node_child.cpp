@@ -6,6 +6,7 @@
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //                    [--parallelism=N] [--partitions=N] [--slots=N]
+//                    [--log=COMPONENT]
 //   state_node_child --drive=NODES [--tasks]
 //   state_node_child --drive-port=P --expect=ADDRESS [--tasks]
 //
@@ -26,7 +27,8 @@
 // it stops. With --parallelism it sets stream.default-parallelism to N;
 // with --partitions the running sums of the tests' graph name N partitions
 // (a program whose copies differ: the driver's names none); with --slots
-// it has N task slots (stream.workers).
+// it has N task slots (stream.workers); with --log it prints what its
+// COMPONENT logs ("receiver", say) to stdout too, after the port.
 //
 // With --drive it is the driver instead: runs `drive_input`'s batches with
 // the state on NODES ("host:port,..."), prints each batch's running sums
@@ -48,6 +50,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <spdlog/sinks/stdout_sinks.h>
 
 #include "caf/actor_system.hpp"
 #include "caf/config_value.hpp"
@@ -193,6 +197,7 @@ int main(int argc, char** argv) {
   size_t parallelism = 0;
   size_t partitions = 0;
   size_t slots = 0;
+  std::string log_component;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--other")
@@ -234,6 +239,8 @@ int main(int argc, char** argv) {
       partitions = static_cast<size_t>(std::stoul(arg.substr(13)));
     else if (arg.rfind("--slots=", 0) == 0)
       slots = static_cast<size_t>(std::stoul(arg.substr(8)));
+    else if (arg.rfind("--log=", 0) == 0)
+      log_component = arg.substr(6);
   }
   if (!drive_nodes.empty() || drive_port != 0)
     return drive(drive_nodes, drive_port, expect, tasks);
@@ -253,6 +260,10 @@ int main(int argc, char** argv) {
   if (receiver_port != 0)
     cfg.set("stream.block-interval", caf::timespan{std::chrono::hours(1)});
   load_node_modules(cfg);
+  if (!log_component.empty())
+    caf_stream::detail::logger(log_component)
+      ->sinks()
+      .push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
   support::log_capture log{"node"};
   caf::actor_system sys{cfg};
   try {

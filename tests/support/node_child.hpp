@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,19 @@ struct node_child {
     REQUIRE(line.rfind("port ", 0) == 0);
     port = line.substr(5);
     address = "127.0.0.1:" + port;
+  }
+
+  /// Reads what the child prints until a line contains `text` (a line it
+  /// logged, with `--log`); returns whether one did before its output
+  /// ended or 120 s passed without a line (a bound for a stuck child).
+  bool wait_for_line(const std::string& text) {
+    try {
+      for (;;)
+        if (proc.read_line().find(text) != std::string::npos)
+          return true;
+    } catch (const std::exception&) {
+      return false;
+    }
   }
 
   static std::vector<std::string> args(std::vector<std::string> flags) {

@@ -22,8 +22,8 @@ namespace caf_stream::actors {
 /// A worker node that can keep the copies of another node's blocks
 /// (`stream.receiver.replication` 2): its address, as the driver names it,
 /// and its node actor, as the driver reached it (messages to it go through
-/// the driver unless the two nodes are connected: CAF 0.17's TLS breaks
-/// both connections of two nodes that connect to each other twice).
+/// the driver until the two nodes are connected: the replicator connects
+/// them, `spawn_block_replicator`).
 struct block_peer {
   std::string address;
   caf::actor node;

@@ -65,6 +65,7 @@ using copy_blocks_atom = caf::atom_constant<caf::atom("copyblocks")>;
 using replicate_atom = caf::atom_constant<caf::atom("replicate")>;
 using reduce_tasks_atom = caf::atom_constant<caf::atom("redtasks")>;
 using slots_atom = caf::atom_constant<caf::atom("slots")>;
+using connect_back_atom = caf::atom_constant<caf::atom("connback")>;
 
 /// The tasks of one stage: `run(i)` for i in [0, n). Whoever claims a task
 /// runs it: the operator worker it was sent to, or the job executor once

@@ -54,6 +54,14 @@ namespace caf_stream::actors {
 ///   with their records, until the driver of `tracker` releases them or
 ///   goes down; answers `(copy_blocks_atom, uint64_t id)`, the last block's
 ///   number;
+/// - `(connect_back_atom, std::string address)` -> `connect_back_atom`:
+///   connects this node to the worker node at `address` (over TLS if
+///   `nodes_use_tls`), so that that node's messages to this one go
+///   directly, not through the driver; answers once connected, or an
+///   error. A replicator on a node whose address sorts after its peer's
+///   asks for it: of two nodes only the one that sorts first connects
+///   (CAF 0.17 breaks both connections of two nodes that connect to each
+///   other at once);
 /// - `(get_block_atom, uint64_t id)` from this process: answers
 ///   `(get_block_atom, id, block)`, the block kept with its records by
 ///   pointer, or `(no_block_atom, id, std::string why)`;
