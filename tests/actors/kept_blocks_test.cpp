@@ -173,6 +173,29 @@ std::map<int64_t, int64_t> sums_model(int64_t n) {
   return result;
 }
 
+// How a test loses a worker node.
+enum class loss { kill, stop };
+
+// Loses `node` (SIGKILL, or a graceful stop), whose receiver acknowledged
+// the first numbers of `source` (of 300), lets `source` send the rest, and
+// checks that the batches got every number once, with their sums, and no
+// batch failed.
+void lose_and_run_the_rest(worker_node& node, loss how,
+                           support::acked_source& source,
+                           support::log_capture& log, driver& d) {
+  if (how == loss::kill)
+    node.proc.kill();
+  else
+    node.proc.write_line("stop");
+  REQUIRE(log.wait_for("receiver 0: its node " + node.address
+                       + " was lost"));
+  source.release();
+  REQUIRE(d.run_until(300));
+  CHECK(d.out->numbers() == range(300));
+  CHECK(d.out->sums() == sums_model(300));
+  CHECK(d.out->failures().empty());
+}
+
 } // namespace
 
 TEST_CASE("blocks stay on the worker node that received them: the driver "
@@ -209,14 +232,7 @@ TEST_CASE("a worker that stops gracefully hands the blocks it keeps to the "
   // The node stored and acknowledged 0-99, and no batch was cut: with
   // replication 1 they are on the node only.
   support::wait_acked_on(node, source, log, 100);
-  node.proc.write_line("stop");
-  REQUIRE(log.wait_for("receiver 0: its node " + node.address
-                       + " was lost"));
-  source.release();
-  REQUIRE(d.run_until(300));
-  CHECK(d.out->numbers() == range(300));
-  CHECK(d.out->sums() == sums_model(300));
-  CHECK(d.out->failures().empty());
+  lose_and_run_the_rest(node, loss::stop, source, log, d);
   CHECK(log.contains("receiver 0 runs on the driver"));
   CHECK(node.proc.wait_for(seconds(60)) == 0);
 }
@@ -277,13 +293,7 @@ TEST_CASE("with replication 2, the blocks of a killed worker are read from "
   // before it was acknowledged. No batch was cut: the driver has their
   // numbers and counts only.
   support::wait_acked_on(a, source, log, 100);
-  a.proc.kill();
-  REQUIRE(log.wait_for("receiver 0: its node " + a.address + " was lost"));
-  source.release();
-  REQUIRE(d.run_until(300));
-  CHECK(d.out->numbers() == range(300));
-  CHECK(d.out->sums() == sums_model(300));
-  CHECK(d.out->failures().empty());
+  lose_and_run_the_rest(a, loss::kill, source, log, d);
   // The driver's output read a's blocks from b.
   CHECK(log.contains("from the worker node " + a.address
                      + ": the node was lost"));
@@ -330,11 +340,5 @@ TEST_CASE("with replication 2 over mutual TLS, the driver keeps the copies, "
   REQUIRE(a.wait_for_line("receiver 0: the copies of its blocks stay at the "
                           "driver over TLS"));
   support::wait_acked_on(a, source, log, 100);
-  a.proc.kill();
-  REQUIRE(log.wait_for("receiver 0: its node " + a.address + " was lost"));
-  source.release();
-  REQUIRE(d.run_until(300));
-  CHECK(d.out->numbers() == range(300));
-  CHECK(d.out->sums() == sums_model(300));
-  CHECK(d.out->failures().empty());
+  lose_and_run_the_rest(a, loss::kill, source, log, d);
 }
