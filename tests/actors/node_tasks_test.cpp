@@ -198,26 +198,36 @@ struct two_nodes {
                        "worker node " + b.address));
   }
 
-  // Runs the word count without speculation, node a frozen in batch 2
-  // until node b ran its map tasks, whose buckets wait there for the
-  // reduce tasks that node a holds back: then `fault()` strikes node b,
-  // and node a goes on. The counts stay exact.
+  // Runs the word count without speculation (a node dies with its tasks,
+  // it is not given up as late first), node a frozen in batch 2 until the
+  // executor logged `line`; then `fault()` strikes. The counts stay exact.
   template <class Fault>
-  void check_fault_before_reduce(Fault fault) {
+  void check_fault_in_batch_2(const std::string& line, Fault fault) {
     auto opts = driver_options({a.address, b.address});
     opts.speculation = false;
     driver d{opts};
     d.run_batch(1);
     a.proc.freeze();
     d.start_batch(2);
-    REQUIRE(log.wait_for("batch 2000 ms: 2 map tasks of stream 3 ran on the "
-                         "worker node " + b.address
-                         + " (their buckets stay there)"));
+    REQUIRE(log.wait_for(line));
     fault();
-    a.proc.resume();
     d.out->wait_for(2);
     d.run_batches(3, input.size());
     check_counts(*d.out, input.size());
+  }
+
+  // `check_fault_in_batch_2` once node b ran its map tasks, whose buckets
+  // wait there for the reduce tasks that node a holds back: `fault()`
+  // strikes node b, and node a goes on.
+  template <class Fault>
+  void check_fault_before_reduce(Fault fault) {
+    check_fault_in_batch_2("batch 2000 ms: 2 map tasks of stream 3 ran on "
+                           "the worker node " + b.address
+                             + " (their buckets stay there)",
+                           [&] {
+                             fault();
+                             a.proc.resume();
+                           });
   }
 };
 
@@ -291,21 +301,11 @@ TEST_CASE_METHOD(two_nodes,
                  "the map tasks of a worker node killed while it holds them "
                  "run again on the other node, and the counts stay exact",
                  "[actors][nodes][tasks]") {
-  auto opts = driver_options({a.address, b.address});
-  // The node dies with its tasks; it is not given up as late first.
-  opts.speculation = false;
-  driver d{opts};
-  d.run_batch(1);
   // Frozen, node a takes batch 2's tasks and does not answer; it dies with
   // them.
-  a.proc.freeze();
-  d.start_batch(2);
-  REQUIRE(log.wait_for("batch 2000 ms: 2 map tasks of stream 3 sent to the "
-                       "worker node " + a.address));
-  a.proc.kill();
-  d.out->wait_for(2);
-  d.run_batches(3, input.size());
-  check_counts(*d.out, input.size());
+  check_fault_in_batch_2("batch 2000 ms: 2 map tasks of stream 3 sent to the "
+                         "worker node " + a.address,
+                         [&] { a.proc.kill(); });
   CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
                      + a.address + " failed, they run again elsewhere"));
   CHECK(log.contains("the node was lost"));
