@@ -123,19 +123,24 @@ stream_options driver_options(std::vector<std::string> nodes) {
   return opts;
 }
 
-// A driver under a manual clock; `stateful`: with the graph of
-// `word_graph::build_stateful`.
+// The graphs of `word_graph` a driver runs.
+enum class graph { counts, stateful, joined };
+
+// A driver under a manual clock with graph `g`.
 struct driver {
-  explicit driver(const stream_options& opts, bool stateful = false)
+  explicit driver(const stream_options& opts, graph g = graph::counts)
     : clk(std::make_shared<testing::manual_clock>()),
       lines(std::make_shared<rdd_queue<std::string>>()),
       out(std::make_shared<collected>()) {
     ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
-    if (stateful) {
+    if (g == graph::stateful) {
       ssc->checkpoint(dir.path());
-      auto g = test::word_graph::build_stateful(*ssc, lines);
-      g.windowed.foreach_rdd(out->collect(output::windowed));
-      g.totals.foreach_rdd(out->collect(output::totals));
+      auto s = test::word_graph::build_stateful(*ssc, lines);
+      s.windowed.foreach_rdd(out->collect(output::windowed));
+      s.totals.foreach_rdd(out->collect(output::totals));
+    } else if (g == graph::joined) {
+      test::word_graph::build_joined(*ssc, lines)
+        .foreach_rdd(out->collect(output::counts));
     } else {
       test::word_graph::build(*ssc, lines)
         .foreach_rdd(out->collect(output::counts));
@@ -389,7 +394,7 @@ TEST_CASE("a windowed count and map_with_state's running totals with two "
   support::debug_log debug{"executor"};
   worker_node a{{"--word-states"}};
   worker_node b{{"--word-states"}};
-  driver d{driver_options({a.address, b.address}), true};
+  driver d{driver_options({a.address, b.address}), graph::stateful};
   for (size_t k = 1; k <= input.size(); ++k) {
     d.run_batch(k);
     auto i = static_cast<int64_t>(k);
@@ -407,6 +412,35 @@ TEST_CASE("a windowed count and map_with_state's running totals with two "
                        + node));
     CHECK(state_log.contains("holder on " + node));
   }
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("a join's map and reduce tasks run on two worker nodes, which "
+          "fetch each other's buckets, and give the output of one process",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"executor"};
+  support::debug_log debug{"executor"};
+  worker_node a{{"--word-joins"}};
+  worker_node b{{"--word-joins"}};
+  driver d{driver_options({a.address, b.address}), graph::joined};
+  d.run_batches(1, input.size());
+  // A word's pairs of occurrences: its count squared.
+  for (size_t k = 1; k <= input.size(); ++k) {
+    auto squares = model(input[k - 1]);
+    for (auto& [w, n] : squares)
+      n *= n;
+    CHECK(d.out->of(static_cast<int64_t>(k)) == squares);
+  }
+  CHECK(d.out->failures().empty());
+  // The join (stream 3): its 8 map tasks (4 partitions on each side) and
+  // its 3 reduce tasks on both nodes.
+  for (const auto& node : {a.address, b.address}) {
+    CHECK(log.contains("map tasks of stream 3 ran on the worker node "
+                       + node));
+    CHECK(log.contains("reduce tasks of stream 3 ran on the worker node "
+                       + node));
+  }
+  CHECK_FALSE(log.contains("run on the driver"));
   CHECK_FALSE(log.contains("run again elsewhere"));
 }
 

@@ -2,7 +2,8 @@
 // (`support/state_graph.hpp`) and serves its state.
 //
 //   state_node_child [--other | --receiver=P | --receiver-sums=P
-//                     | --receiver-windows=P | --words | --word-states]
+//                     | --receiver-windows=P | --words | --word-states
+//                     | --word-joins]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //                    [--parallelism=N] [--partitions=N] [--slots=N]
@@ -18,7 +19,8 @@
 // --receiver-windows those of the kept block tests (`support::acked_sums`,
 // `support::acked_windows`); with --words the graph of the node
 // task tests (`support/word_graph.hpp`), with --word-states its stateful
-// graph (`word_graph::build_stateful`). The driver (the tests'
+// graph (`word_graph::build_stateful`), with --word-joins its joined graph
+// (`word_graph::build_joined`). The driver (the tests'
 // executable) is another program: both say they are the application
 // "state-node-tests" (I with --app-id). With --tls it talks TLS only,
 // presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
@@ -189,6 +191,7 @@ int main(int argc, char** argv) {
   bool windows = false;
   bool words = false;
   bool word_states = false;
+  bool word_joins = false;
   std::string driver;
   std::string drive_nodes;
   uint16_t drive_port = 0;
@@ -223,6 +226,8 @@ int main(int argc, char** argv) {
       words = true;
     else if (arg == "--word-states")
       word_states = true;
+    else if (arg == "--word-joins")
+      word_joins = true;
     else if (arg.rfind("--driver=", 0) == 0)
       driver = arg.substr(9);
     else if (arg.rfind("--drive=", 0) == 0)
@@ -285,6 +290,10 @@ int main(int argc, char** argv) {
         ssc, std::make_shared<rdd_queue<std::string>>());
       g.windowed.foreach_rdd([](const rdd<test::word_graph::count>&) {});
       g.totals.foreach_rdd([](const rdd<test::word_graph::count>&) {});
+    } else if (word_joins) {
+      test::word_graph::build_joined(
+        ssc, std::make_shared<rdd_queue<std::string>>())
+        .foreach_rdd([](const rdd<test::word_graph::count>&) {});
     } else {
       test::state_graph::build(
         ssc, std::make_shared<rdd_queue<test::state_graph::kv>>(), other,

@@ -177,7 +177,8 @@ TEST_CASE("a shuffle's reduce tasks run on other copies of the lineage from "
   CHECK(runner.here == 2);
 }
 
-TEST_CASE("the map tasks of joins and sorts run on another copy too",
+TEST_CASE("the map tasks of joins and sorts run on another copy too, and "
+          "a join's reduce tasks too",
           "[rdd][lineage]") {
   auto pairs = [](size_t n) {
     return parallelize(std::vector<std::pair<int, std::string>>{
@@ -190,6 +191,10 @@ TEST_CASE("the map tasks of joins and sorts run on another copy too",
     }),
                          2);
   };
+  using row = std::pair<int, std::pair<std::string, std::string>>;
+  auto expected = std::vector<row>{{1, {"a", "a"}}, {1, {"a", "x"}},
+                                   {1, {"x", "a"}}, {1, {"x", "x"}},
+                                   {3, {"c", "c"}}};
   auto driver = joined();
   auto node = joined();
   node_runner runner{*driver.node(), *node.node()};
@@ -198,13 +203,24 @@ TEST_CASE("the map tasks of joins and sorts run on another copy too",
     scoped_runner installed{*context, runner};
     auto result = driver.with_context(context).collect();
     std::sort(result.begin(), result.end());
-    using row = std::pair<int, std::pair<std::string, std::string>>;
-    CHECK(result
-          == std::vector<row>{{1, {"a", "a"}}, {1, {"a", "x"}},
-                              {1, {"x", "a"}}, {1, {"x", "x"}},
-                              {3, {"c", "c"}}});
+    CHECK(result == expected);
     // The cogroup's 2 + 3 map tasks went to the node.
     CHECK(runner.on_node == 5);
+  }
+  {
+    // Its 2 reduce tasks on two other copies, from the buckets' bytes.
+    auto reducing_driver = joined();
+    auto maps = joined();
+    auto first = joined();
+    auto second = joined();
+    node_runner reducing{*reducing_driver.node(), *maps.node(),
+                         {first.node().get(), second.node().get()}};
+    scoped_runner installed{*context, reducing};
+    auto result = reducing_driver.with_context(context).collect();
+    std::sort(result.begin(), result.end());
+    CHECK(result == expected);
+    CHECK(reducing.on_node == 5);
+    CHECK(reducing.reduced == 2);
   }
   auto sorted_driver = pairs(2).sort_by_key(true, 2);
   auto sorted_node = pairs(2).sort_by_key(true, 2);

@@ -16,7 +16,8 @@ namespace caf_stream::test {
 /// and by the worker nodes (`state_node_child --words`): each batch's word
 /// counts over a queue of lines, in 3 reduce partitions; or a windowed count
 /// and running totals over the same words (`build_stateful`,
-/// `state_node_child --word-states`).
+/// `state_node_child --word-states`); or each word's count squared through
+/// a join (`build_joined`, `state_node_child --word-joins`).
 struct word_graph {
   using count = std::pair<std::string, int64_t>;
 
@@ -66,6 +67,20 @@ struct word_graph {
             words
               .map_with_state(state_spec::function(total).num_partitions(2))
               .state_snapshots()};
+  }
+
+  /// The joined graph: the words of each batch joined with themselves
+  /// (each pair of a word's occurrences, in 3 partitions), counted per
+  /// word: a word's count squared.
+  static dstream<count>
+  build_joined(streaming_context& ssc,
+               std::shared_ptr<rdd_queue<std::string>> lines) {
+    auto words = ones(ssc, std::move(lines));
+    return words.join(words, 3)
+      .map([](const std::pair<std::string, std::pair<int64_t, int64_t>>& x) {
+        return count{x.first, x.second.first * x.second.second};
+      })
+      .reduce_by_key(sum, 3);
   }
 
 private:

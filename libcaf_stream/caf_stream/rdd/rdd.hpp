@@ -12,6 +12,7 @@
 
 #include "caf_stream/detail/type_traits.hpp"
 #include "caf_stream/hash.hpp"
+#include "caf_stream/rdd/cogroup.hpp"
 #include "caf_stream/rdd/rdd_context.hpp"
 #include "caf_stream/rdd/rdd_node.hpp"
 #include "caf_stream/rdd/shuffle.hpp"

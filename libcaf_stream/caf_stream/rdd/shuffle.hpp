@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <iterator>
 #include <mutex>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -215,119 +214,6 @@ private:
   mutable shuffle_stage stage_;
   mutable shuffle_output<hashed> map_out_;
   mutable reduced_partitions<output> reduced_;
-};
-
-/// Spark's CoGroupedRDD for two parents: every key of either parent with the
-/// values of each, in the parents' record order. Backs the joins.
-template <class K, class V, class W>
-class cogroup_node final
-  : public rdd_node<std::pair<K, std::pair<std::vector<V>, std::vector<W>>>> {
-public:
-  using output = std::pair<K, std::pair<std::vector<V>, std::vector<W>>>;
-
-  cogroup_node(rdd_node_ptr<std::pair<K, V>> left,
-               rdd_node_ptr<std::pair<K, W>> right, size_t num_partitions)
-    : left_(std::move(left)), right_(std::move(right)), n_(num_partitions) {
-    // nop
-  }
-
-  size_t num_partitions() const override {
-    return n_;
-  }
-
-  void prepare(task_runner& runner) const override {
-    auto ml = left_->num_partitions();
-    auto mr = right_->num_partitions();
-    auto init = [&] {
-      left_out_.reset(ml);
-      right_out_.reset(mr);
-    };
-    stage_.run_once(runner, *this, ml + mr, init, [&](size_t i) {
-      if (i < ml)
-        left_out_.put(i, split(*left_, i));
-      else
-        right_out_.put(i - ml, split(*right_, i - ml));
-    });
-  }
-
-  std::vector<const rdd_node_base*> parents() const override {
-    return {left_.get(), right_.get()};
-  }
-
-  bool is_shuffle() const noexcept override {
-    return true;
-  }
-
-  bool map_output_serializable() const noexcept override {
-    return shuffle_output<std::pair<K, V>>::serializable
-           && shuffle_output<std::pair<K, W>>::serializable;
-  }
-
-  // Map task `i` splits partition `i` of the left parent, then partition
-  // `i - ml` of the right one.
-  std::vector<std::string>
-  run_map_tasks(const std::vector<uint32_t>& tasks,
-                task_runner& runner) const override {
-    if constexpr (shuffle_output<std::pair<K, V>>::serializable
-                  && shuffle_output<std::pair<K, W>>::serializable) {
-      auto ml = left_->num_partitions();
-      std::vector<std::string> result(tasks.size());
-      runner.run(tasks.size(), [&](size_t k) {
-        auto i = tasks[k];
-        result[k] = i < ml ? left_out_.encode(split(*left_, i))
-                           : right_out_.encode(split(*right_, i - ml));
-      });
-      return result;
-    } else {
-      return rdd_node_base::run_map_tasks(tasks, runner);
-    }
-  }
-
-  void add_map_output(size_t task, const std::string& bytes) const override {
-    auto ml = left_->num_partitions();
-    if (task < ml)
-      left_out_.put_bytes(task, bytes);
-    else
-      right_out_.put_bytes(task - ml, bytes);
-  }
-
-  void compute(size_t index,
-               typename rdd_node<output>::sink out) const override {
-    std::unordered_map<K, size_t, hash<K>> pos;
-    std::vector<output> groups;
-    auto group_of = [&](const K& key) -> auto& {
-      auto [i, added] = pos.emplace(key, groups.size());
-      if (added)
-        groups.emplace_back(key, typename output::second_type{});
-      return groups[i->second].second;
-    };
-    for (auto& bucket : left_out_.buckets(index))
-      for (auto& kv : *bucket)
-        group_of(kv.first).first.push_back(kv.second);
-    for (auto& bucket : right_out_.buckets(index))
-      for (auto& kv : *bucket)
-        group_of(kv.first).second.push_back(kv.second);
-    for (const auto& g : groups)
-      out(g);
-  }
-
-private:
-  template <class X>
-  std::vector<std::vector<std::pair<K, X>>>
-  split(const rdd_node<std::pair<K, X>>& parent, size_t partition) const {
-    std::vector<std::vector<std::pair<K, X>>> buckets(n_);
-    parent.compute(partition, [&](const std::pair<K, X>& kv) {
-      buckets[partition_of(kv.first, n_)].push_back(kv);
-    });
-    return buckets;
-  }
-
-  rdd_node_ptr<std::pair<K, V>> left_;
-  rdd_node_ptr<std::pair<K, W>> right_;
-  size_t n_;
-  mutable shuffle_stage stage_;
-  mutable shuffle_output<std::pair<K, V>> left_out_;
-  mutable shuffle_output<std::pair<K, W>> right_out_;
 };
 
 /// A shuffle that moves records and combines nothing: `Bucket{p, n}` gives
