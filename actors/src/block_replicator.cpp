@@ -53,18 +53,6 @@ public:
   }
 
   void act() override {
-    // Over TLS the driver keeps the copies. When a node is killed, CAF
-    // 0.17.6's TLS session leaves OpenSSL's error queue of the I/O thread
-    // set (it never clears it), and the next read on another TLS
-    // connection of the process reads that stale error and closes the
-    // connection too: the node holding the copies loses its driver and
-    // drops them, just when they are needed.
-    if (nodes_use_tls(system())) {
-      log_->info("receiver {}: the copies of its blocks stay at the driver "
-                 "over TLS",
-                 stream_id_);
-      peers_.clear();
-    }
     for (auto& p : peers_) {
       reach(p);
       monitor(p.to.node);

@@ -23,7 +23,7 @@ namespace caf_stream::actors {
 ///   `(copy_blocks_atom, last id)`; directly: this node, `address` as the
 ///   driver names it, connects to a peer whose address sorts after its own
 ///   and asks one that sorts first to connect back (`connect_back_atom`),
-///   else the copies go through the driver; none over TLS). The
+///   else the copies go through the driver; over TLS too). The
 ///   answer names that node as their replica and holds no records. A peer
 ///   that is lost gets no more; one that does not answer within `timeout`
 ///   gets none for a while (`node_exclusion`); the next is tried. If none

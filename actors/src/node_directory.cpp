@@ -47,6 +47,7 @@ void add_node(directory_actor* self, const caf::actor& joiner,
   st.joined.emplace(joiner.address(), address);
   st.node_actors[address] = node;
   self->monitor(joiner);
+  guard_tls_peer(self->system(), node);
   st.registry.join(address);
   st.log->info("the worker node {} joined: {} nodes", address,
                st.registry.nodes().size());

@@ -1,6 +1,10 @@
 #include "caf_stream/actors/node_link.hpp"
 
+#include <mutex>
 #include <set>
+#include <utility>
+
+#include <openssl/err.h>
 
 #include "caf/actor_system.hpp"
 #include "caf/blocking_actor.hpp"
@@ -23,6 +27,28 @@ caf::io::middleman_actor node_connector(caf::actor_system& sys) {
   if (nodes_use_tls(sys))
     return sys.openssl_manager().actor_handle();
   return sys.middleman().actor_handle();
+}
+
+void guard_tls_peer(caf::actor_system& sys, const caf::actor& peer) {
+  if (!peer || !nodes_use_tls(sys) || peer.node() == sys.node())
+    return;
+  // The nodes guarded, by actor system: a node again once it was dropped.
+  using key = std::pair<const caf::actor_system*, caf::node_id>;
+  static std::mutex mtx;
+  static std::set<key> guarded;
+  key k{&sys, peer.node()};
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!guarded.insert(k).second)
+      return;
+  }
+  // A proxy's functors run where the middleman kills it: on the I/O
+  // thread, as it drops the node's connection.
+  peer->attach_functor([k] {
+    ERR_clear_error();
+    std::lock_guard<std::mutex> guard{mtx};
+    guarded.erase(k);
+  });
 }
 
 caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
@@ -53,8 +79,10 @@ caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
         else
           failure = sys.render(e);
       });
-  if (result)
+  if (result) {
+    guard_tls_peer(sys, result);
     return result;
+  }
   if (nodes_use_tls(sys))
     failure += " (over TLS: a node without TLS, or whose certificate the CA "
                "in openssl.cafile did not sign, is refused)";

@@ -327,18 +327,30 @@ TEST_CASE("with replication 2, a window reads a killed worker's blocks from "
   CHECK(log.contains("trying " + b.address));
 }
 
-TEST_CASE("with replication 2 over mutual TLS, the driver keeps the copies, "
-          "and a killed worker loses no record",
+TEST_CASE("with replication 2 over mutual TLS, the blocks of a killed worker "
+          "are read from their copy on the other worker, which stays",
           "[receiver][nodes][blocks][tls]") {
   support::certificates certs;
   support::log_capture log{"receiver"};
+  support::log_capture executor{"executor"};
   support::acked_source source{300, 10, 100};
   std::vector<std::string> flags{"--tls=" + certs["node"], "--log=receiver"};
-  worker_node a{source, graph::sums, flags};
-  worker_node b{source, graph::sums, flags};
+  worker_node x{source, graph::sums, flags};
+  worker_node y{source, graph::sums, flags};
+  // As over plain TCP: the receiver's node a sorts after b, and b connects
+  // to a when a asks.
+  auto& a = x.address > y.address ? x : y;
+  auto& b = &a == &x ? y : x;
   driver d{{a.address, b.address}, source, graph::sums, 2, certs["driver"]};
-  REQUIRE(a.wait_for_line("receiver 0: the copies of its blocks stay at the "
-                          "driver over TLS"));
+  REQUIRE(a.wait_for_line("receiver 0: its blocks' copies go to the worker "
+                          "node " + b.address + ", which connected to this "
+                          "one"));
   support::wait_acked_on(a, source, log, 100);
   lose_and_run_the_rest(a, loss::kill, source, log, d);
+  // The driver's output read a's blocks from b, which kept its TLS
+  // connections (`guard_tls_peer`): the receiver moved there, and b's
+  // tasks never failed.
+  CHECK(log.contains("trying " + b.address));
+  CHECK(log.contains("receiver 0 runs on the worker node " + b.address));
+  CHECK_FALSE(executor.contains("worker node " + b.address + " failed"));
 }
