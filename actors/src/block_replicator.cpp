@@ -78,10 +78,10 @@ private:
     bool lost;
   };
 
-  // Connects this node and `p`. CAF 0.17 routes a message
-  // to a node this one is not connected to through the node it learned the
-  // handle from (the driver), and keeps that route after the driver is
-  // gone: a second driver's copies would go nowhere. Of two nodes, the one
+  // Connects this node and `p`. CAF 0.17 routes a message to a node this
+  // one is not connected to through the node it learned the handle from
+  // (the driver), and keeps that route after the driver is gone: a second
+  // driver's copies would go nowhere. Of two nodes, the one
   // whose address sorts first connects, as task hosts do (CAF 0.17 breaks
   // both connections of two nodes that connect to each other at once); so
   // this node either connects to `p` or asks `p` to connect back, through

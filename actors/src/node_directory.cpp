@@ -172,6 +172,7 @@ void join(joiner_actor* self) {
           join_later(self, "nothing listens there for nodes");
           return;
         }
+        guard_tls_peer(self->system(), directory);
         self
           ->request(directory, st.timeout, caf::join_atom::value,
                     st.fingerprint, st.program, st.host, st.port, st.node)

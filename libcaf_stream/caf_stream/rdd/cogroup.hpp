@@ -137,11 +137,8 @@ public:
 
   void compute(size_t index,
                typename rdd_node<output>::sink out) const override {
-    if (auto part = reduced_.get(index)) {
-      for (const auto& g : *part)
-        out(g);
+    if (reduced_.emit(index, out))
       return;
-    }
     auto groups = group(
       [&](auto&& f) {
         for (auto& bucket : left_out_.buckets(index))

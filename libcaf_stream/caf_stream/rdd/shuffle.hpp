@@ -147,11 +147,8 @@ public:
 
   void compute(size_t index,
                typename rdd_node<output>::sink out) const override {
-    if (auto part = reduced_.get(index)) {
-      for (const auto& kv : *part)
-        out(kv);
+    if (reduced_.emit(index, out))
       return;
-    }
     scratch_table<K, C> scratch;
     auto& acc = *scratch;
     reduce(index, acc);

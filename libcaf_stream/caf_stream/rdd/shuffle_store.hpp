@@ -216,6 +216,18 @@ public:
     return index < parts_.size() ? parts_[index] : nullptr;
   }
 
+  /// Pushes the records of partition `index` into `out` if another node
+  /// reduced it; returns whether it did.
+  template <class Sink>
+  bool emit(size_t index, Sink& out) const {
+    auto part = get(index);
+    if (!part)
+      return false;
+    for (const auto& x : *part)
+      out(x);
+    return true;
+  }
+
 private:
   mutable std::mutex mtx_;
   std::vector<partition> parts_;
