@@ -26,13 +26,9 @@ namespace {
 constexpr auto first_rest = std::chrono::seconds(5);
 constexpr auto longest_rest = std::chrono::seconds(80);
 
-// How long connecting to a peer may take: a frozen node accepts the
-// connection but never finishes CAF's handshake.
-constexpr duration connect_bound{2000};
-
 // How long a peer asked to connect back may take: its own connecting, and
 // the way there and back through the driver.
-constexpr duration connect_back_bound{4000};
+constexpr duration connect_back_bound = 2 * node_connect_bound;
 
 class block_replicator final : public caf::blocking_actor {
 public:
@@ -89,7 +85,7 @@ private:
   void reach(peer& p) {
     std::string why;
     if (address_ < p.to.address) {
-      auto bound = std::min(timeout_, connect_bound);
+      auto bound = std::min(timeout_, node_connect_bound);
       if (auto node = connect_node(this, p.to.address, "worker node", bound)) {
         p.to.node = std::move(*node);
         p.holder = std::make_shared<const block_holder>(

@@ -17,6 +17,7 @@
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/node_directory.hpp"
+#include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/actors/worker_node.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/graph.hpp"
@@ -36,10 +37,6 @@ namespace {
 // costs a stage its connection's timeout each time it is tried).
 constexpr auto first_exclusion = std::chrono::seconds(5);
 constexpr auto longest_exclusion = std::chrono::seconds(80);
-
-// How long a connection to a node that failed lately may take: a frozen
-// node's kernel accepts it, but CAF's handshake never ends.
-constexpr auto retry_connect_bound = duration{2000};
 
 // Why the buckets of `tasks` map tasks, whose places (offset and size)
 // are `spans`, do not fit `shuffle` (one bucket per reduce partition);
@@ -108,7 +105,7 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   if (node)
     return node;
   auto bound = excluded_.failed_lately(address)
-                 ? std::min(opts_.state_timeout, retry_connect_bound)
+                 ? std::min(opts_.state_timeout, node_connect_bound)
                  : opts_.state_timeout;
   auto reached = reach_node(self_, directory_, address, "worker node", bound);
   if (!reached) {
@@ -119,7 +116,7 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   self_->monitor(node);
   // Its task slots, for its share of a stage's tasks (one until it
   // answers; a node that hangs answers nothing anyway).
-  self_->request(node, std::min(bound, retry_connect_bound), slots_atom::value)
+  self_->request(node, std::min(bound, node_connect_bound), slots_atom::value)
     .receive([&](size_t n) { slots_[address] = n; }, [](caf::error&) {});
   return node;
 }

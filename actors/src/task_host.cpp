@@ -36,10 +36,6 @@ namespace caf_stream::actors {
 
 namespace {
 
-// How long connecting to a peer may take: a frozen node accepts the
-// connection but never finishes CAF's handshake.
-constexpr duration connect_bound{2000};
-
 // Runs a stage's tasks on the node's task slots: its operator workers and
 // the task host itself.
 class slots_runner final : public task_runner {
@@ -324,7 +320,7 @@ private:
   caf::actor reach_peer(const std::string& address) {
     auto& peer = peers_[address];
     if (!peer) {
-      auto bound = std::min(opts_.state_timeout, connect_bound);
+      auto bound = std::min(opts_.state_timeout, node_connect_bound);
       auto node = connect_node(this, address, "worker node", bound);
       if (!node)
         throw stream_error(errc::job_failure, message_of(node.error()));

@@ -37,9 +37,6 @@ namespace {
 
 using released_late_atom = caf::atom_constant<caf::atom("rellate")>;
 
-// How long connecting to another worker node that asked for it may take.
-constexpr duration connect_back_bound{2000};
-
 // How long a graceful stop waits for its driver to release the blocks kept
 // here (their batches read them), and for each step of handing over its
 // receivers' last blocks.
@@ -321,7 +318,7 @@ caf::result<connect_back_atom> connect_back(node_actor* self,
     return caf::make_error(errc::invalid_config, std::string{e.what()});
   }
   auto rp = self->make_response_promise<connect_back_atom>();
-  auto bound = std::min(self->state.opts.state_timeout, connect_back_bound);
+  auto bound = std::min(self->state.opts.state_timeout, node_connect_bound);
   self
     ->request(node_connector(sys), bound, caf::connect_atom::value,
               where.first, where.second)

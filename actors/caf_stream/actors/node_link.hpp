@@ -12,6 +12,10 @@
 
 namespace caf_stream::actors {
 
+/// How long connecting to another node may take, at most: a frozen node's
+/// kernel accepts the connection, but CAF's handshake never ends.
+inline constexpr duration node_connect_bound{2000};
+
 /// Whether nodes talk over TLS: the actor system has CAF's OpenSSL manager
 /// (`caf::openssl::manager`) loaded. With `openssl.certificate`,
 /// `openssl.key` and `openssl.cafile` set, both sides present a certificate
