@@ -57,6 +57,7 @@
 #  define CALLGRIND_STOP_INSTRUMENTATION
 #endif
 
+#include "memory.hpp"
 #include "progress.hpp"
 #include "workloads.hpp"
 
@@ -937,21 +938,6 @@ std::string markdown(const settings& s, const std::vector<engine_result>& es,
   return md.str();
 }
 
-// glibc hands freed memory back to the kernel (heap trimming, and blocks of
-// 128 KB and more get a mapping of their own), so a batch's tables fault
-// their pages in again every batch: on this VM's paravirtualized page
-// faults that costs the pipelines a third of their time. A JVM keeps its
-// heap; this keeps freed memory in the process, for the baselines and the
-// pipelines alike. GLIBC_TUNABLES does the same for any application:
-//   glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=
-//   33554432:glibc.malloc.top_pad=67108864
-void keep_freed_memory() {
-  if (mallopt(M_TRIM_THRESHOLD, 1 << 30) != 1
-      || mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1
-      || mallopt(M_TOP_PAD, 64 << 20) != 1)
-    throw std::runtime_error("mallopt refused a setting");
-}
-
 int run(int argc, char** argv) {
   bench::check_args(
     argc, argv,
@@ -968,7 +954,7 @@ int run(int argc, char** argv) {
      "baseline"});
   auto s = parse(argc, argv);
   if (s.keep_freed_memory)
-    keep_freed_memory();
+    bench::keep_freed_memory();
   auto all = bench::all_workloads();
   if (bench::has_flag(argc, argv, "callgrind")) {
     auto& w = find_workload(

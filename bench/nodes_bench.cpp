@@ -29,9 +29,12 @@
 // on, how many batches after the fault ended more than one interval after
 // their time, and a JSON record.
 //
+// Every process keeps the memory it frees, as the harness does
+// (`bench::keep_freed_memory`); --malloc-defaults leaves glibc's defaults.
+//
 //   nodes_bench [--lines=100000] [--batches=10] [--partitions=4]
 //               [--workers=2] [--repeats=3] [--source=queue|receivers]
-//               [--block-lines=10000] [--replication=1]
+//               [--block-lines=10000] [--replication=1] [--malloc-defaults]
 //   nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20]
 //               [--partitions=4] [--workers=2]
 
@@ -60,6 +63,7 @@
 
 #include "args.hpp"
 #include "bench_support.hpp"
+#include "memory.hpp"
 #include "support/batch_waiter.hpp"
 #include "support/child_process.hpp"
 
@@ -430,11 +434,15 @@ int main(int argc, char** argv) {
     argc, argv,
     "nodes_bench [--lines=100000] [--batches=10] [--partitions=4] "
     "[--workers=2] [--repeats=3] [--source=queue|receivers] "
-    "[--block-lines=10000] [--replication=1]\n"
+    "[--block-lines=10000] [--replication=1] [--malloc-defaults]\n"
     "       nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20] "
     "[--partitions=4] [--workers=2]",
     {"lines", "batches", "partitions", "workers", "repeats", "source",
-     "block-lines", "replication", "fault", "serve"});
+     "block-lines", "replication", "fault", "serve", "malloc-defaults"});
+  // In every process, the nodes too (they get the flag).
+  auto malloc_defaults = bench::has_flag(argc, argv, "malloc-defaults");
+  if (!malloc_defaults)
+    bench::keep_freed_memory();
   auto partitions = bench::arg(argc, argv, "partitions", 4);
   auto workers = bench::arg(argc, argv, "workers", 2);
   auto source = bench::arg_text(argc, argv, "source", "queue");
@@ -461,13 +469,15 @@ int main(int argc, char** argv) {
   auto batches = bench::arg(argc, argv, "batches", fault.empty() ? 10 : 20);
   auto repeats = bench::arg(argc, argv, "repeats", 3);
   auto lines = bench::make_lines(num_lines);
-  worker_nodes started{
-    argv[0],
-    {"--partitions=" + std::to_string(partitions),
-     "--workers=" + std::to_string(std::max<size_t>(1, workers / 2)),
-     "--source=" + source, "--batches=" + std::to_string(batches),
-     "--lines=" + std::to_string(num_lines),
-     "--block-lines=" + std::to_string(src.block_lines)}};
+  std::vector<std::string> node_flags{
+    "--partitions=" + std::to_string(partitions),
+    "--workers=" + std::to_string(std::max<size_t>(1, workers / 2)),
+    "--source=" + source, "--batches=" + std::to_string(batches),
+    "--lines=" + std::to_string(num_lines),
+    "--block-lines=" + std::to_string(src.block_lines)};
+  if (malloc_defaults)
+    node_flags.emplace_back("--malloc-defaults");
+  worker_nodes started{argv[0], node_flags};
   auto& nodes = started.addresses;
   if (nodes.empty())
     return 1;

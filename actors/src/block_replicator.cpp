@@ -163,10 +163,17 @@ private:
   }
 
   // Sends `xs` to `p` and waits for its answer; returns why it did not
-  // take them (empty if it did).
+  // take them (empty if it did). The records are encoded here, not on the
+  // middleman's thread, which carries all of this node's messages.
   std::string copy_to(peer& p, const block_list& xs) {
     auto last = xs.back().id;
-    send(p.to.node, copy_blocks_atom::value, tracker_, xs);
+    block_list wire;
+    try {
+      wire = encoded(xs);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    send(p.to.node, copy_blocks_atom::value, tracker_, std::move(wire));
     std::string failure;
     bool done = false;
     auto bound = std::chrono::duration_cast<caf::timespan>(timeout_);
@@ -185,6 +192,18 @@ private:
                     + to_string(timeout_) + ")";
         });
     return failure;
+  }
+
+  // `xs` with their records as bytes.
+  static block_list encoded(const block_list& xs) {
+    block_list result;
+    result.reserve(xs.size());
+    for (const auto& b : xs) {
+      auto& x = result.emplace_back(b);
+      x.bytes = b.to_bytes();
+      x.data.reset();
+    }
+    return result;
   }
 
   void lost(const caf::actor_addr& who) {
