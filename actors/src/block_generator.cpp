@@ -26,17 +26,12 @@ struct block_generator_state {
   bool on_worker = false;
   std::optional<kept_blocks> keep;
 
-  // Seals the buffer, for the batch being cut (`for_batch`) or on the
-  // block interval's timer. On a worker node the blocks wait in the
-  // buffer's queue until a batch takes them, as in one process: a batch's
-  // seal takes those it seals and those handed to the tracker before
-  // (`handed_over`).
-  block_list seal(bool for_batch) {
+  // Seals the buffer. On a worker node the blocks leave the buffer's queue
+  // as they leave for the driver: no batch on this node takes them.
+  block_list seal() {
     auto blocks = buf->seal();
-    if (on_worker && for_batch) {
+    if (on_worker)
       buf->release(blocks.size());
-      buf->release_handed_over();
-    }
     if (keep && !blocks.empty())
       keep_here(blocks);
     return blocks;
@@ -62,21 +57,10 @@ struct block_generator_state {
   static inline const char* name = "caf_stream.block_generator";
 };
 
-using generator_actor = caf::stateful_actor<block_generator_state>;
-
 using seal_timer_atom = caf::atom_constant<caf::atom("sealtimer")>;
 
-// Hands `blocks`, sealed on the timer, to the tracker; on a worker node
-// they stay in the queue until the next batch's seal.
-void hand_over(generator_actor* self, block_list blocks) {
-  auto& st = self->state;
-  if (st.on_worker)
-    st.buf->handed_over(blocks.size());
-  self->send(st.tracker, blocks_atom::value, std::move(blocks));
-}
-
 caf::behavior
-block_generator(generator_actor* self,
+block_generator(caf::stateful_actor<block_generator_state>* self,
                 std::shared_ptr<detail::block_buffer_base> buf,
                 caf::actor tracker, bool periodic, duration block_interval,
                 bool on_worker, std::optional<kept_blocks> keep) {
@@ -95,11 +79,11 @@ block_generator(generator_actor* self,
     [=](seal_timer_atom) {
       auto& st = self->state;
       self->delayed_send(self, interval, seal_timer_atom::value);
-      auto blocks = st.seal(false);
+      auto blocks = st.seal();
       if (blocks.empty())
         return;
       if (!st.replicates()) {
-        hand_over(self, std::move(blocks));
+        self->send(st.tracker, blocks_atom::value, std::move(blocks));
         return;
       }
       // The tracker learns of the blocks once their copy is on a second
@@ -108,12 +92,16 @@ block_generator(generator_actor* self,
       self->request(st.keep->replicator, caf::infinite, replicate_atom::value,
                     blocks)
         .then(
-          [=](block_list& xs) { hand_over(self, std::move(xs)); },
-          [=](caf::error&) { hand_over(self, blocks); });
+          [=](block_list& xs) {
+            self->send(self->state.tracker, blocks_atom::value, std::move(xs));
+          },
+          [=](caf::error&) {
+            self->send(self->state.tracker, blocks_atom::value, blocks);
+          });
     },
     [=](seal_atom) -> caf::result<block_list> {
       auto& st = self->state;
-      auto blocks = st.seal(true);
+      auto blocks = st.seal();
       if (blocks.empty() || !st.replicates())
         return blocks;
       // The replicator answers the caller.

@@ -146,14 +146,12 @@ TEST_CASE("with replication 2, the blocks a killed worker acknowledged are "
           "on the driver and its receiver moves there",
           "[receiver][nodes]") {
   support::log_capture log{"receiver"};
-  // 10 blocks: as many as may wait in the worker's queue
-  // (stream.block-queue-size) for a batch.
-  support::acked_source source{400, 10, 100};
+  support::acked_source source{400, 10, 200};
   worker_node node{source};
   driver d{{node.address}, source, 2};
-  // The worker stored and acknowledged 0-99 and no batch was cut: only
+  // The worker stored and acknowledged 0-199 and no batch was cut: only
   // `store`'s copies can have brought them to the driver.
-  kill_after_acked(node, source, log, 100);
+  kill_after_acked(node, source, log, 200);
   REQUIRE(d.run_until(0, 400));
   CHECK(d.out->numbers() == range(0, 400));
   CHECK(d.out->failures().empty());
@@ -167,11 +165,11 @@ TEST_CASE("with replication 2, the blocks a killed worker acknowledged are "
 TEST_CASE("a lost worker's receiver moves to the next worker node",
           "[receiver][nodes]") {
   support::log_capture log{"receiver"};
-  support::acked_source source{400, 10, 100};
+  support::acked_source source{400, 10, 200};
   worker_node first{source};
   worker_node second{source};
   driver d{{first.address, second.address}, source, 2};
-  kill_after_acked(first, source, log, 100);
+  kill_after_acked(first, source, log, 200);
   REQUIRE(d.run_until(0, 400));
   CHECK(d.out->numbers() == range(0, 400));
   CHECK(log.contains("its node " + first.address + " was lost"));
@@ -184,7 +182,8 @@ TEST_CASE("a lost worker's receiver moves to the next worker node",
 TEST_CASE("with replication 1, what a killed worker held was not copied",
           "[receiver][nodes]") {
   support::log_capture log{"receiver"};
-  // 10 blocks, as above.
+  // 10 blocks: as many as may wait in the worker's buffer
+  // (stream.block-queue-size) for a batch.
   support::acked_source source{300, 10, 100};
   worker_node node{source};
   driver d{{node.address}, source, 1};

@@ -296,12 +296,10 @@ public:
     if (refuse)
       throw stream_error(errc::source_failure, "the driver is gone");
     records.push_back(*detail::block_records<int>(b));
-    ++delivered;
   }
 
-  std::atomic<bool> refuse = false;
+  bool refuse = false;
   std::vector<std::vector<int>> records;
-  std::atomic<size_t> delivered = 0;
 };
 
 } // namespace
@@ -324,32 +322,4 @@ TEST_CASE("a block stored whole goes to the replica before store returns",
   CHECK_THROWS_WITH(buf.push_block({4}), "the driver is gone");
   CHECK(buf.seal().empty());
   CHECK(replica->records.size() == 1);
-}
-
-TEST_CASE("blocks stored whole wait in the queue until a batch takes them",
-          "[receiver][replica]") {
-  // A receiver on a worker node: each block goes to the driver before
-  // `store` returns and counts against stream.block-queue-size (2 here)
-  // until the seal of the next batch, as blocks wait in one process.
-  detail::block_buffer<int> buf{3};
-  buf.configure(std::make_shared<testing::manual_clock>(),
-                rate_limiter{std::nullopt, std::nullopt}, 2);
-  auto replica = std::make_shared<recording_replica>();
-  buf.attach_replica(replica);
-  buf.push_block({1});
-  buf.push_block({2});
-  CHECK(buf.queued() == 2);
-  // The queue is full: a third block waits for the batch.
-  std::thread third{[&] { buf.push_block({3}); }};
-  CHECK(replica->delivered == 2);
-  buf.release_handed_over();
-  third.join();
-  CHECK(replica->delivered == 3);
-  CHECK(buf.queued() == 1);
-  // A block the replica refuses leaves the queue at once.
-  replica->refuse = true;
-  CHECK_THROWS_WITH(buf.push_block({4}), "the driver is gone");
-  CHECK(buf.queued() == 1);
-  buf.release_handed_over();
-  CHECK(buf.queued() == 0);
 }

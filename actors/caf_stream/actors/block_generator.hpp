@@ -53,10 +53,9 @@ struct kept_blocks {
 void keep_on_node(const kept_blocks& keep, std::vector<block>& blocks);
 
 /// Block generator of one receiver: seals the receiver's buffer into blocks.
-/// The blocks leave the buffer's queue (`stream.block-queue-size`) when a
-/// batch takes them: on a worker node (`on_worker`) at the tracker's seal
-/// of the next batch, with those the buffer handed over whole
-/// (`block_buffer_base::handed_over`). With `keep`, each block also stays on
+/// On a worker node (`on_worker`) the blocks leave the buffer's queue
+/// (`stream.block-queue-size`) as they leave for the driver's tracker;
+/// otherwise when a batch gets them. With `keep`, each block also stays on
 /// its worker node under a number, and the tracker gets it with its count,
 /// its number and its node (and its records with `copy_to_driver`; with a
 /// `replicator`, once that copied them to a second node, or with their

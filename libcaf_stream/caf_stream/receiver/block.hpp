@@ -225,18 +225,6 @@ public:
   /// Marks `n` sealed blocks as allocated to a batch: they leave the queue.
   void release(size_t n);
 
-  /// Counts `n` blocks that went to the driver's tracker before a batch took
-  /// them (a receiver on a worker node): they stay in the queue until the
-  /// next `release_handed_over`, as blocks wait for a batch in one process.
-  void handed_over(size_t n);
-
-  /// The blocks handed over since the last call leave the queue: the batch
-  /// being cut takes them.
-  void release_handed_over();
-
-  /// The blocks in the queue now (sealed or handed over, not yet in a batch).
-  size_t queued() const;
-
   /// Lets waiting and future `store` calls pass without waiting (the
   /// receiver stops; what it stores is still kept).
   void set_draining(bool value);
@@ -267,9 +255,9 @@ protected:
   void log_block(block& b);
 
   /// Delivers a block that `store` hands over whole to the replica, if one
-  /// is attached, before `store` returns; returns whether it did. The block
-  /// stays in the queue (`handed_over`). Throws `stream_error` if the
-  /// replica cannot take it (the records count as not stored).
+  /// is attached, before `store` returns; returns whether it did. Throws
+  /// `stream_error` if the replica cannot take it (the records count as not
+  /// stored).
   bool replicate(block& b);
 
   /// Logs the blocks of `xs` from index `first` on (sealed from records
@@ -291,8 +279,6 @@ private:
   rate_limiter limiter_;
   size_t queue_size_ = 0;
   size_t queued_ = 0;
-  // Of `queued_`, the blocks handed over to the tracker.
-  size_t handed_over_ = 0;
   std::atomic<bool> draining_{false};
   // Whether a single-record `store` may have to wait (a rate is set or the
   // queue is full).

@@ -1,7 +1,6 @@
 #include "caf_stream/receiver/receiver.hpp"
 
 #include <algorithm>
-#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -46,23 +45,6 @@ void block_buffer_base::release(size_t n) {
   queued_ -= std::min(n, queued_);
   update_may_wait();
   flow_cv_.notify_all();
-}
-
-void block_buffer_base::handed_over(size_t n) {
-  std::lock_guard<std::mutex> guard{flow_mtx_};
-  handed_over_ += n;
-}
-
-void block_buffer_base::release_handed_over() {
-  std::lock_guard<std::mutex> guard{flow_mtx_};
-  queued_ -= std::min(std::exchange(handed_over_, size_t{0}), queued_);
-  update_may_wait();
-  flow_cv_.notify_all();
-}
-
-size_t block_buffer_base::queued() const {
-  std::lock_guard<std::mutex> guard{flow_mtx_};
-  return queued_;
 }
 
 void block_buffer_base::set_draining(bool value) {
@@ -126,14 +108,14 @@ void block_buffer_base::attach_replica(std::shared_ptr<block_replica> replica) {
 bool block_buffer_base::replicate(block& b) {
   if (!replica_)
     return false;
-  // Delivered, the block waits in this buffer's queue for a batch still.
+  // Delivered, the block no longer waits in this buffer's queue.
   try {
     replica_->deliver(std::move(b));
   } catch (...) {
     release(1);
     throw;
   }
-  handed_over(1);
+  release(1);
   return true;
 }
 
