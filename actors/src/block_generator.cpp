@@ -23,15 +23,15 @@ namespace {
 struct block_generator_state {
   std::shared_ptr<detail::block_buffer_base> buf;
   caf::actor tracker;
-  bool on_worker = false;
   std::optional<kept_blocks> keep;
 
-  // Seals the buffer. On a worker node the blocks leave the buffer's queue
-  // as they leave for the driver: no batch on this node takes them.
+  // Seals the buffer. The blocks leave the buffer's queue as they go to
+  // the tracker, as Spark's block queue holds blocks until they are pushed.
+  // Were they to leave when a batch takes them, a receiver could store no
+  // more blocks per batch interval than the queue holds.
   block_list seal() {
     auto blocks = buf->seal();
-    if (on_worker)
-      buf->release(blocks.size());
+    buf->release(blocks.size());
     if (keep && !blocks.empty())
       keep_here(blocks);
     return blocks;
@@ -63,11 +63,10 @@ caf::behavior
 block_generator(caf::stateful_actor<block_generator_state>* self,
                 std::shared_ptr<detail::block_buffer_base> buf,
                 caf::actor tracker, bool periodic, duration block_interval,
-                bool on_worker, std::optional<kept_blocks> keep) {
+                std::optional<kept_blocks> keep) {
   auto& st = self->state;
   st.buf = std::move(buf);
   st.tracker = std::move(tracker);
-  st.on_worker = on_worker;
   st.keep = std::move(keep);
   // The replicator goes down with this actor.
   if (st.replicates())
@@ -118,10 +117,10 @@ block_generator(caf::stateful_actor<block_generator_state>* self,
 caf::actor spawn_block_generator(caf::actor_system& sys,
                                  std::shared_ptr<detail::block_buffer_base> buf,
                                  caf::actor tracker, bool periodic,
-                                 duration block_interval, bool on_worker,
+                                 duration block_interval,
                                  std::optional<kept_blocks> keep) {
   return sys.spawn(block_generator, std::move(buf), std::move(tracker),
-                   periodic, block_interval, on_worker, std::move(keep));
+                   periodic, block_interval, std::move(keep));
 }
 
 } // namespace caf_stream::actors

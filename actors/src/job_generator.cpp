@@ -51,7 +51,6 @@ job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
       js.blocks[b.stream_id].push_back(std::move(b));
     for (auto& in : st.graph->receiver_inputs()) {
       auto& mine = js.blocks[in->stream_id()];
-      in->allocated(mine);
       int64_t n = 0;
       for (auto& b : mine)
         n += b.records;

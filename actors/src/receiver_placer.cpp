@@ -349,7 +349,7 @@ receiver_actors start_receiver(caf::actor_system& sys,
   receiver_actors result;
   result.generator = spawn_block_generator(sys, buf, tracker,
                                            clk->runs_by_itself(),
-                                           opts.block_interval, on_worker,
+                                           opts.block_interval,
                                            std::move(keep));
   caf::anon_send(tracker, register_atom::value, result.generator);
   result.supervisor = spawn_receiver_supervisor(

@@ -90,8 +90,9 @@ struct stream_options {
   /// (Spark's `spark.streaming.receiver.maxRate`; 0: unlimited).
   double max_rate = 0;
 
-  /// `stream.block-queue-size`: sealed blocks of a receiver that may wait for
-  /// a batch before `store` waits (Spark's `blockQueueSize`, 10).
+  /// `stream.block-queue-size`: blocks of a receiver that may wait to go to
+  /// the driver's tracker before `store` waits (Spark's `blockQueueSize`,
+  /// 10); blocks stored whole wait for the next seal.
   size_t block_queue_size = 10;
 
   /// `stream.receiver.write-ahead-log.enable`: log every received block in

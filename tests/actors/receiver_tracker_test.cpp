@@ -12,6 +12,7 @@
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/receiver_tracker.hpp"
 #include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/testing.hpp"
 
 using namespace caf_stream;
 using namespace caf_stream::actors;
@@ -66,6 +67,27 @@ TEST_CASE_METHOD(fixture, "a block generator seals what its receiver stored "
         == decltype(contents({})){{4, {1, 2}}});
   // Sealed records are gone from the buffer.
   CHECK(ask(gen, seal_atom::value).empty());
+  self->send_exit(gen, caf::exit_reason::user_shutdown);
+  self->send_exit(tracker, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(fixture, "a block leaves its receiver's queue as it goes to "
+                          "the tracker, not when a batch takes it",
+                 "[actors][receiver]") {
+  // Were blocks to leave when a batch takes them, a queue of 2 would let a
+  // receiver store no more than 2 blocks per batch interval.
+  auto buf = std::make_shared<detail::block_buffer<int>>(4);
+  buf->configure(std::make_shared<testing::manual_clock>(), rate_limiter(),
+                 2);
+  auto tracker = spawn_receiver_tracker(sys);
+  auto gen = spawn_block_generator(sys, buf, tracker, false,
+                                   std::chrono::milliseconds(200));
+  buf->push_block({1});
+  buf->push_block({2});
+  CHECK(buf->queued() == 2);
+  CHECK(contents(ask(gen, seal_atom::value))
+        == decltype(contents({})){{4, {1}}, {4, {2}}});
+  CHECK(buf->queued() == 0);
   self->send_exit(gen, caf::exit_reason::user_shutdown);
   self->send_exit(tracker, caf::exit_reason::user_shutdown);
 }

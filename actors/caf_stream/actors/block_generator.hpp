@@ -52,10 +52,9 @@ struct kept_blocks {
 /// location and hands them with their records to that node's actor.
 void keep_on_node(const kept_blocks& keep, std::vector<block>& blocks);
 
-/// Block generator of one receiver: seals the receiver's buffer into blocks.
-/// On a worker node (`on_worker`) the blocks leave the buffer's queue
-/// (`stream.block-queue-size`) as they leave for the driver's tracker;
-/// otherwise when a batch gets them. With `keep`, each block also stays on
+/// Block generator of one receiver: seals the receiver's buffer into blocks,
+/// which leave the buffer's queue (`stream.block-queue-size`) as they leave
+/// for the driver's tracker. With `keep`, each block also stays on
 /// its worker node under a number, and the tracker gets it with its count,
 /// its number and its node (and its records with `copy_to_driver`; with a
 /// `replicator`, once that copied them to a second node, or with their
@@ -67,7 +66,6 @@ caf::actor spawn_block_generator(caf::actor_system& sys,
                                  std::shared_ptr<detail::block_buffer_base> buf,
                                  caf::actor tracker, bool periodic,
                                  duration block_interval,
-                                 bool on_worker = false,
                                  std::optional<kept_blocks> keep = {});
 
 } // namespace caf_stream::actors

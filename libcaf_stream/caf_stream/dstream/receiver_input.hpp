@@ -162,10 +162,6 @@ public:
   /// The buffer the block generator seals.
   virtual std::shared_ptr<block_buffer_base> buffer() const = 0;
 
-  /// Tells the buffer that the tracker allocated `blocks` to a batch (the
-  /// job generator, as it cuts the batch): the ones it sealed leave it.
-  virtual void allocated(const std::vector<block>& blocks) = 0;
-
   /// Makes `blocks` the partitions of batch `t`'s RDD (the batch's runner,
   /// from its job set, before the batch's jobs run).
   virtual void bind(time t, std::vector<block> blocks) = 0;
@@ -207,14 +203,6 @@ public:
 
   const char* stream_name() const noexcept override {
     return name_;
-  }
-
-  void allocated(const std::vector<block>& blocks) override {
-    auto from_buffer = std::count_if(blocks.begin(), blocks.end(),
-                                     [](const block& b) {
-                                       return !b.recovered;
-                                     });
-    buffer_->release(static_cast<size_t>(from_buffer));
   }
 
   void bind(time t, std::vector<block> blocks) override {

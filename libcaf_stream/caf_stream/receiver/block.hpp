@@ -203,7 +203,8 @@ std::vector<T> take_block_records(block&& b) {
 /// seals them (every block interval) into blocks. Also where the receiver is
 /// slowed down: `store` waits for the rate limiter (`stream.receiver.max-rate`
 /// or the rate controller's rate) and while `stream.block-queue-size` blocks
-/// wait for a batch. Waiting never drops a record.
+/// wait to go to the driver's tracker (blocks stored whole wait for the next
+/// seal). Waiting never drops a record.
 class block_buffer_base {
 public:
   virtual ~block_buffer_base();
@@ -222,8 +223,12 @@ public:
   /// The rate in force (none: unlimited).
   std::optional<double> rate() const;
 
-  /// Marks `n` sealed blocks as allocated to a batch: they leave the queue.
+  /// Marks `n` sealed blocks as gone to the driver's tracker: they leave the
+  /// queue.
   void release(size_t n);
+
+  /// The blocks in the queue now.
+  size_t queued() const;
 
   /// Lets waiting and future `store` calls pass without waiting (the
   /// receiver stops; what it stores is still kept).

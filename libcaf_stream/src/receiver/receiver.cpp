@@ -47,6 +47,11 @@ void block_buffer_base::release(size_t n) {
   flow_cv_.notify_all();
 }
 
+size_t block_buffer_base::queued() const {
+  std::lock_guard<std::mutex> guard{flow_mtx_};
+  return queued_;
+}
+
 void block_buffer_base::set_draining(bool value) {
   draining_ = value;
   std::lock_guard<std::mutex> guard{flow_mtx_};
