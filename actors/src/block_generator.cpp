@@ -25,13 +25,9 @@ struct block_generator_state {
   caf::actor tracker;
   std::optional<kept_blocks> keep;
 
-  // Seals the buffer. The blocks leave the buffer's queue as they go to
-  // the tracker, as Spark's block queue holds blocks until they are pushed.
-  // Were they to leave when a batch takes them, a receiver could store no
-  // more blocks per batch interval than the queue holds.
+  // Seals the buffer; the blocks leave its queue (`block_buffer::seal`).
   block_list seal() {
     auto blocks = buf->seal();
-    buf->release(blocks.size());
     if (keep && !blocks.empty())
       keep_here(blocks);
     return blocks;

@@ -223,10 +223,6 @@ public:
   /// The rate in force (none: unlimited).
   std::optional<double> rate() const;
 
-  /// Marks `n` sealed blocks as gone to the driver's tracker: they leave the
-  /// queue.
-  void release(size_t n);
-
   /// The blocks in the queue now.
   size_t queued() const;
 
@@ -248,11 +244,12 @@ public:
   }
 
 protected:
+  /// Marks `n` blocks stored whole as gone to the driver's tracker (sealed,
+  /// or delivered to the replica): they leave the queue.
+  void release(size_t n);
+
   /// Waits until `n` more records may be stored.
   void admit(int64_t n, bool whole_block);
-
-  /// Counts blocks that left the buffer sealed.
-  void sealed(size_t n);
 
   /// Logs a block that `store` hands over whole, before `store` returns;
   /// throws `stream_error` if the log cannot be written (the records count
@@ -383,7 +380,11 @@ public:
       result.push_back(make_block(stream_id_, std::move(current)));
     if (text_lines > 0)
       result.push_back(make_lines_block(std::move(text), text_lines));
-    sealed(result.size() - whole_blocks);
+    // Blocks leave the queue as they go to the driver's tracker, as Spark's
+    // block queue holds blocks until they are pushed: were they to leave
+    // when a batch takes them, a receiver could store no more blocks per
+    // batch interval than the queue holds. Only blocks stored whole count.
+    release(whole_blocks);
     log_sealed(stream_id_, result, whole_blocks);
     return result;
   }

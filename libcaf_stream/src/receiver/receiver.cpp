@@ -92,12 +92,6 @@ void block_buffer_base::admit(int64_t n, bool whole_block) {
     clk->sleep_until(until, [this] { return draining_.load(); });
 }
 
-void block_buffer_base::sealed(size_t n) {
-  std::lock_guard<std::mutex> guard{flow_mtx_};
-  queued_ += n;
-  update_may_wait();
-}
-
 void block_buffer_base::attach_log(std::shared_ptr<received_block_log> log) {
   log_ = std::move(log);
 }
