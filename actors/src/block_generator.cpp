@@ -1,10 +1,12 @@
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
+#include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 
 #include "caf_stream/actors/block_generator.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/error.hpp"
 #include "caf_stream/receiver/block_store.hpp"
 
 namespace caf_stream::actors {
@@ -16,9 +18,58 @@ void keep_on_node(const kept_blocks& keep, std::vector<block>& blocks) {
     b.holder = keep.holder;
   }
   caf::anon_send(keep.node, put_blocks_atom::value, blocks);
+  // The replicator takes the records out once it copied them.
+  if (keep.copy_to_driver || keep.replicator)
+    return;
+  for (auto& b : blocks) {
+    b.data.reset();
+    b.bytes.clear();
+  }
 }
 
 namespace {
+
+// The sink of `make_tracker_sink`.
+class tracker_sink final : public detail::whole_block_sink {
+public:
+  tracker_sink(caf::actor_system& sys, caf::actor tracker, duration timeout,
+               std::optional<kept_blocks> keep)
+    : sys_(sys),
+      tracker_(std::move(tracker)),
+      timeout_(timeout),
+      keep_(std::move(keep)) {
+    // nop
+  }
+
+  void deliver(block b) override {
+    block_list xs;
+    xs.push_back(std::move(b));
+    caf::scoped_actor self{sys_};
+    if (keep_) {
+      keep_on_node(*keep_, xs);
+      // The replicator answers with the records if it could not copy them.
+      if (keep_->replicator)
+        self
+          ->request(keep_->replicator, caf::infinite, replicate_atom::value,
+                    xs)
+          .receive([&](block_list& copied) { xs = std::move(copied); },
+                   [](caf::error&) {});
+    }
+    caf::error failure;
+    self->request(tracker_, timeout_, blocks_atom::value, std::move(xs))
+      .receive([] {}, [&](caf::error& e) { failure = std::move(e); });
+    if (failure)
+      throw stream_error(errc::source_failure,
+                         "the driver did not take the stored block: "
+                           + sys_.render(failure));
+  }
+
+private:
+  caf::actor_system& sys_;
+  caf::actor tracker_;
+  duration timeout_;
+  std::optional<kept_blocks> keep_;
+};
 
 struct block_generator_state {
   std::shared_ptr<detail::block_buffer_base> buf;
@@ -29,21 +80,8 @@ struct block_generator_state {
   block_list seal() {
     auto blocks = buf->seal();
     if (keep && !blocks.empty())
-      keep_here(blocks);
+      keep_on_node(*keep, blocks);
     return blocks;
-  }
-
-  // Hands `blocks` to the node that keeps them, and leaves the tracker
-  // their numbers and counts (and their records, for a second copy at the
-  // driver; the replicator takes them out once it copied them).
-  void keep_here(block_list& blocks) {
-    keep_on_node(*keep, blocks);
-    if (keep->copy_to_driver || keep->replicator)
-      return;
-    for (auto& b : blocks) {
-      b.data.reset();
-      b.bytes.clear();
-    }
   }
 
   bool replicates() const noexcept {
@@ -109,6 +147,13 @@ block_generator(caf::stateful_actor<block_generator_state>* self,
 }
 
 } // namespace
+
+std::shared_ptr<detail::whole_block_sink>
+make_tracker_sink(caf::actor_system& sys, caf::actor tracker,
+                  duration timeout, std::optional<kept_blocks> keep) {
+  return std::make_shared<tracker_sink>(sys, std::move(tracker), timeout,
+                                        std::move(keep));
+}
 
 caf::actor spawn_block_generator(caf::actor_system& sys,
                                  std::shared_ptr<detail::block_buffer_base> buf,

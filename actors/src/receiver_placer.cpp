@@ -10,7 +10,6 @@
 #include "caf/after.hpp"
 #include "caf/blocking_actor.hpp"
 #include "caf/exit_reason.hpp"
-#include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 
 #include "caf_stream/actors/block_generator.hpp"
@@ -30,51 +29,6 @@
 namespace caf_stream::actors {
 
 namespace {
-
-/// The second copy of the blocks a receiver on a worker node stores whole
-/// (`stream.receiver.replication` 2): the driver's tracker has them before
-/// `store` returns. With `keep` and its replicator, the block stays on this
-/// node and its copy goes to a second worker node, so that the tracker gets
-/// its number and count only (or its records, if no other node took the
-/// copy); else the tracker keeps the records. Runs on the receiver's
-/// thread.
-class whole_block_copy final : public detail::block_replica {
-public:
-  whole_block_copy(caf::actor_system& sys, caf::actor tracker,
-                   duration timeout, std::optional<kept_blocks> keep)
-    : sys_(sys),
-      tracker_(std::move(tracker)),
-      timeout_(timeout),
-      keep_(std::move(keep)) {
-    // nop
-  }
-
-  void deliver(block b) override {
-    block_list xs;
-    xs.push_back(std::move(b));
-    caf::scoped_actor self{sys_};
-    if (keep_) {
-      keep_on_node(*keep_, xs);
-      // The replicator answers with the records if it could not copy them.
-      self->request(keep_->replicator, caf::infinite, replicate_atom::value, xs)
-        .receive([&](block_list& copied) { xs = std::move(copied); },
-                 [](caf::error&) {});
-    }
-    caf::error failure;
-    self->request(tracker_, timeout_, blocks_atom::value, std::move(xs))
-      .receive([] {}, [&](caf::error& e) { failure = std::move(e); });
-    if (failure)
-      throw stream_error(errc::source_failure,
-                         "the driver did not take the stored block: "
-                           + sys_.render(failure));
-  }
-
-private:
-  caf::actor_system& sys_;
-  caf::actor tracker_;
-  duration timeout_;
-  std::optional<kept_blocks> keep_;
-};
 
 /// Places one receiver stream's receiver on a worker node, or on this node,
 /// and again elsewhere when its node is lost.
@@ -340,10 +294,9 @@ receiver_actors start_receiver(caf::actor_system& sys,
                                                 location, std::move(peers),
                                                 tracker, opts.state_timeout);
   }
-  if (replicated)
-    buf->attach_replica(std::make_shared<whole_block_copy>(
-      sys, tracker, opts.state_timeout,
-      keep && keep->replicator ? keep : std::nullopt));
+  if (on_worker)
+    buf->attach_sink(
+      make_tracker_sink(sys, tracker, opts.state_timeout, keep));
   // Under a manual clock blocks are sealed when a batch is cut only, so that
   // what a test stored before advancing the clock is in that batch.
   receiver_actors result;

@@ -90,9 +90,12 @@ struct stream_options {
   /// (Spark's `spark.streaming.receiver.maxRate`; 0: unlimited).
   double max_rate = 0;
 
-  /// `stream.block-queue-size`: blocks of a receiver that may wait to go to
-  /// the driver's tracker before `store` waits (Spark's `blockQueueSize`,
-  /// 10); blocks stored whole wait for the next seal.
+  /// `stream.block-queue-size`: blocks stored whole by the threads of a
+  /// receiver on a worker node that may be on their way to the driver's
+  /// tracker at once before `store` waits (Spark's `blockQueueSize`, 10).
+  /// Each goes before its `store` returns; on the driver a block stored
+  /// whole waits in memory for the next seal, as records stored one by one
+  /// do, and holds no `store` up.
   size_t block_queue_size = 10;
 
   /// `stream.receiver.write-ahead-log.enable`: log every received block in
@@ -167,8 +170,7 @@ struct stream_options {
   /// `store(std::vector<T>)`, before `store` returns), on another worker
   /// node when the blocks stay on the nodes (map tasks on the workers),
   /// else at the driver: the loss of one node loses no stored block. 1: a
-  /// block stored whole travels with the next sealed blocks, and a kept
-  /// block is lost with its node.
+  /// kept block is lost with its node, and a batch that reads it fails.
   size_t receiver_replication = 2;
 
   /// `stream.task.placement`: where the map tasks of shuffles run,

@@ -71,10 +71,10 @@ TEST_CASE_METHOD(fixture, "a block generator seals what its receiver stored "
   self->send_exit(tracker, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE_METHOD(fixture, "a block leaves its receiver's queue as it goes to "
-                          "the tracker, not when a batch takes it",
+TEST_CASE_METHOD(fixture, "on the driver, blocks stored whole wait for the "
+                          "seal but not in the receiver's queue",
                  "[actors][receiver]") {
-  // Were blocks to leave when a batch takes them, a queue of 2 would let a
+  // Were they to count until a batch takes them, a queue of 2 would let a
   // receiver store no more than 2 blocks per batch interval.
   auto buf = std::make_shared<detail::block_buffer<int>>(4);
   buf->configure(std::make_shared<testing::manual_clock>(), rate_limiter(),
@@ -84,11 +84,30 @@ TEST_CASE_METHOD(fixture, "a block leaves its receiver's queue as it goes to "
                                    std::chrono::milliseconds(200));
   buf->push_block({1});
   buf->push_block({2});
-  CHECK(buf->queued() == 2);
-  CHECK(contents(ask(gen, seal_atom::value))
-        == decltype(contents({})){{4, {1}}, {4, {2}}});
+  buf->push_block({3});
   CHECK(buf->queued() == 0);
+  CHECK(contents(ask(gen, seal_atom::value))
+        == decltype(contents({})){{4, {1}}, {4, {2}}, {4, {3}}});
   self->send_exit(gen, caf::exit_reason::user_shutdown);
+  self->send_exit(tracker, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(fixture, "on a worker node, a block stored whole goes to "
+                          "the tracker before store returns, and before any "
+                          "seal",
+                 "[actors][receiver]") {
+  auto buf = std::make_shared<detail::block_buffer<int>>(4);
+  buf->configure(std::make_shared<testing::manual_clock>(), rate_limiter(),
+                 2);
+  auto tracker = spawn_receiver_tracker(sys);
+  buf->attach_sink(make_tracker_sink(sys, tracker, std::chrono::seconds(60)));
+  for (int i = 0; i < 5; ++i)
+    buf->push_block({i, i + 10});
+  CHECK(buf->queued() == 0);
+  // No generator: the tracker allocates what was sent to it.
+  CHECK(contents(ask(tracker, allocate_atom::value, caf_stream::time{1000}))
+        == decltype(contents({})){
+          {4, {0, 10}}, {4, {1, 11}}, {4, {2, 12}}, {4, {3, 13}}, {4, {4, 14}}});
   self->send_exit(tracker, caf::exit_reason::user_shutdown);
 }
 

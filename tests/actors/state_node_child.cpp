@@ -1,9 +1,9 @@
 // A state node for the state node tests: builds the tests' graph
 // (`support/state_graph.hpp`) and serves its state.
 //
-//   state_node_child [--other | --receiver=P | --receiver-sums=P
-//                     | --receiver-windows=P | --words | --word-states
-//                     | --word-joins]
+//   state_node_child [--other | --receiver=P | --receiver-records=P
+//                     | --receiver-sums=P | --receiver-windows=P | --words
+//                     | --word-states | --word-joins]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //                    [--parallelism=N] [--partitions=N] [--slots=N]
@@ -15,7 +15,8 @@
 // default 127.0.0.1), then serves until its stdin closes or reads "stop".
 // With --other it builds a different graph; with --receiver the graph of
 // the worker receiver tests (`support/acked_source.hpp`), whose receiver
-// reads the acked source on port P, with --receiver-sums and
+// reads the acked source on port P (with --receiver-records, storing its
+// numbers one by one), with --receiver-sums and
 // --receiver-windows those of the kept block tests (`support::acked_sums`,
 // `support::acked_windows`); with --words the graph of the node
 // task tests (`support/word_graph.hpp`), with --word-states its stateful
@@ -187,6 +188,7 @@ int main(int argc, char** argv) {
   std::string tls;
   std::string address;
   uint16_t receiver_port = 0;
+  bool one_by_one = false;
   bool sums = false;
   bool windows = false;
   bool words = false;
@@ -215,6 +217,10 @@ int main(int argc, char** argv) {
       address = arg.substr(10);
     else if (arg.rfind("--receiver=", 0) == 0)
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(11)));
+    else if (arg.rfind("--receiver-records=", 0) == 0) {
+      receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(19)));
+      one_by_one = true;
+    }
     else if (arg.rfind("--receiver-sums=", 0) == 0) {
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(16)));
       sums = true;
@@ -260,8 +266,8 @@ int main(int argc, char** argv) {
     cfg.set("stream.default-parallelism", parallelism);
   if (slots != 0)
     cfg.set("stream.workers", slots);
-  // The worker receiver tests: blocks leave only when the driver cuts a
-  // batch (or `store` replicates them).
+  // The worker receiver tests: records stored one by one leave only when
+  // the driver cuts a batch (blocks stored whole leave in `store`).
   if (receiver_port != 0)
     cfg.set("stream.block-interval", caf::timespan{std::chrono::hours(1)});
   load_node_modules(cfg);
@@ -279,7 +285,7 @@ int main(int argc, char** argv) {
     } else if (windows) {
       support::acked_windows(ssc, receiver_port, [](const rdd<int64_t>&) {});
     } else if (receiver_port != 0) {
-      support::acked_stream(ssc, receiver_port)
+      support::acked_stream(ssc, receiver_port, !one_by_one)
         .foreach_rdd([](const rdd<int64_t>&) {});
     } else if (words) {
       test::word_graph::build(ssc,

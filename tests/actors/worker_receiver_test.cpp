@@ -60,10 +60,13 @@ private:
   std::vector<std::string> started_at_;
 };
 
-// A worker node process serving the receiver graph for `source`.
+// A worker node process serving the receiver graph for `source`, whose
+// receiver stores each line whole, or its numbers one by one unless
+// `whole`.
 struct worker_node : support::node_child {
-  explicit worker_node(const support::acked_source& source)
-    : node_child({"--receiver=" + std::to_string(source.port())}) {
+  explicit worker_node(const support::acked_source& source, bool whole = true)
+    : node_child({(whole ? "--receiver=" : "--receiver-records=")
+                  + std::to_string(source.port())}) {
     // nop
   }
 };
@@ -71,7 +74,7 @@ struct worker_node : support::node_child {
 // A driver under a manual clock whose receiver goes to `nodes`.
 struct driver {
   driver(std::vector<std::string> nodes, const support::acked_source& source,
-         size_t replication)
+         size_t replication, bool whole = true)
     : clk(std::make_shared<testing::manual_clock>()),
       out(std::make_shared<collected>()) {
     auto opts = testing::default_test_options();
@@ -81,7 +84,7 @@ struct driver {
     // The node is another executable of the same application.
     opts.app_id = "state-node-tests";
     ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
-    support::acked_stream(*ssc, source.port())
+    support::acked_stream(*ssc, source.port(), whole)
       .foreach_rdd([o = out](const rdd<int64_t>& x) { o->add(x.collect()); });
     ssc->add_streaming_listener(out);
     ssc->start();
@@ -179,20 +182,31 @@ TEST_CASE("a lost worker's receiver moves to the next worker node",
         == std::vector<std::string>{first.address, second.address});
 }
 
-TEST_CASE("with replication 1, what a killed worker held was not copied",
+TEST_CASE("with replication 1, what a killed worker kept was not copied: "
+          "the batch that reads it fails",
           "[receiver][nodes]") {
   support::log_capture log{"receiver"};
-  // 10 blocks: as many as may wait in the worker's buffer
-  // (stream.block-queue-size) for a batch.
   support::acked_source source{300, 10, 100};
   worker_node node{source};
   driver d{{node.address}, source, 1};
-  kill_after_acked(node, source, log, 100);
+  // The driver knows of 0-99 before the node acknowledges them, but their
+  // records stay on the node only.
+  support::wait_acked_on(node, source, log, 100);
+  node.proc.kill();
+  REQUIRE(log.wait_for("receiver 0: its node " + node.address
+                       + " was lost"));
+  d.clk->advance(seconds(1));
+  d.out->wait_for(++d.cut);
+  auto failures = d.out->failures();
+  REQUIRE(failures.size() == 1);
+  CHECK_THAT(failures[0], Catch::Contains("the node was lost"));
   // The source resends from its acknowledgements only: 0-99 are lost with
-  // the worker's buffer (Spark's receivers without replication or a
-  // write-ahead log lose them too).
+  // the worker (Spark's receivers without replication or a write-ahead log
+  // lose them too), and the receiver on the driver gets the rest.
+  source.release();
   REQUIRE(d.run_until(100, 300));
   CHECK(d.out->numbers() == range(100, 300));
+  CHECK(d.out->failures().size() == 1);
   CHECK(log.contains("receiver 0 runs on the driver"));
 }
 
@@ -237,10 +251,10 @@ TEST_CASE("a frozen worker holds up a batch for one batch interval at most, "
   support::log_capture log{"receiver"};
   support::log_capture tracker{"tracker"};
   support::acked_source source{100, 10, 100};
-  worker_node node{source};
-  driver d{{node.address}, source, 1};
-  // With replication 1, 0-99 wait in the worker's buffer for the driver's
+  // Stored one by one, 0-99 wait in the worker's buffer for the driver's
   // seal.
+  worker_node node{source, false};
+  driver d{{node.address}, source, 1, false};
   support::wait_acked_on(node, source, log, 100);
   node.proc.freeze();
   // Batch 1 s waits for the frozen worker's seal until 2 s, then goes on

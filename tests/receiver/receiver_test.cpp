@@ -9,6 +9,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <numeric>
 #include <string>
 #include <thread>
 
@@ -290,7 +292,7 @@ TEST_CASE("binary_records_stream refuses a record length of 0",
 namespace {
 
 // Takes the blocks a buffer hands over whole, or refuses them.
-class recording_replica final : public detail::block_replica {
+class recording_sink final : public detail::whole_block_sink {
 public:
   void deliver(block b) override {
     if (refuse)
@@ -304,22 +306,93 @@ public:
 
 } // namespace
 
-TEST_CASE("a block stored whole goes to the replica before store returns",
-          "[receiver][replica]") {
+TEST_CASE("a block stored whole goes to the sink before store returns",
+          "[receiver][sink]") {
   detail::block_buffer<int> buf{3};
-  auto replica = std::make_shared<recording_replica>();
-  buf.attach_replica(replica);
+  auto sink = std::make_shared<recording_sink>();
+  buf.attach_sink(sink);
   buf.push_block({1, 2});
-  CHECK(replica->records == std::vector<std::vector<int>>{{1, 2}});
-  // Records stored one by one wait for the seal; the replica has the block
+  CHECK(sink->records == std::vector<std::vector<int>>{{1, 2}});
+  // Records stored one by one wait for the seal; the sink has the block
   // stored whole, so the buffer no longer keeps it.
   buf.push(3);
   auto sealed = buf.seal();
   REQUIRE(sealed.size() == 1);
   CHECK(*detail::block_records<int>(sealed[0]) == std::vector<int>{3});
-  // A block the replica refuses counts as not stored: `store` throws.
-  replica->refuse = true;
+  // A block the sink refuses counts as not stored: `store` throws.
+  sink->refuse = true;
   CHECK_THROWS_WITH(buf.push_block({4}), "the driver is gone");
   CHECK(buf.seal().empty());
-  CHECK(replica->records.size() == 1);
+  CHECK(sink->records.size() == 1);
+}
+
+namespace {
+
+/// Stores `blocks` vectors of `size` consecutive numbers from 0 on its own
+/// thread, then fulfills `done`.
+class vector_receiver final : public receiver<int> {
+public:
+  vector_receiver(int blocks, int size, std::promise<void> done)
+    : blocks_(blocks), size_(size), done_(std::move(done)) {
+  }
+
+  ~vector_receiver() override {
+    on_stop();
+  }
+
+  void on_start() override {
+    thread_ = std::thread{[this] {
+      for (int i = 0; i < blocks_; ++i) {
+        std::vector<int> xs(static_cast<size_t>(size_));
+        std::iota(xs.begin(), xs.end(), i * size_);
+        store(std::move(xs));
+      }
+      done_.set_value();
+    }};
+  }
+
+  void on_stop() override {
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+private:
+  int blocks_;
+  int size_;
+  std::promise<void> done_;
+  std::thread thread_;
+};
+
+} // namespace
+
+TEST_CASE("blocks stored whole on the driver do not wait in the receiver's "
+          "queue",
+          "[receiver][sink]") {
+  // Under the manual clock nothing is sealed before the batch is cut: were
+  // blocks stored whole to count in the queue until sealed, a queue of 2
+  // would hold the receiver at its third `store` (Spark's
+  // `store(ArrayBuffer)` pushes its block at once, whatever
+  // `blockQueueSize`).
+  auto opts = testing::default_test_options();
+  opts.block_queue_size = 2;
+  test::pipeline<int> p{opts};
+  std::promise<void> stored;
+  auto all_stored = stored.get_future();
+  auto in = p.context().receiver_stream<int>(
+    std::make_unique<vector_receiver>(30, 10, std::move(stored)));
+  p.collect(in);
+  auto partitions = std::make_shared<std::vector<size_t>>();
+  in.foreach_rdd(
+    [partitions](const rdd<int>& x) { partitions->push_back(x.partitions()); });
+  p.context().start();
+  // A bound for a failure, not a wait for time to pass.
+  REQUIRE(all_stored.wait_for(std::chrono::seconds(60))
+          == std::future_status::ready);
+  p.next_batch();
+  p.context().stop();
+  std::vector<int> expected(300);
+  std::iota(expected.begin(), expected.end(), 0);
+  CHECK(p.elements() == expected);
+  // One partition per block, all in the first batch.
+  CHECK(*partitions == std::vector<size_t>{30});
 }

@@ -193,12 +193,14 @@ private:
 
 /// The receiver of an `acked_source` on 127.0.0.1:`port`: stores each line
 /// it reads as one block (`store(std::vector)`, which returns once the
-/// block is stored, on a worker node once the driver has it too), then
+/// block is stored, on a worker node once the driver has it too), or its
+/// numbers one by one unless `whole` (they wait for the next seal), then
 /// acknowledges it. Restarts when the source goes away or cannot be
 /// reached.
 class acked_receiver final : public caf_stream::receiver<int64_t> {
 public:
-  explicit acked_receiver(uint16_t port) : port_(port) {
+  explicit acked_receiver(uint16_t port, bool whole = true)
+    : port_(port), whole_(whole) {
     // nop
   }
 
@@ -254,7 +256,11 @@ private:
         xs.push_back(x);
       auto next = xs.empty() ? int64_t{0} : xs.back() + 1;
       try {
-        store(std::move(xs));
+        if (whole_)
+          store(std::move(xs));
+        else
+          for (auto x : xs)
+            store(x);
       } catch (const std::exception& e) {
         why = std::string{"store failed: "} + e.what();
         break;
@@ -272,16 +278,20 @@ private:
   }
 
   uint16_t port_;
+  bool whole_;
   std::mutex mtx_;
   int fd_ = -1;
   std::thread thread_;
 };
 
 /// The stream of the worker receiver tests, built alike by the driver (the
-/// test) and by the worker nodes (`state_node_child --receiver`).
+/// test) and by the worker nodes (`state_node_child --receiver`, or
+/// `--receiver-records` for a receiver that stores records one by one).
 inline caf_stream::dstream<int64_t>
-acked_stream(caf_stream::streaming_context& ssc, uint16_t port) {
-  return ssc.receiver_stream<int64_t>(std::make_unique<acked_receiver>(port));
+acked_stream(caf_stream::streaming_context& ssc, uint16_t port,
+             bool whole = true) {
+  return ssc.receiver_stream<int64_t>(
+    std::make_unique<acked_receiver>(port, whole));
 }
 
 /// The numbers of an acked stream by their residue mod 4, summed per batch:

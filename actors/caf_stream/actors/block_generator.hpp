@@ -29,9 +29,9 @@ struct block_peer {
   caf::actor node;
 };
 
-/// Where the block generator of a receiver on a worker node puts the blocks
-/// it seals, when they stay on that node (`stream.task.placement =
-/// workers`: tasks run where their blocks are).
+/// Where a receiver on a worker node puts its blocks (those its block
+/// generator seals and those stored whole), when they stay on that node
+/// (`stream.task.placement = workers`: tasks run where their blocks are).
 struct kept_blocks {
   /// The worker node's actor, which keeps them
   /// (`(put_blocks_atom, block_list)`).
@@ -49,8 +49,20 @@ struct kept_blocks {
 };
 
 /// Numbers `blocks` (`block_store::next_id`), names `keep`'s node as their
-/// location and hands them with their records to that node's actor.
+/// location and hands them with their records to that node's actor. The
+/// records stay in `blocks` only for `keep`'s replicator or with
+/// `copy_to_driver`: else the tracker gets the blocks' numbers and counts.
 void keep_on_node(const kept_blocks& keep, std::vector<block>& blocks);
+
+/// Where the `store` of a receiver on a worker node hands a block stored
+/// whole (`detail::block_buffer_base::attach_sink`), so that it waits for no
+/// seal (Spark's `store(ArrayBuffer)` pushes its block at once): with
+/// `keep`, the block stays on the node and, with a replicator, has its copy
+/// on a second node first, as sealed blocks do. `store` returns once the
+/// tracker answered (within `timeout`). Runs on the receiver's thread.
+std::shared_ptr<detail::whole_block_sink>
+make_tracker_sink(caf::actor_system& sys, caf::actor tracker,
+                  duration timeout, std::optional<kept_blocks> keep = {});
 
 /// Block generator of one receiver: seals the receiver's buffer into blocks,
 /// which leave the buffer's queue (`stream.block-queue-size`) as they leave

@@ -91,13 +91,14 @@ namespace detail {
 
 class received_block_log;
 
-/// Where a block that a receiver's `store` hands over whole goes before
-/// `store` returns, instead of waiting in the buffer for the next seal: the
-/// second copy of a receiver on a worker node
-/// (`stream.receiver.replication` 2), the driver's receiver tracker.
-class block_replica {
+/// Where a block that a receiver on a worker node hands over whole goes
+/// before `store` returns, as Spark pushes a stored `ArrayBuffer` at once:
+/// the driver's receiver tracker (after the node keeps the block and a
+/// second node has its copy). It does not wait in the buffer for the next
+/// seal.
+class whole_block_sink {
 public:
-  virtual ~block_replica();
+  virtual ~whole_block_sink();
 
   /// Delivers `b`; throws `stream_error` if it cannot (the records then
   /// count as not stored).
@@ -200,11 +201,12 @@ std::vector<T> take_block_records(block&& b) {
 }
 
 /// Where a receiver's `store` calls collect records until the block generator
-/// seals them (every block interval) into blocks. Also where the receiver is
-/// slowed down: `store` waits for the rate limiter (`stream.receiver.max-rate`
-/// or the rate controller's rate) and while `stream.block-queue-size` blocks
-/// wait to go to the driver's tracker (blocks stored whole wait for the next
-/// seal). Waiting never drops a record.
+/// seals them (every block interval) into blocks; a block stored whole goes
+/// to the sink before `store` returns, if one is attached (on a worker
+/// node), else it waits for the next seal. Also where the receiver is slowed
+/// down: `store` waits for the rate limiter (`stream.receiver.max-rate` or
+/// the rate controller's rate) and while `stream.block-queue-size` blocks
+/// stored whole are on their way to the sink. Waiting never drops a record.
 class block_buffer_base {
 public:
   virtual ~block_buffer_base();
@@ -234,9 +236,14 @@ public:
   /// write-ahead log; by the runtime, before the receiver starts).
   void attach_log(std::shared_ptr<received_block_log> log);
 
-  /// Delivers each block that `store` hands over whole to `replica` before
-  /// `store` returns (by the runtime, before the receiver starts).
-  void attach_replica(std::shared_ptr<block_replica> replica);
+  /// Delivers each block that `store` hands over whole to `sink` before
+  /// `store` returns, and counts it in the queue meanwhile (by the runtime
+  /// on a worker node, before the receiver starts). Without a sink a block
+  /// stored whole waits for the next seal in the driver's memory, where the
+  /// tracker takes it from, and counts in no queue: counted until a batch
+  /// took it, it would let a receiver store no more blocks per batch
+  /// interval than the queue holds.
+  void attach_sink(std::shared_ptr<whole_block_sink> sink);
 
   /// Returns whether blocks go to a write-ahead log.
   bool logged() const noexcept {
@@ -244,11 +251,8 @@ public:
   }
 
 protected:
-  /// Marks `n` blocks stored whole as gone to the driver's tracker (sealed,
-  /// or delivered to the replica): they leave the queue.
-  void release(size_t n);
-
-  /// Waits until `n` more records may be stored.
+  /// Waits until `n` more records may be stored (`whole_block`: as one
+  /// block, which counts in the queue until the sink has it).
   void admit(int64_t n, bool whole_block);
 
   /// Logs a block that `store` hands over whole, before `store` returns;
@@ -256,11 +260,11 @@ protected:
   /// as not stored).
   void log_block(block& b);
 
-  /// Delivers a block that `store` hands over whole to the replica, if one
-  /// is attached, before `store` returns; returns whether it did. Throws
-  /// `stream_error` if the replica cannot take it (the records count as not
+  /// Delivers a block that `store` hands over whole to the sink, if one is
+  /// attached, before `store` returns; returns whether it did. Throws
+  /// `stream_error` if the sink cannot take it (the records count as not
   /// stored).
-  bool replicate(block& b);
+  bool hand_over(block& b);
 
   /// Logs the blocks of `xs` from index `first` on (sealed from records
   /// stored one by one), then ends the block interval in the log. A block
@@ -268,6 +272,10 @@ protected:
   void log_sealed(int32_t stream_id, std::vector<block>& xs, size_t first);
 
 private:
+  /// Marks `n` blocks stored whole as delivered to the sink, or as not
+  /// stored: they leave the queue.
+  void release(size_t n);
+
   bool queue_full() const;
 
   // Recomputes `may_wait_`; called with `flow_mtx_` held.
@@ -275,7 +283,7 @@ private:
 
   std::shared_ptr<clock> clk_;
   std::shared_ptr<received_block_log> log_;
-  std::shared_ptr<block_replica> replica_;
+  std::shared_ptr<whole_block_sink> sink_;
   mutable std::mutex flow_mtx_;
   std::condition_variable flow_cv_;
   rate_limiter limiter_;
@@ -344,7 +352,7 @@ public:
     admit(static_cast<int64_t>(xs.size()), true);
     auto b = make_block(stream_id_, std::move(xs));
     log_block(b);
-    if (replicate(b))
+    if (hand_over(b))
       return;
     std::lock_guard<std::mutex> guard{mtx_};
     ready_.push_back(std::move(b));
@@ -380,11 +388,6 @@ public:
       result.push_back(make_block(stream_id_, std::move(current)));
     if (text_lines > 0)
       result.push_back(make_lines_block(std::move(text), text_lines));
-    // Blocks leave the queue as they go to the driver's tracker, as Spark's
-    // block queue holds blocks until they are pushed: were they to leave
-    // when a batch takes them, a receiver could store no more blocks per
-    // batch interval than the queue holds. Only blocks stored whole count.
-    release(whole_blocks);
     log_sealed(stream_id_, result, whole_blocks);
     return result;
   }

@@ -77,9 +77,10 @@ void block_buffer_base::admit(int64_t n, bool whole_block) {
   time until;
   {
     std::unique_lock<std::mutex> guard{flow_mtx_};
-    // A full queue holds the receiver until a batch takes blocks out.
+    // A full queue holds the receiver until blocks stored whole reach the
+    // sink.
     flow_cv_.wait(guard, [&] { return !queue_full() || draining_.load(); });
-    if (whole_block) {
+    if (whole_block && sink_) {
       ++queued_;
       update_may_wait();
     }
@@ -96,20 +97,20 @@ void block_buffer_base::attach_log(std::shared_ptr<received_block_log> log) {
   log_ = std::move(log);
 }
 
-block_replica::~block_replica() {
+whole_block_sink::~whole_block_sink() {
   // nop
 }
 
-void block_buffer_base::attach_replica(std::shared_ptr<block_replica> replica) {
-  replica_ = std::move(replica);
+void block_buffer_base::attach_sink(std::shared_ptr<whole_block_sink> sink) {
+  sink_ = std::move(sink);
 }
 
-bool block_buffer_base::replicate(block& b) {
-  if (!replica_)
+bool block_buffer_base::hand_over(block& b) {
+  if (!sink_)
     return false;
   // Delivered, the block no longer waits in this buffer's queue.
   try {
-    replica_->deliver(std::move(b));
+    sink_->deliver(std::move(b));
   } catch (...) {
     release(1);
     throw;
@@ -124,7 +125,8 @@ void block_buffer_base::log_block(block& b) {
   try {
     log_->add(b);
   } catch (...) {
-    release(1);
+    if (sink_)
+      release(1);
     throw;
   }
 }
