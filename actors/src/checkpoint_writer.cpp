@@ -11,6 +11,7 @@
 #include "caf/exit_reason.hpp"
 
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/checkpoint/checkpoint.hpp"
 #include "caf_stream/detail/log.hpp"
 
@@ -25,12 +26,13 @@ class checkpoint_writer final : public caf::blocking_actor {
 public:
   checkpoint_writer(
     caf::actor_config& cfg, std::string directory, size_t keep,
-    caf::actor listener_bus,
+    caf::actor listener_bus, std::shared_ptr<runtime_state> runtime,
     std::function<void(const detail::checkpoint_record&)> written)
     : caf::blocking_actor(cfg),
       directory_(std::move(directory)),
       keep_(keep),
       listener_bus_(std::move(listener_bus)),
+      runtime_(std::move(runtime)),
       written_(std::move(written)),
       log_(detail::logger("checkpoint")) {
     // nop
@@ -96,7 +98,7 @@ private:
   // Reports the write of `x`, which took `took`, to the listener bus.
   void tell_listeners(const detail::checkpoint_record& x,
                       std::chrono::steady_clock::duration took) {
-    if (!listener_bus_)
+    if (!listener_bus_ || (runtime_ && !runtime_->has_listeners()))
       return;
     listener_event event;
     event.what = listener_event::kind::checkpoint_written;
@@ -112,6 +114,7 @@ private:
   std::string directory_;
   size_t keep_;
   caf::actor listener_bus_;
+  std::shared_ptr<runtime_state> runtime_;
   std::function<void(const detail::checkpoint_record&)> written_;
   // Records that came in since the last write, less superseded ones.
   detail::pending_checkpoints pending_;
@@ -125,10 +128,11 @@ private:
 
 caf::actor spawn_checkpoint_writer(
   caf::actor_system& sys, std::string directory, size_t keep,
-  caf::actor listener_bus,
+  caf::actor listener_bus, std::shared_ptr<runtime_state> runtime,
   std::function<void(const detail::checkpoint_record&)> written) {
   return sys.spawn<checkpoint_writer, caf::detached>(
-    std::move(directory), keep, std::move(listener_bus), std::move(written));
+    std::move(directory), keep, std::move(listener_bus), std::move(runtime),
+    std::move(written));
 }
 
 } // namespace caf_stream::actors

@@ -285,7 +285,7 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
     }
     d.checkpoint_writer = spawn_checkpoint_writer(
       d.sys, d.graph->checkpoint_directory(), keep_checkpoints,
-      d.listener_bus, std::move(written));
+      d.listener_bus, d.state, std::move(written));
   }
   d.scheduler = spawn_job_scheduler(d.sys, d.workers, d.graph, d.clk, d.state,
                                     d.listener_bus, d.checkpoint_writer,

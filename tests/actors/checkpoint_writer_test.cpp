@@ -15,6 +15,7 @@
 
 #include "caf_stream/actors/checkpoint_writer.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/testing.hpp"
 
@@ -37,10 +38,12 @@ struct fixture {
   // The batches of the records written, as `written` saw them.
   std::vector<int64_t> written;
 
-  caf::actor spawn_writer(const std::string& directory) {
+  caf::actor
+  spawn_writer(const std::string& directory,
+               std::shared_ptr<actors::runtime_state> runtime = nullptr) {
     return actors::spawn_checkpoint_writer(
       sys, directory, 10, caf::actor_cast<caf::actor>(self),
-      [this](const checkpoint_record& x) {
+      std::move(runtime), [this](const checkpoint_record& x) {
         std::lock_guard<std::mutex> guard{mtx};
         written.push_back(x.time_ms);
       });
@@ -126,4 +129,24 @@ TEST_CASE_METHOD(fixture, "a checkpoint writer reports a failed write to the "
   self->send_exit(writer, caf::exit_reason::user_shutdown);
   std::lock_guard<std::mutex> guard{mtx};
   CHECK(written.empty());
+}
+
+TEST_CASE_METHOD(fixture, "a checkpoint writer tells the listener bus "
+                          "nothing while the runtime has no listener",
+                 "[actors][checkpoint_writer]") {
+  testing::temporary_directory dir;
+  auto runtime = std::make_shared<actors::runtime_state>();
+  auto writer = spawn_writer(dir.path(), runtime);
+  self->send(writer, record(1000, 1000));
+  CHECK(drain(writer) == std::pair<uint64_t, std::string>{0, ""});
+  CHECK(events().empty());
+  runtime->add_listener(std::make_shared<streaming_listener>());
+  self->send(writer, record(2000, 1000));
+  CHECK(drain(writer) == std::pair<uint64_t, std::string>{0, ""});
+  auto got = events();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].batch_time == caf_stream::time{2000});
+  self->send_exit(writer, caf::exit_reason::user_shutdown);
+  std::lock_guard<std::mutex> guard{mtx};
+  CHECK(written == std::vector<int64_t>{1000, 2000});
 }

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "caf/fwd.hpp"
@@ -9,6 +10,8 @@
 #include "caf_stream/checkpoint/checkpoint.hpp"
 
 namespace caf_stream::actors {
+
+class runtime_state;
 
 /// Checkpoint writer (Spark's CheckpointWriter), detached: writes the
 /// checkpoint records the job scheduler makes into `directory`, in the
@@ -24,12 +27,13 @@ namespace caf_stream::actors {
 ///   runtime's stop.
 /// After each write, done or failed, it tells `listener_bus` (if set) how
 /// long it took (a `checkpoint_written` listener event: the metrics'
-/// checkpoint write times). After each record written it calls `written`
+/// checkpoint write times), unless `runtime` (if set) has no listeners:
+/// each event wakes the bus. After each record written it calls `written`
 /// (if set) with the record: the receiver write-ahead log deletes what
 /// recovery no longer needs.
 caf::actor spawn_checkpoint_writer(
   caf::actor_system& sys, std::string directory, size_t keep,
-  caf::actor listener_bus,
+  caf::actor listener_bus, std::shared_ptr<runtime_state> runtime = nullptr,
   std::function<void(const detail::checkpoint_record&)> written = nullptr);
 
 } // namespace caf_stream::actors
