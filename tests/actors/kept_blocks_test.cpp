@@ -250,12 +250,7 @@ TEST_CASE("with replication 1, a batch that reads a block of a lost worker "
   d.clk->advance(seconds(1));
   d.out->wait_for(++d.cut);
   CHECK(d.out->failures().empty());
-  node.proc.kill();
-  REQUIRE(log.wait_for("receiver 0: its node " + node.address
-                       + " was lost"));
-  d.clk->advance(seconds(1));
-  d.out->wait_for(++d.cut);
-  auto failures = d.out->failures();
+  auto failures = support::kill_then_cut(node, log, d);
   REQUIRE(failures.size() == 1);
   CHECK_THAT(failures[0],
              Catch::Contains("cannot fetch block")
@@ -318,11 +313,7 @@ TEST_CASE("with replication 2, a window reads a killed worker's blocks from "
   // node a was killed.
   d.clk->advance(seconds(1));
   d.out->wait_for(++d.cut);
-  a.proc.kill();
-  REQUIRE(log.wait_for("receiver 0: its node " + a.address + " was lost"));
-  d.clk->advance(seconds(1));
-  d.out->wait_for(++d.cut);
-  CHECK(d.out->failures().empty());
+  CHECK(support::kill_then_cut(a, log, d).empty());
   CHECK(d.out->numbers() == range(100));
   CHECK(log.contains("trying " + b.address));
 }

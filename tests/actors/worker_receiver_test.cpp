@@ -192,12 +192,7 @@ TEST_CASE("with replication 1, what a killed worker kept was not copied: "
   // The driver knows of 0-99 before the node acknowledges them, but their
   // records stay on the node only.
   support::wait_acked_on(node, source, log, 100);
-  node.proc.kill();
-  REQUIRE(log.wait_for("receiver 0: its node " + node.address
-                       + " was lost"));
-  d.clk->advance(seconds(1));
-  d.out->wait_for(++d.cut);
-  auto failures = d.out->failures();
+  auto failures = support::kill_then_cut(node, log, d);
   REQUIRE(failures.size() == 1);
   CHECK_THAT(failures[0], Catch::Contains("the node was lost"));
   // The source resends from its acknowledgements only: 0-99 are lost with

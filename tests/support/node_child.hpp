@@ -60,4 +60,20 @@ inline void wait_acked_on(const node_child& node, acked_source& source,
   REQUIRE(source.wait_acked(n, std::chrono::seconds(120)));
 }
 
+/// Kills `node` (SIGKILL), waits until the driver saw receiver 0's node
+/// lost (`log` captures the "receiver" logger), then cuts the driver's next
+/// batch and waits for it; returns the failures of its batches so far.
+/// `Driver` is a test's driver under a manual clock: its `clk`, its
+/// `out` (a `batch_waiter`) and the number of batches it `cut`.
+template <class Driver>
+std::vector<std::string> kill_then_cut(node_child& node, log_capture& log,
+                                       Driver& d) {
+  node.proc.kill();
+  REQUIRE(log.wait_for("receiver 0: its node " + node.address
+                       + " was lost"));
+  d.clk->advance(std::chrono::seconds(1));
+  d.out->wait_for(++d.cut);
+  return d.out->failures();
+}
+
 } // namespace support
