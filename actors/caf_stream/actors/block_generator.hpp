@@ -64,11 +64,11 @@ std::shared_ptr<detail::whole_block_sink>
 make_tracker_sink(caf::actor_system& sys, caf::actor tracker,
                   duration timeout, std::optional<kept_blocks> keep = {});
 
-/// Block generator of one receiver: seals the receiver's buffer into blocks,
-/// which leave the buffer's queue (`stream.block-queue-size`) as they leave
-/// for the driver's tracker. With `keep`, each block also stays on
-/// its worker node under a number, and the tracker gets it with its count,
-/// its number and its node (and its records with `copy_to_driver`; with a
+/// Block generator of one receiver: seals the receiver's buffer into blocks
+/// for the driver's tracker (those stored whole on the driver, and the
+/// records stored one by one). With `keep`, each block also stays on its
+/// worker node under a number, and the tracker gets it with its count, its
+/// number and its node (and its records with `copy_to_driver`; with a
 /// `replicator`, once that copied them to a second node, or with their
 /// records if it could not).
 /// - timer (system clock only), every block interval: seals and sends
