@@ -76,7 +76,8 @@ struct block_generator_state {
   caf::actor tracker;
   std::optional<kept_blocks> keep;
 
-  // Seals the buffer; the blocks leave its queue (`block_buffer::seal`).
+  // Seals the buffer (no sealed block counts in its queue), and keeps the
+  // blocks on this node with `keep`.
   block_list seal() {
     auto blocks = buf->seal();
     if (keep && !blocks.empty())
