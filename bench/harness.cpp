@@ -24,7 +24,7 @@
 //           [--batches=10] [--tcp-workloads=word_count,grep]
 //           [--intervals=1000,100,10] [--probe-batches=30] [--probes=6]
 //           [--repeats=5] [--seconds=1] [--out=bench-results] [--no-tcp]
-//           [--malloc-defaults]
+//           [--malloc-defaults] [--no-huge-pages]
 //   harness --callgrind [--callgrind-workload=word_count] [--baseline]
 //           [--lines=N] [--batches=B]   (bench/callgrind.sh runs it)
 
@@ -84,6 +84,7 @@ struct settings {
   bool tcp;
   bool quick;
   bool keep_freed_memory;
+  bool huge_pages;
 };
 
 settings parse(int argc, char** argv) {
@@ -107,6 +108,8 @@ settings parse(int argc, char** argv) {
   s.out = bench::arg_text(argc, argv, "out", "bench-results");
   s.tcp = !bench::has_flag(argc, argv, "no-tcp");
   s.keep_freed_memory = !bench::has_flag(argc, argv, "malloc-defaults");
+  s.huge_pages = s.keep_freed_memory
+                 && !bench::has_flag(argc, argv, "no-huge-pages");
   for (auto ms : s.intervals_ms)
     if (ms < 10 || ms > 2000)
       throw std::invalid_argument("--intervals: batch intervals must be 10 "
@@ -773,7 +776,8 @@ std::string workload_json(const settings& s, const engine_result* e,
   std::ostringstream os;
   os << "{\"workers\":" << s.workers << ",\"lines_per_batch\":" << s.lines
      << ",\"repeats\":" << s.repeats << ",\"keep_freed_memory\":"
-     << (s.keep_freed_memory ? "true" : "false");
+     << (s.keep_freed_memory ? "true" : "false") << ",\"huge_pages\":"
+     << (s.huge_pages ? "true" : "false");
   if (e != nullptr)
     os << ",\"workload\":\"" << e->workload << "\",\"engine_only\":{"
        << "\"batches\":" << e->batches << ",\"baseline_lines_per_s\":" << fixed(e->baseline_rate)
@@ -890,6 +894,8 @@ std::string markdown(const settings& s, const std::vector<engine_result>& es,
      << (s.quick ? " (--quick)" : "") << "; freed memory "
      << (s.keep_freed_memory ? "kept in the process (mallopt)"
                              : "returned to the kernel (--malloc-defaults)")
+     << (s.huge_pages ? ", heaps in huge pages (glibc.malloc.hugetlb=1)"
+                      : "")
      << ".\n\n"
      << "## Engine only (in-process generator)\n\n"
      << "Best of " << s.repeats << " alternating runs of each. \""
@@ -945,14 +951,18 @@ int run(int argc, char** argv) {
     "running_usbk,running_mws] [--workers=2] [--lines=100000] [--batches=10] "
     "[--tcp-workloads=word_count,grep] [--intervals=1000,100,10] "
     "[--probe-batches=30] [--probes=6] [--repeats=5] [--seconds=1] "
-    "[--out=bench-results] [--no-tcp] [--malloc-defaults]\n"
+    "[--out=bench-results] [--no-tcp] [--malloc-defaults] "
+    "[--no-huge-pages]\n"
     "       harness --callgrind [--callgrind-workload=word_count] "
     "[--baseline] [--lines=N] [--batches=B]",
     {"quick", "workloads", "workers", "lines", "batches", "tcp-workloads",
      "intervals", "probe-batches", "probes", "repeats", "seconds", "out",
-     "no-tcp", "malloc-defaults", "callgrind", "callgrind-workload",
-     "baseline"});
+     "no-tcp", "malloc-defaults", "no-huge-pages", "callgrind",
+     "callgrind-workload", "baseline"});
   auto s = parse(argc, argv);
+  // Not under callgrind: valgrind would not follow the program run again.
+  if (s.huge_pages && !bench::has_flag(argc, argv, "callgrind"))
+    bench::use_huge_pages(argv);
   if (s.keep_freed_memory)
     bench::keep_freed_memory();
   auto all = bench::all_workloads();

@@ -30,11 +30,14 @@
 // their time, and a JSON record.
 //
 // Every process keeps the memory it frees, as the harness does
-// (`bench::keep_freed_memory`); --malloc-defaults leaves glibc's defaults.
+// (`bench::keep_freed_memory`) and asks for huge pages for its heaps
+// (`bench::use_huge_pages`; not with --no-huge-pages); --malloc-defaults
+// leaves glibc's defaults.
 //
 //   nodes_bench [--lines=100000] [--batches=10] [--partitions=4]
 //               [--workers=2] [--repeats=3] [--source=queue|receivers]
 //               [--block-lines=10000] [--replication=1] [--malloc-defaults]
+//               [--no-huge-pages]
 //   nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20]
 //               [--partitions=4] [--workers=2]
 
@@ -434,13 +437,19 @@ int main(int argc, char** argv) {
     argc, argv,
     "nodes_bench [--lines=100000] [--batches=10] [--partitions=4] "
     "[--workers=2] [--repeats=3] [--source=queue|receivers] "
-    "[--block-lines=10000] [--replication=1] [--malloc-defaults]\n"
+    "[--block-lines=10000] [--replication=1] [--malloc-defaults] "
+    "[--no-huge-pages]\n"
     "       nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20] "
     "[--partitions=4] [--workers=2]",
     {"lines", "batches", "partitions", "workers", "repeats", "source",
-     "block-lines", "replication", "fault", "serve", "malloc-defaults"});
-  // In every process, the nodes too (they get the flag).
+     "block-lines", "replication", "fault", "serve", "malloc-defaults",
+     "no-huge-pages"});
+  // In every process, the nodes too (they get the flags).
   auto malloc_defaults = bench::has_flag(argc, argv, "malloc-defaults");
+  auto huge_pages = !malloc_defaults
+                    && !bench::has_flag(argc, argv, "no-huge-pages");
+  if (huge_pages)
+    bench::use_huge_pages(argv);
   if (!malloc_defaults)
     bench::keep_freed_memory();
   auto partitions = bench::arg(argc, argv, "partitions", 4);
@@ -477,6 +486,8 @@ int main(int argc, char** argv) {
     "--block-lines=" + std::to_string(src.block_lines)};
   if (malloc_defaults)
     node_flags.emplace_back("--malloc-defaults");
+  else if (!huge_pages)
+    node_flags.emplace_back("--no-huge-pages");
   worker_nodes started{argv[0], node_flags};
   auto& nodes = started.addresses;
   if (nodes.empty())
