@@ -75,9 +75,28 @@ struct block_generator_state {
   std::shared_ptr<detail::block_buffer_base> buf;
   caf::actor tracker;
   std::optional<kept_blocks> keep;
+  // Sealed blocks that wait for their copy, in the receiver's queue.
+  size_t held = 0;
 
-  // Seals the buffer (no sealed block counts in its queue), and keeps the
-  // blocks on this node with `keep`.
+  // A generator that goes down leaves no block in the queue: its replicator
+  // goes down with it, and no answer comes.
+  ~block_generator_state() {
+    if (buf)
+      buf->release(held);
+  }
+
+  // Counts `n` sealed blocks in the receiver's queue until `release(n)`.
+  void hold(size_t n) {
+    held += n;
+    buf->hold(n);
+  }
+
+  void release(size_t n) {
+    held -= n;
+    buf->release(n);
+  }
+
+  // Seals the buffer, and keeps the blocks on this node with `keep`.
   block_list seal() {
     auto blocks = buf->seal();
     if (keep && !blocks.empty())
@@ -122,14 +141,19 @@ block_generator(caf::stateful_actor<block_generator_state>* self,
       }
       // The tracker learns of the blocks once their copy is on a second
       // node; the replicator answers in the order it was asked. Without
-      // it, the driver keeps the copy.
+      // it, the driver keeps the copy. Meanwhile they count in the
+      // receiver's queue: a slow copy holds the receiver, not memory.
+      auto n = blocks.size();
+      st.hold(n);
       self->request(st.keep->replicator, caf::infinite, replicate_atom::value,
                     blocks)
         .then(
           [=](block_list& xs) {
+            self->state.release(n);
             self->send(self->state.tracker, blocks_atom::value, std::move(xs));
           },
           [=](caf::error&) {
+            self->state.release(n);
             self->send(self->state.tracker, blocks_atom::value, blocks);
           });
     },

@@ -95,7 +95,9 @@ struct stream_options {
   /// tracker at once before `store` waits (Spark's `blockQueueSize`, 10).
   /// Each goes before its `store` returns; on the driver a block stored
   /// whole waits in memory for the next seal, as records stored one by one
-  /// do, and holds no `store` up.
+  /// do, and holds no `store` up. With `stream.receiver.replication` 2 on a
+  /// worker node, the blocks sealed from records stored one by one count
+  /// too while they wait for their copy on a second node.
   size_t block_queue_size = 10;
 
   /// `stream.receiver.write-ahead-log.enable`: log every received block in

@@ -1,12 +1,17 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
 #include "caf/scoped_actor.hpp"
+#include "caf/stateful_actor.hpp"
 
 #include "caf_stream/actors/block_generator.hpp"
 #include "caf_stream/actors/messages.hpp"
@@ -34,6 +39,37 @@ block make(int32_t id, std::vector<int> xs) {
   for (auto x : xs)
     buf.push(x);
   return buf.seal().at(0);
+}
+
+using copy_atom = caf::atom_constant<caf::atom("copy")>;
+
+// A block replicator whose copies wait for the test: it tells `test` of
+// every request, holds them until `copy_atom`, then answers them, and every
+// later one at once, with the blocks as they came.
+struct held_copies {
+  std::vector<std::pair<caf::response_promise, block_list>> waiting;
+  bool copying = false;
+};
+
+caf::behavior held_replicator(caf::stateful_actor<held_copies>* self,
+                              caf::actor test) {
+  return {
+    [=](replicate_atom, block_list& xs) -> caf::result<block_list> {
+      auto rp = self->make_response_promise();
+      if (self->state.copying)
+        rp.deliver(std::move(xs));
+      else
+        self->state.waiting.emplace_back(rp, std::move(xs));
+      self->send(test, replicate_atom::value);
+      return rp;
+    },
+    [=](copy_atom) {
+      self->state.copying = true;
+      for (auto& [rp, xs] : self->state.waiting)
+        rp.deliver(std::move(xs));
+      self->state.waiting.clear();
+    },
+  };
 }
 
 struct fixture {
@@ -163,4 +199,52 @@ TEST_CASE_METHOD(fixture, "a block generator that went down no longer holds "
         == decltype(contents({})){{0, {7}}});
   CHECK(ask(tracker, allocate_atom::value, caf_stream::time{2000}).empty());
   self->send_exit(tracker, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(fixture, "on a worker node that copies its blocks, a sealed "
+                          "block counts in the receiver's queue until its "
+                          "copy is made",
+                 "[actors][receiver]") {
+  // Else blocks that wait for a slow copy pile up in memory, with no bound.
+  auto buf = std::make_shared<detail::block_buffer<int>>(4);
+  buf->configure(std::make_shared<testing::manual_clock>(), rate_limiter(),
+                 2);
+  auto tracker = spawn_receiver_tracker(sys);
+  kept_blocks keep;
+  keep.node = sys.spawn([]() -> caf::behavior {
+    return {[](put_blocks_atom, block_list&) {}};
+  });
+  keep.location = "node-1";
+  keep.copy_to_driver = false;
+  keep.replicator = sys.spawn(held_replicator,
+                              caf::actor_cast<caf::actor>(self));
+  // The generator's timer seals every millisecond: the test waits for each
+  // block's copy request, not for the clock.
+  auto gen = spawn_block_generator(sys, buf, tracker, true,
+                                   std::chrono::milliseconds(1), keep);
+  for (int i = 1; i <= 2; ++i) {
+    buf->push(i);
+    self->receive([](replicate_atom) {});
+    CHECK(buf->queued() == static_cast<size_t>(i));
+  }
+  // The queue is full: the next record waits for a copy.
+  std::atomic<bool> pushed{false};
+  std::thread receiver{[&] {
+    buf->push(3);
+    pushed = true;
+  }};
+  CHECK_FALSE(pushed);
+  self->request(keep.replicator, std::chrono::minutes(1), copy_atom::value)
+    .receive([] {}, [&](caf::error& e) { FAIL(sys.render(e)); });
+  receiver.join();
+  CHECK(pushed);
+  // The block of 3 went for its copy, which came at once; the answers are
+  // in the generator's mailbox before this request.
+  self->receive([](replicate_atom) {});
+  CHECK(ask(gen, seal_atom::value).empty());
+  CHECK(buf->queued() == 0);
+  CHECK(contents(ask(tracker, allocate_atom::value, caf_stream::time{1000}))
+        == decltype(contents({})){{4, {1}}, {4, {2}}, {4, {3}}});
+  for (auto& x : {gen, tracker, keep.node})
+    self->send_exit(x, caf::exit_reason::user_shutdown);
 }

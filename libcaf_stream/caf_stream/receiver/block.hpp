@@ -206,7 +206,8 @@ std::vector<T> take_block_records(block&& b) {
 /// node), else it waits for the next seal. Also where the receiver is slowed
 /// down: `store` waits for the rate limiter (`stream.receiver.max-rate` or
 /// the rate controller's rate) and while `stream.block-queue-size` blocks
-/// stored whole are on their way to the sink. Waiting never drops a record.
+/// are on their way: stored whole to the sink, or sealed to a second node
+/// (`hold`). Waiting never drops a record.
 class block_buffer_base {
 public:
   virtual ~block_buffer_base();
@@ -227,6 +228,18 @@ public:
 
   /// The blocks in the queue now.
   size_t queued() const;
+
+  /// Counts `n` sealed blocks in the queue until `release(n)`: on a worker
+  /// node that copies its blocks to a second node, they wait there for
+  /// their copy, and `store` waits while the queue is full, as Spark's block
+  /// generator holds its receiver while `blockQueueSize` blocks wait to be
+  /// pushed.
+  void hold(size_t n);
+
+  /// Takes `n` blocks out of the queue: blocks of `hold` that reached the
+  /// second node (or failed to), blocks stored whole that reached the sink
+  /// (or failed to).
+  void release(size_t n);
 
   /// Lets waiting and future `store` calls pass without waiting (the
   /// receiver stops; what it stores is still kept).
@@ -272,10 +285,6 @@ protected:
   void log_sealed(int32_t stream_id, std::vector<block>& xs, size_t first);
 
 private:
-  /// Marks `n` blocks stored whole as delivered to the sink, or as not
-  /// stored: they leave the queue.
-  void release(size_t n);
-
   bool queue_full() const;
 
   // Recomputes `may_wait_`; called with `flow_mtx_` held.

@@ -40,6 +40,12 @@ std::optional<double> block_buffer_base::rate() const {
   return limiter_.rate();
 }
 
+void block_buffer_base::hold(size_t n) {
+  std::lock_guard<std::mutex> guard{flow_mtx_};
+  queued_ += n;
+  update_may_wait();
+}
+
 void block_buffer_base::release(size_t n) {
   std::lock_guard<std::mutex> guard{flow_mtx_};
   queued_ -= std::min(n, queued_);
