@@ -77,6 +77,14 @@ struct fixture {
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 
+  // The buffer of stream 4's receiver, with a queue of `size` blocks.
+  static std::shared_ptr<detail::block_buffer<int>> queued_buffer(size_t size) {
+    auto buf = std::make_shared<detail::block_buffer<int>>(4);
+    buf->configure(std::make_shared<testing::manual_clock>(), rate_limiter(),
+                   size);
+    return buf;
+  }
+
   // Asks `dst` and returns its answer; fails the test on an error.
   template <class... Ts>
   block_list ask(const caf::actor& dst, Ts... xs) {
@@ -112,9 +120,7 @@ TEST_CASE_METHOD(fixture, "on the driver, blocks stored whole wait for the "
                  "[actors][receiver]") {
   // Were they to count until a batch takes them, a queue of 2 would let a
   // receiver store no more than 2 blocks per batch interval.
-  auto buf = std::make_shared<detail::block_buffer<int>>(4);
-  buf->configure(std::make_shared<testing::manual_clock>(), rate_limiter(),
-                 2);
+  auto buf = queued_buffer(2);
   auto tracker = spawn_receiver_tracker(sys);
   auto gen = spawn_block_generator(sys, buf, tracker, false,
                                    std::chrono::milliseconds(200));
@@ -132,9 +138,7 @@ TEST_CASE_METHOD(fixture, "on a worker node, a block stored whole goes to "
                           "the tracker before store returns, and before any "
                           "seal",
                  "[actors][receiver]") {
-  auto buf = std::make_shared<detail::block_buffer<int>>(4);
-  buf->configure(std::make_shared<testing::manual_clock>(), rate_limiter(),
-                 2);
+  auto buf = queued_buffer(2);
   auto tracker = spawn_receiver_tracker(sys);
   buf->attach_sink(make_tracker_sink(sys, tracker, std::chrono::seconds(60)));
   for (int i = 0; i < 5; ++i)
@@ -206,9 +210,7 @@ TEST_CASE_METHOD(fixture, "on a worker node that copies its blocks, a sealed "
                           "copy is made",
                  "[actors][receiver]") {
   // Else blocks that wait for a slow copy pile up in memory, with no bound.
-  auto buf = std::make_shared<detail::block_buffer<int>>(4);
-  buf->configure(std::make_shared<testing::manual_clock>(), rate_limiter(),
-                 2);
+  auto buf = queued_buffer(2);
   auto tracker = spawn_receiver_tracker(sys);
   kept_blocks keep;
   keep.node = sys.spawn([]() -> caf::behavior {
