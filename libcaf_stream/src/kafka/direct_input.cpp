@@ -10,6 +10,7 @@
 #include <iterator>
 #include <optional>
 #include <regex>
+#include <set>
 
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
@@ -123,6 +124,12 @@ std::string value_of(const params& ps, const char* key) {
 
 } // namespace
 
+/// A connected consumer of a pool, and the topics it has the metadata of.
+struct pooled_consumer {
+  handle_ptr rk;
+  std::set<std::string> topics;
+};
+
 /// Connected consumers for the tasks of one stream: a task takes one, reads
 /// its range and gives it back; one that failed is dropped.
 class consumer_pool {
@@ -132,11 +139,11 @@ public:
   }
 
   ~consumer_pool() {
-    for (auto& rk : idle_)
-      rd_kafka_consumer_close(rk.get());
+    for (auto& x : idle_)
+      rd_kafka_consumer_close(x.rk.get());
   }
 
-  handle_ptr take() {
+  pooled_consumer take() {
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (!idle_.empty()) {
@@ -145,18 +152,18 @@ public:
         return result;
       }
     }
-    return make_consumer(params_);
+    return pooled_consumer{make_consumer(params_), {}};
   }
 
-  void give(handle_ptr rk) {
+  void give(pooled_consumer x) {
     std::lock_guard<std::mutex> guard{mtx_};
-    idle_.push_back(std::move(rk));
+    idle_.push_back(std::move(x));
   }
 
 private:
   params params_;
   std::mutex mtx_;
-  std::vector<handle_ptr> idle_;
+  std::vector<pooled_consumer> idle_;
 };
 
 /// The driver's consumer: it never reads records, only metadata, offsets and
@@ -331,7 +338,7 @@ direct_input::direct_input(consumer_settings consumer,
                                               settings_.poll_timeout);
   // A bad executor setting shows here, not in the first task.
   pool_ = std::make_unique<consumer_pool>(executor_params_);
-  pool_->give(make_consumer(executor_params_));
+  pool_->give(pooled_consumer{make_consumer(executor_params_), {}});
 }
 
 direct_input::~direct_input() {
@@ -551,6 +558,26 @@ void direct_input::commit_queued() noexcept {
 
 namespace {
 
+// Gets the metadata of `topic` for `x` once: a consumer assigned a partition
+// of a topic it knows nothing of starts fetching only after librdkafka's
+// next scan of unknown topics, which runs once a second (a range of a
+// 10 ms read took a second then).
+void learn_topic(pooled_consumer& x, const std::string& topic,
+                 const direct_settings& settings) {
+  if (x.topics.count(topic) != 0)
+    return;
+  auto* rkt = rd_kafka_topic_new(x.rk.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(x.rk.get(), 0, rkt, &md,
+                               timeout_ms(settings.poll_timeout));
+  rd_kafka_topic_destroy(rkt);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    source_failure("cannot get the metadata of topic '" + topic
+                   + "': " + rd_kafka_err2str(err));
+  rd_kafka_metadata_destroy(md);
+  x.topics.insert(topic);
+}
+
 // Reads `range` with the connected consumer `rk`: assigns it, reads, and
 // takes the assignment back. Throws as `read_range` says.
 void read_with(rd_kafka_t* rk, const offset_range& range,
@@ -648,14 +675,15 @@ void read_pooled(consumer_pool& pool, const offset_range& range,
                  const std::function<void(raw_record&&)>& f) {
   if (range.count() <= 0)
     return;
-  auto rk = pool.take();
+  auto x = pool.take();
   try {
-    read_with(rk.get(), range, settings, f);
+    learn_topic(x, range.topic, settings);
+    read_with(x.rk.get(), range, settings, f);
   } catch (...) {
-    rd_kafka_consumer_close(rk.get());
+    rd_kafka_consumer_close(x.rk.get());
     throw;
   }
-  pool.give(std::move(rk));
+  pool.give(std::move(x));
 }
 
 } // namespace
