@@ -50,9 +50,17 @@ struct message_deleter {
   }
 };
 
+struct metadata_deleter {
+  void operator()(const rd_kafka_metadata_t* x) const noexcept {
+    rd_kafka_metadata_destroy(x);
+  }
+};
+
 using handle_ptr = std::unique_ptr<rd_kafka_t, handle_deleter>;
 using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, list_deleter>;
 using message_ptr = std::unique_ptr<rd_kafka_message_t, message_deleter>;
+using metadata_ptr
+  = std::unique_ptr<const rd_kafka_metadata_t, metadata_deleter>;
 
 std::string name(const topic_partition& tp) {
   return "topic '" + tp.topic + "' partition " + std::to_string(tp.partition);
@@ -122,6 +130,19 @@ std::string value_of(const params& ps, const char* key) {
   return i != ps.end() ? i->second : std::string{};
 }
 
+// The metadata of `topic`, which `rk` asks the cluster for (and keeps).
+metadata_ptr topic_metadata(rd_kafka_t* rk, const std::string& topic,
+                            int timeout) {
+  auto* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(rk, 0, rkt, &md, timeout);
+  rd_kafka_topic_destroy(rkt);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    source_failure("cannot get the metadata of topic '" + topic
+                   + "': " + rd_kafka_err2str(err));
+  return metadata_ptr{md};
+}
+
 } // namespace
 
 /// A connected consumer of a pool, and the topics it has the metadata of.
@@ -182,16 +203,9 @@ public:
   }
 
   std::vector<topic_partition> partitions_of(const std::string& topic) {
-    auto* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
-    const rd_kafka_metadata_t* md = nullptr;
-    auto err = rd_kafka_metadata(rk_.get(), 0, rkt, &md, timeout_);
-    rd_kafka_topic_destroy(rkt);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-      source_failure("cannot get the partitions of topic '" + topic
-                     + "': " + rd_kafka_err2str(err));
-    auto result = collect(md, [&](const std::string& t) { return t == topic; });
-    rd_kafka_metadata_destroy(md);
-    return result;
+    auto md = topic_metadata(rk_.get(), topic, timeout_);
+    return collect(md.get(),
+                   [&](const std::string& t) { return t == topic; });
   }
 
   std::vector<topic_partition> partitions_matching(const std::regex& re) {
@@ -566,15 +580,7 @@ void learn_topic(pooled_consumer& x, const std::string& topic,
                  const direct_settings& settings) {
   if (x.topics.count(topic) != 0)
     return;
-  auto* rkt = rd_kafka_topic_new(x.rk.get(), topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  auto err = rd_kafka_metadata(x.rk.get(), 0, rkt, &md,
-                               timeout_ms(settings.poll_timeout));
-  rd_kafka_topic_destroy(rkt);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    source_failure("cannot get the metadata of topic '" + topic
-                   + "': " + rd_kafka_err2str(err));
-  rd_kafka_metadata_destroy(md);
+  topic_metadata(x.rk.get(), topic, timeout_ms(settings.poll_timeout));
   x.topics.insert(topic);
 }
 
