@@ -1,0 +1,348 @@
+#include "consumers.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "caf_stream/detail/log.hpp"
+#include "caf_stream/error.hpp"
+
+namespace caf_stream::kafka::detail {
+
+namespace {
+
+struct list_deleter {
+  void operator()(rd_kafka_topic_partition_list_t* xs) const noexcept {
+    rd_kafka_topic_partition_list_destroy(xs);
+  }
+};
+
+struct message_deleter {
+  void operator()(rd_kafka_message_t* x) const noexcept {
+    rd_kafka_message_destroy(x);
+  }
+};
+
+struct metadata_deleter {
+  void operator()(const rd_kafka_metadata_t* x) const noexcept {
+    rd_kafka_metadata_destroy(x);
+  }
+};
+
+using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, list_deleter>;
+using message_ptr = std::unique_ptr<rd_kafka_message_t, message_deleter>;
+using metadata_ptr
+  = std::unique_ptr<const rd_kafka_metadata_t, metadata_deleter>;
+
+// librdkafka's own log lines go to the "kafka" logger.
+void log_line(const rd_kafka_t*, int level, const char* facility,
+              const char* text) {
+  auto lvl = level <= 3   ? spdlog::level::err
+             : level == 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info
+                          : spdlog::level::debug;
+  caf_stream::detail::logger("kafka")->log(lvl, "librdkafka {}: {}", facility,
+                                           text);
+}
+
+int timeout_ms(duration d) {
+  return static_cast<int>(std::min<int64_t>(d.count(), INT32_MAX));
+}
+
+// The metadata of `topic`, which `rk` asks the cluster for (and keeps).
+metadata_ptr topic_metadata(rd_kafka_t* rk, const std::string& topic,
+                            int timeout) {
+  auto* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(rk, 0, rkt, &md, timeout);
+  rd_kafka_topic_destroy(rkt);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    source_failure("cannot get the metadata of topic '" + topic
+                   + "': " + rd_kafka_err2str(err));
+  return metadata_ptr{md};
+}
+
+// Gets the metadata of `topic` for `x` once: a consumer assigned a partition
+// of a topic it knows nothing of starts fetching only after librdkafka's
+// next scan of unknown topics, which runs once a second (a range of a
+// 10 ms read took a second then).
+void learn_topic(pooled_consumer& x, const std::string& topic,
+                 const direct_settings& settings) {
+  if (x.topics.count(topic) != 0)
+    return;
+  topic_metadata(x.rk.get(), topic, timeout_ms(settings.poll_timeout));
+  x.topics.insert(topic);
+}
+
+// Reads `range` with the connected consumer `rk`: assigns it, reads, and
+// takes the assignment back. Throws as `read_range` says.
+void read_with(rd_kafka_t* rk, const offset_range& range,
+               const direct_settings& settings,
+               const std::function<void(raw_record&&)>& f) {
+  auto where = [&](int64_t offset) {
+    return "offset " + std::to_string(offset) + " of "
+           + name(range.topic_partition());
+  };
+  list_ptr xs{rd_kafka_topic_partition_list_new(1)};
+  rd_kafka_topic_partition_list_add(xs.get(), range.topic.c_str(),
+                                    range.partition)
+    ->offset = range.from_offset;
+  if (auto err = rd_kafka_assign(rk, xs.get()))
+    source_failure("cannot read " + name(range.topic_partition()) + ": "
+                   + rd_kafka_err2str(err));
+  auto expected = range.from_offset;
+  while (expected < range.until_offset) {
+    message_ptr msg{
+      rd_kafka_consumer_poll(rk, timeout_ms(settings.poll_timeout))};
+    if (!msg)
+      source_failure("no record at " + where(expected) + " within "
+                     + std::to_string(settings.poll_timeout.count())
+                     + " ms (stream.kafka.poll-timeout): is the broker up?");
+    // A pooled consumer may still deliver what it fetched for its last
+    // range: only this range's partition counts.
+    if (msg->rkt != nullptr
+        && (msg->partition != range.partition
+            || range.topic != rd_kafka_topic_name(msg->rkt)))
+      continue;
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (msg->offset < expected)
+        continue;
+      if (settings.allow_non_consecutive_offsets)
+        break;
+      source_failure(where(expected)
+                     + " is past the partition's end before the range's "
+                       "end "
+                     + std::to_string(range.until_offset)
+                     + ": the topic has gaps (compaction or transactions); "
+                       "set stream.kafka.allow-non-consecutive-offsets");
+    }
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      source_failure("cannot read " + where(expected) + ": "
+                     + rd_kafka_message_errstr(msg.get()));
+    if (msg->offset < expected)
+      continue;
+    if (msg->offset >= range.until_offset)
+      break;
+    if (msg->offset != expected && !settings.allow_non_consecutive_offsets)
+      source_failure("got offset " + std::to_string(msg->offset) + " where "
+                     + where(expected)
+                     + " was expected: the topic has gaps (compaction or "
+                       "transactions); set "
+                       "stream.kafka.allow-non-consecutive-offsets");
+    raw_record r;
+    r.topic = range.topic;
+    r.partition = range.partition;
+    r.offset = msg->offset;
+    rd_kafka_timestamp_type_t type;
+    r.timestamp = rd_kafka_message_timestamp(msg.get(), &type);
+    if (msg->key != nullptr)
+      r.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
+    if (msg->payload != nullptr)
+      r.value.emplace(static_cast<const char*>(msg->payload), msg->len);
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(msg.get(), &hdrs)
+        == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* hname = nullptr;
+      const void* hvalue = nullptr;
+      size_t hsize = 0;
+      for (size_t i = 0;
+           rd_kafka_header_get_all(hdrs, i, &hname, &hvalue, &hsize)
+           == RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i)
+        r.headers.emplace_back(
+          hname, hvalue != nullptr
+                   ? std::optional<std::string>{std::string{
+                     static_cast<const char*>(hvalue), hsize}}
+                   : std::nullopt);
+    }
+    expected = msg->offset + 1;
+    f(std::move(r));
+  }
+  rd_kafka_assign(rk, nullptr);
+}
+
+} // namespace
+
+[[noreturn]] void source_failure(const std::string& what) {
+  throw stream_error(errc::source_failure, "kafka: " + what);
+}
+
+std::string name(const topic_partition& tp) {
+  return "topic '" + tp.topic + "' partition " + std::to_string(tp.partition);
+}
+
+handle_ptr make_consumer(const params& ps) {
+  char errstr[512];
+  auto* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, log_line);
+  for (auto& [k, v] : ps) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr))
+        != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw stream_error(errc::invalid_config,
+                         "kafka: parameter '" + k + "': " + errstr);
+    }
+  }
+  auto* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw stream_error(errc::invalid_config,
+                       std::string{"kafka: cannot create a consumer: "}
+                         + errstr);
+  }
+  return handle_ptr{rk};
+}
+
+std::string value_of(const params& ps, const char* key) {
+  auto i = ps.find(key);
+  return i != ps.end() ? i->second : std::string{};
+}
+
+consumer_pool::consumer_pool(params ps) : params_(std::move(ps)) {
+  // nop
+}
+
+consumer_pool::~consumer_pool() {
+  for (auto& x : idle_)
+    rd_kafka_consumer_close(x.rk.get());
+}
+
+void consumer_pool::connect_one() {
+  give(pooled_consumer{make_consumer(params_), {}});
+}
+
+void consumer_pool::read(const offset_range& range,
+                         const direct_settings& settings,
+                         const std::function<void(raw_record&&)>& f) {
+  if (range.count() <= 0)
+    return;
+  auto x = take();
+  try {
+    learn_topic(x, range.topic, settings);
+    read_with(x.rk.get(), range, settings, f);
+  } catch (...) {
+    // One that failed does not go back.
+    rd_kafka_consumer_close(x.rk.get());
+    throw;
+  }
+  give(std::move(x));
+}
+
+pooled_consumer consumer_pool::take() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!idle_.empty()) {
+      auto result = std::move(idle_.back());
+      idle_.pop_back();
+      return result;
+    }
+  }
+  return pooled_consumer{make_consumer(params_), {}};
+}
+
+void consumer_pool::give(pooled_consumer x) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  idle_.push_back(std::move(x));
+}
+
+driver_consumer::driver_consumer(const params& ps, duration timeout)
+  : rk_(make_consumer(ps)),
+    timeout_(timeout_ms(timeout)),
+    has_group_(!value_of(ps, "group.id").empty()) {
+  // nop
+}
+
+driver_consumer::~driver_consumer() {
+  rd_kafka_consumer_close(rk_.get());
+}
+
+template <class Pred>
+std::vector<topic_partition>
+driver_consumer::collect(const rd_kafka_metadata_t* md, Pred pred) {
+  std::vector<topic_partition> result;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    auto& t = md->topics[i];
+    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR || !pred(t.topic))
+      continue;
+    for (int j = 0; j < t.partition_cnt; ++j)
+      result.push_back({t.topic, t.partitions[j].id});
+  }
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+std::vector<topic_partition>
+driver_consumer::partitions_of(const std::string& topic) {
+  auto md = topic_metadata(rk_.get(), topic, timeout_);
+  return collect(md.get(), [&](const std::string& t) { return t == topic; });
+}
+
+std::vector<topic_partition>
+driver_consumer::partitions_matching(const std::regex& re) {
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(rk_.get(), 1, nullptr, &md, timeout_);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    source_failure(std::string{"cannot list the topics: "}
+                   + rd_kafka_err2str(err));
+  auto result = collect(md, [&](const std::string& t) {
+    return t.compare(0, 2, "__") != 0 && std::regex_match(t, re);
+  });
+  rd_kafka_metadata_destroy(md);
+  return result;
+}
+
+std::pair<int64_t, int64_t>
+driver_consumer::watermarks(const topic_partition& tp) {
+  int64_t low = 0;
+  int64_t high = 0;
+  auto err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.c_str(),
+                                              tp.partition, &low, &high,
+                                              timeout_);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    source_failure("cannot get the offsets of " + name(tp) + ": "
+                   + rd_kafka_err2str(err));
+  return {low, high};
+}
+
+std::optional<int64_t> driver_consumer::committed(const topic_partition& tp) {
+  if (!has_group_)
+    return std::nullopt;
+  list_ptr xs{rd_kafka_topic_partition_list_new(1)};
+  rd_kafka_topic_partition_list_add(xs.get(), tp.topic.c_str(), tp.partition);
+  auto err = rd_kafka_committed(rk_.get(), xs.get(), timeout_);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    source_failure("cannot get the committed offset of " + name(tp) + ": "
+                   + rd_kafka_err2str(err));
+  auto offset = xs->elems[0].offset;
+  if (offset < 0)
+    return std::nullopt;
+  return offset;
+}
+
+std::string driver_consumer::commit(const std::vector<offset_range>& ranges) {
+  if (!has_group_)
+    return "no group.id to commit offsets to";
+  list_ptr xs{rd_kafka_topic_partition_list_new(
+    static_cast<int>(ranges.size()))};
+  for (auto& r : ranges)
+    rd_kafka_topic_partition_list_add(xs.get(), r.topic.c_str(), r.partition)
+      ->offset = r.until_offset;
+  auto err = rd_kafka_commit(rk_.get(), xs.get(), 0);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return rd_kafka_err2str(err);
+  for (int i = 0; i < xs->cnt; ++i)
+    if (xs->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return name({xs->elems[i].topic, xs->elems[i].partition}) + ": "
+             + rd_kafka_err2str(xs->elems[i].err);
+  return {};
+}
+
+void read_range(const params& executor_params, const offset_range& range,
+                const direct_settings& settings,
+                const std::function<void(raw_record&&)>& f) {
+  consumer_pool pool{executor_params};
+  pool.read(range, settings, f);
+}
+
+} // namespace caf_stream::kafka::detail
