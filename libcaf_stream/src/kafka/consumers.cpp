@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <string>
 
-#include <spdlog/spdlog.h>
-
-#include "caf_stream/detail/log.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::kafka::detail {
@@ -34,17 +31,6 @@ using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, list_deleter>;
 using message_ptr = std::unique_ptr<rd_kafka_message_t, message_deleter>;
 using metadata_ptr
   = std::unique_ptr<const rd_kafka_metadata_t, metadata_deleter>;
-
-// librdkafka's own log lines go to the "kafka" logger.
-void log_line(const rd_kafka_t*, int level, const char* facility,
-              const char* text) {
-  auto lvl = level <= 3   ? spdlog::level::err
-             : level == 4 ? spdlog::level::warn
-             : level <= 6 ? spdlog::level::info
-                          : spdlog::level::debug;
-  caf_stream::detail::logger("kafka")->log(lvl, "librdkafka {}: {}", facility,
-                                           text);
-}
 
 int timeout_ms(duration d) {
   return static_cast<int>(std::min<int64_t>(d.count(), INT32_MAX));
@@ -173,25 +159,7 @@ std::string name(const topic_partition& tp) {
 }
 
 handle_ptr make_consumer(const params& ps) {
-  char errstr[512];
-  auto* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, log_line);
-  for (auto& [k, v] : ps) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr))
-        != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw stream_error(errc::invalid_config,
-                         "kafka: parameter '" + k + "': " + errstr);
-    }
-  }
-  auto* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw stream_error(errc::invalid_config,
-                       std::string{"kafka: cannot create a consumer: "}
-                         + errstr);
-  }
-  return handle_ptr{rk};
+  return make_client(RD_KAFKA_CONSUMER, ps, "kafka");
 }
 
 std::string value_of(const params& ps, const char* key) {

@@ -19,15 +19,9 @@
 
 #include "caf_stream/kafka/direct_input.hpp"
 
+#include "client.hpp"
+
 namespace caf_stream::kafka::detail {
-
-struct handle_deleter {
-  void operator()(rd_kafka_t* rk) const noexcept {
-    rd_kafka_destroy(rk);
-  }
-};
-
-using handle_ptr = std::unique_ptr<rd_kafka_t, handle_deleter>;
 
 /// A consumer with the settings `ps`, whose log lines go to the "kafka"
 /// logger; throws `stream_error` for a setting librdkafka refuses.

@@ -4,6 +4,8 @@
 
 #include "caf_stream/error.hpp"
 
+#include "client.hpp"
+
 namespace caf_stream::kafka::detail {
 
 namespace {
@@ -26,7 +28,7 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
 
 struct topic_writer::impl {
   std::string topic;
-  rd_kafka_t* rk = nullptr;
+  handle_ptr rk;
 };
 
 topic_writer::topic_writer(std::string topic, params kafka_params)
@@ -34,34 +36,19 @@ topic_writer::topic_writer(std::string topic, params kafka_params)
   impl_->topic = std::move(topic);
   if (kafka_params.count("enable.idempotence") == 0)
     kafka_params["enable.idempotence"] = "true";
-  char errstr[512];
-  auto* conf = rd_kafka_conf_new();
-  for (auto& [k, v] : kafka_params) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr))
-        != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw stream_error(errc::invalid_config,
-                         "save_to_kafka: parameter '" + k + "': " + errstr);
-    }
-  }
-  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-  impl_->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (impl_->rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw stream_error(errc::invalid_config,
-                       std::string{"save_to_kafka: cannot create a producer: "}
-                         + errstr);
-  }
+  impl_->rk = make_client(RD_KAFKA_PRODUCER, kafka_params, "save_to_kafka",
+                          [](rd_kafka_conf_t* conf) {
+                            rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+                          });
 }
 
 topic_writer::~topic_writer() {
-  rd_kafka_flush(impl_->rk, 10000);
-  rd_kafka_destroy(impl_->rk);
+  rd_kafka_flush(impl_->rk.get(), 10000);
 }
 
 void topic_writer::write(const std::vector<record>& records) {
   delivery d;
-  auto* rk = impl_->rk;
+  auto* rk = impl_->rk.get();
   auto fail = [&](const std::string& what) {
     throw stream_error(errc::sink_failure, "save_to_kafka into topic '"
                                              + impl_->topic + "': " + what);
