@@ -62,6 +62,11 @@ private:
   const stream_options& opts_;
 };
 
+// A fetch of buckets from a peer names the bucket in the low `tag_bits` of
+// its tag and the fetching call above them.
+constexpr unsigned tag_bits = 32;
+constexpr uint64_t tag_mask = (uint64_t{1} << tag_bits) - 1;
+
 // Blocking and detached: a stage may run for long, and CAF 0.17 can hang
 // its shutdown on a detached event-based actor (CAF issue 1196).
 class task_host final : public caf::blocking_actor {
@@ -196,7 +201,8 @@ private:
         || x.spans.size() != 2 * maps * n
         || x.nodes.size() != x.addresses.size()
         || std::any_of(x.holders.begin(), x.holders.end(),
-                       [&](uint32_t h) { return h >= x.addresses.size(); }))
+                       [&](uint32_t h) { return h >= x.addresses.size(); })
+        || maps * n > tag_mask)
       throw stream_error(errc::invalid_graph,
                          "the reduce stage's map outputs are malformed");
     auto span = [&](size_t m, size_t k) {
@@ -251,17 +257,23 @@ private:
           return x.addresses[h];
       return {};
     };
+    // A fetch's tag names this call and the bucket: the answers to an
+    // earlier call that failed may still come, and must not count here.
+    auto call = ++fetch_calls_ << tag_bits;
     std::string failure;
     while (missing > 0 && failure.empty()) {
       for (const auto& r : plan.next()) {
         auto m = r.source;
         send(peers[x.holders[m]], fetch_atom::value, driver, x.stages[m],
              x.outputs[m], span(m, r.bucket).first + r.offset, r.size,
-             m * n + r.bucket);
+             call | (m * n + r.bucket));
       }
       receive(
         [&](chunk_atom, uint64_t tag, uint64_t offset, uint64_t size,
             const std::string& bytes) {
+          if ((tag & ~tag_mask) != call)
+            return;
+          tag &= tag_mask;
           auto m = tag / n;
           auto k = static_cast<uint32_t>(tag % n);
           auto start = span(m, k).first;
@@ -277,7 +289,9 @@ private:
           --missing;
         },
         [&](map_failed_atom, uint64_t tag, std::string& why) {
-          auto m = tag / n;
+          if ((tag & ~tag_mask) != call)
+            return;
+          auto m = (tag & tag_mask) / n;
           failure = "the worker node "
                     + (m < maps ? x.addresses[x.holders[m]] : "?")
                     + " cannot give the buckets of map task "
@@ -406,6 +420,9 @@ private:
   std::shared_ptr<stage_table> stages_;
   stream_options opts_;
   size_t slots_;
+  // The calls of `fetch_buckets` so far, which tag their fetches in the
+  // bits above `tag_bits`.
+  uint64_t fetch_calls_ = 0;
   // The outputs of each stage that ran here (a map stage's buckets, a
   // reduce stage's records), by driver and stage id, until the driver
   // fetched them (or went down).

@@ -39,10 +39,14 @@ const std::vector<std::string> lines{"a b a", "c a", "b b d", "", "a"};
 // host, fetched in chunks of `chunk` bytes.
 class host_runner final : public task_runner {
 public:
-  /// `reduce`: the reduce tasks run on the task host too.
+  /// Where the reduce tasks run: here, on the task host with the buckets it
+  /// holds, or on the task host with buckets that this test holds and
+  /// serves as a peer node would (`from_peer`).
+  enum class reduce { here, on_host, from_peer };
+
   host_runner(caf::scoped_actor& self, caf::actor host, size_t chunk,
-              bool reduce = false)
-    : self_(self), host_(std::move(host)), chunk_(chunk), reduce_(reduce) {
+              reduce where = reduce::here)
+    : self_(self), host_(std::move(host)), chunk_(chunk), where_(where) {
     // nop
   }
 
@@ -76,37 +80,104 @@ public:
     // Each task's 3 buckets' places in its output.
     auto r = shuffle.num_partitions();
     REQUIRE(spans.size() == 2 * r * n);
-    if (reduce_) {
-      reduce_stage x;
-      x.shuffle = std::move(named);
-      x.shuffle.tasks.clear();
-      for (uint32_t k = 0; k < r; ++k)
-        x.shuffle.tasks.push_back(k);
-      x.addresses = {"this node"};
-      x.nodes.resize(1);
-      x.holders.assign(n, 0);
-      x.stages.assign(n, 1);
-      x.spans = spans;
-      for (uint32_t i = 0; i < n; ++i)
-        x.outputs.push_back(i);
-      self_->send(host_, reduce_tasks_atom::value, uint64_t{2}, std::move(x),
-                  caf::actor{self_});
-      auto [parts, none] = done(2);
-      CHECK(none.empty());
-      REQUIRE(parts.size() == r);
-      for (uint32_t k = 0; k < r; ++k)
-        shuffle.add_reduced(k, fetch(2, k, parts[k]));
-      self_->send(host_, release_atom::value, uint64_t{2});
-    } else {
+    if (where_ == reduce::here) {
       for (uint32_t i = 0; i < n; ++i)
         shuffle.add_map_output(i, fetch(1, i, sizes[i]));
+      self_->send(host_, release_atom::value, uint64_t{1});
+      return;
     }
+    reduce_stage x;
+    x.shuffle = std::move(named);
+    x.shuffle.tasks.clear();
+    for (uint32_t k = 0; k < r; ++k)
+      x.shuffle.tasks.push_back(k);
+    x.addresses = {"this node"};
+    x.nodes.resize(1);
+    x.holders.assign(n, 0);
+    x.stages.assign(n, 1);
+    x.spans = spans;
+    for (uint32_t i = 0; i < n; ++i)
+      x.outputs.push_back(i);
+    uint64_t id = 2;
+    if (where_ == reduce::from_peer) {
+      // This test holds the map outputs, as stage 5 of "the peer".
+      std::vector<std::string> outputs;
+      for (uint32_t i = 0; i < n; ++i)
+        outputs.push_back(fetch(1, i, sizes[i]));
+      x.addresses = {"the peer"};
+      x.nodes = {caf::actor{self_}};
+      x.stages.assign(n, 5);
+      id = serve_after_failed_fetch(x, outputs);
+    } else {
+      self_->send(host_, reduce_tasks_atom::value, id, std::move(x),
+                  caf::actor{self_});
+    }
+    auto [parts, none] = done(id);
+    CHECK(none.empty());
+    REQUIRE(parts.size() == r);
+    for (uint32_t k = 0; k < r; ++k)
+      shuffle.add_reduced(k, fetch(id, k, parts[k]));
+    self_->send(host_, release_atom::value, id);
     self_->send(host_, release_atom::value, uint64_t{1});
   }
 
   size_t chunks = 0;
 
 private:
+  // A fetch of a peer's buckets, as the task host asks for it.
+  struct peer_fetch {
+    uint32_t task;
+    uint64_t offset;
+    uint64_t size;
+    uint64_t tag;
+  };
+
+  // The task host's next `count` fetches from this test as its peer.
+  std::vector<peer_fetch> peer_fetches(size_t count) {
+    std::vector<peer_fetch> result;
+    while (result.size() < count)
+      self_->receive([&](fetch_atom, const caf::actor&, uint64_t id,
+                         uint32_t task, uint64_t offset, uint64_t size,
+                         uint64_t tag) {
+        CHECK(id == 5);
+        result.push_back(peer_fetch{task, offset, size, tag});
+      });
+    return result;
+  }
+
+  // Runs reduce stage `x`, whose map `outputs` this test holds, twice at
+  // the task host: the first time (stage 2) this test fails its first
+  // fetch and answers the others only once the second (stage 3) fetches,
+  // with other bytes, before it answers the second's. Returns 3.
+  uint64_t serve_after_failed_fetch(const reduce_stage& x,
+                                    const std::vector<std::string>& outputs) {
+    size_t count = 0;
+    for (size_t j = 1; j < x.spans.size(); j += 2)
+      count += x.spans[j] > 0 ? 1 : 0;
+    REQUIRE(count > 1);
+    self_->send(host_, reduce_tasks_atom::value, uint64_t{2}, x,
+                caf::actor{self_});
+    auto first = peer_fetches(count);
+    self_->send(host_, map_failed_atom::value, first[0].tag,
+                std::string{"the peer lost it"});
+    self_->receive([](map_failed_atom, uint64_t id, const std::string& why) {
+      CHECK(id == 2);
+      CHECK(why.find("the peer lost it") != std::string::npos);
+    });
+    self_->send(host_, reduce_tasks_atom::value, uint64_t{3}, x,
+                caf::actor{self_});
+    auto second = peer_fetches(count);
+    self_->send(host_, map_failed_atom::value, first[0].tag,
+                std::string{"a late failure"});
+    for (size_t j = 1; j < first.size(); ++j)
+      self_->send(host_, chunk_atom::value, first[j].tag, first[j].offset,
+                  first[j].size, std::string(first[j].size, '?'));
+    for (const auto& r : second)
+      self_->send(host_, chunk_atom::value, r.tag, r.offset, r.size,
+                  outputs[r.task].substr(r.offset, r.size));
+    return 3;
+  }
+
   // The sizes (and bucket places) of stage `id`'s outputs.
   std::pair<std::vector<uint64_t>, std::vector<uint64_t>> done(uint64_t id) {
     std::pair<std::vector<uint64_t>, std::vector<uint64_t>> result;
@@ -144,7 +215,7 @@ private:
   caf::scoped_actor& self_;
   caf::actor host_;
   size_t chunk_;
-  bool reduce_;
+  reduce where_;
 };
 
 // The word count of `lines` in 3 partitions, as the word graph builds it.
@@ -198,7 +269,7 @@ TEST_CASE("a task host runs the reduce tasks of a shuffle whose buckets it "
           "holds, and hands their records out in chunks",
           "[actors][tasks]") {
   fixture f;
-  host_runner runner{f.self, f.host, 5, true};
+  host_runner runner{f.self, f.host, 5, host_runner::reduce::on_host};
   auto context = std::make_shared<rdd_context>();
   scoped_runner installed{*context, runner};
   auto result = word_counts(4).with_context(context).collect();
@@ -215,6 +286,18 @@ TEST_CASE("a task host runs the reduce tasks of a shuffle whose buckets it "
     CHECK(id == 7);
     CHECK(why == "the reduce stage's map outputs are malformed");
   });
+}
+
+TEST_CASE("late answers to a task host's fetch of a peer's buckets that "
+          "failed do not count in its next fetch of them",
+          "[actors][tasks]") {
+  fixture f;
+  host_runner runner{f.self, f.host, 1000, host_runner::reduce::from_peer};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  auto result = word_counts(2).with_context(context).collect();
+  std::sort(result.begin(), result.end());
+  CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
 }
 
 TEST_CASE("a task host answers a fetch of buckets it does not hold with "

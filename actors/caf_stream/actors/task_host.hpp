@@ -35,6 +35,16 @@ namespace caf_stream::actors {
 ///   size)` from that driver: answers `(chunk_atom, id, task, offset,
 ///   size, std::string bytes)`, those bytes of the `task`th task's
 ///   buckets, or `(map_failed_atom, id, why)` if it holds no such bytes;
+/// - `(reduce_tasks_atom, uint64_t id, reduce_stage, actor driver)`:
+///   fetches the stage's buckets from the nodes that hold them (its own
+///   from here), runs its reduce tasks, keeps their records as stage
+///   `id`'s outputs and answers as for a map stage;
+/// - `(fetch_atom, actor driver, uint64_t id, uint32_t task, uint64_t
+///   offset, uint64_t size, uint64_t tag)` from another node's task host,
+///   which fetches buckets for its reduce tasks: answers it `(chunk_atom,
+///   tag, offset, size, std::string bytes)` or `(map_failed_atom, tag,
+///   why)`. The fetching host names its call and the bucket in `tag`, so
+///   that late answers to a call that failed do not count in the next;
 /// - `(release_atom, uint64_t id)`: forgets stage `id`'s buckets, as it
 ///   does those of a driver that went down.
 caf::actor spawn_task_host(caf::actor_system& sys,
