@@ -47,6 +47,10 @@ struct served_receiver {
   std::shared_ptr<receiver_base> rcv;
   receiver_actors running;
   caf::actor tracker;
+  // A supervisor told to stop and not down yet: it still runs `rcv`
+  // (its `on_stop` may wait for the receiver's thread), so no other starts
+  // it meanwhile.
+  caf::actor_addr stopping;
 };
 
 struct node_state {
@@ -123,6 +127,7 @@ void stop_receiver(node_actor* self, int32_t id) {
   auto& r = self->state.receivers[id];
   if (!r.running.supervisor)
     return;
+  r.stopping = r.running.supervisor.address();
   self->send_exit(r.running.supervisor, caf::exit_reason::user_shutdown);
   self->send_exit(r.running.generator, caf::exit_reason::user_shutdown);
   r.running = receiver_actors{};
@@ -183,6 +188,10 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
                            "receiver " + std::to_string(id)
                              + " runs on this node already (for another "
                                "driver)");
+  if (r.stopping)
+    return caf::make_error(errc::illegal_state,
+                           "receiver " + std::to_string(id)
+                             + " is still stopping on this node");
   if (!r.rcv)
     r.rcv = std::shared_ptr<receiver_base>{in->take_receiver()};
   r.tracker = tracker;
@@ -363,12 +372,18 @@ caf::behavior state_node(node_actor* self,
       st.copies.erase(i);
     }
     for (auto& [id, r] : st.receivers) {
+      if (dm.source == r.stopping)
+        r.stopping = nullptr;
       // The batches that read the blocks kept here went with their driver.
       if (dm.source == r.tracker.address())
         st.blocks.drop_stream(id);
-      if (dm.source == r.tracker.address()
-          || dm.source == r.running.supervisor.address())
+      if (dm.source == r.running.supervisor.address()) {
+        // It ended by itself: nothing is left to wait for.
         stop_receiver(self, id);
+        r.stopping = nullptr;
+      } else if (dm.source == r.tracker.address()) {
+        stop_receiver(self, id);
+      }
     }
   });
   return {

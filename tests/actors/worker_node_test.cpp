@@ -1,0 +1,154 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "caf_stream/actors/error.hpp"
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/actors/worker_node.hpp"
+#include "caf_stream/all.hpp"
+#include "caf_stream/testing.hpp"
+
+using namespace caf_stream;
+using namespace caf_stream::actors;
+
+// The worker node through its mailbox: this test plays its drivers.
+
+namespace {
+
+// What the test's receiver went through. Its `on_stop` waits until the test
+// opens the gate, as a receiver whose thread is stuck in `store` does.
+struct probe {
+  std::mutex mtx;
+  std::condition_variable cv;
+  int starts = 0;
+  int stops = 0;
+  bool open = false;
+
+  // Waits until `done()` holds (60 s at most, a bound for a stuck test).
+  template <class Done>
+  bool wait(Done done) {
+    std::unique_lock<std::mutex> guard{mtx};
+    return cv.wait_for(guard, std::chrono::seconds(60), done);
+  }
+
+  void let_stops_end() {
+    std::lock_guard<std::mutex> guard{mtx};
+    open = true;
+    cv.notify_all();
+  }
+};
+
+class gated_receiver final : public receiver<int64_t> {
+public:
+  explicit gated_receiver(std::shared_ptr<probe> p) : p_(std::move(p)) {
+    // nop
+  }
+
+  void on_start() override {
+    std::lock_guard<std::mutex> guard{p_->mtx};
+    ++p_->starts;
+    p_->cv.notify_all();
+  }
+
+  void on_stop() override {
+    std::unique_lock<std::mutex> guard{p_->mtx};
+    ++p_->stops;
+    p_->cv.notify_all();
+    p_->cv.wait(guard, [&] { return p_->open; });
+  }
+
+private:
+  std::shared_ptr<probe> p_;
+};
+
+// A worker node serving a graph with the gated receiver, and what the test
+// needs to start it as a driver would.
+struct fixture {
+  std::shared_ptr<probe> p = std::make_shared<probe>();
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  std::shared_ptr<testing::manual_clock> clk
+    = std::make_shared<testing::manual_clock>();
+  streaming_context ssc{sys, std::chrono::seconds(1), clk};
+  stream_options opts;
+  caf::actor node;
+
+  fixture() {
+    ssc.receiver_stream<int64_t>(std::make_unique<gated_receiver>(p))
+      .foreach_rdd([](const rdd<int64_t>&) {});
+    node = spawn_state_node(sys, ssc.graph(), program_id(opts), clk, opts);
+  }
+
+  ~fixture() {
+    p->let_stops_end();
+    self->send_exit(node, caf::exit_reason::user_shutdown);
+  }
+
+  // A driver's receiver tracker, which the test can take down.
+  caf::actor tracker() {
+    return sys.spawn([]() -> caf::behavior { return {[](int32_t) {}}; });
+  }
+
+  // Asks the node to start receiver 0 for the driver of `tracker`: its
+  // supervisor, or why not.
+  std::pair<caf::actor, std::string> start(const caf::actor& tracker) {
+    std::pair<caf::actor, std::string> result;
+    self
+      ->request(node, caf::infinite, start_receiver_atom::value,
+                ssc.graph()->fingerprint(), program_id(opts), int32_t{0},
+                tracker, caf::actor{}, size_t{1}, false,
+                std::string{"127.0.0.1:1"}, std::vector<std::string>{},
+                std::vector<caf::actor>{})
+      .receive([&](caf::actor& x) { result.first = std::move(x); },
+               [&](caf::error& e) { result.second = message_of(e); });
+    return result;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a worker node starts a receiver again only once its last run "
+          "stopped",
+          "[actors][nodes][receiver]") {
+  fixture f;
+  auto first = f.tracker();
+  auto [supervisor, none] = f.start(first);
+  REQUIRE(supervisor);
+  REQUIRE(f.p->wait([&] { return f.p->starts == 1; }));
+  // The first driver goes: the node stops the receiver, whose `on_stop`
+  // has not returned yet.
+  f.self->monitor(supervisor);
+  f.self->send_exit(first, caf::exit_reason::user_shutdown);
+  REQUIRE(f.p->wait([&] { return f.p->stops == 1; }));
+  auto second = f.tracker();
+  auto [refused, why] = f.start(second);
+  CHECK_FALSE(refused);
+  CHECK(why == "receiver 0 is still stopping on this node");
+  CHECK(f.p->starts == 1);
+  // Once it stopped, the node starts it for the second driver. The node
+  // hears of the stop a moment after this test may (CAF sends the
+  // supervisor's down messages one after the other): it refuses until then.
+  f.p->let_stops_end();
+  f.self->receive([](const caf::down_msg&) {});
+  auto again = f.start(second);
+  for (int i = 0; i < 1000 && !again.first; ++i) {
+    CHECK(again.second == "receiver 0 is still stopping on this node");
+    again = f.start(second);
+  }
+  CHECK(again.first);
+  CHECK(f.p->wait([&] { return f.p->starts == 2; }));
+  f.self->send_exit(second, caf::exit_reason::user_shutdown);
+}
