@@ -1,6 +1,8 @@
 #include "block_fetch.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,16 +17,51 @@
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/error.hpp"
+#include "caf_stream/scheduler/node_exclusion.hpp"
 
 namespace caf_stream::actors {
 
 namespace {
 
+// The nodes of this process's fetches that did not answer one lately: a
+// frozen node that keeps many blocks of a batch would cost a wait for each.
+// A node is passed over for 5 s after it did not answer, then for twice as
+// long each time it fails again, up to 80 s.
+class slow_nodes {
+public:
+  static slow_nodes& instance() {
+    static slow_nodes x;
+    return x;
+  }
+
+  bool slow(const std::string& node) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return excluded_.excluded(node, node_exclusion::clock::now());
+  }
+
+  void failed(const std::string& node) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    excluded_.failed(node, node_exclusion::clock::now());
+  }
+
+  void answered(const std::string& node) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    excluded_.succeeded(node);
+  }
+
+private:
+  std::mutex mtx_;
+  node_exclusion excluded_{std::chrono::seconds(5), std::chrono::seconds(80)};
+};
+
 // The records of `b` from `node`, which keeps them (see
-// `fetch_kept_block`); sets `failure` to why not if it cannot.
+// `fetch_kept_block`), waiting `bound` at most for each answer (`what`
+// says what the bound is); sets `failure` to why not if it cannot, and
+// `silent` if the node was lost or did not answer.
 block fetch_from(caf::actor_system& sys, const block& b,
-                 const caf::actor& node, uint64_t chunk, duration timeout,
-                 std::string& failure) {
+                 const caf::actor& node, uint64_t chunk, duration bound,
+                 const std::string& what, std::string& failure,
+                 bool& silent) {
   caf::scoped_actor self{sys};
   self->monitor(node);
   auto local = node.node() == sys.node();
@@ -39,7 +76,7 @@ block fetch_from(caf::actor_system& sys, const block& b,
     failure = std::move(why);
     done = true;
   };
-  auto bound = std::chrono::duration_cast<caf::timespan>(timeout);
+  auto wait = std::chrono::duration_cast<caf::timespan>(bound);
   while (!done) {
     self->receive(
       [&](get_block_atom, uint64_t, block& x) {
@@ -65,11 +102,12 @@ block fetch_from(caf::actor_system& sys, const block& b,
       },
       [&](no_block_atom, uint64_t, std::string& why) { stop(std::move(why)); },
       [&](caf::down_msg& dm) {
+        silent = true;
         stop("the node was lost (" + sys.render(dm.reason) + ")");
       },
-      caf::after(bound) >> [&] {
-        stop("no answer within stream.state-timeout (" + to_string(timeout)
-             + ")");
+      caf::after(wait) >> [&] {
+        silent = true;
+        stop("no answer within " + what);
       });
   }
   if (!failure.empty() || local)
@@ -95,6 +133,11 @@ block fetch_kept_block(caf::actor_system& sys, const block& b, uint64_t chunk,
     sources.push_back({b.holder->node, &b.location});
   if (b.replica && b.replica->node)
     sources.push_back({b.replica->node, &b.replica_location});
+  // Then a node that did not answer lately last.
+  auto& slow = slow_nodes::instance();
+  std::stable_partition(sources.begin(), sources.end(), [&](const source& x) {
+    return !slow.slow(*x.location);
+  });
   std::stable_partition(sources.begin(), sources.end(), [&](const source& x) {
     return x.node.node() == sys.node();
   });
@@ -112,10 +155,24 @@ block fetch_kept_block(caf::actor_system& sys, const block& b, uint64_t chunk,
   std::string why;
   for (size_t i = 0; i < sources.size(); ++i) {
     const auto& x = sources[i];
+    // With a copy to try next, half of the timeout: the fetching task then
+    // answers its driver within `stream.state-timeout` still.
+    auto last = i + 1 == sources.size();
+    auto bound = last ? timeout : timeout / 2;
+    auto within = "stream.state-timeout (" + to_string(timeout) + ")";
+    if (!last)
+      within = to_string(bound) + " (half of " + within
+               + ": a copy is on another node)";
     std::string failure;
-    auto result = fetch_from(sys, b, x.node, chunk, timeout, failure);
-    if (failure.empty())
+    bool silent = false;
+    auto result = fetch_from(sys, b, x.node, chunk, bound, within, failure,
+                             silent);
+    if (failure.empty()) {
+      slow.answered(*x.location);
       return result;
+    }
+    if (silent)
+      slow.failed(*x.location);
     if (!why.empty())
       why += "; ";
     if (sources.size() > 1)

@@ -16,8 +16,13 @@ namespace caf_stream::actors {
 /// at most `chunk` bytes, one at a time (CAF 0.17's BASP has no flow
 /// control). Blocks the calling thread, which must not be one of the actor
 /// system's scheduler threads (the job executor's or a task host's).
-/// Throws `stream_error` when every node that keeps it is lost, does not
-/// keep the block, or does not answer within `timeout`.
+/// A node that keeps a copy too gets half of `timeout` to answer, so that
+/// a task that fetches answers its driver within `timeout` still; a node
+/// that was lost or did not answer is tried last for a while (5 s, then
+/// twice as long each time it fails again, up to 80 s), so that a frozen
+/// node costs a process one wait, not one per block. Throws `stream_error`
+/// when every node that keeps it is lost, does not keep the block, or does
+/// not answer.
 block fetch_kept_block(caf::actor_system& sys, const block& b,
                        uint64_t chunk, duration timeout);
 
