@@ -1,20 +1,33 @@
 // The chaos run of a cluster: a driver (this program) and worker nodes
-// (`state_node_child --word-states`) run the stateful word graph
-// (`support/word_graph.hpp`: a windowed count over 3 batches and
-// `map_with_state`'s running totals), with the map and reduce tasks and the
-// state's partitions on the nodes. While batches run, it SIGKILLs a node at
-// a random moment and starts it again on its port a few batches later, or
-// freezes one (SIGSTOP) for a few batches; then it checks every batch's
-// output against a sequential model of Spark's semantics: a lost or frozen
-// node's work is redone elsewhere and no batch fails or changes.
+// (`state_node_child`) run a graph with its tasks, state and receivers on
+// the nodes. While batches run, it SIGKILLs a node at a random moment and
+// starts it again on its port a few batches later, or freezes one (SIGSTOP)
+// for a few batches; then it checks the output against a sequential model
+// of Spark's semantics: a lost or frozen node's work is redone elsewhere,
+// and no batch fails or changes.
 //
 //   nodes_chaos NODE_CHILD [--faults F] [--batches B] [--nodes N]
-//               [--seed S] [--no-freeze] [--log-level L]
+//               [--seed S] [--no-freeze] [--receivers [--numbers M]]
+//               [--log-level L]
 //
-// Batches are cut on a manual clock, each once the one before completed;
-// a fault lands 0-20 ms after a cut, while the batch's tasks or state
-// calls run. Prints the figures (and a JSON line) and exits non-zero if a
-// batch failed or an output differs from the model.
+// The word graph (`support/word_graph.hpp`, `--word-states`): a windowed
+// count over 3 batches and `map_with_state`'s running totals, with the map
+// and reduce tasks and the state's partitions on the nodes; each batch's
+// output is checked. With --receivers, the kept block graph
+// (`support::acked_sums`, `--receiver-sums`): a receiver on a node reads
+// numbers from a reliable source (`support::acked_source`), with
+// `stream.receiver.replication` 2, and its blocks stay on the nodes;
+// every number below M (100,000) must reach a batch (a chunk stored but
+// not acknowledged when its receiver was killed comes again, as in Spark)
+// and each batch's sums by residue must be those of its numbers. There a
+// fault waits until no node is faulty and two batches passed since the
+// last one came back: two nodes lost at once may hold both copies of a
+// block.
+//
+// Batches are cut on a manual clock, each once the one before completed
+// (and 20 ms after it with --receivers, for the source to go on); a fault
+// lands 0-20 ms after a cut. Prints the figures (and a JSON line) and
+// exits non-zero if a batch failed or the output differs from the model.
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +38,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -34,6 +48,7 @@
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/acked_source.hpp"
 #include "support/batch_waiter.hpp"
 #include "support/child_process.hpp"
 #include "support/ports.hpp"
@@ -53,13 +68,16 @@ struct options {
   size_t nodes = 3;
   uint32_t seed = 1;
   bool freeze = true;
+  bool receivers = false;
+  int64_t numbers = 100000;
   std::string log_level = "info";
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "nodes_chaos: " << why
             << "\nusage: nodes_chaos NODE_CHILD [--faults F] [--batches B] "
-               "[--nodes N] [--seed S] [--no-freeze] [--log-level L]\n";
+               "[--nodes N] [--seed S] [--no-freeze] [--receivers "
+               "[--numbers M]] [--log-level L]\n";
   std::exit(2);
 }
 
@@ -74,6 +92,10 @@ options parse(int argc, char** argv) {
       result.freeze = false;
       continue;
     }
+    if (flag == "--receivers") {
+      result.receivers = true;
+      continue;
+    }
     if (i + 1 == argc)
       usage(flag + " needs a value");
     std::string value = argv[++i];
@@ -86,6 +108,8 @@ options parse(int argc, char** argv) {
         result.nodes = std::stoul(value);
       else if (flag == "--seed")
         result.seed = static_cast<uint32_t>(std::stoul(value));
+      else if (flag == "--numbers")
+        result.numbers = std::stoll(value);
       else if (flag == "--log-level")
         result.log_level = value;
       else
@@ -94,9 +118,10 @@ options parse(int argc, char** argv) {
       usage(flag + " " + value + " is not a number");
     }
   }
-  if (result.faults < 0 || result.batches < 10 || result.nodes < 1)
-    usage("--faults must not be negative, --batches at least 10 and "
-          "--nodes at least 1");
+  if (result.faults < 0 || result.batches < 10 || result.nodes < 1
+      || result.numbers < 1)
+    usage("--faults must not be negative, --batches at least 10, and "
+          "--nodes and --numbers at least 1");
   return result;
 }
 
@@ -139,7 +164,8 @@ public:
   enum output { windowed, totals };
 
   auto collect(output o) {
-    return [this, o](const rdd<test::word_graph::count>& x, caf_stream::time t) {
+    return [this, o](const rdd<test::word_graph::count>& x,
+                     caf_stream::time t) {
       auto xs = x.collect();
       std::lock_guard<std::mutex> guard{mtx_};
       auto& batch = counts_[{o, t.milliseconds() / 1000}];
@@ -158,26 +184,17 @@ private:
   std::map<std::pair<output, int64_t>, counts> counts_;
 };
 
-// A worker node process on a fixed port, which a kill leaves down until
-// `start` runs it again there.
+// A worker node process on a fixed port serving the graph that `flag`
+// names, which a kill leaves down until `recover` runs it again there.
 class node {
 public:
-  node(std::string program, uint16_t port)
-    : program_(std::move(program)), port_(port) {
+  node(std::string program, std::string flag, uint16_t port)
+    : program_(std::move(program)), flag_(std::move(flag)), port_(port) {
     start();
   }
 
   std::string address() const {
     return "127.0.0.1:" + std::to_string(port_);
-  }
-
-  void start() {
-    proc_ = std::make_unique<support::child_process>(std::vector<std::string>{
-      program_, "--word-states", "--port=" + std::to_string(port_)});
-    auto line = proc_->read_line();
-    if (line.rfind("port ", 0) != 0)
-      throw std::runtime_error("the node on port " + std::to_string(port_)
-                               + " did not start: " + line);
   }
 
   void kill() {
@@ -209,109 +226,183 @@ public:
   }
 
 private:
+  void start() {
+    proc_ = std::make_unique<support::child_process>(std::vector<std::string>{
+      program_, flag_, "--port=" + std::to_string(port_)});
+    auto line = proc_->read_line();
+    if (line.rfind("port ", 0) != 0)
+      throw std::runtime_error("the node on port " + std::to_string(port_)
+                               + " did not start: " + line);
+  }
+
   std::string program_;
+  std::string flag_;
   uint16_t port_;
   std::unique_ptr<support::child_process> proc_;
   bool down_ = false;
   bool frozen_ = false;
 };
 
-} // namespace
+// The worker nodes and their faults: `opts.faults` of them, each SIGKILL
+// or SIGSTOP, the node back 1 to 4 batches later. They go to random
+// batches, at most one per batch; with `opts.receivers` one at a time
+// instead, 1 to 4 batches after the last is over (see `after_cut`).
+class cluster {
+public:
+  cluster(const options& opts, const std::string& flag)
+    : gen_(opts.seed),
+      faults_(static_cast<size_t>(opts.faults)),
+      one_at_a_time_(opts.receivers) {
+    for (size_t i = 0; i < opts.nodes; ++i) {
+      auto port = static_cast<uint16_t>(support::free_port());
+      nodes_.push_back(std::make_unique<node>(opts.child, flag, port));
+      addresses_.push_back(nodes_.back()->address());
+    }
+    std::uniform_int_distribution<size_t> pick{2, opts.batches - 1};
+    while (!one_at_a_time_ && fault_at_.size() < faults_
+           && fault_at_.size() + 2 < opts.batches)
+      fault_at_.insert(pick(gen_));
+    kill_it_ = std::bernoulli_distribution{opts.freeze ? 0.6 : 1.0};
+  }
 
-int main(int argc, char** argv) {
-  auto opts = parse(argc, argv);
-  try {
-    set_log_level(opts.log_level);
-  } catch (const std::exception& e) {
-    usage(e.what());
+  const std::vector<std::string>& addresses() const noexcept {
+    return addresses_;
   }
-  std::mt19937 gen{opts.seed};
-  std::vector<std::unique_ptr<node>> nodes;
-  std::vector<std::string> addresses;
-  for (size_t i = 0; i < opts.nodes; ++i) {
-    auto port = static_cast<uint16_t>(support::free_port());
-    nodes.push_back(std::make_unique<node>(opts.child, port));
-    addresses.push_back(nodes.back()->address());
+
+  // Brings back the nodes due at batch `k`, before it is cut.
+  void before(size_t k) {
+    for (auto i : back_at_[k]) {
+      nodes_[i]->recover();
+      last_back_ = k;
+    }
+    back_at_.erase(k);
   }
+
+  // Strikes a node if batch `k`, just cut, is one of the faults'. One at
+  // a time, that is the first batch at least two after the last node came
+  // back, plus 0 to 3.
+  void after_cut(size_t k) {
+    std::uniform_int_distribution<size_t> down_for{1, 4};
+    if (one_at_a_time_) {
+      auto busy = std::any_of(nodes_.begin(), nodes_.end(),
+                              [](const auto& n) { return n->faulty(); });
+      if (busy || kills + freezes == faults_ || k < last_back_ + 2)
+        return;
+      if (fault_at_.empty())
+        fault_at_.insert(k + down_for(gen_) - 1);
+    }
+    if (fault_at_.erase(k) == 0)
+      return;
+    std::uniform_int_distribution<size_t> which{0, nodes_.size() - 1};
+    std::uniform_int_distribution<int> delay_ms{0, 20};
+    auto i = which(gen_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(gen_)));
+    if (nodes_[i]->faulty())
+      return;
+    auto kill = kill_it_(gen_);
+    if (kill) {
+      nodes_[i]->kill();
+      ++kills;
+    } else {
+      nodes_[i]->freeze();
+      ++freezes;
+    }
+    std::printf("nodes_chaos: batch %zu: %s the node %s\n", k,
+                kill ? "killed" : "froze", addresses_[i].c_str());
+    std::fflush(stdout);
+    back_at_[k + down_for(gen_)].push_back(i);
+  }
+
+  size_t kills = 0;
+  size_t freezes = 0;
+
+private:
+  std::mt19937 gen_;
+  size_t faults_;
+  bool one_at_a_time_;
+  std::bernoulli_distribution kill_it_;
+  std::vector<std::unique_ptr<node>> nodes_;
+  std::vector<std::string> addresses_;
+  std::set<size_t> fault_at_;
+  std::map<size_t, std::vector<size_t>> back_at_;
+  size_t last_back_ = 0;
+};
+
+// The driver's options with the nodes of `c`.
+stream_options driver_options(const cluster& c) {
   auto cfg = testing::default_test_options();
   cfg.workers = 2;
-  cfg.state_nodes = addresses;
+  cfg.state_nodes = c.addresses();
   cfg.tasks = task_placement::workers;
   // A frozen node's state calls are given up on after 3 s.
   cfg.state_timeout = duration{3000};
   cfg.app_id = "state-node-tests";
+  return cfg;
+}
+
+// How long each batch took from its cut, in ms, sorted.
+class batch_times {
+public:
+  void cut() {
+    cut_ = clock_type::now();
+  }
+
+  void done() {
+    ms_.push_back(
+      std::chrono::duration<double, std::milli>(clock_type::now() - cut_)
+        .count());
+  }
+
+  double median() {
+    std::sort(ms_.begin(), ms_.end());
+    return ms_.empty() ? 0 : ms_[ms_.size() / 2];
+  }
+
+  double worst() {
+    return ms_.empty() ? 0 : *std::max_element(ms_.begin(), ms_.end());
+  }
+
+private:
+  clock_type::time_point cut_;
+  std::vector<double> ms_;
+};
+
+// What a run found.
+struct findings {
+  size_t batches = 0;
+  std::vector<std::string> failures;
+  // Batches (or numbers) that differ from the model.
+  size_t wrong = 0;
+  batch_times times;
+};
+
+// The word graph's run; checks each batch's windowed counts and totals.
+findings run_words(const options& opts, cluster& c) {
+  findings result;
   auto clk = std::make_shared<testing::manual_clock>();
   auto lines = std::make_shared<rdd_queue<std::string>>();
   auto out = std::make_shared<collected>();
   testing::temporary_directory dir;
-  streaming_context ssc{std::chrono::seconds(1), cfg, clk};
+  streaming_context ssc{std::chrono::seconds(1), driver_options(c), clk};
   ssc.checkpoint(dir.path());
   auto g = test::word_graph::build_stateful(ssc, lines);
   g.windowed.foreach_rdd(out->collect(collected::windowed));
   g.totals.foreach_rdd(out->collect(collected::totals));
   ssc.add_streaming_listener(out);
   ssc.start();
-  // Faults go to batches at random, at most one per batch; a node comes
-  // back 1 to 4 batches after its fault.
-  std::vector<size_t> fault_batches;
-  {
-    std::uniform_int_distribution<size_t> pick{2, opts.batches - 1};
-    std::vector<bool> taken(opts.batches + 1, false);
-    for (int i = 0; i < opts.faults && fault_batches.size() + 2 < opts.batches;
-         ++i) {
-      size_t k;
-      do {
-        k = pick(gen);
-      } while (taken[k]);
-      taken[k] = true;
-      fault_batches.push_back(k);
-    }
-  }
-  std::uniform_int_distribution<int> delay_ms{0, 20};
-  std::uniform_int_distribution<size_t> down_for{1, 4};
-  std::uniform_int_distribution<size_t> which{0, opts.nodes - 1};
-  std::bernoulli_distribution kill_it{opts.freeze ? 0.6 : 1.0};
-  std::map<size_t, std::vector<size_t>> back_at; // batch -> nodes
-  size_t kills = 0;
-  size_t freezes = 0;
-  std::vector<double> batch_ms;
-  auto t0 = clock_type::now();
   for (size_t k = 1; k <= opts.batches; ++k) {
-    for (auto i : back_at[k])
-      nodes[i]->recover();
-    back_at.erase(k);
+    c.before(k);
     lines->push(parallelize(lines_of(opts.seed, k), 4));
-    auto cut = clock_type::now();
+    result.times.cut();
     clk->advance(std::chrono::seconds(1));
-    if (std::count(fault_batches.begin(), fault_batches.end(), k) > 0) {
-      auto i = which(gen);
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(gen)));
-      if (!nodes[i]->faulty()) {
-        if (kill_it(gen)) {
-          nodes[i]->kill();
-          ++kills;
-          std::printf("nodes_chaos: batch %zu: killed the node %s\n", k,
-                      addresses[i].c_str());
-        } else {
-          nodes[i]->freeze();
-          ++freezes;
-          std::printf("nodes_chaos: batch %zu: froze the node %s\n", k,
-                      addresses[i].c_str());
-        }
-        std::fflush(stdout);
-        back_at[k + down_for(gen)].push_back(i);
-      }
-    }
+    c.after_cut(k);
     out->wait_for(k, std::chrono::seconds(300));
-    batch_ms.push_back(
-      std::chrono::duration<double, std::milli>(clock_type::now() - cut)
-        .count());
+    result.times.done();
   }
-  auto seconds
-    = std::chrono::duration<double>(clock_type::now() - t0).count();
   ssc.stop(false);
+  result.batches = opts.batches;
+  result.failures = out->failures();
   // The window holds the last 3 batches; the totals, all so far.
-  size_t wrong = 0;
   std::vector<counts> batch{counts{}};
   counts totals;
   for (size_t k = 1; k <= opts.batches; ++k) {
@@ -323,26 +414,161 @@ int main(int argc, char** argv) {
     auto windowed_ok = out->of(collected::windowed, k) == windowed;
     auto totals_ok = out->of(collected::totals, k) == totals;
     if (!windowed_ok || !totals_ok) {
-      ++wrong;
+      ++result.wrong;
       std::printf("nodes_chaos: batch %zu: %s differ from the model\n", k,
                   !windowed_ok ? "the windowed counts" : "the totals");
     }
   }
-  auto failures = out->failures();
-  for (const auto& why : failures)
+  return result;
+}
+
+// Each batch's numbers and sums by residue (`support::acked_sums`).
+class receiver_output final : public support::batch_waiter {
+public:
+  void numbers(const rdd<int64_t>& x, caf_stream::time t) {
+    auto xs = x.collect();
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& batch = numbers_[t.milliseconds()];
+    batch.insert(batch.end(), xs.begin(), xs.end());
+  }
+
+  void sums(const rdd<support::residue_sum>& x, caf_stream::time t) {
+    auto xs = x.collect();
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& batch = sums_[t.milliseconds()];
+    for (const auto& [r, sum] : xs)
+      batch[r] += sum;
+  }
+
+  // Each batch's numbers, by batch time.
+  std::map<int64_t, std::vector<int64_t>> numbers() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return numbers_;
+  }
+
+  // Each batch's sums by residue, by batch time.
+  std::map<int64_t, std::map<int64_t, int64_t>> sums() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return sums_;
+  }
+
+  // Whether the batches got every number below `n`.
+  bool has_all(int64_t n) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::set<int64_t> seen;
+    for (const auto& [t, xs] : numbers_)
+      for (auto x : xs)
+        if (x < n)
+          seen.insert(x);
+    return static_cast<int64_t>(seen.size()) == n;
+  }
+
+private:
+  std::mutex mtx_;
+  std::map<int64_t, std::vector<int64_t>> numbers_;
+  std::map<int64_t, std::map<int64_t, int64_t>> sums_;
+};
+
+// The receiver graph's run, until every number reached a batch or
+// `opts.batches` were cut; checks that none was lost and each batch's sums.
+findings run_receivers(const options& opts, cluster& c,
+                       support::acked_source& source, int64_t total,
+                       size_t& duplicates) {
+  findings result;
+  auto clk = std::make_shared<testing::manual_clock>();
+  auto out = std::make_shared<receiver_output>();
+  auto cfg = driver_options(c);
+  cfg.receiver_replication = 2;
+  streaming_context ssc{std::chrono::seconds(1), cfg, clk};
+  support::acked_sums(
+    ssc, source.port(),
+    [out](const rdd<int64_t>& x, caf_stream::time t) { out->numbers(x, t); },
+    [out](const rdd<support::residue_sum>& x, caf_stream::time t) {
+      out->sums(x, t);
+    });
+  ssc.add_streaming_listener(out);
+  ssc.start();
+  size_t k = 0;
+  while (k < opts.batches && !out->has_all(total)) {
+    ++k;
+    c.before(k);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    result.times.cut();
+    clk->advance(std::chrono::seconds(1));
+    c.after_cut(k);
+    out->wait_for(k, std::chrono::seconds(300));
+    result.times.done();
+  }
+  ssc.stop(false);
+  result.batches = k;
+  result.failures = out->failures();
+  std::map<int64_t, size_t> seen;
+  for (const auto& [t, xs] : out->numbers()) {
+    std::map<int64_t, int64_t> sums;
+    for (auto x : xs) {
+      ++seen[x];
+      sums[x % 4] += x;
+    }
+    if (out->sums()[t] != sums) {
+      ++result.wrong;
+      std::printf("nodes_chaos: batch %lld ms: the sums differ from its "
+                  "numbers'\n",
+                  static_cast<long long>(t));
+    }
+  }
+  for (int64_t x = 0; x < total; ++x) {
+    if (seen[x] == 0) {
+      ++result.wrong;
+      std::printf("nodes_chaos: number %lld reached no batch\n",
+                  static_cast<long long>(x));
+    } else {
+      duplicates += seen[x] - 1;
+    }
+  }
+  return result;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = parse(argc, argv);
+  try {
+    set_log_level(opts.log_level);
+  } catch (const std::exception& e) {
+    usage(e.what());
+  }
+  auto total = opts.numbers;
+  auto t0 = clock_type::now();
+  // The receiver's source: numbers 0 to `total`, in lines of 50.
+  std::optional<support::acked_source> source;
+  std::string graph = "--word-states";
+  if (opts.receivers) {
+    source.emplace(total, 50, total);
+    graph = "--receiver-sums=" + std::to_string(source->port());
+  }
+  cluster c{opts, graph};
+  size_t duplicates = 0;
+  auto f = opts.receivers ? run_receivers(opts, c, *source, total, duplicates)
+                          : run_words(opts, c);
+  auto seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  for (const auto& why : f.failures)
     std::printf("nodes_chaos: a batch failed: %s\n", why.c_str());
-  std::sort(batch_ms.begin(), batch_ms.end());
-  auto worst = batch_ms.back();
-  auto median = batch_ms[batch_ms.size() / 2];
   std::printf("nodes_chaos: %zu batches on %zu worker nodes in %.1f s, %zu "
-              "kills and %zu freezes: %zu failed, %zu differ from the model; "
-              "batch time median %.0f ms, worst %.0f ms\n",
-              opts.batches, opts.nodes, seconds, kills, freezes,
-              failures.size(), wrong, median, worst);
-  std::printf("{\"batches\": %zu, \"nodes\": %zu, \"kills\": %zu, "
-              "\"freezes\": %zu, \"failed\": %zu, \"wrong\": %zu, "
+              "kills and %zu freezes: %zu failed, %zu differ from the model",
+              f.batches, opts.nodes, seconds, c.kills, c.freezes,
+              f.failures.size(), f.wrong);
+  if (opts.receivers)
+    std::printf(" (%lld numbers, %zu came twice)",
+                static_cast<long long>(total), duplicates);
+  auto median = f.times.median();
+  auto worst = f.times.worst();
+  std::printf("; batch time median %.0f ms, worst %.0f ms\n", median, worst);
+  std::printf("{\"graph\": \"%s\", \"batches\": %zu, \"nodes\": %zu, "
+              "\"kills\": %zu, \"freezes\": %zu, \"failed\": %zu, "
+              "\"wrong\": %zu, \"duplicates\": %zu, "
               "\"median_batch_ms\": %.0f, \"worst_batch_ms\": %.0f}\n",
-              opts.batches, opts.nodes, kills, freezes, failures.size(),
-              wrong, median, worst);
-  return failures.empty() && wrong == 0 ? 0 : 1;
+              opts.receivers ? "receivers" : "words", f.batches, opts.nodes,
+              c.kills, c.freezes, f.failures.size(), f.wrong, duplicates,
+              median, worst);
+  return f.failures.empty() && f.wrong == 0 ? 0 : 1;
 }
