@@ -122,7 +122,7 @@ block fetch_from(caf::actor_system& sys, const block& b,
 } // namespace
 
 block fetch_kept_block(caf::actor_system& sys, const block& b, uint64_t chunk,
-                       duration timeout) {
+                       duration timeout, const node_reach& reach) {
   // The nodes that keep the records: this process's first, if it is one.
   struct source {
     caf::actor node;
@@ -163,9 +163,13 @@ block fetch_kept_block(caf::actor_system& sys, const block& b, uint64_t chunk,
     if (!last)
       within = to_string(bound) + " (half of " + within
                + ": a copy is on another node)";
+    auto node = x.node;
+    if (reach)
+      if (auto direct = reach(*x.location))
+        node = std::move(direct);
     std::string failure;
     bool silent = false;
-    auto result = fetch_from(sys, b, x.node, chunk, bound, within, failure,
+    auto result = fetch_from(sys, b, node, chunk, bound, within, failure,
                              silent);
     if (failure.empty()) {
       slow.answered(*x.location);

@@ -104,9 +104,14 @@ public:
     }
   }
 
+  // The nodes that keep the block are asked through this process's own
+  // connections to them (see `fetch_kept_block`).
   block fetch_block(const block& b) override {
+    auto reach = [this](const std::string& address) {
+      return on_nodes_ ? on_nodes_->node_at(address) : caf::actor{};
+    };
     return fetch_kept_block(self_->system(), b, opts_.shuffle_fetch_chunk,
-                            opts_.state_timeout);
+                            opts_.state_timeout, reach);
   }
 
   std::vector<block> call_state(const state_operator& op, state_call what,

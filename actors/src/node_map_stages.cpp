@@ -121,6 +121,11 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   return node;
 }
 
+caf::actor node_map_stages::node_at(const std::string& address) {
+  auto reached = reach(address);
+  return reached ? std::move(*reached) : caf::actor{};
+}
+
 std::vector<size_t>
 node_map_stages::slots_of(const std::vector<std::string>& addresses) const {
   std::vector<size_t> result;

@@ -76,6 +76,10 @@ public:
   bool run(const detail::rdd_node_base& shuffle, size_t n,
            detail::function_ref<void(const std::vector<uint32_t>&)> here);
 
+  /// The actor of the worker node at `address`, reached (and monitored)
+  /// from this process once; null if it cannot be reached.
+  caf::actor node_at(const std::string& address);
+
 private:
   // Tasks `tasks` of the stage at `where` with the batch's `inputs`, as a
   // node runs them: in this driver's graph, program, zero time and default

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
@@ -44,12 +45,13 @@ caf::behavior copy_node(caf::event_based_actor* self) {
   };
 }
 
-// Block `id`, which `frozen` keeps and `copy` keeps a copy of.
-block kept(uint64_t id, const caf::actor& frozen, const caf::actor& copy) {
+// Block `id`, which `frozen` keeps at `where` and `copy` keeps a copy of.
+block kept(uint64_t id, const caf::actor& frozen, const caf::actor& copy,
+           const std::string& where = "frozen-node-of-block-fetch-test:1") {
   block b;
   b.id = id;
   b.records = 42;
-  b.location = "frozen-node-of-block-fetch-test:1";
+  b.location = where;
   b.holder = std::make_shared<const block_holder>(block_holder{frozen});
   b.replica_location = "copy-node-of-block-fetch-test:1";
   b.replica = std::make_shared<const block_holder>(block_holder{copy});
@@ -89,4 +91,27 @@ TEST_CASE("a frozen node that keeps blocks costs one wait: its blocks come "
   CHECK(*asked == 2);
   caf::anon_send_exit(frozen, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(copy, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a kept block is fetched through the node actor this process "
+          "reaches itself, not the one the block names",
+          "[actors][receiver][nodes]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  auto asked = std::make_shared<std::atomic<int>>(0);
+  auto named = sys.spawn(frozen_node, asked);
+  auto reached = sys.spawn(copy_node);
+  // The block names an actor that never answers (a route through a node
+  // that is gone); this process reaches the node at that address itself.
+  auto b = kept(1, named, named, "reached-node-of-block-fetch-test:1");
+  std::vector<std::string> addresses;
+  auto reach = [&](const std::string& address) {
+    addresses.push_back(address);
+    return address == b.location ? reached : caf::actor{};
+  };
+  CHECK(fetch_kept_block(sys, b, 1024, duration{60000}, reach).records == 42);
+  CHECK(*asked == 0);
+  CHECK(addresses == std::vector<std::string>{b.location});
+  caf::anon_send_exit(named, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(reached, caf::exit_reason::user_shutdown);
 }
