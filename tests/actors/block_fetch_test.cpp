@@ -58,60 +58,67 @@ block kept(uint64_t id, const caf::actor& frozen, const caf::actor& copy,
   return b;
 }
 
+// An actor system with a frozen node and a node that keeps copies.
+struct fixture {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<std::atomic<int>> asked
+    = std::make_shared<std::atomic<int>>(0);
+  caf::actor frozen = sys.spawn(frozen_node, asked);
+  caf::actor copy = sys.spawn(copy_node);
+
+  ~fixture() {
+    caf::anon_send_exit(frozen, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(copy, caf::exit_reason::user_shutdown);
+  }
+};
+
 } // namespace
 
 TEST_CASE("a frozen node that keeps blocks costs one wait: its blocks come "
           "from their copies, and it is asked last for a while",
           "[actors][receiver][nodes]") {
-  stream_config cfg;
-  caf::actor_system sys{cfg};
-  auto asked = std::make_shared<std::atomic<int>>(0);
-  auto frozen = sys.spawn(frozen_node, asked);
-  auto copy = sys.spawn(copy_node);
+  fixture f;
   // The frozen node is asked first, gets half of the timeout (a copy is on
   // another node), then the copy answers.
   auto timeout = duration{200};
-  CHECK(fetch_kept_block(sys, kept(1, frozen, copy), 1024, timeout).records
+  CHECK(fetch_kept_block(f.sys, kept(1, f.frozen, f.copy), 1024, timeout)
+          .records
         == 42);
-  CHECK(*asked == 1);
+  CHECK(*f.asked == 1);
   // The next blocks come from the copy at once: the frozen node is not
   // asked again.
   for (uint64_t id = 2; id <= 5; ++id)
-    CHECK(fetch_kept_block(sys, kept(id, frozen, copy), 1024, timeout).id
+    CHECK(fetch_kept_block(f.sys, kept(id, f.frozen, f.copy), 1024, timeout)
+            .id
           == id);
-  CHECK(*asked == 1);
+  CHECK(*f.asked == 1);
   // A block whose only node is frozen: the whole timeout, then an error
   // that says so.
-  auto alone = kept(6, frozen, copy);
+  auto alone = kept(6, f.frozen, f.copy);
   alone.replica = nullptr;
   alone.replica_location.clear();
-  CHECK_THROWS_WITH(fetch_kept_block(sys, alone, 1024, timeout),
+  CHECK_THROWS_WITH(fetch_kept_block(f.sys, alone, 1024, timeout),
                     Catch::Matchers::Contains(
                       "no answer within stream.state-timeout (200 ms)"));
-  CHECK(*asked == 2);
-  caf::anon_send_exit(frozen, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(copy, caf::exit_reason::user_shutdown);
+  CHECK(*f.asked == 2);
 }
 
 TEST_CASE("a kept block is fetched through the node actor this process "
           "reaches itself, not the one the block names",
           "[actors][receiver][nodes]") {
-  stream_config cfg;
-  caf::actor_system sys{cfg};
-  auto asked = std::make_shared<std::atomic<int>>(0);
-  auto named = sys.spawn(frozen_node, asked);
-  auto reached = sys.spawn(copy_node);
+  fixture f;
   // The block names an actor that never answers (a route through a node
-  // that is gone); this process reaches the node at that address itself.
-  auto b = kept(1, named, named, "reached-node-of-block-fetch-test:1");
+  // that is gone); this process reaches the node at that address itself,
+  // here the node that keeps copies.
+  auto b = kept(1, f.frozen, f.frozen, "reached-node-of-block-fetch-test:1");
   std::vector<std::string> addresses;
   auto reach = [&](const std::string& address) {
     addresses.push_back(address);
-    return address == b.location ? reached : caf::actor{};
+    return address == b.location ? f.copy : caf::actor{};
   };
-  CHECK(fetch_kept_block(sys, b, 1024, duration{60000}, reach).records == 42);
-  CHECK(*asked == 0);
+  CHECK(fetch_kept_block(f.sys, b, 1024, duration{60000}, reach).records
+        == 42);
+  CHECK(*f.asked == 0);
   CHECK(addresses == std::vector<std::string>{b.location});
-  caf::anon_send_exit(named, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(reached, caf::exit_reason::user_shutdown);
 }

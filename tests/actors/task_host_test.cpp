@@ -226,6 +226,18 @@ rdd<count> word_counts(size_t partitions) {
     .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 3);
 }
 
+// The word counts of `lines` in `partitions` partitions through `runner`,
+// sorted.
+counts counted_through(host_runner& runner, size_t partitions) {
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  auto result = word_counts(partitions).with_context(context).collect();
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+const counts expected{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}};
+
 // A node's copy of the word graph, never started, and its task host with
 // two task slots.
 struct fixture {
@@ -256,11 +268,7 @@ TEST_CASE("a task host runs a map stage and hands its buckets out in "
           "[actors][tasks]") {
   fixture f;
   host_runner runner{f.self, f.host, 5};
-  auto context = std::make_shared<rdd_context>();
-  scoped_runner installed{*context, runner};
-  auto result = word_counts(4).with_context(context).collect();
-  std::sort(result.begin(), result.end());
-  CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
+  CHECK(counted_through(runner, 4) == expected);
   // The buckets were longer than one chunk.
   CHECK(runner.chunks > 4);
 }
@@ -270,11 +278,7 @@ TEST_CASE("a task host runs the reduce tasks of a shuffle whose buckets it "
           "[actors][tasks]") {
   fixture f;
   host_runner runner{f.self, f.host, 5, host_runner::reduce::on_host};
-  auto context = std::make_shared<rdd_context>();
-  scoped_runner installed{*context, runner};
-  auto result = word_counts(4).with_context(context).collect();
-  std::sort(result.begin(), result.end());
-  CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
+  CHECK(counted_through(runner, 4) == expected);
   // A reduce stage whose map outputs do not add up is refused.
   reduce_stage bad;
   bad.shuffle.stream = 3;
@@ -293,11 +297,7 @@ TEST_CASE("late answers to a task host's fetch of a peer's buckets that "
           "[actors][tasks]") {
   fixture f;
   host_runner runner{f.self, f.host, 1000, host_runner::reduce::from_peer};
-  auto context = std::make_shared<rdd_context>();
-  scoped_runner installed{*context, runner};
-  auto result = word_counts(2).with_context(context).collect();
-  std::sort(result.begin(), result.end());
-  CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
+  CHECK(counted_through(runner, 2) == expected);
 }
 
 TEST_CASE("a task host answers a fetch of buckets it does not hold with "

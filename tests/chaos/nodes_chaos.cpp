@@ -376,6 +376,17 @@ struct findings {
   batch_times times;
 };
 
+// Cuts batch `k` on `clk`, lets `c` strike and waits for the batch (`out`
+// counts them), timing it.
+void run_batch(cluster& c, size_t k, testing::manual_clock& clk,
+               support::batch_waiter& out, batch_times& times) {
+  times.cut();
+  clk.advance(std::chrono::seconds(1));
+  c.after_cut(k);
+  out.wait_for(k, std::chrono::seconds(300));
+  times.done();
+}
+
 // The word graph's run; checks each batch's windowed counts and totals.
 findings run_words(const options& opts, cluster& c) {
   findings result;
@@ -393,11 +404,7 @@ findings run_words(const options& opts, cluster& c) {
   for (size_t k = 1; k <= opts.batches; ++k) {
     c.before(k);
     lines->push(parallelize(lines_of(opts.seed, k), 4));
-    result.times.cut();
-    clk->advance(std::chrono::seconds(1));
-    c.after_cut(k);
-    out->wait_for(k, std::chrono::seconds(300));
-    result.times.done();
+    run_batch(c, k, *clk, *out, result.times);
   }
   ssc.stop(false);
   result.batches = opts.batches;
@@ -493,11 +500,7 @@ findings run_receivers(const options& opts, cluster& c,
     ++k;
     c.before(k);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    result.times.cut();
-    clk->advance(std::chrono::seconds(1));
-    c.after_cut(k);
-    out->wait_for(k, std::chrono::seconds(300));
-    result.times.done();
+    run_batch(c, k, *clk, *out, result.times);
   }
   ssc.stop(false);
   result.batches = k;
