@@ -25,12 +25,16 @@
 // block.
 //
 // Batches are cut on a manual clock, each once the one before completed
-// (and 20 ms after it with --receivers, for the source to go on); a fault
-// lands 0-20 ms after a cut. Prints the figures (and a JSON line) and
-// exits non-zero if a batch failed or the output differs from the model.
+// (with --receivers, once the receiver also stored 500 more numbers or
+// all of them); a fault lands right after a cut or once the batch started
+// (its jobs run), at random. It waits for events, not for time, so that
+// its outcome does not depend on the machine's speed. Prints the figures
+// (and a JSON line) and exits non-zero if a batch failed or the output
+// differs from the model.
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -41,7 +45,6 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -278,10 +281,12 @@ public:
     back_at_.erase(k);
   }
 
-  // Strikes a node if batch `k`, just cut, is one of the faults'. One at
-  // a time, that is the first batch at least two after the last node came
+  // Strikes a node if batch `k`, just cut, is one of the faults', at once
+  // or after `started()` (which waits until the batch started). One at a
+  // time, that is the first batch at least two after the last node came
   // back, plus 0 to 3.
-  void after_cut(size_t k) {
+  template <class Started>
+  void after_cut(size_t k, Started started) {
     std::uniform_int_distribution<size_t> down_for{1, 4};
     if (one_at_a_time_) {
       auto busy = std::any_of(nodes_.begin(), nodes_.end(),
@@ -294,9 +299,10 @@ public:
     if (fault_at_.erase(k) == 0)
       return;
     std::uniform_int_distribution<size_t> which{0, nodes_.size() - 1};
-    std::uniform_int_distribution<int> delay_ms{0, 20};
+    std::bernoulli_distribution at_once{0.5};
     auto i = which(gen_);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(gen_)));
+    if (!at_once(gen_))
+      started();
     if (nodes_[i]->faulty())
       return;
     auto kill = kill_it_(gen_);
@@ -376,13 +382,37 @@ struct findings {
   batch_times times;
 };
 
+// Counts the batches that started, and lets a caller wait for one.
+class started_batches final : public streaming_listener {
+public:
+  void on_batch_started(const batch_info&) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++started_;
+    cv_.notify_all();
+  }
+
+  // Waits (60 s at most, a bound for a stuck run) until `k` batches
+  // started.
+  void wait_for(size_t k) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    cv_.wait_for(guard, std::chrono::seconds(60),
+                 [&] { return started_ >= k; });
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  size_t started_ = 0;
+};
+
 // Cuts batch `k` on `clk`, lets `c` strike and waits for the batch (`out`
-// counts them), timing it.
+// counts them, `started` those that started), timing it.
 void run_batch(cluster& c, size_t k, testing::manual_clock& clk,
-               support::batch_waiter& out, batch_times& times) {
+               support::batch_waiter& out, started_batches& started,
+               batch_times& times) {
   times.cut();
   clk.advance(std::chrono::seconds(1));
-  c.after_cut(k);
+  c.after_cut(k, [&] { started.wait_for(k); });
   out.wait_for(k, std::chrono::seconds(300));
   times.done();
 }
@@ -399,12 +429,14 @@ findings run_words(const options& opts, cluster& c) {
   auto g = test::word_graph::build_stateful(ssc, lines);
   g.windowed.foreach_rdd(out->collect(collected::windowed));
   g.totals.foreach_rdd(out->collect(collected::totals));
+  auto started = std::make_shared<started_batches>();
   ssc.add_streaming_listener(out);
+  ssc.add_streaming_listener(started);
   ssc.start();
   for (size_t k = 1; k <= opts.batches; ++k) {
     c.before(k);
     lines->push(parallelize(lines_of(opts.seed, k), 4));
-    run_batch(c, k, *clk, *out, result.times);
+    run_batch(c, k, *clk, *out, *started, result.times);
   }
   ssc.stop(false);
   result.batches = opts.batches;
@@ -493,14 +525,19 @@ findings run_receivers(const options& opts, cluster& c,
     [out](const rdd<support::residue_sum>& x, caf_stream::time t) {
       out->sums(x, t);
     });
+  auto started = std::make_shared<started_batches>();
   ssc.add_streaming_listener(out);
+  ssc.add_streaming_listener(started);
   ssc.start();
   size_t k = 0;
   while (k < opts.batches && !out->has_all(total)) {
     ++k;
     c.before(k);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    run_batch(c, k, *clk, *out, result.times);
+    // A bound for a receiver that moves between nodes, not a timing
+    // assumption.
+    source.wait_acked(std::min(source.acked() + 500, total),
+                      std::chrono::seconds(10));
+    run_batch(c, k, *clk, *out, *started, result.times);
   }
   ssc.stop(false);
   result.batches = k;
