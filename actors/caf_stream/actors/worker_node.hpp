@@ -38,8 +38,9 @@ namespace caf_stream::actors {
 ///   them are `peer nodes`) for the driver's `tracker` and
 ///   answers its supervisor, which the node stops when the driver goes
 ///   down (asked again by the same driver, it answers the same supervisor);
-///   an error if the driver runs another program or graph, or if the
-///   receiver runs here for another driver;
+///   an error if the driver runs another program or graph, if the
+///   receiver runs here for another driver, or if its last run here was
+///   told to stop and is not down yet (its `on_stop` may still run);
 /// - `(map_tasks_atom, uint64_t id, map_stage)`: runs a shuffle's map tasks
 ///   here for the sender, a driver's job executor (its task host does,
 ///   which sends it `map_done_atom` or `map_failed_atom` with `id`); sends
