@@ -162,7 +162,8 @@ private:
       *node, [&](caf::actor& supervisor) { supervisor_ = supervisor; },
       start_receiver_atom::value, graph_fingerprint_, program_id(opts_),
       in_->stream_id(), tracker_, listener_bus_, opts_.receiver_replication,
-      opts_.tasks_on_workers(), address, peers, peer_nodes);
+      opts_.state_timeout.count(), opts_.tasks_on_workers(), address, peers,
+      peer_nodes);
     if (failure) {
       // A node of another program or graph is a configuration error.
       auto level = failure == errc::invalid_graph ? spdlog::level::err

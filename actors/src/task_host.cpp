@@ -120,7 +120,8 @@ private:
     auto t = stage.batch.batch_time;
     std::string failure;
     try {
-      slots_runner runner{spreader, t, system(), opts_};
+      auto opts = settings_for(stage);
+      slots_runner runner{spreader, t, system(), opts};
       graph_->use_driver_parallelism(stage.parallelism);
       auto buckets = graph_->run_map_tasks(
         stage.zero, std::move(stage.batch),
@@ -158,8 +159,9 @@ private:
     auto t = x.shuffle.batch.batch_time;
     std::string failure;
     try {
-      auto buckets = fetch_buckets(x, driver);
-      slots_runner runner{spreader, t, system(), opts_};
+      auto opts = settings_for(x.shuffle);
+      auto buckets = fetch_buckets(x, driver, opts.state_timeout);
+      slots_runner runner{spreader, t, system(), opts};
       graph_->use_driver_parallelism(x.shuffle.parallelism);
       auto parts = graph_->run_reduce_tasks(
         x.shuffle.zero, std::move(x.shuffle.batch),
@@ -183,6 +185,16 @@ private:
     send(driver, map_failed_atom::value, id, std::move(failure));
   }
 
+  // This node's settings for a stage of the driver: with the driver's
+  // `stream.state-timeout`, which bounds what the stage waits for other
+  // nodes (the driver gives the stage up after that).
+  stream_options settings_for(const map_stage& stage) const {
+    auto result = opts_;
+    if (stage.state_timeout_ms > 0)
+      result.state_timeout = duration{stage.state_timeout_ms};
+    return result;
+  }
+
   // The buckets of stage `x`'s reduce tasks, by task and map task: this
   // node's own from here, the others' from their nodes, in chunks of
   // `stream.shuffle.fetch-chunk` bytes with at most
@@ -192,9 +204,11 @@ private:
   // that connect to each other at once), or through the driver until it
   // exists. Serves the other nodes' fetches meanwhile (they may be
   // fetching from here). Throws `stream_error` naming a node that is lost,
-  // answers an error, or does not answer within `stream.state-timeout`.
+  // answers an error, or does not answer within `timeout` (the driver's
+  // `stream.state-timeout`).
   std::vector<std::vector<std::string>>
-  fetch_buckets(const reduce_stage& x, const caf::actor& driver) {
+  fetch_buckets(const reduce_stage& x, const caf::actor& driver,
+                duration timeout) {
     auto n = x.shuffle.tasks.size();
     auto maps = x.holders.size();
     if (x.stages.size() != maps || x.outputs.size() != maps
@@ -237,7 +251,7 @@ private:
       if (!peers[h]) {
         try {
           peers[h] = here && x.addresses[*here] < x.addresses[h]
-                       ? reach_peer(x.addresses[h])
+                       ? reach_peer(x.addresses[h], timeout)
                        : x.nodes[h];
         } catch (const stream_error&) {
           forget_peers();
@@ -314,10 +328,10 @@ private:
           if (!running_)
             failure = "this node stops";
         },
-        caf::after(opts_.state_timeout) >> [&] {
+        caf::after(timeout) >> [&] {
           failure = "the worker nodes that keep the map outputs did not "
                     "answer within stream.state-timeout ("
-                    + to_string(opts_.state_timeout) + ")";
+                    + to_string(timeout) + ")";
         });
     }
     forget_peers();
@@ -331,10 +345,10 @@ private:
   // The node actor of the peer at `address`, reached directly (over TLS
   // too): CAF 0.17 would route through the driver, which gave its handle.
   // Only the node whose address sorts first connects (see `fetch_buckets`).
-  caf::actor reach_peer(const std::string& address) {
+  caf::actor reach_peer(const std::string& address, duration timeout) {
     auto& peer = peers_[address];
     if (!peer) {
-      auto bound = std::min(opts_.state_timeout, node_connect_bound);
+      auto bound = std::min(timeout, node_connect_bound);
       auto node = connect_node(this, address, "worker node", bound);
       if (!node)
         throw stream_error(errc::job_failure, message_of(node.error()));

@@ -165,6 +165,7 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
                                             int32_t id, caf::actor tracker,
                                             caf::actor listener_bus,
                                             size_t replication,
+                                            int64_t state_timeout_ms,
                                             bool keep_blocks,
                                             const std::string& location,
                                             std::vector<block_peer> peers) {
@@ -197,6 +198,8 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
   r.tracker = tracker;
   auto opts = st.opts;
   opts.receiver_replication = replication;
+  if (state_timeout_ms > 0)
+    opts.state_timeout = duration{state_timeout_ms};
   r.running = start_receiver(
     self->system(), *in, r.rcv, st.clk, opts, tracker,
     std::move(listener_bus), nullptr, location,
@@ -395,17 +398,17 @@ caf::behavior state_node(node_actor* self,
     },
     [=](start_receiver_atom, const std::string& fingerprint,
         const std::string& program, int32_t id, caf::actor tracker,
-        caf::actor listener_bus, size_t replication, bool keep_blocks,
-        const std::string& location, std::vector<std::string>& peers,
-        std::vector<caf::actor>& peer_nodes) {
+        caf::actor listener_bus, size_t replication, int64_t state_timeout_ms,
+        bool keep_blocks, const std::string& location,
+        std::vector<std::string>& peers, std::vector<caf::actor>& peer_nodes) {
       guard_sender(self);
       std::vector<block_peer> to;
       for (size_t i = 0; i < peers.size() && i < peer_nodes.size(); ++i)
         to.push_back(block_peer{std::move(peers[i]), std::move(peer_nodes[i])});
       return start_receiver_here(self, fingerprint, program, id,
                                  std::move(tracker), std::move(listener_bus),
-                                 replication, keep_blocks, location,
-                                 std::move(to));
+                                 replication, state_timeout_ms, keep_blocks,
+                                 location, std::move(to));
     },
     [=](put_blocks_atom, block_list& blocks) {
       for (auto& b : blocks)

@@ -109,7 +109,7 @@ struct fixture {
     self
       ->request(node, caf::infinite, start_receiver_atom::value,
                 ssc.graph()->fingerprint(), program_id(opts), int32_t{0},
-                tracker, caf::actor{}, size_t{1}, false,
+                tracker, caf::actor{}, size_t{1}, int64_t{0}, false,
                 std::string{"127.0.0.1:1"}, std::vector<std::string>{},
                 std::vector<caf::actor>{})
       .receive([&](caf::actor& x) { result.first = std::move(x); },

@@ -135,12 +135,16 @@ using block_list = std::vector<block>;
 /// graph `fingerprint` of the program `program`, whose first batch came
 /// after `zero`, with the driver's default parallelism `parallelism` (the
 /// node builds the lineage with it: `dstream_graph::use_driver_parallelism`;
-/// 0: the node's own). The batch's blocks and generated inputs come along.
+/// 0: the node's own), and the driver's `stream.state-timeout` in ms
+/// `state_timeout_ms` (what the node's tasks wait for other nodes at most:
+/// the driver gives the stage up after that; 0: the node's own). The
+/// batch's blocks and generated inputs come along.
 struct map_stage {
   std::string fingerprint;
   std::string program;
   time zero;
   uint32_t parallelism = 0;
+  int64_t state_timeout_ms = 0;
   uint32_t stream = 0;
   std::vector<uint32_t> path;
   std::vector<uint32_t> tasks;
@@ -345,8 +349,8 @@ namespace actors {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, map_stage& x) {
   return f(caf::meta::type_name("caf_stream::map_stage"), x.fingerprint,
-           x.program, x.zero, x.parallelism, x.stream, x.path, x.tasks,
-           x.batch);
+           x.program, x.zero, x.parallelism, x.state_timeout_ms, x.stream,
+           x.path, x.tasks, x.batch);
 }
 
 template <class Inspector>

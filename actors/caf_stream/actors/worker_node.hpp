@@ -27,11 +27,13 @@ namespace caf_stream::actors {
 ///   -> `actor`: spawns a holder for that state stream (the holders go down
 ///   with the node); an error if the driver runs another program or graph;
 /// - `(start_receiver_atom, graph fingerprint, program, stream id, tracker,
-///   listener bus, replication, keep blocks, location, peers, peer nodes)`
-///   -> `actor`:
+///   listener bus, replication, state timeout in ms, keep blocks, location,
+///   peers, peer nodes)` -> `actor`:
 ///   starts the receiver of that receiver stream here (`start_receiver` at
 ///   `location`, this node's address as the driver names it, with the
-///   driver's `stream.receiver.replication`; with `keep blocks`, the
+///   driver's `stream.receiver.replication` and `stream.state-timeout`,
+///   which bound how long `store` waits for a copy and for the driver; with
+///   `keep blocks`, the
 ///   driver's map tasks run on the nodes, its blocks stay here,
 ///   `kept_blocks`, and with replication 2 their copies go to one of
 ///   `peers`, the driver's other nodes, whose actors as the driver reached
