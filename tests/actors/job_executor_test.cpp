@@ -21,6 +21,7 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/actor_context.hpp"
 #include "support/words.hpp"
 
 using namespace caf_stream;
@@ -41,13 +42,7 @@ std::vector<block> lines_block(std::vector<std::string> lines) {
 // A word count over one receiver stream (never started: the test hands the
 // executor its blocks), its graph started at 0 under a manual clock, and a
 // job executor with two workers; the test's own actor is the listener bus.
-struct fixture {
-  stream_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  std::shared_ptr<testing::manual_clock> clk
-    = std::make_shared<testing::manual_clock>();
-  streaming_context ssc{sys, std::chrono::seconds(1), clk};
+struct fixture : support::actor_context {
   std::shared_ptr<runtime_state> state = std::make_shared<runtime_state>();
   std::vector<caf::actor> workers{spawn_operator_worker(sys),
                                   spawn_operator_worker(sys)};

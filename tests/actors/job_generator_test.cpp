@@ -18,6 +18,8 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/actor_context.hpp"
+
 using namespace caf_stream;
 using namespace caf_stream::actors;
 
@@ -26,13 +28,7 @@ namespace {
 // A graph of one queue stream and one output, started at 0 under a manual
 // clock, with the actors around a job generator or scheduler; the test's
 // own actor stands in for the others.
-struct fixture {
-  stream_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  std::shared_ptr<testing::manual_clock> clk
-    = std::make_shared<testing::manual_clock>();
-  streaming_context ssc{sys, std::chrono::seconds(1), clk};
+struct fixture : support::actor_context {
   std::shared_ptr<rdd_queue<int>> queue = std::make_shared<rdd_queue<int>>();
   std::shared_ptr<runtime_state> state = std::make_shared<runtime_state>();
   std::vector<std::vector<int>> outputs;

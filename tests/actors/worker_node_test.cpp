@@ -20,6 +20,8 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/actor_context.hpp"
+
 using namespace caf_stream;
 using namespace caf_stream::actors;
 
@@ -75,14 +77,8 @@ private:
 
 // A worker node serving a graph with the gated receiver, and what the test
 // needs to start it as a driver would.
-struct fixture {
+struct fixture : support::actor_context {
   std::shared_ptr<probe> p = std::make_shared<probe>();
-  stream_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  std::shared_ptr<testing::manual_clock> clk
-    = std::make_shared<testing::manual_clock>();
-  streaming_context ssc{sys, std::chrono::seconds(1), clk};
   stream_options opts;
   caf::actor node;
 
