@@ -103,18 +103,24 @@ node_map_stages::stage_of(const detail::dstream_graph::stage_location& where,
 
 caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   auto& node = nodes_[address];
-  if (node)
+  auto& lost = lost_[address];
+  if (node && !*lost)
     return node;
-  auto bound = excluded_.failed_lately(address)
+  // A node that was lost may be back on its address (as another process):
+  // it is reached again, with a short bound as one that failed lately.
+  auto bound = node || excluded_.failed_lately(address)
                  ? std::min(opts_.state_timeout, node_connect_bound)
                  : opts_.state_timeout;
   auto reached = reach_node(self_, directory_, address, "worker node", bound);
   if (!reached) {
     nodes_.erase(address);
+    lost_.erase(address);
     return reached;
   }
   node = std::move(*reached);
   self_->monitor(node);
+  lost = std::make_shared<std::atomic<bool>>(false);
+  node->attach_functor([flag = lost] { *flag = true; });
   // Its task slots, for its share of a stage's tasks (one until it
   // answers; a node that hangs answers nothing anyway).
   self_->request(node, std::min(bound, node_connect_bound), slots_atom::value)

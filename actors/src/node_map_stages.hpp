@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -77,7 +78,8 @@ public:
            detail::function_ref<void(const std::vector<uint32_t>&)> here);
 
   /// The actor of the worker node at `address`, reached (and monitored)
-  /// from this process once; null if it cannot be reached.
+  /// from this process once, and again once that actor was lost (its node
+  /// may be back on the address); null if it cannot be reached.
   caf::actor node_at(const std::string& address);
 
 private:
@@ -122,7 +124,8 @@ private:
                 const detail::dstream_graph::stage_location& where,
                 size_t num_maps, const std::vector<std::string>& addresses,
                 const std::map<uint64_t, sent_stage>& held);
-  // The node actor at `address`, reached (and monitored) once.
+  // The node actor at `address`, reached (and monitored) once, and again
+  // once it was lost.
   caf::expected<caf::actor> reach(const std::string& address);
 
   // The task slots of the nodes at `addresses`, as they answered when
@@ -150,6 +153,10 @@ private:
   stage_inputs inputs_;
   // The node actors reached so far, by address.
   std::map<std::string, caf::actor> nodes_;
+  // Whether each of them was lost, set as it goes down: its down message
+  // is taken only while a stage waits for answers, and a fetch between
+  // stages must not ask a lost actor when its node is back on its address.
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> lost_;
   // Their task slots, as they answered when reached.
   std::map<std::string, size_t> slots_;
   // Nodes that failed map tasks get none for a while.

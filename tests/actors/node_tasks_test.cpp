@@ -297,9 +297,14 @@ TEST_CASE_METHOD(two_nodes,
   check_counts(*d.out, input.size());
   CHECK(log.contains("map tasks on the worker node " + a.address
                      + " failed, they run again elsewhere"));
-  // Batch 3's 4 map tasks: 2 on node b, then node a's 2 there too.
-  CHECK(log.contains("batch 3000 ms: 2 map tasks of stream 3 ran on the "
-                     "worker node " + b.address));
+  // Batch 3's 4 map tasks ran on node b: all at once if the driver noticed
+  // node a's loss before the stage, else 2, then node a's 2.
+  auto on_b = [&](int n) {
+    return log.contains("batch 3000 ms: " + std::to_string(n)
+                        + " map tasks of stream 3 ran on the worker node "
+                        + b.address);
+  };
+  CHECK((on_b(4) || on_b(2)));
 }
 
 TEST_CASE_METHOD(two_nodes,

@@ -1,0 +1,74 @@
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <string>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/system_messages.hpp"
+
+#include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/dstream/graph.hpp"
+
+#include "node_map_stages.hpp"
+
+using namespace caf_stream;
+using namespace caf_stream::actors;
+
+// How the driver's job executor reaches a worker node by its address
+// (`node_map_stages::node_at`, which its block fetches use): the node
+// actors of the nodes that joined come from a directory, here a fake one.
+
+namespace {
+
+// A worker node of 2 task slots that does nothing else.
+caf::behavior idle_node(caf::event_based_actor*) {
+  return {
+    [](slots_atom) { return size_t{2}; },
+  };
+}
+
+// A node directory with one node, whose actor `put` replaces.
+caf::behavior one_node_directory(caf::stateful_actor<caf::actor>* self) {
+  return {
+    [=](caf::put_atom, caf::actor& node) { self->state = std::move(node); },
+    [=](caf::get_atom, const std::string&) { return self->state; },
+  };
+}
+
+} // namespace
+
+TEST_CASE("a node actor that was lost is not asked again: the node that is "
+          "back on its address is reached anew, although the down message "
+          "still waits in the mailbox",
+          "[actors][nodes]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  caf::scoped_actor watcher{sys};
+  detail::dstream_graph graph{duration{1000}, 2};
+  stream_options opts;
+  auto directory = sys.spawn(one_node_directory);
+  auto first = sys.spawn(idle_node);
+  // The watcher monitors the first node before the stages reach it, so its
+  // down message comes after the stages' notice that the node was lost
+  // (an actor's attachments run newest first).
+  watcher->monitor(first);
+  self->request(directory, caf::infinite, caf::put_atom::value, first)
+    .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
+  const std::string address = "node-of-node-map-stages-test:1";
+  node_map_stages stages{self.ptr(), graph, opts, directory};
+  CHECK(stages.node_at(address) == first);
+  CHECK(stages.node_at(address) == first);
+  // The node is lost and comes back, as another actor, on its address.
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  watcher->receive([](const caf::down_msg&) {});
+  auto second = sys.spawn(idle_node);
+  self->request(directory, caf::infinite, caf::put_atom::value, second)
+    .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
+  CHECK(stages.node_at(address) == second);
+  caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+}
