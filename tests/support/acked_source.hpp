@@ -58,8 +58,11 @@ inline bool write_all(int fd, const std::string& x) {
 /// (`acked_receiver`) at a time, as lines of `chunk` numbers, each after the
 /// receiver acknowledged the line before ("ack <next number>"). A receiver
 /// that connects gets everything from the first number not acknowledged, so
-/// that a lost receiver loses nothing: what it acknowledged was stored. Only
-/// numbers below `hold_at` go out until `release`.
+/// that a lost receiver loses nothing: what it acknowledged was stored. It
+/// takes over from the receiver before it, whose connection the source
+/// closes (as a Kafka consumer group hands a partition to its new member):
+/// a frozen receiver does not hold the source. Only numbers below `hold_at`
+/// go out until `release`.
 class acked_source {
 public:
   acked_source(int64_t total, int64_t chunk, int64_t hold_at)
@@ -74,6 +77,7 @@ public:
         || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
       throw std::runtime_error("the acked source cannot listen");
     port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread{[this] { accept_clients(); }};
     thread_ = std::thread{[this] { serve(); }};
   }
 
@@ -86,7 +90,10 @@ public:
     }
     cv_.notify_all();
     ::shutdown(fd_, SHUT_RDWR);
+    acceptor_.join();
     thread_.join();
+    if (next_client_ >= 0)
+      ::close(next_client_);
     ::close(fd_);
   }
 
@@ -123,7 +130,9 @@ public:
   }
 
 private:
-  void serve() {
+  // Accepts the receivers that connect: the newest takes over from the
+  // one served now, whose connection closes.
+  void accept_clients() {
     for (;;) {
       int client = ::accept(fd_, nullptr, nullptr);
       if (client < 0)
@@ -134,6 +143,26 @@ private:
           ::close(client);
           return;
         }
+        if (next_client_ >= 0)
+          ::close(next_client_);
+        next_client_ = client;
+        if (client_ >= 0)
+          ::shutdown(client_, SHUT_RDWR);
+      }
+      cv_.notify_all();
+    }
+  }
+
+  // Serves the receivers one after the other.
+  void serve() {
+    for (;;) {
+      int client = -1;
+      {
+        std::unique_lock<std::mutex> guard{mtx_};
+        cv_.wait(guard, [&] { return stopping_ || next_client_ >= 0; });
+        if (stopping_)
+          return;
+        client = std::exchange(next_client_, -1);
         client_ = client;
         ++connections_;
       }
@@ -145,7 +174,8 @@ private:
   }
 
   // Sends lines to `client` from the first number not acknowledged, one
-  // after each acknowledgement, until it goes away.
+  // after each acknowledgement, until it goes away or another receiver
+  // takes over.
   void talk(int client) {
     int64_t next;
     {
@@ -157,8 +187,10 @@ private:
       int64_t last;
       {
         std::unique_lock<std::mutex> guard{mtx_};
-        cv_.wait(guard, [&] { return stopping_ || next < limit_; });
-        if (stopping_)
+        cv_.wait(guard, [&] {
+          return stopping_ || next_client_ >= 0 || next < limit_;
+        });
+        if (stopping_ || next_client_ >= 0)
           return;
         last = std::min(next + chunk_, limit_);
       }
@@ -185,9 +217,12 @@ private:
   std::condition_variable cv_;
   int64_t limit_;
   int64_t acked_ = 0;
+  // The receiver served now, and the one that takes over from it next.
   int client_ = -1;
+  int next_client_ = -1;
   int connections_ = 0;
   bool stopping_ = false;
+  std::thread acceptor_;
   std::thread thread_;
 };
 
