@@ -144,6 +144,15 @@ public:
                          + self_->system().render(failure));
   }
 
+  /// A worker node's answer to map stage `id` that came once the stage
+  /// was done with it, from the node's task host `host`.
+  void late_answer(uint64_t id, const caf::actor& host) {
+    if (on_nodes_)
+      on_nodes_->late_answer(id, host);
+    else
+      self_->send(host, release_atom::value, id);
+  }
+
   /// The keys each state stream held after its last call, by state id.
   const std::map<int32_t, int64_t>& state_keys() const noexcept {
     return state_keys_;
@@ -206,6 +215,11 @@ public:
     bool running = true;
     receive_while(running)(
       [&](job_set& js) { return run(js); },
+      // Between batches: a node given up on as late answers after all.
+      [&](map_done_atom, uint64_t id, std::vector<uint64_t>&,
+          std::vector<uint64_t>&) {
+        runner.late_answer(id, caf::actor_cast<caf::actor>(current_sender()));
+      },
       [&](stop_atom, bool graceful) {
         if (graceful && last_completed_)
           write_checkpoint(*last_completed_, true);

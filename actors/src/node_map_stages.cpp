@@ -133,6 +133,26 @@ caf::actor node_map_stages::node_at(const std::string& address) {
   return reached ? std::move(*reached) : caf::actor{};
 }
 
+void node_map_stages::late_answer(uint64_t id, const caf::actor& host) {
+  self_->send(host, release_atom::value, id);
+  auto i = given_up_.find(id);
+  if (i == given_up_.end())
+    return;
+  excluded_.succeeded(i->second);
+  log_->info("the worker node {} answered the map tasks it was given up on "
+             "as late: it is slow, not lost, and gets tasks again",
+             i->second);
+  given_up_.erase(i);
+}
+
+void node_map_stages::given_up(uint64_t id, const std::string& address) {
+  given_up_.emplace(id, address);
+  // A node that never answers (frozen, then lost) leaves its entries: the
+  // oldest go.
+  while (given_up_.size() > 64)
+    given_up_.erase(given_up_.begin());
+}
+
 std::vector<size_t>
 node_map_stages::slots_of(const std::vector<std::string>& addresses) const {
   std::vector<size_t> result;
@@ -438,8 +458,7 @@ bool node_map_stages::run(
           auto i = out.find(id);
           auto host = caf::actor_cast<caf::actor>(self_->current_sender());
           if (i == out.end()) {
-            // A late answer: its tasks ran elsewhere.
-            self_->send(host, release_atom::value, id);
+            late_answer(id, host);
             return;
           }
           auto& x = i->second;
@@ -494,9 +513,12 @@ bool node_map_stages::run(
         },
         caf::after(wait) >> [&] {
           if (speculating) {
-            for (auto id : late.late(speculation::clock::now()))
+            for (auto id : late.late(speculation::clock::now())) {
+              if (auto i = out.find(id); i != out.end() && !i->second.reduce)
+                given_up(id, addresses[i->second.node]);
               failed(id, "its answer is late (stream.speculation: "
                            "the other nodes answered sooner)");
+            }
             return;
           }
           std::vector<uint64_t> gone;

@@ -77,6 +77,13 @@ public:
   bool run(const detail::rdd_node_base& shuffle, size_t n,
            detail::function_ref<void(const std::vector<uint32_t>&)> here);
 
+  /// Takes a node's answer to map stage `id` that came after its stage was
+  /// done with it (from the node's task host `host`, which may drop the
+  /// outputs now). A node given up on as late (`stream.speculation`) that
+  /// answers after all is slow, not frozen: it gets tasks again at once
+  /// rather than resting as a failed node.
+  void late_answer(uint64_t id, const caf::actor& host);
+
   /// The actor of the worker node at `address`, reached (and monitored)
   /// from this process once, and again once that actor was lost (its node
   /// may be back on the address); null if it cannot be reached.
@@ -132,6 +139,10 @@ private:
   // reached (one until then): their shares of a stage's tasks.
   std::vector<size_t> slots_of(const std::vector<std::string>& addresses) const;
 
+  // Map stage `id`, sent to the node at `address`, was given up on as
+  // late.
+  void given_up(uint64_t id, const std::string& address);
+
   // Forgets a node actor that went down: the next stage reaches its node
   // again.
   void forget(const caf::actor_addr& node);
@@ -161,6 +172,9 @@ private:
   std::map<std::string, size_t> slots_;
   // Nodes that failed map tasks get none for a while.
   node_exclusion excluded_;
+  // The map stages given up on as late and their nodes' addresses, by id,
+  // until they answer.
+  std::map<uint64_t, std::string> given_up_;
   uint64_t next_id_ = 0;
   std::shared_ptr<spdlog::logger> log_;
 };

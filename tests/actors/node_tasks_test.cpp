@@ -391,6 +391,30 @@ TEST_CASE_METHOD(two_nodes,
   check_frozen_a(opts, "its answer is late");
 }
 
+TEST_CASE_METHOD(two_nodes,
+                 "a worker node given up on as late that answers after all "
+                 "gets tasks again at once",
+                 "[actors][nodes][tasks]") {
+  auto opts = driver_options({a.address, b.address});
+  opts.state_timeout = duration{60000};
+  driver d{opts};
+  d.run_batch(1);
+  // Node a is slow in batch 2: frozen until its tasks ran on node b, then
+  // resumed, long before the heartbeats would drop it.
+  a.proc.freeze();
+  d.run_batch(2);
+  a.proc.resume();
+  REQUIRE(log.wait_for("the worker node " + a.address + " answered the map "
+                       "tasks it was given up on as late"));
+  d.run_batches(3, input.size());
+  check_counts(*d.out, input.size());
+  CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
+                     + a.address + " failed, they run again elsewhere"));
+  // Not 5 s of rest as a failed node: batch 3's tasks are shared again.
+  CHECK(log.contains("batch 3000 ms: 2 map tasks of stream 3 ran on the "
+                     "worker node " + a.address));
+}
+
 TEST_CASE("a windowed count and map_with_state's running totals with two "
           "worker nodes give the output of one process",
           "[actors][nodes][tasks]") {
