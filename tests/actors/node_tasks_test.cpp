@@ -186,6 +186,15 @@ struct two_nodes {
   worker_node a;
   worker_node b;
 
+  // The driver's options with both nodes, whose late answers
+  // (`stream.speculation`) are given up on long before
+  // `stream.state-timeout`.
+  stream_options speculating() const {
+    auto opts = driver_options({a.address, b.address});
+    opts.state_timeout = duration{60000};
+    return opts;
+  }
+
   // Freezes node a after batch 1 of a driver with `opts`, then runs
   // batches 2 and 3: the counts stay exact, batch 2 gives node a's tasks
   // to node b for `why`, and batch 3 runs all 4 on node b (node a rests).
@@ -386,18 +395,14 @@ TEST_CASE_METHOD(two_nodes,
                  "[actors][nodes][tasks]") {
   // Node b answers batch 2's tasks; node a's answer is late after 500 ms
   // (stream.speculation.min-task-runtime), not 60 s.
-  auto opts = driver_options({a.address, b.address});
-  opts.state_timeout = duration{60000};
-  check_frozen_a(opts, "its answer is late");
+  check_frozen_a(speculating(), "its answer is late");
 }
 
 TEST_CASE_METHOD(two_nodes,
                  "a worker node given up on as late that answers after all "
                  "gets tasks again at once",
                  "[actors][nodes][tasks]") {
-  auto opts = driver_options({a.address, b.address});
-  opts.state_timeout = duration{60000};
-  driver d{opts};
+  driver d{speculating()};
   d.run_batch(1);
   // Node a is slow in batch 2: frozen until its tasks ran on node b, then
   // resumed, long before the heartbeats would drop it.
