@@ -165,7 +165,7 @@ block fetch_kept_block(caf::actor_system& sys, const block& b, uint64_t chunk,
                + ": a copy is on another node)";
     auto node = x.node;
     if (reach)
-      if (auto direct = reach(*x.location))
+      if (auto direct = reach(*x.location, x.node))
         node = std::move(direct);
     std::string failure;
     bool silent = false;

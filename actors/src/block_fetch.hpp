@@ -13,8 +13,10 @@
 namespace caf_stream::actors {
 
 /// The actor of the worker node at an address as this process reaches it
-/// (connected to it itself), or null if it cannot.
-using node_reach = std::function<caf::actor(const std::string& address)>;
+/// (connected to it itself), for a block that names `named` there, or null
+/// if it cannot.
+using node_reach = std::function<caf::actor(const std::string& address,
+                                            const caf::actor& named)>;
 
 /// The records of block `b`, which worker nodes keep (`b.remote()`), from
 /// the node's actor (`block::holder`) or, if that fails, from the node

@@ -107,8 +107,8 @@ public:
   // The nodes that keep the block are asked through this process's own
   // connections to them (see `fetch_kept_block`).
   block fetch_block(const block& b) override {
-    auto reach = [this](const std::string& address) {
-      return on_nodes_ ? on_nodes_->node_at(address) : caf::actor{};
+    auto reach = [this](const std::string& address, const caf::actor& named) {
+      return on_nodes_ ? on_nodes_->node_at(address, named) : caf::actor{};
     };
     return fetch_kept_block(self_->system(), b, opts_.shuffle_fetch_chunk,
                             opts_.state_timeout, reach);

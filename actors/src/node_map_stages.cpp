@@ -103,24 +103,21 @@ node_map_stages::stage_of(const detail::dstream_graph::stage_location& where,
 
 caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   auto& node = nodes_[address];
-  auto& lost = lost_[address];
-  if (node && !*lost)
+  if (node)
     return node;
-  // A node that was lost may be back on its address (as another process):
-  // it is reached again, with a short bound as one that failed lately.
-  auto bound = node || excluded_.failed_lately(address)
+  auto bound = excluded_.failed_lately(address)
                  ? std::min(opts_.state_timeout, node_connect_bound)
                  : opts_.state_timeout;
   auto reached = reach_node(self_, directory_, address, "worker node", bound);
   if (!reached) {
     nodes_.erase(address);
-    lost_.erase(address);
     return reached;
   }
   node = std::move(*reached);
   self_->monitor(node);
-  lost = std::make_shared<std::atomic<bool>>(false);
-  node->attach_functor([flag = lost] { *flag = true; });
+  auto lost = std::make_shared<std::atomic<bool>>(false);
+  node->attach_functor([lost] { *lost = true; });
+  lost_[address] = std::move(lost);
   // Its task slots, for its share of a stage's tasks (one until it
   // answers; a node that hangs answers nothing anyway).
   self_->request(node, std::min(bound, node_connect_bound), slots_atom::value)
@@ -128,7 +125,17 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   return node;
 }
 
-caf::actor node_map_stages::node_at(const std::string& address) {
+caf::actor node_map_stages::node_at(const std::string& address,
+                                    const caf::actor& named) {
+  // A node back on its address (another process, which sent the block) is
+  // reached again. The lost node itself is not: over TLS, a handshake with
+  // a process that is dying leaves an error in the I/O thread's OpenSSL
+  // queue (CAF 0.17), which the next read of another node's connection
+  // takes for its own, and that connection closes.
+  auto i = nodes_.find(address);
+  if (i != nodes_.end() && *lost_.at(address)
+      && (named.node() != i->second.node() || named.id() != i->second.id()))
+    nodes_.erase(i);
   auto reached = reach(address);
   return reached ? std::move(*reached) : caf::actor{};
 }

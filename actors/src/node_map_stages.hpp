@@ -85,9 +85,11 @@ public:
   void late_answer(uint64_t id, const caf::actor& host);
 
   /// The actor of the worker node at `address`, reached (and monitored)
-  /// from this process once, and again once that actor was lost (its node
-  /// may be back on the address); null if it cannot be reached.
-  caf::actor node_at(const std::string& address);
+  /// from this process once, for a block that names `named` there (as
+  /// another node knows it); reached again if the actor this process has
+  /// was lost and `named` is another one (the node is back on its address
+  /// as a new process, which kept the block). Null if it cannot be reached.
+  caf::actor node_at(const std::string& address, const caf::actor& named);
 
 private:
   // Tasks `tasks` of the stage at `where` with the batch's `inputs`, as a
@@ -131,8 +133,7 @@ private:
                 const detail::dstream_graph::stage_location& where,
                 size_t num_maps, const std::vector<std::string>& addresses,
                 const std::map<uint64_t, sent_stage>& held);
-  // The node actor at `address`, reached (and monitored) once, and again
-  // once it was lost.
+  // The node actor at `address`, reached (and monitored) once.
   caf::expected<caf::actor> reach(const std::string& address);
 
   // The task slots of the nodes at `addresses`, as they answered when
@@ -166,7 +167,8 @@ private:
   std::map<std::string, caf::actor> nodes_;
   // Whether each of them was lost, set as it goes down: its down message
   // is taken only while a stage waits for answers, and a fetch between
-  // stages must not ask a lost actor when its node is back on its address.
+  // stages must not ask a lost actor when its node is back on its address
+  // (`node_at`).
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> lost_;
   // Their task slots, as they answered when reached.
   std::map<std::string, size_t> slots_;

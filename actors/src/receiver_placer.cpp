@@ -80,7 +80,7 @@ public:
         // Spark starts a lost receiver again on another executor.
         log_->warn("receiver {}: its node {} was lost ({})", in_->stream_id(),
                    where_, system().render(dm.reason));
-        place(node_ + 1);
+        place(node_ + 1, where_);
       },
       [&](caf::exit_msg&) { running = false; });
     send_exit(supervisor_, caf::exit_reason::user_shutdown);
@@ -106,8 +106,9 @@ public:
 
 private:
   // Starts the receiver on the first of the nodes there are now, from index
-  // `first` (modulo their number) on, that takes it, else here.
-  void place(size_t first) {
+  // `first` (modulo their number) on, that takes it, else here; `lost`, the
+  // node it ran on if that was lost, is not asked.
+  void place(size_t first, const std::string& lost = {}) {
     nodes_ = worker_nodes(this, directory_, opts_);
     const auto& nodes = nodes_;
     supervisor_ = nullptr;
@@ -124,7 +125,8 @@ private:
                  in_->stream_id());
     else
       for (size_t k = 0; k < nodes.size() && !supervisor_; ++k)
-        start_on((first + k) % nodes.size());
+        if (nodes[(first + k) % nodes.size()] != lost)
+          start_on((first + k) % nodes.size(), lost);
     if (!supervisor_) {
       auto started = start_receiver(system(), *in_, receiver_, clk_, opts_,
                                     tracker_, listener_bus_, runtime_,
@@ -139,8 +141,9 @@ private:
       send(supervisor_, rate_atom::value, *rate_);
   }
 
-  // Asks node `i` to run the receiver; sets `supervisor_` if it does.
-  void start_on(size_t i) {
+  // Asks node `i` to run the receiver, its blocks' copies going to any
+  // other node but `lost`; sets `supervisor_` if it does.
+  void start_on(size_t i, const std::string& lost) {
     const auto& address = nodes_[i];
     auto node = reach_node(this, directory_, address, "worker node",
                            opts_.state_timeout);
@@ -151,7 +154,7 @@ private:
     std::vector<std::string> peers;
     std::vector<caf::actor> peer_nodes;
     if (opts_.tasks_on_workers() && opts_.receiver_replication > 1)
-      for (auto& p : peers_of(i)) {
+      for (auto& p : peers_of(i, lost)) {
         peers.push_back(std::move(p.address));
         peer_nodes.push_back(std::move(p.node));
       }
@@ -182,15 +185,20 @@ private:
                address);
   }
 
-  // The nodes but node `i` that this node reaches, from the one after it
-  // on: where the receiver on node `i` copies its blocks
+  // The nodes but node `i` and `lost` that this node reaches, from the one
+  // after node `i` on: where the receiver on node `i` copies its blocks
   // (`stream.receiver.replication` 2). A node that does not answer within
-  // 2 s (a frozen one) is left out.
-  std::vector<block_peer> peers_of(size_t i) {
+  // 2 s (a frozen one) is left out. The node just lost is not tried: over
+  // TLS, a handshake with a process that is dying leaves an error in the
+  // I/O thread's OpenSSL queue (CAF 0.17), which the next read of another
+  // node's connection takes for its own, and that connection closes.
+  std::vector<block_peer> peers_of(size_t i, const std::string& lost) {
     std::vector<block_peer> result;
     auto bound = std::min(opts_.state_timeout, duration{2000});
     for (size_t k = 1; k < nodes_.size(); ++k) {
       const auto& address = nodes_[(i + k) % nodes_.size()];
+      if (address == lost)
+        continue;
       if (auto node = reach_node(this, directory_, address, "worker node",
                                  bound))
         result.push_back(block_peer{address, std::move(*node)});

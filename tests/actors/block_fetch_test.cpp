@@ -113,12 +113,15 @@ TEST_CASE("a kept block is fetched through the node actor this process "
   // here the node that keeps copies.
   auto b = kept(1, f.frozen, f.frozen, "reached-node-of-block-fetch-test:1");
   std::vector<std::string> addresses;
-  auto reach = [&](const std::string& address) {
+  std::vector<caf::actor> named;
+  auto reach = [&](const std::string& address, const caf::actor& x) {
     addresses.push_back(address);
+    named.push_back(x);
     return address == b.location ? f.copy : caf::actor{};
   };
   CHECK(fetch_kept_block(f.sys, b, 1024, duration{60000}, reach).records
         == 42);
   CHECK(*f.asked == 0);
   CHECK(addresses == std::vector<std::string>{b.location});
+  CHECK(named == std::vector<caf::actor>{f.frozen});
 }
