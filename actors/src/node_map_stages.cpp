@@ -133,7 +133,8 @@ caf::actor node_map_stages::node_at(const std::string& address,
   // queue (CAF 0.17), which the next read of another node's connection
   // takes for its own, and that connection closes.
   auto i = nodes_.find(address);
-  if (i != nodes_.end() && *lost_.at(address)
+  auto lost = lost_.find(address);
+  if (i != nodes_.end() && lost != lost_.end() && *lost->second
       && (named.node() != i->second.node() || named.id() != i->second.id()))
     nodes_.erase(i);
   auto reached = reach(address);
