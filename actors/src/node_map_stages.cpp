@@ -127,15 +127,17 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
 
 caf::actor node_map_stages::node_at(const std::string& address,
                                     const caf::actor& named) {
-  // A node back on its address (another process, which sent the block) is
-  // reached again. The lost node itself is not: over TLS, a handshake with
-  // a process that is dying leaves an error in the I/O thread's OpenSSL
-  // queue (CAF 0.17), which the next read of another node's connection
-  // takes for its own, and that connection closes.
+  // A block that names another actor than the lost one came from the node
+  // since (a new process on the address, or the same one, resumed and
+  // connected again: CAF 0.17 makes a new proxy once it dropped a node):
+  // that node is reached again. The lost one itself is not: over TLS, a
+  // handshake with a process that is dying leaves an error in the I/O
+  // thread's OpenSSL queue (CAF 0.17), which the next read of another
+  // node's connection takes for its own, and that connection closes.
   auto i = nodes_.find(address);
   auto lost = lost_.find(address);
   if (i != nodes_.end() && lost != lost_.end() && *lost->second
-      && (named.node() != i->second.node() || named.id() != i->second.id()))
+      && named != i->second)
     nodes_.erase(i);
   auto reached = reach(address);
   return reached ? std::move(*reached) : caf::actor{};

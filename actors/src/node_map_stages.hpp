@@ -87,8 +87,9 @@ public:
   /// The actor of the worker node at `address`, reached (and monitored)
   /// from this process once, for a block that names `named` there (as
   /// another node knows it); reached again if the actor this process has
-  /// was lost and `named` is another one (the node is back on its address
-  /// as a new process, which kept the block). Null if it cannot be reached.
+  /// was lost and `named` is another one (the node kept the block since:
+  /// a new process on the address, or the lost one connected again). Null
+  /// if it cannot be reached.
   caf::actor node_at(const std::string& address, const caf::actor& named);
 
 private:
