@@ -88,6 +88,14 @@ std::vector<int64_t> records_of(const block& b) {
   return *detail::block_records<int64_t>(b);
 }
 
+// Where the answer `xs` says each block's copy went.
+std::vector<std::string> replicas(const block_list& xs) {
+  std::vector<std::string> result;
+  for (const auto& x : xs)
+    result.push_back(x.replica_location);
+  return result;
+}
+
 struct fixture {
   stream_config cfg;
   caf::actor_system sys{cfg};
@@ -172,9 +180,8 @@ TEST_CASE_METHOD(fixture,
   watcher->monitor(spawned[0]);
   caf::anon_send_exit(spawned[0], caf::exit_reason::kill);
   watcher->receive([](const caf::down_msg&) {});
-  auto xs = replicate(r, two_blocks());
-  for (const auto& x : xs)
-    CHECK(x.replica_location == "node-b:1");
+  CHECK(replicas(replicate(r, two_blocks()))
+        == std::vector<std::string>(2, "node-b:1"));
   CHECK(a->times_asked() == 1);
   CHECK(b->taken().size() == 2);
 }
@@ -188,8 +195,8 @@ TEST_CASE_METHOD(fixture,
   auto r = replicator({peer("node-a:1", frozen, false), peer("node-b:1", b)},
                       duration{100});
   for (int i = 0; i < 3; ++i)
-    for (const auto& x : replicate(r, two_blocks()))
-      CHECK(x.replica_location == "node-b:1");
+    CHECK(replicas(replicate(r, two_blocks()))
+          == std::vector<std::string>(2, "node-b:1"));
   // Asked once, then left out (for 5 s at first).
   CHECK(frozen->times_asked() == 1);
   CHECK(b->taken().size() == 6);

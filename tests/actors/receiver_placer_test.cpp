@@ -168,6 +168,15 @@ struct fixture : support::actor_context {
     return x;
   }
 
+  // Waits until the receiver runs on node a, then gives placer `x` a rate
+  // and waits until node a's supervisor has it; false if either fails.
+  bool on_a_with_rate(const caf::actor& x, double rate) {
+    if (!started_on("node-a:1"))
+      return false;
+    self->send(x, rate_atom::value, rate);
+    return p->wait([&] { return !p->rates["node-a:1"].empty(); });
+  }
+
   // Waits until the node at `address` was asked to start the receiver `n`
   // times; false if it was not.
   bool started_on(const std::string& address, size_t n = 1) {
@@ -182,9 +191,7 @@ TEST_CASE_METHOD(fixture,
                  "worker node and passes rates to its supervisor",
                  "[actors][receiver][nodes]") {
   auto x = placer();
-  REQUIRE(started_on("node-a:1"));
-  self->send(x, rate_atom::value, 250.0);
-  REQUIRE(p->wait([&] { return !p->rates["node-a:1"].empty(); }));
+  REQUIRE(on_a_with_rate(x, 250.0));
   std::lock_guard<std::mutex> guard{p->mtx};
   // The node runs it under the address the driver names it by.
   CHECK(p->starts["node-a:1"] == std::vector<std::string>{"node-a:1"});
@@ -197,9 +204,7 @@ TEST_CASE_METHOD(fixture,
                  "the next worker node with the last rate",
                  "[actors][receiver][nodes]") {
   auto x = placer();
-  REQUIRE(started_on("node-a:1"));
-  self->send(x, rate_atom::value, 250.0);
-  REQUIRE(p->wait([&] { return !p->rates["node-a:1"].empty(); }));
+  REQUIRE(on_a_with_rate(x, 250.0));
   // Node a goes down, and its supervisor with it.
   self->send_exit(spawned[0], caf::exit_reason::kill);
   REQUIRE(started_on("node-b:1"));
