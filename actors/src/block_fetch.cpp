@@ -173,6 +173,8 @@ block fetch_kept_block(caf::actor_system& sys, const block& b, uint64_t chunk,
                              silent);
     if (failure.empty()) {
       slow.answered(*x.location);
+      detail::logger("receiver")
+        ->debug("fetched {} from the worker node {}", what, *x.location);
       return result;
     }
     if (silent)

@@ -104,6 +104,19 @@ public:
     }
   }
 
+  std::optional<std::vector<std::string>>
+  run_result_stage(const detail::rdd_node_base& node) override {
+    if (!on_nodes_)
+      return std::nullopt;
+    // The partitions that every node failed are computed here, from the
+    // blocks fetched.
+    auto here = [&](const std::vector<uint32_t>& partitions) {
+      node.prepare(*this);
+      return node.run_result_tasks(partitions, *this);
+    };
+    return on_nodes_->run_result_stage(node, here);
+  }
+
   // The nodes that keep the block are asked through this process's own
   // connections to them (see `fetch_kept_block`).
   block fetch_block(const block& b) override {

@@ -216,7 +216,53 @@ bool node_map_stages::run(
   if (!shuffle.map_output_serializable()
       || detail::map_stage_reads_shuffle(shuffle))
     return false;
-  auto where = graph_.locate(inputs_.batch_time(), shuffle);
+  auto take_buckets = [&](const std::vector<uint32_t>& mine,
+                          std::vector<std::string>& buckets,
+                          task_assignment& tasks) {
+    return take(shuffle, mine, buckets, tasks);
+  };
+  return run_stage(shuffle, n, stage_kind::map, here, take_buckets);
+}
+
+std::optional<std::vector<std::string>> node_map_stages::run_result_stage(
+  const detail::rdd_node_base& node,
+  detail::function_ref<std::vector<std::string>(const std::vector<uint32_t>&)>
+    here) {
+  if (!detail::result_tasks_run_where_kept(node))
+    return std::nullopt;
+  std::vector<std::string> result(node.num_partitions());
+  auto take_records = [&](const std::vector<uint32_t>& mine,
+                          std::vector<std::string>& records,
+                          task_assignment& tasks) -> std::string {
+    if (records.size() != mine.size())
+      return "it answered " + std::to_string(records.size())
+             + " partitions for " + std::to_string(mine.size()) + " tasks";
+    for (size_t j = 0; j < mine.size(); ++j) {
+      result[mine[j]] = std::move(records[j]);
+      tasks.finished(mine[j]);
+    }
+    return {};
+  };
+  auto local = [&](const std::vector<uint32_t>& partitions) {
+    auto records = here(partitions);
+    for (size_t j = 0; j < partitions.size(); ++j)
+      result[partitions[j]] = std::move(records.at(j));
+  };
+  if (!run_stage(node, result.size(), stage_kind::result, local,
+                 take_records))
+    return std::nullopt;
+  return result;
+}
+
+bool node_map_stages::run_stage(
+  const detail::rdd_node_base& target, size_t n, stage_kind kind,
+  detail::function_ref<void(const std::vector<uint32_t>&)> here,
+  detail::function_ref<std::string(const std::vector<uint32_t>&,
+                                   std::vector<std::string>&,
+                                   task_assignment&)>
+    take) {
+  auto what = kind == stage_kind::map ? "map" : "result";
+  auto where = graph_.locate(inputs_.batch_time(), target);
   if (!where)
     return false;
   auto addresses = worker_nodes(self_, directory_, opts_);
@@ -233,7 +279,7 @@ bool node_map_stages::run(
   auto t = to_string(inputs_.batch_time());
   // The input goes to each node once as bytes, with only the partitions
   // its tasks read where that is known.
-  auto own_partitions = detail::map_tasks_read_own_partitions(shuffle);
+  auto own_partitions = detail::map_tasks_read_own_partitions(target);
   auto why_not = [&](const caf::error& e) {
     return is_stream_error(e) ? message_of(e) : self_->system().render(e);
   };
@@ -247,9 +293,9 @@ bool node_map_stages::run(
   auto fail = [&](size_t k, const std::string& why) {
     nodes_.erase(addresses[k]);
     auto rest = excluded_.failed(addresses[k], node_exclusion::clock::now());
-    log_->warn("batch {}: map tasks on the worker node {} failed, they run "
+    log_->warn("batch {}: {} tasks on the worker node {} failed, they run "
                "again elsewhere (the node gets none for {} s): {}",
-               t, addresses[k],
+               t, what, addresses[k],
                std::chrono::duration_cast<std::chrono::seconds>(rest).count(),
                why);
     tasks.node_failed(k, why);
@@ -258,7 +304,7 @@ bool node_map_stages::run(
     fail(k, why);
   // A task goes to the first node that keeps its input and is here.
   for (uint32_t i = 0; i < n; ++i)
-    for (const auto& where : detail::map_task_locations(shuffle, i)) {
+    for (const auto& where : detail::map_task_locations(target, i)) {
       auto k = std::find(addresses.begin(), addresses.end(), where);
       if (k != addresses.end()) {
         tasks.prefer(i, static_cast<size_t>(k - addresses.begin()));
@@ -274,7 +320,7 @@ bool node_map_stages::run(
   // The reduce tasks run on the nodes that hold the buckets, which fetch
   // them from each other, unless the records do not serialize or that
   // failed: then the buckets come here.
-  auto on_nodes = shuffle.reduce_serializable();
+  auto on_nodes = kind == stage_kind::map && target.reduce_serializable();
   auto reducing = false;
   size_t reduced = 0;
   auto release = [&](uint64_t id, const sent& x) {
@@ -325,7 +371,7 @@ bool node_map_stages::run(
     out.clear();
     log_->debug("batch {}: the {} reduce tasks of stream {} ran on the "
                 "worker nodes",
-                t, shuffle.num_partitions(), where->stream);
+                t, target.num_partitions(), where->stream);
   };
   // Stage `id`'s outputs are all here.
   auto fetched = [&](uint64_t id) {
@@ -339,7 +385,7 @@ bool node_map_stages::run(
     if (x.reduce) {
       try {
         for (size_t k = 0; k < x.tasks.size(); ++k)
-          shuffle.add_reduced(x.tasks[k], outputs.at(k));
+          target.add_reduced(x.tasks[k], outputs.at(k));
       } catch (const std::exception& e) {
         reduce_here(std::string{"a reduced partition is malformed: "}
                     + e.what());
@@ -350,20 +396,21 @@ bool node_map_stages::run(
                   t, x.tasks.size(), where->stream, addresses[x.node],
                   total_bytes(outputs));
       reduced += x.tasks.size();
-      if (reduced == shuffle.num_partitions())
+      if (reduced == target.num_partitions())
         reduce_done();
       return;
     }
-    auto why = take(shuffle, x.tasks, outputs, tasks);
+    auto bytes = total_bytes(outputs);
+    auto why = take(x.tasks, outputs, tasks);
     if (!why.empty()) {
       fail(x.node, why);
       return;
     }
     excluded_.succeeded(addresses[x.node]);
-    log_->debug("batch {}: {} map tasks of stream {} ran on the worker node "
-                "{} ({} bytes of buckets fetched)",
-                t, x.tasks.size(), where->stream, addresses[x.node],
-                total_bytes(outputs));
+    log_->debug("batch {}: {} {} tasks of stream {} ran on the worker node "
+                "{} ({} bytes of {} fetched)",
+                t, x.tasks.size(), what, where->stream, addresses[x.node],
+                bytes, kind == stage_kind::map ? "buckets" : "records");
   };
   auto failed = [&](uint64_t id, const std::string& why) {
     auto i = out.find(id);
@@ -396,7 +443,7 @@ bool node_map_stages::run(
   };
   // Sends the reduce tasks to the nodes that hold the buckets.
   auto start_reduce = [&] {
-    auto stages = reduce_stages(shuffle, *where, n, addresses, out);
+    auto stages = reduce_stages(target, *where, n, addresses, out);
     if (stages.empty()) {
       reduce_here("the map outputs on the nodes do not cover the stage");
       return;
@@ -432,14 +479,17 @@ bool node_map_stages::run(
         continue;
       }
       auto id = ++next_id_;
-      auto inputs = inputs_.for_node(shuffle, mine, own_partitions,
+      auto inputs = inputs_.for_node(target, mine, own_partitions,
                                      addresses[k]);
-      log_->debug("batch {}: {} map tasks of stream {} sent to the worker "
+      log_->debug("batch {}: {} {} tasks of stream {} sent to the worker "
                   "node {} ({} bytes of input)",
-                  t, mine.size(), where->stream, addresses[k],
+                  t, mine.size(), what, where->stream, addresses[k],
                   stage_inputs::bytes_in(inputs));
-      self_->send(*node, map_tasks_atom::value, id,
-                  stage_of(*where, mine, std::move(inputs)));
+      auto stage = stage_of(*where, mine, std::move(inputs));
+      if (kind == stage_kind::map)
+        self_->send(*node, map_tasks_atom::value, id, std::move(stage));
+      else
+        self_->send(*node, result_tasks_atom::value, id, std::move(stage));
       out.emplace(id, sent{k, node->address(), std::move(mine)});
       late.sent(id, speculation::clock::now());
     }
@@ -476,7 +526,7 @@ bool node_map_stages::run(
           late.answered(id, speculation::clock::now());
           if (on_nodes && !x.reduce) {
             // The buckets wait on the node for the reduce tasks.
-            if (auto why = misfit(shuffle, x.tasks.size(), spans.size());
+            if (auto why = misfit(target, x.tasks.size(), spans.size());
                 !why.empty()) {
               failed(id, why);
               return;

@@ -93,6 +93,10 @@ public:
     receive_while(running_)(
       [&](map_tasks_atom, uint64_t id, map_stage& stage,
           const caf::actor& driver) { run(id, stage, driver, spreader); },
+      [&](result_tasks_atom, uint64_t id, map_stage& stage,
+          const caf::actor& driver) {
+        run(id, stage, driver, spreader, true);
+      },
       [&](reduce_tasks_atom, uint64_t id, reduce_stage& stage,
           const caf::actor& driver) { reduce(id, stage, driver, spreader); },
       [&](fetch_atom, uint64_t id, uint32_t task, uint64_t offset,
@@ -115,39 +119,50 @@ public:
   }
 
 private:
+  // Runs a map stage's tasks, or with `result` a result stage's, and keeps
+  // their outputs (buckets, or a partition's records) until `driver`
+  // fetched them.
   void run(uint64_t id, map_stage& stage, const caf::actor& driver,
-           task_spreader& spreader) {
+           task_spreader& spreader, bool result = false) {
     auto t = stage.batch.batch_time;
+    auto what = result ? "result" : "map";
     std::string failure;
     try {
       auto opts = settings_for(stage);
       slots_runner runner{spreader, t, system(), opts};
       graph_->use_driver_parallelism(stage.parallelism);
-      auto buckets = graph_->run_map_tasks(
-        stage.zero, std::move(stage.batch),
-        detail::dstream_graph::stage_location{stage.stream, stage.path},
-        stage.tasks, runner);
-      log_->debug("ran {} map tasks of stream {} for batch {}",
-                  stage.tasks.size(), stage.stream, to_string(t));
+      detail::dstream_graph::stage_location where{stage.stream, stage.path};
+      auto outputs = result ? graph_->run_result_tasks(stage.zero,
+                                                       std::move(stage.batch),
+                                                       where, stage.tasks,
+                                                       runner)
+                            : graph_->run_map_tasks(stage.zero,
+                                                    std::move(stage.batch),
+                                                    where, stage.tasks,
+                                                    runner);
+      log_->debug("ran {} {} tasks of stream {} for batch {}",
+                  stage.tasks.size(), what, stage.stream, to_string(t));
       // Each bucket's place, for the reduce tasks on other nodes.
       std::vector<uint64_t> sizes;
       std::vector<uint64_t> spans;
-      for (const auto& b : buckets) {
-        sizes.push_back(b.size());
-        for (auto [offset, size] : detail::bucket_spans(b)) {
+      for (const auto& x : outputs) {
+        sizes.push_back(x.size());
+        if (result)
+          continue;
+        for (auto [offset, size] : detail::bucket_spans(x)) {
           spans.push_back(offset);
           spans.push_back(size);
         }
       }
-      keep(driver, id, std::move(buckets));
+      keep(driver, id, std::move(outputs));
       send(driver, map_done_atom::value, id, std::move(sizes),
            std::move(spans));
       return;
     } catch (const std::exception& e) {
       failure = e.what();
     }
-    log_->warn("map tasks of stream {} for batch {} failed: {}", stage.stream,
-               to_string(t), failure);
+    log_->warn("{} tasks of stream {} for batch {} failed: {}", what,
+               stage.stream, to_string(t), failure);
     send(driver, map_failed_atom::value, id, std::move(failure));
   }
 

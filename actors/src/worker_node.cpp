@@ -351,6 +351,26 @@ caf::result<connect_back_atom> connect_back(node_actor* self,
   return rp;
 }
 
+// Hands the driver's stage `x` (`named` names its program and graph) to
+// this node's task host, spawned on the first, with the driver; answers
+// the driver `(map_failed_atom, id, why)` if it runs another program or
+// graph.
+template <class Atom, class Stage>
+void to_task_host(node_actor* self, Atom what, uint64_t id,
+                  const map_stage& named, Stage& x) {
+  guard_sender(self);
+  auto& st = self->state;
+  auto driver = caf::actor_cast<caf::actor>(self->current_sender());
+  if (auto no = refusal(self, "worker node", named.program,
+                        named.fingerprint)) {
+    self->send(driver, map_failed_atom::value, id, message_of(*no));
+    return;
+  }
+  if (!st.task_host)
+    st.task_host = spawn_task_host(self->system(), st.graph, st.opts);
+  self->send(st.task_host, what, id, std::move(x), driver);
+}
+
 caf::behavior state_node(node_actor* self,
                          std::shared_ptr<detail::dstream_graph> graph,
                          std::string program, std::shared_ptr<clock> clk,
@@ -471,34 +491,14 @@ caf::behavior state_node(node_actor* self,
                    st.blocks.size(), hand_over_bound.count());
       std::exchange(st.when_released, nullptr)();
     },
-    [=](map_tasks_atom, uint64_t id, map_stage& stage) {
-      guard_sender(self);
-      auto& st = self->state;
-      auto driver = caf::actor_cast<caf::actor>(self->current_sender());
-      if (auto no = refusal(self, "worker node", stage.program,
-                            stage.fingerprint)) {
-        self->send(driver, map_failed_atom::value, id,
-                   message_of(*no));
-        return;
-      }
-      if (!st.task_host)
-        st.task_host = spawn_task_host(self->system(), st.graph, st.opts);
-      self->send(st.task_host, map_tasks_atom::value, id, std::move(stage),
-                 driver);
+    [=](map_tasks_atom what, uint64_t id, map_stage& stage) {
+      to_task_host(self, what, id, stage, stage);
     },
-    [=](reduce_tasks_atom, uint64_t id, reduce_stage& stage) {
-      guard_sender(self);
-      auto& st = self->state;
-      auto driver = caf::actor_cast<caf::actor>(self->current_sender());
-      if (auto no = refusal(self, "worker node", stage.shuffle.program,
-                            stage.shuffle.fingerprint)) {
-        self->send(driver, map_failed_atom::value, id, message_of(*no));
-        return;
-      }
-      if (!st.task_host)
-        st.task_host = spawn_task_host(self->system(), st.graph, st.opts);
-      self->send(st.task_host, reduce_tasks_atom::value, id, std::move(stage),
-                 driver);
+    [=](result_tasks_atom what, uint64_t id, map_stage& stage) {
+      to_task_host(self, what, id, stage, stage);
+    },
+    [=](reduce_tasks_atom what, uint64_t id, reduce_stage& stage) {
+      to_task_host(self, what, id, stage.shuffle, stage);
     },
     [=](slots_atom) -> size_t {
       guard_sender(self);

@@ -32,7 +32,9 @@ using std::chrono::seconds;
 // tracker gets each block's number and count only: the driver's own output
 // fetches the records from the node, and the shuffle's map tasks go to the
 // node, without the records. With replication 2 and a second node, the
-// block's copy is on that node, and the tracker still gets no records.
+// block's copy is on that node, and the tracker still gets no records. An
+// output of a stream computed from the blocks (`support::acked_filtered`)
+// has the node that keeps them compute its partitions (a result stage).
 
 namespace {
 
@@ -72,7 +74,7 @@ private:
 };
 
 // Which of the kept block tests' graphs runs.
-enum class graph { sums, windows };
+enum class graph { sums, windows, filtered };
 
 // A worker node process serving a kept block graph for `source`, with
 // `flags` as `state_node_child` takes them besides.
@@ -87,9 +89,10 @@ struct worker_node : support::node_child {
   static std::vector<std::string>
   with_graph(const support::acked_source& source, graph g,
              std::vector<std::string> flags) {
-    flags.push_back((g == graph::sums ? "--receiver-sums="
-                                      : "--receiver-windows=")
-                    + std::to_string(source.port()));
+    auto name = g == graph::sums      ? "--receiver-sums="
+                : g == graph::windows ? "--receiver-windows="
+                                      : "--receiver-filtered=";
+    flags.push_back(name + std::to_string(source.port()));
     return flags;
   }
 };
@@ -133,8 +136,10 @@ struct driver {
       support::acked_sums(
         *ssc, source.port(), numbers,
         [o = out](const rdd<residue_sum>& x) { o->add_sums(x.collect()); });
-    else
+    else if (g == graph::windows)
       support::acked_windows(*ssc, source.port(), numbers);
+    else
+      support::acked_filtered(*ssc, source.port(), numbers);
     ssc->add_streaming_listener(out);
     ssc->start();
   }
@@ -170,6 +175,14 @@ std::map<int64_t, int64_t> sums_model(int64_t n) {
   std::map<int64_t, int64_t> result;
   for (int64_t x = 0; x < n; ++x)
     result[x % 4] += x;
+  return result;
+}
+
+// The multiples of 3 in [0, n), times 10.
+std::vector<int64_t> filtered_model(int64_t n) {
+  std::vector<int64_t> result;
+  for (int64_t x = 0; x < n; x += 3)
+    result.push_back(x * 10);
   return result;
 }
 
@@ -220,6 +233,61 @@ TEST_CASE("blocks stay on the worker node that received them: the driver "
   CHECK(log.contains("map tasks of stream 2 ran on the worker node "
                      + node.address));
   CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("an output of a stream computed from kept blocks has the worker "
+          "node that keeps them compute its partitions: the blocks stay "
+          "there",
+          "[receiver][nodes][blocks]") {
+  support::debug_log debug{"executor"};
+  support::debug_log fetches{"receiver"};
+  support::log_capture log{"executor"};
+  support::log_capture receivers{"receiver"};
+  support::acked_source source{300, 10, 300};
+  worker_node node{source, graph::filtered};
+  driver d{{node.address}, source, graph::filtered};
+  REQUIRE(d.run_until(100));
+  CHECK(d.out->numbers() == filtered_model(300));
+  CHECK(d.out->failures().empty());
+  // Stream 2 (the map) is the output's: its tasks went to the node without
+  // records, and only their records came back.
+  CHECK(log.contains("result tasks of stream 2 sent to the worker node "
+                     + node.address + " (0 bytes of input)"));
+  CHECK(log.contains("result tasks of stream 2 ran on the worker node "
+                     + node.address));
+  CHECK_FALSE(receivers.contains("fetched block"));
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("with replication 2, the partitions of a killed worker's blocks "
+          "are computed on the worker that keeps their copies",
+          "[receiver][nodes][blocks]") {
+  support::debug_log debug{"executor"};
+  support::log_capture log{"executor"};
+  support::log_capture receivers{"receiver"};
+  support::acked_source source{300, 10, 100};
+  worker_node x{source, graph::filtered, {"--log=receiver"}};
+  worker_node y{source, graph::filtered, {"--log=receiver"}};
+  // The receiver runs on a, whose address sorts before b's: a connects.
+  auto& a = x.address < y.address ? x : y;
+  auto& b = &a == &x ? y : x;
+  driver d{{a.address, b.address}, source, graph::filtered, 2};
+  REQUIRE(a.wait_for_line("receiver 0: its blocks' copies go to the worker "
+                          "node " + b.address + ", connected from here"));
+  // Node a stored and acknowledged 0-99, each block copied to node b; no
+  // batch was cut.
+  support::wait_acked_on(a, source, receivers, 100);
+  a.proc.kill();
+  REQUIRE(receivers.wait_for("receiver 0: its node " + a.address
+                             + " was lost"));
+  source.release();
+  REQUIRE(d.run_until(100));
+  CHECK(d.out->numbers() == filtered_model(300));
+  CHECK(d.out->failures().empty());
+  CHECK(log.contains("result tasks on the worker node " + a.address
+                     + " failed, they run again elsewhere"));
+  CHECK(log.contains("result tasks of stream 2 ran on the worker node "
+                     + b.address));
 }
 
 TEST_CASE("a worker that stops gracefully hands the blocks it keeps to the "

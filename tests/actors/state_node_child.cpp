@@ -2,7 +2,8 @@
 // (`support/state_graph.hpp`) and serves its state.
 //
 //   state_node_child [--other | --receiver=P | --receiver-records=P
-//                     | --receiver-sums=P | --receiver-windows=P | --words
+//                     | --receiver-sums=P | --receiver-windows=P
+//                     | --receiver-filtered=P | --words
 //                     | --word-states | --word-joins]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
@@ -16,14 +17,14 @@
 // With --other it builds a different graph; with --receiver the graph of
 // the worker receiver tests (`support/acked_source.hpp`), whose receiver
 // reads the acked source on port P (with --receiver-records, storing its
-// numbers one by one), with --receiver-sums and
-// --receiver-windows those of the kept block tests (`support::acked_sums`,
-// `support::acked_windows`); with --words the graph of the node
-// task tests (`support/word_graph.hpp`), with --word-states its stateful
-// graph (`word_graph::build_stateful`), with --word-joins its joined graph
-// (`word_graph::build_joined`). The driver (the tests'
-// executable) is another program: both say they are the application
-// "state-node-tests" (I with --app-id). With --tls it talks TLS only,
+// numbers one by one), with --receiver-sums, --receiver-windows and
+// --receiver-filtered those of the kept block tests (`support::acked_sums`,
+// `support::acked_windows`, `support::acked_filtered`); with --words the
+// graph of the node task tests (`support/word_graph.hpp`), with
+// --word-states its stateful graph (`word_graph::build_stateful`), with
+// --word-joins its joined graph (`word_graph::build_joined`). The driver
+// (the tests' executable) is another program: both say they are the
+// application "state-node-tests" (I with --app-id). With --tls it talks TLS only,
 // presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
 // With --driver it joins the driver at HOST:PORT (`stream.driver`), prints
 // "joined" or "not joined" after its first try, and leaves the driver when
@@ -191,6 +192,7 @@ int main(int argc, char** argv) {
   bool one_by_one = false;
   bool sums = false;
   bool windows = false;
+  bool filtered = false;
   bool words = false;
   bool word_states = false;
   bool word_joins = false;
@@ -227,6 +229,9 @@ int main(int argc, char** argv) {
     } else if (arg.rfind("--receiver-windows=", 0) == 0) {
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(19)));
       windows = true;
+    } else if (arg.rfind("--receiver-filtered=", 0) == 0) {
+      receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(20)));
+      filtered = true;
     }
     else if (arg == "--words")
       words = true;
@@ -284,6 +289,8 @@ int main(int argc, char** argv) {
                           [](const rdd<support::residue_sum>&) {});
     } else if (windows) {
       support::acked_windows(ssc, receiver_port, [](const rdd<int64_t>&) {});
+    } else if (filtered) {
+      support::acked_filtered(ssc, receiver_port, [](const rdd<int64_t>&) {});
     } else if (receiver_port != 0) {
       support::acked_stream(ssc, receiver_port, !one_by_one)
         .foreach_rdd([](const rdd<int64_t>&) {});

@@ -359,4 +359,16 @@ void acked_windows(caf_stream::streaming_context& ssc, uint16_t port,
     .foreach_rdd(std::move(numbers));
 }
 
+/// The graph of the kept block tests' result stages (`state_node_child
+/// --receiver-filtered`): the acked stream's multiples of 3, times 10, go
+/// to `numbers`. Their partitions are computed where the blocks are.
+template <class Numbers>
+void acked_filtered(caf_stream::streaming_context& ssc, uint16_t port,
+                    Numbers numbers) {
+  acked_stream(ssc, port)
+    .filter([](int64_t x) { return x % 3 == 0; })
+    .map([](int64_t x) { return x * 10; })
+    .foreach_rdd(std::move(numbers));
+}
+
 } // namespace support

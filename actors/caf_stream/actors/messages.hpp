@@ -64,6 +64,7 @@ using release_blocks_atom = caf::atom_constant<caf::atom("relblocks")>;
 using copy_blocks_atom = caf::atom_constant<caf::atom("copyblocks")>;
 using replicate_atom = caf::atom_constant<caf::atom("replicate")>;
 using reduce_tasks_atom = caf::atom_constant<caf::atom("redtasks")>;
+using result_tasks_atom = caf::atom_constant<caf::atom("restasks")>;
 using slots_atom = caf::atom_constant<caf::atom("slots")>;
 using connect_back_atom = caf::atom_constant<caf::atom("connback")>;
 
@@ -138,7 +139,9 @@ using block_list = std::vector<block>;
 /// 0: the node's own), and the driver's `stream.state-timeout` in ms
 /// `state_timeout_ms` (what the node's tasks wait for other nodes at most:
 /// the driver gives the stage up after that; 0: the node's own). The
-/// batch's blocks and generated inputs come along.
+/// batch's blocks and generated inputs come along. Sent with
+/// `result_tasks_atom`, it names a result stage's tasks instead: those
+/// that compute partitions `tasks` of the RDD at `path`.
 struct map_stage {
   std::string fingerprint;
   std::string program;

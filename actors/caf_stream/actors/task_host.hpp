@@ -31,6 +31,10 @@ namespace caf_stream::actors {
 ///   `(map_done_atom, id, std::vector<uint64_t> sizes)`, their sizes in
 ///   task order, or `(map_failed_atom, id, std::string why)` if the graph
 ///   has no such stage or a task failed;
+/// - `(result_tasks_atom, uint64_t id, map_stage, actor driver)`: computes
+///   the partitions of a result stage's tasks and keeps each one's records
+///   as bytes (`dstream_graph::run_result_tasks`), answering as for a map
+///   stage;
 /// - `(fetch_atom, uint64_t id, uint32_t task, uint64_t offset, uint64_t
 ///   size)` from that driver: answers `(chunk_atom, id, task, offset,
 ///   size, std::string bytes)`, those bytes of the `task`th task's

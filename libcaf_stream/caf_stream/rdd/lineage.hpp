@@ -49,4 +49,18 @@ const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
 std::vector<std::string> map_task_locations(const rdd_node_base& shuffle,
                                             size_t task);
 
+/// Whether another node can compute the partitions of `node` for a result
+/// stage (`rdd_node_base::run_result_tasks`): its records serialize, it is
+/// no shuffle and reads none, and its partition `i` reads the `i`th
+/// partition of its parents one after the other (one-to-one nodes and
+/// unions), so that `map_task_input(node, i)` finds what it reads.
+bool result_tasks_portable(const rdd_node_base& node);
+
+/// Whether the partitions of `node` are best computed on the worker nodes
+/// that keep their input: `result_tasks_portable(node)`, and every
+/// partition's input is kept on a worker node (`map_task_locations`), whose
+/// records would otherwise cross to the node that runs the action. An
+/// input itself (no parents) is left to the action: it computes nothing.
+bool result_tasks_run_where_kept(const rdd_node_base& node);
+
 } // namespace caf_stream::detail

@@ -532,12 +532,34 @@ private:
     return rdd<U>{std::move(node), context_};
   }
 
+  // `f(node, i)` for every partition `i` of this RDD: a result stage.
   template <class R, class F>
   std::vector<R> run_all(F f) const {
     auto& runner = this->runner();
+    if constexpr (detail::is_serializable<T>::value) {
+      // Partitions computed on the worker nodes that keep their input
+      // come back as bytes.
+      if (auto bytes = runner.run_result_stage(*node_)) {
+        std::vector<typename detail::collection_node<T>::partition> parts(
+          bytes->size());
+        runner.run(parts.size(), [&](size_t i) {
+          auto records = std::make_shared<std::vector<T>>();
+          detail::from_bytes((*bytes)[i], *records);
+          parts[i] = std::move(records);
+        });
+        return run_on<R>(detail::collection_node<T>{std::move(parts)}, f,
+                         runner);
+      }
+    }
     node_->prepare(runner);
-    std::vector<R> results(node_->num_partitions());
-    runner.run(results.size(), [&](size_t i) { results[i] = f(*node_, i); });
+    return run_on<R>(*node_, f, runner);
+  }
+
+  template <class R, class F>
+  static std::vector<R> run_on(const detail::rdd_node<T>& node, F& f,
+                               task_runner& runner) {
+    std::vector<R> results(node.num_partitions());
+    runner.run(results.size(), [&](size_t i) { results[i] = f(node, i); });
     return results;
   }
 

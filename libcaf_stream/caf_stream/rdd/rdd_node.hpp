@@ -2,11 +2,13 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "caf_stream/checkpoint/serialization.hpp"
 #include "caf_stream/detail/function_ref.hpp"
 #include "caf_stream/scheduler/task_runner.hpp"
 
@@ -90,6 +92,23 @@ public:
   /// (`run_reduce_tasks`): its tasks read it instead of the map output;
   /// called while the map stage runs.
   virtual void add_reduced(size_t index, const std::string& bytes) const;
+
+  // -- result stages: partitions computed where their input is ---------------
+
+  /// Whether this node's records serialize: another node can compute its
+  /// partitions for a result stage (`run_result_tasks`).
+  virtual bool records_serializable() const noexcept {
+    return false;
+  }
+
+  /// Computes partitions `partitions` here for the node whose result stage
+  /// it is (another node's copy of this node), as one `runner.run`, once
+  /// `prepare` ran, and returns each one's records as bytes
+  /// (`to_bytes(std::vector<T>)`), in order; throws `stream_error` unless
+  /// `records_serializable()`.
+  virtual std::vector<std::string>
+  run_result_tasks(const std::vector<uint32_t>& partitions,
+                   task_runner& runner) const;
 };
 
 /// A node that pushes the records of one partition into a sink. Narrow
@@ -109,6 +128,24 @@ public:
     std::vector<T> result;
     compute(index, [&](const T& x) { result.push_back(x); });
     return result;
+  }
+
+  bool records_serializable() const noexcept override {
+    return is_serializable<T>::value;
+  }
+
+  std::vector<std::string>
+  run_result_tasks(const std::vector<uint32_t>& partitions,
+                   task_runner& runner) const override {
+    if constexpr (is_serializable<T>::value) {
+      std::vector<std::string> result(partitions.size());
+      runner.run(partitions.size(), [&](size_t k) {
+        result[k] = to_bytes(materialize(partitions[k]));
+      });
+      return result;
+    } else {
+      return rdd_node_base::run_result_tasks(partitions, runner);
+    }
   }
 };
 

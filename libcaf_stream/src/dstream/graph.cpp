@@ -485,8 +485,8 @@ dstream_graph::resolve(time t, const stage_location& where) {
 }
 
 std::shared_ptr<const rdd_node_base>
-dstream_graph::stage_at(time zero, job_set batch,
-                        const stage_location& where) {
+dstream_graph::stage_at(time zero, job_set batch, const stage_location& where,
+                        bool result) {
   // The first stage of another driver, which started at another time: what
   // this copy computed before does not hold. A worker's copy runs no jobs
   // and writes no checkpoints: what `validate` asks for does not apply.
@@ -505,13 +505,16 @@ dstream_graph::stage_at(time zero, job_set batch,
     n->clear_metadata(time{std::numeric_limits<int64_t>::max() / 2});
   bind_received(t, std::move(batch.blocks));
   bind_generated(t, std::move(batch.inputs));
-  auto shuffle = resolve(t, where);
-  if (!shuffle->map_output_serializable() || map_stage_reads_shuffle(*shuffle))
+  auto node = resolve(t, where);
+  if (result ? !result_tasks_portable(*node)
+             : !node->map_output_serializable()
+                 || map_stage_reads_shuffle(*node))
     throw stream_error(errc::invalid_graph,
                        "the RDD at that place in stream "
                          + std::to_string(where.stream) + "'s lineage has "
-                         "no map stage that runs here");
-  return shuffle;
+                         + (result ? "no partitions that are computed here"
+                                   : "no map stage that runs here"));
+  return node;
 }
 
 std::vector<std::string>
@@ -533,6 +536,24 @@ dstream_graph::run_map_tasks(time zero, job_set batch,
   // by pointer).
   shuffle->prepare_parents(runner);
   return shuffle->run_map_tasks(tasks, runner);
+}
+
+std::vector<std::string>
+dstream_graph::run_result_tasks(time zero, job_set batch,
+                                const stage_location& where,
+                                const std::vector<uint32_t>& tasks,
+                                task_runner& runner) {
+  auto node = stage_at(zero, std::move(batch), where, true);
+  for (auto i : tasks)
+    if (i >= node->num_partitions())
+      throw stream_error(errc::invalid_graph,
+                         "partition " + std::to_string(i) + " asked for, the "
+                           "RDD has "
+                           + std::to_string(node->num_partitions()));
+  // The blocks that stay on their nodes come here first (this node's own
+  // by pointer).
+  node->prepare(runner);
+  return node->run_result_tasks(tasks, runner);
 }
 
 std::vector<std::string> dstream_graph::run_reduce_tasks(

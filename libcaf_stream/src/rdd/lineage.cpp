@@ -58,6 +58,14 @@ void rdd_node_base::add_reduced(size_t, const std::string&) const {
                                           "come reduced from another node");
 }
 
+std::vector<std::string>
+rdd_node_base::run_result_tasks(const std::vector<uint32_t>&,
+                                task_runner&) const {
+  throw stream_error(errc::illegal_state,
+                     "the records of this RDD cannot be serialized: its "
+                     "partitions are computed where its action runs");
+}
+
 std::vector<std::string> rdd_node_base::locations(size_t) const {
   return {};
 }
@@ -137,6 +145,26 @@ const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
       return nullptr;
     node = *i;
   }
+}
+
+bool result_tasks_portable(const rdd_node_base& node) {
+  auto parents = node.parents();
+  if (parents.empty() || node.is_shuffle() || !node.records_serializable()
+      || map_stage_reads_shuffle(node))
+    return false;
+  size_t total = 0;
+  for (auto* p : parents)
+    total += p->num_partitions();
+  return total == node.num_partitions();
+}
+
+bool result_tasks_run_where_kept(const rdd_node_base& node) {
+  if (!result_tasks_portable(node) || node.num_partitions() == 0)
+    return false;
+  for (size_t i = 0; i < node.num_partitions(); ++i)
+    if (map_task_locations(node, i).empty())
+      return false;
+  return true;
 }
 
 std::vector<std::string> map_task_locations(const rdd_node_base& shuffle,

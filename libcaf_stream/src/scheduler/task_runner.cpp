@@ -31,6 +31,11 @@ void task_runner::run_map_stage(const detail::rdd_node_base& shuffle,
   run(n, task);
 }
 
+std::optional<std::vector<std::string>>
+task_runner::run_result_stage(const detail::rdd_node_base&) {
+  return std::nullopt;
+}
+
 block task_runner::fetch_block(const block& b) {
   throw stream_error(errc::illegal_state,
                      "a block of receiver stream " + std::to_string(b.stream_id)
