@@ -57,18 +57,8 @@ public:
 
   void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
                      detail::function_ref<void(size_t)>) override {
-    std::vector<uint32_t> tasks(n);
-    for (uint32_t i = 0; i < n; ++i)
-      tasks[i] = i;
     // The word count is stream 3 of the word graph; the shuffle is its RDD.
-    map_stage stage;
-    stage.stream = 3;
-    stage.tasks = tasks;
-    stage.batch.batch_time = caf_stream::time{1000};
-    auto& in = stage.batch.inputs[0];
-    in.records = static_cast<int64_t>(lines.size());
-    for (const auto& part : detail::partitions_of(parallelize(lines, n)))
-      in.partitions.push_back(detail::to_bytes(part));
+    auto stage = stage_of(3, n);
     // A reduce stage names the shuffle the same way, without records.
     auto named = stage;
     for (auto& part : named.batch.inputs[0].partitions)
@@ -121,9 +111,44 @@ public:
     self_->send(host_, release_atom::value, uint64_t{1});
   }
 
+  /// The records of the `n` partitions of stream `stream`'s RDD of the
+  /// batch (the lines in `n` partitions), computed at the host as a result
+  /// stage and fetched in chunks.
+  template <class T>
+  std::vector<T> computed(uint32_t stream, uint32_t n) {
+    self_->send(host_, result_tasks_atom::value, uint64_t{4},
+                stage_of(stream, n), caf::actor{self_});
+    auto [sizes, spans] = done(4);
+    CHECK(spans.empty());
+    REQUIRE(sizes.size() == n);
+    std::vector<T> result;
+    for (uint32_t i = 0; i < n; ++i) {
+      std::vector<T> part;
+      detail::from_bytes(fetch(4, i, sizes[i]), part);
+      result.insert(result.end(), part.begin(), part.end());
+    }
+    self_->send(host_, release_atom::value, uint64_t{4});
+    return result;
+  }
+
   size_t chunks = 0;
 
 private:
+  // The `n` tasks of the stage of stream `stream`'s RDD of the batch, with
+  // the lines in `n` partitions.
+  static map_stage stage_of(uint32_t stream, uint32_t n) {
+    map_stage stage;
+    stage.stream = stream;
+    for (uint32_t i = 0; i < n; ++i)
+      stage.tasks.push_back(i);
+    stage.batch.batch_time = caf_stream::time{1000};
+    auto& in = stage.batch.inputs[0];
+    in.records = static_cast<int64_t>(lines.size());
+    for (const auto& part : detail::partitions_of(parallelize(lines, n)))
+      in.partitions.push_back(detail::to_bytes(part));
+    return stage;
+  }
+
   // A fetch of a peer's buckets, as the task host asks for it.
   struct peer_fetch {
     uint32_t task;
@@ -298,6 +323,32 @@ TEST_CASE("late answers to a task host's fetch of a peer's buckets that "
   fixture f;
   host_runner runner{f.self, f.host, 1000, host_runner::reduce::from_peer};
   CHECK(counted_through(runner, 2) == expected);
+}
+
+TEST_CASE("a task host computes the partitions of a result stage and hands "
+          "their records out in chunks",
+          "[actors][tasks]") {
+  fixture f;
+  host_runner runner{f.self, f.host, 5};
+  // Stream 2 of the word graph pairs each word with 1.
+  auto pairs = runner.computed<count>(2, 2);
+  std::sort(pairs.begin(), pairs.end());
+  CHECK(pairs
+        == counts{{"a", 1}, {"a", 1}, {"a", 1}, {"a", 1}, {"b", 1}, {"b", 1},
+                  {"b", 1}, {"c", 1}, {"d", 1}});
+  CHECK(runner.chunks > 2);
+  // A shuffle's partitions are not a result stage's.
+  map_stage shuffle;
+  shuffle.stream = 3;
+  shuffle.tasks = {0};
+  shuffle.batch.batch_time = caf_stream::time{1000};
+  f.self->send(f.host, result_tasks_atom::value, uint64_t{8},
+               std::move(shuffle), caf::actor{f.self});
+  f.self->receive([](map_failed_atom, uint64_t id, const std::string& why) {
+    CHECK(id == 8);
+    CHECK(why == "the RDD at that place in stream 3's lineage has no "
+                 "partitions that are computed here");
+  });
 }
 
 TEST_CASE("a task host answers a fetch of buckets it does not hold with "

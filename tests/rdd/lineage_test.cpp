@@ -347,3 +347,129 @@ TEST_CASE("a map task's locations are the nodes that keep the block it "
   CHECK(again == 4);
   CHECK(runner.fetched == 3);
 }
+
+namespace {
+
+// Computes a result stage's partitions "on the node": at the same path in
+// `remote`'s lineage, whose blocks came with their records, through bytes.
+class result_runner final : public task_runner {
+public:
+  result_runner(const detail::rdd_node_base& local,
+                const detail::rdd_node_base& remote)
+    : local_(local), remote_(remote) {
+    // nop
+  }
+
+  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+    for (size_t i = 0; i < n; ++i)
+      task(i);
+  }
+
+  std::optional<std::vector<std::string>>
+  run_result_stage(const detail::rdd_node_base& node) override {
+    if (!detail::result_tasks_run_where_kept(node))
+      return std::nullopt;
+    auto path = detail::path_to(local_, node);
+    REQUIRE(path);
+    auto* there = detail::node_at(remote_, *path);
+    REQUIRE(there != nullptr);
+    std::vector<uint32_t> partitions(node.num_partitions());
+    for (uint32_t i = 0; i < partitions.size(); ++i)
+      partitions[i] = i;
+    there->prepare(*this);
+    ++stages;
+    return there->run_result_tasks(partitions, *this);
+  }
+
+  block fetch_block(const block&) override {
+    FAIL("a block kept on a node was fetched");
+    return {};
+  }
+
+  size_t stages = 0;
+
+private:
+  const detail::rdd_node_base& local_;
+  const detail::rdd_node_base& remote_;
+};
+
+// The lines of a batch's three blocks, which node a keeps.
+const std::vector<std::vector<std::string>> kept_lines{
+  {"a b a", ""}, {"c a", "b b d"}, {"a"}};
+
+// The words of `blocks`' lines that are not "b", in upper case.
+rdd<std::string> shouted(const std::vector<block>& blocks) {
+  return rdd<std::string>{std::make_shared<detail::received_node<std::string>>(
+                            blocks)}
+    .flat_map(test::word_graph::words_of)
+    .filter([](const std::string& w) { return w != "b"; })
+    .map([](std::string w) {
+      for (auto& c : w)
+        c = static_cast<char>(c - 'a' + 'A');
+      return w;
+    });
+}
+
+} // namespace
+
+TEST_CASE("an action on an RDD computed from kept blocks reads the records "
+          "another copy of the lineage computed where the blocks are",
+          "[rdd][lineage]") {
+  std::vector<block> kept;
+  std::vector<block> with_records;
+  for (uint64_t i = 0; i < kept_lines.size(); ++i) {
+    kept.push_back(kept_on("a:1", i + 1,
+                           static_cast<int64_t>(kept_lines[i].size())));
+    with_records.push_back(detail::make_block(0, kept_lines[i]));
+  }
+  auto here = shouted(kept);
+  auto there = shouted(with_records);
+  CHECK(detail::result_tasks_run_where_kept(*here.node()));
+  result_runner runner{*here.node(), *there.node()};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  auto words = here.with_context(context).collect();
+  CHECK(words == std::vector<std::string>{"A", "A", "C", "A", "D", "A"});
+  CHECK(here.with_context(context).count() == 6);
+  CHECK(runner.stages == 2);
+}
+
+TEST_CASE("a result stage stays where its action runs unless every "
+          "partition's input is kept on a worker node and computed there",
+          "[rdd][lineage]") {
+  std::vector<block> kept{kept_on("a:1", 1, 2), kept_on("a:1", 2, 1)};
+  auto received = rdd<std::string>{
+    std::make_shared<detail::received_node<std::string>>(kept)};
+  // An input itself computes nothing.
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*received.node()));
+  auto lengths = received.map([](const std::string& x) { return x.size(); });
+  CHECK(detail::result_tasks_run_where_kept(*lengths.node()));
+  // A block that came with its records is here already.
+  std::vector<block> mixed{kept_on("a:1", 1, 2),
+                           detail::make_block(0, std::vector<std::string>{
+                                                   "c"})};
+  auto partly = rdd<std::string>{
+    std::make_shared<detail::received_node<std::string>>(mixed)}.map(
+    [](const std::string& x) { return x.size(); });
+  CHECK(detail::result_tasks_portable(*partly.node()));
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*partly.node()));
+  // A shuffle, what reads one, and records without serialization do not
+  // go.
+  auto pairs = received.map([](const std::string& x) {
+    return std::pair{x, int64_t{1}};
+  });
+  auto reduced = pairs.reduce_by_key([](int64_t a, int64_t b) { return a + b; },
+                                     2);
+  CHECK_FALSE(detail::result_tasks_portable(*reduced.node()));
+  CHECK_FALSE(detail::result_tasks_portable(
+    *reduced.map([](const auto& kv) { return kv.second; }).node()));
+  struct opaque {
+    int x;
+  };
+  auto opaques = received.map([](const std::string&) { return opaque{1}; });
+  CHECK_FALSE(opaques.node()->records_serializable());
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*opaques.node()));
+  CHECK_THROWS_AS(
+    opaques.node()->run_result_tasks({0}, task_runner::inline_runner()),
+    stream_error);
+}
