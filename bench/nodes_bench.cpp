@@ -20,6 +20,11 @@
 // where they are; in one process the receivers run in the driver. Both
 // count from when both receivers started until every word was counted,
 // cutting batches as fast as they complete (the lines are made before).
+// With --workload=grep (receivers only) the graph counts the lines of the
+// union that contain a word of the vocabulary (about 1.5% of them)
+// instead: no shuffle, and the count's partitions are computed where their
+// blocks are (a result stage on the nodes), whose matching lines alone
+// cross to the driver.
 //
 // With --fault=kill or --fault=freeze it measures a worker loss instead
 // (issue 16: batches on time again within 2 batch intervals): the driver
@@ -36,8 +41,8 @@
 //
 //   nodes_bench [--lines=100000] [--batches=10] [--partitions=4]
 //               [--workers=2] [--repeats=3] [--source=queue|receivers]
-//               [--block-lines=10000] [--replication=1] [--malloc-defaults]
-//               [--no-huge-pages]
+//               [--workload=word_count|grep] [--block-lines=10000]
+//               [--replication=1] [--malloc-defaults] [--no-huge-pages]
 //   nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20]
 //               [--partitions=4] [--workers=2]
 
@@ -85,6 +90,16 @@ auto word_counts(const Lines& lines, size_t partitions) {
   return lines.flat_map(bench::split)
     .map([](const std::string& w) { return count{w, 1}; })
     .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, partitions);
+}
+
+// The word the grep workload looks for: the vocabulary's 20th.
+const std::string& grep_word() {
+  static const std::string word = "w" + std::to_string(19 * 7919 % 1000003);
+  return word;
+}
+
+bool matches(const std::string& line) {
+  return line.find(grep_word()) != std::string::npos;
 }
 
 // The words in `lines`.
@@ -143,16 +158,35 @@ struct source_options {
   // The lines each receiver stores, and in blocks of how many.
   size_t per_receiver = 0;
   size_t block_lines = 0;
+  // Whether the graph counts the lines that match, else the words.
+  bool grep = false;
 };
 
-// The word count over the lines of two `line_source`s.
-auto received_word_counts(streaming_context& ssc, const source_options& src,
-                          size_t partitions) {
+// The graph over the lines of two `line_source`s: their word count, or
+// with `src.grep` the lines that match; `out(n)` gets each batch's words
+// counted, or lines matched.
+template <class Out>
+void received_graph(streaming_context& ssc, const source_options& src,
+                    size_t partitions, Out out) {
   auto a = ssc.receiver_stream<std::string>(
     std::make_unique<line_source>(src.per_receiver, src.block_lines));
   auto b = ssc.receiver_stream<std::string>(
     std::make_unique<line_source>(src.per_receiver, src.block_lines));
-  return word_counts(a.union_with(b), partitions);
+  auto lines = a.union_with(b);
+  if (src.grep)
+    lines.filter(matches).foreach_rdd(
+      [out](const rdd<std::string>& x) { out(x.count()); });
+  else
+    word_counts(lines, partitions)
+      .foreach_rdd([out](const rdd<count>& x) { out(total_of(x)); });
+}
+
+// What `received_graph` counts of `lines`.
+int64_t expected_in(const std::vector<std::string>& lines,
+                    const source_options& src) {
+  if (!src.grep)
+    return words_in(lines);
+  return std::count_if(lines.begin(), lines.end(), matches);
 }
 
 // The words each batch counted, and the wait for a batch.
@@ -221,8 +255,7 @@ int serve(size_t partitions, size_t slots, const source_options& src) {
   caf::actor_system sys{cfg};
   streaming_context ssc{sys, std::chrono::seconds(1)};
   if (src.receivers)
-    received_word_counts(ssc, src, partitions)
-      .foreach_rdd([](const rdd<count>&) {});
+    received_graph(ssc, src, partitions, [](int64_t) {});
   else
     word_counts(ssc.queue_stream(std::make_shared<rdd_queue<std::string>>()),
                 partitions)
@@ -295,10 +328,9 @@ double run_received(const source_options& src, size_t partitions,
   auto clk = std::make_shared<testing::manual_clock>();
   auto out = std::make_shared<totals>();
   streaming_context ssc{std::chrono::seconds(1), opts, clk};
-  received_word_counts(ssc, src, partitions)
-    .foreach_rdd([out](const rdd<count>& x) { out->add(total_of(x)); });
+  received_graph(ssc, src, partitions, [out](int64_t n) { out->add(n); });
   ssc.add_streaming_listener(out);
-  auto expected = 2 * words_in(bench::make_lines(src.per_receiver));
+  auto expected = 2 * expected_in(bench::make_lines(src.per_receiver), src);
   ssc.start();
   // From when both receivers run (on a node, once the driver placed them).
   if (!out->wait_for_receivers(2, std::chrono::seconds(60)))
@@ -317,8 +349,8 @@ double run_received(const source_options& src, size_t partitions,
   ssc.stop(false);
   if (!out->failures().empty() || counted != expected)
     throw std::runtime_error("the counts are wrong: " + std::to_string(counted)
-                             + " words counted, "
-                             + std::to_string(expected) + " stored"
+                             + " counted, " + std::to_string(expected)
+                             + " expected"
                              + (out->failures().empty()
                                   ? std::string{}
                                   : ": " + out->failures().front()));
@@ -437,12 +469,12 @@ int main(int argc, char** argv) {
     argc, argv,
     "nodes_bench [--lines=100000] [--batches=10] [--partitions=4] "
     "[--workers=2] [--repeats=3] [--source=queue|receivers] "
-    "[--block-lines=10000] [--replication=1] [--malloc-defaults] "
-    "[--no-huge-pages]\n"
+    "[--workload=word_count|grep] [--block-lines=10000] [--replication=1] "
+    "[--malloc-defaults] [--no-huge-pages]\n"
     "       nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20] "
     "[--partitions=4] [--workers=2]",
     {"lines", "batches", "partitions", "workers", "repeats", "source",
-     "block-lines", "replication", "fault", "serve", "malloc-defaults",
+     "workload", "block-lines", "replication", "fault", "serve", "malloc-defaults",
      "no-huge-pages"});
   // In every process, the nodes too (they get the flags).
   auto malloc_defaults = bench::has_flag(argc, argv, "malloc-defaults");
@@ -460,8 +492,19 @@ int main(int argc, char** argv) {
               << source << '\n';
     return 1;
   }
+  auto workload = bench::arg_text(argc, argv, "workload", "word_count");
+  if (workload != "word_count" && workload != "grep") {
+    std::cerr << "nodes_bench: --workload takes word_count or grep, not "
+              << workload << '\n';
+    return 1;
+  }
   source_options src;
   src.receivers = source == "receivers";
+  src.grep = workload == "grep";
+  if (src.grep && !src.receivers) {
+    std::cerr << "nodes_bench: --workload=grep needs --source=receivers\n";
+    return 1;
+  }
   src.per_receiver = bench::arg(argc, argv, "batches", 10)
                      * bench::arg(argc, argv, "lines", 100000) / 2;
   src.block_lines = bench::arg(argc, argv, "block-lines", 10000);
@@ -481,7 +524,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> node_flags{
     "--partitions=" + std::to_string(partitions),
     "--workers=" + std::to_string(std::max<size_t>(1, workers / 2)),
-    "--source=" + source, "--batches=" + std::to_string(batches),
+    "--source=" + source, "--workload=" + workload,
+    "--batches=" + std::to_string(batches),
     "--lines=" + std::to_string(num_lines),
     "--block-lines=" + std::to_string(src.block_lines)};
   if (malloc_defaults)
@@ -512,18 +556,21 @@ int main(int argc, char** argv) {
                                          replication));
       }
       auto total = static_cast<double>(2 * src.per_receiver);
-      std::printf("nodes: word count of %zu lines from 2 receivers (blocks "
+      std::printf("nodes: %s of %zu lines from 2 receivers (blocks "
                   "of %zu lines, replication %zu): one process (%zu task "
                   "slots) %.0f lines/s, driver + 2 worker nodes (receivers "
-                  "and map stages there) %.0f lines/s: %.2fx\n",
-                  2 * src.per_receiver, src.block_lines, replication, workers,
-                  total / one, total / two, one / two);
-      std::printf("{\"bench\":\"nodes_receivers\",\"lines\":%zu,"
+                  "and %s there) %.0f lines/s: %.2fx\n",
+                  src.grep ? "grep" : "word count", 2 * src.per_receiver,
+                  src.block_lines, replication, workers, total / one,
+                  src.grep ? "result stages" : "map stages", total / two,
+                  one / two);
+      std::printf("{\"bench\":\"nodes_receivers\",\"workload\":\"%s\","
+                  "\"lines\":%zu,"
                   "\"block_lines\":%zu,\"replication\":%zu,"
                   "\"workers\":%zu,\"one_process_lines_per_s\":%.0f,"
                   "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f}\n",
-                  2 * src.per_receiver, src.block_lines, replication, workers,
-                  total / one, total / two, one / two);
+                  workload.c_str(), 2 * src.per_receiver, src.block_lines,
+                  replication, workers, total / one, total / two, one / two);
     } catch (const std::exception& e) {
       std::cerr << "nodes_bench: " << e.what() << '\n';
       return 1;

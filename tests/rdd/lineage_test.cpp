@@ -378,7 +378,11 @@ public:
       partitions[i] = i;
     there->prepare(*this);
     ++stages;
-    return there->run_result_tasks(partitions, *this);
+    auto result = there->run_result_tasks(partitions, *this);
+    if (corrupt)
+      for (auto& x : result)
+        x.assign(x.size(), '\xff');
+    return result;
   }
 
   block fetch_block(const block&) override {
@@ -387,6 +391,9 @@ public:
   }
 
   size_t stages = 0;
+
+  // Whether the records come back as bytes that do not decode.
+  bool corrupt = false;
 
 private:
   const detail::rdd_node_base& local_;
@@ -432,6 +439,11 @@ TEST_CASE("an action on an RDD computed from kept blocks reads the records "
   CHECK(words == std::vector<std::string>{"A", "A", "C", "A", "D", "A"});
   CHECK(here.with_context(context).count() == 6);
   CHECK(runner.stages == 2);
+  // Records that do not decode fail the action.
+  runner.corrupt = true;
+  CHECK_THROWS_WITH(here.with_context(context).count(),
+                    Catch::StartsWith("partition 0, which a worker node "
+                                      "computed, is malformed"));
 }
 
 TEST_CASE("a result stage stays where its action runs unless every "

@@ -28,6 +28,10 @@ namespace detail {
 /// empty collection", as Spark's).
 [[noreturn]] void throw_empty_collection(const char* action);
 
+/// Throws the `stream_error` of partition `index`, which a worker node
+/// computed for a result stage, whose records do not decode (`why`).
+[[noreturn]] void throw_malformed_partition(size_t index, const char* why);
+
 } // namespace detail
 
 /// Splits `data` into `num_partitions` slices as Spark's `parallelize` does:
@@ -544,7 +548,11 @@ private:
           bytes->size());
         runner.run(parts.size(), [&](size_t i) {
           auto records = std::make_shared<std::vector<T>>();
-          detail::from_bytes((*bytes)[i], *records);
+          try {
+            detail::from_bytes((*bytes)[i], *records);
+          } catch (const std::exception& e) {
+            detail::throw_malformed_partition(i, e.what());
+          }
           parts[i] = std::move(records);
         });
         return run_on<R>(detail::collection_node<T>{std::move(parts)}, f,

@@ -11,4 +11,12 @@ void throw_empty_collection(const char* action) {
                      std::string{action} + ": empty collection");
 }
 
+void throw_malformed_partition(size_t index, const char* why) {
+  throw stream_error(errc::job_failure,
+                     "partition " + std::to_string(index)
+                       + ", which a worker node computed, is malformed (does "
+                         "the node run the same program?): "
+                       + why);
+}
+
 } // namespace caf_stream::detail
