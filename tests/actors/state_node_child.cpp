@@ -3,7 +3,8 @@
 //
 //   state_node_child [--other | --receiver=P | --receiver-records=P
 //                     | --receiver-sums=P | --receiver-windows=P
-//                     | --receiver-filtered=P | --words
+//                     | --receiver-mapped-sums=P | --receiver-filtered=P
+//                     | --words
 //                     | --word-states | --word-joins]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
@@ -19,7 +20,9 @@
 // reads the acked source on port P (with --receiver-records, storing its
 // numbers one by one), with --receiver-sums, --receiver-windows and
 // --receiver-filtered those of the kept block tests (`support::acked_sums`,
-// `support::acked_windows`, `support::acked_filtered`); with --words the
+// `support::acked_windows`, `support::acked_filtered`; with
+// --receiver-mapped-sums `acked_sums` whose numbers go through a map, as
+// `nodes_chaos --mapped` runs it); with --words the
 // graph of the node task tests (`support/word_graph.hpp`), with
 // --word-states its stateful graph (`word_graph::build_stateful`), with
 // --word-joins its joined graph (`word_graph::build_joined`). The driver
@@ -191,6 +194,7 @@ int main(int argc, char** argv) {
   uint16_t receiver_port = 0;
   bool one_by_one = false;
   bool sums = false;
+  bool mapped = false;
   bool windows = false;
   bool filtered = false;
   bool words = false;
@@ -226,6 +230,10 @@ int main(int argc, char** argv) {
     else if (arg.rfind("--receiver-sums=", 0) == 0) {
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(16)));
       sums = true;
+    } else if (arg.rfind("--receiver-mapped-sums=", 0) == 0) {
+      receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(23)));
+      sums = true;
+      mapped = true;
     } else if (arg.rfind("--receiver-windows=", 0) == 0) {
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(19)));
       windows = true;
@@ -286,7 +294,7 @@ int main(int argc, char** argv) {
     streaming_context ssc{sys, std::chrono::seconds(1)};
     if (sums) {
       support::acked_sums(ssc, receiver_port, [](const rdd<int64_t>&) {},
-                          [](const rdd<support::residue_sum>&) {});
+                          [](const rdd<support::residue_sum>&) {}, mapped);
     } else if (windows) {
       support::acked_windows(ssc, receiver_port, [](const rdd<int64_t>&) {});
     } else if (filtered) {

@@ -7,7 +7,8 @@
 // and no batch fails or changes.
 //
 //   nodes_chaos NODE_CHILD [--faults F] [--batches B] [--nodes N]
-//               [--seed S] [--no-freeze] [--receivers [--numbers M]]
+//               [--seed S] [--no-freeze] [--receivers [--numbers M]
+//               [--mapped]]
 //               [--log-level L]
 //
 // The word graph (`support/word_graph.hpp`, `--word-states`): a windowed
@@ -22,7 +23,9 @@
 // and each batch's sums by residue must be those of its numbers. There a
 // fault waits until no node is faulty and two batches passed since the
 // last one came back: two nodes lost at once may hold both copies of a
-// block.
+// block. With --mapped the numbers' output reads them through a map
+// (`--receiver-mapped-sums`), whose partitions the nodes that keep the
+// blocks compute (a result stage), with the same checks.
 //
 // Batches are cut on a manual clock, each once the one before completed
 // (with --receivers, once the receiver also stored 500 more numbers or
@@ -72,6 +75,7 @@ struct options {
   uint32_t seed = 1;
   bool freeze = true;
   bool receivers = false;
+  bool mapped = false;
   int64_t numbers = 100000;
   std::string log_level = "info";
 };
@@ -80,7 +84,7 @@ struct options {
   std::cerr << "nodes_chaos: " << why
             << "\nusage: nodes_chaos NODE_CHILD [--faults F] [--batches B] "
                "[--nodes N] [--seed S] [--no-freeze] [--receivers "
-               "[--numbers M]] [--log-level L]\n";
+               "[--numbers M] [--mapped]] [--log-level L]\n";
   std::exit(2);
 }
 
@@ -97,6 +101,10 @@ options parse(int argc, char** argv) {
     }
     if (flag == "--receivers") {
       result.receivers = true;
+      continue;
+    }
+    if (flag == "--mapped") {
+      result.mapped = true;
       continue;
     }
     if (i + 1 == argc)
@@ -125,6 +133,8 @@ options parse(int argc, char** argv) {
       || result.numbers < 1)
     usage("--faults must not be negative, --batches at least 10, and "
           "--nodes and --numbers at least 1");
+  if (result.mapped && !result.receivers)
+    usage("--mapped goes with --receivers");
   return result;
 }
 
@@ -524,7 +534,8 @@ findings run_receivers(const options& opts, cluster& c,
     [out](const rdd<int64_t>& x, caf_stream::time t) { out->numbers(x, t); },
     [out](const rdd<support::residue_sum>& x, caf_stream::time t) {
       out->sums(x, t);
-    });
+    },
+    opts.mapped);
   auto started = std::make_shared<started_batches>();
   ssc.add_streaming_listener(out);
   ssc.add_streaming_listener(started);
@@ -584,7 +595,8 @@ int main(int argc, char** argv) {
   std::string graph = "--word-states";
   if (opts.receivers) {
     source.emplace(total, 50, total);
-    graph = "--receiver-sums=" + std::to_string(source->port());
+    graph = (opts.mapped ? "--receiver-mapped-sums=" : "--receiver-sums=")
+            + std::to_string(source->port());
   }
   cluster c{opts, graph};
   size_t duplicates = 0;

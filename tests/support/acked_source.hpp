@@ -336,12 +336,18 @@ using residue_sum = std::pair<int64_t, int64_t>;
 /// The graph of the kept block tests, built alike by the driver (the test)
 /// and by the worker nodes (`state_node_child --receiver-sums`): the acked
 /// stream's numbers go to `numbers` (output 0) and their sums by residue
-/// (stream 2) to `sums` (output 1).
+/// (stream 2) to `sums` (output 1). With `mapped` (`state_node_child
+/// --receiver-mapped-sums`) the numbers go through a map (stream 1) first,
+/// whose partitions the nodes that keep the blocks compute (a result
+/// stage), and the sums are stream 3.
 template <class Numbers, class Sums>
 void acked_sums(caf_stream::streaming_context& ssc, uint16_t port,
-                Numbers numbers, Sums sums) {
+                Numbers numbers, Sums sums, bool mapped = false) {
   auto xs = acked_stream(ssc, port);
-  xs.foreach_rdd(std::move(numbers));
+  if (mapped)
+    xs.map([](int64_t x) { return x; }).foreach_rdd(std::move(numbers));
+  else
+    xs.foreach_rdd(std::move(numbers));
   xs.map([](int64_t x) { return residue_sum{x % 4, x}; })
     .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 2)
     .foreach_rdd(std::move(sums));
