@@ -105,16 +105,17 @@ public:
   }
 
   std::optional<std::vector<std::string>>
-  run_result_stage(const detail::rdd_node_base& node) override {
+  run_result_stage(const detail::rdd_node_base& node,
+                   const std::vector<uint32_t>& partitions) override {
     if (!on_nodes_)
       return std::nullopt;
     // The partitions that every node failed are computed here, from the
     // blocks fetched.
-    auto here = [&](const std::vector<uint32_t>& partitions) {
+    auto here = [&](const std::vector<uint32_t>& failed) {
       node.prepare(*this);
-      return node.run_result_tasks(partitions, *this);
+      return node.run_result_tasks(failed, *this);
     };
-    return on_nodes_->run_result_stage(node, here);
+    return on_nodes_->run_result_stage(node, partitions, here);
   }
 
   // The nodes that keep the block are asked through this process's own

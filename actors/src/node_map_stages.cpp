@@ -225,12 +225,13 @@ bool node_map_stages::run(
 }
 
 std::optional<std::vector<std::string>> node_map_stages::run_result_stage(
-  const detail::rdd_node_base& node,
+  const detail::rdd_node_base& node, const std::vector<uint32_t>& partitions,
   detail::function_ref<std::vector<std::string>(const std::vector<uint32_t>&)>
     here) {
-  if (!detail::result_tasks_run_where_kept(node))
+  if (!detail::result_tasks_run_where_kept(node, partitions))
     return std::nullopt;
-  std::vector<std::string> result(node.num_partitions());
+  // By task: task k computes partition `partitions[k]`.
+  std::vector<std::string> result(partitions.size());
   auto take_records = [&](const std::vector<uint32_t>& mine,
                           std::vector<std::string>& records,
                           task_assignment& tasks) -> std::string {
@@ -243,13 +244,16 @@ std::optional<std::vector<std::string>> node_map_stages::run_result_stage(
     }
     return {};
   };
-  auto local = [&](const std::vector<uint32_t>& partitions) {
-    auto records = here(partitions);
-    for (size_t j = 0; j < partitions.size(); ++j)
-      result[partitions[j]] = std::move(records.at(j));
+  auto local = [&](const std::vector<uint32_t>& mine) {
+    std::vector<uint32_t> named;
+    for (auto k : mine)
+      named.push_back(partitions[k]);
+    auto records = here(named);
+    for (size_t j = 0; j < mine.size(); ++j)
+      result[mine[j]] = std::move(records.at(j));
   };
   if (!run_stage(node, result.size(), stage_kind::result, local,
-                 take_records))
+                 take_records, &partitions))
     return std::nullopt;
   return result;
 }
@@ -260,7 +264,17 @@ bool node_map_stages::run_stage(
   detail::function_ref<std::string(const std::vector<uint32_t>&,
                                    std::vector<std::string>&,
                                    task_assignment&)>
-    take) {
+    take,
+  const std::vector<uint32_t>* partitions) {
+  // What the nodes call task `i`: the partition it computes.
+  auto named = [&](const std::vector<uint32_t>& tasks) {
+    if (partitions == nullptr)
+      return tasks;
+    std::vector<uint32_t> result;
+    for (auto i : tasks)
+      result.push_back(partitions->at(i));
+    return result;
+  };
   auto what = kind == stage_kind::map ? "map" : "result";
   auto where = graph_.locate(inputs_.batch_time(), target);
   if (!where)
@@ -304,7 +318,8 @@ bool node_map_stages::run_stage(
     fail(k, why);
   // A task goes to the first node that keeps its input and is here.
   for (uint32_t i = 0; i < n; ++i)
-    for (const auto& where : detail::map_task_locations(target, i)) {
+    for (const auto& where : detail::map_task_locations(
+           target, partitions != nullptr ? partitions->at(i) : i)) {
       auto k = std::find(addresses.begin(), addresses.end(), where);
       if (k != addresses.end()) {
         tasks.prefer(i, static_cast<size_t>(k - addresses.begin()));
@@ -479,13 +494,13 @@ bool node_map_stages::run_stage(
         continue;
       }
       auto id = ++next_id_;
-      auto inputs = inputs_.for_node(target, mine, own_partitions,
+      auto inputs = inputs_.for_node(target, named(mine), own_partitions,
                                      addresses[k]);
       log_->debug("batch {}: {} {} tasks of stream {} sent to the worker "
                   "node {} ({} bytes of input)",
                   t, mine.size(), what, where->stream, addresses[k],
                   stage_inputs::bytes_in(inputs));
-      auto stage = stage_of(*where, mine, std::move(inputs));
+      auto stage = stage_of(*where, named(mine), std::move(inputs));
       if (kind == stage_kind::map)
         self_->send(*node, map_tasks_atom::value, id, std::move(stage));
       else

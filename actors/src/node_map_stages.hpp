@@ -77,16 +77,17 @@ public:
   bool run(const detail::rdd_node_base& shuffle, size_t n,
            detail::function_ref<void(const std::vector<uint32_t>&)> here);
 
-  /// Computes every partition of `node` for an action on the worker nodes
-  /// that keep their input (`result_tasks_run_where_kept`: a result stage
-  /// whose tasks go where their blocks are), and those that every node
-  /// failed with `here(partitions)`, which returns their records as bytes;
-  /// returns each partition's records as bytes, in order, or nothing, and
-  /// runs nothing, if the action computes them on this node (no worker
-  /// node, an input on this node, records that do not serialize). Throws
-  /// `stream_error` when a task failed `stream.task.max-failures` times.
+  /// Computes partitions `partitions` of `node` for an action on the
+  /// worker nodes that keep their input (`result_tasks_run_where_kept`: a
+  /// result stage whose tasks go where their blocks are), and those that
+  /// every node failed with `here(failed)`, which returns their records as
+  /// bytes; returns each partition's records as bytes, in the order of
+  /// `partitions`, or nothing, and runs nothing, if the action computes
+  /// them on this node (no worker node, an input on this node, records
+  /// that do not serialize). Throws `stream_error` when a task failed
+  /// `stream.task.max-failures` times.
   std::optional<std::vector<std::string>> run_result_stage(
-    const detail::rdd_node_base& node,
+    const detail::rdd_node_base& node, const std::vector<uint32_t>& partitions,
     detail::function_ref<std::vector<std::string>(const std::vector<uint32_t>&)>
       here);
 
@@ -114,16 +115,18 @@ private:
   // (for a map stage, the reduce tasks too where they run there), and those
   // that every node failed with `here(tasks)`; `take(tasks, outputs,
   // assignment)` takes a node's outputs for `tasks` and marks them
-  // finished, or returns why they are unusable. Returns false, and runs
-  // nothing, if no worker node is there or `target` is in no portable
-  // lineage.
+  // finished, or returns why they are unusable. Task `i` computes
+  // partition `i`, or `(*partitions)[i]` (the nodes see partition ids;
+  // `here` and `take` get task numbers). Returns false, and runs nothing,
+  // if no worker node is there or `target` is in no portable lineage.
   bool run_stage(
     const detail::rdd_node_base& target, size_t n, stage_kind kind,
     detail::function_ref<void(const std::vector<uint32_t>&)> here,
     detail::function_ref<std::string(const std::vector<uint32_t>&,
                                      std::vector<std::string>&,
                                      task_assignment&)>
-      take);
+      take,
+    const std::vector<uint32_t>* partitions = nullptr);
 
   // Tasks `tasks` of the stage at `where` with the batch's `inputs`, as a
   // node runs them: in this driver's graph, program, zero time and default

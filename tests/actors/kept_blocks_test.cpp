@@ -67,10 +67,26 @@ public:
     return sums_;
   }
 
+  // A batch's first 3 numbers (`take(3)`), and all of them in order.
+  void add_first(const std::vector<int64_t>& first,
+                 const std::vector<int64_t>& all) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto n = std::min<size_t>(3, all.size());
+    if (first != std::vector<int64_t>(all.begin(), all.begin() + n))
+      ++wrong_firsts_;
+  }
+
+  // The batches whose first numbers were not those of all of them.
+  size_t wrong_firsts() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return wrong_firsts_;
+  }
+
 private:
   std::mutex mtx_;
   std::vector<int64_t> numbers_;
   std::map<int64_t, int64_t> sums_;
+  size_t wrong_firsts_ = 0;
 };
 
 // Which of the kept block tests' graphs runs.
@@ -139,7 +155,13 @@ struct driver {
     else if (g == graph::windows)
       support::acked_windows(*ssc, source.port(), numbers);
     else
-      support::acked_filtered(*ssc, source.port(), numbers);
+      support::acked_filtered(*ssc, source.port(),
+                              [o = out](const rdd<int64_t>& x) {
+                                auto first = x.take(3);
+                                auto all = x.collect();
+                                o->add_numbers(all);
+                                o->add_first(first, all);
+                              });
     ssc->add_streaming_listener(out);
     ssc->start();
   }
@@ -236,8 +258,8 @@ TEST_CASE("blocks stay on the worker node that received them: the driver "
 }
 
 TEST_CASE("an output of a stream computed from kept blocks has the worker "
-          "node that keeps them compute its partitions: the blocks stay "
-          "there",
+          "node that keeps them compute its partitions, those take scans "
+          "only: the blocks stay there",
           "[receiver][nodes][blocks]") {
   support::debug_log debug{"executor"};
   support::debug_log fetches{"receiver"};
@@ -248,9 +270,11 @@ TEST_CASE("an output of a stream computed from kept blocks has the worker "
   driver d{{node.address}, source, graph::filtered};
   REQUIRE(d.run_until(100));
   CHECK(d.out->numbers() == filtered_model(300));
+  CHECK(d.out->wrong_firsts() == 0);
   CHECK(d.out->failures().empty());
   // Stream 2 (the map) is the output's: its tasks went to the node without
-  // records, and only their records came back.
+  // records, and only their records came back (for `take(3)`, of the
+  // partitions it scanned).
   CHECK(log.contains("result tasks of stream 2 sent to the worker node "
                      + node.address + " (0 bytes of input)"));
   CHECK(log.contains("result tasks of stream 2 ran on the worker node "
@@ -283,6 +307,7 @@ TEST_CASE("with replication 2, the partitions of a killed worker's blocks "
   source.release();
   REQUIRE(d.run_until(100));
   CHECK(d.out->numbers() == filtered_model(300));
+  CHECK(d.out->wrong_firsts() == 0);
   CHECK(d.out->failures().empty());
   CHECK(log.contains("result tasks on the worker node " + a.address
                      + " failed, they run again elsewhere"));

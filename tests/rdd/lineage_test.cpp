@@ -366,16 +366,14 @@ public:
   }
 
   std::optional<std::vector<std::string>>
-  run_result_stage(const detail::rdd_node_base& node) override {
-    if (!detail::result_tasks_run_where_kept(node))
+  run_result_stage(const detail::rdd_node_base& node,
+                   const std::vector<uint32_t>& partitions) override {
+    if (!detail::result_tasks_run_where_kept(node, partitions))
       return std::nullopt;
     auto path = detail::path_to(local_, node);
     REQUIRE(path);
     auto* there = detail::node_at(remote_, *path);
     REQUIRE(there != nullptr);
-    std::vector<uint32_t> partitions(node.num_partitions());
-    for (uint32_t i = 0; i < partitions.size(); ++i)
-      partitions[i] = i;
     there->prepare(*this);
     ++stages;
     auto result = there->run_result_tasks(partitions, *this);
@@ -431,7 +429,7 @@ TEST_CASE("an action on an RDD computed from kept blocks reads the records "
   }
   auto here = shouted(kept);
   auto there = shouted(with_records);
-  CHECK(detail::result_tasks_run_where_kept(*here.node()));
+  CHECK(detail::result_tasks_run_where_kept(*here.node(), {0, 1, 2}));
   result_runner runner{*here.node(), *there.node()};
   auto context = std::make_shared<rdd_context>();
   scoped_runner installed{*context, runner};
@@ -439,6 +437,11 @@ TEST_CASE("an action on an RDD computed from kept blocks reads the records "
   CHECK(words == std::vector<std::string>{"A", "A", "C", "A", "D", "A"});
   CHECK(here.with_context(context).count() == 6);
   CHECK(runner.stages == 2);
+  // `take` computes the partitions it scans only: the first, then the
+  // other two.
+  CHECK(here.with_context(context).take(3)
+        == std::vector<std::string>{"A", "A", "C"});
+  CHECK(runner.stages == 4);
   // Records that do not decode fail the action.
   runner.corrupt = true;
   CHECK_THROWS_WITH(here.with_context(context).count(),
@@ -452,10 +455,13 @@ TEST_CASE("a result stage stays where its action runs unless every "
   std::vector<block> kept{kept_on("a:1", 1, 2), kept_on("a:1", 2, 1)};
   auto received = rdd<std::string>{
     std::make_shared<detail::received_node<std::string>>(kept)};
-  // An input itself computes nothing.
-  CHECK_FALSE(detail::result_tasks_run_where_kept(*received.node()));
+  // An input's blocks, all of them, are fetched as they are; some of them
+  // (`take`) are read there.
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*received.node(), {0, 1}));
+  CHECK(detail::result_tasks_run_where_kept(*received.node(), {1}));
   auto lengths = received.map([](const std::string& x) { return x.size(); });
-  CHECK(detail::result_tasks_run_where_kept(*lengths.node()));
+  CHECK(detail::result_tasks_run_where_kept(*lengths.node(), {0, 1}));
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*lengths.node(), {2}));
   // A block that came with its records is here already.
   std::vector<block> mixed{kept_on("a:1", 1, 2),
                            detail::make_block(0, std::vector<std::string>{
@@ -464,7 +470,8 @@ TEST_CASE("a result stage stays where its action runs unless every "
     std::make_shared<detail::received_node<std::string>>(mixed)}.map(
     [](const std::string& x) { return x.size(); });
   CHECK(detail::result_tasks_portable(*partly.node()));
-  CHECK_FALSE(detail::result_tasks_run_where_kept(*partly.node()));
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*partly.node(), {0, 1}));
+  CHECK(detail::result_tasks_run_where_kept(*partly.node(), {0}));
   // A shuffle, what reads one, and records without serialization do not
   // go.
   auto pairs = received.map([](const std::string& x) {
@@ -480,7 +487,7 @@ TEST_CASE("a result stage stays where its action runs unless every "
   };
   auto opaques = received.map([](const std::string&) { return opaque{1}; });
   CHECK_FALSE(opaques.node()->records_serializable());
-  CHECK_FALSE(detail::result_tasks_run_where_kept(*opaques.node()));
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*opaques.node(), {0}));
   CHECK_THROWS_AS(
     opaques.node()->run_result_tasks({0}, task_runner::inline_runner()),
     stream_error);

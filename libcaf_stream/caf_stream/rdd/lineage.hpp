@@ -51,16 +51,18 @@ std::vector<std::string> map_task_locations(const rdd_node_base& shuffle,
 
 /// Whether another node can compute the partitions of `node` for a result
 /// stage (`rdd_node_base::run_result_tasks`): its records serialize, it is
-/// no shuffle and reads none, and its partition `i` reads the `i`th
-/// partition of its parents one after the other (one-to-one nodes and
-/// unions), so that `map_task_input(node, i)` finds what it reads.
+/// no shuffle and reads none, and it is an input or its partition `i`
+/// reads the `i`th partition of its parents one after the other
+/// (one-to-one nodes and unions), so that `map_task_input(node, i)` finds
+/// what it reads.
 bool result_tasks_portable(const rdd_node_base& node);
 
-/// Whether the partitions of `node` are best computed on the worker nodes
-/// that keep their input: `result_tasks_portable(node)`, and every
-/// partition's input is kept on a worker node (`map_task_locations`), whose
-/// records would otherwise cross to the node that runs the action. An
-/// input itself (no parents) is left to the action: it computes nothing.
-bool result_tasks_run_where_kept(const rdd_node_base& node);
+/// Whether partitions `partitions` of `node` are best computed on the
+/// worker nodes that keep their input: `result_tasks_portable(node)`, and
+/// each one's input is kept on a worker node (`map_task_locations`), whose
+/// records would otherwise cross to the node that runs the action. Not
+/// every partition of an input: its blocks come faster as they are.
+bool result_tasks_run_where_kept(const rdd_node_base& node,
+                                 const std::vector<uint32_t>& partitions);
 
 } // namespace caf_stream::detail

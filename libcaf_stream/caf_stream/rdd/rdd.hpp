@@ -540,27 +540,41 @@ private:
   template <class R, class F>
   std::vector<R> run_all(F f) const {
     auto& runner = this->runner();
-    if constexpr (detail::is_serializable<T>::value) {
-      // Partitions computed on the worker nodes that keep their input
-      // come back as bytes.
-      if (auto bytes = runner.run_result_stage(*node_)) {
-        std::vector<typename detail::collection_node<T>::partition> parts(
-          bytes->size());
-        runner.run(parts.size(), [&](size_t i) {
-          auto records = std::make_shared<std::vector<T>>();
-          try {
-            detail::from_bytes((*bytes)[i], *records);
-          } catch (const std::exception& e) {
-            detail::throw_malformed_partition(i, e.what());
-          }
-          parts[i] = std::move(records);
-        });
-        return run_on<R>(detail::collection_node<T>{std::move(parts)}, f,
-                         runner);
-      }
-    }
+    std::vector<uint32_t> all(node_->num_partitions());
+    for (uint32_t i = 0; i < all.size(); ++i)
+      all[i] = i;
+    if (auto parts = computed_elsewhere(runner, all))
+      return run_on<R>(detail::collection_node<T>{std::move(*parts)}, f,
+                       runner);
     node_->prepare(runner);
     return run_on<R>(*node_, f, runner);
+  }
+
+  // Partitions `partitions` of this RDD as the worker nodes that keep their
+  // input computed them (`task_runner::run_result_stage`), in order; none
+  // if the action computes them here.
+  std::optional<std::vector<typename detail::collection_node<T>::partition>>
+  computed_elsewhere(task_runner& runner,
+                     const std::vector<uint32_t>& partitions) const {
+    if constexpr (detail::is_serializable<T>::value) {
+      auto bytes = runner.run_result_stage(*node_, partitions);
+      if (!bytes)
+        return std::nullopt;
+      std::vector<typename detail::collection_node<T>::partition> result(
+        bytes->size());
+      runner.run(result.size(), [&](size_t i) {
+        auto records = std::make_shared<std::vector<T>>();
+        try {
+          detail::from_bytes((*bytes)[i], *records);
+        } catch (const std::exception& e) {
+          detail::throw_malformed_partition(partitions[i], e.what());
+        }
+        result[i] = std::move(records);
+      });
+      return result;
+    } else {
+      return std::nullopt;
+    }
   }
 
   template <class R, class F>

@@ -159,24 +159,35 @@ std::vector<T> rdd<T>::take(size_t num) const {
   if (num == 0)
     return result;
   auto& runner = this->runner();
-  node_->prepare(runner);
   auto total = node_->num_partitions();
   size_t scanned = 0;
   size_t step = 1;
   while (result.size() < num && scanned < total) {
     auto n = std::min(step, total - scanned);
-    std::vector<std::vector<T>> parts(n);
     auto want = num - result.size();
-    runner.run(n, [&](size_t i) {
-      node_->compute(scanned + i, [&](const T& x) {
-        if (parts[i].size() < want)
-          parts[i].push_back(x);
+    std::vector<uint32_t> next(n);
+    for (size_t i = 0; i < n; ++i)
+      next[i] = static_cast<uint32_t>(scanned + i);
+    // Only the partitions scanned are computed on the worker nodes that
+    // keep their input, or here once their blocks were fetched.
+    if (auto computed = computed_elsewhere(runner, next)) {
+      for (const auto& part : *computed)
+        for (size_t i = 0; i < part->size() && result.size() < num; ++i)
+          result.push_back((*part)[i]);
+    } else {
+      node_->prepare(runner);
+      std::vector<std::vector<T>> parts(n);
+      runner.run(n, [&](size_t i) {
+        node_->compute(scanned + i, [&](const T& x) {
+          if (parts[i].size() < want)
+            parts[i].push_back(x);
+        });
       });
-    });
-    for (auto& part : parts)
-      for (auto& x : part)
-        if (result.size() < num)
-          result.push_back(std::move(x));
+      for (auto& part : parts)
+        for (auto& x : part)
+          if (result.size() < num)
+            result.push_back(std::move(x));
+    }
     scanned += n;
     step *= 4;
   }

@@ -39,13 +39,14 @@ public:
   virtual void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
                              detail::function_ref<void(size_t)> task);
 
-  /// The partitions of `node` for an action, computed where their input is
-  /// (Spark's result stage on the executors): each one's records as bytes
-  /// (`rdd_node_base::run_result_tasks`), in order, from the worker nodes
-  /// that keep the input (`result_tasks_run_where_kept`); nothing if the
-  /// action computes them here, as by default.
+  /// Partitions `partitions` of `node` for an action, computed where their
+  /// input is (Spark's result stage on the executors): each one's records
+  /// as bytes (`rdd_node_base::run_result_tasks`), in order, from the
+  /// worker nodes that keep the input (`result_tasks_run_where_kept`);
+  /// nothing if the action computes them here, as by default.
   virtual std::optional<std::vector<std::string>>
-  run_result_stage(const detail::rdd_node_base& node);
+  run_result_stage(const detail::rdd_node_base& node,
+                   const std::vector<uint32_t>& partitions);
 
   /// The records of `b`, which a worker node keeps (`b.remote()`), fetched
   /// from it: a block that holds them by pointer (the node's own) or as

@@ -148,21 +148,27 @@ const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
 }
 
 bool result_tasks_portable(const rdd_node_base& node) {
-  auto parents = node.parents();
-  if (parents.empty() || node.is_shuffle() || !node.records_serializable()
+  if (node.is_shuffle() || !node.records_serializable()
       || map_stage_reads_shuffle(node))
     return false;
+  auto parents = node.parents();
+  if (parents.empty())
+    return true;
   size_t total = 0;
   for (auto* p : parents)
     total += p->num_partitions();
   return total == node.num_partitions();
 }
 
-bool result_tasks_run_where_kept(const rdd_node_base& node) {
-  if (!result_tasks_portable(node) || node.num_partitions() == 0)
+bool result_tasks_run_where_kept(const rdd_node_base& node,
+                                 const std::vector<uint32_t>& partitions) {
+  if (partitions.empty() || !result_tasks_portable(node))
     return false;
-  for (size_t i = 0; i < node.num_partitions(); ++i)
-    if (map_task_locations(node, i).empty())
+  // An input's blocks, all of them, come faster as they are.
+  if (node.parents().empty() && partitions.size() == node.num_partitions())
+    return false;
+  for (auto i : partitions)
+    if (i >= node.num_partitions() || map_task_locations(node, i).empty())
       return false;
   return true;
 }

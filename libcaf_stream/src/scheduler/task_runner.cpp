@@ -32,7 +32,8 @@ void task_runner::run_map_stage(const detail::rdd_node_base& shuffle,
 }
 
 std::optional<std::vector<std::string>>
-task_runner::run_result_stage(const detail::rdd_node_base&) {
+task_runner::run_result_stage(const detail::rdd_node_base&,
+                              const std::vector<uint32_t>&) {
   return std::nullopt;
 }
 
