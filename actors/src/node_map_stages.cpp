@@ -149,7 +149,7 @@ void node_map_stages::late_answer(uint64_t id, const caf::actor& host) {
   if (i == given_up_.end())
     return;
   excluded_.succeeded(i->second);
-  log_->info("the worker node {} answered the map tasks it was given up on "
+  log_->info("the worker node {} answered the tasks it was given up on "
              "as late: it is slow, not lost, and gets tasks again",
              i->second);
   given_up_.erase(i);
@@ -261,11 +261,7 @@ std::optional<std::vector<std::string>> node_map_stages::run_result_stage(
 bool node_map_stages::run_stage(
   const detail::rdd_node_base& target, size_t n, stage_kind kind,
   detail::function_ref<void(const std::vector<uint32_t>&)> here,
-  detail::function_ref<std::string(const std::vector<uint32_t>&,
-                                   std::vector<std::string>&,
-                                   task_assignment&)>
-    take,
-  const std::vector<uint32_t>* partitions) {
+  outputs_taker take, const std::vector<uint32_t>* partitions) {
   // What the nodes call task `i`: the partition it computes.
   auto named = [&](const std::vector<uint32_t>& tasks) {
     if (partitions == nullptr)

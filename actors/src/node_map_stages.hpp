@@ -51,7 +51,9 @@ namespace caf_stream::actors {
 /// (`reduce_stage`), which fetch them from each other, and fetches the
 /// reduced partitions into the shuffle; where the reduce tasks cannot run
 /// on the nodes (records without serialization, a failure there), it
-/// fetches the buckets. Fetches go in chunks (`fetch_plan`,
+/// fetches the buckets. It also runs result stages there: the partitions
+/// of an RDD computed from blocks the nodes keep, for an action on this
+/// node (`result_tasks_atom`). Fetches go in chunks (`fetch_plan`,
 /// `stream.shuffle.*`). It runs again elsewhere the
 /// tasks of a node that fails (`task_assignment`), is lost, or whose answer
 /// is late (`speculation`, `stream.speculation.*`), which then gets no
@@ -111,22 +113,23 @@ private:
   // an RDD for an action (a result stage).
   enum class stage_kind { map, result };
 
+  // Takes a node's outputs for tasks `tasks` and marks them finished in the
+  // assignment, or returns why they are unusable.
+  using outputs_taker = detail::function_ref<std::string(
+    const std::vector<uint32_t>& tasks, std::vector<std::string>& outputs,
+    task_assignment& assignment)>;
+
   // Runs the `n` tasks of the `kind` stage of `target` on the worker nodes
   // (for a map stage, the reduce tasks too where they run there), and those
-  // that every node failed with `here(tasks)`; `take(tasks, outputs,
-  // assignment)` takes a node's outputs for `tasks` and marks them
-  // finished, or returns why they are unusable. Task `i` computes
+  // that every node failed with `here(tasks)`; `take` takes a node's
+  // outputs. Task `i` computes
   // partition `i`, or `(*partitions)[i]` (the nodes see partition ids;
   // `here` and `take` get task numbers). Returns false, and runs nothing,
   // if no worker node is there or `target` is in no portable lineage.
   bool run_stage(
     const detail::rdd_node_base& target, size_t n, stage_kind kind,
     detail::function_ref<void(const std::vector<uint32_t>&)> here,
-    detail::function_ref<std::string(const std::vector<uint32_t>&,
-                                     std::vector<std::string>&,
-                                     task_assignment&)>
-      take,
-    const std::vector<uint32_t>* partitions = nullptr);
+    outputs_taker take, const std::vector<uint32_t>* partitions = nullptr);
 
   // Tasks `tasks` of the stage at `where` with the batch's `inputs`, as a
   // node runs them: in this driver's graph, program, zero time and default

@@ -208,6 +208,29 @@ std::vector<int64_t> filtered_model(int64_t n) {
   return result;
 }
 
+// Two worker nodes serving graph `g` for `source` and a driver with
+// replication 2 over both: the receiver runs on a, whose address sorts
+// before b's (a connects to b; two nodes must not connect to each other at
+// once), and copies each block to b.
+struct copied_to_b {
+  copied_to_b(const support::acked_source& source, graph g)
+    : x(source, g, {"--log=receiver"}),
+      y(source, g, {"--log=receiver"}),
+      a(x.address < y.address ? x : y),
+      b(&a == &x ? y : x),
+      d({a.address, b.address}, source, g, 2) {
+    REQUIRE(a.wait_for_line("receiver 0: its blocks' copies go to the "
+                            "worker node " + b.address
+                            + ", connected from here"));
+  }
+
+  worker_node x;
+  worker_node y;
+  worker_node& a;
+  worker_node& b;
+  driver d;
+};
+
 // How a test loses a worker node.
 enum class loss { kill, stop };
 
@@ -290,29 +313,22 @@ TEST_CASE("with replication 2, the partitions of a killed worker's blocks "
   support::log_capture log{"executor"};
   support::log_capture receivers{"receiver"};
   support::acked_source source{300, 10, 100};
-  worker_node x{source, graph::filtered, {"--log=receiver"}};
-  worker_node y{source, graph::filtered, {"--log=receiver"}};
-  // The receiver runs on a, whose address sorts before b's: a connects.
-  auto& a = x.address < y.address ? x : y;
-  auto& b = &a == &x ? y : x;
-  driver d{{a.address, b.address}, source, graph::filtered, 2};
-  REQUIRE(a.wait_for_line("receiver 0: its blocks' copies go to the worker "
-                          "node " + b.address + ", connected from here"));
+  copied_to_b c{source, graph::filtered};
   // Node a stored and acknowledged 0-99, each block copied to node b; no
   // batch was cut.
-  support::wait_acked_on(a, source, receivers, 100);
-  a.proc.kill();
-  REQUIRE(receivers.wait_for("receiver 0: its node " + a.address
+  support::wait_acked_on(c.a, source, receivers, 100);
+  c.a.proc.kill();
+  REQUIRE(receivers.wait_for("receiver 0: its node " + c.a.address
                              + " was lost"));
   source.release();
-  REQUIRE(d.run_until(100));
-  CHECK(d.out->numbers() == filtered_model(300));
-  CHECK(d.out->wrong_firsts() == 0);
-  CHECK(d.out->failures().empty());
-  CHECK(log.contains("result tasks on the worker node " + a.address
+  REQUIRE(c.d.run_until(100));
+  CHECK(c.d.out->numbers() == filtered_model(300));
+  CHECK(c.d.out->wrong_firsts() == 0);
+  CHECK(c.d.out->failures().empty());
+  CHECK(log.contains("result tasks on the worker node " + c.a.address
                      + " failed, they run again elsewhere"));
   CHECK(log.contains("result tasks of stream 2 ran on the worker node "
-                     + b.address));
+                     + c.b.address));
 }
 
 TEST_CASE("a worker that stops gracefully hands the blocks it keeps to the "
@@ -393,22 +409,15 @@ TEST_CASE("with replication 2, a window reads a killed worker's blocks from "
           "[receiver][nodes][blocks]") {
   support::log_capture log{"receiver"};
   support::acked_source source{100, 10, 100};
-  worker_node x{source, graph::windows, {"--log=receiver"}};
-  worker_node y{source, graph::windows, {"--log=receiver"}};
-  // The receiver runs on a, whose address sorts before b's: a connects.
-  auto& a = x.address < y.address ? x : y;
-  auto& b = &a == &x ? y : x;
-  driver d{{a.address, b.address}, source, graph::windows, 2};
-  REQUIRE(a.wait_for_line("receiver 0: its blocks' copies go to the worker "
-                          "node " + b.address + ", connected from here"));
-  support::wait_acked_on(a, source, log, 100);
+  copied_to_b c{source, graph::windows};
+  support::wait_acked_on(c.a, source, log, 100);
   // Batch 1 s gets 0-99; the 2 s window reads them with batch 2 s, after
   // node a was killed.
-  d.clk->advance(seconds(1));
-  d.out->wait_for(++d.cut);
-  CHECK(support::kill_then_cut(a, log, d).empty());
-  CHECK(d.out->numbers() == range(100));
-  CHECK(log.contains("trying " + b.address));
+  c.d.clk->advance(seconds(1));
+  c.d.out->wait_for(++c.d.cut);
+  CHECK(support::kill_then_cut(c.a, log, c.d).empty());
+  CHECK(c.d.out->numbers() == range(100));
+  CHECK(log.contains("trying " + c.b.address));
 }
 
 TEST_CASE("with replication 2 over mutual TLS, the blocks of a killed worker "

@@ -409,7 +409,7 @@ TEST_CASE_METHOD(two_nodes,
   a.proc.freeze();
   d.run_batch(2);
   a.proc.resume();
-  REQUIRE(log.wait_for("the worker node " + a.address + " answered the map "
+  REQUIRE(log.wait_for("the worker node " + a.address + " answered the "
                        "tasks it was given up on as late"));
   d.run_batches(3, input.size());
   check_counts(*d.out, input.size());

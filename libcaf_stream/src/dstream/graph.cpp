@@ -31,6 +31,22 @@ std::string state_operator::operation() const {
 
 namespace caf_stream::detail {
 
+namespace {
+
+// Throws unless every task of `tasks` is below `n` ("map task 7 asked for,
+// the stage has 4").
+void check_asked(const std::vector<uint32_t>& tasks, size_t n,
+                 const char* task, const char* of) {
+  for (auto i : tasks)
+    if (i >= n)
+      throw stream_error(errc::invalid_graph,
+                         std::string{task} + " " + std::to_string(i)
+                           + " asked for, " + of + " has "
+                           + std::to_string(n));
+}
+
+} // namespace
+
 // -- streams ------------------------------------------------------------------
 
 dstream_node_base::dstream_node_base(dstream_graph& graph, duration slide,
@@ -527,11 +543,7 @@ dstream_graph::run_map_tasks(time zero, job_set batch,
   size_t num_tasks = 0;
   for (auto* parent : shuffle->parents())
     num_tasks += parent->num_partitions();
-  for (auto i : tasks)
-    if (i >= num_tasks)
-      throw stream_error(errc::invalid_graph,
-                         "map task " + std::to_string(i) + " asked for, the "
-                           "stage has " + std::to_string(num_tasks));
+  check_asked(tasks, num_tasks, "map task", "the stage");
   // The blocks that stay on their nodes come here first (this node's own
   // by pointer).
   shuffle->prepare_parents(runner);
@@ -544,12 +556,7 @@ dstream_graph::run_result_tasks(time zero, job_set batch,
                                 const std::vector<uint32_t>& tasks,
                                 task_runner& runner) {
   auto node = stage_at(zero, std::move(batch), where, true);
-  for (auto i : tasks)
-    if (i >= node->num_partitions())
-      throw stream_error(errc::invalid_graph,
-                         "partition " + std::to_string(i) + " asked for, the "
-                           "RDD has "
-                           + std::to_string(node->num_partitions()));
+  check_asked(tasks, node->num_partitions(), "partition", "the RDD");
   // The blocks that stay on their nodes come here first (this node's own
   // by pointer).
   node->prepare(runner);
@@ -571,12 +578,8 @@ std::vector<std::string> dstream_graph::run_reduce_tasks(
                        std::to_string(buckets.size()) + " buckets' lists for "
                          + std::to_string(partitions.size())
                          + " reduce tasks");
-  for (auto i : partitions)
-    if (i >= shuffle->num_partitions())
-      throw stream_error(errc::invalid_graph,
-                         "reduce task " + std::to_string(i) + " asked for, "
-                           "the shuffle has "
-                           + std::to_string(shuffle->num_partitions()));
+  check_asked(partitions, shuffle->num_partitions(), "reduce task",
+              "the shuffle");
   return shuffle->run_reduce_tasks(partitions, buckets, runner);
 }
 
