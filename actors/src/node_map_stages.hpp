@@ -187,6 +187,12 @@ private:
   // again.
   void forget(const caf::actor_addr& node);
 
+  // Why the buckets of `tasks` map tasks, whose places (offset and size)
+  // are `spans`, do not fit `shuffle` (one bucket per reduce partition);
+  // empty if they do.
+  static std::string misfit(const detail::rdd_node_base& shuffle,
+                            size_t tasks, size_t spans);
+
   // Gives `shuffle` the buckets a node answered for tasks `mine`; returns
   // why they are unusable, if they are.
   static std::string take(const detail::rdd_node_base& shuffle,

@@ -1,0 +1,115 @@
+// The map outputs of a shuffle whose map tasks ran on worker nodes, for
+// `node_map_stages`: whether a node's buckets fit the driver's shuffle,
+// taking them into it, and where the reduce tasks go to read them.
+
+#include "node_map_stages.hpp"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "caf_stream/rdd/rdd_node.hpp"
+#include "caf_stream/rdd/shuffle_store.hpp"
+#include "caf_stream/scheduler/task_assignment.hpp"
+
+namespace caf_stream::actors {
+
+std::string node_map_stages::misfit(const detail::rdd_node_base& shuffle,
+                                    size_t tasks, size_t spans) {
+  auto n = shuffle.num_partitions();
+  if (spans == 2 * n * tasks)
+    return {};
+  return "its copy of the shuffle has "
+         + std::to_string(tasks != 0 ? spans / 2 / tasks : 0)
+         + " reduce partitions, the driver's " + std::to_string(n)
+         + " (a by-key operation that names no count takes the node's own "
+           "stream.default-parallelism: give every node the driver's)";
+}
+
+std::string node_map_stages::take(const detail::rdd_node_base& shuffle,
+                                  const std::vector<uint32_t>& mine,
+                                  const std::vector<std::string>& buckets,
+                                  task_assignment& tasks) {
+  if (buckets.size() != mine.size())
+    return "it answered " + std::to_string(buckets.size())
+           + " map outputs for " + std::to_string(mine.size()) + " tasks";
+  try {
+    // A map task has at most a bucket per reduce partition (a sort's has
+    // one run), an aggregating shuffle's exactly: one more would be lost.
+    for (const auto& frame : buckets) {
+      auto k = detail::bucket_spans(frame).size();
+      if (k > shuffle.num_partitions()
+          || (shuffle.reduce_serializable() && k != shuffle.num_partitions()))
+        return misfit(shuffle, 1, 2 * k);
+    }
+    for (size_t j = 0; j < mine.size(); ++j) {
+      shuffle.add_map_output(mine[j], buckets[j]);
+      tasks.finished(mine[j]);
+    }
+  } catch (const std::exception& e) {
+    return std::string{"its map output is malformed: "} + e.what();
+  }
+  return {};
+}
+
+std::map<size_t, reduce_stage> node_map_stages::reduce_stages(
+  const detail::rdd_node_base& shuffle,
+  const detail::dstream_graph::stage_location& where, size_t num_maps,
+  const std::vector<std::string>& addresses,
+  const std::map<uint64_t, sent_stage>& held) {
+  // Where each map task's buckets are: its stage, its place among the
+  // stage's outputs, and its node.
+  struct place {
+    uint64_t stage = 0;
+    uint32_t output = 0;
+    const sent_stage* x = nullptr;
+  };
+  std::vector<place> places(num_maps);
+  std::vector<size_t> holders;
+  for (const auto& [id, x] : held) {
+    if (!x.held || !nodes_.count(addresses[x.node]))
+      return {};
+    holders.push_back(x.node);
+    for (size_t j = 0; j < x.tasks.size(); ++j)
+      places.at(x.tasks[j]) = place{id, static_cast<uint32_t>(j), &x};
+  }
+  if (std::any_of(places.begin(), places.end(),
+                  [](const place& p) { return p.x == nullptr; }))
+    return {};
+  std::sort(holders.begin(), holders.end());
+  holders.erase(std::unique(holders.begin(), holders.end()), holders.end());
+  // What every reduce stage names: the shuffle (with the batch's inputs
+  // without records) and the map outputs.
+  reduce_stage common;
+  common.shuffle = stage_of(where, {}, inputs_.for_node(shuffle, {}, true, {}));
+  for (auto k : holders) {
+    common.addresses.push_back(addresses[k]);
+    common.nodes.push_back(nodes_.at(addresses[k]));
+  }
+  for (const auto& p : places) {
+    auto h = std::find(holders.begin(), holders.end(), p.x->node);
+    common.holders.push_back(static_cast<uint32_t>(h - holders.begin()));
+    common.stages.push_back(p.stage);
+    common.outputs.push_back(p.output);
+  }
+  // The reduce partitions go to the nodes that hold buckets, in
+  // proportion to their task slots.
+  auto n = shuffle.num_partitions();
+  task_assignment spread{n, slots_of(common.addresses), 1};
+  std::map<size_t, reduce_stage> result;
+  for (size_t j = 0; j < holders.size(); ++j)
+    if (auto mine = spread.take_unsent(j); !mine.empty())
+      result.try_emplace(holders[j], common).first->second.shuffle.tasks
+        = std::move(mine);
+  for (auto& [k, stage] : result)
+    for (const auto& p : places)
+      for (auto i : stage.shuffle.tasks) {
+        auto at = 2 * (p.output * n + i);
+        stage.spans.push_back(p.x->spans.at(at));
+        stage.spans.push_back(p.x->spans.at(at + 1));
+      }
+  return result;
+}
+
+} // namespace caf_stream::actors
