@@ -45,6 +45,18 @@ size_t total_bytes(const std::vector<std::string>& xs) {
   return result;
 }
 
+// The partitions that tasks `tasks` compute: `(*partitions)[i]` for task
+// `i`, or `i` itself without `partitions`.
+std::vector<uint32_t> partitions_of(const std::vector<uint32_t>& tasks,
+                                    const std::vector<uint32_t>* partitions) {
+  if (partitions == nullptr)
+    return tasks;
+  std::vector<uint32_t> result;
+  for (auto i : tasks)
+    result.push_back(partitions->at(i));
+  return result;
+}
+
 } // namespace
 
 node_map_stages::node_map_stages(caf::blocking_actor* self,
@@ -203,10 +215,7 @@ std::optional<std::vector<std::string>> node_map_stages::run_result_stage(
     return {};
   };
   auto local = [&](const std::vector<uint32_t>& mine) {
-    std::vector<uint32_t> named;
-    for (auto k : mine)
-      named.push_back(partitions[k]);
-    auto records = here(named);
+    auto records = here(partitions_of(mine, &partitions));
     for (size_t j = 0; j < mine.size(); ++j)
       result[mine[j]] = std::move(records.at(j));
   };
@@ -220,15 +229,6 @@ bool node_map_stages::run_stage(
   const detail::rdd_node_base& target, size_t n, stage_kind kind,
   detail::function_ref<void(const std::vector<uint32_t>&)> here,
   outputs_taker take, const std::vector<uint32_t>* partitions) {
-  // What the nodes call task `i`: the partition it computes.
-  auto named = [&](const std::vector<uint32_t>& tasks) {
-    if (partitions == nullptr)
-      return tasks;
-    std::vector<uint32_t> result;
-    for (auto i : tasks)
-      result.push_back(partitions->at(i));
-    return result;
-  };
   auto what = kind == stage_kind::map ? "map" : "result";
   auto where = graph_.locate(inputs_.batch_time(), target);
   if (!where)
@@ -448,13 +448,15 @@ bool node_map_stages::run_stage(
         continue;
       }
       auto id = ++next_id_;
-      auto inputs = inputs_.for_node(target, named(mine), own_partitions,
+      // The nodes name a task by the partition it computes.
+      auto named = partitions_of(mine, partitions);
+      auto inputs = inputs_.for_node(target, named, own_partitions,
                                      addresses[k]);
       log_->debug("batch {}: {} {} tasks of stream {} sent to the worker "
                   "node {} ({} bytes of input)",
                   t, mine.size(), what, where->stream, addresses[k],
                   stage_inputs::bytes_in(inputs));
-      auto stage = stage_of(*where, named(mine), std::move(inputs));
+      auto stage = stage_of(*where, std::move(named), std::move(inputs));
       if (kind == stage_kind::map)
         self_->send(*node, map_tasks_atom::value, id, std::move(stage));
       else
