@@ -23,8 +23,10 @@
 // With --workload=grep (receivers only) the graph counts the lines of the
 // union that contain a word of the vocabulary (about 1.5% of them)
 // instead: no shuffle, and the count's partitions are computed where their
-// blocks are (a result stage on the nodes), whose matching lines alone
-// cross to the driver.
+// blocks are (a result stage on the nodes), whose numbers of matching
+// lines alone cross to the driver. With --workload=count (receivers only)
+// it counts the union's lines (`rdd::count` in `foreach_rdd`, Spark's
+// simplest receiver test): the nodes count their blocks' lines.
 //
 // With --fault=kill or --fault=freeze it measures a worker loss instead
 // (issue 16: batches on time again within 2 batch intervals): the driver
@@ -41,7 +43,7 @@
 //
 //   nodes_bench [--lines=100000] [--batches=10] [--partitions=4]
 //               [--workers=2] [--repeats=3] [--source=queue|receivers]
-//               [--workload=word_count|grep] [--block-lines=10000]
+//               [--workload=word_count|grep|count] [--block-lines=10000]
 //               [--replication=1] [--malloc-defaults] [--no-huge-pages]
 //   nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20]
 //               [--partitions=4] [--workers=2]
@@ -158,13 +160,14 @@ struct source_options {
   // The lines each receiver stores, and in blocks of how many.
   size_t per_receiver = 0;
   size_t block_lines = 0;
-  // Whether the graph counts the lines that match, else the words.
-  bool grep = false;
+  // What the graph counts: the words, the lines that match, or the lines.
+  enum class counted { words, matches, lines };
+  counted what = counted::words;
 };
 
-// The graph over the lines of two `line_source`s: their word count, or
-// with `src.grep` the lines that match; `out(n)` gets each batch's words
-// counted, or lines matched.
+// The graph over the lines of two `line_source`s: their word count, the
+// lines that match, or the lines (`src.what`); `out(n)` gets each batch's
+// words counted, lines matched, or lines.
 template <class Out>
 void received_graph(streaming_context& ssc, const source_options& src,
                     size_t partitions, Out out) {
@@ -173,9 +176,11 @@ void received_graph(streaming_context& ssc, const source_options& src,
   auto b = ssc.receiver_stream<std::string>(
     std::make_unique<line_source>(src.per_receiver, src.block_lines));
   auto lines = a.union_with(b);
-  if (src.grep)
-    lines.filter(matches).foreach_rdd(
-      [out](const rdd<std::string>& x) { out(x.count()); });
+  auto count_each = [out](const rdd<std::string>& x) { out(x.count()); };
+  if (src.what == source_options::counted::matches)
+    lines.filter(matches).foreach_rdd(count_each);
+  else if (src.what == source_options::counted::lines)
+    lines.foreach_rdd(count_each);
   else
     word_counts(lines, partitions)
       .foreach_rdd([out](const rdd<count>& x) { out(total_of(x)); });
@@ -184,9 +189,14 @@ void received_graph(streaming_context& ssc, const source_options& src,
 // What `received_graph` counts of `lines`.
 int64_t expected_in(const std::vector<std::string>& lines,
                     const source_options& src) {
-  if (!src.grep)
-    return words_in(lines);
-  return std::count_if(lines.begin(), lines.end(), matches);
+  switch (src.what) {
+    case source_options::counted::matches:
+      return std::count_if(lines.begin(), lines.end(), matches);
+    case source_options::counted::lines:
+      return static_cast<int64_t>(lines.size());
+    default:
+      return words_in(lines);
+  }
 }
 
 // The words each batch counted, and the wait for a batch.
@@ -469,7 +479,8 @@ int main(int argc, char** argv) {
     argc, argv,
     "nodes_bench [--lines=100000] [--batches=10] [--partitions=4] "
     "[--workers=2] [--repeats=3] [--source=queue|receivers] "
-    "[--workload=word_count|grep] [--block-lines=10000] [--replication=1] "
+    "[--workload=word_count|grep|count] [--block-lines=10000] "
+    "[--replication=1] "
     "[--malloc-defaults] [--no-huge-pages]\n"
     "       nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20] "
     "[--partitions=4] [--workers=2]",
@@ -493,16 +504,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto workload = bench::arg_text(argc, argv, "workload", "word_count");
-  if (workload != "word_count" && workload != "grep") {
-    std::cerr << "nodes_bench: --workload takes word_count or grep, not "
+  if (workload != "word_count" && workload != "grep" && workload != "count") {
+    std::cerr << "nodes_bench: --workload takes word_count, grep or count, "
+                 "not "
               << workload << '\n';
     return 1;
   }
   source_options src;
   src.receivers = source == "receivers";
-  src.grep = workload == "grep";
-  if (src.grep && !src.receivers) {
-    std::cerr << "nodes_bench: --workload=grep needs --source=receivers\n";
+  if (workload == "grep")
+    src.what = source_options::counted::matches;
+  else if (workload == "count")
+    src.what = source_options::counted::lines;
+  if (workload != "word_count" && !src.receivers) {
+    std::cerr << "nodes_bench: --workload=" << workload
+              << " needs --source=receivers\n";
     return 1;
   }
   src.per_receiver = bench::arg(argc, argv, "batches", 10)
@@ -560,10 +576,10 @@ int main(int argc, char** argv) {
                   "of %zu lines, replication %zu): one process (%zu task "
                   "slots) %.0f lines/s, driver + 2 worker nodes (receivers "
                   "and %s there) %.0f lines/s: %.2fx\n",
-                  src.grep ? "grep" : "word count", 2 * src.per_receiver,
-                  src.block_lines, replication, workers, total / one,
-                  src.grep ? "result stages" : "map stages", total / two,
-                  one / two);
+                  workload.c_str(), 2 * src.per_receiver, src.block_lines,
+                  replication, workers, total / one,
+                  workload == "word_count" ? "map stages" : "result stages",
+                  total / two, one / two);
       std::printf("{\"bench\":\"nodes_receivers\",\"workload\":\"%s\","
                   "\"lines\":%zu,"
                   "\"block_lines\":%zu,\"replication\":%zu,"

@@ -106,16 +106,17 @@ public:
 
   std::optional<std::vector<std::string>>
   run_result_stage(const detail::rdd_node_base& node,
-                   const std::vector<uint32_t>& partitions) override {
+                   const std::vector<uint32_t>& partitions,
+                   result_form form) override {
     if (!on_nodes_)
       return std::nullopt;
     // The partitions that every node failed are computed here, from the
     // blocks fetched.
     auto here = [&](const std::vector<uint32_t>& failed) {
       node.prepare(*this);
-      return node.run_result_tasks(failed, *this);
+      return node.run_result_tasks(failed, *this, form);
     };
-    return on_nodes_->run_result_stage(node, partitions, here);
+    return on_nodes_->run_result_stage(node, partitions, form, here);
   }
 
   // The nodes that keep the block are asked through this process's own

@@ -196,9 +196,10 @@ bool node_map_stages::run(
 
 std::optional<std::vector<std::string>> node_map_stages::run_result_stage(
   const detail::rdd_node_base& node, const std::vector<uint32_t>& partitions,
+  result_form form,
   detail::function_ref<std::vector<std::string>(const std::vector<uint32_t>&)>
     here) {
-  if (!detail::result_tasks_run_where_kept(node, partitions))
+  if (!detail::result_tasks_run_where_kept(node, partitions, form))
     return std::nullopt;
   // By task: task k computes partition `partitions[k]`.
   std::vector<std::string> result(partitions.size());
@@ -219,8 +220,9 @@ std::optional<std::vector<std::string>> node_map_stages::run_result_stage(
     for (size_t j = 0; j < mine.size(); ++j)
       result[mine[j]] = std::move(records.at(j));
   };
-  if (!run_stage(node, result.size(), stage_kind::result, local,
-                 take_records, &partitions))
+  auto kind = form == result_form::count ? stage_kind::count
+                                         : stage_kind::result;
+  if (!run_stage(node, result.size(), kind, local, take_records, &partitions))
     return std::nullopt;
   return result;
 }
@@ -229,7 +231,13 @@ bool node_map_stages::run_stage(
   const detail::rdd_node_base& target, size_t n, stage_kind kind,
   detail::function_ref<void(const std::vector<uint32_t>&)> here,
   outputs_taker take, const std::vector<uint32_t>* partitions) {
-  auto what = kind == stage_kind::map ? "map" : "result";
+  auto what = kind == stage_kind::map      ? "map"
+              : kind == stage_kind::result ? "result"
+                                           : "count";
+  // What a node's answer holds.
+  auto outputs_are = kind == stage_kind::map      ? "buckets"
+                     : kind == stage_kind::result ? "records"
+                                                  : "counts";
   auto where = graph_.locate(inputs_.batch_time(), target);
   if (!where)
     return false;
@@ -379,7 +387,7 @@ bool node_map_stages::run_stage(
     log_->debug("batch {}: {} {} tasks of stream {} ran on the worker node "
                 "{} ({} bytes of {} fetched)",
                 t, x.tasks.size(), what, where->stream, addresses[x.node],
-                bytes, kind == stage_kind::map ? "buckets" : "records");
+                bytes, outputs_are);
   };
   auto failed = [&](uint64_t id, const std::string& why) {
     auto i = out.find(id);
@@ -459,8 +467,10 @@ bool node_map_stages::run_stage(
       auto stage = stage_of(*where, std::move(named), std::move(inputs));
       if (kind == stage_kind::map)
         self_->send(*node, map_tasks_atom::value, id, std::move(stage));
-      else
+      else if (kind == stage_kind::result)
         self_->send(*node, result_tasks_atom::value, id, std::move(stage));
+      else
+        self_->send(*node, count_tasks_atom::value, id, std::move(stage));
       out.emplace(id, sent{k, node->address(), std::move(mine)});
       late.sent(id, speculation::clock::now());
     }

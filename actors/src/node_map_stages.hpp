@@ -82,14 +82,15 @@ public:
   /// Computes partitions `partitions` of `node` for an action on the
   /// worker nodes that keep their input (`result_tasks_run_where_kept`: a
   /// result stage whose tasks go where their blocks are), and those that
-  /// every node failed with `here(failed)`, which returns their records as
-  /// bytes; returns each partition's records as bytes, in the order of
-  /// `partitions`, or nothing, and runs nothing, if the action computes
-  /// them on this node (no worker node, an input on this node, records
-  /// that do not serialize). Throws `stream_error` when a task failed
-  /// `stream.task.max-failures` times.
+  /// every node failed with `here(failed)`, which returns their records
+  /// (or their number: `form`) as bytes; returns each partition's records
+  /// (or their number) as bytes, in the order of `partitions`, or nothing,
+  /// and runs nothing, if the action computes them on this node (no worker
+  /// node, an input on this node, records that do not serialize). Throws
+  /// `stream_error` when a task failed `stream.task.max-failures` times.
   std::optional<std::vector<std::string>> run_result_stage(
     const detail::rdd_node_base& node, const std::vector<uint32_t>& partitions,
+    result_form form,
     detail::function_ref<std::vector<std::string>(const std::vector<uint32_t>&)>
       here);
 
@@ -110,8 +111,8 @@ public:
 
 private:
   // What a stage's tasks compute: a shuffle's buckets, or the partitions of
-  // an RDD for an action (a result stage).
-  enum class stage_kind { map, result };
+  // an RDD for an action (a result stage), or their numbers of records.
+  enum class stage_kind { map, result, count };
 
   // Takes a node's outputs for tasks `tasks` and marks them finished in the
   // assignment, or returns why they are unusable.

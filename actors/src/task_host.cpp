@@ -95,7 +95,11 @@ public:
           const caf::actor& driver) { run(id, stage, driver, spreader); },
       [&](result_tasks_atom, uint64_t id, map_stage& stage,
           const caf::actor& driver) {
-        run(id, stage, driver, spreader, true);
+        run(id, stage, driver, spreader, result_form::records);
+      },
+      [&](count_tasks_atom, uint64_t id, map_stage& stage,
+          const caf::actor& driver) {
+        run(id, stage, driver, spreader, result_form::count);
       },
       [&](reduce_tasks_atom, uint64_t id, reduce_stage& stage,
           const caf::actor& driver) { reduce(id, stage, driver, spreader); },
@@ -120,12 +124,14 @@ public:
 
 private:
   // Runs a map stage's tasks, or with `result` a result stage's, and keeps
-  // their outputs (buckets, or a partition's records) until `driver`
-  // fetched them.
+  // their outputs (buckets, or a partition's records or their number)
+  // until `driver` fetched them.
   void run(uint64_t id, map_stage& stage, const caf::actor& driver,
-           task_spreader& spreader, bool result = false) {
+           task_spreader& spreader,
+           std::optional<result_form> result = std::nullopt) {
     auto t = stage.batch.batch_time;
-    auto what = result ? "result" : "map";
+    auto what = !result ? "map"
+                        : *result == result_form::count ? "count" : "result";
     std::string failure;
     try {
       auto opts = settings_for(stage);
@@ -135,7 +141,7 @@ private:
       auto outputs = result ? graph_->run_result_tasks(stage.zero,
                                                        std::move(stage.batch),
                                                        where, stage.tasks,
-                                                       runner)
+                                                       runner, *result)
                             : graph_->run_map_tasks(stage.zero,
                                                     std::move(stage.batch),
                                                     where, stage.tasks,

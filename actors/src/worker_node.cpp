@@ -497,6 +497,9 @@ caf::behavior state_node(node_actor* self,
     [=](result_tasks_atom what, uint64_t id, map_stage& stage) {
       to_task_host(self, what, id, stage, stage);
     },
+    [=](count_tasks_atom what, uint64_t id, map_stage& stage) {
+      to_task_host(self, what, id, stage, stage);
+    },
     [=](reduce_tasks_atom what, uint64_t id, reduce_stage& stage) {
       to_task_host(self, what, id, stage.shuffle, stage);
     },

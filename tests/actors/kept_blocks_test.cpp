@@ -67,26 +67,29 @@ public:
     return sums_;
   }
 
-  // A batch's first 3 numbers (`take(3)`), and all of them in order.
-  void add_first(const std::vector<int64_t>& first,
-                 const std::vector<int64_t>& all) {
+  // A batch's first 3 numbers (`take(3)`), how many it has (`count`), and
+  // all of them in order (`collect`).
+  void add_actions(const std::vector<int64_t>& first, int64_t count,
+                   const std::vector<int64_t>& all) {
     std::lock_guard<std::mutex> guard{mtx_};
     auto n = std::min<size_t>(3, all.size());
-    if (first != std::vector<int64_t>(all.begin(), all.begin() + n))
-      ++wrong_firsts_;
+    if (first != std::vector<int64_t>(all.begin(), all.begin() + n)
+        || count != static_cast<int64_t>(all.size()))
+      ++wrong_actions_;
   }
 
-  // The batches whose first numbers were not those of all of them.
-  size_t wrong_firsts() {
+  // The batches whose first numbers or count were not those of all of
+  // their numbers.
+  size_t wrong_actions() {
     std::lock_guard<std::mutex> guard{mtx_};
-    return wrong_firsts_;
+    return wrong_actions_;
   }
 
 private:
   std::mutex mtx_;
   std::vector<int64_t> numbers_;
   std::map<int64_t, int64_t> sums_;
-  size_t wrong_firsts_ = 0;
+  size_t wrong_actions_ = 0;
 };
 
 // Which of the kept block tests' graphs runs.
@@ -158,9 +161,10 @@ struct driver {
       support::acked_filtered(*ssc, source.port(),
                               [o = out](const rdd<int64_t>& x) {
                                 auto first = x.take(3);
+                                auto count = x.count();
                                 auto all = x.collect();
                                 o->add_numbers(all);
-                                o->add_first(first, all);
+                                o->add_actions(first, count, all);
                               });
     ssc->add_streaming_listener(out);
     ssc->start();
@@ -293,14 +297,16 @@ TEST_CASE("an output of a stream computed from kept blocks has the worker "
   driver d{{node.address}, source, graph::filtered};
   REQUIRE(d.run_until(100));
   CHECK(d.out->numbers() == filtered_model(300));
-  CHECK(d.out->wrong_firsts() == 0);
+  CHECK(d.out->wrong_actions() == 0);
   CHECK(d.out->failures().empty());
   // Stream 2 (the map) is the output's: its tasks went to the node without
   // records, and only their records came back (for `take(3)`, of the
-  // partitions it scanned).
+  // partitions it scanned), or for `count` their numbers.
   CHECK(log.contains("result tasks of stream 2 sent to the worker node "
                      + node.address + " (0 bytes of input)"));
   CHECK(log.contains("result tasks of stream 2 ran on the worker node "
+                     + node.address));
+  CHECK(log.contains("count tasks of stream 2 ran on the worker node "
                      + node.address));
   CHECK_FALSE(receivers.contains("fetched block"));
   CHECK_FALSE(log.contains("run again elsewhere"));
@@ -323,7 +329,7 @@ TEST_CASE("with replication 2, the partitions of a killed worker's blocks "
   source.release();
   REQUIRE(c.d.run_until(100));
   CHECK(c.d.out->numbers() == filtered_model(300));
-  CHECK(c.d.out->wrong_firsts() == 0);
+  CHECK(c.d.out->wrong_actions() == 0);
   CHECK(c.d.out->failures().empty());
   CHECK(log.contains("result tasks on the worker node " + c.a.address
                      + " failed, they run again elsewhere"));

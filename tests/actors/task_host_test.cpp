@@ -111,23 +111,35 @@ public:
     self_->send(host_, release_atom::value, uint64_t{1});
   }
 
-  /// The records of the `n` partitions of stream `stream`'s RDD of the
-  /// batch (the lines in `n` partitions), computed at the host as a result
-  /// stage and fetched in chunks.
-  template <class T>
-  std::vector<T> computed(uint32_t stream, uint32_t n) {
-    self_->send(host_, result_tasks_atom::value, uint64_t{4},
-                stage_of(stream, n), caf::actor{self_});
+  /// What the `n` tasks of a result stage of stream `stream`'s RDD of the
+  /// batch (the lines in `n` partitions) answer at the host, sent with
+  /// `what` (`result_tasks_atom`, `count_tasks_atom`), fetched in chunks.
+  template <class Atom>
+  std::vector<std::string> result_outputs(Atom what, uint32_t stream,
+                                          uint32_t n) {
+    self_->send(host_, what, uint64_t{4}, stage_of(stream, n),
+                caf::actor{self_});
     auto [sizes, spans] = done(4);
     CHECK(spans.empty());
     REQUIRE(sizes.size() == n);
+    std::vector<std::string> result;
+    for (uint32_t i = 0; i < n; ++i)
+      result.push_back(fetch(4, i, sizes[i]));
+    self_->send(host_, release_atom::value, uint64_t{4});
+    return result;
+  }
+
+  /// The records of the `n` partitions of stream `stream`'s RDD of the
+  /// batch, computed at the host as a result stage.
+  template <class T>
+  std::vector<T> computed(uint32_t stream, uint32_t n) {
     std::vector<T> result;
-    for (uint32_t i = 0; i < n; ++i) {
+    for (const auto& bytes :
+         result_outputs(result_tasks_atom::value, stream, n)) {
       std::vector<T> part;
-      detail::from_bytes(fetch(4, i, sizes[i]), part);
+      detail::from_bytes(bytes, part);
       result.insert(result.end(), part.begin(), part.end());
     }
-    self_->send(host_, release_atom::value, uint64_t{4});
     return result;
   }
 
@@ -349,6 +361,20 @@ TEST_CASE("a task host computes the partitions of a result stage and hands "
     CHECK(why == "the RDD at that place in stream 3's lineage has no "
                  "partitions that are computed here");
   });
+}
+
+TEST_CASE("a task host counts the records of a result stage's partitions "
+          "and hands out their numbers, not the records",
+          "[actors][tasks]") {
+  fixture f;
+  host_runner runner{f.self, f.host, 5};
+  // Stream 2 pairs each word with 1. In 2 partitions, the lines "a b a" and
+  // "c a" hold 5 words, "b b d", "" and "a" hold 4.
+  std::vector<int64_t> numbers;
+  for (const auto& bytes :
+       runner.result_outputs(count_tasks_atom::value, 2, 2))
+    numbers.push_back(detail::count_of_bytes(bytes));
+  CHECK(numbers == std::vector<int64_t>{5, 4});
 }
 
 TEST_CASE("a task host answers a fetch of buckets it does not hold with "

@@ -367,16 +367,17 @@ public:
 
   std::optional<std::vector<std::string>>
   run_result_stage(const detail::rdd_node_base& node,
-                   const std::vector<uint32_t>& partitions) override {
-    if (!detail::result_tasks_run_where_kept(node, partitions))
+                   const std::vector<uint32_t>& partitions,
+                   result_form form) override {
+    if (!detail::result_tasks_run_where_kept(node, partitions, form))
       return std::nullopt;
     auto path = detail::path_to(local_, node);
     REQUIRE(path);
     auto* there = detail::node_at(remote_, *path);
     REQUIRE(there != nullptr);
     there->prepare(*this);
-    ++stages;
-    auto result = there->run_result_tasks(partitions, *this);
+    forms.push_back(form);
+    auto result = there->run_result_tasks(partitions, *this, form);
     if (corrupt)
       for (auto& x : result)
         x.assign(x.size(), '\xff');
@@ -388,7 +389,8 @@ public:
     return {};
   }
 
-  size_t stages = 0;
+  // What each result stage computed there.
+  std::vector<result_form> forms;
 
   // Whether the records come back as bytes that do not decode.
   bool corrupt = false;
@@ -429,24 +431,68 @@ TEST_CASE("an action on an RDD computed from kept blocks reads the records "
   }
   auto here = shouted(kept);
   auto there = shouted(with_records);
-  CHECK(detail::result_tasks_run_where_kept(*here.node(), {0, 1, 2}));
+  CHECK(detail::result_tasks_run_where_kept(*here.node(), {0, 1, 2},
+                                            result_form::records));
   result_runner runner{*here.node(), *there.node()};
   auto context = std::make_shared<rdd_context>();
   scoped_runner installed{*context, runner};
   auto words = here.with_context(context).collect();
   CHECK(words == std::vector<std::string>{"A", "A", "C", "A", "D", "A"});
+  // `count` gets each partition's number of records, not the records.
   CHECK(here.with_context(context).count() == 6);
-  CHECK(runner.stages == 2);
+  CHECK(runner.forms
+        == std::vector<result_form>{result_form::records, result_form::count});
   // `take` computes the partitions it scans only: the first, then the
   // other two.
   CHECK(here.with_context(context).take(3)
         == std::vector<std::string>{"A", "A", "C"});
-  CHECK(runner.stages == 4);
-  // Records that do not decode fail the action.
+  CHECK(runner.forms.size() == 4);
+  // Records, or numbers of records, that do not decode fail the action.
   runner.corrupt = true;
+  CHECK_THROWS_WITH(here.with_context(context).collect(),
+                    Catch::StartsWith("partition 0, which a worker node "
+                                      "computed, is malformed"));
   CHECK_THROWS_WITH(here.with_context(context).count(),
                     Catch::StartsWith("partition 0, which a worker node "
                                       "computed, is malformed"));
+}
+
+TEST_CASE("count asks the worker nodes that keep the blocks for each "
+          "partition's number of records, of records that do not serialize "
+          "too",
+          "[rdd][lineage]") {
+  std::vector<block> kept;
+  std::vector<block> with_records;
+  for (uint64_t i = 0; i < kept_lines.size(); ++i) {
+    kept.push_back(kept_on("a:1", i + 1,
+                           static_cast<int64_t>(kept_lines[i].size())));
+    with_records.push_back(detail::make_block(0, kept_lines[i]));
+  }
+  struct opaque {
+    std::string word;
+  };
+  auto opaques = [](const rdd<std::string>& words) {
+    return words.map([](const std::string& w) { return opaque{w}; });
+  };
+  auto here = opaques(shouted(kept));
+  auto there = opaques(shouted(with_records));
+  result_runner runner{*here.node(), *there.node()};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  // Block 1's lines hold "A" twice, block 2's "C", "A" and "D", block 3's
+  // "A".
+  CHECK(here.with_context(context).count() == 6);
+  CHECK(runner.forms == std::vector<result_form>{result_form::count});
+}
+
+TEST_CASE("a partition's number of records travels as its digits, and "
+          "anything else is refused",
+          "[rdd][lineage]") {
+  CHECK(detail::count_bytes(0) == "0");
+  CHECK(detail::count_bytes(1234567890123) == "1234567890123");
+  CHECK(detail::count_of_bytes("42") == 42);
+  for (std::string bad : {"", "4x", "-1", " 4", "\xff\xff"})
+    CHECK_THROWS_AS(detail::count_of_bytes(bad), std::invalid_argument);
 }
 
 TEST_CASE("a result stage stays where its action runs unless every "
@@ -457,11 +503,17 @@ TEST_CASE("a result stage stays where its action runs unless every "
     std::make_shared<detail::received_node<std::string>>(kept)};
   // An input's blocks, all of them, are fetched as they are; some of them
   // (`take`) are read there.
-  CHECK_FALSE(detail::result_tasks_run_where_kept(*received.node(), {0, 1}));
-  CHECK(detail::result_tasks_run_where_kept(*received.node(), {1}));
+  constexpr auto records = result_form::records;
+  constexpr auto count = result_form::count;
+  CHECK_FALSE(
+    detail::result_tasks_run_where_kept(*received.node(), {0, 1}, records));
+  CHECK(detail::result_tasks_run_where_kept(*received.node(), {1}, records));
+  // Their numbers of records are counted there.
+  CHECK(detail::result_tasks_run_where_kept(*received.node(), {0, 1}, count));
   auto lengths = received.map([](const std::string& x) { return x.size(); });
-  CHECK(detail::result_tasks_run_where_kept(*lengths.node(), {0, 1}));
-  CHECK_FALSE(detail::result_tasks_run_where_kept(*lengths.node(), {2}));
+  CHECK(detail::result_tasks_run_where_kept(*lengths.node(), {0, 1}, records));
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*lengths.node(), {2},
+                                                  records));
   // A block that came with its records is here already.
   std::vector<block> mixed{kept_on("a:1", 1, 2),
                            detail::make_block(0, std::vector<std::string>{
@@ -469,9 +521,10 @@ TEST_CASE("a result stage stays where its action runs unless every "
   auto partly = rdd<std::string>{
     std::make_shared<detail::received_node<std::string>>(mixed)}.map(
     [](const std::string& x) { return x.size(); });
-  CHECK(detail::result_tasks_portable(*partly.node()));
-  CHECK_FALSE(detail::result_tasks_run_where_kept(*partly.node(), {0, 1}));
-  CHECK(detail::result_tasks_run_where_kept(*partly.node(), {0}));
+  CHECK(detail::result_tasks_portable(*partly.node(), records));
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*partly.node(), {0, 1},
+                                                  count));
+  CHECK(detail::result_tasks_run_where_kept(*partly.node(), {0}, records));
   // A shuffle, what reads one, and records without serialization do not
   // go.
   auto pairs = received.map([](const std::string& x) {
@@ -479,16 +532,18 @@ TEST_CASE("a result stage stays where its action runs unless every "
   });
   auto reduced = pairs.reduce_by_key([](int64_t a, int64_t b) { return a + b; },
                                      2);
-  CHECK_FALSE(detail::result_tasks_portable(*reduced.node()));
+  CHECK_FALSE(detail::result_tasks_portable(*reduced.node(), count));
   CHECK_FALSE(detail::result_tasks_portable(
-    *reduced.map([](const auto& kv) { return kv.second; }).node()));
+    *reduced.map([](const auto& kv) { return kv.second; }).node(), count));
   struct opaque {
     int x;
   };
   auto opaques = received.map([](const std::string&) { return opaque{1}; });
   CHECK_FALSE(opaques.node()->records_serializable());
-  CHECK_FALSE(detail::result_tasks_run_where_kept(*opaques.node(), {0}));
-  CHECK_THROWS_AS(
-    opaques.node()->run_result_tasks({0}, task_runner::inline_runner()),
-    stream_error);
+  CHECK_FALSE(
+    detail::result_tasks_run_where_kept(*opaques.node(), {0}, records));
+  CHECK(detail::result_tasks_run_where_kept(*opaques.node(), {0}, count));
+  CHECK_THROWS_AS(opaques.node()->run_result_tasks(
+                    {0}, task_runner::inline_runner(), records),
+                  stream_error);
 }

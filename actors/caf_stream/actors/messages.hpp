@@ -65,6 +65,7 @@ using copy_blocks_atom = caf::atom_constant<caf::atom("copyblocks")>;
 using replicate_atom = caf::atom_constant<caf::atom("replicate")>;
 using reduce_tasks_atom = caf::atom_constant<caf::atom("redtasks")>;
 using result_tasks_atom = caf::atom_constant<caf::atom("restasks")>;
+using count_tasks_atom = caf::atom_constant<caf::atom("cnttasks")>;
 using slots_atom = caf::atom_constant<caf::atom("slots")>;
 using connect_back_atom = caf::atom_constant<caf::atom("connback")>;
 
@@ -141,7 +142,8 @@ using block_list = std::vector<block>;
 /// the driver gives the stage up after that; 0: the node's own). The
 /// batch's blocks and generated inputs come along. Sent with
 /// `result_tasks_atom`, it names a result stage's tasks instead: those
-/// that compute partitions `tasks` of the RDD at `path`.
+/// that compute partitions `tasks` of the RDD at `path`; with
+/// `count_tasks_atom`, those that count their records (`rdd::count`).
 struct map_stage {
   std::string fingerprint;
   std::string program;

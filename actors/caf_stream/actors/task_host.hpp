@@ -34,7 +34,8 @@ namespace caf_stream::actors {
 /// - `(result_tasks_atom, uint64_t id, map_stage, actor driver)`: computes
 ///   the partitions of a result stage's tasks and keeps each one's records
 ///   as bytes (`dstream_graph::run_result_tasks`), answering as for a map
-///   stage;
+///   stage; `(count_tasks_atom, ...)` alike, keeping each one's number of
+///   records (`result_form::count`);
 /// - `(fetch_atom, uint64_t id, uint32_t task, uint64_t offset, uint64_t
 ///   size)` from that driver: answers `(chunk_atom, id, task, offset,
 ///   size, std::string bytes)`, those bytes of the `task`th task's

@@ -200,14 +200,15 @@ public:
 
   /// On a worker node: computes partitions `partitions` of the RDD at
   /// `where` (as `run_map_tasks` names it) for a result stage of the
-  /// driver, and returns each one's records as bytes
-  /// (`rdd_node_base::run_result_tasks`). Throws `stream_error` if the
-  /// graph has no such RDD or its partitions are not computed here
-  /// (`result_tasks_portable`).
+  /// driver, and returns each one's records, or their number, as bytes
+  /// (`rdd_node_base::run_result_tasks` with `form`). Throws
+  /// `stream_error` if the graph has no such RDD or its partitions are not
+  /// computed here (`result_tasks_portable`).
   std::vector<std::string> run_result_tasks(time zero, job_set batch,
                                             const stage_location& where,
                                             const std::vector<uint32_t>& tasks,
-                                            task_runner& runner);
+                                            task_runner& runner,
+                                            result_form form);
 
   /// On a worker node: runs reduce tasks `partitions` of the shuffle at
   /// `where` (as `run_map_tasks` names it; `batch` need not carry records)
@@ -279,12 +280,12 @@ private:
 
   /// The shuffle at `where` in the lineage of `batch`, for a stage of a
   /// driver whose zero time is `zero` (`run_map_tasks`), or with `result`
-  /// the RDD whose partitions a result stage computes
+  /// the RDD whose partitions a result stage computes in that form
   /// (`run_result_tasks`); throws `stream_error` unless that stage runs on
   /// worker nodes.
-  std::shared_ptr<const rdd_node_base> stage_at(time zero, job_set batch,
-                                                const stage_location& where,
-                                                bool result = false);
+  std::shared_ptr<const rdd_node_base>
+  stage_at(time zero, job_set batch, const stage_location& where,
+           std::optional<result_form> result = std::nullopt);
 
   void check_open(const char* what) const;
 

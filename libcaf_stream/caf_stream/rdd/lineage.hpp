@@ -50,19 +50,21 @@ std::vector<std::string> map_task_locations(const rdd_node_base& shuffle,
                                             size_t task);
 
 /// Whether another node can compute the partitions of `node` for a result
-/// stage (`rdd_node_base::run_result_tasks`): its records serialize, it is
-/// no shuffle and reads none, and it is an input or its partition `i`
-/// reads the `i`th partition of its parents one after the other
-/// (one-to-one nodes and unions), so that `map_task_input(node, i)` finds
-/// what it reads.
-bool result_tasks_portable(const rdd_node_base& node);
+/// stage that answers `form` (`rdd_node_base::run_result_tasks`): its
+/// records serialize (unless it counts them), it is no shuffle and reads
+/// none, and it is an input or its partition `i` reads the `i`th partition
+/// of its parents one after the other (one-to-one nodes and unions), so
+/// that `map_task_input(node, i)` finds what it reads.
+bool result_tasks_portable(const rdd_node_base& node, result_form form);
 
 /// Whether partitions `partitions` of `node` are best computed on the
-/// worker nodes that keep their input: `result_tasks_portable(node)`, and
-/// each one's input is kept on a worker node (`map_task_locations`), whose
-/// records would otherwise cross to the node that runs the action. Not
-/// every partition of an input: its blocks come faster as they are.
+/// worker nodes that keep their input, for a result stage that answers
+/// `form`: `result_tasks_portable(node, form)`, and each one's input is
+/// kept on a worker node (`map_task_locations`), whose records would
+/// otherwise cross to the node that runs the action. Not every partition
+/// of an input for its records: its blocks come faster as they are.
 bool result_tasks_run_where_kept(const rdd_node_base& node,
-                                 const std::vector<uint32_t>& partitions);
+                                 const std::vector<uint32_t>& partitions,
+                                 result_form form);
 
 } // namespace caf_stream::detail

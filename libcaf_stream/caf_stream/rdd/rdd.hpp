@@ -536,14 +536,19 @@ private:
     return rdd<U>{std::move(node), context_};
   }
 
+  // The ids of this RDD's partitions, 0 to n - 1.
+  std::vector<uint32_t> all_partitions() const {
+    std::vector<uint32_t> result(node_->num_partitions());
+    for (uint32_t i = 0; i < result.size(); ++i)
+      result[i] = i;
+    return result;
+  }
+
   // `f(node, i)` for every partition `i` of this RDD: a result stage.
   template <class R, class F>
   std::vector<R> run_all(F f) const {
     auto& runner = this->runner();
-    std::vector<uint32_t> all(node_->num_partitions());
-    for (uint32_t i = 0; i < all.size(); ++i)
-      all[i] = i;
-    if (auto parts = computed_elsewhere(runner, all))
+    if (auto parts = computed_elsewhere(runner, all_partitions()))
       return run_on<R>(detail::collection_node<T>{std::move(*parts)}, f,
                        runner);
     node_->prepare(runner);
@@ -557,7 +562,8 @@ private:
   computed_elsewhere(task_runner& runner,
                      const std::vector<uint32_t>& partitions) const {
     if constexpr (detail::is_serializable<T>::value) {
-      auto bytes = runner.run_result_stage(*node_, partitions);
+      auto bytes = runner.run_result_stage(*node_, partitions,
+                                           result_form::records);
       if (!bytes)
         return std::nullopt;
       std::vector<typename detail::collection_node<T>::partition> result(
@@ -575,6 +581,25 @@ private:
     } else {
       return std::nullopt;
     }
+  }
+
+  // The number of records of each partition as the worker nodes that keep
+  // their input counted them (`result_form::count`); none if `count`
+  // counts here.
+  std::optional<std::vector<int64_t>> counted_elsewhere() const {
+    auto bytes = runner().run_result_stage(*node_, all_partitions(),
+                                           result_form::count);
+    if (!bytes)
+      return std::nullopt;
+    std::vector<int64_t> result;
+    for (uint32_t i = 0; i < bytes->size(); ++i) {
+      try {
+        result.push_back(detail::count_of_bytes((*bytes)[i]));
+      } catch (const std::exception& e) {
+        detail::throw_malformed_partition(i, e.what());
+      }
+    }
+    return result;
   }
 
   template <class R, class F>

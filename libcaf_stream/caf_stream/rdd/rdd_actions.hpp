@@ -29,13 +29,15 @@ std::vector<T> rdd<T>::collect() const {
 
 template <class T>
 int64_t rdd<T>::count() const {
-  auto counts = run_all<int64_t>([](const detail::rdd_node<T>& n, size_t i) {
-    int64_t c = 0;
-    n.compute(i, [&](const T&) { ++c; });
-    return c;
-  });
+  auto counts = counted_elsewhere();
+  if (!counts)
+    counts = run_all<int64_t>([](const detail::rdd_node<T>& n, size_t i) {
+      int64_t c = 0;
+      n.compute(i, [&](const T&) { ++c; });
+      return c;
+    });
   int64_t total = 0;
-  for (auto c : counts)
+  for (auto c : *counts)
     total += c;
   return total;
 }

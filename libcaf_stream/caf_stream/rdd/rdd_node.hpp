@@ -103,13 +103,22 @@ public:
 
   /// Computes partitions `partitions` here for the node whose result stage
   /// it is (another node's copy of this node), as one `runner.run`, once
-  /// `prepare` ran, and returns each one's records as bytes
-  /// (`to_bytes(std::vector<T>)`), in order; throws `stream_error` unless
+  /// `prepare` ran, and returns for each, in order, its records as bytes
+  /// (`to_bytes(std::vector<T>)`), or with `result_form::count` their
+  /// number (`count_bytes`); throws `stream_error` for records unless
   /// `records_serializable()`.
   virtual std::vector<std::string>
   run_result_tasks(const std::vector<uint32_t>& partitions,
-                   task_runner& runner) const;
+                   task_runner& runner, result_form form) const;
 };
+
+/// A partition's number of records as a result task answers it
+/// (`result_form::count`): its decimal digits.
+std::string count_bytes(int64_t n);
+
+/// The number that `count_bytes` wrote; throws `std::invalid_argument` if
+/// `bytes` are anything else.
+int64_t count_of_bytes(const std::string& bytes);
 
 /// A node that pushes the records of one partition into a sink. Narrow
 /// operations wrap their parent's sink, so a chain of them runs fused inside
@@ -136,15 +145,23 @@ public:
 
   std::vector<std::string>
   run_result_tasks(const std::vector<uint32_t>& partitions,
-                   task_runner& runner) const override {
+                   task_runner& runner, result_form form) const override {
+    std::vector<std::string> result(partitions.size());
+    if (form == result_form::count) {
+      runner.run(partitions.size(), [&](size_t k) {
+        int64_t n = 0;
+        compute(partitions[k], [&](const T&) { ++n; });
+        result[k] = count_bytes(n);
+      });
+      return result;
+    }
     if constexpr (is_serializable<T>::value) {
-      std::vector<std::string> result(partitions.size());
       runner.run(partitions.size(), [&](size_t k) {
         result[k] = to_bytes(materialize(partitions[k]));
       });
       return result;
     } else {
-      return rdd_node_base::run_result_tasks(partitions, runner);
+      return rdd_node_base::run_result_tasks(partitions, runner, form);
     }
   }
 };

@@ -21,6 +21,12 @@ class rdd_node_base;
 
 } // namespace detail
 
+/// What a result stage's tasks hand back for each partition: its records,
+/// or how many there are (`rdd::count`, the one action whose function is
+/// the runtime's own: caf-stream ships no user functions, so a node counts
+/// for the driver rather than sending the records).
+enum class result_form { records, count };
+
 /// Runs the tasks of one stage (one task per partition) and returns when all
 /// of them finished, rethrowing the first exception a task threw. The job
 /// executor installs one that spreads tasks over the operator workers in its
@@ -40,13 +46,14 @@ public:
                              detail::function_ref<void(size_t)> task);
 
   /// Partitions `partitions` of `node` for an action, computed where their
-  /// input is (Spark's result stage on the executors): each one's records
-  /// as bytes (`rdd_node_base::run_result_tasks`), in order, from the
-  /// worker nodes that keep the input (`result_tasks_run_where_kept`);
-  /// nothing if the action computes them here, as by default.
+  /// input is (Spark's result stage on the executors): each one's records,
+  /// or their number, as bytes (`rdd_node_base::run_result_tasks` with
+  /// `form`), in order, from the worker nodes that keep the input
+  /// (`result_tasks_run_where_kept`); nothing if the action computes them
+  /// here, as by default.
   virtual std::optional<std::vector<std::string>>
   run_result_stage(const detail::rdd_node_base& node,
-                   const std::vector<uint32_t>& partitions);
+                   const std::vector<uint32_t>& partitions, result_form form);
 
   /// The records of `b`, which a worker node keeps (`b.remote()`), fetched
   /// from it: a block that holds them by pointer (the node's own) or as

@@ -502,7 +502,7 @@ dstream_graph::resolve(time t, const stage_location& where) {
 
 std::shared_ptr<const rdd_node_base>
 dstream_graph::stage_at(time zero, job_set batch, const stage_location& where,
-                        bool result) {
+                        std::optional<result_form> result) {
   // The first stage of another driver, which started at another time: what
   // this copy computed before does not hold. A worker's copy runs no jobs
   // and writes no checkpoints: what `validate` asks for does not apply.
@@ -522,7 +522,7 @@ dstream_graph::stage_at(time zero, job_set batch, const stage_location& where,
   bind_received(t, std::move(batch.blocks));
   bind_generated(t, std::move(batch.inputs));
   auto node = resolve(t, where);
-  if (result ? !result_tasks_portable(*node)
+  if (result ? !result_tasks_portable(*node, *result)
              : !node->map_output_serializable()
                  || map_stage_reads_shuffle(*node))
     throw stream_error(errc::invalid_graph,
@@ -554,13 +554,13 @@ std::vector<std::string>
 dstream_graph::run_result_tasks(time zero, job_set batch,
                                 const stage_location& where,
                                 const std::vector<uint32_t>& tasks,
-                                task_runner& runner) {
-  auto node = stage_at(zero, std::move(batch), where, true);
+                                task_runner& runner, result_form form) {
+  auto node = stage_at(zero, std::move(batch), where, form);
   check_asked(tasks, node->num_partitions(), "partition", "the RDD");
   // The blocks that stay on their nodes come here first (this node's own
   // by pointer).
   node->prepare(runner);
-  return node->run_result_tasks(tasks, runner);
+  return node->run_result_tasks(tasks, runner, form);
 }
 
 std::vector<std::string> dstream_graph::run_reduce_tasks(

@@ -1,5 +1,9 @@
 #include "caf_stream/rdd/lineage.hpp"
 
+#include <charconv>
+#include <stdexcept>
+#include <system_error>
+
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::detail {
@@ -59,11 +63,25 @@ void rdd_node_base::add_reduced(size_t, const std::string&) const {
 }
 
 std::vector<std::string>
-rdd_node_base::run_result_tasks(const std::vector<uint32_t>&,
-                                task_runner&) const {
+rdd_node_base::run_result_tasks(const std::vector<uint32_t>&, task_runner&,
+                                result_form) const {
   throw stream_error(errc::illegal_state,
                      "the records of this RDD cannot be serialized: its "
                      "partitions are computed where its action runs");
+}
+
+std::string count_bytes(int64_t n) {
+  return std::to_string(n);
+}
+
+int64_t count_of_bytes(const std::string& bytes) {
+  int64_t n = -1;
+  auto [end, ec] = std::from_chars(bytes.data(), bytes.data() + bytes.size(),
+                                   n);
+  if (ec != std::errc{} || end != bytes.data() + bytes.size() || n < 0)
+    throw std::invalid_argument("not a number of records: "
+                                + std::to_string(bytes.size()) + " bytes");
+  return n;
 }
 
 std::vector<std::string> rdd_node_base::locations(size_t) const {
@@ -147,8 +165,9 @@ const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
   }
 }
 
-bool result_tasks_portable(const rdd_node_base& node) {
-  if (node.is_shuffle() || !node.records_serializable()
+bool result_tasks_portable(const rdd_node_base& node, result_form form) {
+  if (node.is_shuffle()
+      || (form == result_form::records && !node.records_serializable())
       || map_stage_reads_shuffle(node))
     return false;
   auto parents = node.parents();
@@ -161,11 +180,14 @@ bool result_tasks_portable(const rdd_node_base& node) {
 }
 
 bool result_tasks_run_where_kept(const rdd_node_base& node,
-                                 const std::vector<uint32_t>& partitions) {
-  if (partitions.empty() || !result_tasks_portable(node))
+                                 const std::vector<uint32_t>& partitions,
+                                 result_form form) {
+  if (partitions.empty() || !result_tasks_portable(node, form))
     return false;
-  // An input's blocks, all of them, come faster as they are.
-  if (node.parents().empty() && partitions.size() == node.num_partitions())
+  // An input's blocks, all of them, come faster as they are (but for their
+  // numbers of records).
+  if (form == result_form::records && node.parents().empty()
+      && partitions.size() == node.num_partitions())
     return false;
   for (auto i : partitions)
     if (i >= node.num_partitions() || map_task_locations(node, i).empty())

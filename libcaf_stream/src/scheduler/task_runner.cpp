@@ -33,7 +33,7 @@ void task_runner::run_map_stage(const detail::rdd_node_base& shuffle,
 
 std::optional<std::vector<std::string>>
 task_runner::run_result_stage(const detail::rdd_node_base&,
-                              const std::vector<uint32_t>&) {
+                              const std::vector<uint32_t>&, result_form) {
   return std::nullopt;
 }
 
