@@ -404,6 +404,21 @@ private:
 const std::vector<std::vector<std::string>> kept_lines{
   {"a b a", ""}, {"c a", "b b d"}, {"a"}};
 
+// The blocks of `kept_lines`, which node "a:1" keeps: as the driver has
+// them (without their records) and as that node has them.
+struct kept_blocks {
+  kept_blocks() {
+    for (uint64_t i = 0; i < kept_lines.size(); ++i) {
+      here.push_back(kept_on("a:1", i + 1,
+                             static_cast<int64_t>(kept_lines[i].size())));
+      there.push_back(detail::make_block(0, kept_lines[i]));
+    }
+  }
+
+  std::vector<block> here;
+  std::vector<block> there;
+};
+
 // The words of `blocks`' lines that are not "b", in upper case.
 rdd<std::string> shouted(const std::vector<block>& blocks) {
   return rdd<std::string>{std::make_shared<detail::received_node<std::string>>(
@@ -422,15 +437,9 @@ rdd<std::string> shouted(const std::vector<block>& blocks) {
 TEST_CASE("an action on an RDD computed from kept blocks reads the records "
           "another copy of the lineage computed where the blocks are",
           "[rdd][lineage]") {
-  std::vector<block> kept;
-  std::vector<block> with_records;
-  for (uint64_t i = 0; i < kept_lines.size(); ++i) {
-    kept.push_back(kept_on("a:1", i + 1,
-                           static_cast<int64_t>(kept_lines[i].size())));
-    with_records.push_back(detail::make_block(0, kept_lines[i]));
-  }
-  auto here = shouted(kept);
-  auto there = shouted(with_records);
+  kept_blocks blocks;
+  auto here = shouted(blocks.here);
+  auto there = shouted(blocks.there);
   CHECK(detail::result_tasks_run_where_kept(*here.node(), {0, 1, 2},
                                             result_form::records));
   result_runner runner{*here.node(), *there.node()};
@@ -461,21 +470,15 @@ TEST_CASE("count asks the worker nodes that keep the blocks for each "
           "partition's number of records, of records that do not serialize "
           "too",
           "[rdd][lineage]") {
-  std::vector<block> kept;
-  std::vector<block> with_records;
-  for (uint64_t i = 0; i < kept_lines.size(); ++i) {
-    kept.push_back(kept_on("a:1", i + 1,
-                           static_cast<int64_t>(kept_lines[i].size())));
-    with_records.push_back(detail::make_block(0, kept_lines[i]));
-  }
+  kept_blocks blocks;
   struct opaque {
     std::string word;
   };
   auto opaques = [](const rdd<std::string>& words) {
     return words.map([](const std::string& w) { return opaque{w}; });
   };
-  auto here = opaques(shouted(kept));
-  auto there = opaques(shouted(with_records));
+  auto here = opaques(shouted(blocks.here));
+  auto there = opaques(shouted(blocks.there));
   result_runner runner{*here.node(), *there.node()};
   auto context = std::make_shared<rdd_context>();
   scoped_runner installed{*context, runner};

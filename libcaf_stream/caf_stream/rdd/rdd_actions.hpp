@@ -32,9 +32,7 @@ int64_t rdd<T>::count() const {
   auto counts = counted_elsewhere();
   if (!counts)
     counts = run_all<int64_t>([](const detail::rdd_node<T>& n, size_t i) {
-      int64_t c = 0;
-      n.compute(i, [&](const T&) { ++c; });
-      return c;
+      return n.count_records(i);
     });
   int64_t total = 0;
   for (auto c : *counts)

@@ -139,6 +139,14 @@ public:
     return result;
   }
 
+  /// The number of records of partition `index`, computed without keeping
+  /// them.
+  int64_t count_records(size_t index) const {
+    int64_t n = 0;
+    compute(index, [&](const T&) { ++n; });
+    return n;
+  }
+
   bool records_serializable() const noexcept override {
     return is_serializable<T>::value;
   }
@@ -149,9 +157,7 @@ public:
     std::vector<std::string> result(partitions.size());
     if (form == result_form::count) {
       runner.run(partitions.size(), [&](size_t k) {
-        int64_t n = 0;
-        compute(partitions[k], [&](const T&) { ++n; });
-        result[k] = count_bytes(n);
+        result[k] = count_bytes(count_records(partitions[k]));
       });
       return result;
     }
