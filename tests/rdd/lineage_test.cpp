@@ -488,6 +488,29 @@ TEST_CASE("count asks the worker nodes that keep the blocks for each "
   CHECK(runner.forms == std::vector<result_form>{result_form::count});
 }
 
+TEST_CASE("a cached RDD keeps the partitions worker nodes computed for an "
+          "action: the next actions read them here",
+          "[rdd][lineage]") {
+  kept_blocks blocks;
+  auto here = shouted(blocks.here).cache();
+  auto there = shouted(blocks.there).cache();
+  result_runner runner{*here.node(), *there.node()};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  const std::vector<std::string> words{"A", "A", "C", "A", "D", "A"};
+  // `take(1)` computes the first partition there and keeps it; `collect`
+  // then asks for all three, and keeps the other two.
+  CHECK(here.with_context(context).take(1) == std::vector<std::string>{"A"});
+  CHECK(here.with_context(context).collect() == words);
+  CHECK(runner.forms.size() == 2);
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*here.node(), {0, 1, 2},
+                                                  result_form::count));
+  // The next actions ask no node.
+  CHECK(here.with_context(context).collect() == words);
+  CHECK(here.with_context(context).count() == 6);
+  CHECK(runner.forms.size() == 2);
+}
+
 TEST_CASE("a partition's number of records travels as its digits, and "
           "anything else is refused",
           "[rdd][lineage]") {

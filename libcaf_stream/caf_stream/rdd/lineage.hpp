@@ -62,7 +62,8 @@ bool result_tasks_portable(const rdd_node_base& node, result_form form);
 /// `form`: `result_tasks_portable(node, form)`, and each one's input is
 /// kept on a worker node (`map_task_locations`), whose records would
 /// otherwise cross to the node that runs the action. Not every partition
-/// of an input for its records: its blocks come faster as they are.
+/// of an input for its records: its blocks come faster as they are. Not
+/// partitions that a cache here holds, all of them (`holds`).
 bool result_tasks_run_where_kept(const rdd_node_base& node,
                                  const std::vector<uint32_t>& partitions,
                                  result_form form);

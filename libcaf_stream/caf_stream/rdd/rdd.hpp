@@ -556,7 +556,8 @@ private:
   }
 
   // Partitions `partitions` of this RDD as the worker nodes that keep their
-  // input computed them (`task_runner::run_result_stage`), in order; none
+  // input computed them (`task_runner::run_result_stage`), in order, which
+  // a cached RDD keeps (Spark keeps them where they were computed); none
   // if the action computes them here.
   std::optional<std::vector<typename detail::collection_node<T>::partition>>
   computed_elsewhere(task_runner& runner,
@@ -577,6 +578,10 @@ private:
         }
         result[i] = std::move(records);
       });
+      if (const auto* cached
+          = dynamic_cast<const detail::cached_node<T>*>(node_.get()))
+        for (size_t i = 0; i < result.size(); ++i)
+          cached->keep(partitions[i], result[i]);
       return result;
     } else {
       return std::nullopt;

@@ -44,6 +44,13 @@ public:
   /// before its tasks run on this node.
   void prepare_parents(task_runner& runner) const;
 
+  /// Whether partition `index` is held here (a cached partition an action
+  /// filled): an action reads it here, and no worker node computes it
+  /// again.
+  virtual bool holds(size_t) const {
+    return false;
+  }
+
   // -- shuffles: nodes whose `prepare` runs a map stage ----------------------
 
   /// Whether this node is a shuffle: its partitions read the buckets of a
@@ -341,6 +348,24 @@ public:
 
   std::vector<const rdd_node_base*> parents() const override {
     return {parent_.get()};
+  }
+
+  bool holds(size_t index) const override {
+    auto& x = slots_[index];
+    std::lock_guard<std::mutex> guard{x.mtx};
+    return x.records != nullptr;
+  }
+
+  /// Keeps `records` as partition `index`, which worker nodes computed for
+  /// an action here, unless it is kept already: the next action reads it
+  /// here.
+  void keep(size_t index, std::shared_ptr<const std::vector<T>> records) const {
+    auto& x = slots_[index];
+    std::lock_guard<std::mutex> guard{x.mtx};
+    if (!x.records) {
+      x.records = std::move(records);
+      ++kept_;
+    }
   }
 
 private:

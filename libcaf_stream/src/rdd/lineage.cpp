@@ -1,5 +1,6 @@
 #include "caf_stream/rdd/lineage.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 #include <system_error>
@@ -188,6 +189,12 @@ bool result_tasks_run_where_kept(const rdd_node_base& node,
   // numbers of records).
   if (form == result_form::records && node.parents().empty()
       && partitions.size() == node.num_partitions())
+    return false;
+  // A cache that holds every partition asked for is read here.
+  if (std::all_of(partitions.begin(), partitions.end(),
+                  [&](uint32_t i) {
+                    return i < node.num_partitions() && node.holds(i);
+                  }))
     return false;
   for (auto i : partitions)
     if (i >= node.num_partitions() || map_task_locations(node, i).empty())
