@@ -558,54 +558,15 @@ private:
   // Partitions `partitions` of this RDD as the worker nodes that keep their
   // input computed them (`task_runner::run_result_stage`), in order, which
   // a cached RDD keeps (Spark keeps them where they were computed); none
-  // if the action computes them here.
+  // if the action computes them here. Defined in rdd_actions.hpp.
   std::optional<std::vector<typename detail::collection_node<T>::partition>>
   computed_elsewhere(task_runner& runner,
-                     const std::vector<uint32_t>& partitions) const {
-    if constexpr (detail::is_serializable<T>::value) {
-      auto bytes = runner.run_result_stage(*node_, partitions,
-                                           result_form::records);
-      if (!bytes)
-        return std::nullopt;
-      std::vector<typename detail::collection_node<T>::partition> result(
-        bytes->size());
-      runner.run(result.size(), [&](size_t i) {
-        auto records = std::make_shared<std::vector<T>>();
-        try {
-          detail::from_bytes((*bytes)[i], *records);
-        } catch (const std::exception& e) {
-          detail::throw_malformed_partition(partitions[i], e.what());
-        }
-        result[i] = std::move(records);
-      });
-      if (const auto* cached
-          = dynamic_cast<const detail::cached_node<T>*>(node_.get()))
-        for (size_t i = 0; i < result.size(); ++i)
-          cached->keep(partitions[i], result[i]);
-      return result;
-    } else {
-      return std::nullopt;
-    }
-  }
+                     const std::vector<uint32_t>& partitions) const;
 
   // The number of records of each partition as the worker nodes that keep
   // their input counted them (`result_form::count`); none if `count`
-  // counts here.
-  std::optional<std::vector<int64_t>> counted_elsewhere() const {
-    auto bytes = runner().run_result_stage(*node_, all_partitions(),
-                                           result_form::count);
-    if (!bytes)
-      return std::nullopt;
-    std::vector<int64_t> result;
-    for (uint32_t i = 0; i < bytes->size(); ++i) {
-      try {
-        result.push_back(detail::count_of_bytes((*bytes)[i]));
-      } catch (const std::exception& e) {
-        detail::throw_malformed_partition(i, e.what());
-      }
-    }
-    return result;
-  }
+  // counts here. Defined in rdd_actions.hpp.
+  std::optional<std::vector<int64_t>> counted_elsewhere() const;
 
   template <class R, class F>
   static std::vector<R> run_on(const detail::rdd_node<T>& node, F& f,

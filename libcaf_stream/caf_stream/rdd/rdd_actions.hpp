@@ -1,11 +1,13 @@
 #pragma once
 
 // The actions of `rdd<T>` (declared in rdd.hpp, which includes this file
-// at its end): they run the RDD's tasks and bring the results back.
+// at its end): they run the RDD's tasks, on the worker nodes where those
+// keep the input, and bring the results back.
 
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <unordered_map>
@@ -15,6 +17,57 @@
 #include "caf_stream/rdd/rdd.hpp"
 
 namespace caf_stream {
+
+// -- result stages on the worker nodes --------------------------------------
+
+template <class T>
+std::optional<std::vector<typename detail::collection_node<T>::partition>>
+rdd<T>::computed_elsewhere(task_runner& runner,
+                           const std::vector<uint32_t>& partitions) const {
+  if constexpr (detail::is_serializable<T>::value) {
+    auto bytes = runner.run_result_stage(*node_, partitions,
+                                         result_form::records);
+    if (!bytes)
+      return std::nullopt;
+    std::vector<typename detail::collection_node<T>::partition> result(
+      bytes->size());
+    runner.run(result.size(), [&](size_t i) {
+      auto records = std::make_shared<std::vector<T>>();
+      try {
+        detail::from_bytes((*bytes)[i], *records);
+      } catch (const std::exception& e) {
+        detail::throw_malformed_partition(partitions[i], e.what());
+      }
+      result[i] = std::move(records);
+    });
+    if (const auto* cached
+        = dynamic_cast<const detail::cached_node<T>*>(node_.get()))
+      for (size_t i = 0; i < result.size(); ++i)
+        cached->keep(partitions[i], result[i]);
+    return result;
+  } else {
+    return std::nullopt;
+  }
+}
+
+template <class T>
+std::optional<std::vector<int64_t>> rdd<T>::counted_elsewhere() const {
+  auto bytes = runner().run_result_stage(*node_, all_partitions(),
+                                         result_form::count);
+  if (!bytes)
+    return std::nullopt;
+  std::vector<int64_t> result;
+  for (uint32_t i = 0; i < bytes->size(); ++i) {
+    try {
+      result.push_back(detail::count_of_bytes((*bytes)[i]));
+    } catch (const std::exception& e) {
+      detail::throw_malformed_partition(i, e.what());
+    }
+  }
+  return result;
+}
+
+// -- actions ----------------------------------------------------------------
 
 template <class T>
 std::vector<T> rdd<T>::collect() const {
