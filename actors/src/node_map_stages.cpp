@@ -191,7 +191,7 @@ bool node_map_stages::run(
                           task_assignment& tasks) {
     return take(shuffle, mine, buckets, tasks);
   };
-  return run_stage(shuffle, n, stage_kind::map, here, take_buckets);
+  return run_stage(shuffle, n, std::nullopt, here, take_buckets);
 }
 
 std::optional<std::vector<std::string>> node_map_stages::run_result_stage(
@@ -220,24 +220,20 @@ std::optional<std::vector<std::string>> node_map_stages::run_result_stage(
     for (size_t j = 0; j < mine.size(); ++j)
       result[mine[j]] = std::move(records.at(j));
   };
-  auto kind = form == result_form::count ? stage_kind::count
-                                         : stage_kind::result;
-  if (!run_stage(node, result.size(), kind, local, take_records, &partitions))
+  if (!run_stage(node, result.size(), form, local, take_records, &partitions))
     return std::nullopt;
   return result;
 }
 
 bool node_map_stages::run_stage(
-  const detail::rdd_node_base& target, size_t n, stage_kind kind,
+  const detail::rdd_node_base& target, size_t n,
+  std::optional<result_form> result,
   detail::function_ref<void(const std::vector<uint32_t>&)> here,
   outputs_taker take, const std::vector<uint32_t>* partitions) {
-  auto what = kind == stage_kind::map      ? "map"
-              : kind == stage_kind::result ? "result"
-                                           : "count";
+  auto counts = result == result_form::count;
+  auto what = !result ? "map" : counts ? "count" : "result";
   // What a node's answer holds.
-  auto outputs_are = kind == stage_kind::map      ? "buckets"
-                     : kind == stage_kind::result ? "records"
-                                                  : "counts";
+  auto outputs_are = !result ? "buckets" : counts ? "counts" : "records";
   auto where = graph_.locate(inputs_.batch_time(), target);
   if (!where)
     return false;
@@ -297,7 +293,7 @@ bool node_map_stages::run_stage(
   // The reduce tasks run on the nodes that hold the buckets, which fetch
   // them from each other, unless the records do not serialize or that
   // failed: then the buckets come here.
-  auto on_nodes = kind == stage_kind::map && target.reduce_serializable();
+  auto on_nodes = !result && target.reduce_serializable();
   auto reducing = false;
   size_t reduced = 0;
   auto release = [&](uint64_t id, const sent& x) {
@@ -465,12 +461,12 @@ bool node_map_stages::run_stage(
                   t, mine.size(), what, where->stream, addresses[k],
                   stage_inputs::bytes_in(inputs));
       auto stage = stage_of(*where, std::move(named), std::move(inputs));
-      if (kind == stage_kind::map)
+      if (!result)
         self_->send(*node, map_tasks_atom::value, id, std::move(stage));
-      else if (kind == stage_kind::result)
-        self_->send(*node, result_tasks_atom::value, id, std::move(stage));
-      else
+      else if (counts)
         self_->send(*node, count_tasks_atom::value, id, std::move(stage));
+      else
+        self_->send(*node, result_tasks_atom::value, id, std::move(stage));
       out.emplace(id, sent{k, node->address(), std::move(mine)});
       late.sent(id, speculation::clock::now());
     }

@@ -110,25 +110,24 @@ public:
   caf::actor node_at(const std::string& address, const caf::actor& named);
 
 private:
-  // What a stage's tasks compute: a shuffle's buckets, or the partitions of
-  // an RDD for an action (a result stage), or their numbers of records.
-  enum class stage_kind { map, result, count };
-
   // Takes a node's outputs for tasks `tasks` and marks them finished in the
   // assignment, or returns why they are unusable.
   using outputs_taker = detail::function_ref<std::string(
     const std::vector<uint32_t>& tasks, std::vector<std::string>& outputs,
     task_assignment& assignment)>;
 
-  // Runs the `n` tasks of the `kind` stage of `target` on the worker nodes
-  // (for a map stage, the reduce tasks too where they run there), and those
+  // Runs the `n` tasks of a stage of `target` on the worker nodes: a map
+  // stage (`result` none: the shuffle's buckets, and the reduce tasks too
+  // where they run there), or a result stage that answers each partition's
+  // records or their number (`result`), and those
   // that every node failed with `here(tasks)`; `take` takes a node's
   // outputs. Task `i` computes
   // partition `i`, or `(*partitions)[i]` (the nodes see partition ids;
   // `here` and `take` get task numbers). Returns false, and runs nothing,
   // if no worker node is there or `target` is in no portable lineage.
   bool run_stage(
-    const detail::rdd_node_base& target, size_t n, stage_kind kind,
+    const detail::rdd_node_base& target, size_t n,
+    std::optional<result_form> result,
     detail::function_ref<void(const std::vector<uint32_t>&)> here,
     outputs_taker take, const std::vector<uint32_t>* partitions = nullptr);
 
