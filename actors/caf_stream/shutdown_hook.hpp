@@ -13,8 +13,10 @@ class streaming_context;
 /// `await_termination` returns and every batch that runs completes; a
 /// second signal ends the program at once, with status 128 + the signal,
 /// after removing the output directories being written (no partial output
-/// stays behind). One hook at a time per process; the previous signal
-/// handlers come back when it is destroyed.
+/// stays behind). The first signal repeated by its sender within a second
+/// is no second one: GNU `timeout` sends its signal to the program and then
+/// to its process group. One hook at a time per process; the previous
+/// signal handlers come back when it is destroyed.
 class shutdown_hook {
 public:
   explicit shutdown_hook(streaming_context& ssc);

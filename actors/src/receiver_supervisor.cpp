@@ -1,3 +1,5 @@
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
@@ -95,6 +97,7 @@ public:
         update_rate(records_per_second);
       },
       [&](caf::exit_msg& msg) {
+        call_off_restart();
         stop_receiver();
         fail_state(std::move(msg.reason));
         running = false;
@@ -111,6 +114,7 @@ private:
       return;
     rcv_->set_stopped(false);
     running_ = true;
+    restart_due_ = false;
     try {
       rcv_->on_start();
       log_->info("receiver {} started", rcv_->stream_id());
@@ -145,12 +149,22 @@ private:
     // The restart is due before anyone hears of the error (a test that
     // hears of it moves its manual clock past the delay).
     send_at(this, *clk_, clk_->now() + delay, start_atom::value);
+    restart_due_ = true;
     note_error(message);
+  }
+
+  // A restart that is due does not come: the receiver stops first (its
+  // node's driver went down, say, which also ended the receiver's source).
+  void call_off_restart() {
+    if (std::exchange(restart_due_, false))
+      log_->info("receiver {}: its restart is called off, as it stops",
+                 rcv_->stream_id());
   }
 
   void stop_for_good(const std::string& message) {
     if (!message.empty())
       log_->info("stopping receiver {}: {}", rcv_->stream_id(), message);
+    call_off_restart();
     auto was_active = info_.active;
     stopped_for_good_ = true;
     stop_receiver();
@@ -190,6 +204,8 @@ private:
   std::shared_ptr<spdlog::logger> log_;
   bool running_ = false;
   bool stopped_for_good_ = false;
+  // Whether a restart is due (`restart` scheduled its start).
+  bool restart_due_ = false;
   // What the receiver events tell the listeners.
   receiver_info info_;
 };

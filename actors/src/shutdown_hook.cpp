@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -17,20 +20,34 @@
 #include "caf_stream/streaming_context.hpp"
 #include "caf_stream/text.hpp"
 
+#include "signal_requests.hpp"
+
 namespace caf_stream {
 
 namespace {
 
-// The write end of the hook's pipe: the signal handler writes the signal
-// number, the hook's thread reads it (a handler may only do little).
+// What the signal handler tells the hook's thread: the signal (0: the hook
+// goes away), its sender and when it came. Written whole: a pipe write of
+// at most PIPE_BUF bytes is atomic.
+struct signal_note {
+  int sig;
+  pid_t sender;
+  int64_t at_ns;
+};
+
+// The write end of the hook's pipe: the signal handler writes a
+// `signal_note`, the hook's thread reads it (a handler may only do little).
 std::atomic<int> signal_pipe{-1};
 
-void on_signal(int sig) {
+void on_signal(int sig, siginfo_t* info, void*) {
   auto saved = errno;
   auto fd = signal_pipe.load();
   if (fd >= 0) {
-    auto byte = static_cast<char>(sig);
-    [[maybe_unused]] auto n = ::write(fd, &byte, 1);
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    signal_note note{sig, info != nullptr ? info->si_pid : 0,
+                     int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec};
+    [[maybe_unused]] auto n = ::write(fd, &note, sizeof(note));
   }
   errno = saved;
 }
@@ -51,16 +68,26 @@ struct shutdown_hook::impl {
     // nop
   }
 
-  // Reads signals until the hook goes away (a 0 byte).
+  // Reads signals until the hook goes away (a note of signal 0).
   void watch() {
+    actors::signal_requests requests;
     for (;;) {
-      char sig = 0;
-      auto n = ::read(fds[0], &sig, 1);
+      signal_note note{};
+      auto n = ::read(fds[0], &note, sizeof(note));
       if (n < 0 && errno == EINTR)
         continue;
-      if (n <= 0 || sig == 0)
+      if (n != static_cast<ssize_t>(sizeof(note)) || note.sig == 0)
         return;
-      if (stopped_by.load() == 0) {
+      auto sig = note.sig;
+      auto what = requests.take(sig, note.sender,
+                                std::chrono::nanoseconds{note.at_ns});
+      if (what == actors::signal_requests::request::repeat) {
+        log->info("{} again from process {} at once (as `timeout` sends "
+                  "it): still stopping",
+                  strsignal(sig), note.sender);
+        continue;
+      }
+      if (what == actors::signal_requests::request::stop) {
         stopped_by = sig;
         auto graceful = ssc.options().stop_gracefully_on_shutdown;
         log->warn("{}: stopping the streaming context{} (a second signal "
@@ -98,9 +125,9 @@ shutdown_hook::shutdown_hook(streaming_context& ssc)
   }
   d.watcher = std::thread{[&d] { d.watch(); }};
   struct sigaction sa {};
-  sa.sa_handler = on_signal;
+  sa.sa_sigaction = on_signal;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
+  sa.sa_flags = SA_RESTART | SA_SIGINFO;
   ::sigaction(SIGINT, &sa, &d.old_int);
   ::sigaction(SIGTERM, &sa, &d.old_term);
 }
@@ -109,8 +136,8 @@ shutdown_hook::~shutdown_hook() {
   auto& d = *impl_;
   ::sigaction(SIGINT, &d.old_int, nullptr);
   ::sigaction(SIGTERM, &d.old_term, nullptr);
-  char stop = 0;
-  [[maybe_unused]] auto n = ::write(d.fds[1], &stop, 1);
+  signal_note stop{0, 0, 0};
+  [[maybe_unused]] auto n = ::write(d.fds[1], &stop, sizeof(stop));
   d.watcher.join();
   if (d.stopper.joinable())
     d.stopper.join();

@@ -10,6 +10,8 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/log_capture.hpp"
+
 using namespace caf_stream;
 
 namespace {
@@ -103,4 +105,23 @@ TEST_CASE("a receiver supervisor tells the listeners what happens to its "
   CHECK(xs[3].second.last_error == "bad record 7 skipped");
   CHECK(xs[3].second.last_error_time == caf_stream::time{2000});
   CHECK_FALSE(xs[4].second.active);
+}
+
+TEST_CASE("a receiver that stops while its restart is due: its supervisor "
+          "says the restart is called off",
+          "[actors][receiver]") {
+  support::log_capture log{"receiver"};
+  auto clk = std::make_shared<testing::manual_clock>();
+  streaming_context ssc{std::chrono::seconds(1),
+                        testing::default_test_options(), clk};
+  auto events = std::make_shared<receiver_events>();
+  ssc.add_streaming_listener(events);
+  ssc.receiver_stream<std::string>(std::make_unique<reporting_receiver>())
+    .foreach_rdd([](const rdd<std::string>&) {});
+  ssc.start();
+  // started, then the restart's error; the restart waits for the delay.
+  REQUIRE(events->wait_for(2).size() == 2);
+  CHECK(log.contains("restarting receiver 0 in 2000 ms: lost the connection"));
+  ssc.stop();
+  CHECK(log.wait_for("receiver 0: its restart is called off, as it stops"));
 }

@@ -2,11 +2,12 @@
 // batch interval that saves every batch as text files under PREFIX and
 // runs under a `shutdown_hook`, returning the hook's exit status.
 //
-//   caf_stream_shutdown_child PREFIX run|hang [--stream.key=value ...]
+//   caf_stream_shutdown_child PREFIX run|hang [log] [--stream.key=value ...]
 //
 // `run` prints "ready" once a batch has been saved; with `hang`, the first
 // batch's task prints "writing" and never returns, with the batch's output
-// directory half written.
+// directory half written. With `log`, what the context logs (the hook's
+// lines among it) goes to stdout too.
 
 #include <unistd.h>
 
@@ -16,10 +17,14 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "caf/actor_system.hpp"
 
 #include "caf_stream/all.hpp"
 #include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/detail/log.hpp"
 
 using namespace caf_stream;
 
@@ -29,12 +34,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", what.c_str());
     return 1;
   }
-  if (cfg.remainder.size() != 2) {
-    std::fprintf(stderr, "usage: shutdown_child PREFIX run|hang\n");
+  auto& args = cfg.remainder;
+  if (args.size() < 2 || args.size() > 3
+      || (args.size() == 3 && args[2] != "log")) {
+    std::fprintf(stderr, "usage: shutdown_child PREFIX run|hang [log]\n");
     return 1;
   }
-  auto prefix = cfg.remainder[0];
-  auto hang = cfg.remainder[1] == "hang";
+  auto prefix = args[0];
+  auto hang = args[1] == "hang";
+  if (args.size() == 3)
+    detail::logger("context")->sinks().push_back(
+      std::make_shared<spdlog::sinks::stdout_sink_mt>());
   caf::actor_system sys{cfg};
   streaming_context ssc{sys, std::chrono::milliseconds(100)};
   auto queue = std::make_shared<rdd_queue<int>>();

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -74,5 +75,26 @@ TEST_CASE("a second signal ends the program at once and removes the output "
     status = child.exit_status_if_done();
   }
   CHECK(status == 128 + SIGINT);
+  CHECK(entries_ending(dir.path(), ".tmp").empty());
+}
+
+TEST_CASE("the same signal twice from one process, as `timeout` sends it, "
+          "is one request to stop, another signal ends the program",
+          "[actors][shutdown_hook]") {
+  testing::temporary_directory dir;
+  support::child_process child{
+    {CAF_STREAM_SHUTDOWN_CHILD, dir.path() + "/out", "hang", "log"}};
+  REQUIRE(child.wait_for_line("writing"));
+  // The batch in flight never ends: the stop waits for it. Each signal is
+  // sent once the child handled the one before (unhandled ones merge).
+  child.send_signal(SIGTERM);
+  REQUIRE(child.wait_for_line("Terminated: stopping the streaming context"));
+  child.send_signal(SIGTERM);
+  CHECK(child.wait_for_line("Terminated again from process "
+                            + std::to_string(::getpid())
+                            + " at once (as `timeout` sends it): still "
+                              "stopping"));
+  child.send_signal(SIGINT);
+  CHECK(child.wait() == 128 + SIGINT);
   CHECK(entries_ending(dir.path(), ".tmp").empty());
 }

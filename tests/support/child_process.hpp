@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -89,6 +90,19 @@ public:
         return line;
       if (fill(0) != fill_result::read)
         return std::nullopt;
+    }
+  }
+
+  /// Reads what the child prints until a line contains `text`; returns
+  /// whether one did before its output ended or 120 s passed without a
+  /// line (a bound for a stuck child).
+  bool wait_for_line(const std::string& text) {
+    try {
+      for (;;)
+        if (read_line().find(text) != std::string::npos)
+          return true;
+    } catch (const std::exception&) {
+      return false;
     }
   }
 

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,13 +31,7 @@ struct node_child {
   /// logged, with `--log`); returns whether one did before its output
   /// ended or 120 s passed without a line (a bound for a stuck child).
   bool wait_for_line(const std::string& text) {
-    try {
-      for (;;)
-        if (proc.read_line().find(text) != std::string::npos)
-          return true;
-    } catch (const std::exception&) {
-      return false;
-    }
+    return proc.wait_for_line(text);
   }
 
   static std::vector<std::string> args(std::vector<std::string> flags) {
