@@ -13,6 +13,7 @@
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/checkpoint/checkpoint.hpp"
+#include "caf_stream/checkpoint/checkpoint_directory.hpp"
 #include "caf_stream/detail/log.hpp"
 
 namespace caf_stream::actors {
@@ -29,8 +30,7 @@ public:
     caf::actor listener_bus, std::shared_ptr<runtime_state> runtime,
     std::function<void(const detail::checkpoint_record&)> written)
     : caf::blocking_actor(cfg),
-      directory_(std::move(directory)),
-      keep_(keep),
+      files_(std::move(directory), keep),
       listener_bus_(std::move(listener_bus)),
       runtime_(std::move(runtime)),
       written_(std::move(written)),
@@ -71,7 +71,7 @@ private:
     for (auto& x : pending_.take()) {
       auto start = std::chrono::steady_clock::now();
       try {
-        detail::write_checkpoint(directory_, x, keep_);
+        files_.write(x);
         last_failure_.clear();
         log_->debug("checkpoint of batch {} ms written{}", x.time_ms,
                     x.has_data() ? " with state" : "");
@@ -111,8 +111,7 @@ private:
     send(listener_bus_, std::move(event));
   }
 
-  std::string directory_;
-  size_t keep_;
+  detail::checkpoint_directory files_;
   caf::actor listener_bus_;
   std::shared_ptr<runtime_state> runtime_;
   std::function<void(const detail::checkpoint_record&)> written_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "caf_stream/checkpoint/checkpoint.hpp"
+#include "caf_stream/checkpoint/checkpoint_directory.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/testing.hpp"
 
@@ -64,8 +65,20 @@ TEST_CASE("checkpoint records round-trip", "[checkpoint]") {
 TEST_CASE("old checkpoints are deleted, kept ones stay usable",
           "[checkpoint]") {
   testing::temporary_directory dir;
-  for (int64_t t = 1000; t <= 12000; t += 1000)
-    detail::write_checkpoint(dir.path(), record(t, t / 3000 * 3000), 2);
+  // A data record and a metadata record an earlier run left.
+  detail::write_checkpoint(dir.path(), record(500, 500), 10);
+  detail::write_checkpoint(dir.path(), record(700, 500), 10);
+  // Each record by itself, or all through one writer's directory, which
+  // lists the files once and then keeps track of them.
+  auto one_writer = GENERATE(false, true);
+  detail::checkpoint_directory files{dir.path(), 2};
+  for (int64_t t = 1000; t <= 12000; t += 1000) {
+    auto x = record(t, t / 3000 * 3000);
+    if (one_writer)
+      files.write(x);
+    else
+      detail::write_checkpoint(dir.path(), x, 2);
+  }
   // Data records at 9 s and 12 s stay; metadata records newer than 9 s.
   std::vector<std::string> names;
   for (auto& f : detail::list_checkpoints(dir.path()))

@@ -1,4 +1,5 @@
 #include "caf_stream/checkpoint/checkpoint.hpp"
+#include "caf_stream/checkpoint/checkpoint_directory.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -145,8 +148,14 @@ struct entry {
   fs::path path;
 };
 
-// Checkpoint files of `directory`, newest first (a data file before a
-// metadata file of the same time).
+// Whether checkpoint file `a` sorts before `b`: newer first, a data file
+// before a metadata file of the same time.
+template <class File>
+bool newer(const File& a, const File& b) {
+  return a.time_ms != b.time_ms ? a.time_ms > b.time_ms : a.data > b.data;
+}
+
+// Checkpoint files of `directory`, newest first.
 std::vector<entry> entries(const std::string& directory) {
   std::vector<entry> result;
   std::error_code ec;
@@ -158,10 +167,65 @@ std::vector<entry> entries(const std::string& directory) {
                                              "directory '"
                                                + directory
                                                + "': " + ec.message());
-  std::sort(result.begin(), result.end(), [](const entry& a, const entry& b) {
-    return a.time_ms != b.time_ms ? a.time_ms > b.time_ms : a.data > b.data;
-  });
+  std::sort(result.begin(), result.end(), newer<entry>);
   return result;
+}
+
+// Which of `files` (newest first) go: those beyond the newest `keep` of
+// each kind, and metadata records older than the oldest kept data record,
+// which have nothing left to build on.
+template <class File>
+std::vector<bool> stale(const std::vector<File>& files, size_t keep) {
+  size_t metadata = 0;
+  size_t data = 0;
+  std::optional<int64_t> oldest_data;
+  for (const auto& f : files)
+    if (f.data && ++data <= keep)
+      oldest_data = f.time_ms;
+  data = 0;
+  std::vector<bool> result;
+  result.reserve(files.size());
+  for (const auto& f : files) {
+    bool kept = f.data ? ++data <= keep
+                       : ++metadata <= keep && oldest_data
+                           && f.time_ms > *oldest_data;
+    result.push_back(!kept);
+  }
+  return result;
+}
+
+// Writes `x` to `dir` atomically (a temporary file, then a rename); returns
+// the file's name.
+std::string write_file(const fs::path& dir, const checkpoint_record& x) {
+  auto payload = encode(x);
+  std::string header{magic, sizeof(magic)};
+  put_le<uint32_t>(header, checkpoint_record::current_version);
+  put_le<uint64_t>(header, payload.size());
+  put_le<uint32_t>(header, crc32(payload.data(), payload.size()));
+  auto name = file_name(x.time_ms, x.has_data());
+  auto target = dir / name;
+  auto tmp = dir / ("." + name + ".tmp");
+  {
+    std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
+    if (!out)
+      throw stream_error(errc::bad_checkpoint,
+                         "cannot create checkpoint '" + tmp.string()
+                           + "': " + std::strerror(errno));
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+    out.flush();
+    if (!out)
+      throw stream_error(errc::bad_checkpoint,
+                         "cannot write checkpoint '" + tmp.string()
+                           + "': " + std::strerror(errno));
+  }
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec)
+    throw stream_error(errc::bad_checkpoint, "cannot rename checkpoint to '"
+                                               + target.string()
+                                               + "': " + ec.message());
+  return name;
 }
 
 } // namespace
@@ -188,51 +252,42 @@ std::vector<checkpoint_record> pending_checkpoints::take() {
 
 void write_checkpoint(const std::string& directory,
                       const checkpoint_record& x, size_t keep) {
-  auto payload = encode(x);
-  std::string header{magic, sizeof(magic)};
-  put_le<uint32_t>(header, checkpoint_record::current_version);
-  put_le<uint64_t>(header, payload.size());
-  put_le<uint32_t>(header, crc32(payload.data(), payload.size()));
-  auto dir = fs::path{directory};
-  auto target = dir / file_name(x.time_ms, x.has_data());
-  auto tmp = dir / ("." + target.filename().string() + ".tmp");
-  {
-    std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
-    if (!out)
-      throw stream_error(errc::bad_checkpoint,
-                         "cannot create checkpoint '" + tmp.string()
-                           + "': " + std::strerror(errno));
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
-    out.flush();
-    if (!out)
-      throw stream_error(errc::bad_checkpoint,
-                         "cannot write checkpoint '" + tmp.string()
-                           + "': " + std::strerror(errno));
+  checkpoint_directory{directory, keep}.write(x);
+}
+
+checkpoint_directory::checkpoint_directory(std::string directory, size_t keep)
+  : directory_(std::move(directory)), keep_(keep) {
+  // nop
+}
+
+void checkpoint_directory::write(const checkpoint_record& x) {
+  auto dir = fs::path{directory_};
+  auto name = write_file(dir, x);
+  if (!files_) {
+    files_.emplace();
+    for (auto& e : entries(directory_))
+      files_->push_back({e.time_ms, e.data, e.path.filename().string()});
+  } else {
+    file written{x.time_ms, x.has_data(), std::move(name)};
+    auto i = std::lower_bound(files_->begin(), files_->end(), written,
+                              newer<file>);
+    if (i == files_->end() || i->name != written.name)
+      files_->insert(i, std::move(written));
   }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec)
-    throw stream_error(errc::bad_checkpoint, "cannot rename checkpoint to '"
-                                               + target.string()
-                                               + "': " + ec.message());
-  // Keep the newest `keep` records of each kind; metadata records older
-  // than the oldest kept data record have nothing left to build on.
-  size_t metadata = 0;
-  size_t data = 0;
-  std::optional<int64_t> oldest_data;
-  auto all = entries(directory);
-  for (const auto& e : all)
-    if (e.data && ++data <= keep)
-      oldest_data = e.time_ms;
-  data = 0;
-  for (const auto& e : all) {
-    bool kept = e.data ? ++data <= keep
-                       : ++metadata <= keep && oldest_data
-                           && e.time_ms > *oldest_data;
-    if (!kept)
-      fs::remove(e.path, ec);
+  // A file that cannot be deleted now is tried again after the next write.
+  auto gone = stale(*files_, keep_);
+  std::vector<file> left;
+  for (size_t k = 0; k < files_->size(); ++k) {
+    auto& f = (*files_)[k];
+    if (gone[k]) {
+      std::error_code ec;
+      fs::remove(dir / f.name, ec);
+      if (!ec)
+        continue;
+    }
+    left.push_back(std::move(f));
   }
+  *files_ = std::move(left);
 }
 
 checkpoint_record read_checkpoint(const std::string& path) {
