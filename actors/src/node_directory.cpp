@@ -47,7 +47,6 @@ void add_node(directory_actor* self, const caf::actor& joiner,
   st.joined.emplace(joiner.address(), address);
   st.node_actors[address] = node;
   self->monitor(joiner);
-  guard_tls_peer(self->system(), node);
   st.registry.join(address);
   st.log->info("the worker node {} joined: {} nodes", address,
                st.registry.nodes().size());
@@ -172,7 +171,6 @@ void join(joiner_actor* self) {
           join_later(self, "nothing listens there for nodes");
           return;
         }
-        guard_tls_peer(self->system(), directory);
         self
           ->request(directory, st.timeout, caf::join_atom::value,
                     st.fingerprint, st.program, st.host, st.port, st.node)

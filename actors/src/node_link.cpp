@@ -1,10 +1,12 @@
 #include "caf_stream/actors/node_link.hpp"
 
-#include <mutex>
 #include <set>
 #include <utility>
 
+#include <dlfcn.h>
+
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "caf/actor_system.hpp"
 #include "caf/blocking_actor.hpp"
@@ -17,6 +19,57 @@
 #include "caf_stream/config.hpp"
 #include "caf_stream/error.hpp"
 
+// CAF 0.17.6's TLS session (libcaf_openssl's `session::do_some` and
+// `handle_ssl_result`) calls these without emptying the thread's OpenSSL
+// error queue first, which SSL_get_error(3) requires, and leaves there the
+// error of a connection that failed (a peer that died): the next call on
+// the same I/O thread that would only wait for data (SSL_ERROR_WANT_READ)
+// then reads as failed, and CAF closes that connection too. So this
+// program's definitions, which the dynamic linker binds libcaf_openssl's
+// calls to, empty the queue and call OpenSSL's own (`RTLD_NEXT`). Emptying
+// it before a call is what OpenSSL asks of every caller, so other users of
+// OpenSSL in the program (libcurl, librdkafka) lose nothing.
+namespace {
+
+template <class F>
+F openssl_function(const char* name) {
+  return reinterpret_cast<F>(::dlsym(RTLD_NEXT, name));
+}
+
+} // namespace
+
+extern "C" {
+
+int SSL_read(SSL* ssl, void* buf, int num) {
+  using fn = int (*)(SSL*, void*, int);
+  static const auto next = openssl_function<fn>("SSL_read");
+  ERR_clear_error();
+  return next != nullptr ? next(ssl, buf, num) : -1;
+}
+
+int SSL_write(SSL* ssl, const void* buf, int num) {
+  using fn = int (*)(SSL*, const void*, int);
+  static const auto next = openssl_function<fn>("SSL_write");
+  ERR_clear_error();
+  return next != nullptr ? next(ssl, buf, num) : -1;
+}
+
+int SSL_connect(SSL* ssl) {
+  using fn = int (*)(SSL*);
+  static const auto next = openssl_function<fn>("SSL_connect");
+  ERR_clear_error();
+  return next != nullptr ? next(ssl) : -1;
+}
+
+int SSL_accept(SSL* ssl) {
+  using fn = int (*)(SSL*);
+  static const auto next = openssl_function<fn>("SSL_accept");
+  ERR_clear_error();
+  return next != nullptr ? next(ssl) : -1;
+}
+
+} // extern "C"
+
 namespace caf_stream::actors {
 
 bool nodes_use_tls(caf::actor_system& sys) {
@@ -27,28 +80,6 @@ caf::io::middleman_actor node_connector(caf::actor_system& sys) {
   if (nodes_use_tls(sys))
     return sys.openssl_manager().actor_handle();
   return sys.middleman().actor_handle();
-}
-
-void guard_tls_peer(caf::actor_system& sys, const caf::actor& peer) {
-  if (!peer || !nodes_use_tls(sys) || peer.node() == sys.node())
-    return;
-  // The nodes guarded, by actor system: a node again once it was dropped.
-  using key = std::pair<const caf::actor_system*, caf::node_id>;
-  static std::mutex mtx;
-  static std::set<key> guarded;
-  key k{&sys, peer.node()};
-  {
-    std::lock_guard<std::mutex> guard{mtx};
-    if (!guarded.insert(k).second)
-      return;
-  }
-  // A proxy's functors run where the middleman kills it: on the I/O
-  // thread, as it drops the node's connection.
-  peer->attach_functor([k] {
-    ERR_clear_error();
-    std::lock_guard<std::mutex> guard{mtx};
-    guarded.erase(k);
-  });
 }
 
 caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
@@ -79,10 +110,8 @@ caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
         else
           failure = sys.render(e);
       });
-  if (result) {
-    guard_tls_peer(sys, result);
+  if (result)
     return result;
-  }
   if (nodes_use_tls(sys))
     failure += " (over TLS: a node without TLS, or whose certificate the CA "
                "in openssl.cafile did not sign, is refused)";

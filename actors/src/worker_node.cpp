@@ -97,13 +97,6 @@ struct node_state {
 
 using node_actor = caf::stateful_actor<node_state>;
 
-// Guards this node's TLS connections against the loss of the sender's node
-// (`guard_tls_peer`): drivers and other nodes reach this actor first.
-void guard_sender(node_actor* self) {
-  guard_tls_peer(self->system(),
-                 caf::actor_cast<caf::actor>(self->current_sender()));
-}
-
 // Why this node does not serve a driver running `program` with the graph
 // `fingerprint`, if it does not: it stops, or runs another program or
 // graph.
@@ -335,9 +328,8 @@ caf::result<connect_back_atom> connect_back(node_actor* self,
     ->request(node_connector(sys), bound, caf::connect_atom::value,
               where.first, where.second)
     .then(
-      [=](caf::node_id&, caf::strong_actor_ptr& peer,
+      [=](caf::node_id&, caf::strong_actor_ptr&,
           std::set<std::string>&) mutable {
-        guard_tls_peer(self->system(), caf::actor_cast<caf::actor>(peer));
         rp.deliver(connect_back_atom::value);
       },
       [=](caf::error& e) mutable {
@@ -358,7 +350,6 @@ caf::result<connect_back_atom> connect_back(node_actor* self,
 template <class Atom, class Stage>
 void to_task_host(node_actor* self, Atom what, uint64_t id,
                   const map_stage& named, Stage& x) {
-  guard_sender(self);
   auto& st = self->state;
   auto driver = caf::actor_cast<caf::actor>(self->current_sender());
   if (auto no = refusal(self, "worker node", named.program,
@@ -413,7 +404,6 @@ caf::behavior state_node(node_actor* self,
     [=](spawn_holder_atom, const std::string& fingerprint,
         const std::string& program, int32_t id,
         const std::string& signature) {
-      guard_sender(self);
       return spawn_holder(self, fingerprint, program, id, signature);
     },
     [=](start_receiver_atom, const std::string& fingerprint,
@@ -421,7 +411,6 @@ caf::behavior state_node(node_actor* self,
         caf::actor listener_bus, size_t replication, int64_t state_timeout_ms,
         bool keep_blocks, const std::string& location,
         std::vector<std::string>& peers, std::vector<caf::actor>& peer_nodes) {
-      guard_sender(self);
       std::vector<block_peer> to;
       for (size_t i = 0; i < peers.size() && i < peer_nodes.size(); ++i)
         to.push_back(block_peer{std::move(peers[i]), std::move(peer_nodes[i])});
@@ -436,7 +425,6 @@ caf::behavior state_node(node_actor* self,
     },
     [=](copy_blocks_atom, const caf::actor& tracker,
         block_list& blocks) -> caf::result<copy_blocks_atom, uint64_t> {
-      guard_sender(self);
       auto& st = self->state;
       auto last = blocks.empty() ? uint64_t{0} : blocks.back().id;
       auto [i, added] = st.copies.emplace(tracker.address(),
@@ -450,7 +438,6 @@ caf::behavior state_node(node_actor* self,
       return {copy_blocks_atom::value, last};
     },
     [=](connect_back_atom, const std::string& address) {
-      guard_sender(self);
       return connect_back(self, address);
     },
     [=](get_block_atom, uint64_t id) {
@@ -462,7 +449,6 @@ caf::behavior state_node(node_actor* self,
                    std::string{"this node keeps no such block"});
     },
     [=](fetch_block_atom, uint64_t id, uint64_t offset, uint64_t size) {
-      guard_sender(self);
       auto to = caf::actor_cast<caf::actor>(self->current_sender());
       try {
         if (auto piece = self->state.blocks.read(id, offset, size)) {
@@ -504,14 +490,12 @@ caf::behavior state_node(node_actor* self,
       to_task_host(self, what, id, stage.shuffle, stage);
     },
     [=](slots_atom) -> size_t {
-      guard_sender(self);
       return self->state.opts.resolved().workers;
     },
     [=](fetch_atom atom, const caf::actor& driver, uint64_t id, uint32_t task,
         uint64_t offset, uint64_t size, uint64_t tag) {
       // Another node's reduce tasks fetch buckets of the map tasks that
       // ran here.
-      guard_sender(self);
       auto& st = self->state;
       if (!st.task_host) {
         self->send(caf::actor_cast<caf::actor>(self->current_sender()),

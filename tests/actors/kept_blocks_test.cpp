@@ -447,8 +447,9 @@ TEST_CASE("with replication 2 over mutual TLS, the blocks of a killed worker "
   support::wait_acked_on(a, source, log, 100);
   lose_and_run_the_rest(a, loss::kill, source, log, d);
   // The driver's output read a's blocks from b, which kept its TLS
-  // connections (`guard_tls_peer`): the receiver moved there, and b's
-  // tasks never failed.
+  // connections (`actors/src/node_link.cpp` empties OpenSSL's error queue
+  // before each TLS call): the receiver moved there, and b's tasks never
+  // failed.
   CHECK(log.contains("trying " + b.address));
   CHECK(log.contains("receiver 0 runs on the worker node " + b.address));
   CHECK_FALSE(executor.contains("worker node " + b.address + " failed"));

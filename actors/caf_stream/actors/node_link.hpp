@@ -27,16 +27,6 @@ bool nodes_use_tls(caf::actor_system& sys);
 /// manager's with TLS, else the middleman's.
 caf::io::middleman_actor node_connector(caf::actor_system& sys);
 
-/// Over TLS, keeps a node's death from closing this process's other TLS
-/// connections: CAF 0.17.6's TLS session never clears OpenSSL's error
-/// queue, so the error a dead peer's connection leaves on the I/O thread
-/// fails the next read on any other TLS connection, which CAF then closes.
-/// Attaches a functor to `peer`, an actor on another node (once per node
-/// and actor system), that clears the queue when the middleman drops that
-/// node: on the I/O thread, right after the failed read. Call it for an
-/// actor of every node this process talks to; does nothing without TLS.
-void guard_tls_peer(caf::actor_system& sys, const caf::actor& peer);
-
 /// Connects `self` to the node published at `address` ("host:port", as in
 /// `stream.nodes`), waiting at most `timeout` (a node that hangs accepts the
 /// connection but never finishes CAF's handshake). Returns the node's actor,
