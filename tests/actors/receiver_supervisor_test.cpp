@@ -70,19 +70,31 @@ private:
   std::vector<std::pair<std::string, receiver_info>> events_;
 };
 
+// A started context under a manual clock with one `reporting_receiver`,
+// whose events `events` records.
+struct reporting_context {
+  reporting_context() {
+    ssc.add_streaming_listener(events);
+    ssc.receiver_stream<std::string>(std::make_unique<reporting_receiver>())
+      .foreach_rdd([](const rdd<std::string>&) {});
+    ssc.start();
+  }
+
+  std::shared_ptr<testing::manual_clock> clk
+    = std::make_shared<testing::manual_clock>();
+  streaming_context ssc{std::chrono::seconds(1),
+                        testing::default_test_options(), clk};
+  std::shared_ptr<receiver_events> events
+    = std::make_shared<receiver_events>();
+};
+
 } // namespace
 
 TEST_CASE("a receiver supervisor tells the listeners what happens to its "
           "receiver",
           "[actors][receiver]") {
-  auto clk = std::make_shared<testing::manual_clock>();
-  streaming_context ssc{std::chrono::seconds(1),
-                        testing::default_test_options(), clk};
-  auto events = std::make_shared<receiver_events>();
-  ssc.add_streaming_listener(events);
-  ssc.receiver_stream<std::string>(std::make_unique<reporting_receiver>())
-    .foreach_rdd([](const rdd<std::string>&) {});
-  ssc.start();
+  reporting_context x;
+  auto& [clk, ssc, events] = x;
   // started, then the restart's error; the restart waits for the delay.
   auto xs = events->wait_for(2);
   REQUIRE(xs.size() == 2);
@@ -111,14 +123,8 @@ TEST_CASE("a receiver that stops while its restart is due: its supervisor "
           "says the restart is called off",
           "[actors][receiver]") {
   support::log_capture log{"receiver"};
-  auto clk = std::make_shared<testing::manual_clock>();
-  streaming_context ssc{std::chrono::seconds(1),
-                        testing::default_test_options(), clk};
-  auto events = std::make_shared<receiver_events>();
-  ssc.add_streaming_listener(events);
-  ssc.receiver_stream<std::string>(std::make_unique<reporting_receiver>())
-    .foreach_rdd([](const rdd<std::string>&) {});
-  ssc.start();
+  reporting_context x;
+  auto& [clk, ssc, events] = x;
   // started, then the restart's error; the restart waits for the delay.
   REQUIRE(events->wait_for(2).size() == 2);
   CHECK(log.contains("restarting receiver 0 in 2000 ms: lost the connection"));
