@@ -70,8 +70,10 @@ struct node_state {
   // The blocks the receivers here sealed, and the copies of other nodes'
   // blocks, until their driver released them.
   block_store blocks;
-  // The receiver streams whose copies are here, by their driver's tracker.
-  std::map<caf::actor_addr, std::set<int32_t>> copies;
+  // The receiver streams whose blocks (a receiver's here, or the copies of
+  // another node's) are kept here, by their driver's tracker: they go when
+  // it does, even after the driver stopped the receiver.
+  std::map<caf::actor_addr, std::set<int32_t>> kept_for;
   // What a graceful stop does once the driver released every block kept
   // here (or 5 s passed).
   std::function<void()> when_released;
@@ -201,6 +203,8 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
   // The receiver ends with its driver, and when it ends (stopped for good
   // by the driver's exit), its generator goes too.
   self->monitor(tracker);
+  if (keep_blocks)
+    st.kept_for[tracker.address()].insert(id);
   self->monitor(r.running.supervisor);
   st.log->info("receiver {} started for the driver", id);
   return r.running.supervisor;
@@ -380,17 +384,20 @@ caf::behavior state_node(node_actor* self,
       f();
     }
     st.holders.erase(caf::actor_cast<caf::actor>(dm.source));
-    if (auto i = st.copies.find(dm.source); i != st.copies.end()) {
+    // The batches that read the blocks kept here went with their driver.
+    if (auto i = st.kept_for.find(dm.source); i != st.kept_for.end()) {
+      auto before = st.blocks.size();
       for (auto id : i->second)
         st.blocks.drop_stream(id);
-      st.copies.erase(i);
+      if (st.blocks.size() < before)
+        st.log->info("dropped the {} blocks kept here for a driver that is "
+                     "gone",
+                     before - st.blocks.size());
+      st.kept_for.erase(i);
     }
     for (auto& [id, r] : st.receivers) {
       if (dm.source == r.stopping)
         r.stopping = nullptr;
-      // The batches that read the blocks kept here went with their driver.
-      if (dm.source == r.tracker.address())
-        st.blocks.drop_stream(id);
       if (dm.source == r.running.supervisor.address()) {
         // It ended by itself: nothing is left to wait for.
         stop_receiver(self, id);
@@ -427,8 +434,8 @@ caf::behavior state_node(node_actor* self,
         block_list& blocks) -> caf::result<copy_blocks_atom, uint64_t> {
       auto& st = self->state;
       auto last = blocks.empty() ? uint64_t{0} : blocks.back().id;
-      auto [i, added] = st.copies.emplace(tracker.address(),
-                                          std::set<int32_t>{});
+      auto [i, added] = st.kept_for.emplace(tracker.address(),
+                                            std::set<int32_t>{});
       if (added)
         self->monitor(tracker);
       for (auto& b : blocks) {

@@ -352,6 +352,26 @@ TEST_CASE("a worker that stops gracefully hands the blocks it keeps to the "
   CHECK(node.proc.wait_for(seconds(60)) == 0);
 }
 
+TEST_CASE("a worker node drops the blocks it keeps for a driver that stopped "
+          "its receiver and ended, and its own stop does not wait for them",
+          "[receiver][nodes][blocks]") {
+  support::log_capture log{"receiver"};
+  support::acked_source source{300, 10, 100};
+  worker_node node{source, graph::sums, {"--log=node"}};
+  {
+    driver d{{node.address}, source};
+    // The node stored and acknowledged 0-99, and no batch was cut: they
+    // are on the node only when the driver stops its receiver and ends.
+    support::wait_acked_on(node, source, log, 100);
+  }
+  CHECK(node.wait_for_line("dropped the 10 blocks kept here for a driver "
+                           "that is gone"));
+  node.proc.write_line("stop");
+  auto rest = node.proc.read_to_end();
+  CHECK(rest.find("waiting for the driver to release") == std::string::npos);
+  CHECK(node.proc.wait_for(seconds(60)) == 0);
+}
+
 TEST_CASE("with replication 1, a batch that reads a block of a lost worker "
           "fails with the reason, and the batches after it run",
           "[receiver][nodes][blocks]") {
