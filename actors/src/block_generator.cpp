@@ -17,7 +17,7 @@ void keep_on_node(const kept_blocks& keep, std::vector<block>& blocks) {
     b.location = keep.location;
     b.holder = keep.holder;
   }
-  caf::anon_send(keep.node, put_blocks_atom::value, blocks);
+  caf::anon_send(keep.node, put_blocks_atom::value, keep.tracker, blocks);
   // The replicator takes the records out once it copied them.
   if (keep.copy_to_driver || keep.replicator)
     return;

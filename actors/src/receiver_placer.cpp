@@ -295,7 +295,8 @@ receiver_actors start_receiver(caf::actor_system& sys,
   auto replicated = on_worker && opts.receiver_replication > 1;
   std::optional<kept_blocks> keep;
   if (keeper) {
-    keep = kept_blocks{keeper, location, replicated && peers.empty(), {},
+    keep = kept_blocks{keeper, tracker, location, replicated && peers.empty(),
+                       {},
                        std::make_shared<const block_holder>(
                          block_holder{keeper})};
     if (replicated && !peers.empty())

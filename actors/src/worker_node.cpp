@@ -70,10 +70,14 @@ struct node_state {
   // The blocks the receivers here sealed, and the copies of other nodes'
   // blocks, until their driver released them.
   block_store blocks;
-  // The receiver streams whose blocks (a receiver's here, or the copies of
-  // another node's) are kept here, by their driver's tracker: they go when
-  // it does, even after the driver stopped the receiver.
-  std::map<caf::actor_addr, std::set<int32_t>> kept_for;
+  // The drivers whose blocks (a receiver's here, or the copies of another
+  // node's) are kept here, by their tracker, with the number the blocks
+  // are kept for (`block_store::put`): they go when it does, even after the
+  // driver stopped the receiver, and a driver that took the same receiver
+  // stream over keeps its own.
+  std::map<caf::actor_addr, uint64_t> kept_for;
+  // The drivers blocks were kept for so far, which numbers the next.
+  uint64_t drivers_kept_for = 0;
   // What a graceful stop does once the driver released every block kept
   // here (or 5 s passed).
   std::function<void()> when_released;
@@ -203,11 +207,22 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
   // The receiver ends with its driver, and when it ends (stopped for good
   // by the driver's exit), its generator goes too.
   self->monitor(tracker);
-  if (keep_blocks)
-    st.kept_for[tracker.address()].insert(id);
   self->monitor(r.running.supervisor);
   st.log->info("receiver {} started for the driver", id);
   return r.running.supervisor;
+}
+
+// Keeps `blocks` (a receiver's here, or another node's copies) for the
+// driver of `tracker`, until it releases them or goes down.
+void keep(node_actor* self, const caf::actor& tracker, block_list& blocks) {
+  auto& st = self->state;
+  auto i = st.kept_for.find(tracker.address());
+  if (i == st.kept_for.end()) {
+    i = st.kept_for.emplace(tracker.address(), ++st.drivers_kept_for).first;
+    self->monitor(tracker);
+  }
+  for (auto& b : blocks)
+    st.blocks.put(std::move(b), i->second);
 }
 
 // The blocks a receiver's last seal answered, with the records of those
@@ -386,13 +401,10 @@ caf::behavior state_node(node_actor* self,
     st.holders.erase(caf::actor_cast<caf::actor>(dm.source));
     // The batches that read the blocks kept here went with their driver.
     if (auto i = st.kept_for.find(dm.source); i != st.kept_for.end()) {
-      auto before = st.blocks.size();
-      for (auto id : i->second)
-        st.blocks.drop_stream(id);
-      if (st.blocks.size() < before)
+      if (auto n = st.blocks.drop_owner(i->second))
         st.log->info("dropped the {} blocks kept here for a driver that is "
                      "gone",
-                     before - st.blocks.size());
+                     n);
       st.kept_for.erase(i);
     }
     for (auto& [id, r] : st.receivers) {
@@ -426,22 +438,13 @@ caf::behavior state_node(node_actor* self,
                                  replication, state_timeout_ms, keep_blocks,
                                  location, std::move(to));
     },
-    [=](put_blocks_atom, block_list& blocks) {
-      for (auto& b : blocks)
-        self->state.blocks.put(std::move(b));
+    [=](put_blocks_atom, const caf::actor& tracker, block_list& blocks) {
+      keep(self, tracker, blocks);
     },
     [=](copy_blocks_atom, const caf::actor& tracker,
         block_list& blocks) -> caf::result<copy_blocks_atom, uint64_t> {
-      auto& st = self->state;
       auto last = blocks.empty() ? uint64_t{0} : blocks.back().id;
-      auto [i, added] = st.kept_for.emplace(tracker.address(),
-                                            std::set<int32_t>{});
-      if (added)
-        self->monitor(tracker);
-      for (auto& b : blocks) {
-        i->second.insert(b.stream_id);
-        st.blocks.put(std::move(b));
-      }
+      keep(self, tracker, blocks);
       return {copy_blocks_atom::value, last};
     },
     [=](connect_back_atom, const std::string& address) {

@@ -214,8 +214,9 @@ TEST_CASE_METHOD(fixture, "on a worker node that copies its blocks, a sealed "
   auto tracker = spawn_receiver_tracker(sys);
   kept_blocks keep;
   keep.node = sys.spawn([]() -> caf::behavior {
-    return {[](put_blocks_atom, block_list&) {}};
+    return {[](put_blocks_atom, const caf::actor&, block_list&) {}};
   });
+  keep.tracker = tracker;
   keep.location = "node-1";
   keep.copy_to_driver = false;
   keep.replicator = sys.spawn(held_replicator,

@@ -54,19 +54,24 @@ TEST_CASE("a worker node's store hands out a kept block by pointer and as "
   CHECK_FALSE(store.read(9, 0, 3));
 }
 
-TEST_CASE("a worker node's store forgets released blocks and a stream's "
-          "blocks",
+TEST_CASE("a worker node's store forgets released blocks and those of a "
+          "driver that went away",
           "[receiver][block_store]") {
   block_store store;
-  store.put(kept(0, 1, {1}));
-  store.put(kept(0, 2, {2}));
-  store.put(kept(1, 3, {3}));
+  // Driver 1 keeps blocks of streams 0 and 1; driver 2 took stream 0 over.
+  store.put(kept(0, 1, {1}), 1);
+  store.put(kept(0, 2, {2}), 1);
+  store.put(kept(1, 3, {3}), 1);
+  store.put(kept(0, 4, {4}), 2);
   store.release({1, 42});
   CHECK(store.find(1) == nullptr);
-  CHECK(store.size() == 2);
-  store.drop_stream(0);
+  CHECK(store.size() == 3);
+  CHECK(store.drop_owner(1) == 2);
   CHECK(store.find(2) == nullptr);
-  CHECK(store.find(3) != nullptr);
+  CHECK(store.find(3) == nullptr);
+  REQUIRE(store.find(4) != nullptr);
+  CHECK(store.find(4)->stream_id == 0);
+  CHECK(store.drop_owner(1) == 0);
   CHECK(store.size() == 1);
 }
 

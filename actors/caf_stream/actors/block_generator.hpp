@@ -34,8 +34,11 @@ struct block_peer {
 /// (`stream.task.placement = workers`: tasks run where their blocks are).
 struct kept_blocks {
   /// The worker node's actor, which keeps them
-  /// (`(put_blocks_atom, block_list)`).
+  /// (`(put_blocks_atom, tracker, block_list)`).
   caf::actor node;
+  /// The driver's tracker they are kept for: the node drops them when it
+  /// goes down.
+  caf::actor tracker;
   /// The node, as the driver names it.
   std::string location;
   /// Whether the records go to the driver too (`stream.receiver.replication`

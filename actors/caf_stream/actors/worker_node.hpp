@@ -54,8 +54,9 @@ namespace caf_stream::actors {
 ///   (`spawn_task_host`);
 /// - `(slots_atom)` -> `size_t`: this node's task slots (its resolved
 ///   `stream.workers`), for the driver's share of a stage's tasks;
-/// - `(put_blocks_atom, block_list)` from a block generator here: keeps the
-///   blocks (`block_store`) until their driver releases them or goes down;
+/// - `(put_blocks_atom, tracker, block_list)` from a block generator here:
+///   keeps the blocks (`block_store`) until the driver of `tracker` releases
+///   them or goes down;
 /// - `(copy_blocks_atom, tracker, block_list)` from another node's
 ///   replicator (`spawn_block_replicator`): keeps the copies of its blocks,
 ///   with their records, until the driver of `tracker` releases them or

@@ -23,8 +23,9 @@ public:
   /// other nodes' blocks under their numbers).
   static uint64_t next_id() noexcept;
 
-  /// Keeps `b`, which holds its records, under `b.id`.
-  void put(block b);
+  /// Keeps `b`, which holds its records, under `b.id`, for `owner`: a
+  /// number the node gives each driver it keeps blocks for.
+  void put(block b, uint64_t owner = 0);
 
   /// The block kept under `id`, with its records; null if none is.
   const block* find(uint64_t id) const;
@@ -39,9 +40,10 @@ public:
   /// Forgets the blocks `ids` (the driver released them).
   void release(const std::vector<uint64_t>& ids);
 
-  /// Forgets every block of receiver stream `stream_id` (its receiver
-  /// stopped here, or its driver went away).
-  void drop_stream(int32_t stream_id);
+  /// Forgets every block kept for `owner` (its driver went away), and
+  /// returns how many that was. Blocks of the same receiver stream kept for
+  /// another driver (one that took the stream over) stay.
+  size_t drop_owner(uint64_t owner);
 
   /// The number of blocks kept.
   size_t size() const noexcept {
@@ -51,6 +53,7 @@ public:
 private:
   struct entry {
     block b;
+    uint64_t owner;
     // The records as bytes, once a piece of them was read.
     std::optional<std::string> bytes;
   };

@@ -17,9 +17,9 @@ uint64_t block_store::next_id() noexcept {
   return ++last;
 }
 
-void block_store::put(block b) {
+void block_store::put(block b, uint64_t owner) {
   auto id = b.id;
-  blocks_.insert_or_assign(id, entry{std::move(b), std::nullopt});
+  blocks_.insert_or_assign(id, entry{std::move(b), owner, std::nullopt});
 }
 
 const block* block_store::find(uint64_t id) const {
@@ -47,13 +47,15 @@ void block_store::release(const std::vector<uint64_t>& ids) {
     blocks_.erase(id);
 }
 
-void block_store::drop_stream(int32_t stream_id) {
+size_t block_store::drop_owner(uint64_t owner) {
+  auto before = blocks_.size();
   for (auto i = blocks_.begin(); i != blocks_.end();) {
-    if (i->second.b.stream_id == stream_id)
+    if (i->second.owner == owner)
       i = blocks_.erase(i);
     else
       ++i;
   }
+  return before - blocks_.size();
 }
 
 } // namespace caf_stream
