@@ -75,6 +75,9 @@ options parse(int argc, char** argv) {
   if (argc < 2)
     usage("the child program is missing");
   result.child = argv[1];
+  if (::access(result.child.c_str(), X_OK) != 0)
+    usage(result.child + " is not a program to run: the child program comes "
+                         "first");
   for (int i = 2; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "--without-wal") {

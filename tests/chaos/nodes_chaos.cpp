@@ -51,6 +51,8 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/testing.hpp"
 
@@ -93,6 +95,9 @@ options parse(int argc, char** argv) {
   if (argc < 2)
     usage("the node program is missing");
   result.child = argv[1];
+  if (::access(result.child.c_str(), X_OK) != 0)
+    usage(result.child + " is not a program to run: the node program comes "
+                         "first");
   for (int i = 2; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "--no-freeze") {
@@ -579,15 +584,9 @@ findings run_receivers(const options& opts, cluster& c,
   return result;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-  auto opts = parse(argc, argv);
-  try {
-    set_log_level(opts.log_level);
-  } catch (const std::exception& e) {
-    usage(e.what());
-  }
+// Runs the faults and the batches `opts` asks for and prints the figures;
+// returns the program's exit status.
+int run(const options& opts) {
   auto total = opts.numbers;
   auto t0 = clock_type::now();
   // The receiver's source: numbers 0 to `total`, in lines of 50.
@@ -623,4 +622,21 @@ int main(int argc, char** argv) {
               c.kills, c.freezes, f.failures.size(), f.wrong, duplicates,
               median, worst);
   return f.failures.empty() && f.wrong == 0 ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = parse(argc, argv);
+  try {
+    set_log_level(opts.log_level);
+  } catch (const std::exception& e) {
+    usage(e.what());
+  }
+  try {
+    return run(opts);
+  } catch (const std::exception& e) {
+    std::cerr << "nodes_chaos: " << e.what() << '\n';
+    return 1;
+  }
 }
