@@ -8,7 +8,9 @@
 #include <iostream>
 #include <mutex>
 #include <sstream>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
@@ -98,6 +100,58 @@ TEST_CASE("listeners see every batch with its figures", "[context][listener]") {
     CHECK(info.total_delay() == duration{0});
     CHECK_FALSE(info.failure_reason);
   }
+}
+
+TEST_CASE("a removed listener gets no event of the batches after its "
+          "removal",
+          "[context][listener]") {
+  test::pipeline<int> p;
+  p.collect(p.context().queue_stream(std::make_shared<rdd_queue<int>>()));
+  auto& ssc = p.context();
+  auto log = std::make_shared<test::event_log>();
+  ssc.add_streaming_listener(log);
+  ssc.start();
+  p.next_batch();
+  std::vector<std::string> first{"submitted 1000", "started 1000",
+                                 "completed 1000"};
+  CHECK(log->wait_for(3) == first);
+  ssc.remove_streaming_listener(log);
+  // One that was never added is ignored.
+  ssc.remove_streaming_listener(std::make_shared<test::event_log>());
+  p.next_batch();
+  p.next_batch();
+  ssc.stop();
+  CHECK(log->events() == first);
+  // The pipeline's own listener saw every batch.
+  CHECK(p.infos().size() == 3);
+}
+
+TEST_CASE("get_state goes from initialized to active to stopped, and no "
+          "further",
+          "[context]") {
+  test::pipeline<int> p;
+  p.collect(p.context().queue_stream(std::make_shared<rdd_queue<int>>()));
+  auto& ssc = p.context();
+  CHECK(ssc.get_state() == streaming_context_state::initialized);
+  ssc.start();
+  CHECK(ssc.get_state() == streaming_context_state::active);
+  CHECK_THROWS_AS(ssc.start(), stream_error);
+  CHECK(ssc.get_state() == streaming_context_state::active);
+  ssc.stop();
+  CHECK(ssc.get_state() == streaming_context_state::stopped);
+  CHECK_THROWS_AS(ssc.start(), stream_error);
+  CHECK(ssc.get_state() == streaming_context_state::stopped);
+  // Stopped before it started: stopped too.
+  streaming_context never{std::chrono::seconds(1),
+                          testing::default_test_options(),
+                          std::make_shared<testing::manual_clock>()};
+  never.stop();
+  CHECK(never.get_state() == streaming_context_state::stopped);
+  CHECK(std::string{to_string(streaming_context_state::initialized)}
+        == "INITIALIZED");
+  CHECK(std::string{to_string(streaming_context_state::active)} == "ACTIVE");
+  CHECK(std::string{to_string(streaming_context_state::stopped)}
+        == "STOPPED");
 }
 
 TEST_CASE("a batch is submitted at its time while an earlier one runs",

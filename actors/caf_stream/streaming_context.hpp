@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "caf_stream/dstream.hpp"
 #include "caf_stream/dstream/queue_input.hpp"
 #include "caf_stream/receiver/receiver.hpp"
+#include "caf_stream/receiver/socket_stream_receiver.hpp"
 #include "caf_stream/scheduler/streaming_listener.hpp"
 
 namespace caf {
@@ -21,6 +23,20 @@ class actor_system;
 } // namespace caf
 
 namespace caf_stream {
+
+/// Where a streaming context is in its life, which only goes forward
+/// (Spark's `StreamingContextState`).
+enum class streaming_context_state {
+  /// Built, not started: the graph may still grow.
+  initialized,
+  /// Started (or serving as a worker node), not stopped.
+  active,
+  /// Stopped: it cannot be started again.
+  stopped,
+};
+
+/// The state's name in Spark's spelling: "INITIALIZED", "ACTIVE", "STOPPED".
+const char* to_string(streaming_context_state x) noexcept;
 
 /// The entry point (Spark's `StreamingContext`): creates input streams, holds
 /// the graph of streams built on them, and runs it on CAF actors once
@@ -85,6 +101,23 @@ public:
   /// Lines from a TCP server at `host:port`, UTF-8, split on '\n'.
   dstream<std::string> socket_text_stream(const std::string& host,
                                           uint16_t port);
+
+  /// Records that `converter` reads from a TCP server at `host:port`
+  /// (Spark's `socketStream`), called with the connection's stream once
+  /// for each record, none at its end; e.g. `[](std::istream& in) {
+  /// std::optional<int> x{0}; if (!(in >> *x)) x.reset(); return x; }`.
+  /// When the stream ends or the converter throws, the receiver keeps what
+  /// it stored, reports the reason and restarts
+  /// (`stream.receiver.restart-delay`).
+  template <class T>
+  dstream<T> socket_stream(const std::string& host, uint16_t port,
+                           socket_converter<T> converter) {
+    if (!converter)
+      throw std::invalid_argument("socket_stream: null converter");
+    return add_receiver<T>(std::make_unique<socket_stream_receiver<T>>(
+                          host, port, std::move(converter)),
+                        "socket_stream");
+  }
 
   /// Lines of the files that appear in `directory` after the start (Spark's
   /// rules: by modification time, names starting with '.' ignored).
@@ -155,9 +188,10 @@ public:
   /// Makes this program a worker node (Spark's executor): instead of
   /// starting, the context runs what drivers whose `stream.nodes` name this
   /// node send it, or the driver it joins (`stream.driver`: "host:port" of
-  /// that driver's `stream.driver-port`). Today that is the state of their
-  /// state streams (`update_state_by_key`, `map_with_state`, incremental
-  /// windows) and their receivers; tasks still run on the driver. Listens
+  /// that driver's `stream.driver-port`): the tasks of their portable
+  /// streams (`stream.task.placement`), the state of their state streams
+  /// (`update_state_by_key`, `map_with_state`, incremental windows) and
+  /// their receivers (`stream.receiver.placement`). Listens
   /// on `port` (0: any free port) at `address` (empty: 127.0.0.1, this
   /// machine only; "0.0.0.0": every interface). The driver runs the same
   /// program (the same build id, or the same `stream.app-id`), so both
@@ -187,6 +221,16 @@ public:
 
   /// Adds a listener for batch progress (before or after start).
   void add_streaming_listener(std::shared_ptr<streaming_listener> listener);
+
+  /// Removes `listener` (Spark's `removeStreamingListener`): it gets no
+  /// event after this returns, except one it is being given at that moment
+  /// on the listener bus's thread. A listener never added is ignored.
+  void remove_streaming_listener(
+    const std::shared_ptr<streaming_listener>& listener);
+
+  /// Whether the context was not started yet, runs, or stopped (Spark's
+  /// `getState`). Safe from any thread.
+  streaming_context_state get_state() const noexcept;
 
   /// Sets the directory for checkpoints (created if missing).
   void checkpoint(const std::string& directory);

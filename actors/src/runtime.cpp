@@ -13,6 +13,8 @@
 #include "caf_stream/actors/stage_table.hpp"
 #include "caf_stream/actors/worker_node.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
@@ -33,6 +35,14 @@ void runtime_state::add_listener(std::shared_ptr<streaming_listener> x) {
   std::lock_guard<std::mutex> guard{mtx_};
   listeners_.push_back(std::move(x));
   has_listeners_.store(true, std::memory_order_release);
+}
+
+void runtime_state::remove_listener(
+  const std::shared_ptr<streaming_listener>& x) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), x),
+                   listeners_.end());
+  has_listeners_.store(!listeners_.empty(), std::memory_order_release);
 }
 
 std::vector<std::shared_ptr<streaming_listener>>

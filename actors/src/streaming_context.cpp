@@ -1,5 +1,6 @@
 #include "caf_stream/streaming_context.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <filesystem>
@@ -40,7 +41,8 @@ struct streaming_context::impl {
   duration batch_interval;
   stream_options opts;
   std::shared_ptr<clock> clk;
-  state st = state::initialized;
+  // Read by `get_state` on any thread.
+  std::atomic<state> st = state::initialized;
   std::shared_ptr<actors::runtime_state> shared
     = std::make_shared<actors::runtime_state>();
   std::unique_ptr<actors::runtime> rt;
@@ -390,6 +392,36 @@ void streaming_context::add_streaming_listener(
   if (!listener)
     throw std::invalid_argument("add_streaming_listener: null listener");
   impl_->shared->add_listener(std::move(listener));
+}
+
+void streaming_context::remove_streaming_listener(
+  const std::shared_ptr<streaming_listener>& listener) {
+  impl_->shared->remove_listener(listener);
+}
+
+streaming_context_state streaming_context::get_state() const noexcept {
+  switch (impl_->st.load()) {
+    case impl::state::initialized:
+      return streaming_context_state::initialized;
+    case impl::state::active:
+    case impl::state::serving:
+      return streaming_context_state::active;
+    case impl::state::stopped:
+      break;
+  }
+  return streaming_context_state::stopped;
+}
+
+const char* to_string(streaming_context_state x) noexcept {
+  switch (x) {
+    case streaming_context_state::initialized:
+      return "INITIALIZED";
+    case streaming_context_state::active:
+      return "ACTIVE";
+    case streaming_context_state::stopped:
+      break;
+  }
+  return "STOPPED";
 }
 
 void streaming_context::checkpoint(const std::string& directory) {

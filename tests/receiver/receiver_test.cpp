@@ -7,12 +7,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <istream>
+#include <mutex>
 #include <numeric>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "caf_stream/all.hpp"
 
@@ -174,6 +180,103 @@ private:
 };
 
 } // namespace
+
+namespace {
+
+/// A record framed as a length byte and that many bytes; none at the
+/// stream's end; throws on a record cut short.
+std::optional<std::string> framed(std::istream& in) {
+  auto n = in.get();
+  if (n == std::char_traits<char>::eof())
+    return std::nullopt;
+  std::string x(static_cast<size_t>(n), '\0');
+  if (!in.read(x.data(), n))
+    throw std::runtime_error("a record cut short: " + std::to_string(in.gcount())
+                             + " of " + std::to_string(n) + " bytes");
+  return x;
+}
+
+/// Keeps what receivers report as errors or restart with.
+class receiver_errors final : public streaming_listener {
+public:
+  void on_receiver_error(const receiver_info& x) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    errors_.push_back(x.name + ": " + x.last_error);
+    cv_.notify_all();
+  }
+
+  /// Waits until an error that contains `what` came (a minute at most, a
+  /// guard against a hung test); returns all so far.
+  std::vector<std::string> wait_for(const std::string& what) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    cv_.wait_for(guard, std::chrono::minutes(1), [&] {
+      return std::any_of(errors_.begin(), errors_.end(), [&](const auto& x) {
+        return x.find(what) != std::string::npos;
+      });
+    });
+    return errors_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<std::string> errors_;
+};
+
+} // namespace
+
+TEST_CASE("socket_stream stores what its converter reads across TCP "
+          "segments, and restarts at the stream's end",
+          "[receiver][socket]") {
+  using namespace std::string_literals;
+  one_shot_server server{
+    {"\x05hel"s, "lo\x03" "ab"s, "c\x00\x01"s, "z"s}};
+  test::pipeline<std::string> p;
+  auto errors = std::make_shared<receiver_errors>();
+  p.context().add_streaming_listener(errors);
+  p.collect(p.context().socket_stream<std::string>("127.0.0.1", server.port(),
+                                                   framed));
+  p.context().start();
+  auto done = p.run_until(
+    [](const std::vector<std::string>& xs) { return xs.size() >= 4; });
+  auto seen = errors->wait_for("had no more data");
+  p.context().stop();
+  REQUIRE(done);
+  CHECK(p.elements() == std::vector<std::string>{"hello", "abc", "", "z"});
+  CHECK_THAT(seen.front(), Catch::Equals("socket_stream: socket data stream "
+                                         "from 127.0.0.1:"
+                                         + std::to_string(server.port())
+                                         + " had no more data"));
+}
+
+TEST_CASE("socket_stream keeps the records before one its converter fails "
+          "on, and restarts with the reason",
+          "[receiver][socket]") {
+  using namespace std::string_literals;
+  one_shot_server server{{"\x02ok\x05" "ab"s}};
+  test::pipeline<std::string> p;
+  auto errors = std::make_shared<receiver_errors>();
+  p.context().add_streaming_listener(errors);
+  p.collect(p.context().socket_stream<std::string>("127.0.0.1", server.port(),
+                                                   framed));
+  p.context().start();
+  auto done = p.run_until(
+    [](const std::vector<std::string>& xs) { return !xs.empty(); });
+  auto seen = errors->wait_for("converter");
+  p.context().stop();
+  REQUIRE(done);
+  CHECK(p.elements() == std::vector<std::string>{"ok"});
+  CHECK_THAT(seen.front(), Catch::Contains("the converter failed: a record "
+                                           "cut short: 2 of 5 bytes"));
+}
+
+TEST_CASE("socket_stream refuses a null converter at the call",
+          "[receiver][socket]") {
+  test::pipeline<std::string> p;
+  CHECK_THROWS_WITH(p.context().socket_stream<std::string>("127.0.0.1", 1,
+                                                           nullptr),
+                    "socket_stream: null converter");
+}
 
 TEST_CASE("a receiver that restarts or throws is started again", "[receiver]") {
   auto starts = std::make_shared<std::atomic<int>>(0);

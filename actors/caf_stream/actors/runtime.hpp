@@ -25,9 +25,12 @@ class runtime_state {
 public:
   void add_listener(std::shared_ptr<streaming_listener> x);
 
+  /// Removes each entry of `x`.
+  void remove_listener(const std::shared_ptr<streaming_listener>& x);
+
   std::vector<std::shared_ptr<streaming_listener>> listeners() const;
 
-  /// Whether any listener was added.
+  /// Whether any listener is there.
   bool has_listeners() const noexcept {
     return has_listeners_.load(std::memory_order_acquire);
   }

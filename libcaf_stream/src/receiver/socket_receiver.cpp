@@ -3,18 +3,43 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "caf_stream/detail/line_splitter.hpp"
+#include "caf_stream/receiver/socket_stream_receiver.hpp"
 
 namespace caf_stream {
 
+namespace detail {
+
 namespace {
 
-// Connects to host:port; returns the socket or -1 with `err` set.
-int connect_to(const std::string& host, uint16_t port, std::string& err) {
+// A read of a `socket_streambuf` waits this long at most before it asks
+// whether the receiver stopped.
+constexpr int wait_ms = 100;
+
+// Waits until `fd`'s connection attempt completed; false if `stopped()`
+// held first.
+bool connected(int fd, const std::function<bool()>& stopped) {
+  for (;;) {
+    pollfd p{fd, POLLOUT, 0};
+    auto rc = ::poll(&p, 1, wait_ms);
+    if (rc > 0 || (rc < 0 && errno != EINTR))
+      return true;
+    if (rc == 0 && stopped())
+      return false;
+  }
+}
+
+} // namespace
+
+int connect_tcp(const std::string& host, uint16_t port, std::string& err,
+                const std::function<bool()>& stopped) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -27,13 +52,30 @@ int connect_to(const std::string& host, uint16_t port, std::string& err) {
   }
   int fd = -1;
   for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
-    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
                   ai->ai_protocol);
     if (fd < 0)
       continue;
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+    int code = 0;
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      code = errno;
+      if (code == EINPROGRESS) {
+        if (!connected(fd, stopped)) {
+          ::close(fd);
+          ::freeaddrinfo(res);
+          err.clear();
+          return -1;
+        }
+        socklen_t len = sizeof(code);
+        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &len) != 0)
+          code = errno;
+      }
+    }
+    if (code == 0) {
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
       break;
-    err = std::strerror(errno);
+    }
+    err = std::strerror(code);
     ::close(fd);
     fd = -1;
   }
@@ -41,7 +83,40 @@ int connect_to(const std::string& host, uint16_t port, std::string& err) {
   return fd;
 }
 
-} // namespace
+socket_streambuf::socket_streambuf(int fd, std::function<bool()> stopped)
+  : fd_(fd), stopped_(std::move(stopped)), buf_(64 * 1024) {
+  timeval tv{0, wait_ms * 1000};
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+socket_streambuf::~socket_streambuf() {
+  ::close(fd_);
+}
+
+socket_streambuf::int_type socket_streambuf::underflow() {
+  if (gptr() < egptr())
+    return traits_type::to_int_type(*gptr());
+  for (;;) {
+    auto n = ::recv(fd_, buf_.data(), buf_.size(), 0);
+    if (n > 0) {
+      setg(buf_.data(), buf_.data(), buf_.data() + n);
+      return traits_type::to_int_type(buf_[0]);
+    }
+    if (n == 0)
+      return traits_type::eof();
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (stopped_())
+        return traits_type::eof();
+      continue;
+    }
+    error_ = std::strerror(errno);
+    return traits_type::eof();
+  }
+}
+
+} // namespace detail
 
 socket_receiver::socket_receiver(std::string host, uint16_t port,
                                  size_t max_line_length)
@@ -74,10 +149,12 @@ void socket_receiver::on_stop() {
 
 void socket_receiver::receive() {
   std::string err;
-  auto fd = connect_to(host_, port_, err);
+  auto fd = detail::connect_tcp(host_, port_, err,
+                                [this] { return is_stopped(); });
   auto where = host_ + ":" + std::to_string(port_);
   if (fd < 0) {
-    restart("error connecting to " + where + ": " + err);
+    if (!is_stopped())
+      restart("error connecting to " + where + ": " + err);
     return;
   }
   {
