@@ -154,6 +154,31 @@ TEST_CASE("get_state goes from initialized to active to stopped, and no "
         == "STOPPED");
 }
 
+TEST_CASE("one streaming context runs in a process at a time, and "
+          "get_active names it",
+          "[context]") {
+  CHECK(streaming_context::get_active() == nullptr);
+  test::pipeline<int> a;
+  test::pipeline<int> b;
+  for (auto* p : {&a, &b})
+    p->collect(p->context().queue_stream(std::make_shared<rdd_queue<int>>()));
+  a.context().start();
+  CHECK(streaming_context::get_active() == &a.context());
+  CHECK_THROWS_WITH(b.context().start(),
+                    Catch::Contains("only one streaming context may be "
+                                    "started in a process"));
+  CHECK(b.context().get_state() == streaming_context_state::initialized);
+  CHECK(streaming_context::get_active() == &a.context());
+  a.context().stop();
+  CHECK(streaming_context::get_active() == nullptr);
+  b.context().start();
+  CHECK(streaming_context::get_active() == &b.context());
+  b.next_batch();
+  b.context().stop();
+  CHECK(streaming_context::get_active() == nullptr);
+  CHECK(b.infos().size() == 1);
+}
+
 TEST_CASE("a batch is submitted at its time while an earlier one runs",
           "[context][listener]") {
   test::pipeline<int> p;

@@ -182,8 +182,15 @@ public:
 
   // -- life cycle -------------------------------------------------------------
 
-  /// Validates the graph and starts receivers and the batch timer.
+  /// Validates the graph and starts receivers and the batch timer. As in
+  /// Spark, one context at a time runs in a process: starting a second
+  /// while one runs throws `stream_error` (`errc::illegal_state`). Worker
+  /// nodes (`serve`) do not count.
   void start();
+
+  /// The context started in this process and not stopped yet (Spark's
+  /// `getActive`), or null. The caller keeps it alive while it uses it.
+  static streaming_context* get_active() noexcept;
 
   /// Makes this program a worker node (Spark's executor): instead of
   /// starting, the context runs what drivers whose `stream.nodes` name this

@@ -70,6 +70,46 @@ void end_after(caf::actor_system& sys, caf::actor& x, Atom what) {
   x = nullptr;
 }
 
+// The context started in this process and not stopped yet: Spark allows
+// one in a JVM. Worker nodes (`serve`) do not count.
+std::mutex active_mtx;
+streaming_context* active_context = nullptr;
+
+// Makes `x` the active context for a start, or throws if another one is;
+// `keep` once it started, else the claim ends with this object.
+class active_claim {
+public:
+  explicit active_claim(streaming_context* x) : x_(x) {
+    std::lock_guard<std::mutex> guard{active_mtx};
+    if (active_context)
+      throw stream_error(errc::illegal_state,
+                         "start: only one streaming context may be started "
+                         "in a process (as in a Spark JVM), and another one "
+                         "runs; stop it first");
+    active_context = x_;
+  }
+
+  ~active_claim() {
+    if (!kept_)
+      release(x_);
+  }
+
+  void keep() noexcept {
+    kept_ = true;
+  }
+
+  // Ends the claim of `x`, if it is the active context.
+  static void release(streaming_context* x) {
+    std::lock_guard<std::mutex> guard{active_mtx};
+    if (active_context == x)
+      active_context = nullptr;
+  }
+
+private:
+  streaming_context* x_;
+  bool kept_ = false;
+};
+
 std::shared_ptr<clock> clock_or_system(std::shared_ptr<clock> clk) {
   return clk ? std::move(clk) : std::make_shared<system_clock>();
 }
@@ -261,6 +301,7 @@ void streaming_context::start() {
     case impl::state::initialized:
       break;
   }
+  active_claim claim{this};
   auto wal = make_write_ahead_log(*graph_, d.opts, d.clk);
   actors::tracked_blocks tracked;
   time first;
@@ -294,6 +335,12 @@ void streaming_context::start() {
                                            d.shared);
   d.rt->start(first, std::move(tracked));
   d.st = impl::state::active;
+  claim.keep();
+}
+
+streaming_context* streaming_context::get_active() noexcept {
+  std::lock_guard<std::mutex> guard{active_mtx};
+  return active_context;
 }
 
 
@@ -368,6 +415,7 @@ void streaming_context::stop(bool stop_gracefully) {
   graph_->stop();
   d.ui.reset();
   d.st = impl::state::stopped;
+  active_claim::release(this);
   d.shared->terminate();
   if (failure)
     std::rethrow_exception(failure);
