@@ -223,6 +223,17 @@ private:
   std::vector<std::string> errors_;
 };
 
+/// Starts `p` collecting `socket_stream(127.0.0.1:port)` of `framed`
+/// records; returns what its receiver reports.
+std::shared_ptr<receiver_errors>
+receive_framed(test::pipeline<std::string>& p, uint16_t port) {
+  auto errors = std::make_shared<receiver_errors>();
+  p.context().add_streaming_listener(errors);
+  p.collect(p.context().socket_stream<std::string>("127.0.0.1", port, framed));
+  p.context().start();
+  return errors;
+}
+
 } // namespace
 
 TEST_CASE("socket_stream stores what its converter reads across TCP "
@@ -232,11 +243,7 @@ TEST_CASE("socket_stream stores what its converter reads across TCP "
   one_shot_server server{
     {"\x05hel"s, "lo\x03" "ab"s, "c\x00\x01"s, "z"s}};
   test::pipeline<std::string> p;
-  auto errors = std::make_shared<receiver_errors>();
-  p.context().add_streaming_listener(errors);
-  p.collect(p.context().socket_stream<std::string>("127.0.0.1", server.port(),
-                                                   framed));
-  p.context().start();
+  auto errors = receive_framed(p, server.port());
   auto done = p.run_until(
     [](const std::vector<std::string>& xs) { return xs.size() >= 4; });
   auto seen = errors->wait_for("had no more data");
@@ -255,11 +262,7 @@ TEST_CASE("socket_stream keeps the records before one its converter fails "
   using namespace std::string_literals;
   one_shot_server server{{"\x02ok\x05" "ab"s}};
   test::pipeline<std::string> p;
-  auto errors = std::make_shared<receiver_errors>();
-  p.context().add_streaming_listener(errors);
-  p.collect(p.context().socket_stream<std::string>("127.0.0.1", server.port(),
-                                                   framed));
-  p.context().start();
+  auto errors = receive_framed(p, server.port());
   auto done = p.run_until(
     [](const std::vector<std::string>& xs) { return !xs.empty(); });
   auto seen = errors->wait_for("converter");
