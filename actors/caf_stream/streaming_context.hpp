@@ -12,6 +12,7 @@
 #include "caf_stream/clock.hpp"
 #include "caf_stream/config.hpp"
 #include "caf_stream/dstream.hpp"
+#include "caf_stream/dstream/file_input.hpp"
 #include "caf_stream/dstream/queue_input.hpp"
 #include "caf_stream/receiver/receiver.hpp"
 #include "caf_stream/receiver/socket_stream_receiver.hpp"
@@ -117,6 +118,27 @@ public:
     return add_receiver<T>(std::make_unique<socket_stream_receiver<T>>(
                           host, port, std::move(converter)),
                         "socket_stream");
+  }
+
+  /// Records of the files that appear in `directory` (Spark's
+  /// `fileStream`): `reader(path)` makes a file's records (Spark's
+  /// `InputFormat`), one partition per file, in the partition's task. Each
+  /// batch takes the files that pass `filter` (null: Spark's default, a
+  /// name that does not start with '.'; a filter given replaces it, as in
+  /// Spark), modified up to the batch's time
+  /// and not taken by a batch of the last 60 s; with `new_files_only`
+  /// (Spark's default) none modified up to `start()`, else those of the 60
+  /// s before too. A reader that throws fails its batch with its message.
+  template <class T>
+  dstream<T> file_stream(
+    const std::string& directory,
+    std::function<std::vector<T>(const std::string& path)> reader,
+    std::function<bool(const std::string& path)> filter = nullptr,
+    bool new_files_only = true) {
+    if (!reader)
+      throw std::invalid_argument("file_stream: null reader");
+    return add_file_input<T>(directory, std::move(reader), "file_stream",
+                             std::move(filter), new_files_only);
   }
 
   /// Lines of the files that appear in `directory` after the start (Spark's
@@ -275,6 +297,19 @@ public:
 
 private:
   struct impl;
+
+  template <class T>
+  dstream<T> add_file_input(const std::string& directory,
+                            detail::file_reader<T> reader, const char* name,
+                            detail::file_selection::filter_type filter
+                            = nullptr,
+                            bool new_files_only = true) {
+    auto n = std::make_shared<detail::file_input_node<T>>(
+      *graph_, batch_interval(), directory, std::move(reader), name,
+      std::move(filter), new_files_only);
+    graph_->add_input(n, n);
+    return {graph_, n};
+  }
 
   template <class T>
   dstream<T> add_receiver(std::unique_ptr<receiver<T>> rcv, const char* name,

@@ -22,7 +22,6 @@
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/actors/worker_node.hpp"
 #include "caf_stream/detail/log.hpp"
-#include "caf_stream/dstream/file_input.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/receiver/socket_receiver.hpp"
@@ -239,10 +238,8 @@ streaming_context::socket_text_stream(const std::string& host, uint16_t port) {
 
 dstream<std::string>
 streaming_context::text_file_stream(const std::string& directory) {
-  auto n = std::make_shared<detail::file_input_node>(*graph_, batch_interval(),
-                                                     directory);
-  graph_->add_input(n, n);
-  return {graph_, n};
+  return add_file_input<std::string>(directory, detail::read_lines,
+                                     "text_file_stream");
 }
 
 dstream<std::string>
@@ -252,10 +249,12 @@ streaming_context::binary_records_stream(const std::string& directory,
     throw stream_error(errc::invalid_config,
                        "binary_records_stream: the record length must be "
                        "positive");
-  auto n = std::make_shared<detail::file_input_node>(
-    *graph_, batch_interval(), directory, record_length);
-  graph_->add_input(n, n);
-  return {graph_, n};
+  return add_file_input<std::string>(
+    directory,
+    [record_length](const std::string& path) {
+      return detail::read_records(path, record_length);
+    },
+    "binary_records_stream");
 }
 
 namespace {

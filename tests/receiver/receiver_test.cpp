@@ -385,6 +385,68 @@ TEST_CASE("binary_records_stream cuts new files into records of a fixed "
   CHECK(outs[1] == std::vector<std::string>{"wxyz"});
 }
 
+TEST_CASE("file_stream reads the new files its filter takes with its "
+          "reader, without new_files_only those of the 60 s before the start "
+          "too",
+          "[receiver][file]") {
+  namespace fs = std::filesystem;
+  auto new_files_only = GENERATE(true, false);
+  testing::temporary_directory dir;
+  auto base = support::wall_clock_second();
+  auto write = [&](const std::string& name, const std::string& text,
+                   int64_t mtime_ms) {
+    support::write_file(fs::path{dir.path()} / name, text, mtime_ms);
+  };
+  // A file's numbers, separated by white space.
+  auto numbers = [](const std::string& path) {
+    std::ifstream in{path};
+    std::vector<int> xs;
+    for (int x; in >> x;)
+      xs.push_back(x);
+    if (!in.eof())
+      throw std::runtime_error("not a number in " + path);
+    return xs;
+  };
+  auto num_files = [](const std::string& path) {
+    return fs::path{path}.extension() == ".num";
+  };
+  write("long_ago.num", "1 2", base - 90000);
+  write("recent.num", "3", base - 5000);
+  write("recent.txt", "100", base - 5000);
+  test::pipeline<int> p{testing::default_test_options(),
+                        caf_stream::time{base}};
+  CHECK_THROWS_WITH(p.context().file_stream<int>(dir.path(), nullptr),
+                    "file_stream: null reader");
+  p.collect(p.context().file_stream<int>(dir.path(), numbers, num_files,
+                                         new_files_only));
+  p.context().start();
+  // A filter given replaces Spark's default: a name with a leading '.'
+  // passes it.
+  write("a.num", "4\n5", base + 500);
+  write(".b.num", "7", base + 500);
+  write("a.txt", "6", base + 500);
+  p.next_batch(); // base + 1000
+  write("bad.num", "8 x", base + 1500);
+  p.next_batch(); // base + 2000
+  p.next_batch(); // nothing new
+  p.context().stop();
+  auto infos = p.infos();
+  REQUIRE(infos.size() == 3);
+  CHECK_FALSE(infos[0].failure_reason);
+  REQUIRE(infos[1].failure_reason);
+  CHECK_THAT(*infos[1].failure_reason,
+             Catch::Contains("not a number in " + dir.path() + "/bad.num"));
+  CHECK_FALSE(infos[2].failure_reason);
+  auto outs = p.outputs();
+  REQUIRE(outs.size() == 2);
+  // One partition per file, in the order of their paths.
+  if (new_files_only)
+    CHECK(outs[0] == std::vector<int>{7, 4, 5});
+  else
+    CHECK(outs[0] == std::vector<int>{7, 4, 5, 3});
+  CHECK(outs[1].empty());
+}
+
 TEST_CASE("binary_records_stream refuses a record length of 0",
           "[receiver][file]") {
   testing::temporary_directory dir;

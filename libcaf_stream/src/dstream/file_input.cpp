@@ -19,38 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// One partition per file; the lines (or the records of `record_length`
-/// bytes) are read in the partition's task.
-class text_files_node final : public rdd_node<std::string> {
-public:
-  text_files_node(std::vector<std::string> files, size_t record_length)
-    : files_(std::move(files)), record_length_(record_length) {
-    // nop
-  }
-
-  size_t num_partitions() const override {
-    return files_.size();
-  }
-
-  void prepare(task_runner&) const override {
-    // nop
-  }
-
-  void compute(size_t index, sink out) const override {
-    for (const auto& x : materialize(index))
-      out(x);
-  }
-
-  std::vector<std::string> materialize(size_t index) const override {
-    return record_length_ == 0 ? read_lines(files_[index])
-                               : read_records(files_[index], record_length_);
-  }
-
-private:
-  std::vector<std::string> files_;
-  size_t record_length_;
-};
-
 // Modification time in milliseconds since the Unix epoch, or -1.
 int64_t mod_time_ms(const std::string& path) {
   struct stat st;
@@ -62,32 +30,38 @@ int64_t mod_time_ms(const std::string& path) {
 
 } // namespace
 
-file_input_node::file_input_node(dstream_graph& graph, duration slide,
-                                 std::string directory, size_t record_length)
-  : generated_input_node<std::string>(graph, slide),
-    directory_(std::move(directory)),
-    record_length_(record_length) {
+file_selection::file_selection(std::string directory, duration slide,
+                               filter_type filter, bool new_files_only,
+                               const char* name)
+  : directory_(std::move(directory)),
+    filter_(std::move(filter)),
+    new_files_only_(new_files_only),
+    name_(name) {
   // Spark remembers selections for ceil(60 s / batch) batches.
   auto n = (min_remember_duration.count() + slide.count() - 1) / slide.count();
   remember_ = slide * n;
   if (!fs::is_directory(directory_))
     throw stream_error(errc::source_failure,
-                       std::string{name()} + ": '" + directory_
+                       std::string{name_} + ": '" + directory_
                          + "' is not a directory");
 }
 
-std::vector<std::string> file_input_node::find_new_files(time t) {
-  // Files modified up to the start (new files only, as Spark's
-  // `initialModTimeIgnoreThreshold`) or before the remember window are
-  // ignored; those in the window are ignored once selected.
-  auto threshold = std::max(graph().start_time(), t - remember_);
+std::vector<std::string> file_selection::find_new_files(time t,
+                                                        time start) const {
+  // Files modified before the remember window are ignored, and with
+  // `new_files_only` those modified up to the start (Spark's
+  // `initialModTimeIgnoreThreshold`); those in the window are ignored once
+  // selected.
+  auto threshold = t - remember_;
+  if (new_files_only_)
+    threshold = std::max(start, threshold);
   std::vector<std::string> result;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(directory_, ec)) {
     auto name = entry.path().filename().string();
-    if (name.empty() || name.front() == '.')
-      continue;
     auto path = entry.path().string();
+    if (filter_ ? !filter_(path) : name.empty() || name.front() == '.')
+      continue;
     auto mtime = mod_time_ms(path);
     if (mtime < 0 || mtime <= threshold.milliseconds()
         || mtime > t.milliseconds() || recent_.count(path) > 0)
@@ -96,16 +70,17 @@ std::vector<std::string> file_input_node::find_new_files(time t) {
   }
   if (ec)
     throw stream_error(errc::source_failure,
-                       std::string{name()} + ": cannot list '" + directory_
+                       std::string{name_} + ": cannot list '" + directory_
                          + "': " + ec.message());
   std::sort(result.begin(), result.end());
   return result;
 }
 
-std::pair<rdd<std::string>, int64_t> file_input_node::next(time t) {
+std::vector<std::string> file_selection::next(time t, time start,
+                                              duration remember) {
   // Forget selections that fell out of the remember window (or, if longer,
   // out of the windows built on this stream: recovery recomputes them).
-  auto horizon = t - std::max(remember_, remember_duration());
+  auto horizon = t - std::max(remember_, remember);
   for (auto i = selected_.begin(); i != selected_.end() && i->first < horizon;
        i = selected_.erase(i))
     for (auto& f : i->second)
@@ -115,40 +90,36 @@ std::pair<rdd<std::string>, int64_t> file_input_node::next(time t) {
     files = std::move(i->second);
     replay_.erase(i);
   } else {
-    files = find_new_files(t);
+    files = find_new_files(t, start);
   }
   replay_.erase(replay_.begin(), replay_.upper_bound(t));
   for (auto& f : files)
     recent_.insert(f);
   selected_[t] = files;
-  return {files_rdd(std::move(files)), 0};
+  return files;
 }
 
-rdd<std::string>
-file_input_node::files_rdd(std::vector<std::string> files) const {
-  return rdd<std::string>{
-    std::make_shared<text_files_node>(std::move(files), record_length_)};
-}
-
-std::string file_input_node::checkpoint_positions(time) {
+std::string file_selection::checkpoint_positions() const {
   std::vector<std::pair<int64_t, std::vector<std::string>>> xs;
   for (auto& [t, files] : selected_)
     xs.emplace_back(t.milliseconds(), files);
   return to_bytes(xs);
 }
 
-void file_input_node::restore_positions(const std::string& bytes) {
+std::vector<std::pair<time, std::vector<std::string>>>
+file_selection::restore_positions(const std::string& bytes) {
   std::vector<std::pair<int64_t, std::vector<std::string>>> xs;
   from_bytes(bytes, xs);
+  std::vector<std::pair<time, std::vector<std::string>>> result;
   for (auto& [ms, files] : xs) {
     for (auto& f : files)
       recent_.insert(f);
-    // Batches before the restart are not run again, but windows that reach
-    // back to them read their files again, as Spark's FileInputDStream.
-    restore_fixed(time{ms}, files_rdd(files));
+    // Batches before the restart are not run again.
     selected_[time{ms}] = files;
-    replay_[time{ms}] = std::move(files);
+    replay_[time{ms}] = files;
+    result.emplace_back(time{ms}, std::move(files));
   }
+  return result;
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
