@@ -125,10 +125,10 @@ public:
   /// `InputFormat`), one partition per file, in the partition's task. Each
   /// batch takes the files that pass `filter` (null: Spark's default, a
   /// name that does not start with '.'; a filter given replaces it, as in
-  /// Spark), modified up to the batch's time
-  /// and not taken by a batch of the last 60 s; with `new_files_only`
-  /// (Spark's default) none modified up to `start()`, else those of the 60
-  /// s before too. A reader that throws fails its batch with its message.
+  /// Spark), modified up to the batch's time and not taken by a batch of
+  /// the last 60 s; with `new_files_only` (Spark's default) none modified
+  /// up to `start()`, else those of the 60 s before it too. A reader that
+  /// throws fails its batch with its message.
   template <class T>
   dstream<T> file_stream(
     const std::string& directory,
