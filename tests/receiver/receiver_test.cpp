@@ -196,6 +196,25 @@ std::optional<std::string> framed(std::istream& in) {
   return x;
 }
 
+/// A temporary directory a file stream reads: `write` puts a file there
+/// with the modification time the test gives it (milliseconds since the
+/// Unix epoch), which the stream compares with batch times.
+class watched_directory {
+public:
+  const std::string& path() const noexcept {
+    return dir_.path();
+  }
+
+  void write(const std::string& name, const std::string& text,
+             int64_t mtime_ms) {
+    support::write_file(std::filesystem::path{dir_.path()} / name, text,
+                        mtime_ms);
+  }
+
+private:
+  testing::temporary_directory dir_;
+};
+
 /// Keeps what receivers report as errors or restart with.
 class receiver_errors final : public streaming_listener {
 public:
@@ -296,23 +315,18 @@ TEST_CASE("a receiver that restarts or throws is started again", "[receiver]") {
 }
 
 TEST_CASE("text_file_stream picks up only new files", "[receiver][file]") {
-  namespace fs = std::filesystem;
-  testing::temporary_directory dir;
-  auto write = [&](const std::string& name, const std::string& text,
-                   int64_t mtime_ms) {
-    support::write_file(fs::path{dir.path()} / name, text, mtime_ms);
-  };
+  watched_directory dir;
   // The manual clock runs at wall-clock epoch time so that file modification
   // times and batch times compare.
   auto base = support::wall_clock_second();
-  write("old.txt", "old\n", base - 5000);
+  dir.write("old.txt", "old\n", base - 5000);
   test::pipeline<std::string> p{testing::default_test_options(), caf_stream::time{base}};
   p.collect(p.context().text_file_stream(dir.path()));
   p.context().start();
-  write("a.txt", "a1\na2\n", base + 500);
-  write(".hidden", "hidden\n", base + 500);
+  dir.write("a.txt", "a1\na2\n", base + 500);
+  dir.write(".hidden", "hidden\n", base + 500);
   p.next_batch(); // base + 1000
-  write("b.txt", "b1\r\n", base + 1500);
+  dir.write("b.txt", "b1\r\n", base + 1500);
   p.next_batch(); // base + 2000
   p.next_batch(); // nothing new
   p.context().stop();
@@ -325,20 +339,17 @@ TEST_CASE("text_file_stream picks up only new files", "[receiver][file]") {
 
 TEST_CASE("text_file_stream ignores files modified before start even in the "
           "first batch's interval", "[receiver][file]") {
-  namespace fs = std::filesystem;
-  testing::temporary_directory dir;
+  watched_directory dir;
   auto base = support::wall_clock_second();
   // Started half way into the interval before the first batch (base + 1 s):
   // Spark ignores what was modified up to the start time.
   test::pipeline<std::string> p{testing::default_test_options(),
                                 caf_stream::time{base + 500}};
-  support::write_file(fs::path{dir.path()} / "before.txt", "before\n",
-                      base + 200);
-  support::write_file(fs::path{dir.path()} / "at.txt", "at\n", base + 500);
+  dir.write("before.txt", "before\n", base + 200);
+  dir.write("at.txt", "at\n", base + 500);
   p.collect(p.context().text_file_stream(dir.path()));
   p.context().start();
-  support::write_file(fs::path{dir.path()} / "after.txt", "after\n",
-                      base + 700);
+  dir.write("after.txt", "after\n", base + 700);
   p.next_batch(); // the clock at base + 1500: batch base + 1000
   p.next_batch(); // batch base + 2000
   p.context().stop();
@@ -351,22 +362,17 @@ TEST_CASE("text_file_stream ignores files modified before start even in the "
 TEST_CASE("binary_records_stream cuts new files into records of a fixed "
           "length, a file of another size fails its batch",
           "[receiver][file]") {
-  namespace fs = std::filesystem;
-  testing::temporary_directory dir;
+  watched_directory dir;
   auto base = support::wall_clock_second();
-  auto write = [&](const std::string& name, const std::string& bytes,
-                   int64_t mtime_ms) {
-    support::write_file(fs::path{dir.path()} / name, bytes, mtime_ms);
-  };
   test::pipeline<std::string> p{testing::default_test_options(),
                                 caf_stream::time{base}};
   p.collect(p.context().binary_records_stream(dir.path(), 4));
   p.context().start();
-  write("a.bin", std::string{"ab\0d\n\r\xff\x01", 8}, base + 500);
+  dir.write("a.bin", std::string{"ab\0d\n\r\xff\x01", 8}, base + 500);
   p.next_batch(); // base + 1000
-  write("b.bin", "12345", base + 1500);
+  dir.write("b.bin", "12345", base + 1500);
   p.next_batch(); // base + 2000
-  write("c.bin", "wxyz", base + 2500);
+  dir.write("c.bin", "wxyz", base + 2500);
   p.next_batch(); // base + 3000
   p.context().stop();
   auto infos = p.infos();
@@ -391,12 +397,8 @@ TEST_CASE("file_stream reads the new files its filter takes with its "
           "[receiver][file]") {
   namespace fs = std::filesystem;
   auto new_files_only = GENERATE(true, false);
-  testing::temporary_directory dir;
+  watched_directory dir;
   auto base = support::wall_clock_second();
-  auto write = [&](const std::string& name, const std::string& text,
-                   int64_t mtime_ms) {
-    support::write_file(fs::path{dir.path()} / name, text, mtime_ms);
-  };
   // A file's numbers, separated by white space.
   auto numbers = [](const std::string& path) {
     std::ifstream in{path};
@@ -410,9 +412,9 @@ TEST_CASE("file_stream reads the new files its filter takes with its "
   auto num_files = [](const std::string& path) {
     return fs::path{path}.extension() == ".num";
   };
-  write("long_ago.num", "1 2", base - 90000);
-  write("recent.num", "3", base - 5000);
-  write("recent.txt", "100", base - 5000);
+  dir.write("long_ago.num", "1 2", base - 90000);
+  dir.write("recent.num", "3", base - 5000);
+  dir.write("recent.txt", "100", base - 5000);
   test::pipeline<int> p{testing::default_test_options(),
                         caf_stream::time{base}};
   CHECK_THROWS_WITH(p.context().file_stream<int>(dir.path(), nullptr),
@@ -422,11 +424,11 @@ TEST_CASE("file_stream reads the new files its filter takes with its "
   p.context().start();
   // A filter given replaces Spark's default: a name with a leading '.'
   // passes it.
-  write("a.num", "4\n5", base + 500);
-  write(".b.num", "7", base + 500);
-  write("a.txt", "6", base + 500);
+  dir.write("a.num", "4\n5", base + 500);
+  dir.write(".b.num", "7", base + 500);
+  dir.write("a.txt", "6", base + 500);
   p.next_batch(); // base + 1000
-  write("bad.num", "8 x", base + 1500);
+  dir.write("bad.num", "8 x", base + 1500);
   p.next_batch(); // base + 2000
   p.next_batch(); // nothing new
   p.context().stop();
