@@ -14,6 +14,7 @@
 #include "caf_stream/dstream.hpp"
 #include "caf_stream/dstream/file_input.hpp"
 #include "caf_stream/dstream/queue_input.hpp"
+#include "caf_stream/receiver/raw_socket_receiver.hpp"
 #include "caf_stream/receiver/receiver.hpp"
 #include "caf_stream/receiver/socket_stream_receiver.hpp"
 #include "caf_stream/scheduler/streaming_listener.hpp"
@@ -118,6 +119,20 @@ public:
     return add_receiver<T>(std::make_unique<socket_stream_receiver<T>>(
                           host, port, std::move(converter)),
                         "socket_stream");
+  }
+
+  /// Records that a TCP server at `host:port` sends as blocks already
+  /// serialized (Spark's `rawSocketStream`): each block of
+  /// `raw_block_bytes<T>`' form (a 4-byte big-endian length, then the
+  /// records in caf-stream's wire form) is stored whole, as one block. A
+  /// malformed or cut block is refused with its number and the reason; the
+  /// receiver keeps the blocks before it and restarts
+  /// (`stream.receiver.restart-delay`), as it does at the stream's end.
+  template <class T>
+  dstream<T> raw_socket_stream(const std::string& host, uint16_t port) {
+    return add_receiver<T>(std::make_unique<raw_socket_receiver<T>>(host,
+                                                                    port),
+                           "raw_socket_stream");
   }
 
   /// Records of the files that appear in `directory` (Spark's

@@ -300,6 +300,86 @@ TEST_CASE("socket_stream refuses a null converter at the call",
                     "socket_stream: null converter");
 }
 
+TEST_CASE("raw_block_bytes puts the body's length before it, in 4 bytes, "
+          "big-endian",
+          "[receiver][socket][raw]") {
+  auto frame = raw_block_bytes(std::vector<std::string>(100, "xyz"));
+  REQUIRE(frame.size() > 4);
+  auto n = frame.size() - 4;
+  CHECK(frame.substr(0, 4)
+        == std::string{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                       static_cast<char>(n >> 8), static_cast<char>(n)});
+}
+
+namespace {
+
+/// Starts `p` collecting `raw_socket_stream<std::string>(127.0.0.1:port)`;
+/// returns what its receiver reports.
+std::shared_ptr<receiver_errors> receive_raw(test::pipeline<std::string>& p,
+                                             uint16_t port) {
+  auto errors = std::make_shared<receiver_errors>();
+  p.context().add_streaming_listener(errors);
+  p.collect(p.context().raw_socket_stream<std::string>("127.0.0.1", port));
+  p.context().start();
+  return errors;
+}
+
+} // namespace
+
+TEST_CASE("raw_socket_stream stores the blocks it reads across TCP segments, "
+          "and restarts at the stream's end",
+          "[receiver][socket][raw]") {
+  auto bytes = raw_block_bytes<std::string>({"a", "bb"})
+               + raw_block_bytes<std::string>({})
+               + raw_block_bytes<std::string>({"ccc"});
+  // Cut within the first length, within a body, and at a block's end.
+  one_shot_server server{{bytes.substr(0, 2), bytes.substr(2, 9),
+                          bytes.substr(11)}};
+  test::pipeline<std::string> p;
+  auto errors = receive_raw(p, server.port());
+  auto done = p.run_until(
+    [](const std::vector<std::string>& xs) { return xs.size() >= 3; });
+  auto seen = errors->wait_for("had no more data");
+  p.context().stop();
+  REQUIRE(done);
+  CHECK(p.elements() == std::vector<std::string>{"a", "bb", "ccc"});
+  CHECK_THAT(seen.front(),
+             Catch::Equals("raw_socket_stream: raw socket data stream from "
+                           "127.0.0.1:"
+                           + std::to_string(server.port())
+                           + " had no more data"));
+}
+
+TEST_CASE("raw_socket_stream keeps the blocks before a malformed or cut "
+          "one, and restarts with the reason",
+          "[receiver][socket][raw]") {
+  using namespace std::string_literals;
+  struct bad_tail {
+    std::string bytes;
+    std::string reason;
+  };
+  auto tail = GENERATE(
+    bad_tail{"\xff\xff\xff\xfe"s,
+             "block 2 is malformed: its length is negative (-2)"},
+    bad_tail{"\x00\x00\x00\x03xyz"s, "block 2 is malformed: "},
+    bad_tail{"\x00\x00\x03\xe8" "0123456789"s,
+             "block 2 was cut short: 14 of 1004 bytes"},
+    bad_tail{"\x00\x00"s, "block 2 was cut short: 2 of 4 bytes"});
+  one_shot_server server{{raw_block_bytes<std::string>({"ok"}) + tail.bytes}};
+  test::pipeline<std::string> p;
+  auto errors = receive_raw(p, server.port());
+  auto done = p.run_until(
+    [](const std::vector<std::string>& xs) { return !xs.empty(); });
+  auto seen = errors->wait_for("block 2");
+  p.context().stop();
+  REQUIRE(done);
+  CHECK(p.elements() == std::vector<std::string>{"ok"});
+  CHECK_THAT(seen.front(), Catch::StartsWith("raw_socket_stream: "
+                                             "raw_socket_stream 127.0.0.1:"
+                                             + std::to_string(server.port())
+                                             + ": " + tail.reason));
+}
+
 TEST_CASE("a receiver that restarts or throws is started again", "[receiver]") {
   auto starts = std::make_shared<std::atomic<int>>(0);
   test::pipeline<int> p;

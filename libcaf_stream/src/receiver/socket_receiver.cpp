@@ -1,5 +1,6 @@
 #include "caf_stream/receiver/socket_receiver.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "caf_stream/detail/line_splitter.hpp"
+#include "caf_stream/receiver/raw_socket_receiver.hpp"
 #include "caf_stream/receiver/socket_stream_receiver.hpp"
 
 namespace caf_stream {
@@ -114,6 +116,44 @@ socket_streambuf::int_type socket_streambuf::underflow() {
     error_ = std::strerror(errno);
     return traits_type::eof();
   }
+}
+
+raw_read read_raw_block(std::istream& in, std::string& body, size_t& got,
+                        size_t& length) {
+  constexpr size_t head = 4;
+  char prefix[head];
+  in.read(prefix, head);
+  got = static_cast<size_t>(in.gcount());
+  length = head;
+  if (got == 0)
+    return raw_read::end;
+  if (got < head)
+    return raw_read::cut_short;
+  uint32_t n = 0;
+  for (auto c : prefix)
+    n = (n << 8) | static_cast<unsigned char>(c);
+  if (n > static_cast<uint32_t>(std::numeric_limits<int32_t>::max()))
+    throw std::length_error("its length is negative ("
+                            + std::to_string(static_cast<int32_t>(n)) + ")");
+  length = head + n;
+  // In pieces, as they arrive: memory grows with the bytes that came, not
+  // with the length the peer claimed.
+  constexpr size_t piece = 64 * 1024;
+  body.clear();
+  while (body.size() < n) {
+    auto old = body.size();
+    auto want = std::min(piece, n - old);
+    body.resize(old + want);
+    in.read(body.data() + old, static_cast<std::streamsize>(want));
+    auto read = static_cast<size_t>(in.gcount());
+    body.resize(old + read);
+    if (read < want) {
+      got = head + body.size();
+      return raw_read::cut_short;
+    }
+  }
+  got = length;
+  return raw_read::block;
 }
 
 } // namespace detail
