@@ -1,6 +1,7 @@
 #include "caf_stream/shutdown_hook.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -37,6 +39,10 @@ struct signal_note {
 
 // The write end of the hook's pipe: the signal handler writes a
 // `signal_note`, the hook's thread reads it (a handler may only do little).
+// It does not block: a flood of signals that fills the pipe must not stop
+// the handler, which may run on the hook's own thread, the pipe's only
+// reader; a note that does not fit is dropped, and the next one that does
+// is read.
 std::atomic<int> signal_pipe{-1};
 
 void on_signal(int sig, siginfo_t* info, void*) {
@@ -71,6 +77,9 @@ struct shutdown_hook::impl {
   // Reads signals until the hook goes away (a note of signal 0).
   void watch() {
     actors::signal_requests requests;
+    // Only the first repeat is logged: a sender that repeats its signal in
+    // a loop would flood the log.
+    bool repeat_logged = false;
     for (;;) {
       signal_note note{};
       auto n = ::read(fds[0], &note, sizeof(note));
@@ -82,6 +91,8 @@ struct shutdown_hook::impl {
       auto what = requests.take(sig, note.sender,
                                 std::chrono::nanoseconds{note.at_ns});
       if (what == actors::signal_requests::request::repeat) {
+        if (std::exchange(repeat_logged, true))
+          continue;
         log->info("{} again from process {} at once (as `timeout` sends "
                   "it): still stopping",
                   strsignal(sig), note.sender);
@@ -116,6 +127,14 @@ shutdown_hook::shutdown_hook(streaming_context& ssc)
     throw stream_error(errc::illegal_state,
                        std::string{"shutdown_hook: cannot create a pipe: "}
                          + std::strerror(errno));
+  if (::fcntl(d.fds[1], F_SETFL, O_NONBLOCK) != 0) {
+    std::string why = std::strerror(errno);
+    ::close(d.fds[0]);
+    ::close(d.fds[1]);
+    throw stream_error(errc::illegal_state,
+                       "shutdown_hook: cannot make its pipe non-blocking: "
+                         + why);
+  }
   int expected = -1;
   if (!signal_pipe.compare_exchange_strong(expected, d.fds[1])) {
     ::close(d.fds[0]);
@@ -136,8 +155,13 @@ shutdown_hook::~shutdown_hook() {
   auto& d = *impl_;
   ::sigaction(SIGINT, &d.old_int, nullptr);
   ::sigaction(SIGTERM, &d.old_term, nullptr);
+  // The pipe may be full of notes the hook's thread has yet to read.
   signal_note stop{0, 0, 0};
-  [[maybe_unused]] auto n = ::write(d.fds[1], &stop, sizeof(stop));
+  while (::write(d.fds[1], &stop, sizeof(stop)) < 0
+         && (errno == EAGAIN || errno == EINTR)) {
+    pollfd room{d.fds[1], POLLOUT, 0};
+    ::poll(&room, 1, -1);
+  }
   d.watcher.join();
   if (d.stopper.joinable())
     d.stopper.join();
