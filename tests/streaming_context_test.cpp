@@ -22,6 +22,8 @@ using namespace caf_stream;
 
 namespace {
 
+using ints = std::vector<std::vector<int>>;
+
 std::vector<std::string> read_file(const std::filesystem::path& p) {
   std::ifstream in{p};
   std::vector<std::string> lines;
@@ -78,6 +80,57 @@ TEST_CASE("queue_stream takes one RDD per batch, or all", "[context][queue]") {
     CHECK(p.outputs() == std::vector<std::vector<int>>{{1, 2}, {3}});
   else
     CHECK(p.outputs() == std::vector<std::vector<int>>{{1, 2, 3}, {-1}});
+}
+
+TEST_CASE("the context's transform gets the RDDs of several streams at a "
+          "batch's time, in their order",
+          "[context][transform]") {
+  test::pipeline<int> p;
+  auto& ssc = p.context();
+  std::vector<std::shared_ptr<rdd_queue<int>>> qs;
+  std::vector<dstream<int>> streams;
+  for (auto batches : {ints{{1, 2}, {5}}, ints{{3}, {}}, ints{{4}, {6}}}) {
+    auto q = std::make_shared<rdd_queue<int>>();
+    for (auto& xs : batches)
+      q->push(parallelize(xs, 1));
+    streams.push_back(ssc.queue_stream(q));
+  }
+  // Stream i's records times 10^i, plus the batch's time in ms.
+  p.collect(ssc.transform(streams, [](const std::vector<rdd<int>>& xs,
+                                      caf_stream::time t) {
+    auto ms = static_cast<int>(t.milliseconds());
+    auto result = xs[0].map([ms](int x) { return x + ms; });
+    for (int i = 1, scale = 10; i < static_cast<int>(xs.size());
+         ++i, scale *= 10)
+      result = result.union_with(
+        xs[i].map([ms, scale](int x) { return x * scale + ms; }));
+    return result;
+  }));
+  ssc.start();
+  p.next_batch();
+  p.next_batch();
+  ssc.stop();
+  CHECK(p.outputs() == ints{{1001, 1002, 1030, 1400}, {2005, 2600}});
+}
+
+TEST_CASE("the context's transform refuses no streams, streams of another "
+          "context and streams of different slides",
+          "[context][transform]") {
+  test::pipeline<int> p;
+  test::pipeline<int> other;
+  auto& ssc = p.context();
+  auto a = ssc.queue_stream(std::make_shared<rdd_queue<int>>());
+  auto b = other.context().queue_stream(std::make_shared<rdd_queue<int>>());
+  auto first = [](const std::vector<rdd<int>>& xs) { return xs[0]; };
+  CHECK_THROWS_WITH(ssc.transform(std::vector<dstream<int>>{}, first),
+                    "transform needs at least one stream");
+  CHECK_THROWS_WITH(ssc.transform(std::vector<dstream<int>>{a, b}, first),
+                    "transform: every stream must belong to this context");
+  CHECK_THROWS_WITH(
+    ssc.transform(std::vector<dstream<int>>{a, a.window(std::chrono::seconds(2),
+                                                        std::chrono::seconds(2))},
+                  first),
+    Catch::Contains("transform: the streams have different slide durations"));
 }
 
 TEST_CASE("listeners see every batch with its figures", "[context][listener]") {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -217,6 +218,40 @@ public:
     return result;
   }
 
+  /// A stream whose RDD of each batch is `f` of the RDDs of `streams` at
+  /// that time, in their order (Spark's `StreamingContext.transform`, for
+  /// streams of one type): `f(const std::vector<rdd<T>>&) -> rdd<U>` or
+  /// `f(const std::vector<rdd<T>>&, time) -> rdd<U>`, called on the driver
+  /// each batch. The streams belong to this context and have one slide.
+  template <class T, class F>
+  auto transform(const std::vector<dstream<T>>& streams, F f) {
+    using rdds = std::vector<rdd<T>>;
+    constexpr bool with_time = std::is_invocable_v<F, const rdds&, time>;
+    static_assert(with_time || std::is_invocable_v<F, const rdds&>,
+                  "transform expects f(const std::vector<rdd<T>>&) -> rdd<U> "
+                  "or f(const std::vector<rdd<T>>&, time) -> rdd<U>");
+    if (streams.empty())
+      throw std::invalid_argument("transform needs at least one stream");
+    std::vector<std::shared_ptr<detail::dstream_node<T>>> parents;
+    for (const auto& x : streams) {
+      if (x.graph() != graph_)
+        throw stream_error(errc::invalid_graph,
+                           "transform: every stream must belong to this "
+                           "context");
+      detail::check_same_slide("transform", streams.front().slide_duration(),
+                               x.slide_duration());
+      parents.push_back(x.node());
+    }
+    if constexpr (with_time) {
+      using out = typename std::invoke_result_t<F, const rdds&, time>::value_type;
+      return add_transformed<T, out>(std::move(parents), std::move(f));
+    } else {
+      using out = typename std::invoke_result_t<F, const rdds&>::value_type;
+      return add_transformed<T, out>(
+        std::move(parents), [f](const rdds& xs, time) { return f(xs); });
+    }
+  }
+
   // -- life cycle -------------------------------------------------------------
 
   /// Validates the graph and starts receivers and the batch timer. As in
@@ -323,6 +358,16 @@ private:
       *graph_, batch_interval(), directory, std::move(reader), name,
       std::move(filter), new_files_only);
     graph_->add_input(n, n);
+    return {graph_, n};
+  }
+
+  template <class In, class Out>
+  dstream<Out>
+  add_transformed(std::vector<std::shared_ptr<detail::dstream_node<In>>> xs,
+                  typename detail::transformed_n_node<In, Out>::function f) {
+    auto n = std::make_shared<detail::transformed_n_node<In, Out>>(
+      *graph_, std::move(xs), std::move(f));
+    graph_->add(n);
     return {graph_, n};
   }
 

@@ -48,6 +48,16 @@ private:
   bool portable_;
 };
 
+/// The nodes `xs` point to, as `dstream_node_base` takes its parents.
+template <class T>
+std::vector<dstream_node_base*>
+raw_parents(const std::vector<std::shared_ptr<dstream_node<T>>>& xs) {
+  std::vector<dstream_node_base*> result;
+  for (auto& x : xs)
+    result.push_back(x.get());
+  return result;
+}
+
 /// A stream whose RDD is a function of two parents' RDDs (transform_with and
 /// the joins). Both parents must have the same slide.
 template <class A, class B, class Out>
@@ -93,7 +103,7 @@ class union_dstream_node final : public dstream_node<T> {
 public:
   union_dstream_node(dstream_graph& graph,
                      std::vector<std::shared_ptr<dstream_node<T>>> parents)
-    : dstream_node<T>(graph, parents.front()->slide(), raw(parents)),
+    : dstream_node<T>(graph, parents.front()->slide(), raw_parents(parents)),
       parents_(std::move(parents)) {
     // nop
   }
@@ -116,15 +126,43 @@ protected:
   }
 
 private:
-  static std::vector<dstream_node_base*>
-  raw(const std::vector<std::shared_ptr<dstream_node<T>>>& xs) {
-    std::vector<dstream_node_base*> result;
-    for (auto& x : xs)
-      result.push_back(x.get());
-    return result;
+  std::vector<std::shared_ptr<dstream_node<T>>> parents_;
+};
+
+/// A stream whose RDD is a function of several parents' RDDs of one type
+/// at the same time (the context's `transform`). All parents have the same
+/// slide. The function runs on the driver, as Spark's does.
+template <class In, class Out>
+class transformed_n_node final : public dstream_node<Out> {
+public:
+  using function
+    = std::function<rdd<Out>(const std::vector<rdd<In>>&, time)>;
+
+  transformed_n_node(dstream_graph& graph,
+                     std::vector<std::shared_ptr<dstream_node<In>>> parents,
+                     function f)
+    : dstream_node<Out>(graph, parents.front()->slide(), raw_parents(parents)),
+      parents_(std::move(parents)),
+      f_(std::move(f)) {
+    // nop
   }
 
-  std::vector<std::shared_ptr<dstream_node<T>>> parents_;
+protected:
+  std::optional<rdd<Out>> compute(time t) override {
+    std::vector<rdd<In>> xs;
+    xs.reserve(parents_.size());
+    for (auto& p : parents_) {
+      auto x = p->get_or_compute(t);
+      if (!x)
+        throw_missing_parent_rdd("transform", t);
+      xs.push_back(std::move(*x));
+    }
+    return f_(xs, t);
+  }
+
+private:
+  std::vector<std::shared_ptr<dstream_node<In>>> parents_;
+  function f_;
 };
 
 /// An output operation (foreach_rdd, print, save_as_text_files): one job per
