@@ -77,23 +77,11 @@ public:
 
 protected:
   void receive() override {
-    auto where = host_ + ":" + std::to_string(port_);
-    auto stopped = [this] { return this->is_stopped(); };
-    std::string err;
-    auto fd = detail::connect_tcp(host_, port_, err, stopped);
-    if (fd < 0) {
-      if (!this->is_stopped())
-        this->restart("error connecting to " + where + ": " + err);
-      return;
-    }
-    detail::socket_streambuf buf{fd, stopped};
-    std::istream in{&buf};
-    auto why = read_blocks(in, where);
-    if (this->is_stopped())
-      return;
-    if (!buf.error().empty())
-      why = "error receiving from " + where + ": " + buf.error();
-    this->restart(why);
+    detail::receive_connected(
+      *this, host_, port_,
+      [this](std::istream& in, const std::string& where) {
+        return read_blocks(in, where);
+      });
   }
 
 private:

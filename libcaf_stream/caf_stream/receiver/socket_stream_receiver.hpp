@@ -51,6 +51,15 @@ private:
   std::string error_;
 };
 
+/// The receiving thread of `socket_stream` and `raw_socket_stream`:
+/// connects `self` to `host:port` and calls `read(in, where)` with the
+/// connection's stream and "host:port", which reads until the stream ends
+/// or `self` stops and returns why it stopped. Then, unless `self` stopped,
+/// restarts it with that reason, or with a failed read's or connect's.
+void receive_connected(
+  receiver_base& self, const std::string& host, uint16_t port,
+  const std::function<std::string(std::istream&, const std::string&)>& read);
+
 } // namespace detail
 
 /// What `socket_stream` reads each record with (Spark's `converter`,
@@ -80,42 +89,33 @@ public:
 
 protected:
   void receive() override {
-    auto where = host_ + ":" + std::to_string(port_);
-    auto stopped = [this] { return this->is_stopped(); };
-    std::string err;
-    auto fd = detail::connect_tcp(host_, port_, err, stopped);
-    if (fd < 0) {
-      if (!this->is_stopped())
-        this->restart("error connecting to " + where + ": " + err);
-      return;
-    }
-    detail::socket_streambuf buf{fd, stopped};
-    std::istream in{&buf};
+    detail::receive_connected(
+      *this, host_, port_,
+      [this](std::istream& in, const std::string& where) {
+        return read_records(in, where);
+      });
+  }
+
+private:
+  // Stores what the converter reads from `in` until it ends; returns why.
+  std::string read_records(std::istream& in, const std::string& where) {
     std::string failure;
     try {
       while (!this->is_stopped()) {
         auto x = converter_(in);
         if (!x)
-          break;
+          return "socket data stream from " + where + " had no more data";
         this->store(std::move(*x));
       }
+      return {};
     } catch (const std::exception& e) {
       failure = e.what();
     } catch (...) {
       failure = "an exception that is no std::exception";
     }
-    if (this->is_stopped())
-      return;
-    if (!buf.error().empty())
-      this->restart("error receiving from " + where + ": " + buf.error());
-    else if (!failure.empty())
-      this->restart("socket_stream " + where
-                    + ": the converter failed: " + failure);
-    else
-      this->restart("socket data stream from " + where + " had no more data");
+    return "socket_stream " + where + ": the converter failed: " + failure;
   }
 
-private:
   std::string host_;
   uint16_t port_;
   socket_converter<T> converter_;

@@ -118,6 +118,28 @@ socket_streambuf::int_type socket_streambuf::underflow() {
   }
 }
 
+void receive_connected(
+  receiver_base& self, const std::string& host, uint16_t port,
+  const std::function<std::string(std::istream&, const std::string&)>& read) {
+  auto where = host + ":" + std::to_string(port);
+  auto stopped = [&self] { return self.is_stopped(); };
+  std::string err;
+  auto fd = connect_tcp(host, port, err, stopped);
+  if (fd < 0) {
+    if (!self.is_stopped())
+      self.restart("error connecting to " + where + ": " + err);
+    return;
+  }
+  socket_streambuf buf{fd, stopped};
+  std::istream in{&buf};
+  auto why = read(in, where);
+  if (self.is_stopped())
+    return;
+  if (!buf.error().empty())
+    why = "error receiving from " + where + ": " + buf.error();
+  self.restart(why);
+}
+
 raw_read read_raw_block(std::istream& in, std::string& body, size_t& got,
                         size_t& length) {
   constexpr size_t head = 4;
