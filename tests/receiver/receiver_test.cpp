@@ -242,15 +242,24 @@ private:
   std::vector<std::string> errors_;
 };
 
+/// Starts `p` collecting `s`, a receiver stream of `p`'s context; returns
+/// what its receiver reports.
+std::shared_ptr<receiver_errors>
+receive_reporting(test::pipeline<std::string>& p,
+                  const dstream<std::string>& s) {
+  auto errors = std::make_shared<receiver_errors>();
+  p.context().add_streaming_listener(errors);
+  p.collect(s);
+  p.context().start();
+  return errors;
+}
+
 /// Starts `p` collecting `socket_stream(127.0.0.1:port)` of `framed`
 /// records; returns what its receiver reports.
 std::shared_ptr<receiver_errors>
 receive_framed(test::pipeline<std::string>& p, uint16_t port) {
-  auto errors = std::make_shared<receiver_errors>();
-  p.context().add_streaming_listener(errors);
-  p.collect(p.context().socket_stream<std::string>("127.0.0.1", port, framed));
-  p.context().start();
-  return errors;
+  return receive_reporting(
+    p, p.context().socket_stream<std::string>("127.0.0.1", port, framed));
 }
 
 } // namespace
@@ -317,11 +326,8 @@ namespace {
 /// returns what its receiver reports.
 std::shared_ptr<receiver_errors> receive_raw(test::pipeline<std::string>& p,
                                              uint16_t port) {
-  auto errors = std::make_shared<receiver_errors>();
-  p.context().add_streaming_listener(errors);
-  p.collect(p.context().raw_socket_stream<std::string>("127.0.0.1", port));
-  p.context().start();
-  return errors;
+  return receive_reporting(
+    p, p.context().raw_socket_stream<std::string>("127.0.0.1", port));
 }
 
 } // namespace
