@@ -242,24 +242,35 @@ private:
   std::vector<std::string> errors_;
 };
 
-/// Starts `p` collecting `s`, a receiver stream of `p`'s context; returns
-/// what its receiver reports.
-std::shared_ptr<receiver_errors>
-receive_reporting(test::pipeline<std::string>& p,
-                  const dstream<std::string>& s) {
+/// What a receiver stream gave: whether at least the records waited for
+/// came, the records, and what its receiver reported.
+struct received {
+  bool done;
+  std::vector<std::string> records;
+  std::vector<std::string> reports;
+};
+
+/// Starts `p` collecting `s`, a receiver stream of `p`'s context, runs
+/// batches until `n` records came and waits for a report that contains
+/// `what`, then stops `p`.
+received receive_until(test::pipeline<std::string>& p,
+                       const dstream<std::string>& s, size_t n,
+                       const std::string& what) {
   auto errors = std::make_shared<receiver_errors>();
   p.context().add_streaming_listener(errors);
   p.collect(s);
   p.context().start();
-  return errors;
+  auto done = p.run_until(
+    [n](const std::vector<std::string>& xs) { return xs.size() >= n; });
+  auto reports = errors->wait_for(what);
+  p.context().stop();
+  return {done, p.elements(), std::move(reports)};
 }
 
-/// Starts `p` collecting `socket_stream(127.0.0.1:port)` of `framed`
-/// records; returns what its receiver reports.
-std::shared_ptr<receiver_errors>
-receive_framed(test::pipeline<std::string>& p, uint16_t port) {
-  return receive_reporting(
-    p, p.context().socket_stream<std::string>("127.0.0.1", port, framed));
+/// `socket_stream(127.0.0.1:port)` of `framed` records.
+dstream<std::string> framed_stream(test::pipeline<std::string>& p,
+                                   uint16_t port) {
+  return p.context().socket_stream<std::string>("127.0.0.1", port, framed);
 }
 
 } // namespace
@@ -271,17 +282,15 @@ TEST_CASE("socket_stream stores what its converter reads across TCP "
   one_shot_server server{
     {"\x05hel"s, "lo\x03" "ab"s, "c\x00\x01"s, "z"s}};
   test::pipeline<std::string> p;
-  auto errors = receive_framed(p, server.port());
-  auto done = p.run_until(
-    [](const std::vector<std::string>& xs) { return xs.size() >= 4; });
-  auto seen = errors->wait_for("had no more data");
-  p.context().stop();
-  REQUIRE(done);
-  CHECK(p.elements() == std::vector<std::string>{"hello", "abc", "", "z"});
-  CHECK_THAT(seen.front(), Catch::Equals("socket_stream: socket data stream "
-                                         "from 127.0.0.1:"
-                                         + std::to_string(server.port())
-                                         + " had no more data"));
+  auto got = receive_until(p, framed_stream(p, server.port()), 4,
+                           "had no more data");
+  REQUIRE(got.done);
+  CHECK(got.records == std::vector<std::string>{"hello", "abc", "", "z"});
+  CHECK_THAT(got.reports.front(),
+             Catch::Equals("socket_stream: socket data stream from "
+                           "127.0.0.1:"
+                           + std::to_string(server.port())
+                           + " had no more data"));
 }
 
 TEST_CASE("socket_stream keeps the records before one its converter fails "
@@ -290,15 +299,13 @@ TEST_CASE("socket_stream keeps the records before one its converter fails "
   using namespace std::string_literals;
   one_shot_server server{{"\x02ok\x05" "ab"s}};
   test::pipeline<std::string> p;
-  auto errors = receive_framed(p, server.port());
-  auto done = p.run_until(
-    [](const std::vector<std::string>& xs) { return !xs.empty(); });
-  auto seen = errors->wait_for("converter");
-  p.context().stop();
-  REQUIRE(done);
-  CHECK(p.elements() == std::vector<std::string>{"ok"});
-  CHECK_THAT(seen.front(), Catch::Contains("the converter failed: a record "
-                                           "cut short: 2 of 5 bytes"));
+  auto got = receive_until(p, framed_stream(p, server.port()), 1,
+                           "converter");
+  REQUIRE(got.done);
+  CHECK(got.records == std::vector<std::string>{"ok"});
+  CHECK_THAT(got.reports.front(),
+             Catch::Contains("the converter failed: a record cut short: 2 "
+                             "of 5 bytes"));
 }
 
 TEST_CASE("socket_stream refuses a null converter at the call",
@@ -322,12 +329,10 @@ TEST_CASE("raw_block_bytes puts the body's length before it, in 4 bytes, "
 
 namespace {
 
-/// Starts `p` collecting `raw_socket_stream<std::string>(127.0.0.1:port)`;
-/// returns what its receiver reports.
-std::shared_ptr<receiver_errors> receive_raw(test::pipeline<std::string>& p,
-                                             uint16_t port) {
-  return receive_reporting(
-    p, p.context().raw_socket_stream<std::string>("127.0.0.1", port));
+/// `raw_socket_stream<std::string>(127.0.0.1:port)`.
+dstream<std::string> raw_stream(test::pipeline<std::string>& p,
+                                uint16_t port) {
+  return p.context().raw_socket_stream<std::string>("127.0.0.1", port);
 }
 
 } // namespace
@@ -342,14 +347,11 @@ TEST_CASE("raw_socket_stream stores the blocks it reads across TCP segments, "
   one_shot_server server{{bytes.substr(0, 2), bytes.substr(2, 9),
                           bytes.substr(11)}};
   test::pipeline<std::string> p;
-  auto errors = receive_raw(p, server.port());
-  auto done = p.run_until(
-    [](const std::vector<std::string>& xs) { return xs.size() >= 3; });
-  auto seen = errors->wait_for("had no more data");
-  p.context().stop();
-  REQUIRE(done);
-  CHECK(p.elements() == std::vector<std::string>{"a", "bb", "ccc"});
-  CHECK_THAT(seen.front(),
+  auto got = receive_until(p, raw_stream(p, server.port()), 3,
+                           "had no more data");
+  REQUIRE(got.done);
+  CHECK(got.records == std::vector<std::string>{"a", "bb", "ccc"});
+  CHECK_THAT(got.reports.front(),
              Catch::Equals("raw_socket_stream: raw socket data stream from "
                            "127.0.0.1:"
                            + std::to_string(server.port())
@@ -373,17 +375,15 @@ TEST_CASE("raw_socket_stream keeps the blocks before a malformed or cut "
     bad_tail{"\x00\x00"s, "block 2 was cut short: 2 of 4 bytes"});
   one_shot_server server{{raw_block_bytes<std::string>({"ok"}) + tail.bytes}};
   test::pipeline<std::string> p;
-  auto errors = receive_raw(p, server.port());
-  auto done = p.run_until(
-    [](const std::vector<std::string>& xs) { return !xs.empty(); });
-  auto seen = errors->wait_for("block 2");
-  p.context().stop();
-  REQUIRE(done);
-  CHECK(p.elements() == std::vector<std::string>{"ok"});
-  CHECK_THAT(seen.front(), Catch::StartsWith("raw_socket_stream: "
-                                             "raw_socket_stream 127.0.0.1:"
-                                             + std::to_string(server.port())
-                                             + ": " + tail.reason));
+  auto got = receive_until(p, raw_stream(p, server.port()), 1,
+                           "block 2");
+  REQUIRE(got.done);
+  CHECK(got.records == std::vector<std::string>{"ok"});
+  CHECK_THAT(got.reports.front(),
+             Catch::StartsWith("raw_socket_stream: raw_socket_stream "
+                               "127.0.0.1:"
+                               + std::to_string(server.port()) + ": "
+                               + tail.reason));
 }
 
 TEST_CASE("a receiver that restarts or throws is started again", "[receiver]") {
