@@ -15,10 +15,10 @@
 
 namespace caf_stream {
 
-/// One block as `raw_socket_stream` reads it (Spark's `RawTextSender`
-/// writes such blocks): the length of the rest as 4 bytes, big-endian, then
-/// `records` in caf-stream's wire form (Boost.Serialization, as records
-/// cross nodes), so a sender built with the same record type and Boost.
+/// One block as `raw_socket_stream` reads it, for a sender to write (as
+/// Spark's `RawTextSender` writes blocks with Spark's serializer): the
+/// length of the rest as 4 bytes, big-endian, then `records` in the wire
+/// form of caf-stream's nodes (Boost.Serialization, of the same version).
 template <class T>
 std::string raw_block_bytes(const std::vector<T>& records) {
   static_assert(detail::is_serializable<T>::value,
@@ -37,7 +37,7 @@ std::string raw_block_bytes(const std::vector<T>& records) {
 
 namespace detail {
 
-/// How a raw block read from `in` ended, when it did not arrive whole.
+/// How reading one block of `raw_block_bytes`' form ended.
 enum class raw_read { block, end, cut_short };
 
 /// Reads one block of `raw_block_bytes`' form from `in` into `body`:
