@@ -59,7 +59,6 @@
 #include "support/acked_source.hpp"
 #include "support/batch_waiter.hpp"
 #include "support/child_process.hpp"
-#include "support/ports.hpp"
 #include "support/word_graph.hpp"
 
 using namespace caf_stream;
@@ -202,12 +201,14 @@ private:
   std::map<std::pair<output, int64_t>, counts> counts_;
 };
 
-// A worker node process on a fixed port serving the graph that `flag`
-// names, which a kill leaves down until `recover` runs it again there.
+// A worker node process serving the graph that `flag` names, on the port
+// it got at its first start (a port chosen for it beforehand may be taken,
+// as another process's outgoing connection, before the node binds it),
+// which a kill leaves down until `recover` runs it again there.
 class node {
 public:
-  node(std::string program, std::string flag, uint16_t port)
-    : program_(std::move(program)), flag_(std::move(flag)), port_(port) {
+  node(std::string program, std::string flag)
+    : program_(std::move(program)), flag_(std::move(flag)) {
     start();
   }
 
@@ -244,18 +245,22 @@ public:
   }
 
 private:
+  // Starts the node on its port, or on any free one the first time.
   void start() {
     proc_ = std::make_unique<support::child_process>(std::vector<std::string>{
       program_, flag_, "--port=" + std::to_string(port_)});
     auto line = proc_->read_line();
     if (line.rfind("port ", 0) != 0)
-      throw std::runtime_error("the node on port " + std::to_string(port_)
+      throw std::runtime_error((port_ == 0 ? std::string{"a node"}
+                                           : "the node on port "
+                                               + std::to_string(port_))
                                + " did not start: " + line);
+    port_ = static_cast<uint16_t>(std::stoi(line.substr(5)));
   }
 
   std::string program_;
   std::string flag_;
-  uint16_t port_;
+  uint16_t port_ = 0;
   std::unique_ptr<support::child_process> proc_;
   bool down_ = false;
   bool frozen_ = false;
@@ -272,8 +277,7 @@ public:
       faults_(static_cast<size_t>(opts.faults)),
       one_at_a_time_(opts.receivers) {
     for (size_t i = 0; i < opts.nodes; ++i) {
-      auto port = static_cast<uint16_t>(support::free_port());
-      nodes_.push_back(std::make_unique<node>(opts.child, flag, port));
+      nodes_.push_back(std::make_unique<node>(opts.child, flag));
       addresses_.push_back(nodes_.back()->address());
     }
     std::uniform_int_distribution<size_t> pick{2, opts.batches - 1};
