@@ -26,9 +26,19 @@ public:
     // The server's user must reach its data directory and sockets.
     ::chmod(dir_.c_str(), 0777);
     bin_ = find_bin();
-    port_ = free_port();
     run(bin_ + "/initdb -D " + data() + " -U postgres -A trust --no-sync");
-    start();
+    // A port found free may be taken before the server binds it (as the
+    // local port of another process's connection): then another is tried.
+    for (int attempt = 1;; ++attempt) {
+      port_ = free_port();
+      try {
+        start();
+        return;
+      } catch (const std::runtime_error&) {
+        if (attempt == 3)
+          throw;
+      }
+    }
   }
 
   ~postgresql_server() {
