@@ -31,10 +31,8 @@ public:
     if (::mkdtemp(tmpl) == nullptr)
       throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
-    // A port found free may be taken before the broker binds it (as the
-    // local port of another process's connection): then another is tried.
-    for (int attempt = 1;; ++attempt) {
-      port_ = free_port();
+    start_on_free_port([&](int port) {
+      port_ = port;
       {
         std::ofstream conf{dir_ + "/mosquitto.conf"};
         conf << "listener " << port_ << " 127.0.0.1\n"
@@ -45,14 +43,8 @@ public:
           conf << "user root\n";
         conf << extra_config;
       }
-      try {
-        start();
-        return;
-      } catch (const std::runtime_error&) {
-        if (attempt == 3)
-          throw;
-      }
-    }
+      start();
+    });
   }
 
   ~mosquitto_broker() {

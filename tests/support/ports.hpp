@@ -29,6 +29,23 @@ inline int free_port() {
   return ntohs(addr.sin_port);
 }
 
+/// Starts a server with `start(port)` on a port that was free a moment
+/// ago. A port found free may be taken before the server binds it (as the
+/// local port of another process's connection), so when `start` throws
+/// `std::runtime_error` another port is tried, three times at most.
+template <class Start>
+void start_on_free_port(Start start) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      start(free_port());
+      return;
+    } catch (const std::runtime_error&) {
+      if (attempt == 3)
+        throw;
+    }
+  }
+}
+
 /// Returns whether a server accepts TCP connections on 127.0.0.1:`port`.
 inline bool accepts_connections(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

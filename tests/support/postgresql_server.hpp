@@ -27,18 +27,10 @@ public:
     ::chmod(dir_.c_str(), 0777);
     bin_ = find_bin();
     run(bin_ + "/initdb -D " + data() + " -U postgres -A trust --no-sync");
-    // A port found free may be taken before the server binds it (as the
-    // local port of another process's connection): then another is tried.
-    for (int attempt = 1;; ++attempt) {
-      port_ = free_port();
-      try {
-        start();
-        return;
-      } catch (const std::runtime_error&) {
-        if (attempt == 3)
-          throw;
-      }
-    }
+    start_on_free_port([this](int port) {
+      port_ = port;
+      start();
+    });
   }
 
   ~postgresql_server() {
