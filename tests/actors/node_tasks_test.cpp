@@ -484,18 +484,19 @@ TEST_CASE("a worker node that joins at run time gets map tasks from the "
   support::log_capture log{"executor"};
   support::log_capture nodes{"nodes"};
   support::debug_log debug{"executor"};
-  auto port = static_cast<uint16_t>(support::free_port());
-  auto opts = driver_options({});
-  opts.driver_port = port;
-  driver d{opts};
+  auto [d, port] = support::make_on_free_port([&](uint16_t free) {
+    auto opts = driver_options({});
+    opts.driver_port = free;
+    return std::make_unique<driver>(opts);
+  });
   // No node yet: the driver runs the tasks.
-  d.run_batch(1);
+  d->run_batch(1);
   CHECK_FALSE(log.contains("ran on the worker node"));
   worker_node a{{"--words", "--driver=127.0.0.1:" + std::to_string(port)}};
   REQUIRE(a.proc.read_line() == "joined");
   REQUIRE(nodes.wait_for("the worker node " + a.address + " joined"));
-  d.run_batch(2);
-  d.run_batch(3);
+  d->run_batch(2);
+  d->run_batch(3);
   CHECK(log.contains("batch 2000 ms: 4 map tasks of stream 3 ran on the "
                      "worker node " + a.address));
   CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
@@ -504,11 +505,11 @@ TEST_CASE("a worker node that joins at run time gets map tasks from the "
   a.proc.write_line("stop");
   CHECK(a.proc.wait() == 0);
   REQUIRE(nodes.wait_for("the worker node " + a.address + " left"));
-  d.run_batch(4);
-  d.run_batch(5);
+  d->run_batch(4);
+  d->run_batch(5);
   CHECK_FALSE(log.contains("batch 4000 ms: 4 map tasks"));
   CHECK_FALSE(log.contains("batch 5000 ms: 4 map tasks"));
-  check_counts(*d.out, input.size());
+  check_counts(*d->out, input.size());
   CHECK_FALSE(log.contains("run again elsewhere"));
 }
 

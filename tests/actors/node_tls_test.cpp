@@ -150,11 +150,13 @@ TEST_CASE("a worker node joins a driver over mutual TLS, nodes without TLS "
           "or with another CA's certificate cannot",
           "[actors][state][tls][nodes]") {
   certificates certs;
-  auto port = static_cast<uint16_t>(support::free_port());
-  auto at = "--driver=127.0.0.1:" + std::to_string(port);
   support::log_capture log{"scheduler"};
   support::log_capture nodes{"nodes"};
-  driver d{{}, certs["driver"], port};
+  auto [d, port] = support::make_on_free_port([&](uint16_t free) {
+    return std::make_unique<driver>(std::vector<std::string>{}, certs["driver"],
+                                     free);
+  });
+  auto at = "--driver=127.0.0.1:" + std::to_string(port);
   state_node plain{{at}};
   CHECK(plain.proc.read_line() == "not joined");
   state_node stranger{{at, "--tls=" + certs["stranger"]}};
@@ -163,8 +165,8 @@ TEST_CASE("a worker node joins a driver over mutual TLS, nodes without TLS "
   CHECK(node.proc.read_line() == "joined");
   CHECK(nodes.contains("the worker node " + node.address + " joined: 1 nodes"));
   // The first batch places the state on the node that joined.
-  CHECK(d.run({{"a", 1}, {"b", 2}}) == sums{{"a", 1}, {"b", 2}});
-  CHECK(d.run({{"a", 3}}) == sums{{"a", 4}, {"b", 2}});
+  CHECK(d->run({{"a", 1}, {"b", 2}}) == sums{{"a", 1}, {"b", 2}});
+  CHECK(d->run({{"a", 3}}) == sums{{"a", 4}, {"b", 2}});
   CHECK(log.contains("holder on " + node.address));
   CHECK_FALSE(log.contains("this node holds it"));
 }

@@ -370,27 +370,29 @@ TEST_CASE("a worker node that joins at run time takes the state at the "
   support::log_capture log{"scheduler"};
   support::log_capture nodes{"nodes"};
   testing::temporary_directory dir;
-  auto port = static_cast<uint16_t>(support::free_port());
-  driver d{{}, dir.path(), caf_stream::time{0}, seconds(60),
-           stream_options{}.state_log_limit, port};
+  auto [d, port] = support::make_on_free_port([&](uint16_t free) {
+    return std::make_unique<driver>(std::vector<std::string>{}, dir.path(),
+                                     caf_stream::time{0}, seconds(60),
+                                     stream_options{}.state_log_limit, free);
+  });
   auto batches = some_batches(16);
   // No node has joined: the driver holds the state.
-  d.run(batches, 0, 3);
+  d->run(batches, 0, 3);
   CHECK(log.contains("there is no worker node, so this node holds it"));
   state_node n{{"--driver=127.0.0.1:" + std::to_string(port)}};
   REQUIRE(nodes.wait_for("the worker node " + n.address + " joined"));
   // Batch 10 checkpoints the state, and the partitions move to the node
   // with it.
-  d.run(batches, 3, 12);
+  d->run(batches, 3, 12);
   CHECK(log.contains("moved back to the state node " + n.address));
   // The node stops gracefully: it leaves, and the driver takes its
   // partitions back with what was saved and the updates since.
   n.proc.write_line("stop");
   CHECK(n.proc.wait() == 0);
   CHECK(nodes.contains("the worker node " + n.address + " left: 0 nodes"));
-  d.run(batches, 12, 16);
-  d.check_no_failures(16);
-  check_rows(*d.rec, batches, 1, 16);
+  d->run(batches, 12, 16);
+  d->check_no_failures(16);
+  check_rows(*d->rec, batches, 1, 16);
 }
 
 TEST_CASE("a worker node on every interface joins as the address it "
@@ -398,17 +400,19 @@ TEST_CASE("a worker node on every interface joins as the address it "
           "[actors][state][nodes]") {
   support::log_capture nodes{"nodes"};
   testing::temporary_directory dir;
-  auto port = static_cast<uint16_t>(support::free_port());
-  driver d{{}, dir.path(), caf_stream::time{0}, seconds(60),
-           stream_options{}.state_log_limit, port};
+  auto [d, port] = support::make_on_free_port([&](uint16_t free) {
+    return std::make_unique<driver>(std::vector<std::string>{}, dir.path(),
+                                     caf_stream::time{0}, seconds(60),
+                                     stream_options{}.state_log_limit, free);
+  });
   auto at = "--driver=127.0.0.1:" + std::to_string(port);
   state_node everywhere{{at, "--address=0.0.0.0"}};
   CHECK(nodes.wait_for("the worker node 127.0.0.1:" + everywhere.port
                        + " joined: 1 nodes"));
   state_node other{{at, "--app-id=another-application"}};
   CHECK(nodes.wait_for("may not join: the worker node runs another program"));
-  d.run(input[0]);
-  CHECK(d.rec->failure(1).empty());
+  d->run(input[0]);
+  CHECK(d->rec->failure(1).empty());
 }
 
 TEST_CASE("past stream.state-log-limit the driver keeps a partition's state "

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <utility>
 
 namespace support {
 
@@ -44,6 +45,19 @@ void start_on_free_port(Start start) {
         throw;
     }
   }
+}
+
+/// A server that listens on a port that was free a moment ago, made with
+/// `make(port)` (a `std::unique_ptr`), and its port; another port is tried
+/// as `start_on_free_port` does.
+template <class Make>
+auto make_on_free_port(Make make) {
+  std::pair<decltype(make(uint16_t{})), uint16_t> result;
+  start_on_free_port([&](int port) {
+    result.second = static_cast<uint16_t>(port);
+    result.first = make(result.second);
+  });
+  return result;
 }
 
 /// Returns whether a server accepts TCP connections on 127.0.0.1:`port`.
