@@ -2,7 +2,7 @@
 // (`support/state_graph.hpp`) and serves its state.
 //
 //   state_node_child [--other | --receiver=P | --receiver-records=P
-//                     | --receiver-sums=P | --receiver-windows=P
+//                     | --receiver-raw=P | --receiver-sums=P | --receiver-windows=P
 //                     | --receiver-mapped-sums=P | --receiver-filtered=P
 //                     | --words
 //                     | --word-states | --word-joins]
@@ -18,12 +18,13 @@
 // With --other it builds a different graph; with --receiver the graph of
 // the worker receiver tests (`support/acked_source.hpp`), whose receiver
 // reads the acked source on port P (with --receiver-records, storing its
-// numbers one by one), with --receiver-sums, --receiver-windows and
-// --receiver-filtered those of the kept block tests (`support::acked_sums`,
-// `support::acked_windows`, `support::acked_filtered`; with
-// --receiver-mapped-sums `acked_sums` whose numbers go through a map, as
-// `nodes_chaos --mapped` runs it); with --words the
-// graph of the node task tests (`support/word_graph.hpp`), with
+// numbers one by one; with --receiver-raw, a `raw_socket_stream` of
+// numbers from 127.0.0.1:P instead), with --receiver-sums,
+// --receiver-windows and --receiver-filtered those of the kept block tests
+// (`support::acked_sums`, `support::acked_windows`,
+// `support::acked_filtered`; with --receiver-mapped-sums `acked_sums` whose
+// numbers go through a map, as `nodes_chaos --mapped` runs it); with
+// --words the graph of the node task tests (`support/word_graph.hpp`), with
 // --word-states its stateful graph (`word_graph::build_stateful`), with
 // --word-joins its joined graph (`word_graph::build_joined`). The driver
 // (the tests' executable) is another program: both say they are the
@@ -193,6 +194,7 @@ int main(int argc, char** argv) {
   std::string address;
   uint16_t receiver_port = 0;
   bool one_by_one = false;
+  bool raw = false;
   bool sums = false;
   bool mapped = false;
   bool windows = false;
@@ -226,8 +228,10 @@ int main(int argc, char** argv) {
     else if (arg.rfind("--receiver-records=", 0) == 0) {
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(19)));
       one_by_one = true;
-    }
-    else if (arg.rfind("--receiver-sums=", 0) == 0) {
+    } else if (arg.rfind("--receiver-raw=", 0) == 0) {
+      receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(15)));
+      raw = true;
+    } else if (arg.rfind("--receiver-sums=", 0) == 0) {
       receiver_port = static_cast<uint16_t>(std::stoi(arg.substr(16)));
       sums = true;
     } else if (arg.rfind("--receiver-mapped-sums=", 0) == 0) {
@@ -299,6 +303,9 @@ int main(int argc, char** argv) {
       support::acked_windows(ssc, receiver_port, [](const rdd<int64_t>&) {});
     } else if (filtered) {
       support::acked_filtered(ssc, receiver_port, [](const rdd<int64_t>&) {});
+    } else if (raw) {
+      ssc.raw_socket_stream<int64_t>("127.0.0.1", receiver_port)
+        .foreach_rdd([](const rdd<int64_t>&) {});
     } else if (receiver_port != 0) {
       support::acked_stream(ssc, receiver_port, !one_by_one)
         .foreach_rdd([](const rdd<int64_t>&) {});

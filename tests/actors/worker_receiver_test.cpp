@@ -5,6 +5,7 @@
 #include <csignal>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
 #include "support/node_child.hpp"
+#include "support/one_shot_server.hpp"
 #include "support/ports.hpp"
 
 using namespace caf_stream;
@@ -75,6 +77,15 @@ struct worker_node : support::node_child {
 struct driver {
   driver(std::vector<std::string> nodes, const support::acked_source& source,
          size_t replication, bool whole = true)
+    : driver(std::move(nodes), replication, [&](streaming_context& ssc) {
+        return support::acked_stream(ssc, source.port(), whole);
+      }) {
+    // nop
+  }
+
+  // The same with the receiver stream `input(ssc)`.
+  template <class Input>
+  driver(std::vector<std::string> nodes, size_t replication, Input input)
     : clk(std::make_shared<testing::manual_clock>()),
       out(std::make_shared<collected>()) {
     auto opts = testing::default_test_options();
@@ -84,8 +95,8 @@ struct driver {
     // The node is another executable of the same application.
     opts.app_id = "state-node-tests";
     ssc = std::make_unique<streaming_context>(seconds(1), opts, clk);
-    support::acked_stream(*ssc, source.port(), whole)
-      .foreach_rdd([o = out](const rdd<int64_t>& x) { o->add(x.collect()); });
+    input(*ssc).foreach_rdd(
+      [o = out](const rdd<int64_t>& x) { o->add(x.collect()); });
     ssc->add_streaming_listener(out);
     ssc->start();
   }
@@ -143,6 +154,31 @@ TEST_CASE("a receiver runs on the worker node and its blocks reach the "
   CHECK(source.connections() == 1);
   // The node's supervisor tells the driver's listeners.
   CHECK(d.out->started_at() == std::vector<std::string>{node.address});
+}
+
+TEST_CASE("a raw_socket_stream runs on the worker node and the blocks it "
+          "reads reach the driver's batches",
+          "[receiver][nodes][raw]") {
+  support::log_capture log{"receiver"};
+  std::vector<std::string> blocks;
+  for (int64_t first : {0, 100, 200}) {
+    std::vector<int64_t> xs(100);
+    std::iota(xs.begin(), xs.end(), first);
+    blocks.push_back(raw_block_bytes(xs));
+  }
+  support::one_shot_server server{blocks};
+  auto port = server.port();
+  support::node_child node{{"--receiver-raw=" + std::to_string(port)}};
+  driver d{{node.address}, 2, [port](streaming_context& ssc) {
+             return ssc.raw_socket_stream<int64_t>("127.0.0.1", port);
+           }};
+  REQUIRE(d.run_until(0, 300));
+  CHECK(d.out->numbers() == range(0, 300));
+  CHECK(d.out->failures().empty());
+  CHECK(log.contains("receiver 0 runs on the worker node " + node.address));
+  CHECK_FALSE(log.contains("runs on the driver"));
+  REQUIRE_FALSE(d.out->started_at().empty());
+  CHECK(d.out->started_at().front() == node.address);
 }
 
 TEST_CASE("with replication 2, the blocks a killed worker acknowledged are "
