@@ -261,7 +261,13 @@ bool node_map_stages::run_stage(
   for (size_t k = 0; k < addresses.size(); ++k)
     if (auto node = reach(addresses[k]); !node)
       unreached.emplace_back(k, why_not(node.error()));
-  task_assignment tasks{n, slots_of(addresses), opts_.task_max_failures};
+  auto slots = slots_of(addresses);
+  task_assignment tasks{n, slots, opts_.task_max_failures};
+  // The rounds `count` tasks take on node `k`'s slots (for speculation).
+  auto rounds = [&](size_t k, size_t count) {
+    auto per_round = std::max<size_t>(1, slots[k]);
+    return (count + per_round - 1) / per_round;
+  };
   auto fail = [&](size_t k, const std::string& why) {
     nodes_.erase(addresses[k]);
     auto rest = excluded_.failed(addresses[k], node_exclusion::clock::now());
@@ -431,8 +437,8 @@ bool node_map_stages::run_stage(
       auto& node = nodes_.at(addresses[k]);
       auto mine = stage.shuffle.tasks;
       self_->send(node, reduce_tasks_atom::value, id, std::move(stage));
+      late.sent(id, speculation::clock::now(), rounds(k, mine.size()));
       out.emplace(id, sent{k, node.address(), std::move(mine), true});
-      late.sent(id, speculation::clock::now());
     }
   };
   auto waiting = [&] {
@@ -467,8 +473,8 @@ bool node_map_stages::run_stage(
         self_->send(*node, count_tasks_atom::value, id, std::move(stage));
       else
         self_->send(*node, result_tasks_atom::value, id, std::move(stage));
+      late.sent(id, speculation::clock::now(), rounds(k, mine.size()));
       out.emplace(id, sent{k, node->address(), std::move(mine)});
-      late.sent(id, speculation::clock::now());
     }
     // Every map task's buckets wait on the nodes: the reduce tasks go
     // there.

@@ -192,12 +192,12 @@ struct stream_options {
 
   /// `stream.speculation.enabled`: whether the map tasks of a worker node
   /// whose answer is late run again elsewhere (Spark's `spark.speculation`,
-  /// which is off by default; here on, so that a frozen node does not hold
-  /// the batches up until its connection times out). A node's answer is
-  /// late once at least as many nodes answered as are still waited for,
-  /// and it took `stream.speculation.multiplier` (1.5) times their median,
-  /// and at least `stream.speculation.min-task-runtime` (500 ms). The late
-  /// node gets no tasks for a while, as a failed one.
+  /// off by default there; here on, so that a frozen node does not hold the
+  /// batches up until its connection times out). A node's answer is late
+  /// once at least as many nodes answered as are still waited for, and it
+  /// took `stream.speculation.multiplier` (1.5) times their median per
+  /// round of tasks (tasks over task slots) for each of its rounds, and at
+  /// least `stream.speculation.min-task-runtime` (500 ms). It then rests.
   bool speculation = true;
   double speculation_multiplier = 1.5;
   duration speculation_min_task_runtime{500};

@@ -66,3 +66,24 @@ TEST_CASE("fast answers leave a late send the least wait, and too few "
   x.answered(9, at(1200));
   CHECK(x.late(at(1101)) == ids{5});
 }
+
+TEST_CASE("a send of more rounds of tasks is late only after as many times "
+          "the median round",
+          "[scheduler][tasks]") {
+  speculation x{1.5, milliseconds(500)};
+  // Node 1 keeps the blocks of 70 tasks, node 2 those of 117, each on one
+  // task slot; node 1 answers after 700 ms, 10 ms a task.
+  x.sent(1, at(0), 70);
+  x.sent(2, at(0), 117);
+  x.answered(1, at(700));
+  // Node 2 is late after 1.5 x 10 ms x 117 = 1755 ms, not after 1.5 x 700.
+  CHECK(x.until_late(at(700)) == milliseconds(1055));
+  CHECK(x.late(at(1051)).empty());
+  CHECK(x.late(at(1755)).empty());
+  CHECK(x.late(at(1756)) == ids{2});
+  // Two rounds would take 30 ms: the least wait holds.
+  x.dropped(2);
+  x.sent(3, at(2000), 2);
+  CHECK(x.late(at(2500)).empty());
+  CHECK(x.late(at(2501)) == ids{3});
+}

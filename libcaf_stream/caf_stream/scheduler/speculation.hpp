@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -12,10 +13,13 @@ namespace caf_stream {
 /// speculative execution, `spark.speculation`, by sends rather than by
 /// tasks): once at least as many sends of the stage were answered as are
 /// still waited for, a send unanswered for longer than `multiplier` times
-/// the median time the answered ones took, and at least `min_wait`, is
-/// late, and its tasks run again elsewhere. A frozen node is thereby
-/// noticed long before its connection times out. The caller passes the
-/// time, so that tests need no clock.
+/// the median time the answered ones took per round of tasks, times its
+/// own rounds, and at least `min_wait`, is late, and its tasks run again
+/// elsewhere. A send's rounds are its tasks over its node's task slots, so
+/// a node that got more tasks (it keeps more of the blocks they read) is
+/// not late for that alone, as Spark compares each task with the median
+/// task. A frozen node is thereby noticed long before its connection times
+/// out. The caller passes the time, so that tests need no clock.
 class speculation {
 public:
   using clock = std::chrono::steady_clock;
@@ -25,8 +29,9 @@ public:
     // nop
   }
 
-  /// Send `id` went out at `now`.
-  void sent(uint64_t id, clock::time_point now);
+  /// Send `id` went out at `now`, with `rounds` rounds of tasks (its tasks
+  /// over the task slots of its node, rounded up).
+  void sent(uint64_t id, clock::time_point now, size_t rounds = 1);
 
   /// Send `id` was answered at `now`.
   void answered(uint64_t id, clock::time_point now);
@@ -42,15 +47,23 @@ public:
   std::optional<clock::duration> until_late(clock::time_point now) const;
 
 private:
-  // How long a send may take before it is late; none while too few sends
-  // were answered.
-  std::optional<clock::duration> bound() const;
+  struct waiting {
+    clock::time_point since;
+    size_t rounds;
+  };
+
+  // How long a round of tasks may take before its send is late; none
+  // while too few sends were answered.
+  std::optional<clock::duration> round_bound() const;
+
+  // When send `x` is late, after `per_round` per round.
+  clock::time_point due(const waiting& x, clock::duration per_round) const;
 
   double multiplier_;
   clock::duration min_wait_;
-  // The sends waited for, by id, and when each went out.
-  std::map<uint64_t, clock::time_point> waiting_;
-  // How long the answered sends took.
+  // The sends waited for, by id.
+  std::map<uint64_t, waiting> waiting_;
+  // How long the answered sends took per round of tasks.
   std::vector<clock::duration> took_;
 };
 
