@@ -280,16 +280,20 @@ bool node_map_stages::run_stage(
   };
   for (const auto& [k, why] : unreached)
     fail(k, why);
-  // A task goes to the first node that keeps its input and is here.
-  for (uint32_t i = 0; i < n; ++i)
+  // A task goes to a node that keeps its input and is here: the first,
+  // or the node of a copy where that evens out the nodes' loads.
+  for (uint32_t i = 0; i < n; ++i) {
+    std::vector<size_t> keepers;
     for (const auto& where : detail::map_task_locations(
            target, partitions != nullptr ? partitions->at(i) : i)) {
       auto k = std::find(addresses.begin(), addresses.end(), where);
-      if (k != addresses.end()) {
-        tasks.prefer(i, static_cast<size_t>(k - addresses.begin()));
-        break;
-      }
+      if (k != addresses.end())
+        keepers.push_back(static_cast<size_t>(k - addresses.begin()));
     }
+    if (!keepers.empty())
+      tasks.prefer(i, keepers);
+  }
+  tasks.balance();
   using sent = sent_stage;
   // The stages sent and not done yet, by message id.
   std::map<uint64_t, sent> out;

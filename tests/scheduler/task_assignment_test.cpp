@@ -110,3 +110,54 @@ TEST_CASE("a task goes to the node that keeps its input, unless that node "
   b.prefer(0, 0);
   CHECK(b.take_unsent(0).empty());
 }
+
+TEST_CASE("balance moves tasks to the other node that keeps their input "
+          "until neither node's load is lower with one more task",
+          "[scheduler][tasks]") {
+  // Six blocks of node 0, each copied to node 1: the last three move.
+  task_assignment a{6, 2, 4};
+  for (uint32_t i = 0; i < 6; ++i)
+    a.prefer(i, {0, 1});
+  a.balance();
+  CHECK(a.take_unsent(0) == tasks{0, 1, 2});
+  CHECK(a.take_unsent(1) == tasks{3, 4, 5});
+  // 41 tasks on node 0 against 16 on node 1 (a receiver that stored faster
+  // on node 0): 29 against 28.
+  task_assignment b{57, 2, 4};
+  for (uint32_t i = 0; i < 57; ++i)
+    b.prefer(i, i < 41 ? std::vector<size_t>{0, 1} : std::vector<size_t>{1, 0});
+  b.balance();
+  CHECK(b.take_unsent(0).size() == 29);
+  CHECK(b.take_unsent(1).size() == 28);
+}
+
+TEST_CASE("balance weighs the nodes' task slots and moves no task that "
+          "only one node keeps, that was sent, or to a failed node",
+          "[scheduler][tasks]") {
+  // Node 0 has 2 slots, node 1 one: of 9 tasks node 1 keeps first, node 0
+  // takes 6 (3 rounds each).
+  task_assignment a{9, std::vector<size_t>{2, 1}, 4};
+  for (uint32_t i = 0; i < 9; ++i)
+    a.prefer(i, {1, 0});
+  a.balance();
+  CHECK(a.take_unsent(0) == tasks{3, 4, 5, 6, 7, 8});
+  CHECK(a.take_unsent(1) == tasks{0, 1, 2});
+  // Tasks 0-3 only node 0 keeps, 4 and 5 node 0 and node 1, which failed:
+  // node 2 gets none.
+  task_assignment b{6, 3, 4};
+  b.node_failed(1, "lost");
+  for (uint32_t i = 0; i < 4; ++i)
+    b.prefer(i, 0);
+  b.prefer(4, {0, 1});
+  b.prefer(5, {0, 1});
+  b.balance();
+  CHECK(b.take_unsent(0) == tasks{0, 1, 2, 3, 4, 5});
+  CHECK(b.take_unsent(2).empty());
+  // Tasks that were sent stay where they are.
+  task_assignment c{2, 2, 4};
+  c.prefer(0, {0, 1});
+  c.prefer(1, {0, 1});
+  CHECK(c.take_unsent(0) == tasks{0, 1});
+  c.balance();
+  CHECK(c.take_unsent(1).empty());
+}

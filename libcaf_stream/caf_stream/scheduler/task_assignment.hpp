@@ -10,8 +10,8 @@ namespace caf_stream {
 /// Where the tasks of one stage run when they go to worker nodes, and where
 /// a task goes again when its node fails (a small part of Spark's
 /// TaskSetManager). The tasks start spread over the nodes in proportion to
-/// their task slots (round-robin, weighted and interleaved), or on the node
-/// that keeps their input (`prefer`). The unfinished tasks of
+/// their task slots (round-robin, weighted and interleaved), or on a node
+/// that keeps their input (`prefer`, `balance`). The unfinished tasks of
 /// a node that fails go to the next node that has not failed, or to the
 /// driver once every node failed. A task fails the stage once it failed
 /// `max_failures` times (`stream.task.max-failures`).
@@ -28,6 +28,21 @@ public:
   /// Task `task` runs on node `node`, which keeps its input (Spark's
   /// preferred location), unless it was sent, finished, or the node failed.
   void prefer(uint32_t task, size_t node);
+
+  /// Task `task`'s input is kept on `nodes`, in order (a block's node, then
+  /// the node of its copy): it runs on the first that has not failed,
+  /// unless `balance` moves it to another of them. As `prefer(task, node)`
+  /// otherwise.
+  void prefer(uint32_t task, const std::vector<size_t>& nodes);
+
+  /// Evens out the nodes' loads (their unsent tasks over their task slots)
+  /// where tasks' inputs are kept on more than one node: a task moves to
+  /// another node that keeps its input while that node's load, with the
+  /// task, stays below its own node's. Where two receivers store at
+  /// different rates, the node of the faster one would otherwise get most
+  /// of each batch's tasks while the other waits; a block's copy
+  /// (`stream.receiver.replication` 2) makes the move cost no fetch.
+  void balance();
 
   /// The tasks of node `node` that were not sent to it yet, in order; marks
   /// them as sent.
@@ -61,11 +76,15 @@ private:
     bool sent = false;
     bool finished = false;
     size_t failures = 0;
+    // The nodes that keep its input and had not failed when preferred.
+    std::vector<size_t> keepers;
   };
 
   size_t next_node(size_t after) const;
 
   std::vector<task> tasks_;
+  // The nodes' task slots, each at least 1.
+  std::vector<size_t> slots_;
   std::vector<bool> failed_;
   size_t max_failures_;
   size_t finished_ = 0;

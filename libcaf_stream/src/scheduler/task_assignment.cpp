@@ -18,6 +18,8 @@ task_assignment::task_assignment(size_t num_tasks,
                                  const std::vector<size_t>& slots,
                                  size_t max_failures)
   : tasks_(num_tasks), failed_(slots.size()), max_failures_(max_failures) {
+  for (auto x : slots)
+    slots_.push_back(std::max<size_t>(x, 1));
   if (slots.empty())
     return;
   // Smooth weighted round-robin: each turn every node gains its slots, the
@@ -25,12 +27,12 @@ task_assignment::task_assignment(size_t num_tasks,
   // total back. Equal slots make plain round-robin.
   std::vector<int64_t> gained(slots.size());
   int64_t total = 0;
-  for (auto x : slots)
-    total += static_cast<int64_t>(std::max<size_t>(x, 1));
+  for (auto x : slots_)
+    total += static_cast<int64_t>(x);
   for (auto& x : tasks_) {
     size_t best = 0;
-    for (size_t k = 0; k < slots.size(); ++k) {
-      gained[k] += static_cast<int64_t>(std::max<size_t>(slots[k], 1));
+    for (size_t k = 0; k < slots_.size(); ++k) {
+      gained[k] += static_cast<int64_t>(slots_[k]);
       if (gained[k] > gained[best])
         best = k;
     }
@@ -40,9 +42,48 @@ task_assignment::task_assignment(size_t num_tasks,
 }
 
 void task_assignment::prefer(uint32_t task, size_t node) {
+  prefer(task, std::vector<size_t>{node});
+}
+
+void task_assignment::prefer(uint32_t task, const std::vector<size_t>& nodes) {
   auto& x = tasks_.at(task);
-  if (node < failed_.size() && !failed_[node] && !x.sent && !x.finished)
-    x.where = node;
+  if (x.sent || x.finished)
+    return;
+  x.keepers.clear();
+  for (auto k : nodes)
+    if (k < failed_.size() && !failed_[k])
+      x.keepers.push_back(k);
+  if (!x.keepers.empty())
+    x.where = x.keepers.front();
+}
+
+void task_assignment::balance() {
+  std::vector<size_t> load(failed_.size());
+  for (const auto& x : tasks_)
+    if (x.where != driver && !x.sent && !x.finished)
+      ++load[x.where];
+  // Whether node `b` with one more task stays below node `a`'s load.
+  auto lighter = [&](size_t b, size_t a) {
+    return (load[b] + 1) * slots_[a] < load[a] * slots_[b];
+  };
+  // Each move lowers the sum of load(load + 1) over the slots: it ends.
+  for (auto moved = true; moved;) {
+    moved = false;
+    // The last tasks move first: the first stay where they were.
+    for (auto i = tasks_.size(); i-- > 0;) {
+      auto& x = tasks_[i];
+      if (x.sent || x.finished || x.keepers.size() < 2 || x.where == driver)
+        continue;
+      for (auto k : x.keepers) {
+        if (k == x.where || failed_[k] || !lighter(k, x.where))
+          continue;
+        --load[x.where];
+        ++load[k];
+        x.where = k;
+        moved = true;
+      }
+    }
+  }
 }
 
 std::vector<uint32_t> task_assignment::take_unsent(size_t node) {
