@@ -337,6 +337,28 @@ TEST_CASE("with replication 2, the partitions of a killed worker's blocks "
                      + c.b.address));
 }
 
+TEST_CASE("with replication 2, a batch's map tasks run on the worker that "
+          "keeps its blocks and on the worker that keeps their copies",
+          "[receiver][nodes][blocks]") {
+  support::debug_log debug{"executor"};
+  support::log_capture log{"executor"};
+  support::log_capture receivers{"receiver"};
+  support::acked_source source{300, 10, 300};
+  copied_to_b c{source, graph::sums};
+  // Node a stored all 30 blocks, each copied to node b, before the first
+  // batch: their map tasks are shared out, 15 each.
+  support::wait_acked_on(c.a, source, receivers, 300);
+  REQUIRE(c.d.run_until(300));
+  CHECK(c.d.out->numbers() == range(300));
+  CHECK(c.d.out->sums() == sums_model(300));
+  CHECK(c.d.out->failures().empty());
+  CHECK(log.contains("batch 1000 ms: 15 map tasks of stream 2 ran on the "
+                     "worker node " + c.a.address));
+  CHECK(log.contains("batch 1000 ms: 15 map tasks of stream 2 ran on the "
+                     "worker node " + c.b.address));
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
 TEST_CASE("a worker that stops gracefully hands the blocks it keeps to the "
           "driver with their records",
           "[receiver][nodes][blocks]") {
