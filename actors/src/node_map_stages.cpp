@@ -261,13 +261,7 @@ bool node_map_stages::run_stage(
   for (size_t k = 0; k < addresses.size(); ++k)
     if (auto node = reach(addresses[k]); !node)
       unreached.emplace_back(k, why_not(node.error()));
-  auto slots = slots_of(addresses);
-  task_assignment tasks{n, slots, opts_.task_max_failures};
-  // The rounds `count` tasks take on node `k`'s slots (for speculation).
-  auto rounds = [&](size_t k, size_t count) {
-    auto per_round = std::max<size_t>(1, slots[k]);
-    return (count + per_round - 1) / per_round;
-  };
+  task_assignment tasks{n, slots_of(addresses), opts_.task_max_failures};
   auto fail = [&](size_t k, const std::string& why) {
     nodes_.erase(addresses[k]);
     auto rest = excluded_.failed(addresses[k], node_exclusion::clock::now());
@@ -441,7 +435,7 @@ bool node_map_stages::run_stage(
       auto& node = nodes_.at(addresses[k]);
       auto mine = stage.shuffle.tasks;
       self_->send(node, reduce_tasks_atom::value, id, std::move(stage));
-      late.sent(id, speculation::clock::now(), rounds(k, mine.size()));
+      late.sent(id, speculation::clock::now(), tasks.rounds(k, mine.size()));
       out.emplace(id, sent{k, node.address(), std::move(mine), true});
     }
   };
@@ -477,7 +471,7 @@ bool node_map_stages::run_stage(
         self_->send(*node, count_tasks_atom::value, id, std::move(stage));
       else
         self_->send(*node, result_tasks_atom::value, id, std::move(stage));
-      late.sent(id, speculation::clock::now(), rounds(k, mine.size()));
+      late.sent(id, speculation::clock::now(), tasks.rounds(k, mine.size()));
       out.emplace(id, sent{k, node->address(), std::move(mine)});
     }
     // Every map task's buckets wait on the nodes: the reduce tasks go

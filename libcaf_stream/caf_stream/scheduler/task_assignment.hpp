@@ -44,6 +44,10 @@ public:
   /// (`stream.receiver.replication` 2) makes the move cost no fetch.
   void balance();
 
+  /// The rounds `count` tasks take on node `node`'s task slots (rounded
+  /// up): how long a send of them may take, in tasks (`speculation`).
+  size_t rounds(size_t node, size_t count) const;
+
   /// The tasks of node `node` that were not sent to it yet, in order; marks
   /// them as sent.
   std::vector<uint32_t> take_unsent(size_t node);

@@ -86,6 +86,11 @@ void task_assignment::balance() {
   }
 }
 
+size_t task_assignment::rounds(size_t node, size_t count) const {
+  auto per_round = slots_.at(node);
+  return (count + per_round - 1) / per_round;
+}
+
 std::vector<uint32_t> task_assignment::take_unsent(size_t node) {
   std::vector<uint32_t> result;
   for (size_t i = 0; i < tasks_.size(); ++i) {
