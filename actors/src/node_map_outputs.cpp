@@ -68,6 +68,9 @@ std::map<size_t, reduce_stage> node_map_stages::reduce_stages(
   std::vector<place> places(num_maps);
   std::vector<size_t> holders;
   for (const auto& [id, x] : held) {
+    // A late stage's tasks ran again elsewhere.
+    if (x.late)
+      continue;
     if (!x.held || !nodes_.count(addresses[x.node]))
       return {};
     holders.push_back(x.node);

@@ -378,7 +378,16 @@ bool node_map_stages::run_stage(
       return;
     }
     auto bytes = total_bytes(outputs);
-    auto why = take(x.tasks, outputs, tasks);
+    // A task that another answer finished first (a late node's, or a copy
+    // of its tasks') is taken from that answer only.
+    auto mine = x.tasks;
+    if (outputs.size() == mine.size())
+      for (auto j = mine.size(); j-- > 0;)
+        if (tasks.is_finished(mine[j])) {
+          mine.erase(mine.begin() + static_cast<ptrdiff_t>(j));
+          outputs.erase(outputs.begin() + static_cast<ptrdiff_t>(j));
+        }
+    auto why = take(mine, outputs, tasks);
     if (!why.empty()) {
       fail(x.node, why);
       return;
@@ -398,6 +407,13 @@ bool node_map_stages::run_stage(
     fetches.drop(id);
     late.dropped(id);
     release(id, x);
+    // Its tasks run elsewhere already, and its node rests.
+    if (x.late) {
+      log_->debug("batch {}: {} tasks on the worker node {}, given up on as "
+                  "late, failed: {}",
+                  t, what, addresses[x.node], why);
+      return;
+    }
     if (x.reduce) {
       reduce_here("the worker node " + addresses[x.node] + " failed: " + why);
       return;
@@ -417,6 +433,91 @@ bool node_map_stages::run_stage(
         ++i;
       }
     }
+  };
+  // Stage `id`'s answer is late (`stream.speculation`): the node's
+  // unfinished map tasks run again elsewhere as copies, which count as no
+  // failure (Spark's speculative tasks), and the node gets none for a
+  // while. Its stages are not waited for, but an answer of theirs is taken
+  // if it comes first (`first_answer`). A late reduce stage fails.
+  auto speculate = [&](uint64_t id) {
+    auto i = out.find(id);
+    if (i == out.end() || i->second.late)
+      return;
+    std::string why = "its answer is late (stream.speculation: the other "
+                      "nodes answered sooner)";
+    if (i->second.reduce) {
+      failed(id, why);
+      return;
+    }
+    auto k = i->second.node;
+    auto rest = excluded_.failed(addresses[k], node_exclusion::clock::now());
+    log_->warn("batch {}: {} tasks on the worker node {} run again elsewhere "
+               "(the node gets none for {} s): {}; its answer is taken if it "
+               "comes first",
+               t, what, addresses[k],
+               std::chrono::duration_cast<std::chrono::seconds>(rest).count(),
+               why);
+    tasks.node_late(k);
+    for (auto j = out.begin(); j != out.end();) {
+      auto& x = j->second;
+      if (x.node != k || x.reduce) {
+        ++j;
+        continue;
+      }
+      // The buckets it holds for other tasks are not needed: those run
+      // elsewhere too.
+      if (x.held) {
+        release(j->first, x);
+        j = out.erase(j);
+        continue;
+      }
+      if (!x.host) {
+        x.late = true;
+        late.dropped(j->first);
+        given_up(j->first, addresses[k]);
+      }
+      ++j;
+    }
+  };
+  // Late stage `id` answered: its answer is taken if no other answer
+  // covers one of its tasks yet (Spark takes a task's first result), and
+  // the copies that run its tasks alone are not waited for (their answers
+  // are released as they come).
+  auto first_answer = [&](uint64_t id) {
+    auto& x = out.at(id);
+    auto covered = [&](uint32_t task) {
+      return tasks.is_finished(task)
+             || std::any_of(out.begin(), out.end(), [&](const auto& y) {
+                  return y.first != id && !y.second.reduce && y.second.host
+                         && std::count(y.second.tasks.begin(),
+                                       y.second.tasks.end(), task)
+                              > 0;
+                });
+    };
+    if (std::any_of(x.tasks.begin(), x.tasks.end(), covered))
+      return false;
+    x.late = false;
+    tasks.answered_by(x.node, x.tasks);
+    given_up_.erase(id);
+    excluded_.succeeded(addresses[x.node]);
+    auto mine = [&](uint32_t task) {
+      return std::count(x.tasks.begin(), x.tasks.end(), task) > 0;
+    };
+    for (auto j = out.begin(); j != out.end();) {
+      auto& y = j->second;
+      if (j->first != id && !y.reduce && !y.late && !y.host
+          && std::all_of(y.tasks.begin(), y.tasks.end(), mine)) {
+        late.dropped(j->first);
+        j = out.erase(j);
+      } else {
+        ++j;
+      }
+    }
+    log_->info("batch {}: the worker node {} answered its {} {} tasks "
+               "before their copies, after it was given up on as late: its "
+               "answer is taken",
+               t, addresses[x.node], x.tasks.size(), what);
+    return true;
   };
   // Sends the reduce tasks to the nodes that hold the buckets.
   auto start_reduce = [&] {
@@ -440,8 +541,9 @@ bool node_map_stages::run_stage(
     }
   };
   auto waiting = [&] {
-    return std::any_of(out.begin(), out.end(),
-                       [](const auto& x) { return !x.second.held; });
+    return std::any_of(out.begin(), out.end(), [](const auto& x) {
+      return !x.second.held && !x.second.late;
+    });
   };
   while (!tasks.done()) {
     auto sent_any = false;
@@ -504,6 +606,12 @@ bool node_map_stages::run_stage(
           }
           auto& x = i->second;
           x.host = std::move(host);
+          if (x.late && !first_answer(id)) {
+            host = std::move(x.host);
+            out.erase(i);
+            late_answer(id, host);
+            return;
+          }
           late.answered(id, speculation::clock::now());
           if (on_nodes && !x.reduce) {
             // The buckets wait on the node for the reduce tasks.
@@ -554,17 +662,13 @@ bool node_map_stages::run_stage(
         },
         caf::after(wait) >> [&] {
           if (speculating) {
-            for (auto id : late.late(speculation::clock::now())) {
-              if (auto i = out.find(id); i != out.end() && !i->second.reduce)
-                given_up(id, addresses[i->second.node]);
-              failed(id, "its answer is late (stream.speculation: "
-                           "the other nodes answered sooner)");
-            }
+            for (auto id : late.late(speculation::clock::now()))
+              speculate(id);
             return;
           }
           std::vector<uint64_t> gone;
           for (auto& [id, x] : out)
-            if (!x.held)
+            if (!x.held && !x.late)
               gone.push_back(id);
           for (auto id : gone)
             failed(id, "no answer within stream.state-timeout ("

@@ -142,7 +142,9 @@ private:
   // its buckets wait there; `spans`: each bucket's offset and size, by
   // task); a reduce stage (`reduce`) until its records were fetched.
   // `host`: the node's task host, which holds the outputs (of `sizes`
-  // bytes).
+  // bytes). `late`: given up on as late (`speculation`), its tasks run
+  // again elsewhere and it is not waited for, but its answer is taken if
+  // it comes first.
   struct sent_stage {
     sent_stage(size_t node, caf::actor_addr actor,
                std::vector<uint32_t> tasks, bool reduce = false)
@@ -159,6 +161,7 @@ private:
     caf::actor host;
     bool reduce = false;
     bool held = false;
+    bool late = false;
     std::vector<uint64_t> sizes;
     std::vector<uint64_t> spans;
   };

@@ -190,10 +190,10 @@ struct stream_options {
   /// fails or is lost runs again on the next node, then on the driver.
   size_t task_max_failures = 4;
 
-  /// `stream.speculation.enabled`: whether the map tasks of a worker node
-  /// whose answer is late run again elsewhere (Spark's `spark.speculation`,
-  /// off by default there; here on, so that a frozen node does not hold the
-  /// batches up until its connection times out). A node's answer is late
+  /// `stream.speculation.enabled`: whether copies of a worker node's map
+  /// tasks run elsewhere when its answer is late, the first answer winning
+  /// (Spark's `spark.speculation`, off there; on here, so that a frozen
+  /// node does not hold batches up until its connection times out). Late:
   /// once at least as many nodes answered as are still waited for, and it
   /// took `stream.speculation.multiplier` (1.5) times their median per
   /// round of tasks (tasks over task slots) for each of its rounds, and at

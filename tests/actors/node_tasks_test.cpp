@@ -197,8 +197,9 @@ struct two_nodes {
 
   // Freezes node a after batch 1 of a driver with `opts`, then runs
   // batches 2 and 3: the counts stay exact, batch 2 gives node a's tasks
-  // to node b for `why`, and batch 3 runs all 4 on node b (node a rests).
-  void check_frozen_a(const stream_options& opts, const std::string& why) {
+  // to node b as the executor logs after the node's address (`what`), and
+  // batch 3 runs all 4 on node b (node a rests).
+  void check_frozen_a(const stream_options& opts, const std::string& what) {
     driver d{opts};
     d.run_batch(1);
     a.proc.freeze();
@@ -206,8 +207,7 @@ struct two_nodes {
     d.run_batch(3);
     check_counts(*d.out, 3);
     CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
-                       + a.address + " failed, they run again elsewhere (the "
-                       "node gets none for 5 s): " + why));
+                       + a.address + what));
     CHECK(log.contains("batch 3000 ms: 4 map tasks of stream 3 ran on the "
                        "worker node " + b.address));
   }
@@ -386,7 +386,9 @@ TEST_CASE_METHOD(two_nodes,
   auto opts = driver_options({a.address, b.address});
   opts.state_timeout = duration{2000};
   opts.speculation = false;
-  check_frozen_a(opts, "no answer within stream.state-timeout (2000 ms)");
+  check_frozen_a(opts, " failed, they run again elsewhere (the node gets "
+                       "none for 5 s): no answer within stream.state-timeout "
+                       "(2000 ms)");
 }
 
 TEST_CASE_METHOD(two_nodes,
@@ -395,7 +397,8 @@ TEST_CASE_METHOD(two_nodes,
                  "[actors][nodes][tasks]") {
   // Node b answers batch 2's tasks; node a's answer is late after 500 ms
   // (stream.speculation.min-task-runtime), not 60 s.
-  check_frozen_a(speculating(), "its answer is late");
+  check_frozen_a(speculating(), " run again elsewhere (the node gets none "
+                                "for 5 s): its answer is late");
 }
 
 TEST_CASE_METHOD(two_nodes,
@@ -414,8 +417,43 @@ TEST_CASE_METHOD(two_nodes,
   d.run_batches(3, input.size());
   check_counts(*d.out, input.size());
   CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
-                     + a.address + " failed, they run again elsewhere"));
+                     + a.address + " run again elsewhere"));
   // Not 5 s of rest as a failed node: batch 3's tasks are shared again.
+  CHECK(log.contains("batch 3000 ms: 2 map tasks of stream 3 ran on the "
+                     "worker node " + a.address));
+}
+
+TEST_CASE_METHOD(two_nodes,
+                 "a worker node given up on as late whose answer comes before "
+                 "its tasks' copies answer has its answer taken",
+                 "[actors][nodes][tasks]") {
+  // Node a is given up on 3 s after batch 2's tasks went out, not 500 ms:
+  // time for this test to freeze node b first, even on a loaded machine.
+  auto opts = speculating();
+  opts.speculation_min_task_runtime = duration{3000};
+  driver d{opts};
+  d.run_batch(1);
+  a.proc.freeze();
+  d.start_batch(2);
+  // Node b answers its share of batch 2, then freezes: the copies of node
+  // a's tasks, which go to node b, wait there.
+  REQUIRE(log.wait_for("batch 2000 ms: 2 map tasks of stream 3 ran on the "
+                       "worker node " + b.address
+                       + " (their buckets stay there)"));
+  b.proc.freeze();
+  REQUIRE(log.wait_for("batch 2000 ms: map tasks on the worker node "
+                       + a.address + " run again elsewhere"));
+  a.proc.resume();
+  REQUIRE(log.wait_for("batch 2000 ms: the worker node " + a.address
+                       + " answered its 2 map tasks before their copies"));
+  // Node b holds buckets that the reduce tasks read.
+  b.proc.resume();
+  d.out->wait_for(2);
+  d.run_batches(3, input.size());
+  check_counts(*d.out, input.size());
+  CHECK_FALSE(log.contains("run on the driver"));
+  CHECK_FALSE(log.contains("failed"));
+  // Node a does not rest: batch 3's tasks are shared again.
   CHECK(log.contains("batch 3000 ms: 2 map tasks of stream 3 ran on the "
                      "worker node " + a.address));
 }

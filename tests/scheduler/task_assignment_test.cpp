@@ -83,6 +83,34 @@ TEST_CASE("a task that failed stream.task.max-failures times fails the "
   }
 }
 
+TEST_CASE("a late node's tasks run again elsewhere as copies, which count "
+          "as no failure, and are its again if it answers first",
+          "[scheduler][tasks]") {
+  // A task fails the stage at its second failure: a copy that counted as
+  // one would fail it at the first real one.
+  task_assignment a{4, 3, 2};
+  CHECK(a.take_unsent(0) == tasks{0, 3});
+  CHECK(a.take_unsent(1) == tasks{1});
+  CHECK(a.take_unsent(2) == tasks{2});
+  a.finished(3);
+  a.node_late(0);
+  // Task 0 goes to node 1 (task 3 had finished); node 0 gets no more.
+  CHECK(a.take_unsent(1) == tasks{0});
+  CHECK(a.take_unsent(0).empty());
+  CHECK(a.failed_nodes() == 1);
+  CHECK_FALSE(a.is_finished(0));
+  CHECK(a.is_finished(3));
+  // Node 0 answers task 0 before node 1 does: node 1's failure then moves
+  // only its own task, whose first failure it is.
+  a.answered_by(0, tasks{0});
+  a.node_failed(1, "lost");
+  CHECK(a.take_unsent(2) == tasks{1});
+  CHECK(a.take_unsent(0).empty());
+  for (uint32_t i : {0, 1, 2})
+    a.finished(i);
+  CHECK(a.done());
+}
+
 TEST_CASE("without nodes every task runs on the driver",
           "[scheduler][tasks]") {
   task_assignment a{3, 0, 4};

@@ -63,6 +63,22 @@ public:
   /// the count when a task thereby failed `max_failures` times.
   void node_failed(size_t node, const std::string& why);
 
+  /// Node `node`'s answer is late (`speculation`): its unfinished tasks go
+  /// elsewhere as node_failed's do, but as copies, which count as no
+  /// failure (Spark's speculative tasks); the node's answer still counts if
+  /// it comes first (`answered_by`). It gets no more of the stage's tasks.
+  void node_late(size_t node);
+
+  /// Node `node` answered `tasks` first, although it was late and they went
+  /// elsewhere: they are its again, so that a failure of the node of their
+  /// copies does not move them.
+  void answered_by(size_t node, const std::vector<uint32_t>& tasks);
+
+  /// Whether task `task` finished.
+  bool is_finished(uint32_t task) const {
+    return tasks_.at(task).finished;
+  }
+
   /// Whether every task finished.
   bool done() const noexcept {
     return finished_ == tasks_.size();
@@ -85,6 +101,10 @@ private:
   };
 
   size_t next_node(size_t after) const;
+
+  // Moves node `node`'s unfinished tasks to the next node; counts a
+  // failure of each unless `why` is null.
+  void move_from(size_t node, const std::string* why);
 
   std::vector<task> tasks_;
   // The nodes' task slots, each at least 1.

@@ -116,18 +116,35 @@ void task_assignment::finished(uint32_t task) {
 }
 
 void task_assignment::node_failed(size_t node, const std::string& why) {
+  move_from(node, &why);
+}
+
+void task_assignment::node_late(size_t node) {
+  move_from(node, nullptr);
+}
+
+void task_assignment::answered_by(size_t node,
+                                  const std::vector<uint32_t>& tasks) {
+  for (auto i : tasks) {
+    auto& x = tasks_.at(i);
+    x.where = node;
+    x.sent = true;
+  }
+}
+
+void task_assignment::move_from(size_t node, const std::string* why) {
   failed_.at(node) = true;
   auto next = next_node(node);
   for (size_t i = 0; i < tasks_.size(); ++i) {
     auto& x = tasks_[i];
     if (x.where != node || x.finished)
       continue;
-    if (++x.failures >= max_failures_)
+    if (why != nullptr && ++x.failures >= max_failures_)
       throw stream_error(errc::job_failure,
                          "task " + std::to_string(i) + " failed "
                            + std::to_string(x.failures)
                            + " times (stream.task.max-failures), last: "
-                           + why);
+                           + *why);
     x.where = next;
     x.sent = false;
   }
