@@ -24,6 +24,7 @@
 #include "caf_stream/scheduler/stage_placement.hpp"
 
 #include "block_fetch.hpp"
+#include "deadline.hpp"
 #include "node_map_stages.hpp"
 #include "task_spreader.hpp"
 
@@ -235,6 +236,8 @@ public:
           std::vector<uint64_t>&) {
         runner.late_answer(id, caf::actor_cast<caf::actor>(current_sender()));
       },
+      // A stage's wake-up that comes after the stage ended.
+      [&](deadline_atom, uint64_t) {},
       [&](stop_atom, bool graceful) {
         if (graceful && last_completed_)
           write_checkpoint(*last_completed_, true);

@@ -10,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
-#include "caf/after.hpp"
 #include "caf/blocking_actor.hpp"
 #include "caf/system_messages.hpp"
 
@@ -595,6 +594,8 @@ bool node_map_stages::run_stage(
         speculating = x < wait;
         wait = std::min(wait, x);
       }
+      if (auto wake_up = deadline_.arm(deadline::clock::now(), wait))
+        self_->delayed_send(self_, wait, deadline_atom::value, *wake_up);
       self_->receive(
         [&](map_done_atom, uint64_t id, std::vector<uint64_t>& sizes,
             std::vector<uint64_t>& spans) {
@@ -660,7 +661,9 @@ bool node_map_stages::run_stage(
                          + self_->system().render(dm.reason));
           fetch_more();
         },
-        caf::after(wait) >> [&] {
+        [&](deadline_atom, uint64_t wake_up) {
+          if (!deadline_.passed(wake_up, deadline::clock::now()))
+            return;
           if (speculating) {
             for (auto id : late.late(speculation::clock::now()))
               speculate(id);

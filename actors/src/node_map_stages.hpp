@@ -21,6 +21,7 @@
 #include "caf_stream/scheduler/job.hpp"
 #include "caf_stream/scheduler/node_exclusion.hpp"
 
+#include "deadline.hpp"
 #include "stage_inputs.hpp"
 
 namespace spdlog {
@@ -226,6 +227,8 @@ private:
   // until they answer.
   std::map<uint64_t, std::string> given_up_;
   uint64_t next_id_ = 0;
+  // The end of a stage's wait for answers (`caf::after` may wait longer).
+  deadline deadline_;
   std::shared_ptr<spdlog::logger> log_;
 };
 
