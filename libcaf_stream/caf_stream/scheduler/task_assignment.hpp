@@ -13,8 +13,9 @@ namespace caf_stream {
 /// their task slots (round-robin, weighted and interleaved), or on a node
 /// that keeps their input (`prefer`, `balance`). The unfinished tasks of
 /// a node that fails go to the next node that has not failed, or to the
-/// driver once every node failed. A task fails the stage once it failed
-/// `max_failures` times (`stream.task.max-failures`).
+/// driver once every node failed; those of a late node go there as copies
+/// (`node_late`). A task fails the stage once it failed `max_failures`
+/// times (`stream.task.max-failures`).
 class task_assignment {
 public:
   /// `num_nodes` may be 0: every task then runs on the driver.
