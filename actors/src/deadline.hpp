@@ -28,10 +28,12 @@ public:
   using clock = std::chrono::steady_clock;
 
   /// The wait ends at `now + wait`; returns the id of a wake-up to send
-  /// after `wait`, none if one that was sent comes by then.
+  /// after `wait`, none if one that was sent comes by then. A wake-up that
+  /// is overdue counts as lost (another receive of the actor may have
+  /// taken it).
   std::optional<uint64_t> arm(clock::time_point now, clock::duration wait) {
     due_ = now + wait;
-    if (armed_ && armed_at_ <= due_)
+    if (armed_ && armed_at_ <= due_ && armed_at_ >= now)
       return std::nullopt;
     armed_ = ++last_id_;
     armed_at_ = due_;

@@ -51,6 +51,11 @@ TEST_CASE("a deadline sends a wake-up when its wait moves nearer only, and "
   CHECK_FALSE(d.passed(4, start + 3s));
   CHECK(d.arm(start + 3s, 6s) == std::optional<uint64_t>{5});
   CHECK(d.passed(5, start + 9s));
+  // Wake-up 6, due at 10 s, never comes back (the actor's other receive
+  // took it): a wait armed after that sends its own.
+  CHECK(d.arm(start + 9s, 1s) == std::optional<uint64_t>{6});
+  CHECK(d.arm(start + 11s, 500ms) == std::optional<uint64_t>{7});
+  CHECK(d.passed(7, start + 11500ms));
 }
 
 namespace {
