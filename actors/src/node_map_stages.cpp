@@ -583,9 +583,15 @@ bool node_map_stages::run_stage(
     // tasks go elsewhere without waiting for the timeout. A node whose
     // answer is late (`stream.speculation.*`), or that does not answer
     // within `stream.state-timeout`, fails.
+    // When the stages went out or the last message came: a wake-up that
+    // ends no wait does not count.
+    auto progress = deadline::clock::now();
     while (waiting()) {
       // The wait ends when the next answer is late, if that comes first.
-      auto wait = opts_.state_timeout;
+      auto idle = std::chrono::duration_cast<duration>(deadline::clock::now()
+                                                       - progress);
+      auto wait = idle < opts_.state_timeout ? opts_.state_timeout - idle
+                                             : duration{0};
       auto until_late = late.until_late(speculation::clock::now());
       auto speculating = false;
       if (opts_.speculation && until_late) {
@@ -596,6 +602,7 @@ bool node_map_stages::run_stage(
       }
       if (auto wake_up = deadline_.arm(deadline::clock::now(), wait))
         self_->delayed_send(self_, wait, deadline_atom::value, *wake_up);
+      auto woke = false;
       self_->receive(
         [&](map_done_atom, uint64_t id, std::vector<uint64_t>& sizes,
             std::vector<uint64_t>& spans) {
@@ -662,6 +669,7 @@ bool node_map_stages::run_stage(
           fetch_more();
         },
         [&](deadline_atom, uint64_t wake_up) {
+          woke = true;
           if (!deadline_.passed(wake_up, deadline::clock::now()))
             return;
           if (speculating) {
@@ -677,6 +685,8 @@ bool node_map_stages::run_stage(
             failed(id, "no answer within stream.state-timeout ("
                          + to_string(opts_.state_timeout) + ")");
         });
+      if (!woke)
+        progress = deadline::clock::now();
     }
     auto local = tasks.take_for_driver();
     if (!local.empty()) {
