@@ -583,8 +583,8 @@ bool node_map_stages::run_stage(
     // tasks go elsewhere without waiting for the timeout. A node whose
     // answer is late (`stream.speculation.*`), or that does not answer
     // within `stream.state-timeout`, fails.
-    // When the stages went out or the last message came: a wake-up that
-    // ends no wait does not count.
+    // When the stages went out or the last message came (this loop's own
+    // wake-ups do not count).
     auto progress = deadline::clock::now();
     while (waiting()) {
       // The wait ends when the next answer is late, if that comes first.
