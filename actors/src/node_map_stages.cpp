@@ -16,7 +16,6 @@
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/node_directory.hpp"
-#include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/actors/worker_node.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/graph.hpp"
@@ -94,89 +93,6 @@ node_map_stages::stage_of(const detail::dstream_graph::stage_location& where,
                    where.path,
                    std::move(tasks),
                    std::move(inputs)};
-}
-
-caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
-  auto& node = nodes_[address];
-  if (node)
-    return node;
-  auto bound = excluded_.failed_lately(address)
-                 ? std::min(opts_.state_timeout, node_connect_bound)
-                 : opts_.state_timeout;
-  auto reached = reach_node(self_, directory_, address, "worker node", bound);
-  if (!reached) {
-    nodes_.erase(address);
-    return reached;
-  }
-  node = std::move(*reached);
-  self_->monitor(node);
-  auto lost = std::make_shared<std::atomic<bool>>(false);
-  node->attach_functor([lost] { *lost = true; });
-  lost_[address] = std::move(lost);
-  // Its task slots, for its share of a stage's tasks (one until it
-  // answers; a node that hangs answers nothing anyway).
-  self_->request(node, std::min(bound, node_connect_bound), slots_atom::value)
-    .receive([&](size_t n) { slots_[address] = n; }, [](caf::error&) {});
-  return node;
-}
-
-caf::actor node_map_stages::node_at(const std::string& address,
-                                    const caf::actor& named) {
-  // A block that names another actor than the lost one came from the node
-  // since (a new process on the address, or the same one, resumed and
-  // connected again: CAF 0.17 makes a new proxy once it dropped a node):
-  // that node is reached again. The lost one itself is not: over TLS, a
-  // handshake with a process that is dying leaves an error in the I/O
-  // thread's OpenSSL queue (CAF 0.17), which the next read of another
-  // node's connection takes for its own, and that connection closes.
-  auto i = nodes_.find(address);
-  auto lost = lost_.find(address);
-  if (i != nodes_.end() && lost != lost_.end() && *lost->second
-      && named != i->second)
-    nodes_.erase(i);
-  auto reached = reach(address);
-  return reached ? std::move(*reached) : caf::actor{};
-}
-
-void node_map_stages::late_answer(uint64_t id, const caf::actor& host) {
-  self_->send(host, release_atom::value, id);
-  auto i = given_up_.find(id);
-  if (i == given_up_.end())
-    return;
-  excluded_.succeeded(i->second);
-  log_->info("the worker node {} answered the tasks it was given up on "
-             "as late: it is slow, not lost, and gets tasks again",
-             i->second);
-  given_up_.erase(i);
-}
-
-void node_map_stages::given_up(uint64_t id, const std::string& address) {
-  given_up_.emplace(id, address);
-  // A node that never answers (frozen, then lost) leaves its entries: the
-  // oldest go.
-  while (given_up_.size() > 64)
-    given_up_.erase(given_up_.begin());
-}
-
-std::vector<size_t>
-node_map_stages::slots_of(const std::vector<std::string>& addresses) const {
-  std::vector<size_t> result;
-  for (const auto& x : addresses) {
-    auto i = slots_.find(x);
-    result.push_back(i != slots_.end() ? i->second : 1);
-  }
-  return result;
-}
-
-void node_map_stages::forget(const caf::actor_addr& node) {
-  for (auto i = nodes_.begin(); i != nodes_.end();) {
-    if (i->second.address() == node) {
-      slots_.erase(i->first);
-      i = nodes_.erase(i);
-    } else {
-      ++i;
-    }
-  }
 }
 
 bool node_map_stages::run(
@@ -289,7 +205,7 @@ bool node_map_stages::run_stage(
   tasks.balance();
   using sent = sent_stage;
   // The stages sent and not done yet, by message id.
-  std::map<uint64_t, sent> out;
+  sent_stages out;
   fetch_plan fetches{opts_.shuffle_fetch_chunk, opts_.shuffle_max_in_flight};
   speculation late{opts_.speculation_multiplier,
                    opts_.speculation_min_task_runtime};
@@ -457,25 +373,12 @@ bool node_map_stages::run_stage(
                std::chrono::duration_cast<std::chrono::seconds>(rest).count(),
                why);
     tasks.node_late(k);
-    for (auto j = out.begin(); j != out.end();) {
-      auto& x = j->second;
-      if (x.node != k || x.reduce) {
-        ++j;
-        continue;
-      }
-      // The buckets it holds for other tasks are not needed: those run
-      // elsewhere too.
-      if (x.held) {
-        release(j->first, x);
-        j = out.erase(j);
-        continue;
-      }
-      if (!x.host) {
-        x.late = true;
-        late.dropped(j->first);
-        given_up(j->first, addresses[k]);
-      }
-      ++j;
+    auto [marked, held] = mark_late(out, k);
+    for (const auto& [j, x] : held)
+      release(j, x);
+    for (auto j : marked) {
+      late.dropped(j);
+      given_up(j, addresses[k]);
     }
   };
   // Late stage `id` answered: its answer is taken if no other answer
@@ -483,35 +386,15 @@ bool node_map_stages::run_stage(
   // the copies that run its tasks alone are not waited for (their answers
   // are released as they come).
   auto first_answer = [&](uint64_t id) {
-    auto& x = out.at(id);
-    auto covered = [&](uint32_t task) {
-      return tasks.is_finished(task)
-             || std::any_of(out.begin(), out.end(), [&](const auto& y) {
-                  return y.first != id && !y.second.reduce && y.second.host
-                         && std::count(y.second.tasks.begin(),
-                                       y.second.tasks.end(), task)
-                              > 0;
-                });
-    };
-    if (std::any_of(x.tasks.begin(), x.tasks.end(), covered))
+    auto copies = answered_first(out, id, tasks);
+    if (!copies)
       return false;
-    x.late = false;
+    auto& x = out.at(id);
     tasks.answered_by(x.node, x.tasks);
     given_up_.erase(id);
     excluded_.succeeded(addresses[x.node]);
-    auto mine = [&](uint32_t task) {
-      return std::count(x.tasks.begin(), x.tasks.end(), task) > 0;
-    };
-    for (auto j = out.begin(); j != out.end();) {
-      auto& y = j->second;
-      if (j->first != id && !y.reduce && !y.late && !y.host
-          && std::all_of(y.tasks.begin(), y.tasks.end(), mine)) {
-        late.dropped(j->first);
-        j = out.erase(j);
-      } else {
-        ++j;
-      }
-    }
+    for (auto j : *copies)
+      late.dropped(j);
     log_->info("batch {}: the worker node {} answered its {} {} tasks "
                "before their copies, after it was given up on as late: its "
                "answer is taken",

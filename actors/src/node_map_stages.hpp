@@ -166,6 +166,22 @@ private:
     std::vector<uint64_t> sizes;
     std::vector<uint64_t> spans;
   };
+  // The stages sent and not done yet, by message id.
+  using sent_stages = std::map<uint64_t, sent_stage>;
+
+  // Node `node`'s answer is late: its stages in `out` that did not answer
+  // become late (their ids returned), and those that hold buckets leave
+  // `out` (returned, for the release of their outputs), since the node's
+  // tasks run elsewhere as copies (`task_assignment::node_late`).
+  static std::pair<std::vector<uint64_t>, sent_stages>
+  mark_late(sent_stages& out, size_t node);
+
+  // Late stage `id` answered: the ids of the copies that run its tasks
+  // alone, which leave `out`, and the stage is late no more; none if
+  // another answer covers one of its tasks already (it comes second).
+  static std::optional<std::vector<uint64_t>>
+  answered_first(sent_stages& out, uint64_t id, const task_assignment& tasks);
+
   // The reduce stages of `shuffle` at `where` (`num_maps` map tasks) for
   // the nodes that hold the buckets of map stages `held` (by id), by node
   // (an index into `addresses`): the partitions in proportion to their task
@@ -175,7 +191,7 @@ private:
   reduce_stages(const detail::rdd_node_base& shuffle,
                 const detail::dstream_graph::stage_location& where,
                 size_t num_maps, const std::vector<std::string>& addresses,
-                const std::map<uint64_t, sent_stage>& held);
+                const sent_stages& held);
   // The node actor at `address`, reached (and monitored) once.
   caf::expected<caf::actor> reach(const std::string& address);
 
