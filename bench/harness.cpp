@@ -23,8 +23,9 @@
 //            running_usbk,running_mws] [--workers=2] [--lines=100000]
 //           [--batches=10] [--tcp-workloads=word_count,grep]
 //           [--intervals=1000,100,10] [--probe-batches=30] [--probes=6]
-//           [--repeats=5] [--seconds=1] [--out=bench-results] [--no-tcp]
-//           [--malloc-defaults] [--no-huge-pages]
+//           [--tcp-start=R] [--repeats=5] [--seconds=1]
+//           [--out=bench-results] [--no-tcp] [--malloc-defaults]
+//           [--no-huge-pages]
 //   harness --callgrind [--callgrind-workload=word_count] [--baseline]
 //           [--lines=N] [--batches=B]   (bench/callgrind.sh runs it)
 
@@ -78,6 +79,9 @@ struct settings {
   size_t batches;
   size_t probe_batches;
   size_t probes;
+  // The search's first offered rate (0: a quarter of the engine-only rate,
+  // or half the TCP loop's).
+  double tcp_start;
   size_t repeats;
   double seconds;
   std::string out;
@@ -103,6 +107,7 @@ settings parse(int argc, char** argv) {
   s.batches = bench::arg(argc, argv, "batches", s.quick ? 3 : 10);
   s.probe_batches = bench::arg(argc, argv, "probe-batches", 30);
   s.probes = bench::arg(argc, argv, "probes", s.quick ? 2 : 6);
+  s.tcp_start = bench::arg_number(argc, argv, "tcp-start", 0);
   s.repeats = bench::arg(argc, argv, "repeats", s.quick ? 1 : 5);
   s.seconds = bench::arg_number(argc, argv, "seconds", s.quick ? 0 : 1);
   s.out = bench::arg_text(argc, argv, "out", "bench-results");
@@ -550,15 +555,24 @@ double probe_seconds(const settings& s, int64_t interval_ms) {
   return std::max(2.0, batches * static_cast<double>(interval_ms) / 1000.0);
 }
 
+// The block interval of a probe: four blocks per worker and batch (as
+// Spark's tuning guide advises a few tasks per core, so that a task held up
+// by the receiver or the load generator on a shared core leaves the rest to
+// the other workers), but none shorter than 5 ms.
+duration probe_block_interval(const settings& s, int64_t interval_ms) {
+  auto workers = static_cast<int64_t>(s.workers);
+  auto one_per_worker = std::max<int64_t>(1, interval_ms / workers);
+  return duration{std::min(one_per_worker,
+                           std::max<int64_t>(5, interval_ms / (4 * workers)))};
+}
+
 // One run at a fixed offered rate: child process, real clock.
 void run_probe(const settings& s, const bench::workload& w, int64_t interval_ms,
                double rate, FILE* out) {
   auto seconds = probe_seconds(s, interval_ms);
   generator_process gen{generator_args(w, rate, seconds, 0)};
   auto opts = options(s);
-  // One block per worker and batch: the batch's partitions.
-  opts.block_interval = duration{
-    std::max<int64_t>(1, interval_ms / static_cast<int64_t>(s.workers))};
+  opts.block_interval = probe_block_interval(s, interval_ms);
   testing::temporary_directory dir;
   streaming_context ssc{duration{interval_ms}, opts};
   if (w.stateful)
@@ -950,15 +964,15 @@ int run(int argc, char** argv) {
     "harness [--quick] [--workloads=grep,word_count,top_k,windowed,"
     "running_usbk,running_mws] [--workers=2] [--lines=100000] [--batches=10] "
     "[--tcp-workloads=word_count,grep] [--intervals=1000,100,10] "
-    "[--probe-batches=30] [--probes=6] [--repeats=5] [--seconds=1] "
-    "[--out=bench-results] [--no-tcp] [--malloc-defaults] "
+    "[--probe-batches=30] [--probes=6] [--tcp-start=R] [--repeats=5] "
+    "[--seconds=1] [--out=bench-results] [--no-tcp] [--malloc-defaults] "
     "[--no-huge-pages]\n"
     "       harness --callgrind [--callgrind-workload=word_count] "
     "[--baseline] [--lines=N] [--batches=B]",
     {"quick", "workloads", "workers", "lines", "batches", "tcp-workloads",
-     "intervals", "probe-batches", "probes", "repeats", "seconds", "out",
-     "no-tcp", "malloc-defaults", "no-huge-pages", "callgrind",
-     "callgrind-workload", "baseline"});
+     "intervals", "probe-batches", "probes", "tcp-start", "repeats",
+     "seconds", "out", "no-tcp", "malloc-defaults", "no-huge-pages",
+     "callgrind", "callgrind-workload", "baseline"});
   auto s = parse(argc, argv);
   // Not under callgrind: valgrind would not follow the program run again.
   if (s.huge_pages && !bench::has_flag(argc, argv, "callgrind"))
@@ -1013,9 +1027,9 @@ int run(int argc, char** argv) {
         tcp_base[name] = std::max(tcp_base[name],
                                   tcp_baseline(w, s.quick ? 200000 : 2000000));
       }
-      double start = 0;
+      auto start = s.tcp_start;
       for (auto& e : es)
-        if (e.workload == name)
+        if (start == 0 && e.workload == name)
           start = e.engine_rate / 4;
       if (start == 0)
         start = tcp_base[name] / 2;
