@@ -19,6 +19,8 @@
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/summing_operator.hpp"
+
 using namespace caf_stream;
 using namespace caf_stream::actors;
 using caf_stream::detail::block_records;
@@ -28,33 +30,7 @@ namespace {
 
 using records = std::vector<int64_t>;
 
-// A state stream whose partition is a running sum: an update adds the
-// batch's records and gives the new sum; a negative record fails it. A
-// partition holds one key, its sum, once a record came.
-class summing_operator final : public basic_state_operator<int64_t, int64_t> {
-public:
-  std::string signature() const override {
-    return "summing<int64_t>";
-  }
-
-protected:
-  size_t keys(const int64_t& sum) const override {
-    return sum != 0 ? 1 : 0;
-  }
-
-  block apply(int64_t& sum, state_call what, caf_stream::time,
-              const block& in) const override {
-    if (what == state_call::update || what == state_call::load)
-      for (auto x : *block_records<int64_t>(in)) {
-        if (x < 0)
-          throw std::runtime_error("negative input");
-        sum += x;
-      }
-    if (what == state_call::load)
-      return block{};
-    return make_block(0, records{sum});
-  }
-};
+using support::summing_operator;
 
 // A router for one summing stream on this node, driven by the test's own
 // actor.
