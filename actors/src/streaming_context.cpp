@@ -28,6 +28,8 @@
 #include "caf_stream/receiver/write_ahead_log.hpp"
 #include "caf_stream/ui/web_server.hpp"
 
+#include "block_interval_advice.hpp"
+
 namespace caf_stream {
 
 struct streaming_context::impl {
@@ -302,6 +304,13 @@ void streaming_context::start() {
   }
   active_claim claim{this};
   auto wal = make_write_ahead_log(*graph_, d.opts, d.clk);
+  auto advice = actors::block_interval_advice(
+    d.batch_interval, d.opts.block_interval, graph_->receiver_inputs().size(),
+    d.opts.workers);
+  if (!advice.empty())
+    d.log->log(d.opts.block_interval > d.batch_interval ? spdlog::level::warn
+                                                        : spdlog::level::info,
+               "{}", advice);
   actors::tracked_blocks tracked;
   time first;
   if (d.recovered) {
