@@ -1,6 +1,5 @@
 // The worker nodes of `node_map_stages`: reaching them and their task
-// slots, their standing after a late answer, and what a late node's stages
-// become (Spark's speculative copies, where the first answer wins).
+// slots, and their standing after a late answer.
 
 #include "node_map_stages.hpp"
 
@@ -18,7 +17,6 @@
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/node_directory.hpp"
 #include "caf_stream/actors/node_link.hpp"
-#include "caf_stream/scheduler/task_assignment.hpp"
 
 namespace caf_stream::actors {
 
@@ -103,64 +101,6 @@ void node_map_stages::forget(const caf::actor_addr& node) {
       ++i;
     }
   }
-}
-
-std::pair<std::vector<uint64_t>, node_map_stages::sent_stages>
-node_map_stages::mark_late(sent_stages& out, size_t node) {
-  std::vector<uint64_t> marked;
-  sent_stages held;
-  for (auto i = out.begin(); i != out.end();) {
-    auto& x = i->second;
-    if (x.node != node || x.reduce) {
-      ++i;
-      continue;
-    }
-    // The buckets it holds for other tasks are not needed: those run
-    // elsewhere too.
-    if (x.held) {
-      held.insert(out.extract(i++));
-      continue;
-    }
-    if (!x.host) {
-      x.late = true;
-      marked.push_back(i->first);
-    }
-    ++i;
-  }
-  return {std::move(marked), std::move(held)};
-}
-
-std::optional<std::vector<uint64_t>>
-node_map_stages::answered_first(sent_stages& out, uint64_t id,
-                                const task_assignment& tasks) {
-  auto& x = out.at(id);
-  auto covered = [&](uint32_t task) {
-    return tasks.is_finished(task)
-           || std::any_of(out.begin(), out.end(), [&](const auto& y) {
-                return y.first != id && !y.second.reduce && y.second.host
-                       && std::count(y.second.tasks.begin(),
-                                     y.second.tasks.end(), task)
-                            > 0;
-              });
-  };
-  if (std::any_of(x.tasks.begin(), x.tasks.end(), covered))
-    return std::nullopt;
-  x.late = false;
-  auto mine = [&](uint32_t task) {
-    return std::count(x.tasks.begin(), x.tasks.end(), task) > 0;
-  };
-  std::vector<uint64_t> copies;
-  for (auto i = out.begin(); i != out.end();) {
-    auto& y = i->second;
-    if (i->first != id && !y.reduce && !y.late && !y.host
-        && std::all_of(y.tasks.begin(), y.tasks.end(), mine)) {
-      copies.push_back(i->first);
-      i = out.erase(i);
-    } else {
-      ++i;
-    }
-  }
-  return copies;
 }
 
 } // namespace caf_stream::actors

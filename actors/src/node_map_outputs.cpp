@@ -57,7 +57,7 @@ std::map<size_t, reduce_stage> node_map_stages::reduce_stages(
   const detail::rdd_node_base& shuffle,
   const detail::dstream_graph::stage_location& where, size_t num_maps,
   const std::vector<std::string>& addresses,
-  const sent_stages& held) {
+  const sent_stage_table::stage_map& held) {
   // Where each map task's buckets are: its stage, its place among the
   // stage's outputs, and its node.
   struct place {

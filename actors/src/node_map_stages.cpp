@@ -203,9 +203,8 @@ bool node_map_stages::run_stage(
       tasks.prefer(i, keepers);
   }
   tasks.balance();
-  using sent = sent_stage;
-  // The stages sent and not done yet, by message id.
-  sent_stages out;
+  // The stages sent and not done yet.
+  sent_stage_table out;
   fetch_plan fetches{opts_.shuffle_fetch_chunk, opts_.shuffle_max_in_flight};
   speculation late{opts_.speculation_multiplier,
                    opts_.speculation_min_task_runtime};
@@ -215,14 +214,14 @@ bool node_map_stages::run_stage(
   auto on_nodes = !result && target.reduce_serializable();
   auto reducing = false;
   size_t reduced = 0;
-  auto release = [&](uint64_t id, const sent& x) {
+  auto release = [&](uint64_t id, const sent_stage& x) {
     if (x.host)
       self_->send(x.host, release_atom::value, id);
   };
   // Asks for the next chunks, within `stream.shuffle.max-in-flight`.
   auto fetch_more = [&] {
     for (const auto& r : fetches.next())
-      self_->send(out.at(r.source).host, fetch_atom::value, r.source,
+      self_->send(out.stages().at(r.source).host, fetch_atom::value, r.source,
                   r.bucket, r.offset, r.size);
   };
   // The reduce tasks on the nodes failed: their outputs are dropped and
@@ -235,43 +234,34 @@ bool node_map_stages::run_stage(
     log_->warn("batch {}: the reduce tasks of stream {} run on the driver: "
                "{}",
                t, where->stream, why);
-    for (auto i = out.begin(); i != out.end();) {
-      auto& x = i->second;
-      if (x.reduce) {
-        fetches.drop(i->first);
-        late.dropped(i->first);
-        release(i->first, x);
-        i = out.erase(i);
-        continue;
-      }
-      if (x.held) {
-        x.held = false;
-        fetches.add(i->first, x.sizes);
-      }
-      ++i;
+    auto [reduces, unheld] = out.reduce_failed();
+    for (const auto& [id, x] : reduces) {
+      fetches.drop(id);
+      late.dropped(id);
+      release(id, x);
     }
+    for (const auto& [id, sizes] : unheld)
+      fetches.add(id, sizes);
     // (A map task's frame has a header: a fetch is never complete yet.)
     fetch_more();
   };
   // The reduce tasks ran: the held buckets are no longer needed.
   auto reduce_done = [&] {
-    for (auto& [id, x] : out) {
+    for (const auto& [id, x] : out.take_all()) {
       release(id, x);
       for (auto i : x.tasks)
         tasks.finished(i);
     }
-    out.clear();
     log_->debug("batch {}: the {} reduce tasks of stream {} ran on the "
                 "worker nodes",
                 t, target.num_partitions(), where->stream);
   };
   // Stage `id`'s outputs are all here.
   auto fetched = [&](uint64_t id) {
-    auto i = out.find(id);
-    if (i == out.end())
+    auto taken = out.take(id);
+    if (!taken)
       return;
-    auto x = std::move(i->second);
-    out.erase(i);
+    auto& x = *taken;
     release(id, x);
     auto outputs = fetches.take(id);
     if (x.reduce) {
@@ -314,11 +304,10 @@ bool node_map_stages::run_stage(
                 bytes, outputs_are);
   };
   auto failed = [&](uint64_t id, const std::string& why) {
-    auto i = out.find(id);
-    if (i == out.end())
+    auto taken = out.take(id);
+    if (!taken)
       return;
-    auto x = std::move(i->second);
-    out.erase(i);
+    auto& x = *taken;
     fetches.drop(id);
     late.dropped(id);
     release(id, x);
@@ -340,14 +329,8 @@ bool node_map_stages::run_stage(
     fail(x.node, why);
     // Its other tasks run elsewhere too: the buckets it holds for them are
     // not needed.
-    for (auto i = out.begin(); i != out.end();) {
-      if (i->second.node == x.node && i->second.held) {
-        release(i->first, i->second);
-        i = out.erase(i);
-      } else {
-        ++i;
-      }
-    }
+    for (const auto& [j, y] : out.take_held(x.node))
+      release(j, y);
   };
   // Stage `id`'s answer is late (`stream.speculation`): the node's
   // unfinished map tasks run again elsewhere as copies, which count as no
@@ -355,16 +338,16 @@ bool node_map_stages::run_stage(
   // while. Its stages are not waited for, but an answer of theirs is taken
   // if it comes first (`first_answer`). A late reduce stage fails.
   auto speculate = [&](uint64_t id) {
-    auto i = out.find(id);
-    if (i == out.end() || i->second.late)
+    auto x = out.find(id);
+    if (x == nullptr || x->late)
       return;
     std::string why = "its answer is late (stream.speculation: the other "
                       "nodes answered sooner)";
-    if (i->second.reduce) {
+    if (x->reduce) {
       failed(id, why);
       return;
     }
-    auto k = i->second.node;
+    auto k = x->node;
     auto rest = excluded_.failed(addresses[k], node_exclusion::clock::now());
     log_->warn("batch {}: {} tasks on the worker node {} run again elsewhere "
                "(the node gets none for {} s): {}; its answer is taken if it "
@@ -373,9 +356,9 @@ bool node_map_stages::run_stage(
                std::chrono::duration_cast<std::chrono::seconds>(rest).count(),
                why);
     tasks.node_late(k);
-    auto [marked, held] = mark_late(out, k);
-    for (const auto& [j, x] : held)
-      release(j, x);
+    auto [marked, held] = out.mark_late(k);
+    for (const auto& [j, y] : held)
+      release(j, y);
     for (auto j : marked) {
       late.dropped(j);
       given_up(j, addresses[k]);
@@ -386,10 +369,10 @@ bool node_map_stages::run_stage(
   // the copies that run its tasks alone are not waited for (their answers
   // are released as they come).
   auto first_answer = [&](uint64_t id) {
-    auto copies = answered_first(out, id, tasks);
+    auto copies = out.answered_first(id, tasks);
     if (!copies)
       return false;
-    auto& x = out.at(id);
+    auto& x = *out.find(id);
     tasks.answered_by(x.node, x.tasks);
     given_up_.erase(id);
     excluded_.succeeded(addresses[x.node]);
@@ -403,7 +386,7 @@ bool node_map_stages::run_stage(
   };
   // Sends the reduce tasks to the nodes that hold the buckets.
   auto start_reduce = [&] {
-    auto stages = reduce_stages(target, *where, n, addresses, out);
+    auto stages = reduce_stages(target, *where, n, addresses, out.stages());
     if (stages.empty()) {
       reduce_here("the map outputs on the nodes do not cover the stage");
       return;
@@ -419,13 +402,8 @@ bool node_map_stages::run_stage(
       auto mine = stage.shuffle.tasks;
       self_->send(node, reduce_tasks_atom::value, id, std::move(stage));
       late.sent(id, speculation::clock::now(), tasks.rounds(k, mine.size()));
-      out.emplace(id, sent{k, node.address(), std::move(mine), true});
+      out.add(id, sent_stage{k, node.address(), std::move(mine), true});
     }
-  };
-  auto waiting = [&] {
-    return std::any_of(out.begin(), out.end(), [](const auto& x) {
-      return !x.second.held && !x.second.late;
-    });
   };
   while (!tasks.done()) {
     auto sent_any = false;
@@ -456,11 +434,11 @@ bool node_map_stages::run_stage(
       else
         self_->send(*node, result_tasks_atom::value, id, std::move(stage));
       late.sent(id, speculation::clock::now(), tasks.rounds(k, mine.size()));
-      out.emplace(id, sent{k, node->address(), std::move(mine)});
+      out.add(id, sent_stage{k, node->address(), std::move(mine)});
     }
     // Every map task's buckets wait on the nodes: the reduce tasks go
     // there.
-    if (on_nodes && !reducing && !sent_any && !out.empty() && !waiting())
+    if (on_nodes && !reducing && !sent_any && !out.empty() && !out.waiting())
       start_reduce();
     // A node that is lost goes down (the middleman kills its proxy): its
     // tasks go elsewhere without waiting for the timeout. A node whose
@@ -469,7 +447,7 @@ bool node_map_stages::run_stage(
     // When the stages went out or the last message came (this loop's own
     // wake-ups do not count).
     auto progress = deadline::clock::now();
-    while (waiting()) {
+    while (out.waiting()) {
       // The wait ends when the next answer is late, if that comes first.
       auto idle = std::chrono::duration_cast<duration>(deadline::clock::now()
                                                        - progress);
@@ -489,18 +467,16 @@ bool node_map_stages::run_stage(
       self_->receive(
         [&](map_done_atom, uint64_t id, std::vector<uint64_t>& sizes,
             std::vector<uint64_t>& spans) {
-          auto i = out.find(id);
+          auto found = out.find(id);
           auto host = caf::actor_cast<caf::actor>(self_->current_sender());
-          if (i == out.end()) {
+          if (found == nullptr) {
             late_answer(id, host);
             return;
           }
-          auto& x = i->second;
+          auto& x = *found;
           x.host = std::move(host);
           if (x.late && !first_answer(id)) {
-            host = std::move(x.host);
-            out.erase(i);
-            late_answer(id, host);
+            late_answer(id, out.take(id)->host);
             return;
           }
           late.answered(id, speculation::clock::now());
@@ -542,11 +518,7 @@ bool node_map_stages::run_stage(
         },
         [&](caf::down_msg& dm) {
           forget(dm.source);
-          std::vector<uint64_t> lost;
-          for (auto& [id, x] : out)
-            if (x.actor == dm.source)
-              lost.push_back(id);
-          for (auto id : lost)
+          for (auto id : out.sent_to(dm.source))
             failed(id, "the node was lost: "
                          + self_->system().render(dm.reason));
           fetch_more();
@@ -560,11 +532,7 @@ bool node_map_stages::run_stage(
               speculate(id);
             return;
           }
-          std::vector<uint64_t> gone;
-          for (auto& [id, x] : out)
-            if (!x.held && !x.late)
-              gone.push_back(id);
-          for (auto id : gone)
+          for (auto id : out.unanswered())
             failed(id, "no answer within stream.state-timeout ("
                          + to_string(opts_.state_timeout) + ")");
         });

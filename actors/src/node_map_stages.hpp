@@ -22,6 +22,7 @@
 #include "caf_stream/scheduler/node_exclusion.hpp"
 
 #include "deadline.hpp"
+#include "sent_stage_table.hpp"
 #include "stage_inputs.hpp"
 
 namespace spdlog {
@@ -138,50 +139,6 @@ private:
   map_stage stage_of(const detail::dstream_graph::stage_location& where,
                      std::vector<uint32_t> tasks, job_set inputs) const;
 
-  // A stage sent to a worker node and not done yet: a map stage until its
-  // buckets were fetched, or reduced on the nodes (`held`: it answered,
-  // its buckets wait there; `spans`: each bucket's offset and size, by
-  // task); a reduce stage (`reduce`) until its records were fetched.
-  // `host`: the node's task host, which holds the outputs (of `sizes`
-  // bytes). `late`: given up on as late (`speculation`), its tasks run
-  // again elsewhere and it is not waited for, but its answer is taken if
-  // it comes first.
-  struct sent_stage {
-    sent_stage(size_t node, caf::actor_addr actor,
-               std::vector<uint32_t> tasks, bool reduce = false)
-      : node(node),
-        actor(std::move(actor)),
-        tasks(std::move(tasks)),
-        reduce(reduce) {
-      // nop
-    }
-
-    size_t node;
-    caf::actor_addr actor;
-    std::vector<uint32_t> tasks;
-    caf::actor host;
-    bool reduce = false;
-    bool held = false;
-    bool late = false;
-    std::vector<uint64_t> sizes;
-    std::vector<uint64_t> spans;
-  };
-  // The stages sent and not done yet, by message id.
-  using sent_stages = std::map<uint64_t, sent_stage>;
-
-  // Node `node`'s answer is late: its stages in `out` that did not answer
-  // become late (their ids returned), and those that hold buckets leave
-  // `out` (returned, for the release of their outputs), since the node's
-  // tasks run elsewhere as copies (`task_assignment::node_late`).
-  static std::pair<std::vector<uint64_t>, sent_stages>
-  mark_late(sent_stages& out, size_t node);
-
-  // Late stage `id` answered: the ids of the copies that run its tasks
-  // alone, which leave `out`, and the stage is late no more; none if
-  // another answer covers one of its tasks already (it comes second).
-  static std::optional<std::vector<uint64_t>>
-  answered_first(sent_stages& out, uint64_t id, const task_assignment& tasks);
-
   // The reduce stages of `shuffle` at `where` (`num_maps` map tasks) for
   // the nodes that hold the buckets of map stages `held` (by id), by node
   // (an index into `addresses`): the partitions in proportion to their task
@@ -191,7 +148,7 @@ private:
   reduce_stages(const detail::rdd_node_base& shuffle,
                 const detail::dstream_graph::stage_location& where,
                 size_t num_maps, const std::vector<std::string>& addresses,
-                const sent_stages& held);
+                const sent_stage_table::stage_map& held);
   // The node actor at `address`, reached (and monitored) once.
   caf::expected<caf::actor> reach(const std::string& address);
 
