@@ -26,9 +26,10 @@ using namespace caf_stream::actors;
 using caf_stream::detail::block_records;
 using caf_stream::detail::make_block;
 
-// The holder proxy (`actors/src/state_holder.cpp`), which stands in on the
-// driver for a holder on a state node, through its mailbox: the holder
-// behind it is an actor of this process.
+// The state holder and the holder proxy (`actors/src/state_holder.cpp`),
+// through their mailboxes: a holder keeps one partition of a state
+// stream's state; a proxy stands in on the driver for a holder on a state
+// node, here an actor of this process.
 
 namespace {
 
@@ -53,19 +54,29 @@ struct fixture {
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 
-  // Sends an update for batch `t` with `in` to `proxy`: the sum, or the
-  // error.
-  caf::expected<int64_t> update(const caf::actor& proxy, int64_t t,
-                                records in) {
+  // The keys the partition held after the last call.
+  int64_t keys = -1;
+
+  // Sends call `what` for batch `t` with `in` to `holder` (or its proxy):
+  // the sum, or the error.
+  caf::expected<int64_t> call(const caf::actor& holder, state_call what,
+                              int64_t t, records in) {
     caf::expected<int64_t> result{caf::sec::unexpected_response};
     self
-      ->request(proxy, 2min, state_atom::value,
-                static_cast<uint8_t>(state_call::update),
+      ->request(holder, 2min, state_atom::value, static_cast<uint8_t>(what),
                 caf_stream::time{t * 1000}, make_block(0, std::move(in)))
       .receive(
-        [&](block& out, int64_t) { result = block_records<int64_t>(out)->at(0); },
+        [&](block& out, int64_t n) {
+          keys = n;
+          result = out.data ? block_records<int64_t>(out)->at(0) : -1;
+        },
         [&](caf::error& e) { result = std::move(e); });
     return result;
+  }
+
+  caf::expected<int64_t> update(const caf::actor& holder, int64_t t,
+                                records in) {
+    return call(holder, state_call::update, t, std::move(in));
   }
 
   // The reason `x` went down with (waits for it).
@@ -83,9 +94,44 @@ struct fixture {
 
 } // namespace
 
+TEST_CASE_METHOD(fixture, "a state holder keeps its partition across "
+                          "batches, and a batch that comes again gets the "
+                          "same answer",
+                 "[actors][state][holder]") {
+  auto driver = sys.spawn([] { return caf::behavior{[](int32_t) {}}; });
+  auto holder = spawn_state_holder(
+    sys, std::make_shared<support::summing_operator>(), driver);
+  CHECK(update(holder, 1, {}) == 0);
+  CHECK(keys == 0);
+  CHECK(update(holder, 2, {1, 2}) == 3);
+  CHECK(keys == 1);
+  // Another job of batch 2: its answer again, the records not added twice.
+  CHECK(update(holder, 2, {1, 2}) == 3);
+  CHECK(update(holder, 3, {4}) == 7);
+  // A failed batch fails again when it comes again.
+  auto failed = update(holder, 4, {-1});
+  REQUIRE(!failed);
+  CHECK(failed.error() == errc::job_failure);
+  CHECK(sys.render(failed.error()).find("negative input") != std::string::npos);
+  auto again = update(holder, 4, {5});
+  REQUIRE(!again);
+  CHECK(sys.render(again.error()).find("negative input") != std::string::npos);
+  // Snapshots and saves do not count as the batch's update.
+  CHECK(call(holder, state_call::snapshot, 5, {}) == 7);
+  CHECK(update(holder, 5, {1}) == 8);
+  CHECK(call(holder, state_call::save, 5, {}) == 8);
+  auto unknown = call(holder, static_cast<state_call>(9), 6, {});
+  REQUIRE(!unknown);
+  CHECK(unknown.error() == errc::illegal_state);
+  // A holder without its driver serves no one.
+  self->monitor(holder);
+  self->send_exit(driver, caf::exit_reason::user_shutdown);
+  CHECK(down_reason(holder) == caf::exit_reason::normal);
+}
+
 TEST_CASE_METHOD(fixture, "a holder proxy passes calls on to its holder and "
                           "its answers back",
-                 "[actors][state][proxy]") {
+                 "[actors][state][holder]") {
   auto holder = spawn_state_holder(
     sys, std::make_shared<support::summing_operator>(), caf::actor{});
   auto proxy = spawn_holder_proxy(sys, holder, duration{120000});
@@ -100,7 +146,7 @@ TEST_CASE_METHOD(fixture, "a holder proxy passes calls on to its holder and "
 
 TEST_CASE_METHOD(fixture, "a holder proxy fails the calls in flight once its "
                           "holder goes down, and quits with its reason",
-                 "[actors][state][proxy]") {
+                 "[actors][state][holder]") {
   auto holder = sys.spawn(lost_holder, caf::exit_reason::remote_link_unreachable);
   // The call's bound is far off: the answer comes from the holder's loss.
   auto proxy = spawn_holder_proxy(sys, holder, duration{120000});
@@ -114,7 +160,7 @@ TEST_CASE_METHOD(fixture, "a holder proxy fails the calls in flight once its "
 }
 
 TEST_CASE_METHOD(fixture, "when a holder proxy quits, so does its holder",
-                 "[actors][state][proxy]") {
+                 "[actors][state][holder]") {
   auto holder = spawn_state_holder(
     sys, std::make_shared<support::summing_operator>(), caf::actor{});
   auto proxy = spawn_holder_proxy(sys, holder, duration{120000});
