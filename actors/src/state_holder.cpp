@@ -12,28 +12,21 @@
 #include "caf_stream/actors/state_holder.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 
+#include "held_partition.hpp"
+
 namespace caf_stream::actors {
 
 namespace {
 
 struct holder_state {
-  std::shared_ptr<const state_operator> op;
-  std::shared_ptr<void> partition;
-  // The last batch applied and the output it gave, or why it failed: a
-  // batch comes again when it failed and another job of it needs the
-  // stream, and it gets the same answer without changing the state twice
-  // (a function that threw may have applied the records before).
-  std::optional<time> updated;
-  block output;
-  std::string failure;
+  std::optional<held_partition> partition;
   static inline const char* name = "caf_stream.state_holder";
 };
 
 caf::behavior state_holder(caf::stateful_actor<holder_state>* self,
                            std::shared_ptr<const state_operator> op,
                            caf::actor driver) {
-  self->state.partition = op->make_partition();
-  self->state.op = std::move(op);
+  self->state.partition.emplace(std::move(op));
   // A holder without its driver serves no one: its state is the driver's
   // to checkpoint, and a new driver spawns new holders.
   if (driver) {
@@ -46,35 +39,10 @@ caf::behavior state_holder(caf::stateful_actor<holder_state>* self,
   return {
     [=](state_atom, uint8_t what, time t,
         const block& in) -> caf::result<block, int64_t> {
-      if (what > static_cast<uint8_t>(state_call::save))
-        return caf::make_error(errc::illegal_state,
-                               "unknown state call " + std::to_string(what));
-      auto& st = self->state;
-      auto keys = [&] {
-        return static_cast<int64_t>(st.op->num_keys(st.partition.get()));
-      };
-      auto call = static_cast<state_call>(what);
-      auto update = call == state_call::update;
-      if (update && st.updated == t) {
-        if (!st.failure.empty())
-          return caf::make_error(errc::job_failure, st.failure);
-        return {st.output, keys()};
-      }
-      if (update) {
-        st.updated = t;
-        st.output = block{};
-        st.failure.clear();
-      }
-      try {
-        auto out = st.op->call(st.partition.get(), call, t, in);
-        if (update)
-          st.output = out;
-        return {std::move(out), keys()};
-      } catch (const std::exception& e) {
-        if (update)
-          st.failure = e.what();
-        return caf::make_error(errc::job_failure, std::string{e.what()});
-      }
+      auto x = self->state.partition->call(what, t, in);
+      if (!x)
+        return std::move(x.error());
+      return {std::move(x->output), x->keys};
     },
   };
 }
