@@ -3,8 +3,6 @@
 #include <exception>
 #include <utility>
 
-#include "caf/make_message.hpp"
-
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 

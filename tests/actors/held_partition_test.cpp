@@ -5,10 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "caf/actor_system_config.hpp"
-
 #include "caf_stream/actors/error.hpp"
-#include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 
 #include "held_partition.hpp"
@@ -25,7 +22,7 @@ using caf_stream::detail::make_block;
 
 namespace {
 
-using records = std::vector<int64_t>;
+using records = support::summing_operator::records;
 
 struct fixture {
   held_partition partition{std::make_shared<support::summing_operator>()};

@@ -5,6 +5,7 @@
 #include "caf/atom.hpp"
 #include "caf/error.hpp"
 #include "caf/fwd.hpp"
+#include "caf/make_message.hpp"
 
 #include "caf_stream/error.hpp"
 
