@@ -307,10 +307,9 @@ void streaming_context::start() {
   auto advice = actors::block_interval_advice(
     d.batch_interval, d.opts.block_interval, graph_->receiver_inputs().size(),
     d.opts.workers);
-  if (!advice.empty())
-    d.log->log(d.opts.block_interval > d.batch_interval ? spdlog::level::warn
-                                                        : spdlog::level::info,
-               "{}", advice);
+  if (!advice.text.empty())
+    d.log->log(advice.warning ? spdlog::level::warn : spdlog::level::info,
+               "{}", advice.text);
   actors::tracked_blocks tracked;
   time first;
   if (d.recovered) {
