@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
+#include "caf_stream/scheduler/executor_table.hpp"
 #include "caf_stream/scheduler/remote_blocks.hpp"
 #include "caf_stream/scheduler/stage_placement.hpp"
 
@@ -49,9 +51,10 @@ public:
       opts_(opts),
       nodes_(nodes),
       spreader_(self, workers, stages, opts.serialize_messages),
-      placement_(in_place_bound) {
+      placement_(in_place_bound),
+      executors_(std::max<size_t>(workers.size(), 1)) {
     if (opts_.tasks_on_workers())
-      on_nodes_.emplace(self, graph, opts, nodes);
+      on_nodes_.emplace(self, graph, opts, nodes, executors_);
   }
 
   /// Names the tasks of the stages from now on as batch `js`'s, whose
@@ -71,24 +74,31 @@ public:
   void run(size_t n, detail::function_ref<void(size_t)> task) override {
     if (n == 0)
       return;
-    using std::chrono::steady_clock;
-    auto stage = placement_.next_stage();
-    auto start = steady_clock::now();
-    // Tasks that must go through bytes (`stream.serialize-messages`) go to
-    // the workers.
-    auto left = n;
-    if (workers_.empty()
-        || (!opts_.serialize_messages && placement_.in_place(stage))) {
-      while (left > 0) {
-        task(--left);
-        if (!workers_.empty()
-            && placement_.over_bound(steady_clock::now() - start))
-          break;
+    // The tasks that threw, counted where they ran (nothing to count while
+    // all go well).
+    std::atomic<size_t> failed{0};
+    auto counted = [&](size_t i) {
+      try {
+        task(i);
+      } catch (...) {
+        failed.fetch_add(1, std::memory_order_relaxed);
+        throw;
       }
+    };
+    size_t ended = 0;
+    try {
+      run_here_or_spread(n, counted, ended);
+    } catch (...) {
+      executors_.completed("driver", ended - failed);
+      executors_.failed("driver", failed);
+      throw;
     }
-    if (left > 0)
-      spreader_.run(left, task, batch_time_);
-    placement_.took(stage, steady_clock::now() - start);
+    executors_.completed("driver", n);
+  }
+
+  /// The executors that ran the tasks, for the listeners.
+  executor_table& executors() noexcept {
+    return executors_;
   }
 
   void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
@@ -175,6 +185,34 @@ public:
   }
 
 private:
+  // Runs tasks `[0, n)` here or on the operator workers; `ended` counts
+  // the tasks that returned or threw (a task that throws here ends the
+  // stage; on the workers, every task runs).
+  void run_here_or_spread(size_t n, detail::function_ref<void(size_t)> task,
+                          size_t& ended) {
+    using std::chrono::steady_clock;
+    auto stage = placement_.next_stage();
+    auto start = steady_clock::now();
+    // Tasks that must go through bytes (`stream.serialize-messages`) go to
+    // the workers.
+    auto left = n;
+    if (workers_.empty()
+        || (!opts_.serialize_messages && placement_.in_place(stage))) {
+      while (left > 0) {
+        ++ended;
+        task(--left);
+        if (!workers_.empty()
+            && placement_.over_bound(steady_clock::now() - start))
+          break;
+      }
+    }
+    if (left > 0) {
+      ended += left;
+      spreader_.run(left, task, batch_time_);
+    }
+    placement_.took(stage, steady_clock::now() - start);
+  }
+
   // Below this, a stage costs less in place than a worker's wake-up: an
   // empty batch through a 5-operator graph took 59-64 us with its stages in
   // place against 75-104 us spread over 2 workers (`harness
@@ -192,6 +230,8 @@ private:
   std::map<int32_t, int64_t> state_keys_;
   task_spreader spreader_;
   stage_placement placement_;
+  // The driver, and the worker nodes that ran tasks.
+  executor_table executors_;
   // With `stream.task.placement = workers`.
   std::optional<node_map_stages> on_nodes_;
 };
@@ -228,6 +268,7 @@ public:
                               nodes_};
     scoped_runner installed{*graph_->context(), runner};
     runner_ = &runner;
+    report_executors();
     bool running = true;
     receive_while(running)(
       [&](job_set& js) { return run(js); },
@@ -269,7 +310,7 @@ private:
     info.processing_start_time = clk_->now();
     if (state_->has_listeners())
       send(listener_bus_, listener_event{listener_event::kind::batch_started,
-                                         info, {}, {}});
+                                         info, {}, {}, {}});
     graph_->bind_received(js.batch_time, std::move(js.blocks));
     graph_->bind_generated(js.batch_time, std::move(js.inputs));
     for (auto& j : js.jobs) {
@@ -285,6 +326,8 @@ private:
     }
     info.processing_end_time = clk_->now();
     info.state_keys = runner_->state_keys();
+    info.tasks = runner_->executors().take_tasks();
+    report_executors();
     if (!info.failure_reason) {
       write_checkpoint(js.batch_time,
                        graph_->data_checkpoint_due(js.batch_time));
@@ -295,6 +338,21 @@ private:
     log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
                 info.num_records, info.processing_delay()->count());
     return info;
+  }
+
+  // Tells the listeners of the executors added and removed since the last
+  // call.
+  void report_executors() {
+    auto changes = runner_->executors().take_changes(clk_->now());
+    if (!state_->has_listeners())
+      return;
+    for (auto& x : changes) {
+      listener_event event;
+      event.what = x.active ? listener_event::kind::executor_added
+                            : listener_event::kind::executor_removed;
+      event.executor = std::move(x);
+      send(listener_bus_, std::move(event));
+    }
   }
 
   // Lets the worker nodes forget the blocks they keep of the batches up to

@@ -83,7 +83,7 @@ void submit(generator_actor* self, job_set js) {
   if (st.state->has_listeners())
     self->send(st.listener_bus,
                listener_event{listener_event::kind::batch_submitted,
-                              js.info(st.graph->batch_interval()), {}, {}});
+                              js.info(st.graph->batch_interval()), {}, {}, {}});
   st.pending.insert(t);
   self->request(st.scheduler, caf::infinite, std::move(js))
     .then([=](time done) { self->state.pending.erase(done); });

@@ -44,7 +44,7 @@ void tell_listeners(scheduler_actor* self, listener_event::kind what,
                     const batch_info& info) {
   auto& st = self->state;
   if (st.state->has_listeners())
-    self->send(st.listener_bus, listener_event{what, info, {}, {}});
+    self->send(st.listener_bus, listener_event{what, info, {}, {}, {}});
 }
 
 // Spark's RateController listens to completed batches: each controller gets

@@ -17,6 +17,7 @@
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/node_directory.hpp"
 #include "caf_stream/actors/node_link.hpp"
+#include "caf_stream/scheduler/executor_table.hpp"
 
 namespace caf_stream::actors {
 
@@ -34,6 +35,7 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   }
   node = std::move(*reached);
   self_->monitor(node);
+  reached_[node.address()] = address;
   auto lost = std::make_shared<std::atomic<bool>>(false);
   node->attach_functor([lost] { *lost = true; });
   lost_[address] = std::move(lost);
@@ -41,6 +43,7 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   // answers; a node that hangs answers nothing anyway).
   self_->request(node, std::min(bound, node_connect_bound), slots_atom::value)
     .receive([&](size_t n) { slots_[address] = n; }, [](caf::error&) {});
+  executors_.reached(address, slots_of({address}).front());
   return node;
 }
 
@@ -92,15 +95,23 @@ node_map_stages::slots_of(const std::vector<std::string>& addresses) const {
   return result;
 }
 
-void node_map_stages::forget(const caf::actor_addr& node) {
-  for (auto i = nodes_.begin(); i != nodes_.end();) {
-    if (i->second.address() == node) {
-      slots_.erase(i->first);
-      i = nodes_.erase(i);
-    } else {
-      ++i;
-    }
+void node_map_stages::forget(const caf::actor_addr& node,
+                             const std::string& why) {
+  auto r = reached_.find(node);
+  if (r == reached_.end())
+    return;
+  auto address = std::move(r->second);
+  reached_.erase(r);
+  // The node's actor is forgotten (a stage that failed on the node may
+  // have done so already), unless a new one is there on its address.
+  auto i = nodes_.find(address);
+  if (i != nodes_.end()) {
+    if (i->second.address() != node)
+      return;
+    nodes_.erase(i);
+    slots_.erase(address);
   }
+  executors_.lost(address, why);
 }
 
 } // namespace caf_stream::actors

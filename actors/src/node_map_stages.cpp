@@ -21,6 +21,7 @@
 #include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/rdd/lineage.hpp"
+#include "caf_stream/scheduler/executor_table.hpp"
 #include "caf_stream/scheduler/fetch_plan.hpp"
 #include "caf_stream/scheduler/speculation.hpp"
 #include "caf_stream/scheduler/task_assignment.hpp"
@@ -60,11 +61,13 @@ std::vector<uint32_t> partitions_of(const std::vector<uint32_t>& tasks,
 node_map_stages::node_map_stages(caf::blocking_actor* self,
                                  const detail::dstream_graph& graph,
                                  const stream_options& opts,
-                                 const caf::actor& directory)
+                                 const caf::actor& directory,
+                                 executor_table& executors)
   : self_(self),
     graph_(graph),
     opts_(opts),
     directory_(directory),
+    executors_(executors),
     fingerprint_(graph.fingerprint()),
     program_(program_id(opts)),
     inputs_(graph),
@@ -277,6 +280,7 @@ bool node_map_stages::run_stage(
                   "node {} ({} bytes of records fetched)",
                   t, x.tasks.size(), where->stream, addresses[x.node],
                   total_bytes(outputs));
+      executors_.completed(addresses[x.node], x.tasks.size());
       reduced += x.tasks.size();
       if (reduced == target.num_partitions())
         reduce_done();
@@ -298,6 +302,7 @@ bool node_map_stages::run_stage(
       return;
     }
     excluded_.succeeded(addresses[x.node]);
+    executors_.completed(addresses[x.node], mine.size());
     log_->debug("batch {}: {} {} tasks of stream {} ran on the worker node "
                 "{} ({} bytes of {} fetched)",
                 t, x.tasks.size(), what, where->stream, addresses[x.node],
@@ -311,6 +316,10 @@ bool node_map_stages::run_stage(
     fetches.drop(id);
     late.dropped(id);
     release(id, x);
+    // Held buckets count as completed tasks (which a lost node's run
+    // again).
+    if (!x.held)
+      executors_.failed(addresses[x.node], x.tasks.size());
     // Its tasks run elsewhere already, and its node rests.
     if (x.late) {
       log_->debug("batch {}: {} tasks on the worker node {}, given up on as "
@@ -488,6 +497,7 @@ bool node_map_stages::run_stage(
               return;
             }
             excluded_.succeeded(addresses[x.node]);
+            executors_.completed(addresses[x.node], x.tasks.size());
             log_->debug("batch {}: {} map tasks of stream {} ran on the "
                         "worker node {} (their buckets stay there)",
                         t, x.tasks.size(), where->stream, addresses[x.node]);
@@ -517,7 +527,7 @@ bool node_map_stages::run_stage(
           fetch_more();
         },
         [&](caf::down_msg& dm) {
-          forget(dm.source);
+          forget(dm.source, self_->system().render(dm.reason));
           for (auto id : out.sent_to(dm.source))
             failed(id, "the node was lost: "
                          + self_->system().render(dm.reason));

@@ -40,6 +40,7 @@ class rdd_node_base;
 
 namespace caf_stream {
 
+class executor_table;
 class task_assignment;
 
 } // namespace caf_stream
@@ -59,14 +60,16 @@ namespace caf_stream::actors {
 /// `stream.shuffle.*`). It runs again elsewhere the
 /// tasks of a node that fails (`task_assignment`), is lost, or whose answer
 /// is late (`speculation`, `stream.speculation.*`), which then gets no
-/// tasks for a while (`node_exclusion`). Used on the executor's thread
+/// tasks for a while (`node_exclusion`). The nodes it reaches and loses,
+/// and the tasks they run, go to `executors`. Used on the executor's thread
 /// only.
 class node_map_stages {
 public:
   /// `directory`: the node directory (null: the nodes are `stream.nodes`).
   node_map_stages(caf::blocking_actor* self,
                   const detail::dstream_graph& graph,
-                  const stream_options& opts, const caf::actor& directory);
+                  const stream_options& opts, const caf::actor& directory,
+                  executor_table& executors);
 
   ~node_map_stages();
 
@@ -160,9 +163,9 @@ private:
   // late.
   void given_up(uint64_t id, const std::string& address);
 
-  // Forgets a node actor that went down: the next stage reaches its node
-  // again.
-  void forget(const caf::actor_addr& node);
+  // Forgets a node actor that went down (`why`): the next stage reaches
+  // its node again.
+  void forget(const caf::actor_addr& node, const std::string& why);
 
   // Why the buckets of `tasks` map tasks, whose places (offset and size)
   // are `spans`, do not fit `shuffle` (one bucket per reduce partition);
@@ -181,12 +184,16 @@ private:
   const detail::dstream_graph& graph_;
   const stream_options& opts_;
   const caf::actor& directory_;
+  executor_table& executors_;
   std::string fingerprint_;
   std::string program_;
   // The batch's inputs, as its stages carry them.
   stage_inputs inputs_;
   // The node actors reached so far, by address.
   std::map<std::string, caf::actor> nodes_;
+  // The addresses of the node actors reached and not down yet (a stage
+  // that fails on a node forgets its actor before it goes down).
+  std::map<caf::actor_addr, std::string> reached_;
   // Whether each of them was lost, set as it goes down: its down message
   // is taken only while a stage waits for answers, and a fetch between
   // stages must not ask a lost actor when its node is back on its address

@@ -193,7 +193,7 @@ private:
   // worker node (no runtime) the driver's bus decides.
   void tell_listeners(listener_event::kind what) {
     if (!runtime_ || runtime_->has_listeners())
-      send(listener_bus_, listener_event{what, {}, info_, {}});
+      send(listener_bus_, listener_event{what, {}, info_, {}, {}});
   }
 
   std::shared_ptr<receiver_base> rcv_;

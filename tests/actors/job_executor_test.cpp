@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +32,7 @@ using namespace caf_stream::actors;
 namespace {
 
 using counts = std::vector<std::pair<std::string, int>>;
+using tasks = std::map<std::string, executor_tasks>;
 
 // The blocks of receiver stream 0 holding `lines`, one block.
 std::vector<block> lines_block(std::vector<std::string> lines) {
@@ -40,8 +43,9 @@ std::vector<block> lines_block(std::vector<std::string> lines) {
 }
 
 // A word count over one receiver stream (never started: the test hands the
-// executor its blocks), its graph started at 0 under a manual clock, and a
-// job executor with two workers; the test's own actor is the listener bus.
+// executor its blocks; a line "boom" makes its task throw), its graph
+// started at 0 under a manual clock, and a job executor with two workers;
+// the test's own actor is the listener bus.
 struct fixture : support::actor_context {
   std::shared_ptr<runtime_state> state = std::make_shared<runtime_state>();
   std::vector<caf::actor> workers{spawn_operator_worker(sys),
@@ -52,7 +56,11 @@ struct fixture : support::actor_context {
   fixture() {
     state->add_listener(std::make_shared<streaming_listener>());
     ssc.socket_text_stream("127.0.0.1", 9)
-      .flat_map([](const std::string& line) { return support::split_words(line); })
+      .flat_map([](const std::string& line) {
+        if (line == "boom")
+          throw std::runtime_error("a task threw");
+        return support::split_words(line);
+      })
       .map([](const std::string& w) { return std::make_pair(w, 1); })
       .reduce_by_key([](int x, int y) { return x + y; }, 3)
       .foreach_rdd([this](const rdd<std::pair<std::string, int>>& x) {
@@ -132,6 +140,16 @@ TEST_CASE_METHOD(fixture, "the job executor runs a batch on the blocks its "
   REQUIRE(info.output_operations.size() == 1);
   CHECK(info.output_operations[0].name == "foreach_rdd");
   CHECK_FALSE(info.output_operations[0].failure_reason);
+  // The driver ran the map task of the one block and the 3 tasks of the
+  // collect over the reduced partitions.
+  CHECK(info.tasks == tasks{{"driver", {4, 0}}});
+  // The listeners heard of the driver as an executor as it started, with
+  // its two workers as task slots.
+  auto added = next_event();
+  CHECK(added.what == listener_event::kind::executor_added);
+  CHECK(added.executor.id == "driver");
+  CHECK(added.executor.active);
+  CHECK(added.executor.total_cores == 2);
   auto started = next_event();
   CHECK(started.what == listener_event::kind::batch_started);
   CHECK(started.info.batch_time == caf_stream::time{1000});
@@ -143,6 +161,19 @@ TEST_CASE_METHOD(fixture, "the job executor runs a batch on the blocks its "
         == std::vector<counts>{{{"a", 1}, {"b", 3}, {"c", 1}},
                                {},
                                {{"c", 2}}});
+}
+
+TEST_CASE_METHOD(fixture, "the job executor counts a task that threw as "
+                          "failed on the driver",
+                 "[actors][executor][executors]") {
+  auto info = run(batch(caf_stream::time{1000}, lines_block({"boom"})));
+  REQUIRE(info.failure_reason);
+  CHECK(info.failure_reason->find("a task threw") != std::string::npos);
+  // The map task failed, so the collect's tasks never ran.
+  CHECK(info.tasks == tasks{{"driver", {0, 1}}});
+  // The next batch's tasks are its own.
+  info = run(batch(caf_stream::time{2000}, lines_block({"a"})));
+  CHECK(info.tasks == tasks{{"driver", {4, 0}}});
 }
 
 TEST_CASE_METHOD(fixture, "the job executor fails every job of a batch whose "

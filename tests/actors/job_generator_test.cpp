@@ -133,6 +133,8 @@ TEST_CASE_METHOD(fixture, "the job scheduler runs a batch, tells the "
   clk->set_time(caf_stream::time{1000});
   CHECK(run(caf_stream::time{1000}) == caf_stream::time{1000});
   CHECK(outputs == std::vector<std::vector<int>>{{4, 5}});
+  // The executor tells of the driver as it starts.
+  CHECK(next_event().what == listener_event::kind::executor_added);
   auto started = next_event();
   CHECK(started.what == listener_event::kind::batch_started);
   CHECK(started.info.processing_start_time == caf_stream::time{1000});

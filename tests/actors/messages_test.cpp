@@ -252,8 +252,8 @@ TEST_CASE("a batch crosses node boundaries as a job set with its blocks",
   CHECK(js.submission_time == caf_stream::time{2990});
 }
 
-TEST_CASE("listener events cross node boundaries with the state sizes and "
-          "the checkpoint write times",
+TEST_CASE("listener events cross node boundaries with the state sizes, "
+          "the checkpoint write times and the executors",
           "[actors][messages]") {
   stream_config cfg;
   caf::actor_system sys{cfg};
@@ -264,9 +264,31 @@ TEST_CASE("listener events cross node boundaries with the state sizes and "
   completed.what = listener_event::kind::batch_completed;
   completed.info.batch_time = caf_stream::time{2000};
   completed.info.state_keys = {{0, 12}, {2, 0}};
+  completed.info.tasks = {{"driver", {3, 1}}, {"127.0.0.1:7001", {5, 0}}};
   auto got = roundtrip(completed);
   CHECK(got.what == listener_event::kind::batch_completed);
   CHECK(got.info.state_keys == std::map<int32_t, int64_t>{{0, 12}, {2, 0}});
+  CHECK(got.info.tasks
+        == std::map<std::string, executor_tasks>{{"driver", {3, 1}},
+                                                 {"127.0.0.1:7001", {5, 0}}});
+  listener_event removed;
+  removed.what = listener_event::kind::executor_removed;
+  removed.executor.id = "127.0.0.1:7001";
+  removed.executor.active = false;
+  removed.executor.total_cores = 4;
+  removed.executor.add_time = caf_stream::time{1000};
+  removed.executor.remove_time = caf_stream::time{5000};
+  removed.executor.remove_reason = "the node went down";
+  got = roundtrip(removed);
+  CHECK(got.what == listener_event::kind::executor_removed);
+  CHECK(got.executor.id == "127.0.0.1:7001");
+  CHECK_FALSE(got.executor.active);
+  CHECK(got.executor.total_cores == 4);
+  CHECK(got.executor.add_time == caf_stream::time{1000});
+  CHECK(got.executor.remove_time == caf_stream::time{5000});
+  CHECK(got.executor.remove_reason == "the node went down");
+  removed.executor.remove_time.reset();
+  CHECK_FALSE(roundtrip(removed).executor.remove_time);
   listener_event written;
   written.what = listener_event::kind::checkpoint_written;
   written.checkpoint.batch_time = caf_stream::time{3000};

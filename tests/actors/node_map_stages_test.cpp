@@ -11,6 +11,7 @@
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/dstream/graph.hpp"
+#include "caf_stream/scheduler/executor_table.hpp"
 
 #include "node_map_stages.hpp"
 
@@ -59,9 +60,12 @@ TEST_CASE("a node actor that was lost is not asked for a block that the "
   self->request(directory, caf::infinite, caf::put_atom::value, first)
     .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
   const std::string address = "node-of-node-map-stages-test:1";
-  node_map_stages stages{self.ptr(), graph, opts, directory};
+  executor_table executors{1};
+  node_map_stages stages{self.ptr(), graph, opts, directory, executors};
   CHECK(stages.node_at(address, first) == first);
   CHECK(stages.node_at(address, first) == first);
+  // The node reached is an executor now, with the task slots it answered.
+  CHECK(executors.active().at(address).total_cores == 2);
   // The node is lost and comes back, as another actor, on its address.
   caf::anon_send_exit(first, caf::exit_reason::kill);
   watcher->receive([](const caf::down_msg&) {});

@@ -267,6 +267,19 @@ TEST_CASE_METHOD(two_nodes,
                      + b.address));
   CHECK_FALSE(log.contains("run on the driver"));
   CHECK_FALSE(log.contains("run again elsewhere"));
+  // The listeners saw the nodes as executors, and the tasks each ran: of
+  // each batch's 4 map tasks and 3 reduce tasks, a node ran its 2 map
+  // tasks and its share of the reduce tasks.
+  CHECK(d.out->executors()
+        == std::vector<std::string>{"+driver", "+" + a.address,
+                                    "+" + b.address});
+  auto tasks = d.out->tasks();
+  auto batches = static_cast<int64_t>(input.size());
+  CHECK(tasks[a.address].completed + tasks[b.address].completed
+        == batches * (4 + 3));
+  CHECK(tasks[a.address].completed >= batches * 2);
+  CHECK(tasks[b.address].completed >= batches * 2);
+  CHECK(tasks[a.address].failed + tasks[b.address].failed == 0);
 }
 
 TEST_CASE("a stage's map tasks go to the worker nodes in proportion to "
@@ -314,6 +327,12 @@ TEST_CASE_METHOD(two_nodes,
                         + b.address);
   };
   CHECK((on_b(4) || on_b(2)));
+  // The listeners saw node a removed once the driver lost it, and the
+  // tasks node a ran before.
+  CHECK(d.out->executors()
+        == std::vector<std::string>{"+driver", "+" + a.address,
+                                    "+" + b.address, "-" + a.address});
+  CHECK(d.out->tasks()[a.address].completed >= 2 * 2);
 }
 
 TEST_CASE_METHOD(two_nodes,

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -14,7 +15,8 @@
 namespace support {
 
 /// A listener that counts completed batches, keeps the failed ones'
-/// reasons and lets a test (or a bench) wait for the `k`th batch.
+/// reasons, the executors added and removed and the tasks each ran, and
+/// lets a test (or a bench) wait for the `k`th batch.
 class batch_waiter : public caf_stream::streaming_listener {
 public:
   void on_batch_completed(const caf_stream::batch_info& info) override {
@@ -22,7 +24,33 @@ public:
     ++completed_;
     if (info.failure_reason)
       failures_.push_back(*info.failure_reason);
+    for (const auto& [id, n] : info.tasks) {
+      tasks_[id].completed += n.completed;
+      tasks_[id].failed += n.failed;
+    }
     cv_.notify_all();
+  }
+
+  void on_executor_added(const caf_stream::executor_info& info) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    executors_.push_back("+" + info.id);
+  }
+
+  void on_executor_removed(const caf_stream::executor_info& info) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    executors_.push_back("-" + info.id);
+  }
+
+  /// The executors added ("+id") and removed ("-id"), in order.
+  std::vector<std::string> executors() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return executors_;
+  }
+
+  /// The tasks each executor ran in the completed batches, by id.
+  std::map<std::string, caf_stream::executor_tasks> tasks() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return tasks_;
   }
 
   /// Waits (bounded, for a stuck runtime) for the `k`th batch to complete;
@@ -45,6 +73,8 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   std::vector<std::string> failures_;
+  std::vector<std::string> executors_;
+  std::map<std::string, caf_stream::executor_tasks> tasks_;
   size_t completed_ = 0;
 };
 

@@ -82,6 +82,14 @@ TEST_CASE("the streaming UI shows the completed batches in headless "
     expected.emplace_back(i->batch_time.milliseconds(), i->num_records);
   CHECK(rows == expected);
   CHECK(expected.front().second == 6);
+  // The executors' table: the driver, with the tasks the batches report.
+  int64_t driver_tasks = 0;
+  for (const auto& b : batches)
+    driver_tasks += b.tasks.at("driver").completed;
+  CHECK(dom.find(R"(class="executor" data-executor-id="driver" )"
+                 R"(data-completed-tasks=")"
+                 + std::to_string(driver_tasks) + "\"")
+        != std::string::npos);
   // The page lists what its scripts raised and what they logged as
   // console errors.
   CHECK(dom.find(R"(<ul id="page-errors"></ul>)") != std::string::npos);

@@ -306,6 +306,76 @@ TEST_CASE("streaming_statistics shows each state stream's keys and the "
   CHECK(m.samples["caf_stream_checkpoints_failed_total"] == "1");
 }
 
+TEST_CASE("streaming_statistics lists the executors with the tasks each "
+          "ran (Spark's executors API and Executors tab)",
+          "[ui][executors]") {
+  auto owned = make_stats();
+  auto& stats = *owned;
+  auto executor = [](std::string id, size_t cores, int64_t added) {
+    executor_info x;
+    x.id = std::move(id);
+    x.total_cores = cores;
+    x.add_time = at(added);
+    return x;
+  };
+  stats.on_executor_added(executor("driver", 2, 0));
+  stats.on_executor_added(executor("127.0.0.1:7001", 4, 1000));
+  auto b1 = batch(1000, 10, 0, 10);
+  b1.tasks = {{"driver", {3, 0}}, {"127.0.0.1:7001", {7, 0}}};
+  stats.on_batch_completed(b1);
+  auto lost = executor("127.0.0.1:7001", 4, 1000);
+  lost.active = false;
+  lost.remove_time = at(2500);
+  lost.remove_reason = "the node went down";
+  stats.on_executor_removed(lost);
+  auto b2 = batch(2000, 10, 0, 10);
+  b2.tasks = {{"driver", {5, 0}}, {"127.0.0.1:7001", {0, 2}}};
+  stats.on_batch_completed(b2);
+  // The node again, on its address: a row of its own.
+  stats.on_executor_added(executor("127.0.0.1:7001", 4, 3000));
+  auto b3 = batch(3000, 10, 0, 10);
+  b3.tasks = {{"127.0.0.1:7001", {4, 0}}};
+  stats.on_batch_completed(b3);
+  auto all = json::parse(stats.executors_json(true));
+  REQUIRE(all.size() == 3);
+  CHECK(all[0] == json{{"id", "driver"}, {"isActive", true},
+                       {"totalCores", 2}, {"maxTasks", 2},
+                       {"completedTasks", 8}, {"failedTasks", 0},
+                       {"totalTasks", 8},
+                       {"addTime", "1970-01-01T00:00:00.000GMT"}});
+  CHECK(all[1] == json{{"id", "127.0.0.1:7001"},
+                       {"hostPort", "127.0.0.1:7001"},
+                       {"isActive", false},
+                       {"totalCores", 4},
+                       {"maxTasks", 4},
+                       {"completedTasks", 7},
+                       {"failedTasks", 2},
+                       {"totalTasks", 9},
+                       {"addTime", "1970-01-01T00:00:01.000GMT"},
+                       {"removeTime", "1970-01-01T00:00:02.500GMT"},
+                       {"removeReason", "the node went down"}});
+  CHECK(all[2]["isActive"] == true);
+  CHECK(all[2]["completedTasks"] == 4);
+  CHECK(all[2]["addTime"] == "1970-01-01T00:00:03.000GMT");
+  // The active ones only.
+  auto active = json::parse(stats.executors_json(false));
+  REQUIRE(active.size() == 2);
+  CHECK(active[0]["id"] == "driver");
+  CHECK(active[1]["completedTasks"] == 4);
+  // The metrics count by executor id, across its rows.
+  metrics m{stats.metrics_text()};
+  CHECK(m.types["caf_stream_executor_tasks_total"] == "counter");
+  CHECK(m.types["caf_stream_executor_active"] == "gauge");
+  CHECK(m.samples[R"(caf_stream_executor_tasks_total{executor="127.0.0.1:7001",state="completed"})"]
+        == "11");
+  CHECK(m.samples[R"(caf_stream_executor_tasks_total{executor="127.0.0.1:7001",state="failed"})"]
+        == "2");
+  CHECK(m.samples[R"(caf_stream_executor_tasks_total{executor="driver",state="completed"})"]
+        == "8");
+  CHECK(m.samples[R"(caf_stream_executor_active{executor="127.0.0.1:7001"})"]
+        == "1");
+}
+
 TEST_CASE("prometheus_writer formats values and escapes text", "[ui]") {
   using ui::prometheus_writer;
   CHECK(prometheus_writer::format_value(0.005) == "0.005");

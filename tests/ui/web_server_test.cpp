@@ -133,6 +133,25 @@ TEST_CASE("the streaming UI serves the page, Spark's REST API and the "
   CHECK(json::parse(support::http_get(base + "/batches/" + first).body)
           ["inputSize"]
         == 3);
+  // The executors: the driver alone, with the tasks the batches report
+  // (print's take: one task or two a batch).
+  auto executors = json::parse(
+    support::http_get(url + "api/v1/applications/" + app + "/executors").body);
+  REQUIRE(executors.size() == 1);
+  CHECK(executors[0]["id"] == "driver");
+  CHECK(executors[0]["isActive"] == true);
+  int64_t driver_tasks = 0;
+  for (const auto& b : p.batches())
+    driver_tasks += b.tasks.at("driver").completed;
+  CHECK(driver_tasks >= 3);
+  CHECK(executors[0]["completedTasks"] == driver_tasks);
+  CHECK(executors[0]["failedTasks"] == 0);
+  CHECK(json::parse(support::http_get(url + "api/v1/applications/" + app
+                                      + "/allexecutors")
+                      .body)
+        == executors);
+  CHECK(support::http_get(url + "api/v1/applications/other/executors").status
+        == 404);
   auto page = support::http_get(url);
   CHECK(page.status == 200);
   CHECK(page.body.find("<title>caf-stream: Streaming</title>")

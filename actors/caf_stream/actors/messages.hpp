@@ -298,6 +298,26 @@ typename Inspector::result_type inspect(Inspector& f, receiver_info& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, executor_tasks& x) {
+  return f(caf::meta::type_name("caf_stream::executor_tasks"), x.completed,
+           x.failed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, executor_info& x) {
+  auto removed = x.remove_time.has_value();
+  auto remove_time = x.remove_time.value_or(time{});
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.remove_time = removed ? std::optional<time>{remove_time}
+                            : std::nullopt;
+    return caf::none;
+  });
+  return f(caf::meta::type_name("caf_stream::executor_info"), x.id, x.active,
+           x.total_cores, x.add_time, removed, remove_time, x.remove_reason,
+           load);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_info& x) {
   auto interval = x.batch_interval.count();
   auto started = x.processing_start_time.has_value();
@@ -318,7 +338,7 @@ typename Inspector::result_type inspect(Inspector& f, batch_info& x) {
   return f(caf::meta::type_name("caf_stream::batch_info"), x.batch_time,
            x.num_records, x.stream_records, interval, x.submission_time,
            started, start, ended, end, failed, failure, x.output_operations,
-           x.state_keys, load);
+           x.state_keys, x.tasks, load);
 }
 
 template <class Inspector>
@@ -400,7 +420,7 @@ typename Inspector::result_type inspect(Inspector& f, listener_event& x) {
     return caf::none;
   });
   return f(caf::meta::type_name("caf_stream::listener_event"), what, x.info,
-           x.receiver, x.checkpoint, load);
+           x.receiver, x.checkpoint, x.executor, load);
 }
 
 } // namespace caf_stream

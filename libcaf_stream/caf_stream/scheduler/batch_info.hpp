@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "caf_stream/duration.hpp"
+#include "caf_stream/scheduler/executor_info.hpp"
 #include "caf_stream/time.hpp"
 
 namespace caf_stream {
@@ -52,6 +53,10 @@ struct batch_info {
   /// known once the batch completed.
   std::map<int32_t, int64_t> state_keys;
 
+  /// The tasks each executor ran for the batch, by executor id ("driver",
+  /// or a worker node's "host:port"): known once the batch completed (not
+  /// in Spark's `BatchInfo`; the Executors tab's task counts).
+  std::map<std::string, executor_tasks> tasks;
   /// The context's batch interval.
   duration batch_interval{0};
   /// When the batch's jobs were handed to the scheduler.

@@ -7,6 +7,7 @@
 
 #include "caf_stream/scheduler/batch_info.hpp"
 #include "caf_stream/scheduler/checkpoint_info.hpp"
+#include "caf_stream/scheduler/executor_info.hpp"
 #include "caf_stream/scheduler/receiver_info.hpp"
 
 namespace caf_stream {
@@ -16,7 +17,8 @@ class streaming_listener;
 /// One event for the streaming listeners (Spark's
 /// `StreamingListenerBatchSubmitted`, `...Started`, `...Completed`,
 /// `StreamingListenerReceiverStarted`, `...Error`, `...Stopped`; and ours:
-/// a receiver's rate limit, a checkpoint written).
+/// a receiver's rate limit, a checkpoint written; and Spark's
+/// `SparkListenerExecutorAdded` and `...Removed`).
 struct listener_event {
   enum class kind : uint8_t {
     batch_submitted,
@@ -27,6 +29,8 @@ struct listener_event {
     receiver_stopped,
     receiver_rate_updated,
     checkpoint_written,
+    executor_added,
+    executor_removed,
   };
 
   kind what = kind::batch_submitted;
@@ -36,6 +40,8 @@ struct listener_event {
   receiver_info receiver;
   /// The checkpoint of a checkpoint event.
   checkpoint_info checkpoint;
+  /// The executor of an executor event.
+  executor_info executor;
 
   /// Calls `x`'s handler for this event.
   void deliver_to(streaming_listener& x) const;

@@ -2,6 +2,7 @@
 
 #include "caf_stream/scheduler/batch_info.hpp"
 #include "caf_stream/scheduler/checkpoint_info.hpp"
+#include "caf_stream/scheduler/executor_info.hpp"
 #include "caf_stream/scheduler/receiver_info.hpp"
 
 namespace caf_stream {
@@ -46,6 +47,15 @@ public:
   /// `failure_reason`; not in Spark's listener). Writes happen off the
   /// batch path, so they interleave with the batch events.
   virtual void on_checkpoint_written(const checkpoint_info& info);
+
+  /// The driver reached an executor: itself as it starts, a worker node
+  /// when it first sends it tasks, or again after it was lost (Spark's
+  /// `SparkListener.onExecutorAdded`).
+  virtual void on_executor_added(const executor_info& info);
+
+  /// The driver lost a worker node (`info.remove_reason`): it went down,
+  /// left or could not be reached (Spark's `onExecutorRemoved`).
+  virtual void on_executor_removed(const executor_info& info);
 };
 
 } // namespace caf_stream

@@ -18,8 +18,9 @@ namespace caf_stream::ui {
 /// What the streaming UI, Spark's REST API and the Prometheus metrics show
 /// (Spark's `StreamingJobProgressListener`): a listener that keeps the last
 /// `retained_batches` completed batches, the batches waiting or running,
-/// the receivers, and running totals since the start. Thread-safe: the
-/// listener bus writes, the web server's threads read.
+/// the receivers, the executors (Spark's `AppStatusListener` keeps those
+/// for its Executors tab) and running totals since the start. Thread-safe:
+/// the listener bus writes, the web server's threads read.
 class streaming_statistics final : public streaming_listener {
 public:
   /// `app_id`: the application's id in the REST API's paths.
@@ -50,6 +51,10 @@ public:
 
   void on_checkpoint_written(const checkpoint_info& info) override;
 
+  void on_executor_added(const executor_info& info) override;
+
+  void on_executor_removed(const executor_info& info) override;
+
   const std::string& app_id() const noexcept {
     return app_id_;
   }
@@ -76,6 +81,11 @@ public:
   /// `GET .../streaming/batches/{batch}/operations`; none for a batch not
   /// kept.
   std::optional<std::string> operations_json(int64_t batch_id) const;
+
+  /// `GET .../executors` (`all` false: the active ones) and
+  /// `GET .../allexecutors` (`all`: those removed too), in the order they
+  /// were added.
+  std::string executors_json(bool all) const;
 
   /// `GET /metrics`: Prometheus' text format.
   std::string metrics_text() const;
@@ -106,8 +116,16 @@ private:
     int64_t records = 0;
   };
 
+  struct executor_stats {
+    executor_info info;
+    executor_tasks tasks;
+  };
+
   // Every receiver event carries the receiver's whole state.
   void update_receiver(const receiver_info& info);
+
+  // The last executor added as `id`, if any.
+  executor_stats* last_executor(const std::string& id);
 
   std::string app_id_;
   time start_time_;
@@ -119,6 +137,9 @@ private:
   // The last completed ones, oldest first.
   std::deque<batch_info> completed_;
   std::map<int32_t, receiver_stats> receivers_;
+  // Oldest first; a worker node reached again after it was lost comes
+  // again (Spark gives it a new executor id).
+  std::vector<executor_stats> executors_;
   // The operation of each state stream, by state id.
   std::map<int32_t, std::string> state_streams_;
   // The keys of each state stream after the last completed batch.

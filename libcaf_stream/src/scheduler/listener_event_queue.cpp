@@ -32,6 +32,12 @@ void listener_event::deliver_to(streaming_listener& x) const {
     case kind::checkpoint_written:
       x.on_checkpoint_written(checkpoint);
       break;
+    case kind::executor_added:
+      x.on_executor_added(executor);
+      break;
+    case kind::executor_removed:
+      x.on_executor_removed(executor);
+      break;
   }
 }
 

@@ -94,4 +94,12 @@ void streaming_listener::on_checkpoint_written(const checkpoint_info&) {
   // nop
 }
 
+void streaming_listener::on_executor_added(const executor_info&) {
+  // nop
+}
+
+void streaming_listener::on_executor_removed(const executor_info&) {
+  // nop
+}
+
 } // namespace caf_stream

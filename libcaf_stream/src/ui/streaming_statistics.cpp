@@ -165,6 +165,12 @@ void streaming_statistics::on_batch_completed(const batch_info& info) {
   if (info.failure_reason)
     ++total_failed_;
   total_records_ += info.num_records;
+  for (const auto& [id, n] : info.tasks) {
+    if (auto* x = last_executor(id)) {
+      x->tasks.completed += n.completed;
+      x->tasks.failed += n.failed;
+    }
+  }
   for (const auto& [id, keys] : info.state_keys)
     state_keys_[id] = keys;
   // Inputs without a receiver (direct Kafka streams) count here too: only
@@ -207,6 +213,25 @@ void streaming_statistics::on_checkpoint_written(
     std::chrono::duration<double>(info.write_time).count());
   if (info.failure_reason)
     ++checkpoints_failed_;
+}
+
+void streaming_statistics::on_executor_added(const executor_info& info) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  executors_.push_back(executor_stats{info, {}});
+}
+
+void streaming_statistics::on_executor_removed(const executor_info& info) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto* x = last_executor(info.id))
+    x->info = info;
+}
+
+streaming_statistics::executor_stats*
+streaming_statistics::last_executor(const std::string& id) {
+  for (auto i = executors_.rbegin(); i != executors_.rend(); ++i)
+    if (i->info.id == id)
+      return &*i;
+  return nullptr;
 }
 
 void streaming_statistics::update_receiver(const receiver_info& info) {
@@ -354,6 +379,33 @@ streaming_statistics::operations_json(int64_t batch_id) const {
   return result.dump();
 }
 
+std::string streaming_statistics::executors_json(bool all) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  json result = json::array();
+  for (const auto& [info, tasks] : executors_) {
+    if (!all && !info.active)
+      continue;
+    json x{{"id", info.id},
+           {"isActive", info.active},
+           {"totalCores", info.total_cores},
+           {"maxTasks", info.total_cores},
+           {"completedTasks", tasks.completed},
+           {"failedTasks", tasks.failed},
+           {"totalTasks", tasks.completed + tasks.failed},
+           {"addTime", gmt(info.add_time)}};
+    // A worker node's id is its address; the driver's address is its own
+    // process.
+    if (info.id != "driver")
+      x["hostPort"] = info.id;
+    if (info.remove_time)
+      x["removeTime"] = gmt(*info.remove_time);
+    if (!info.active)
+      x["removeReason"] = info.remove_reason;
+    result.push_back(std::move(x));
+  }
+  return result.dump();
+}
+
 std::string streaming_statistics::metrics_text() const {
   std::lock_guard<std::mutex> guard{mtx_};
   prometheus_writer out;
@@ -406,6 +458,31 @@ std::string streaming_statistics::metrics_text() const {
                 {"operation",
                  i != state_streams_.end() ? i->second : std::string{}}},
                static_cast<double>(keys));
+  }
+  // By executor id: a worker node reached again after it was lost counts
+  // on.
+  std::map<std::string, executor_stats> executors;
+  for (const auto& x : executors_) {
+    auto& y = executors[x.info.id];
+    y.info = x.info;
+    y.tasks.completed += x.tasks.completed;
+    y.tasks.failed += x.tasks.failed;
+  }
+  out.family("caf_stream_executor_active", "gauge",
+             "Whether each executor (the driver, a worker node) takes tasks "
+             "(1) or was lost (0).");
+  for (const auto& [id, x] : executors)
+    out.sample("caf_stream_executor_active", {{"executor", id}},
+               x.info.active ? 1 : 0);
+  out.family("caf_stream_executor_tasks_total", "counter",
+             "Tasks each executor ran, by how they ended.");
+  for (const auto& [id, x] : executors) {
+    out.sample("caf_stream_executor_tasks_total",
+               {{"executor", id}, {"state", "completed"}},
+               static_cast<double>(x.tasks.completed));
+    out.sample("caf_stream_executor_tasks_total",
+               {{"executor", id}, {"state", "failed"}},
+               static_cast<double>(x.tasks.failed));
   }
   auto write = [&](const char* name, const char* help, const histogram& h) {
     out.family(name, "histogram", help);

@@ -20,8 +20,10 @@ namespace {
 // Spark's spark.port.maxRetries.
 constexpr int port_retries = 16;
 
-// The REST API's application paths: /api/v1/applications/{app}/streaming.
-const char* const streaming = R"(/api/v1/applications/([^/]+)/streaming)";
+// The REST API's application paths: /api/v1/applications/{app}/..., and
+// those of its Streaming tab.
+const std::string application = R"(/api/v1/applications/([^/]+))";
+const std::string streaming = application + "/streaming";
 
 } // namespace
 
@@ -74,26 +76,34 @@ struct web_server::impl {
     using opt = std::optional<std::string>;
     get("/api/v1/applications",
         [&s](const httplib::Request&) -> opt { return s.applications_json(); });
-    get(std::string{streaming} + "/statistics",
+    get(application + "/executors",
+        [&s](const httplib::Request&) -> opt {
+          return s.executors_json(false);
+        });
+    get(application + "/allexecutors",
+        [&s](const httplib::Request&) -> opt {
+          return s.executors_json(true);
+        });
+    get(streaming + "/statistics",
         [&s](const httplib::Request&) -> opt { return s.statistics_json(); });
-    get(std::string{streaming} + "/receivers",
+    get(streaming + "/receivers",
         [&s](const httplib::Request&) -> opt { return s.receivers_json(); });
-    get(std::string{streaming} + R"(/receivers/(-?\d{1,9}))",
+    get(streaming + R"(/receivers/(-?\d{1,9}))",
         [&s](const httplib::Request& req) {
           return s.receiver_json(std::stoi(req.matches[2]));
         });
-    get(std::string{streaming} + "/batches",
+    get(streaming + "/batches",
         [&s](const httplib::Request& req) -> opt {
           auto status = req.get_param_value("status");
           for (auto& c : status)
             c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
           return s.batches_json(status);
         });
-    get(std::string{streaming} + R"(/batches/(\d{1,18}))",
+    get(streaming + R"(/batches/(\d{1,18}))",
         [&s](const httplib::Request& req) {
           return s.batch_json(std::stoll(req.matches[2]));
         });
-    get(std::string{streaming} + R"(/batches/(\d{1,18})/operations)",
+    get(streaming + R"(/batches/(\d{1,18})/operations)",
         [&s](const httplib::Request& req) {
           return s.operations_json(std::stoll(req.matches[2]));
         });
