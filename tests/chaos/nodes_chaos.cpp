@@ -399,6 +399,31 @@ struct findings {
   // Batches (or numbers) that differ from the model.
   size_t wrong = 0;
   batch_times times;
+  // The executors added ("+id") and removed ("-id") as the listeners heard,
+  // and the tasks each ran.
+  std::vector<std::string> executors;
+  std::map<std::string, executor_tasks> tasks;
+
+  // Takes what `out` heard.
+  void take(support::batch_waiter& out) {
+    failures = out.failures();
+    executors = out.executors();
+    tasks = out.tasks();
+  }
+
+  // Whether each executor was added before it was removed, and removed
+  // before it was added again.
+  bool executors_in_order() const {
+    std::map<std::string, bool> active;
+    for (const auto& x : executors) {
+      auto added = x.front() == '+';
+      auto& was = active[x.substr(1)];
+      if (was == added)
+        return false;
+      was = added;
+    }
+    return true;
+  }
 };
 
 // Counts the batches that started, and lets a caller wait for one.
@@ -459,7 +484,7 @@ findings run_words(const options& opts, cluster& c) {
   }
   ssc.stop(false);
   result.batches = opts.batches;
-  result.failures = out->failures();
+  result.take(*out);
   // The window holds the last 3 batches; the totals, all so far.
   std::vector<counts> batch{counts{}};
   counts totals;
@@ -561,7 +586,7 @@ findings run_receivers(const options& opts, cluster& c,
   }
   ssc.stop(false);
   result.batches = k;
-  result.failures = out->failures();
+  result.take(*out);
   std::map<int64_t, size_t> seen;
   for (const auto& [t, xs] : out->numbers()) {
     std::map<int64_t, int64_t> sums;
@@ -618,14 +643,30 @@ int run(const options& opts) {
   auto median = f.times.median();
   auto worst = f.times.worst();
   std::printf("; batch time median %.0f ms, worst %.0f ms\n", median, worst);
+  int64_t completed = 0;
+  int64_t failed = 0;
+  for (const auto& [id, n] : f.tasks) {
+    completed += n.completed;
+    failed += n.failed;
+  }
+  auto in_order = f.executors_in_order();
+  std::printf("nodes_chaos: %zu executor events (added and removed, each "
+              "executor's %s), %lld tasks completed and %lld failed\n",
+              f.executors.size(), in_order ? "in order" : "OUT OF ORDER",
+              static_cast<long long>(completed),
+              static_cast<long long>(failed));
   std::printf("{\"graph\": \"%s\", \"batches\": %zu, \"nodes\": %zu, "
               "\"kills\": %zu, \"freezes\": %zu, \"failed\": %zu, "
               "\"wrong\": %zu, \"duplicates\": %zu, "
-              "\"median_batch_ms\": %.0f, \"worst_batch_ms\": %.0f}\n",
+              "\"median_batch_ms\": %.0f, \"worst_batch_ms\": %.0f, "
+              "\"executor_events\": %zu, \"executors_in_order\": %s, "
+              "\"tasks_completed\": %lld, \"tasks_failed\": %lld}\n",
               opts.receivers ? "receivers" : "words", f.batches, opts.nodes,
               c.kills, c.freezes, f.failures.size(), f.wrong, duplicates,
-              median, worst);
-  return f.failures.empty() && f.wrong == 0 ? 0 : 1;
+              median, worst, f.executors.size(), in_order ? "true" : "false",
+              static_cast<long long>(completed),
+              static_cast<long long>(failed));
+  return f.failures.empty() && f.wrong == 0 && in_order ? 0 : 1;
 }
 
 } // namespace
