@@ -527,10 +527,10 @@ bool node_map_stages::run_stage(
           fetch_more();
         },
         [&](caf::down_msg& dm) {
-          forget(dm.source, self_->system().render(dm.reason));
+          auto why = "the node was lost: " + self_->system().render(dm.reason);
+          forget(dm.source, why);
           for (auto id : out.sent_to(dm.source))
-            failed(id, "the node was lost: "
-                         + self_->system().render(dm.reason));
+            failed(id, why);
           fetch_more();
         },
         [&](deadline_atom, uint64_t wake_up) {
