@@ -374,6 +374,26 @@ TEST_CASE("streaming_statistics lists the executors with the tasks each "
         == "8");
   CHECK(m.samples[R"(caf_stream_executor_active{executor="127.0.0.1:7001"})"]
         == "1");
+  // The last 100 removed ones stay (Spark's spark.ui.retainedDeadExecutors):
+  // the node's first row is the oldest and goes first.
+  for (int i = 0; i < 100; ++i) {
+    auto id = "10.0.0." + std::to_string(i) + ":7001";
+    stats.on_executor_added(executor(id, 1, 4000));
+    auto x = executor(id, 1, 4000);
+    x.active = false;
+    x.remove_time = at(5000);
+    stats.on_executor_removed(x);
+  }
+  all = json::parse(stats.executors_json(true));
+  REQUIRE(all.size() == 102);
+  CHECK(all[0]["id"] == "driver");
+  CHECK(all[1]["id"] == "127.0.0.1:7001");
+  CHECK(all[1]["isActive"] == true);
+  CHECK(all[2]["id"] == "10.0.0.0:7001");
+  // The metrics still count the tasks of the row that went.
+  m = metrics{stats.metrics_text()};
+  CHECK(m.samples[R"(caf_stream_executor_tasks_total{executor="127.0.0.1:7001",state="completed"})"]
+        == "11");
 }
 
 TEST_CASE("prometheus_writer formats values and escapes text", "[ui]") {

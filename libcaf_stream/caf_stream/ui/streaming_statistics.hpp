@@ -90,6 +90,10 @@ public:
   /// `GET /metrics`: Prometheus' text format.
   std::string metrics_text() const;
 
+  /// The removed executors the page and the API keep (Spark's
+  /// `spark.ui.retainedDeadExecutors`).
+  static constexpr size_t retained_dead_executors = 100;
+
   /// The upper bounds (seconds) of the delay histograms' buckets.
   static const std::vector<double>& histogram_bounds();
 
@@ -138,8 +142,11 @@ private:
   std::deque<batch_info> completed_;
   std::map<int32_t, receiver_stats> receivers_;
   // Oldest first; a worker node reached again after it was lost comes
-  // again (Spark gives it a new executor id).
+  // again (Spark gives it a new executor id). The last
+  // `retained_dead_executors` removed ones stay.
   std::vector<executor_stats> executors_;
+  // The tasks of each executor id since the start, for the metrics.
+  std::map<std::string, executor_tasks> executor_totals_;
   // The operation of each state stream, by state id.
   std::map<int32_t, std::string> state_streams_;
   // The keys of each state stream after the last completed batch.

@@ -170,6 +170,9 @@ void streaming_statistics::on_batch_completed(const batch_info& info) {
       x->tasks.completed += n.completed;
       x->tasks.failed += n.failed;
     }
+    auto& total = executor_totals_[id];
+    total.completed += n.completed;
+    total.failed += n.failed;
   }
   for (const auto& [id, keys] : info.state_keys)
     state_keys_[id] = keys;
@@ -224,6 +227,11 @@ void streaming_statistics::on_executor_removed(const executor_info& info) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (auto* x = last_executor(info.id))
     x->info = info;
+  auto dead = std::count_if(executors_.begin(), executors_.end(),
+                            [](const auto& x) { return !x.info.active; });
+  if (static_cast<size_t>(dead) > retained_dead_executors)
+    executors_.erase(std::find_if(executors_.begin(), executors_.end(),
+                                  [](const auto& x) { return !x.info.active; }));
 }
 
 streaming_statistics::executor_stats*
@@ -393,8 +401,7 @@ std::string streaming_statistics::executors_json(bool all) const {
            {"failedTasks", tasks.failed},
            {"totalTasks", tasks.completed + tasks.failed},
            {"addTime", gmt(info.add_time)}};
-    // A worker node's id is its address; the driver's address is its own
-    // process.
+    // A worker node's id is its "host:port"; the driver need not listen.
     if (info.id != "driver")
       x["hostPort"] = info.id;
     if (info.remove_time)
@@ -461,28 +468,23 @@ std::string streaming_statistics::metrics_text() const {
   }
   // By executor id: a worker node reached again after it was lost counts
   // on.
-  std::map<std::string, executor_stats> executors;
-  for (const auto& x : executors_) {
-    auto& y = executors[x.info.id];
-    y.info = x.info;
-    y.tasks.completed += x.tasks.completed;
-    y.tasks.failed += x.tasks.failed;
-  }
+  std::map<std::string, bool> active;
+  for (const auto& x : executors_)
+    active[x.info.id] = x.info.active;
   out.family("caf_stream_executor_active", "gauge",
              "Whether each executor (the driver, a worker node) takes tasks "
              "(1) or was lost (0).");
-  for (const auto& [id, x] : executors)
-    out.sample("caf_stream_executor_active", {{"executor", id}},
-               x.info.active ? 1 : 0);
+  for (const auto& [id, yes] : active)
+    out.sample("caf_stream_executor_active", {{"executor", id}}, yes ? 1 : 0);
   out.family("caf_stream_executor_tasks_total", "counter",
              "Tasks each executor ran, by how they ended.");
-  for (const auto& [id, x] : executors) {
+  for (const auto& [id, n] : executor_totals_) {
     out.sample("caf_stream_executor_tasks_total",
                {{"executor", id}, {"state", "completed"}},
-               static_cast<double>(x.tasks.completed));
+               static_cast<double>(n.completed));
     out.sample("caf_stream_executor_tasks_total",
                {{"executor", id}, {"state", "failed"}},
-               static_cast<double>(x.tasks.failed));
+               static_cast<double>(n.failed));
   }
   auto write = [&](const char* name, const char* help, const histogram& h) {
     out.family(name, "histogram", help);
