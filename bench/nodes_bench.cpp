@@ -54,6 +54,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -291,12 +292,45 @@ stream_options driver_options(size_t workers, std::vector<std::string> nodes) {
   return opts;
 }
 
+// A run's time, and the tasks each executor ran in it (the listeners'
+// count: the driver's and each worker node's).
+struct timed_run {
+  double seconds = 0;
+  std::map<std::string, executor_tasks> tasks;
+};
+
+// The faster of `x` and `y`.
+timed_run faster(timed_run x, timed_run y) {
+  return x.seconds <= y.seconds ? std::move(x) : std::move(y);
+}
+
+// "driver 12, 127.0.0.1:4301 40, ..." (and the failed ones, if any).
+std::string tasks_text(const std::map<std::string, executor_tasks>& xs) {
+  std::string result;
+  for (const auto& [id, n] : xs) {
+    result += (result.empty() ? "" : ", ") + id + " "
+              + std::to_string(n.completed);
+    if (n.failed > 0)
+      result += " (" + std::to_string(n.failed) + " failed)";
+  }
+  return result;
+}
+
+// {"driver":12,...}: the completed tasks by executor.
+std::string tasks_json(const std::map<std::string, executor_tasks>& xs) {
+  std::string result;
+  for (const auto& [id, n] : xs)
+    result += (result.empty() ? "\"" : ",\"") + id
+              + "\":" + std::to_string(n.completed);
+  return "{" + result + "}";
+}
+
 // Runs `batches` batches of `lines` (in `partitions` partitions) through the
 // word count, with its map stages on `nodes` if any; returns the seconds
 // from the first batch to the last one's end.
-double run(const std::vector<std::string>& lines, size_t batches,
-           size_t partitions, size_t workers,
-           std::vector<std::string> nodes) {
+timed_run run(const std::vector<std::string>& lines, size_t batches,
+              size_t partitions, size_t workers,
+              std::vector<std::string> nodes) {
   auto opts = driver_options(workers, std::move(nodes));
   auto clk = std::make_shared<testing::manual_clock>();
   auto queue = std::make_shared<rdd_queue<std::string>>();
@@ -323,16 +357,16 @@ double run(const std::vector<std::string>& lines, size_t batches,
                              + (out->failures().empty()
                                   ? std::string{}
                                   : ": " + out->failures().front()));
-  return elapsed;
+  return {elapsed, out->tasks()};
 }
 
 // Counts the words of two `line_source`s, with the receivers and the map
 // stages on `nodes` if any (`replication` copies of each block), cutting
 // batches as fast as they complete until every word was counted; returns
 // the seconds from when both receivers started to then.
-double run_received(const source_options& src, size_t partitions,
-                    size_t workers, std::vector<std::string> nodes,
-                    size_t replication) {
+timed_run run_received(const source_options& src, size_t partitions,
+                       size_t workers, std::vector<std::string> nodes,
+                       size_t replication) {
   auto opts = driver_options(workers, std::move(nodes));
   opts.receiver_replication = replication;
   auto clk = std::make_shared<testing::manual_clock>();
@@ -364,7 +398,7 @@ double run_received(const source_options& src, size_t partitions,
                              + (out->failures().empty()
                                   ? std::string{}
                                   : ": " + out->failures().front()));
-  return elapsed;
+  return {elapsed, out->tasks()};
 }
 
 // The bytes one batch's shuffle moves at most: each input partition to the
@@ -564,13 +598,16 @@ int main(int argc, char** argv) {
     auto replication = bench::arg(argc, argv, "replication", 1);
     try {
       double one = 1e9;
-      double two = 1e9;
+      timed_run best{1e9, {}};
       for (size_t i = 0; i < repeats; ++i) {
         one = std::min(one, run_received(src, partitions, workers, {},
-                                         replication));
-        two = std::min(two, run_received(src, partitions, workers, nodes,
-                                         replication));
+                                         replication)
+                              .seconds);
+        best = faster(std::move(best),
+                      run_received(src, partitions, workers, nodes,
+                                   replication));
       }
+      auto two = best.seconds;
       auto total = static_cast<double>(2 * src.per_receiver);
       std::printf("nodes: %s of %zu lines from 2 receivers (blocks "
                   "of %zu lines, replication %zu): one process (%zu task "
@@ -580,13 +617,17 @@ int main(int argc, char** argv) {
                   replication, workers, total / one,
                   workload == "word_count" ? "map stages" : "result stages",
                   total / two, one / two);
+      std::printf("nodes: tasks by executor in the nodes' fastest run: %s\n",
+                  tasks_text(best.tasks).c_str());
       std::printf("{\"bench\":\"nodes_receivers\",\"workload\":\"%s\","
                   "\"lines\":%zu,"
                   "\"block_lines\":%zu,\"replication\":%zu,"
                   "\"workers\":%zu,\"one_process_lines_per_s\":%.0f,"
-                  "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f}\n",
+                  "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f,"
+                  "\"tasks\":%s}\n",
                   workload.c_str(), 2 * src.per_receiver, src.block_lines,
-                  replication, workers, total / one, total / two, one / two);
+                  replication, workers, total / one, total / two, one / two,
+                  tasks_json(best.tasks).c_str());
     } catch (const std::exception& e) {
       std::cerr << "nodes_bench: " << e.what() << '\n';
       return 1;
@@ -596,11 +637,13 @@ int main(int argc, char** argv) {
   try {
     // The best of the repeats, alternating, so that both see the same load.
     double one = 1e9;
-    double two = 1e9;
+    timed_run best{1e9, {}};
     for (size_t i = 0; i < repeats; ++i) {
-      one = std::min(one, run(lines, batches, partitions, workers, {}));
-      two = std::min(two, run(lines, batches, partitions, workers, nodes));
+      one = std::min(one, run(lines, batches, partitions, workers, {}).seconds);
+      best = faster(std::move(best),
+                    run(lines, batches, partitions, workers, nodes));
     }
+    auto two = best.seconds;
     auto total = static_cast<double>(num_lines * batches);
     auto bytes = static_cast<double>(stage_bytes(lines, partitions))
                  / static_cast<double>(words_in(lines));
@@ -610,13 +653,15 @@ int main(int argc, char** argv) {
                 "%.2fx; %.1f bytes per word on the wire\n",
                 batches, num_lines, partitions, workers, total / one,
                 total / two, one / two, bytes);
+    std::printf("nodes: tasks by executor in the nodes' fastest run: %s\n",
+                tasks_text(best.tasks).c_str());
     std::printf("{\"bench\":\"nodes\",\"lines\":%zu,\"batches\":%zu,"
                 "\"partitions\":%zu,\"workers\":%zu,"
                 "\"one_process_lines_per_s\":%.0f,"
                 "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f,"
-                "\"bytes_per_word\":%.2f}\n",
+                "\"bytes_per_word\":%.2f,\"tasks\":%s}\n",
                 num_lines, batches, partitions, workers, total / one,
-                total / two, one / two, bytes);
+                total / two, one / two, bytes, tasks_json(best.tasks).c_str());
   } catch (const std::exception& e) {
     std::cerr << "nodes_bench: " << e.what() << '\n';
     return 1;
