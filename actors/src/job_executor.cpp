@@ -96,8 +96,11 @@ public:
     executors_.completed("driver", n);
   }
 
-  /// The executors that ran the tasks, for the listeners.
-  executor_table& executors() noexcept {
+  /// The executors that ran the tasks, for the listeners: those lost
+  /// since the last stage too.
+  executor_table& executors() {
+    if (on_nodes_)
+      on_nodes_->note_lost_nodes();
     return executors_;
   }
 

@@ -36,9 +36,9 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   node = std::move(*reached);
   self_->monitor(node);
   reached_[node.address()] = address;
-  auto lost = std::make_shared<std::atomic<bool>>(false);
-  node->attach_functor([lost] { *lost = true; });
-  lost_[address] = std::move(lost);
+  auto loss = std::make_shared<node_loss>();
+  node->attach_functor([loss](const caf::error& reason) { loss->set(reason); });
+  lost_[address] = std::move(loss);
   // Its task slots, for its share of a stage's tasks (one until it
   // answers; a node that hangs answers nothing anyway).
   self_->request(node, std::min(bound, node_connect_bound), slots_atom::value)
@@ -58,11 +58,18 @@ caf::actor node_map_stages::node_at(const std::string& address,
   // node's connection takes for its own, and that connection closes.
   auto i = nodes_.find(address);
   auto lost = lost_.find(address);
-  if (i != nodes_.end() && lost != lost_.end() && *lost->second
+  if (i != nodes_.end() && lost != lost_.end() && lost->second->lost()
       && named != i->second)
     nodes_.erase(i);
   auto reached = reach(address);
   return reached ? std::move(*reached) : caf::actor{};
+}
+
+void node_map_stages::note_lost_nodes() {
+  for (const auto& [address, loss] : lost_)
+    if (auto why = loss->reason())
+      executors_.lost(address,
+                      "the node was lost: " + self_->system().render(*why));
 }
 
 void node_map_stages::late_answer(uint64_t id, const caf::actor& host) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -11,6 +12,7 @@
 
 #include "caf/actor.hpp"
 #include "caf/actor_addr.hpp"
+#include "caf/error.hpp"
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
@@ -106,6 +108,11 @@ public:
   /// rather than resting as a failed node.
   void late_answer(uint64_t id, const caf::actor& host);
 
+  /// Tells the executor table of the nodes whose actors went down since
+  /// they were reached, whose down messages wait in the mailbox until a
+  /// stage waits for answers (a node that left has no stage to wait for).
+  void note_lost_nodes();
+
   /// The actor of the worker node at `address`, reached (and monitored)
   /// from this process once, for a block that names `named` there (as
   /// another node knows it); reached again if the actor this process has
@@ -115,6 +122,34 @@ public:
   caf::actor node_at(const std::string& address, const caf::actor& named);
 
 private:
+  // Whether a node actor went down, and why: set where it exits, read on
+  // the executor's thread.
+  class node_loss {
+  public:
+    void set(const caf::error& reason) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      reason_ = reason;
+      lost_ = true;
+    }
+
+    bool lost() const noexcept {
+      return lost_;
+    }
+
+    // Why it went down, if it did.
+    std::optional<caf::error> reason() const {
+      if (!lost_)
+        return std::nullopt;
+      std::lock_guard<std::mutex> guard{mtx_};
+      return reason_;
+    }
+
+  private:
+    std::atomic<bool> lost_{false};
+    mutable std::mutex mtx_;
+    caf::error reason_;
+  };
+
   // Takes a node's outputs for tasks `tasks` and marks them finished in the
   // assignment, or returns why they are unusable.
   using outputs_taker = detail::function_ref<std::string(
@@ -198,7 +233,7 @@ private:
   // is taken only while a stage waits for answers, and a fetch between
   // stages must not ask a lost actor when its node is back on its address
   // (`node_at`).
-  std::map<std::string, std::shared_ptr<std::atomic<bool>>> lost_;
+  std::map<std::string, std::shared_ptr<node_loss>> lost_;
   // Their task slots, as they answered when reached.
   std::map<std::string, size_t> slots_;
   // Nodes that failed map tasks get none for a while.

@@ -568,6 +568,12 @@ TEST_CASE("a worker node that joins at run time gets map tasks from the "
   CHECK_FALSE(log.contains("batch 5000 ms: 4 map tasks"));
   check_counts(*d->out, input.size());
   CHECK_FALSE(log.contains("run again elsewhere"));
+  // The listeners heard of the node as it got tasks and as it left,
+  // although no stage waited for it since.
+  CHECK(d->out->executors()
+        == std::vector<std::string>{"+driver", "+" + a.address,
+                                    "-" + a.address});
+  CHECK(d->out->tasks()[a.address].completed >= 2 * 4);
 }
 
 TEST_CASE_METHOD(two_nodes,
