@@ -96,12 +96,16 @@ public:
     executors_.completed("driver", n);
   }
 
-  /// The executors that ran the tasks, for the listeners: those lost
-  /// since the last stage too.
-  executor_table& executors() {
+  /// The executors that ran the tasks, for the listeners.
+  executor_table& executors() noexcept {
+    return executors_;
+  }
+
+  /// Tells the executor table of the worker nodes lost since the last
+  /// stage that waited for them.
+  void note_lost_nodes() {
     if (on_nodes_)
       on_nodes_->note_lost_nodes();
-    return executors_;
   }
 
   void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
@@ -346,6 +350,7 @@ private:
   // Tells the listeners of the executors added and removed since the last
   // call.
   void report_executors() {
+    runner_->note_lost_nodes();
     auto changes = runner_->executors().take_changes(clk_->now());
     if (!state_->has_listeners())
       return;

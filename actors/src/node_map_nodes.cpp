@@ -35,7 +35,6 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   }
   node = std::move(*reached);
   self_->monitor(node);
-  reached_[node.address()] = address;
   auto loss = std::make_shared<node_loss>();
   node->attach_functor([loss](const caf::error& reason) { loss->set(reason); });
   lost_[address] = std::move(loss);
@@ -102,23 +101,15 @@ node_map_stages::slots_of(const std::vector<std::string>& addresses) const {
   return result;
 }
 
-void node_map_stages::forget(const caf::actor_addr& node,
-                             const std::string& why) {
-  auto r = reached_.find(node);
-  if (r == reached_.end())
-    return;
-  auto address = std::move(r->second);
-  reached_.erase(r);
-  // The node's actor is forgotten (a stage that failed on the node may
-  // have done so already), unless a new one is there on its address.
-  auto i = nodes_.find(address);
-  if (i != nodes_.end()) {
-    if (i->second.address() != node)
-      return;
-    nodes_.erase(i);
-    slots_.erase(address);
+void node_map_stages::forget(const caf::actor_addr& node) {
+  for (auto i = nodes_.begin(); i != nodes_.end();) {
+    if (i->second.address() == node) {
+      slots_.erase(i->first);
+      i = nodes_.erase(i);
+    } else {
+      ++i;
+    }
   }
-  executors_.lost(address, why);
 }
 
 } // namespace caf_stream::actors

@@ -527,10 +527,10 @@ bool node_map_stages::run_stage(
           fetch_more();
         },
         [&](caf::down_msg& dm) {
-          auto why = "the node was lost: " + self_->system().render(dm.reason);
-          forget(dm.source, why);
+          forget(dm.source);
           for (auto id : out.sent_to(dm.source))
-            failed(id, why);
+            failed(id, "the node was lost: "
+                         + self_->system().render(dm.reason));
           fetch_more();
         },
         [&](deadline_atom, uint64_t wake_up) {

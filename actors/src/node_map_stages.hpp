@@ -109,8 +109,9 @@ public:
   void late_answer(uint64_t id, const caf::actor& host);
 
   /// Tells the executor table of the nodes whose actors went down since
-  /// they were reached, whose down messages wait in the mailbox until a
-  /// stage waits for answers (a node that left has no stage to wait for).
+  /// they were reached (as their exits recorded it: a down message waits
+  /// in the mailbox until a stage waits for answers, and a node that left
+  /// has no stage to wait for).
   void note_lost_nodes();
 
   /// The actor of the worker node at `address`, reached (and monitored)
@@ -198,9 +199,9 @@ private:
   // late.
   void given_up(uint64_t id, const std::string& address);
 
-  // Forgets a node actor that went down (`why`): the next stage reaches
-  // its node again.
-  void forget(const caf::actor_addr& node, const std::string& why);
+  // Forgets a node actor that went down: the next stage reaches its node
+  // again.
+  void forget(const caf::actor_addr& node);
 
   // Why the buckets of `tasks` map tasks, whose places (offset and size)
   // are `spans`, do not fit `shuffle` (one bucket per reduce partition);
@@ -226,13 +227,11 @@ private:
   stage_inputs inputs_;
   // The node actors reached so far, by address.
   std::map<std::string, caf::actor> nodes_;
-  // The addresses of the node actors reached and not down yet (a stage
-  // that fails on a node forgets its actor before it goes down).
-  std::map<caf::actor_addr, std::string> reached_;
-  // Whether each of them was lost, set as it goes down: its down message
-  // is taken only while a stage waits for answers, and a fetch between
-  // stages must not ask a lost actor when its node is back on its address
-  // (`node_at`).
+  // Whether each of them was lost, and why, set as it goes down: its down
+  // message is taken only while a stage waits for answers, and a fetch
+  // between stages must not ask a lost actor when its node is back on its
+  // address (`node_at`); the executor table hears of it at the batch's end
+  // (`note_lost_nodes`).
   std::map<std::string, std::shared_ptr<node_loss>> lost_;
   // Their task slots, as they answered when reached.
   std::map<std::string, size_t> slots_;
