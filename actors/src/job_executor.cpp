@@ -28,6 +28,7 @@
 #include "block_fetch.hpp"
 #include "deadline.hpp"
 #include "node_map_stages.hpp"
+#include "node_watch.hpp"
 #include "task_spreader.hpp"
 
 namespace caf_stream::actors {
@@ -52,9 +53,10 @@ public:
       nodes_(nodes),
       spreader_(self, workers, stages, opts.serialize_messages),
       placement_(in_place_bound),
-      executors_(std::max<size_t>(workers.size(), 1)) {
+      executors_(std::max<size_t>(workers.size(), 1)),
+      watch_(self->system(), executors_) {
     if (opts_.tasks_on_workers())
-      on_nodes_.emplace(self, graph, opts, nodes, executors_);
+      on_nodes_.emplace(self, graph, opts, nodes, executors_, watch_);
   }
 
   /// Names the tasks of the stages from now on as batch `js`'s, whose
@@ -101,11 +103,10 @@ public:
     return executors_;
   }
 
-  /// Tells the executor table of the worker nodes lost since the last
-  /// stage that waited for them.
+  /// Tells the executor table of the worker nodes lost since they were
+  /// reached.
   void note_lost_nodes() {
-    if (on_nodes_)
-      on_nodes_->note_lost_nodes();
+    watch_.note_lost();
   }
 
   void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
@@ -162,9 +163,11 @@ public:
     self_->request(router, caf::infinite, state_atom::value,
                    static_cast<uint8_t>(what), t, std::move(in))
       .receive(
-        [&](block_list& xs, int64_t keys) {
+        [&](block_list& xs, int64_t keys, state_call_report& report) {
           result = std::move(xs);
           state_keys_[op.state_id()] = keys;
+          counted(report);
+          failure = std::move(report.failure);
         },
         [&](caf::error& e) { failure = std::move(e); });
     if (!failure)
@@ -192,6 +195,17 @@ public:
   }
 
 private:
+  // Takes the nodes a state router reached and the partitions' calls each
+  // executor ran into the executor table.
+  void counted(const state_call_report& report) {
+    for (const auto& x : report.nodes)
+      watch_.reached(x.address, x.actor, x.slots);
+    for (const auto& [id, n] : report.tasks) {
+      executors_.completed(id, static_cast<size_t>(n.completed));
+      executors_.failed(id, static_cast<size_t>(n.failed));
+    }
+  }
+
   // Runs tasks `[0, n)` here or on the operator workers; `ended` counts
   // the tasks that returned or threw (a task that throws here ends the
   // stage; on the workers, every task runs).
@@ -237,8 +251,9 @@ private:
   std::map<int32_t, int64_t> state_keys_;
   task_spreader spreader_;
   stage_placement placement_;
-  // The driver, and the worker nodes that ran tasks.
+  // The driver, and the worker nodes that ran tasks or hold state, watched.
   executor_table executors_;
+  node_watch watch_;
   // With `stream.task.placement = workers`.
   std::optional<node_map_stages> on_nodes_;
 };

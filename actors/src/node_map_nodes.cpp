@@ -4,8 +4,6 @@
 #include "node_map_stages.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,7 +15,6 @@
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/node_directory.hpp"
 #include "caf_stream/actors/node_link.hpp"
-#include "caf_stream/scheduler/executor_table.hpp"
 
 namespace caf_stream::actors {
 
@@ -35,14 +32,11 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   }
   node = std::move(*reached);
   self_->monitor(node);
-  auto loss = std::make_shared<node_loss>();
-  node->attach_functor([loss](const caf::error& reason) { loss->set(reason); });
-  lost_[address] = std::move(loss);
   // Its task slots, for its share of a stage's tasks (one until it
   // answers; a node that hangs answers nothing anyway).
   self_->request(node, std::min(bound, node_connect_bound), slots_atom::value)
     .receive([&](size_t n) { slots_[address] = n; }, [](caf::error&) {});
-  executors_.reached(address, slots_of({address}).front());
+  watch_.reached(address, node, slots_of({address}).front());
   return node;
 }
 
@@ -56,19 +50,11 @@ caf::actor node_map_stages::node_at(const std::string& address,
   // thread's OpenSSL queue (CAF 0.17), which the next read of another
   // node's connection takes for its own, and that connection closes.
   auto i = nodes_.find(address);
-  auto lost = lost_.find(address);
-  if (i != nodes_.end() && lost != lost_.end() && lost->second->lost()
+  if (i != nodes_.end() && watch_.lost(address, i->second)
       && named != i->second)
     nodes_.erase(i);
   auto reached = reach(address);
   return reached ? std::move(*reached) : caf::actor{};
-}
-
-void node_map_stages::note_lost_nodes() {
-  for (const auto& [address, loss] : lost_)
-    if (auto why = loss->reason())
-      executors_.lost(address,
-                      "the node was lost: " + self_->system().render(*why));
 }
 
 void node_map_stages::late_answer(uint64_t id, const caf::actor& host) {

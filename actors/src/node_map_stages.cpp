@@ -62,7 +62,7 @@ node_map_stages::node_map_stages(caf::blocking_actor* self,
                                  const detail::dstream_graph& graph,
                                  const stream_options& opts,
                                  const caf::actor& directory,
-                                 executor_table& executors)
+                                 executor_table& executors, node_watch& watch)
   : self_(self),
     graph_(graph),
     opts_(opts),
@@ -71,6 +71,7 @@ node_map_stages::node_map_stages(caf::blocking_actor* self,
     fingerprint_(graph.fingerprint()),
     program_(program_id(opts)),
     inputs_(graph),
+    watch_(watch),
     excluded_(first_exclusion, longest_exclusion),
     log_(detail::logger("executor")) {
   // nop

@@ -1,10 +1,8 @@
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,6 +22,7 @@
 #include "caf_stream/scheduler/node_exclusion.hpp"
 
 #include "deadline.hpp"
+#include "node_watch.hpp"
 #include "sent_stage_table.hpp"
 #include "stage_inputs.hpp"
 
@@ -62,16 +61,16 @@ namespace caf_stream::actors {
 /// `stream.shuffle.*`). It runs again elsewhere the
 /// tasks of a node that fails (`task_assignment`), is lost, or whose answer
 /// is late (`speculation`, `stream.speculation.*`), which then gets no
-/// tasks for a while (`node_exclusion`). The nodes it reaches and loses,
-/// and the tasks they run, go to `executors`. Used on the executor's thread
-/// only.
+/// tasks for a while (`node_exclusion`). The nodes it reaches go to
+/// `watch`, and the tasks they run to `executors`. Used on the executor's
+/// thread only.
 class node_map_stages {
 public:
   /// `directory`: the node directory (null: the nodes are `stream.nodes`).
   node_map_stages(caf::blocking_actor* self,
                   const detail::dstream_graph& graph,
                   const stream_options& opts, const caf::actor& directory,
-                  executor_table& executors);
+                  executor_table& executors, node_watch& watch);
 
   ~node_map_stages();
 
@@ -108,12 +107,6 @@ public:
   /// rather than resting as a failed node.
   void late_answer(uint64_t id, const caf::actor& host);
 
-  /// Tells the executor table of the nodes whose actors went down since
-  /// they were reached (as their exits recorded it: a down message waits
-  /// in the mailbox until a stage waits for answers, and a node that left
-  /// has no stage to wait for).
-  void note_lost_nodes();
-
   /// The actor of the worker node at `address`, reached (and monitored)
   /// from this process once, for a block that names `named` there (as
   /// another node knows it); reached again if the actor this process has
@@ -123,34 +116,6 @@ public:
   caf::actor node_at(const std::string& address, const caf::actor& named);
 
 private:
-  // Whether a node actor went down, and why: set where it exits, read on
-  // the executor's thread.
-  class node_loss {
-  public:
-    void set(const caf::error& reason) {
-      std::lock_guard<std::mutex> guard{mtx_};
-      reason_ = reason;
-      lost_ = true;
-    }
-
-    bool lost() const noexcept {
-      return lost_;
-    }
-
-    // Why it went down, if it did.
-    std::optional<caf::error> reason() const {
-      if (!lost_)
-        return std::nullopt;
-      std::lock_guard<std::mutex> guard{mtx_};
-      return reason_;
-    }
-
-  private:
-    std::atomic<bool> lost_{false};
-    mutable std::mutex mtx_;
-    caf::error reason_;
-  };
-
   // Takes a node's outputs for tasks `tasks` and marks them finished in the
   // assignment, or returns why they are unusable.
   using outputs_taker = detail::function_ref<std::string(
@@ -225,14 +190,12 @@ private:
   std::string program_;
   // The batch's inputs, as its stages carry them.
   stage_inputs inputs_;
-  // The node actors reached so far, by address.
+  // The node actors reached so far, by address, watched: a down message
+  // is taken only while a stage waits for answers, and a fetch between
+  // stages must not ask a lost actor when its node is back on its address
+  // (`node_at`).
   std::map<std::string, caf::actor> nodes_;
-  // Whether each of them was lost, and why, set as it goes down: its down
-  // message is taken only while a stage waits for answers, and a fetch
-  // between stages must not ask a lost actor when its node is back on its
-  // address (`node_at`); the executor table hears of it at the batch's end
-  // (`note_lost_nodes`).
-  std::map<std::string, std::shared_ptr<node_loss>> lost_;
+  node_watch& watch_;
   // Their task slots, as they answered when reached.
   std::map<std::string, size_t> slots_;
   // Nodes that failed map tasks get none for a while.

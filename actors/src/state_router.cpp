@@ -53,17 +53,21 @@ public:
       monitor(driver_);
     bool running = true;
     receive_while(running)(
-      [&](state_atom, uint8_t what, time t,
-          block_list& in) -> caf::result<block_list, int64_t> {
+      [&](state_atom, uint8_t what, time t, block_list& in)
+        -> caf::result<block_list, int64_t, state_call_report> {
         if (what > static_cast<uint8_t>(state_call::save))
           return caf::make_error(errc::illegal_state, "unknown state call "
                                                         + std::to_string(what));
+        state_call_report report;
+        block_list out;
         try {
-          auto out = call(static_cast<state_call>(what), t, std::move(in));
-          return {std::move(out), keys()};
+          out = call(static_cast<state_call>(what), t, std::move(in),
+                     report.tasks);
         } catch (const stream_error& e) {
-          return caf::make_error(e.code(), std::string{e.what()});
+          report.failure = caf::make_error(e.code(), std::string{e.what()});
         }
+        report.nodes = reached_nodes();
+        return {std::move(out), keys(), std::move(report)};
       },
       [&](caf::down_msg& dm) {
         if (driver_ && dm.source == driver_.address())
@@ -106,9 +110,11 @@ private:
     return result;
   }
 
-  // Runs `what` at the holders of the first `in.size()` partitions; throws
+  // Runs `what` at the holders of the first `in.size()` partitions, and
+  // counts each partition's call in `tasks` where it ran; throws
   // `stream_error` naming the first partition that failed.
-  block_list call(state_call what, time t, block_list in) {
+  block_list call(state_call what, time t, block_list in,
+                  std::map<std::string, executor_tasks>& tasks) {
     auto n = in.size();
     unreachable_.clear();
     if (remote_)
@@ -138,8 +144,14 @@ private:
       if (failures[i].empty())
         pending[i] = ask(i, std::move(in[i]));
     block_list result(n);
+    auto answered = [&](size_t i, block& x, int64_t keys) {
+      result[i] = std::move(x);
+      holders_[i].keys = keys;
+      ++tasks[executor_of(i)].completed;
+    };
     // Returns true if holder `i` was lost in the call.
     auto failed = [&](size_t i, const caf::error& e) {
+      ++tasks[executor_of(i)].failed;
       failures[i] = where(i) + ": " + describe(e);
       if (holders_[i].node.empty() || !loses_holder(e))
         return false;
@@ -155,10 +167,7 @@ private:
     for (size_t i = 0; i < n; ++i)
       if (pending[i])
         pending[i]->receive(
-          [&](block& x, int64_t keys) {
-            result[i] = std::move(x);
-            holders_[i].keys = keys;
-          },
+          [&](block& x, int64_t keys) { answered(i, x, keys); },
           [&](caf::error& e) {
             if (failed(i, e))
               again.push_back(i);
@@ -168,8 +177,7 @@ private:
       if (replace(i, failures[i]))
         ask(i, sent[i]).receive(
           [&](block& x, int64_t keys) {
-            result[i] = std::move(x);
-            holders_[i].keys = keys;
+            answered(i, x, keys);
             failures[i].clear();
           },
           [&](caf::error& e) { failed(i, e); });
@@ -433,6 +441,11 @@ private:
         throw stream_error(errc::job_failure, failure);
       }
       node = std::move(*connected);
+      // Its task slots, for the executors (one if it does not answer).
+      request(node, std::min(opts_.state_timeout, node_connect_bound),
+              slots_atom::value)
+        .receive([&](size_t n) { slots_[address] = n; },
+                 [](caf::error&) {});
     }
     caf::actor result;
     std::string failure;
@@ -458,6 +471,22 @@ private:
     }
     log_->info("{}: holder on {}", name_of(i), address);
     return result;
+  }
+
+  // The worker nodes reached for holders, for the executors.
+  std::vector<state_call_report::node> reached_nodes() const {
+    std::vector<state_call_report::node> result;
+    for (const auto& [address, node] : state_nodes_) {
+      auto slots = slots_.find(address);
+      result.push_back({address, node,
+                        slots != slots_.end() ? slots->second : size_t{1}});
+    }
+    return result;
+  }
+
+  // The executor where holder `i` runs: "driver" or its node's address.
+  std::string executor_of(size_t i) const {
+    return holders_[i].node.empty() ? "driver" : holders_[i].node;
   }
 
   // Names a partition in errors: "map_with_state, state partition 1 (on
@@ -523,6 +552,8 @@ private:
   std::vector<std::string> nodes_;
   std::vector<holder_ref> holders_;
   std::map<std::string, caf::actor> state_nodes_;
+  // Their task slots, as they answered when reached.
+  std::map<std::string, size_t> slots_;
   // The nodes that failed or hung in this call, and why: no holder goes
   // there until the next call.
   std::map<std::string, std::string> unreachable_;

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
@@ -14,6 +15,7 @@
 #include "caf_stream/scheduler/executor_table.hpp"
 
 #include "node_map_stages.hpp"
+#include "node_watch.hpp"
 
 using namespace caf_stream;
 using namespace caf_stream::actors;
@@ -61,7 +63,9 @@ TEST_CASE("a node actor that was lost is not asked for a block that the "
     .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
   const std::string address = "node-of-node-map-stages-test:1";
   executor_table executors{1};
-  node_map_stages stages{self.ptr(), graph, opts, directory, executors};
+  node_watch watch{sys, executors};
+  node_map_stages stages{self.ptr(), graph, opts, directory, executors,
+                         watch};
   CHECK(stages.node_at(address, first) == first);
   CHECK(stages.node_at(address, first) == first);
   // The node reached is an executor now, with the task slots it answered.
@@ -78,6 +82,18 @@ TEST_CASE("a node actor that was lost is not asked for a block that the "
   // A block the node back on the address keeps names its new actor.
   CHECK(stages.node_at(address, second) == second);
   CHECK(stages.node_at(address, first) == second);
+  // The executors list the lost node dead and the one back on its address
+  // anew (as Spark lists a new executor), although no batch's end noted
+  // the loss in between.
+  std::vector<std::string> changes;
+  for (const auto& x : executors.take_changes(caf_stream::time{}))
+    changes.push_back((x.active ? "+" : "-") + x.id + " "
+                      + x.remove_reason);
+  CHECK(changes
+        == std::vector<std::string>{
+          "+driver ", "+" + address + " ",
+          "-" + address + " the node was lost: exit_reason(kill)",
+          "+" + address + " "});
   caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
 }

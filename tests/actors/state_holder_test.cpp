@@ -13,6 +13,7 @@
 
 #include "caf_stream/testing.hpp"
 
+#include "support/batch_waiter.hpp"
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
 #include "support/node_child.hpp"
@@ -34,8 +35,8 @@ using kv = test::state_graph::kv;
 using table = std::vector<std::vector<kv>>;
 
 // What the four state streams gave per batch number, and the batches'
-// failures.
-class recorder final : public streaming_listener {
+// failures; and the executors and their tasks (`batch_waiter`).
+class recorder final : public support::batch_waiter {
 public:
   void add(int which, caf_stream::time t, std::vector<kv> xs) {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -44,6 +45,7 @@ public:
   }
 
   void on_batch_completed(const batch_info& info) override {
+    support::batch_waiter::on_batch_completed(info);
     std::lock_guard<std::mutex> guard{mtx_};
     last_ = info.batch_time.milliseconds() / 1000;
     if (info.failure_reason)
@@ -83,13 +85,15 @@ private:
 using state_node = support::node_child;
 
 // A driver under a manual clock whose state and map stages go to `nodes`
-// and to the nodes that join at `driver_port` (0: none do).
+// and to the nodes that join at `driver_port` (0: none do); the map stages
+// stay on the driver with `tasks` = `task_placement::driver`.
 struct driver {
   driver(std::vector<std::string> nodes, const std::string& checkpoints,
          caf_stream::time start = caf_stream::time{0},
          duration state_timeout = seconds(60),
          size_t state_log_limit = stream_options{}.state_log_limit,
-         uint16_t driver_port = 0)
+         uint16_t driver_port = 0,
+         task_placement tasks = task_placement::automatic)
     : clk(std::make_shared<testing::manual_clock>(start)),
       queue(std::make_shared<rdd_queue<kv>>()),
       rec(std::make_shared<recorder>()) {
@@ -100,6 +104,7 @@ struct driver {
     opts.state_timeout = state_timeout;
     opts.state_log_limit = state_log_limit;
     opts.driver_port = driver_port;
+    opts.tasks = tasks;
     // The nodes are another executable of the same application.
     opts.app_id = "state-node-tests";
     ssc = streaming_context::get_or_create(checkpoints, [&] {
@@ -362,6 +367,44 @@ TEST_CASE("without a state node to take a lost partition, the driver holds "
   d.run(batches, 11, 14);
   d.check_no_failures(14);
   check_rows(*d.rec, batches, 1, 14);
+  // The listeners heard of the node as it was lost, of the one back on its
+  // port as a new executor, and of its loss.
+  CHECK(d.rec->executors()
+        == std::vector<std::string>{"+driver", "+" + address, "-" + address,
+                                    "+" + address, "-" + address});
+}
+
+TEST_CASE("with the map stages on the driver, the state nodes are "
+          "executors, and each state partition's call is a task there",
+          "[actors][state][executors]") {
+  auto n1 = std::make_unique<state_node>();
+  state_node n2;
+  testing::temporary_directory dir;
+  driver d{{n1->address, n2.address}, dir.path(), caf_stream::time{0},
+           seconds(60), stream_options{}.state_log_limit, 0,
+           task_placement::driver};
+  auto batches = some_batches(6);
+  d.run(batches, 0, 3);
+  // Of each call's 3 partitions, n1 holds partitions 0 and 2, n2
+  // partition 1.
+  auto tasks = d.rec->tasks();
+  CHECK(tasks[n1->address].completed >= 3 * 2);
+  CHECK(tasks[n1->address].completed == 2 * tasks[n2.address].completed);
+  auto executors = d.rec->executors();
+  std::sort(executors.begin(), executors.end());
+  auto both = std::vector<std::string>{"+" + n1->address, "+" + n2.address,
+                                       "+driver"};
+  std::sort(both.begin(), both.end());
+  CHECK(executors == both);
+  // n1's partitions move to n2, and n1 is removed.
+  n1->proc.kill();
+  d.run(batches, 3, 6);
+  d.check_no_failures(6);
+  check_rows(*d.rec, batches, 1, 6);
+  executors = d.rec->executors();
+  CHECK(executors.size() == 4);
+  CHECK(executors.back() == "-" + n1->address);
+  CHECK(d.rec->tasks()[n2.address].completed > tasks[n2.address].completed);
 }
 
 TEST_CASE("a worker node that joins at run time takes the state at the "

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -42,8 +43,10 @@ struct fixture {
     return {[](int32_t) {}};
   });
   caf::actor router;
-  // The keys the stream held after the last call.
+  // The keys the stream held after the last call, and the partitions'
+  // calls each executor ran in it.
   int64_t keys = -1;
+  std::map<std::string, executor_tasks> tasks;
 
   fixture() {
     auto op = std::make_shared<summing_operator>();
@@ -71,8 +74,11 @@ struct fixture {
                 static_cast<uint8_t>(what), caf_stream::time{t * 1000},
                 std::move(blocks))
       .receive(
-        [&](block_list& out, int64_t n) {
+        [&](block_list& out, int64_t n, state_call_report& report) {
           keys = n;
+          tasks = report.tasks;
+          if (report.failure)
+            failure = sys.render(report.failure);
           for (auto& x : out)
             result.push_back(x.data ? *block_records<int64_t>(x) : records{});
         },
@@ -91,6 +97,8 @@ TEST_CASE_METHOD(fixture, "a state router gives each partition a holder that "
   using rows = std::vector<records>;
   CHECK(call(state_call::update, 1, {{1, 2}, {10}}) == rows{{3}, {10}});
   CHECK(keys == 2);
+  // Each partition's call is a task, of the driver's here.
+  CHECK(tasks == std::map<std::string, executor_tasks>{{"driver", {2, 0}}});
   CHECK(call(state_call::update, 2, {{4}, {}}) == rows{{7}, {10}});
   CHECK(keys == 2);
   // A third partition gets a holder of its own, starting empty.
@@ -108,6 +116,7 @@ TEST_CASE_METHOD(fixture, "a state router names the partition whose call "
   REQUIRE(call(state_call::update, 1, {{1}, {2}}) == rows{{1}, {2}});
   CHECK_THROWS_WITH(call(state_call::update, 2, {{1}, {-1}}),
                     "job_failure: summing, state partition 1: negative input");
+  CHECK(tasks == std::map<std::string, executor_tasks>{{"driver", {1, 1}}});
   // The batch again (another job of it) gets the same answer and leaves the
   // state alone; partition 0 applied it once.
   CHECK_THROWS_WITH(call(state_call::update, 2, {{1}, {3}}),

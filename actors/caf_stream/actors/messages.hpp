@@ -1,7 +1,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -173,6 +175,26 @@ struct reduce_stage {
   std::vector<uint64_t> stages;
   std::vector<uint32_t> outputs;
   std::vector<uint64_t> spans;
+};
+
+/// What a state router's call did besides its outputs, for the executors
+/// (Spark counts each partition of a state stream's cogroup as a task):
+/// the partitions' calls each executor answered or failed, and the worker
+/// nodes that hold the stream's partitions.
+struct state_call_report {
+  /// A worker node that holds partitions, as the router reached it.
+  struct node {
+    std::string address;
+    caf::actor actor;
+    size_t slots = 1;
+  };
+
+  /// By executor: "driver" (the holders on the driver) or a worker node's
+  /// address.
+  std::map<std::string, executor_tasks> tasks;
+  std::vector<node> nodes;
+  /// The first failed partition's error (an `errc`), if one failed.
+  caf::error failure;
 };
 
 } // namespace caf_stream::actors
@@ -382,6 +404,19 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reduce_stage& x) {
   return f(caf::meta::type_name("caf_stream::reduce_stage"), x.shuffle,
            x.addresses, x.nodes, x.holders, x.stages, x.outputs, x.spans);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f,
+                                        state_call_report::node& x) {
+  return f(caf::meta::type_name("caf_stream::state_call_report::node"),
+           x.address, x.actor, x.slots);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, state_call_report& x) {
+  return f(caf::meta::type_name("caf_stream::state_call_report"), x.tasks,
+           x.nodes, x.failure);
 }
 
 } // namespace actors

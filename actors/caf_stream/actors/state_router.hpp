@@ -6,6 +6,7 @@
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 
+#include "caf_stream/actors/messages.hpp"
 #include "caf_stream/config.hpp"
 
 namespace caf_stream {
@@ -31,9 +32,11 @@ namespace caf_stream::actors {
 /// call that was lost. A partition this node took over moves back to a
 /// state node when its state is next saved.
 /// - `(state_atom, uint8_t state_call, time, block_list)` ->
-///   `(block_list, int64_t)`: partition `i` gets element `i`; the outputs
-///   come back in partition order with the keys the partitions hold in all,
-///   or an `errc` error naming the first partition that failed;
+///   `(block_list, int64_t, state_call_report)`: partition `i` gets
+///   element `i`; the outputs come back in partition order with the keys
+///   the partitions hold in all and the report, whose `failure` names the
+///   first partition that failed (then the outputs are empty); an unknown
+///   call is an `errc` error;
 /// - quits on an exit message or when `driver` (the job scheduler) goes
 ///   down; its holders go with it.
 caf::actor spawn_state_router(caf::actor_system& sys,
