@@ -53,16 +53,21 @@ void kill(caf::scoped_actor& self, const caf::actor& node) {
   self->receive([](const caf::down_msg&) {});
 }
 
-} // namespace
-
-TEST_CASE("a watched node is removed once its actor went down, and a dead "
-          "actor reached again adds nothing",
-          "[actors][executors]") {
+// A watch over the table of a driver with 1 task slot.
+struct watched_nodes {
   stream_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   executor_table table{1};
   node_watch watch{sys, table};
+};
+
+} // namespace
+
+TEST_CASE_METHOD(watched_nodes,
+                 "a watched node is removed once its actor went down, and a "
+                 "dead actor reached again adds nothing",
+                 "[actors][executors]") {
   auto a = monitored_node(self);
   watch.reached("a:1", a, 2);
   // Reached again (another stage, a state router): its slots change.
@@ -86,14 +91,10 @@ TEST_CASE("a watched node is removed once its actor went down, and a dead "
   CHECK(changes(table).empty());
 }
 
-TEST_CASE("a node reached through a new actor whose old one went down is "
-          "removed and added anew, at once",
-          "[actors][executors]") {
-  stream_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  executor_table table{1};
-  node_watch watch{sys, table};
+TEST_CASE_METHOD(watched_nodes,
+                 "a node reached through a new actor whose old one went down "
+                 "is removed and added anew, at once",
+                 "[actors][executors]") {
   auto old_node = monitored_node(self);
   watch.reached("a:1", old_node, 2);
   changes(table);
