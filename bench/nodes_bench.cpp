@@ -9,7 +9,8 @@
 // checked against the words pushed.
 // Prints lines/s of both, their ratio, and the bytes a shuffle moves per
 // word at most (the batch's input to each node, the buckets to the reduce
-// tasks, the reduced records to the driver).
+// tasks, the reduced records to the driver), and the bytes per word sent
+// over the loopback interface in the nodes' fastest run, measured.
 //
 // With --source=receivers the lines come from 2 receivers instead, one
 // per worker node, each of which stores --batches x --lines / 2 lines of
@@ -19,7 +20,8 @@
 // default: the driver gets their counts only), and the map tasks run
 // where they are; in one process the receivers run in the driver. Both
 // count from when both receivers started until every word was counted,
-// cutting batches as fast as they complete (the lines are made before).
+// cutting batches as fast as they complete (the lines are made before);
+// the bytes sent over the loopback are per line.
 // With --workload=grep (receivers only) the graph counts the lines of the
 // union that contain a word of the vocabulary (about 1.5% of them)
 // instead: no shuffle, and the count's partitions are computed where their
@@ -53,11 +55,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -292,11 +296,37 @@ stream_options driver_options(size_t workers, std::vector<std::string> nodes) {
   return opts;
 }
 
-// A run's time, and the tasks each executor ran in it (the listeners'
-// count: the driver's and each worker node's).
+// The bytes sent over the loopback interface so far: the transmit count of
+// `lo` in /proc/net/dev (every process's, TCP/IP headers included); 0 if
+// there is none.
+uint64_t loopback_bytes() {
+  std::ifstream in{"/proc/net/dev"};
+  for (std::string line; std::getline(in, line);) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos)
+      continue;
+    auto name = line.substr(0, colon);
+    name.erase(0, name.find_first_not_of(' '));
+    if (name != "lo")
+      continue;
+    // Received: bytes, packets, errs, drop, fifo, frame, compressed,
+    // multicast; then sent: bytes, ...
+    std::istringstream fields{line.substr(colon + 1)};
+    uint64_t x[9] = {};
+    for (auto& field : x)
+      fields >> field;
+    return fields ? x[8] : 0;
+  }
+  return 0;
+}
+
+// A run's time, the tasks each executor ran in it (the listeners' count:
+// the driver's and each worker node's), and the bytes sent over the
+// loopback interface meanwhile.
 struct timed_run {
   double seconds = 0;
   std::map<std::string, executor_tasks> tasks;
+  uint64_t wire_bytes = 0;
 };
 
 // The faster of `x` and `y`.
@@ -341,12 +371,14 @@ timed_run run(const std::vector<std::string>& lines, size_t batches,
   ssc.add_streaming_listener(out);
   ssc.start();
   auto t0 = steady::now();
+  auto wire0 = loopback_bytes();
   for (size_t k = 1; k <= batches; ++k) {
     queue->push(parallelize(lines, partitions));
     clk->advance(std::chrono::seconds(1));
     out->wait_for(k, std::chrono::seconds(300));
   }
   auto elapsed = seconds_since(t0);
+  auto wire = loopback_bytes() - wire0;
   ssc.stop(false);
   auto expected = words_in(lines);
   auto words = out->words();
@@ -357,7 +389,7 @@ timed_run run(const std::vector<std::string>& lines, size_t batches,
                              + (out->failures().empty()
                                   ? std::string{}
                                   : ": " + out->failures().front()));
-  return {elapsed, out->tasks()};
+  return {elapsed, out->tasks(), wire};
 }
 
 // Counts the words of two `line_source`s, with the receivers and the map
@@ -380,6 +412,7 @@ timed_run run_received(const source_options& src, size_t partitions,
   if (!out->wait_for_receivers(2, std::chrono::seconds(60)))
     throw std::runtime_error("the receivers did not start");
   auto t0 = steady::now();
+  auto wire0 = loopback_bytes();
   int64_t counted = 0;
   for (size_t k = 1; counted < expected && k <= 100000; ++k) {
     clk->advance(std::chrono::seconds(1));
@@ -390,6 +423,7 @@ timed_run run_received(const source_options& src, size_t partitions,
       break;
   }
   auto elapsed = seconds_since(t0);
+  auto wire = loopback_bytes() - wire0;
   ssc.stop(false);
   if (!out->failures().empty() || counted != expected)
     throw std::runtime_error("the counts are wrong: " + std::to_string(counted)
@@ -398,7 +432,7 @@ timed_run run_received(const source_options& src, size_t partitions,
                              + (out->failures().empty()
                                   ? std::string{}
                                   : ": " + out->failures().front()));
-  return {elapsed, out->tasks()};
+  return {elapsed, out->tasks(), wire};
 }
 
 // The bytes one batch's shuffle moves at most: each input partition to the
@@ -619,15 +653,20 @@ int main(int argc, char** argv) {
                   total / two, one / two);
       std::printf("nodes: tasks by executor in the nodes' fastest run: %s\n",
                   tasks_text(best.tasks).c_str());
+      auto wire = static_cast<double>(best.wire_bytes) / total;
+      std::printf("nodes: %.1f bytes per line sent over the loopback in the "
+                  "nodes' fastest run (/proc/net/dev: every process's, TCP/IP "
+                  "headers included)\n",
+                  wire);
       std::printf("{\"bench\":\"nodes_receivers\",\"workload\":\"%s\","
                   "\"lines\":%zu,"
                   "\"block_lines\":%zu,\"replication\":%zu,"
                   "\"workers\":%zu,\"one_process_lines_per_s\":%.0f,"
                   "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f,"
-                  "\"tasks\":%s}\n",
+                  "\"wire_bytes_per_line\":%.1f,\"tasks\":%s}\n",
                   workload.c_str(), 2 * src.per_receiver, src.block_lines,
                   replication, workers, total / one, total / two, one / two,
-                  tasks_json(best.tasks).c_str());
+                  wire, tasks_json(best.tasks).c_str());
     } catch (const std::exception& e) {
       std::cerr << "nodes_bench: " << e.what() << '\n';
       return 1;
@@ -645,23 +684,32 @@ int main(int argc, char** argv) {
     }
     auto two = best.seconds;
     auto total = static_cast<double>(num_lines * batches);
-    auto bytes = static_cast<double>(stage_bytes(lines, partitions))
-                 / static_cast<double>(words_in(lines));
+    auto words = static_cast<double>(words_in(lines));
+    auto bytes = static_cast<double>(stage_bytes(lines, partitions)) / words;
+    auto wire = static_cast<double>(best.wire_bytes)
+                / (words * static_cast<double>(batches));
     std::printf("nodes: word count of %zu batches of %zu lines in %zu "
                 "partitions: one process (%zu task slots) %.0f lines/s, "
                 "driver + 2 worker nodes (map and reduce tasks there) %.0f lines/s: "
-                "%.2fx; %.1f bytes per word on the wire\n",
+                "%.2fx; %.1f bytes per word on the wire at most (by the "
+                "stages' sizes)\n",
                 batches, num_lines, partitions, workers, total / one,
                 total / two, one / two, bytes);
     std::printf("nodes: tasks by executor in the nodes' fastest run: %s\n",
                 tasks_text(best.tasks).c_str());
+    std::printf("nodes: %.1f bytes per word sent over the loopback in the "
+                "nodes' fastest run (/proc/net/dev: every process's, TCP/IP "
+                "headers and the tasks' messages included)\n",
+                wire);
     std::printf("{\"bench\":\"nodes\",\"lines\":%zu,\"batches\":%zu,"
                 "\"partitions\":%zu,\"workers\":%zu,"
                 "\"one_process_lines_per_s\":%.0f,"
                 "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f,"
-                "\"bytes_per_word\":%.2f,\"tasks\":%s}\n",
+                "\"bytes_per_word\":%.2f,\"wire_bytes_per_word\":%.2f,"
+                "\"tasks\":%s}\n",
                 num_lines, batches, partitions, workers, total / one,
-                total / two, one / two, bytes, tasks_json(best.tasks).c_str());
+                total / two, one / two, bytes, wire,
+                tasks_json(best.tasks).c_str());
   } catch (const std::exception& e) {
     std::cerr << "nodes_bench: " << e.what() << '\n';
     return 1;
