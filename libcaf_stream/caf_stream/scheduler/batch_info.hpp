@@ -54,8 +54,10 @@ struct batch_info {
   std::map<int32_t, int64_t> state_keys;
 
   /// The tasks each executor ran for the batch, by executor id ("driver",
-  /// or a worker node's "host:port"): known once the batch completed (not
-  /// in Spark's `BatchInfo`; the Executors tab's task counts).
+  /// or a worker node's "host:port"; a state stream's call counts one per
+  /// state partition, where its holder ran it): known once the batch
+  /// completed (not in Spark's `BatchInfo`; the Executors tab's task
+  /// counts).
   std::map<std::string, executor_tasks> tasks;
   /// The context's batch interval.
   duration batch_interval{0};

@@ -11,7 +11,7 @@ namespace caf_stream {
 
 /// One place where tasks run (Spark's executor, as its Executors tab and
 /// `ExecutorSummary` show it): the driver, or a worker node the driver sent
-/// tasks to.
+/// tasks or state partitions to.
 struct executor_info {
   /// "driver", or the worker node's "host:port" as the driver names it.
   std::string id;

@@ -12,12 +12,13 @@
 
 namespace caf_stream {
 
-/// The executors the driver sent tasks to, and the tasks each ran since
-/// the last batch (what Spark's `AppStatusListener` keeps for its Executors
-/// tab): the driver, and each worker node from the first time it was
-/// reached until it is lost; a node reached again after that is added
-/// again. The job executor takes the changes and the tasks after each batch
-/// for the listeners; a change is stamped with the time it is taken.
+/// The executors the driver sent tasks or state partitions to, and the
+/// tasks each ran since the last batch (what Spark's `AppStatusListener`
+/// keeps for its Executors tab): the driver, and each worker node from the
+/// first time it was reached until it is lost; a node reached again after
+/// that is added again. The job executor takes the changes and the tasks
+/// after each batch for the listeners; a change is stamped with the time
+/// it is taken.
 class executor_table {
 public:
   /// The driver, with `driver_cores` task slots (`stream.workers`).

@@ -49,8 +49,8 @@ public:
   virtual void on_checkpoint_written(const checkpoint_info& info);
 
   /// The driver reached an executor: itself as it starts, a worker node
-  /// when it first sends it tasks, or again after it was lost (Spark's
-  /// `SparkListener.onExecutorAdded`).
+  /// when it first sends it tasks or state partitions, or again after it
+  /// was lost (Spark's `SparkListener.onExecutorAdded`).
   virtual void on_executor_added(const executor_info& info);
 
   /// The driver lost a worker node (`info.remove_reason`): it went down,
