@@ -10,7 +10,6 @@
 
 #include "caf/actor.hpp"
 #include "caf/actor_addr.hpp"
-#include "caf/error.hpp"
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
