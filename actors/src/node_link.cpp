@@ -16,6 +16,7 @@
 #include "caf/scoped_actor.hpp"
 
 #include "caf_stream/actors/error.hpp"
+#include "caf_stream/actors/messages.hpp"
 #include "caf_stream/config.hpp"
 #include "caf_stream/error.hpp"
 
@@ -118,6 +119,14 @@ caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
   return caf::make_error(errc::job_failure, std::string{"cannot reach the "}
                                               + role + " " + address + ": "
                                               + failure);
+}
+
+std::optional<size_t> node_slots(caf::blocking_actor* self,
+                                 const caf::actor& node, duration timeout) {
+  std::optional<size_t> result;
+  self->request(node, timeout, slots_atom::value)
+    .receive([&](size_t n) { result = n; }, [](caf::error&) {});
+  return result;
 }
 
 caf::expected<uint16_t> publish_node(caf::actor_system& sys, caf::actor node,

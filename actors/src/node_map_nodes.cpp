@@ -34,8 +34,8 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   self_->monitor(node);
   // Its task slots, for its share of a stage's tasks (one until it
   // answers; a node that hangs answers nothing anyway).
-  self_->request(node, std::min(bound, node_connect_bound), slots_atom::value)
-    .receive([&](size_t n) { slots_[address] = n; }, [](caf::error&) {});
+  if (auto n = node_slots(self_, node, std::min(bound, node_connect_bound)))
+    slots_[address] = *n;
   watch_.reached(address, node, slots_of({address}).front());
   return node;
 }

@@ -442,10 +442,9 @@ private:
       }
       node = std::move(*connected);
       // Its task slots, for the executors (one if it does not answer).
-      request(node, std::min(opts_.state_timeout, node_connect_bound),
-              slots_atom::value)
-        .receive([&](size_t n) { slots_[address] = n; },
-                 [](caf::error&) {});
+      if (auto n = node_slots(this, node,
+                              std::min(opts_.state_timeout, node_connect_bound)))
+        slots_[address] = *n;
     }
     caf::actor result;
     std::string failure;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "caf/actor.hpp"
@@ -36,6 +38,12 @@ caf::io::middleman_actor node_connector(caf::actor_system& sys);
 caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
                                        const std::string& address,
                                        const char* role, duration timeout);
+
+/// The task slots of the worker node whose actor is `node` (its
+/// `stream.workers`), as it answers `self` within `timeout`; none if it
+/// does not.
+std::optional<size_t> node_slots(caf::blocking_actor* self,
+                                 const caf::actor& node, duration timeout);
 
 /// Listens for other nodes on `host`:`port` (0: any free port) and serves
 /// them `node`, over TLS if `nodes_use_tls`. Returns the port.
