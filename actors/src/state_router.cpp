@@ -442,8 +442,8 @@ private:
       }
       node = std::move(*connected);
       // Its task slots, for the executors (one if it does not answer).
-      if (auto n = node_slots(this, node,
-                              std::min(opts_.state_timeout, node_connect_bound)))
+      auto bound = std::min(opts_.state_timeout, node_connect_bound);
+      if (auto n = node_slots(this, node, bound))
         slots_[address] = *n;
     }
     caf::actor result;
