@@ -75,8 +75,8 @@ stage_inputs::blocks_read(const detail::rdd_node_base& shuffle,
 job_set stage_inputs::for_node(const detail::rdd_node_base& shuffle,
                                const std::vector<uint32_t>& tasks,
                                bool own_partitions, const std::string& node) {
-  encode();
   if (!own_partitions) {
+    encode();
     // Each block goes to the node whose tasks read it (a union's tasks read
     // one block each), with the generated inputs whole.
     auto read = blocks_read(shuffle, tasks);
@@ -113,13 +113,12 @@ job_set stage_inputs::for_node(const detail::rdd_node_base& shuffle,
       out.push_back(left_out(blocks[i]));
     }
   }
+  // Each node's partitions are made for it alone (from the records, until
+  // a node took every partition), so they move into its stage.
   for (const auto& [index, x] : batch_.inputs) {
     auto& out = result.inputs[index];
     out.records = x.records;
-    out.partitions.resize(x.partitions.size());
-    for (size_t i = 0; i < x.partitions.size(); ++i)
-      if (needed(i))
-        out.partitions[i] = x.partitions[i];
+    out.partitions = x.to_bytes(&wanted);
   }
   return result;
 }

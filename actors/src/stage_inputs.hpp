@@ -22,8 +22,7 @@ namespace caf_stream::actors {
 
 /// The inputs of a batch as its map stages carry them to worker nodes
 /// (`node_map_stages`): each node gets the partitions and blocks its tasks
-/// read, as bytes made once per batch, and no records of the blocks it
-/// keeps itself.
+/// read, as bytes, and no records of the blocks it keeps itself.
 class stage_inputs {
 public:
   explicit stage_inputs(const detail::dstream_graph& graph) : graph_(graph) {
@@ -40,9 +39,11 @@ public:
   /// The batch's inputs for the worker node `node`, which runs map tasks
   /// `tasks` of `shuffle`: with `own_partitions`
   /// (`map_tasks_read_own_partitions`) only the partitions of each input
-  /// those tasks read; else the blocks those tasks read (all of them if the
-  /// lineage does not tell) and every generated input whole. Without tasks,
-  /// the inputs without records.
+  /// those tasks read, made for this call (the first node's stage goes out
+  /// before the next node's partitions are made); else the blocks those
+  /// tasks read (all of them if the lineage does not tell) and every
+  /// generated input whole, made once per batch. Without tasks, the inputs
+  /// without records.
   job_set for_node(const detail::rdd_node_base& shuffle,
                    const std::vector<uint32_t>& tasks, bool own_partitions,
                    const std::string& node);

@@ -6,6 +6,7 @@
 
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/checkpoint/serialization.hpp"
+#include "caf_stream/dstream/queue_input.hpp"
 #include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/rdd/rdd.hpp"
 #include "caf_stream/receiver/block.hpp"
@@ -56,6 +57,13 @@ job_set batch() {
 lines records_in(const block& b) {
   lines result;
   detail::from_bytes(b.bytes, result);
+  return result;
+}
+
+// The records of a partition's bytes.
+lines records_of(const std::string& bytes) {
+  lines result;
+  detail::from_bytes(bytes, result);
   return result;
 }
 
@@ -149,4 +157,37 @@ TEST_CASE_METHOD(fixture,
   CHECK(x.blocks.at(0).size() == 1);
   CHECK(records_in(x.blocks.at(0)[0]) == lines{"a", "b"});
   CHECK(x.inputs.at(7).partitions == lines{"q0", "q1", ""});
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a generated input's partitions are made from its records "
+                 "for each node, the partitions its tasks read only",
+                 "[actors][nodes][tasks]") {
+  auto queue = std::make_shared<rdd_queue<std::string>>();
+  queue->push(parallelize(lines{"a", "b", "c"}, 3));
+  detail::queue_input_node<std::string> source{graph, duration{1000}, queue,
+                                               true, std::nullopt};
+  auto next = batch();
+  next.inputs[7] = source.generate(caf_stream::time{1000});
+  inputs.set_batch(next);
+  auto x = inputs.for_node(*shuffle.node(), {0, 2}, true, "n1");
+  auto& mine = x.inputs.at(7).partitions;
+  REQUIRE(mine.size() == 3);
+  CHECK(records_of(mine[0]) == lines{"a"});
+  CHECK(mine[1].empty());
+  CHECK(records_of(mine[2]) == lines{"c"});
+  // The next node's partition is made for it in turn.
+  auto y = inputs.for_node(*shuffle.node(), {1}, true, "n2");
+  auto& theirs = y.inputs.at(7).partitions;
+  REQUIRE(theirs.size() == 3);
+  CHECK(theirs[0].empty());
+  CHECK(records_of(theirs[1]) == lines{"b"});
+  CHECK(theirs[2].empty());
+  // Where the lineage does not tell, every partition goes.
+  auto z = inputs.for_node(*shuffle.node(), {1}, false, "n3");
+  auto& all = z.inputs.at(7).partitions;
+  REQUIRE(all.size() == 3);
+  CHECK(records_of(all[0]) == lines{"a"});
+  CHECK(records_of(all[1]) == lines{"b"});
+  CHECK(records_of(all[2]) == lines{"c"});
 }

@@ -6,8 +6,10 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "caf_stream/checkpoint/serialization.hpp"
 #include "caf_stream/rdd/rdd.hpp"
 
 using namespace caf_stream;
@@ -215,4 +217,42 @@ TEST_CASE("rdd cache computes its lineage once", "[rdd]") {
   CHECK(kept.count() == 2);
   // The map side once (6), the reduce side's two records once.
   CHECK(*calls == 8);
+}
+
+TEST_CASE("a partition's bytes are its records, held or computed",
+          "[rdd][serialization]") {
+  using lines = std::vector<std::string>;
+  // Spark's slices of 3 records in 2 partitions: [0, 1) and [1, 3).
+  auto held = parallelize(lines{"a", "bb", "ccc"}, 2);
+  auto computed = held.map([](const std::string& x) { return x + "!"; });
+  // The collection hands out its records; the map has none to hand out.
+  REQUIRE(held.node()->held_records(1) != nullptr);
+  CHECK(*held.node()->held_records(1) == lines{"bb", "ccc"});
+  CHECK(computed.node()->held_records(1) == nullptr);
+  // Both kinds of partition read back as the records, in order.
+  auto records_of = [](const std::string& bytes) {
+    lines result;
+    detail::from_bytes(bytes, result);
+    return result;
+  };
+  CHECK(records_of(held.node()->partition_bytes(0)) == lines{"a"});
+  CHECK(records_of(held.node()->partition_bytes(1)) == lines{"bb", "ccc"});
+  CHECK(records_of(computed.node()->partition_bytes(1))
+        == lines{"bb!", "ccc!"});
+}
+
+TEST_CASE("bytes read from a part of a string stop at the part's end",
+          "[rdd][serialization]") {
+  using lines = std::vector<std::string>;
+  auto bytes = detail::to_bytes(lines{"abc", "de"});
+  // The part is the records' bytes, followed by more bytes it leaves out.
+  auto frame = bytes + "xyz";
+  lines whole;
+  detail::from_bytes(std::string_view{frame}.substr(0, bytes.size()), whole);
+  CHECK(whole == lines{"abc", "de"});
+  // One byte short: the last string runs past the part, although the
+  // frame's bytes go on, and it is refused.
+  lines cut;
+  CHECK_THROWS(detail::from_bytes(
+    std::string_view{frame}.substr(0, bytes.size() - 1), cut));
 }

@@ -215,7 +215,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, block& x) {
   auto name = caf::meta::type_name("caf_stream::block");
   if constexpr (Inspector::reads_state) {
-    auto bytes = x.to_bytes();
+    // Records by pointer become bytes; bytes go as they are.
+    std::string encoded;
+    if (x.data)
+      encoded = x.to_bytes();
+    auto& bytes = x.data ? encoded : x.bytes;
     bool kept = x.holder != nullptr;
     bool copied = x.replica != nullptr;
     auto holder = kept ? x.holder->node : caf::actor{};
@@ -268,7 +272,11 @@ typename Inspector::result_type inspect(Inspector& f, block& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, generated_input& x) {
   if constexpr (Inspector::reads_state) {
-    auto parts = x.to_bytes();
+    // The RDD by pointer becomes bytes; bytes go as they are.
+    std::vector<std::string> encoded;
+    if (x.data)
+      encoded = x.to_bytes();
+    auto& parts = x.data ? encoded : x.partitions;
     return f(caf::meta::type_name("caf_stream::generated_input"), x.records,
              parts);
   } else {

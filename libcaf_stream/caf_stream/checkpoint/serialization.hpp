@@ -2,8 +2,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <sstream>
+#include <streambuf>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -56,16 +57,51 @@ struct is_serializable<std::pair<A, B>>
 template <class T, class Alloc>
 struct is_serializable<std::vector<T, Alloc>> : is_serializable<T> {};
 
+/// A stream buffer that appends what is written to a string: an archive
+/// writes into its result without a copy at the end.
+class string_sink : public std::streambuf {
+public:
+  explicit string_sink(std::string& out) noexcept : out_(out) {
+    // nop
+  }
+
+protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    out_.append(s, static_cast<size_t>(n));
+    return n;
+  }
+
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof()))
+      out_.push_back(traits_type::to_char_type(c));
+    return traits_type::not_eof(c);
+  }
+
+private:
+  std::string& out_;
+};
+
+/// A stream buffer that reads the bytes of a string it does not own (they
+/// must outlive it), without copying them first.
+class bytes_source : public std::streambuf {
+public:
+  explicit bytes_source(std::string_view bytes) noexcept {
+    auto* first = const_cast<char*>(bytes.data());
+    setg(first, first, first + bytes.size());
+  }
+};
+
 /// The Boost.Serialization bytes of `x` (checkpoints and the wire form of
 /// user records). User types provide Boost's `serialize`.
 template <class T>
 std::string to_bytes(const T& x) {
-  std::ostringstream out;
+  std::string result;
+  string_sink out{result};
   {
     boost::archive::binary_oarchive ar{out, boost::archive::no_header};
     ar << x;
   }
-  return out.str();
+  return result;
 }
 
 /// Boost's binary input archive, reading `binary_oarchive`'s bytes, that
@@ -80,7 +116,7 @@ public:
                                                     std::char_traits<char>>;
 
   /// Reads the bytes of `in` (without Boost's archive header).
-  explicit bounded_iarchive(std::istringstream& in)
+  explicit bounded_iarchive(std::streambuf& in)
     : base(in, boost::archive::no_header), in_(in) {
     init(boost::archive::no_header);
   }
@@ -106,15 +142,51 @@ private:
   // (a collection of a few empty items passes).
   void check_size(uint64_t n, const char* what);
 
-  std::istringstream& in_;
+  std::streambuf& in_;
 };
 
 /// Reads `x` back from `to_bytes`' output; throws on malformed bytes.
 template <class T>
-void from_bytes(const std::string& bytes, T& x) {
-  std::istringstream in{bytes};
+void from_bytes(std::string_view bytes, T& x) {
+  bytes_source in{bytes};
   bounded_iarchive ar{in};
   ar >> x;
+}
+
+/// What reads a `std::vector<std::string>`'s bytes in `for_each_string`:
+/// Boost reads the vector's class information in front of it, as for the
+/// vector itself, then `load` reads its size and strings as Boost's
+/// `load_collection` does, each into the same string.
+template <class F>
+struct string_visitor {
+  F& f;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    namespace bs = boost::serialization;
+    bs::collection_size_type count;
+    ar >> count;
+    if (boost::archive::library_version_type(3) < ar.get_library_version()) {
+      bs::item_version_type version{0};
+      ar >> version;
+    }
+    std::string x;
+    for (size_t i = 0; i < count; ++i) {
+      ar >> x;
+      f(static_cast<const std::string&>(x));
+    }
+  }
+};
+
+/// Calls `f(x)` for each string of the `std::vector<std::string>` whose
+/// bytes `to_bytes` wrote, in order, read into one string in turn: neither
+/// the vector nor a string per record is made. Throws on malformed bytes.
+template <class F>
+void for_each_string(std::string_view bytes, F&& f) {
+  bytes_source in{bytes};
+  bounded_iarchive ar{in};
+  string_visitor<std::remove_reference_t<F>> visitor{f};
+  ar >> visitor;
 }
 
 } // namespace caf_stream::detail

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "caf_stream/dstream/node.hpp"
-#include "caf_stream/dstream/rdd_data.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/receiver/receiver.hpp"
 
@@ -77,6 +76,13 @@ public:
       out(x);
   }
 
+  const std::vector<T>* held_records(size_t index) const override {
+    const auto& part = parts_[index];
+    if (!part.ready.load(std::memory_order_acquire))
+      return nullptr;
+    return part.records.get();
+  }
+
   std::vector<std::string> locations(size_t index) const override {
     return parts_[index].locations;
   }
@@ -137,8 +143,57 @@ public:
     return data_->materialize(index);
   }
 
+  const std::vector<T>* held_records(size_t index) const override {
+    return data_->held_records(index);
+  }
+
 private:
   rdd_node_ptr<T> data_;
+};
+
+/// A batch's input whose partitions came from another node as bytes
+/// (`to_bytes` of each one's records), read where a task reads them: the
+/// node's tasks decode their partitions side by side, and lines go one by
+/// one into the task, with no vector of them made. An empty string is a
+/// partition left out for a node whose tasks do not read it (an empty
+/// partition's bytes are not empty).
+template <class T>
+class encoded_partitions_node final : public rdd_node<T> {
+public:
+  explicit encoded_partitions_node(std::vector<std::string> parts)
+    : parts_(std::move(parts)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return parts_.size();
+  }
+
+  void prepare(task_runner&) const override {
+    // nop
+  }
+
+  void compute(size_t index, typename rdd_node<T>::sink out) const override {
+    const auto& bytes = parts_.at(index);
+    if (bytes.empty())
+      return;
+    if constexpr (std::is_same_v<T, std::string>) {
+      for_each_string(bytes, out);
+    } else {
+      for (const auto& x : materialize(index))
+        out(x);
+    }
+  }
+
+  std::vector<T> materialize(size_t index) const override {
+    std::vector<T> result;
+    if (!parts_.at(index).empty())
+      from_bytes(parts_[index], result);
+    return result;
+  }
+
+private:
+  std::vector<std::string> parts_;
 };
 
 /// What the runtime needs of a receiver stream: its receiver, the buffer the
@@ -285,10 +340,14 @@ public:
     result.data = std::make_shared<const rdd<T>>(std::move(data));
     result.records = records;
     if constexpr (is_serializable<T>::value)
-      result.encode = [](const void* p) {
-        std::vector<std::string> parts;
-        for (auto& part : partitions_of(*static_cast<const rdd<T>*>(p)))
-          parts.push_back(to_bytes(part));
+      result.encode = [](const void* p, const std::vector<bool>* wanted) {
+        const auto& x = *static_cast<const rdd<T>*>(p);
+        const auto& node = *x.node();
+        node.prepare(x.runner());
+        std::vector<std::string> parts(node.num_partitions());
+        for (size_t i = 0; i < parts.size(); ++i)
+          if (wanted == nullptr || (i < wanted->size() && (*wanted)[i]))
+            parts[i] = node.partition_bytes(i);
         return parts;
       };
     return result;
@@ -301,7 +360,7 @@ public:
 
   void bind_generated(time t, generated_input x) override {
     const auto* given = static_cast<const rdd<T>*>(x.data.get());
-    auto data = !given           ? decode(x.partitions)
+    auto data = !given           ? decode(std::move(x.partitions))
                 : this->portable() ? as_input(*given)
                                    : *given;
     std::lock_guard<std::mutex> guard{mtx_};
@@ -343,15 +402,10 @@ private:
   }
 
   // The RDD of partitions that came as bytes.
-  static rdd<T> decode(const std::vector<std::string>& parts) {
+  static rdd<T> decode(std::vector<std::string> parts) {
     if constexpr (is_serializable<T>::value) {
-      std::vector<std::vector<T>> xs(parts.size());
-      // An empty string is a partition left out for a node whose tasks do
-      // not read it (the bytes of an empty partition are not empty).
-      for (size_t i = 0; i < parts.size(); ++i)
-        if (!parts[i].empty())
-          from_bytes(parts[i], xs[i]);
-      return rdd_of(std::move(xs));
+      return rdd<T>{
+        std::make_shared<encoded_partitions_node<T>>(std::move(parts))};
     } else {
       throw_not_serializable("receiving a batch's input");
     }

@@ -146,6 +146,22 @@ public:
     return result;
   }
 
+  /// The records of partition `index` if this node holds them as one
+  /// vector (a parallelized collection, a received block): what reads them
+  /// whole needs no copy. Null otherwise.
+  virtual const std::vector<T>* held_records(size_t) const {
+    return nullptr;
+  }
+
+  /// The records of partition `index` as bytes (`to_bytes` of them as a
+  /// `std::vector<T>`), made from the records this node holds where it
+  /// holds them.
+  std::string partition_bytes(size_t index) const {
+    if (const auto* xs = held_records(index))
+      return to_bytes(*xs);
+    return to_bytes(materialize(index));
+  }
+
   /// The number of records of partition `index`, computed without keeping
   /// them.
   int64_t count_records(size_t index) const {
@@ -170,7 +186,7 @@ public:
     }
     if constexpr (is_serializable<T>::value) {
       runner.run(partitions.size(), [&](size_t k) {
-        result[k] = to_bytes(materialize(partitions[k]));
+        result[k] = partition_bytes(partitions[k]);
       });
       return result;
     } else {
@@ -204,6 +220,10 @@ public:
   void compute(size_t index, typename rdd_node<T>::sink out) const override {
     for (const auto& x : *partitions_[index])
       out(x);
+  }
+
+  const std::vector<T>* held_records(size_t index) const override {
+    return partitions_[index].get();
   }
 
 private:

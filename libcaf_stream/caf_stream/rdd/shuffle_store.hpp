@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -134,7 +135,7 @@ public:
 
   /// Reads one bucket back from its bytes (a part of an `encode` frame);
   /// throws on malformed bytes.
-  static bucket decode_bucket(const std::string& bytes) {
+  static bucket decode_bucket(std::string_view bytes) {
     bucket result;
     if constexpr (serializable)
       from_bytes(bytes, result);
@@ -146,7 +147,8 @@ public:
   void put_bytes(size_t map, const std::string& bytes) {
     std::vector<bucket> buckets;
     for (auto [offset, size] : bucket_spans(bytes))
-      buckets.push_back(decode_bucket(bytes.substr(offset, size)));
+      buckets.push_back(
+        decode_bucket(std::string_view{bytes}.substr(offset, size)));
     put(map, std::move(buckets));
   }
 

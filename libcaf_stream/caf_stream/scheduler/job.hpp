@@ -37,15 +37,20 @@ struct generated_input {
   std::shared_ptr<const void> data;
   /// Records in the batch (0 if the input does not know).
   int64_t records = 0;
-  /// Computes the RDD's partitions as bytes, one string each; null if the
+  /// Computes the RDD's partitions as bytes, one string each: those that
+  /// `wanted` marks (every one if null), the others empty; null if the
   /// element type has no serialization.
-  std::vector<std::string> (*encode)(const void*) = nullptr;
+  std::vector<std::string> (*encode)(const void*,
+                                     const std::vector<bool>* wanted)
+    = nullptr;
   /// The partitions as bytes, after the input came from another node.
   std::vector<std::string> partitions;
 
-  /// The partitions as bytes; throws `stream_error` if the element type has
+  /// The partitions as bytes: those that `wanted` marks (every one if
+  /// null), the others empty; throws `stream_error` if the element type has
   /// no `serialize`.
-  std::vector<std::string> to_bytes() const;
+  std::vector<std::string>
+  to_bytes(const std::vector<bool>* wanted = nullptr) const;
 };
 
 /// A batch as the job generator hands it over (Spark's `JobSet`): its jobs,

@@ -82,19 +82,20 @@ constexpr const char* prefix = "checkpoint-";
 constexpr const char* data_suffix = "-state";
 
 std::string encode(const checkpoint_record& x) {
-  std::ostringstream out;
+  std::string result;
+  string_sink out{result};
   {
     boost::archive::binary_oarchive ar{out, boost::archive::no_header};
     ar << x.time_ms << x.batch_interval_ms << x.zero_ms << x.graph_fingerprint
        << x.pending_ms << x.data_time_ms << x.node_data << x.input_data;
   }
-  return out.str();
+  return result;
 }
 
 // Version 1 is the first format; later versions add a case here and keep
 // this one, so that old checkpoints stay readable.
 void decode(uint32_t version, const std::string& payload, checkpoint_record& x) {
-  std::istringstream in{payload};
+  bytes_source in{payload};
   bounded_iarchive ar{in};
   switch (version) {
     case 1:

@@ -24,7 +24,7 @@ constexpr uint64_t free_items = 1 << 16;
 } // namespace
 
 void bounded_iarchive::check_size(uint64_t n, const char* what) {
-  auto left = in_.rdbuf()->in_avail();
+  auto left = in_.in_avail();
   if (n > free_items && (left < 0 || n > static_cast<uint64_t>(left)))
     throw std::length_error(std::string{what} + " of " + std::to_string(n)
                             + " items with " + std::to_string(left)
@@ -35,7 +35,7 @@ void bounded_iarchive::load(std::string& s) {
   // As basic_binary_iprimitive reads a string: its length, then its bytes.
   std::size_t n = 0;
   load(n);
-  auto left = in_.rdbuf()->in_avail();
+  auto left = in_.in_avail();
   if (left < 0 || n > static_cast<uint64_t>(left))
     throw std::length_error("a string of " + std::to_string(n)
                             + " bytes with " + std::to_string(left)

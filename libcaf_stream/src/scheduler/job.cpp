@@ -6,12 +6,20 @@
 
 namespace caf_stream {
 
-std::vector<std::string> generated_input::to_bytes() const {
-  if (!data)
+std::vector<std::string>
+generated_input::to_bytes(const std::vector<bool>* wanted) const {
+  if (data) {
+    if (encode == nullptr)
+      detail::throw_not_serializable("sending a batch's input");
+    return encode(data.get(), wanted);
+  }
+  if (wanted == nullptr)
     return partitions;
-  if (encode == nullptr)
-    detail::throw_not_serializable("sending a batch's input");
-  return encode(data.get());
+  std::vector<std::string> result(partitions.size());
+  for (size_t i = 0; i < result.size() && i < wanted->size(); ++i)
+    if ((*wanted)[i])
+      result[i] = partitions[i];
+  return result;
 }
 
 output_operation_info run_output_operation(const job& j,
