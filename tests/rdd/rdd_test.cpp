@@ -6,7 +6,6 @@
 #include <memory>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "caf_stream/checkpoint/serialization.hpp"
@@ -239,20 +238,4 @@ TEST_CASE("a partition's bytes are its records, held or computed",
   CHECK(records_of(held.node()->partition_bytes(1)) == lines{"bb", "ccc"});
   CHECK(records_of(computed.node()->partition_bytes(1))
         == lines{"bb!", "ccc!"});
-}
-
-TEST_CASE("bytes read from a part of a string stop at the part's end",
-          "[rdd][serialization]") {
-  using lines = std::vector<std::string>;
-  auto bytes = detail::to_bytes(lines{"abc", "de"});
-  // The part is the records' bytes, followed by more bytes it leaves out.
-  auto frame = bytes + "xyz";
-  lines whole;
-  detail::from_bytes(std::string_view{frame}.substr(0, bytes.size()), whole);
-  CHECK(whole == lines{"abc", "de"});
-  // One byte short: the last string runs past the part, although the
-  // frame's bytes go on, and it is refused.
-  lines cut;
-  CHECK_THROWS(detail::from_bytes(
-    std::string_view{frame}.substr(0, bytes.size() - 1), cut));
 }

@@ -17,6 +17,8 @@
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "caf_stream/detail/type_traits.hpp"
+
 namespace caf_stream::detail {
 
 template <class T, class = void>
@@ -91,11 +93,53 @@ public:
   }
 };
 
+/// Whether `record_bytes` knows how many bytes Boost writes for a `T`.
+template <class T>
+struct has_record_bytes
+  : std::bool_constant<std::is_arithmetic_v<T>
+                       || std::is_same_v<T, std::string>> {};
+
+template <class A, class B>
+struct has_record_bytes<std::pair<A, B>>
+  : std::bool_constant<has_record_bytes<A>::value
+                       && has_record_bytes<B>::value> {};
+
+/// The bytes Boost's binary archive writes for `x` inside a collection: a
+/// number's own, a string's length and characters, a pair's two parts.
+template <class T>
+size_t record_bytes(const T& x) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return sizeof(uint64_t) + x.size();
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    return sizeof(T);
+  } else {
+    return record_bytes(x.first) + record_bytes(x.second);
+  }
+}
+
+/// The bytes `to_bytes(x)` will write, where the records say it (a vector
+/// of strings, numbers or pairs of them), with a little room for the
+/// archive's headers; 0 where they do not.
+template <class T>
+size_t bytes_hint(const T& x) {
+  if constexpr (is_vector<T>::value) {
+    if constexpr (has_record_bytes<typename T::value_type>::value) {
+      size_t result = 64;
+      for (const auto& item : x)
+        result += record_bytes(item);
+      return result;
+    }
+  }
+  return 0;
+}
+
 /// The Boost.Serialization bytes of `x` (checkpoints and the wire form of
-/// user records). User types provide Boost's `serialize`.
+/// user records). User types provide Boost's `serialize`. A vector of
+/// records whose size `bytes_hint` knows is written into one allocation.
 template <class T>
 std::string to_bytes(const T& x) {
   std::string result;
+  result.reserve(bytes_hint(x));
   string_sink out{result};
   {
     boost::archive::binary_oarchive ar{out, boost::archive::no_header};
