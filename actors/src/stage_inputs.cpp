@@ -113,8 +113,9 @@ job_set stage_inputs::for_node(const detail::rdd_node_base& shuffle,
       out.push_back(left_out(blocks[i]));
     }
   }
-  // Each node's partitions are made for it alone (from the records, until
-  // a node took every partition), so they move into its stage.
+  // Each node's partitions are made for it alone (from the records, or
+  // from the batch's bytes once a node took the inputs whole), so they
+  // move into its stage.
   for (const auto& [index, x] : batch_.inputs) {
     auto& out = result.inputs[index];
     out.records = x.records;
