@@ -415,36 +415,53 @@ bool node_map_stages::run_stage(
       out.add(id, sent_stage{k, node.address(), std::move(mine), true});
     }
   };
+  // Sends tasks `mine` to node `k`, behind `queued` of its tasks sent
+  // before them in this pass (they count in its rounds, `speculation`).
+  auto send_tasks = [&](size_t k, std::vector<uint32_t> mine,
+                        size_t& queued) {
+    auto node = reach(addresses[k]);
+    if (!node) {
+      fail(k, why_not(node.error()));
+      return;
+    }
+    auto id = ++next_id_;
+    // The nodes name a task by the partition it computes.
+    auto named = partitions_of(mine, partitions);
+    auto inputs = inputs_.for_node(target, named, own_partitions,
+                                   addresses[k]);
+    log_->debug("batch {}: {} {} tasks of stream {} sent to the worker node "
+                "{} ({} bytes of input)",
+                t, mine.size(), what, where->stream, addresses[k],
+                stage_inputs::bytes_in(inputs));
+    auto stage = stage_of(*where, std::move(named), std::move(inputs));
+    if (!result)
+      self_->send(*node, map_tasks_atom::value, id, std::move(stage));
+    else if (counts)
+      self_->send(*node, count_tasks_atom::value, id, std::move(stage));
+    else
+      self_->send(*node, result_tasks_atom::value, id, std::move(stage));
+    queued += mine.size();
+    late.sent(id, speculation::clock::now(), tasks.rounds(k, queued));
+    out.add(id, sent_stage{k, node->address(), std::move(mine)});
+  };
+  // Where the driver makes the input (a queue's partitions, blocks it
+  // holds), each node gets its tasks round by round, a round its task
+  // slots: the first round starts while the driver makes the next one's
+  // input, as Spark launches each task as a slot is offered.
+  auto by_rounds = own_partitions && inputs_.carries_records();
   while (!tasks.done()) {
     auto sent_any = false;
-    for (size_t k = 0; k < addresses.size(); ++k) {
-      auto mine = tasks.take_unsent(k);
-      if (mine.empty())
-        continue;
-      sent_any = true;
-      auto node = reach(addresses[k]);
-      if (!node) {
-        fail(k, why_not(node.error()));
-        continue;
+    std::vector<size_t> queued(addresses.size());
+    for (auto more = true; more;) {
+      more = false;
+      for (size_t k = 0; k < addresses.size(); ++k) {
+        auto mine = by_rounds ? tasks.take_round(k) : tasks.take_unsent(k);
+        if (mine.empty())
+          continue;
+        sent_any = true;
+        more = by_rounds;
+        send_tasks(k, std::move(mine), queued[k]);
       }
-      auto id = ++next_id_;
-      // The nodes name a task by the partition it computes.
-      auto named = partitions_of(mine, partitions);
-      auto inputs = inputs_.for_node(target, named, own_partitions,
-                                     addresses[k]);
-      log_->debug("batch {}: {} {} tasks of stream {} sent to the worker "
-                  "node {} ({} bytes of input)",
-                  t, mine.size(), what, where->stream, addresses[k],
-                  stage_inputs::bytes_in(inputs));
-      auto stage = stage_of(*where, std::move(named), std::move(inputs));
-      if (!result)
-        self_->send(*node, map_tasks_atom::value, id, std::move(stage));
-      else if (counts)
-        self_->send(*node, count_tasks_atom::value, id, std::move(stage));
-      else
-        self_->send(*node, result_tasks_atom::value, id, std::move(stage));
-      late.sent(id, speculation::clock::now(), tasks.rounds(k, mine.size()));
-      out.add(id, sent_stage{k, node->address(), std::move(mine)});
     }
     // Every map task's buckets wait on the nodes: the reduce tasks go
     // there.

@@ -124,6 +124,16 @@ job_set stage_inputs::for_node(const detail::rdd_node_base& shuffle,
   return result;
 }
 
+bool stage_inputs::carries_records() const {
+  if (!batch_.inputs.empty())
+    return true;
+  for (const auto& [id, blocks] : batch_.blocks)
+    for (const auto& b : blocks)
+      if (b.data || !b.bytes.empty())
+        return true;
+  return false;
+}
+
 size_t stage_inputs::bytes_in(const job_set& x) {
   size_t result = 0;
   for (const auto& [id, blocks] : x.blocks)

@@ -48,6 +48,10 @@ public:
                    const std::vector<uint32_t>& tasks, bool own_partitions,
                    const std::string& node);
 
+  /// Whether the batch's stages carry records from here: a generated input
+  /// (a queue's RDDs), or a block whose records the driver holds.
+  bool carries_records() const;
+
   /// The bytes of records in `x` (its blocks' and generated inputs'
   /// partitions).
   static size_t bytes_in(const job_set& x);

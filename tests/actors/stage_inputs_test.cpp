@@ -191,3 +191,29 @@ TEST_CASE_METHOD(fixture,
   CHECK(records_of(all[1]) == lines{"b"});
   CHECK(records_of(all[2]) == lines{"c"});
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a batch's stages carry records from the driver where it "
+                 "has a generated input or holds a block's records",
+                 "[actors][nodes][tasks]") {
+  CHECK(inputs.carries_records());
+  // Blocks kept on nodes only: the driver sends their numbers.
+  job_set kept;
+  kept.batch_time = caf_stream::time{2000};
+  kept.blocks[0] = {kept_block({"a"}, "n1"), kept_block({"b"}, "n2")};
+  for (auto& b : kept.blocks[0])
+    b.data.reset();
+  inputs.set_batch(kept);
+  CHECK_FALSE(inputs.carries_records());
+  // A block the driver holds.
+  kept.blocks[0].push_back(lines_block({"c"}));
+  inputs.set_batch(kept);
+  CHECK(inputs.carries_records());
+  // An input without a receiver.
+  job_set generated;
+  generated.inputs[7] = batch().inputs.at(7);
+  inputs.set_batch(generated);
+  CHECK(inputs.carries_records());
+  inputs.set_batch(job_set{});
+  CHECK_FALSE(inputs.carries_records());
+}

@@ -42,6 +42,25 @@ TEST_CASE("tasks start spread in proportion to the nodes' task slots",
   CHECK(none.take_for_driver() == tasks{0, 1});
 }
 
+TEST_CASE("a node's tasks are taken round by round, a round its task "
+          "slots", "[scheduler][tasks]") {
+  // Node 1 has 3 slots and 6 of the 8 tasks, node 0 1 slot and 2.
+  task_assignment a{8, std::vector<size_t>{1, 3}, 4};
+  CHECK(a.take_round(0) == tasks{1});
+  CHECK(a.take_round(1) == tasks{0, 2, 3});
+  CHECK(a.take_round(0) == tasks{5});
+  CHECK(a.take_round(1) == tasks{4, 6, 7});
+  CHECK(a.take_round(0).empty());
+  CHECK(a.take_round(1).empty());
+  CHECK(a.rounds(1, 6) == 2);
+  // A node with no slots takes one task a round; a round after some were
+  // taken whole takes the rest.
+  task_assignment b{4, std::vector<size_t>{0}, 4};
+  CHECK(b.take_round(0) == tasks{0});
+  CHECK(b.take_unsent(0) == tasks{1, 2, 3});
+  CHECK(b.take_round(0).empty());
+}
+
 TEST_CASE("a failed node's unfinished tasks go to the next node, then to "
           "the driver",
           "[scheduler][tasks]") {

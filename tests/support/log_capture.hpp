@@ -31,6 +31,12 @@ public:
     });
   }
 
+  /// The lines kept, oldest first.
+  std::vector<std::string> lines() {
+    std::lock_guard<std::mutex> guard{lines_mtx_};
+    return lines_;
+  }
+
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t out;
@@ -87,6 +93,11 @@ public:
   bool wait_for(const std::string& text,
                 std::chrono::milliseconds timeout = std::chrono::minutes(2)) {
     return sink_->wait_for(text, timeout);
+  }
+
+  /// The lines logged so far (the last 1000), oldest first.
+  std::vector<std::string> lines() const {
+    return sink_->lines();
   }
 
 private:

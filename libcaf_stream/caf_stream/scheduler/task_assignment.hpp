@@ -53,6 +53,12 @@ public:
   /// them as sent.
   std::vector<uint32_t> take_unsent(size_t node);
 
+  /// The next round of node `node`'s unsent tasks (at most its task
+  /// slots), in order; marks them as sent. A node that gets a stage's tasks
+  /// round by round starts on the first round while the input of the next
+  /// is made.
+  std::vector<uint32_t> take_round(size_t node);
+
   /// The tasks for the driver that were not taken yet; marks them as taken.
   std::vector<uint32_t> take_for_driver();
 
@@ -102,6 +108,9 @@ private:
   };
 
   size_t next_node(size_t after) const;
+
+  // Takes at most `at_most` of node `node`'s unsent tasks, in order.
+  std::vector<uint32_t> take(size_t node, size_t at_most);
 
   // Moves node `node`'s unfinished tasks to the next node; counts a
   // failure of each unless `why` is null.

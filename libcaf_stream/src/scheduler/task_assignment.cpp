@@ -92,8 +92,16 @@ size_t task_assignment::rounds(size_t node, size_t count) const {
 }
 
 std::vector<uint32_t> task_assignment::take_unsent(size_t node) {
+  return take(node, tasks_.size());
+}
+
+std::vector<uint32_t> task_assignment::take_round(size_t node) {
+  return take(node, slots_.at(node));
+}
+
+std::vector<uint32_t> task_assignment::take(size_t node, size_t at_most) {
   std::vector<uint32_t> result;
-  for (size_t i = 0; i < tasks_.size(); ++i) {
+  for (size_t i = 0; i < tasks_.size() && result.size() < at_most; ++i) {
     auto& x = tasks_[i];
     if (x.where == node && !x.sent && !x.finished) {
       x.sent = true;
