@@ -21,6 +21,7 @@
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
+#include "caf_stream/rdd/lineage.hpp"
 #include "caf_stream/scheduler/executor_table.hpp"
 #include "caf_stream/scheduler/remote_blocks.hpp"
 #include "caf_stream/scheduler/stage_placement.hpp"
@@ -117,6 +118,11 @@ public:
       shuffle.prepare_parents(*this);
       run(tasks.size(), [&](size_t i) { task(tasks[i]); });
     };
+    // The shuffles whose partitions the stage reads reduce first: the
+    // nodes' tasks get those partitions from here.
+    if (on_nodes_ && detail::map_stage_reads_shuffle(shuffle)
+        && detail::map_tasks_read_reduced(shuffle))
+      shuffle.prepare_parents(*this);
     if (!on_nodes_ || !on_nodes_->run(shuffle, n, here)) {
       shuffle.prepare_parents(*this);
       run(n, task);

@@ -25,6 +25,7 @@
 #include "caf_stream/scheduler/fetch_plan.hpp"
 #include "caf_stream/scheduler/speculation.hpp"
 #include "caf_stream/scheduler/task_assignment.hpp"
+#include "caf_stream/scheduler/task_runner.hpp"
 
 namespace caf_stream::actors {
 
@@ -53,6 +54,37 @@ std::vector<uint32_t> partitions_of(const std::vector<uint32_t>& tasks,
   std::vector<uint32_t> result;
   for (auto i : tasks)
     result.push_back(partitions->at(i));
+  return result;
+}
+
+// The other shuffles' partitions that map tasks `tasks` of `shuffle` read
+// (`detail::map_tasks_read_reduced` holds), made here for a worker node.
+std::vector<detail::reduced_input>
+reduced_inputs(const detail::rdd_node_base& shuffle,
+               const std::vector<uint32_t>& tasks) {
+  std::vector<detail::reduced_input> result;
+  for (auto i : tasks) {
+    size_t index = 0;
+    const auto* read = detail::map_task_reduced_input(shuffle, i, index);
+    auto path = read != nullptr ? detail::path_to(shuffle, *read)
+                                : std::nullopt;
+    if (!path)
+      throw stream_error(errc::illegal_state,
+                         "map task " + std::to_string(i)
+                           + " reads no other shuffle's partition");
+    auto at = static_cast<uint32_t>(index);
+    auto bytes = read->run_result_tasks({at}, task_runner::inline_runner(),
+                                        result_form::records);
+    result.push_back({std::move(*path), at, std::move(bytes.at(0))});
+  }
+  return result;
+}
+
+// The bytes of records in `xs`.
+size_t bytes_in(const std::vector<detail::reduced_input>& xs) {
+  size_t result = 0;
+  for (const auto& x : xs)
+    result += x.bytes.size();
   return result;
 }
 
@@ -103,7 +135,8 @@ bool node_map_stages::run(
   const detail::rdd_node_base& shuffle, size_t n,
   detail::function_ref<void(const std::vector<uint32_t>&)> here) {
   if (!shuffle.map_output_serializable()
-      || detail::map_stage_reads_shuffle(shuffle))
+      || (detail::map_stage_reads_shuffle(shuffle)
+          && !detail::map_tasks_read_reduced(shuffle)))
     return false;
   auto take_buckets = [&](const std::vector<uint32_t>& mine,
                           std::vector<std::string>& buckets,
@@ -169,8 +202,11 @@ bool node_map_stages::run_stage(
     return false;
   auto t = to_string(inputs_.batch_time());
   // The input goes to each node once as bytes, with only the partitions
-  // its tasks read where that is known.
-  auto own_partitions = detail::map_tasks_read_own_partitions(target);
+  // its tasks read where that is known. A stage that reads other shuffles'
+  // partitions gets those its tasks read, and no input records.
+  auto reads_reduced = !result && detail::map_stage_reads_shuffle(target);
+  auto own_partitions = reads_reduced
+                        || detail::map_tasks_read_own_partitions(target);
   auto why_not = [&](const caf::error& e) {
     return is_stream_error(e) ? message_of(e) : self_->system().render(e);
   };
@@ -427,13 +463,18 @@ bool node_map_stages::run_stage(
     auto id = ++next_id_;
     // The nodes name a task by the partition it computes.
     auto named = partitions_of(mine, partitions);
-    auto inputs = inputs_.for_node(target, named, own_partitions,
-                                   addresses[k]);
+    auto inputs = inputs_.for_node(target,
+                                   reads_reduced ? std::vector<uint32_t>{}
+                                                 : named,
+                                   own_partitions, addresses[k]);
+    auto reduced = reads_reduced ? reduced_inputs(target, named)
+                                 : std::vector<detail::reduced_input>{};
     log_->debug("batch {}: {} {} tasks of stream {} sent to the worker node "
                 "{} ({} bytes of input)",
                 t, mine.size(), what, where->stream, addresses[k],
-                stage_inputs::bytes_in(inputs));
+                stage_inputs::bytes_in(inputs) + bytes_in(reduced));
     auto stage = stage_of(*where, std::move(named), std::move(inputs));
+    stage.reduced = std::move(reduced);
     if (!result)
       self_->send(*node, map_tasks_atom::value, id, std::move(stage));
     else if (counts)
@@ -445,10 +486,11 @@ bool node_map_stages::run_stage(
     out.add(id, sent_stage{k, node->address(), std::move(mine)});
   };
   // Where the driver makes the input (a queue's partitions, blocks it
-  // holds), each node gets its tasks round by round, a round its task
+  // holds, another shuffle's partitions), each node gets its tasks round by round, a round its task
   // slots: the first round starts while the driver makes the next one's
   // input, as Spark launches each task as a slot is offered.
-  auto by_rounds = own_partitions && inputs_.carries_records();
+  auto by_rounds = reads_reduced
+                   || (own_partitions && inputs_.carries_records());
   while (!tasks.done()) {
     auto sent_any = false;
     std::vector<size_t> queued(addresses.size());

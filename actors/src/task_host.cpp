@@ -145,7 +145,7 @@ private:
                             : graph_->run_map_tasks(stage.zero,
                                                     std::move(stage.batch),
                                                     where, stage.tasks,
-                                                    runner);
+                                                    stage.reduced, runner);
       log_->debug("ran {} {} tasks of stream {} for batch {}",
                   stage.tasks.size(), what, stage.stream, to_string(t));
       // Each bucket's place, for the reduce tasks on other nodes.

@@ -518,7 +518,8 @@ TEST_CASE("a windowed count and map_with_state's running totals with two "
 }
 
 TEST_CASE("a join's map and reduce tasks run on two worker nodes, which "
-          "fetch each other's buckets, and give the output of one process",
+          "fetch each other's buckets, and so do those of the count after "
+          "it, and give the output of one process",
           "[actors][nodes][tasks]") {
   support::log_capture log{"executor"};
   support::debug_log debug{"executor"};
@@ -535,11 +536,17 @@ TEST_CASE("a join's map and reduce tasks run on two worker nodes, which "
   }
   CHECK(d.out->failures().empty());
   // The join (stream 3): its 8 map tasks (4 partitions on each side) and
-  // its 3 reduce tasks on both nodes.
+  // its 3 reduce tasks on both nodes. The count after it (stream 5): its 3
+  // map tasks read the join's partitions, which went to the nodes with
+  // them, and its 3 reduce tasks, on both nodes too.
   for (const auto& node : {a.address, b.address}) {
     CHECK(log.contains("map tasks of stream 3 ran on the worker node "
                        + node));
     CHECK(log.contains("reduce tasks of stream 3 ran on the worker node "
+                       + node));
+    CHECK(log.contains("map tasks of stream 5 ran on the worker node "
+                       + node));
+    CHECK(log.contains("reduce tasks of stream 5 ran on the worker node "
                        + node));
   }
   CHECK_FALSE(log.contains("run on the driver"));

@@ -252,6 +252,164 @@ TEST_CASE("records without serialization keep their map stage on the "
 
 namespace {
 
+using tallies = std::vector<std::pair<int64_t, int64_t>>;
+
+// How many words have each count: a second shuffle, whose map tasks read
+// the word counts' partitions.
+rdd<std::pair<int64_t, int64_t>> count_of_counts(size_t partitions) {
+  return word_counts(partitions)
+    .map([](const std::pair<std::string, int64_t>& x) {
+      return std::pair{x.second, int64_t{1}};
+    })
+    .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 2);
+}
+
+// Runs here every stage but the map stages that read other shuffles'
+// partitions: those run "on the node", at the same path in `remote`'s
+// lineage, from the partitions each task reads, computed here and given
+// as bytes, as a worker node gets them (`reduced_input`).
+class later_stage_runner final : public task_runner {
+public:
+  later_stage_runner(const detail::rdd_node_base& local,
+                     const detail::rdd_node_base& remote)
+    : local_(local), remote_(remote) {
+    // nop
+  }
+
+  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+    for (size_t i = 0; i < n; ++i)
+      task(i);
+  }
+
+  void run_map_stage(const detail::rdd_node_base& shuffle, size_t n,
+                     detail::function_ref<void(size_t)> task) override {
+    shuffle.prepare_parents(*this);
+    if (!detail::map_tasks_read_reduced(shuffle)) {
+      run(n, task);
+      return;
+    }
+    auto path = detail::path_to(local_, shuffle);
+    REQUIRE(path);
+    auto* there = detail::node_at(remote_, *path);
+    REQUIRE(there != nullptr);
+    std::vector<uint32_t> tasks(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      tasks[i] = i;
+      size_t index = 0;
+      auto* read = detail::map_task_reduced_input(shuffle, i, index);
+      REQUIRE(read != nullptr);
+      auto bytes = read->run_result_tasks({static_cast<uint32_t>(index)},
+                                          task_runner::inline_runner(),
+                                          result_form::records);
+      auto at = detail::path_to(shuffle, *read);
+      REQUIRE(at);
+      detail::node_at(*there, *at)->use_reduced(index, bytes.at(0));
+    }
+    there->prepare_parents(node_slots);
+    auto buckets = there->run_map_tasks(tasks, node_slots);
+    REQUIRE(buckets.size() == n);
+    for (size_t i = 0; i < n; ++i)
+      shuffle.add_map_output(i, buckets[i]);
+    on_node += n;
+  }
+
+  size_t on_node = 0;
+
+  // The node's task slots.
+  support::counting_runner node_slots;
+
+private:
+  const detail::rdd_node_base& local_;
+  const detail::rdd_node_base& remote_;
+};
+
+} // namespace
+
+TEST_CASE("a map task of a stage after a shuffle reads one of that "
+          "shuffle's partitions, found down one-to-one nodes and unions",
+          "[rdd][lineage]") {
+  auto tallied = count_of_counts(3);
+  auto& second = *tallied.node();
+  // reduce_by_key <- map <- reduce_by_key (2 partitions).
+  auto* first = second.parents().at(0)->parents().at(0);
+  CHECK(detail::map_stage_reads_shuffle(second));
+  CHECK(detail::map_tasks_read_reduced(second));
+  size_t index = 9;
+  CHECK(detail::map_task_reduced_input(second, 1, index) == first);
+  CHECK(index == 1);
+  CHECK(detail::map_task_reduced_input(second, 2, index) == nullptr);
+  // A union of two: tasks 0 and 1 read the first one's partitions, 2 and 3
+  // the second's.
+  auto both = word_counts(3).union_with(word_counts(2)).reduce_by_key(
+    [](int64_t a, int64_t b) { return a + b; }, 2);
+  CHECK(detail::map_tasks_read_reduced(*both.node()));
+  auto* right = both.node()->parents().at(0)->parents().at(1);
+  CHECK(detail::map_task_reduced_input(*both.node(), 3, index) == right);
+  CHECK(index == 1);
+  // A map stage that reads the input itself, or besides a shuffle, or a
+  // shuffle whose reduce runs where its action runs (a repartition),
+  // reads no partitions computed elsewhere alone.
+  CHECK_FALSE(detail::map_tasks_read_reduced(*word_counts(3).node()));
+  auto mixed = word_counts(3)
+                 .union_with(parallelize(counts{{"e", 1}}, 1))
+                 .reduce_by_key([](int64_t a, int64_t b) { return a + b; },
+                                2);
+  CHECK(detail::map_stage_reads_shuffle(*mixed.node()));
+  CHECK_FALSE(detail::map_tasks_read_reduced(*mixed.node()));
+  auto moved = word_counts(3).repartition(2).reduce_by_key(
+    [](int64_t a, int64_t b) { return a + b; }, 2);
+  CHECK_FALSE(detail::map_tasks_read_reduced(*moved.node()));
+}
+
+TEST_CASE("a stage after a shuffle runs on another copy from the "
+          "partitions its tasks read, whose map stage does not run there",
+          "[rdd][lineage]") {
+  auto driver = count_of_counts(3);
+  auto node = count_of_counts(3);
+  later_stage_runner runner{*driver.node(), *node.node()};
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  auto result = driver.with_context(context).collect();
+  std::sort(result.begin(), result.end());
+  // a 4, b 3, c 1, d 1: two words once, one three times, one four times.
+  CHECK(result == tallies{{1, 2}, {3, 1}, {4, 1}});
+  // The 2 map tasks of the second shuffle ran on the node, as one stage
+  // on its slots: the first shuffle's map stage did not run there.
+  CHECK(runner.on_node == 2);
+  CHECK(runner.node_slots.stages == 1);
+  CHECK(runner.node_slots.tasks == 2);
+}
+
+TEST_CASE("a shuffle whose partitions came computed makes up none of the "
+          "others",
+          "[rdd][lineage]") {
+  auto driver = word_counts(3);
+  auto node = word_counts(3);
+  driver.node()->prepare(task_runner::inline_runner());
+  auto bytes = driver.node()->run_result_tasks(
+    {1}, task_runner::inline_runner(), result_form::records);
+  auto& there = *node.node();
+  there.use_reduced(1, bytes.at(0));
+  there.prepare(task_runner::inline_runner());
+  // Partition 1 is the driver's; partition 0 did not come.
+  auto& typed = static_cast<const detail::rdd_node<counts::value_type>&>(there);
+  auto mine = typed.materialize(1);
+  CHECK(mine == static_cast<const detail::rdd_node<counts::value_type>&>(
+                  *driver.node())
+                  .materialize(1));
+  CHECK_THROWS_AS(typed.materialize(0), stream_error);
+  CHECK_THROWS_AS(typed.count_records(0), stream_error);
+  // A shuffle whose records do not serialize takes no partitions so.
+  struct opaque {
+    int x;
+  };
+  auto xs = parallelize(std::vector<std::pair<int, opaque>>{{1, {2}}}, 1)
+              .group_by_key(1);
+  CHECK_THROWS_AS(xs.node()->use_reduced(0, bytes.at(0)), stream_error);
+}
+
+namespace {
+
 // Fetches the blocks that stay on worker nodes from a table of their lines,
 // counting the fetches.
 class fetching_runner final : public task_runner {

@@ -21,6 +21,7 @@
 
 #include "caf_stream/checkpoint/checkpoint.hpp"
 #include "caf_stream/detail/function_ref.hpp"
+#include "caf_stream/rdd/lineage.hpp"
 #include "caf_stream/receiver/block.hpp"
 #include "caf_stream/scheduler/listener_event_queue.hpp"
 #include "caf_stream/scheduler/job.hpp"
@@ -145,7 +146,9 @@ using block_list = std::vector<block>;
 /// batch's blocks and generated inputs come along. Sent with
 /// `result_tasks_atom`, it names a result stage's tasks instead: those
 /// that compute partitions `tasks` of the RDD at `path`; with
-/// `count_tasks_atom`, those that count their records (`rdd::count`).
+/// `count_tasks_atom`, those that count their records (`rdd::count`). A
+/// map stage that reads other shuffles' partitions carries those its
+/// tasks read, computed on the driver (`reduced`).
 struct map_stage {
   std::string fingerprint;
   std::string program;
@@ -156,6 +159,7 @@ struct map_stage {
   std::vector<uint32_t> path;
   std::vector<uint32_t> tasks;
   job_set batch;
+  std::vector<detail::reduced_input> reduced;
 };
 
 /// Reduce tasks of one shuffle for a worker node: `shuffle` names the
@@ -405,7 +409,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, map_stage& x) {
   return f(caf::meta::type_name("caf_stream::map_stage"), x.fingerprint,
            x.program, x.zero, x.parallelism, x.state_timeout_ms, x.stream,
-           x.path, x.tasks, x.batch);
+           x.path, x.tasks, x.batch, x.reduced);
 }
 
 template <class Inspector>
@@ -445,6 +449,12 @@ typename Inspector::result_type inspect(Inspector& f, job_set& x) {
 }
 
 namespace detail {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reduced_input& x) {
+  return f(caf::meta::type_name("caf_stream::reduced_input"), x.path,
+           x.index, x.bytes);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint_record& x) {

@@ -192,11 +192,14 @@ public:
   /// the lineage of batch `batch` (whose inputs it carries) of a driver
   /// whose zero time is `zero`, on `runner` (the node's task slots), and
   /// returns each task's buckets as bytes (`rdd_node_base::run_map_tasks`).
-  /// Throws `stream_error` if the graph has no such stage.
-  std::vector<std::string> run_map_tasks(time zero, job_set batch,
-                                         const stage_location& where,
-                                         const std::vector<uint32_t>& tasks,
-                                         task_runner& runner);
+  /// A stage that reads other shuffles' partitions gets those its tasks
+  /// read as `reduced` (`map_tasks_read_reduced`; their map stages do not
+  /// run here). Throws `stream_error` if the graph has no such stage.
+  std::vector<std::string>
+  run_map_tasks(time zero, job_set batch, const stage_location& where,
+                const std::vector<uint32_t>& tasks,
+                const std::vector<reduced_input>& reduced,
+                task_runner& runner);
 
   /// On a worker node: computes partitions `partitions` of the RDD at
   /// `where` (as `run_map_tasks` names it) for a result stage of the

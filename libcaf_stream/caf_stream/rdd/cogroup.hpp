@@ -38,18 +38,14 @@ public:
 
   void prepare(task_runner& runner) const override {
     auto ml = left_->num_partitions();
-    auto mr = right_->num_partitions();
-    auto init = [&] {
-      left_out_.reset(ml);
-      right_out_.reset(mr);
-      reduced_.reset(n_);
-    };
-    stage_.run_once(runner, *this, ml + mr, init, [&](size_t i) {
-      if (i < ml)
-        left_out_.put(i, split(*left_, i));
-      else
-        right_out_.put(i - ml, split(*right_, i - ml));
-    });
+    stage_.run_once(runner, *this, ml + right_->num_partitions(),
+                    [&] { reset(); },
+                    [&](size_t i) {
+                      if (i < ml)
+                        left_out_.put(i, split(*left_, i));
+                      else
+                        right_out_.put(i - ml, split(*right_, i - ml));
+                    });
   }
 
   std::vector<const rdd_node_base*> parents() const override {
@@ -135,10 +131,18 @@ public:
     reduced_.put_bytes(index, bytes);
   }
 
+  void use_reduced(size_t index, const std::string& bytes) const override {
+    if (!reduce_serializable())
+      rdd_node_base::use_reduced(index, bytes);
+    stage_.skip([&] { reset(); });
+    reduced_.put_bytes(index, bytes);
+  }
+
   void compute(size_t index,
                typename rdd_node<output>::sink out) const override {
     if (reduced_.emit(index, out))
       return;
+    stage_.check_ran(index);
     auto groups = group(
       [&](auto&& f) {
         for (auto& bucket : left_out_.buckets(index))
@@ -155,6 +159,14 @@ public:
   }
 
 private:
+  // Sizes the map stage's outputs and forgets the partitions reduced
+  // elsewhere.
+  void reset() const {
+    left_out_.reset(left_->num_partitions());
+    right_out_.reset(right_->num_partitions());
+    reduced_.reset(n_);
+  }
+
   static constexpr bool reducible = left_output::serializable
                                     && right_output::serializable
                                     && is_serializable<std::vector<output>>::value;

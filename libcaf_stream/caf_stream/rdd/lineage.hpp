@@ -30,6 +30,30 @@ const rdd_node_base* node_at(const rdd_node_base& root,
 /// only the node that ran that map stage holds.
 bool map_stage_reads_shuffle(const rdd_node_base& shuffle);
 
+/// The shuffle whose partition map task `task` of `shuffle` reads, with
+/// that partition in `index`, found down a lineage of one-to-one nodes and
+/// unions (as `map_task_input`); null if the task reads no other shuffle's
+/// partition that way.
+const rdd_node_base* map_task_reduced_input(const rdd_node_base& shuffle,
+                                            size_t task, size_t& index);
+
+/// Whether each map task of `shuffle` reads one partition of another
+/// shuffle and nothing else (`map_task_reduced_input`), of shuffles whose
+/// reduced partitions serialize (`reduce_serializable`): another node then
+/// runs the tasks from those partitions alone (`reduced_input`), which the
+/// driver computed. Spark's tasks of a later stage read the earlier
+/// stage's output as well, from wherever it is.
+bool map_tasks_read_reduced(const rdd_node_base& shuffle);
+
+/// Partition `index` of the shuffle at `path` below a map stage's shuffle,
+/// as bytes (`rdd_node_base::use_reduced`): what a map task of a stage that
+/// reads another shuffle's output gets on a worker node.
+struct reduced_input {
+  lineage_path path;
+  uint32_t index = 0;
+  std::string bytes;
+};
+
 /// Whether map task `i` of `shuffle` reads partition `i` of its lineage's
 /// input and nothing else: the lineage below the shuffle is one chain of
 /// one-to-one nodes (map, filter, map_partitions, cache, ...) down to the

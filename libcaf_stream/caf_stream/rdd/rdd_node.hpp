@@ -100,6 +100,13 @@ public:
   /// called while the map stage runs.
   virtual void add_reduced(size_t index, const std::string& bytes) const;
 
+  /// Takes partition `index`, computed on the driver, before anything here
+  /// prepared this shuffle: the map stage does not run here, and the
+  /// partitions that did not come this way cannot be computed (they throw).
+  /// A worker node's map tasks of a later stage read them
+  /// (`map_tasks_read_reduced`). Throws unless `reduce_serializable()`.
+  virtual void use_reduced(size_t index, const std::string& bytes) const;
+
   // -- result stages: partitions computed where their input is ---------------
 
   /// Whether this node's records serialize: another node can compute its

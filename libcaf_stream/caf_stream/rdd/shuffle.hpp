@@ -1,12 +1,15 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <iterator>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "caf_stream/detail/hash_table.hpp"
+#include "caf_stream/error.hpp"
 #include "caf_stream/hash.hpp"
 #include "caf_stream/rdd/rdd_node.hpp"
 #include "caf_stream/rdd/shuffle_store.hpp"
@@ -16,7 +19,9 @@ namespace caf_stream::detail {
 /// Runs a shuffle's map stage once, on the first `prepare`: `init()` sizes
 /// the output, then `map_task(i)` runs for every map partition (the runner
 /// prepares the shuffle's parents where it runs map tasks on this node). A
-/// failed stage runs again, from `init`, on the next `prepare`.
+/// failed stage runs again, from `init`, on the next `prepare`. A stage
+/// that is `skip`ped never runs: its shuffle's partitions come computed
+/// (`rdd_node_base::use_reduced`).
 class shuffle_stage {
 public:
   /// `shuffle`: the node whose map stage this is.
@@ -31,9 +36,32 @@ public:
     done_ = true;
   }
 
+  /// The stage does not run: `init()` sizes the output, which other nodes
+  /// computed. Nothing if the stage ran already.
+  template <class Init>
+  void skip(Init&& init) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (done_)
+      return;
+    init();
+    done_ = true;
+    skipped_ = true;
+  }
+
+  /// Throws unless the stage ran here: partition `index` came computed or
+  /// not at all (made up from no map output, it would be empty).
+  void check_ran(size_t index) const {
+    if (skipped_)
+      throw stream_error(errc::illegal_state,
+                         "partition " + std::to_string(index)
+                           + " of a shuffle whose partitions came computed "
+                             "with the stage did not come");
+  }
+
 private:
   std::mutex mtx_;
   bool done_ = false;
+  std::atomic<bool> skipped_{false};
 };
 
 /// `run_map_tasks` of a shuffle whose map task `i` makes the buckets
@@ -84,12 +112,8 @@ public:
   }
 
   void prepare(task_runner& runner) const override {
-    auto m = parent_->num_partitions();
-    auto init = [&] {
-      map_out_.reset(m);
-      reduced_.reset(n_);
-    };
-    stage_.run_once(runner, *this, m, init,
+    stage_.run_once(runner, *this, parent_->num_partitions(),
+                    [&] { reset(); },
                     [&](size_t i) { map_out_.put(i, map(i)); });
   }
 
@@ -145,10 +169,18 @@ public:
     reduced_.put_bytes(index, bytes);
   }
 
+  void use_reduced(size_t index, const std::string& bytes) const override {
+    if (!reduce_serializable())
+      rdd_node_base::use_reduced(index, bytes);
+    stage_.skip([&] { reset(); });
+    reduced_.put_bytes(index, bytes);
+  }
+
   void compute(size_t index,
                typename rdd_node<output>::sink out) const override {
     if (reduced_.emit(index, out))
       return;
+    stage_.check_ran(index);
     scratch_table<K, C> scratch;
     auto& acc = *scratch;
     reduce(index, acc);
@@ -159,6 +191,7 @@ public:
   std::vector<output> materialize(size_t index) const override {
     if (auto part = reduced_.get(index))
       return *part;
+    stage_.check_ran(index);
     scratch_table<K, C> scratch;
     auto& acc = *scratch;
     reduce(index, acc);
@@ -166,6 +199,13 @@ public:
   }
 
 private:
+  // Sizes the map stage's output and forgets the partitions reduced
+  // elsewhere.
+  void reset() const {
+    map_out_.reset(parent_->num_partitions());
+    reduced_.reset(n_);
+  }
+
   // The reduce side: merges partition `index` of every map task's output.
   void reduce(size_t index, hash_table<K, C>& acc) const {
     for (auto& bucket : map_out_.buckets(index))

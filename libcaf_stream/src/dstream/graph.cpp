@@ -524,7 +524,8 @@ dstream_graph::stage_at(time zero, job_set batch, const stage_location& where,
   auto node = resolve(t, where);
   if (result ? !result_tasks_portable(*node, *result)
              : !node->map_output_serializable()
-                 || map_stage_reads_shuffle(*node))
+                 || (map_stage_reads_shuffle(*node)
+                     && !map_tasks_read_reduced(*node)))
     throw stream_error(errc::invalid_graph,
                        "the RDD at that place in stream "
                          + std::to_string(where.stream) + "'s lineage has "
@@ -537,6 +538,7 @@ std::vector<std::string>
 dstream_graph::run_map_tasks(time zero, job_set batch,
                              const stage_location& where,
                              const std::vector<uint32_t>& tasks,
+                             const std::vector<reduced_input>& reduced,
                              task_runner& runner) {
   auto shuffle = stage_at(zero, std::move(batch), where);
   // A shuffle has one map task per partition of each parent.
@@ -544,6 +546,18 @@ dstream_graph::run_map_tasks(time zero, job_set batch,
   for (auto* parent : shuffle->parents())
     num_tasks += parent->num_partitions();
   check_asked(tasks, num_tasks, "map task", "the stage");
+  // The other shuffles' partitions that the tasks read came computed.
+  for (const auto& x : reduced) {
+    auto* read = node_at(*shuffle, x.path);
+    if (read == nullptr || read == shuffle.get() || !read->is_shuffle()
+        || x.index >= read->num_partitions())
+      throw stream_error(errc::invalid_graph,
+                         "the stage of stream " + std::to_string(where.stream)
+                           + " reads no partition "
+                           + std::to_string(x.index)
+                           + " of a shuffle at that place in its lineage");
+    read->use_reduced(x.index, x.bytes);
+  }
   // The blocks that stay on their nodes come here first (this node's own
   // by pointer).
   shuffle->prepare_parents(runner);

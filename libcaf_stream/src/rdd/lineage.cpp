@@ -63,6 +63,12 @@ void rdd_node_base::add_reduced(size_t, const std::string&) const {
                                           "come reduced from another node");
 }
 
+void rdd_node_base::use_reduced(size_t, const std::string&) const {
+  throw stream_error(errc::illegal_state,
+                     "this RDD has no partitions that come computed with a "
+                     "later stage's tasks");
+}
+
 std::vector<std::string>
 rdd_node_base::run_result_tasks(const std::vector<uint32_t>&, task_runner&,
                                 result_form) const {
@@ -138,22 +144,28 @@ bool map_tasks_read_own_partitions(const rdd_node_base& shuffle) {
   }
 }
 
-const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
-                                    size_t task, size_t& index) {
+namespace {
+
+// Map task `task` of `shuffle` reads partition `index` of the node this
+// returns, down one-to-one nodes and unions: an input, or with
+// `to_shuffle` another shuffle; null if the lineage does not tell.
+const rdd_node_base* task_input(const rdd_node_base& shuffle, size_t task,
+                                size_t& index, bool to_shuffle) {
   // Map task i reads partition i of the shuffle's parents one after the
   // other, as a union reads its parents'; a one-to-one node reads the same
   // partition of its parent.
   const rdd_node_base* node = &shuffle;
   index = task;
   for (;;) {
+    if (node != &shuffle && node->is_shuffle())
+      return to_shuffle ? node : nullptr;
     auto parents = node->parents();
     if (parents.empty())
-      return node;
+      return to_shuffle ? nullptr : node;
     size_t total = 0;
     for (auto* p : parents)
       total += p->num_partitions();
-    if (node != &shuffle
-        && (node->is_shuffle() || total != node->num_partitions()))
+    if (node != &shuffle && total != node->num_partitions())
       return nullptr;
     auto i = parents.begin();
     while (i != parents.end() && index >= (*i)->num_partitions()) {
@@ -164,6 +176,33 @@ const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
       return nullptr;
     node = *i;
   }
+}
+
+} // namespace
+
+const rdd_node_base* map_task_input(const rdd_node_base& shuffle,
+                                    size_t task, size_t& index) {
+  return task_input(shuffle, task, index, false);
+}
+
+const rdd_node_base* map_task_reduced_input(const rdd_node_base& shuffle,
+                                            size_t task, size_t& index) {
+  return task_input(shuffle, task, index, true);
+}
+
+bool map_tasks_read_reduced(const rdd_node_base& shuffle) {
+  size_t num_tasks = 0;
+  for (auto* parent : shuffle.parents())
+    num_tasks += parent->num_partitions();
+  if (num_tasks == 0)
+    return false;
+  for (size_t i = 0; i < num_tasks; ++i) {
+    size_t index = 0;
+    auto* input = map_task_reduced_input(shuffle, i, index);
+    if (input == nullptr || !input->reduce_serializable())
+      return false;
+  }
+  return true;
 }
 
 bool result_tasks_portable(const rdd_node_base& node, result_form form) {
