@@ -486,9 +486,10 @@ bool node_map_stages::run_stage(
     out.add(id, sent_stage{k, node->address(), std::move(mine)});
   };
   // Where the driver makes the input (a queue's partitions, blocks it
-  // holds, another shuffle's partitions), each node gets its tasks round by round, a round its task
-  // slots: the first round starts while the driver makes the next one's
-  // input, as Spark launches each task as a slot is offered.
+  // holds, another shuffle's partitions), each node gets its tasks round
+  // by round, a round its task slots: the first round starts while the
+  // driver makes the next one's input, as Spark launches each task as a
+  // slot is offered.
   auto by_rounds = reads_reduced
                    || (own_partitions && inputs_.carries_records());
   while (!tasks.done()) {

@@ -27,7 +27,8 @@ const rdd_node_base* node_at(const rdd_node_base& root,
 
 /// Whether computing a partition of `shuffle`'s parents reads the output of
 /// another shuffle: its map stage then needs that shuffle's buckets, which
-/// only the node that ran that map stage holds.
+/// only the node that ran that map stage holds, or its reduced partitions
+/// (`map_tasks_read_reduced`).
 bool map_stage_reads_shuffle(const rdd_node_base& shuffle);
 
 /// The shuffle whose partition map task `task` of `shuffle` reads, with
