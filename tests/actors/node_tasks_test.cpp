@@ -118,6 +118,18 @@ void check_counts(collected& out, size_t last) {
   CHECK(out.failures().empty());
 }
 
+// Checks every batch of the joined graph against the model: a word's pairs
+// of occurrences, its count squared; and that none failed.
+void check_squares(collected& out) {
+  for (size_t k = 1; k <= input.size(); ++k) {
+    auto squares = model(input[k - 1]);
+    for (auto& [w, n] : squares)
+      n *= n;
+    CHECK(out.of(static_cast<int64_t>(k)) == squares);
+  }
+  CHECK(out.failures().empty());
+}
+
 // A worker node process serving the word count graph; `flags` as
 // `state_node_child` takes them ("--word-states": the stateful graph).
 struct worker_node : support::node_child {
@@ -527,14 +539,7 @@ TEST_CASE("a join's map and reduce tasks run on two worker nodes, which "
   worker_node b{{"--word-joins"}};
   driver d{driver_options({a.address, b.address}), graph::joined};
   d.run_batches(1, input.size());
-  // A word's pairs of occurrences: its count squared.
-  for (size_t k = 1; k <= input.size(); ++k) {
-    auto squares = model(input[k - 1]);
-    for (auto& [w, n] : squares)
-      n *= n;
-    CHECK(d.out->of(static_cast<int64_t>(k)) == squares);
-  }
-  CHECK(d.out->failures().empty());
+  check_squares(*d.out);
   // The join (stream 3): its 8 map tasks (4 partitions on each side) and
   // its 3 reduce tasks on both nodes. The count after it (stream 5): its 3
   // map tasks read the join's partitions, which went to the nodes with
@@ -551,6 +556,29 @@ TEST_CASE("a join's map and reduce tasks run on two worker nodes, which "
   }
   CHECK_FALSE(log.contains("run on the driver"));
   CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("a worker node killed once the count after a join sent it map "
+          "tasks: they run again on the other node, exact",
+          "[actors][nodes][tasks]") {
+  support::debug_log debug{"executor"};
+  worker_node a{{"--word-joins"}};
+  worker_node b{{"--word-joins"}};
+  driver d{driver_options({a.address, b.address}), graph::joined};
+  d.run_batch(1);
+  // What the executor logs from batch 2 on.
+  support::log_capture log{"executor"};
+  d.start_batch(2);
+  // The count's map tasks read the join's partitions, which went with
+  // them: node a dies with them, or with their buckets.
+  REQUIRE(log.wait_for("map tasks of stream 5 sent to the worker node "
+                       + a.address));
+  a.proc.kill();
+  d.out->wait_for(2);
+  d.run_batches(3, input.size());
+  check_squares(*d.out);
+  CHECK(log.contains("map tasks of stream 5 ran on the worker node "
+                     + b.address));
 }
 
 TEST_CASE("a worker node that joins at run time gets map tasks from the "
