@@ -125,6 +125,20 @@ int64_t total_of(const rdd<count>& x) {
     [](int64_t n, const count& c) { return n + c.second; });
 }
 
+// The first `total` lines of `make_lines`, made once per process: both
+// receivers of a graph store the same lines.
+std::shared_ptr<const std::vector<std::string>> shared_lines(size_t total) {
+  static std::mutex mtx;
+  static std::map<size_t, std::shared_ptr<const std::vector<std::string>>>
+    made;
+  std::lock_guard<std::mutex> guard{mtx};
+  auto& lines = made[total];
+  if (!lines)
+    lines = std::make_shared<const std::vector<std::string>>(
+      bench::make_lines(total));
+  return lines;
+}
+
 // Stores `total` lines of `make_lines` (made as the graph is built, before
 // the measurement) in blocks of `block_lines` lines (one
 // `store(std::vector)` each) from its own thread, then waits to be stopped:
@@ -132,7 +146,7 @@ int64_t total_of(const rdd<count>& x) {
 class line_source final : public threaded_receiver<std::string> {
 public:
   line_source(size_t total, size_t block_lines)
-    : lines_(bench::make_lines(total)),
+    : lines_(shared_lines(total)),
       block_lines_(std::max<size_t>(1, block_lines)) {
     // nop
   }
@@ -143,9 +157,10 @@ public:
 
 protected:
   void receive() override {
-    for (size_t i = 0; i < lines_.size() && !is_stopped();) {
-      auto n = std::min(block_lines_, lines_.size() - i);
-      auto first = lines_.begin() + static_cast<ptrdiff_t>(i);
+    const auto& lines = *lines_;
+    for (size_t i = 0; i < lines.size() && !is_stopped();) {
+      auto n = std::min(block_lines_, lines.size() - i);
+      auto first = lines.begin() + static_cast<ptrdiff_t>(i);
       store(std::vector<std::string>(first, first + static_cast<ptrdiff_t>(n)));
       i += n;
     }
@@ -154,7 +169,7 @@ protected:
   }
 
 private:
-  std::vector<std::string> lines_;
+  std::shared_ptr<const std::vector<std::string>> lines_;
   size_t block_lines_;
 };
 
@@ -406,7 +421,7 @@ timed_run run_received(const source_options& src, size_t partitions,
   streaming_context ssc{std::chrono::seconds(1), opts, clk};
   received_graph(ssc, src, partitions, [out](int64_t n) { out->add(n); });
   ssc.add_streaming_listener(out);
-  auto expected = 2 * expected_in(bench::make_lines(src.per_receiver), src);
+  auto expected = 2 * expected_in(*shared_lines(src.per_receiver), src);
   ssc.start();
   // From when both receivers run (on a node, once the driver placed them).
   if (!out->wait_for_receivers(2, std::chrono::seconds(60)))
