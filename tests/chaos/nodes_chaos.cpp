@@ -7,14 +7,17 @@
 // and no batch fails or changes.
 //
 //   nodes_chaos NODE_CHILD [--faults F] [--batches B] [--nodes N]
-//               [--seed S] [--no-freeze] [--receivers [--numbers M]
-//               [--mapped]]
+//               [--seed S] [--no-freeze] [--joins | --receivers
+//               [--numbers M] [--mapped]]
 //               [--log-level L]
 //
 // The word graph (`support/word_graph.hpp`, `--word-states`): a windowed
 // count over 3 batches and `map_with_state`'s running totals, with the map
 // and reduce tasks and the state's partitions on the nodes; each batch's
-// output is checked. With --receivers, the kept block graph
+// output is checked. With --joins, the joined word graph (`--word-joins`):
+// each batch's words joined with themselves and counted again, a word's
+// count squared, whose second shuffle's map tasks read the join's
+// partitions on the nodes. With --receivers, the kept block graph
 // (`support::acked_sums`, `--receiver-sums`): a receiver on a node reads
 // numbers from a reliable source (`support::acked_source`), with
 // `stream.receiver.replication` 2, and its blocks stay on the nodes;
@@ -77,6 +80,7 @@ struct options {
   bool freeze = true;
   bool receivers = false;
   bool mapped = false;
+  bool joins = false;
   int64_t numbers = 100000;
   std::string log_level = "info";
 };
@@ -84,8 +88,8 @@ struct options {
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "nodes_chaos: " << why
             << "\nusage: nodes_chaos NODE_CHILD [--faults F] [--batches B] "
-               "[--nodes N] [--seed S] [--no-freeze] [--receivers "
-               "[--numbers M] [--mapped]] [--log-level L]\n";
+               "[--nodes N] [--seed S] [--no-freeze] [--joins | "
+               "--receivers [--numbers M] [--mapped]] [--log-level L]\n";
   std::exit(2);
 }
 
@@ -109,6 +113,10 @@ options parse(int argc, char** argv) {
     }
     if (flag == "--mapped") {
       result.mapped = true;
+      continue;
+    }
+    if (flag == "--joins") {
+      result.joins = true;
       continue;
     }
     if (i + 1 == argc)
@@ -139,6 +147,8 @@ options parse(int argc, char** argv) {
           "--nodes and --numbers at least 1");
   if (result.mapped && !result.receivers)
     usage("--mapped goes with --receivers");
+  if (result.joins && result.receivers)
+    usage("--joins and --receivers are two graphs: one at a time");
   return result;
 }
 
@@ -178,7 +188,7 @@ counts operator+(counts a, const counts& b) {
 // Each output's counts of each batch (by its number, from 1).
 class collected final : public support::batch_waiter {
 public:
-  enum output { windowed, totals };
+  enum output { windowed, totals, squares };
 
   auto collect(output o) {
     return [this, o](const rdd<test::word_graph::count>& x,
@@ -461,7 +471,8 @@ void run_batch(cluster& c, size_t k, testing::manual_clock& clk,
   times.done();
 }
 
-// The word graph's run; checks each batch's windowed counts and totals.
+// The word graph's run; checks each batch's windowed counts and totals, or
+// with --joins its squared counts.
 findings run_words(const options& opts, cluster& c) {
   findings result;
   auto clk = std::make_shared<testing::manual_clock>();
@@ -470,9 +481,14 @@ findings run_words(const options& opts, cluster& c) {
   testing::temporary_directory dir;
   streaming_context ssc{std::chrono::seconds(1), driver_options(c), clk};
   ssc.checkpoint(dir.path());
-  auto g = test::word_graph::build_stateful(ssc, lines);
-  g.windowed.foreach_rdd(out->collect(collected::windowed));
-  g.totals.foreach_rdd(out->collect(collected::totals));
+  if (opts.joins) {
+    test::word_graph::build_joined(ssc, lines)
+      .foreach_rdd(out->collect(collected::squares));
+  } else {
+    auto g = test::word_graph::build_stateful(ssc, lines);
+    g.windowed.foreach_rdd(out->collect(collected::windowed));
+    g.totals.foreach_rdd(out->collect(collected::totals));
+  }
   auto started = std::make_shared<started_batches>();
   ssc.add_streaming_listener(out);
   ssc.add_streaming_listener(started);
@@ -490,6 +506,19 @@ findings run_words(const options& opts, cluster& c) {
   counts totals;
   for (size_t k = 1; k <= opts.batches; ++k) {
     batch.push_back(model(opts.seed, k));
+    if (opts.joins) {
+      // A word's pairs of occurrences in the batch.
+      auto squares = batch[k];
+      for (auto& [w, n] : squares)
+        n *= n;
+      if (out->of(collected::squares, k) != squares) {
+        ++result.wrong;
+        std::printf("nodes_chaos: batch %zu: the squared counts differ from "
+                    "the model\n",
+                    k);
+      }
+      continue;
+    }
     totals = totals + batch[k];
     auto windowed = batch[k];
     for (size_t j = k > 2 ? k - 2 : 1; j < k; ++j)
@@ -620,7 +649,7 @@ int run(const options& opts) {
   auto t0 = clock_type::now();
   // The receiver's source: numbers 0 to `total`, in lines of 50.
   std::optional<support::acked_source> source;
-  std::string graph = "--word-states";
+  std::string graph = opts.joins ? "--word-joins" : "--word-states";
   if (opts.receivers) {
     source.emplace(total, 50, total);
     graph = (opts.mapped ? "--receiver-mapped-sums=" : "--receiver-sums=")
@@ -661,7 +690,8 @@ int run(const options& opts) {
               "\"median_batch_ms\": %.0f, \"worst_batch_ms\": %.0f, "
               "\"executor_events\": %zu, \"executors_in_order\": %s, "
               "\"tasks_completed\": %lld, \"tasks_failed\": %lld}\n",
-              opts.receivers ? "receivers" : "words", f.batches, opts.nodes,
+              opts.receivers ? "receivers" : opts.joins ? "joins" : "words",
+              f.batches, opts.nodes,
               c.kills, c.freezes, f.failures.size(), f.wrong, duplicates,
               median, worst, f.executors.size(), in_order ? "true" : "false",
               static_cast<long long>(completed),
