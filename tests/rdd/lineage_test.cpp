@@ -101,6 +101,16 @@ private:
   std::vector<const detail::rdd_node_base*> reducers_;
 };
 
+// The records of `x`, sorted, with its stages run by `runner`.
+template <class T>
+std::vector<T> collect_sorted(const rdd<T>& x, task_runner& runner) {
+  auto context = std::make_shared<rdd_context>();
+  scoped_runner installed{*context, runner};
+  auto result = x.with_context(context).collect();
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
 } // namespace
 
 TEST_CASE("a path names a node of a lineage the same way in every copy",
@@ -142,11 +152,8 @@ TEST_CASE("a shuffle's map tasks run on another copy of the lineage and "
   auto driver = word_counts(3);
   auto node = word_counts(3);
   node_runner runner{*driver.node(), *node.node()};
-  auto context = std::make_shared<rdd_context>();
-  scoped_runner installed{*context, runner};
-  auto result = driver.with_context(context).collect();
-  std::sort(result.begin(), result.end());
-  CHECK(result == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
+  CHECK(collect_sorted(driver, runner)
+        == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
   // 3 map tasks on the node, as one stage on its slots; 2 reduce tasks
   // here.
   CHECK(runner.on_node == 3);
@@ -367,12 +374,8 @@ TEST_CASE("a stage after a shuffle runs on another copy from the "
   auto driver = count_of_counts(3);
   auto node = count_of_counts(3);
   later_stage_runner runner{*driver.node(), *node.node()};
-  auto context = std::make_shared<rdd_context>();
-  scoped_runner installed{*context, runner};
-  auto result = driver.with_context(context).collect();
-  std::sort(result.begin(), result.end());
   // a 4, b 3, c 1, d 1: two words once, one three times, one four times.
-  CHECK(result == tallies{{1, 2}, {3, 1}, {4, 1}});
+  CHECK(collect_sorted(driver, runner) == tallies{{1, 2}, {3, 1}, {4, 1}});
   // The 2 map tasks of the second shuffle ran on the node, as one stage
   // on its slots: the first shuffle's map stage did not run there.
   CHECK(runner.on_node == 2);
