@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <map>
 #include <memory>
@@ -11,7 +12,6 @@
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
-#include "caf/after.hpp"
 #include "caf/blocking_actor.hpp"
 #include "caf/exit_reason.hpp"
 #include "caf/system_messages.hpp"
@@ -30,6 +30,7 @@
 #include "caf_stream/scheduler/task_runner.hpp"
 
 #include "block_fetch.hpp"
+#include "deadline.hpp"
 #include "task_spreader.hpp"
 
 namespace caf_stream::actors {
@@ -112,6 +113,8 @@ public:
         outputs_.erase({caf::actor_cast<caf::actor_addr>(current_sender()),
                         id});
       },
+      // A fetch's wake-up that came after the fetch ended.
+      [&](deadline_atom, uint64_t) {},
       [&](caf::down_msg& dm) { down(dm.source); },
       [&](caf::exit_msg& msg) { exit(msg); });
     for (auto& w : workers)
@@ -296,6 +299,9 @@ private:
     // earlier call that failed may still come, and must not count here.
     auto call = ++fetch_calls_ << tag_bits;
     std::string failure;
+    // The wait ends `timeout` after the last chunk (serving the other
+    // nodes' fetches meanwhile does not count: `deadline`).
+    auto progress = deadline::clock::now();
     while (missing > 0 && failure.empty()) {
       for (const auto& r : plan.next()) {
         auto m = r.source;
@@ -303,6 +309,12 @@ private:
              x.outputs[m], span(m, r.bucket).first + r.offset, r.size,
              call | (m * n + r.bucket));
       }
+      auto idle = deadline::clock::now() - progress;
+      auto wait = idle < timeout ? std::chrono::duration_cast<duration>(
+                                     timeout - idle)
+                                 : duration{0};
+      if (auto wake_up = deadline_.arm(deadline::clock::now(), wait))
+        delayed_send(this, wait, deadline_atom::value, *wake_up);
       receive(
         [&](chunk_atom, uint64_t tag, uint64_t offset, uint64_t size,
             const std::string& bytes) {
@@ -316,6 +328,7 @@ private:
             failure = "a node answered a fetch that was not asked for";
             return;
           }
+          progress = deadline::clock::now();
           if (!plan.received({m, k, offset - start, size}, bytes))
             return;
           auto got = plan.take(m);
@@ -349,10 +362,11 @@ private:
           if (!running_)
             failure = "this node stops";
         },
-        caf::after(timeout) >> [&] {
-          failure = "the worker nodes that keep the map outputs did not "
-                    "answer within stream.state-timeout ("
-                    + to_string(timeout) + ")";
+        [&](deadline_atom, uint64_t wake_up) {
+          if (deadline_.passed(wake_up, deadline::clock::now()))
+            failure = "the worker nodes that keep the map outputs did not "
+                      "answer within stream.state-timeout ("
+                      + to_string(timeout) + ")";
         });
     }
     forget_peers();
@@ -458,6 +472,8 @@ private:
   // The calls of `fetch_buckets` so far, which tag their fetches in the
   // bits above `tag_bits`.
   uint64_t fetch_calls_ = 0;
+  // When a fetch of buckets gives up on the nodes that keep them.
+  deadline deadline_;
   // The outputs of each stage that ran here (a map stage's buckets, a
   // reduce stage's records), by driver and stage id, until the driver
   // fetched them (or went down).

@@ -399,3 +399,53 @@ TEST_CASE("a task host answers a fetch of buckets it does not hold with "
     CHECK(id == 1);
   });
 }
+
+TEST_CASE("a task host's fetch of a peer's buckets gives up after "
+          "stream.state-timeout without a chunk, while it serves other "
+          "fetches",
+          "[actors][tasks]") {
+  fixture f;
+  // A reduce stage of the word count (stream 3) whose one map output this
+  // test keeps, as "the peer", and never hands out; the driver's
+  // stream.state-timeout is 1 s.
+  reduce_stage x;
+  x.shuffle.stream = 3;
+  x.shuffle.state_timeout_ms = 1000;
+  x.shuffle.batch.batch_time = caf_stream::time{1000};
+  x.shuffle.tasks = {0, 1, 2};
+  x.addresses = {"the peer"};
+  x.nodes = {caf::actor{f.self}};
+  x.holders = {0};
+  x.stages = {5};
+  x.outputs = {0};
+  x.spans = {0, 10, 10, 10, 20, 10};
+  f.self->send(f.host, reduce_tasks_atom::value, uint64_t{2}, std::move(x),
+               caf::actor{f.self});
+  // Meanwhile the host answers fetches of this test's, one after the other
+  // (as it serves other nodes' and the driver's while it waits): those do
+  // not hold its wait up. The bound is for a stuck test only.
+  auto failed = false;
+  size_t answered = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  f.self->send(f.host, fetch_atom::value, uint64_t{9}, uint32_t{0},
+               uint64_t{0}, uint64_t{4});
+  while (!failed && std::chrono::steady_clock::now() < until)
+    f.self->receive(
+      [&](map_failed_atom, uint64_t id, const std::string& why) {
+        if (id == 2) {
+          failed = true;
+          CHECK(why.find("did not answer within stream.state-timeout")
+                != std::string::npos);
+          return;
+        }
+        ++answered;
+        f.self->send(f.host, fetch_atom::value, uint64_t{9}, uint32_t{0},
+                     uint64_t{0}, uint64_t{4});
+      },
+      [&](fetch_atom, const caf::actor&, uint64_t, uint32_t, uint64_t,
+          uint64_t, uint64_t) {
+        // The peer's fetches: never answered.
+      });
+  CHECK(failed);
+  CHECK(answered > 0);
+}
