@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
-#include "caf/after.hpp"
 #include "caf/blocking_actor.hpp"
 #include "caf/system_messages.hpp"
 
@@ -17,6 +16,8 @@
 #include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/scheduler/node_exclusion.hpp"
+
+#include "deadline.hpp"
 
 namespace caf_stream::actors {
 
@@ -60,6 +61,10 @@ public:
         return std::move(xs);
       },
       [&](caf::down_msg& dm) { lost(dm.source); },
+      // An answer to a copy given up on, and a wait's wake-up, that came
+      // after the wait.
+      [&](copy_blocks_atom, uint64_t) {},
+      [&](deadline_atom, uint64_t) {},
       [&](caf::exit_msg&) { running = false; });
   }
 
@@ -176,8 +181,18 @@ private:
     send(p.to.node, copy_blocks_atom::value, tracker_, std::move(wire));
     std::string failure;
     bool done = false;
-    auto bound = std::chrono::duration_cast<caf::timespan>(timeout_);
-    while (!done && failure.empty())
+    // The wait ends `timeout_` after the send, whatever else comes
+    // (`deadline`: a late answer to an earlier copy would start CAF's
+    // `after` anew).
+    auto sent = deadline::clock::now();
+    while (!done && failure.empty()) {
+      auto now = deadline::clock::now();
+      auto wait = now - sent < timeout_
+                    ? std::chrono::duration_cast<duration>(timeout_
+                                                           - (now - sent))
+                    : duration{0};
+      if (auto wake_up = deadline_.arm(now, wait))
+        delayed_send(this, wait, deadline_atom::value, *wake_up);
       receive(
         // An answer to an earlier copy that timed out may come first.
         [&](copy_blocks_atom, uint64_t id) { done = id == last; },
@@ -187,10 +202,12 @@ private:
             failure = "the node was lost (" + system().render(dm.reason)
                       + ")";
         },
-        caf::after(bound) >> [&] {
-          failure = "no answer within stream.state-timeout ("
-                    + to_string(timeout_) + ")";
+        [&](deadline_atom, uint64_t wake_up) {
+          if (deadline_.passed(wake_up, deadline::clock::now()))
+            failure = "no answer within stream.state-timeout ("
+                      + to_string(timeout_) + ")";
         });
+    }
     return failure;
   }
 
@@ -218,6 +235,8 @@ private:
   std::vector<peer> peers_;
   caf::actor tracker_;
   duration timeout_;
+  // When a copy's wait for its answer ends.
+  deadline deadline_;
   node_exclusion excluded_;
   // Whether the last blocks' copies went to the driver.
   bool to_driver_ = false;
