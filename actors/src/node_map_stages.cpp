@@ -128,7 +128,8 @@ node_map_stages::stage_of(const detail::dstream_graph::stage_location& where,
                    where.stream,
                    where.path,
                    std::move(tasks),
-                   std::move(inputs)};
+                   std::move(inputs),
+                   {}};
 }
 
 bool node_map_stages::run(
@@ -451,10 +452,8 @@ bool node_map_stages::run_stage(
       out.add(id, sent_stage{k, node.address(), std::move(mine), true});
     }
   };
-  // Sends tasks `mine` to node `k`, behind `queued` of its tasks sent
-  // before them in this pass (they count in its rounds, `speculation`).
-  auto send_tasks = [&](size_t k, std::vector<uint32_t> mine,
-                        size_t& queued) {
+  // Sends tasks `mine` to node `k`.
+  auto send_tasks = [&](size_t k, std::vector<uint32_t> mine) {
     auto node = reach(addresses[k]);
     if (!node) {
       fail(k, why_not(node.error()));
@@ -481,29 +480,43 @@ bool node_map_stages::run_stage(
       self_->send(*node, count_tasks_atom::value, id, std::move(stage));
     else
       self_->send(*node, result_tasks_atom::value, id, std::move(stage));
-    queued += mine.size();
+    // The node runs them after its tasks sent before that it did not
+    // answer yet: those count in their rounds (`speculation`).
+    auto queued = mine.size();
+    for (const auto& [j, y] : out.stages())
+      if (y.node == k && !y.reduce && !y.held && !y.host && !y.late)
+        queued += y.tasks.size();
     late.sent(id, speculation::clock::now(), tasks.rounds(k, queued));
     out.add(id, sent_stage{k, node->address(), std::move(mine)});
   };
   // Where the driver makes the input (a queue's partitions, blocks it
   // holds, another shuffle's partitions), each node gets its tasks round
   // by round, a round its task slots: the first round starts while the
-  // driver makes the next one's input, as Spark launches each task as a
-  // slot is offered.
+  // driver makes the next one's input. At most `rounds_ahead` rounds wait
+  // at a node; the next goes to the node that answers one first, its own
+  // or another node's (`steal_round`), as Spark offers a task to the slot
+  // that frees up, so that a faster node runs more of them.
   auto by_rounds = reads_reduced
                    || (own_partitions && inputs_.carries_records());
+  constexpr size_t rounds_ahead = 2;
+  auto offer = [&](size_t k) {
+    if (!by_rounds)
+      return;
+    auto mine = tasks.take_round(k);
+    if (mine.empty())
+      mine = tasks.steal_round(k);
+    if (!mine.empty())
+      send_tasks(k, std::move(mine));
+  };
   while (!tasks.done()) {
     auto sent_any = false;
-    std::vector<size_t> queued(addresses.size());
-    for (auto more = true; more;) {
-      more = false;
+    for (size_t r = 0; r < (by_rounds ? rounds_ahead : 1); ++r) {
       for (size_t k = 0; k < addresses.size(); ++k) {
         auto mine = by_rounds ? tasks.take_round(k) : tasks.take_unsent(k);
         if (mine.empty())
           continue;
         sent_any = true;
-        more = by_rounds;
-        send_tasks(k, std::move(mine), queued[k]);
+        send_tasks(k, std::move(mine));
       }
     }
     // Every map task's buckets wait on the nodes: the reduce tasks go
@@ -565,12 +578,17 @@ bool node_map_stages::run_stage(
             x.held = true;
             x.sizes = std::move(sizes);
             x.spans = std::move(spans);
+            offer(x.node);
             return;
           }
           // Fetching its outputs is up to the driver.
+          auto k = x.node;
+          auto reduce = x.reduce;
           fetches.add(id, sizes);
           if (fetches.complete(id))
             fetched(id);
+          if (!reduce)
+            offer(k);
           fetch_more();
         },
         [&](chunk_atom, uint64_t id, uint32_t task, uint64_t offset,

@@ -197,9 +197,12 @@ struct driver {
 
   // Starts batch `k` (from 1) with its input.
   void start_batch(size_t k) {
-    lines->push(parallelize(input[k - 1], 4));
+    lines->push(parallelize(input[k - 1], partitions));
     clk->advance(seconds(1));
   }
+
+  // The partitions of each batch's lines.
+  size_t partitions = 4;
 
   testing::temporary_directory dir;
   std::shared_ptr<testing::manual_clock> clk;
@@ -334,6 +337,30 @@ TEST_CASE("a stage's map tasks go to the worker nodes in proportion to "
     CHECK(log.contains("batch " + t + " ms: 2 reduce tasks of stream 3 ran "
                        "on the worker node " + b.address));
   }
+}
+
+TEST_CASE("a stage's tasks beyond two rounds a node go to the node that "
+          "answers a round first",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"executor"};
+  support::debug_log debug{"executor"};
+  worker_node a{{"--words", "--slots=1"}};
+  worker_node b{{"--words", "--slots=1"}};
+  driver d{driver_options({a.address, b.address})};
+  // 12 map tasks a batch: 2 rounds of 1 to each node, the other 8 to
+  // whichever answers.
+  d.partitions = 12;
+  d.run_batches(1, input.size());
+  check_counts(*d.out, input.size());
+  for (size_t k = 1; k <= input.size(); ++k) {
+    auto t = std::to_string(k * 1000);
+    auto on_a = map_tasks_ran(log, t, a.address);
+    auto on_b = map_tasks_ran(log, t, b.address);
+    CHECK(on_a + on_b == 12);
+    CHECK(on_a >= 2);
+    CHECK(on_b >= 2);
+  }
+  CHECK_FALSE(log.contains("run again elsewhere"));
 }
 
 TEST_CASE_METHOD(two_nodes,

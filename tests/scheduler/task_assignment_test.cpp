@@ -61,6 +61,47 @@ TEST_CASE("a node's tasks are taken round by round, a round its task "
   CHECK(b.take_round(0).empty());
 }
 
+TEST_CASE("a node that ran its tasks takes a round of the most loaded "
+          "node's unsent ones, whose input it may read",
+          "[scheduler][tasks]") {
+  // Node 0 gets tasks 0, 2, 4, 6 and node 1 tasks 1, 3, 5, 7; task 7's
+  // input is kept on node 1 alone.
+  task_assignment a{8, 2, 4};
+  a.prefer(7, 1);
+  CHECK(a.take_round(0) == tasks{0});
+  CHECK(a.take_round(1) == tasks{1});
+  CHECK(a.take_round(0) == tasks{2});
+  CHECK(a.take_round(1) == tasks{3});
+  // Node 0 runs faster: its own rounds, then node 1's last task that it
+  // may read (not task 7).
+  CHECK(a.take_round(0) == tasks{4});
+  CHECK(a.take_round(0) == tasks{6});
+  CHECK(a.take_round(0).empty());
+  CHECK(a.steal_round(0) == tasks{5});
+  CHECK(a.steal_round(0).empty());
+  CHECK(a.take_round(1) == tasks{7});
+  // The most loaded node gives first: node 2 (3 unsent) before node 1 (2),
+  // then node 1 on a tie.
+  task_assignment b{9, 3, 4};
+  CHECK(b.take_unsent(0) == tasks{0, 3, 6});
+  CHECK(b.take_round(1) == tasks{1});
+  CHECK(b.steal_round(0) == tasks{8});
+  CHECK(b.steal_round(0) == tasks{7});
+  // A node takes up to its task slots: node 0 (2 slots) got 0, 2, 3, 5
+  // and node 1 (1 slot) 1, 4.
+  task_assignment c{6, std::vector<size_t>{2, 1}, 4};
+  CHECK(c.take_unsent(1) == tasks{1, 4});
+  CHECK(c.steal_round(1) == tasks{5});
+  CHECK(c.take_round(0) == tasks{0, 2});
+  CHECK(c.steal_round(0).empty());
+  CHECK(c.take_round(0) == tasks{3});
+  // A failed node takes nothing.
+  task_assignment d{4, 2, 4};
+  d.take_round(1);
+  d.node_failed(1, "lost");
+  CHECK(d.steal_round(1).empty());
+}
+
 TEST_CASE("a failed node's unfinished tasks go to the next node, then to "
           "the driver",
           "[scheduler][tasks]") {

@@ -59,6 +59,14 @@ public:
   /// is made.
   std::vector<uint32_t> take_round(size_t node);
 
+  /// Node `node`, which has no unsent tasks left, takes a round (at most
+  /// its task slots) of another node's: from the node with the most unsent
+  /// tasks over its task slots, its last ones, of those whose input no
+  /// node keeps or `node` does; marks them as sent. None if `node` failed
+  /// or no task can move. As Spark offers a task to the slot that frees
+  /// up first, a node that runs its tasks faster gets more of them.
+  std::vector<uint32_t> steal_round(size_t node);
+
   /// The tasks for the driver that were not taken yet; marks them as taken.
   std::vector<uint32_t> take_for_driver();
 

@@ -99,6 +99,44 @@ std::vector<uint32_t> task_assignment::take_round(size_t node) {
   return take(node, slots_.at(node));
 }
 
+std::vector<uint32_t> task_assignment::steal_round(size_t node) {
+  std::vector<uint32_t> result;
+  if (failed_.at(node))
+    return result;
+  // Whether task `x` may move to `node`.
+  auto movable = [&](const task& x) {
+    return x.where != driver && x.where != node && !x.sent && !x.finished
+           && (x.keepers.empty()
+               || std::find(x.keepers.begin(), x.keepers.end(), node)
+                    != x.keepers.end());
+  };
+  while (result.size() < slots_[node]) {
+    std::vector<size_t> load(slots_.size());
+    for (const auto& x : tasks_)
+      if (movable(x))
+        ++load[x.where];
+    // The most loaded node, by its unsent tasks over its slots.
+    size_t from = node;
+    for (size_t k = 0; k < load.size(); ++k)
+      if (load[k] > 0
+          && (from == node || load[k] * slots_[from] > load[from] * slots_[k]))
+        from = k;
+    if (from == node)
+      break;
+    for (auto i = tasks_.size(); i-- > 0;) {
+      auto& x = tasks_[i];
+      if (x.where == from && movable(x)) {
+        x.where = node;
+        x.sent = true;
+        result.push_back(static_cast<uint32_t>(i));
+        break;
+      }
+    }
+  }
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
 std::vector<uint32_t> task_assignment::take(size_t node, size_t at_most) {
   std::vector<uint32_t> result;
   for (size_t i = 0; i < tasks_.size() && result.size() < at_most; ++i) {
