@@ -314,13 +314,30 @@ TEST_CASE_METHOD(two_nodes,
   CHECK(tasks[a.address].failed + tasks[b.address].failed == 0);
 }
 
+namespace {
+
+// Two worker nodes with `slots_a` and `slots_b` task slots, and the
+// executor's log with its debug lines.
+struct nodes_with_slots {
+  nodes_with_slots(int slots_a, int slots_b)
+    : a({"--words", "--slots=" + std::to_string(slots_a)}),
+      b({"--words", "--slots=" + std::to_string(slots_b)}) {
+    // nop
+  }
+
+  support::log_capture log{"executor"};
+  support::debug_log debug{"executor"};
+  worker_node a;
+  worker_node b;
+};
+
+} // namespace
+
 TEST_CASE("a stage's map tasks go to the worker nodes in proportion to "
           "their task slots",
           "[actors][nodes][tasks]") {
-  support::log_capture log{"executor"};
-  support::debug_log debug{"executor"};
-  worker_node a{{"--words", "--slots=1"}};
-  worker_node b{{"--words", "--slots=3"}};
+  nodes_with_slots n{1, 3};
+  auto& [log, debug, a, b] = n;
   driver d{driver_options({a.address, b.address})};
   d.run_batches(1, input.size());
   check_counts(*d.out, input.size());
@@ -342,10 +359,8 @@ TEST_CASE("a stage's map tasks go to the worker nodes in proportion to "
 TEST_CASE("a stage's tasks beyond two rounds a node go to the node that "
           "answers a round first",
           "[actors][nodes][tasks]") {
-  support::log_capture log{"executor"};
-  support::debug_log debug{"executor"};
-  worker_node a{{"--words", "--slots=1"}};
-  worker_node b{{"--words", "--slots=1"}};
+  nodes_with_slots n{1, 1};
+  auto& [log, debug, a, b] = n;
   driver d{driver_options({a.address, b.address})};
   // 12 map tasks a batch: 2 rounds of 1 to each node, the other 8 to
   // whichever answers.
