@@ -1,19 +1,69 @@
-// The map outputs of a shuffle whose map tasks ran on worker nodes, for
-// `node_map_stages`: whether a node's buckets fit the driver's shuffle,
-// taking them into it, and where the reduce tasks go to read them.
+// What the stages of `node_map_stages` carry and bring back: a stage as a
+// node runs it, with the partitions of earlier shuffles that its tasks
+// read; whether a node's buckets fit the driver's shuffle, taking them
+// into it, and where the reduce tasks go to read them.
 
 #include "node_map_stages.hpp"
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "caf_stream/error.hpp"
+#include "caf_stream/rdd/lineage.hpp"
 #include "caf_stream/rdd/rdd_node.hpp"
 #include "caf_stream/rdd/shuffle_store.hpp"
 #include "caf_stream/scheduler/task_assignment.hpp"
+#include "caf_stream/scheduler/task_runner.hpp"
 
 namespace caf_stream::actors {
+
+map_stage
+node_map_stages::stage_of(const detail::dstream_graph::stage_location& where,
+                          std::vector<uint32_t> tasks, job_set inputs) const {
+  return map_stage{fingerprint_,
+                   program_,
+                   graph_.zero_time(),
+                   static_cast<uint32_t>(graph_.default_parallelism()),
+                   opts_.state_timeout.count(),
+                   where.stream,
+                   where.path,
+                   std::move(tasks),
+                   std::move(inputs),
+                   {}};
+}
+
+std::vector<detail::reduced_input>
+node_map_stages::reduced_inputs(const detail::rdd_node_base& shuffle,
+                                const std::vector<uint32_t>& tasks) {
+  std::vector<detail::reduced_input> result;
+  for (auto i : tasks) {
+    size_t index = 0;
+    const auto* read = detail::map_task_reduced_input(shuffle, i, index);
+    auto path = read != nullptr ? detail::path_to(shuffle, *read)
+                                : std::nullopt;
+    if (!path)
+      throw stream_error(errc::illegal_state,
+                         "map task " + std::to_string(i)
+                           + " reads no other shuffle's partition");
+    auto at = static_cast<uint32_t>(index);
+    auto bytes = read->run_result_tasks({at}, task_runner::inline_runner(),
+                                        result_form::records);
+    result.push_back({std::move(*path), at, std::move(bytes.at(0))});
+  }
+  return result;
+}
+
+size_t
+node_map_stages::bytes_of(const std::vector<detail::reduced_input>& xs) {
+  size_t result = 0;
+  for (const auto& x : xs)
+    result += x.bytes.size();
+  return result;
+}
 
 std::string node_map_stages::misfit(const detail::rdd_node_base& shuffle,
                                     size_t tasks, size_t spans) {

@@ -25,7 +25,6 @@
 #include "caf_stream/scheduler/fetch_plan.hpp"
 #include "caf_stream/scheduler/speculation.hpp"
 #include "caf_stream/scheduler/task_assignment.hpp"
-#include "caf_stream/scheduler/task_runner.hpp"
 
 namespace caf_stream::actors {
 
@@ -57,37 +56,6 @@ std::vector<uint32_t> partitions_of(const std::vector<uint32_t>& tasks,
   return result;
 }
 
-// The other shuffles' partitions that map tasks `tasks` of `shuffle` read
-// (`detail::map_tasks_read_reduced` holds), made here for a worker node.
-std::vector<detail::reduced_input>
-reduced_inputs(const detail::rdd_node_base& shuffle,
-               const std::vector<uint32_t>& tasks) {
-  std::vector<detail::reduced_input> result;
-  for (auto i : tasks) {
-    size_t index = 0;
-    const auto* read = detail::map_task_reduced_input(shuffle, i, index);
-    auto path = read != nullptr ? detail::path_to(shuffle, *read)
-                                : std::nullopt;
-    if (!path)
-      throw stream_error(errc::illegal_state,
-                         "map task " + std::to_string(i)
-                           + " reads no other shuffle's partition");
-    auto at = static_cast<uint32_t>(index);
-    auto bytes = read->run_result_tasks({at}, task_runner::inline_runner(),
-                                        result_form::records);
-    result.push_back({std::move(*path), at, std::move(bytes.at(0))});
-  }
-  return result;
-}
-
-// The bytes of records in `xs`.
-size_t bytes_in(const std::vector<detail::reduced_input>& xs) {
-  size_t result = 0;
-  for (const auto& x : xs)
-    result += x.bytes.size();
-  return result;
-}
-
 } // namespace
 
 node_map_stages::node_map_stages(caf::blocking_actor* self,
@@ -115,21 +83,6 @@ node_map_stages::~node_map_stages() {
 
 void node_map_stages::set_batch(const job_set& js) {
   inputs_.set_batch(js);
-}
-
-map_stage
-node_map_stages::stage_of(const detail::dstream_graph::stage_location& where,
-                          std::vector<uint32_t> tasks, job_set inputs) const {
-  return map_stage{fingerprint_,
-                   program_,
-                   graph_.zero_time(),
-                   static_cast<uint32_t>(graph_.default_parallelism()),
-                   opts_.state_timeout.count(),
-                   where.stream,
-                   where.path,
-                   std::move(tasks),
-                   std::move(inputs),
-                   {}};
 }
 
 bool node_map_stages::run(
@@ -471,7 +424,7 @@ bool node_map_stages::run_stage(
     log_->debug("batch {}: {} {} tasks of stream {} sent to the worker node "
                 "{} ({} bytes of input)",
                 t, mine.size(), what, where->stream, addresses[k],
-                stage_inputs::bytes_in(inputs) + bytes_in(reduced));
+                stage_inputs::bytes_in(inputs) + bytes_of(reduced));
     auto stage = stage_of(*where, std::move(named), std::move(inputs));
     stage.reduced = std::move(reduced);
     if (!result)

@@ -142,6 +142,16 @@ private:
   map_stage stage_of(const detail::dstream_graph::stage_location& where,
                      std::vector<uint32_t> tasks, job_set inputs) const;
 
+  // The other shuffles' partitions that map tasks `tasks` of `shuffle`
+  // read (`detail::map_tasks_read_reduced` holds), made here for a worker
+  // node.
+  static std::vector<detail::reduced_input>
+  reduced_inputs(const detail::rdd_node_base& shuffle,
+                 const std::vector<uint32_t>& tasks);
+
+  // The bytes of records in `xs`.
+  static size_t bytes_of(const std::vector<detail::reduced_input>& xs);
+
   // The reduce stages of `shuffle` at `where` (`num_maps` map tasks) for
   // the nodes that hold the buckets of map stages `held` (by id), by node
   // (an index into `addresses`): the partitions in proportion to their task
