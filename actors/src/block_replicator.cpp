@@ -187,10 +187,7 @@ private:
     auto sent = deadline::clock::now();
     while (!done && failure.empty()) {
       auto now = deadline::clock::now();
-      auto wait = now - sent < timeout_
-                    ? std::chrono::duration_cast<duration>(timeout_
-                                                           - (now - sent))
-                    : duration{0};
+      auto wait = deadline::left(sent, now, timeout_);
       if (auto wake_up = deadline_.arm(now, wait))
         delayed_send(this, wait, deadline_atom::value, *wake_up);
       receive(

@@ -40,6 +40,15 @@ public:
     return armed_;
   }
 
+  /// What is left at `now` of a wait of `bound` that began at `since`
+  /// (zero once it is over), in `bound`'s unit.
+  template <class Duration>
+  static Duration left(clock::time_point since, clock::time_point now,
+                       Duration bound) {
+    auto gone = std::chrono::duration_cast<Duration>(now - since);
+    return gone < bound ? bound - gone : Duration{0};
+  }
+
   /// Wake-up `id` came at `now`: whether the wait ended. A wake-up of an
   /// earlier wait may come too; it ends the wait if that is over as well.
   bool passed(uint64_t id, clock::time_point now) {

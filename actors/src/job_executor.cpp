@@ -120,8 +120,7 @@ public:
     };
     // The shuffles whose partitions the stage reads reduce first: the
     // nodes' tasks get those partitions from here.
-    if (on_nodes_ && detail::map_stage_reads_shuffle(shuffle)
-        && detail::map_tasks_read_reduced(shuffle))
+    if (on_nodes_ && detail::map_tasks_read_reduced(shuffle))
       shuffle.prepare_parents(*this);
     if (!on_nodes_ || !on_nodes_->run(shuffle, n, here)) {
       shuffle.prepare_parents(*this);

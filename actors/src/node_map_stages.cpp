@@ -485,10 +485,8 @@ bool node_map_stages::run_stage(
     auto progress = deadline::clock::now();
     while (out.waiting()) {
       // The wait ends when the next answer is late, if that comes first.
-      auto idle = std::chrono::duration_cast<duration>(deadline::clock::now()
-                                                       - progress);
-      auto wait = idle < opts_.state_timeout ? opts_.state_timeout - idle
-                                             : duration{0};
+      auto wait = deadline::left(progress, deadline::clock::now(),
+                                 opts_.state_timeout);
       auto until_late = late.until_late(speculation::clock::now());
       auto speculating = false;
       if (opts_.speculation && until_late) {

@@ -309,10 +309,7 @@ private:
              x.outputs[m], span(m, r.bucket).first + r.offset, r.size,
              call | (m * n + r.bucket));
       }
-      auto idle = deadline::clock::now() - progress;
-      auto wait = idle < timeout ? std::chrono::duration_cast<duration>(
-                                     timeout - idle)
-                                 : duration{0};
+      auto wait = deadline::left(progress, deadline::clock::now(), timeout);
       if (auto wake_up = deadline_.arm(deadline::clock::now(), wait))
         delayed_send(this, wait, deadline_atom::value, *wake_up);
       receive(

@@ -25,6 +25,16 @@ const clock_type::time_point start{};
 
 } // namespace
 
+TEST_CASE("a wait's time left counts from its start, and is zero once it "
+          "is over",
+          "[actors][deadline]") {
+  using ms = std::chrono::milliseconds;
+  CHECK(deadline::left(start, start + 300ms, ms{1000}) == ms{700});
+  CHECK(deadline::left(start, start, ms{1000}) == ms{1000});
+  CHECK(deadline::left(start, start + 1s, ms{1000}) == ms{0});
+  CHECK(deadline::left(start, start + 5s, ms{1000}) == ms{0});
+}
+
 TEST_CASE("a deadline sends a wake-up when its wait moves nearer only, and "
           "ends once a wake-up comes after it",
           "[actors][deadline]") {
