@@ -136,6 +136,15 @@ private:
     detail::function_ref<void(const std::vector<uint32_t>&)> here,
     outputs_taker take, const std::vector<uint32_t>* partitions = nullptr);
 
+  // One run of `run_stage` (`node_stage_run.hpp`).
+  class stage_run;
+
+  // The partitions that tasks `tasks` compute: `(*partitions)[i]` for task
+  // `i`, or `i` itself without `partitions`.
+  static std::vector<uint32_t>
+  partitions_of(const std::vector<uint32_t>& tasks,
+                const std::vector<uint32_t>* partitions);
+
   // Tasks `tasks` of the stage at `where` with the batch's `inputs`, as a
   // node runs them: in this driver's graph, program, zero time and default
   // parallelism.
