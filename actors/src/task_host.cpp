@@ -107,8 +107,8 @@ public:
       [&](fetch_atom, uint64_t id, uint32_t task, uint64_t offset,
           uint64_t size) { fetch(id, task, offset, size); },
       [&](fetch_atom, const caf::actor& driver, uint64_t id, uint32_t task,
-          uint64_t offset, uint64_t size,
-          uint64_t tag) { serve_peer(driver, id, task, offset, size, tag); },
+          const std::vector<uint64_t>& pieces,
+          uint64_t tag) { serve_peer(driver, id, task, pieces, tag); },
       [&](release_atom, uint64_t id) {
         outputs_.erase({caf::actor_cast<caf::actor_addr>(current_sender()),
                         id});
@@ -303,11 +303,17 @@ private:
     // nodes' fetches meanwhile does not count: `deadline`).
     auto progress = deadline::clock::now();
     while (missing > 0 && failure.empty()) {
+      // A fetch names its bytes' places in the output, bucket by bucket:
+      // one chunk holds many small buckets.
       for (const auto& r : plan.next()) {
         auto m = r.source;
+        std::vector<uint64_t> pieces;
+        for (const auto& p : plan.parts(r)) {
+          pieces.push_back(span(m, p.bucket).first + p.offset);
+          pieces.push_back(p.size);
+        }
         send(peers[x.holders[m]], fetch_atom::value, driver, x.stages[m],
-             x.outputs[m], span(m, r.bucket).first + r.offset, r.size,
-             call | (m * n + r.bucket));
+             x.outputs[m], std::move(pieces), call | (m * n + r.bucket));
       }
       auto wait = deadline::left(progress, deadline::clock::now(), timeout);
       if (auto wake_up = deadline_.arm(deadline::clock::now(), wait))
@@ -345,8 +351,8 @@ private:
         [&](fetch_atom, uint64_t id, uint32_t task, uint64_t offset,
             uint64_t size) { fetch(id, task, offset, size); },
         [&](fetch_atom, const caf::actor& from, uint64_t id, uint32_t task,
-            uint64_t offset, uint64_t size,
-            uint64_t tag) { serve_peer(from, id, task, offset, size, tag); },
+            const std::vector<uint64_t>& pieces,
+            uint64_t tag) { serve_peer(from, id, task, pieces, tag); },
         [&](caf::down_msg& dm) {
           down(dm.source);
           auto lost = holder_of(dm.source);
@@ -404,39 +410,74 @@ private:
                                   uint64_t size) {
     if (task >= outputs.size() || offset > outputs[task].size()
         || size > outputs[task].size() - offset)
-      throw stream_error(errc::job_failure,
-                         "this node holds no such map output");
+      throw no_such_output();
     return outputs[task].substr(offset, size);
+  }
+
+  // `size` bytes of `outputs` from `offset` in output `task` on, through
+  // the next outputs where that one ends (`fetch_plan`); throws
+  // `stream_error` if there are no such bytes.
+  static std::string output_range(const std::vector<std::string>& outputs,
+                                  uint32_t task, uint64_t offset,
+                                  uint64_t size) {
+    std::string result;
+    for (auto i = task; result.size() < size; ++i, offset = 0) {
+      if (i >= outputs.size() || offset > outputs[i].size())
+        throw no_such_output();
+      result.append(outputs[i], offset, size - result.size());
+    }
+    return result;
+  }
+
+  // The bytes at `pieces` (offset and size pairs) of output `task` of
+  // `outputs`, one after the other; throws `stream_error` if there are no
+  // such bytes.
+  static std::string output_pieces(const std::vector<std::string>& outputs,
+                                   uint32_t task,
+                                   const std::vector<uint64_t>& pieces) {
+    if (pieces.size() % 2 != 0)
+      throw no_such_output();
+    std::string result;
+    for (size_t j = 0; j < pieces.size(); j += 2)
+      result += output_bytes(outputs, task, pieces[j], pieces[j + 1]);
+    return result;
+  }
+
+  static stream_error no_such_output() {
+    return stream_error(errc::job_failure,
+                        "this node holds no such map output");
   }
 
   // Answers a driver's fetch of stage `id`'s outputs.
   void fetch(uint64_t id, uint32_t task, uint64_t offset, uint64_t size) {
     auto driver = caf::actor_cast<caf::actor>(current_sender());
     auto i = outputs_.find({driver.address(), id});
-    if (i == outputs_.end() || task >= i->second.size()
-        || offset + size > i->second[task].size()) {
-      send(driver, map_failed_atom::value, id,
-           std::string{"this node holds no such map output"});
+    std::string bytes;
+    try {
+      if (i == outputs_.end())
+        throw no_such_output();
+      bytes = output_range(i->second, task, offset, size);
+    } catch (const stream_error& e) {
+      send(driver, map_failed_atom::value, id, std::string{e.what()});
       return;
     }
-    send(driver, chunk_atom::value, id, task, offset, size,
-         i->second[task].substr(offset, size));
+    send(driver, chunk_atom::value, id, task, offset, size, std::move(bytes));
   }
 
   // Answers another node's fetch of `driver`'s stage `id`'s buckets for
-  // its reduce tasks (through this node's worker node actor).
+  // its reduce tasks (through this node's worker node actor): the bytes at
+  // `pieces` of output `task`, answered as the chunk at the first piece's
+  // offset.
   void serve_peer(const caf::actor& driver, uint64_t id, uint32_t task,
-                  uint64_t offset, uint64_t size, uint64_t tag) {
+                  const std::vector<uint64_t>& pieces, uint64_t tag) {
     auto peer = caf::actor_cast<caf::actor>(current_sender());
     auto i = outputs_.find({driver.address(), id});
-    if (i == outputs_.end()) {
-      send(peer, map_failed_atom::value, tag,
-           std::string{"this node holds no such map output"});
-      return;
-    }
     try {
-      send(peer, chunk_atom::value, tag, offset, size,
-           output_bytes(i->second, task, offset, size));
+      if (i == outputs_.end() || pieces.empty())
+        throw no_such_output();
+      auto bytes = output_pieces(i->second, task, pieces);
+      auto size = bytes.size();
+      send(peer, chunk_atom::value, tag, pieces[0], size, std::move(bytes));
     } catch (const stream_error& e) {
       send(peer, map_failed_atom::value, tag, std::string{e.what()});
     }

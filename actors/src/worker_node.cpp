@@ -503,7 +503,7 @@ caf::behavior state_node(node_actor* self,
       return self->state.opts.resolved().workers;
     },
     [=](fetch_atom atom, const caf::actor& driver, uint64_t id, uint32_t task,
-        uint64_t offset, uint64_t size, uint64_t tag) {
+        std::vector<uint64_t>& pieces, uint64_t tag) {
       // Another node's reduce tasks fetch buckets of the map tasks that
       // ran here.
       auto& st = self->state;
@@ -513,7 +513,8 @@ caf::behavior state_node(node_actor* self,
                    std::string{"no map tasks ran on this node"});
         return;
       }
-      self->delegate(st.task_host, atom, driver, id, task, offset, size, tag);
+      self->delegate(st.task_host, atom, driver, id, task, std::move(pieces),
+                     tag);
     },
     [=](stop_atom) -> caf::result<void> {
       self->state.stopping = true;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -143,6 +144,21 @@ public:
     return result;
   }
 
+  /// Runs the `n` map tasks of the word count (stream 3) at the host as
+  /// stage 1, whose outputs the host keeps: their sizes, their buckets'
+  /// places, and their bytes, fetched.
+  std::tuple<std::vector<uint64_t>, std::vector<uint64_t>,
+             std::vector<std::string>>
+  held_map_stage(uint32_t n) {
+    self_->send(host_, map_tasks_atom::value, uint64_t{1}, stage_of(3, n),
+                caf::actor{self_});
+    auto [sizes, spans] = done(1);
+    std::vector<std::string> outputs;
+    for (uint32_t i = 0; i < sizes.size(); ++i)
+      outputs.push_back(fetch(1, i, sizes[i]));
+    return {sizes, spans, outputs};
+  }
+
   size_t chunks = 0;
 
 private:
@@ -161,12 +177,28 @@ private:
     return stage;
   }
 
-  // A fetch of a peer's buckets, as the task host asks for it.
+  // A fetch of a peer's buckets, as the task host asks for it: offset and
+  // size pairs in output `task`.
   struct peer_fetch {
     uint32_t task;
-    uint64_t offset;
-    uint64_t size;
+    std::vector<uint64_t> pieces;
     uint64_t tag;
+
+    // The bytes it asks for in all.
+    uint64_t size() const {
+      uint64_t result = 0;
+      for (size_t j = 1; j < pieces.size(); j += 2)
+        result += pieces[j];
+      return result;
+    }
+
+    // Its answer out of `outputs`.
+    std::string bytes(const std::vector<std::string>& outputs) const {
+      std::string result;
+      for (size_t j = 0; j + 1 < pieces.size(); j += 2)
+        result += outputs[task].substr(pieces[j], pieces[j + 1]);
+      return result;
+    }
   };
 
   // The task host's next `count` fetches from this test as its peer.
@@ -174,10 +206,10 @@ private:
     std::vector<peer_fetch> result;
     while (result.size() < count)
       self_->receive([&](fetch_atom, const caf::actor&, uint64_t id,
-                         uint32_t task, uint64_t offset, uint64_t size,
+                         uint32_t task, std::vector<uint64_t>& pieces,
                          uint64_t tag) {
         CHECK(id == 5);
-        result.push_back(peer_fetch{task, offset, size, tag});
+        result.push_back(peer_fetch{task, std::move(pieces), tag});
       });
     return result;
   }
@@ -185,16 +217,29 @@ private:
   // Runs reduce stage `x`, whose map `outputs` this test holds, twice at
   // the task host: the first time (stage 2) this test fails its first
   // fetch and answers the others only once the second (stage 3) fetches,
-  // with other bytes, before it answers the second's. Returns 3.
+  // with other bytes, before it answers the second's. Returns 3. The host
+  // fetches each output's buckets in one fetch (they fit a chunk).
   uint64_t serve_after_failed_fetch(const reduce_stage& x,
                                     const std::vector<std::string>& outputs) {
+    auto n = x.shuffle.tasks.size();
     size_t count = 0;
-    for (size_t j = 1; j < x.spans.size(); j += 2)
-      count += x.spans[j] > 0 ? 1 : 0;
+    size_t buckets = 0;
+    for (size_t m = 0; m < x.outputs.size(); ++m) {
+      size_t here = 0;
+      for (size_t k = 0; k < n; ++k)
+        here += x.spans[2 * (m * n + k) + 1] > 0 ? 1 : 0;
+      count += here > 0 ? 1 : 0;
+      buckets += here;
+    }
     REQUIRE(count > 1);
+    REQUIRE(buckets > count);
     self_->send(host_, reduce_tasks_atom::value, uint64_t{2}, x,
                 caf::actor{self_});
     auto first = peer_fetches(count);
+    size_t pieces = 0;
+    for (const auto& r : first)
+      pieces += r.pieces.size() / 2;
+    CHECK(pieces == buckets);
     self_->send(host_, map_failed_atom::value, first[0].tag,
                 std::string{"the peer lost it"});
     self_->receive([](map_failed_atom, uint64_t id, const std::string& why) {
@@ -207,11 +252,11 @@ private:
     self_->send(host_, map_failed_atom::value, first[0].tag,
                 std::string{"a late failure"});
     for (size_t j = 1; j < first.size(); ++j)
-      self_->send(host_, chunk_atom::value, first[j].tag, first[j].offset,
-                  first[j].size, std::string(first[j].size, '?'));
+      self_->send(host_, chunk_atom::value, first[j].tag, first[j].pieces[0],
+                  first[j].size(), std::string(first[j].size(), '?'));
     for (const auto& r : second)
-      self_->send(host_, chunk_atom::value, r.tag, r.offset, r.size,
-                  outputs[r.task].substr(r.offset, r.size));
+      self_->send(host_, chunk_atom::value, r.tag, r.pieces[0], r.size(),
+                  r.bytes(outputs));
     return 3;
   }
 
@@ -400,6 +445,54 @@ TEST_CASE("a task host answers a fetch of buckets it does not hold with "
   });
 }
 
+TEST_CASE("a task host answers a fetch that runs on into the next output, "
+          "and another node's fetch of several buckets at once",
+          "[actors][tasks]") {
+  fixture f;
+  host_runner runner{f.self, f.host, 1000};
+  // Two map tasks, three buckets each (the word count's 3 partitions).
+  auto [sizes, spans, outputs] = runner.held_map_stage(2);
+  REQUIRE(sizes.size() == 2);
+  REQUIRE(spans.size() == 12);
+  REQUIRE(outputs[1].size() > 3);
+  // The driver's fetch of output 0 from its third byte on and the first 3
+  // bytes of output 1.
+  auto size = sizes[0] - 2 + 3;
+  f.self->send(f.host, fetch_atom::value, uint64_t{1}, uint32_t{0},
+               uint64_t{2}, size);
+  f.self->receive([&](chunk_atom, uint64_t id, uint32_t task, uint64_t offset,
+                      uint64_t got, const std::string& bytes) {
+    CHECK(id == 1);
+    CHECK(task == 0);
+    CHECK(offset == 2);
+    CHECK(got == size);
+    CHECK(bytes == outputs[0].substr(2) + outputs[1].substr(0, 3));
+  });
+  // Another node's fetch of buckets 0 and 2 of output 1 (their places are
+  // spans 3 and 5), for the map stage that this test ran as driver.
+  std::vector<uint64_t> pieces{spans[6], spans[7], spans[10], spans[11]};
+  f.self->send(f.host, fetch_atom::value, caf::actor{f.self}, uint64_t{1},
+               uint32_t{1}, pieces, uint64_t{77});
+  f.self->receive([&](chunk_atom, uint64_t tag, uint64_t offset, uint64_t got,
+                      const std::string& bytes) {
+    CHECK(tag == 77);
+    CHECK(offset == spans[6]);
+    CHECK(got == spans[7] + spans[11]);
+    CHECK(bytes
+          == outputs[1].substr(spans[6], spans[7])
+               + outputs[1].substr(spans[10], spans[11]));
+  });
+  // A piece past the output's end is refused.
+  pieces = {0, sizes[1] + 1};
+  f.self->send(f.host, fetch_atom::value, caf::actor{f.self}, uint64_t{1},
+               uint32_t{1}, pieces, uint64_t{78});
+  f.self->receive([](map_failed_atom, uint64_t tag, const std::string& why) {
+    CHECK(tag == 78);
+    CHECK(why == "this node holds no such map output");
+  });
+  f.self->send(f.host, release_atom::value, uint64_t{1});
+}
+
 TEST_CASE("a task host's fetch of a peer's buckets gives up after "
           "stream.state-timeout without a chunk, while it serves other "
           "fetches",
@@ -442,8 +535,8 @@ TEST_CASE("a task host's fetch of a peer's buckets gives up after "
         f.self->send(f.host, fetch_atom::value, uint64_t{9}, uint32_t{0},
                      uint64_t{0}, uint64_t{4});
       },
-      [&](fetch_atom, const caf::actor&, uint64_t, uint32_t, uint64_t,
-          uint64_t, uint64_t) {
+      [&](fetch_atom, const caf::actor&, uint64_t, uint32_t,
+          const std::vector<uint64_t>&, uint64_t) {
         // The peer's fetches: never answered.
       });
   CHECK(failed);

@@ -39,17 +39,21 @@ namespace caf_stream::actors {
 /// - `(fetch_atom, uint64_t id, uint32_t task, uint64_t offset, uint64_t
 ///   size)` from that driver: answers `(chunk_atom, id, task, offset,
 ///   size, std::string bytes)`, those bytes of the `task`th task's
-///   buckets, or `(map_failed_atom, id, why)` if it holds no such bytes;
+///   outputs on into the next tasks' where that one ends (`fetch_plan`),
+///   or `(map_failed_atom, id, why)` if it holds no such bytes;
 /// - `(reduce_tasks_atom, uint64_t id, reduce_stage, actor driver)`:
 ///   fetches the stage's buckets from the nodes that hold them (its own
 ///   from here), runs its reduce tasks, keeps their records as stage
 ///   `id`'s outputs and answers as for a map stage;
-/// - `(fetch_atom, actor driver, uint64_t id, uint32_t task, uint64_t
-///   offset, uint64_t size, uint64_t tag)` from another node's task host,
-///   which fetches buckets for its reduce tasks: answers it `(chunk_atom,
-///   tag, offset, size, std::string bytes)` or `(map_failed_atom, tag,
-///   why)`. The fetching host names its call and the bucket in `tag`, so
-///   that late answers to a call that failed do not count in the next;
+/// - `(fetch_atom, actor driver, uint64_t id, uint32_t task,
+///   std::vector<uint64_t> pieces, uint64_t tag)` from another node's task
+///   host, which fetches buckets for its reduce tasks, several in one
+///   fetch: `pieces` are offset and size pairs in the `task`th output.
+///   Answers it `(chunk_atom, tag, offset, size, std::string bytes)`, the
+///   pieces' bytes one after the other with the first one's offset and
+///   their size, or `(map_failed_atom, tag, why)`. The fetching host names
+///   its call and the first bucket in `tag`, so that late answers to a
+///   call that failed do not count in the next;
 /// - `(release_atom, uint64_t id)`: forgets stage `id`'s buckets, as it
 ///   does those of a driver that went down.
 caf::actor spawn_task_host(caf::actor_system& sys,

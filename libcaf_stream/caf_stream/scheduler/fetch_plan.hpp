@@ -15,12 +15,23 @@ namespace caf_stream {
 /// exhaust memory (Spark bounds its shuffle fetches the same way,
 /// `spark.reducer.maxSizeInFlight`). A source is one node's answer to one
 /// map stage, named by the caller; its buckets' sizes are known up front.
+/// A fetch runs on from one bucket into the source's next ones, so that
+/// one chunk carries many small buckets (Spark fetches a node's blocks in
+/// requests of several blocks too): a node's share of many reduce
+/// partitions costs a message per chunk, not one per bucket.
 class fetch_plan {
 public:
-  /// A fetch to send: `size` bytes of bucket `bucket` of `source` from
-  /// `offset` on.
+  /// A fetch to send: `size` bytes of `source` from `offset` in bucket
+  /// `bucket` on, through the next buckets where that one ends (`parts`).
   struct request {
     uint64_t source = 0;
+    uint32_t bucket = 0;
+    uint64_t offset = 0;
+    uint64_t size = 0;
+  };
+
+  /// A request's bytes in one bucket: `size` bytes from `offset` on.
+  struct part {
     uint32_t bucket = 0;
     uint64_t offset = 0;
     uint64_t size = 0;
@@ -36,6 +47,10 @@ public:
 
   /// The fetches to send now, within the bounds; marks them as sent.
   std::vector<request> next();
+
+  /// The parts of request `r`, bucket by bucket, without empty ones; none
+  /// if `r` names no fetch under way.
+  std::vector<part> parts(const request& r) const;
 
   /// The bytes of fetch `r` arrived; returns whether `source` has all its
   /// buckets now. Throws `stream_error` if `bytes` is not what `r` asked

@@ -18,25 +18,65 @@ void fetch_plan::add(uint64_t source, const std::vector<uint64_t>& sizes) {
   sources_[source] = std::move(x);
 }
 
+namespace {
+
+// Calls `f(part)` for each bucket's part of request `r` of a source whose
+// buckets have `sizes` bytes, skipping empty ones; returns false, having
+// called it for none, if `r` runs past the source's last bucket.
+template <class F>
+bool for_each_part(const std::vector<uint64_t>& sizes,
+                   const fetch_plan::request& r, F f) {
+  std::vector<fetch_plan::part> parts;
+  auto left = r.size;
+  auto offset = r.offset;
+  for (auto b = r.bucket; left > 0; ++b, offset = 0) {
+    if (b >= sizes.size() || offset > sizes[b])
+      return false;
+    auto size = std::min(left, sizes[b] - offset);
+    if (size > 0)
+      parts.push_back(fetch_plan::part{b, offset, size});
+    left -= size;
+  }
+  for (const auto& x : parts)
+    f(x);
+  return true;
+}
+
+} // namespace
+
 std::vector<fetch_plan::request> fetch_plan::next() {
   std::vector<request> result;
-  for (auto& [id, x] : sources_) {
-    while (x.bucket < x.sizes.size()) {
-      auto left = x.sizes[x.bucket] - x.offset;
-      if (left == 0) {
+  for (auto& entry : sources_) {
+    auto id = entry.first;
+    auto& x = entry.second;
+    // Bytes not asked for yet: they start in the next bucket with bytes.
+    while (x.missing > x.in_flight) {
+      while (x.offset == x.sizes[x.bucket]) {
         ++x.bucket;
         x.offset = 0;
-        continue;
       }
-      auto size = std::min(left, chunk_);
+      auto size = std::min(x.missing - x.in_flight, chunk_);
       if (in_flight_ > 0 && in_flight_ + size > in_flight_limit_)
         return result;
-      result.push_back(request{id, x.bucket, x.offset, size});
-      x.offset += size;
+      request r{id, x.bucket, x.offset, size};
+      for_each_part(x.sizes, r, [&](const part& p) {
+        x.bucket = p.bucket;
+        x.offset = p.offset + p.size;
+      });
+      result.push_back(r);
       x.in_flight += size;
       in_flight_ += size;
     }
   }
+  return result;
+}
+
+std::vector<fetch_plan::part> fetch_plan::parts(const request& r) const {
+  std::vector<part> result;
+  auto i = sources_.find(r.source);
+  if (i != sources_.end())
+    for_each_part(i->second.sizes, r,
+                  [&](const part& p) { result.push_back(p); });
   return result;
 }
 
@@ -45,8 +85,10 @@ bool fetch_plan::received(const request& r, const std::string& bytes) {
   if (i == sources_.end())
     return false;
   auto& x = i->second;
-  if (r.bucket >= x.sizes.size() || r.offset + r.size > x.sizes[r.bucket]
-      || r.size > x.in_flight)
+  std::vector<part> parts;
+  if (r.size > x.in_flight
+      || !for_each_part(x.sizes, r,
+                        [&](const part& p) { parts.push_back(p); }))
     throw stream_error(errc::job_failure,
                        "a node answered a fetch of map output that was not "
                        "asked for");
@@ -55,8 +97,12 @@ bool fetch_plan::received(const request& r, const std::string& bytes) {
                        "a node answered " + std::to_string(bytes.size())
                          + " bytes of map output for a fetch of "
                          + std::to_string(r.size));
-  std::memcpy(x.buckets[r.bucket].data() + r.offset, bytes.data(),
-              bytes.size());
+  size_t at = 0;
+  for (const auto& p : parts) {
+    std::memcpy(x.buckets[p.bucket].data() + p.offset, bytes.data() + at,
+                p.size);
+    at += p.size;
+  }
   x.in_flight -= r.size;
   x.missing -= r.size;
   in_flight_ -= r.size;
