@@ -17,6 +17,7 @@
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "caf_stream/checkpoint/record_codec.hpp"
 #include "caf_stream/detail/type_traits.hpp"
 
 namespace caf_stream::detail {
@@ -93,17 +94,6 @@ public:
   }
 };
 
-/// Whether `record_bytes` knows how many bytes Boost writes for a `T`.
-template <class T>
-struct has_record_bytes
-  : std::bool_constant<std::is_arithmetic_v<T>
-                       || std::is_same_v<T, std::string>> {};
-
-template <class A, class B>
-struct has_record_bytes<std::pair<A, B>>
-  : std::bool_constant<has_record_bytes<A>::value
-                       && has_record_bytes<B>::value> {};
-
 /// The bytes Boost's binary archive writes for `x` inside a collection: a
 /// number's own, a string's length and characters, a pair's two parts.
 template <class T>
@@ -135,13 +125,16 @@ size_t bytes_hint(const T& x) {
 
 /// The Boost.Serialization bytes of `x` (checkpoints and the wire form of
 /// user records). User types provide Boost's `serialize`. A vector of
-/// records whose size `bytes_hint` knows is written into one allocation.
+/// records whose size `bytes_hint` knows is written into one allocation,
+/// and by hand where Boost's bytes for it are known (`written_by_hand`).
 template <class T>
 std::string to_bytes(const T& x) {
   std::string result;
   result.reserve(bytes_hint(x));
-  string_sink out{result};
-  {
+  if constexpr (written_by_hand<T>::value) {
+    record_writer{result}.vector(x);
+  } else {
+    string_sink out{result};
     boost::archive::binary_oarchive ar{out, boost::archive::no_header};
     ar << x;
   }
@@ -192,6 +185,9 @@ private:
 /// Reads `x` back from `to_bytes`' output; throws on malformed bytes.
 template <class T>
 void from_bytes(std::string_view bytes, T& x) {
+  if constexpr (written_by_hand<T>::value)
+    if (record_reader{bytes}.vector(x))
+      return;
   bytes_source in{bytes};
   bounded_iarchive ar{in};
   ar >> x;
@@ -227,6 +223,9 @@ struct string_visitor {
 /// the vector nor a string per record is made. Throws on malformed bytes.
 template <class F>
 void for_each_string(std::string_view bytes, F&& f) {
+  auto each = [&](std::string& x) { f(static_cast<const std::string&>(x)); };
+  if (record_reader{bytes}.for_each<std::string>(each))
+    return;
   bytes_source in{bytes};
   bounded_iarchive ar{in};
   string_visitor<std::remove_reference_t<F>> visitor{f};
