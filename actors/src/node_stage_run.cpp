@@ -114,15 +114,18 @@ node_map_stages::stage_run::reach_all() {
   return result;
 }
 
-void node_map_stages::stage_run::fail(size_t k, const std::string& why) {
-  owner_.nodes_.erase(addresses_[k]);
+int64_t node_map_stages::stage_run::exclude(size_t k) {
   auto rest = owner_.excluded_.failed(addresses_[k],
                                       node_exclusion::clock::now());
-  owner_.log_->warn(
-    "batch {}: {} tasks on the worker node {} failed, they run again "
-    "elsewhere (the node gets none for {} s): {}",
-    t_, what_, addresses_[k],
-    std::chrono::duration_cast<std::chrono::seconds>(rest).count(), why);
+  return std::chrono::duration_cast<std::chrono::seconds>(rest).count();
+}
+
+void node_map_stages::stage_run::fail(size_t k, const std::string& why) {
+  owner_.nodes_.erase(addresses_[k]);
+  auto rest = exclude(k);
+  owner_.log_->warn("batch {}: {} tasks on the worker node {} failed, they "
+                    "run again elsewhere (the node gets none for {} s): {}",
+                    t_, what_, addresses_[k], rest, why);
   tasks_.node_failed(k, why);
 }
 
@@ -268,13 +271,11 @@ void node_map_stages::stage_run::speculate(uint64_t id) {
     return;
   }
   auto k = x->node;
-  auto rest = owner_.excluded_.failed(addresses_[k],
-                                      node_exclusion::clock::now());
-  owner_.log_->warn(
-    "batch {}: {} tasks on the worker node {} run again elsewhere (the node "
-    "gets none for {} s): {}; its answer is taken if it comes first",
-    t_, what_, addresses_[k],
-    std::chrono::duration_cast<std::chrono::seconds>(rest).count(), why);
+  auto rest = exclude(k);
+  owner_.log_->warn("batch {}: {} tasks on the worker node {} run again "
+                    "elsewhere (the node gets none for {} s): {}; its answer "
+                    "is taken if it comes first",
+                    t_, what_, addresses_[k], rest, why);
   tasks_.node_late(k);
   auto [marked, held] = out_.mark_late(k);
   for (const auto& [j, y] : held)

@@ -26,6 +26,8 @@ namespace caf_stream::actors {
 /// node actors, the nodes' standing and the logs are `owner`'s.
 class node_map_stages::stage_run {
 public:
+  /// `run_stage`'s arguments, with the stage's place in the batch's
+  /// lineage (`where`) and the nodes not excluded (`addresses`).
   stage_run(node_map_stages& owner, const detail::rdd_node_base& target,
             size_t n, std::optional<result_form> result,
             detail::function_ref<void(const std::vector<uint32_t>&)> here,
@@ -43,6 +45,10 @@ private:
   // Reaches every node, so that the slots of those reached now count in
   // the stage's shares; returns the nodes not reached and why.
   std::vector<std::pair<size_t, std::string>> reach_all();
+
+  // Node `k` gets no tasks for a while (`node_exclusion`): the seconds it
+  // rests.
+  int64_t exclude(size_t k);
 
   // Node `k` failed its tasks, which run again elsewhere.
   void fail(size_t k, const std::string& why);
@@ -81,7 +87,7 @@ private:
   // Node `k` answered a round: it gets the next one, if rounds are sent.
   void offer(size_t k);
 
-  // Node `sender`'s task host answered stage `id`: its outputs' sizes, and
+  // The task host `host` answered stage `id`: its outputs' sizes, and
   // each bucket's place in them (map stages).
   void answered(uint64_t id, caf::actor host, std::vector<uint64_t>& sizes,
                 std::vector<uint64_t>& spans);
@@ -116,6 +122,7 @@ private:
   // or another node's (`steal_round`), as Spark offers a task to the slot
   // that frees up, so that a faster node runs more of them.
   bool by_rounds_;
+  // The nodes not reached as the run began, and why: they fail at once.
   std::vector<std::pair<size_t, std::string>> unreached_;
   task_assignment tasks_;
   // The stages sent and not done yet.

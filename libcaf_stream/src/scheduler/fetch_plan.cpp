@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "caf_stream/error.hpp"
 
@@ -20,26 +22,23 @@ void fetch_plan::add(uint64_t source, const std::vector<uint64_t>& sizes) {
 
 namespace {
 
-// Calls `f(part)` for each bucket's part of request `r` of a source whose
-// buckets have `sizes` bytes, skipping empty ones; returns false, having
-// called it for none, if `r` runs past the source's last bucket.
-template <class F>
-bool for_each_part(const std::vector<uint64_t>& sizes,
-                   const fetch_plan::request& r, F f) {
-  std::vector<fetch_plan::part> parts;
+// The parts of request `r` of a source whose buckets have `sizes` bytes,
+// bucket by bucket, without empty ones; none if `r` runs past the source's
+// last bucket.
+std::optional<std::vector<fetch_plan::part>>
+parts_of(const std::vector<uint64_t>& sizes, const fetch_plan::request& r) {
+  std::vector<fetch_plan::part> result;
   auto left = r.size;
   auto offset = r.offset;
   for (auto b = r.bucket; left > 0; ++b, offset = 0) {
     if (b >= sizes.size() || offset > sizes[b])
-      return false;
+      return std::nullopt;
     auto size = std::min(left, sizes[b] - offset);
     if (size > 0)
-      parts.push_back(fetch_plan::part{b, offset, size});
+      result.push_back(fetch_plan::part{b, offset, size});
     left -= size;
   }
-  for (const auto& x : parts)
-    f(x);
-  return true;
+  return result;
 }
 
 } // namespace
@@ -59,10 +58,10 @@ std::vector<fetch_plan::request> fetch_plan::next() {
       if (in_flight_ > 0 && in_flight_ + size > in_flight_limit_)
         return result;
       request r{id, x.bucket, x.offset, size};
-      for_each_part(x.sizes, r, [&](const part& p) {
-        x.bucket = p.bucket;
-        x.offset = p.offset + p.size;
-      });
+      // The next bytes follow its last part.
+      auto last = parts_of(x.sizes, r)->back();
+      x.bucket = last.bucket;
+      x.offset = last.offset + last.size;
       result.push_back(r);
       x.in_flight += size;
       in_flight_ += size;
@@ -72,12 +71,11 @@ std::vector<fetch_plan::request> fetch_plan::next() {
 }
 
 std::vector<fetch_plan::part> fetch_plan::parts(const request& r) const {
-  std::vector<part> result;
   auto i = sources_.find(r.source);
-  if (i != sources_.end())
-    for_each_part(i->second.sizes, r,
-                  [&](const part& p) { result.push_back(p); });
-  return result;
+  if (i == sources_.end())
+    return {};
+  auto result = parts_of(i->second.sizes, r);
+  return result ? std::move(*result) : std::vector<part>{};
 }
 
 bool fetch_plan::received(const request& r, const std::string& bytes) {
@@ -85,10 +83,8 @@ bool fetch_plan::received(const request& r, const std::string& bytes) {
   if (i == sources_.end())
     return false;
   auto& x = i->second;
-  std::vector<part> parts;
-  if (r.size > x.in_flight
-      || !for_each_part(x.sizes, r,
-                        [&](const part& p) { parts.push_back(p); }))
+  auto parts = parts_of(x.sizes, r);
+  if (r.size > x.in_flight || !parts)
     throw stream_error(errc::job_failure,
                        "a node answered a fetch of map output that was not "
                        "asked for");
@@ -98,7 +94,7 @@ bool fetch_plan::received(const request& r, const std::string& bytes) {
                          + " bytes of map output for a fetch of "
                          + std::to_string(r.size));
   size_t at = 0;
-  for (const auto& p : parts) {
+  for (const auto& p : *parts) {
     std::memcpy(x.buckets[p.bucket].data() + p.offset, bytes.data() + at,
                 p.size);
     at += p.size;
