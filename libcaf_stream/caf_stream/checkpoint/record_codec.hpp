@@ -16,8 +16,6 @@
 #include <boost/serialization/is_bitwise_serializable.hpp>
 #include <boost/serialization/utility.hpp>
 
-#include "caf_stream/detail/type_traits.hpp"
-
 namespace caf_stream::detail {
 
 // Boost's binary archive writes a `std::size_t` for a string's length and
