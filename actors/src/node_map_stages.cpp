@@ -13,7 +13,6 @@
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/rdd/lineage.hpp"
-#include "caf_stream/scheduler/executor_table.hpp"
 #include "caf_stream/scheduler/task_assignment.hpp"
 
 namespace caf_stream::actors {
