@@ -304,6 +304,9 @@ public:
           std::vector<uint64_t>&) {
         runner.late_answer(id, caf::actor_cast<caf::actor>(current_sender()));
       },
+      [&](map_done_atom, uint64_t id, std::vector<std::string>&) {
+        runner.late_answer(id, caf::actor_cast<caf::actor>(current_sender()));
+      },
       // A stage's wake-up that comes after the stage ended.
       [&](deadline_atom, uint64_t) {},
       [&](stop_atom, bool graceful) {

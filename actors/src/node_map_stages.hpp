@@ -56,7 +56,9 @@ namespace caf_stream::actors {
 /// on the nodes (records without serialization, a failure there), it
 /// fetches the buckets. It also runs result stages there: the partitions
 /// of an RDD computed from blocks the nodes keep, for an action on this
-/// node (`result_tasks_atom`). Fetches go in chunks (`fetch_plan`,
+/// node (`result_tasks_atom`). Reduced partitions and result stages'
+/// records that fit in one fetch chunk come with the node's answer (Spark's
+/// direct task results); other fetches go in chunks (`fetch_plan`,
 /// `stream.shuffle.*`). It runs again elsewhere the
 /// tasks of a node that fails (`task_assignment`), is lost, or whose answer
 /// is late (`speculation`, `stream.speculation.*`), which then gets no

@@ -171,14 +171,17 @@ void node_map_stages::stage_run::reduce_done() {
                      t_, target_.num_partitions(), where_.stream);
 }
 
-void node_map_stages::stage_run::fetched(uint64_t id) {
+void node_map_stages::stage_run::took(uint64_t id,
+                                      std::vector<std::string> outputs,
+                                      came how) {
   auto taken = out_.take(id);
   if (!taken)
     return;
   auto& x = *taken;
-  release(id, x);
-  auto outputs = fetches_.take(id);
+  if (how == came::fetched)
+    release(id, x);
   auto& node = addresses_[x.node];
+  auto came_how = how == came::fetched ? "fetched" : "with the answer";
   if (x.reduce) {
     try {
       for (size_t k = 0; k < x.tasks.size(); ++k)
@@ -189,9 +192,9 @@ void node_map_stages::stage_run::fetched(uint64_t id) {
       return;
     }
     owner_.log_->debug("batch {}: {} reduce tasks of stream {} ran on the "
-                       "worker node {} ({} bytes of records fetched)",
+                       "worker node {} ({} bytes of records {})",
                        t_, x.tasks.size(), where_.stream, node,
-                       total_bytes(outputs));
+                       total_bytes(outputs), came_how);
     owner_.executors_.completed(node, x.tasks.size());
     reduced_ += x.tasks.size();
     if (reduced_ == target_.num_partitions())
@@ -216,9 +219,9 @@ void node_map_stages::stage_run::fetched(uint64_t id) {
   owner_.excluded_.succeeded(node);
   owner_.executors_.completed(node, mine.size());
   owner_.log_->debug("batch {}: {} {} tasks of stream {} ran on the worker "
-                     "node {} ({} bytes of {} fetched)",
+                     "node {} ({} bytes of {} {})",
                      t_, x.tasks.size(), what_, where_.stream, node, bytes,
-                     outputs_are_);
+                     outputs_are_, came_how);
 }
 
 void node_map_stages::stage_run::failed(uint64_t id, const std::string& why) {
@@ -378,21 +381,29 @@ void node_map_stages::stage_run::offer(size_t k) {
     send_tasks(k, std::move(mine));
 }
 
-void node_map_stages::stage_run::answered(uint64_t id, caf::actor host,
-                                          std::vector<uint64_t>& sizes,
-                                          std::vector<uint64_t>& spans) {
+sent_stage* node_map_stages::stage_run::answer_to(uint64_t id,
+                                                 caf::actor host) {
   auto found = out_.find(id);
   if (found == nullptr) {
     owner_.late_answer(id, host);
-    return;
+    return nullptr;
   }
-  auto& x = *found;
-  x.host = std::move(host);
-  if (x.late && !first_answer(id)) {
+  found->host = std::move(host);
+  if (found->late && !first_answer(id)) {
     owner_.late_answer(id, out_.take(id)->host);
-    return;
+    return nullptr;
   }
   late_.answered(id, speculation::clock::now());
+  return found;
+}
+
+void node_map_stages::stage_run::answered(uint64_t id, caf::actor host,
+                                          std::vector<uint64_t>& sizes,
+                                          std::vector<uint64_t>& spans) {
+  auto found = answer_to(id, std::move(host));
+  if (found == nullptr)
+    return;
+  auto& x = *found;
   if (on_nodes_ && !x.reduce) {
     // The buckets wait on the node for the reduce tasks.
     if (auto why = misfit(target_, x.tasks.size(), spans.size());
@@ -417,10 +428,27 @@ void node_map_stages::stage_run::answered(uint64_t id, caf::actor host,
   auto reduce = x.reduce;
   fetches_.add(id, sizes);
   if (fetches_.complete(id))
-    fetched(id);
+    took(id, fetches_.take(id), came::fetched);
   if (!reduce)
     offer(k);
   fetch_more();
+}
+
+void node_map_stages::stage_run::answered(uint64_t id, caf::actor host,
+                                          std::vector<std::string>& outputs) {
+  auto found = answer_to(id, std::move(host));
+  if (found == nullptr)
+    return;
+  auto k = found->node;
+  auto reduce = found->reduce;
+  if (on_nodes_ && !reduce) {
+    failed(id, "its map tasks' buckets came with its answer, not kept for "
+               "the reduce tasks");
+    return;
+  }
+  took(id, std::move(outputs), came::with_answer);
+  if (!reduce)
+    offer(k);
 }
 
 // A node that is lost goes down (the middleman kills its proxy): its
@@ -454,11 +482,15 @@ void node_map_stages::stage_run::wait() {
         answered(id, caf::actor_cast<caf::actor>(self->current_sender()),
                  sizes, spans);
       },
+      [&](map_done_atom, uint64_t id, std::vector<std::string>& outputs) {
+        answered(id, caf::actor_cast<caf::actor>(self->current_sender()),
+                 outputs);
+      },
       [&](chunk_atom, uint64_t id, uint32_t task, uint64_t offset,
           uint64_t size, const std::string& bytes) {
         try {
           if (fetches_.received({id, task, offset, size}, bytes))
-            fetched(id);
+            took(id, fetches_.take(id), came::fetched);
         } catch (const stream_error& e) {
           failed(id, e.what());
         }

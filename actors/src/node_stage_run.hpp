@@ -66,8 +66,11 @@ private:
   // The reduce tasks ran: the held buckets are no longer needed.
   void reduce_done();
 
+  // How a stage's outputs came to the driver.
+  enum class came { fetched, with_answer };
+
   // Stage `id`'s outputs are all here.
-  void fetched(uint64_t id);
+  void took(uint64_t id, std::vector<std::string> outputs, came how);
 
   // Stage `id` failed.
   void failed(uint64_t id, const std::string& why);
@@ -87,10 +90,19 @@ private:
   // Node `k` answered a round: it gets the next one, if rounds are sent.
   void offer(size_t k);
 
+  // The stage that `host`'s answer to stage `id` is for, if it is taken
+  // (a late node's answer may not be).
+  sent_stage* answer_to(uint64_t id, caf::actor host);
+
   // The task host `host` answered stage `id`: its outputs' sizes, and
   // each bucket's place in them (map stages).
   void answered(uint64_t id, caf::actor host, std::vector<uint64_t>& sizes,
                 std::vector<uint64_t>& spans);
+
+  // The task host `host` answered stage `id` with its outputs (a result or
+  // reduce stage's that fit in one fetch chunk).
+  void answered(uint64_t id, caf::actor host,
+                std::vector<std::string>& outputs);
 
   // Waits until no stage sent is waited for.
   void wait();

@@ -126,9 +126,9 @@ public:
   }
 
 private:
-  // Runs a map stage's tasks, or with `result` a result stage's, and keeps
-  // their outputs (buckets, or a partition's records or their number)
-  // until `driver` fetched them.
+  // Runs a map stage's tasks and keeps their buckets until `driver`
+  // fetched them, or with `result` a result stage's, whose partitions'
+  // records (or their numbers) go to `driver` (`answer`).
   void run(uint64_t id, map_stage& stage, const caf::actor& driver,
            task_spreader& spreader,
            std::optional<result_form> result = std::nullopt) {
@@ -151,13 +151,15 @@ private:
                                                     stage.reduced, runner);
       log_->debug("ran {} {} tasks of stream {} for batch {}",
                   stage.tasks.size(), what, stage.stream, to_string(t));
+      if (result) {
+        answer(driver, id, std::move(outputs));
+        return;
+      }
       // Each bucket's place, for the reduce tasks on other nodes.
       std::vector<uint64_t> sizes;
       std::vector<uint64_t> spans;
       for (const auto& x : outputs) {
         sizes.push_back(x.size());
-        if (result)
-          continue;
         for (auto [offset, size] : detail::bucket_spans(x)) {
           spans.push_back(offset);
           spans.push_back(size);
@@ -176,8 +178,8 @@ private:
   }
 
   // Runs the reduce tasks of stage `x` from the buckets that the nodes of
-  // its map tasks keep, fetched here, and keeps their records as bytes
-  // until `driver` fetched them, as a map stage's buckets.
+  // its map tasks keep, fetched here; their records go to `driver` as
+  // bytes (`answer`).
   void reduce(uint64_t id, reduce_stage& x, const caf::actor& driver,
               task_spreader& spreader) {
     auto t = x.shuffle.batch.batch_time;
@@ -194,12 +196,7 @@ private:
         x.shuffle.tasks, buckets, runner);
       log_->debug("ran {} reduce tasks of stream {} for batch {}",
                   x.shuffle.tasks.size(), x.shuffle.stream, to_string(t));
-      std::vector<uint64_t> sizes;
-      for (const auto& p : parts)
-        sizes.push_back(p.size());
-      keep(driver, id, std::move(parts));
-      send(driver, map_done_atom::value, id, std::move(sizes),
-           std::vector<uint64_t>{});
+      answer(driver, id, std::move(parts));
       return;
     } catch (const std::exception& e) {
       failure = e.what();
@@ -393,6 +390,28 @@ private:
       peer = std::move(*node);
     }
     return peer;
+  }
+
+  // Answers `driver` that stage `id` ran, whose outputs all go to the
+  // driver (a result or reduce stage's): with the outputs themselves where
+  // they fit in one fetch chunk, as Spark sends a task's result with its
+  // status up to `spark.task.maxDirectResultSize` (1 MiB, as the chunk);
+  // else with their sizes, and keeps them for the driver's fetches.
+  void answer(const caf::actor& driver, uint64_t id,
+              std::vector<std::string> outputs) {
+    std::vector<uint64_t> sizes;
+    uint64_t total = 0;
+    for (const auto& x : outputs) {
+      sizes.push_back(x.size());
+      total += x.size();
+    }
+    if (total <= opts_.shuffle_fetch_chunk) {
+      send(driver, map_done_atom::value, id, std::move(outputs));
+      return;
+    }
+    keep(driver, id, std::move(outputs));
+    send(driver, map_done_atom::value, id, std::move(sizes),
+         std::vector<uint64_t>{});
   }
 
   // Keeps stage `id`'s outputs until `driver` fetched them.

@@ -9,7 +9,7 @@
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //                    [--parallelism=N] [--partitions=N] [--slots=N]
-//                    [--log=COMPONENT]
+//                    [--fetch-chunk=N] [--log=COMPONENT]
 //   state_node_child --drive=NODES [--tasks]
 //   state_node_child --drive-port=P --expect=ADDRESS [--tasks]
 //
@@ -35,8 +35,10 @@
 // it stops. With --parallelism it sets stream.default-parallelism to N;
 // with --partitions the running sums of the tests' graph name N partitions
 // (a program whose copies differ: the driver's names none); with --slots
-// it has N task slots (stream.workers); with --log it prints what its
-// COMPONENT logs ("receiver", say) to stdout too, after the port.
+// it has N task slots (stream.workers); with --fetch-chunk it fetches, and
+// answers with its outputs, N bytes at most (stream.shuffle.fetch-chunk);
+// with --log it prints what its COMPONENT logs ("receiver", say) to stdout
+// too, after the port.
 //
 // With --drive it is the driver instead: runs `drive_input`'s batches with
 // the state on NODES ("host:port,..."), prints each batch's running sums
@@ -210,6 +212,7 @@ int main(int argc, char** argv) {
   size_t parallelism = 0;
   size_t partitions = 0;
   size_t slots = 0;
+  size_t fetch_chunk = 0;
   std::string log_component;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -267,6 +270,8 @@ int main(int argc, char** argv) {
       partitions = static_cast<size_t>(std::stoul(arg.substr(13)));
     else if (arg.rfind("--slots=", 0) == 0)
       slots = static_cast<size_t>(std::stoul(arg.substr(8)));
+    else if (arg.rfind("--fetch-chunk=", 0) == 0)
+      fetch_chunk = static_cast<size_t>(std::stoul(arg.substr(14)));
     else if (arg.rfind("--log=", 0) == 0)
       log_component = arg.substr(6);
   }
@@ -283,6 +288,8 @@ int main(int argc, char** argv) {
     cfg.set("stream.default-parallelism", parallelism);
   if (slots != 0)
     cfg.set("stream.workers", slots);
+  if (fetch_chunk != 0)
+    caf::put(cfg.content, "stream.shuffle.fetch-chunk", fetch_chunk);
   // The worker receiver tests: records stored one by one leave only when
   // the driver cuts a batch (blocks stored whole leave in `store`).
   if (receiver_port != 0)

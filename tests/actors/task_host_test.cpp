@@ -103,30 +103,23 @@ public:
       self_->send(host_, reduce_tasks_atom::value, id, std::move(x),
                   caf::actor{self_});
     }
-    auto [parts, none] = done(id);
-    CHECK(none.empty());
+    auto parts = outputs_of(id);
     REQUIRE(parts.size() == r);
     for (uint32_t k = 0; k < r; ++k)
-      shuffle.add_reduced(k, fetch(id, k, parts[k]));
-    self_->send(host_, release_atom::value, id);
+      shuffle.add_reduced(k, parts[k]);
     self_->send(host_, release_atom::value, uint64_t{1});
   }
 
   /// What the `n` tasks of a result stage of stream `stream`'s RDD of the
   /// batch (the lines in `n` partitions) answer at the host, sent with
-  /// `what` (`result_tasks_atom`, `count_tasks_atom`), fetched in chunks.
+  /// `what` (`result_tasks_atom`, `count_tasks_atom`) as stage 4.
   template <class Atom>
   std::vector<std::string> result_outputs(Atom what, uint32_t stream,
                                           uint32_t n) {
     self_->send(host_, what, uint64_t{4}, stage_of(stream, n),
                 caf::actor{self_});
-    auto [sizes, spans] = done(4);
-    CHECK(spans.empty());
-    REQUIRE(sizes.size() == n);
-    std::vector<std::string> result;
-    for (uint32_t i = 0; i < n; ++i)
-      result.push_back(fetch(4, i, sizes[i]));
-    self_->send(host_, release_atom::value, uint64_t{4});
+    auto result = outputs_of(4);
+    REQUIRE(result.size() == n);
     return result;
   }
 
@@ -159,7 +152,10 @@ public:
     return {sizes, spans, outputs};
   }
 
+  /// The fetches of a chunk, and the answers that came with their
+  /// outputs.
   size_t chunks = 0;
+  size_t direct = 0;
 
 private:
   // The `n` tasks of the stage of stream `stream`'s RDD of the batch, with
@@ -275,6 +271,37 @@ private:
     return result;
   }
 
+  // The outputs of stage `id`, which all go to the driver (a reduce or
+  // result stage's): with the host's answer, or fetched in chunks (then
+  // released).
+  std::vector<std::string> outputs_of(uint64_t id) {
+    std::vector<std::string> result;
+    std::vector<uint64_t> sizes;
+    auto held = false;
+    self_->receive(
+      [&](map_done_atom, uint64_t got, std::vector<uint64_t>& xs,
+          std::vector<uint64_t>& spans) {
+        CHECK(got == id);
+        CHECK(spans.empty());
+        sizes = std::move(xs);
+        held = true;
+      },
+      [&](map_done_atom, uint64_t got, std::vector<std::string>& xs) {
+        CHECK(got == id);
+        result = std::move(xs);
+        ++direct;
+      },
+      [&](map_failed_atom, uint64_t, const std::string& why) {
+        FAIL("stage " << id << " failed: " << why);
+      });
+    if (!held)
+      return result;
+    for (uint32_t i = 0; i < sizes.size(); ++i)
+      result.push_back(fetch(id, i, sizes[i]));
+    self_->send(host_, release_atom::value, id);
+    return result;
+  }
+
   // Output `i` of stage `id`, of `total` bytes, fetched in chunks.
   std::string fetch(uint64_t id, uint32_t i, uint64_t total) {
     std::string bytes;
@@ -321,7 +348,8 @@ counts counted_through(host_runner& runner, size_t partitions) {
 const counts expected{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}};
 
 // A node's copy of the word graph, never started, and its task host with
-// two task slots.
+// two task slots and fetch chunks of `chunk` bytes (its answers carry the
+// outputs of a result or reduce stage up to that size).
 struct fixture {
   stream_config cfg;
   caf::actor_system sys{cfg};
@@ -330,11 +358,12 @@ struct fixture {
                         std::make_shared<testing::manual_clock>()};
   caf::actor host;
 
-  fixture() {
+  explicit fixture(size_t chunk = stream_options{}.shuffle_fetch_chunk) {
     test::word_graph::build(ssc, std::make_shared<rdd_queue<std::string>>())
       .foreach_rdd([](const rdd<count>&) {});
     stream_options opts;
     opts.workers = 2;
+    opts.shuffle_fetch_chunk = chunk;
     host = spawn_task_host(sys, ssc.graph(), opts);
   }
 
@@ -358,9 +387,11 @@ TEST_CASE("a task host runs a map stage and hands its buckets out in "
 TEST_CASE("a task host runs the reduce tasks of a shuffle whose buckets it "
           "holds, and hands their records out in chunks",
           "[actors][tasks]") {
-  fixture f;
+  // The reduced records do not fit in the host's chunk of 5 bytes.
+  fixture f{5};
   host_runner runner{f.self, f.host, 5, host_runner::reduce::on_host};
   CHECK(counted_through(runner, 4) == expected);
+  CHECK(runner.direct == 0);
   // A reduce stage whose map outputs do not add up is refused.
   reduce_stage bad;
   bad.shuffle.stream = 3;
@@ -385,7 +416,7 @@ TEST_CASE("late answers to a task host's fetch of a peer's buckets that "
 TEST_CASE("a task host computes the partitions of a result stage and hands "
           "their records out in chunks",
           "[actors][tasks]") {
-  fixture f;
+  fixture f{5};
   host_runner runner{f.self, f.host, 5};
   // Stream 2 of the word graph pairs each word with 1.
   auto pairs = runner.computed<count>(2, 2);
@@ -394,6 +425,7 @@ TEST_CASE("a task host computes the partitions of a result stage and hands "
         == counts{{"a", 1}, {"a", 1}, {"a", 1}, {"a", 1}, {"b", 1}, {"b", 1},
                   {"b", 1}, {"c", 1}, {"d", 1}});
   CHECK(runner.chunks > 2);
+  CHECK(runner.direct == 0);
   // A shuffle's partitions are not a result stage's.
   map_stage shuffle;
   shuffle.stream = 3;
@@ -420,6 +452,35 @@ TEST_CASE("a task host counts the records of a result stage's partitions "
        runner.result_outputs(count_tasks_atom::value, 2, 2))
     numbers.push_back(detail::count_of_bytes(bytes));
   CHECK(numbers == std::vector<int64_t>{5, 4});
+  // Two numbers fit in a chunk: they came with the answer.
+  CHECK(runner.direct == 1);
+  CHECK(runner.chunks == 0);
+}
+
+TEST_CASE("a task host answers the records of a result or reduce stage "
+          "that fit in one fetch chunk with them, and keeps none",
+          "[actors][tasks]") {
+  fixture f;
+  host_runner runner{f.self, f.host, 5, host_runner::reduce::on_host};
+  auto pairs = runner.computed<count>(2, 2);
+  std::sort(pairs.begin(), pairs.end());
+  CHECK(pairs
+        == counts{{"a", 1}, {"a", 1}, {"a", 1}, {"a", 1}, {"b", 1}, {"b", 1},
+                  {"b", 1}, {"c", 1}, {"d", 1}});
+  CHECK(runner.direct == 1);
+  CHECK(counted_through(runner, 4) == expected);
+  CHECK(runner.direct == 2);
+  // Nothing was fetched: the buckets stayed at the host for its reduce
+  // tasks, and the records came with the answers.
+  CHECK(runner.chunks == 0);
+  // Neither the result stage (4) nor the reduce stage (2) left outputs.
+  for (auto id : {uint64_t{4}, uint64_t{2}}) {
+    f.self->send(f.host, fetch_atom::value, id, uint32_t{0}, uint64_t{0},
+                 uint64_t{1});
+    f.self->receive([&](map_failed_atom, uint64_t got, const std::string&) {
+      CHECK(got == id);
+    });
+  }
 }
 
 TEST_CASE("a task host answers a fetch of buckets it does not hold with "

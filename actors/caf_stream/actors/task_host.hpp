@@ -23,8 +23,9 @@ namespace caf_stream::actors {
 /// task host and operator workers it spawns). Its worker node checks the
 /// program and the graph first. The blocks a stage reads that a worker
 /// node keeps come from that node (this node's own by pointer), in chunks
-/// of `opts.shuffle_fetch_chunk` bytes. The buckets stay here until the
-/// driver fetched them, in chunks (`stream.shuffle.fetch-chunk`).
+/// of `opts.shuffle_fetch_chunk` bytes. The buckets, and outputs larger
+/// than a chunk, stay here until the driver fetched them, in chunks
+/// (`stream.shuffle.fetch-chunk`).
 /// - `(map_tasks_atom, uint64_t id, map_stage, actor driver)`: runs the
 ///   stage's tasks from the batch's inputs, keeps each task's buckets as
 ///   bytes (`dstream_graph::run_map_tasks`) and sends `driver`
@@ -32,10 +33,12 @@ namespace caf_stream::actors {
 ///   task order, or `(map_failed_atom, id, std::string why)` if the graph
 ///   has no such stage or a task failed;
 /// - `(result_tasks_atom, uint64_t id, map_stage, actor driver)`: computes
-///   the partitions of a result stage's tasks and keeps each one's records
-///   as bytes (`dstream_graph::run_result_tasks`), answering as for a map
-///   stage; `(count_tasks_atom, ...)` alike, keeping each one's number of
-///   records (`result_form::count`);
+///   the partitions of a result stage's tasks, each one's records as bytes
+///   (`dstream_graph::run_result_tasks`), and answers `(map_done_atom, id,
+///   std::vector<std::string> outputs)`, those bytes in task order, where
+///   they fit in one fetch chunk (Spark's direct task results); else it
+///   keeps them and answers as for a map stage; `(count_tasks_atom, ...)`
+///   alike, with each one's number of records (`result_form::count`);
 /// - `(fetch_atom, uint64_t id, uint32_t task, uint64_t offset, uint64_t
 ///   size)` from that driver: answers `(chunk_atom, id, task, offset,
 ///   size, std::string bytes)`, those bytes of the `task`th task's
@@ -43,8 +46,8 @@ namespace caf_stream::actors {
 ///   or `(map_failed_atom, id, why)` if it holds no such bytes;
 /// - `(reduce_tasks_atom, uint64_t id, reduce_stage, actor driver)`:
 ///   fetches the stage's buckets from the nodes that hold them (its own
-///   from here), runs its reduce tasks, keeps their records as stage
-///   `id`'s outputs and answers as for a map stage;
+///   from here), runs its reduce tasks and answers their records as a
+///   result stage's;
 /// - `(fetch_atom, actor driver, uint64_t id, uint32_t task,
 ///   std::vector<uint64_t> pieces, uint64_t tag)` from another node's task
 ///   host, which fetches buckets for its reduce tasks, several in one
