@@ -439,9 +439,11 @@ private:
   static std::string output_range(const std::vector<std::string>& outputs,
                                   uint32_t task, uint64_t offset,
                                   uint64_t size) {
+    if (task >= outputs.size() || offset > outputs[task].size())
+      throw no_such_output();
     std::string result;
     for (auto i = task; result.size() < size; ++i, offset = 0) {
-      if (i >= outputs.size() || offset > outputs[i].size())
+      if (i >= outputs.size())
         throw no_such_output();
       result.append(outputs[i], offset, size - result.size());
     }

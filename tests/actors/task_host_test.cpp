@@ -551,6 +551,13 @@ TEST_CASE("a task host answers a fetch that runs on into the next output, "
     CHECK(tag == 78);
     CHECK(why == "this node holds no such map output");
   });
+  // So is the driver's fetch of no bytes of a task past the last.
+  f.self->send(f.host, fetch_atom::value, uint64_t{1}, uint32_t{2},
+               uint64_t{0}, uint64_t{0});
+  f.self->receive([](map_failed_atom, uint64_t id, const std::string& why) {
+    CHECK(id == 1);
+    CHECK(why == "this node holds no such map output");
+  });
   f.self->send(f.host, release_atom::value, uint64_t{1});
 }
 
