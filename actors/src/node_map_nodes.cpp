@@ -22,6 +22,7 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   auto& node = nodes_[address];
   if (node)
     return node;
+  hosts_.erase(address);
   auto bound = excluded_.failed_lately(address)
                  ? std::min(opts_.state_timeout, node_connect_bound)
                  : opts_.state_timeout;
@@ -91,6 +92,7 @@ void node_map_stages::forget(const caf::actor_addr& node) {
   for (auto i = nodes_.begin(); i != nodes_.end();) {
     if (i->second.address() == node) {
       slots_.erase(i->first);
+      hosts_.erase(i->first);
       i = nodes_.erase(i);
     } else {
       ++i;

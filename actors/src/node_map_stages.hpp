@@ -215,6 +215,11 @@ private:
   // stages must not ask a lost actor when its node is back on its address
   // (`node_at`).
   std::map<std::string, caf::actor> nodes_;
+  // The task host of each node reached, once it answered a stage: the next
+  // stages go to it directly, one hop less on the node than through its
+  // node actor (which checked the program on the first). Forgotten when
+  // the node is reached again (it may be another process).
+  std::map<std::string, caf::actor> hosts_;
   node_watch& watch_;
   // Their task slots, as they answered when reached.
   std::map<std::string, size_t> slots_;

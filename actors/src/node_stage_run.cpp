@@ -309,6 +309,19 @@ bool node_map_stages::stage_run::first_answer(uint64_t id) {
   return true;
 }
 
+template <class Atom, class Stage>
+void node_map_stages::stage_run::send_stage(size_t k, const caf::actor& node,
+                                            Atom what, uint64_t id,
+                                            Stage stage) {
+  auto self = owner_.self_;
+  auto host = owner_.hosts_.find(addresses_[k]);
+  if (host != owner_.hosts_.end())
+    self->send(host->second, what, id, std::move(stage),
+               caf::actor_cast<caf::actor>(self));
+  else
+    self->send(node, what, id, std::move(stage));
+}
+
 void node_map_stages::stage_run::start_reduce() {
   auto stages = owner_.reduce_stages(target_, where_, n_, addresses_,
                                      out_.stages());
@@ -325,7 +338,7 @@ void node_map_stages::stage_run::start_reduce() {
     auto id = ++owner_.next_id_;
     auto& node = owner_.nodes_.at(addresses_[k]);
     auto mine = stage.shuffle.tasks;
-    owner_.self_->send(node, reduce_tasks_atom::value, id, std::move(stage));
+    send_stage(k, node, reduce_tasks_atom::value, id, std::move(stage));
     late_.sent(id, speculation::clock::now(), tasks_.rounds(k, mine.size()));
     out_.add(id, sent_stage{k, node.address(), std::move(mine), true});
   }
@@ -354,13 +367,12 @@ void node_map_stages::stage_run::send_tasks(size_t k,
                      stage_inputs::bytes_in(inputs) + bytes_of(reduced));
   auto stage = owner_.stage_of(where_, std::move(named), std::move(inputs));
   stage.reduced = std::move(reduced);
-  auto self = owner_.self_;
   if (!result_)
-    self->send(*node, map_tasks_atom::value, id, std::move(stage));
+    send_stage(k, *node, map_tasks_atom::value, id, std::move(stage));
   else if (result_ == result_form::count)
-    self->send(*node, count_tasks_atom::value, id, std::move(stage));
+    send_stage(k, *node, count_tasks_atom::value, id, std::move(stage));
   else
-    self->send(*node, result_tasks_atom::value, id, std::move(stage));
+    send_stage(k, *node, result_tasks_atom::value, id, std::move(stage));
   // The node runs them after its tasks sent before that it did not
   // answer yet: those count in their rounds (`speculation`).
   auto queued = mine.size();
@@ -394,6 +406,7 @@ sent_stage* node_map_stages::stage_run::answer_to(uint64_t id,
     return nullptr;
   }
   late_.answered(id, speculation::clock::now());
+  owner_.hosts_[addresses_[found->node]] = found->host;
   return found;
 }
 

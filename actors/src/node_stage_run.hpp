@@ -87,6 +87,13 @@ private:
   // Sends tasks `mine` to node `k`.
   void send_tasks(size_t k, std::vector<uint32_t> mine);
 
+  // Sends node `k`, whose node actor is `node`, stage `id` (`what`: map,
+  // result, count or reduce tasks): to its task host if that answered a
+  // stage, else to `node`, which hands it on.
+  template <class Atom, class Stage>
+  void send_stage(size_t k, const caf::actor& node, Atom what, uint64_t id,
+                  Stage stage);
+
   // Node `k` answered a round: it gets the next one, if rounds are sent.
   void offer(size_t k);
 

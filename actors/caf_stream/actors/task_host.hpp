@@ -21,7 +21,10 @@ namespace caf_stream::actors {
 /// one stage after the other from its own thread, where that copy's RDDs
 /// live, a stage's tasks on the node's task slots (`opts.workers`: the
 /// task host and operator workers it spawns). Its worker node checks the
-/// program and the graph first. The blocks a stage reads that a worker
+/// program and the graph of a driver's stages and hands them on; once this
+/// task host answered one, the driver sends the next ones here directly
+/// (one hop less), so only a driver that passed the check knows this actor.
+/// The blocks a stage reads that a worker
 /// node keeps come from that node (this node's own by pointer), in chunks
 /// of `opts.shuffle_fetch_chunk` bytes. The buckets, and outputs larger
 /// than a chunk, stay here until the driver fetched them, in chunks

@@ -51,7 +51,8 @@ namespace caf_stream::actors {
 ///   `(count_tasks_atom, uint64_t id, map_stage)` and
 ///   `(reduce_tasks_atom, uint64_t id, reduce_stage)` alike, for a result
 ///   stage's tasks, those that count records, and a shuffle's reduce tasks
-///   (`spawn_task_host`);
+///   (`spawn_task_host`; once its task host answered, the driver sends it
+///   the next stages directly);
 /// - `(slots_atom)` -> `size_t`: this node's task slots (its resolved
 ///   `stream.workers`), for the driver's share of a stage's tasks;
 /// - `(put_blocks_atom, tracker, block_list)` from a block generator here:
