@@ -399,16 +399,16 @@ private:
   // else with their sizes, and keeps them for the driver's fetches.
   void answer(const caf::actor& driver, uint64_t id,
               std::vector<std::string> outputs) {
-    std::vector<uint64_t> sizes;
     uint64_t total = 0;
-    for (const auto& x : outputs) {
-      sizes.push_back(x.size());
+    for (const auto& x : outputs)
       total += x.size();
-    }
     if (total <= opts_.shuffle_fetch_chunk) {
       send(driver, map_done_atom::value, id, std::move(outputs));
       return;
     }
+    std::vector<uint64_t> sizes;
+    for (const auto& x : outputs)
+      sizes.push_back(x.size());
     keep(driver, id, std::move(outputs));
     send(driver, map_done_atom::value, id, std::move(sizes),
          std::vector<uint64_t>{});
