@@ -136,9 +136,13 @@ std::map<size_t, reduce_stage> node_map_stages::reduce_stages(
   // without records) and the map outputs.
   reduce_stage common;
   common.shuffle = stage_of(where, {}, inputs_.for_node(shuffle, {}, true, {}));
+  // The other nodes' fetches go to a holder's task host, which answered
+  // its map stage, rather than through its node actor.
   for (auto k : holders) {
     common.addresses.push_back(addresses[k]);
-    common.nodes.push_back(nodes_.at(addresses[k]));
+    auto host = hosts_.find(addresses[k]);
+    common.nodes.push_back(host != hosts_.end() ? host->second
+                                                : nodes_.at(addresses[k]));
   }
   for (const auto& p : places) {
     auto h = std::find(holders.begin(), holders.end(), p.x->node);

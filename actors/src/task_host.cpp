@@ -378,8 +378,9 @@ private:
   }
 
   // The node actor of the peer at `address`, reached directly (over TLS
-  // too): CAF 0.17 would route through the driver, which gave its handle.
-  // Only the node whose address sorts first connects (see `fetch_buckets`).
+  // too): CAF 0.17 would route through the driver, which gave the handles
+  // of the peer's actors (`reduce_stage::nodes`). Only the node whose
+  // address sorts first connects (see `fetch_buckets`).
   caf::actor reach_peer(const std::string& address, duration timeout) {
     auto& peer = peers_[address];
     if (!peer) {

@@ -166,8 +166,9 @@ struct map_stage {
 /// shuffle as a `map_stage` does (its batch without records), its `tasks`
 /// are the reduce partitions. The shuffle's map tasks ran on worker nodes,
 /// which keep their buckets: map task `m`'s are output `outputs[m]` of the
-/// stage `stages[m]` on the node `addresses[holders[m]]` (whose node actor,
-/// as the driver reached it, is `nodes[holders[m]]`), and the bucket of
+/// stage `stages[m]` on the node `addresses[holders[m]]` (whose task host,
+/// or node actor as the driver reached it, is `nodes[holders[m]]`; either
+/// serves other nodes' fetches), and the bucket of
 /// the `k`th reduce partition lies at offset `spans[2 * (m * n + k)]` with
 /// the size `spans[2 * (m * n + k) + 1]` in that output (`n`: the number of
 /// reduce partitions here).
