@@ -217,8 +217,9 @@ private:
   std::map<std::string, caf::actor> nodes_;
   // The task host of each node reached, once it answered a stage: the next
   // stages go to it directly, one hop less on the node than through its
-  // node actor (which checked the program on the first). Forgotten when
-  // the node is reached again (it may be another process).
+  // node actor (which checked the program on the first), and so do the
+  // other nodes' fetches of its buckets (`reduce_stage::nodes`). Forgotten
+  // when the node is reached again (it may be another process).
   std::map<std::string, caf::actor> hosts_;
   node_watch& watch_;
   // Their task slots, as they answered when reached.
