@@ -271,9 +271,9 @@ private:
       auto h = x.holders[m];
       if (!peers[h]) {
         try {
-          peers[h] = here && x.addresses[*here] < x.addresses[h]
-                       ? reach_peer(x.addresses[h], timeout)
-                       : x.nodes[h];
+          if (here && x.addresses[*here] < x.addresses[h])
+            connect_peer(x.addresses[h], x.nodes[h], timeout);
+          peers[h] = x.nodes[h];
         } catch (const stream_error&) {
           forget_peers();
           throw;
@@ -377,20 +377,23 @@ private:
     return result;
   }
 
-  // The node actor of the peer at `address`, reached directly (over TLS
-  // too): CAF 0.17 would route through the driver, which gave the handles
-  // of the peer's actors (`reduce_stage::nodes`). Only the node whose
-  // address sorts first connects (see `fetch_buckets`).
-  caf::actor reach_peer(const std::string& address, duration timeout) {
+  // Connects this node to the peer at `address` (over TLS too), whose
+  // actor `named` the driver named (`reduce_stage::nodes`), so that the
+  // fetches sent to `named` go over the nodes' own connection: CAF 0.17
+  // routes to a node directly once connected to it, else through the node
+  // that named the actor. Connects again if `named` lives in another
+  // process than the one connected (a new process on the address). Only
+  // the node whose address sorts first connects (see `fetch_buckets`).
+  void connect_peer(const std::string& address, const caf::actor& named,
+                    duration timeout) {
     auto& peer = peers_[address];
-    if (!peer) {
-      auto bound = std::min(timeout, node_connect_bound);
-      auto node = connect_node(this, address, "worker node", bound);
-      if (!node)
-        throw stream_error(errc::job_failure, message_of(node.error()));
-      peer = std::move(*node);
-    }
-    return peer;
+    if (peer && peer.node() == named.node())
+      return;
+    auto bound = std::min(timeout, node_connect_bound);
+    auto node = connect_node(this, address, "worker node", bound);
+    if (!node)
+      throw stream_error(errc::job_failure, message_of(node.error()));
+    peer = std::move(*node);
   }
 
   // Answers `driver` that stage `id` ran, whose outputs all go to the
@@ -541,7 +544,7 @@ private:
     outputs_;
   // The drivers monitored.
   std::set<caf::actor_addr> drivers_;
-  // The other nodes this one fetched buckets from, by address.
+  // The node actors of the other nodes this one connected to, by address.
   std::map<std::string, caf::actor> peers_;
   bool running_ = true;
   std::shared_ptr<spdlog::logger> log_;
