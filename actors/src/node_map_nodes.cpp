@@ -100,4 +100,9 @@ void node_map_stages::forget(const caf::actor_addr& node) {
   }
 }
 
+const caf::actor* node_map_stages::host_of(const std::string& address) const {
+  auto i = hosts_.find(address);
+  return i != hosts_.end() ? &i->second : nullptr;
+}
+
 } // namespace caf_stream::actors

@@ -140,9 +140,8 @@ std::map<size_t, reduce_stage> node_map_stages::reduce_stages(
   // its map stage, rather than through its node actor.
   for (auto k : holders) {
     common.addresses.push_back(addresses[k]);
-    auto host = hosts_.find(addresses[k]);
-    common.nodes.push_back(host != hosts_.end() ? host->second
-                                                : nodes_.at(addresses[k]));
+    auto host = host_of(addresses[k]);
+    common.nodes.push_back(host ? *host : nodes_.at(addresses[k]));
   }
   for (const auto& p : places) {
     auto h = std::find(holders.begin(), holders.end(), p.x->node);

@@ -188,6 +188,10 @@ private:
   // again.
   void forget(const caf::actor_addr& node);
 
+  // The task host of the node at `address` if it answered a stage
+  // (`hosts_`), else null.
+  const caf::actor* host_of(const std::string& address) const;
+
   // Why the buckets of `tasks` map tasks, whose places (offset and size)
   // are `spans`, do not fit `shuffle` (one bucket per reduce partition);
   // empty if they do.

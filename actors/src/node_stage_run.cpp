@@ -314,9 +314,8 @@ void node_map_stages::stage_run::send_stage(size_t k, const caf::actor& node,
                                             Atom what, uint64_t id,
                                             Stage stage) {
   auto self = owner_.self_;
-  auto host = owner_.hosts_.find(addresses_[k]);
-  if (host != owner_.hosts_.end())
-    self->send(host->second, what, id, std::move(stage),
+  if (auto host = owner_.host_of(addresses_[k]))
+    self->send(*host, what, id, std::move(stage),
                caf::actor_cast<caf::actor>(self));
   else
     self->send(node, what, id, std::move(stage));
