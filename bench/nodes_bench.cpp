@@ -9,8 +9,11 @@
 // checked against the words pushed.
 // Prints lines/s of both, their ratio, and the bytes a shuffle moves per
 // word at most (the batch's input to each node, the buckets to the reduce
-// tasks, the reduced records to the driver), and the bytes per word sent
-// over the loopback interface in the nodes' fastest run, measured.
+// tasks, the reduced records to the driver), the bytes per word sent
+// over the loopback interface in the nodes' fastest run, measured, and the
+// CPU time per batch of the fastest runs: the one process's, and the
+// driver's and the nodes' (`getrusage` and /proc/<pid>/stat), which on a
+// machine whose cores the processes share bounds the ratio.
 //
 // With --source=receivers the lines come from 2 receivers instead, one
 // per worker node, each of which stores --batches x --lines / 2 lines of
@@ -49,6 +52,10 @@
 //               [--replication=1] [--malloc-defaults] [--no-huge-pages]
 //   nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20]
 //               [--partitions=4] [--workers=2]
+
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -335,13 +342,79 @@ uint64_t loopback_bytes() {
   return 0;
 }
 
+// The CPU seconds this process used so far, all its threads (those that
+// ended too).
+double own_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec)
+           + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(ru.ru_utime) + seconds(ru.ru_stime);
+}
+
+// The CPU seconds the processes `pids` used so far: their user and system
+// time in /proc/<pid>/stat (in clock ticks), 0 for one that is gone.
+double cpu_seconds_of(const std::vector<pid_t>& pids) {
+  uint64_t ticks = 0;
+  for (auto pid : pids) {
+    std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+    std::string line;
+    std::getline(in, line);
+    // The fields after the command's closing parenthesis start with the
+    // third (the state); utime and stime are the 14th and 15th.
+    auto paren = line.rfind(')');
+    if (paren == std::string::npos)
+      continue;
+    std::istringstream fields{line.substr(paren + 1)};
+    std::string skipped;
+    for (int field = 3; field < 14; ++field)
+      fields >> skipped;
+    uint64_t utime = 0;
+    uint64_t stime = 0;
+    if (fields >> utime >> stime)
+      ticks += utime + stime;
+  }
+  return static_cast<double>(ticks)
+         / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The CPU time this process and the worker nodes `nodes` use from its
+// making on.
+class cpu_meter {
+public:
+  explicit cpu_meter(std::vector<pid_t> nodes)
+    : nodes_(std::move(nodes)),
+      own0_(own_cpu_seconds()),
+      nodes0_(cpu_seconds_of(nodes_)) {
+    // nop
+  }
+
+  double own() const {
+    return own_cpu_seconds() - own0_;
+  }
+
+  double nodes() const {
+    return cpu_seconds_of(nodes_) - nodes0_;
+  }
+
+private:
+  std::vector<pid_t> nodes_;
+  double own0_;
+  double nodes0_;
+};
+
 // A run's time, the tasks each executor ran in it (the listeners' count:
-// the driver's and each worker node's), and the bytes sent over the
-// loopback interface meanwhile.
+// the driver's and each worker node's), the bytes sent over the loopback
+// interface meanwhile, and the CPU seconds this process (the driver, or the
+// one process) and the worker nodes used.
 struct timed_run {
   double seconds = 0;
   std::map<std::string, executor_tasks> tasks;
   uint64_t wire_bytes = 0;
+  double driver_cpu = 0;
+  double nodes_cpu = 0;
 };
 
 // The faster of `x` and `y`.
@@ -371,11 +444,11 @@ std::string tasks_json(const std::map<std::string, executor_tasks>& xs) {
 }
 
 // Runs `batches` batches of `lines` (in `partitions` partitions) through the
-// word count, with its map stages on `nodes` if any; returns the seconds
-// from the first batch to the last one's end.
+// word count, with its map stages on `nodes` (processes `pids`) if any;
+// returns the seconds from the first batch to the last one's end.
 timed_run run(const std::vector<std::string>& lines, size_t batches,
               size_t partitions, size_t workers,
-              std::vector<std::string> nodes) {
+              std::vector<std::string> nodes, std::vector<pid_t> pids) {
   auto opts = driver_options(workers, std::move(nodes));
   auto clk = std::make_shared<testing::manual_clock>();
   auto queue = std::make_shared<rdd_queue<std::string>>();
@@ -387,6 +460,7 @@ timed_run run(const std::vector<std::string>& lines, size_t batches,
   ssc.start();
   auto t0 = steady::now();
   auto wire0 = loopback_bytes();
+  cpu_meter cpu{std::move(pids)};
   for (size_t k = 1; k <= batches; ++k) {
     queue->push(parallelize(lines, partitions));
     clk->advance(std::chrono::seconds(1));
@@ -394,6 +468,8 @@ timed_run run(const std::vector<std::string>& lines, size_t batches,
   }
   auto elapsed = seconds_since(t0);
   auto wire = loopback_bytes() - wire0;
+  auto driver_cpu = cpu.own();
+  auto nodes_cpu = cpu.nodes();
   ssc.stop(false);
   auto expected = words_in(lines);
   auto words = out->words();
@@ -404,16 +480,17 @@ timed_run run(const std::vector<std::string>& lines, size_t batches,
                              + (out->failures().empty()
                                   ? std::string{}
                                   : ": " + out->failures().front()));
-  return {elapsed, out->tasks(), wire};
+  return {elapsed, out->tasks(), wire, driver_cpu, nodes_cpu};
 }
 
 // Counts the words of two `line_source`s, with the receivers and the map
-// stages on `nodes` if any (`replication` copies of each block), cutting
-// batches as fast as they complete until every word was counted; returns
-// the seconds from when both receivers started to then.
+// stages on `nodes` (processes `pids`) if any (`replication` copies of
+// each block), cutting batches as fast as they complete until every word
+// was counted; returns the seconds from when both receivers started to
+// then.
 timed_run run_received(const source_options& src, size_t partitions,
                        size_t workers, std::vector<std::string> nodes,
-                       size_t replication) {
+                       std::vector<pid_t> pids, size_t replication) {
   auto opts = driver_options(workers, std::move(nodes));
   opts.receiver_replication = replication;
   auto clk = std::make_shared<testing::manual_clock>();
@@ -428,6 +505,7 @@ timed_run run_received(const source_options& src, size_t partitions,
     throw std::runtime_error("the receivers did not start");
   auto t0 = steady::now();
   auto wire0 = loopback_bytes();
+  cpu_meter cpu{std::move(pids)};
   int64_t counted = 0;
   for (size_t k = 1; counted < expected && k <= 100000; ++k) {
     clk->advance(std::chrono::seconds(1));
@@ -439,6 +517,8 @@ timed_run run_received(const source_options& src, size_t partitions,
   }
   auto elapsed = seconds_since(t0);
   auto wire = loopback_bytes() - wire0;
+  auto driver_cpu = cpu.own();
+  auto nodes_cpu = cpu.nodes();
   ssc.stop(false);
   if (!out->failures().empty() || counted != expected)
     throw std::runtime_error("the counts are wrong: " + std::to_string(counted)
@@ -447,8 +527,48 @@ timed_run run_received(const source_options& src, size_t partitions,
                              + (out->failures().empty()
                                   ? std::string{}
                                   : ": " + out->failures().front()));
-  return {elapsed, out->tasks(), wire};
+  return {elapsed, out->tasks(), wire, driver_cpu, nodes_cpu};
 }
+
+// The CPU milliseconds per `per` lines of the fastest runs, `lines` lines
+// each: the one process's, and the driver's and the nodes'; and how many
+// times the one process's the latter two are.
+struct cpu_figures {
+  double one = 0;
+  double driver = 0;
+  double nodes = 0;
+
+  cpu_figures(const timed_run& one_run, const timed_run& two_run,
+              double lines, double per) {
+    auto ms = [&](double seconds) { return seconds * 1000 * per / lines; };
+    one = ms(one_run.driver_cpu);
+    driver = ms(two_run.driver_cpu);
+    nodes = ms(two_run.nodes_cpu);
+  }
+
+  double ratio() const {
+    return one > 0 ? (driver + nodes) / one : 0;
+  }
+
+  // "CPU per batch of 100000 lines in the fastest runs: ...".
+  void print(const char* per_what) const {
+    std::printf("nodes: CPU per %s in the fastest runs: one process %.1f "
+                "ms; driver %.1f ms + worker nodes %.1f ms = %.1f ms, %.2f "
+                "times the one process's (getrusage and "
+                "/proc/<pid>/stat)\n",
+                per_what, one, driver, nodes, driver + nodes, ratio());
+  }
+
+  // Its JSON fields, after a comma.
+  std::string json() const {
+    char buf[200];
+    std::snprintf(buf, sizeof(buf),
+                  ",\"one_process_cpu_ms\":%.1f,\"driver_cpu_ms\":%.1f,"
+                  "\"nodes_cpu_ms\":%.1f,\"cpu_ratio\":%.3f",
+                  one, driver, nodes, ratio());
+    return buf;
+  }
+};
 
 // The bytes one batch's shuffle moves at most: each input partition to the
 // node whose task reads it (a word count's map tasks read their own
@@ -491,6 +611,14 @@ struct worker_nodes {
       }
       addresses.push_back("127.0.0.1:" + line.substr(5));
     }
+  }
+
+  // Their process ids.
+  std::vector<pid_t> pids() const {
+    std::vector<pid_t> result;
+    for (const auto& x : procs)
+      result.push_back(x->pid());
+    return result;
   }
 
   std::unique_ptr<support::child_process> procs[2];
@@ -646,18 +774,20 @@ int main(int argc, char** argv) {
   if (src.receivers) {
     auto replication = bench::arg(argc, argv, "replication", 1);
     try {
-      double one = 1e9;
+      timed_run one_best{1e9, {}};
       timed_run best{1e9, {}};
       for (size_t i = 0; i < repeats; ++i) {
-        one = std::min(one, run_received(src, partitions, workers, {},
-                                         replication)
-                              .seconds);
+        one_best = faster(std::move(one_best),
+                          run_received(src, partitions, workers, {}, {},
+                                       replication));
         best = faster(std::move(best),
                       run_received(src, partitions, workers, nodes,
-                                   replication));
+                                   started.pids(), replication));
       }
+      auto one = one_best.seconds;
       auto two = best.seconds;
       auto total = static_cast<double>(2 * src.per_receiver);
+      cpu_figures cpu{one_best, best, total, 100000};
       std::printf("nodes: %s of %zu lines from 2 receivers (blocks "
                   "of %zu lines, replication %zu): one process (%zu task "
                   "slots) %.0f lines/s, driver + 2 worker nodes (receivers "
@@ -673,15 +803,16 @@ int main(int argc, char** argv) {
                   "nodes' fastest run (/proc/net/dev: every process's, TCP/IP "
                   "headers included)\n",
                   wire);
+      cpu.print("100,000 lines");
       std::printf("{\"bench\":\"nodes_receivers\",\"workload\":\"%s\","
                   "\"lines\":%zu,"
                   "\"block_lines\":%zu,\"replication\":%zu,"
                   "\"workers\":%zu,\"one_process_lines_per_s\":%.0f,"
                   "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f,"
-                  "\"wire_bytes_per_line\":%.1f,\"tasks\":%s}\n",
+                  "\"wire_bytes_per_line\":%.1f%s,\"tasks\":%s}\n",
                   workload.c_str(), 2 * src.per_receiver, src.block_lines,
                   replication, workers, total / one, total / two, one / two,
-                  wire, tasks_json(best.tasks).c_str());
+                  wire, cpu.json().c_str(), tasks_json(best.tasks).c_str());
     } catch (const std::exception& e) {
       std::cerr << "nodes_bench: " << e.what() << '\n';
       return 1;
@@ -690,15 +821,18 @@ int main(int argc, char** argv) {
   }
   try {
     // The best of the repeats, alternating, so that both see the same load.
-    double one = 1e9;
+    timed_run one_best{1e9, {}};
     timed_run best{1e9, {}};
     for (size_t i = 0; i < repeats; ++i) {
-      one = std::min(one, run(lines, batches, partitions, workers, {}).seconds);
-      best = faster(std::move(best),
-                    run(lines, batches, partitions, workers, nodes));
+      one_best = faster(std::move(one_best),
+                        run(lines, batches, partitions, workers, {}, {}));
+      best = faster(std::move(best), run(lines, batches, partitions, workers,
+                                         nodes, started.pids()));
     }
+    auto one = one_best.seconds;
     auto two = best.seconds;
     auto total = static_cast<double>(num_lines * batches);
+    cpu_figures cpu{one_best, best, total, static_cast<double>(num_lines)};
     auto words = static_cast<double>(words_in(lines));
     auto bytes = static_cast<double>(stage_bytes(lines, partitions)) / words;
     auto wire = static_cast<double>(best.wire_bytes)
@@ -716,14 +850,15 @@ int main(int argc, char** argv) {
                 "nodes' fastest run (/proc/net/dev: every process's, TCP/IP "
                 "headers and the tasks' messages included)\n",
                 wire);
+    cpu.print(("batch of " + std::to_string(num_lines) + " lines").c_str());
     std::printf("{\"bench\":\"nodes\",\"lines\":%zu,\"batches\":%zu,"
                 "\"partitions\":%zu,\"workers\":%zu,"
                 "\"one_process_lines_per_s\":%.0f,"
                 "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f,"
-                "\"bytes_per_word\":%.2f,\"wire_bytes_per_word\":%.2f,"
+                "\"bytes_per_word\":%.2f,\"wire_bytes_per_word\":%.2f%s,"
                 "\"tasks\":%s}\n",
                 num_lines, batches, partitions, workers, total / one,
-                total / two, one / two, bytes, wire,
+                total / two, one / two, bytes, wire, cpu.json().c_str(),
                 tasks_json(best.tasks).c_str());
   } catch (const std::exception& e) {
     std::cerr << "nodes_bench: " << e.what() << '\n';

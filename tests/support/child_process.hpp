@@ -121,6 +121,11 @@ public:
     }
   }
 
+  /// The child's process id; -1 once it was killed or reaped.
+  pid_t pid() const noexcept {
+    return pid_;
+  }
+
   /// Sends the child signal `sig`.
   void send_signal(int sig) {
     if (pid_ > 0)
