@@ -382,8 +382,10 @@ private:
   // fetches sent to `named` go over the nodes' own connection: CAF 0.17
   // routes to a node directly once connected to it, else through the node
   // that named the actor. Connects again if `named` lives in another
-  // process than the one connected (a new process on the address). Only
-  // the node whose address sorts first connects (see `fetch_buckets`).
+  // process than the one connected (a new process on the address), or if
+  // the connection broke (`down`: the peer was frozen past
+  // `middleman.connection-timeout`, say, and lives on). Only the node
+  // whose address sorts first connects (see `fetch_buckets`).
   void connect_peer(const std::string& address, const caf::actor& named,
                     duration timeout) {
     auto& peer = peers_[address];
@@ -394,6 +396,8 @@ private:
     if (!node)
       throw stream_error(errc::job_failure, message_of(node.error()));
     peer = std::move(*node);
+    monitor(peer);
+    log_->info("connected to the worker node {} for its buckets", address);
   }
 
   // Answers `driver` that stage `id` ran, whose outputs all go to the
@@ -510,10 +514,14 @@ private:
 
   void down(const caf::actor_addr& who) {
     for (auto p = peers_.begin(); p != peers_.end();) {
-      if (p->second.address() == who)
+      if (p->second.address() == who) {
+        log_->info("lost the connection to the worker node {}: the next "
+                   "fetch from it connects again",
+                   p->first);
         p = peers_.erase(p);
-      else
+      } else {
         ++p;
+      }
     }
     // Its driver is gone: nobody fetches its outputs any more.
     if (drivers_.erase(who) == 0)
@@ -544,7 +552,8 @@ private:
     outputs_;
   // The drivers monitored.
   std::set<caf::actor_addr> drivers_;
-  // The node actors of the other nodes this one connected to, by address.
+  // The node actors of the other nodes this one connected to, by address;
+  // monitored: one goes when its connection breaks.
   std::map<std::string, caf::actor> peers_;
   bool running_ = true;
   std::shared_ptr<spdlog::logger> log_;

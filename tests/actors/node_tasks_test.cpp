@@ -694,3 +694,35 @@ TEST_CASE("the driver fetches a node's reduced records in chunks, within "
   CHECK_FALSE(log.contains("with the answer"));
   CHECK_FALSE(log.contains("run again elsewhere"));
 }
+
+TEST_CASE("a worker node connects again to a node whose connection broke "
+          "while it was frozen, to fetch its buckets",
+          "[actors][nodes][tasks]") {
+  worker_node a{{"--words", "--log=node"}};
+  worker_node b{{"--words", "--log=node"}};
+  // The node whose address sorts first connects to the other for its
+  // buckets (`task_host::fetch_buckets`).
+  auto& first = a.address < b.address ? a : b;
+  auto& second = a.address < b.address ? b : a;
+  auto connected = "connected to the worker node " + second.address
+                   + " for its buckets";
+  {
+    driver d{driver_options({a.address, b.address})};
+    d.run_batch(1);
+    check_counts(*d.out, 1);
+  }
+  REQUIRE(first.wait_for_line(connected));
+  // Frozen until the first node's heartbeats gave up on their connection
+  // (`middleman.connection-timeout`, 5 s), then resumed: the process lives
+  // on, the connection does not.
+  second.proc.freeze();
+  REQUIRE(first.wait_for_line("lost the connection to the worker node "
+                              + second.address));
+  second.proc.resume();
+  // A new driver's batches: the first node connects again for the buckets
+  // rather than keep fetching through the driver.
+  driver d{driver_options({a.address, b.address})};
+  d.run_batches(1, input.size());
+  check_counts(*d.out, input.size());
+  CHECK(first.wait_for_line(connected));
+}
