@@ -422,6 +422,20 @@ timed_run faster(timed_run x, timed_run y) {
   return x.seconds <= y.seconds ? std::move(x) : std::move(y);
 }
 
+// The fastest of `repeats` runs of the one process (`run(false)`) and of
+// the driver with the worker nodes (`run(true)`), alternating, so that both
+// see the same load.
+template <class Run>
+std::pair<timed_run, timed_run> fastest_runs(size_t repeats, Run run) {
+  timed_run one{1e9, {}};
+  timed_run two{1e9, {}};
+  for (size_t i = 0; i < repeats; ++i) {
+    one = faster(std::move(one), run(false));
+    two = faster(std::move(two), run(true));
+  }
+  return {std::move(one), std::move(two)};
+}
+
 // "driver 12, 127.0.0.1:4301 40, ..." (and the failed ones, if any).
 std::string tasks_text(const std::map<std::string, executor_tasks>& xs) {
   std::string result;
@@ -774,16 +788,12 @@ int main(int argc, char** argv) {
   if (src.receivers) {
     auto replication = bench::arg(argc, argv, "replication", 1);
     try {
-      timed_run one_best{1e9, {}};
-      timed_run best{1e9, {}};
-      for (size_t i = 0; i < repeats; ++i) {
-        one_best = faster(std::move(one_best),
-                          run_received(src, partitions, workers, {}, {},
-                                       replication));
-        best = faster(std::move(best),
-                      run_received(src, partitions, workers, nodes,
-                                   started.pids(), replication));
-      }
+      auto [one_best, best] = fastest_runs(repeats, [&](bool on_nodes) {
+        return on_nodes ? run_received(src, partitions, workers, nodes,
+                                       started.pids(), replication)
+                        : run_received(src, partitions, workers, {}, {},
+                                       replication);
+      });
       auto one = one_best.seconds;
       auto two = best.seconds;
       auto total = static_cast<double>(2 * src.per_receiver);
@@ -820,15 +830,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    // The best of the repeats, alternating, so that both see the same load.
-    timed_run one_best{1e9, {}};
-    timed_run best{1e9, {}};
-    for (size_t i = 0; i < repeats; ++i) {
-      one_best = faster(std::move(one_best),
-                        run(lines, batches, partitions, workers, {}, {}));
-      best = faster(std::move(best), run(lines, batches, partitions, workers,
-                                         nodes, started.pids()));
-    }
+    auto [one_best, best] = fastest_runs(repeats, [&](bool on_nodes) {
+      return on_nodes ? run(lines, batches, partitions, workers, nodes,
+                            started.pids())
+                      : run(lines, batches, partitions, workers, {}, {});
+    });
     auto one = one_best.seconds;
     auto two = best.seconds;
     auto total = static_cast<double>(num_lines * batches);
