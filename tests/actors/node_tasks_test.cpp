@@ -166,7 +166,7 @@ stream_options driver_options(std::vector<std::string> nodes) {
 }
 
 // The graphs of `word_graph` a driver runs.
-enum class graph { counts, stateful, joined };
+enum class graph { counts, stateful, joined, moved };
 
 // A driver under a manual clock with graph `g`.
 struct driver {
@@ -182,6 +182,9 @@ struct driver {
       s.totals.foreach_rdd(out->collect(output::totals));
     } else if (g == graph::joined) {
       test::word_graph::build_joined(*ssc, lines)
+        .foreach_rdd(out->collect(output::counts));
+    } else if (g == graph::moved) {
+      test::word_graph::build_moved(*ssc, lines)
         .foreach_rdd(out->collect(output::counts));
     } else {
       test::word_graph::build(*ssc, lines)
@@ -608,6 +611,30 @@ TEST_CASE("a join's map and reduce tasks run on two worker nodes, which "
     CHECK(log.contains("reduce tasks of stream 5 ran on the worker node "
                        + node));
   }
+  CHECK_FALSE(log.contains("run on the driver"));
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("the count after a repartition runs its map and reduce tasks "
+          "on two worker nodes, from the repartitioned words, and gives "
+          "the counts of one process",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"executor"};
+  support::debug_log debug{"executor"};
+  worker_node a{{"--word-moves"}};
+  worker_node b{{"--word-moves"}};
+  driver d{driver_options({a.address, b.address}), graph::moved};
+  d.run_batches(1, input.size());
+  check_counts(*d.out, input.size());
+  // The repartition (stream 2): its 4 map tasks on both nodes; the driver
+  // reads its buckets. The count (stream 4): its 2 map tasks read the
+  // repartition's partitions, which went to the nodes with them, and its 3
+  // reduce tasks, on the nodes too.
+  for (const auto& node : {a.address, b.address})
+    CHECK(log.contains("map tasks of stream 2 ran on the worker node "
+                       + node));
+  CHECK(log.contains("map tasks of stream 4 ran on the worker node "));
+  CHECK(log.contains("reduce tasks of stream 4 ran on the worker node "));
   CHECK_FALSE(log.contains("run on the driver"));
   CHECK_FALSE(log.contains("run again elsewhere"));
 }

@@ -5,7 +5,7 @@
 //                     | --receiver-raw=P | --receiver-sums=P | --receiver-windows=P
 //                     | --receiver-mapped-sums=P | --receiver-filtered=P
 //                     | --words
-//                     | --word-states | --word-joins]
+//                     | --word-states | --word-joins | --word-moves]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //                    [--parallelism=N] [--partitions=N] [--slots=N]
@@ -26,7 +26,8 @@
 // numbers go through a map, as `nodes_chaos --mapped` runs it); with
 // --words the graph of the node task tests (`support/word_graph.hpp`), with
 // --word-states its stateful graph (`word_graph::build_stateful`), with
-// --word-joins its joined graph (`word_graph::build_joined`). The driver
+// --word-joins its joined graph (`word_graph::build_joined`), with
+// --word-moves its moved graph (`word_graph::build_moved`). The driver
 // (the tests' executable) is another program: both say they are the
 // application "state-node-tests" (I with --app-id). With --tls it talks TLS only,
 // presenting DIR/NAME.pem (key DIR/NAME.key) and trusting DIR/ca.pem.
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
   bool words = false;
   bool word_states = false;
   bool word_joins = false;
+  bool word_moves = false;
   std::string driver;
   std::string drive_nodes;
   uint16_t drive_port = 0;
@@ -254,6 +256,8 @@ int main(int argc, char** argv) {
       word_states = true;
     else if (arg == "--word-joins")
       word_joins = true;
+    else if (arg == "--word-moves")
+      word_moves = true;
     else if (arg.rfind("--driver=", 0) == 0)
       driver = arg.substr(9);
     else if (arg.rfind("--drive=", 0) == 0)
@@ -327,6 +331,10 @@ int main(int argc, char** argv) {
       g.totals.foreach_rdd([](const rdd<test::word_graph::count>&) {});
     } else if (word_joins) {
       test::word_graph::build_joined(
+        ssc, std::make_shared<rdd_queue<std::string>>())
+        .foreach_rdd([](const rdd<test::word_graph::count>&) {});
+    } else if (word_moves) {
+      test::word_graph::build_moved(
         ssc, std::make_shared<rdd_queue<std::string>>())
         .foreach_rdd([](const rdd<test::word_graph::count>&) {});
     } else {

@@ -353,9 +353,17 @@ TEST_CASE("a map task of a stage after a shuffle reads one of that "
   auto* right = both.node()->parents().at(0)->parents().at(1);
   CHECK(detail::map_task_reduced_input(*both.node(), 3, index) == right);
   CHECK(index == 1);
-  // A map stage that reads the input itself, or besides a shuffle, or a
-  // shuffle whose reduce runs where its action runs (a repartition),
-  // reads no partitions computed elsewhere alone.
+  // A shuffle that only moves records (a repartition, whose reduce runs
+  // where its records are read) gives its partitions too.
+  auto moved = word_counts(3).repartition(2).reduce_by_key(
+    [](int64_t a, int64_t b) { return a + b; }, 2);
+  CHECK(detail::map_tasks_read_reduced(*moved.node()));
+  CHECK(detail::map_task_reduced_input(*moved.node(), 1, index)
+        == moved.node()->parents().at(0));
+  CHECK(index == 1);
+  // A map stage that reads the input itself, or besides a shuffle, reads
+  // no partitions computed elsewhere alone; nor one that reads a shuffle
+  // whose records do not serialize.
   CHECK_FALSE(detail::map_tasks_read_reduced(*word_counts(3).node()));
   auto mixed = word_counts(3)
                  .union_with(parallelize(counts{{"e", 1}}, 1))
@@ -363,9 +371,15 @@ TEST_CASE("a map task of a stage after a shuffle reads one of that "
                                 2);
   CHECK(detail::map_stage_reads_shuffle(*mixed.node()));
   CHECK_FALSE(detail::map_tasks_read_reduced(*mixed.node()));
-  auto moved = word_counts(3).repartition(2).reduce_by_key(
-    [](int64_t a, int64_t b) { return a + b; }, 2);
-  CHECK_FALSE(detail::map_tasks_read_reduced(*moved.node()));
+  struct opaque {
+    int x;
+  };
+  auto hidden = parallelize(std::vector<opaque>{{1}, {2}}, 2)
+                  .repartition(2)
+                  .map([](const opaque& o) { return std::pair{o.x, 1}; })
+                  .reduce_by_key([](int a, int b) { return a + b; }, 2);
+  CHECK(detail::map_stage_reads_shuffle(*hidden.node()));
+  CHECK_FALSE(detail::map_tasks_read_reduced(*hidden.node()));
 }
 
 TEST_CASE("a stage after a shuffle runs on another copy from the "
@@ -380,6 +394,29 @@ TEST_CASE("a stage after a shuffle runs on another copy from the "
   // on its slots: the first shuffle's map stage did not run there.
   CHECK(runner.on_node == 2);
   CHECK(runner.node_slots.stages == 1);
+  CHECK(runner.node_slots.tasks == 2);
+}
+
+// How many times each word occurs, counted after a repartition of the
+// words into 2 partitions.
+rdd<std::pair<std::string, int64_t>> moved_counts() {
+  return parallelize(lines, 3)
+    .flat_map(test::word_graph::words_of)
+    .repartition(2)
+    .map([](const std::string& w) { return std::pair{w, int64_t{1}}; })
+    .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 2);
+}
+
+TEST_CASE("a stage after a repartition runs on another copy from the "
+          "partitions its tasks read",
+          "[rdd][lineage]") {
+  auto driver = moved_counts();
+  auto node = moved_counts();
+  later_stage_runner runner{*driver.node(), *node.node()};
+  CHECK(collect_sorted(driver, runner)
+        == counts{{"a", 4}, {"b", 3}, {"c", 1}, {"d", 1}});
+  // The count's 2 map tasks ran on the node, the repartition's 3 here.
+  CHECK(runner.on_node == 2);
   CHECK(runner.node_slots.tasks == 2);
 }
 
@@ -402,6 +439,21 @@ TEST_CASE("a shuffle whose partitions came computed makes up none of the "
                   .materialize(1));
   CHECK_THROWS_AS(typed.materialize(0), stream_error);
   CHECK_THROWS_AS(typed.count_records(0), stream_error);
+  // So does a repartition's. The 3 slices are {"a b a"}, {"c a", "b b d"}
+  // and {"", "a"}; each goes round-robin from its own index, so partition
+  // 0 gets "a b a", "b b d" and "".
+  using line_node = detail::rdd_node<std::string>;
+  auto spread = parallelize(lines, 3).repartition(2);
+  auto spread_there = parallelize(lines, 3).repartition(2);
+  spread.node()->prepare(task_runner::inline_runner());
+  auto moved = spread.node()->run_result_tasks(
+    {0}, task_runner::inline_runner(), result_form::records);
+  spread_there.node()->use_reduced(0, moved.at(0));
+  spread_there.node()->prepare(task_runner::inline_runner());
+  auto& lines_there = static_cast<const line_node&>(*spread_there.node());
+  CHECK(lines_there.materialize(0)
+        == std::vector<std::string>{"a b a", "b b d", ""});
+  CHECK_THROWS_AS(lines_there.materialize(1), stream_error);
   // A shuffle whose records do not serialize takes no partitions so.
   struct opaque {
     int x;

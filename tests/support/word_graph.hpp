@@ -17,7 +17,9 @@ namespace caf_stream::test {
 /// counts over a queue of lines, in 3 reduce partitions; or a windowed count
 /// and running totals over the same words (`build_stateful`,
 /// `state_node_child --word-states`); or each word's count squared through
-/// a join (`build_joined`, `state_node_child --word-joins`).
+/// a join (`build_joined`, `state_node_child --word-joins`); or the word
+/// counts after a repartition (`build_moved`, `state_node_child
+/// --word-moves`).
 struct word_graph {
   using count = std::pair<std::string, int64_t>;
 
@@ -80,6 +82,19 @@ struct word_graph {
       .map([](const std::pair<std::string, std::pair<int64_t, int64_t>>& x) {
         return count{x.first, x.second.first * x.second.second};
       })
+      .reduce_by_key(sum, 3);
+  }
+
+  /// The moved graph: each batch's words spread over 2 partitions
+  /// (`repartition`), then counted in 3: the count's map stage reads the
+  /// repartition's partitions.
+  static dstream<count>
+  build_moved(streaming_context& ssc,
+              std::shared_ptr<rdd_queue<std::string>> lines) {
+    return ssc.queue_stream(std::move(lines))
+      .flat_map(words_of)
+      .repartition(2)
+      .map([](const std::string& w) { return count{w, 1}; })
       .reduce_by_key(sum, 3);
   }
 

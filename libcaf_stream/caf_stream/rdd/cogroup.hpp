@@ -132,7 +132,7 @@ public:
   }
 
   void use_reduced(size_t index, const std::string& bytes) const override {
-    if (!reduce_serializable())
+    if (!this->takes_reduced())
       rdd_node_base::use_reduced(index, bytes);
     stage_.skip([&] { reset(); });
     reduced_.put_bytes(index, bytes);

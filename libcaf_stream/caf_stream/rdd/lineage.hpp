@@ -40,7 +40,7 @@ const rdd_node_base* map_task_reduced_input(const rdd_node_base& shuffle,
 
 /// Whether each map task of `shuffle` reads one partition of another
 /// shuffle and nothing else (`map_task_reduced_input`), of shuffles whose
-/// reduced partitions serialize (`reduce_serializable`): another node then
+/// reduced partitions serialize (`takes_reduced`): another node then
 /// runs the tasks from those partitions alone (`reduced_input`), which the
 /// driver computed. Spark's tasks of a later stage read the earlier
 /// stage's output as well, from wherever it is.

@@ -100,11 +100,19 @@ public:
   /// called while the map stage runs.
   virtual void add_reduced(size_t index, const std::string& bytes) const;
 
+  /// Whether this shuffle's partitions can come computed from the driver
+  /// (`use_reduced`): its records serialize. Those of a shuffle whose
+  /// reduce tasks run on other nodes do; a shuffle that only moves records
+  /// (a `repartition`) says so itself.
+  virtual bool takes_reduced() const noexcept {
+    return reduce_serializable();
+  }
+
   /// Takes partition `index`, computed on the driver, before anything here
   /// prepared this shuffle: the map stage does not run here, and the
   /// partitions that did not come this way cannot be computed (they throw).
   /// A worker node's map tasks of a later stage read them
-  /// (`map_tasks_read_reduced`). Throws unless `reduce_serializable()`.
+  /// (`map_tasks_read_reduced`). Throws unless `takes_reduced()`.
   virtual void use_reduced(size_t index, const std::string& bytes) const;
 
   // -- result stages: partitions computed where their input is ---------------

@@ -170,7 +170,7 @@ public:
   }
 
   void use_reduced(size_t index, const std::string& bytes) const override {
-    if (!reduce_serializable())
+    if (!this->takes_reduced())
       rdd_node_base::use_reduced(index, bytes);
     stage_.skip([&] { reset(); });
     reduced_.put_bytes(index, bytes);
@@ -272,9 +272,8 @@ public:
   }
 
   void prepare(task_runner& runner) const override {
-    auto m = parent_->num_partitions();
-    auto init = [&] { map_out_.reset(m); };
-    stage_.run_once(runner, *this, m, init,
+    stage_.run_once(runner, *this, parent_->num_partitions(),
+                    [&] { reset(); },
                     [&](size_t p) { map_out_.put(p, map(p)); });
   }
 
@@ -301,13 +300,32 @@ public:
     map_out_.put_bytes(task, bytes);
   }
 
+  // Its reduce only moves records: the driver reads the buckets itself.
+  // A later stage's map tasks on a worker node read its partitions.
+  bool takes_reduced() const noexcept override {
+    return is_serializable<std::vector<T>>::value;
+  }
+
+  void use_reduced(size_t index, const std::string& bytes) const override {
+    if (!this->takes_reduced())
+      rdd_node_base::use_reduced(index, bytes);
+    stage_.skip([&] { reset(); });
+    reduced_.put_bytes(index, bytes);
+  }
+
   void compute(size_t index, typename rdd_node<T>::sink out) const override {
+    if (reduced_.emit(index, out))
+      return;
+    stage_.check_ran(index);
     for (auto& bucket : map_out_.buckets(index))
       for (auto& x : *bucket)
         out(x);
   }
 
   std::vector<T> materialize(size_t index) const override {
+    if (auto part = reduced_.get(index))
+      return *part;
+    stage_.check_ran(index);
     auto buckets = map_out_.buckets(index);
     size_t n = 0;
     for (auto& bucket : buckets)
@@ -328,6 +346,13 @@ public:
   }
 
 private:
+  // Sizes the map stage's output and forgets the partitions that came
+  // computed.
+  void reset() const {
+    map_out_.reset(parent_->num_partitions());
+    reduced_.reset(n_);
+  }
+
   // Map task `p`: the records of parent partition `p`, by bucket.
   std::vector<std::vector<T>> map(size_t p) const {
     std::vector<std::vector<T>> buckets(n_);
@@ -341,6 +366,7 @@ private:
   bool consume_;
   mutable shuffle_stage stage_;
   mutable shuffle_output<T> map_out_;
+  mutable reduced_partitions<T> reduced_;
 };
 
 /// Spark's `sortByKey` with its `RangePartitioner`: the map stage sorts

@@ -199,7 +199,7 @@ bool map_tasks_read_reduced(const rdd_node_base& shuffle) {
   for (size_t i = 0; i < num_tasks; ++i) {
     size_t index = 0;
     auto* input = map_task_reduced_input(shuffle, i, index);
-    if (input == nullptr || !input->reduce_serializable())
+    if (input == nullptr || !input->takes_reduced())
       return false;
   }
   return true;
