@@ -43,12 +43,14 @@ node_map_stages::reduced_inputs(const detail::rdd_node_base& shuffle,
   for (auto i : tasks) {
     size_t index = 0;
     const auto* read = detail::map_task_reduced_input(shuffle, i, index);
-    auto path = read != nullptr ? detail::path_to(shuffle, *read)
-                                : std::nullopt;
+    // The task reads an input's partition, which comes with the inputs.
+    if (read == nullptr)
+      continue;
+    auto path = detail::path_to(shuffle, *read);
     if (!path)
       throw stream_error(errc::illegal_state,
                          "map task " + std::to_string(i)
-                           + " reads no other shuffle's partition");
+                           + " reads a shuffle outside its lineage");
     auto at = static_cast<uint32_t>(index);
     auto bytes = read->run_result_tasks({at}, task_runner::inline_runner(),
                                         result_form::records);

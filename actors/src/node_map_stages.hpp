@@ -155,7 +155,7 @@ private:
 
   // The other shuffles' partitions that map tasks `tasks` of `shuffle`
   // read (`detail::map_tasks_read_reduced` holds), made here for a worker
-  // node.
+  // node; none for the tasks that read an input's.
   static std::vector<detail::reduced_input>
   reduced_inputs(const detail::rdd_node_base& shuffle,
                  const std::vector<uint32_t>& tasks);

@@ -353,11 +353,13 @@ void node_map_stages::stage_run::send_tasks(size_t k,
   auto id = ++owner_.next_id_;
   // The nodes name a task by the partition it computes.
   auto named = partitions_of(mine, partitions_);
-  auto inputs = owner_.inputs_.for_node(target_,
-                                        reads_reduced_
-                                          ? std::vector<uint32_t>{}
-                                          : named,
-                                        own_partitions_, addresses_[k]);
+  // A stage that reads other shuffles' partitions may read the inputs'
+  // too (a join of a count with the batch's records).
+  auto inputs = owner_.inputs_.for_node(
+    target_,
+    reads_reduced_ ? detail::map_tasks_input_partitions(target_, named)
+                   : named,
+    own_partitions_, addresses_[k]);
   auto reduced = reads_reduced_ ? reduced_inputs(target_, named)
                                 : std::vector<detail::reduced_input>{};
   owner_.log_->debug("batch {}: {} {} tasks of stream {} sent to the worker "

@@ -166,7 +166,7 @@ stream_options driver_options(std::vector<std::string> nodes) {
 }
 
 // The graphs of `word_graph` a driver runs.
-enum class graph { counts, stateful, joined, moved };
+enum class graph { counts, stateful, joined, mixed, moved };
 
 // A driver under a manual clock with graph `g`.
 struct driver {
@@ -182,6 +182,9 @@ struct driver {
       s.totals.foreach_rdd(out->collect(output::totals));
     } else if (g == graph::joined) {
       test::word_graph::build_joined(*ssc, lines)
+        .foreach_rdd(out->collect(output::counts));
+    } else if (g == graph::mixed) {
+      test::word_graph::build_mixed(*ssc, lines)
         .foreach_rdd(out->collect(output::counts));
     } else if (g == graph::moved) {
       test::word_graph::build_moved(*ssc, lines)
@@ -613,6 +616,55 @@ TEST_CASE("a join's map and reduce tasks run on two worker nodes, which "
   }
   CHECK_FALSE(log.contains("run on the driver"));
   CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("a join of the counts with the words runs its map tasks, which "
+          "read a shuffle's partitions and the input's, and its reduce "
+          "tasks on two worker nodes, and gives the output of one process",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"executor"};
+  support::debug_log debug{"executor"};
+  worker_node a{{"--word-mixed"}};
+  worker_node b{{"--word-mixed"}};
+  driver d{driver_options({a.address, b.address}), graph::mixed};
+  d.run_batches(1, input.size());
+  check_squares(*d.out);
+  // The counts (stream 3), and the join (stream 4): its 6 map tasks (2
+  // read the counts' partitions, 4 the batch's lines) and its 3 reduce
+  // tasks, on both nodes.
+  for (const auto& node : {a.address, b.address}) {
+    CHECK(log.contains("map tasks of stream 3 ran on the worker node "
+                       + node));
+    CHECK(log.contains("map tasks of stream 4 ran on the worker node "
+                       + node));
+    CHECK(log.contains("reduce tasks of stream 4 ran on the worker node "
+                       + node));
+  }
+  CHECK_FALSE(log.contains("run on the driver"));
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
+TEST_CASE("a worker node killed once the join of the counts with the "
+          "words sent it map tasks: they run again on the other node, with "
+          "the partitions they read, exact",
+          "[actors][nodes][tasks]") {
+  support::debug_log debug{"executor"};
+  worker_node a{{"--word-mixed"}};
+  worker_node b{{"--word-mixed"}};
+  driver d{driver_options({a.address, b.address}), graph::mixed};
+  d.run_batch(1);
+  support::log_capture log{"executor"};
+  d.start_batch(2);
+  // The join's map tasks read the counts' partitions and the lines': node
+  // a dies with them, or with their buckets.
+  REQUIRE(log.wait_for("map tasks of stream 4 sent to the worker node "
+                       + a.address));
+  a.proc.kill();
+  d.out->wait_for(2);
+  d.run_batches(3, input.size());
+  check_squares(*d.out);
+  CHECK(log.contains("map tasks of stream 4 ran on the worker node "
+                     + b.address));
 }
 
 TEST_CASE("the count after a repartition runs its map and reduce tasks "

@@ -5,7 +5,8 @@
 //                     | --receiver-raw=P | --receiver-sums=P | --receiver-windows=P
 //                     | --receiver-mapped-sums=P | --receiver-filtered=P
 //                     | --words
-//                     | --word-states | --word-joins | --word-moves]
+//                     | --word-states | --word-joins | --word-mixed
+//                     | --word-moves]
 //                    [--port=N] [--address=A]
 //                    [--app-id=I] [--tls=DIR/NAME] [--driver=HOST:PORT]
 //                    [--parallelism=N] [--partitions=N] [--slots=N]
@@ -27,6 +28,7 @@
 // --words the graph of the node task tests (`support/word_graph.hpp`), with
 // --word-states its stateful graph (`word_graph::build_stateful`), with
 // --word-joins its joined graph (`word_graph::build_joined`), with
+// --word-mixed its mixed graph (`word_graph::build_mixed`), with
 // --word-moves its moved graph (`word_graph::build_moved`). The driver
 // (the tests' executable) is another program: both say they are the
 // application "state-node-tests" (I with --app-id). With --tls it talks TLS only,
@@ -205,6 +207,7 @@ int main(int argc, char** argv) {
   bool words = false;
   bool word_states = false;
   bool word_joins = false;
+  bool word_mixed = false;
   bool word_moves = false;
   std::string driver;
   std::string drive_nodes;
@@ -256,6 +259,8 @@ int main(int argc, char** argv) {
       word_states = true;
     else if (arg == "--word-joins")
       word_joins = true;
+    else if (arg == "--word-mixed")
+      word_mixed = true;
     else if (arg == "--word-moves")
       word_moves = true;
     else if (arg.rfind("--driver=", 0) == 0)
@@ -331,6 +336,10 @@ int main(int argc, char** argv) {
       g.totals.foreach_rdd([](const rdd<test::word_graph::count>&) {});
     } else if (word_joins) {
       test::word_graph::build_joined(
+        ssc, std::make_shared<rdd_queue<std::string>>())
+        .foreach_rdd([](const rdd<test::word_graph::count>&) {});
+    } else if (word_mixed) {
+      test::word_graph::build_mixed(
         ssc, std::make_shared<rdd_queue<std::string>>())
         .foreach_rdd([](const rdd<test::word_graph::count>&) {});
     } else if (word_moves) {

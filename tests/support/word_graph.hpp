@@ -17,9 +17,10 @@ namespace caf_stream::test {
 /// counts over a queue of lines, in 3 reduce partitions; or a windowed count
 /// and running totals over the same words (`build_stateful`,
 /// `state_node_child --word-states`); or each word's count squared through
-/// a join (`build_joined`, `state_node_child --word-joins`); or the word
-/// counts after a repartition (`build_moved`, `state_node_child
-/// --word-moves`).
+/// a join (`build_joined`, `state_node_child --word-joins`), or through a
+/// join of the counts with the words (`build_mixed`, `state_node_child
+/// --word-mixed`); or the word counts after a repartition (`build_moved`,
+/// `state_node_child --word-moves`).
 struct word_graph {
   using count = std::pair<std::string, int64_t>;
 
@@ -79,6 +80,22 @@ struct word_graph {
                std::shared_ptr<rdd_queue<std::string>> lines) {
     auto words = ones(ssc, std::move(lines));
     return words.join(words, 3)
+      .map([](const std::pair<std::string, std::pair<int64_t, int64_t>>& x) {
+        return count{x.first, x.second.first * x.second.second};
+      })
+      .reduce_by_key(sum, 3);
+  }
+
+  /// The mixed graph: each batch's word counts (in 2 partitions) joined
+  /// with its words (each occurrence's `(w, 1)`), in 3 partitions, then
+  /// summed per word: a word's count squared, as in the joined graph. The
+  /// join's map stage reads a shuffle's partitions and the input's at once.
+  static dstream<count>
+  build_mixed(streaming_context& ssc,
+              std::shared_ptr<rdd_queue<std::string>> lines) {
+    auto words = ones(ssc, std::move(lines));
+    return words.reduce_by_key(sum, 2)
+      .join(words, 3)
       .map([](const std::pair<std::string, std::pair<int64_t, int64_t>>& x) {
         return count{x.first, x.second.first * x.second.second};
       })

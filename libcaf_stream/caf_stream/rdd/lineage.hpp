@@ -39,12 +39,22 @@ const rdd_node_base* map_task_reduced_input(const rdd_node_base& shuffle,
                                             size_t task, size_t& index);
 
 /// Whether each map task of `shuffle` reads one partition of another
-/// shuffle and nothing else (`map_task_reduced_input`), of shuffles whose
-/// reduced partitions serialize (`takes_reduced`): another node then
-/// runs the tasks from those partitions alone (`reduced_input`), which the
-/// driver computed. Spark's tasks of a later stage read the earlier
-/// stage's output as well, from wherever it is.
+/// shuffle (`map_task_reduced_input`), of shuffles whose reduced
+/// partitions serialize (`takes_reduced`), or one partition of an input
+/// (`map_task_input`; a join of a count with the batch's records), and at
+/// least one reads a shuffle's: another node then runs the tasks from
+/// those partitions (`reduced_input`), which the driver computed, and the
+/// batch's inputs. Spark's tasks of a later stage read the earlier stage's
+/// output as well, from wherever it is.
 bool map_tasks_read_reduced(const rdd_node_base& shuffle);
+
+/// The partitions of the batch's inputs that map tasks `tasks` of a
+/// shuffle whose tasks read reduced partitions (`map_tasks_read_reduced`)
+/// read besides, in order, each once: the tasks that read an input's
+/// partition `i` read `i` (of whichever input).
+std::vector<uint32_t>
+map_tasks_input_partitions(const rdd_node_base& shuffle,
+                           const std::vector<uint32_t>& tasks);
 
 /// Partition `index` of the shuffle at `path` below a map stage's shuffle,
 /// as bytes (`rdd_node_base::use_reduced`): what a map task of a stage that

@@ -194,15 +194,33 @@ bool map_tasks_read_reduced(const rdd_node_base& shuffle) {
   size_t num_tasks = 0;
   for (auto* parent : shuffle.parents())
     num_tasks += parent->num_partitions();
-  if (num_tasks == 0)
-    return false;
+  bool reads_shuffle = false;
   for (size_t i = 0; i < num_tasks; ++i) {
     size_t index = 0;
-    auto* input = map_task_reduced_input(shuffle, i, index);
-    if (input == nullptr || !input->takes_reduced())
+    if (auto* read = map_task_reduced_input(shuffle, i, index)) {
+      if (!read->takes_reduced())
+        return false;
+      reads_shuffle = true;
+    } else if (map_task_input(shuffle, i, index) == nullptr) {
       return false;
+    }
   }
-  return true;
+  return reads_shuffle;
+}
+
+std::vector<uint32_t>
+map_tasks_input_partitions(const rdd_node_base& shuffle,
+                           const std::vector<uint32_t>& tasks) {
+  std::vector<uint32_t> result;
+  for (auto i : tasks) {
+    size_t index = 0;
+    if (map_task_reduced_input(shuffle, i, index) == nullptr
+        && map_task_input(shuffle, i, index) != nullptr)
+      result.push_back(static_cast<uint32_t>(index));
+  }
+  std::sort(result.begin(), result.end());
+  result.erase(std::unique(result.begin(), result.end()), result.end());
+  return result;
 }
 
 bool result_tasks_portable(const rdd_node_base& node, result_form form) {
