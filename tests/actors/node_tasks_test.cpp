@@ -142,6 +142,19 @@ void check_squares(collected& out) {
   CHECK(out.failures().empty());
 }
 
+// Checks that the executor logged each of `tasks` ("map tasks of stream
+// 3") as run on each of `nodes`, and none run on the driver or again
+// elsewhere.
+void check_ran_on(const support::log_capture& log,
+                  const std::vector<std::string>& tasks,
+                  const std::vector<std::string>& nodes) {
+  for (const auto& node : nodes)
+    for (const auto& what : tasks)
+      CHECK(log.contains(what + " ran on the worker node " + node));
+  CHECK_FALSE(log.contains("run on the driver"));
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
+
 // A worker node process serving the word count graph; `flags` as
 // `state_node_child` takes them ("--word-states": the stateful graph).
 struct worker_node : support::node_child {
@@ -228,6 +241,30 @@ struct driver {
   std::shared_ptr<collected> out;
   std::unique_ptr<streaming_context> ssc;
 };
+
+// Runs graph `g` (both nodes started with `flag`) and kills node a once
+// the executor sent it map tasks of stream `stream` in batch 2: a stage
+// whose tasks read an earlier shuffle's partitions, which went with them.
+// Node a dies with them, or with their buckets: they run again on node b,
+// and every batch's squares are exact.
+void check_killed_with_tasks(graph g, const std::string& flag,
+                             int stream) {
+  support::debug_log debug{"executor"};
+  worker_node a{{flag}};
+  worker_node b{{flag}};
+  driver d{driver_options({a.address, b.address}), g};
+  d.run_batch(1);
+  // What the executor logs from batch 2 on.
+  support::log_capture log{"executor"};
+  d.start_batch(2);
+  auto tasks = "map tasks of stream " + std::to_string(stream);
+  REQUIRE(log.wait_for(tasks + " sent to the worker node " + a.address));
+  a.proc.kill();
+  d.out->wait_for(2);
+  d.run_batches(3, input.size());
+  check_squares(*d.out);
+  CHECK(log.contains(tasks + " ran on the worker node " + b.address));
+}
 
 // Two worker nodes, and the executor's log with its debug lines (which
 // name where map tasks ran).
@@ -604,18 +641,10 @@ TEST_CASE("a join's map and reduce tasks run on two worker nodes, which "
   // its 3 reduce tasks on both nodes. The count after it (stream 5): its 3
   // map tasks read the join's partitions, which went to the nodes with
   // them, and its 3 reduce tasks, on both nodes too.
-  for (const auto& node : {a.address, b.address}) {
-    CHECK(log.contains("map tasks of stream 3 ran on the worker node "
-                       + node));
-    CHECK(log.contains("reduce tasks of stream 3 ran on the worker node "
-                       + node));
-    CHECK(log.contains("map tasks of stream 5 ran on the worker node "
-                       + node));
-    CHECK(log.contains("reduce tasks of stream 5 ran on the worker node "
-                       + node));
-  }
-  CHECK_FALSE(log.contains("run on the driver"));
-  CHECK_FALSE(log.contains("run again elsewhere"));
+  check_ran_on(log,
+               {"map tasks of stream 3", "reduce tasks of stream 3",
+                "map tasks of stream 5", "reduce tasks of stream 5"},
+               {a.address, b.address});
 }
 
 TEST_CASE("a join of the counts with the words runs its map tasks, which "
@@ -632,39 +661,10 @@ TEST_CASE("a join of the counts with the words runs its map tasks, which "
   // The counts (stream 3), and the join (stream 4): its 6 map tasks (2
   // read the counts' partitions, 4 the batch's lines) and its 3 reduce
   // tasks, on both nodes.
-  for (const auto& node : {a.address, b.address}) {
-    CHECK(log.contains("map tasks of stream 3 ran on the worker node "
-                       + node));
-    CHECK(log.contains("map tasks of stream 4 ran on the worker node "
-                       + node));
-    CHECK(log.contains("reduce tasks of stream 4 ran on the worker node "
-                       + node));
-  }
-  CHECK_FALSE(log.contains("run on the driver"));
-  CHECK_FALSE(log.contains("run again elsewhere"));
-}
-
-TEST_CASE("a worker node killed once the join of the counts with the "
-          "words sent it map tasks: they run again on the other node, with "
-          "the partitions they read, exact",
-          "[actors][nodes][tasks]") {
-  support::debug_log debug{"executor"};
-  worker_node a{{"--word-mixed"}};
-  worker_node b{{"--word-mixed"}};
-  driver d{driver_options({a.address, b.address}), graph::mixed};
-  d.run_batch(1);
-  support::log_capture log{"executor"};
-  d.start_batch(2);
-  // The join's map tasks read the counts' partitions and the lines': node
-  // a dies with them, or with their buckets.
-  REQUIRE(log.wait_for("map tasks of stream 4 sent to the worker node "
-                       + a.address));
-  a.proc.kill();
-  d.out->wait_for(2);
-  d.run_batches(3, input.size());
-  check_squares(*d.out);
-  CHECK(log.contains("map tasks of stream 4 ran on the worker node "
-                     + b.address));
+  check_ran_on(log,
+               {"map tasks of stream 3", "map tasks of stream 4",
+                "reduce tasks of stream 4"},
+               {a.address, b.address});
 }
 
 TEST_CASE("the count after a repartition runs its map and reduce tasks "
@@ -681,37 +681,24 @@ TEST_CASE("the count after a repartition runs its map and reduce tasks "
   // The repartition (stream 2): its 4 map tasks on both nodes; the driver
   // reads its buckets. The count (stream 4): its 2 map tasks read the
   // repartition's partitions, which went to the nodes with them, and its 3
-  // reduce tasks, on the nodes too.
-  for (const auto& node : {a.address, b.address})
-    CHECK(log.contains("map tasks of stream 2 ran on the worker node "
-                       + node));
-  CHECK(log.contains("map tasks of stream 4 ran on the worker node "));
-  CHECK(log.contains("reduce tasks of stream 4 ran on the worker node "));
-  CHECK_FALSE(log.contains("run on the driver"));
-  CHECK_FALSE(log.contains("run again elsewhere"));
+  // reduce tasks, on both nodes too.
+  check_ran_on(log,
+               {"map tasks of stream 2", "map tasks of stream 4",
+                "reduce tasks of stream 4"},
+               {a.address, b.address});
 }
 
 TEST_CASE("a worker node killed once the count after a join sent it map "
           "tasks: they run again on the other node, exact",
           "[actors][nodes][tasks]") {
-  support::debug_log debug{"executor"};
-  worker_node a{{"--word-joins"}};
-  worker_node b{{"--word-joins"}};
-  driver d{driver_options({a.address, b.address}), graph::joined};
-  d.run_batch(1);
-  // What the executor logs from batch 2 on.
-  support::log_capture log{"executor"};
-  d.start_batch(2);
-  // The count's map tasks read the join's partitions, which went with
-  // them: node a dies with them, or with their buckets.
-  REQUIRE(log.wait_for("map tasks of stream 5 sent to the worker node "
-                       + a.address));
-  a.proc.kill();
-  d.out->wait_for(2);
-  d.run_batches(3, input.size());
-  check_squares(*d.out);
-  CHECK(log.contains("map tasks of stream 5 ran on the worker node "
-                     + b.address));
+  check_killed_with_tasks(graph::joined, "--word-joins", 5);
+}
+
+TEST_CASE("a worker node killed once the join of the counts with the "
+          "words sent it map tasks: they run again on the other node, with "
+          "the partitions they read, exact",
+          "[actors][nodes][tasks]") {
+  check_killed_with_tasks(graph::mixed, "--word-mixed", 4);
 }
 
 TEST_CASE("a worker node that joins at run time gets map tasks from the "
