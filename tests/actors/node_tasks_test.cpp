@@ -142,19 +142,6 @@ void check_squares(collected& out) {
   CHECK(out.failures().empty());
 }
 
-// Checks that the executor logged each of `tasks` ("map tasks of stream
-// 3") as run on each of `nodes`, and none run on the driver or again
-// elsewhere.
-void check_ran_on(const support::log_capture& log,
-                  const std::vector<std::string>& tasks,
-                  const std::vector<std::string>& nodes) {
-  for (const auto& node : nodes)
-    for (const auto& what : tasks)
-      CHECK(log.contains(what + " ran on the worker node " + node));
-  CHECK_FALSE(log.contains("run on the driver"));
-  CHECK_FALSE(log.contains("run again elsewhere"));
-}
-
 // A worker node process serving the word count graph; `flags` as
 // `state_node_child` takes them ("--word-states": the stateful graph).
 struct worker_node : support::node_child {
@@ -241,6 +228,27 @@ struct driver {
   std::shared_ptr<collected> out;
   std::unique_ptr<streaming_context> ssc;
 };
+
+// Runs every batch of graph `g` on two worker nodes started with `flag`
+// and checks the output (`check(collected&)`), and that the executor
+// logged each of `tasks` ("map tasks of stream 3") as run on both nodes,
+// and none run on the driver or again elsewhere.
+template <class Check>
+void check_on_two_nodes(graph g, const std::string& flag, Check check,
+                        const std::vector<std::string>& tasks) {
+  support::log_capture log{"executor"};
+  support::debug_log debug{"executor"};
+  worker_node a{{flag}};
+  worker_node b{{flag}};
+  driver d{driver_options({a.address, b.address}), g};
+  d.run_batches(1, input.size());
+  check(*d.out);
+  for (const auto& node : {a.address, b.address})
+    for (const auto& what : tasks)
+      CHECK(log.contains(what + " ran on the worker node " + node));
+  CHECK_FALSE(log.contains("run on the driver"));
+  CHECK_FALSE(log.contains("run again elsewhere"));
+}
 
 // Runs graph `g` (both nodes started with `flag`) and kills node a once
 // the executor sent it map tasks of stream `stream` in batch 2: a stage
@@ -630,62 +638,40 @@ TEST_CASE("a join's map and reduce tasks run on two worker nodes, which "
           "fetch each other's buckets, and so do those of the count after "
           "it, and give the output of one process",
           "[actors][nodes][tasks]") {
-  support::log_capture log{"executor"};
-  support::debug_log debug{"executor"};
-  worker_node a{{"--word-joins"}};
-  worker_node b{{"--word-joins"}};
-  driver d{driver_options({a.address, b.address}), graph::joined};
-  d.run_batches(1, input.size());
-  check_squares(*d.out);
   // The join (stream 3): its 8 map tasks (4 partitions on each side) and
   // its 3 reduce tasks on both nodes. The count after it (stream 5): its 3
   // map tasks read the join's partitions, which went to the nodes with
   // them, and its 3 reduce tasks, on both nodes too.
-  check_ran_on(log,
-               {"map tasks of stream 3", "reduce tasks of stream 3",
-                "map tasks of stream 5", "reduce tasks of stream 5"},
-               {a.address, b.address});
+  check_on_two_nodes(graph::joined, "--word-joins", check_squares,
+                     {"map tasks of stream 3", "reduce tasks of stream 3",
+                      "map tasks of stream 5", "reduce tasks of stream 5"});
 }
 
 TEST_CASE("a join of the counts with the words runs its map tasks, which "
           "read a shuffle's partitions and the input's, and its reduce "
           "tasks on two worker nodes, and gives the output of one process",
           "[actors][nodes][tasks]") {
-  support::log_capture log{"executor"};
-  support::debug_log debug{"executor"};
-  worker_node a{{"--word-mixed"}};
-  worker_node b{{"--word-mixed"}};
-  driver d{driver_options({a.address, b.address}), graph::mixed};
-  d.run_batches(1, input.size());
-  check_squares(*d.out);
   // The counts (stream 3), and the join (stream 4): its 6 map tasks (2
   // read the counts' partitions, 4 the batch's lines) and its 3 reduce
   // tasks, on both nodes.
-  check_ran_on(log,
-               {"map tasks of stream 3", "map tasks of stream 4",
-                "reduce tasks of stream 4"},
-               {a.address, b.address});
+  check_on_two_nodes(graph::mixed, "--word-mixed", check_squares,
+                     {"map tasks of stream 3", "map tasks of stream 4",
+                      "reduce tasks of stream 4"});
 }
 
 TEST_CASE("the count after a repartition runs its map and reduce tasks "
           "on two worker nodes, from the repartitioned words, and gives "
           "the counts of one process",
           "[actors][nodes][tasks]") {
-  support::log_capture log{"executor"};
-  support::debug_log debug{"executor"};
-  worker_node a{{"--word-moves"}};
-  worker_node b{{"--word-moves"}};
-  driver d{driver_options({a.address, b.address}), graph::moved};
-  d.run_batches(1, input.size());
-  check_counts(*d.out, input.size());
   // The repartition (stream 2): its 4 map tasks on both nodes; the driver
   // reads its buckets. The count (stream 4): its 2 map tasks read the
   // repartition's partitions, which went to the nodes with them, and its 3
   // reduce tasks, on both nodes too.
-  check_ran_on(log,
-               {"map tasks of stream 2", "map tasks of stream 4",
-                "reduce tasks of stream 4"},
-               {a.address, b.address});
+  check_on_two_nodes(
+    graph::moved, "--word-moves",
+    [](collected& out) { check_counts(out, input.size()); },
+    {"map tasks of stream 2", "map tasks of stream 4",
+     "reduce tasks of stream 4"});
 }
 
 TEST_CASE("a worker node killed once the count after a join sent it map "

@@ -79,11 +79,7 @@ struct word_graph {
   build_joined(streaming_context& ssc,
                std::shared_ptr<rdd_queue<std::string>> lines) {
     auto words = ones(ssc, std::move(lines));
-    return words.join(words, 3)
-      .map([](const std::pair<std::string, std::pair<int64_t, int64_t>>& x) {
-        return count{x.first, x.second.first * x.second.second};
-      })
-      .reduce_by_key(sum, 3);
+    return products(words.join(words, 3));
   }
 
   /// The mixed graph: each batch's word counts (in 2 partitions) joined
@@ -94,12 +90,7 @@ struct word_graph {
   build_mixed(streaming_context& ssc,
               std::shared_ptr<rdd_queue<std::string>> lines) {
     auto words = ones(ssc, std::move(lines));
-    return words.reduce_by_key(sum, 2)
-      .join(words, 3)
-      .map([](const std::pair<std::string, std::pair<int64_t, int64_t>>& x) {
-        return count{x.first, x.second.first * x.second.second};
-      })
-      .reduce_by_key(sum, 3);
+    return products(words.reduce_by_key(sum, 2).join(words, 3));
   }
 
   /// The moved graph: each batch's words spread over 2 partitions
@@ -118,6 +109,17 @@ struct word_graph {
 private:
   static int64_t sum(int64_t a, int64_t b) {
     return a + b;
+  }
+
+  // Each word's joined values multiplied, summed per word in 3 partitions.
+  static dstream<count>
+  products(const dstream<std::pair<std::string, std::pair<int64_t, int64_t>>>&
+             joined) {
+    return joined
+      .map([](const std::pair<std::string, std::pair<int64_t, int64_t>>& x) {
+        return count{x.first, x.second.first * x.second.second};
+      })
+      .reduce_by_key(sum, 3);
   }
 
   static dstream<count> ones(streaming_context& ssc,
