@@ -48,10 +48,10 @@ const rdd_node_base* map_task_reduced_input(const rdd_node_base& shuffle,
 /// output as well, from wherever it is.
 bool map_tasks_read_reduced(const rdd_node_base& shuffle);
 
-/// The partitions of the batch's inputs that map tasks `tasks` of a
-/// shuffle whose tasks read reduced partitions (`map_tasks_read_reduced`)
-/// read besides, in order, each once: the tasks that read an input's
-/// partition `i` read `i` (of whichever input).
+/// The partitions of the inputs that map tasks `tasks` of `shuffle` read
+/// besides other shuffles' (`map_tasks_read_reduced`), sorted, each once.
+/// With several inputs, `i` stands for partition `i` of each: a node then
+/// gets some partitions that its tasks do not read.
 std::vector<uint32_t>
 map_tasks_input_partitions(const rdd_node_base& shuffle,
                            const std::vector<uint32_t>& tasks);
