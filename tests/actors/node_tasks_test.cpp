@@ -254,9 +254,10 @@ void check_on_two_nodes(graph g, const std::string& flag, Check check,
 // the executor sent it map tasks of stream `stream` in batch 2: a stage
 // whose tasks read an earlier shuffle's partitions, which went with them.
 // Node a dies with them, or with their buckets: they run again on node b,
-// and every batch's squares are exact.
-void check_killed_with_tasks(graph g, const std::string& flag,
-                             int stream) {
+// and every batch's output passes `check(collected&)`.
+template <class Check>
+void check_killed_with_tasks(graph g, const std::string& flag, int stream,
+                             Check check) {
   support::debug_log debug{"executor"};
   worker_node a{{flag}};
   worker_node b{{flag}};
@@ -270,7 +271,7 @@ void check_killed_with_tasks(graph g, const std::string& flag,
   a.proc.kill();
   d.out->wait_for(2);
   d.run_batches(3, input.size());
-  check_squares(*d.out);
+  check(*d.out);
   CHECK(log.contains(tasks + " ran on the worker node " + b.address));
 }
 
@@ -677,14 +678,23 @@ TEST_CASE("the count after a repartition runs its map and reduce tasks "
 TEST_CASE("a worker node killed once the count after a join sent it map "
           "tasks: they run again on the other node, exact",
           "[actors][nodes][tasks]") {
-  check_killed_with_tasks(graph::joined, "--word-joins", 5);
+  check_killed_with_tasks(graph::joined, "--word-joins", 5, check_squares);
 }
 
 TEST_CASE("a worker node killed once the join of the counts with the "
           "words sent it map tasks: they run again on the other node, with "
           "the partitions they read, exact",
           "[actors][nodes][tasks]") {
-  check_killed_with_tasks(graph::mixed, "--word-mixed", 4);
+  check_killed_with_tasks(graph::mixed, "--word-mixed", 4, check_squares);
+}
+
+TEST_CASE("a worker node killed once the count after a repartition sent "
+          "it map tasks: they run again on the other node, with the "
+          "repartition's partitions they read, exact",
+          "[actors][nodes][tasks]") {
+  check_killed_with_tasks(
+    graph::moved, "--word-moves", 4,
+    [](collected& out) { check_counts(out, input.size()); });
 }
 
 TEST_CASE("a worker node that joins at run time gets map tasks from the "
