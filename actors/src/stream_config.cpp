@@ -7,6 +7,7 @@
 #include <optional>
 #include <regex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "caf/config_option_adder.hpp"
@@ -265,6 +266,14 @@ void set_stream_middleman_defaults(caf::actor_system_config& cfg) {
   using namespace std::chrono_literals;
   cfg.set("middleman.heartbeat-interval", caf::timespan{1s});
   cfg.set("middleman.connection-timeout", caf::timespan{5s});
+  // CAF deserializes a remote message on one of `middleman.workers`
+  // (min(3, cores / 4) + 1), else in the multiplexer's thread. Under 8
+  // cores that is one worker, which adds a copy of each payload and a
+  // hand-off per message and little parallelism: a batch's input to a
+  // node is megabytes (measured: `nodes_bench`, CPU per batch of the
+  // driver and its nodes 1.34 -> 1.28 times the one process's).
+  if (std::thread::hardware_concurrency() < 8)
+    cfg.set("middleman.workers", size_t{0});
 }
 
 void load_node_modules(caf::actor_system_config& cfg) {

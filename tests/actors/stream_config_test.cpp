@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "caf/config_option_adder.hpp"
@@ -215,6 +216,27 @@ TEST_CASE("nodes send heartbeats unless told otherwise, and stream.app-id "
   CHECK(timespan(cfg, "middleman.heartbeat-interval")
         == caf::timespan{milliseconds(200)});
   CHECK(read_stream_options(cfg).app_id == "word-count");
+}
+
+TEST_CASE("under 8 cores remote messages deserialize in the multiplexer's "
+          "thread unless told otherwise",
+          "[actors][stream_config]") {
+  auto workers = [](const app_config& cfg) {
+    return caf::get_if<size_t>(&cfg, "middleman.workers");
+  };
+  app_config defaults;
+  REQUIRE(parse(defaults, {}) == "");
+  if (std::thread::hardware_concurrency() < 8) {
+    REQUIRE(workers(defaults));
+    CHECK(*workers(defaults) == 0);
+  } else {
+    // CAF's own default: min(3, cores / 4) + 1.
+    CHECK(!workers(defaults));
+  }
+  app_config cfg;
+  REQUIRE(parse(cfg, {"--middleman.workers=2"}) == "");
+  REQUIRE(workers(cfg));
+  CHECK(*workers(cfg) == 2);
 }
 
 TEST_CASE("stream.nodes names the worker nodes, and stream.state-nodes is "

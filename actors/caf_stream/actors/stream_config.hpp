@@ -28,14 +28,14 @@ void add_stream_message_types(caf::actor_system_config& cfg);
 /// calls it; call it from your own config otherwise.
 void set_stream_scheduler_defaults(caf::actor_system_config& cfg);
 
-/// Sets the middleman defaults that let a node notice a peer that froze:
-/// CAF 0.17 sends no heartbeats by default, so a hung node (SIGSTOP, a
-/// dead host behind a live route) is never noticed. Sets
-/// `middleman.heartbeat-interval` to 1 s and `middleman.connection-timeout`
-/// to 5 s; the command line and the config file still override them. Both
-/// sides of a connection need the heartbeats (a timeout without them drops
-/// healthy links). `stream_config` calls it; call it from your own config
-/// otherwise.
+/// Sets the middleman defaults: heartbeats, which CAF 0.17 does not send by
+/// default, so that a node notices a hung peer (SIGSTOP, a dead host behind
+/// a live route): `middleman.heartbeat-interval` 1 s and
+/// `middleman.connection-timeout` 5 s, needed on both sides of a link; and
+/// under 8 cores `middleman.workers` 0 (messages deserialize in the
+/// multiplexer's thread, without the copy CAF's one worker makes). The
+/// command line and the config file still override them. `stream_config`
+/// calls it; call it from your own config otherwise.
 void set_stream_middleman_defaults(caf::actor_system_config& cfg);
 
 /// Loads CAF's middleman into `cfg`, and the OpenSSL manager too when one of
