@@ -7,9 +7,10 @@
 // half the task slots each, at least one) over CAF's middleman on
 // 127.0.0.1 (`stream.task.placement = workers`). Every batch's counts are
 // checked against the words pushed.
-// Prints lines/s of both, their ratio, and the bytes a shuffle moves per
-// word at most (the batch's input to each node, the buckets to the reduce
-// tasks, the reduced records to the driver), the bytes per word sent
+// Prints lines/s of both, their ratio (and each pair of runs' with their
+// median), and the bytes a shuffle moves per word at most (the batch's
+// input to each node, the buckets to the reduce tasks, the reduced
+// records to the driver), the bytes per word sent
 // over the loopback interface in the nodes' fastest run, measured, and the
 // CPU time per batch of the fastest runs: the one process's, and the
 // driver's and the nodes' (`getrusage` and /proc/<pid>/stat), which on a
@@ -422,18 +423,69 @@ timed_run faster(timed_run x, timed_run y) {
   return x.seconds <= y.seconds ? std::move(x) : std::move(y);
 }
 
+// The fastest run of the one process and of the driver with the worker
+// nodes, and each pair's ratio (the one process's time over the nodes'
+// run right after it: their lines/s ratio).
+struct fastest {
+  timed_run one{1e9, {}};
+  timed_run two{1e9, {}};
+  std::vector<double> pair_ratios;
+
+  // The pairs' median ratio: on a machine whose speed drifts from run to
+  // run, steadier than the fastest runs' ratio, which more runs tilt
+  // towards the one process (README, "remote messages deserialized in
+  // place").
+  double median_ratio() const {
+    auto xs = pair_ratios;
+    std::sort(xs.begin(), xs.end());
+    auto n = xs.size();
+    if (n == 0)
+      return 0;
+    return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
+  }
+
+  // "0.72x, 0.80x, 0.77x; median 0.77x".
+  std::string ratios_text() const {
+    std::string result;
+    char buf[32];
+    for (auto x : pair_ratios) {
+      std::snprintf(buf, sizeof(buf), "%s%.2fx", result.empty() ? "" : ", ",
+                    x);
+      result += buf;
+    }
+    std::snprintf(buf, sizeof(buf), "; median %.2fx", median_ratio());
+    return result + buf;
+  }
+
+  // Its JSON fields, after a comma.
+  std::string json() const {
+    std::string result = ",\"pair_ratios\":[";
+    char buf[32];
+    for (size_t i = 0; i < pair_ratios.size(); ++i) {
+      std::snprintf(buf, sizeof(buf), "%s%.3f", i == 0 ? "" : ",",
+                    pair_ratios[i]);
+      result += buf;
+    }
+    std::snprintf(buf, sizeof(buf), "],\"median_pair_ratio\":%.3f",
+                  median_ratio());
+    return result + buf;
+  }
+};
+
 // The fastest of `repeats` runs of the one process (`run(false)`) and of
 // the driver with the worker nodes (`run(true)`), alternating, so that both
 // see the same load.
 template <class Run>
-std::pair<timed_run, timed_run> fastest_runs(size_t repeats, Run run) {
-  timed_run one{1e9, {}};
-  timed_run two{1e9, {}};
+fastest fastest_runs(size_t repeats, Run run) {
+  fastest result;
   for (size_t i = 0; i < repeats; ++i) {
-    one = faster(std::move(one), run(false));
-    two = faster(std::move(two), run(true));
+    auto one = run(false);
+    auto two = run(true);
+    result.pair_ratios.push_back(one.seconds / two.seconds);
+    result.one = faster(std::move(result.one), std::move(one));
+    result.two = faster(std::move(result.two), std::move(two));
   }
-  return {std::move(one), std::move(two)};
+  return result;
 }
 
 // "driver 12, 127.0.0.1:4301 40, ..." (and the failed ones, if any).
@@ -788,12 +840,14 @@ int main(int argc, char** argv) {
   if (src.receivers) {
     auto replication = bench::arg(argc, argv, "replication", 1);
     try {
-      auto [one_best, best] = fastest_runs(repeats, [&](bool on_nodes) {
+      auto runs = fastest_runs(repeats, [&](bool on_nodes) {
         return on_nodes ? run_received(src, partitions, workers, nodes,
                                        started.pids(), replication)
                         : run_received(src, partitions, workers, {}, {},
                                        replication);
       });
+      const auto& one_best = runs.one;
+      const auto& best = runs.two;
       auto one = one_best.seconds;
       auto two = best.seconds;
       auto total = static_cast<double>(2 * src.per_receiver);
@@ -808,6 +862,9 @@ int main(int argc, char** argv) {
                   total / two, one / two);
       std::printf("nodes: tasks by executor in the nodes' fastest run: %s\n",
                   tasks_text(best.tasks).c_str());
+      std::printf("nodes: lines/s ratio of each pair of runs (one process, "
+                  "then the nodes): %s\n",
+                  runs.ratios_text().c_str());
       auto wire = static_cast<double>(best.wire_bytes) / total;
       std::printf("nodes: %.1f bytes per line sent over the loopback in the "
                   "nodes' fastest run (/proc/net/dev: every process's, TCP/IP "
@@ -819,10 +876,11 @@ int main(int argc, char** argv) {
                   "\"block_lines\":%zu,\"replication\":%zu,"
                   "\"workers\":%zu,\"one_process_lines_per_s\":%.0f,"
                   "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f,"
-                  "\"wire_bytes_per_line\":%.1f%s,\"tasks\":%s}\n",
+                  "\"wire_bytes_per_line\":%.1f%s%s,\"tasks\":%s}\n",
                   workload.c_str(), 2 * src.per_receiver, src.block_lines,
                   replication, workers, total / one, total / two, one / two,
-                  wire, cpu.json().c_str(), tasks_json(best.tasks).c_str());
+                  wire, runs.json().c_str(), cpu.json().c_str(),
+                  tasks_json(best.tasks).c_str());
     } catch (const std::exception& e) {
       std::cerr << "nodes_bench: " << e.what() << '\n';
       return 1;
@@ -830,11 +888,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    auto [one_best, best] = fastest_runs(repeats, [&](bool on_nodes) {
+    auto runs = fastest_runs(repeats, [&](bool on_nodes) {
       return on_nodes ? run(lines, batches, partitions, workers, nodes,
                             started.pids())
                       : run(lines, batches, partitions, workers, {}, {});
     });
+    const auto& one_best = runs.one;
+    const auto& best = runs.two;
     auto one = one_best.seconds;
     auto two = best.seconds;
     auto total = static_cast<double>(num_lines * batches);
@@ -852,6 +912,9 @@ int main(int argc, char** argv) {
                 total / two, one / two, bytes);
     std::printf("nodes: tasks by executor in the nodes' fastest run: %s\n",
                 tasks_text(best.tasks).c_str());
+    std::printf("nodes: lines/s ratio of each pair of runs (one process, "
+                "then the nodes): %s\n",
+                runs.ratios_text().c_str());
     std::printf("nodes: %.1f bytes per word sent over the loopback in the "
                 "nodes' fastest run (/proc/net/dev: every process's, TCP/IP "
                 "headers and the tasks' messages included)\n",
@@ -861,11 +924,11 @@ int main(int argc, char** argv) {
                 "\"partitions\":%zu,\"workers\":%zu,"
                 "\"one_process_lines_per_s\":%.0f,"
                 "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f,"
-                "\"bytes_per_word\":%.2f,\"wire_bytes_per_word\":%.2f%s,"
+                "\"bytes_per_word\":%.2f,\"wire_bytes_per_word\":%.2f%s%s,"
                 "\"tasks\":%s}\n",
                 num_lines, batches, partitions, workers, total / one,
-                total / two, one / two, bytes, wire, cpu.json().c_str(),
-                tasks_json(best.tasks).c_str());
+                total / two, one / two, bytes, wire, runs.json().c_str(),
+                cpu.json().c_str(), tasks_json(best.tasks).c_str());
   } catch (const std::exception& e) {
     std::cerr << "nodes_bench: " << e.what() << '\n';
     return 1;
