@@ -10,11 +10,11 @@
 // Prints lines/s of both, their ratio (and each pair of runs' with their
 // median), and the bytes a shuffle moves per word at most (the batch's
 // input to each node, the buckets to the reduce tasks, the reduced
-// records to the driver), the bytes per word sent
-// over the loopback interface in the nodes' fastest run, measured, and the
-// CPU time per batch of the fastest runs: the one process's, and the
-// driver's and the nodes' (`getrusage` and /proc/<pid>/stat), which on a
-// machine whose cores the processes share bounds the ratio.
+// records to the driver), the bytes per word sent over the loopback
+// interface in the nodes' fastest run, measured, and the CPU time per
+// batch of the fastest runs: the one process's, and the driver's and the
+// nodes' (`getrusage` and /proc/<pid>/stat), which on a machine whose
+// cores the processes share bounds the ratio.
 //
 // With --source=receivers the lines come from 2 receivers instead, one
 // per worker node, each of which stores --batches x --lines / 2 lines of
