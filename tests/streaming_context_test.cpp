@@ -6,7 +6,9 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -46,6 +48,43 @@ TEST_CASE("the graph is frozen after start", "[context]") {
   p.context().stop();
   CHECK_THROWS_WITH(s.map([](int x) { return x; }),
                     Catch::Contains("after stopping a context is not supported"));
+}
+
+TEST_CASE("a context's graph goes with it although an output holds a "
+          "handle of its own stream",
+          "[context]") {
+  // Spark's `stream.foreachRDD { ... stream.slice(...) }`: the output's
+  // function holds the stream, whose handle holds the graph, which holds
+  // the output.
+  std::weak_ptr<detail::dstream_graph> graph;
+  std::vector<size_t> sliced;
+  {
+    test::pipeline<int> p;
+    auto& ssc = p.context();
+    auto q = std::make_shared<rdd_queue<int>>();
+    for (int k = 1; k <= 3; ++k)
+      q->push(ssc.parallelize(std::vector<int>{k}, 1));
+    auto s = ssc.queue_stream(q);
+    s.foreach_rdd([s, &sliced](const rdd<int>&, caf_stream::time t) {
+      sliced.push_back(s.slice(t - std::chrono::seconds(1), t).size());
+    });
+    graph = s.graph();
+    p.run(3);
+  }
+  // The first batch has no batch before it.
+  CHECK(sliced == std::vector<size_t>{1, 2, 2});
+  CHECK(graph.expired());
+  // A handle kept past its context keeps the graph, and grows it no more.
+  std::optional<dstream<int>> kept;
+  {
+    test::pipeline<int> p;
+    kept = p.context().queue_stream(std::make_shared<rdd_queue<int>>());
+    p.collect(*kept);
+    p.run(1);
+  }
+  CHECK_THROWS_WITH(
+    kept->map([](int x) { return x; }),
+    Catch::Contains("after stopping a context is not supported"));
 }
 
 TEST_CASE("start needs an output operation", "[context]") {

@@ -58,6 +58,9 @@ struct streaming_context::impl {
   std::mutex stopping;
   // The streaming UI while the context runs with it.
   std::unique_ptr<ui::web_server> ui;
+  // Whether the context served as a worker node (`serve`), whose actors
+  // its stop does not wait for.
+  bool served = false;
 };
 
 namespace {
@@ -229,6 +232,14 @@ streaming_context::~streaming_context() {
   }
   // The runtime's actors must be gone before an owned system shuts down.
   impl_->rt.reset();
+  // No actor reads the graph once the runtime's actors are gone, and an
+  // owned system waits for a worker node's actors as it goes down. Then
+  // the streams go with the context: an output that holds a handle of its
+  // own stream (to `slice` it) would keep the graph alive for good.
+  auto release = impl_->own_sys != nullptr || !impl_->served;
+  impl_.reset();
+  if (release)
+    graph_->release();
 }
 
 dstream<std::string>
@@ -382,6 +393,7 @@ uint16_t streaming_context::serve(uint16_t port, const std::string& address) {
   }
   d.state_node = std::move(node);
   d.st = impl::state::serving;
+  d.served = true;
   d.log->info("serving as a worker node on {}:{}{} ({} state streams)",
               host, *bound, actors::nodes_use_tls(*d.sys) ? " over TLS" : "",
               graph_->state_operators().size());

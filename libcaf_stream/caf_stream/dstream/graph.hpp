@@ -139,6 +139,13 @@ public:
   /// Marks the graph as stopped: it can no longer grow.
   void stop() noexcept;
 
+  /// Drops the streams, inputs, outputs and state operators once the
+  /// context that ran the graph is gone. Their functions may hold handles
+  /// of this graph's streams (an output that calls `slice`), which would
+  /// keep the graph, and all it remembers, alive for good. A handle held
+  /// elsewhere keeps its own stream and the graph.
+  void release() noexcept;
+
   /// The time before the first batch.
   time zero_time() const noexcept {
     return zero_;

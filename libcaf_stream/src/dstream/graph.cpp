@@ -425,6 +425,19 @@ void dstream_graph::stop() noexcept {
   }
 }
 
+void dstream_graph::release() noexcept {
+  state_ = state::stopped;
+  // Moved out first: a stream that goes may drop the last handle of
+  // another stream, which then finds this graph's vectors empty, not
+  // half destroyed.
+  auto nodes = std::move(nodes_);
+  auto inputs = std::move(inputs_);
+  auto receiver_inputs = std::move(receiver_inputs_);
+  auto rate_controlled_inputs = std::move(rate_controlled_inputs_);
+  auto outputs = std::move(outputs_);
+  auto state_operators = std::move(state_operators_);
+}
+
 std::map<uint32_t, generated_input> dstream_graph::generate_inputs(time t) {
   std::map<uint32_t, generated_input> result;
   for (uint32_t i = 0; i < inputs_.size(); ++i)
