@@ -509,6 +509,16 @@ std::string tasks_json(const std::map<std::string, executor_tasks>& xs) {
   return "{" + result + "}";
 }
 
+// Prints the tasks each executor ran in the nodes' fastest run and each
+// pair of runs' ratio, the lines both sources print alike.
+void print_runs(const fastest& runs) {
+  std::printf("nodes: tasks by executor in the nodes' fastest run: %s\n",
+              tasks_text(runs.two.tasks).c_str());
+  std::printf("nodes: lines/s ratio of each pair of runs (one process, "
+              "then the nodes): %s\n",
+              runs.ratios_text().c_str());
+}
+
 // Runs `batches` batches of `lines` (in `partitions` partitions) through the
 // word count, with its map stages on `nodes` (processes `pids`) if any;
 // returns the seconds from the first batch to the last one's end.
@@ -860,11 +870,7 @@ int main(int argc, char** argv) {
                   replication, workers, total / one,
                   workload == "word_count" ? "map stages" : "result stages",
                   total / two, one / two);
-      std::printf("nodes: tasks by executor in the nodes' fastest run: %s\n",
-                  tasks_text(best.tasks).c_str());
-      std::printf("nodes: lines/s ratio of each pair of runs (one process, "
-                  "then the nodes): %s\n",
-                  runs.ratios_text().c_str());
+      print_runs(runs);
       auto wire = static_cast<double>(best.wire_bytes) / total;
       std::printf("nodes: %.1f bytes per line sent over the loopback in the "
                   "nodes' fastest run (/proc/net/dev: every process's, TCP/IP "
@@ -910,11 +916,7 @@ int main(int argc, char** argv) {
                 "stages' sizes)\n",
                 batches, num_lines, partitions, workers, total / one,
                 total / two, one / two, bytes);
-    std::printf("nodes: tasks by executor in the nodes' fastest run: %s\n",
-                tasks_text(best.tasks).c_str());
-    std::printf("nodes: lines/s ratio of each pair of runs (one process, "
-                "then the nodes): %s\n",
-                runs.ratios_text().c_str());
+    print_runs(runs);
     std::printf("nodes: %.1f bytes per word sent over the loopback in the "
                 "nodes' fastest run (/proc/net/dev: every process's, TCP/IP "
                 "headers and the tasks' messages included)\n",
