@@ -7,7 +7,9 @@
 #include <optional>
 #include <regex>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "caf/config_option_adder.hpp"
@@ -115,7 +117,53 @@ void add_stream_options(caf::config_option_set& opts) {
     .add<double>("min-rate", "lowest estimated rate (100 records/s)");
 }
 
+namespace {
+
+// CAF closes a connection whose peer sent nothing for
+// `middleman.connection-timeout`, and sends heartbeats every
+// `middleman.heartbeat-interval` (0: none; a negative value is taken for
+// 0). A timeout therefore needs heartbeats more often than it, on both
+// sides, or healthy nodes are taken for lost (Spark's rule:
+// `spark.network.timeout` above `spark.executor.heartbeatInterval`).
+void check_failure_detection(const caf::actor_system_config& cfg) {
+  auto get = [&](const char* key) {
+    return caf::get_or(cfg, key, caf::timespan{0});
+  };
+  auto ms = [](caf::timespan x) {
+    return to_string(std::chrono::duration_cast<duration>(x));
+  };
+  auto refuse = [](const char* key, const std::string& value,
+                   const std::string& rule) {
+    throw stream_error(errc::invalid_config,
+                       std::string{key} + " = " + value + " is invalid: "
+                         + rule);
+  };
+  const char* interval_key = "middleman.heartbeat-interval";
+  const char* timeout_key = "middleman.connection-timeout";
+  auto interval = get(interval_key);
+  auto timeout = get(timeout_key);
+  for (auto [key, x] : {std::pair{interval_key, interval},
+                        std::pair{timeout_key, timeout}})
+    if (x.count() < 0)
+      refuse(key, ms(x), "it must not be negative");
+  if (timeout.count() == 0)
+    return;
+  if (interval.count() == 0)
+    refuse(interval_key, ms(interval),
+           "with " + std::string{timeout_key} + " at " + ms(timeout)
+             + " a node that sends no heartbeats is taken for lost; set "
+               "both to 0 to notice no frozen node");
+  if (timeout <= interval)
+    refuse(timeout_key, ms(timeout),
+           "it must be longer than " + std::string{interval_key} + " ("
+             + ms(interval)
+             + "), else a node is taken for lost between two heartbeats");
+}
+
+} // namespace
+
 stream_options read_stream_options(const caf::actor_system_config& cfg) {
+  check_failure_detection(cfg);
   using std::chrono::duration_cast;
   stream_options result;
   auto ms = [&](caf::string_view key, duration fallback) {

@@ -218,6 +218,39 @@ TEST_CASE("nodes send heartbeats unless told otherwise, and stream.app-id "
   CHECK(read_stream_options(cfg).app_id == "word-count");
 }
 
+TEST_CASE("a connection timeout needs heartbeats more often than it",
+          "[actors][stream_config]") {
+  CHECK(refused({"--middleman.heartbeat-interval=-1s"})
+        == "middleman.heartbeat-interval = -1000 ms is invalid: it must not "
+           "be negative");
+  CHECK(refused({"--middleman.connection-timeout=-5s"})
+        == "middleman.connection-timeout = -5000 ms is invalid: it must not "
+           "be negative");
+  // The timeout stays at its 5 s: no heartbeat would come.
+  CHECK(refused({"--middleman.heartbeat-interval=0s"})
+        == "middleman.heartbeat-interval = 0 ms is invalid: with "
+           "middleman.connection-timeout at 5000 ms a node that sends no "
+           "heartbeats is taken for lost; set both to 0 to notice no frozen "
+           "node");
+  CHECK(refused({"--middleman.connection-timeout=1s"})
+        == "middleman.connection-timeout = 1000 ms is invalid: it must be "
+           "longer than middleman.heartbeat-interval (1000 ms), else a node "
+           "is taken for lost between two heartbeats");
+  CHECK(refused({"--middleman.heartbeat-interval=3s",
+                 "--middleman.connection-timeout=2s"})
+        == "middleman.connection-timeout = 2000 ms is invalid: it must be "
+           "longer than middleman.heartbeat-interval (3000 ms), else a node "
+           "is taken for lost between two heartbeats");
+  // Detection off, heartbeats with no timeout, or a timeout above them.
+  CHECK(refused({"--middleman.heartbeat-interval=0s",
+                 "--middleman.connection-timeout=0s"})
+        == "accepted");
+  CHECK(refused({"--middleman.connection-timeout=0s"}) == "accepted");
+  CHECK(refused({"--middleman.heartbeat-interval=200ms",
+                 "--middleman.connection-timeout=1s"})
+        == "accepted");
+}
+
 TEST_CASE("under 8 cores remote messages deserialize in the multiplexer's "
           "thread unless told otherwise",
           "[actors][stream_config]") {
