@@ -22,6 +22,8 @@
 #include "caf_stream/detail/config_file.hpp"
 #include "caf_stream/error.hpp"
 
+#include "tls_files.hpp"
+
 namespace caf_stream {
 
 void add_stream_options(caf::config_option_set& opts) {
@@ -164,6 +166,7 @@ void check_failure_detection(const caf::actor_system_config& cfg) {
 
 stream_options read_stream_options(const caf::actor_system_config& cfg) {
   check_failure_detection(cfg);
+  actors::check_tls_files(cfg);
   using std::chrono::duration_cast;
   stream_options result;
   auto ms = [&](caf::string_view key, duration fallback) {

@@ -11,6 +11,8 @@
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/testing/fixtures.hpp"
 
+#include "support/certificates.hpp"
+
 using namespace caf_stream;
 
 namespace {
@@ -249,6 +251,47 @@ TEST_CASE("a connection timeout needs heartbeats more often than it",
   CHECK(refused({"--middleman.heartbeat-interval=200ms",
                  "--middleman.connection-timeout=1s"})
         == "accepted");
+}
+
+TEST_CASE("the TLS files are loaded as the options are read, and a bad one "
+          "is refused by its key",
+          "[actors][stream_config][tls]") {
+  support::certificates certs;
+  auto with = [&](const std::string& cert, const std::string& key,
+                  const std::string& ca) {
+    std::vector<std::string> args;
+    if (!cert.empty())
+      args.push_back("--openssl.certificate=" + certs[cert]);
+    if (!key.empty())
+      args.push_back("--openssl.key=" + certs[key]);
+    if (!ca.empty())
+      args.push_back("--openssl.cafile=" + certs[ca]);
+    return refused(args);
+  };
+  CHECK(with("node.pem", "node.key", "ca.pem") == "accepted");
+  CHECK(with("", "", "") == "accepted");
+  // CAF would throw in its I/O thread at the first connection.
+  CHECK_THAT(with("none.pem", "node.key", "ca.pem"),
+             Catch::StartsWith("openssl.certificate = " + certs["none.pem"]
+                               + " is invalid: cannot load it (")
+               && Catch::Contains("No such file"));
+  CHECK_THAT(with("node.pem", "driver.key", "ca.pem"),
+             Catch::StartsWith("openssl.key = " + certs["driver.key"]
+                               + " is invalid: cannot load it (")
+               && Catch::Contains("key values mismatch"));
+  CHECK_THAT(with("node.pem", "node.key", "node.key"),
+             Catch::StartsWith("openssl.cafile = " + certs["node.key"]
+                               + " is invalid: cannot load it ("));
+  CHECK(with("node.pem", "", "ca.pem")
+        == "openssl.key is missing: the private key of openssl.certificate "
+             + certs["node.pem"]);
+  CHECK(with("", "", "ca.pem")
+        == "openssl.certificate is missing: with openssl.* set, nodes talk "
+           "TLS and each presents its certificate");
+  CHECK(with("node.pem", "node.key", "")
+        == "openssl.cafile is missing: a node accepts the peers whose "
+           "certificate a CA in openssl.cafile (or the directory "
+           "openssl.capath) signed");
 }
 
 TEST_CASE("under 8 cores remote messages deserialize in the multiplexer's "

@@ -14,8 +14,9 @@ namespace caf_stream {
 void add_stream_options(caf::config_option_set& opts);
 
 /// Reads the `stream.*` options of `cfg` (defaults where unset) and
-/// validates them, and the middleman's heartbeats against its connection
-/// timeout, which needs them more often (`stream_error` naming the bad key).
+/// validates them, the middleman's heartbeats against its connection
+/// timeout, which needs them more often, and the TLS files `openssl.*` name,
+/// which it loads (`stream_error` naming the bad key).
 stream_options read_stream_options(const caf::actor_system_config& cfg);
 
 /// Registers the runtime's message types that may cross node boundaries
