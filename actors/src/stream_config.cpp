@@ -123,9 +123,9 @@ namespace {
 
 // CAF closes a connection whose peer sent nothing for
 // `middleman.connection-timeout`, and sends heartbeats every
-// `middleman.heartbeat-interval` (0: none; a negative value is taken for
-// 0). A timeout therefore needs heartbeats more often than it, on both
-// sides, or healthy nodes are taken for lost (Spark's rule:
+// `middleman.heartbeat-interval` (0: none; a negative value names no
+// interval). A timeout therefore needs heartbeats more often than it, on
+// both sides, or healthy nodes are taken for lost (Spark's rule:
 // `spark.network.timeout` above `spark.executor.heartbeatInterval`).
 void check_failure_detection(const caf::actor_system_config& cfg) {
   auto get = [&](const char* key) {

@@ -66,6 +66,8 @@ void check_tls_files(const caf::actor_system_config& cfg) {
     refuse("openssl.cafile is missing: a node accepts the peers whose "
            "certificate a CA in openssl.cafile (or the directory "
            "openssl.capath) signed");
+  // The callback reads it as long as the context lives.
+  auto passphrase = cfg.openssl_passphrase;
   ERR_clear_error();
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{
     SSL_CTX_new(TLS_method()), &SSL_CTX_free};
@@ -73,7 +75,6 @@ void check_tls_files(const caf::actor_system_config& cfg) {
     refuse("cannot make a TLS context (" + openssl_errors() + ")");
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1)
     cannot_load("openssl.certificate", cert);
-  auto passphrase = cfg.openssl_passphrase;
   SSL_CTX_set_default_passwd_cb(ctx.get(), passphrase_of);
   SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), passphrase.data());
   // OpenSSL refuses a key that does not belong to the certificate.

@@ -282,6 +282,21 @@ TEST_CASE("the TLS files are loaded as the options are read, and a bad one "
   CHECK_THAT(with("node.pem", "node.key", "node.key"),
              Catch::StartsWith("openssl.cafile = " + certs["node.key"]
                                + " is invalid: cannot load it ("));
+  // An encrypted key loads with its passphrase only (CAF's would prompt on
+  // the terminal).
+  certs.shell("openssl pkey -in " + certs["node.key"]
+              + " -aes256 -passout pass:secret -out " + certs["sealed.key"]);
+  auto sealed = [&](std::vector<std::string> args) {
+    args.push_back("--openssl.certificate=" + certs["node.pem"]);
+    args.push_back("--openssl.key=" + certs["sealed.key"]);
+    args.push_back("--openssl.cafile=" + certs["ca.pem"]);
+    return refused(args);
+  };
+  CHECK(sealed({"--openssl.passphrase=secret"}) == "accepted");
+  CHECK_THAT(sealed({"--openssl.passphrase=wrong"}),
+             Catch::StartsWith("openssl.key = " + certs["sealed.key"]
+                               + " is invalid: cannot load it ("));
+  CHECK_THAT(sealed({}), Catch::StartsWith("openssl.key = "));
   CHECK(with("node.pem", "", "ca.pem")
         == "openssl.key is missing: the private key of openssl.certificate "
              + certs["node.pem"]);
