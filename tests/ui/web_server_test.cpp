@@ -23,6 +23,7 @@
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
+#include "caf_stream/ui/web_server.hpp"
 
 #include "support/ui_pipeline.hpp"
 
@@ -169,6 +170,21 @@ TEST_CASE("the streaming UI serves the page, Spark's REST API and the "
   CHECK(support::http_get(base + "/receivers/3").status == 404);
   p.context().stop();
   CHECK(support::http_get(url).status == 0);
+}
+
+TEST_CASE("a UI whose port another one holds listens on a port after it, "
+          "as Spark's moves to 4041",
+          "[ui]") {
+  auto stats = std::make_shared<ui::streaming_statistics>(
+    "local-1", caf_stream::time{0}, duration{1000}, 10);
+  ui::web_server first{stats, "127.0.0.1", 0};
+  ui::web_server second{stats, "127.0.0.1", first.port()};
+  CHECK(second.port() > first.port());
+  CHECK(second.port() <= first.port() + 16);
+  // Each answers on its own port.
+  CHECK(support::http_get(first.url() + "api/v1/applications").status == 200);
+  CHECK(support::http_get(second.url() + "api/v1/applications").status
+        == 200);
 }
 
 TEST_CASE("with the UI off, a context opens no port", "[ui]") {

@@ -6,6 +6,8 @@
 #include <thread>
 #include <utility>
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -121,6 +123,14 @@ web_server::web_server(std::shared_ptr<const streaming_statistics> stats,
   // host (6), and idle connections closed after a second.
   d.server.new_task_queue = [] { return new httplib::ThreadPool(6); };
   d.server.set_keep_alive_timeout(1);
+  // httplib's default sets SO_REUSEPORT, with which a second program binds
+  // a port the first listens on and the kernel shares the connections
+  // between them: the retries below would never move on. SO_REUSEADDR
+  // alone still lets a restarted program listen at once.
+  d.server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   d.add_routes();
   if (port == 0) {
     d.port = d.server.bind_to_any_port(address);
