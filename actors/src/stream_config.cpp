@@ -407,12 +407,12 @@ std::string stream_config::parse_command_line(int argc, char** argv) {
         options.push_back(is_long ? "--" + name : std::move(arg));
       continue;
     }
-    if (!value) {
-      if (i + 1 == argc)
-        return "option " + spelled + " needs a value: " + spelled + "=VALUE "
-               + "or " + spelled + " VALUE";
+    if (!value && i + 1 < argc)
       value = argv[++i];
-    }
+    // CAF's parser takes no empty value ("--name=") either.
+    if (!value || value->empty())
+      return "option " + spelled + " needs a value: " + spelled + "=VALUE "
+             + "or " + spelled + " VALUE";
     if (!opt->parse(*value)) {
       auto type = opt->type_name();
       return "option " + spelled + " takes a value of type "

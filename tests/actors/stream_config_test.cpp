@@ -118,6 +118,14 @@ TEST_CASE("a bad option gets one plain sentence naming it",
   CHECK(error_of({"host", "--seconds"})
         == "option --seconds needs a value: --seconds=VALUE or --seconds "
            "VALUE");
+  // An empty text is no value (CAF's parser took it for the configuration
+  // file's fault).
+  CHECK(error_of({"--output-prefix="})
+        == "option --output-prefix needs a value: --output-prefix=VALUE or "
+           "--output-prefix VALUE");
+  CHECK(error_of({"--output-prefix", ""})
+        == "option --output-prefix needs a value: --output-prefix=VALUE or "
+           "--output-prefix VALUE");
   CHECK(error_of({"--seconds=abc"})
         == "option --seconds takes a value of type int32, not 'abc'");
   CHECK(error_of({"--stream.workers", "many"})
