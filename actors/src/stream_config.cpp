@@ -447,6 +447,11 @@ std::string stream_config::parse_command_line(int argc, char** argv) {
     opt->store(caf::config_value{false});
     caf::put(content, opt->full_name(), false);
   }
+  // CAF 0.17 divides by its thread count (SIGFPE at 0), and an actor with a
+  // throughput of 0 handles no message, so nothing would ever stop.
+  for (auto key : {"scheduler.max-threads", "scheduler.max-throughput"})
+    if (auto x = caf::get_if<size_t>(this, key); x && *x == 0)
+      return std::string{key} + " = 0 is invalid: it must be positive";
   remainder = std::move(positional);
   return {};
 }

@@ -128,6 +128,12 @@ TEST_CASE("a bad option gets one plain sentence naming it",
            "--output-prefix VALUE");
   CHECK(error_of({"--seconds=abc"})
         == "option --seconds takes a value of type int32, not 'abc'");
+  // CAF's own options that would crash it or stop it for good.
+  CHECK(error_of({"--scheduler.max-threads=0"})
+        == "scheduler.max-threads = 0 is invalid: it must be positive");
+  CHECK(error_of({"--scheduler.max-throughput", "0"})
+        == "scheduler.max-throughput = 0 is invalid: it must be positive");
+  CHECK(error_of({"--scheduler.max-threads=2"}).empty());
   CHECK(error_of({"--stream.workers", "many"})
         == "option --stream.workers takes a value of type uint64, not 'many'");
   CHECK(error_of({"--generate=maybe"})
