@@ -19,6 +19,7 @@
 
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/detail/bad_value.hpp"
 #include "caf_stream/detail/config_file.hpp"
 #include "caf_stream/error.hpp"
 
@@ -134,12 +135,6 @@ void check_failure_detection(const caf::actor_system_config& cfg) {
   auto ms = [](caf::timespan x) {
     return to_string(std::chrono::duration_cast<duration>(x));
   };
-  auto refuse = [](const char* key, const std::string& value,
-                   const std::string& rule) {
-    throw stream_error(errc::invalid_config,
-                       std::string{key} + " = " + value + " is invalid: "
-                         + rule);
-  };
   const char* interval_key = "middleman.heartbeat-interval";
   const char* timeout_key = "middleman.connection-timeout";
   auto interval = get(interval_key);
@@ -147,19 +142,21 @@ void check_failure_detection(const caf::actor_system_config& cfg) {
   for (auto [key, x] : {std::pair{interval_key, interval},
                         std::pair{timeout_key, timeout}})
     if (x.count() < 0)
-      refuse(key, ms(x), "it must not be negative");
+      detail::bad_value(key, ms(x), "it must not be negative");
   if (timeout.count() == 0)
     return;
   if (interval.count() == 0)
-    refuse(interval_key, ms(interval),
-           "with " + std::string{timeout_key} + " at " + ms(timeout)
-             + " a node that sends no heartbeats is taken for lost; set "
-               "both to 0 to notice no frozen node");
+    detail::bad_value(interval_key, ms(interval),
+                      "with " + std::string{timeout_key} + " at "
+                        + ms(timeout)
+                        + " a node that sends no heartbeats is taken for "
+                          "lost; set both to 0 to notice no frozen node");
   if (timeout <= interval)
-    refuse(timeout_key, ms(timeout),
-           "it must be longer than " + std::string{interval_key} + " ("
-             + ms(interval)
-             + "), else a node is taken for lost between two heartbeats");
+    detail::bad_value(timeout_key, ms(timeout),
+                      "it must be longer than " + std::string{interval_key}
+                        + " (" + ms(interval)
+                        + "), else a node is taken for lost between two "
+                          "heartbeats");
 }
 
 } // namespace

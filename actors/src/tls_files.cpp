@@ -10,6 +10,7 @@
 
 #include "caf/actor_system_config.hpp"
 
+#include "caf_stream/detail/bad_value.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::actors {
@@ -32,8 +33,7 @@ std::string openssl_errors() {
 }
 
 [[noreturn]] void cannot_load(const char* key, const std::string& path) {
-  refuse(std::string{key} + " = " + path + " is invalid: cannot load it ("
-         + openssl_errors() + ")");
+  detail::bad_value(key, path, "cannot load it (" + openssl_errors() + ")");
 }
 
 int passphrase_of(char* buf, int size, int, void* passphrase) {

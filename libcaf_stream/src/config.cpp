@@ -2,19 +2,18 @@
 
 #include <thread>
 
+#include "caf_stream/detail/bad_value.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream {
 
-namespace {
-
-[[noreturn]] void bad_value(const char* key, const std::string& value,
-                            const char* rule) {
-  throw stream_error(errc::invalid_config, std::string{key} + " = " + value
-                                             + " is invalid: " + rule);
+void detail::bad_value(const std::string& key, const std::string& value,
+                       const std::string& rule) {
+  throw stream_error(errc::invalid_config,
+                     key + " = " + value + " is invalid: " + rule);
 }
 
-} // namespace
+using detail::bad_value;
 
 wal_sync parse_wal_sync(const std::string& x) {
   if (x == "every-block")
