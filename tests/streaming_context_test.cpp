@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -34,7 +35,71 @@ std::vector<std::string> read_file(const std::filesystem::path& p) {
   return lines;
 }
 
+// How many tasks of a stage run at once, at most. A task that starts waits
+// until `together` tasks run, all `tasks` started, or `bound` passed, so
+// that tasks that can run together do.
+class concurrency_probe {
+public:
+  concurrency_probe(size_t tasks, size_t together,
+                    std::chrono::milliseconds bound)
+    : tasks_(tasks), together_(together), bound_(bound) {
+    // nop
+  }
+
+  void run_task() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    ++started_;
+    most_ = std::max(most_, ++running_);
+    cv_.notify_all();
+    cv_.wait_for(guard, bound_, [this] {
+      return running_ >= together_ || started_ == tasks_;
+    });
+    --running_;
+  }
+
+  size_t most() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return most_;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  size_t tasks_;
+  size_t together_;
+  std::chrono::milliseconds bound_;
+  size_t started_ = 0;
+  size_t running_ = 0;
+  size_t most_ = 0;
+};
+
 } // namespace
+
+// Spark's local[N] runs N tasks at once: the job executor is one task slot,
+// as a worker node's task host is, and the operator workers the others.
+TEST_CASE("a context with N task slots runs N tasks of a stage at once, and "
+          "no more",
+          "[context]") {
+  auto slots = GENERATE(size_t{1}, size_t{2});
+  auto opts = testing::default_test_options();
+  opts.workers = slots;
+  test::pipeline<int> p{opts};
+  std::vector<int> xs{1, 2, 3, 4, 5, 6, 7, 8};
+  auto q = std::make_shared<rdd_queue<int>>();
+  q->push(parallelize(xs, xs.size()));
+  // With one slot a task waits a little for a second one, which must not
+  // come; with two, for the second one, which comes.
+  auto probe = std::make_shared<concurrency_probe>(
+    xs.size(), slots == 1 ? 2 : slots,
+    std::chrono::milliseconds(slots == 1 ? 50 : 30000));
+  p.collect(p.context().queue_stream(q).map([probe](int x) {
+    probe->run_task();
+    return x;
+  }));
+  p.run(1);
+  CHECK(p.outputs() == ints{xs});
+  CHECK(probe->most() == slots);
+}
 
 TEST_CASE("the graph is frozen after start", "[context]") {
   test::pipeline<int> p;

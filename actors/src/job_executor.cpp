@@ -54,7 +54,7 @@ public:
       nodes_(nodes),
       spreader_(self, workers, stages, opts.serialize_messages),
       placement_(in_place_bound),
-      executors_(std::max<size_t>(workers.size(), 1)),
+      executors_(workers.size() + 1),
       watch_(self->system(), executors_) {
     if (opts_.tasks_on_workers())
       on_nodes_.emplace(self, graph, opts, nodes, executors_, watch_);
@@ -220,10 +220,10 @@ private:
     auto stage = placement_.next_stage();
     auto start = steady_clock::now();
     // Tasks that must go through bytes (`stream.serialize-messages`) go to
-    // the workers.
+    // the spreader.
     auto left = n;
-    if (workers_.empty()
-        || (!opts_.serialize_messages && placement_.in_place(stage))) {
+    if (!opts_.serialize_messages
+        && (workers_.empty() || placement_.in_place(stage))) {
       while (left > 0) {
         ++ended;
         task(--left);

@@ -233,7 +233,10 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
   // The stages running on this node, for the tasks that come as bytes.
   auto stages = std::make_shared<stage_table>(
     stage_table::graph_id(d.graph->fingerprint()));
-  for (size_t i = 0; i < d.opts.workers; ++i)
+  // The job executor is one task slot, as a worker node's task host is;
+  // the operator workers are the others (`stream.workers` tasks at once,
+  // as Spark's local[N]).
+  for (size_t i = 1; i < d.opts.workers; ++i)
     d.workers.push_back(spawn_operator_worker(d.sys, stages));
   auto wal = blocks.log;
   d.listener_bus = spawn_listener_bus(d.sys, d.state,
@@ -305,8 +308,8 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
                                     d.scheduler, d.listener_bus,
                                     d.rate_controllers, d.state, first_batch);
   d.running = true;
-  d.log->debug("started: batch interval {} ms, {} workers, {} receivers",
-              d.graph->batch_interval().count(), d.workers.size(),
+  d.log->debug("started: batch interval {} ms, {} task slots, {} receivers",
+              d.graph->batch_interval().count(), d.workers.size() + 1,
               d.supervisors.size());
 }
 

@@ -13,14 +13,16 @@
 namespace caf_stream::actors {
 
 class stage_table;
+struct task_ref;
 
 /// Runs a stage's tasks on operator workers and on the blocking actor that
-/// calls `run` (the job executor, a worker node's task host), which waits
-/// for the workers in its own mailbox: other messages stay queued
-/// meanwhile. The caller runs the last task itself instead of waiting idle,
-/// then every task no worker has started yet, so tiny tasks never wait for
-/// a worker to wake up and the caller's share grows when the workers are
-/// late.
+/// calls `run` (the job executor, a worker node's task host), which is a
+/// task slot too and waits for the workers in its own mailbox: other
+/// messages stay queued meanwhile. The caller runs the last task itself
+/// instead of waiting idle, then every task no worker has started yet, so
+/// tiny tasks never wait for a worker to wake up and the caller's share
+/// grows when the workers are late. With `through_bytes`, every task goes
+/// through bytes, the caller's too.
 class task_spreader {
 public:
   /// `stages`: where the workers find a stage whose tasks went as bytes
@@ -40,6 +42,10 @@ public:
   void run(size_t n, detail::function_ref<void(size_t)> task, time t);
 
 private:
+  // Runs the task `ref` names, which the caller claimed: through its stage
+  // found by name if it went through bytes.
+  void run_here(const task_ref& ref);
+
   caf::blocking_actor* self_;
   const std::vector<caf::actor>& workers_;
   stage_table& stages_;

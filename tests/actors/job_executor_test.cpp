@@ -44,12 +44,12 @@ std::vector<block> lines_block(std::vector<std::string> lines) {
 
 // A word count over one receiver stream (never started: the test hands the
 // executor its blocks; a line "boom" makes its task throw), its graph
-// started at 0 under a manual clock, and a job executor with two workers;
-// the test's own actor is the listener bus.
+// started at 0 under a manual clock, and a job executor with one worker
+// (two task slots: the executor is one); the test's own actor is the
+// listener bus.
 struct fixture : support::actor_context {
   std::shared_ptr<runtime_state> state = std::make_shared<runtime_state>();
-  std::vector<caf::actor> workers{spawn_operator_worker(sys),
-                                  spawn_operator_worker(sys)};
+  std::vector<caf::actor> workers{spawn_operator_worker(sys)};
   std::vector<counts> outputs;
   caf::actor executor;
 
@@ -144,7 +144,7 @@ TEST_CASE_METHOD(fixture, "the job executor runs a batch on the blocks its "
   // collect over the reduced partitions.
   CHECK(info.tasks == tasks{{"driver", {4, 0}}});
   // The listeners heard of the driver as an executor as it started, with
-  // its two workers as task slots.
+  // two task slots: its worker and itself.
   auto added = next_event();
   CHECK(added.what == listener_event::kind::executor_added);
   CHECK(added.executor.id == "driver");

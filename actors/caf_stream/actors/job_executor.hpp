@@ -22,8 +22,9 @@ class stage_table;
 
 /// Job executor (Spark's job executor thread), detached: runs one batch
 /// after the other where the graph's generated RDDs live, spreading the
-/// tasks of its jobs over the workers and sending the state streams' calls
-/// to their routers (spawned on first use). Spawned by the job scheduler.
+/// tasks of its jobs over the workers and itself (`workers.size() + 1` task
+/// slots) and sending the state streams' calls to their routers (spawned on
+/// first use). Spawned by the job scheduler.
 /// Registers each stage in `stages` (a table of its own if null) while it
 /// runs, so that workers can find it by name. The routers place state on
 /// the worker nodes of `nodes` (the node directory; null: `stream.nodes`).
