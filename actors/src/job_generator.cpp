@@ -64,7 +64,13 @@ job_set make_job_set(generator_actor* self, time t, block_list& blocks) {
       js.stream_records[in->stream_id()] = in->records_of(t);
     js.jobs = st.graph->generate_jobs(t);
   } catch (const std::exception& e) {
-    st.log->error("generating batch {} failed: {}", to_string(t), e.what());
+    // An input that waits on the outside world gives up when the context
+    // stops (`input_node_base::interrupt`).
+    if (st.state->stopping())
+      st.log->info("batch {} not generated: {}", to_string(t), e.what());
+    else
+      st.log->error("generating batch {} failed: {}", to_string(t),
+                    e.what());
     js.jobs.clear();
     js.fail(e.what(), "generating the batch");
   }

@@ -340,6 +340,9 @@ void runtime::stop(bool graceful) {
                   to_string(interval * 10));
   }
   d.state->set_stopping();
+  // A batch being generated may wait on the outside world (a direct Kafka
+  // stream's unreachable brokers): it gives up rather than hold the stop.
+  d.graph->interrupt_inputs();
   d.take_down({d.generator});
   {
     // The scheduler finishes the batch it runs (its tasks need the workers)

@@ -292,6 +292,29 @@ TEST_CASE("a broker that is down fails the batch, the next batch after its "
   CHECK(seen[0].records == strings{"0:0:k=a"});
 }
 
+TEST_CASE("a context whose direct stream waits for a broker that is down "
+          "stops without waiting out the poll timeout",
+          "[kafka]") {
+  support::kafka_cluster kc;
+  kc.create_topic("t", 1);
+  auto opts = testing::default_test_options();
+  opts.kafka_poll_timeout = std::chrono::seconds(300);
+  test::pipeline<int> p{opts};
+  auto s = kafka::create_direct_stream(
+    p.context(), kafka::prefer_consistent(),
+    kafka::subscribe<std::string, std::string>({"t"}, params_for(kc)));
+  auto rec = record_batches(s);
+  p.context().start();
+  rd_kafka_mock_broker_set_down(kc.mock(), 1);
+  // The job generator waits for the partitions of the batch cut now (the
+  // tick comes before the stop in its mailbox), which the stop ends.
+  p.clock().advance(std::chrono::seconds(1));
+  auto t0 = std::chrono::steady_clock::now();
+  p.context().stop();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60));
+  CHECK(rec->batches().empty());
+}
+
 TEST_CASE("create_direct_stream refuses a bad librdkafka setting at the call",
           "[kafka]") {
   test::pipeline<int> p;

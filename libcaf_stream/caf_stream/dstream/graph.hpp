@@ -139,6 +139,11 @@ public:
   /// Marks the graph as stopped: it can no longer grow.
   void stop() noexcept;
 
+  /// Tells every input that no batch is generated any more
+  /// (`input_node_base::interrupt`); from any thread, while a batch may be
+  /// generated.
+  void interrupt_inputs() noexcept;
+
   /// Drops the streams, inputs, outputs and state operators once the
   /// context that ran the graph is gone. Their functions may hold handles
   /// of this graph's streams (an output that calls `slice`), which would

@@ -252,6 +252,14 @@ public:
   virtual void stop() {
     // nop
   }
+
+  /// Called from another thread when the context stops generating batches,
+  /// possibly while `generate` runs: an input that waits on the outside
+  /// world gives that wait up, and later ones (the direct Kafka stream's
+  /// requests to unreachable brokers).
+  virtual void interrupt() noexcept {
+    // nop
+  }
 };
 
 /// An input without a receiver whose batches a rate controller limits

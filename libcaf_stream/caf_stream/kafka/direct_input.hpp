@@ -78,6 +78,7 @@ max_records_per_partition(const std::map<topic_partition, int64_t>& lags,
 
 class driver_consumer;
 class consumer_pool;
+class kafka_waits;
 
 /// Spark's DirectKafkaInputDStream apart from the record types: each batch
 /// fixes one offset range per partition, from where the last batch ended to
@@ -140,6 +141,11 @@ public:
   /// Commits what `commit_async` queued (the next batch's start and stop).
   void commit_queued() noexcept;
 
+  /// The context stops: the driver's and the tasks' waits on Kafka give up
+  /// (within `kafka_waits::max_slice_ms`) instead of waiting out the poll
+  /// timeout, and so do later ones. Thread-safe.
+  void interrupt() noexcept;
+
   /// The settings tasks read with: the program's, with auto-commit off,
   /// partition ends reported and their own group id (Spark's executors').
   const params& executor_params() const noexcept {
@@ -170,6 +176,8 @@ private:
   direct_settings settings_;
   duration batch_interval_;
   params executor_params_;
+  // Before the consumers, which wait as it says: it outlives them.
+  std::unique_ptr<kafka_waits> waits_;
   std::unique_ptr<driver_consumer> driver_;
   std::unique_ptr<consumer_pool> pool_;
   std::mutex mtx_;

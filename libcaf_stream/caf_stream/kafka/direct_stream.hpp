@@ -250,6 +250,10 @@ public:
     input_->commit_queued();
   }
 
+  void interrupt() noexcept override {
+    input_->interrupt();
+  }
+
   int32_t stream_id() const noexcept override {
     return stream_id_;
   }

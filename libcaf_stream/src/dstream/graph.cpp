@@ -412,6 +412,11 @@ duration dstream_graph::received_blocks_kept_for() const {
   return result;
 }
 
+void dstream_graph::interrupt_inputs() noexcept {
+  for (auto& in : inputs_)
+    in->interrupt();
+}
+
 void dstream_graph::stop() noexcept {
   if (state_ == state::stopped)
     return;

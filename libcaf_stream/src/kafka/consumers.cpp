@@ -1,6 +1,7 @@
 #include "consumers.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "caf_stream/error.hpp"
@@ -36,16 +37,33 @@ int timeout_ms(duration d) {
   return static_cast<int>(std::min<int64_t>(d.count(), INT32_MAX));
 }
 
+// Whether `err` says that no broker was up or answered in time: worth
+// asking again while time is left.
+bool transient(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR__TRANSPORT
+         || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN
+         || err == RD_KAFKA_RESP_ERR__TIMED_OUT
+         || err == RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE;
+}
+
 // The metadata of `topic`, which `rk` asks the cluster for (and keeps).
 metadata_ptr topic_metadata(rd_kafka_t* rk, const std::string& topic,
-                            int timeout) {
+                            int timeout, const kafka_waits& waits) {
+  auto what = "cannot get the metadata of topic '" + topic + "'";
   auto* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
-  auto err = rd_kafka_metadata(rk, 0, rkt, &md, timeout);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  try {
+    err = waits.request(timeout, what, [&](int ms) {
+      return rd_kafka_metadata(rk, 0, rkt, &md, ms);
+    });
+  } catch (...) {
+    rd_kafka_topic_destroy(rkt);
+    throw;
+  }
   rd_kafka_topic_destroy(rkt);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    source_failure("cannot get the metadata of topic '" + topic
-                   + "': " + rd_kafka_err2str(err));
+    source_failure(what + ": " + rd_kafka_err2str(err));
   return metadata_ptr{md};
 }
 
@@ -54,17 +72,17 @@ metadata_ptr topic_metadata(rd_kafka_t* rk, const std::string& topic,
 // next scan of unknown topics, which runs once a second (a range of a
 // 10 ms read took a second then).
 void learn_topic(pooled_consumer& x, const std::string& topic,
-                 const direct_settings& settings) {
+                 const direct_settings& settings, const kafka_waits& waits) {
   if (x.topics.count(topic) != 0)
     return;
-  topic_metadata(x.rk.get(), topic, timeout_ms(settings.poll_timeout));
+  topic_metadata(x.rk.get(), topic, timeout_ms(settings.poll_timeout), waits);
   x.topics.insert(topic);
 }
 
 // Reads `range` with the connected consumer `rk`: assigns it, reads, and
 // takes the assignment back. Throws as `read_range` says.
 void read_with(rd_kafka_t* rk, const offset_range& range,
-               const direct_settings& settings,
+               const direct_settings& settings, const kafka_waits& waits,
                const std::function<void(raw_record&&)>& f) {
   auto where = [&](int64_t offset) {
     return "offset " + std::to_string(offset) + " of "
@@ -79,12 +97,13 @@ void read_with(rd_kafka_t* rk, const offset_range& range,
                    + rd_kafka_err2str(err));
   auto expected = range.from_offset;
   while (expected < range.until_offset) {
-    message_ptr msg{
-      rd_kafka_consumer_poll(rk, timeout_ms(settings.poll_timeout))};
-    if (!msg)
+    message_ptr msg{waits.poll(rk, timeout_ms(settings.poll_timeout))};
+    if (!msg) {
+      waits.check("no record at " + where(expected));
       source_failure("no record at " + where(expected) + " within "
                      + std::to_string(settings.poll_timeout.count())
                      + " ms (stream.kafka.poll-timeout): is the broker up?");
+    }
     // A pooled consumer may still deliver what it fetched for its last
     // range: only this range's partition counts.
     if (msg->rkt != nullptr
@@ -154,6 +173,52 @@ void read_with(rd_kafka_t* rk, const offset_range& range,
   throw stream_error(errc::source_failure, "kafka: " + what);
 }
 
+void kafka_waits::check(const std::string& what) const {
+  if (interrupted())
+    source_failure(what + ": the streaming context stops");
+}
+
+std::pair<int, bool> kafka_waits::next_wait(clock::time_point deadline,
+                                            int slice) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - clock::now())
+                .count();
+  auto ms = static_cast<int>(std::clamp<int64_t>(left, 0, slice));
+  return {ms, ms >= left};
+}
+
+rd_kafka_resp_err_t kafka_waits::request(
+  int timeout_ms, const std::string& what,
+  caf_stream::detail::function_ref<rd_kafka_resp_err_t(int)> call) const {
+  auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto slice = first_slice_ms;
+  for (;;) {
+    check(what);
+    auto [ms, last] = next_wait(deadline, slice);
+    auto err = call(ms);
+    if (!transient(err) || last)
+      return err;
+    // No broker was up: ask again as often; one was, but its answer takes
+    // longer: wait longer for the next.
+    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT
+        || err == RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE)
+      slice = std::min(slice * 2, max_slice_ms);
+  }
+}
+
+rd_kafka_message_t* kafka_waits::poll(rd_kafka_t* rk, int timeout_ms) const {
+  auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!interrupted()) {
+    auto [ms, last] = next_wait(deadline, first_slice_ms);
+    // The consumer fetches meanwhile: a slice loses nothing.
+    if (auto* msg = rd_kafka_consumer_poll(rk, ms); msg != nullptr)
+      return msg;
+    if (last)
+      break;
+  }
+  return nullptr;
+}
+
 std::string name(const topic_partition& tp) {
   return "topic '" + tp.topic + "' partition " + std::to_string(tp.partition);
 }
@@ -167,7 +232,8 @@ std::string value_of(const params& ps, const char* key) {
   return i != ps.end() ? i->second : std::string{};
 }
 
-consumer_pool::consumer_pool(params ps) : params_(std::move(ps)) {
+consumer_pool::consumer_pool(params ps, const kafka_waits& waits)
+  : params_(std::move(ps)), waits_(waits) {
   // nop
 }
 
@@ -187,8 +253,8 @@ void consumer_pool::read(const offset_range& range,
     return;
   auto x = take();
   try {
-    learn_topic(x, range.topic, settings);
-    read_with(x.rk.get(), range, settings, f);
+    learn_topic(x, range.topic, settings, waits_);
+    read_with(x.rk.get(), range, settings, waits_, f);
   } catch (...) {
     // One that failed does not go back.
     rd_kafka_consumer_close(x.rk.get());
@@ -214,9 +280,11 @@ void consumer_pool::give(pooled_consumer x) {
   idle_.push_back(std::move(x));
 }
 
-driver_consumer::driver_consumer(const params& ps, duration timeout)
+driver_consumer::driver_consumer(const params& ps, duration timeout,
+                                 const kafka_waits& waits)
   : rk_(make_consumer(ps)),
     timeout_(timeout_ms(timeout)),
+    waits_(waits),
     has_group_(!value_of(ps, "group.id").empty()) {
   // nop
 }
@@ -242,17 +310,19 @@ driver_consumer::collect(const rd_kafka_metadata_t* md, Pred pred) {
 
 std::vector<topic_partition>
 driver_consumer::partitions_of(const std::string& topic) {
-  auto md = topic_metadata(rk_.get(), topic, timeout_);
+  auto md = topic_metadata(rk_.get(), topic, timeout_, waits_);
   return collect(md.get(), [&](const std::string& t) { return t == topic; });
 }
 
 std::vector<topic_partition>
 driver_consumer::partitions_matching(const std::regex& re) {
   const rd_kafka_metadata_t* md = nullptr;
-  auto err = rd_kafka_metadata(rk_.get(), 1, nullptr, &md, timeout_);
+  std::string what = "cannot list the topics";
+  auto err = waits_.request(timeout_, what, [&](int ms) {
+    return rd_kafka_metadata(rk_.get(), 1, nullptr, &md, ms);
+  });
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    source_failure(std::string{"cannot list the topics: "}
-                   + rd_kafka_err2str(err));
+    source_failure(what + ": " + rd_kafka_err2str(err));
   auto result = collect(md, [&](const std::string& t) {
     return t.compare(0, 2, "__") != 0 && std::regex_match(t, re);
   });
@@ -264,12 +334,13 @@ std::pair<int64_t, int64_t>
 driver_consumer::watermarks(const topic_partition& tp) {
   int64_t low = 0;
   int64_t high = 0;
-  auto err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.c_str(),
-                                              tp.partition, &low, &high,
-                                              timeout_);
+  auto what = "cannot get the offsets of " + name(tp);
+  auto err = waits_.request(timeout_, what, [&](int ms) {
+    return rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.c_str(),
+                                            tp.partition, &low, &high, ms);
+  });
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    source_failure("cannot get the offsets of " + name(tp) + ": "
-                   + rd_kafka_err2str(err));
+    source_failure(what + ": " + rd_kafka_err2str(err));
   return {low, high};
 }
 
@@ -278,10 +349,12 @@ std::optional<int64_t> driver_consumer::committed(const topic_partition& tp) {
     return std::nullopt;
   list_ptr xs{rd_kafka_topic_partition_list_new(1)};
   rd_kafka_topic_partition_list_add(xs.get(), tp.topic.c_str(), tp.partition);
-  auto err = rd_kafka_committed(rk_.get(), xs.get(), timeout_);
+  auto what = "cannot get the committed offset of " + name(tp);
+  auto err = waits_.request(timeout_, what, [&](int ms) {
+    return rd_kafka_committed(rk_.get(), xs.get(), ms);
+  });
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    source_failure("cannot get the committed offset of " + name(tp) + ": "
-                   + rd_kafka_err2str(err));
+    source_failure(what + ": " + rd_kafka_err2str(err));
   auto offset = xs->elems[0].offset;
   if (offset < 0)
     return std::nullopt;
@@ -309,7 +382,8 @@ std::string driver_consumer::commit(const std::vector<offset_range>& ranges) {
 void read_range(const params& executor_params, const offset_range& range,
                 const direct_settings& settings,
                 const std::function<void(raw_record&&)>& f) {
-  consumer_pool pool{executor_params};
+  kafka_waits waits;
+  consumer_pool pool{executor_params, waits};
   pool.read(range, settings, f);
 }
 

@@ -4,6 +4,8 @@
 // metadata, offsets and commits offsets, and the pool of the tasks', which
 // read offset ranges (`direct_input.cpp` plans the ranges).
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +19,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "caf_stream/detail/function_ref.hpp"
 #include "caf_stream/kafka/direct_input.hpp"
 
 #include "client.hpp"
@@ -36,6 +39,58 @@ std::string name(const topic_partition& tp);
 /// Throws `stream_error` (`errc::source_failure`) saying "kafka: " `what`.
 [[noreturn]] void source_failure(const std::string& what);
 
+/// How the direct stream waits on librdkafka's blocking calls: in slices,
+/// so that a context that stops (`interrupt`) gives up within one slice
+/// instead of waiting out `stream.kafka.poll-timeout` (120 s by default)
+/// for brokers that do not answer. Thread-safe.
+class kafka_waits {
+public:
+  /// The first slice of a request, and each slice of a poll.
+  static constexpr int first_slice_ms = 100;
+
+  /// The longest slice of a request: one whose answer takes longer is asked
+  /// again until the timeout passed.
+  static constexpr int max_slice_ms = 2000;
+
+  /// From now on every wait gives up.
+  void interrupt() noexcept {
+    interrupted_.store(true, std::memory_order_release);
+  }
+
+  bool interrupted() const noexcept {
+    return interrupted_.load(std::memory_order_acquire);
+  }
+
+  /// Throws `stream_error` (errc::source_failure) saying "kafka: `what`:
+  /// the streaming context stops" if interrupted.
+  void check(const std::string& what) const;
+
+  /// Calls `call(ms)`, a librdkafka request that waits at most `ms`
+  /// milliseconds for its answer, until it returns anything but "no broker
+  /// is up" or a timeout, or `timeout_ms` passed; each slice after a
+  /// timeout is twice as long, up to `max_slice_ms`. Returns its last
+  /// result; throws `stream_error` (errc::source_failure) saying "kafka:
+  /// `what`: the streaming context stops" once interrupted.
+  rd_kafka_resp_err_t
+  request(int timeout_ms, const std::string& what,
+          caf_stream::detail::function_ref<rd_kafka_resp_err_t(int)> call)
+    const;
+
+  /// `rd_kafka_consumer_poll(rk)` for at most `timeout_ms`, in slices of
+  /// `first_slice_ms`; null if nothing came or once interrupted.
+  rd_kafka_message_t* poll(rd_kafka_t* rk, int timeout_ms) const;
+
+private:
+  using clock = std::chrono::steady_clock;
+
+  // The milliseconds of the next wait until `deadline`, `slice` at most,
+  // and whether it is the last.
+  static std::pair<int, bool> next_wait(clock::time_point deadline,
+                                        int slice);
+
+  std::atomic<bool> interrupted_{false};
+};
+
 /// A connected consumer of a pool, and the topics it has the metadata of.
 struct pooled_consumer {
   handle_ptr rk;
@@ -46,7 +101,8 @@ struct pooled_consumer {
 /// its range and gives it back; one that failed is dropped.
 class consumer_pool {
 public:
-  explicit consumer_pool(params ps);
+  /// Its reads wait as `waits` says.
+  consumer_pool(params ps, const kafka_waits& waits);
 
   ~consumer_pool();
 
@@ -65,6 +121,7 @@ private:
   void give(pooled_consumer x);
 
   params params_;
+  const kafka_waits& waits_;
   std::mutex mtx_;
   std::vector<pooled_consumer> idle_;
 };
@@ -73,7 +130,9 @@ private:
 /// commits.
 class driver_consumer {
 public:
-  driver_consumer(const params& ps, duration timeout);
+  /// Its requests wait `timeout` at most, as `waits` says.
+  driver_consumer(const params& ps, duration timeout,
+                  const kafka_waits& waits);
 
   ~driver_consumer();
 
@@ -95,6 +154,7 @@ private:
 
   handle_ptr rk_;
   int timeout_;
+  const kafka_waits& waits_;
   bool has_group_;
 };
 

@@ -112,15 +112,20 @@ direct_input::direct_input(consumer_settings consumer,
   if (executor_params_.count("fetch.wait.max.ms") == 0)
     executor_params_["fetch.wait.max.ms"] = "5";
   // Settings only the driver's consumer needs would be refused by tasks'.
+  waits_ = std::make_unique<kafka_waits>();
   driver_ = std::make_unique<driver_consumer>(consumer_.kafka_params,
-                                              settings_.poll_timeout);
+                                              settings_.poll_timeout, *waits_);
   // A bad executor setting shows here, not in the first task.
-  pool_ = std::make_unique<consumer_pool>(executor_params_);
+  pool_ = std::make_unique<consumer_pool>(executor_params_, *waits_);
   pool_->connect_one();
 }
 
 direct_input::~direct_input() {
   commit_queued();
+}
+
+void direct_input::interrupt() noexcept {
+  waits_->interrupt();
 }
 
 std::vector<topic_partition> direct_input::current_partitions() {
