@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf_stream/error.hpp"
@@ -16,6 +17,11 @@ namespace {
 // A librdkafka request that answers `answers` in turn, at once (the last
 // one again after them), and notes the milliseconds each call may wait.
 struct scripted_request {
+  explicit scripted_request(std::vector<rd_kafka_resp_err_t> xs)
+    : answers(std::move(xs)) {
+    // nop
+  }
+
   std::vector<rd_kafka_resp_err_t> answers;
   std::vector<int> waits;
 
@@ -69,32 +75,44 @@ TEST_CASE("a request to Kafka is asked again in slices while no broker is "
   }
 }
 
-TEST_CASE("a request to Kafka gives up once the context stops, between two "
-          "slices, and so does every later one",
+TEST_CASE("a wait on Kafka gives up after a slice without an answer once "
+          "the context stops, and a request that gets its answer goes on",
           "[kafka]") {
   kafka_waits waits;
-  int calls = 0;
-  auto request = [&](int) {
-    // The context stops while the second slice waits.
-    if (++calls == 2)
-      waits.interrupt();
-    return RD_KAFKA_RESP_ERR__TRANSPORT;
-  };
   auto stops = Catch::Equals("kafka: cannot get the metadata of topic 't': "
-                              "the streaming context stops");
-  CHECK_THROWS_WITH(waits.request(long_timeout,
-                                  "cannot get the metadata of topic 't'",
-                                  request),
-                    stops);
-  CHECK(calls == 2);
-  CHECK_THROWS_WITH(waits.request(long_timeout,
-                                  "cannot get the metadata of topic 't'",
-                                  request),
-                    stops);
-  CHECK(calls == 2);
-  // A task's poll comes back empty, and the task checks why.
-  CHECK(waits.poll(nullptr, long_timeout) == nullptr);
-  CHECK_THROWS_WITH(waits.check("no record at offset 3"),
-                    Catch::Equals("kafka: no record at offset 3: the "
-                                  "streaming context stops"));
+                             "the streaming context stops");
+  SECTION("stopped while a slice waits") {
+    int calls = 0;
+    auto request = [&](int) {
+      if (++calls == 2)
+        waits.interrupt();
+      return RD_KAFKA_RESP_ERR__TRANSPORT;
+    };
+    CHECK_THROWS_WITH(waits.request(long_timeout,
+                                    "cannot get the metadata of topic 't'",
+                                    request),
+                      stops);
+    CHECK(calls == 2);
+    // A later request asks once more.
+    CHECK_THROWS_WITH(waits.request(long_timeout,
+                                    "cannot get the metadata of topic 't'",
+                                    request),
+                      stops);
+    CHECK(calls == 3);
+  }
+  SECTION("stopped, but the answer comes") {
+    waits.interrupt();
+    scripted_request req{{RD_KAFKA_RESP_ERR_NO_ERROR}};
+    CHECK(waits.request(long_timeout, "x", req) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  SECTION("a task's poll of brokers that are not there") {
+    waits.interrupt();
+    auto rk = kafka::detail::make_consumer(
+      {{"bootstrap.servers", "127.0.0.1:1"}, {"group.id", "g"}});
+    CHECK(waits.poll(rk.get(), long_timeout) == nullptr);
+    CHECK_THROWS_WITH(waits.check("no record at offset 3"),
+                      Catch::Equals("kafka: no record at offset 3: the "
+                                    "streaming context stops"));
+    rd_kafka_consumer_close(rk.get());
+  }
 }

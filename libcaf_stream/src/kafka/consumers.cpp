@@ -193,11 +193,13 @@ rd_kafka_resp_err_t kafka_waits::request(
   auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
   auto slice = first_slice_ms;
   for (;;) {
-    check(what);
     auto [ms, last] = next_wait(deadline, slice);
     auto err = call(ms);
     if (!transient(err) || last)
       return err;
+    // A slice passed without an answer: a request that gets its answer
+    // goes on while the context stops, one that waits gives up.
+    check(what);
     // No broker was up: ask again as often; one was, but its answer takes
     // longer: wait longer for the next.
     if (err == RD_KAFKA_RESP_ERR__TIMED_OUT
@@ -208,15 +210,15 @@ rd_kafka_resp_err_t kafka_waits::request(
 
 rd_kafka_message_t* kafka_waits::poll(rd_kafka_t* rk, int timeout_ms) const {
   auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (!interrupted()) {
+  for (;;) {
     auto [ms, last] = next_wait(deadline, first_slice_ms);
     // The consumer fetches meanwhile: a slice loses nothing.
     if (auto* msg = rd_kafka_consumer_poll(rk, ms); msg != nullptr)
       return msg;
-    if (last)
-      break;
+    // Records that come keep a task reading while the context stops.
+    if (last || interrupted())
+      return nullptr;
   }
-  return nullptr;
 }
 
 std::string name(const topic_partition& tp) {

@@ -40,9 +40,10 @@ std::string name(const topic_partition& tp);
 [[noreturn]] void source_failure(const std::string& what);
 
 /// How the direct stream waits on librdkafka's blocking calls: in slices,
-/// so that a context that stops (`interrupt`) gives up within one slice
-/// instead of waiting out `stream.kafka.poll-timeout` (120 s by default)
-/// for brokers that do not answer. Thread-safe.
+/// so that once the context stops (`interrupt`) a wait gives up after a
+/// slice without an answer instead of waiting out
+/// `stream.kafka.poll-timeout` (120 s by default) for brokers that do not
+/// answer; calls that get their answers go on. Thread-safe.
 class kafka_waits {
 public:
   /// The first slice of a request, and each slice of a poll.
@@ -69,15 +70,16 @@ public:
   /// milliseconds for its answer, until it returns anything but "no broker
   /// is up" or a timeout, or `timeout_ms` passed; each slice after a
   /// timeout is twice as long, up to `max_slice_ms`. Returns its last
-  /// result; throws `stream_error` (errc::source_failure) saying "kafka:
-  /// `what`: the streaming context stops" once interrupted.
+  /// result; throws as `check` after a slice without an answer once
+  /// interrupted.
   rd_kafka_resp_err_t
   request(int timeout_ms, const std::string& what,
           caf_stream::detail::function_ref<rd_kafka_resp_err_t(int)> call)
     const;
 
   /// `rd_kafka_consumer_poll(rk)` for at most `timeout_ms`, in slices of
-  /// `first_slice_ms`; null if nothing came or once interrupted.
+  /// `first_slice_ms`; null if nothing came, or nothing in a slice once
+  /// interrupted.
   rd_kafka_message_t* poll(rd_kafka_t* rk, int timeout_ms) const;
 
 private:
