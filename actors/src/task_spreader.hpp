@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "caf/actor.hpp"
@@ -13,6 +14,7 @@
 namespace caf_stream::actors {
 
 class stage_table;
+struct task_batch;
 struct task_ref;
 
 /// Runs a stage's tasks on operator workers and on the blocking actor that
@@ -42,9 +44,14 @@ public:
   void run(size_t n, detail::function_ref<void(size_t)> task, time t);
 
 private:
-  // Runs the task `ref` names, which the caller claimed: through its stage
-  // found by name if it went through bytes.
-  void run_here(const task_ref& ref);
+  // Task `i` of `batch`, a stage of batch `t`, as it goes to a worker
+  // (through bytes with `through_bytes_`).
+  task_ref ref_of(const std::shared_ptr<task_batch>& batch, size_t i, time t);
+
+  // Runs task `i` of `batch`, which the caller claimed: with
+  // `through_bytes_`, through its stage found by the name it had after its
+  // trip through bytes.
+  void run_here(const std::shared_ptr<task_batch>& batch, size_t i, time t);
 
   caf::blocking_actor* self_;
   const std::vector<caf::actor>& workers_;
