@@ -22,6 +22,12 @@ struct message_deleter {
   }
 };
 
+struct topic_deleter {
+  void operator()(rd_kafka_topic_t* x) const noexcept {
+    rd_kafka_topic_destroy(x);
+  }
+};
+
 struct metadata_deleter {
   void operator()(const rd_kafka_metadata_t* x) const noexcept {
     rd_kafka_metadata_destroy(x);
@@ -30,6 +36,7 @@ struct metadata_deleter {
 
 using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, list_deleter>;
 using message_ptr = std::unique_ptr<rd_kafka_message_t, message_deleter>;
+using topic_ptr = std::unique_ptr<rd_kafka_topic_t, topic_deleter>;
 using metadata_ptr
   = std::unique_ptr<const rd_kafka_metadata_t, metadata_deleter>;
 
@@ -50,18 +57,11 @@ bool transient(rd_kafka_resp_err_t err) {
 metadata_ptr topic_metadata(rd_kafka_t* rk, const std::string& topic,
                             int timeout, const kafka_waits& waits) {
   auto what = "cannot get the metadata of topic '" + topic + "'";
-  auto* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  topic_ptr rkt{rd_kafka_topic_new(rk, topic.c_str(), nullptr)};
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  try {
-    err = waits.request(timeout, what, [&](int ms) {
-      return rd_kafka_metadata(rk, 0, rkt, &md, ms);
-    });
-  } catch (...) {
-    rd_kafka_topic_destroy(rkt);
-    throw;
-  }
-  rd_kafka_topic_destroy(rkt);
+  auto err = waits.request(timeout, what, [&](int ms) {
+    return rd_kafka_metadata(rk, 0, rkt.get(), &md, ms);
+  });
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
     source_failure(what + ": " + rd_kafka_err2str(err));
   return metadata_ptr{md};
