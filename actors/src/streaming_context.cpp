@@ -13,6 +13,7 @@
 #include "caf/exit_reason.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
+#include "caf/system_messages.hpp"
 
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/node_directory.hpp"
@@ -58,9 +59,10 @@ struct streaming_context::impl {
   std::mutex stopping;
   // The streaming UI while the context runs with it.
   std::unique_ptr<ui::web_server> ui;
-  // Whether the context served as a worker node (`serve`), whose actors
-  // its stop does not wait for.
+  // Whether the context served as a worker node (`serve`), and whether
+  // its stop saw every actor of the node down (`end_node`).
   bool served = false;
+  bool node_down = false;
 };
 
 namespace {
@@ -72,6 +74,21 @@ void end_after(caf::actor_system& sys, caf::actor& x, Atom what) {
   self->request(x, caf::infinite, what).receive([] {}, [](caf::error&) {});
   caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   x = nullptr;
+}
+
+// Stops the worker node actor `x` gracefully and waits until it is down:
+// whether the actors it started were all down too, so that none reads the
+// graph any more.
+bool end_node(caf::actor_system& sys, caf::actor& x) {
+  caf::scoped_actor self{sys};
+  auto result = false;
+  self->request(x, caf::infinite, actors::stop_atom::value)
+    .receive([&](bool down) { result = down; }, [](caf::error&) {});
+  self->monitor(x);
+  self->send_exit(x, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {});
+  x = nullptr;
+  return result;
 }
 
 // The context started in this process and not stopped yet: Spark allows
@@ -232,11 +249,13 @@ streaming_context::~streaming_context() {
   }
   // The runtime's actors must be gone before an owned system shuts down.
   impl_->rt.reset();
-  // No actor reads the graph once the runtime's actors are gone, and an
-  // owned system waits for a worker node's actors as it goes down. Then
-  // the streams go with the context: an output that holds a handle of its
-  // own stream (to `slice` it) would keep the graph alive for good.
-  auto release = impl_->own_sys != nullptr || !impl_->served;
+  // No actor reads the graph once the runtime's actors are gone, and a
+  // worker node's once its stop saw them down (an owned system also waits
+  // for them as it goes down). Then the streams go with the context: an
+  // output that holds a handle of its own stream (to `slice` it) would
+  // keep the graph alive for good.
+  auto release = impl_->own_sys != nullptr || !impl_->served
+                 || impl_->node_down;
   impl_.reset();
   if (release)
     graph_->release();
@@ -417,10 +436,10 @@ void streaming_context::stop(bool stop_gracefully) {
   // A graceful end: the driver places no more work here.
   if (d.joiner)
     end_after(*d.sys, d.joiner, caf::leave_atom::value);
-  // The records its receivers stored go to their drivers first; its holders
-  // are linked to it and go down with it.
+  // The records its receivers stored go to their drivers first; then its
+  // holders, task host and receivers go down, and the node.
   if (d.state_node)
-    end_after(*d.sys, d.state_node, actors::stop_atom::value);
+    d.node_down = end_node(*d.sys, d.state_node);
   // The context is stopped even if the final checkpoint failed; the
   // failure comes after.
   std::exception_ptr failure;

@@ -36,6 +36,7 @@ namespace caf_stream::actors {
 namespace {
 
 using released_late_atom = caf::atom_constant<caf::atom("rellate")>;
+using children_late_atom = caf::atom_constant<caf::atom("chldlate")>;
 
 // How long a graceful stop waits for its driver to release the blocks kept
 // here (their batches read them), and for each step of handing over its
@@ -59,8 +60,9 @@ struct node_state {
   std::string program;
   std::shared_ptr<clock> clk;
   stream_options opts;
-  // The holders spawned here, until they go down.
-  std::set<caf::actor> holders;
+  // The actors started here (the holders, the task host, the receivers'
+  // supervisors and generators), until they go down.
+  std::set<caf::actor> children;
   // The receivers started here, by stream id.
   std::map<int32_t, served_receiver> receivers;
   // What to do when a receiver's supervisor that a stop ended is down.
@@ -81,27 +83,30 @@ struct node_state {
   // What a graceful stop does once the driver released every block kept
   // here (or 5 s passed).
   std::function<void()> when_released;
+  // What a graceful stop does once every actor in `children` is down
+  // (`true`), or once it gave up on them (`false`).
+  std::function<void(bool)> when_children_down;
   // Set by a graceful stop: the node takes no more work.
   bool stopping = false;
   std::shared_ptr<spdlog::logger> log = detail::logger("node");
   static inline const char* name = "caf_stream.state_node";
 
-  // Holders and receivers go down with the node (`streaming_context::stop`),
-  // but not the other way round: they end with their driver. Here, since
-  // CAF 0.17 destroys an actor's state before its attached functors run.
+  // The actors started here go down with the node, but not the other way
+  // round: holders and receivers end with their driver. Here, since CAF
+  // 0.17 destroys an actor's state before its attached functors run.
   ~node_state() {
-    for (auto& h : holders)
-      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
-    if (task_host)
-      caf::anon_send_exit(task_host, caf::exit_reason::user_shutdown);
-    for (auto& [id, r] : receivers)
-      for (auto& x : {r.running.supervisor, r.running.generator})
-        if (x)
-          caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+    for (auto& x : children)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   }
 };
 
 using node_actor = caf::stateful_actor<node_state>;
+
+// Keeps `x`, an actor started here, until it is down.
+void start_child(node_actor* self, const caf::actor& x) {
+  self->monitor(x);
+  self->state.children.insert(x);
+}
 
 // Why this node does not serve a driver running `program` with the graph
 // `fingerprint`, if it does not: it stops, or runs another program or
@@ -153,8 +158,7 @@ caf::result<caf::actor> spawn_holder(node_actor* self,
   auto driver = caf::actor_cast<caf::actor>(self->current_sender());
   auto holder = spawn_state_holder(self->system(),
                                    ops[static_cast<size_t>(id)], driver);
-  self->monitor(holder);
-  st.holders.insert(holder);
+  start_child(self, holder);
   return holder;
 }
 
@@ -207,7 +211,8 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
   // The receiver ends with its driver, and when it ends (stopped for good
   // by the driver's exit), its generator goes too.
   self->monitor(tracker);
-  self->monitor(r.running.supervisor);
+  start_child(self, r.running.supervisor);
+  start_child(self, r.running.generator);
   st.log->info("receiver {} started for the driver", id);
   return r.running.supervisor;
 }
@@ -330,6 +335,22 @@ void hand_over_receivers(node_actor* self, std::function<void()> all_done) {
   }
 }
 
+// Ends the actors started here, then calls `done(true)` once they are all
+// down, or `done(false)` if one is not after `hand_over_bound`: until they
+// are, they may read the graph (a task host runs the stages it got before
+// the stop), which the node's context releases as it goes.
+void end_children(node_actor* self, std::function<void(bool)> done) {
+  auto& st = self->state;
+  if (st.children.empty()) {
+    done(true);
+    return;
+  }
+  st.when_children_down = std::move(done);
+  for (auto& x : st.children)
+    self->send_exit(x, caf::exit_reason::user_shutdown);
+  self->delayed_send(self, hand_over_bound, children_late_atom::value);
+}
+
 // Connects this node to the worker node at `address`, which asked for it
 // (`connect_back_atom`); answers once connected.
 caf::result<connect_back_atom> connect_back(node_actor* self,
@@ -376,8 +397,10 @@ void to_task_host(node_actor* self, Atom what, uint64_t id,
     self->send(driver, map_failed_atom::value, id, message_of(*no));
     return;
   }
-  if (!st.task_host)
+  if (!st.task_host) {
     st.task_host = spawn_task_host(self->system(), st.graph, st.opts);
+    start_child(self, st.task_host);
+  }
   self->send(st.task_host, what, id, std::move(x), driver);
 }
 
@@ -398,7 +421,7 @@ caf::behavior state_node(node_actor* self,
       st.when_down.erase(i);
       f();
     }
-    st.holders.erase(caf::actor_cast<caf::actor>(dm.source));
+    st.children.erase(caf::actor_cast<caf::actor>(dm.source));
     // The batches that read the blocks kept here went with their driver.
     if (auto i = st.kept_for.find(dm.source); i != st.kept_for.end()) {
       if (auto n = st.blocks.drop_owner(i->second))
@@ -418,6 +441,8 @@ caf::behavior state_node(node_actor* self,
         stop_receiver(self, id);
       }
     }
+    if (st.children.empty() && st.when_children_down)
+      std::exchange(st.when_children_down, nullptr)(true);
   });
   return {
     [=](spawn_holder_atom, const std::string& fingerprint,
@@ -516,13 +541,24 @@ caf::behavior state_node(node_actor* self,
       self->delegate(st.task_host, atom, driver, id, task, std::move(pieces),
                      tag);
     },
-    [=](stop_atom) -> caf::result<void> {
+    [=](stop_atom) -> caf::result<bool> {
       self->state.stopping = true;
-      auto rp = self->make_response_promise();
+      auto rp = self->make_response_promise<bool>();
       hand_over_receivers(self, [=]() mutable {
-        await_release(self, [=]() mutable { rp.deliver(caf::unit); });
+        await_release(self, [=]() mutable {
+          end_children(self, [=](bool down) mutable { rp.deliver(down); });
+        });
       });
       return rp;
+    },
+    [=](children_late_atom) {
+      auto& st = self->state;
+      if (!st.when_children_down)
+        return;
+      st.log->warn("{} actors of this worker node are not down {} s after "
+                   "the stop: its context keeps its graph",
+                   st.children.size(), hand_over_bound.count());
+      std::exchange(st.when_children_down, nullptr)(false);
     },
   };
 }

@@ -5,12 +5,15 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/sec.hpp"
 #include "caf/scoped_actor.hpp"
 
 #include "caf_stream/actors/error.hpp"
@@ -147,4 +150,63 @@ TEST_CASE("a worker node starts a receiver again only once its last run "
   CHECK(again.first);
   CHECK(f.p->wait([&] { return f.p->starts == 2; }));
   f.self->send_exit(second, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a worker node answers a graceful stop once the actors it "
+          "started are down",
+          "[actors][nodes][state]") {
+  support::actor_context c;
+  stream_options opts;
+  using kv = std::pair<std::string, int64_t>;
+  c.ssc.queue_stream(std::make_shared<rdd_queue<kv>>())
+    .update_state_by_key(
+      [](const std::vector<int64_t>& xs, std::optional<int64_t> st) {
+        auto n = st.value_or(0);
+        for (auto x : xs)
+          n += x;
+        return std::optional<int64_t>{n};
+      })
+    .foreach_rdd([](const rdd<kv>&) {});
+  auto graph = c.ssc.graph();
+  auto node = spawn_state_node(c.sys, graph, program_id(opts), c.clk, opts);
+  // The test plays the driver that asks for a holder of the state stream.
+  caf::actor holder;
+  c.self
+    ->request(node, caf::infinite, spawn_holder_atom::value,
+              graph->fingerprint(), program_id(opts), int32_t{0},
+              graph->state_operators().at(0)->signature())
+    .receive([&](caf::actor& x) { holder = std::move(x); },
+             [](caf::error& e) { FAIL(to_string(e)); });
+  REQUIRE(holder);
+  auto down = false;
+  c.self->request(node, caf::infinite, stop_atom::value)
+    .receive([&](bool x) { down = x; },
+             [](caf::error& e) { FAIL(to_string(e)); });
+  CHECK(down);
+  // Its mailbox is closed: a message to it comes back at once.
+  caf::error bounced;
+  c.self->request(holder, caf::infinite, stop_atom::value)
+    .receive([] {}, [&](caf::error& e) { bounced = std::move(e); });
+  CHECK(bounced == caf::sec::request_receiver_down);
+  c.self->send_exit(node, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a worker node's context on the program's own actor system lets "
+          "its graph go although an output holds a handle of its own stream",
+          "[actors][nodes][context]") {
+  stream_config cfg;
+  load_node_modules(cfg);
+  caf::actor_system sys{cfg};
+  std::weak_ptr<detail::dstream_graph> graph;
+  {
+    streaming_context ssc{sys, std::chrono::seconds(1),
+                          std::make_shared<testing::manual_clock>()};
+    auto s = ssc.queue_stream(std::make_shared<rdd_queue<int>>());
+    s.foreach_rdd([s](const rdd<int>&, caf_stream::time t) {
+      s.slice(t - std::chrono::seconds(1), t);
+    });
+    graph = s.graph();
+    CHECK(ssc.serve(0) > 0);
+  }
+  CHECK(graph.expired());
 }

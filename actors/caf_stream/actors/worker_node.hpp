@@ -80,11 +80,13 @@ namespace caf_stream::actors {
 ///   from `offset` on and how many there are in all, or `no_block_atom`;
 /// - `(release_blocks_atom, std::vector<uint64_t> ids)`: forgets those
 ///   blocks (no batch of the driver reads them any more);
-/// - `(stop_atom)` -> `void`: a graceful stop: takes no more work, stops
+/// - `(stop_atom)` -> `bool`: a graceful stop: takes no more work, stops
 ///   the receivers running here, hands the blocks they stored to their
 ///   drivers' trackers, with their records (5 s at most per step), waits
-///   until the driver released the blocks kept here (5 s at most), and
-///   answers once the receivers' supervisors are down.
+///   until the driver released the blocks kept here (5 s at most), then
+///   ends the actors it started (holders, task host, receivers) and
+///   answers once they are down: `true`, or `false` if one was not within
+///   5 s (it may still read the graph).
 caf::actor spawn_state_node(caf::actor_system& sys,
                             std::shared_ptr<detail::dstream_graph> graph,
                             std::string program, std::shared_ptr<clock> clk,
