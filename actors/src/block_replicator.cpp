@@ -35,12 +35,15 @@ class block_replicator final : public caf::blocking_actor {
 public:
   block_replicator(caf::actor_config& cfg, int32_t stream_id,
                    std::string address, std::vector<block_peer> peers,
-                   caf::actor tracker, duration timeout)
+                   caf::actor tracker, duration timeout,
+                   std::string fingerprint, std::string program)
     : caf::blocking_actor(cfg),
       stream_id_(stream_id),
       address_(std::move(address)),
       tracker_(std::move(tracker)),
       timeout_(timeout),
+      fingerprint_(std::move(fingerprint)),
+      program_(std::move(program)),
       excluded_(first_rest, longest_rest),
       log_(detail::logger("receiver")) {
     for (auto& x : peers) {
@@ -61,9 +64,10 @@ public:
         return std::move(xs);
       },
       [&](caf::down_msg& dm) { lost(dm.source); },
-      // An answer to a copy given up on, and a wait's wake-up, that came
-      // after the wait.
+      // An answer to a copy given up on (or its refusal), and a wait's
+      // wake-up, that came after the wait.
       [&](copy_blocks_atom, uint64_t) {},
+      [&](caf::error&) {},
       [&](deadline_atom, uint64_t) {},
       [&](caf::exit_msg&) { running = false; });
   }
@@ -178,7 +182,8 @@ private:
     } catch (const std::exception& e) {
       return e.what();
     }
-    send(p.to.node, copy_blocks_atom::value, tracker_, std::move(wire));
+    send(p.to.node, copy_blocks_atom::value, fingerprint_, program_,
+         tracker_, std::move(wire));
     std::string failure;
     bool done = false;
     // The wait ends `timeout_` after the send, whatever else comes
@@ -193,6 +198,13 @@ private:
       receive(
         // An answer to an earlier copy that timed out may come first.
         [&](copy_blocks_atom, uint64_t id) { done = id == last; },
+        // It refuses them (another program), unless an earlier peer's
+        // refusal came late.
+        [&](caf::error& e) {
+          if (caf::actor_cast<caf::actor_addr>(current_sender())
+              == p.to.node.address())
+            failure = is_stream_error(e) ? message_of(e) : system().render(e);
+        },
         [&](caf::down_msg& dm) {
           lost(dm.source);
           if (p.lost)
@@ -232,6 +244,9 @@ private:
   std::vector<peer> peers_;
   caf::actor tracker_;
   duration timeout_;
+  // What names this node's program and graph to the peers.
+  std::string fingerprint_;
+  std::string program_;
   // When a copy's wait for its answer ends.
   deadline deadline_;
   node_exclusion excluded_;
@@ -245,10 +260,12 @@ private:
 caf::actor spawn_block_replicator(caf::actor_system& sys, int32_t stream_id,
                                   std::string address,
                                   std::vector<block_peer> peers,
-                                  caf::actor tracker, duration timeout) {
+                                  caf::actor tracker, duration timeout,
+                                  std::string fingerprint,
+                                  std::string program) {
   return sys.spawn<block_replicator, caf::detached>(
     stream_id, std::move(address), std::move(peers), std::move(tracker),
-    timeout);
+    timeout, std::move(fingerprint), std::move(program));
 }
 
 } // namespace caf_stream::actors

@@ -280,7 +280,8 @@ receiver_actors start_receiver(caf::actor_system& sys,
                                caf::actor listener_bus,
                                std::shared_ptr<runtime_state> runtime,
                                const std::string& location, caf::actor keeper,
-                               std::vector<block_peer> peers) {
+                               std::vector<block_peer> peers,
+                               const std::string& fingerprint) {
   auto on_worker = location != driver_location;
   auto optional_rate = [](double x) {
     return x > 0 ? std::optional<double>{x} : std::nullopt;
@@ -300,9 +301,9 @@ receiver_actors start_receiver(caf::actor_system& sys,
                        std::make_shared<const block_holder>(
                          block_holder{keeper})};
     if (replicated && !peers.empty())
-      keep->replicator = spawn_block_replicator(sys, in.stream_id(),
-                                                location, std::move(peers),
-                                                tracker, opts.state_timeout);
+      keep->replicator = spawn_block_replicator(
+        sys, in.stream_id(), location, std::move(peers), tracker,
+        opts.state_timeout, fingerprint, program_id(opts));
   }
   if (on_worker)
     buf->attach_sink(

@@ -207,7 +207,7 @@ caf::result<caf::actor> start_receiver_here(node_actor* self,
     self->system(), *in, r.rcv, st.clk, opts, tracker,
     std::move(listener_bus), nullptr, location,
     keep_blocks ? caf::actor_cast<caf::actor>(self) : caf::actor{},
-    std::move(peers));
+    std::move(peers), st.fingerprint);
   // The receiver ends with its driver, and when it ends (stopped for good
   // by the driver's exit), its generator goes too.
   self->monitor(tracker);
@@ -466,8 +466,11 @@ caf::behavior state_node(node_actor* self,
     [=](put_blocks_atom, const caf::actor& tracker, block_list& blocks) {
       keep(self, tracker, blocks);
     },
-    [=](copy_blocks_atom, const caf::actor& tracker,
+    [=](copy_blocks_atom, const std::string& fingerprint,
+        const std::string& program, const caf::actor& tracker,
         block_list& blocks) -> caf::result<copy_blocks_atom, uint64_t> {
+      if (auto no = refusal(self, "worker node", program, fingerprint))
+        return std::move(*no);
       auto last = blocks.empty() ? uint64_t{0} : blocks.back().id;
       keep(self, tracker, blocks);
       return {copy_blocks_atom::value, last};

@@ -14,9 +14,13 @@
 
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/actors/worker_node.hpp"
+#include "caf_stream/all.hpp"
 #include "caf_stream/receiver/block.hpp"
+#include "caf_stream/testing.hpp"
 
 #include "block_replicator.hpp"
+#include "support/log_capture.hpp"
 
 using namespace caf_stream;
 using namespace caf_stream::actors;
@@ -54,7 +58,8 @@ caf::behavior peer_node(caf::event_based_actor* self,
     [](connect_back_atom, const std::string&) {
       return connect_back_atom::value;
     },
-    [=](copy_blocks_atom, const caf::actor& tracker, block_list& xs) {
+    [=](copy_blocks_atom, const std::string&, const std::string&,
+        const caf::actor& tracker, block_list& xs) {
       {
         std::lock_guard<std::mutex> guard{seen->mtx};
         ++seen->asked;
@@ -123,7 +128,7 @@ struct fixture {
   caf::actor replicator(std::vector<block_peer> peers,
                         duration timeout = duration{60000}) {
     auto x = spawn_block_replicator(sys, 7, "zz-node:1", std::move(peers),
-                                    tracker, timeout);
+                                    tracker, timeout, "graph", "app ours");
     spawned.push_back(x);
     return x;
   }
@@ -216,4 +221,44 @@ TEST_CASE_METHOD(fixture,
   }
   CHECK(records_of(xs[0]) == std::vector<int64_t>{1, 2, 3});
   CHECK(records_of(xs[1]) == std::vector<int64_t>{4});
+}
+
+TEST_CASE("a worker node of another program refuses a receiver's copies "
+          "at once: the next node takes them",
+          "[actors][receiver][nodes]") {
+  support::log_capture log{"receiver"};
+  stream_config cfg;
+  load_node_modules(cfg);
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  // A real worker node, whose program is another one.
+  streaming_context ssc{sys, std::chrono::seconds(1),
+                        std::make_shared<testing::manual_clock>()};
+  ssc.queue_stream(std::make_shared<rdd_queue<int>>())
+    .foreach_rdd([](const rdd<int>&) {});
+  stream_options theirs;
+  theirs.app_id = "theirs";
+  auto other = spawn_state_node(sys, ssc.graph(), program_id(theirs),
+                                std::make_shared<testing::manual_clock>(),
+                                theirs);
+  auto b = std::make_shared<copies>();
+  auto node_b = sys.spawn(peer_node, b, true);
+  auto tracker = sys.spawn(idle);
+  // This node's address sorts first: it connects to its peers, finds
+  // nothing on their ports and sends through the handles it has. The wait
+  // for an answer is longer than any test: the refusal ends it.
+  auto r = spawn_block_replicator(
+    sys, 7, "127.0.0.1:1", {{"127.0.0.1:2", other}, {"127.0.0.1:3", node_b}},
+    tracker, duration{std::chrono::hours(1)}, "graph", "app ours");
+  block_list xs;
+  self->request(r, caf::infinite, replicate_atom::value, two_blocks())
+    .receive([&](block_list& ys) { xs = std::move(ys); },
+             [&](caf::error& e) { FAIL(sys.render(e)); });
+  CHECK(replicas(xs) == std::vector<std::string>(2, "127.0.0.1:3"));
+  CHECK(b->taken().size() == 2);
+  CHECK(log.contains("the worker node 127.0.0.1:2 did not take a copy of 2 "
+                     "blocks (it gets none for 5 s): the worker node runs "
+                     "another program"));
+  for (const auto& x : {other, node_b, tracker, r})
+    caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
 }

@@ -49,7 +49,8 @@ struct receiver_actors {
 /// node's actor, the blocks stay on the node (`kept_blocks`); with
 /// replication 2 and `peers` (the other worker nodes), their second copy
 /// goes to the first of `peers` that takes it before the tracker learns of
-/// them, else to the tracker.
+/// them, else to the tracker; a peer takes it if it runs the program
+/// `program_id(opts)` with the graph `fingerprint`.
 receiver_actors start_receiver(caf::actor_system& sys,
                                detail::receiver_input_base& in,
                                std::shared_ptr<receiver_base> rcv,
@@ -59,7 +60,8 @@ receiver_actors start_receiver(caf::actor_system& sys,
                                std::shared_ptr<runtime_state> runtime,
                                const std::string& location,
                                caf::actor keeper = {},
-                               std::vector<block_peer> peers = {});
+                               std::vector<block_peer> peers = {},
+                               const std::string& fingerprint = {});
 
 /// Receiver placer of one receiver stream (the receiver scheduling of
 /// Spark's ReceiverTracker), detached: runs the stream's receiver on a

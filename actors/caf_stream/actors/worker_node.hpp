@@ -58,8 +58,10 @@ namespace caf_stream::actors {
 /// - `(put_blocks_atom, tracker, block_list)` from a block generator here:
 ///   keeps the blocks (`block_store`) until the driver of `tracker` releases
 ///   them or goes down;
-/// - `(copy_blocks_atom, tracker, block_list)` from another node's
-///   replicator (`spawn_block_replicator`): keeps the copies of its blocks,
+/// - `(copy_blocks_atom, fingerprint, program, tracker, block_list)` from
+///   another node's replicator (`spawn_block_replicator`) of the same
+///   program and graph (else it answers an error): keeps the copies of its
+///   blocks,
 ///   with their records, until the driver of `tracker` releases them or
 ///   goes down; answers `(copy_blocks_atom, uint64_t id)`, the last block's
 ///   number;
