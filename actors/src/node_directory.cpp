@@ -10,6 +10,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/blocking_actor.hpp"
 #include "caf/event_based_actor.hpp"
+#include "caf/exit_reason.hpp"
 #include "caf/stateful_actor.hpp"
 
 #include "caf_stream/actors/error.hpp"
@@ -221,9 +222,16 @@ caf::behavior node_joiner(joiner_actor* self, std::string driver,
     st.directory = nullptr;
     if (st.done)
       return;
-    st.log->warn("lost the driver at {} ({}); joining it again when it is "
-                 "back",
-                 st.driver, self->system().render(dm.reason));
+    // A driver that stopped ends its directory; a lost one's connection
+    // breaks.
+    if (dm.reason == caf::exit_reason::user_shutdown)
+      st.log->info("the driver at {} stopped; joining it again when it is "
+                   "back",
+                   st.driver);
+    else
+      st.log->warn("lost the driver at {} ({}); joining it again when it is "
+                   "back",
+                   st.driver, self->system().render(dm.reason));
     self->delayed_send(self, std::chrono::seconds(1), caf::join_atom::value);
   });
   self->send(self, caf::join_atom::value);

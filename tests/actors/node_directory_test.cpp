@@ -185,3 +185,29 @@ TEST_CASE_METHOD(fixture, "a node of another program may not join the "
   leave(joiner);
   CHECK(!joiner_log.contains("left the driver"));
 }
+
+TEST_CASE_METHOD(fixture, "a node's joiner tells a driver that stopped from "
+                          "one that was lost",
+                 "[actors][nodes][directory]") {
+  // A second driver, for a second node.
+  auto other = spawn_node_directory(driver, {}, fingerprint, program);
+  auto other_port = published(publish_node(driver, other, 0, "127.0.0.1"));
+  join("127.0.0.1", 4715);
+  auto node = worker.spawn(fake_node, "node on 4716");
+  spawned.push_back(node);
+  auto other_address = "127.0.0.1:" + std::to_string(other_port);
+  spawned.push_back(spawn_node_joiner(worker, other_address, node,
+                                      "127.0.0.1", 4716, fingerprint,
+                                      program, duration{2000}));
+  REQUIRE(logged(joiner_log, "as the worker node 127.0.0.1:4715"));
+  REQUIRE(logged(joiner_log, "as the worker node 127.0.0.1:4716"));
+  // The first driver's context stops: its directory ends. The second one
+  // dies.
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(other, caf::exit_reason::kill);
+  auto address = "127.0.0.1:" + std::to_string(port);
+  CHECK(logged(joiner_log,
+               "the driver at " + address + " stopped; joining it again"));
+  CHECK(logged(joiner_log, "lost the driver at " + other_address));
+  CHECK(!joiner_log.contains("lost the driver at " + address));
+}
