@@ -380,7 +380,6 @@ streaming_context* streaming_context::get_active() noexcept {
   return active_context;
 }
 
-
 std::optional<std::string> streaming_context::ui_web_url() const {
   if (!impl_->ui)
     return std::nullopt;
