@@ -60,35 +60,23 @@ struct streaming_context::impl {
   // The streaming UI while the context runs with it.
   std::unique_ptr<ui::web_server> ui;
   // Whether the context served as a worker node (`serve`), and whether
-  // its stop saw every actor of the node down (`end_node`).
+  // its stop saw every actor of the node down.
   bool served = false;
   bool node_down = false;
 };
 
 namespace {
 
-// Asks `x` for `what` and waits for the answer, then ends `x`.
-template <class Atom>
-void end_after(caf::actor_system& sys, caf::actor& x, Atom what) {
+// Asks `x` for `what` and passes the answer to `f` (none if `x` failed),
+// then ends `x` and waits until it is down.
+template <class Atom, class F>
+void end_after(caf::actor_system& sys, caf::actor& x, Atom what, F f) {
   caf::scoped_actor self{sys};
-  self->request(x, caf::infinite, what).receive([] {}, [](caf::error&) {});
-  caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-  x = nullptr;
-}
-
-// Stops the worker node actor `x` gracefully and waits until it is down:
-// whether the actors it started were all down too, so that none reads the
-// graph any more.
-bool end_node(caf::actor_system& sys, caf::actor& x) {
-  caf::scoped_actor self{sys};
-  auto result = false;
-  self->request(x, caf::infinite, actors::stop_atom::value)
-    .receive([&](bool down) { result = down; }, [](caf::error&) {});
+  self->request(x, caf::infinite, what).receive(f, [](caf::error&) {});
   self->monitor(x);
   self->send_exit(x, caf::exit_reason::user_shutdown);
   self->receive([](const caf::down_msg&) {});
   x = nullptr;
-  return result;
 }
 
 // The context started in this process and not stopped yet: Spark allows
@@ -434,11 +422,12 @@ void streaming_context::stop(bool stop_gracefully) {
     return;
   // A graceful end: the driver places no more work here.
   if (d.joiner)
-    end_after(*d.sys, d.joiner, caf::leave_atom::value);
+    end_after(*d.sys, d.joiner, caf::leave_atom::value, [] {});
   // The records its receivers stored go to their drivers first; then its
   // holders, task host and receivers go down, and the node.
   if (d.state_node)
-    d.node_down = end_node(*d.sys, d.state_node);
+    end_after(*d.sys, d.state_node, actors::stop_atom::value,
+              [&](bool down) { d.node_down = down; });
   // The context is stopped even if the final checkpoint failed; the
   // failure comes after.
   std::exception_ptr failure;
