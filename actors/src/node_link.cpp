@@ -14,6 +14,7 @@
 #include "caf/openssl/manager.hpp"
 #include "caf/openssl/publish.hpp"
 #include "caf/scoped_actor.hpp"
+#include "caf/sec.hpp"
 
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
@@ -121,11 +122,15 @@ caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
                                               + failure);
 }
 
-std::optional<size_t> node_slots(caf::blocking_actor* self,
-                                 const caf::actor& node, duration timeout) {
-  std::optional<size_t> result;
-  self->request(node, timeout, slots_atom::value)
-    .receive([&](size_t n) { result = n; }, [](caf::error&) {});
+caf::expected<size_t> node_slots(caf::blocking_actor* self,
+                                 const caf::actor& node,
+                                 const std::string& fingerprint,
+                                 const std::string& program,
+                                 duration timeout) {
+  caf::expected<size_t> result{caf::sec::request_timeout};
+  self->request(node, timeout, slots_atom::value, fingerprint, program)
+    .receive([&](size_t n) { result = n; },
+             [&](caf::error& e) { result = std::move(e); });
   return result;
 }
 

@@ -12,9 +12,12 @@
 
 #include "caf/blocking_actor.hpp"
 
+#include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/node_directory.hpp"
 #include "caf_stream/actors/node_link.hpp"
+#include "caf_stream/actors/worker_node.hpp"
+#include "caf_stream/dstream/graph.hpp"
 
 namespace caf_stream::actors {
 
@@ -31,12 +34,20 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
     nodes_.erase(address);
     return reached;
   }
+  // Its task slots, for its share of a stage's tasks (one until it
+  // answers; a node that hangs answers nothing anyway). A node of another
+  // program or graph, or one that stops, refuses: it runs no tasks here.
+  auto slots = node_slots(self_, *reached, graph_.fingerprint(),
+                          program_id(opts_),
+                          std::min(bound, node_connect_bound));
+  if (!slots && is_stream_error(slots.error())) {
+    nodes_.erase(address);
+    return std::move(slots.error());
+  }
   node = std::move(*reached);
   self_->monitor(node);
-  // Its task slots, for its share of a stage's tasks (one until it
-  // answers; a node that hangs answers nothing anyway).
-  if (auto n = node_slots(self_, node, std::min(bound, node_connect_bound)))
-    slots_[address] = *n;
+  if (slots)
+    slots_[address] = *slots;
   watch_.reached(address, node, slots_of({address}).front());
   return node;
 }

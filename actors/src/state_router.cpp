@@ -441,9 +441,11 @@ private:
         throw stream_error(errc::job_failure, failure);
       }
       node = std::move(*connected);
-      // Its task slots, for the executors (one if it does not answer).
+      // Its task slots, for the executors (one if it does not answer; a
+      // node of another program refuses the holder next).
       auto bound = std::min(opts_.state_timeout, node_connect_bound);
-      if (auto n = node_slots(this, node, bound))
+      if (auto n = node_slots(this, node, graph_fingerprint_,
+                              program_id(opts_), bound))
         slots_[address] = *n;
     }
     caf::actor result;

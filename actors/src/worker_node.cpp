@@ -527,7 +527,10 @@ caf::behavior state_node(node_actor* self,
     [=](reduce_tasks_atom what, uint64_t id, reduce_stage& stage) {
       to_task_host(self, what, id, stage.shuffle, stage);
     },
-    [=](slots_atom) -> size_t {
+    [=](slots_atom, const std::string& fingerprint,
+        const std::string& program) -> caf::result<size_t> {
+      if (auto no = refusal(self, "worker node", program, fingerprint))
+        return std::move(*no);
       return self->state.opts.resolved().workers;
     },
     [=](fetch_atom atom, const caf::actor& driver, uint64_t id, uint32_t task,

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,10 +10,15 @@
 #include "caf/scoped_actor.hpp"
 #include "caf/system_messages.hpp"
 
+#include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/actors/worker_node.hpp"
+#include "caf_stream/all.hpp"
 #include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/scheduler/executor_table.hpp"
+#include "caf_stream/testing.hpp"
 
 #include "node_map_stages.hpp"
 #include "node_watch.hpp"
@@ -29,7 +35,9 @@ namespace {
 // A worker node of 2 task slots that does nothing else.
 caf::behavior idle_node(caf::event_based_actor*) {
   return {
-    [](slots_atom) { return size_t{2}; },
+    [](slots_atom, const std::string&, const std::string&) {
+      return size_t{2};
+    },
   };
 }
 
@@ -96,4 +104,45 @@ TEST_CASE("a node actor that was lost is not asked for a block that the "
           "+" + address + " "});
   caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a worker node of another program refuses the driver's first "
+          "question: it runs no tasks and is no executor",
+          "[actors][nodes]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  detail::dstream_graph graph{duration{1000}, 2};
+  stream_options opts;
+  opts.app_id = "ours";
+  // A real worker node, whose program is another one.
+  streaming_context ssc{sys, duration{1000},
+                        std::make_shared<testing::manual_clock>()};
+  ssc.queue_stream(std::make_shared<rdd_queue<int>>())
+    .foreach_rdd([](const rdd<int>&) {});
+  stream_options theirs;
+  theirs.app_id = "theirs";
+  auto other = spawn_state_node(sys, ssc.graph(), program_id(theirs),
+                                std::make_shared<testing::manual_clock>(),
+                                theirs);
+  auto directory = sys.spawn(one_node_directory);
+  self->request(directory, caf::infinite, caf::put_atom::value, other)
+    .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
+  executor_table executors{1};
+  node_watch watch{sys, executors};
+  node_map_stages stages{self.ptr(), graph, opts, directory, executors,
+                         watch};
+  // The node's answer to the driver's first question.
+  auto slots = node_slots(self.ptr(), other, graph.fingerprint(),
+                          program_id(opts), duration{60000});
+  REQUIRE_FALSE(slots);
+  CHECK_THAT(message_of(slots.error()),
+             Catch::StartsWith("the worker node runs another program: the "
+                               "driver is 'app ours', this node 'app "
+                               "theirs'"));
+  // A block fetch finds no node there, and the executors do not list it.
+  CHECK_FALSE(stages.node_at("127.0.0.1:2", other));
+  CHECK(executors.active().count("127.0.0.1:2") == 0);
+  for (const auto& x : {other, directory})
+    caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
 }

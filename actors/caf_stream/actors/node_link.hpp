@@ -2,7 +2,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "caf/actor.hpp"
@@ -40,10 +39,15 @@ caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
                                        const char* role, duration timeout);
 
 /// The task slots of the worker node whose actor is `node` (its
-/// `stream.workers`), as it answers `self` within `timeout`; none if it
-/// does not.
-std::optional<size_t> node_slots(caf::blocking_actor* self,
-                                 const caf::actor& node, duration timeout);
+/// `stream.workers`), as it answers `self` within `timeout`, if it serves
+/// the program `program` with the graph `fingerprint`; else the node's
+/// refusal (a `stream_error`: another program or graph, or it stops), or
+/// CAF's error if it does not answer.
+caf::expected<size_t> node_slots(caf::blocking_actor* self,
+                                 const caf::actor& node,
+                                 const std::string& fingerprint,
+                                 const std::string& program,
+                                 duration timeout);
 
 /// Listens for other nodes on `host`:`port` (0: any free port) and serves
 /// them `node`, over TLS if `nodes_use_tls`. Returns the port.
