@@ -188,7 +188,9 @@ private:
   // The nodes but node `i` and `lost` that this node reaches, from the one
   // after node `i` on: where the receiver on node `i` copies its blocks
   // (`stream.receiver.replication` 2). A node that does not answer within
-  // 2 s (a frozen one) is left out. The node just lost is not tried: over
+  // 2 s (a frozen one) is left out, and so is one that refuses this
+  // program (another program or graph, or it stops), which would refuse
+  // the copies too. The node just lost is not tried: over
   // TLS, a handshake with a process that is dying leaves an error in the
   // I/O thread's OpenSSL queue (CAF 0.17), which the next read of another
   // node's connection takes for its own, and that connection closes.
@@ -199,13 +201,20 @@ private:
       const auto& address = nodes_[(i + k) % nodes_.size()];
       if (address == lost)
         continue;
-      if (auto node = reach_node(this, directory_, address, "worker node",
-                                 bound))
-        result.push_back(block_peer{address, std::move(*node)});
-      else
-        log_->warn("receiver {}: its blocks' copies do not go to the worker "
-                   "node {}: {}",
-                   in_->stream_id(), address, message_of(node.error()));
+      auto node = reach_node(this, directory_, address, "worker node",
+                             bound);
+      if (node) {
+        auto slots = node_slots(this, *node, graph_fingerprint_,
+                                program_id(opts_), bound);
+        if (slots || !is_stream_error(slots.error())) {
+          result.push_back(block_peer{address, std::move(*node)});
+          continue;
+        }
+        node = std::move(slots.error());
+      }
+      log_->warn("receiver {}: its blocks' copies do not go to the worker "
+                 "node {}: {}",
+                 in_->stream_id(), address, message_of(node.error()));
     }
     return result;
   }
