@@ -36,11 +36,13 @@ caf::expected<caf::actor> node_map_stages::reach(const std::string& address) {
   }
   // Its task slots, for its share of a stage's tasks (one until it
   // answers; a node that hangs answers nothing anyway). A node of another
-  // program or graph, or one that stops, refuses: it runs no tasks here.
+  // program or graph refuses: it is of no use here. One that stops
+  // refuses too, but still serves the blocks it keeps until the driver
+  // released them (its stages' tasks it refuses).
   auto slots = node_slots(self_, *reached, graph_.fingerprint(),
                           program_id(opts_),
                           std::min(bound, node_connect_bound));
-  if (!slots && is_stream_error(slots.error())) {
+  if (!slots && slots.error() == errc::invalid_graph) {
     nodes_.erase(address);
     return std::move(slots.error());
   }
