@@ -146,3 +146,38 @@ TEST_CASE("a worker node of another program refuses the driver's first "
   for (const auto& x : {other, directory})
     caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("a worker node that stops is still reached for the blocks it "
+          "keeps, although it takes no tasks",
+          "[actors][nodes]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  streaming_context ssc{sys, duration{1000},
+                        std::make_shared<testing::manual_clock>()};
+  ssc.queue_stream(std::make_shared<rdd_queue<int>>())
+    .foreach_rdd([](const rdd<int>&) {});
+  stream_options opts;
+  opts.app_id = "ours";
+  auto node = spawn_state_node(sys, ssc.graph(), program_id(opts),
+                               std::make_shared<testing::manual_clock>(),
+                               opts);
+  // A graceful stop, which it answers and after which it stays up until
+  // it gets its exit.
+  self->request(node, caf::infinite, stop_atom::value)
+    .receive([](bool) {}, [](caf::error& e) { FAIL(to_string(e)); });
+  auto slots = node_slots(self.ptr(), node, ssc.graph()->fingerprint(),
+                          program_id(opts), duration{60000});
+  REQUIRE_FALSE(slots);
+  CHECK(message_of(slots.error()) == "the worker node stops");
+  auto directory = sys.spawn(one_node_directory);
+  self->request(directory, caf::infinite, caf::put_atom::value, node)
+    .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
+  executor_table executors{1};
+  node_watch watch{sys, executors};
+  node_map_stages stages{self.ptr(), *ssc.graph(), opts, directory,
+                         executors, watch};
+  CHECK(stages.node_at("127.0.0.1:2", node) == node);
+  for (const auto& x : {node, directory})
+    caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+}
