@@ -14,13 +14,11 @@
 
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/stream_config.hpp"
-#include "caf_stream/actors/worker_node.hpp"
-#include "caf_stream/all.hpp"
 #include "caf_stream/receiver/block.hpp"
-#include "caf_stream/testing.hpp"
 
 #include "block_replicator.hpp"
 #include "support/log_capture.hpp"
+#include "support/program_node.hpp"
 
 using namespace caf_stream;
 using namespace caf_stream::actors;
@@ -232,15 +230,8 @@ TEST_CASE("a worker node of another program refuses a receiver's copies "
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   // A real worker node, whose program is another one.
-  streaming_context ssc{sys, std::chrono::seconds(1),
-                        std::make_shared<testing::manual_clock>()};
-  ssc.queue_stream(std::make_shared<rdd_queue<int>>())
-    .foreach_rdd([](const rdd<int>&) {});
-  stream_options theirs;
-  theirs.app_id = "theirs";
-  auto other = spawn_state_node(sys, ssc.graph(), program_id(theirs),
-                                std::make_shared<testing::manual_clock>(),
-                                theirs);
+  support::program_node theirs{sys, "theirs"};
+  auto& other = theirs.actor;
   auto b = std::make_shared<copies>();
   auto node_b = sys.spawn(peer_node, b, true);
   auto tracker = sys.spawn(idle);
@@ -259,6 +250,6 @@ TEST_CASE("a worker node of another program refuses a receiver's copies "
   CHECK(log.contains("the worker node 127.0.0.1:2 did not take a copy of 2 "
                      "blocks (it gets none for 5 s): the worker node runs "
                      "another program"));
-  for (const auto& x : {other, node_b, tracker, r})
+  for (const auto& x : {node_b, tracker, r})
     caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
 }

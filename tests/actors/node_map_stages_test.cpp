@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,13 +14,12 @@
 #include "caf_stream/actors/node_link.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/actors/worker_node.hpp"
-#include "caf_stream/all.hpp"
 #include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/scheduler/executor_table.hpp"
-#include "caf_stream/testing.hpp"
 
 #include "node_map_stages.hpp"
 #include "node_watch.hpp"
+#include "support/program_node.hpp"
 
 using namespace caf_stream;
 using namespace caf_stream::actors;
@@ -49,6 +47,13 @@ caf::behavior one_node_directory(caf::stateful_actor<caf::actor>* self) {
   };
 }
 
+// Makes `node` the one node of `directory` (`one_node_directory`).
+void put_node(caf::scoped_actor& self, const caf::actor& directory,
+              const caf::actor& node) {
+  self->request(directory, caf::infinite, caf::put_atom::value, node)
+    .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
+}
+
 } // namespace
 
 TEST_CASE("a node actor that was lost is not asked for a block that the "
@@ -67,8 +72,7 @@ TEST_CASE("a node actor that was lost is not asked for a block that the "
   // down message comes after the stages' notice that the node was lost
   // (an actor's attachments run newest first).
   watcher->monitor(first);
-  self->request(directory, caf::infinite, caf::put_atom::value, first)
-    .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
+  put_node(self, directory, first);
   const std::string address = "node-of-node-map-stages-test:1";
   executor_table executors{1};
   node_watch watch{sys, executors};
@@ -82,8 +86,7 @@ TEST_CASE("a node actor that was lost is not asked for a block that the "
   caf::anon_send_exit(first, caf::exit_reason::kill);
   watcher->receive([](const caf::down_msg&) {});
   auto second = sys.spawn(idle_node);
-  self->request(directory, caf::infinite, caf::put_atom::value, second)
-    .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
+  put_node(self, directory, second);
   // A block the lost node kept gets the lost actor: the node is not
   // reached (a process that is dying may still take a connection).
   CHECK(stages.node_at(address, first) == first);
@@ -116,18 +119,10 @@ TEST_CASE("a worker node of another program refuses the driver's first "
   stream_options opts;
   opts.app_id = "ours";
   // A real worker node, whose program is another one.
-  streaming_context ssc{sys, duration{1000},
-                        std::make_shared<testing::manual_clock>()};
-  ssc.queue_stream(std::make_shared<rdd_queue<int>>())
-    .foreach_rdd([](const rdd<int>&) {});
-  stream_options theirs;
-  theirs.app_id = "theirs";
-  auto other = spawn_state_node(sys, ssc.graph(), program_id(theirs),
-                                std::make_shared<testing::manual_clock>(),
-                                theirs);
+  support::program_node theirs{sys, "theirs"};
+  auto& other = theirs.actor;
   auto directory = sys.spawn(one_node_directory);
-  self->request(directory, caf::infinite, caf::put_atom::value, other)
-    .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
+  put_node(self, directory, other);
   executor_table executors{1};
   node_watch watch{sys, executors};
   node_map_stages stages{self.ptr(), graph, opts, directory, executors,
@@ -143,8 +138,7 @@ TEST_CASE("a worker node of another program refuses the driver's first "
   // A block fetch finds no node there, and the executors do not list it.
   CHECK_FALSE(stages.node_at("127.0.0.1:2", other));
   CHECK(executors.active().count("127.0.0.1:2") == 0);
-  for (const auto& x : {other, directory})
-    caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("a worker node that stops is still reached for the blocks it "
@@ -153,31 +147,22 @@ TEST_CASE("a worker node that stops is still reached for the blocks it "
   stream_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
-  streaming_context ssc{sys, duration{1000},
-                        std::make_shared<testing::manual_clock>()};
-  ssc.queue_stream(std::make_shared<rdd_queue<int>>())
-    .foreach_rdd([](const rdd<int>&) {});
-  stream_options opts;
-  opts.app_id = "ours";
-  auto node = spawn_state_node(sys, ssc.graph(), program_id(opts),
-                               std::make_shared<testing::manual_clock>(),
-                               opts);
+  support::program_node ours{sys, "ours"};
+  auto& node = ours.actor;
   // A graceful stop, which it answers and after which it stays up until
   // it gets its exit.
   self->request(node, caf::infinite, stop_atom::value)
     .receive([](bool) {}, [](caf::error& e) { FAIL(to_string(e)); });
-  auto slots = node_slots(self.ptr(), node, ssc.graph()->fingerprint(),
-                          program_id(opts), duration{60000});
+  auto slots = node_slots(self.ptr(), node, ours.ssc.graph()->fingerprint(),
+                          ours.program(), duration{60000});
   REQUIRE_FALSE(slots);
   CHECK(message_of(slots.error()) == "the worker node stops");
   auto directory = sys.spawn(one_node_directory);
-  self->request(directory, caf::infinite, caf::put_atom::value, node)
-    .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
+  put_node(self, directory, node);
   executor_table executors{1};
   node_watch watch{sys, executors};
-  node_map_stages stages{self.ptr(), *ssc.graph(), opts, directory,
-                         executors, watch};
+  node_map_stages stages{self.ptr(), *ours.ssc.graph(), ours.opts,
+                         directory, executors, watch};
   CHECK(stages.node_at("127.0.0.1:2", node) == node);
-  for (const auto& x : {node, directory})
-    caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
 }
