@@ -47,37 +47,54 @@ caf::behavior one_node_directory(caf::stateful_actor<caf::actor>* self) {
   };
 }
 
-// Makes `node` the one node of `directory` (`one_node_directory`).
-void put_node(caf::scoped_actor& self, const caf::actor& directory,
-              const caf::actor& node) {
-  self->request(directory, caf::infinite, caf::put_atom::value, node)
-    .receive([] {}, [](caf::error&) { FAIL("the directory took no node"); });
-}
-
-} // namespace
-
-TEST_CASE("a node actor that was lost is not asked for a block that the "
-          "node back on its address keeps: that node is reached anew, "
-          "although the down message still waits in the mailbox",
-          "[actors][nodes]") {
+// The driver's side: the test's actor, a fake directory whose one node the
+// test names, and the executors and their node watch.
+struct driver_side {
   stream_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
+  caf::actor directory = sys.spawn(one_node_directory);
+  executor_table executors{1};
+  node_watch watch{sys, executors};
+
+  ~driver_side() {
+    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  }
+
+  // Makes `node` the directory's one node.
+  void put_node(const caf::actor& node) {
+    self->request(directory, caf::infinite, caf::put_atom::value, node)
+      .receive([] {},
+               [](caf::error&) { FAIL("the directory took no node"); });
+  }
+
+  // The job executor's way to the nodes, for the graph `graph`.
+  node_map_stages stages(const detail::dstream_graph& graph,
+                         const stream_options& opts) {
+    return node_map_stages{self.ptr(), graph, opts, directory, executors,
+                           watch};
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(driver_side,
+                 "a node actor that was lost is not asked for a block that "
+                 "the node back on its address keeps: that node is reached "
+                 "anew, although the down message still waits in the "
+                 "mailbox",
+                 "[actors][nodes]") {
   caf::scoped_actor watcher{sys};
   detail::dstream_graph graph{duration{1000}, 2};
   stream_options opts;
-  auto directory = sys.spawn(one_node_directory);
   auto first = sys.spawn(idle_node);
   // The watcher monitors the first node before the stages reach it, so its
   // down message comes after the stages' notice that the node was lost
   // (an actor's attachments run newest first).
   watcher->monitor(first);
-  put_node(self, directory, first);
+  put_node(first);
   const std::string address = "node-of-node-map-stages-test:1";
-  executor_table executors{1};
-  node_watch watch{sys, executors};
-  node_map_stages stages{self.ptr(), graph, opts, directory, executors,
-                         watch};
+  auto stages = this->stages(graph, opts);
   CHECK(stages.node_at(address, first) == first);
   CHECK(stages.node_at(address, first) == first);
   // The node reached is an executor now, with the task slots it answered.
@@ -86,7 +103,7 @@ TEST_CASE("a node actor that was lost is not asked for a block that the "
   caf::anon_send_exit(first, caf::exit_reason::kill);
   watcher->receive([](const caf::down_msg&) {});
   auto second = sys.spawn(idle_node);
-  put_node(self, directory, second);
+  put_node(second);
   // A block the lost node kept gets the lost actor: the node is not
   // reached (a process that is dying may still take a connection).
   CHECK(stages.node_at(address, first) == first);
@@ -106,27 +123,20 @@ TEST_CASE("a node actor that was lost is not asked for a block that the "
           "-" + address + " the node was lost: exit_reason(kill)",
           "+" + address + " "});
   caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE("a worker node of another program refuses the driver's first "
-          "question: it runs no tasks and is no executor",
-          "[actors][nodes]") {
-  stream_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
+TEST_CASE_METHOD(driver_side,
+                 "a worker node of another program refuses the driver's "
+                 "first question: it runs no tasks and is no executor",
+                 "[actors][nodes]") {
   detail::dstream_graph graph{duration{1000}, 2};
   stream_options opts;
   opts.app_id = "ours";
   // A real worker node, whose program is another one.
   support::program_node theirs{sys, "theirs"};
   auto& other = theirs.actor;
-  auto directory = sys.spawn(one_node_directory);
-  put_node(self, directory, other);
-  executor_table executors{1};
-  node_watch watch{sys, executors};
-  node_map_stages stages{self.ptr(), graph, opts, directory, executors,
-                         watch};
+  put_node(other);
+  auto stages = this->stages(graph, opts);
   // The node's answer to the driver's first question.
   auto slots = node_slots(self.ptr(), other, graph.fingerprint(),
                           program_id(opts), duration{60000});
@@ -138,15 +148,12 @@ TEST_CASE("a worker node of another program refuses the driver's first "
   // A block fetch finds no node there, and the executors do not list it.
   CHECK_FALSE(stages.node_at("127.0.0.1:2", other));
   CHECK(executors.active().count("127.0.0.1:2") == 0);
-  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE("a worker node that stops is still reached for the blocks it "
-          "keeps, although it takes no tasks",
-          "[actors][nodes]") {
-  stream_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
+TEST_CASE_METHOD(driver_side,
+                 "a worker node that stops is still reached for the blocks "
+                 "it keeps, although it takes no tasks",
+                 "[actors][nodes]") {
   support::program_node ours{sys, "ours"};
   auto& node = ours.actor;
   // A graceful stop, which it answers and after which it stays up until
@@ -157,12 +164,7 @@ TEST_CASE("a worker node that stops is still reached for the blocks it "
                           ours.program(), duration{60000});
   REQUIRE_FALSE(slots);
   CHECK(message_of(slots.error()) == "the worker node stops");
-  auto directory = sys.spawn(one_node_directory);
-  put_node(self, directory, node);
-  executor_table executors{1};
-  node_watch watch{sys, executors};
-  node_map_stages stages{self.ptr(), *ours.ssc.graph(), ours.opts,
-                         directory, executors, watch};
+  put_node(node);
+  auto stages = this->stages(*ours.ssc.graph(), ours.opts);
   CHECK(stages.node_at("127.0.0.1:2", node) == node);
-  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
 }
