@@ -422,6 +422,15 @@ caf::behavior state_node(node_actor* self,
       f();
     }
     st.children.erase(caf::actor_cast<caf::actor>(dm.source));
+    if (st.task_host && dm.source == st.task_host.address()) {
+      // The next stage starts another; the drivers run the stages it had
+      // elsewhere once they are late.
+      st.task_host = nullptr;
+      if (!st.stopping)
+        st.log->warn("the task host is down{}: the next stage starts another",
+                     dm.reason ? " (" + self->system().render(dm.reason) + ")"
+                               : std::string{});
+    }
     // The batches that read the blocks kept here went with their driver.
     if (auto i = st.kept_for.find(dm.source); i != st.kept_for.end()) {
       if (auto n = st.blocks.drop_owner(i->second))

@@ -21,9 +21,12 @@
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/actors/worker_node.hpp"
 #include "caf_stream/all.hpp"
+#include "caf_stream/dstream/rdd_data.hpp"
 #include "caf_stream/testing.hpp"
 
 #include "support/actor_context.hpp"
+#include "support/log_capture.hpp"
+#include "support/word_graph.hpp"
 
 using namespace caf_stream;
 using namespace caf_stream::actors;
@@ -209,4 +212,57 @@ TEST_CASE("a worker node's context on the program's own actor system lets "
     CHECK(ssc.serve(0) > 0);
   }
   CHECK(graph.expired());
+}
+
+TEST_CASE("a worker node whose task host went down starts another for the "
+          "next stage",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"node"};
+  support::actor_context c;
+  stream_options opts;
+  test::word_graph::build(c.ssc, std::make_shared<rdd_queue<std::string>>())
+    .foreach_rdd([](const rdd<test::word_graph::count>&) {});
+  auto graph = c.ssc.graph();
+  auto node = spawn_state_node(c.sys, graph, program_id(opts), c.clk, opts);
+  // The test plays the driver: stage `id` counts the words of `lines` in
+  // one task (stream 2 pairs each word with 1). Returns the task host that
+  // answered and the count.
+  auto count_words = [&](uint64_t id, const std::vector<std::string>& lines) {
+    map_stage stage;
+    stage.fingerprint = graph->fingerprint();
+    stage.program = program_id(opts);
+    stage.stream = 2;
+    stage.tasks = {0};
+    stage.batch.batch_time = caf_stream::time{static_cast<int64_t>(1000 * id)};
+    auto& in = stage.batch.inputs[0];
+    in.records = static_cast<int64_t>(lines.size());
+    in.partitions.push_back(detail::to_bytes(lines));
+    c.self->send(node, count_tasks_atom::value, id, std::move(stage));
+    std::pair<caf::actor, int64_t> result{caf::actor{}, -1};
+    c.self->receive(
+      [&](map_done_atom, uint64_t got, std::vector<std::string>& outputs) {
+        CHECK(got == id);
+        REQUIRE(outputs.size() == 1);
+        result = {caf::actor_cast<caf::actor>(c.self->current_sender()),
+                  detail::count_of_bytes(outputs[0])};
+      },
+      [&](map_failed_atom, uint64_t, const std::string& why) {
+        FAIL("stage " << id << " failed: " << why);
+      },
+      caf::after(std::chrono::minutes(1)) >>
+        [&] { FAIL("stage " << id << " got no answer"); });
+    return result;
+  };
+  auto [first, three] = count_words(1, {"a b", "c"});
+  REQUIRE(first);
+  CHECK(three == 3);
+  // The task host dies by itself, as on an exception its tasks did not
+  // catch. The node hears of it (the log line) before the next stage.
+  c.self->send_exit(first, caf::exit_reason::kill);
+  REQUIRE(log.wait_for("the task host is down"));
+  auto [second, four] = count_words(2, {"a b c", "", "d"});
+  CHECK(second);
+  CHECK(second != first);
+  CHECK(four == 4);
+  c.self->send_exit(node, caf::exit_reason::user_shutdown);
 }
