@@ -25,6 +25,14 @@ public:
     int out[2];
     if (::pipe(in) != 0 || ::pipe(out) != 0)
       throw std::runtime_error("pipe failed");
+    // Built before the fork: the child of a process with threads must not
+    // allocate until it runs the program (another thread may have held the
+    // allocator's lock at the fork, which the sanitizers' allocator of GCC
+    // 12 does not take over; the child then waits for it for good).
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ < 0)
       throw std::runtime_error("fork failed");
@@ -35,10 +43,6 @@ public:
       ::close(in[1]);
       ::close(out[0]);
       ::close(out[1]);
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(a.data());
-      argv.push_back(nullptr);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }

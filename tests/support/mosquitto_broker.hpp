@@ -76,6 +76,9 @@ public:
     if (events < 0 || ::inotify_add_watch(events, dir_.c_str(),
                                           IN_MODIFY | IN_CREATE) < 0)
       throw std::runtime_error("inotify failed");
+    // The child allocates nothing before it runs the broker (see
+    // `child_process`).
+    auto conf = dir_ + "/mosquitto.conf";
     pid_ = ::fork();
     if (pid_ < 0)
       throw std::runtime_error("fork failed");
@@ -85,7 +88,6 @@ public:
         ::dup2(fd, STDOUT_FILENO);
         ::dup2(fd, STDERR_FILENO);
       }
-      auto conf = dir_ + "/mosquitto.conf";
       ::execl("/usr/sbin/mosquitto", "mosquitto", "-c", conf.c_str(),
               static_cast<char*>(nullptr));
       ::_exit(127);
