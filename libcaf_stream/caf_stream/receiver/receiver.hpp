@@ -156,7 +156,7 @@ public:
     return buffer_ != nullptr && buffer_->logged();
   }
 
-    /// Runtime side: the buffer `store` writes to.
+  /// Runtime side: the buffer `store` writes to.
   void attach_buffer(std::shared_ptr<detail::block_buffer<T>> buf) {
     buffer_ = std::move(buf);
   }
