@@ -53,3 +53,17 @@ TEST_CASE("a node that fails again before it ran tasks is excluded twice "
   CHECK_FALSE(x.excluded("a:1", at(400)));
   CHECK(x.failed("a:1", at(400)) == seconds(5));
 }
+
+TEST_CASE("a node's failure while it is excluded (another stage that was "
+          "sent before it failed) does not make its exclusion longer",
+          "[scheduler][tasks]") {
+  node_exclusion x{seconds(5), seconds(80)};
+  CHECK(x.failed("a:1", at(0)) == seconds(5));
+  CHECK(x.failed("a:1", at(0)) == seconds(5));
+  CHECK(x.failed("a:1", at(3)) == seconds(5));
+  CHECK(x.excluded("a:1", at(4)));
+  CHECK_FALSE(x.excluded("a:1", at(5)));
+  // Failing again once the exclusion ended doubles it, as before.
+  CHECK(x.failed("a:1", at(5)) == seconds(10));
+  CHECK_FALSE(x.excluded("a:1", at(15)));
+}

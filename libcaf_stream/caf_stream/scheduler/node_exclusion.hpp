@@ -10,9 +10,10 @@ namespace caf_stream {
 /// small part of Spark's HealthTracker, `spark.excludeOnFailure.*`). A node
 /// that fails is excluded for `first`; a node that fails again before it
 /// ran tasks in between (a frozen or unreachable node, tried again once its
-/// exclusion ended) for twice as long as the last time, up to `longest`.
-/// A node that ran tasks starts over at `first`. The caller passes the
-/// time, so that tests need no clock.
+/// exclusion ended) for twice as long as the last time, up to `longest`;
+/// a failure while it is excluded (another of its stages, sent before it
+/// failed) changes nothing. A node that ran tasks starts over at `first`.
+/// The caller passes the time, so that tests need no clock.
 class node_exclusion {
 public:
   using clock = std::chrono::steady_clock;
@@ -30,7 +31,8 @@ public:
     return nodes_.count(node) != 0;
   }
 
-  /// `node` failed at `now`; returns for how long it is excluded.
+  /// `node` failed at `now`; returns for how long it is excluded (from
+  /// `now`, or from its failure before if it is still excluded).
   clock::duration failed(const std::string& node, clock::time_point now);
 
   /// `node` ran tasks.

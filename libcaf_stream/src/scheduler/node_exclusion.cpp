@@ -12,11 +12,12 @@ bool node_exclusion::excluded(const std::string& node,
 
 node_exclusion::clock::duration
 node_exclusion::failed(const std::string& node, clock::time_point now) {
-  auto [i, added] = nodes_.try_emplace(node, entry{now, first_});
+  auto [i, added] = nodes_.try_emplace(node, entry{now + first_, first_});
   auto& x = i->second;
-  if (!added)
+  if (!added && now >= x.until) {
     x.last = std::min(x.last * 2, longest_);
-  x.until = now + x.last;
+    x.until = now + x.last;
+  }
   return x.last;
 }
 
