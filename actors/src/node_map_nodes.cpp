@@ -4,6 +4,7 @@
 #include "node_map_stages.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -101,9 +102,11 @@ node_map_stages::slots_of(const std::vector<std::string>& addresses) const {
   return result;
 }
 
-void node_map_stages::forget(const caf::actor_addr& node) {
+bool node_map_stages::forget(const caf::actor_addr& actor) {
+  auto node = false;
   for (auto i = nodes_.begin(); i != nodes_.end();) {
-    if (i->second.address() == node) {
+    if (i->second.address() == actor) {
+      node = true;
       slots_.erase(i->first);
       hosts_.erase(i->first);
       i = nodes_.erase(i);
@@ -111,6 +114,18 @@ void node_map_stages::forget(const caf::actor_addr& node) {
       ++i;
     }
   }
+  for (auto i = hosts_.begin(); i != hosts_.end();)
+    i = i->second.address() == actor ? hosts_.erase(i) : std::next(i);
+  return node;
+}
+
+void node_map_stages::keep_host(const std::string& address,
+                                const caf::actor& host) {
+  auto& known = hosts_[address];
+  if (known == host)
+    return;
+  known = host;
+  self_->monitor(host);
 }
 
 const caf::actor* node_map_stages::host_of(const std::string& address) const {

@@ -184,9 +184,14 @@ private:
   // late.
   void given_up(uint64_t id, const std::string& address);
 
-  // Forgets a node actor that went down: the next stage reaches its node
-  // again.
-  void forget(const caf::actor_addr& node);
+  // Forgets a node actor that went down, or a task host: the next stage
+  // reaches its node again, or goes to the node actor, which starts
+  // another task host. Returns whether `actor` was a node actor.
+  bool forget(const caf::actor_addr& actor);
+
+  // Keeps `host`, the task host of the node at `address`, which answered a
+  // stage (`hosts_`); monitors it once.
+  void keep_host(const std::string& address, const caf::actor& host);
 
   // The task host of the node at `address` if it answered a stage
   // (`hosts_`), else null.
@@ -222,8 +227,10 @@ private:
   // The task host of each node reached, once it answered a stage: the next
   // stages go to it directly, one hop less on the node than through its
   // node actor (which checked the program on the first), and so do the
-  // other nodes' fetches of its buckets (`reduce_stage::nodes`). Forgotten
-  // when the node is reached again (it may be another process).
+  // other nodes' fetches of its buckets (`reduce_stage::nodes`). Watched,
+  // and forgotten when it goes down (a node's task host that ended by
+  // itself) or when the node is reached again (it may be another
+  // process).
   std::map<std::string, caf::actor> hosts_;
   node_watch& watch_;
   // Their task slots, as they answered when reached.

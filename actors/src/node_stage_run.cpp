@@ -310,15 +310,17 @@ bool node_map_stages::stage_run::first_answer(uint64_t id) {
 }
 
 template <class Atom, class Stage>
-void node_map_stages::stage_run::send_stage(size_t k, const caf::actor& node,
-                                            Atom what, uint64_t id,
-                                            Stage stage) {
+caf::actor_addr
+node_map_stages::stage_run::send_stage(size_t k, const caf::actor& node,
+                                       Atom what, uint64_t id, Stage stage) {
   auto self = owner_.self_;
-  if (auto host = owner_.host_of(addresses_[k]))
+  if (auto host = owner_.host_of(addresses_[k])) {
     self->send(*host, what, id, std::move(stage),
                caf::actor_cast<caf::actor>(self));
-  else
-    self->send(node, what, id, std::move(stage));
+    return host->address();
+  }
+  self->send(node, what, id, std::move(stage));
+  return caf::actor_addr{};
 }
 
 void node_map_stages::stage_run::start_reduce() {
@@ -336,10 +338,12 @@ void node_map_stages::stage_run::start_reduce() {
   for (auto& [k, stage] : stages) {
     auto id = ++owner_.next_id_;
     auto& node = owner_.nodes_.at(addresses_[k]);
-    auto mine = stage.shuffle.tasks;
-    send_stage(k, node, reduce_tasks_atom::value, id, std::move(stage));
-    late_.sent(id, speculation::clock::now(), tasks_.rounds(k, mine.size()));
-    out_.add(id, sent_stage{k, node.address(), std::move(mine), true});
+    sent_stage x{k, node.address(), stage.shuffle.tasks, true};
+    x.via = send_stage(k, node, reduce_tasks_atom::value, id,
+                       std::move(stage));
+    late_.sent(id, speculation::clock::now(),
+               tasks_.rounds(k, x.tasks.size()));
+    out_.add(id, std::move(x));
   }
 }
 
@@ -368,12 +372,14 @@ void node_map_stages::stage_run::send_tasks(size_t k,
                      stage_inputs::bytes_in(inputs) + bytes_of(reduced));
   auto stage = owner_.stage_of(where_, std::move(named), std::move(inputs));
   stage.reduced = std::move(reduced);
+  caf::actor_addr via;
   if (!result_)
-    send_stage(k, *node, map_tasks_atom::value, id, std::move(stage));
+    via = send_stage(k, *node, map_tasks_atom::value, id, std::move(stage));
   else if (result_ == result_form::count)
-    send_stage(k, *node, count_tasks_atom::value, id, std::move(stage));
+    via = send_stage(k, *node, count_tasks_atom::value, id, std::move(stage));
   else
-    send_stage(k, *node, result_tasks_atom::value, id, std::move(stage));
+    via = send_stage(k, *node, result_tasks_atom::value, id,
+                     std::move(stage));
   // The node runs them after its tasks sent before that it did not
   // answer yet: those count in their rounds (`speculation`).
   auto queued = mine.size();
@@ -381,7 +387,9 @@ void node_map_stages::stage_run::send_tasks(size_t k,
     if (y.node == k && !y.reduce && !y.held && !y.host && !y.late)
       queued += y.tasks.size();
   late_.sent(id, speculation::clock::now(), tasks_.rounds(k, queued));
-  out_.add(id, sent_stage{k, node->address(), std::move(mine)});
+  sent_stage x{k, node->address(), std::move(mine)};
+  x.via = std::move(via);
+  out_.add(id, std::move(x));
 }
 
 void node_map_stages::stage_run::offer(size_t k) {
@@ -407,7 +415,7 @@ sent_stage* node_map_stages::stage_run::answer_to(uint64_t id,
     return nullptr;
   }
   late_.answered(id, speculation::clock::now());
-  owner_.hosts_[addresses_[found->node]] = found->host;
+  owner_.keep_host(addresses_[found->node], found->host);
   return found;
 }
 
@@ -515,9 +523,13 @@ void node_map_stages::stage_run::wait() {
         fetch_more();
       },
       [&](caf::down_msg& dm) {
-        owner_.forget(dm.source);
+        auto why = self->system().render(dm.reason);
+        if (owner_.forget(dm.source))
+          why = "the node was lost: " + why;
+        else
+          why = "its task host is down" + (dm.reason ? " (" + why + ")" : "");
         for (auto id : out_.sent_to(dm.source))
-          failed(id, "the node was lost: " + self->system().render(dm.reason));
+          failed(id, why);
         fetch_more();
       },
       [&](deadline_atom, uint64_t wake_up) {

@@ -89,10 +89,11 @@ private:
 
   // Sends node `k`, whose node actor is `node`, stage `id` (`what`: map,
   // result, count or reduce tasks): to its task host if that answered a
-  // stage, else to `node`, which hands it on.
+  // stage, else to `node`, which hands it on. Returns the task host it went
+  // to, if it did (`sent_stage::via`).
   template <class Atom, class Stage>
-  void send_stage(size_t k, const caf::actor& node, Atom what, uint64_t id,
-                  Stage stage);
+  caf::actor_addr send_stage(size_t k, const caf::actor& node, Atom what,
+                             uint64_t id, Stage stage);
 
   // Node `k` answered a round: it gets the next one, if rounds are sent.
   void offer(size_t k);

@@ -23,8 +23,9 @@ namespace caf_stream::actors {
 /// buckets wait there; `spans`: each bucket's offset and size, by task); a
 /// reduce stage (`reduce`) until its records were fetched. `node`: the
 /// node's index in the stage's list of nodes; `actor`: the node actor it
-/// went to; `host`: the node's task host, which holds the outputs (of
-/// `sizes` bytes), once it answered. `late`: given up on as late
+/// went to, or whose task host it went to (`via`, the host known from an
+/// earlier answer); `host`: the node's task host, which holds the outputs
+/// (of `sizes` bytes), once it answered. `late`: given up on as late
 /// (`speculation`), its tasks run again elsewhere and it is not waited
 /// for, but its answer is taken if it comes first.
 struct sent_stage {
@@ -39,6 +40,7 @@ struct sent_stage {
 
   size_t node;
   caf::actor_addr actor;
+  caf::actor_addr via;
   std::vector<uint32_t> tasks;
   caf::actor host;
   bool reduce = false;
@@ -89,7 +91,8 @@ public:
   /// The stages waited for (see `waiting`).
   std::vector<uint64_t> unanswered() const;
 
-  /// The stages sent to the node actor `actor`.
+  /// The stages sent to the node actor `actor`, or to its task host
+  /// `actor` (`via`).
   std::vector<uint64_t> sent_to(const caf::actor_addr& actor) const;
 
   /// Takes the map stages of node `node` that hold buckets out: their tasks

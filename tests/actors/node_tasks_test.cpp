@@ -10,6 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include "caf/actor_registry.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/local_actor.hpp"
+#include "caf/send.hpp"
+
+#include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/testing.hpp"
 
 #include "support/batch_waiter.hpp"
@@ -787,4 +794,60 @@ TEST_CASE("a worker node connects again to a node whose connection broke "
   d.run_batches(1, input.size());
   check_counts(*d.out, input.size());
   CHECK(first.wait_for_line(connected));
+}
+
+namespace {
+
+// The actor of `sys` named `name` that another actor system knows of (CAF
+// keeps an actor in its registry once its handle left the system), if any.
+caf::actor known_actor(caf::actor_system& sys, const std::string& name) {
+  for (caf::actor_id id = 1; id < 10000; ++id) {
+    auto ptr = sys.registry().get(id);
+    if (!ptr)
+      continue;
+    auto x = dynamic_cast<caf::local_actor*>(
+      caf::actor_cast<caf::abstract_actor*>(ptr));
+    if (x != nullptr && name == x->name())
+      return caf::actor_cast<caf::actor>(ptr);
+  }
+  return caf::actor{};
+}
+
+} // namespace
+
+TEST_CASE("a stage sent to a worker node's task host that went down by "
+          "itself fails at once: its tasks run again, exact",
+          "[actors][nodes][tasks]") {
+  support::log_capture log{"executor"};
+  support::debug_log debug{"executor"};
+  // The worker node, on an actor system of its own in this process, whose
+  // task host the test can reach.
+  stream_config cfg;
+  cfg.set("stream.app-id", driver_options({}).app_id);
+  cfg.set("stream.workers", size_t{2});
+  load_node_modules(cfg);
+  caf::actor_system sys{cfg};
+  streaming_context node{sys, seconds(1),
+                         std::make_shared<testing::manual_clock>()};
+  test::word_graph::build(node, std::make_shared<rdd_queue<std::string>>())
+    .foreach_rdd([](const rdd<count>&) {});
+  auto address = "127.0.0.1:" + std::to_string(node.serve(0));
+  // Without speculation and with an hour of `stream.state-timeout`, only
+  // the host's down message can end a stage sent to it.
+  auto opts = driver_options({address});
+  opts.speculation = false;
+  opts.state_timeout = duration{3600 * 1000};
+  driver d{opts};
+  d.run_batch(1);
+  CHECK(map_tasks_ran(log, "1000", address) == 4);
+  // The task host answered the driver, which sends it the next stages.
+  auto host = known_actor(sys, "caf_stream.task_host");
+  REQUIRE(host);
+  caf::anon_send_exit(host, caf::exit_reason::kill);
+  d.run_batches(2, input.size());
+  check_counts(*d.out, input.size());
+  // The only node rests after the failure: the driver ran the tasks.
+  CHECK(log.contains("batch 2000 ms: map tasks on the worker node "
+                     + address + " failed"));
+  CHECK(log.contains("its task host is down"));
 }

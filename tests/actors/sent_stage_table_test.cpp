@@ -94,6 +94,19 @@ TEST_CASE_METHOD(fixture, "sent stages are waited for until they hold their "
   CHECK(out.empty());
 }
 
+TEST_CASE_METHOD(fixture, "a stage sent to a node's task host is sent to "
+                          "the host and to the node actor",
+                 "[actors][sent_stages]") {
+  out.add(1, map_stage(0, {0, 1}));
+  auto x = map_stage(0, {2, 3});
+  x.via = host.address();
+  out.add(2, std::move(x));
+  out.add(3, map_stage(1, {4}));
+  CHECK(out.sent_to(host.address()) == ids{2});
+  CHECK(out.sent_to(node_a.address()) == ids{1, 2});
+  CHECK(out.sent_to(node_b.address()) == ids{3});
+}
+
 TEST_CASE_METHOD(fixture, "a failed node's stages that hold buckets are "
                           "taken out",
                  "[actors][sent_stages]") {
