@@ -423,8 +423,8 @@ caf::behavior state_node(node_actor* self,
     }
     st.children.erase(caf::actor_cast<caf::actor>(dm.source));
     if (st.task_host && dm.source == st.task_host.address()) {
-      // The next stage starts another; the drivers run the stages it had
-      // elsewhere once they are late.
+      // The next stage starts another; the drivers, which watch it, run
+      // the stages it had again.
       st.task_host = nullptr;
       if (!st.stopping)
         st.log->warn("the task host is down{}: the next stage starts another",
