@@ -41,7 +41,8 @@ std::vector<uint64_t>
 sent_stage_table::sent_to(const caf::actor_addr& actor) const {
   std::vector<uint64_t> result;
   for (const auto& [id, x] : stages_)
-    if (x.actor == actor || x.via == actor)
+    if (x.actor == actor || x.via == actor
+        || (x.host && x.host.address() == actor))
       result.push_back(id);
   return result;
 }

@@ -92,7 +92,8 @@ public:
   std::vector<uint64_t> unanswered() const;
 
   /// The stages sent to the node actor `actor`, or to its task host
-  /// `actor` (`via`).
+  /// `actor` (`via`), or answered by the task host `actor`, which holds
+  /// their outputs (`host`).
   std::vector<uint64_t> sent_to(const caf::actor_addr& actor) const;
 
   /// Takes the map stages of node `node` that hold buckets out: their tasks

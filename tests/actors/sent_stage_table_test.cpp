@@ -94,8 +94,9 @@ TEST_CASE_METHOD(fixture, "sent stages are waited for until they hold their "
   CHECK(out.empty());
 }
 
-TEST_CASE_METHOD(fixture, "a stage sent to a node's task host is sent to "
-                          "the host and to the node actor",
+TEST_CASE_METHOD(fixture, "a stage sent to a node's task host, or whose "
+                          "outputs the host holds, is lost with the host "
+                          "and with the node actor",
                  "[actors][sent_stages]") {
   out.add(1, map_stage(0, {0, 1}));
   auto x = map_stage(0, {2, 3});
@@ -105,6 +106,10 @@ TEST_CASE_METHOD(fixture, "a stage sent to a node's task host is sent to "
   CHECK(out.sent_to(host.address()) == ids{2});
   CHECK(out.sent_to(node_a.address()) == ids{1, 2});
   CHECK(out.sent_to(node_b.address()) == ids{3});
+  // Stage 1 went to node a's actor; the host answered it and holds its
+  // buckets.
+  hold(1, {10, 20});
+  CHECK(out.sent_to(host.address()) == ids{1, 2});
 }
 
 TEST_CASE_METHOD(fixture, "a failed node's stages that hold buckets are "
