@@ -1,4 +1,6 @@
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -69,6 +71,10 @@ struct node_state {
   std::map<caf::actor_addr, std::function<void()>> when_down;
   // Runs the map tasks drivers send, spawned for the first.
   caf::actor task_host;
+  // The stages handed to `task_host` through this actor (the last 64), by
+  // driver and id: they fail if it goes down, since a driver that does not
+  // know the host yet cannot watch it.
+  std::deque<std::pair<caf::actor, uint64_t>> handed;
   // The blocks the receivers here sealed, and the copies of other nodes'
   // blocks, until their driver released them.
   block_store blocks;
@@ -402,6 +408,9 @@ void to_task_host(node_actor* self, Atom what, uint64_t id,
     start_child(self, st.task_host);
   }
   self->send(st.task_host, what, id, std::move(x), driver);
+  st.handed.emplace_back(driver, id);
+  if (st.handed.size() > 64)
+    st.handed.pop_front();
 }
 
 caf::behavior state_node(node_actor* self,
@@ -423,13 +432,16 @@ caf::behavior state_node(node_actor* self,
     }
     st.children.erase(caf::actor_cast<caf::actor>(dm.source));
     if (st.task_host && dm.source == st.task_host.address()) {
-      // The next stage starts another; the drivers, which watch it, run
-      // the stages it had again.
+      // The next stage starts another; the drivers, which watch it once it
+      // answered them, run the stages it had again.
       st.task_host = nullptr;
       if (!st.stopping)
         st.log->warn("the task host is down{}: the next stage starts another",
                      dm.reason ? " (" + self->system().render(dm.reason) + ")"
                                : std::string{});
+      for (auto& [driver, id] : std::exchange(st.handed, {}))
+        self->send(driver, map_failed_atom::value, id,
+                   std::string{"the task host of the worker node is down"});
     }
     // The batches that read the blocks kept here went with their driver.
     if (auto i = st.kept_for.find(dm.source); i != st.kept_for.end()) {

@@ -47,14 +47,17 @@ namespace caf_stream::actors {
 ///   here for the sender, a driver's job executor (its task host does,
 ///   which sends it `map_done_atom` or `map_failed_atom` with `id`); sends
 ///   `(map_failed_atom, id, why)` at once if the driver runs another
-///   program or graph; `(result_tasks_atom, uint64_t id, map_stage)`,
+///   program or graph, and later if its task host went down meanwhile;
+///   `(result_tasks_atom, uint64_t id, map_stage)`,
 ///   `(count_tasks_atom, uint64_t id, map_stage)` and
 ///   `(reduce_tasks_atom, uint64_t id, reduce_stage)` alike, for a result
 ///   stage's tasks, those that count records, and a shuffle's reduce tasks
 ///   (`spawn_task_host`; once its task host answered, the driver sends it
 ///   the next stages directly);
-/// - `(slots_atom)` -> `size_t`: this node's task slots (its resolved
-///   `stream.workers`), for the driver's share of a stage's tasks;
+/// - `(slots_atom, fingerprint, program)` -> `size_t`: this node's task
+///   slots (its resolved `stream.workers`), for the driver's share of a
+///   stage's tasks; an error if the driver runs another program or graph,
+///   or if the node stops;
 /// - `(put_blocks_atom, tracker, block_list)` from a block generator here:
 ///   keeps the blocks (`block_store`) until the driver of `tracker` releases
 ///   them or goes down;
