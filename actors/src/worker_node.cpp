@@ -1,6 +1,5 @@
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -33,80 +32,11 @@
 #include "caf_stream/receiver/block_store.hpp"
 #include "caf_stream/scheduler/node_registry.hpp"
 
+#include "worker_node_state.hpp"
+
 namespace caf_stream::actors {
 
 namespace {
-
-using released_late_atom = caf::atom_constant<caf::atom("rellate")>;
-using children_late_atom = caf::atom_constant<caf::atom("chldlate")>;
-
-// How long a graceful stop waits for its driver to release the blocks kept
-// here (their batches read them), and for each step of handing over its
-// receivers' last blocks.
-constexpr auto hand_over_bound = std::chrono::seconds(5);
-
-// A receiver of this node's graph, and the actors that run it for a driver.
-struct served_receiver {
-  std::shared_ptr<receiver_base> rcv;
-  receiver_actors running;
-  caf::actor tracker;
-  // A supervisor told to stop and not down yet: it still runs `rcv`
-  // (its `on_stop` may wait for the receiver's thread), so no other starts
-  // it meanwhile.
-  caf::actor_addr stopping;
-};
-
-struct node_state {
-  std::shared_ptr<detail::dstream_graph> graph;
-  std::string fingerprint;
-  std::string program;
-  std::shared_ptr<clock> clk;
-  stream_options opts;
-  // The actors started here (the holders, the task host, the receivers'
-  // supervisors and generators), until they go down.
-  std::set<caf::actor> children;
-  // The receivers started here, by stream id.
-  std::map<int32_t, served_receiver> receivers;
-  // What to do when a receiver's supervisor that a stop ended is down.
-  std::map<caf::actor_addr, std::function<void()>> when_down;
-  // Runs the map tasks drivers send, spawned for the first.
-  caf::actor task_host;
-  // The stages handed to `task_host` through this actor (the last 64), by
-  // driver and id: they fail if it goes down, since a driver that does not
-  // know the host yet cannot watch it.
-  std::deque<std::pair<caf::actor, uint64_t>> handed;
-  // The blocks the receivers here sealed, and the copies of other nodes'
-  // blocks, until their driver released them.
-  block_store blocks;
-  // The drivers whose blocks (a receiver's here, or the copies of another
-  // node's) are kept here, by their tracker, with the number the blocks
-  // are kept for (`block_store::put`): they go when it does, even after the
-  // driver stopped the receiver, and a driver that took the same receiver
-  // stream over keeps its own.
-  std::map<caf::actor_addr, uint64_t> kept_for;
-  // The drivers blocks were kept for so far, which numbers the next.
-  uint64_t drivers_kept_for = 0;
-  // What a graceful stop does once the driver released every block kept
-  // here (or 5 s passed).
-  std::function<void()> when_released;
-  // What a graceful stop does once every actor in `children` is down
-  // (`true`), or once it gave up on them (`false`).
-  std::function<void(bool)> when_children_down;
-  // Set by a graceful stop: the node takes no more work.
-  bool stopping = false;
-  std::shared_ptr<spdlog::logger> log = detail::logger("node");
-  static inline const char* name = "caf_stream.state_node";
-
-  // The actors started here go down with the node, but not the other way
-  // round: holders and receivers end with their driver. Here, since CAF
-  // 0.17 destroys an actor's state before its attached functors run.
-  ~node_state() {
-    for (auto& x : children)
-      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-  }
-};
-
-using node_actor = caf::stateful_actor<node_state>;
 
 // Keeps `x`, an actor started here, until it is down.
 void start_child(node_actor* self, const caf::actor& x) {
@@ -236,126 +166,9 @@ void keep(node_actor* self, const caf::actor& tracker, block_list& blocks) {
     st.blocks.put(std::move(b), i->second);
 }
 
-// The blocks a receiver's last seal answered, with the records of those
-// kept here: they leave with them, as the node goes, and their copies on
-// other nodes are released.
-void with_records(node_actor* self, block_list& blocks) {
-  auto& store = self->state.blocks;
-  std::vector<uint64_t> handed;
-  std::map<caf::actor, std::vector<uint64_t>> copied;
-  for (auto& b : blocks) {
-    if (!b.holder)
-      continue;
-    if (b.replica)
-      copied[b.replica->node].push_back(b.id);
-    if (b.remote())
-      if (const auto* kept = store.find(b.id))
-        b = *kept;
-    handed.push_back(b.id);
-    b.id = 0;
-    b.location.clear();
-    b.holder = nullptr;
-    b.replica_location.clear();
-    b.replica = nullptr;
-  }
-  store.release(handed);
-  for (auto& [node, ids] : copied)
-    self->send(node, release_blocks_atom::value, std::move(ids));
-}
 
-// Calls `f` once the drivers released every block kept here, or after
-// `hand_over_bound`: the batches that read them ran.
-void await_release(node_actor* self, std::function<void()> f) {
-  auto& st = self->state;
-  if (st.blocks.size() == 0) {
-    f();
-    return;
-  }
-  st.log->info("waiting for the driver to release the {} blocks kept here",
-               st.blocks.size());
-  st.when_released = std::move(f);
-  self->delayed_send(self, hand_over_bound, released_late_atom::value);
-}
 
-// Stops the receivers running here and hands the blocks they stored to
-// their drivers' trackers, then calls `done` once their supervisors are
-// down (a graceful stop: a record a receiver stored is not lost with the
-// node, and no detached supervisor ends while the actor system goes down,
-// which hangs CAF 0.17's shutdown: CAF issue 1196). Each step waits 5 s at
-// most for a driver that is gone or hung.
-void hand_over_receivers(node_actor* self, std::function<void()> all_done) {
-  auto running = std::make_shared<size_t>(0);
-  for (auto& [id, r] : self->state.receivers)
-    if (r.running.supervisor)
-      ++*running;
-  if (*running == 0) {
-    all_done();
-    return;
-  }
-  auto bound = hand_over_bound;
-  auto done = [=]() mutable {
-    if (--*running == 0)
-      all_done();
-  };
-  for (auto& [id, r] : self->state.receivers) {
-    if (!r.running.supervisor)
-      continue;
-    auto stream = id;
-    auto supervisor = r.running.supervisor;
-    auto generator = r.running.generator;
-    auto tracker = r.tracker;
-    auto end = [=]() mutable {
-      self->state.when_down.emplace(supervisor.address(), done);
-      self->monitor(supervisor);
-      self->send_exit(supervisor, caf::exit_reason::user_shutdown);
-      self->send_exit(generator, caf::exit_reason::user_shutdown);
-    };
-    auto hand_over = [=]() mutable {
-      self->request(generator, bound, seal_atom::value)
-        .then(
-          [=](block_list& blocks) mutable {
-            with_records(self, blocks);
-            auto n = blocks.size();
-            self->request(tracker, bound, blocks_atom::value, std::move(blocks))
-              .then(
-                [=]() mutable {
-                  self->state.log->info("receiver {} stopped; its last {} "
-                                        "blocks went to the driver",
-                                        stream, n);
-                  end();
-                },
-                [=](caf::error& e) mutable {
-                  self->state.log->warn("receiver {}: its last {} blocks "
-                                        "did not reach the driver: {}",
-                                        stream, n, self->system().render(e));
-                  end();
-                });
-          },
-          [=](caf::error&) mutable { end(); });
-    };
-    self
-      ->request(supervisor, bound, stop_atom::value,
-                std::string{"its worker node stops"})
-      .then([=]() mutable { hand_over(); },
-            [=](caf::error&) mutable { hand_over(); });
-  }
-}
 
-// Ends the actors started here, then calls `done(true)` once they are all
-// down, or `done(false)` if one is not after `hand_over_bound`: until they
-// are, they may read the graph (a task host runs the stages it got before
-// the stop), which the node's context releases as it goes.
-void end_children(node_actor* self, std::function<void(bool)> done) {
-  auto& st = self->state;
-  if (st.children.empty()) {
-    done(true);
-    return;
-  }
-  st.when_children_down = std::move(done);
-  for (auto& x : st.children)
-    self->send_exit(x, caf::exit_reason::user_shutdown);
-  self->delayed_send(self, hand_over_bound, children_late_atom::value);
-}
 
 // Connects this node to the worker node at `address`, which asked for it
 // (`connect_back_atom`); answers once connected.
