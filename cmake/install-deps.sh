@@ -14,6 +14,7 @@ packages=(
   libzmq3-dev cppzmq-dev
   libmosquitto-dev mosquitto
   libcurl4-openssl-dev nlohmann-json3-dev
+  zlib1g-dev
   libcpp-httplib-dev libjs-chart.js chromium
   catch2
   clang-14 libclang-rt-14-dev

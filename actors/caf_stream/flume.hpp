@@ -18,8 +18,9 @@ namespace caf_stream::flume {
 /// `AvroSourceProtocol` over Avro's Netty framing; `hostname` and `port` of
 /// the sink's configuration). A call is answered OK only after its events
 /// were stored (and logged, with the write-ahead log on), FAILED while the
-/// stream stops; the sink sends again what was not answered OK. Compressed
-/// connections (the sink's `compression-type = deflate`) are not supported.
+/// stream stops; the sink sends again what was not answered OK. A sink
+/// with `compression-type = deflate` needs `enable_decompression` in
+/// `settings` (Spark's `enableDecompression`).
 /// Throws `std::invalid_argument` at the call for a bad host, port or
 /// setting.
 inline dstream<event> create_stream(streaming_context& ssc,

@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "caf_stream/flume/avro_rpc.hpp"
+
+#include "support/zlib_stream.hpp"
 
 using namespace caf_stream::flume;
 using namespace caf_stream::flume::detail;
@@ -247,6 +250,57 @@ TEST_CASE("a Flume connection knows a request cut off", "[flume]") {
   serve_all(conn, input.substr(0, 20), served);
   CHECK(conn.in_request());
   CHECK(conn.pending_bytes() == 20);
+  CHECK(served.empty());
+}
+
+TEST_CASE("a compressed Flume connection serves the requests of a zlib "
+          "stream, however its bytes arrive, and deflates its replies",
+          "[flume]") {
+  // A sink with compression-type = deflate: one zlib stream, flushed after
+  // each request.
+  auto parts = support::deflate_flushed(
+    {pack(7, {first_append()}), pack(8, second_batch())});
+  auto input = parts[0] + parts[1];
+  auto step = GENERATE(size_t{1}, size_t{3}, size_t{1000});
+  flume_connection conn{1 << 20, true};
+  std::vector<request> served;
+  support::zlib_reader reader;
+  std::string replies;
+  for (size_t i = 0; i < input.size(); i += step)
+    replies += reader.read(
+      serve_all(conn, input.substr(i, std::min(step, input.size() - i)),
+                served));
+  REQUIRE(served.size() == 2);
+  CHECK(served[0].events == std::vector<event>{{{{"h", "v"}}, "xy"}});
+  CHECK(served[1].events
+        == std::vector<event>{{{}, "a"}, {{{"k", ""}}, ""}});
+  CHECK(replies
+        == pack(7, {bytes({0, 0, 0, 0}), bytes({0, 0, 0})})
+             + pack(8, {bytes({0, 0, 0})}));
+  CHECK_FALSE(conn.in_request());
+}
+
+TEST_CASE("a compressed Flume connection refuses a client that does not "
+          "compress, saying so",
+          "[flume]") {
+  flume_connection conn{1 << 20, true};
+  std::vector<request> served;
+  CHECK_THROWS_WITH(serve_all(conn, pack(0, {first_append()}), served),
+                    Catch::Contains("do not inflate")
+                      && Catch::Contains("leave enable_decompression off"));
+  CHECK(served.empty());
+}
+
+TEST_CASE("a Flume connection without decompression refuses a client that "
+          "compresses at its first two bytes",
+          "[flume]") {
+  auto input = support::deflate_flushed({pack(0, {first_append()})})[0];
+  flume_connection conn{1 << 20};
+  std::vector<request> served;
+  CHECK(serve_all(conn, input.substr(0, 1), served).empty());
+  CHECK_THROWS_WITH(serve_all(conn, input.substr(1), served),
+                    Catch::Contains("start a zlib stream")
+                      && Catch::Contains("with enable_decompression only"));
   CHECK(served.empty());
 }
 

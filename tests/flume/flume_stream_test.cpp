@@ -62,14 +62,26 @@ std::string json_events(const std::vector<flume::event>& es) {
   return "[" + result + "]";
 }
 
+// The command that starts the Node peer on 127.0.0.1:port, compressing its
+// connection with `deflate`.
+std::vector<std::string> sink_command(int port, bool deflate) {
+  std::vector<std::string> result{"/usr/bin/env",
+                                  "NODE_PATH=" + peer_dir + "/node_modules",
+                                  "node", peer_dir + "/avro_sink.js",
+                                  std::to_string(port)};
+  if (deflate)
+    result.emplace_back("--deflate");
+  return result;
+}
+
 // A Flume AvroSink stand-in: Node's avsc (peer/avro_sink.js) on a stateful
-// channel with Avro's Netty framing, connected to 127.0.0.1:port. Each call
+// channel with Avro's Netty framing, connected to 127.0.0.1:port (with
+// `deflate`, as a sink with compression-type = deflate). Each call
 // returns the line the peer printed for it.
 class avro_sink {
 public:
-  explicit avro_sink(int port)
-    : node_({"/usr/bin/env", "NODE_PATH=" + peer_dir + "/node_modules", "node",
-             peer_dir + "/avro_sink.js", std::to_string(port)}) {
+  explicit avro_sink(int port, bool deflate = false)
+    : node_(sink_command(port, deflate)) {
     auto line = node_.read_line();
     INFO(line);
     REQUIRE(line == R"({"ready":true,"match":"BOTH"})");
@@ -275,6 +287,66 @@ TEST_CASE("a Flume stream closes the connection of a client that sends "
   }));
   p.context().stop();
   CHECK(p.elements() == std::vector<flume::event>{before, after});
+}
+
+TEST_CASE("with enable_decompression, a Flume stream takes the events of "
+          "a sink that compresses its connection",
+          "[flume]") {
+  flume::settings cfg;
+  cfg.enable_decompression = true;
+  flume_pipeline f{cfg};
+  auto& p = f.p;
+  f.start();
+  // A body that inflates to more than one piece of the inflater.
+  std::string big;
+  while (big.size() < 300 * 1000)
+    big += "line " + std::to_string(big.size()) + " of a log file\n";
+  std::vector<flume::event> sent{
+    {{{"host", "web-1"}}, "GET /index.html"},
+    {{}, big},
+    {{{"bin", "yes"}}, std::string{"\0\x01\xFE\xFF", 4}},
+  };
+  {
+    avro_sink sink{f.port, true};
+    CHECK(sink.append(sent[0]) == ok);
+    CHECK(sink.append_batch({sent[1], sent[2]}) == ok);
+  }
+  REQUIRE(p.run_until([&](const std::vector<flume::event>& xs) {
+    return xs.size() >= sent.size();
+  }));
+  p.context().stop();
+  CHECK(sorted(p.elements()) == sorted(sent));
+}
+
+TEST_CASE("a Flume stream refuses a sink that compresses otherwise than it "
+          "decompresses, saying so, and serves the others",
+          "[flume]") {
+  auto decompress = GENERATE(false, true);
+  flume::settings cfg;
+  cfg.enable_decompression = decompress;
+  flume_pipeline f{cfg};
+  auto& p = f.p;
+  f.start();
+  {
+    support::child_process other{sink_command(f.port, !decompress)};
+    auto line = other.read_line();
+    INFO(line);
+    CHECK(line.find("ready") == std::string::npos);
+  }
+  run_until_logged(p, f.log,
+                   decompress ? "leave enable_decompression off"
+                              : "reads with enable_decompression only");
+  CHECK(f.log.contains("connection closed"));
+  flume::event e{{}, "from a sink that matches"};
+  {
+    avro_sink sink{f.port, decompress};
+    CHECK(sink.append(e) == ok);
+  }
+  REQUIRE(p.run_until([](const std::vector<flume::event>& xs) {
+    return !xs.empty();
+  }));
+  p.context().stop();
+  CHECK(p.elements() == std::vector<flume::event>{e});
 }
 
 TEST_CASE("a Flume stream refuses a request past its size limit",

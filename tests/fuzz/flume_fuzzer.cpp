@@ -2,7 +2,9 @@
 // Netty framing, the handshake, AvroSourceProtocol's calls). However the
 // bytes are split into reads, the connection must serve the same calls,
 // answer the same bytes and stop at the same error; no length a client sends
-// may make it read or allocate past what the limit allows.
+// may make it read or allocate past what the limit allows. The same bytes
+// deflated (zlib's own calls) to a connection with decompression must serve
+// the same calls and answer the same bytes, deflated.
 //
 // Input: byte 0 sets the request size limit (64 bytes to 16 KiB), byte 1
 // seeds the sizes of the reads; the rest is what the client sends.
@@ -13,6 +15,9 @@
 #include <vector>
 
 #include "caf_stream/flume/avro_rpc.hpp"
+#include "caf_stream/flume/compression.hpp"
+
+#include "support/zlib_stream.hpp"
 
 namespace {
 
@@ -33,10 +38,12 @@ struct output {
   }
 };
 
-// Feeds `bytes` in reads whose sizes `seed` picks (0: all at once).
-output run(const std::string& bytes, size_t max_request, uint32_t seed) {
+// Feeds `bytes` in reads whose sizes `seed` picks (0: all at once) to a
+// connection that decompresses if `compressed`.
+output run(const std::string& bytes, size_t max_request, uint32_t seed,
+           bool compressed = false) {
   output result;
-  flume_connection conn{max_request};
+  flume_connection conn{max_request, compressed};
   auto serve = [&](request&& req) {
     result.calls.push_back(req.what);
     for (auto& e : req.events)
@@ -76,6 +83,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto whole = run(bytes, max_request, 0);
   if (!(whole == run(bytes, max_request, seed)))
     std::abort();
+  // A connection without decompression refuses these at once.
+  if (!starts_like_zlib(bytes)) {
+    auto deflated = support::deflate_flushed({bytes}).front();
+    auto inflated = run(deflated, max_request, seed, true);
+    inflated.replies = support::zlib_reader{}.read(inflated.replies);
+    if (!(whole == inflated))
+      std::abort();
+  }
   // The events are made of the bytes sent: never more of them.
   size_t event_bytes = 0;
   for (const auto& e : whole.events)

@@ -3,11 +3,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "caf_stream/flume/compression.hpp"
 #include "caf_stream/flume/event.hpp"
 
 /// Flume's `AvroSourceProtocol` as an Avro RPC server speaks it on one
@@ -148,19 +150,24 @@ private:
 };
 
 /// One client connection of a Flume Avro source: bytes in, replies out.
-/// `handler` serves each call with events and says its status.
+/// `handler` serves each call with events and says its status. With
+/// `compressed` (Spark's `enableDecompression`, for a sink with
+/// `compression-type = deflate`) the bytes each way are a zlib stream
+/// (`inflater`, `deflater`).
 class flume_connection {
 public:
   using handler = std::function<status(request&&)>;
 
-  explicit flume_connection(size_t max_request);
+  explicit flume_connection(size_t max_request, bool compressed = false);
 
   /// Feeds the next `size` bytes the client sent; serves the calls they
   /// complete, in order, and appends their replies (Netty packs) to
   /// `replies`. Throws `protocol_error` for bytes that are no request:
   /// `replies` then holds the replies to the calls before it and, for a
   /// well-framed request that does not decode, an error reply saying why;
-  /// the call itself was not served.
+  /// the call itself was not served. Compressed, bytes that do not inflate
+  /// are no request; not compressed, a connection that starts as a zlib
+  /// stream does (a sink that compresses) is refused at its first bytes.
   void feed(const char* data, size_t size, const handler& serve,
             std::string& replies);
 
@@ -169,15 +176,27 @@ public:
     return decoder_.in_pack();
   }
 
-  /// The bytes of the unfinished request received so far.
+  /// The bytes of the unfinished request received so far (inflated).
   size_t pending_bytes() const noexcept {
     return decoder_.pending_bytes();
   }
 
 private:
+  // Serves the calls of the next `size` bytes of requests (inflated).
+  void serve_bytes(const char* data, size_t size, const handler& serve,
+                   std::string& replies);
+
+  // Throws once the connection's first two bytes start a zlib stream.
+  void refuse_compressed(const char* data, size_t size);
+
   netty_decoder decoder_;
   avro_source_responder responder_;
   std::vector<netty_pack> packs_;
+  // Both null unless compressed.
+  std::unique_ptr<inflater> inflater_;
+  std::unique_ptr<deflater> deflater_;
+  // Not compressed: the connection's first bytes, until there are two.
+  std::string head_;
 };
 
 } // namespace caf_stream::flume::detail

@@ -20,6 +20,13 @@ struct settings {
   /// The most clients connected at once; more wait in the listen backlog
   /// until one leaves.
   size_t max_connections = 256;
+
+  /// Whether clients compress their connections (Spark's
+  /// `enableDecompression`): a Flume AvroSink with
+  /// `compression-type = deflate` sends a zlib stream and reads one back.
+  /// Off, a client that compresses is refused at its first bytes, with a
+  /// clear error; on, one that does not is refused the same way.
+  bool enable_decompression = false;
 };
 
 namespace detail {

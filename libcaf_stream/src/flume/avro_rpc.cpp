@@ -403,13 +403,59 @@ void avro_source_requestor::feed(const char* data, size_t size,
 
 // -- flume_connection ---------------------------------------------------------
 
-flume_connection::flume_connection(size_t max_request)
+flume_connection::flume_connection(size_t max_request, bool compressed)
   : decoder_(max_request) {
-  // nop
+  if (compressed) {
+    inflater_ = std::make_unique<inflater>();
+    deflater_ = std::make_unique<deflater>();
+  }
 }
 
 void flume_connection::feed(const char* data, size_t size,
                             const handler& serve, std::string& replies) {
+  if (!inflater_) {
+    refuse_compressed(data, size);
+    serve_bytes(data, size, serve, replies);
+    return;
+  }
+  // The replies so far go out deflated also when a request fails.
+  std::string plain;
+  auto send_replies = [&] { deflater_->write(plain, replies); };
+  try {
+    inflater_->feed(data, size, [&](const char* bytes, size_t n) {
+      serve_bytes(bytes, n, serve, plain);
+    });
+  } catch (const compression_error& e) {
+    send_replies();
+    auto what = "bytes that do not inflate (zlib: " + std::string{e.what()}
+                + ")";
+    if (inflater_->total_out() == 0)
+      what += ": is the connection compressed at all? Without the sink's "
+              "compression-type = deflate, leave enable_decompression off";
+    throw protocol_error(what);
+  } catch (const protocol_error&) {
+    send_replies();
+    throw;
+  }
+  send_replies();
+}
+
+void flume_connection::refuse_compressed(const char* data, size_t size) {
+  if (head_.size() == 2)
+    return;
+  head_.append(data, std::min(size, 2 - head_.size()));
+  // A pack's serial starts the connection: Avro's and avsc's clients count
+  // from 0, so its first byte is 0, not a zlib header's 0x78 (a serial of
+  // 2 billion or more).
+  if (starts_like_zlib(head_))
+    throw protocol_error("bytes that start a zlib stream (a sink with "
+                         "compression-type = deflate), which this stream "
+                         "reads with enable_decompression only");
+}
+
+void flume_connection::serve_bytes(const char* data, size_t size,
+                                   const handler& serve,
+                                   std::string& replies) {
   packs_.clear();
   // The calls before malformed framing are served first.
   std::exception_ptr framing_error;

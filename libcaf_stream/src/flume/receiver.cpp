@@ -141,8 +141,10 @@ bool send_all(int fd, const std::string& bytes) {
 }
 
 struct client {
-  client(unique_fd sock, size_t max_request)
-    : fd(std::move(sock)), peer(peer_name(fd.get())), conn(max_request) {
+  client(unique_fd sock, const settings& cfg)
+    : fd(std::move(sock)),
+      peer(peer_name(fd.get())),
+      conn(cfg.max_request_size, cfg.enable_decompression) {
     // nop
   }
 
@@ -281,8 +283,7 @@ void flume_receiver::serve_clients(const std::string& where) {
         timeval timeout{send_timeout_s, 0};
         ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout,
                      sizeof(timeout));
-        clients.push_back(
-          std::make_unique<client>(std::move(fd), cfg_.max_request_size));
+        clients.push_back(std::make_unique<client>(std::move(fd), cfg_));
         log->debug("{}: {} connected", where, clients.back()->peer);
       }
     }

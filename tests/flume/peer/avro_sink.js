@@ -4,18 +4,23 @@
 // channel (Avro's Netty framing, as Java's NettyTransceiver) calling
 // AvroSourceProtocol on 127.0.0.1:PORT.
 //
-// Usage: node avro_sink.js PORT. It prints {"ready":true} after the
-// handshake, then takes one JSON command per line on stdin and prints one
+// Usage: node avro_sink.js PORT [--deflate]. It prints {"ready":true} after
+// the handshake, then takes one JSON command per line on stdin and prints one
 // JSON line per command:
 //   {"op":"append","event":E}          -> {"status":"OK"} or {"error":"..."}
 //   {"op":"appendBatch","events":[E]}  -> {"status":"OK"} or {"error":"..."}
 //   {"op":"cut","events":[E],"keep":N} -> {"cut":true}: sends the first N
-//       bytes of an appendBatch request, then disconnects
-// where E is {"headers":{...},"body":"<hex>"}.
+//       bytes of an appendBatch request, then disconnects (not with
+//       --deflate)
+// where E is {"headers":{...},"body":"<hex>"}. With --deflate the connection
+// is compressed as a sink's with compression-type = deflate: a zlib stream
+// each way, flushed after each write (Netty's ZlibEncoder and ZlibDecoder).
 
 const avro = require('avsc');
 const net = require('net');
 const readline = require('readline');
+const stream = require('stream');
+const zlib = require('zlib');
 
 const protocol = {
   protocol: 'AvroSourceProtocol',
@@ -45,8 +50,23 @@ const protocol = {
 
 const service = avro.Service.forProtocol(protocol);
 const socket = net.connect(Number(process.argv[2]), '127.0.0.1');
+const deflate = process.argv.includes('--deflate');
+// What the channel writes to and reads from: the socket, or a zlib stream
+// each way over it.
+let transport = socket;
+if (deflate) {
+  const out = zlib.createDeflate({
+    level: 6,
+    flush: zlib.constants.Z_SYNC_FLUSH,
+  });
+  const inflate = zlib.createInflate();
+  out.pipe(socket);
+  socket.pipe(inflate);
+  inflate.on('error', (err) => print({error: 'inflate: ' + err.message}));
+  transport = stream.Duplex.from({writable: out, readable: inflate});
+}
 const client = service.createClient({buffering: true});
-const channel = client.createChannel(socket);
+const channel = client.createChannel(transport);
 
 function print(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
@@ -81,6 +101,8 @@ lines.on('line', (line) => {
     client.append(toEvent(cmd.event), reply);
   } else if (cmd.op === 'appendBatch') {
     client.appendBatch(cmd.events.map(toEvent), reply);
+  } else if (cmd.op === 'cut' && deflate) {
+    print({error: 'cut writes plain bytes: not with --deflate'});
   } else if (cmd.op === 'cut') {
     const request = appendBatchRequest(cmd.events.map(toEvent));
     const head = Buffer.alloc(12);
