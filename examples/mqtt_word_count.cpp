@@ -1,10 +1,13 @@
 // Bahir's MQTTWordCount: counts the words of the messages published to an
 // MQTT topic, every second.
 //
-//   mqtt_word_count BROKER_URL TOPIC [--qos Q] [--publish] [--seconds N]
+//   mqtt_word_count BROKER_URL TOPIC [--qos Q] [--ca-file F] [--publish]
+//                   [--seconds N]
 //
 // BROKER_URL is "tcp://host:port" (a broker such as Debian's `mosquitto`,
-// started with `mosquitto -p 1883`). TOPIC is a topic filter ('+' and '#'
+// started with `mosquitto -p 1883`), or "ssl://host:port" for a broker over
+// TLS whose certificate a CA of --ca-file (a PEM file; without it, the
+// system's) signed. TOPIC is a topic filter ('+' and '#'
 // allowed). With --publish the program also publishes a line of words to
 // TOPIC every 100 ms (Bahir's MQTTPublisher; TOPIC must then be a plain
 // topic), so it shows counts on its own. Options take `--key value` or
@@ -30,10 +33,12 @@ namespace {
 
 struct config : example_config {
   int qos = 1;
+  std::string ca_file;
   bool publish = false;
   config() {
     opt_group{custom_options_, "global"}
       .add(qos, "qos", "the subscription's quality of service (0, 1 or 2)")
+      .add(ca_file, "ca-file", "the CAs of an ssl:// broker (a PEM file)")
       .add(publish, "publish", "publish lines of words to TOPIC ourselves");
   }
 };
@@ -41,12 +46,21 @@ struct config : example_config {
 // Publishes a line of words to `topic` every 100 ms until destroyed.
 class publisher {
 public:
-  publisher(const std::string& broker_url, std::string topic)
+  publisher(const std::string& broker_url, std::string topic,
+            const std::string& ca_file)
     : topic_(std::move(topic)) {
     auto addr = caf_stream::mqtt::detail::parse_broker_url(broker_url,
                                                            "--publish");
     mosquitto_lib_init();
     mosq_ = mosquitto_new(nullptr, true, nullptr);
+    if (mosq_ != nullptr && addr.tls
+        && mosquitto_tls_set(mosq_,
+                             ca_file.empty() ? nullptr : ca_file.c_str(),
+                             ca_file.empty() ? "/etc/ssl/certs" : nullptr,
+                             nullptr, nullptr, nullptr)
+             != MOSQ_ERR_SUCCESS)
+      throw std::runtime_error("--publish: cannot set TLS up for "
+                               + broker_url);
     if (mosq_ == nullptr
         || mosquitto_connect(mosq_, addr.host.c_str(), addr.port, 60)
              != MOSQ_ERR_SUCCESS
@@ -85,8 +99,8 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
-  const char* usage = "mqtt_word_count BROKER_URL TOPIC [--qos Q] [--publish] "
-                      "[--seconds N]";
+  const char* usage = "mqtt_word_count BROKER_URL TOPIC [--qos Q] "
+                      "[--ca-file F] [--publish] [--seconds N]";
   config cfg;
   if (!parse_args(cfg, argc, argv, usage))
     return cfg.cli_helptext_printed ? 0 : 1;
@@ -99,8 +113,11 @@ int main(int argc, char** argv) {
   try {
     caf::actor_system sys{cfg};
     caf_stream::streaming_context ssc{sys, std::chrono::seconds(1)};
+    caf_stream::mqtt::settings mqtt_cfg;
+    mqtt_cfg.qos = cfg.qos;
+    mqtt_cfg.ca_file = cfg.ca_file;
     auto lines = caf_stream::mqtt::create_stream(ssc, broker_url, {topic},
-                                                 cfg.qos);
+                                                 mqtt_cfg);
     auto counts = lines.flat_map(split_words)
                     .map([](const std::string& w) {
                       return std::make_pair(w, int64_t{1});
@@ -109,7 +126,7 @@ int main(int argc, char** argv) {
     counts.print();
     std::unique_ptr<publisher> pub;
     if (cfg.publish)
-      pub = std::make_unique<publisher>(broker_url, topic);
+      pub = std::make_unique<publisher>(broker_url, topic, cfg.ca_file);
     ssc.start();
     return run_for(ssc, cfg.seconds);
   } catch (const std::exception& e) {

@@ -22,7 +22,7 @@ dstream<T> make_stream(streaming_context& ssc, const std::string& broker_url,
                        typename mqtt_receiver<T>::converter f,
                        const char* what) {
   auto addr = parse_broker_url(broker_url, what);
-  check_subscription(topics, cfg, what);
+  check_subscription(addr, topics, cfg, what);
   return ssc.receiver_stream<T>(std::make_unique<mqtt_receiver<T>>(
     std::move(addr), std::move(topics), std::move(cfg), f));
 }
@@ -39,7 +39,8 @@ inline std::pair<std::string, std::string> topic_and_payload(message&& msg) {
 
 /// A stream of the payloads of the messages published to `topics` (MQTT
 /// topic filters, with '+' and '#') at the broker `broker_url`
-/// ("tcp://host:port"), subscribed with `cfg.qos`. With QoS 1 a message is
+/// ("tcp://host:port", or over TLS "ssl://host:port"), subscribed with
+/// `cfg.qos`. With QoS 1 a message is
 /// acknowledged only after `store` returned (and after the write-ahead log
 /// has it, when that is on), so a broker keeping the session (clean session
 /// off) sends again what a crash left unacknowledged. Throws

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,7 @@
 #include "caf_stream/mqtt.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/certificates.hpp"
 #include "support/logged_records.hpp"
 #include "support/mosquitto_broker.hpp"
 #include "support/pipeline.hpp"
@@ -23,12 +25,21 @@ namespace {
 
 // A publishing client of the test, written with libmosquitto directly:
 // `publish` returns once the broker has the message (its PUBACK for QoS 1).
+// Over TLS with the CA and client files of `tls` if its CA file is set.
 class publisher {
 public:
-  explicit publisher(int port) {
+  explicit publisher(int port, const mqtt::settings& tls = {}) {
     mosquitto_lib_init();
     mosq_ = mosquitto_new(nullptr, true, this);
     REQUIRE(mosq_ != nullptr);
+    auto file = [](const std::string& x) {
+      return x.empty() ? nullptr : x.c_str();
+    };
+    if (!tls.ca_file.empty())
+      REQUIRE(mosquitto_tls_set(mosq_, tls.ca_file.c_str(), nullptr,
+                                file(tls.cert_file), file(tls.key_file),
+                                nullptr)
+              == MOSQ_ERR_SUCCESS);
     mosquitto_connect_callback_set(mosq_, [](mosquitto*, void* obj, int rc) {
       static_cast<publisher*>(obj)->connected_ = rc == 0;
     });
@@ -95,6 +106,35 @@ mqtt::settings session(const std::string& client_id) {
   cfg.client_id = client_id;
   cfg.clean_session = false;
   return cfg;
+}
+
+// Makes "broker.pem" and "broker.key" in `certs`: a certificate the CA
+// signed for the address 127.0.0.1, which a TLS client checks the URL's
+// host against.
+void make_broker_certificate(const support::certificates& certs) {
+  {
+    std::ofstream ext{certs["broker.ext"]};
+    ext << "subjectAltName = IP:127.0.0.1\n";
+  }
+  support::certificates::shell(
+    "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 "
+    "-out " + certs["broker.key"]);
+  support::certificates::shell("openssl req -new -key " + certs["broker.key"]
+                               + " -out " + certs["broker.csr"]
+                               + " -subj /CN=broker");
+  support::certificates::shell(
+    "openssl x509 -req -in " + certs["broker.csr"] + " -CA " + certs["ca.pem"]
+    + " -CAkey " + certs["ca.key"] + " -CAcreateserial -days 2 -extfile "
+    + certs["broker.ext"] + " -out " + certs["broker.pem"]);
+}
+
+// The lines of mosquitto.conf for a TLS listener with the broker's
+// certificate, asking for the clients' if `require_certificate`.
+std::string tls_listener(const support::certificates& certs,
+                         bool require_certificate) {
+  return "cafile " + certs["ca.pem"] + "\ncertfile " + certs["broker.pem"]
+         + "\nkeyfile " + certs["broker.key"] + "\nrequire_certificate "
+         + (require_certificate ? "true" : "false") + "\n";
 }
 
 } // namespace
@@ -306,16 +346,26 @@ TEST_CASE("MQTT streams refuse bad arguments at the call", "[mqtt]") {
   std::string url = "tcp://127.0.0.1:1883";
   CHECK(refused("127.0.0.1:1883", {"t"}, ok)
         == "mqtt::create_stream: '127.0.0.1:1883' is not a broker address "
-           "(tcp://host:port)");
+           "(tcp://host:port, or ssl://host:port over TLS)");
   CHECK(refused("tcp://127.0.0.1:http", {"t"}, ok)
         == "mqtt::create_stream: 'tcp://127.0.0.1:http' has no valid port "
            "(1 to 65535)");
   CHECK(refused("tcp://:1883", {"t"}, ok)
         == "mqtt::create_stream: 'tcp://:1883' is not a broker address "
            "(tcp://host:port)");
-  CHECK(refused("ssl://broker:8883", {"t"}, ok)
-        == "mqtt::create_stream: 'ssl://broker:8883': brokers over TLS are "
-           "not supported yet; use tcp://host:port");
+  CHECK(refused(url, {"t"}, with([](auto& c) { c.ca_file = "ca.pem"; }))
+        == "mqtt::create_stream: TLS files are set for a broker without "
+           "TLS: its URL takes ssl:// instead of tcp://");
+  CHECK(refused("ssl://broker", {"t"}, with([](auto& c) {
+                  c.cert_file = "client.pem";
+                }))
+        == "mqtt::create_stream: a client certificate needs both cert_file "
+           "and key_file");
+  CHECK(refused("ssl://broker", {"t"}, with([](auto& c) {
+                  c.ca_file = "/nonexistent/ca.pem";
+                }))
+        == "mqtt::create_stream: cannot read '/nonexistent/ca.pem'");
+  CHECK(refused("ssl://broker:8883", {"t"}, ok) == "accepted");
   CHECK(refused(url, {}, ok)
         == "mqtt::create_stream: no topic to subscribe to (\"#\" takes every "
            "topic)");
@@ -338,21 +388,92 @@ TEST_CASE("MQTT streams refuse bad arguments at the call", "[mqtt]") {
   auto addr = mqtt::detail::parse_broker_url("tcp://broker.local", "test");
   CHECK(addr.host == "broker.local");
   CHECK(addr.port == 1883);
+  CHECK_FALSE(addr.tls);
+  addr = mqtt::detail::parse_broker_url("ssl://broker.local", "test");
+  CHECK(addr.host == "broker.local");
+  CHECK(addr.port == 8883);
+  CHECK(addr.tls);
+  addr = mqtt::detail::parse_broker_url("mqtts://b:1234", "test");
+  CHECK(addr.port == 1234);
+  CHECK(addr.tls);
 }
 
-TEST_CASE("an MQTT client reports a broker that cannot be reached",
+TEST_CASE("an MQTT stream reads a broker over TLS that its CA file trusts, "
+          "with a client certificate where the broker asks for one",
           "[mqtt]") {
+  auto mutual = GENERATE(false, true);
+  support::certificates certs;
+  make_broker_certificate(certs);
+  support::mosquitto_broker broker{tls_listener(certs, mutual)};
+  mqtt::settings cfg;
+  cfg.ca_file = certs["ca.pem"];
+  if (mutual) {
+    cfg.cert_file = certs["driver.pem"];
+    cfg.key_file = certs["driver.key"];
+  }
+  publisher pub{broker.port(), cfg};
+  test::pipeline<std::string> p;
+  auto url = "ssl://127.0.0.1:" + std::to_string(broker.port());
+  p.collect(mqtt::create_stream(p.context(), url, {"t"}, cfg));
+  p.context().start();
+  join(p, pub, "t", std::string{"hello"}, "hello");
+  pub.publish("t", "over TLS");
+  pub.publish("t", "last");
+  REQUIRE(p.run_until([](const std::vector<std::string>& xs) {
+    return contains(xs, std::string{"last"});
+  }));
+  p.context().stop();
+  CHECK(without(p.elements(), "hello")
+        == std::vector<std::string>{"over TLS", "last"});
+}
+
+TEST_CASE("an MQTT client refuses a broker over TLS whose certificate "
+          "another CA signed, saying why",
+          "[mqtt]") {
+  support::certificates certs;
+  make_broker_certificate(certs);
+  support::mosquitto_broker broker{tls_listener(certs, false)};
+  mqtt::settings cfg;
+  cfg.ca_file = certs["other-ca.pem"];
+  cfg.connection_timeout = std::chrono::seconds(60);
+  try {
+    mqtt::detail::mqtt_client client{
+      {"127.0.0.1", broker.port(), true}, {"t"}, cfg};
+    FAIL("connected to a broker that the CA file does not trust");
+  } catch (const stream_error& e) {
+    INFO(e.what());
+    CHECK(e.code() == errc::source_failure);
+    CHECK(std::string{e.what()}.find("the TLS connection failed")
+          != std::string::npos);
+    CHECK(std::string{e.what()}.find("certificate verify failed")
+          != std::string::npos);
+  }
+}
+
+TEST_CASE("an MQTT client reports a broker that cannot be reached, at "
+          "once",
+          "[mqtt]") {
+  auto tls = GENERATE(false, true);
   int port = support::free_port();
   mqtt::settings cfg;
-  cfg.connection_timeout = std::chrono::seconds(10);
+  // Long enough for a slow machine, and much longer than the answer takes.
+  cfg.connection_timeout = std::chrono::seconds(60);
+  auto t0 = std::chrono::steady_clock::now();
   try {
-    mqtt::detail::mqtt_client client{{"127.0.0.1", port}, {"t"}, cfg};
+    mqtt::detail::mqtt_client client{{"127.0.0.1", port, tls}, {"t"}, cfg};
     FAIL("connected to a port where nothing listens");
   } catch (const stream_error& e) {
+    INFO(e.what());
     CHECK(e.code() == errc::source_failure);
     CHECK(std::string{e.what()}.rfind(
             "mqtt 127.0.0.1:" + std::to_string(port) + ": ", 0)
           == 0);
-    CHECK(std::string{e.what()}.find("refused") != std::string::npos);
+    // libmosquitto closes a TLS connection it could not make: its error is
+    // gone by then.
+    CHECK(std::string{e.what()}.find(
+            tls ? "the connection closed before the broker accepted it"
+                : "refused")
+          != std::string::npos);
   }
+  CHECK(std::chrono::steady_clock::now() - t0 < cfg.connection_timeout);
 }

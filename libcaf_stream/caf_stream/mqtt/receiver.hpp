@@ -40,6 +40,17 @@ struct settings {
   /// How long connecting and subscribing may take before the receiver is
   /// restarted.
   duration connection_timeout = std::chrono::seconds(30);
+
+  /// For a broker over TLS ("ssl://host:port"; Paho's SSL properties): the
+  /// PEM file of the CA certificates that may sign the broker's
+  /// certificate; empty: the system's (/etc/ssl/certs), as Paho uses the
+  /// JVM's. The certificate must also name the URL's host.
+  std::string ca_file;
+
+  /// For a broker over TLS that asks for the client's certificate: its PEM
+  /// file and its key's (both or neither).
+  std::string cert_file;
+  std::string key_file;
 };
 
 /// A message as it arrived.
@@ -53,22 +64,25 @@ struct message {
 namespace detail {
 
 /// Where a broker listens, from "tcp://host[:port]" or "mqtt://host[:port]"
-/// (port 1883 unless given).
+/// (port 1883 unless given), or over TLS from "ssl://host[:port]" or
+/// "mqtts://host[:port]" (port 8883 unless given).
 struct broker_address {
   std::string host;
   int port = 1883;
+  bool tls = false;
 };
 
 /// Parses `url`; throws `std::invalid_argument` naming `what` for anything
-/// but a plain TCP broker address (TLS brokers, "ssl://", are refused with
-/// a clear error: not supported yet).
+/// but a broker address.
 broker_address parse_broker_url(const std::string& url, const char* what);
 
 /// Checks the arguments of an MQTT stream; throws `std::invalid_argument`
 /// naming `what` (no topic, a malformed topic filter, a QoS other than 0,
 /// 1 or 2, a session that is not clean without a client id, a keep-alive
-/// under 5 s).
-void check_subscription(const std::vector<std::string>& topics,
+/// under 5 s; TLS files for a broker without TLS, a client certificate
+/// without its key or the other way round, a file that cannot be read).
+void check_subscription(const broker_address& addr,
+                        const std::vector<std::string>& topics,
                         const settings& cfg, const char* what);
 
 /// An MQTT client connection (libmosquitto's types stay out of the

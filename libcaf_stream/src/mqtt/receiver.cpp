@@ -3,8 +3,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -43,15 +45,20 @@ std::string reason_of(int rc) {
 broker_address parse_broker_url(const std::string& url, const char* what) {
   broker_address result;
   std::string rest;
-  for (const char* scheme : {"tcp://", "mqtt://"})
-    if (url.rfind(scheme, 0) == 0)
-      rest = url.substr(std::strlen(scheme));
-  if (rest.empty()) {
-    if (url.rfind("ssl://", 0) == 0 || url.rfind("mqtts://", 0) == 0)
-      refuse(what, "'" + url + "': brokers over TLS are not supported yet; "
-                   "use tcp://host:port");
-    refuse(what, "'" + url + "' is not a broker address (tcp://host:port)");
-  }
+  struct scheme {
+    const char* prefix;
+    bool tls;
+  };
+  for (auto [prefix, tls] : {scheme{"tcp://", false}, scheme{"mqtt://", false},
+                             scheme{"ssl://", true}, scheme{"mqtts://", true}})
+    if (url.rfind(prefix, 0) == 0) {
+      rest = url.substr(std::strlen(prefix));
+      result.tls = tls;
+      result.port = tls ? 8883 : 1883;
+    }
+  if (rest.empty())
+    refuse(what, "'" + url + "' is not a broker address (tcp://host:port, "
+                 "or ssl://host:port over TLS)");
   auto colon = rest.rfind(':');
   result.host = rest.substr(0, colon);
   if (colon != std::string::npos) {
@@ -72,7 +79,8 @@ broker_address parse_broker_url(const std::string& url, const char* what) {
   return result;
 }
 
-void check_subscription(const std::vector<std::string>& topics,
+void check_subscription(const broker_address& addr,
+                        const std::vector<std::string>& topics,
                         const settings& cfg, const char* what) {
   if (topics.empty())
     refuse(what, "no topic to subscribe to (\"#\" takes every topic)");
@@ -92,6 +100,19 @@ void check_subscription(const std::vector<std::string>& topics,
                    + "ms is outside 5 s to 65535 s");
   if (cfg.connection_timeout.count() <= 0)
     refuse(what, "the connection timeout must be positive");
+  auto tls_files = {&cfg.ca_file, &cfg.cert_file, &cfg.key_file};
+  if (!addr.tls) {
+    if (std::any_of(tls_files.begin(), tls_files.end(),
+                    [](const std::string* x) { return !x->empty(); }))
+      refuse(what, "TLS files are set for a broker without TLS: its URL "
+                   "takes ssl:// instead of tcp://");
+    return;
+  }
+  if (cfg.cert_file.empty() != cfg.key_file.empty())
+    refuse(what, "a client certificate needs both cert_file and key_file");
+  for (auto file : tls_files)
+    if (!file->empty() && !std::ifstream{*file})
+      refuse(what, "cannot read '" + *file + "'");
 }
 
 struct mqtt_client::impl {
@@ -103,6 +124,11 @@ struct mqtt_client::impl {
   bool subscribed = false;
   bool closed = false;
   std::string failure;
+  // libmosquitto's last error log line (OpenSSL's reason for a failed
+  // handshake).
+  std::string logged_error;
+  // Whether the last `wait` saw the connection closed.
+  bool hung_up = false;
 
   ~impl() {
     if (mosq == nullptr)
@@ -144,12 +170,18 @@ struct mqtt_client::impl {
   void check(int rc, const char* doing) const {
     if (!failure.empty())
       fail(failure);
+    if (rc == MOSQ_ERR_TLS)
+      fail(std::string{doing} + " failed: the TLS connection failed"
+           + (logged_error.empty() ? "" : ": " + logged_error)
+           + " (is the broker's certificate signed by a CA of ca_file, or "
+             "of the system without one, and does it name the URL's "
+             "host?)");
     if (rc != MOSQ_ERR_SUCCESS)
       fail(std::string{doing} + " failed: " + reason_of(rc));
   }
 
   // Waits up to `timeout_ms` for the socket; returns whether it is readable.
-  bool wait(int timeout_ms, bool for_write) const {
+  bool wait(int timeout_ms, bool for_write) {
     pollfd pfd{mosquitto_socket(mosq), POLLIN, 0};
     if (for_write)
       pfd.events |= POLLOUT;
@@ -164,6 +196,7 @@ struct mqtt_client::impl {
       fail(std::string{"the connection failed: "}
            + std::strerror(err != 0 ? err : ECONNRESET));
     }
+    hung_up = n > 0 && (pfd.revents & POLLHUP) != 0;
     return n > 0 && (pfd.revents & (POLLIN | POLLHUP)) != 0;
   }
 
@@ -183,6 +216,11 @@ struct mqtt_client::impl {
       if (granted[i] > 2)
         self->failure = "the broker refused a subscription";
     self->subscribed = true;
+  }
+
+  static void on_log(mosquitto*, void* obj, int level, const char* text) {
+    if (level == MOSQ_LOG_ERR && text != nullptr)
+      static_cast<impl*>(obj)->logged_error = text;
   }
 
   static void on_message(mosquitto*, void* obj, const mosquitto_message* m) {
@@ -213,6 +251,19 @@ mqtt_client::mqtt_client(const broker_address& addr,
   mosquitto_connect_callback_set(st.mosq, impl::on_connect);
   mosquitto_subscribe_callback_set(st.mosq, impl::on_subscribe);
   mosquitto_message_callback_set(st.mosq, impl::on_message);
+  mosquitto_log_callback_set(st.mosq, impl::on_log);
+  if (addr.tls) {
+    // Without a CA file, the system's CAs (Debian's /etc/ssl/certs).
+    auto file = [](const std::string& x) {
+      return x.empty() ? nullptr : x.c_str();
+    };
+    st.check(mosquitto_tls_set(st.mosq, file(cfg.ca_file),
+                               cfg.ca_file.empty() ? "/etc/ssl/certs"
+                                                   : nullptr,
+                               file(cfg.cert_file), file(cfg.key_file),
+                               nullptr),
+             "setting up TLS");
+  }
   if (!cfg.username.empty())
     st.check(mosquitto_username_pw_set(st.mosq, cfg.username.c_str(),
                                        cfg.password.empty()
@@ -250,6 +301,12 @@ mqtt_client::mqtt_client(const broker_address& addr,
       st.check(mosquitto_loop_write(st.mosq, 1), "connecting");
     if (readable)
       st.check(mosquitto_loop_read(st.mosq, 1), "connecting");
+    // libmosquitto goes on with a TLS handshake on a connection that
+    // closed, or was never made.
+    if (st.hung_up && !st.connected)
+      st.fail("the connection closed before the broker accepted it"
+              + (st.logged_error.empty() ? std::string{}
+                                         : ": " + st.logged_error));
   }
 }
 
