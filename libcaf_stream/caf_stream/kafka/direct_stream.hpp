@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "caf_stream/checkpoint/serialization.hpp"
 #include "caf_stream/dstream.hpp"
 #include "caf_stream/dstream/receiver_input.hpp"
 #include "caf_stream/error.hpp"
@@ -19,8 +20,9 @@
 
 namespace caf_stream::kafka {
 
-/// Where the tasks that read Kafka run (Spark's `LocationStrategy`). Tasks
-/// run on the driver's node today, so the choice changes nothing yet.
+/// Where the tasks that read Kafka run (Spark's `LocationStrategy`). With
+/// worker nodes, a stage's tasks are spread over the nodes' task slots as
+/// any stage's are, which is Spark's `PreferConsistent`.
 struct location_strategy {
   enum class kind { prefer_consistent };
   kind how = kind::prefer_consistent;
@@ -158,7 +160,9 @@ assign(std::vector<topic_partition> partitions, params kafka_params,
 
 namespace detail {
 
-/// Spark's KafkaRDD: one partition per offset range, read by its task.
+/// Spark's KafkaRDD: one partition per offset range, read by its task. On
+/// a worker node, the partitions whose ranges its stage did not bring are
+/// `missing`: their tasks run elsewhere.
 template <class K, class V>
 class kafka_rdd_node final
   : public caf_stream::detail::rdd_node<consumer_record<K, V>> {
@@ -169,11 +173,13 @@ public:
   kafka_rdd_node(std::vector<offset_range> ranges,
                  std::shared_ptr<direct_input> input,
                  typename consumer_strategy<K, V>::key_function key,
-                 typename consumer_strategy<K, V>::value_function value)
+                 typename consumer_strategy<K, V>::value_function value,
+                 std::vector<bool> missing = {})
     : ranges_(std::move(ranges)),
       input_(std::move(input)),
       key_(std::move(key)),
-      value_(std::move(value)) {
+      value_(std::move(value)),
+      missing_(std::move(missing)) {
     // nop
   }
 
@@ -186,6 +192,11 @@ public:
   }
 
   void compute(size_t index, sink out) const override {
+    if (index < missing_.size() && missing_[index])
+      throw stream_error(errc::invalid_graph,
+                         "partition " + std::to_string(index)
+                           + " of the batch's Kafka ranges did not come to "
+                             "this node");
     input_->read(ranges_[index], [&](raw_record&& r) {
       out(record{std::move(r.topic), r.partition, r.offset, r.timestamp,
                  key_(r.key), value_(r.value), std::move(r.headers)});
@@ -201,6 +212,7 @@ private:
   std::shared_ptr<direct_input> input_;
   typename consumer_strategy<K, V>::key_function key_;
   typename consumer_strategy<K, V>::value_function value_;
+  std::vector<bool> missing_;
 };
 
 /// Spark's DirectKafkaInputDStream: no receiver; each batch's RDD reads the
@@ -225,10 +237,54 @@ public:
     // nop
   }
 
-  // Its RDDs read Kafka, which worker nodes do not do yet: another node
-  // cannot compute them from a batch's job set.
+  // A batch's ranges travel to worker nodes, not its records: a node's
+  // tasks read their ranges from Kafka themselves, as Spark's executors do.
   bool portable() const noexcept override {
-    return false;
+    return true;
+  }
+
+  caf_stream::generated_input generate(time t) override {
+    auto result = caf_stream::detail::generated_input_node<record>::generate(t);
+    result.encode = [](const void* p, const std::vector<bool>* wanted) {
+      const auto& x = *static_cast<const rdd<record>*>(p);
+      const auto& ranges = static_cast<const rdd_node_type&>(*x.node())
+                             .ranges();
+      std::vector<std::string> parts(ranges.size());
+      for (size_t i = 0; i < ranges.size(); ++i)
+        if (wanted == nullptr || (i < wanted->size() && (*wanted)[i]))
+          parts[i] = caf_stream::detail::to_bytes(
+            std::vector<offset_range>{ranges[i]});
+      return parts;
+    };
+    return result;
+  }
+
+  // On the driver, the RDD it generated; on a worker node, an RDD of the
+  // ranges that came (an empty string is a partition left out). A batch's
+  // ranges never change, so a batch bound again keeps its first RDD.
+  void bind_generated(time t, caf_stream::generated_input x) override {
+    if (x.data) {
+      this->restore_fixed(t, *static_cast<const rdd<record>*>(x.data.get()));
+      return;
+    }
+    std::vector<offset_range> ranges(x.partitions.size());
+    std::vector<bool> missing(x.partitions.size(), false);
+    for (size_t i = 0; i < x.partitions.size(); ++i) {
+      if (x.partitions[i].empty()) {
+        missing[i] = true;
+        continue;
+      }
+      std::vector<offset_range> one;
+      caf_stream::detail::from_bytes(x.partitions[i], one);
+      if (one.size() != 1)
+        throw stream_error(errc::invalid_graph,
+                           "partition " + std::to_string(i)
+                             + " of a batch's Kafka ranges is malformed");
+      ranges[i] = std::move(one.front());
+    }
+    this->restore_fixed(t, rdd<record>{std::make_shared<rdd_node_type>(
+                             std::move(ranges), input_, key_, value_,
+                             std::move(missing))});
   }
 
   const char* name() const noexcept override {
