@@ -96,22 +96,30 @@ caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
   auto [host, port] = parse_node_address(address, "stream.nodes");
   caf::actor result;
   std::string failure = "no actor is published on that port";
-  // Through the middleman actor, which a request can bound.
-  self->request(node_connector(sys), timeout, caf::connect_atom::value, host,
-                port)
-    .receive(
-      [&](caf::node_id&, caf::strong_actor_ptr& x, std::set<std::string>&) {
-        result = caf::actor_cast<caf::actor>(std::move(x));
-      },
-      [&](caf::error& e) {
-        const auto& ctx = e.context();
-        if (e == caf::sec::request_timeout)
-          failure = "no answer within " + to_string(timeout);
-        else if (ctx.match_elements<std::string>())
-          failure = ctx.get_as<std::string>(0);
-        else
-          failure = sys.render(e);
-      });
+  // CAF 0.17 closes a connection whose peer's handshake has not come by the
+  // next heartbeat (it counts the peer as last seen at time 0), which a
+  // loaded machine's healthy node misses now and then: once more then.
+  bool again = true;
+  for (int attempt = 0; attempt < 2 && again; ++attempt) {
+    again = false;
+    // Through the middleman actor, which a request can bound.
+    self->request(node_connector(sys), timeout, caf::connect_atom::value, host,
+                  port)
+      .receive(
+        [&](caf::node_id&, caf::strong_actor_ptr& x, std::set<std::string>&) {
+          result = caf::actor_cast<caf::actor>(std::move(x));
+        },
+        [&](caf::error& e) {
+          const auto& ctx = e.context();
+          again = e == caf::sec::connection_timeout;
+          if (e == caf::sec::request_timeout)
+            failure = "no answer within " + to_string(timeout);
+          else if (ctx.match_elements<std::string>())
+            failure = ctx.get_as<std::string>(0);
+          else
+            failure = sys.render(e);
+        });
+  }
   if (result)
     return result;
   if (nodes_use_tls(sys))
