@@ -166,10 +166,6 @@ void keep(node_actor* self, const caf::actor& tracker, block_list& blocks) {
     st.blocks.put(std::move(b), i->second);
 }
 
-
-
-
-
 // Connects this node to the worker node at `address`, which asked for it
 // (`connect_back_atom`); answers once connected.
 caf::result<connect_back_atom> connect_back(node_actor* self,
