@@ -84,6 +84,10 @@ caf::io::middleman_actor node_connector(caf::actor_system& sys) {
   return sys.middleman().actor_handle();
 }
 
+bool handshake_cut(const caf::error& e) {
+  return e == caf::sec::connection_timeout;
+}
+
 caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
                                        const std::string& address,
                                        const char* role, duration timeout) {
@@ -96,9 +100,6 @@ caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
   auto [host, port] = parse_node_address(address, "stream.nodes");
   caf::actor result;
   std::string failure = "no actor is published on that port";
-  // CAF 0.17 closes a connection whose peer's handshake has not come by the
-  // next heartbeat (it counts the peer as last seen at time 0), which a
-  // loaded machine's healthy node misses now and then: once more then.
   bool again = true;
   for (int attempt = 0; attempt < 2 && again; ++attempt) {
     again = false;
@@ -111,7 +112,7 @@ caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
         },
         [&](caf::error& e) {
           const auto& ctx = e.context();
-          again = e == caf::sec::connection_timeout;
+          again = handshake_cut(e);
           if (e == caf::sec::request_timeout)
             failure = "no answer within " + to_string(timeout);
           else if (ctx.match_elements<std::string>())

@@ -166,18 +166,13 @@ void keep(node_actor* self, const caf::actor& tracker, block_list& blocks) {
     st.blocks.put(std::move(b), i->second);
 }
 
-// Connects this node to the worker node at `address`, which asked for it
-// (`connect_back_atom`); answers once connected.
-caf::result<connect_back_atom> connect_back(node_actor* self,
-                                            const std::string& address) {
+// Connects this node to the worker node at `where`, which asked for it,
+// and delivers `rp` once connected; `tries` left after a `handshake_cut`.
+void connect_back(node_actor* self, const std::string& address,
+                  std::pair<std::string, uint16_t> where,
+                  caf::typed_response_promise<connect_back_atom> rp,
+                  int tries) {
   auto& sys = self->system();
-  std::pair<std::string, uint16_t> where;
-  try {
-    where = parse_node_address(address, "a worker node's address");
-  } catch (const std::exception& e) {
-    return caf::make_error(errc::invalid_config, std::string{e.what()});
-  }
-  auto rp = self->make_response_promise<connect_back_atom>();
   auto bound = std::min(self->state.opts.state_timeout, node_connect_bound);
   self
     ->request(node_connector(sys), bound, caf::connect_atom::value,
@@ -188,6 +183,10 @@ caf::result<connect_back_atom> connect_back(node_actor* self,
         rp.deliver(connect_back_atom::value);
       },
       [=](caf::error& e) mutable {
+        if (handshake_cut(e) && tries > 1) {
+          connect_back(self, address, where, rp, tries - 1);
+          return;
+        }
         self->state.log->warn("cannot connect to the worker node {}, which "
                               "asked for it: {}",
                               address, self->system().render(e));
@@ -195,6 +194,20 @@ caf::result<connect_back_atom> connect_back(node_actor* self,
                                    "cannot reach the worker node " + address
                                      + ": " + self->system().render(e)));
       });
+}
+
+// Connects this node to the worker node at `address`, which asked for it
+// (`connect_back_atom`); answers once connected.
+caf::result<connect_back_atom> connect_back(node_actor* self,
+                                            const std::string& address) {
+  std::pair<std::string, uint16_t> where;
+  try {
+    where = parse_node_address(address, "a worker node's address");
+  } catch (const std::exception& e) {
+    return caf::make_error(errc::invalid_config, std::string{e.what()});
+  }
+  auto rp = self->make_response_promise<connect_back_atom>();
+  connect_back(self, address, std::move(where), rp, 2);
   return rp;
 }
 

@@ -28,12 +28,20 @@ bool nodes_use_tls(caf::actor_system& sys);
 /// manager's with TLS, else the middleman's.
 caf::io::middleman_actor node_connector(caf::actor_system& sys);
 
+/// Whether connecting failed because CAF 0.17 closed the connection before
+/// the peer's handshake came: until then its heartbeat check counts the
+/// peer as last seen at time 0, so the next tick (at most
+/// `middleman.heartbeat-interval` away) cuts a handshake that a loaded
+/// machine's healthy node was slow to send. Worth one more try.
+bool handshake_cut(const caf::error& e);
+
 /// Connects `self` to the node published at `address` ("host:port", as in
 /// `stream.nodes`), waiting at most `timeout` (a node that hangs accepts the
 /// connection but never finishes CAF's handshake). Returns the node's actor,
 /// or why it cannot be reached: "cannot reach the `role` `address`: ...",
-/// with TLS what a refusal may mean. Throws `stream_error` if the actor
-/// system has no middleman.
+/// with TLS what a refusal may mean. Tries once more after a
+/// `handshake_cut`. Throws `stream_error` if the actor system has no
+/// middleman.
 caf::expected<caf::actor> connect_node(caf::blocking_actor* self,
                                        const std::string& address,
                                        const char* role, duration timeout);
