@@ -21,11 +21,14 @@ namespace caf_stream::kafka {
 /// partitions by their lag),
 /// and each range is one partition of the batch's RDD, read by its task.
 /// The ranges go into the checkpoint: a batch that runs again after a
-/// recovery reads exactly the same records. Throws `stream_error` at the
-/// call for a bad librdkafka setting or a type without a deserializer.
+/// recovery reads exactly the same records. With worker nodes, the tasks
+/// run where `where` prefers (`prefer_consistent`, `prefer_brokers`,
+/// `prefer_fixed`) and read their ranges themselves. Throws `stream_error`
+/// at the call for a bad librdkafka setting or a type without a
+/// deserializer.
 template <class K, class V>
 kafka_dstream<K, V> create_direct_stream(streaming_context& ssc,
-                                         location_strategy,
+                                         location_strategy where,
                                          consumer_strategy<K, V> strategy) {
   if (!strategy.key() || !strategy.value())
     throw stream_error(errc::invalid_graph,
@@ -50,7 +53,7 @@ kafka_dstream<K, V> create_direct_stream(streaming_context& ssc,
   auto input = std::make_shared<detail::direct_input>(
     strategy.settings(), settings, ssc.batch_interval());
   auto node = std::make_shared<detail::direct_kafka_node<K, V>>(
-    *graph, ssc.batch_interval(), input, strategy);
+    *graph, ssc.batch_interval(), input, std::move(where), strategy);
   graph->add_rate_controlled_input(node, node, node);
   return {graph, std::move(node), std::move(input)};
 }

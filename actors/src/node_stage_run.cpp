@@ -27,6 +27,7 @@
 #include "caf_stream/rdd/lineage.hpp"
 #include "caf_stream/scheduler/executor_table.hpp"
 #include "caf_stream/scheduler/fetch_plan.hpp"
+#include "caf_stream/scheduler/preferred_nodes.hpp"
 #include "caf_stream/scheduler/speculation.hpp"
 #include "caf_stream/scheduler/task_assignment.hpp"
 
@@ -85,16 +86,13 @@ node_map_stages::stage_run::stage_run(
     on_nodes_(!result && target.reduce_serializable()) {
   for (const auto& [k, why] : unreached_)
     fail(k, why);
-  // A task goes to a node that keeps its input and is here: the first,
-  // or the node of a copy where that evens out the nodes' loads.
+  // A task goes to a node that keeps its input (or is on the host its
+  // input prefers) and is here: the first, or another where that evens out
+  // the nodes' loads.
   for (uint32_t i = 0; i < n_; ++i) {
-    std::vector<size_t> keepers;
-    for (const auto& x : detail::map_task_locations(
-           target_, partitions_ != nullptr ? partitions_->at(i) : i)) {
-      auto k = std::find(addresses_.begin(), addresses_.end(), x);
-      if (k != addresses_.end())
-        keepers.push_back(static_cast<size_t>(k - addresses_.begin()));
-    }
+    auto keepers = preferred_nodes(
+      addresses_, detail::map_task_locations(
+                    target_, partitions_ != nullptr ? partitions_->at(i) : i));
     if (!keepers.empty())
       tasks_.prefer(i, keepers);
   }

@@ -114,6 +114,13 @@ public:
   std::vector<std::pair<time, std::vector<offset_range>>>
   restore_ranges_file(const std::string& ranges_file);
 
+  /// The host of the leader broker of each range's partition, in order
+  /// (`prefer_brokers`); empty for a partition without a leader, and for
+  /// all of them, with a warning, when Kafka does not tell within the poll
+  /// timeout (a preference is no reason to fail a batch).
+  std::vector<std::string>
+  leader_hosts(const std::vector<offset_range>& ranges);
+
   /// The ranges of batch `t` while it is remembered; throws `stream_error`
   /// (errc::invalid_graph) for a batch this stream has no ranges of.
   std::vector<offset_range> ranges_of(time t);

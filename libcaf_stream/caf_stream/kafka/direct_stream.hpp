@@ -20,18 +20,53 @@
 
 namespace caf_stream::kafka {
 
-/// Where the tasks that read Kafka run (Spark's `LocationStrategy`). With
-/// worker nodes, a stage's tasks are spread over the nodes' task slots as
-/// any stage's are, which is Spark's `PreferConsistent`.
+/// Where the tasks that read Kafka run (Spark's `LocationStrategy`), with
+/// worker nodes: a preference, not a rule. A task goes to a node on its
+/// preferred host if one is in the cluster, else wherever a stage's tasks
+/// go (`prefer_consistent`); a preferred node that fails passes its tasks
+/// on as any node does.
 struct location_strategy {
-  enum class kind { prefer_consistent };
+  enum class kind { prefer_consistent, prefer_brokers, prefer_fixed };
   kind how = kind::prefer_consistent;
+  /// `prefer_fixed`: the preferred host ("host", every node on it) or node
+  /// ("host:port") of each partition that has one.
+  std::map<topic_partition, std::string> hosts;
 };
 
 /// Spread the partitions evenly over the workers (Spark's
-/// `PreferConsistent`).
+/// `PreferConsistent`): as any stage's tasks, over the nodes' task slots.
 inline location_strategy prefer_consistent() {
   return {};
+}
+
+/// Read each partition on a node on the host of its leader broker (Spark's
+/// `PreferBrokers`: only where the nodes run on the brokers' hosts). The
+/// driver asks for the leaders every batch; a partition without a leader,
+/// or a batch whose metadata request fails, prefers no host. Hosts compare
+/// as written: a broker that advertises a name and a node listed by its
+/// address do not match.
+inline location_strategy prefer_brokers() {
+  location_strategy result;
+  result.how = location_strategy::kind::prefer_brokers;
+  return result;
+}
+
+/// Read the partitions of `host_map` on the hosts (or "host:port" nodes)
+/// it names, the others as `prefer_consistent` (Spark's `PreferFixed`), to
+/// place an uneven load by hand. Throws `stream_error`
+/// (errc::invalid_config) for a partition that names no host.
+inline location_strategy
+prefer_fixed(std::map<topic_partition, std::string> host_map) {
+  for (const auto& [tp, host] : host_map)
+    if (host.empty())
+      throw stream_error(errc::invalid_config,
+                         "prefer_fixed: partition "
+                           + std::to_string(tp.partition) + " of topic '"
+                           + tp.topic + "' names no host");
+  location_strategy result;
+  result.how = location_strategy::kind::prefer_fixed;
+  result.hosts = std::move(host_map);
+  return result;
 }
 
 namespace detail {
@@ -161,8 +196,10 @@ assign(std::vector<topic_partition> partitions, params kafka_params,
 namespace detail {
 
 /// Spark's KafkaRDD: one partition per offset range, read by its task. On
-/// a worker node, the partitions whose ranges its stage did not bring are
-/// `missing`: their tasks run elsewhere.
+/// the driver, `hosts` holds the host (or node) each partition's task
+/// prefers (`location_strategy`; empty: none, as for every partition
+/// without). On a worker node, the partitions whose ranges its stage did
+/// not bring are `missing`: their tasks run elsewhere.
 template <class K, class V>
 class kafka_rdd_node final
   : public caf_stream::detail::rdd_node<consumer_record<K, V>> {
@@ -174,11 +211,13 @@ public:
                  std::shared_ptr<direct_input> input,
                  typename consumer_strategy<K, V>::key_function key,
                  typename consumer_strategy<K, V>::value_function value,
+                 std::vector<std::string> hosts,
                  std::vector<bool> missing = {})
     : ranges_(std::move(ranges)),
       input_(std::move(input)),
       key_(std::move(key)),
       value_(std::move(value)),
+      hosts_(std::move(hosts)),
       missing_(std::move(missing)) {
     // nop
   }
@@ -203,6 +242,12 @@ public:
     });
   }
 
+  std::vector<std::string> locations(size_t index) const override {
+    if (index < hosts_.size() && !hosts_[index].empty())
+      return {hosts_[index]};
+    return {};
+  }
+
   const std::vector<offset_range>& ranges() const noexcept {
     return ranges_;
   }
@@ -212,6 +257,7 @@ private:
   std::shared_ptr<direct_input> input_;
   typename consumer_strategy<K, V>::key_function key_;
   typename consumer_strategy<K, V>::value_function value_;
+  std::vector<std::string> hosts_;
   std::vector<bool> missing_;
 };
 
@@ -227,11 +273,13 @@ public:
 
   direct_kafka_node(caf_stream::detail::dstream_graph& graph, duration slide,
                     std::shared_ptr<direct_input> input,
+                    location_strategy where,
                     const consumer_strategy<K, V>& strategy)
     : caf_stream::detail::generated_input_node<record>(graph, slide),
       input_index_(graph.num_inputs()),
       stream_id_(graph.next_stream_id()),
       input_(std::move(input)),
+      where_(std::move(where)),
       key_(strategy.key()),
       value_(strategy.value()) {
     // nop
@@ -284,6 +332,7 @@ public:
     }
     this->restore_fixed(t, rdd<record>{std::make_shared<rdd_node_type>(
                              std::move(ranges), input_, key_, value_,
+                             std::vector<std::string>{},
                              std::move(missing))});
   }
 
@@ -295,11 +344,13 @@ public:
     return input_->checkpoint_positions();
   }
 
+  // A restored batch prefers no broker: its leaders may have moved since,
+  // and asking for them would wait on Kafka during the recovery.
   void restore_positions(const std::string& bytes) override {
     for (auto& [t, ranges] : input_->restore_positions(bytes))
-      this->restore_fixed(t, make_rdd(std::move(ranges)));
+      this->restore_fixed(t, make_rdd(std::move(ranges), false));
     for (auto& [t, ranges] : input_->restore_ranges_file(ranges_file()))
-      this->restore_fixed(t, make_rdd(std::move(ranges)));
+      this->restore_fixed(t, make_rdd(std::move(ranges), false));
   }
 
   void stop() override {
@@ -332,7 +383,7 @@ protected:
     int64_t records = 0;
     for (auto& r : ranges)
       records += r.count();
-    return {make_rdd(std::move(ranges)), records};
+    return {make_rdd(std::move(ranges), true), records};
   }
 
 private:
@@ -345,14 +396,28 @@ private:
     return dir + "/kafka-" + std::to_string(input_index_) + "-ranges";
   }
 
-  rdd<record> make_rdd(std::vector<offset_range> ranges) const {
-    return rdd<record>{std::make_shared<rdd_node_type>(std::move(ranges),
-                                                       input_, key_, value_)};
+  // The RDD of `ranges`, with the hosts its tasks prefer; with
+  // `ask_leaders`, the leaders' for `prefer_brokers`.
+  rdd<record> make_rdd(std::vector<offset_range> ranges,
+                       bool ask_leaders) const {
+    std::vector<std::string> hosts;
+    if (where_.how == location_strategy::kind::prefer_fixed) {
+      for (const auto& r : ranges) {
+        auto i = where_.hosts.find(topic_partition{r.topic, r.partition});
+        hosts.push_back(i != where_.hosts.end() ? i->second : std::string{});
+      }
+    } else if (where_.how == location_strategy::kind::prefer_brokers
+               && ask_leaders) {
+      hosts = input_->leader_hosts(ranges);
+    }
+    return rdd<record>{std::make_shared<rdd_node_type>(
+      std::move(ranges), input_, key_, value_, std::move(hosts))};
   }
 
   size_t input_index_;
   int32_t stream_id_;
   std::shared_ptr<direct_input> input_;
+  location_strategy where_;
   typename consumer_strategy<K, V>::key_function key_;
   typename consumer_strategy<K, V>::value_function value_;
 };

@@ -341,6 +341,22 @@ driver_consumer::partitions_matching(const std::regex& re) {
   return result;
 }
 
+std::map<int32_t, std::string>
+driver_consumer::leader_hosts(const std::string& topic) {
+  auto md = topic_metadata(rk_.get(), topic, timeout_, waits_);
+  std::map<int32_t, std::string> result;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    auto& t = md->topics[i];
+    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR || t.topic != topic)
+      continue;
+    for (int j = 0; j < t.partition_cnt; ++j)
+      for (int k = 0; k < md->broker_cnt; ++k)
+        if (md->brokers[k].id == t.partitions[j].leader)
+          result.emplace(t.partitions[j].id, md->brokers[k].host);
+  }
+  return result;
+}
+
 std::pair<int64_t, int64_t>
 driver_consumer::watermarks(const topic_partition& tp) {
   int64_t low = 0;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -143,6 +144,10 @@ public:
   std::vector<topic_partition> partitions_matching(const std::regex& re);
 
   std::pair<int64_t, int64_t> watermarks(const topic_partition& tp);
+
+  /// The host of the leader broker of each partition of `topic` that has
+  /// one, by partition.
+  std::map<int32_t, std::string> leader_hosts(const std::string& topic);
 
   std::optional<int64_t> committed(const topic_partition& tp);
 

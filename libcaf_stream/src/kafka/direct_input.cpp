@@ -235,6 +235,31 @@ std::vector<offset_range> direct_input::next_ranges(
   return result;
 }
 
+std::vector<std::string>
+direct_input::leader_hosts(const std::vector<offset_range>& ranges) {
+  std::vector<std::string> result(ranges.size());
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::map<std::string, std::map<int32_t, std::string>> leaders;
+  try {
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      auto j = leaders.find(ranges[i].topic);
+      if (j == leaders.end())
+        j = leaders
+              .emplace(ranges[i].topic,
+                       driver_->leader_hosts(ranges[i].topic))
+              .first;
+      auto k = j->second.find(ranges[i].partition);
+      if (k != j->second.end())
+        result[i] = k->second;
+    }
+  } catch (const stream_error& e) {
+    caf_stream::detail::logger("kafka")->warn(
+      "the batch's tasks prefer no broker: {}", e.what());
+    return std::vector<std::string>(ranges.size());
+  }
+  return result;
+}
+
 std::vector<std::pair<time, std::vector<offset_range>>>
 direct_input::restore_ranges_file(const std::string& ranges_file) {
   std::vector<std::pair<time, std::vector<offset_range>>> result;
