@@ -14,6 +14,46 @@
 
 namespace caf_stream::kafka {
 
+namespace detail {
+
+/// `create_direct_stream` with each partition's rates from `per_partition`
+/// if set, else from the stream options.
+template <class K, class V>
+kafka_dstream<K, V>
+make_direct_stream(streaming_context& ssc, location_strategy where,
+                   consumer_strategy<K, V> strategy,
+                   std::shared_ptr<const per_partition_config> per_partition) {
+  if (!strategy.key() || !strategy.value())
+    throw stream_error(errc::invalid_graph,
+                       "create_direct_stream: no deserializer for the key or "
+                       "value type; specialize kafka::deserializer<T> or "
+                       "call key_deserializer / value_deserializer");
+  auto& opts = ssc.options();
+  direct_settings settings;
+  settings.max_rate_per_partition = opts.kafka_max_rate_per_partition;
+  settings.min_rate_per_partition = opts.kafka_min_rate_per_partition;
+  settings.per_partition = std::move(per_partition);
+  settings.backpressure = opts.backpressure_enabled;
+  settings.initial_rate = opts.backpressure_initial_rate;
+  settings.allow_non_consecutive_offsets
+    = opts.kafka_allow_non_consecutive_offsets;
+  settings.poll_timeout = opts.kafka_poll_timeout;
+  auto& graph = ssc.graph();
+  if (!graph->is_open())
+    throw stream_error(errc::invalid_graph,
+                       "create_direct_stream: adding new inputs, "
+                       "transformations, and output operations after "
+                       "starting a context is not supported");
+  auto input = std::make_shared<direct_input>(strategy.settings(), settings,
+                                              ssc.batch_interval());
+  auto node = std::make_shared<direct_kafka_node<K, V>>(
+    *graph, ssc.batch_interval(), input, std::move(where), strategy);
+  graph->add_rate_controlled_input(node, node, node);
+  return {graph, std::move(node), std::move(input)};
+}
+
+} // namespace detail
+
 /// A stream of the records of Kafka partitions without a receiver: every
 /// batch the driver fixes one offset range per partition (the records
 /// since the last batch, capped by `stream.kafka.max-rate-per-partition`
@@ -30,32 +70,25 @@ template <class K, class V>
 kafka_dstream<K, V> create_direct_stream(streaming_context& ssc,
                                          location_strategy where,
                                          consumer_strategy<K, V> strategy) {
-  if (!strategy.key() || !strategy.value())
-    throw stream_error(errc::invalid_graph,
-                       "create_direct_stream: no deserializer for the key or "
-                       "value type; specialize kafka::deserializer<T> or "
-                       "call key_deserializer / value_deserializer");
-  auto& opts = ssc.options();
-  direct_settings settings;
-  settings.max_rate_per_partition = opts.kafka_max_rate_per_partition;
-  settings.min_rate_per_partition = opts.kafka_min_rate_per_partition;
-  settings.backpressure = opts.backpressure_enabled;
-  settings.initial_rate = opts.backpressure_initial_rate;
-  settings.allow_non_consecutive_offsets
-    = opts.kafka_allow_non_consecutive_offsets;
-  settings.poll_timeout = opts.kafka_poll_timeout;
-  auto& graph = ssc.graph();
-  if (!graph->is_open())
-    throw stream_error(errc::invalid_graph,
-                       "create_direct_stream: adding new inputs, "
-                       "transformations, and output operations after "
-                       "starting a context is not supported");
-  auto input = std::make_shared<detail::direct_input>(
-    strategy.settings(), settings, ssc.batch_interval());
-  auto node = std::make_shared<detail::direct_kafka_node<K, V>>(
-    *graph, ssc.batch_interval(), input, std::move(where), strategy);
-  graph->add_rate_controlled_input(node, node, node);
-  return {graph, std::move(node), std::move(input)};
+  return detail::make_direct_stream(ssc, std::move(where),
+                                    std::move(strategy), nullptr);
+}
+
+/// As above, with each partition's maximum and minimum rates from
+/// `config` in place of `stream.kafka.max-rate-per-partition` and
+/// `stream.kafka.min-rate-per-partition` (Spark's `PerPartitionConfig`).
+/// Throws `stream_error` (errc::invalid_config) at the call without one.
+template <class K, class V>
+kafka_dstream<K, V>
+create_direct_stream(streaming_context& ssc, location_strategy where,
+                     consumer_strategy<K, V> strategy,
+                     std::shared_ptr<const per_partition_config> config) {
+  if (!config)
+    throw stream_error(errc::invalid_config,
+                       "create_direct_stream: no per_partition_config (leave "
+                       "it out for the stream options' rates)");
+  return detail::make_direct_stream(ssc, std::move(where),
+                                    std::move(strategy), std::move(config));
 }
 
 } // namespace caf_stream::kafka

@@ -133,6 +133,44 @@ TEST_CASE("stream.kafka.max-rate-per-partition caps each batch's ranges",
   CHECK(seen[2].records == strings{"0:4:k=4"});
 }
 
+TEST_CASE("a per_partition_config gives each partition its own maximum "
+          "rate, in place of stream.kafka.max-rate-per-partition",
+          "[kafka]") {
+  // Partition 0 reads 2 records per second, partition 1 as many as wait.
+  struct rates final : kafka::per_partition_config {
+    double max_rate_per_partition(const kafka::topic_partition& tp)
+      const override {
+      return tp.partition == 0 ? 2 : 0;
+    }
+  };
+  support::kafka_cluster kc;
+  kc.create_topic("t", 2);
+  for (int i = 0; i < 5; ++i) {
+    kc.produce("t", 0, "k", std::to_string(i));
+    kc.produce("t", 1, "k", std::to_string(i));
+  }
+  auto opts = testing::default_test_options();
+  opts.kafka_max_rate_per_partition = 1;
+  test::pipeline<int> p{opts};
+  auto strategy = kafka::assign<std::string, std::string>({{"t", 0}, {"t", 1}},
+                                                          params_for(kc));
+  CHECK_THROWS_WITH(kafka::create_direct_stream(p.context(),
+                                                kafka::prefer_consistent(),
+                                                strategy, nullptr),
+                    "create_direct_stream: no per_partition_config (leave it "
+                    "out for the stream options' rates)");
+  auto s = kafka::create_direct_stream(p.context(), kafka::prefer_consistent(),
+                                       strategy, std::make_shared<rates>());
+  auto rec = record_batches(s);
+  p.run(3);
+  auto seen = rec->batches();
+  REQUIRE(seen.size() == 3);
+  using ranges = std::vector<kafka::offset_range>;
+  CHECK(seen[0].ranges == ranges{range("t", 0, 0, 2), range("t", 1, 0, 5)});
+  CHECK(seen[1].ranges == ranges{range("t", 0, 2, 4), range("t", 1, 5, 5)});
+  CHECK(seen[2].ranges == ranges{range("t", 0, 4, 5), range("t", 1, 5, 5)});
+}
+
 TEST_CASE("with backpressure, the initial rate and then the rate "
           "controller's estimates limit a direct stream's batches",
           "[kafka][backpressure]") {

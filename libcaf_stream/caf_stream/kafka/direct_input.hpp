@@ -35,6 +35,25 @@ struct consumer_settings {
   std::map<topic_partition, int64_t> offsets;
 };
 
+/// The rates of each partition of a direct stream (Spark's
+/// `PerPartitionConfig`, the last argument of `create_direct_stream`), in
+/// place of `stream.kafka.max-rate-per-partition` and
+/// `stream.kafka.min-rate-per-partition` for all: a topic whose records are
+/// larger, or a partition that lags behind, can read at its own pace. The
+/// driver asks every batch, from the thread that cuts it. A rate that is
+/// negative, infinite or not a number fails the batch with a clear error.
+class per_partition_config {
+public:
+  virtual ~per_partition_config();
+
+  /// The records per second partition `tp` reads at most (0: no limit).
+  virtual double max_rate_per_partition(const topic_partition& tp) const = 0;
+
+  /// The records per second partition `tp` reads at least when a rate
+  /// limits it, rounded up to a whole record per batch (1, as Spark's).
+  virtual double min_rate_per_partition(const topic_partition& tp) const;
+};
+
 /// What a direct stream takes from the stream options.
 struct direct_settings {
   /// `stream.kafka.max-rate-per-partition`: records per second and
@@ -43,6 +62,8 @@ struct direct_settings {
   /// `stream.kafka.min-rate-per-partition`: records per second and
   /// partition a batch reads at least when a rate limits it (1).
   double min_rate_per_partition = 1;
+  /// Each partition's own rates in place of the two above, if set.
+  std::shared_ptr<const per_partition_config> per_partition;
   /// `stream.backpressure.enabled`: the rate controller's estimate, split
   /// over the partitions by their lag, limits the batches.
   bool backpressure = false;
@@ -64,12 +85,16 @@ namespace detail {
 /// `batch_interval`, given the records waiting in each (`lags`) and the
 /// backpressure `rate` (the rate controller's estimate or the initial rate;
 /// none: no estimate). The rate is split over the partitions by their lag
-/// and capped by `max_rate_per_partition`; without a rate the maximum rate
-/// alone limits. A limited partition reads at least
-/// `min_rate_per_partition` records per second, rounded up to whole
-/// records, so that a batch always makes progress (Spark compares that rate
-/// with a record count; we follow its documentation). None if nothing
-/// limits the batch.
+/// and capped by each partition's maximum rate; without a rate the maximum
+/// rates alone limit, and a partition whose maximum is 0 is not limited
+/// (Spark then gives it its minimum; we follow the documentation, which
+/// calls 0 no limit). A limited partition reads at least its minimum rate,
+/// rounded up to whole records, so that a batch always makes progress
+/// (Spark compares that rate with a record count; we follow its
+/// documentation). The rates are `settings.per_partition`'s, else the
+/// settings' own. The result has the limited partitions; none if nothing
+/// limits the batch. Throws `stream_error` (errc::invalid_config) for a
+/// rate that is negative, infinite or not a number.
 std::optional<std::map<topic_partition, int64_t>>
 max_records_per_partition(const std::map<topic_partition, int64_t>& lags,
                           std::optional<double> rate,

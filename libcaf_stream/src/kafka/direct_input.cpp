@@ -10,6 +10,8 @@
 #include <iterator>
 #include <optional>
 #include <regex>
+#include <string>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -26,6 +28,15 @@ std::string to_string(const offset_range& x) {
          + std::to_string(x.partition) + ", range: ["
          + std::to_string(x.from_offset) + " -> "
          + std::to_string(x.until_offset) + "])";
+}
+
+per_partition_config::~per_partition_config() {
+  // nop
+}
+
+double per_partition_config::min_rate_per_partition(
+  const topic_partition&) const {
+  return 1;
 }
 
 namespace detail {
@@ -52,12 +63,36 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 
 } // namespace
 
+namespace {
+
+// The maximum and minimum rates of partition `tp`.
+std::pair<double, double> rates_of(const topic_partition& tp,
+                                   const direct_settings& settings) {
+  const auto* own = settings.per_partition.get();
+  if (own == nullptr)
+    return {settings.max_rate_per_partition, settings.min_rate_per_partition};
+  auto valid = [&](const char* what, double x) {
+    if (!(x >= 0) || std::isinf(x))
+      throw stream_error(errc::invalid_config,
+                         std::string{"kafka: per_partition_config's "} + what
+                           + " of " + name(tp) + " is " + std::to_string(x)
+                           + "; it must be a finite number, not negative");
+    return x;
+  };
+  return {valid("max_rate_per_partition", own->max_rate_per_partition(tp)),
+          valid("min_rate_per_partition", own->min_rate_per_partition(tp))};
+}
+
+} // namespace
+
 std::optional<std::map<topic_partition, int64_t>>
 max_records_per_partition(const std::map<topic_partition, int64_t>& lags,
                           std::optional<double> rate,
                           const direct_settings& settings,
                           duration batch_interval) {
-  auto max_rate = settings.max_rate_per_partition;
+  std::map<topic_partition, std::pair<double, double>> rates;
+  for (auto& [tp, lag] : lags)
+    rates.emplace(tp, rates_of(tp, settings));
   std::map<topic_partition, double> limits;
   if (rate && *rate > 0) {
     double total = 0;
@@ -67,22 +102,25 @@ max_records_per_partition(const std::map<topic_partition, int64_t>& lags,
       auto share = total > 0 ? static_cast<double>(std::max<int64_t>(lag, 0))
                                  / total * *rate
                              : 0.0;
+      auto max_rate = rates.at(tp).first;
       limits.emplace(tp, max_rate > 0 ? std::min(share, max_rate) : share);
     }
-  } else if (max_rate > 0) {
-    for (auto& [tp, lag] : lags)
-      limits.emplace(tp, max_rate);
   } else {
-    return std::nullopt;
+    for (auto& [tp, lag] : lags)
+      if (auto max_rate = rates.at(tp).first; max_rate > 0)
+        limits.emplace(tp, max_rate);
+    if (limits.empty())
+      return std::nullopt;
   }
   auto seconds = static_cast<double>(batch_interval.count()) / 1000.0;
-  auto at_least = static_cast<int64_t>(
-    std::ceil(settings.min_rate_per_partition * seconds));
   std::map<topic_partition, int64_t> result;
-  for (auto& [tp, limit] : limits)
+  for (auto& [tp, limit] : limits) {
+    auto at_least = static_cast<int64_t>(
+      std::ceil(rates.at(tp).second * seconds));
     result.emplace(
       tp, std::max(static_cast<int64_t>(std::floor(limit * seconds)),
                    at_least));
+  }
   return result;
 }
 
@@ -218,8 +256,10 @@ std::vector<offset_range> direct_input::next_ranges(
                                             batch_interval_);
     for (auto& [tp, span] : spans) {
       auto [from, until] = span;
-      if (limits)
-        until = std::min(until, from + limits->at(tp));
+      if (limits) {
+        if (auto i = limits->find(tp); i != limits->end())
+          until = std::min(until, from + i->second);
+      }
       result.push_back({tp.topic, tp.partition, from, until});
       next[tp] = until;
     }
