@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -191,12 +192,23 @@ TEST_CASE("a direct Kafka stream's map tasks run on a worker node, which "
           "[kafka][nodes]") {
   support::log_capture log{"executor"};
   support::debug_log debug{"executor"};
+  support::log_capture kafka_log{"kafka"};
+  support::debug_log kafka_debug{"kafka"};
   support::kafka_cluster kc;
   kc.create_topic("lines", 2);
   worker_node node{kc.bootstraps(), "120s"};
   run_batches(kc, {node.address()});
   // Every batch's two map tasks (one per Kafka partition) ran on the node.
   CHECK(tasks_on(log, node.address()) == 8);
+  // The driver asked Kafka for each batch's offsets with a consumer of its
+  // own; the node's copy of the stream, which asks for none, made none.
+  auto lines = kafka_log.lines();
+  CHECK(std::count_if(lines.begin(), lines.end(),
+                      [](const std::string& line) {
+                        return line.find("the driver's consumer connects")
+                               != std::string::npos;
+                      })
+        == 1);
 }
 
 TEST_CASE("a worker node that cannot reach Kafka fails its map tasks, which "

@@ -113,8 +113,10 @@ class kafka_waits;
 /// group at the start of the next batch and at `stop`.
 class direct_input {
 public:
-  /// Connects the driver's consumer; throws `stream_error`
+  /// Connects a consumer for the tasks; throws `stream_error`
   /// (errc::invalid_config) with librdkafka's message on a bad setting.
+  /// The driver's consumer connects when a batch first asks for offsets,
+  /// so a worker node's copy of the stream, which never does, makes none.
   direct_input(consumer_settings consumer, direct_settings settings,
                duration batch_interval);
 
@@ -197,6 +199,9 @@ public:
 private:
   std::vector<topic_partition> current_partitions();
 
+  // The driver's consumer, made at its first use.
+  driver_consumer& driver();
+
   int64_t starting_offset(const topic_partition& tp, int64_t low,
                           int64_t high);
 
@@ -210,6 +215,7 @@ private:
   params executor_params_;
   // Before the consumers, which wait as it says: it outlives them.
   std::unique_ptr<kafka_waits> waits_;
+  std::mutex driver_mtx_;
   std::unique_ptr<driver_consumer> driver_;
   std::unique_ptr<consumer_pool> pool_;
   std::mutex mtx_;

@@ -22,15 +22,10 @@ void log_line(const rd_kafka_t*, int level, const char* facility,
                                            text);
 }
 
-} // namespace
-
-handle_ptr make_client(rd_kafka_type_t type, const params& ps, const char* who,
-                       void (*setup)(rd_kafka_conf_t*)) {
+// Sets `ps` on `conf`; destroys it and throws as `make_client` says for a
+// setting librdkafka refuses.
+void set_all(rd_kafka_conf_t* conf, const params& ps, const char* who) {
   char errstr[512];
-  auto* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, log_line);
-  if (setup != nullptr)
-    setup(conf);
   for (auto& [k, v] : ps) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr))
         != RD_KAFKA_CONF_OK) {
@@ -40,6 +35,18 @@ handle_ptr make_client(rd_kafka_type_t type, const params& ps, const char* who,
                            + errstr);
     }
   }
+}
+
+} // namespace
+
+handle_ptr make_client(rd_kafka_type_t type, const params& ps, const char* who,
+                       void (*setup)(rd_kafka_conf_t*)) {
+  char errstr[512];
+  auto* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, log_line);
+  if (setup != nullptr)
+    setup(conf);
+  set_all(conf, ps, who);
   // On success the client owns the configuration.
   auto* rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
   if (rk == nullptr) {
@@ -50,6 +57,12 @@ handle_ptr make_client(rd_kafka_type_t type, const params& ps, const char* who,
                                                + ": " + errstr);
   }
   return handle_ptr{rk};
+}
+
+void check_settings(const params& ps, const char* who) {
+  auto* conf = rd_kafka_conf_new();
+  set_all(conf, ps, who);
+  rd_kafka_conf_destroy(conf);
 }
 
 } // namespace caf_stream::kafka::detail

@@ -26,4 +26,8 @@ using handle_ptr = std::unique_ptr<rd_kafka_t, handle_deleter>;
 handle_ptr make_client(rd_kafka_type_t type, const params& ps, const char* who,
                        void (*setup)(rd_kafka_conf_t*) = nullptr);
 
+/// Throws as `make_client` does for a setting of `ps` that librdkafka
+/// refuses, without making a client (which would connect).
+void check_settings(const params& ps, const char* who);
+
 } // namespace caf_stream::kafka::detail

@@ -4,6 +4,9 @@
 #include <chrono>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
+#include "caf_stream/detail/log.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::kafka::detail {
@@ -297,7 +300,8 @@ driver_consumer::driver_consumer(const params& ps, duration timeout,
     timeout_(timeout_ms(timeout)),
     waits_(waits),
     has_group_(!value_of(ps, "group.id").empty()) {
-  // nop
+  caf_stream::detail::logger("kafka")->debug(
+    "the driver's consumer connects to {}", value_of(ps, "bootstrap.servers"));
 }
 
 driver_consumer::~driver_consumer() {

@@ -149,11 +149,9 @@ direct_input::direct_input(consumer_settings consumer,
   // for more records (500 ms by default) and hold up the next range.
   if (executor_params_.count("fetch.wait.max.ms") == 0)
     executor_params_["fetch.wait.max.ms"] = "5";
-  // Settings only the driver's consumer needs would be refused by tasks'.
+  // A bad setting shows here, not in the first batch or task.
+  check_settings(consumer_.kafka_params, "kafka");
   waits_ = std::make_unique<kafka_waits>();
-  driver_ = std::make_unique<driver_consumer>(consumer_.kafka_params,
-                                              settings_.poll_timeout, *waits_);
-  // A bad executor setting shows here, not in the first task.
   pool_ = std::make_unique<consumer_pool>(executor_params_, *waits_);
   pool_->connect_one();
 }
@@ -166,18 +164,26 @@ void direct_input::interrupt() noexcept {
   waits_->interrupt();
 }
 
+driver_consumer& direct_input::driver() {
+  std::lock_guard<std::mutex> guard{driver_mtx_};
+  if (!driver_)
+    driver_ = std::make_unique<driver_consumer>(
+      consumer_.kafka_params, settings_.poll_timeout, *waits_);
+  return *driver_;
+}
+
 std::vector<topic_partition> direct_input::current_partitions() {
   switch (consumer_.how) {
     case consumer_settings::kind::assign:
       return consumer_.partitions;
     case consumer_settings::kind::subscribe_pattern:
-      return driver_->partitions_matching(std::regex{consumer_.pattern});
+      return driver().partitions_matching(std::regex{consumer_.pattern});
     case consumer_settings::kind::subscribe:
       break;
   }
   std::vector<topic_partition> result;
   for (auto& t : consumer_.topics) {
-    auto xs = driver_->partitions_of(t);
+    auto xs = driver().partitions_of(t);
     result.insert(result.end(), xs.begin(), xs.end());
   }
   return result;
@@ -192,7 +198,7 @@ int64_t direct_input::starting_offset(const topic_partition& tp, int64_t low,
                                       int64_t high) {
   if (auto i = consumer_.offsets.find(tp); i != consumer_.offsets.end())
     return i->second;
-  if (auto offset = driver_->committed(tp))
+  if (auto offset = driver().committed(tp))
     return *offset;
   auto reset = value_of(consumer_.kafka_params, "auto.offset.reset");
   if (reset == "earliest" || reset == "smallest" || reset == "beginning")
@@ -220,7 +226,7 @@ std::vector<offset_range> direct_input::next_ranges(
     std::map<topic_partition, std::pair<int64_t, int64_t>> spans;
     std::map<topic_partition, int64_t> next = positions_;
     for (auto& tp : current_partitions()) {
-      auto [low, high] = driver_->watermarks(tp);
+      auto [low, high] = driver().watermarks(tp);
       auto i = next.find(tp);
       if (i == next.end()) {
         // A partition of the first batch starts as the settings say; one
@@ -286,7 +292,7 @@ direct_input::leader_hosts(const std::vector<offset_range>& ranges) {
       if (j == leaders.end())
         j = leaders
               .emplace(ranges[i].topic,
-                       driver_->leader_hosts(ranges[i].topic))
+                       driver().leader_hosts(ranges[i].topic))
               .first;
       auto k = j->second.find(ranges[i].partition);
       if (k != j->second.end())
@@ -388,7 +394,7 @@ void direct_input::commit_queued() noexcept {
   for (auto& [ranges, callback] : queued) {
     std::string error;
     try {
-      error = driver_->commit(ranges);
+      error = driver().commit(ranges);
     } catch (const std::exception& e) {
       error = e.what();
     }
