@@ -61,10 +61,6 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
                          + path + "': " + std::strerror(errno));
 }
 
-} // namespace
-
-namespace {
-
 // The maximum and minimum rates of partition `tp`.
 std::pair<double, double> rates_of(const topic_partition& tp,
                                    const direct_settings& settings) {
@@ -284,7 +280,6 @@ std::vector<offset_range> direct_input::next_ranges(
 std::vector<std::string>
 direct_input::leader_hosts(const std::vector<offset_range>& ranges) {
   std::vector<std::string> result(ranges.size());
-  std::lock_guard<std::mutex> guard{mtx_};
   std::map<std::string, std::map<int32_t, std::string>> leaders;
   try {
     for (size_t i = 0; i < ranges.size(); ++i) {
