@@ -2,13 +2,23 @@
 // topics, every second, read by a direct stream (no receiver).
 //
 //   direct_kafka_word_count BROKERS TOPICS [--sqlite FILE] [--seconds N]
+//                           [--serve P] [--serve-address A]
 //   direct_kafka_word_count --mock [--sqlite FILE] [--seconds N]
 //
 // TOPICS is a comma-separated list. --mock starts librdkafka's mock cluster
 // in this process with a topic "words" and a producer writing lines to it,
-// so the program runs with nothing else installed. --sqlite also keeps the
-// running totals in the table "word_counts" of FILE (upserted by word, each
-// batch exactly once). Options take `--key value` or `--key=value`.
+// so the program runs with nothing else installed; it prints the cluster's
+// address. --sqlite also keeps the running totals in the table
+// "word_counts" of FILE (upserted by word, each batch exactly once).
+// Options take `--key value` or `--key=value`.
+//
+// With --serve P the program is a worker node listening on 127.0.0.1:P
+// (A:P with --serve-address): it builds the same graph (give it the same
+// flags as the driver, with the driver's BROKERS) and runs the map and
+// reduce tasks the driver sends it, which read their offset ranges from
+// Kafka themselves. The driver names its nodes with
+// '--stream.nodes=["host:P",...]', or lets them join with
+// --stream.driver-port D (nodes started with --stream.driver host:D).
 
 #include <atomic>
 #include <chrono>
@@ -38,10 +48,15 @@ namespace {
 struct config : example_config {
   bool mock = false;
   std::string sqlite;
+  uint16_t serve = 0;
+  std::string serve_address;
   config() {
     opt_group{custom_options_, "global"}
       .add(mock, "mock", "run an in-process mock Kafka cluster and producer")
-      .add(sqlite, "sqlite", "keep running totals in this SQLite file");
+      .add(sqlite, "sqlite", "keep running totals in this SQLite file")
+      .add(serve, "serve", "be a worker node listening on this port")
+      .add(serve_address, "serve-address",
+           "the address a worker node listens on (127.0.0.1; 0.0.0.0: all)");
   }
 };
 
@@ -119,8 +134,9 @@ std::vector<std::string> split_topics(const std::string& text) {
 
 int main(int argc, char** argv) {
   const char* usage = "direct_kafka_word_count BROKERS TOPICS [--sqlite FILE] "
-                      "[--seconds N] | direct_kafka_word_count --mock "
-                      "[--sqlite FILE] [--seconds N]";
+                      "[--seconds N] [--serve P] [--serve-address A] | "
+                      "direct_kafka_word_count --mock [--sqlite FILE] "
+                      "[--seconds N]";
   config cfg;
   if (!parse_args(cfg, argc, argv, usage))
     return cfg.cli_helptext_printed ? 0 : 1;
@@ -128,7 +144,14 @@ int main(int argc, char** argv) {
     std::cerr << "usage: " << usage << '\n';
     return 1;
   }
+  if (cfg.mock && cfg.serve != 0) {
+    std::cerr << "error: a worker node reads the driver's Kafka: give it "
+                 "the BROKERS the driver's --mock printed, and TOPICS\n";
+    return 1;
+  }
   try {
+    if (cfg.serve != 0 || caf_stream::read_stream_options(cfg).with_nodes())
+      caf_stream::load_node_modules(cfg);
     std::unique_ptr<mock_kafka> mock;
     std::string brokers;
     std::vector<std::string> topics;
@@ -136,6 +159,8 @@ int main(int argc, char** argv) {
       mock = std::make_unique<mock_kafka>();
       brokers = mock->bootstraps();
       topics = {"words"};
+      std::cout << "mock Kafka cluster at " << brokers << ", topic words"
+                << std::endl;
     } else {
       brokers = cfg.remainder[0];
       topics = split_topics(cfg.remainder[1]);
@@ -179,6 +204,9 @@ int main(int argc, char** argv) {
         },
         table);
     }
+    if (cfg.serve != 0)
+      return serve_until_stopped(ssc, cfg.serve, cfg.serve_address,
+                                 cfg.seconds);
     ssc.start();
     return run_for(ssc, cfg.seconds);
   } catch (const std::exception& e) {
