@@ -195,6 +195,22 @@ assign(std::vector<topic_partition> partitions, params kafka_params,
 
 namespace detail {
 
+/// The host (or node) that `where` names for each range's partition in
+/// order, empty for none: `prefer_fixed`'s map; nothing for the other
+/// strategies.
+inline std::vector<std::string>
+fixed_hosts(const location_strategy& where,
+            const std::vector<offset_range>& ranges) {
+  std::vector<std::string> result;
+  if (where.how != location_strategy::kind::prefer_fixed)
+    return result;
+  for (const auto& r : ranges) {
+    auto i = where.hosts.find(topic_partition{r.topic, r.partition});
+    result.push_back(i != where.hosts.end() ? i->second : std::string{});
+  }
+  return result;
+}
+
 /// Spark's KafkaRDD: one partition per offset range, read by its task. On
 /// the driver, `hosts` holds the host (or node) each partition's task
 /// prefers (`location_strategy`; empty: none, as for every partition
@@ -400,16 +416,9 @@ private:
   // `ask_leaders`, the leaders' for `prefer_brokers`.
   rdd<record> make_rdd(std::vector<offset_range> ranges,
                        bool ask_leaders) const {
-    std::vector<std::string> hosts;
-    if (where_.how == location_strategy::kind::prefer_fixed) {
-      for (const auto& r : ranges) {
-        auto i = where_.hosts.find(topic_partition{r.topic, r.partition});
-        hosts.push_back(i != where_.hosts.end() ? i->second : std::string{});
-      }
-    } else if (where_.how == location_strategy::kind::prefer_brokers
-               && ask_leaders) {
+    auto hosts = fixed_hosts(where_, ranges);
+    if (where_.how == location_strategy::kind::prefer_brokers && ask_leaders)
       hosts = input_->leader_hosts(ranges);
-    }
     return rdd<record>{std::make_shared<rdd_node_type>(
       std::move(ranges), input_, key_, value_, std::move(hosts))};
   }
