@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "caf_stream/rdd/rdd_context.hpp"
 #include "caf_stream/rdd/rdd_node.hpp"
 #include "caf_stream/rdd/shuffle.hpp"
+#include "caf_stream/rdd/stat_counter.hpp"
 
 namespace caf_stream {
 
@@ -31,6 +33,31 @@ namespace detail {
 /// Throws the `stream_error` of partition `index`, which a worker node
 /// computed for a result stage, whose records do not decode (`why`).
 [[noreturn]] void throw_malformed_partition(size_t index, const char* why);
+
+/// Throws `std::invalid_argument` unless `depth` is at least 1 (`action`:
+/// "tree_reduce" or "tree_aggregate").
+void check_tree_depth(const char* action, int depth);
+
+/// Throws `std::invalid_argument` unless `fraction` suits `sample`: not
+/// negative, and at most 1 without replacement.
+void check_sample_fraction(bool with_replacement, double fraction);
+
+/// The upper bounds in (0, 1] of `random_split`'s ranges of draws, the
+/// last one 1; throws `std::invalid_argument` for a negative weight or no
+/// positive one.
+std::vector<double> split_bounds(const std::vector<double>& weights);
+
+/// The fraction `take_sample` samples with to get at least `num` of
+/// `total` elements with a probability of 99.99% (Spark's
+/// `computeFractionForSampleSize`).
+double sample_fraction(size_t num, int64_t total, bool with_replacement);
+
+/// A seed from the system's random device.
+uint64_t random_seed();
+
+/// The random number generator of partition `index` of an RDD sampled with
+/// `seed`: the same each time the partition is computed.
+std::mt19937_64 partition_generator(uint64_t seed, size_t index);
 
 } // namespace detail
 
@@ -351,89 +378,103 @@ public:
 
   /// Inner join on the key: `(k, (v, w))` for every matching pair.
   template <class Other>
-  auto join(const Other& other, size_t num_partitions = 0) const {
-    require_pairs<T>();
-    require_same_key<Other>();
-    using W = detail::value_t<typename Other::value_type>;
-    using k = detail::key_t<T>;
-    using v = detail::value_t<T>;
-    using out = std::pair<k, std::pair<v, W>>;
-    return cogroup(other, num_partitions)
-      .template narrow<out>([](const auto& g, auto& sink) {
-        for (const auto& x : g.second.first)
-          for (const auto& y : g.second.second)
-            sink(out{g.first, {x, y}});
-      });
-  }
+  auto join(const Other& other, size_t num_partitions = 0) const;
 
   /// Left outer join: every value here, with `std::nullopt` where `other`
   /// has no value for the key.
   template <class Other>
-  auto left_outer_join(const Other& other, size_t num_partitions = 0) const {
-    require_pairs<T>();
-    require_same_key<Other>();
-    using W = detail::value_t<typename Other::value_type>;
-    using k = detail::key_t<T>;
-    using v = detail::value_t<T>;
-    using out = std::pair<k, std::pair<v, std::optional<W>>>;
-    return cogroup(other, num_partitions)
-      .template narrow<out>([](const auto& g, auto& sink) {
-        for (const auto& x : g.second.first) {
-          if (g.second.second.empty())
-            sink(out{g.first, {x, std::nullopt}});
-          for (const auto& y : g.second.second)
-            sink(out{g.first, {x, y}});
-        }
-      });
-  }
+  auto left_outer_join(const Other& other, size_t num_partitions = 0) const;
 
   /// Right outer join: every value of `other`, with `std::nullopt` where this
   /// RDD has no value for the key.
   template <class Other>
-  auto right_outer_join(const Other& other, size_t num_partitions = 0) const {
-    require_pairs<T>();
-    require_same_key<Other>();
-    using W = detail::value_t<typename Other::value_type>;
-    using k = detail::key_t<T>;
-    using v = detail::value_t<T>;
-    using out = std::pair<k, std::pair<std::optional<v>, W>>;
-    return cogroup(other, num_partitions)
-      .template narrow<out>([](const auto& g, auto& sink) {
-        for (const auto& y : g.second.second) {
-          if (g.second.first.empty())
-            sink(out{g.first, {std::nullopt, y}});
-          for (const auto& x : g.second.first)
-            sink(out{g.first, {x, y}});
-        }
-      });
-  }
+  auto right_outer_join(const Other& other, size_t num_partitions = 0) const;
 
   /// Full outer join: every key of either side, `std::nullopt` where a side
   /// has no value.
   template <class Other>
-  auto full_outer_join(const Other& other, size_t num_partitions = 0) const {
-    require_pairs<T>();
-    require_same_key<Other>();
-    using W = detail::value_t<typename Other::value_type>;
-    using k = detail::key_t<T>;
-    using v = detail::value_t<T>;
-    using out = std::pair<k, std::pair<std::optional<v>, std::optional<W>>>;
-    return cogroup(other, num_partitions)
-      .template narrow<out>([](const auto& g, auto& sink) {
-        const auto& xs = g.second.first;
-        const auto& ys = g.second.second;
-        if (xs.empty())
-          for (const auto& y : ys)
-            sink(out{g.first, {std::nullopt, y}});
-        else if (ys.empty())
-          for (const auto& x : xs)
-            sink(out{g.first, {x, std::nullopt}});
-        else
-          for (const auto& x : xs)
-            for (const auto& y : ys)
-              sink(out{g.first, {x, y}});
-      });
-  }
+  auto full_outer_join(const Other& other, size_t num_partitions = 0) const;
+
+  /// Spark's `aggregateByKey`: folds each key's values with
+  /// `seq_op(U, const V&) -> U` from `zero` (within each map task), then
+  /// merges the keys' results with `comb_op(U, U) -> U`.
+  template <class U, class SeqOp, class CombOp>
+  auto aggregate_by_key(U zero, SeqOp seq_op, CombOp comb_op,
+                        size_t num_partitions = 0) const;
+
+  /// Spark's `foldByKey`: merges each key's values with `f(V, V) -> V`,
+  /// starting from `zero` (neutral for `f`) in each map task.
+  template <class F, class U = T>
+  auto fold_by_key(detail::value_t<U> zero, F f,
+                   size_t num_partitions = 0) const;
+
+  /// Spark's `subtractByKey`: the records whose key `other` (an RDD of
+  /// pairs with the same key type) does not have; `num_partitions` 0 keeps
+  /// this RDD's partition count.
+  template <class Other>
+  auto subtract_by_key(const Other& other, size_t num_partitions = 0) const;
+
+  /// Spark's `repartitionAndSortWithinPartitions` with a hash partitioner:
+  /// `partition_by(num_partitions)`, each partition then sorted by key
+  /// (equal keys keep their order).
+  template <class U = T>
+  rdd<T> repartition_and_sort_within_partitions(size_t num_partitions = 0,
+                                                bool ascending = true) const;
+
+  // -- more transformations (defined in rdd_transformations.hpp) --------------
+
+  /// Applies `f(size_t index, const std::vector<T>&) -> container of U` to
+  /// every partition, with the partition's index (Spark's
+  /// `mapPartitionsWithIndex`).
+  template <class F>
+  auto map_partitions_with_index(F f) const;
+
+  /// Pairs every element with its key `f(const T&) -> K` (Spark's `keyBy`).
+  template <class F>
+  auto key_by(F f) const;
+
+  /// Groups the elements by `f(const T&) -> K`: `(k, elements)` (Spark's
+  /// `groupBy`).
+  template <class F>
+  auto group_by(F f, size_t num_partitions = 0) const;
+
+  /// Spark's `coalesce`: `num_partitions` partitions, each reading adjacent
+  /// partitions of this RDD without a shuffle (this RDD itself where it has
+  /// no more); with `shuffle`, `repartition(num_partitions)`.
+  rdd<T> coalesce(size_t num_partitions, bool shuffle = false) const;
+
+  /// Spark's `sample`: each element once with probability `fraction`
+  /// (without replacement, `fraction` in [0, 1]), or a Poisson-distributed
+  /// number of times with mean `fraction` (with replacement). The same
+  /// `seed` picks the same elements each time the RDD is computed.
+  rdd<T> sample(bool with_replacement, double fraction, uint64_t seed) const;
+
+  /// `sample` with a random seed.
+  rdd<T> sample(bool with_replacement, double fraction) const;
+
+  /// Spark's `randomSplit`: RDDs that share the elements out at random in
+  /// proportion to `weights` (nonnegative, normalized to their sum); each
+  /// element lands in exactly one.
+  std::vector<rdd<T>> random_split(const std::vector<double>& weights,
+                                   uint64_t seed) const;
+
+  /// `random_split` with a random seed.
+  std::vector<rdd<T>> random_split(const std::vector<double>& weights) const;
+
+  /// The distinct elements that both RDDs hold (Spark's `intersection`).
+  rdd<T> intersection(const rdd<T>& other, size_t num_partitions = 0) const;
+
+  /// The elements that `other` does not hold, with their repetitions here
+  /// (Spark's `subtract`); `num_partitions` 0 keeps this RDD's count.
+  rdd<T> subtract(const rdd<T>& other, size_t num_partitions = 0) const;
+
+  /// Each element with its index: partition by partition, in order (Spark's
+  /// `zipWithIndex`, which counts each partition's elements first).
+  rdd<std::pair<T, int64_t>> zip_with_index() const;
+
+  /// Each element with a unique id: the `k`th of partition `i` of `n` gets
+  /// `k * n + i` (Spark's `zipWithUniqueId`, which runs no job).
+  rdd<std::pair<T, int64_t>> zip_with_unique_id() const;
 
   // -- actions (defined in rdd_actions.hpp) ---------------------------------
 
@@ -489,6 +530,72 @@ public:
   template <class F>
   void foreach_partition(F f) const;
 
+  /// Calls `f(const T&)` for each element, in its partition's task.
+  template <class F>
+  void foreach(F f) const;
+
+  /// The largest element by `less` (default `<`); throws `stream_error` on
+  /// an empty RDD.
+  template <class Less = std::less<>>
+  T max(Less less = Less{}) const;
+
+  /// The smallest element by `less` (default `<`); throws `stream_error`
+  /// on an empty RDD.
+  template <class Less = std::less<>>
+  T min(Less less = Less{}) const;
+
+  /// Spark's `treeReduce`: `reduce`, whose result it equals; the partitions'
+  /// results are combined on the calling side, as at depth 1. Throws
+  /// `std::invalid_argument` for a depth below 1.
+  template <class F>
+  T tree_reduce(F f, int depth = 2) const;
+
+  /// Spark's `treeAggregate`: `aggregate`, as `tree_reduce` is `reduce`.
+  template <class U, class SeqOp, class CombOp>
+  U tree_aggregate(U zero, SeqOp seq_op, CombOp comb_op, int depth = 2) const;
+
+  /// The records as a map from key to value (Spark's `collectAsMap`); of
+  /// several records with one key, the last in partition order wins.
+  template <class U = T>
+  auto collect_as_map() const;
+
+  /// The values of the records with key `key` (Spark's `lookup`).
+  template <class U = T>
+  std::vector<detail::value_t<U>> lookup(const detail::key_t<U>& key) const;
+
+  /// Spark's `takeSample`: `num` elements picked at random (each at most
+  /// once without replacement: all of them, shuffled, if there are no
+  /// more), sampling the RDD as often as it takes.
+  std::vector<T> take_sample(bool with_replacement, size_t num,
+                             uint64_t seed) const;
+
+  /// `take_sample` with a random seed.
+  std::vector<T> take_sample(bool with_replacement, size_t num) const;
+
+  // -- numeric actions (T a number; Spark's DoubleRDDFunctions) ---------------
+
+  /// The sum of the elements, in their own type (0 for none).
+  T sum() const;
+
+  /// The count, mean, variance, maximum and minimum of the elements, in one
+  /// pass (Spark's `stats`).
+  stat_counter stats() const;
+
+  /// The elements' mean (`stats().mean()`: 0 for none, as Spark's).
+  double mean() const;
+
+  /// The population variance (NaN for none).
+  double variance() const;
+
+  /// The sample variance (NaN for fewer than two).
+  double sample_variance() const;
+
+  /// The population standard deviation (NaN for none).
+  double stdev() const;
+
+  /// The sample standard deviation (NaN for fewer than two).
+  double sample_stdev() const;
+
   /// Builds a narrow transformation from a step `step(x, sink)`.
   template <class Out, class Step>
   rdd<Out> narrow(Step step) const {
@@ -498,6 +605,19 @@ public:
 
 private:
   static void check_partitions(size_t n);
+
+  // `reduce`, whose error on an empty RDD names `action`.
+  template <class F>
+  T reduce_named(F f, const char* action) const;
+
+  // The number of records of each partition (counted on the worker nodes
+  // that keep their input where they can).
+  std::vector<int64_t> partition_counts() const;
+
+  // The elements whose draw `u` in [0, 1) of each partition's generator,
+  // seeded from `seed` and the partition's index, falls in [lower, upper):
+  // the one sampler behind `sample` and `random_split`.
+  rdd<T> sampled_range(double lower, double upper, uint64_t seed) const;
 
   template <class U>
   static constexpr void require_pairs() {
@@ -607,3 +727,4 @@ rdd<T> parallelize(std::vector<T> data, size_t num_partitions) {
 } // namespace caf_stream
 
 #include "caf_stream/rdd/rdd_actions.hpp"
+#include "caf_stream/rdd/rdd_transformations.hpp"

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -81,14 +82,18 @@ std::vector<T> rdd<T>::collect() const {
 }
 
 template <class T>
+std::vector<int64_t> rdd<T>::partition_counts() const {
+  if (auto counts = counted_elsewhere())
+    return std::move(*counts);
+  return run_all<int64_t>([](const detail::rdd_node<T>& n, size_t i) {
+    return n.count_records(i);
+  });
+}
+
+template <class T>
 int64_t rdd<T>::count() const {
-  auto counts = counted_elsewhere();
-  if (!counts)
-    counts = run_all<int64_t>([](const detail::rdd_node<T>& n, size_t i) {
-      return n.count_records(i);
-    });
   int64_t total = 0;
-  for (auto c : *counts)
+  for (auto c : partition_counts())
     total += c;
   return total;
 }
@@ -115,6 +120,12 @@ template <class F>
 T rdd<T>::reduce(F f) const {
   static_assert(std::is_invocable_r_v<T, F, const T&, const T&>,
                 "reduce expects f(const T&, const T&) -> T");
+  return reduce_named(std::move(f), "reduce");
+}
+
+template <class T>
+template <class F>
+T rdd<T>::reduce_named(F f, const char* action) const {
   auto parts = run_all<std::optional<T>>(
     [&](const detail::rdd_node<T>& n, size_t i) {
       std::optional<T> acc;
@@ -131,7 +142,7 @@ T rdd<T>::reduce(F f) const {
     if (part)
       result = result ? f(*result, *part) : std::move(*part);
   if (!result)
-    detail::throw_empty_collection("reduce");
+    detail::throw_empty_collection(action);
   return std::move(*result);
 }
 
@@ -268,6 +279,156 @@ void rdd<T>::foreach_partition(F f) const {
       f(part);
     return true;
   });
+}
+
+template <class T>
+template <class F>
+void rdd<T>::foreach(F f) const {
+  static_assert(std::is_invocable_v<F, const T&>,
+                "foreach expects f(const T&)");
+  run_all<bool>([&f](const detail::rdd_node<T>& n, size_t i) {
+    n.compute(i, [&f](const T& x) { f(x); });
+    return true;
+  });
+}
+
+template <class T>
+template <class Less>
+T rdd<T>::max(Less less) const {
+  return reduce_named(
+    [less](const T& a, const T& b) { return less(a, b) ? b : a; }, "max");
+}
+
+template <class T>
+template <class Less>
+T rdd<T>::min(Less less) const {
+  return reduce_named(
+    [less](const T& a, const T& b) { return less(b, a) ? b : a; }, "min");
+}
+
+template <class T>
+template <class F>
+T rdd<T>::tree_reduce(F f, int depth) const {
+  static_assert(std::is_invocable_r_v<T, F, const T&, const T&>,
+                "tree_reduce expects f(const T&, const T&) -> T");
+  detail::check_tree_depth("tree_reduce", depth);
+  return reduce_named(std::move(f), "tree_reduce");
+}
+
+template <class T>
+template <class U, class SeqOp, class CombOp>
+U rdd<T>::tree_aggregate(U zero, SeqOp seq_op, CombOp comb_op,
+                         int depth) const {
+  detail::check_tree_depth("tree_aggregate", depth);
+  return aggregate(std::move(zero), std::move(seq_op), std::move(comb_op));
+}
+
+template <class T>
+template <class U>
+auto rdd<T>::collect_as_map() const {
+  require_pairs<U>();
+  using k = detail::key_t<U>;
+  std::unordered_map<k, detail::value_t<U>, hash<k>> result;
+  for (auto& kv : collect())
+    result.insert_or_assign(std::move(kv.first), std::move(kv.second));
+  return result;
+}
+
+template <class T>
+template <class U>
+std::vector<detail::value_t<U>>
+rdd<T>::lookup(const detail::key_t<U>& key) const {
+  require_pairs<U>();
+  using values = std::vector<detail::value_t<U>>;
+  auto parts = run_all<values>([&key](const detail::rdd_node<T>& n,
+                                      size_t i) {
+    values xs;
+    n.compute(i, [&](const T& kv) {
+      if (kv.first == key)
+        xs.push_back(kv.second);
+    });
+    return xs;
+  });
+  values result;
+  for (auto& part : parts)
+    result.insert(result.end(), std::make_move_iterator(part.begin()),
+                  std::make_move_iterator(part.end()));
+  return result;
+}
+
+template <class T>
+std::vector<T> rdd<T>::take_sample(bool with_replacement, size_t num,
+                                   uint64_t seed) const {
+  if (num == 0)
+    return {};
+  auto total = count();
+  if (total == 0)
+    return {};
+  std::mt19937_64 gen{seed};
+  std::vector<T> result;
+  if (!with_replacement && num >= static_cast<size_t>(total)) {
+    result = collect();
+  } else {
+    auto fraction = detail::sample_fraction(num, total, with_replacement);
+    // The fraction makes a short sample unlikely (1e-4); sample again then.
+    do {
+      result = sample(with_replacement, fraction, gen()).collect();
+    } while (result.size() < num);
+  }
+  std::shuffle(result.begin(), result.end(), gen);
+  if (result.size() > num)
+    result.resize(num);
+  return result;
+}
+
+template <class T>
+std::vector<T> rdd<T>::take_sample(bool with_replacement, size_t num) const {
+  return take_sample(with_replacement, num, detail::random_seed());
+}
+
+// -- numeric actions ---------------------------------------------------------
+
+template <class T>
+T rdd<T>::sum() const {
+  static_assert(std::is_arithmetic_v<T>, "sum needs an RDD of numbers");
+  auto add = [](T a, const T& b) { return static_cast<T>(a + b); };
+  return aggregate(T{}, add, add);
+}
+
+template <class T>
+stat_counter rdd<T>::stats() const {
+  static_assert(std::is_arithmetic_v<T>, "stats needs an RDD of numbers");
+  return aggregate(
+    stat_counter{},
+    [](stat_counter acc, const T& x) {
+      return acc.merge(static_cast<double>(x));
+    },
+    [](stat_counter a, const stat_counter& b) { return a.merge(b); });
+}
+
+template <class T>
+double rdd<T>::mean() const {
+  return stats().mean();
+}
+
+template <class T>
+double rdd<T>::variance() const {
+  return stats().variance();
+}
+
+template <class T>
+double rdd<T>::sample_variance() const {
+  return stats().sample_variance();
+}
+
+template <class T>
+double rdd<T>::stdev() const {
+  return stats().stdev();
+}
+
+template <class T>
+double rdd<T>::sample_stdev() const {
+  return stats().sample_stdev();
 }
 
 } // namespace caf_stream

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "caf_stream/checkpoint/serialization.hpp"
@@ -276,7 +277,8 @@ private:
   Step step_;
 };
 
-/// `f(partition)` sees a whole partition at once (map_partitions, glom).
+/// `f(partition)` or `f(index, partition)` sees a whole partition at once
+/// (map_partitions, map_partitions_with_index, glom).
 template <class In, class Out, class F>
 class partition_node final : public rdd_node<Out> {
 public:
@@ -295,8 +297,14 @@ public:
 
   void compute(size_t index, typename rdd_node<Out>::sink out) const override {
     auto input = parent_->materialize(index);
-    for (const auto& y : f_(input))
-      out(y);
+    if constexpr (std::is_invocable_v<const F&, size_t,
+                                      const std::vector<In>&>) {
+      for (const auto& y : f_(index, input))
+        out(y);
+    } else {
+      for (const auto& y : f_(input))
+        out(y);
+    }
   }
 
   std::vector<const rdd_node_base*> parents() const override {
@@ -349,6 +357,40 @@ public:
 
 private:
   std::vector<rdd_node_ptr<T>> parents_;
+};
+
+/// Spark's `coalesce` without a shuffle: partition `i` of `n` reads the
+/// parent's partitions `[i * m / n, (i + 1) * m / n)` of `m`, one after
+/// the other.
+template <class T>
+class coalesced_node final : public rdd_node<T> {
+public:
+  coalesced_node(rdd_node_ptr<T> parent, size_t num_partitions)
+    : parent_(std::move(parent)), n_(num_partitions) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return n_;
+  }
+
+  void prepare(task_runner& runner) const override {
+    parent_->prepare(runner);
+  }
+
+  void compute(size_t index, typename rdd_node<T>::sink out) const override {
+    auto m = parent_->num_partitions();
+    for (auto i = index * m / n_; i < (index + 1) * m / n_; ++i)
+      parent_->compute(i, out);
+  }
+
+  std::vector<const rdd_node_base*> parents() const override {
+    return {parent_.get()};
+  }
+
+private:
+  rdd_node_ptr<T> parent_;
+  size_t n_;
 };
 
 /// Keeps each partition in memory once a task computed it (Spark's

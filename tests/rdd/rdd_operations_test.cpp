@@ -1,0 +1,285 @@
+// Spark's RDD operations beyond the core ones: actions on elements, pairs
+// and numbers, pair and set transformations, partitions and sampling.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/error.hpp"
+#include "caf_stream/rdd/rdd.hpp"
+
+using namespace caf_stream;
+
+namespace {
+
+using pairs = std::vector<std::pair<std::string, int>>;
+
+std::vector<int> one_to(int n) {
+  std::vector<int> result;
+  for (int i = 1; i <= n; ++i)
+    result.push_back(i);
+  return result;
+}
+
+template <class T>
+std::vector<T> sorted(std::vector<T> xs) {
+  std::sort(xs.begin(), xs.end());
+  return xs;
+}
+
+} // namespace
+
+TEST_CASE("rdd foreach max min and the tree actions", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 2, 4, 7));
+  auto x = parallelize(std::vector<int>{5, 3, 9, 1, 7, 2}, n);
+  std::atomic<int> total{0};
+  x.foreach([&](int v) { total += v; });
+  CHECK(total == 27);
+  CHECK(x.max() == 9);
+  CHECK(x.min() == 1);
+  CHECK(x.max(std::greater<>{}) == 1);
+  CHECK(x.tree_reduce([](int a, int b) { return a + b; }) == 27);
+  CHECK(x.tree_aggregate(
+          0, [](int acc, int v) { return acc + v * v; },
+          [](int a, int b) { return a + b; }, 3)
+        == 169);
+  CHECK_THROWS_WITH(rdd<int>{}.max(), "max: empty collection");
+  CHECK_THROWS_WITH(parallelize(std::vector<int>{}, n).min(),
+                    "min: empty collection");
+  CHECK_THROWS_WITH(x.tree_reduce([](int a, int b) { return a + b; }, 0),
+                    "tree_reduce: the depth must be at least 1, not 0");
+  CHECK_THROWS_AS(x.tree_aggregate(
+                    0, [](int a, int) { return a; },
+                    [](int a, int) { return a; }, -1),
+                  std::invalid_argument);
+}
+
+TEST_CASE("rdd numeric actions", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 2, 3, 8));
+  CHECK(parallelize(one_to(10), n).sum() == 55);
+  CHECK(parallelize(std::vector<double>{0.5, 1.25, 2.0}, n).sum() == 3.75);
+  // Deviations from the mean 5: -3 -1 -1 -1 0 0 2 4, squares add up to 32.
+  auto x = parallelize(std::vector<int64_t>{2, 4, 4, 4, 5, 5, 7, 9}, n);
+  auto s = x.stats();
+  CHECK(s.count() == 8);
+  CHECK(s.mean() == Approx(5.0));
+  CHECK(s.sum() == Approx(40.0));
+  CHECK(s.max() == 9.0);
+  CHECK(s.min() == 2.0);
+  CHECK(x.variance() == Approx(4.0));
+  CHECK(x.stdev() == Approx(2.0));
+  CHECK(x.sample_variance() == Approx(32.0 / 7));
+  CHECK(x.sample_stdev() == Approx(std::sqrt(32.0 / 7)));
+  CHECK(x.mean() == Approx(5.0));
+  // As Spark's StatCounter: no number has mean 0 and NaN variances.
+  auto none = parallelize(std::vector<double>{}, n);
+  CHECK(none.sum() == 0.0);
+  CHECK(none.mean() == 0.0);
+  CHECK(std::isnan(none.variance()));
+  CHECK(none.stats().max() == -INFINITY);
+  CHECK(none.stats().min() == INFINITY);
+  auto one = parallelize(std::vector<int>{3}, n);
+  CHECK(one.variance() == 0.0);
+  CHECK(std::isnan(one.sample_variance()));
+}
+
+TEST_CASE("rdd aggregate_by_key and fold_by_key", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 2, 3, 6));
+  auto x = parallelize(pairs{{"a", 1}, {"b", 2}, {"a", 3}, {"c", 4},
+                             {"b", 5}, {"a", 6}},
+                       n);
+  using sum_count = std::pair<int, int>;
+  auto averages = x.aggregate_by_key(
+    sum_count{0, 0},
+    [](sum_count acc, int v) { return sum_count{acc.first + v, acc.second + 1}; },
+    [](sum_count a, sum_count b) {
+      return sum_count{a.first + b.first, a.second + b.second};
+    });
+  CHECK(sorted(averages.collect())
+        == std::vector<std::pair<std::string, sum_count>>{
+          {"a", {10, 3}}, {"b", {7, 2}}, {"c", {4, 1}}});
+  auto sums = x.fold_by_key(0, [](int a, int b) { return a + b; }, 2);
+  CHECK(sums.partitions() == 2);
+  CHECK(sorted(sums.collect()) == pairs{{"a", 10}, {"b", 7}, {"c", 4}});
+}
+
+TEST_CASE("rdd subtract_by_key collect_as_map and lookup",
+          "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 2, 3, 5));
+  auto x = parallelize(pairs{{"a", 1}, {"b", 2}, {"a", 3}, {"c", 4}, {"b", 6}},
+                       n);
+  auto y = parallelize(
+    std::vector<std::pair<std::string, std::string>>{{"a", "x"}, {"d", "y"}},
+    1);
+  auto rest = x.subtract_by_key(y);
+  CHECK(rest.partitions() == n);
+  CHECK(sorted(rest.collect()) == pairs{{"b", 2}, {"b", 6}, {"c", 4}});
+  CHECK(x.subtract_by_key(y, 4).partitions() == 4);
+  auto m = x.collect_as_map();
+  CHECK(m.size() == 3);
+  CHECK(m.at("a") == 3);
+  CHECK(m.at("b") == 6);
+  CHECK(m.at("c") == 4);
+  CHECK(x.lookup("b") == std::vector<int>{2, 6});
+  CHECK(x.lookup("z").empty());
+}
+
+TEST_CASE("rdd repartition_and_sort_within_partitions", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 2, 3));
+  auto x = parallelize(pairs{{"d", 1}, {"b", 2}, {"a", 3}, {"c", 4}, {"b", 5},
+                             {"e", 6}, {"a", 7}},
+                       3);
+  auto parts = x.repartition_and_sort_within_partitions(n).glom().collect();
+  REQUIRE(parts.size() == n);
+  std::map<std::string, size_t> where;
+  pairs all;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    for (size_t k = 1; k < parts[i].size(); ++k)
+      CHECK(parts[i][k - 1].first <= parts[i][k].first);
+    for (const auto& kv : parts[i]) {
+      // Each key in one partition only.
+      CHECK(where.emplace(kv.first, i).first->second == i);
+      all.push_back(kv);
+    }
+  }
+  CHECK(sorted(all) == pairs{{"a", 3}, {"a", 7}, {"b", 2}, {"b", 5},
+                             {"c", 4}, {"d", 1}, {"e", 6}});
+  // Equal keys keep their order; descending puts "e" first.
+  auto one = x.repartition_and_sort_within_partitions(1, false).collect();
+  CHECK(one == pairs{{"e", 6}, {"d", 1}, {"c", 4}, {"b", 2}, {"b", 5},
+                     {"a", 3}, {"a", 7}});
+}
+
+TEST_CASE("rdd intersection subtract key_by and group_by",
+          "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 2, 3, 4));
+  auto x = parallelize(std::vector<int>{1, 2, 2, 3, 4, 5, 1}, n);
+  auto y = parallelize(std::vector<int>{2, 4, 4, 6}, 2);
+  CHECK(sorted(x.intersection(y).collect()) == std::vector<int>{2, 4});
+  CHECK(sorted(x.subtract(y).collect()) == std::vector<int>{1, 1, 3, 5});
+  CHECK(x.subtract(y).partitions() == n);
+  CHECK(x.intersection(y, 5).partitions() == 5);
+  auto words = parallelize(std::vector<std::string>{"aa", "b", "cc", "ddd"},
+                           n);
+  auto keyed = words.key_by([](const std::string& w) { return w.size(); });
+  CHECK(keyed.collect()
+        == std::vector<std::pair<size_t, std::string>>{
+          {2, "aa"}, {1, "b"}, {2, "cc"}, {3, "ddd"}});
+  auto groups = parallelize(one_to(9), n)
+                  .group_by([](int v) { return v % 3; })
+                  .collect();
+  std::map<int, std::vector<int>> by_rest;
+  for (auto& [k, vs] : groups)
+    by_rest[k] = sorted(vs);
+  CHECK(by_rest
+        == std::map<int, std::vector<int>>{
+          {0, {3, 6, 9}}, {1, {1, 4, 7}}, {2, {2, 5, 8}}});
+}
+
+TEST_CASE("rdd map_partitions_with_index coalesce and the zips",
+          "[rdd][operations]") {
+  auto tagged = parallelize(one_to(6), 3).map_partitions_with_index(
+    [](size_t i, const std::vector<int>& xs) {
+      std::vector<std::pair<size_t, int>> result;
+      for (auto v : xs)
+        result.emplace_back(i, v);
+      return result;
+    });
+  CHECK(tagged.collect()
+        == std::vector<std::pair<size_t, int>>{
+          {0, 1}, {0, 2}, {1, 3}, {1, 4}, {2, 5}, {2, 6}});
+  // 7 partitions of 2: partition i of 3 reads [i * 7 / 3, (i + 1) * 7 / 3).
+  auto x = parallelize(one_to(14), 7);
+  auto c = x.coalesce(3);
+  CHECK(c.glom().collect()
+        == std::vector<std::vector<int>>{{1, 2, 3, 4},
+                                         {5, 6, 7, 8},
+                                         {9, 10, 11, 12, 13, 14}});
+  CHECK(c.count() == 14);
+  CHECK(x.coalesce(10).partitions() == 7);
+  auto shuffled = x.coalesce(10, true);
+  CHECK(shuffled.partitions() == 10);
+  CHECK(sorted(shuffled.collect()) == one_to(14));
+  CHECK_THROWS_AS(x.coalesce(0), std::invalid_argument);
+  using indexed = std::vector<std::pair<std::string, int64_t>>;
+  auto letters = std::vector<std::string>{"a", "b", "c", "d", "e"};
+  auto n = static_cast<size_t>(GENERATE(1, 2, 3, 6));
+  CHECK(parallelize(letters, n).zip_with_index().collect()
+        == indexed{{"a", 0}, {"b", 1}, {"c", 2}, {"d", 3}, {"e", 4}});
+  // Partitions {a, b} and {c, d, e}: the kth of partition i gets 2k + i.
+  CHECK(parallelize(letters, 2).zip_with_unique_id().collect()
+        == indexed{{"a", 0}, {"b", 2}, {"c", 1}, {"d", 3}, {"e", 5}});
+}
+
+TEST_CASE("rdd sample and random_split", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 3, 8));
+  auto x = parallelize(one_to(10000), n);
+  auto half = x.sample(false, 0.3, 42).collect();
+  // The same seed picks the same elements again; they keep their order.
+  CHECK(x.sample(false, 0.3, 42).collect() == half);
+  CHECK(std::is_sorted(half.begin(), half.end()));
+  CHECK(std::adjacent_find(half.begin(), half.end()) == half.end());
+  CHECK(half.size() > 2700);
+  CHECK(half.size() < 3300);
+  CHECK(x.sample(false, 0.3, 43).collect() != half);
+  CHECK(x.sample(false, 0.0, 1).count() == 0);
+  CHECK(x.sample(false, 1.0, 1).count() == 10000);
+  auto twice = x.sample(true, 2.0, 7).collect();
+  CHECK(twice.size() > 19000);
+  CHECK(twice.size() < 21000);
+  CHECK(x.sample(true, 2.0, 7).collect() == twice);
+  CHECK_THROWS_WITH(x.sample(false, -0.1, 1),
+                    "sample: the fraction must be a nonnegative number, not "
+                    "-0.1");
+  CHECK_THROWS_WITH(x.sample(false, 1.5, 1),
+                    "sample: without replacement the fraction is a "
+                    "probability, at most 1, not 1.5");
+  CHECK_NOTHROW(x.sample(true, 1.5, 1));
+  auto splits = x.random_split({1, 2, 1}, 5);
+  REQUIRE(splits.size() == 3);
+  std::vector<int> all;
+  std::vector<size_t> sizes;
+  for (auto& s : splits) {
+    auto xs = s.collect();
+    sizes.push_back(xs.size());
+    all.insert(all.end(), xs.begin(), xs.end());
+  }
+  // Each element in exactly one split, the splits about 1:2:1.
+  CHECK(sorted(all) == one_to(10000));
+  CHECK(sizes[0] > 2300);
+  CHECK(sizes[0] < 2700);
+  CHECK(sizes[1] > 4700);
+  CHECK(sizes[1] < 5300);
+  CHECK_THROWS_WITH(x.random_split({-1, 2}),
+                    "random_split: the weights must be nonnegative numbers, "
+                    "not -1");
+  CHECK_THROWS_WITH(x.random_split({0, 0}),
+                    "random_split: the weights must add up to more than 0");
+}
+
+TEST_CASE("rdd take_sample", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 4));
+  auto x = parallelize(one_to(100), n);
+  auto ten = x.take_sample(false, 10, 3);
+  CHECK(ten.size() == 10);
+  CHECK(std::set<int>(ten.begin(), ten.end()).size() == 10);
+  for (auto v : ten)
+    CHECK((v >= 1 && v <= 100));
+  CHECK(x.take_sample(false, 10, 3) == ten);
+  // Asked for more than there are: all of them, in some order.
+  CHECK(sorted(x.take_sample(false, 200, 3)) == one_to(100));
+  auto many = parallelize(std::vector<int>{1, 2, 3}, n).take_sample(true, 50);
+  CHECK(many.size() == 50);
+  for (auto v : many)
+    CHECK((v >= 1 && v <= 3));
+  CHECK(x.take_sample(false, 0).empty());
+  CHECK(parallelize(std::vector<int>{}, n).take_sample(true, 5).empty());
+}
