@@ -815,3 +815,24 @@ TEST_CASE("a result stage stays where its action runs unless every "
                     {0}, task_runner::inline_runner(), records),
                   stream_error);
 }
+
+TEST_CASE("a cartesian's partitions are no union's, although 2 x 2 "
+          "partitions add up as 2 + 2", "[rdd][lineage]") {
+  std::vector<block> kept{kept_on("a:1", 1, 2), kept_on("b:2", 2, 1)};
+  auto received = rdd<std::string>{
+    std::make_shared<detail::received_node<std::string>>(kept)};
+  auto pairs = received.cartesian(received);
+  REQUIRE(pairs.partitions() == 4);
+  CHECK_FALSE(
+    detail::result_tasks_portable(*pairs.node(), result_form::count));
+  CHECK_FALSE(detail::result_tasks_run_where_kept(*pairs.node(), {0},
+                                                  result_form::count));
+  auto counted = pairs.map([](const auto& xy) {
+                        return std::pair{xy.first, int64_t{1}};
+                      })
+                   .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
+  size_t index = 0;
+  CHECK(detail::map_task_input(*counted.node(), 0, index) == nullptr);
+  CHECK(detail::map_task_locations(*counted.node(), 0).empty());
+  CHECK_FALSE(detail::map_tasks_read_own_partitions(*counted.node()));
+}

@@ -99,7 +99,9 @@ TEST_CASE("rdd aggregate_by_key and fold_by_key", "[rdd][operations]") {
   using sum_count = std::pair<int, int>;
   auto averages = x.aggregate_by_key(
     sum_count{0, 0},
-    [](sum_count acc, int v) { return sum_count{acc.first + v, acc.second + 1}; },
+    [](sum_count acc, int v) {
+      return sum_count{acc.first + v, acc.second + 1};
+    },
     [](sum_count a, sum_count b) {
       return sum_count{a.first + b.first, a.second + b.second};
     });
@@ -282,4 +284,109 @@ TEST_CASE("rdd take_sample", "[rdd][operations]") {
     CHECK((v >= 1 && v <= 3));
   CHECK(x.take_sample(false, 0).empty());
   CHECK(parallelize(std::vector<int>{}, n).take_sample(true, 5).empty());
+}
+
+TEST_CASE("rdd zip zip_partitions and cartesian", "[rdd][operations]") {
+  auto numbers = parallelize(std::vector<int>{1, 2, 3, 4}, 2);
+  auto letters = parallelize(std::vector<std::string>{"a", "b", "c", "d"}, 2);
+  CHECK(numbers.zip(letters).collect()
+        == std::vector<std::pair<int, std::string>>{
+          {1, "a"}, {2, "b"}, {3, "c"}, {4, "d"}});
+  auto sizes = numbers.zip_partitions(
+    letters,
+    [](const std::vector<int>& xs, const std::vector<std::string>& ys) {
+      return std::vector<size_t>{xs.size() + ys.size()};
+    });
+  CHECK(sizes.collect() == std::vector<size_t>{4, 4});
+  CHECK_THROWS_WITH(numbers.zip(parallelize(one_to(4), 3)),
+                    "zip: the RDDs must have as many partitions, but have 2 "
+                    "and 3");
+  CHECK_THROWS_AS(numbers.zip_partitions(rdd<int>{},
+                                         [](const std::vector<int>& xs,
+                                            const std::vector<int>&) {
+                                           return xs;
+                                         }),
+                  std::invalid_argument);
+  // {1} and {2, 3} against {a, b} and {c, d}: the action fails.
+  auto uneven = parallelize(one_to(3), 2).zip(letters);
+  CHECK_THROWS_WITH(uneven.collect(),
+                    "zip: partitions with the same index must have as many "
+                    "elements, but one has 1 and the other 2");
+  // {1, 2} x {x}, {y, z}.
+  auto xyz = parallelize(std::vector<std::string>{"x", "y", "z"}, 2);
+  auto pairs = parallelize(std::vector<int>{1, 2}, 2).cartesian(xyz);
+  CHECK(pairs.partitions() == 4);
+  using pair = std::pair<int, std::string>;
+  CHECK(pairs.glom().collect()
+        == std::vector<std::vector<pair>>{{{1, "x"}},
+                                          {{1, "y"}, {1, "z"}},
+                                          {{2, "x"}},
+                                          {{2, "y"}, {2, "z"}}});
+  CHECK(pairs.count() == 6);
+  CHECK(parallelize(one_to(3), 3).cartesian(rdd<int>{}).count() == 0);
+}
+
+TEST_CASE("rdd histogram", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 2, 4));
+  auto x = parallelize(std::vector<double>{1, 2, 3, 4, 5, 5.5, 10, 11, NAN},
+                       n);
+  // [1, 5): 1 2 3 4; [5, 10]: 5 5.5 10; 11 and NaN nowhere.
+  CHECK(x.histogram(std::vector<double>{1, 5, 10})
+        == std::vector<int64_t>{4, 3});
+  CHECK(x.histogram(std::vector<double>{0, 100}) == std::vector<int64_t>{8});
+  CHECK_THROWS_WITH(x.histogram(std::vector<double>{1}),
+                    "histogram: the buckets need at least two bounds, not 1");
+  CHECK_THROWS_WITH(x.histogram(std::vector<double>{1, 3, 3}),
+                    "histogram: the bucket bounds must increase, but bound 2 "
+                    "is 3");
+  // From 1 to 10 in 3: [1, 4), [4, 7), [7, 10].
+  auto [bounds, counts] = parallelize(one_to(10), n).histogram(3);
+  CHECK(bounds == std::vector<double>{1, 4, 7, 10});
+  CHECK(counts == std::vector<int64_t>{3, 3, 4});
+  auto same = parallelize(std::vector<int>{5, 5, 5}, n).histogram(4);
+  CHECK(same.first == std::vector<double>{5, 5});
+  CHECK(same.second == std::vector<int64_t>{3});
+  CHECK_THROWS_AS(parallelize(one_to(3), n).histogram(0),
+                  std::invalid_argument);
+  CHECK_THROWS_WITH(parallelize(std::vector<int>{}, n).histogram(2),
+                    "histogram: an empty RDD, or one that holds an infinity "
+                    "or NaN, has no range to divide into buckets");
+  CHECK_THROWS_AS(x.histogram(2), stream_error);
+  CHECK_THROWS_AS(parallelize(std::vector<double>{1, INFINITY}, n).histogram(2),
+                  stream_error);
+}
+
+TEST_CASE("rdd pipe runs a program per partition", "[rdd][operations][pipe]") {
+  auto letters = std::vector<std::string>{"b", "a", "c"};
+  // {b} and {a, c}: each partition sorted on its own.
+  CHECK(parallelize(letters, 2).pipe("sort -r").collect()
+        == std::vector<std::string>{"b", "c", "a"});
+  CHECK(parallelize(letters, 1).pipe("sort").collect()
+        == std::vector<std::string>{"a", "b", "c"});
+  // Elements go in print's text form.
+  CHECK(parallelize(pairs{{"x", 1}, {"y", 2}}, 1).pipe("cat").collect()
+        == std::vector<std::string>{"(x,1)", "(y,2)"});
+  // The variables join the environment; the words are arguments, with no
+  // shell in between.
+  auto greeted = parallelize(std::vector<int>{7}, 1)
+                   .pipe({"sh", "-c", "echo \"$GREETING\"; cat"},
+                         {{"GREETING", "hello there"}})
+                   .collect();
+  CHECK(greeted == std::vector<std::string>{"hello there", "7"});
+  CHECK(parallelize(letters, 1).pipe("echo $HOME").collect()
+        == std::vector<std::string>{"$HOME"});
+  // Many lines both ways; a program that reads none of them.
+  auto many = parallelize(one_to(200000), 3);
+  auto echoed = many.pipe("cat").collect();
+  REQUIRE(echoed.size() == 200000);
+  CHECK(echoed.front() == "1");
+  CHECK(echoed.back() == "200000");
+  CHECK(many.pipe("true").count() == 0);
+  CHECK_THROWS_WITH(parallelize(letters, 2).pipe("false").collect(),
+                    "pipe: the command 'false' exited with status 1");
+  CHECK_THROWS_WITH(parallelize(letters, 1).pipe("no-such-program -x").count(),
+                    "pipe: cannot run 'no-such-program -x': No such file or "
+                    "directory");
+  CHECK_THROWS_WITH(parallelize(letters, 1).pipe("  "),
+                    "pipe: the command is empty");
 }

@@ -3,14 +3,16 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "caf_stream/detail/rdd_operations.hpp"
 #include "caf_stream/detail/type_traits.hpp"
 #include "caf_stream/hash.hpp"
 #include "caf_stream/rdd/cogroup.hpp"
@@ -33,31 +35,6 @@ namespace detail {
 /// Throws the `stream_error` of partition `index`, which a worker node
 /// computed for a result stage, whose records do not decode (`why`).
 [[noreturn]] void throw_malformed_partition(size_t index, const char* why);
-
-/// Throws `std::invalid_argument` unless `depth` is at least 1 (`action`:
-/// "tree_reduce" or "tree_aggregate").
-void check_tree_depth(const char* action, int depth);
-
-/// Throws `std::invalid_argument` unless `fraction` suits `sample`: not
-/// negative, and at most 1 without replacement.
-void check_sample_fraction(bool with_replacement, double fraction);
-
-/// The upper bounds in (0, 1] of `random_split`'s ranges of draws, the
-/// last one 1; throws `std::invalid_argument` for a negative weight or no
-/// positive one.
-std::vector<double> split_bounds(const std::vector<double>& weights);
-
-/// The fraction `take_sample` samples with to get at least `num` of
-/// `total` elements with a probability of 99.99% (Spark's
-/// `computeFractionForSampleSize`).
-double sample_fraction(size_t num, int64_t total, bool with_replacement);
-
-/// A seed from the system's random device.
-uint64_t random_seed();
-
-/// The random number generator of partition `index` of an RDD sampled with
-/// `seed`: the same each time the partition is computed.
-std::mt19937_64 partition_generator(uint64_t seed, size_t index);
 
 } // namespace detail
 
@@ -234,147 +211,57 @@ public:
       .map([](const std::pair<k, T>& x) { return x.second; });
   }
 
-  // -- by-key transformations (T = std::pair<K, V>) ---------------------------
+  // -- by-key transformations (pair_rdd_functions.hpp, T = std::pair<K, V>) --
 
   /// Merges the values of each key with the associative `f(V, V) -> V`.
   /// `num_partitions` 0 keeps this RDD's partition count.
   template <class F>
-  auto reduce_by_key(F f, size_t num_partitions = 0) const {
-    require_pairs<T>();
-    using v = detail::value_t<T>;
-    static_assert(std::is_invocable_r_v<v, F, const v&, const v&>,
-                  "reduce_by_key expects f(const V&, const V&) -> V");
-    return combine_in_place<v>(
-      [](const v& x) { return x; },
-      [f](v& acc, const v& x) { acc = f(acc, x); },
-      [f](v& acc, v&& x) { acc = f(acc, x); }, num_partitions);
-  }
+  auto reduce_by_key(F f, size_t num_partitions = 0) const;
 
   /// Spark's combineByKey: `create(V) -> C`, `merge_value(C, V) -> C`,
   /// `merge_combiners(C, C) -> C`.
   template <class Create, class MergeValue, class MergeCombiners>
   auto combine_by_key(Create create, MergeValue merge_value,
                       MergeCombiners merge_combiners,
-                      size_t num_partitions = 0) const {
-    require_pairs<T>();
-    using v = detail::value_t<T>;
-    static_assert(std::is_invocable_v<Create, const v&>,
-                  "combine_by_key expects create(const V&) -> C");
-    using c = std::decay_t<std::invoke_result_t<Create, const v&>>;
-    static_assert(std::is_invocable_r_v<c, MergeValue, c, const v&>,
-                  "combine_by_key expects merge_value(C, const V&) -> C");
-    static_assert(std::is_invocable_r_v<c, MergeCombiners, c, c>,
-                  "combine_by_key expects merge_combiners(C, C) -> C");
-    return combine_in_place<c>(
-      std::move(create),
-      [merge_value](c& acc, const v& x) { acc = merge_value(std::move(acc), x); },
-      [merge_combiners](c& acc, c&& x) {
-        acc = merge_combiners(std::move(acc), std::move(x));
-      },
-      num_partitions);
-  }
+                      size_t num_partitions = 0) const;
 
   /// Gathers the values of each key, in record order.
   template <class U = T>
-  auto group_by_key(size_t num_partitions = 0) const {
-    require_pairs<U>();
-    using v = detail::value_t<U>;
-    using c = std::vector<v>;
-    return combine_in_place<c>(
-      [](const v& x) { return c{x}; },
-      [](c& acc, const v& x) { acc.push_back(x); },
-      [](c& acc, c&& xs) {
-        acc.insert(acc.end(), std::make_move_iterator(xs.begin()),
-                   std::make_move_iterator(xs.end()));
-      },
-      num_partitions);
-  }
+  auto group_by_key(size_t num_partitions = 0) const;
 
   /// Spark's `partitionBy` with a `HashPartitioner`: moves every record to
   /// the partition of its key (where the by-key operations put the key),
   /// keeping the records' order within each parent partition.
   /// `num_partitions` 0 keeps this RDD's partition count.
   template <class U = T>
-  rdd<T> partition_by(size_t num_partitions = 0) const {
-    require_pairs<U>();
-    using node = detail::partition_by_node<detail::key_t<U>,
-                                           detail::value_t<U>>;
-    auto n = num_partitions != 0 ? num_partitions
-                                 : std::max(partitions(), size_t{1});
-    return derived<T>(std::make_shared<node>(node_, n));
-  }
+  rdd<T> partition_by(size_t num_partitions = 0) const;
 
   /// The keys of the records.
   template <class U = T>
-  auto keys() const {
-    require_pairs<U>();
-    return map([](const T& kv) { return kv.first; });
-  }
+  auto keys() const;
 
   /// The values of the records.
   template <class U = T>
-  auto values() const {
-    require_pairs<U>();
-    return map([](const T& kv) { return kv.second; });
-  }
+  auto values() const;
 
   /// Sorts the records by key (a key with `<`), in `num_partitions` ranges
   /// of keys (0: as many as this RDD has): Spark's `sortByKey`. Partition
   /// `i`'s keys all come before partition `i + 1`'s; records with equal
   /// keys keep their order.
   template <class U = T>
-  rdd<T> sort_by_key(bool ascending = true, size_t num_partitions = 0) const {
-    require_pairs<U>();
-    using node = detail::sorted_node<detail::key_t<U>, detail::value_t<U>>;
-    auto n = num_partitions != 0 ? num_partitions : partitions();
-    return derived<T>(std::make_shared<node>(node_, n, ascending));
-  }
+  rdd<T> sort_by_key(bool ascending = true, size_t num_partitions = 0) const;
 
   /// Applies `f(const V&) -> W` to every value, keeping the keys.
   template <class F>
-  auto map_values(F f) const {
-    require_pairs<T>();
-    using k = detail::key_t<T>;
-    using v = detail::value_t<T>;
-    static_assert(std::is_invocable_v<F, const v&>,
-                  "map_values expects f(const V&) -> W");
-    using w = std::decay_t<std::invoke_result_t<F, const v&>>;
-    return narrow<std::pair<k, w>>([f](const T& kv, auto& sink) {
-      sink(std::pair<k, w>{kv.first, f(kv.second)});
-    });
-  }
+  auto map_values(F f) const;
 
   /// Applies `f(const V&) -> container of W` and pairs each W with the key.
   template <class F>
-  auto flat_map_values(F f) const {
-    require_pairs<T>();
-    using k = detail::key_t<T>;
-    using v = detail::value_t<T>;
-    static_assert(std::is_invocable_v<F, const v&>,
-                  "flat_map_values expects f(const V&) -> a container of W");
-    using w = detail::element_t<std::invoke_result_t<F, const v&>>;
-    return narrow<std::pair<k, w>>([f](const T& kv, auto& sink) {
-      for (const auto& y : f(kv.second))
-        sink(std::pair<k, w>{kv.first, y});
-    });
-  }
+  auto flat_map_values(F f) const;
 
   /// For each key of either RDD: its values here and its values in `other`.
   template <class Other>
-  auto cogroup(const Other& other, size_t num_partitions = 0) const {
-    require_pairs<T>();
-    require_same_key<Other>();
-    using k = detail::key_t<T>;
-    using v = detail::value_t<T>;
-    using W = detail::value_t<typename Other::value_type>;
-    using node = detail::cogroup_node<k, v, W>;
-    auto n = num_partitions != 0 ? num_partitions
-                                 : std::max({partitions(), other.partitions(),
-                                             size_t{1}});
-    using out = typename node::output;
-    return rdd<out>{std::make_shared<node>(node_, other.node(), n),
-                    context_ ? context_ : other.context()};
-  }
+  auto cogroup(const Other& other, size_t num_partitions = 0) const;
 
   /// Inner join on the key: `(k, (v, w))` for every matching pair.
   template <class Other>
@@ -475,6 +362,42 @@ public:
   /// Each element with a unique id: the `k`th of partition `i` of `n` gets
   /// `k * n + i` (Spark's `zipWithUniqueId`, which runs no job).
   rdd<std::pair<T, int64_t>> zip_with_unique_id() const;
+
+  /// Spark's `zipPartitions`: `f(const std::vector<T>&, const
+  /// std::vector<U>&) -> container of W` over the partitions of this RDD
+  /// and `other` with the same index. Throws `std::invalid_argument` unless
+  /// `other` has as many partitions.
+  template <class U, class F>
+  auto zip_partitions(const rdd<U>& other, F f) const;
+
+  /// Spark's `zip`: pairs the `k`th element of each partition with the
+  /// `k`th of `other`'s partition with the same index. `other` must have as
+  /// many partitions (else this throws `std::invalid_argument`) and as many
+  /// elements in each (else the action fails).
+  template <class U>
+  rdd<std::pair<T, U>> zip(const rdd<U>& other) const;
+
+  /// Spark's `pipe`: runs the program `command` names (split at
+  /// whitespace into the program, found on the PATH, and its arguments; no
+  /// shell) once per partition, with the variables `env` added to its
+  /// environment; writes the partition's elements to its standard input,
+  /// one per line in `print`'s text form, and makes the lines it writes to
+  /// its standard output that partition of the result. A program that
+  /// cannot start or exits with a status other than 0 fails the action.
+  rdd<std::string> pipe(const std::string& command,
+                        const std::map<std::string, std::string>& env
+                        = {}) const;
+
+  /// `pipe` with the program and its arguments given one by one.
+  rdd<std::string> pipe(std::vector<std::string> command,
+                        const std::map<std::string, std::string>& env
+                        = {}) const;
+
+  /// Spark's `cartesian`: each element paired with each element of
+  /// `other`; partition `i * n + j` holds partition `i`'s elements with
+  /// `other`'s partition `j`'s (of `n`).
+  template <class U>
+  rdd<std::pair<T, U>> cartesian(const rdd<U>& other) const;
 
   // -- actions (defined in rdd_actions.hpp) ---------------------------------
 
@@ -596,6 +519,19 @@ public:
   /// The sample standard deviation (NaN for fewer than two).
   double sample_stdev() const;
 
+  /// How many elements fall into each bucket between the increasing
+  /// `buckets` (at least two bounds): `[b0, b1)`, `[b1, b2)`, ..., the last
+  /// one closed, `[bn-1, bn]`; elements outside and NaN count nowhere.
+  /// Throws `std::invalid_argument` for bounds that do not increase.
+  std::vector<int64_t> histogram(const std::vector<double>& buckets) const;
+
+  /// `bucket_count` buckets of equal width from the smallest element to
+  /// the largest, and how many elements fall into each (one bucket, both
+  /// bounds the value, if all are equal). Throws `stream_error` on an empty
+  /// RDD or one that holds an infinity or NaN, as Spark's.
+  std::pair<std::vector<double>, std::vector<int64_t>>
+  histogram(size_t bucket_count) const;
+
   /// Builds a narrow transformation from a step `step(x, sink)`.
   template <class Out, class Step>
   rdd<Out> narrow(Step step) const {
@@ -605,6 +541,9 @@ public:
 
 private:
   static void check_partitions(size_t n);
+
+  // How many elements fall into each of `buckets`, checked.
+  std::vector<int64_t> count_in_buckets(std::vector<double> buckets) const;
 
   // `reduce`, whose error on an empty RDD names `action`.
   template <class F>
@@ -726,5 +665,6 @@ rdd<T> parallelize(std::vector<T> data, size_t num_partitions) {
 
 } // namespace caf_stream
 
+#include "caf_stream/rdd/pair_rdd_functions.hpp"
 #include "caf_stream/rdd/rdd_actions.hpp"
 #include "caf_stream/rdd/rdd_transformations.hpp"

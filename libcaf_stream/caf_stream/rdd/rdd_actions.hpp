@@ -5,8 +5,10 @@
 // keep the input, and bring the results back.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -429,6 +431,58 @@ double rdd<T>::stdev() const {
 template <class T>
 double rdd<T>::sample_stdev() const {
   return stats().sample_stdev();
+}
+
+template <class T>
+std::vector<int64_t>
+rdd<T>::histogram(const std::vector<double>& buckets) const {
+  detail::check_buckets(buckets);
+  return count_in_buckets(buckets);
+}
+
+template <class T>
+std::pair<std::vector<double>, std::vector<int64_t>>
+rdd<T>::histogram(size_t bucket_count) const {
+  static_assert(std::is_arithmetic_v<T>, "histogram needs an RDD of numbers");
+  // The smallest and the largest element; a NaN makes both NaN, as in
+  // Spark, which then refuses the range.
+  using range = std::pair<double, double>;
+  auto merge = [](range a, range b) {
+    if (std::isnan(a.first) || std::isnan(b.first))
+      return range{NAN, NAN};
+    return range{std::min(a.first, b.first), std::max(a.second, b.second)};
+  };
+  auto r = aggregate(
+    range{std::numeric_limits<double>::infinity(),
+          -std::numeric_limits<double>::infinity()},
+    [merge](range acc, const T& x) {
+      auto d = static_cast<double>(x);
+      return merge(acc, range{d, d});
+    },
+    merge);
+  auto buckets = detail::even_buckets(r.first, r.second, bucket_count);
+  auto counts = count_in_buckets(buckets);
+  return {std::move(buckets), std::move(counts)};
+}
+
+template <class T>
+std::vector<int64_t>
+rdd<T>::count_in_buckets(std::vector<double> buckets) const {
+  static_assert(std::is_arithmetic_v<T>, "histogram needs an RDD of numbers");
+  auto add = [](std::vector<int64_t> a, const std::vector<int64_t>& b) {
+    for (size_t i = 0; i < a.size(); ++i)
+      a[i] += b[i];
+    return a;
+  };
+  return aggregate(std::vector<int64_t>(buckets.size() - 1),
+                   [&buckets](std::vector<int64_t> acc, const T& x) {
+                     auto i = detail::bucket_of(buckets,
+                                                static_cast<double>(x));
+                     if (i >= 0)
+                       ++acc[static_cast<size_t>(i)];
+                     return acc;
+                   },
+                   add);
 }
 
 } // namespace caf_stream

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "caf_stream/checkpoint/serialization.hpp"
@@ -33,6 +34,15 @@ public:
   /// a generated RDD names it on every node of the program (`lineage.hpp`).
   virtual std::vector<const rdd_node_base*> parents() const {
     return {};
+  }
+
+  /// Whether partition `i` reads partition `i` of the parents taken one
+  /// after the other, where their numbers of partitions add up to this
+  /// node's (one-to-one nodes, unions): what the lineage's walks from a
+  /// task to its input assume (`lineage.hpp`). A node whose numbers add up
+  /// by chance (a 2 x 2 `cartesian`) says no.
+  virtual bool reads_parents_in_turn() const noexcept {
+    return true;
   }
 
   /// The worker nodes that keep partition `index`'s input, where its task
@@ -391,6 +401,86 @@ public:
 private:
   rdd_node_ptr<T> parent_;
   size_t n_;
+};
+
+/// Partition `i` is `f(left's partition i, right's partition i)`
+/// (Spark's `zipPartitions`, and `zip`): both parents have as many
+/// partitions.
+template <class L, class R, class Out, class F>
+class zipped_node final : public rdd_node<Out> {
+public:
+  zipped_node(rdd_node_ptr<L> left, rdd_node_ptr<R> right, F f)
+    : left_(std::move(left)), right_(std::move(right)), f_(std::move(f)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return left_->num_partitions();
+  }
+
+  void prepare(task_runner& runner) const override {
+    left_->prepare(runner);
+    right_->prepare(runner);
+  }
+
+  void compute(size_t index, typename rdd_node<Out>::sink out) const override {
+    auto xs = left_->materialize(index);
+    auto ys = right_->materialize(index);
+    for (const auto& z : f_(xs, ys))
+      out(z);
+  }
+
+  std::vector<const rdd_node_base*> parents() const override {
+    return {left_.get(), right_.get()};
+  }
+
+private:
+  rdd_node_ptr<L> left_;
+  rdd_node_ptr<R> right_;
+  F f_;
+};
+
+/// Spark's `cartesian`: partition `i * n + j` pairs each record of the
+/// left's partition `i` with each record of the right's partition `j` (of
+/// `n`).
+template <class L, class R>
+class cartesian_node final : public rdd_node<std::pair<L, R>> {
+public:
+  cartesian_node(rdd_node_ptr<L> left, rdd_node_ptr<R> right)
+    : left_(std::move(left)), right_(std::move(right)) {
+    // nop
+  }
+
+  size_t num_partitions() const override {
+    return left_->num_partitions() * right_->num_partitions();
+  }
+
+  void prepare(task_runner& runner) const override {
+    left_->prepare(runner);
+    right_->prepare(runner);
+  }
+
+  void compute(size_t index,
+               typename rdd_node<std::pair<L, R>>::sink out) const override {
+    auto n = right_->num_partitions();
+    auto ys = right_->materialize(index % n);
+    left_->compute(index / n, [&](const L& x) {
+      for (const auto& y : ys)
+        out(std::pair<L, R>{x, y});
+    });
+  }
+
+  std::vector<const rdd_node_base*> parents() const override {
+    return {left_.get(), right_.get()};
+  }
+
+  bool reads_parents_in_turn() const noexcept override {
+    return false;
+  }
+
+private:
+  rdd_node_ptr<L> left_;
+  rdd_node_ptr<R> right_;
 };
 
 /// Keeps each partition in memory once a task computed it (Spark's

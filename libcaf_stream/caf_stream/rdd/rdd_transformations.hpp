@@ -1,170 +1,27 @@
 #pragma once
 
-// The joins and the other transformations of `rdd<T>` that rdd.hpp declares
-// and includes this file for at its end: Spark's pair and set operations,
-// sampling, coalescing and indexing, built on the narrow nodes, the
-// shuffles and `cogroup`.
+// Transformations of `rdd<T>` that rdd.hpp declares and includes this file
+// for at its end: Spark's set operations, sampling, coalescing, zipping,
+// indexing and piping, built on the narrow nodes, the shuffles and
+// `cogroup`.
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "caf_stream/detail/piped_process.hpp"
 #include "caf_stream/rdd/rdd.hpp"
+#include "caf_stream/text.hpp"
 
 namespace caf_stream {
-
-// -- joins --------------------------------------------------------------------
-
-template <class T>
-template <class Other>
-auto rdd<T>::join(const Other& other, size_t num_partitions) const {
-  require_pairs<T>();
-  require_same_key<Other>();
-  using W = detail::value_t<typename Other::value_type>;
-  using k = detail::key_t<T>;
-  using v = detail::value_t<T>;
-  using out = std::pair<k, std::pair<v, W>>;
-  return cogroup(other, num_partitions)
-    .template narrow<out>([](const auto& g, auto& sink) {
-      for (const auto& x : g.second.first)
-        for (const auto& y : g.second.second)
-          sink(out{g.first, {x, y}});
-    });
-}
-
-template <class T>
-template <class Other>
-auto rdd<T>::left_outer_join(const Other& other, size_t num_partitions) const {
-  require_pairs<T>();
-  require_same_key<Other>();
-  using W = detail::value_t<typename Other::value_type>;
-  using k = detail::key_t<T>;
-  using v = detail::value_t<T>;
-  using out = std::pair<k, std::pair<v, std::optional<W>>>;
-  return cogroup(other, num_partitions)
-    .template narrow<out>([](const auto& g, auto& sink) {
-      for (const auto& x : g.second.first) {
-        if (g.second.second.empty())
-          sink(out{g.first, {x, std::nullopt}});
-        for (const auto& y : g.second.second)
-          sink(out{g.first, {x, y}});
-      }
-    });
-}
-
-template <class T>
-template <class Other>
-auto rdd<T>::right_outer_join(const Other& other, size_t num_partitions) const {
-  require_pairs<T>();
-  require_same_key<Other>();
-  using W = detail::value_t<typename Other::value_type>;
-  using k = detail::key_t<T>;
-  using v = detail::value_t<T>;
-  using out = std::pair<k, std::pair<std::optional<v>, W>>;
-  return cogroup(other, num_partitions)
-    .template narrow<out>([](const auto& g, auto& sink) {
-      for (const auto& y : g.second.second) {
-        if (g.second.first.empty())
-          sink(out{g.first, {std::nullopt, y}});
-        for (const auto& x : g.second.first)
-          sink(out{g.first, {x, y}});
-      }
-    });
-}
-
-template <class T>
-template <class Other>
-auto rdd<T>::full_outer_join(const Other& other, size_t num_partitions) const {
-  require_pairs<T>();
-  require_same_key<Other>();
-  using W = detail::value_t<typename Other::value_type>;
-  using k = detail::key_t<T>;
-  using v = detail::value_t<T>;
-  using out = std::pair<k, std::pair<std::optional<v>, std::optional<W>>>;
-  return cogroup(other, num_partitions)
-    .template narrow<out>([](const auto& g, auto& sink) {
-      const auto& xs = g.second.first;
-      const auto& ys = g.second.second;
-      if (xs.empty())
-        for (const auto& y : ys)
-          sink(out{g.first, {std::nullopt, y}});
-      else if (ys.empty())
-        for (const auto& x : xs)
-          sink(out{g.first, {x, std::nullopt}});
-      else
-        for (const auto& x : xs)
-          for (const auto& y : ys)
-            sink(out{g.first, {x, y}});
-    });
-}
-
-// -- by-key transformations ---------------------------------------------------
-
-template <class T>
-template <class U, class SeqOp, class CombOp>
-auto rdd<T>::aggregate_by_key(U zero, SeqOp seq_op, CombOp comb_op,
-                              size_t num_partitions) const {
-  require_pairs<T>();
-  using v = detail::value_t<T>;
-  static_assert(std::is_invocable_r_v<U, SeqOp, U, const v&>,
-                "aggregate_by_key expects seq_op(U, const V&) -> U");
-  static_assert(std::is_invocable_r_v<U, CombOp, U, U>,
-                "aggregate_by_key expects comb_op(U, U) -> U");
-  return combine_in_place<U>(
-    [zero, seq_op](const v& x) { return seq_op(zero, x); },
-    [seq_op](U& acc, const v& x) { acc = seq_op(std::move(acc), x); },
-    [comb_op](U& acc, U&& x) { acc = comb_op(std::move(acc), std::move(x)); },
-    num_partitions);
-}
-
-template <class T>
-template <class F, class U>
-auto rdd<T>::fold_by_key(detail::value_t<U> zero, F f,
-                         size_t num_partitions) const {
-  using v = detail::value_t<U>;
-  static_assert(std::is_invocable_r_v<v, F, const v&, const v&>,
-                "fold_by_key expects f(const V&, const V&) -> V");
-  auto g = [f](v acc, const v& x) -> v { return f(acc, x); };
-  return aggregate_by_key(std::move(zero), g, g, num_partitions);
-}
-
-template <class T>
-template <class Other>
-auto rdd<T>::subtract_by_key(const Other& other,
-                             size_t num_partitions) const {
-  require_pairs<T>();
-  require_same_key<Other>();
-  auto n = num_partitions != 0 ? num_partitions
-                               : std::max(partitions(), size_t{1});
-  return cogroup(other, n).template narrow<T>([](const auto& g, auto& sink) {
-    if (g.second.second.empty())
-      for (const auto& x : g.second.first)
-        sink(T{g.first, x});
-  });
-}
-
-template <class T>
-template <class U>
-rdd<T>
-rdd<T>::repartition_and_sort_within_partitions(size_t num_partitions,
-                                               bool ascending) const {
-  require_pairs<U>();
-  return partition_by(num_partitions)
-    .map_partitions([ascending](const std::vector<T>& xs) {
-      auto result = xs;
-      std::stable_sort(result.begin(), result.end(),
-                       [ascending](const T& a, const T& b) {
-                         return ascending ? a.first < b.first
-                                          : b.first < a.first;
-                       });
-      return result;
-    });
-}
 
 // -- element transformations -------------------------------------------------
 
@@ -320,6 +177,69 @@ rdd<std::pair<T, int64_t>> rdd<T>::zip_with_unique_id() const {
       }
       return result;
     });
+}
+
+template <class T>
+template <class U, class F>
+auto rdd<T>::zip_partitions(const rdd<U>& other, F f) const {
+  static_assert(std::is_invocable_v<F, const std::vector<T>&,
+                                    const std::vector<U>&>,
+                "zip_partitions expects f(const std::vector<T>&, const "
+                "std::vector<U>&) -> a container of W");
+  detail::check_same_partitions("zip_partitions", partitions(),
+                                other.partitions());
+  using out = detail::element_t<
+    std::invoke_result_t<F, const std::vector<T>&, const std::vector<U>&>>;
+  using node = detail::zipped_node<T, U, out, F>;
+  return rdd<out>{std::make_shared<node>(node_, other.node(), std::move(f)),
+                  context_ ? context_ : other.context()};
+}
+
+template <class T>
+template <class U>
+rdd<std::pair<T, U>> rdd<T>::zip(const rdd<U>& other) const {
+  detail::check_same_partitions("zip", partitions(), other.partitions());
+  return zip_partitions(other, [](const std::vector<T>& xs,
+                                  const std::vector<U>& ys) {
+    if (xs.size() != ys.size())
+      detail::throw_zip_sizes(xs.size(), ys.size());
+    std::vector<std::pair<T, U>> result;
+    result.reserve(xs.size());
+    for (size_t i = 0; i < xs.size(); ++i)
+      result.emplace_back(xs[i], ys[i]);
+    return result;
+  });
+}
+
+template <class T>
+template <class U>
+rdd<std::pair<T, U>> rdd<T>::cartesian(const rdd<U>& other) const {
+  using node = detail::cartesian_node<T, U>;
+  return rdd<std::pair<T, U>>{std::make_shared<node>(node_, other.node()),
+                              context_ ? context_ : other.context()};
+}
+
+template <class T>
+rdd<std::string>
+rdd<T>::pipe(const std::string& command,
+             const std::map<std::string, std::string>& env) const {
+  return pipe(detail::split_command(command), env);
+}
+
+template <class T>
+rdd<std::string>
+rdd<T>::pipe(std::vector<std::string> command,
+             const std::map<std::string, std::string>& env) const {
+  if (command.empty())
+    throw std::invalid_argument("pipe: the command is empty");
+  return map_partitions([command = std::move(command),
+                         env](const std::vector<T>& xs) {
+    std::vector<std::string> lines;
+    lines.reserve(xs.size());
+    for (const auto& x : xs)
+      lines.push_back(to_text(x));
+    return detail::pipe_through(command, env, lines);
+  });
 }
 
 } // namespace caf_stream

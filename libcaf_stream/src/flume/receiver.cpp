@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/detail/unique_fd.hpp"
 #include "caf_stream/flume/avro_rpc.hpp"
 
 namespace caf_stream::flume {
@@ -42,40 +43,13 @@ void check_arguments(const std::string& host, int port, const settings& cfg,
 
 namespace {
 
+using caf_stream::detail::unique_fd;
+
 // Waits at most this long in poll(): a stopping receiver notices within it.
 constexpr int poll_timeout_ms = 100;
 
 // A reply to a client that does not read gives up after this long.
 constexpr time_t send_timeout_s = 10;
-
-// An open file descriptor, closed with this object.
-class unique_fd {
-public:
-  explicit unique_fd(int fd = -1) noexcept : fd_(fd) {
-    // nop
-  }
-
-  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {
-    // nop
-  }
-
-  unique_fd& operator=(unique_fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-
-  ~unique_fd() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-
-  int get() const noexcept {
-    return fd_;
-  }
-
-private:
-  int fd_;
-};
 
 // Listens on host:port; throws `std::runtime_error` saying why not.
 unique_fd listen_on(const std::string& host, uint16_t port) {

@@ -165,7 +165,9 @@ const rdd_node_base* task_input(const rdd_node_base& shuffle, size_t task,
     size_t total = 0;
     for (auto* p : parents)
       total += p->num_partitions();
-    if (node != &shuffle && total != node->num_partitions())
+    if (node != &shuffle
+        && (!node->reads_parents_in_turn()
+            || total != node->num_partitions()))
       return nullptr;
     auto i = parents.begin();
     while (i != parents.end() && index >= (*i)->num_partitions()) {
@@ -234,7 +236,7 @@ bool result_tasks_portable(const rdd_node_base& node, result_form form) {
   size_t total = 0;
   for (auto* p : parents)
     total += p->num_partitions();
-  return total == node.num_partitions();
+  return node.reads_parents_in_turn() && total == node.num_partitions();
 }
 
 bool result_tasks_run_where_kept(const rdd_node_base& node,

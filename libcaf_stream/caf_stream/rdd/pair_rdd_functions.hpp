@@ -1,0 +1,301 @@
+#pragma once
+
+// The by-key transformations of `rdd<T>` for T = std::pair<K, V> (Spark's
+// PairRDDFunctions), which rdd.hpp declares and includes this file for at
+// its end: the aggregations by key, the partitioning and sorting by key,
+// the operations on values, `cogroup` and the joins built on it.
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "caf_stream/rdd/rdd.hpp"
+
+namespace caf_stream {
+
+// -- aggregations, partitioning and values ------------------------------------
+
+template <class T>
+template <class F>
+auto rdd<T>::reduce_by_key(F f, size_t num_partitions) const {
+  require_pairs<T>();
+  using v = detail::value_t<T>;
+  static_assert(std::is_invocable_r_v<v, F, const v&, const v&>,
+                "reduce_by_key expects f(const V&, const V&) -> V");
+  return combine_in_place<v>(
+    [](const v& x) { return x; },
+    [f](v& acc, const v& x) { acc = f(acc, x); },
+    [f](v& acc, v&& x) { acc = f(acc, x); }, num_partitions);
+}
+
+template <class T>
+template <class Create, class MergeValue, class MergeCombiners>
+auto rdd<T>::combine_by_key(Create create, MergeValue merge_value,
+                            MergeCombiners merge_combiners,
+                            size_t num_partitions) const {
+  require_pairs<T>();
+  using v = detail::value_t<T>;
+  static_assert(std::is_invocable_v<Create, const v&>,
+                "combine_by_key expects create(const V&) -> C");
+  using c = std::decay_t<std::invoke_result_t<Create, const v&>>;
+  static_assert(std::is_invocable_r_v<c, MergeValue, c, const v&>,
+                "combine_by_key expects merge_value(C, const V&) -> C");
+  static_assert(std::is_invocable_r_v<c, MergeCombiners, c, c>,
+                "combine_by_key expects merge_combiners(C, C) -> C");
+  return combine_in_place<c>(
+    std::move(create),
+    [merge_value](c& acc, const v& x) { acc = merge_value(std::move(acc), x); },
+    [merge_combiners](c& acc, c&& x) {
+      acc = merge_combiners(std::move(acc), std::move(x));
+    },
+    num_partitions);
+}
+
+template <class T>
+template <class U>
+auto rdd<T>::group_by_key(size_t num_partitions) const {
+  require_pairs<U>();
+  using v = detail::value_t<U>;
+  using c = std::vector<v>;
+  return combine_in_place<c>(
+    [](const v& x) { return c{x}; },
+    [](c& acc, const v& x) { acc.push_back(x); },
+    [](c& acc, c&& xs) {
+      acc.insert(acc.end(), std::make_move_iterator(xs.begin()),
+                 std::make_move_iterator(xs.end()));
+    },
+    num_partitions);
+}
+
+template <class T>
+template <class U>
+rdd<T> rdd<T>::partition_by(size_t num_partitions) const {
+  require_pairs<U>();
+  using node = detail::partition_by_node<detail::key_t<U>,
+                                         detail::value_t<U>>;
+  auto n = num_partitions != 0 ? num_partitions
+                               : std::max(partitions(), size_t{1});
+  return derived<T>(std::make_shared<node>(node_, n));
+}
+
+template <class T>
+template <class U>
+auto rdd<T>::keys() const {
+  require_pairs<U>();
+  return map([](const T& kv) { return kv.first; });
+}
+
+template <class T>
+template <class U>
+auto rdd<T>::values() const {
+  require_pairs<U>();
+  return map([](const T& kv) { return kv.second; });
+}
+
+template <class T>
+template <class U>
+rdd<T> rdd<T>::sort_by_key(bool ascending, size_t num_partitions) const {
+  require_pairs<U>();
+  using node = detail::sorted_node<detail::key_t<U>, detail::value_t<U>>;
+  auto n = num_partitions != 0 ? num_partitions : partitions();
+  return derived<T>(std::make_shared<node>(node_, n, ascending));
+}
+
+template <class T>
+template <class F>
+auto rdd<T>::map_values(F f) const {
+  require_pairs<T>();
+  using k = detail::key_t<T>;
+  using v = detail::value_t<T>;
+  static_assert(std::is_invocable_v<F, const v&>,
+                "map_values expects f(const V&) -> W");
+  using w = std::decay_t<std::invoke_result_t<F, const v&>>;
+  return narrow<std::pair<k, w>>([f](const T& kv, auto& sink) {
+    sink(std::pair<k, w>{kv.first, f(kv.second)});
+  });
+}
+
+template <class T>
+template <class F>
+auto rdd<T>::flat_map_values(F f) const {
+  require_pairs<T>();
+  using k = detail::key_t<T>;
+  using v = detail::value_t<T>;
+  static_assert(std::is_invocable_v<F, const v&>,
+                "flat_map_values expects f(const V&) -> a container of W");
+  using w = detail::element_t<std::invoke_result_t<F, const v&>>;
+  return narrow<std::pair<k, w>>([f](const T& kv, auto& sink) {
+    for (const auto& y : f(kv.second))
+      sink(std::pair<k, w>{kv.first, y});
+  });
+}
+
+template <class T>
+template <class Other>
+auto rdd<T>::cogroup(const Other& other, size_t num_partitions) const {
+  require_pairs<T>();
+  require_same_key<Other>();
+  using k = detail::key_t<T>;
+  using v = detail::value_t<T>;
+  using W = detail::value_t<typename Other::value_type>;
+  using node = detail::cogroup_node<k, v, W>;
+  auto n = num_partitions != 0 ? num_partitions
+                               : std::max({partitions(), other.partitions(),
+                                           size_t{1}});
+  using out = typename node::output;
+  return rdd<out>{std::make_shared<node>(node_, other.node(), n),
+                  context_ ? context_ : other.context()};
+}
+
+// -- joins --------------------------------------------------------------------
+
+template <class T>
+template <class Other>
+auto rdd<T>::join(const Other& other, size_t num_partitions) const {
+  require_pairs<T>();
+  require_same_key<Other>();
+  using W = detail::value_t<typename Other::value_type>;
+  using k = detail::key_t<T>;
+  using v = detail::value_t<T>;
+  using out = std::pair<k, std::pair<v, W>>;
+  return cogroup(other, num_partitions)
+    .template narrow<out>([](const auto& g, auto& sink) {
+      for (const auto& x : g.second.first)
+        for (const auto& y : g.second.second)
+          sink(out{g.first, {x, y}});
+    });
+}
+
+template <class T>
+template <class Other>
+auto rdd<T>::left_outer_join(const Other& other, size_t num_partitions) const {
+  require_pairs<T>();
+  require_same_key<Other>();
+  using W = detail::value_t<typename Other::value_type>;
+  using k = detail::key_t<T>;
+  using v = detail::value_t<T>;
+  using out = std::pair<k, std::pair<v, std::optional<W>>>;
+  return cogroup(other, num_partitions)
+    .template narrow<out>([](const auto& g, auto& sink) {
+      for (const auto& x : g.second.first) {
+        if (g.second.second.empty())
+          sink(out{g.first, {x, std::nullopt}});
+        for (const auto& y : g.second.second)
+          sink(out{g.first, {x, y}});
+      }
+    });
+}
+
+template <class T>
+template <class Other>
+auto rdd<T>::right_outer_join(const Other& other, size_t num_partitions) const {
+  require_pairs<T>();
+  require_same_key<Other>();
+  using W = detail::value_t<typename Other::value_type>;
+  using k = detail::key_t<T>;
+  using v = detail::value_t<T>;
+  using out = std::pair<k, std::pair<std::optional<v>, W>>;
+  return cogroup(other, num_partitions)
+    .template narrow<out>([](const auto& g, auto& sink) {
+      for (const auto& y : g.second.second) {
+        if (g.second.first.empty())
+          sink(out{g.first, {std::nullopt, y}});
+        for (const auto& x : g.second.first)
+          sink(out{g.first, {x, y}});
+      }
+    });
+}
+
+template <class T>
+template <class Other>
+auto rdd<T>::full_outer_join(const Other& other, size_t num_partitions) const {
+  require_pairs<T>();
+  require_same_key<Other>();
+  using W = detail::value_t<typename Other::value_type>;
+  using k = detail::key_t<T>;
+  using v = detail::value_t<T>;
+  using out = std::pair<k, std::pair<std::optional<v>, std::optional<W>>>;
+  return cogroup(other, num_partitions)
+    .template narrow<out>([](const auto& g, auto& sink) {
+      const auto& xs = g.second.first;
+      const auto& ys = g.second.second;
+      if (xs.empty())
+        for (const auto& y : ys)
+          sink(out{g.first, {std::nullopt, y}});
+      else if (ys.empty())
+        for (const auto& x : xs)
+          sink(out{g.first, {x, std::nullopt}});
+      else
+        for (const auto& x : xs)
+          for (const auto& y : ys)
+            sink(out{g.first, {x, y}});
+    });
+}
+
+// -- Spark's other by-key operations -----------------------------------------
+
+template <class T>
+template <class U, class SeqOp, class CombOp>
+auto rdd<T>::aggregate_by_key(U zero, SeqOp seq_op, CombOp comb_op,
+                              size_t num_partitions) const {
+  require_pairs<T>();
+  using v = detail::value_t<T>;
+  static_assert(std::is_invocable_r_v<U, SeqOp, U, const v&>,
+                "aggregate_by_key expects seq_op(U, const V&) -> U");
+  static_assert(std::is_invocable_r_v<U, CombOp, U, U>,
+                "aggregate_by_key expects comb_op(U, U) -> U");
+  return combine_in_place<U>(
+    [zero, seq_op](const v& x) { return seq_op(zero, x); },
+    [seq_op](U& acc, const v& x) { acc = seq_op(std::move(acc), x); },
+    [comb_op](U& acc, U&& x) { acc = comb_op(std::move(acc), std::move(x)); },
+    num_partitions);
+}
+
+template <class T>
+template <class F, class U>
+auto rdd<T>::fold_by_key(detail::value_t<U> zero, F f,
+                         size_t num_partitions) const {
+  using v = detail::value_t<U>;
+  static_assert(std::is_invocable_r_v<v, F, const v&, const v&>,
+                "fold_by_key expects f(const V&, const V&) -> V");
+  auto g = [f](v acc, const v& x) -> v { return f(acc, x); };
+  return aggregate_by_key(std::move(zero), g, g, num_partitions);
+}
+
+template <class T>
+template <class Other>
+auto rdd<T>::subtract_by_key(const Other& other,
+                             size_t num_partitions) const {
+  require_pairs<T>();
+  require_same_key<Other>();
+  auto n = num_partitions != 0 ? num_partitions
+                               : std::max(partitions(), size_t{1});
+  return cogroup(other, n).template narrow<T>([](const auto& g, auto& sink) {
+    if (g.second.second.empty())
+      for (const auto& x : g.second.first)
+        sink(T{g.first, x});
+  });
+}
+
+template <class T>
+template <class U>
+rdd<T>
+rdd<T>::repartition_and_sort_within_partitions(size_t num_partitions,
+                                               bool ascending) const {
+  require_pairs<U>();
+  return partition_by(num_partitions)
+    .map_partitions([ascending](const std::vector<T>& xs) {
+      auto result = xs;
+      std::stable_sort(result.begin(), result.end(),
+                       [ascending](const T& a, const T& b) {
+                         return ascending ? a.first < b.first
+                                          : b.first < a.first;
+                       });
+      return result;
+    });
+}
+
+} // namespace caf_stream
