@@ -390,3 +390,50 @@ TEST_CASE("rdd pipe runs a program per partition", "[rdd][operations][pipe]") {
   CHECK_THROWS_WITH(parallelize(letters, 1).pipe("  "),
                     "pipe: the command is empty");
 }
+
+TEST_CASE("rdd to_local_iterator", "[rdd][operations]") {
+  // More partitions than elements: some are empty.
+  auto n = static_cast<size_t>(GENERATE(1, 3, 15));
+  std::vector<int> seen;
+  for (const auto& x : parallelize(one_to(10), n).to_local_iterator())
+    seen.push_back(x);
+  CHECK(seen == one_to(10));
+  auto words = parallelize(std::vector<std::string>{"a", "bb"}, n)
+                 .map([](const std::string& w) { return w + "!"; })
+                 .to_local_iterator();
+  auto i = words.begin();
+  REQUIRE(i != words.end());
+  CHECK(i->size() == 2);
+  CHECK(*i++ == "a!");
+  CHECK(*i == "bb!");
+  CHECK(++i == words.end());
+  auto none = parallelize(std::vector<int>{}, n).to_local_iterator();
+  CHECK(none.begin() == none.end());
+}
+
+TEST_CASE("rdd count_approx_distinct", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 4));
+  // 20,000 distinct numbers, each three times.
+  std::vector<int64_t> xs;
+  for (int64_t k = 0; k < 3; ++k)
+    for (int64_t i = 0; i < 20000; ++i)
+      xs.push_back(i * 7919);
+  auto x = parallelize(xs, n);
+  // Within three of its standard deviations.
+  auto rough = x.count_approx_distinct();
+  CHECK(rough > 20000 * 0.85);
+  CHECK(rough < 20000 * 1.15);
+  auto fine = x.count_approx_distinct(0.01);
+  CHECK(fine > 20000 * 0.97);
+  CHECK(fine < 20000 * 1.03);
+  // Finer than 2^20 registers give: counted exactly.
+  CHECK(x.count_approx_distinct(0.0001) == 20000);
+  // Few values are counted (nearly) exactly by the empty registers.
+  auto words = parallelize(std::vector<std::string>{"a", "b", "a", "c"}, n);
+  CHECK(words.count_approx_distinct() == 3);
+  CHECK(parallelize(std::vector<int>{}, n).count_approx_distinct() == 0);
+  CHECK_THROWS_WITH(x.count_approx_distinct(0.00001),
+                    "count_approx_distinct: relative_sd must be greater than "
+                    "0.000017, not 0.000010");
+  CHECK_THROWS_AS(x.count_approx_distinct(0), std::invalid_argument);
+}

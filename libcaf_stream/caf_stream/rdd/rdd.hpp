@@ -26,6 +26,9 @@ namespace caf_stream {
 template <class T>
 class rdd;
 
+template <class T>
+class local_elements;
+
 namespace detail {
 
 /// Throws the `stream_error` of an action that needs an element ("reduce:
@@ -448,6 +451,19 @@ public:
   /// Returns whether the RDD has no element.
   bool is_empty() const;
 
+  /// Spark's `toLocalIterator`: the elements, partition by partition, each
+  /// partition computed when the iteration reaches it (one job each), so
+  /// that one partition at a time is held here: `for (const auto& x :
+  /// r.to_local_iterator())`.
+  local_elements<T> to_local_iterator() const;
+
+  /// Spark's `countApproxDistinct`: the number of distinct elements,
+  /// estimated with a HyperLogLog sketch per partition whose relative
+  /// standard deviation is about `relative_sd` (greater than 0.000017, as
+  /// Spark's); below what 2^20 registers give (about 0.001), counted
+  /// exactly (`distinct().count()`).
+  int64_t count_approx_distinct(double relative_sd = 0.05) const;
+
   /// Calls `f(index, records)` or `f(records)` once per partition, in the
   /// partition's task.
   template <class F>
@@ -540,7 +556,12 @@ public:
   }
 
 private:
+  friend class local_elements<T>;
+
   static void check_partitions(size_t n);
+
+  // The records of partition `index`, computed in a job of their own.
+  std::vector<T> partition_records(size_t index) const;
 
   // How many elements fall into each of `buckets`, checked.
   std::vector<int64_t> count_in_buckets(std::vector<double> buckets) const;
@@ -665,6 +686,7 @@ rdd<T> parallelize(std::vector<T> data, size_t num_partitions) {
 
 } // namespace caf_stream
 
+#include "caf_stream/rdd/local_elements.hpp"
 #include "caf_stream/rdd/pair_rdd_functions.hpp"
 #include "caf_stream/rdd/rdd_actions.hpp"
 #include "caf_stream/rdd/rdd_transformations.hpp"

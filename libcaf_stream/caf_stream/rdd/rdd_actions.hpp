@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "caf_stream/detail/hyper_log_log.hpp"
 #include "caf_stream/rdd/rdd.hpp"
 
 namespace caf_stream {
@@ -281,6 +282,41 @@ void rdd<T>::foreach_partition(F f) const {
       f(part);
     return true;
   });
+}
+
+template <class T>
+std::vector<T> rdd<T>::partition_records(size_t index) const {
+  auto& runner = this->runner();
+  auto i = static_cast<uint32_t>(index);
+  if (auto computed = computed_elsewhere(runner, {i}))
+    return *computed->front();
+  node_->prepare(runner);
+  std::vector<T> result;
+  runner.run(1, [&](size_t) { result = node_->materialize(index); });
+  return result;
+}
+
+template <class T>
+local_elements<T> rdd<T>::to_local_iterator() const {
+  return local_elements<T>{*this};
+}
+
+template <class T>
+int64_t rdd<T>::count_approx_distinct(double relative_sd) const {
+  using sketch = detail::hyper_log_log;
+  auto p = sketch::precision_for(relative_sd);
+  if (p > sketch::max_precision)
+    return distinct().count();
+  auto parts = run_all<std::optional<sketch>>(
+    [p](const detail::rdd_node<T>& n, size_t i) {
+      std::optional<sketch> result{std::in_place, p};
+      n.compute(i, [&](const T& x) { result->add(hash<T>{}(x)); });
+      return result;
+    });
+  sketch result{p};
+  for (const auto& part : parts)
+    result.merge(*part);
+  return result.estimate();
 }
 
 template <class T>
