@@ -19,6 +19,22 @@ namespace caf_stream {
 // -- aggregations, partitioning and values ------------------------------------
 
 template <class T>
+template <class C, class Create, class MergeValue, class MergeCombiners>
+auto rdd<T>::combine_in_place(Create create, MergeValue merge_value,
+                              MergeCombiners merge_combiners,
+                              size_t num_partitions) const {
+  using k = detail::key_t<T>;
+  using v = detail::value_t<T>;
+  using node = detail::combine_node<k, v, C, Create, MergeValue,
+                                    MergeCombiners>;
+  auto n = num_partitions != 0 ? num_partitions
+                               : std::max(partitions(), size_t{1});
+  return derived<std::pair<k, C>>(std::make_shared<node>(
+    node_, n, std::move(create), std::move(merge_value),
+    std::move(merge_combiners)));
+}
+
+template <class T>
 template <class F>
 auto rdd<T>::reduce_by_key(F f, size_t num_partitions) const {
   require_pairs<T>();

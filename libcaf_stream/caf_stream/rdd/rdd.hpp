@@ -1,6 +1,5 @@
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -118,101 +117,45 @@ public:
     return cache();
   }
 
-  // -- narrow transformations -------------------------------------------------
+  // -- narrow transformations (defined in rdd_transformations.hpp) ----------
 
   /// Applies `f(const T&) -> U` to every element.
   template <class F>
-  auto map(F f) const {
-    static_assert(std::is_invocable_v<F, const T&>,
-                  "map expects f(const T&) -> U");
-    using out = std::decay_t<std::invoke_result_t<F, const T&>>;
-    return narrow<out>([f](const T& x, auto& sink) { sink(f(x)); });
-  }
+  auto map(F f) const;
 
   /// Applies `f(const T&) -> container of U` and flattens the results.
   template <class F>
-  auto flat_map(F f) const {
-    static_assert(std::is_invocable_v<F, const T&>,
-                  "flat_map expects f(const T&) -> a container of U "
-                  "(std::vector<U>, std::optional<U> is not accepted)");
-    using container = std::invoke_result_t<F, const T&>;
-    using out = detail::element_t<container>;
-    return narrow<out>([f](const T& x, auto& sink) {
-      for (const auto& y : f(x))
-        sink(y);
-    });
-  }
+  auto flat_map(F f) const;
 
   /// Keeps the elements for which `f(const T&) -> bool` holds.
   template <class F>
-  rdd<T> filter(F f) const {
-    static_assert(std::is_invocable_r_v<bool, F, const T&>,
-                  "filter expects f(const T&) -> bool");
-    return narrow<T>([f](const T& x, auto& sink) {
-      if (f(x))
-        sink(x);
-    });
-  }
+  rdd<T> filter(F f) const;
 
   /// Applies `f(const std::vector<T>&) -> container of U` to every partition.
   template <class F>
-  auto map_partitions(F f) const {
-    static_assert(std::is_invocable_v<F, const std::vector<T>&>,
-                  "map_partitions expects f(const std::vector<T>&) -> a "
-                  "container of U");
-    using out = detail::element_t<std::invoke_result_t<F, const std::vector<T>&>>;
-    using node = detail::partition_node<T, out, F>;
-    return derived<out>(std::make_shared<node>(node_, std::move(f)));
-  }
+  auto map_partitions(F f) const;
 
   /// Turns every partition into one element holding its records.
-  rdd<std::vector<T>> glom() const {
-    return map_partitions(
-      [](const std::vector<T>& xs) { return std::vector<std::vector<T>>{xs}; });
-  }
+  rdd<std::vector<T>> glom() const;
 
   /// The partitions of this RDD followed by those of `other` (Spark's union).
-  rdd<T> union_with(const rdd<T>& other) const {
-    using node = detail::union_node<T>;
-    return rdd<T>{std::make_shared<node>(
-                    std::vector<detail::rdd_node_ptr<T>>{node_, other.node_}),
-                  context_ ? context_ : other.context_};
-  }
+  rdd<T> union_with(const rdd<T>& other) const;
 
   /// Spreads the elements evenly over `num_partitions` partitions (shuffle).
-  rdd<T> repartition(size_t num_partitions) const {
-    check_partitions(num_partitions);
-    using node = detail::repartition_node<T>;
-    return derived<T>(std::make_shared<node>(node_, num_partitions));
-  }
+  rdd<T> repartition(size_t num_partitions) const;
 
   /// Counts the occurrences of each distinct element.
-  rdd<std::pair<T, int64_t>> count_by_value(size_t num_partitions = 0) const {
-    return map([](const T& x) { return std::pair<T, int64_t>{x, 1}; })
-      .reduce_by_key([](int64_t a, int64_t b) { return a + b; },
-                     num_partitions);
-  }
+  rdd<std::pair<T, int64_t>> count_by_value(size_t num_partitions = 0) const;
 
   /// Each distinct element once (a shuffle, as Spark's `distinct`).
-  rdd<T> distinct(size_t num_partitions = 0) const {
-    return map([](const T& x) { return std::pair<T, bool>{x, true}; })
-      .reduce_by_key([](bool a, bool) { return a; }, num_partitions)
-      .map([](const std::pair<T, bool>& x) { return x.first; });
-  }
+  rdd<T> distinct(size_t num_partitions = 0) const;
 
   /// Sorts the elements by `f(const T&) -> key` (a key with `<`), in
   /// `num_partitions` ranges of keys (0: as many as this RDD has): Spark's
   /// `sortBy`. Partition `i`'s keys all come before partition `i + 1`'s;
   /// equal keys keep their order.
   template <class F>
-  rdd<T> sort_by(F f, bool ascending = true, size_t num_partitions = 0) const {
-    static_assert(std::is_invocable_v<F, const T&>,
-                  "sort_by expects f(const T&) -> a key with operator<");
-    using k = std::decay_t<std::invoke_result_t<F, const T&>>;
-    return map([f](const T& x) { return std::pair<k, T>{f(x), x}; })
-      .sort_by_key(ascending, num_partitions)
-      .map([](const std::pair<k, T>& x) { return x.second; });
-  }
+  rdd<T> sort_by(F f, bool ascending = true, size_t num_partitions = 0) const;
 
   // -- by-key transformations (pair_rdd_functions.hpp, T = std::pair<K, V>) --
 
@@ -311,7 +254,7 @@ public:
   rdd<T> repartition_and_sort_within_partitions(size_t num_partitions = 0,
                                                 bool ascending = true) const;
 
-  // -- more transformations (defined in rdd_transformations.hpp) --------------
+  // -- more transformations (also in rdd_transformations.hpp) ---------------
 
   /// Applies `f(size_t index, const std::vector<T>&) -> container of U` to
   /// every partition, with the partition's index (Spark's
@@ -595,20 +538,12 @@ private:
                   "both RDDs of a join or cogroup must have the same key type");
   }
 
+  // `combine_by_key` into `C` in place, in `num_partitions` partitions (0:
+  // as many as this RDD has). Defined in pair_rdd_functions.hpp.
   template <class C, class Create, class MergeValue, class MergeCombiners>
   auto combine_in_place(Create create, MergeValue merge_value,
                         MergeCombiners merge_combiners,
-                        size_t num_partitions) const {
-    using k = detail::key_t<T>;
-    using v = detail::value_t<T>;
-    using node = detail::combine_node<k, v, C, Create, MergeValue,
-                                      MergeCombiners>;
-    auto n = num_partitions != 0 ? num_partitions
-                                 : std::max(partitions(), size_t{1});
-    return derived<std::pair<k, C>>(std::make_shared<node>(
-      node_, n, std::move(create), std::move(merge_value),
-      std::move(merge_combiners)));
-  }
+                        size_t num_partitions) const;
 
   // An RDD of `node` in this RDD's context.
   template <class U>
@@ -617,23 +552,12 @@ private:
   }
 
   // The ids of this RDD's partitions, 0 to n - 1.
-  std::vector<uint32_t> all_partitions() const {
-    std::vector<uint32_t> result(node_->num_partitions());
-    for (uint32_t i = 0; i < result.size(); ++i)
-      result[i] = i;
-    return result;
-  }
+  std::vector<uint32_t> all_partitions() const;
 
   // `f(node, i)` for every partition `i` of this RDD: a result stage.
+  // Defined in rdd_actions.hpp, as `all_partitions` and the helpers below.
   template <class R, class F>
-  std::vector<R> run_all(F f) const {
-    auto& runner = this->runner();
-    if (auto parts = computed_elsewhere(runner, all_partitions()))
-      return run_on<R>(detail::collection_node<T>{std::move(*parts)}, f,
-                       runner);
-    node_->prepare(runner);
-    return run_on<R>(*node_, f, runner);
-  }
+  std::vector<R> run_all(F f) const;
 
   // Partitions `partitions` of this RDD as the worker nodes that keep their
   // input computed them (`task_runner::run_result_stage`), in order, which
@@ -648,41 +572,14 @@ private:
   // counts here. Defined in rdd_actions.hpp.
   std::optional<std::vector<int64_t>> counted_elsewhere() const;
 
+  // `f(node, i)` for every partition `i` of `node`, on `runner`.
   template <class R, class F>
   static std::vector<R> run_on(const detail::rdd_node<T>& node, F& f,
-                               task_runner& runner) {
-    std::vector<R> results(node.num_partitions());
-    runner.run(results.size(), [&](size_t i) { results[i] = f(node, i); });
-    return results;
-  }
+                               task_runner& runner);
 
   detail::rdd_node_ptr<T> node_;
   rdd_context_ptr context_;
 };
-
-template <class T>
-void rdd<T>::check_partitions(size_t n) {
-  if (n == 0)
-    throw std::invalid_argument("the number of partitions must be positive");
-}
-
-template <class T>
-rdd<T> parallelize(std::vector<T> data, size_t num_partitions) {
-  if (num_partitions == 0)
-    throw std::invalid_argument("parallelize: the number of partitions must "
-                                "be positive");
-  using part = std::shared_ptr<const std::vector<T>>;
-  std::vector<part> parts;
-  parts.reserve(num_partitions);
-  auto size = data.size();
-  for (size_t i = 0; i < num_partitions; ++i) {
-    auto first = data.begin() + static_cast<std::ptrdiff_t>(i * size / num_partitions);
-    auto last = data.begin() + static_cast<std::ptrdiff_t>((i + 1) * size / num_partitions);
-    parts.push_back(std::make_shared<const std::vector<T>>(
-      std::make_move_iterator(first), std::make_move_iterator(last)));
-  }
-  return rdd<T>{std::make_shared<detail::collection_node<T>>(std::move(parts))};
-}
 
 } // namespace caf_stream
 

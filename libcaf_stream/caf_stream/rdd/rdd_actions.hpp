@@ -25,6 +25,33 @@ namespace caf_stream {
 // -- result stages on the worker nodes --------------------------------------
 
 template <class T>
+std::vector<uint32_t> rdd<T>::all_partitions() const {
+  std::vector<uint32_t> result(node_->num_partitions());
+  for (uint32_t i = 0; i < result.size(); ++i)
+    result[i] = i;
+  return result;
+}
+
+template <class T>
+template <class R, class F>
+std::vector<R> rdd<T>::run_all(F f) const {
+  auto& runner = this->runner();
+  if (auto parts = computed_elsewhere(runner, all_partitions()))
+    return run_on<R>(detail::collection_node<T>{std::move(*parts)}, f, runner);
+  node_->prepare(runner);
+  return run_on<R>(*node_, f, runner);
+}
+
+template <class T>
+template <class R, class F>
+std::vector<R> rdd<T>::run_on(const detail::rdd_node<T>& node, F& f,
+                              task_runner& runner) {
+  std::vector<R> results(node.num_partitions());
+  runner.run(results.size(), [&](size_t i) { results[i] = f(node, i); });
+  return results;
+}
+
+template <class T>
 std::optional<std::vector<typename detail::collection_node<T>::partition>>
 rdd<T>::computed_elsewhere(task_runner& runner,
                            const std::vector<uint32_t>& partitions) const {

@@ -1,12 +1,14 @@
 #pragma once
 
 // Transformations of `rdd<T>` that rdd.hpp declares and includes this file
-// for at its end: Spark's set operations, sampling, coalescing, zipping,
-// indexing and piping, built on the narrow nodes, the shuffles and
-// `cogroup`.
+// for at its end: `parallelize`, the narrow transformations, and Spark's set
+// operations, sampling, coalescing, zipping, indexing and piping, built on
+// the narrow nodes, the shuffles and `cogroup`.
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +24,128 @@
 #include "caf_stream/text.hpp"
 
 namespace caf_stream {
+
+// -- creation ----------------------------------------------------------------
+
+template <class T>
+rdd<T> parallelize(std::vector<T> data, size_t num_partitions) {
+  if (num_partitions == 0)
+    throw std::invalid_argument("parallelize: the number of partitions must "
+                                "be positive");
+  using part = std::shared_ptr<const std::vector<T>>;
+  std::vector<part> parts;
+  parts.reserve(num_partitions);
+  auto size = data.size();
+  auto bound = [&](size_t i) {
+    return data.begin() + static_cast<std::ptrdiff_t>(i * size
+                                                      / num_partitions);
+  };
+  for (size_t i = 0; i < num_partitions; ++i)
+    parts.push_back(std::make_shared<const std::vector<T>>(
+      std::make_move_iterator(bound(i)),
+      std::make_move_iterator(bound(i + 1))));
+  return rdd<T>{std::make_shared<detail::collection_node<T>>(std::move(parts))};
+}
+
+template <class T>
+void rdd<T>::check_partitions(size_t n) {
+  if (n == 0)
+    throw std::invalid_argument("the number of partitions must be positive");
+}
+
+// -- narrow transformations --------------------------------------------------
+
+template <class T>
+template <class F>
+auto rdd<T>::map(F f) const {
+  static_assert(std::is_invocable_v<F, const T&>,
+                "map expects f(const T&) -> U");
+  using out = std::decay_t<std::invoke_result_t<F, const T&>>;
+  return narrow<out>([f](const T& x, auto& sink) { sink(f(x)); });
+}
+
+template <class T>
+template <class F>
+auto rdd<T>::flat_map(F f) const {
+  static_assert(std::is_invocable_v<F, const T&>,
+                "flat_map expects f(const T&) -> a container of U "
+                "(std::vector<U>, std::optional<U> is not accepted)");
+  using container = std::invoke_result_t<F, const T&>;
+  using out = detail::element_t<container>;
+  return narrow<out>([f](const T& x, auto& sink) {
+    for (const auto& y : f(x))
+      sink(y);
+  });
+}
+
+template <class T>
+template <class F>
+rdd<T> rdd<T>::filter(F f) const {
+  static_assert(std::is_invocable_r_v<bool, F, const T&>,
+                "filter expects f(const T&) -> bool");
+  return narrow<T>([f](const T& x, auto& sink) {
+    if (f(x))
+      sink(x);
+  });
+}
+
+template <class T>
+template <class F>
+auto rdd<T>::map_partitions(F f) const {
+  static_assert(std::is_invocable_v<F, const std::vector<T>&>,
+                "map_partitions expects f(const std::vector<T>&) -> a "
+                "container of U");
+  using out = detail::element_t<
+    std::invoke_result_t<F, const std::vector<T>&>>;
+  using node = detail::partition_node<T, out, F>;
+  return derived<out>(std::make_shared<node>(node_, std::move(f)));
+}
+
+template <class T>
+rdd<std::vector<T>> rdd<T>::glom() const {
+  return map_partitions(
+    [](const std::vector<T>& xs) { return std::vector<std::vector<T>>{xs}; });
+}
+
+template <class T>
+rdd<T> rdd<T>::union_with(const rdd<T>& other) const {
+  using node = detail::union_node<T>;
+  return rdd<T>{std::make_shared<node>(
+                  std::vector<detail::rdd_node_ptr<T>>{node_, other.node_}),
+                context_ ? context_ : other.context_};
+}
+
+template <class T>
+rdd<T> rdd<T>::repartition(size_t num_partitions) const {
+  check_partitions(num_partitions);
+  using node = detail::repartition_node<T>;
+  return derived<T>(std::make_shared<node>(node_, num_partitions));
+}
+
+template <class T>
+rdd<std::pair<T, int64_t>> rdd<T>::count_by_value(size_t num_partitions) const {
+  return map([](const T& x) { return std::pair<T, int64_t>{x, 1}; })
+    .reduce_by_key([](int64_t a, int64_t b) { return a + b; },
+                   num_partitions);
+}
+
+template <class T>
+rdd<T> rdd<T>::distinct(size_t num_partitions) const {
+  return map([](const T& x) { return std::pair<T, bool>{x, true}; })
+    .reduce_by_key([](bool a, bool) { return a; }, num_partitions)
+    .map([](const std::pair<T, bool>& x) { return x.first; });
+}
+
+template <class T>
+template <class F>
+rdd<T> rdd<T>::sort_by(F f, bool ascending, size_t num_partitions) const {
+  static_assert(std::is_invocable_v<F, const T&>,
+                "sort_by expects f(const T&) -> a key with operator<");
+  using k = std::decay_t<std::invoke_result_t<F, const T&>>;
+  return map([f](const T& x) { return std::pair<k, T>{f(x), x}; })
+    .sort_by_key(ascending, num_partitions)
+    .map([](const std::pair<k, T>& x) { return x.second; });
+}
 
 // -- element transformations -------------------------------------------------
 
