@@ -112,28 +112,23 @@ std::string format_print_block(int64_t batch_ms,
 std::string batch_file_name(const std::string& prefix,
                             const std::string& suffix, int64_t batch_ms);
 
-/// Writes partition `index` as `<dir>/part-NNNNN`, one line per element.
-void write_part_file(const std::string& dir, size_t index,
-                     const std::vector<std::string>& lines);
-
-/// Writes partition `index` as `<dir>/part-NNNNN` holding `bytes`.
-void write_part_bytes(const std::string& dir, size_t index,
-                      const std::string& bytes);
-
 /// The contents of the `part-NNNNN` files of `dir`, in partition order;
 /// throws `stream_error` (prefixed with `what`) if `dir` is not a directory
 /// or a file cannot be read.
 std::vector<std::pair<std::string, std::string>>
 read_part_files(const std::string& dir, const char* what);
 
-/// A batch's output directory while it is written: a temporary sibling
-/// (`.<name>.tmp`) that `commit` moves into place with `_SUCCESS`,
-/// replacing what a previous run of the same batch left. Until then it is
-/// listed among the temporary outputs (`remove_temporary_outputs`); one
-/// that is not committed (a task failed) is removed.
+/// An output directory while it is written (a batch's, or an RDD's): a
+/// temporary sibling (`.<name>.tmp`) that `commit` moves into place with
+/// `_SUCCESS`, replacing what a previous run of the same batch left, or,
+/// without `replace`, refused at once if the directory exists (Spark's
+/// rule for `saveAsTextFile`). Until then it is listed among the
+/// temporary outputs (`remove_temporary_outputs`); one that is not
+/// committed (a task failed) is removed. Its errors are `stream_error`s
+/// that name the operation `what` ("save_as_text_files").
 class output_dir {
 public:
-  explicit output_dir(std::string final_dir);
+  output_dir(std::string final_dir, std::string what, bool replace = true);
 
   ~output_dir();
 
@@ -146,11 +141,19 @@ public:
     return tmp_;
   }
 
+  /// Writes partition `index` as `part-NNNNN`, one line per element.
+  void write_lines(size_t index, const std::vector<std::string>& lines) const;
+
+  /// Writes partition `index` as `part-NNNNN` holding `bytes`.
+  void write_bytes(size_t index, const std::string& bytes) const;
+
   void commit();
 
 private:
   std::string final_;
   std::string tmp_;
+  std::string what_;
+  bool replace_;
   bool committed_ = false;
 };
 

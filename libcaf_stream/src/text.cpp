@@ -47,54 +47,6 @@ std::set<std::string> temporary_outputs;
 
 } // namespace
 
-output_dir::output_dir(std::string final_dir) : final_(std::move(final_dir)) {
-  fs::path final_path{final_};
-  tmp_ = (final_path.parent_path()
-          / ("." + final_path.filename().string() + ".tmp"))
-           .string();
-  {
-    std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
-    temporary_outputs.insert(tmp_);
-  }
-  std::error_code ec;
-  fs::remove_all(tmp_, ec);
-  fs::create_directories(tmp_, ec);
-  if (ec) {
-    std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
-    temporary_outputs.erase(tmp_);
-    throw stream_error(errc::job_failure, "save_as_text_files: cannot create '"
-                                            + tmp_ + "': " + ec.message());
-  }
-}
-
-output_dir::~output_dir() {
-  std::error_code ec;
-  if (!committed_)
-    fs::remove_all(tmp_, ec);
-  std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
-  temporary_outputs.erase(tmp_);
-}
-
-void output_dir::commit() {
-  std::ofstream{(fs::path{tmp_} / "_SUCCESS").string()};
-  std::error_code ec;
-  fs::remove_all(final_, ec);
-  fs::rename(tmp_, final_, ec);
-  if (ec)
-    throw stream_error(errc::job_failure, "save_as_text_files: cannot move '"
-                                            + tmp_ + "' to '" + final_
-                                            + "': " + ec.message());
-  committed_ = true;
-}
-
-void remove_temporary_outputs() noexcept {
-  std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
-  for (const auto& x : temporary_outputs) {
-    std::error_code ec;
-    fs::remove_all(x, ec);
-  }
-}
-
 namespace {
 
 // Spark's part file names: part-00000, part-00001, ...
@@ -107,9 +59,41 @@ std::string part_path(const std::string& dir, size_t index) {
 
 } // namespace
 
-void write_part_file(const std::string& dir, size_t index,
-                     const std::vector<std::string>& lines) {
-  auto path = part_path(dir, index);
+output_dir::output_dir(std::string final_dir, std::string what, bool replace)
+  : final_(std::move(final_dir)), what_(std::move(what)), replace_(replace) {
+  std::error_code ec;
+  if (!replace && fs::exists(final_, ec))
+    throw stream_error(errc::job_failure, what_ + ": the output directory '"
+                                            + final_ + "' already exists");
+  fs::path final_path{final_};
+  tmp_ = (final_path.parent_path()
+          / ("." + final_path.filename().string() + ".tmp"))
+           .string();
+  {
+    std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
+    temporary_outputs.insert(tmp_);
+  }
+  fs::remove_all(tmp_, ec);
+  fs::create_directories(tmp_, ec);
+  if (ec) {
+    std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
+    temporary_outputs.erase(tmp_);
+    throw stream_error(errc::job_failure, what_ + ": cannot create '" + tmp_
+                                            + "': " + ec.message());
+  }
+}
+
+output_dir::~output_dir() {
+  std::error_code ec;
+  if (!committed_)
+    fs::remove_all(tmp_, ec);
+  std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
+  temporary_outputs.erase(tmp_);
+}
+
+void output_dir::write_lines(size_t index,
+                             const std::vector<std::string>& lines) const {
+  auto path = part_path(tmp_, index);
   std::ofstream out{path, std::ios::binary | std::ios::trunc};
   for (const auto& line : lines) {
     out.write(line.data(), static_cast<std::streamsize>(line.size()));
@@ -118,18 +102,38 @@ void write_part_file(const std::string& dir, size_t index,
   out.flush();
   if (!out)
     throw stream_error(errc::job_failure,
-                       "save_as_text_files: cannot write '" + path + "'");
+                       what_ + ": cannot write '" + path + "'");
 }
 
-void write_part_bytes(const std::string& dir, size_t index,
-                      const std::string& bytes) {
-  auto path = part_path(dir, index);
+void output_dir::write_bytes(size_t index, const std::string& bytes) const {
+  auto path = part_path(tmp_, index);
   std::ofstream out{path, std::ios::binary | std::ios::trunc};
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   out.flush();
   if (!out)
     throw stream_error(errc::job_failure,
-                       "save_as_object_files: cannot write '" + path + "'");
+                       what_ + ": cannot write '" + path + "'");
+}
+
+void output_dir::commit() {
+  std::ofstream{(fs::path{tmp_} / "_SUCCESS").string()};
+  std::error_code ec;
+  if (replace_)
+    fs::remove_all(final_, ec);
+  fs::rename(tmp_, final_, ec);
+  if (ec)
+    throw stream_error(errc::job_failure, what_ + ": cannot move '" + tmp_
+                                            + "' to '" + final_
+                                            + "': " + ec.message());
+  committed_ = true;
+}
+
+void remove_temporary_outputs() noexcept {
+  std::lock_guard<std::mutex> guard{temporary_outputs_mtx};
+  for (const auto& x : temporary_outputs) {
+    std::error_code ec;
+    fs::remove_all(x, ec);
+  }
 }
 
 std::vector<std::pair<std::string, std::string>>

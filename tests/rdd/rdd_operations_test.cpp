@@ -1,11 +1,14 @@
 // Spark's RDD operations beyond the core ones: actions on elements, pairs
-// and numbers, pair and set transformations, partitions and sampling.
+// and numbers, pair and set transformations, partitions and sampling, and
+// the files an RDD saves.
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -13,8 +16,10 @@
 #include <utility>
 #include <vector>
 
+#include "caf_stream/dstream/output.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/rdd/rdd.hpp"
+#include "caf_stream/testing/fixtures.hpp"
 
 using namespace caf_stream;
 
@@ -436,4 +441,70 @@ TEST_CASE("rdd count_approx_distinct", "[rdd][operations]") {
                     "count_approx_distinct: relative_sd must be greater than "
                     "0.000017, not 0.000010");
   CHECK_THROWS_AS(x.count_approx_distinct(0), std::invalid_argument);
+}
+
+TEST_CASE("rdd count_by_value", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 2, 4));
+  auto x = parallelize(std::vector<std::string>{"a", "b", "a", "c", "a", "b"},
+                       n);
+  auto counts = x.count_by_value();
+  CHECK(std::map<std::string, int64_t>(counts.begin(), counts.end())
+        == std::map<std::string, int64_t>{{"a", 3}, {"b", 2}, {"c", 1}});
+  CHECK(parallelize(std::vector<int>{}, n).count_by_value().empty());
+}
+
+TEST_CASE("rdd save_as_text_file and save_as_object_file write a directory "
+          "once",
+          "[rdd][operations][output]") {
+  namespace fs = std::filesystem;
+  testing::temporary_directory out;
+  auto lines_of = [](const fs::path& file) {
+    std::ifstream in{file};
+    std::vector<std::string> result;
+    for (std::string line; std::getline(in, line);)
+      result.push_back(line);
+    return result;
+  };
+  SECTION("text: an element per line, a file per partition") {
+    auto dir = fs::path{out.path()} / "counts";
+    parallelize(pairs{{"a", 1}, {"b", 2}, {"c", 3}}, 2)
+      .save_as_text_file(dir.string());
+    CHECK(lines_of(dir / "part-00000") == std::vector<std::string>{"(a,1)"});
+    CHECK(lines_of(dir / "part-00001")
+          == std::vector<std::string>{"(b,2)", "(c,3)"});
+    CHECK(fs::exists(dir / "_SUCCESS"));
+    // Spark overwrites no output directory: the second call changes
+    // nothing.
+    CHECK_THROWS_WITH(parallelize(one_to(3), 1).save_as_text_file(
+                        dir.string()),
+                      "save_as_text_file: the output directory '"
+                        + dir.string() + "' already exists");
+    CHECK(lines_of(dir / "part-00000") == std::vector<std::string>{"(a,1)"});
+    CHECK_FALSE(fs::exists(dir / "part-00002"));
+  }
+  SECTION("objects: read back partition by partition") {
+    auto dir = fs::path{out.path()} / "pairs";
+    parallelize(pairs{{"a", 1}, {"b", 2}, {"c", 3}}, 2)
+      .save_as_object_file(dir.string());
+    CHECK(fs::exists(dir / "_SUCCESS"));
+    auto back = detail::read_object_file<std::pair<std::string, int>>(
+      dir.string());
+    CHECK(back.glom().collect()
+          == std::vector<pairs>{{{"a", 1}}, {{"b", 2}, {"c", 3}}});
+    CHECK_THROWS_WITH(parallelize(one_to(3), 1).save_as_object_file(
+                        dir.string()),
+                      Catch::Contains("save_as_object_file: the output "
+                                      "directory"));
+  }
+  SECTION("a task that fails leaves no directory") {
+    auto dir = fs::path{out.path()} / "failed";
+    auto x = parallelize(one_to(4), 2).map([](int i) {
+      if (i == 4)
+        throw std::runtime_error("no 4");
+      return i;
+    });
+    CHECK_THROWS_WITH(x.save_as_text_file(dir.string()), "no 4");
+    CHECK_FALSE(fs::exists(dir));
+    CHECK(fs::is_empty(out.path()));
+  }
 }

@@ -180,7 +180,7 @@ TEST_CASE("rdd sort_by orders by a key function", "[rdd]") {
           .empty());
 }
 
-TEST_CASE("rdd cache computes its lineage once", "[rdd]") {
+TEST_CASE("rdd cache computes its lineage once, until unpersist", "[rdd]") {
   auto n = GENERATE(1, 3);
   auto calls = std::make_shared<std::atomic<int>>(0);
   auto x = parallelize(std::vector<int>{1, 2, 3, 4, 5, 6}, static_cast<size_t>(n))
@@ -216,6 +216,16 @@ TEST_CASE("rdd cache computes its lineage once", "[rdd]") {
   CHECK(kept.count() == 2);
   // The map side once (6), the reduce side's two records once.
   CHECK(*calls == 8);
+  // Unpersisted, the next action computes the reduce side again from the
+  // shuffle's map output, which stays (as Spark's shuffle files), and
+  // keeps it again; an RDD that was never cached stays as it is.
+  *calls = 0;
+  CHECK(kept.unpersist().node() == kept.node());
+  CHECK(kept.count() == 2);
+  CHECK(*calls == 2);
+  CHECK(kept.count() == 2);
+  CHECK(*calls == 2);
+  CHECK(plain.unpersist().count() == 6);
 }
 
 TEST_CASE("a partition's bytes are its records, held or computed",

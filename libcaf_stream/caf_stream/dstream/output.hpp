@@ -31,33 +31,16 @@ void print_batch(const rdd<T>& x, time t, size_t num) {
   std::cout << format_print_block(t.milliseconds(), first, num) << std::flush;
 }
 
-/// One batch of a file output: the directory `prefix-<batch ms>[.suffix]`
-/// appears whole, with a file `part-NNNNN` per partition that
-/// `write(dir, index, records)` writes.
-template <class T, class Write>
-void save_batch_as_files(const rdd<T>& x, time t, const std::string& prefix,
-                         const std::string& suffix, Write write) {
-  output_dir out{batch_file_name(prefix, suffix, t.milliseconds())};
-  x.foreach_partition([&](size_t index, const std::vector<T>& part) {
-    write(out.path(), index, part);
-  });
-  out.commit();
-}
-
-/// `save_as_text_files` for one batch: one element per line.
+/// `save_as_text_files` for one batch: the directory
+/// `prefix-<batch ms>[.suffix]` appears whole, with a file `part-NNNNN`
+/// per partition holding an element per line.
 template <class T>
 void save_batch_as_text_files(const rdd<T>& x, time t,
                               const std::string& prefix,
                               const std::string& suffix) {
-  save_batch_as_files(x, t, prefix, suffix,
-                      [](const std::string& dir, size_t index,
-                         const std::vector<T>& part) {
-                        std::vector<std::string> lines;
-                        lines.reserve(part.size());
-                        for (const auto& y : part)
-                          lines.push_back(to_text(y));
-                        write_part_file(dir, index, lines);
-                      });
+  output_dir out{batch_file_name(prefix, suffix, t.milliseconds()),
+                 "save_as_text_files"};
+  save_text(x, out);
 }
 
 /// `save_as_object_files` for one batch: each partition's records in
@@ -66,11 +49,9 @@ template <class T>
 void save_batch_as_object_files(const rdd<T>& x, time t,
                                 const std::string& prefix,
                                 const std::string& suffix) {
-  save_batch_as_files(x, t, prefix, suffix,
-                      [](const std::string& dir, size_t index,
-                         const std::vector<T>& part) {
-                        write_part_bytes(dir, index, to_bytes(part));
-                      });
+  output_dir out{batch_file_name(prefix, suffix, t.milliseconds()),
+                 "save_as_object_files"};
+  save_objects(x, out);
 }
 
 /// The records `save_as_object_files` wrote to `dir`, one partition per

@@ -99,23 +99,20 @@ public:
     return rdd_context::runner_of(context_.get());
   }
 
-  // -- persistence ------------------------------------------------------------
+  // -- persistence (defined in rdd_transformations.hpp) -----------------------
 
   /// An RDD with the same records that keeps each partition in memory once
   /// computed (Spark's `cache`): actions and RDDs built on the result
   /// compute this RDD's lineage once. Use the returned RDD; this one stays
   /// as it is.
-  rdd<T> cache() const {
-    if (dynamic_cast<const detail::cached_node<T>*>(node_.get()) != nullptr)
-      return *this;
-    return derived<T>(std::make_shared<detail::cached_node<T>>(node_));
-  }
+  rdd<T> cache() const;
 
-  /// Spark's `persist()`, which keeps partitions in memory: the same as
-  /// `cache`.
-  rdd<T> persist() const {
-    return cache();
-  }
+  /// Spark's `persist()`, which keeps partitions in memory: `cache`.
+  rdd<T> persist() const;
+
+  /// Spark's `unpersist`: this RDD, whose kept partitions (if `cache`
+  /// made it) are dropped; the next action computes them again.
+  rdd<T> unpersist() const;
 
   // -- narrow transformations (defined in rdd_transformations.hpp) ----------
 
@@ -143,9 +140,6 @@ public:
 
   /// Spreads the elements evenly over `num_partitions` partitions (shuffle).
   rdd<T> repartition(size_t num_partitions) const;
-
-  /// Counts the occurrences of each distinct element.
-  rdd<std::pair<T, int64_t>> count_by_value(size_t num_partitions = 0) const;
 
   /// Each distinct element once (a shuffle, as Spark's `distinct`).
   rdd<T> distinct(size_t num_partitions = 0) const;
@@ -387,6 +381,11 @@ public:
   template <class U = T>
   auto count_by_key() const;
 
+  /// The number of occurrences of each distinct element, as a map (Spark's
+  /// `countByValue`, an action on an RDD; `dstream::count_by_value` is a
+  /// stream of pairs).
+  auto count_by_value() const;
+
   /// The first `num` elements, scanning as few partitions as it can (one,
   /// then four times as many each round, as Spark's `take`).
   std::vector<T> take(size_t num) const;
@@ -415,6 +414,16 @@ public:
   /// Calls `f(const T&)` for each element, in its partition's task.
   template <class F>
   void foreach(F f) const;
+
+  /// Spark's `saveAsTextFile`: writes the directory `path`, a file
+  /// `part-NNNNN` per partition with an element per line in `print`'s text
+  /// form, and `_SUCCESS`; it appears whole. Throws `stream_error` if
+  /// `path` exists (Spark overwrites no output directory).
+  void save_as_text_file(const std::string& path) const;
+
+  /// Spark's `saveAsObjectFile`: `save_as_text_file` with each partition
+  /// in Boost.Serialization form (`streaming_context::object_file`).
+  void save_as_object_file(const std::string& path) const;
 
   /// The largest element by `less` (default `<`); throws `stream_error` on
   /// an empty RDD.

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -19,8 +20,36 @@
 
 #include "caf_stream/detail/hyper_log_log.hpp"
 #include "caf_stream/rdd/rdd.hpp"
+#include "caf_stream/text.hpp"
 
 namespace caf_stream {
+
+namespace detail {
+
+/// Writes each partition of `x` into `out` as `part-NNNNN`, an element per
+/// line in `print`'s text form, in the partition's task; then commits it.
+template <class T>
+void save_text(const rdd<T>& x, output_dir& out) {
+  x.foreach_partition([&out](size_t index, const std::vector<T>& part) {
+    std::vector<std::string> lines;
+    lines.reserve(part.size());
+    for (const auto& y : part)
+      lines.push_back(to_text(y));
+    out.write_lines(index, lines);
+  });
+  out.commit();
+}
+
+/// `save_text` with each partition in Boost.Serialization form.
+template <class T>
+void save_objects(const rdd<T>& x, output_dir& out) {
+  x.foreach_partition([&out](size_t index, const std::vector<T>& part) {
+    out.write_bytes(index, to_bytes(part));
+  });
+  out.commit();
+}
+
+} // namespace detail
 
 // -- result stages on the worker nodes --------------------------------------
 
@@ -234,17 +263,21 @@ std::vector<T> rdd<T>::top(size_t num, Less less) const {
 }
 
 template <class T>
+auto rdd<T>::count_by_value() const {
+  std::unordered_map<T, int64_t, hash<T>> result;
+  auto counts = map([](const T& x) { return std::pair<T, int64_t>{x, 1}; })
+                  .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
+                  .collect();
+  for (auto& [x, n] : counts)
+    result.emplace(std::move(x), n);
+  return result;
+}
+
+template <class T>
 template <class U>
 auto rdd<T>::count_by_key() const {
   require_pairs<U>();
-  using k = detail::key_t<U>;
-  std::unordered_map<k, int64_t, hash<k>> result;
-  auto counts = map([](const T& kv) { return std::pair<k, int64_t>{kv.first, 1}; })
-                  .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
-                  .collect();
-  for (auto& [key, n] : counts)
-    result.emplace(std::move(key), n);
-  return result;
+  return keys().count_by_value();
 }
 
 template <class T>
@@ -355,6 +388,21 @@ void rdd<T>::foreach(F f) const {
     n.compute(i, [&f](const T& x) { f(x); });
     return true;
   });
+}
+
+template <class T>
+void rdd<T>::save_as_text_file(const std::string& path) const {
+  detail::output_dir out{path, "save_as_text_file", false};
+  detail::save_text(*this, out);
+}
+
+template <class T>
+void rdd<T>::save_as_object_file(const std::string& path) const {
+  static_assert(detail::is_serializable<std::vector<T>>::value,
+                "save_as_object_file needs records with a "
+                "Boost.Serialization serialize");
+  detail::output_dir out{path, "save_as_object_file", false};
+  detail::save_objects(*this, out);
 }
 
 template <class T>

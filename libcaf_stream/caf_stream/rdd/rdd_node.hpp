@@ -535,6 +535,18 @@ public:
     }
   }
 
+  /// Drops every kept partition (Spark's `unpersist`): the next task that
+  /// reads one computes it again.
+  void drop() const {
+    for (auto& x : slots_) {
+      std::lock_guard<std::mutex> guard{x.mtx};
+      if (x.records) {
+        x.records = nullptr;
+        --kept_;
+      }
+    }
+  }
+
 private:
   struct slot {
     std::mutex mtx;

@@ -53,6 +53,27 @@ void rdd<T>::check_partitions(size_t n) {
     throw std::invalid_argument("the number of partitions must be positive");
 }
 
+// -- persistence -------------------------------------------------------------
+
+template <class T>
+rdd<T> rdd<T>::cache() const {
+  if (dynamic_cast<const detail::cached_node<T>*>(node_.get()) != nullptr)
+    return *this;
+  return derived<T>(std::make_shared<detail::cached_node<T>>(node_));
+}
+
+template <class T>
+rdd<T> rdd<T>::persist() const {
+  return cache();
+}
+
+template <class T>
+rdd<T> rdd<T>::unpersist() const {
+  if (auto kept = dynamic_cast<const detail::cached_node<T>*>(node_.get()))
+    kept->drop();
+  return *this;
+}
+
 // -- narrow transformations --------------------------------------------------
 
 template <class T>
@@ -120,13 +141,6 @@ rdd<T> rdd<T>::repartition(size_t num_partitions) const {
   check_partitions(num_partitions);
   using node = detail::repartition_node<T>;
   return derived<T>(std::make_shared<node>(node_, num_partitions));
-}
-
-template <class T>
-rdd<std::pair<T, int64_t>> rdd<T>::count_by_value(size_t num_partitions) const {
-  return map([](const T& x) { return std::pair<T, int64_t>{x, 1}; })
-    .reduce_by_key([](int64_t a, int64_t b) { return a + b; },
-                   num_partitions);
 }
 
 template <class T>
