@@ -508,3 +508,87 @@ TEST_CASE("rdd save_as_text_file and save_as_object_file write a directory "
     CHECK(fs::is_empty(out.path()));
   }
 }
+
+TEST_CASE("rdd get_num_partitions group_with filter_by_range and "
+          "reduce_by_key_locally",
+          "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 3));
+  auto x = parallelize(pairs{{"d", 4}, {"a", 1}, {"c", 3}, {"b", 2},
+                             {"e", 5}, {"c", 30}},
+                       n);
+  CHECK(x.get_num_partitions() == n);
+  auto y = parallelize(pairs{{"c", 7}, {"z", 9}}, 2);
+  CHECK(sorted(x.group_with(y).collect()) == sorted(x.cogroup(y).collect()));
+  // Keys from b to d, both included, in the records' order.
+  CHECK(x.filter_by_range("b", "d").collect()
+        == pairs{{"d", 4}, {"c", 3}, {"b", 2}, {"c", 30}});
+  CHECK(x.filter_by_range("f", "z").collect().empty());
+  auto sums = x.reduce_by_key_locally([](int a, int b) { return a + b; });
+  CHECK(std::map<std::string, int>(sums.begin(), sums.end())
+        == std::map<std::string, int>{
+          {"a", 1}, {"b", 2}, {"c", 33}, {"d", 4}, {"e", 5}});
+}
+
+TEST_CASE("rdd sample_by_key", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 4));
+  pairs xs;
+  for (int i = 0; i < 3000; ++i)
+    xs.emplace_back(i % 3 == 0 ? "none" : i % 3 == 1 ? "all" : "half", i);
+  auto x = parallelize(xs, n);
+  std::map<std::string, double> fractions{
+    {"none", 0.0}, {"all", 1.0}, {"half", 0.5}};
+  auto count_of = [](const pairs& ys, const std::string& key) {
+    return std::count_if(ys.begin(), ys.end(),
+                         [&](const auto& kv) { return kv.first == key; });
+  };
+  auto picked = x.sample_by_key(false, fractions, 7).collect();
+  CHECK(count_of(picked, "none") == 0);
+  CHECK(count_of(picked, "all") == 1000);
+  // Binomial(1000, 0.5): within five standard deviations (about 16).
+  CHECK(count_of(picked, "half") > 420);
+  CHECK(count_of(picked, "half") < 580);
+  // The same seed picks the same records, in their order.
+  CHECK(x.sample_by_key(false, fractions, 7).collect() == picked);
+  CHECK(std::is_sorted(picked.begin(), picked.end(),
+                       [](const auto& a, const auto& b) {
+                         return a.second < b.second;
+                       }));
+  // With replacement: each record a Poisson number of times.
+  auto twice = x.sample_by_key(true, {{"none", 0.0}, {"all", 2.0},
+                                      {"half", 0.0}},
+                               7)
+                 .collect();
+  CHECK(count_of(twice, "none") + count_of(twice, "half") == 0);
+  CHECK(count_of(twice, "all") > 1800);
+  CHECK(count_of(twice, "all") < 2200);
+  // Spark's rules: at the call for a fraction, in the action for a key
+  // without one.
+  CHECK_THROWS_WITH(x.sample_by_key(false, {{"all", 1.5}}),
+                    "sample_by_key: without replacement the fraction is a "
+                    "probability, at most 1, not 1.5");
+  CHECK_THROWS_WITH(x.sample_by_key(false, {{"all", 1.0}}).collect(),
+                    "sample_by_key: a key of the RDD has no fraction");
+}
+
+TEST_CASE("rdd count_approx_distinct_by_key", "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 4));
+  // Key 1: 5,000 distinct values, each twice; key 2: 3 distinct values.
+  std::vector<std::pair<int, int64_t>> xs;
+  for (int64_t k = 0; k < 2; ++k)
+    for (int64_t i = 0; i < 5000; ++i)
+      xs.emplace_back(1, i * 7919);
+  for (int64_t i = 0; i < 30; ++i)
+    xs.emplace_back(2, i % 3);
+  auto x = parallelize(xs, n);
+  auto rough = x.count_approx_distinct_by_key().collect_as_map();
+  REQUIRE(rough.size() == 2);
+  // Within three of its standard deviations (0.05).
+  CHECK(rough[1] > 5000 * 0.85);
+  CHECK(rough[1] < 5000 * 1.15);
+  CHECK(rough[2] == 3);
+  // Finer than 2^20 registers give: counted exactly.
+  auto exact = x.count_approx_distinct_by_key(0.0001).collect_as_map();
+  CHECK(std::map<int, int64_t>(exact.begin(), exact.end())
+        == std::map<int, int64_t>{{1, 5000}, {2, 3}});
+  CHECK_THROWS_AS(x.count_approx_distinct_by_key(0), std::invalid_argument);
+}

@@ -15,9 +15,11 @@ namespace caf_stream::detail {
 /// "tree_reduce" or "tree_aggregate").
 void check_tree_depth(const char* action, int depth);
 
-/// Throws `std::invalid_argument` unless `fraction` suits `sample`: not
-/// negative, and at most 1 without replacement.
-void check_sample_fraction(bool with_replacement, double fraction);
+/// Throws `std::invalid_argument`, naming the operation `what`, unless
+/// `fraction` suits `sample`: not negative, and at most 1 without
+/// replacement.
+void check_sample_fraction(bool with_replacement, double fraction,
+                           const char* what = "sample");
 
 /// The upper bounds in (0, 1] of `random_split`'s ranges of draws, the
 /// last one 1; throws `std::invalid_argument` for a negative weight or no

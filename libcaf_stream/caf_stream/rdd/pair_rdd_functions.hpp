@@ -3,20 +3,43 @@
 // The by-key transformations of `rdd<T>` for T = std::pair<K, V> (Spark's
 // PairRDDFunctions), which rdd.hpp declares and includes this file for at
 // its end: the aggregations by key, the partitioning and sorting by key,
-// the operations on values, `cogroup` and the joins built on it.
+// the operations on values, `cogroup` and the joins built on it, and
+// Spark's other by-key operations (sampling, ranges, distinct counts).
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "caf_stream/detail/hyper_log_log.hpp"
+#include "caf_stream/error.hpp"
 #include "caf_stream/rdd/rdd.hpp"
 
 namespace caf_stream {
 
 // -- aggregations, partitioning and values ------------------------------------
+
+template <class T>
+template <class U>
+constexpr void rdd<T>::require_pairs() {
+  static_assert(detail::is_pair_v<U>,
+                "by-key operations need an RDD of std::pair<K, V>");
+}
+
+template <class T>
+template <class Other>
+constexpr void rdd<T>::require_same_key() {
+  static_assert(detail::is_pair_v<typename Other::value_type>,
+                "the other RDD of a join or cogroup must hold "
+                "std::pair<K, W>");
+  static_assert(std::is_same_v<detail::key_t<typename Other::value_type>,
+                               detail::key_t<T>>,
+                "both RDDs of a join or cogroup must have the same key type");
+}
 
 template <class T>
 template <class C, class Create, class MergeValue, class MergeCombiners>
@@ -312,6 +335,83 @@ rdd<T>::repartition_and_sort_within_partitions(size_t num_partitions,
                        });
       return result;
     });
+}
+
+
+template <class T>
+template <class Other>
+auto rdd<T>::group_with(const Other& other) const {
+  return cogroup(other);
+}
+
+template <class T>
+template <class U>
+rdd<T> rdd<T>::filter_by_range(const detail::key_t<U>& lower,
+                               const detail::key_t<U>& upper) const {
+  require_pairs<U>();
+  return filter([lower, upper](const T& kv) {
+    return !(kv.first < lower) && !(upper < kv.first);
+  });
+}
+
+template <class T>
+template <class U>
+rdd<T>
+rdd<T>::sample_by_key(bool with_replacement,
+                      const std::map<detail::key_t<U>, double>& fractions,
+                      uint64_t seed) const {
+  require_pairs<U>();
+  for (const auto& [key, fraction] : fractions)
+    detail::check_sample_fraction(with_replacement, fraction,
+                                  "sample_by_key");
+  return map_partitions_with_index(
+    [with_replacement, fractions, seed](size_t index,
+                                        const std::vector<T>& xs) {
+      auto gen = detail::partition_generator(seed, index);
+      std::uniform_real_distribution<double> draw{0.0, 1.0};
+      std::vector<T> result;
+      for (const auto& kv : xs) {
+        auto i = fractions.find(kv.first);
+        if (i == fractions.end())
+          throw stream_error(errc::job_failure,
+                             "sample_by_key: a key of the RDD has no "
+                             "fraction");
+        if (!with_replacement) {
+          if (draw(gen) < i->second)
+            result.push_back(kv);
+          continue;
+        }
+        if (i->second == 0)
+          continue;
+        std::poisson_distribution<int> copies{i->second};
+        for (auto k = copies(gen); k > 0; --k)
+          result.push_back(kv);
+      }
+      return result;
+    });
+}
+
+template <class T>
+template <class U>
+auto rdd<T>::count_approx_distinct_by_key(double relative_sd) const {
+  require_pairs<U>();
+  using k = detail::key_t<U>;
+  using v = detail::value_t<U>;
+  using sketch = detail::hyper_log_log;
+  auto p = sketch::precision_for(relative_sd);
+  if (p > sketch::max_precision)
+    return distinct()
+      .map([](const T& kv) { return std::pair<k, int64_t>{kv.first, 1}; })
+      .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
+  return combine_in_place<sketch>(
+           [p](const v& x) {
+             sketch result{p};
+             result.add(hash<v>{}(x));
+             return result;
+           },
+           [](sketch& acc, const v& x) { acc.add(hash<v>{}(x)); },
+           [](sketch& acc, sketch&& x) { acc.merge(x); }, 0)
+    .map_values([](const sketch& x) { return x.estimate(); });
 }
 
 } // namespace caf_stream

@@ -77,6 +77,11 @@ public:
     return node_->num_partitions();
   }
 
+  /// Spark's `getNumPartitions`: `partitions()`.
+  size_t get_num_partitions() const {
+    return partitions();
+  }
+
   /// The lineage node (for operators built on top of the RDD API).
   const detail::rdd_node_ptr<T>& node() const noexcept {
     return node_;
@@ -248,6 +253,27 @@ public:
   rdd<T> repartition_and_sort_within_partitions(size_t num_partitions = 0,
                                                 bool ascending = true) const;
 
+  /// Spark's `groupWith`: `cogroup(other)`.
+  template <class Other>
+  auto group_with(const Other& other) const;
+
+  /// Spark's `filterByRange`: the records whose key is in [lower, upper].
+  template <class U = T>
+  rdd<T> filter_by_range(const detail::key_t<U>& lower,
+                         const detail::key_t<U>& upper) const;
+
+  /// Spark's `sampleByKey`: `sample` with the fraction of each record's key
+  /// in `fractions`; a key that has none fails the action.
+  template <class U = T>
+  rdd<T> sample_by_key(bool with_replacement,
+                       const std::map<detail::key_t<U>, double>& fractions,
+                       uint64_t seed = detail::random_seed()) const;
+
+  /// Spark's `countApproxDistinctByKey`: each key with the number of its
+  /// distinct values, counted as `count_approx_distinct` counts.
+  template <class U = T>
+  auto count_approx_distinct_by_key(double relative_sd = 0.05) const;
+
   // -- more transformations (also in rdd_transformations.hpp) ---------------
 
   /// Applies `f(size_t index, const std::vector<T>&) -> container of U` to
@@ -304,26 +330,23 @@ public:
   rdd<std::pair<T, int64_t>> zip_with_unique_id() const;
 
   /// Spark's `zipPartitions`: `f(const std::vector<T>&, const
-  /// std::vector<U>&) -> container of W` over the partitions of this RDD
-  /// and `other` with the same index. Throws `std::invalid_argument` unless
-  /// `other` has as many partitions.
+  /// std::vector<U>&) -> container of W` over the partitions with the same
+  /// index here and in `other`, which must have as many (else
+  /// `std::invalid_argument`).
   template <class U, class F>
   auto zip_partitions(const rdd<U>& other, F f) const;
 
-  /// Spark's `zip`: pairs the `k`th element of each partition with the
-  /// `k`th of `other`'s partition with the same index. `other` must have as
-  /// many partitions (else this throws `std::invalid_argument`) and as many
+  /// Spark's `zip`: the `k`th element of each partition with the `k`th of
+  /// `other`'s; as many partitions (else `std::invalid_argument`) and
   /// elements in each (else the action fails).
   template <class U>
   rdd<std::pair<T, U>> zip(const rdd<U>& other) const;
 
-  /// Spark's `pipe`: runs the program `command` names (split at
-  /// whitespace into the program, found on the PATH, and its arguments; no
-  /// shell) once per partition, with the variables `env` added to its
-  /// environment; writes the partition's elements to its standard input,
-  /// one per line in `print`'s text form, and makes the lines it writes to
-  /// its standard output that partition of the result. A program that
-  /// cannot start or exits with a status other than 0 fails the action.
+  /// Spark's `pipe`: runs `command` (split at whitespace, found on the
+  /// PATH, no shell; `env` added to its environment) once per partition,
+  /// with the elements on its standard input, a line each in `print`'s
+  /// form; its output lines are the partition. A program that cannot start
+  /// or exits with a status other than 0 fails the action.
   rdd<std::string> pipe(const std::string& command,
                         const std::map<std::string, std::string>& env
                         = {}) const;
@@ -394,16 +417,13 @@ public:
   bool is_empty() const;
 
   /// Spark's `toLocalIterator`: the elements, partition by partition, each
-  /// partition computed when the iteration reaches it (one job each), so
-  /// that one partition at a time is held here: `for (const auto& x :
-  /// r.to_local_iterator())`.
+  /// computed (one job) when the iteration reaches it, so that one
+  /// partition at a time is held here.
   local_elements<T> to_local_iterator() const;
 
-  /// Spark's `countApproxDistinct`: the number of distinct elements,
-  /// estimated with a HyperLogLog sketch per partition whose relative
-  /// standard deviation is about `relative_sd` (greater than 0.000017, as
-  /// Spark's); below what 2^20 registers give (about 0.001), counted
-  /// exactly (`distinct().count()`).
+  /// Spark's `countApproxDistinct`: the number of distinct elements, from
+  /// a HyperLogLog sketch per partition with a relative standard deviation
+  /// of about `relative_sd` (> 0.000017); exact below about 0.001.
   int64_t count_approx_distinct(double relative_sd = 0.05) const;
 
   /// Calls `f(index, records)` or `f(records)` once per partition, in the
@@ -454,6 +474,10 @@ public:
   template <class U = T>
   std::vector<detail::value_t<U>> lookup(const detail::key_t<U>& key) const;
 
+  /// Spark's `reduceByKeyLocally`: `reduce_by_key(f)`, as a map here.
+  template <class F>
+  auto reduce_by_key_locally(F f) const;
+
   /// Spark's `takeSample`: `num` elements picked at random (each at most
   /// once without replacement: all of them, shuffled, if there are no
   /// more), sampling the RDD as often as it takes.
@@ -502,10 +526,7 @@ public:
 
   /// Builds a narrow transformation from a step `step(x, sink)`.
   template <class Out, class Step>
-  rdd<Out> narrow(Step step) const {
-    using node = detail::narrow_node<T, Out, Step>;
-    return derived<Out>(std::make_shared<node>(node_, std::move(step)));
-  }
+  rdd<Out> narrow(Step step) const;
 
 private:
   friend class local_elements<T>;
@@ -526,26 +547,18 @@ private:
   // that keep their input where they can).
   std::vector<int64_t> partition_counts() const;
 
-  // The elements whose draw `u` in [0, 1) of each partition's generator,
-  // seeded from `seed` and the partition's index, falls in [lower, upper):
-  // the one sampler behind `sample` and `random_split`.
+  // The elements whose draw in [0, 1) (a generator per partition, seeded
+  // from `seed` and its index) is in [lower, upper) (`sample`, `split`).
   rdd<T> sampled_range(double lower, double upper, uint64_t seed) const;
 
+  // Refuse, at compile time, an RDD of other records than pairs, and a
+  // join's or cogroup's other side with another key type
+  // (pair_rdd_functions.hpp).
   template <class U>
-  static constexpr void require_pairs() {
-    static_assert(detail::is_pair_v<U>,
-                  "by-key operations need an RDD of std::pair<K, V>");
-  }
+  static constexpr void require_pairs();
 
   template <class Other>
-  static constexpr void require_same_key() {
-    static_assert(detail::is_pair_v<typename Other::value_type>,
-                  "the other RDD of a join or cogroup must hold "
-                  "std::pair<K, W>");
-    static_assert(std::is_same_v<detail::key_t<typename Other::value_type>,
-                                 detail::key_t<T>>,
-                  "both RDDs of a join or cogroup must have the same key type");
-  }
+  static constexpr void require_same_key();
 
   // `combine_by_key` into `C` in place, in `num_partitions` partitions (0:
   // as many as this RDD has). Defined in pair_rdd_functions.hpp.
@@ -564,14 +577,13 @@ private:
   std::vector<uint32_t> all_partitions() const;
 
   // `f(node, i)` for every partition `i` of this RDD: a result stage.
-  // Defined in rdd_actions.hpp, as `all_partitions` and the helpers below.
+  // Defined in rdd_actions.hpp, as the helpers around it.
   template <class R, class F>
   std::vector<R> run_all(F f) const;
 
-  // Partitions `partitions` of this RDD as the worker nodes that keep their
-  // input computed them (`task_runner::run_result_stage`), in order, which
-  // a cached RDD keeps (Spark keeps them where they were computed); none
-  // if the action computes them here. Defined in rdd_actions.hpp.
+  // Partitions `partitions` as the worker nodes that keep their input
+  // computed them (`task_runner::run_result_stage`), in order, which a
+  // cached RDD keeps; none if the action computes them here.
   std::optional<std::vector<typename detail::collection_node<T>::partition>>
   computed_elsewhere(task_runner& runner,
                      const std::vector<uint32_t>& partitions) const;

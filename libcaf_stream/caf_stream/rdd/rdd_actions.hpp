@@ -274,6 +274,33 @@ auto rdd<T>::count_by_value() const {
 }
 
 template <class T>
+template <class F>
+auto rdd<T>::reduce_by_key_locally(F f) const {
+  require_pairs<T>();
+  using k = detail::key_t<T>;
+  using v = detail::value_t<T>;
+  static_assert(std::is_invocable_r_v<v, F, const v&, const v&>,
+                "reduce_by_key_locally expects f(const V&, const V&) -> V");
+  using table = std::unordered_map<k, v, hash<k>>;
+  auto put = [f](table& acc, const k& key, const v& x) {
+    auto [i, added] = acc.try_emplace(key, x);
+    if (!added)
+      i->second = f(i->second, x);
+  };
+  return aggregate(
+    table{},
+    [put](table acc, const T& kv) {
+      put(acc, kv.first, kv.second);
+      return acc;
+    },
+    [put](table acc, table other) {
+      for (const auto& [key, x] : other)
+        put(acc, key, x);
+      return acc;
+    });
+}
+
+template <class T>
 template <class U>
 auto rdd<T>::count_by_key() const {
   require_pairs<U>();

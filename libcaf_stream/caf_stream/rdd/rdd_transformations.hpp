@@ -77,6 +77,13 @@ rdd<T> rdd<T>::unpersist() const {
 // -- narrow transformations --------------------------------------------------
 
 template <class T>
+template <class Out, class Step>
+rdd<Out> rdd<T>::narrow(Step step) const {
+  using node = detail::narrow_node<T, Out, Step>;
+  return derived<Out>(std::make_shared<node>(node_, std::move(step)));
+}
+
+template <class T>
 template <class F>
 auto rdd<T>::map(F f) const {
   static_assert(std::is_invocable_v<F, const T&>,

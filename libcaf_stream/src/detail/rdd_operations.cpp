@@ -31,14 +31,17 @@ void check_tree_depth(const char* action, int depth) {
                                 + std::to_string(depth));
 }
 
-void check_sample_fraction(bool with_replacement, double fraction) {
+void check_sample_fraction(bool with_replacement, double fraction,
+                           const char* what) {
   if (!(fraction >= 0) || std::isinf(fraction))
-    throw std::invalid_argument("sample: the fraction must be a nonnegative "
-                                "number, not "
+    throw std::invalid_argument(std::string{what}
+                                + ": the fraction must be a nonnegative "
+                                  "number, not "
                                 + number_text(fraction));
   if (!with_replacement && fraction > 1)
-    throw std::invalid_argument("sample: without replacement the fraction "
-                                "is a probability, at most 1, not "
+    throw std::invalid_argument(std::string{what}
+                                + ": without replacement the fraction is a "
+                                  "probability, at most 1, not "
                                 + number_text(fraction));
 }
 
