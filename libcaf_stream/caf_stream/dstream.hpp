@@ -170,10 +170,8 @@ public:
   /// Counts the occurrences of each distinct element in each batch.
   dstream<std::pair<T, int64_t>> count_by_value(size_t num_partitions = 0) const {
     auto n = partitions_or_default(num_partitions);
-    return per_batch([n](const rdd<T>& x) {
-      return x.map([](const T& y) { return std::pair<T, int64_t>{y, 1}; })
-        .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, n());
-    });
+    return per_batch(
+      [n](const rdd<T>& x) { return detail::value_counts(x, n()); });
   }
 
   /// Applies `f(const rdd<T>&) -> rdd<U>` or `f(const rdd<T>&, time) ->

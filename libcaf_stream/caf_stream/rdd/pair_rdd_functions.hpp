@@ -7,6 +7,7 @@
 // Spark's other by-key operations (sampling, ranges, distinct counts).
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +21,22 @@
 #include "caf_stream/rdd/rdd.hpp"
 
 namespace caf_stream {
+
+namespace detail {
+
+/// Each distinct element of `x` with its number of occurrences, in
+/// `num_partitions` partitions (0: as many as `x` has): what
+/// `rdd::count_by_value` collects and `dstream::count_by_value` makes of
+/// each batch.
+template <class T>
+rdd<std::pair<T, int64_t>> value_counts(const rdd<T>& x,
+                                        size_t num_partitions = 0) {
+  return x.map([](const T& y) { return std::pair<T, int64_t>{y, 1}; })
+    .reduce_by_key([](int64_t a, int64_t b) { return a + b; },
+                   num_partitions);
+}
+
+} // namespace detail
 
 // -- aggregations, partitioning and values ------------------------------------
 
@@ -337,7 +354,6 @@ rdd<T>::repartition_and_sort_within_partitions(size_t num_partitions,
     });
 }
 
-
 template <class T>
 template <class Other>
 auto rdd<T>::group_with(const Other& other) const {
@@ -395,14 +411,11 @@ template <class T>
 template <class U>
 auto rdd<T>::count_approx_distinct_by_key(double relative_sd) const {
   require_pairs<U>();
-  using k = detail::key_t<U>;
   using v = detail::value_t<U>;
   using sketch = detail::hyper_log_log;
   auto p = sketch::precision_for(relative_sd);
   if (p > sketch::max_precision)
-    return distinct()
-      .map([](const T& kv) { return std::pair<k, int64_t>{kv.first, 1}; })
-      .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
+    return detail::value_counts(distinct().keys());
   return combine_in_place<sketch>(
            [p](const v& x) {
              sketch result{p};

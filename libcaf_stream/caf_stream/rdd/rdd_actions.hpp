@@ -265,10 +265,7 @@ std::vector<T> rdd<T>::top(size_t num, Less less) const {
 template <class T>
 auto rdd<T>::count_by_value() const {
   std::unordered_map<T, int64_t, hash<T>> result;
-  auto counts = map([](const T& x) { return std::pair<T, int64_t>{x, 1}; })
-                  .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
-                  .collect();
-  for (auto& [x, n] : counts)
+  for (auto& [x, n] : detail::value_counts(*this).collect())
     result.emplace(std::move(x), n);
   return result;
 }
