@@ -115,11 +115,29 @@ job_set stage_inputs::for_node(const detail::rdd_node_base& shuffle,
   }
   // Each node's partitions are made for it alone (from the records, or
   // from the batch's bytes once a node took the inputs whole), so they
-  // move into its stage.
+  // move into its stage; those the RDD holds are written into the stage's
+  // message as it is sent, straight from the records.
   for (const auto& [index, x] : batch_.inputs) {
     auto& out = result.inputs[index];
     out.records = x.records;
-    out.partitions = x.to_bytes(&wanted);
+    auto encoded = wanted;
+    auto held_bytes = [&](size_t i) {
+      return x.data && x.write_held != nullptr
+               ? x.write_held(x.data.get(), i, nullptr)
+               : 0;
+    };
+    for (size_t i = 0; i < wanted.size(); ++i)
+      if (auto size = wanted[i] ? held_bytes(i) : 0; size > 0) {
+        out.written_on_send.resize(wanted.size());
+        out.written_on_send[i] = size;
+        encoded[i] = false;
+      }
+    if (!out.written_on_send.empty()) {
+      out.data = x.data;
+      out.encode = x.encode;
+      out.write_held = x.write_held;
+    }
+    out.partitions = x.to_bytes(&encoded);
   }
   return result;
 }
@@ -139,9 +157,12 @@ size_t stage_inputs::bytes_in(const job_set& x) {
   for (const auto& [id, blocks] : x.blocks)
     for (const auto& b : blocks)
       result += b.bytes.size();
-  for (const auto& [index, in] : x.inputs)
+  for (const auto& [index, in] : x.inputs) {
     for (const auto& part : in.partitions)
       result += part.size();
+    for (auto size : in.written_on_send)
+      result += size;
+  }
   return result;
 }
 

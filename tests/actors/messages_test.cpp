@@ -18,6 +18,8 @@
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/actors/messages.hpp"
 #include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/actors/through_bytes.hpp"
+#include "caf_stream/checkpoint/record_codec.hpp"
 #include "caf_stream/error.hpp"
 
 using namespace caf_stream;
@@ -53,6 +55,25 @@ T through_message(caf::actor_system& sys, const T& x) {
     FAIL(sys.render(err));
   REQUIRE(got.match_elements<T>());
   return got.get_as<T>(0);
+}
+
+// Partitions of lines that a generated input holds, whose writer can be
+// made to write fewer bytes than it counts.
+struct held_parts {
+  std::vector<std::vector<std::string>> parts;
+  size_t short_by = 0;
+};
+
+// `generated_input::write_held` of a `held_parts`.
+size_t write_held_parts(const void* p, size_t i, detail::byte_out* out) {
+  const auto& x = *static_cast<const held_parts*>(p);
+  auto bytes = detail::to_bytes(x.parts[i]);
+  if (out == nullptr)
+    return bytes.size();
+  bytes.resize(bytes.size() - x.short_by);
+  out->append(bytes.data(), bytes.size());
+  out->flush();
+  return bytes.size();
 }
 
 template <class T>
@@ -250,6 +271,39 @@ TEST_CASE("a batch crosses node boundaries as a job set with its blocks",
   CHECK(js.num_records == 2);
   CHECK(js.stream_records == std::map<int32_t, int64_t>{{3, 2}, {5, 0}});
   CHECK(js.submission_time == caf_stream::time{2990});
+}
+
+TEST_CASE("a generated input's partitions written as it is sent cross as "
+          "the bytes of their records",
+          "[actors][messages]") {
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  using lines = std::vector<std::string>;
+  auto held = std::make_shared<held_parts>();
+  held->parts = {{"a", "bc"}, {"x"}, {"d"}};
+  generated_input in;
+  in.records = 4;
+  in.data = held;
+  in.write_held = write_held_parts;
+  in.partitions = {"", "the bytes of partition 1", ""};
+  in.written_on_send = {write_held_parts(held.get(), 0, nullptr), 0,
+                        write_held_parts(held.get(), 2, nullptr)};
+  auto got = actors::through_bytes(sys, in);
+  CHECK(got.records == 4);
+  CHECK(got.data == nullptr);
+  CHECK(got.written_on_send.empty());
+  REQUIRE(got.partitions.size() == 3);
+  lines first;
+  detail::from_bytes(got.partitions[0], first);
+  CHECK(first == lines{"a", "bc"});
+  CHECK(got.partitions[1] == "the bytes of partition 1");
+  lines last;
+  detail::from_bytes(got.partitions[2], last);
+  CHECK(last == lines{"d"});
+  // Bytes other than those counted would cut the message: the send fails.
+  held->short_by = 1;
+  CHECK_THROWS_WITH(actors::through_bytes(sys, in),
+                    Catch::Contains("changed while it was sent"));
 }
 
 TEST_CASE("listener events cross node boundaries with the state sizes, "

@@ -2,9 +2,14 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "caf/actor_system.hpp"
+
 #include "caf_stream/actors/messages.hpp"
+#include "caf_stream/actors/stream_config.hpp"
+#include "caf_stream/actors/through_bytes.hpp"
 #include "caf_stream/checkpoint/serialization.hpp"
 #include "caf_stream/dstream/queue_input.hpp"
 #include "caf_stream/dstream/graph.hpp"
@@ -79,6 +84,19 @@ struct fixture {
   rdd<std::pair<std::string, int64_t>> shuffle
     = parallelize(std::vector<std::pair<std::string, int64_t>>{{"a", 1}}, 3)
         .reduce_by_key([](int64_t x, int64_t y) { return x + y; }, 2);
+
+  // Sets the batch whose generated input 7 is a queue stream's RDD `x`.
+  void set_queue_batch(rdd<std::string> x) {
+    auto queue = std::make_shared<rdd_queue<std::string>>();
+    queue->push(std::move(x));
+    source = std::make_unique<detail::queue_input_node<std::string>>(
+      graph, duration{1000}, queue, true, std::nullopt);
+    auto next = batch();
+    next.inputs[7] = source->generate(caf_stream::time{1000});
+    inputs.set_batch(next);
+  }
+
+  std::unique_ptr<detail::queue_input_node<std::string>> source;
 };
 
 } // namespace
@@ -163,33 +181,54 @@ TEST_CASE_METHOD(fixture,
                  "a generated input's partitions are made from its records "
                  "for each node, the partitions its tasks read only",
                  "[actors][nodes][tasks]") {
-  auto queue = std::make_shared<rdd_queue<std::string>>();
-  queue->push(parallelize(lines{"a", "b", "c"}, 3));
-  detail::queue_input_node<std::string> source{graph, duration{1000}, queue,
-                                               true, std::nullopt};
-  auto next = batch();
-  next.inputs[7] = source.generate(caf_stream::time{1000});
-  inputs.set_batch(next);
+  stream_config cfg;
+  caf::actor_system sys{cfg};
+  set_queue_batch(parallelize(lines{"a", "b", "c"}, 3));
   auto x = inputs.for_node(*shuffle.node(), {0, 2}, true, "n1");
-  auto& mine = x.inputs.at(7).partitions;
+  // The RDD holds its partitions' records: they are written into the
+  // stage's message as it is sent, not made into bytes before.
+  auto& in = x.inputs.at(7);
+  CHECK(in.partitions == lines{"", "", ""});
+  auto mine = actors::through_bytes(sys, in).partitions;
   REQUIRE(mine.size() == 3);
   CHECK(records_of(mine[0]) == lines{"a"});
   CHECK(mine[1].empty());
   CHECK(records_of(mine[2]) == lines{"c"});
+  CHECK(in.written_on_send
+        == std::vector<size_t>{mine[0].size(), 0, mine[2].size()});
+  CHECK(stage_inputs::bytes_in(x)
+        == x.blocks.at(0)[2].bytes.size() + mine[0].size() + mine[2].size());
   // The next node's partition is made for it in turn.
   auto y = inputs.for_node(*shuffle.node(), {1}, true, "n2");
-  auto& theirs = y.inputs.at(7).partitions;
+  auto theirs = actors::through_bytes(sys, y.inputs.at(7)).partitions;
   REQUIRE(theirs.size() == 3);
   CHECK(theirs[0].empty());
   CHECK(records_of(theirs[1]) == lines{"b"});
   CHECK(theirs[2].empty());
-  // Where the lineage does not tell, every partition goes.
+  // Where the lineage does not tell, every partition goes, made once.
   auto z = inputs.for_node(*shuffle.node(), {1}, false, "n3");
-  auto& all = z.inputs.at(7).partitions;
+  CHECK(z.inputs.at(7).written_on_send.empty());
+  auto all = actors::through_bytes(sys, z.inputs.at(7)).partitions;
   REQUIRE(all.size() == 3);
   CHECK(records_of(all[0]) == lines{"a"});
   CHECK(records_of(all[1]) == lines{"b"});
   CHECK(records_of(all[2]) == lines{"c"});
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a generated input whose partitions are computed is made "
+                 "into bytes before its stage is sent",
+                 "[actors][nodes][tasks]") {
+  set_queue_batch(parallelize(lines{"a", "b", "c"}, 3).map(
+    [](const std::string& s) { return s + "!"; }));
+  auto x = inputs.for_node(*shuffle.node(), {0, 2}, true, "n1");
+  auto& in = x.inputs.at(7);
+  CHECK(in.written_on_send.empty());
+  CHECK(in.data == nullptr);
+  REQUIRE(in.partitions.size() == 3);
+  CHECK(records_of(in.partitions[0]) == lines{"a!"});
+  CHECK(in.partitions[1].empty());
+  CHECK(records_of(in.partitions[2]) == lines{"c!"});
 }
 
 TEST_CASE_METHOD(fixture,

@@ -46,13 +46,33 @@ T boost_read(const std::string& bytes) {
   return result;
 }
 
-// `x` written by hand gives Boost's bytes, and each reads the other's.
+// A `byte_out` that appends to a string.
+class string_out final : public detail::byte_out {
+public:
+  std::string bytes;
+
+protected:
+  void write(const char* p, size_t n) override {
+    bytes.append(p, n);
+  }
+};
+
+// `x` written by hand gives Boost's bytes, and each reads the other's; a
+// writer counts as many and writes the same through a `byte_out`.
 template <class T>
 void check_as_boost(const T& x) {
   static_assert(detail::written_by_hand<T>::value);
   auto ours = detail::to_bytes(x);
   auto theirs = boost_bytes(x);
   CHECK(ours == theirs);
+  detail::byte_count n;
+  detail::basic_record_writer<detail::byte_count>{n}.vector(x);
+  CHECK(n.bytes == theirs.size());
+  string_out out;
+  detail::basic_record_writer<detail::byte_out>{out}.vector(x);
+  out.flush();
+  CHECK(out.bytes == theirs);
+  CHECK(out.written() == theirs.size());
   T back;
   detail::from_bytes(theirs, back);
   CHECK(back == x);

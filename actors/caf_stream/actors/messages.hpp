@@ -18,6 +18,7 @@
 #include "caf/meta/load_callback.hpp"
 #include "caf/meta/type_name.hpp"
 #include "caf/none.hpp"
+#include "caf/serializer.hpp"
 
 #include "caf_stream/checkpoint/checkpoint.hpp"
 #include "caf_stream/detail/function_ref.hpp"
@@ -272,23 +273,37 @@ typename Inspector::result_type inspect(Inspector& f, block& x) {
   }
 }
 
+/// Writes generated input `x`'s partitions as a `std::vector<std::string>`
+/// into `f`: those in `x.written_on_send` straight from the RDD's records,
+/// the others from `x.partitions`.
+caf::error write_partitions(caf::serializer& f, const generated_input& x);
+
 /// A batch's generated input crosses node boundaries with its partitions'
-/// records as Boost.Serialization bytes (computed when it is sent).
+/// records as Boost.Serialization bytes (computed when it is sent; those
+/// the RDD holds written straight into a serializer's buffer).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, generated_input& x) {
+  auto name = caf::meta::type_name("caf_stream::generated_input");
   if constexpr (Inspector::reads_state) {
-    // The RDD by pointer becomes bytes; bytes go as they are.
+    if constexpr (std::is_base_of_v<caf::serializer, Inspector>)
+      if (!x.written_on_send.empty()) {
+        if (auto err = f(name, x.records))
+          return err;
+        return write_partitions(f, x);
+      }
+    // The RDD by pointer becomes bytes (every partition, for an inspector
+    // that only shows them); bytes go as they are.
     std::vector<std::string> encoded;
     if (x.data)
       encoded = x.to_bytes();
     auto& parts = x.data ? encoded : x.partitions;
-    return f(caf::meta::type_name("caf_stream::generated_input"), x.records,
-             parts);
+    return f(name, x.records, parts);
   } else {
     x.data.reset();
     x.encode = nullptr;
-    return f(caf::meta::type_name("caf_stream::generated_input"), x.records,
-             x.partitions);
+    x.write_held = nullptr;
+    x.written_on_send.clear();
+    return f(name, x.records, x.partitions);
   }
 }
 

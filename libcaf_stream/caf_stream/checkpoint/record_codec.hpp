@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -60,10 +61,12 @@ using seen_classes = std::vector<const std::type_info*>;
 /// the vector's class information (tracking, 1 byte, and version, 4 bytes:
 /// both 0), its size (8 bytes), its items' version (4 bytes, 0), then each
 /// record; a pair type's class information (5 bytes, 0) comes before its
-/// first record's parts.
-class record_writer {
+/// first record's parts. It appends to `Out` as to a string: a string
+/// (`record_writer`), `byte_count` or a `byte_out`.
+template <class Out>
+class basic_record_writer {
 public:
-  explicit record_writer(std::string& out) noexcept : out_(out) {
+  explicit basic_record_writer(Out& out) noexcept : out_(out) {
     // nop
   }
 
@@ -92,7 +95,7 @@ private:
   void record(const T& x, seen_classes* seen) {
     if constexpr (std::is_same_v<T, std::string>) {
       number(static_cast<uint64_t>(x.size()));
-      out_.append(x);
+      out_.append(x.data(), x.size());
     } else if constexpr (std::is_arithmetic_v<T>) {
       number(x);
     } else {
@@ -107,7 +110,74 @@ private:
     }
   }
 
-  std::string& out_;
+  Out& out_;
+};
+
+/// Writes records at a string's end (`to_bytes`).
+using record_writer = basic_record_writer<std::string>;
+
+/// Counts the bytes a `basic_record_writer` writes, without writing them.
+struct byte_count {
+  size_t bytes = 0;
+
+  void append(const char*, size_t n) noexcept {
+    bytes += n;
+  }
+
+  void append(size_t n, char) noexcept {
+    bytes += n;
+  }
+};
+
+/// Where a writer behind a type-erased function writes bytes
+/// (`generated_input::write_held`): a serializer's buffer, say. It collects
+/// them in pieces of up to 64 KB, which go to `write` when full and at
+/// `flush` (a virtual call per record would cost more than its copy).
+class byte_out {
+public:
+  virtual ~byte_out() = default;
+
+  /// Appends the `n` bytes at `p`.
+  void append(const char* p, size_t n) {
+    written_ += n;
+    if (n > piece_.size() - used_) {
+      flush();
+      if (n >= piece_.size()) {
+        write(p, n);
+        return;
+      }
+    }
+    std::memcpy(piece_.data() + used_, p, n);
+    used_ += n;
+  }
+
+  /// Appends `n` copies of `c`.
+  void append(size_t n, char c) {
+    char buf[16];
+    std::memset(buf, c, sizeof(buf));
+    for (size_t k = 0; k < n; k += sizeof(buf))
+      append(buf, std::min(sizeof(buf), n - k));
+  }
+
+  /// Writes the bytes that wait in the piece.
+  void flush() {
+    if (used_ > 0)
+      write(piece_.data(), used_);
+    used_ = 0;
+  }
+
+  /// The bytes appended so far.
+  size_t written() const noexcept {
+    return written_;
+  }
+
+protected:
+  virtual void write(const char* p, size_t n) = 0;
+
+private:
+  std::array<char, 64 * 1024> piece_;
+  size_t used_ = 0;
+  size_t written_ = 0;
 };
 
 /// Reads what `record_writer` (or Boost's binary archive, for the same

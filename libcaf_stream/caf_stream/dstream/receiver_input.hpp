@@ -350,6 +350,25 @@ public:
             parts[i] = node.partition_bytes(i);
         return parts;
       };
+    if constexpr (written_by_hand<std::vector<T>>::value)
+      result.write_held = [](const void* p, size_t i, byte_out* out) {
+        const auto& x = *static_cast<const rdd<T>*>(p);
+        const auto* node = x.node().get();
+        const auto* xs = node != nullptr && i < node->num_partitions()
+                           ? node->held_records(i)
+                           : nullptr;
+        if (xs == nullptr)
+          return size_t{0};
+        if (out != nullptr) {
+          auto before = out->written();
+          basic_record_writer<byte_out>{*out}.vector(*xs);
+          out->flush();
+          return out->written() - before;
+        }
+        byte_count n;
+        basic_record_writer<byte_count>{n}.vector(*xs);
+        return n.bytes;
+      };
     return result;
   }
 

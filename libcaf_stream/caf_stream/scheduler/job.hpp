@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -11,6 +12,12 @@
 #include "caf_stream/receiver/block.hpp"
 #include "caf_stream/scheduler/batch_info.hpp"
 #include "caf_stream/time.hpp"
+
+namespace caf_stream::detail {
+
+class byte_out;
+
+} // namespace caf_stream::detail
 
 namespace caf_stream {
 
@@ -43,6 +50,18 @@ struct generated_input {
   std::vector<std::string> (*encode)(const void*,
                                      const std::vector<bool>* wanted)
     = nullptr;
+  /// Writes partition `i`'s bytes, as `encode` makes them, straight from
+  /// the records the RDD holds (a parallelized collection of records that
+  /// `to_bytes` writes by hand), through `out`, or only counts them if
+  /// `out` is null; answers how many. 0 where the RDD computes the
+  /// partition or does not write its records by hand.
+  size_t (*write_held)(const void*, size_t i, detail::byte_out* out)
+    = nullptr;
+  /// The bytes of the partitions that `write_held` writes into the message
+  /// as it is sent, by partition (0: the partition's bytes, if any, are in
+  /// `partitions`; a partition written on send stays empty there).
+  /// `stage_inputs` sends a worker node the partitions its tasks read so.
+  std::vector<size_t> written_on_send;
   /// The partitions as bytes, after the input came from another node.
   std::vector<std::string> partitions;
 
