@@ -136,11 +136,6 @@ public:
 
   output_dir& operator=(const output_dir&) = delete;
 
-  /// The temporary directory to write into.
-  const std::string& path() const noexcept {
-    return tmp_;
-  }
-
   /// Writes partition `index` as `part-NNNNN`, one line per element.
   void write_lines(size_t index, const std::vector<std::string>& lines) const;
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "caf_stream/detail/hyper_log_log.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/rdd/rdd.hpp"
+#include "caf_stream/text.hpp"
 
 namespace caf_stream {
 
@@ -34,6 +36,17 @@ rdd<std::pair<T, int64_t>> value_counts(const rdd<T>& x,
   return x.map([](const T& y) { return std::pair<T, int64_t>{y, 1}; })
     .reduce_by_key([](int64_t a, int64_t b) { return a + b; },
                    num_partitions);
+}
+
+/// `sample_by_key`'s error for key `k`, which has no fraction: named where
+/// it has `operator<<`, as Spark's "key not found: k" names it.
+template <class K>
+std::string missing_fraction(const K& k) {
+  if constexpr (has_ostream_operator<K>::value)
+    return "sample_by_key: the RDD's key " + to_text(k)
+           + " has no fraction";
+  else
+    return "sample_by_key: a key of the RDD has no fraction";
 }
 
 } // namespace detail
@@ -390,8 +403,7 @@ rdd<T>::sample_by_key(bool with_replacement,
         auto i = fractions.find(kv.first);
         if (i == fractions.end())
           throw stream_error(errc::job_failure,
-                             "sample_by_key: a key of the RDD has no "
-                             "fraction");
+                             detail::missing_fraction(kv.first));
         if (!with_replacement) {
           if (draw(gen) < i->second)
             result.push_back(kv);
