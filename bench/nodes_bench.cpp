@@ -6,7 +6,12 @@
 // reduce tasks run on 2 worker node processes (this program with --serve,
 // half the task slots each, at least one) over CAF's middleman on
 // 127.0.0.1 (`stream.task.placement = workers`). Every batch's counts are
-// checked against the words pushed.
+// checked against the words pushed. Each run starts with --warm-up batches
+// (1 by default) that are not timed: a new driver's first batch also
+// connects to the nodes' task hosts and grows every process's heap for
+// the batch's messages and tables (huge pages zeroed as they are first
+// touched), a start-up cost, where the runs measure the per-batch one;
+// their time is printed on its own.
 // Prints lines/s of both, their ratio (and each pair of runs' with their
 // median), and the bytes a shuffle moves per word at most (the batch's
 // input to each node, the buckets to the reduce tasks, the reduced
@@ -47,7 +52,8 @@
 // (`bench::use_huge_pages`; not with --no-huge-pages); --malloc-defaults
 // leaves glibc's defaults.
 //
-//   nodes_bench [--lines=100000] [--batches=10] [--partitions=4]
+//   nodes_bench [--lines=100000] [--batches=10] [--warm-up=1]
+//               [--partitions=4]
 //               [--workers=2] [--repeats=3] [--source=queue|receivers]
 //               [--workload=word_count|grep|count] [--block-lines=10000]
 //               [--replication=1] [--malloc-defaults] [--no-huge-pages]
@@ -416,6 +422,8 @@ struct timed_run {
   uint64_t wire_bytes = 0;
   double driver_cpu = 0;
   double nodes_cpu = 0;
+  // The untimed warm-up batches' seconds (the queue source's).
+  double warm_up_seconds = 0;
 };
 
 // The faster of `x` and `y`.
@@ -519,11 +527,24 @@ void print_runs(const fastest& runs) {
               runs.ratios_text().c_str());
 }
 
-// Runs `batches` batches of `lines` (in `partitions` partitions) through the
-// word count, with its map stages on `nodes` (processes `pids`) if any;
-// returns the seconds from the first batch to the last one's end.
-timed_run run(const std::vector<std::string>& lines, size_t batches,
-              size_t partitions, size_t workers,
+// The tasks each executor ran between `before` and `now`.
+std::map<std::string, executor_tasks>
+tasks_since(std::map<std::string, executor_tasks> now,
+            const std::map<std::string, executor_tasks>& before) {
+  for (const auto& [id, n] : before) {
+    now[id].completed -= n.completed;
+    now[id].failed -= n.failed;
+  }
+  return now;
+}
+
+// Runs `warm_up` batches, then `batches` batches of `lines` (in
+// `partitions` partitions) through the word count, with its map stages on
+// `nodes` (processes `pids`) if any; returns the seconds, tasks, bytes and
+// CPU from the first batch after the warm-up to the last one's end, and
+// the warm-up's seconds.
+timed_run run(const std::vector<std::string>& lines, size_t warm_up,
+              size_t batches, size_t partitions, size_t workers,
               std::vector<std::string> nodes, std::vector<pid_t> pids) {
   auto opts = driver_options(workers, std::move(nodes));
   auto clk = std::make_shared<testing::manual_clock>();
@@ -534,14 +555,21 @@ timed_run run(const std::vector<std::string>& lines, size_t batches,
     .foreach_rdd([out](const rdd<count>& x) { out->add(total_of(x)); });
   ssc.add_streaming_listener(out);
   ssc.start();
+  auto next_batch = [&, k = size_t{0}]() mutable {
+    queue->push(parallelize(lines, partitions));
+    clk->advance(std::chrono::seconds(1));
+    out->wait_for(++k, std::chrono::seconds(300));
+  };
+  auto w0 = steady::now();
+  for (size_t k = 0; k < warm_up; ++k)
+    next_batch();
+  auto warm_up_seconds = seconds_since(w0);
+  auto tasks0 = out->tasks();
   auto t0 = steady::now();
   auto wire0 = loopback_bytes();
   cpu_meter cpu{std::move(pids)};
-  for (size_t k = 1; k <= batches; ++k) {
-    queue->push(parallelize(lines, partitions));
-    clk->advance(std::chrono::seconds(1));
-    out->wait_for(k, std::chrono::seconds(300));
-  }
+  for (size_t k = 0; k < batches; ++k)
+    next_batch();
   auto elapsed = seconds_since(t0);
   auto wire = loopback_bytes() - wire0;
   auto driver_cpu = cpu.own();
@@ -549,14 +577,15 @@ timed_run run(const std::vector<std::string>& lines, size_t batches,
   ssc.stop(false);
   auto expected = words_in(lines);
   auto words = out->words();
-  if (!out->failures().empty() || words.size() != batches
+  if (!out->failures().empty() || words.size() != warm_up + batches
       || std::any_of(words.begin(), words.end(),
                      [&](int64_t n) { return n != expected; }))
     throw std::runtime_error("the counts are wrong"
                              + (out->failures().empty()
                                   ? std::string{}
                                   : ": " + out->failures().front()));
-  return {elapsed, out->tasks(), wire, driver_cpu, nodes_cpu};
+  return {elapsed,   tasks_since(out->tasks(), tasks0), wire, driver_cpu,
+          nodes_cpu, warm_up_seconds};
 }
 
 // Counts the words of two `line_source`s, with the receivers and the map
@@ -764,16 +793,16 @@ int main(int argc, char** argv) {
   // --serve is how the bench starts its worker nodes.
   bench::check_args(
     argc, argv,
-    "nodes_bench [--lines=100000] [--batches=10] [--partitions=4] "
-    "[--workers=2] [--repeats=3] [--source=queue|receivers] "
+    "nodes_bench [--lines=100000] [--batches=10] [--warm-up=1] "
+    "[--partitions=4] [--workers=2] [--repeats=3] [--source=queue|receivers] "
     "[--workload=word_count|grep|count] [--block-lines=10000] "
     "[--replication=1] "
     "[--malloc-defaults] [--no-huge-pages]\n"
     "       nodes_bench --fault=kill|freeze [--lines=20000] [--batches=20] "
     "[--partitions=4] [--workers=2]",
-    {"lines", "batches", "partitions", "workers", "repeats", "source",
-     "workload", "block-lines", "replication", "fault", "serve", "malloc-defaults",
-     "no-huge-pages"});
+    {"lines", "batches", "warm-up", "partitions", "workers", "repeats",
+     "source", "workload", "block-lines", "replication", "fault", "serve",
+     "malloc-defaults", "no-huge-pages"});
   // In every process, the nodes too (they get the flags).
   auto malloc_defaults = bench::has_flag(argc, argv, "malloc-defaults");
   auto huge_pages = !malloc_defaults
@@ -823,6 +852,13 @@ int main(int argc, char** argv) {
                               fault.empty() ? 100000 : 20000);
   auto batches = bench::arg(argc, argv, "batches", fault.empty() ? 10 : 20);
   auto repeats = bench::arg(argc, argv, "repeats", 3);
+  auto warm_up = bench::arg(argc, argv, "warm-up", 1);
+  if ((src.receivers || !fault.empty())
+      && !bench::arg_text(argc, argv, "warm-up", "").empty()) {
+    std::cerr << "nodes_bench: --warm-up applies to the queue source's runs, "
+                 "not to --source=receivers or --fault\n";
+    return 1;
+  }
   auto lines = bench::make_lines(num_lines);
   std::vector<std::string> node_flags{
     "--partitions=" + std::to_string(partitions),
@@ -895,9 +931,10 @@ int main(int argc, char** argv) {
   }
   try {
     auto runs = fastest_runs(repeats, [&](bool on_nodes) {
-      return on_nodes ? run(lines, batches, partitions, workers, nodes,
-                            started.pids())
-                      : run(lines, batches, partitions, workers, {}, {});
+      return on_nodes ? run(lines, warm_up, batches, partitions, workers,
+                            nodes, started.pids())
+                      : run(lines, warm_up, batches, partitions, workers, {},
+                            {});
     });
     const auto& one_best = runs.one;
     const auto& best = runs.two;
@@ -910,25 +947,35 @@ int main(int argc, char** argv) {
     auto wire = static_cast<double>(best.wire_bytes)
                 / (words * static_cast<double>(batches));
     std::printf("nodes: word count of %zu batches of %zu lines in %zu "
-                "partitions: one process (%zu task slots) %.0f lines/s, "
-                "driver + 2 worker nodes (map and reduce tasks there) %.0f lines/s: "
-                "%.2fx; %.1f bytes per word on the wire at most (by the "
-                "stages' sizes)\n",
-                batches, num_lines, partitions, workers, total / one,
+                "partitions, after %zu untimed: one process (%zu task slots) "
+                "%.0f lines/s, driver + 2 worker nodes (map and reduce tasks "
+                "there) %.0f lines/s: %.2fx; %.1f bytes per word on the wire "
+                "at most (by the stages' sizes)\n",
+                batches, num_lines, partitions, warm_up, workers, total / one,
                 total / two, one / two, bytes);
     print_runs(runs);
+    if (warm_up > 0)
+      std::printf("nodes: the untimed first %zu batch%s of the fastest runs "
+                  "(a new driver connects, the heaps grow): one process %.1f "
+                  "ms, driver + 2 worker nodes %.1f ms\n",
+                  warm_up, warm_up == 1 ? "" : "es",
+                  one_best.warm_up_seconds * 1000,
+                  best.warm_up_seconds * 1000);
     std::printf("nodes: %.1f bytes per word sent over the loopback in the "
                 "nodes' fastest run (/proc/net/dev: every process's, TCP/IP "
                 "headers and the tasks' messages included)\n",
                 wire);
     cpu.print(("batch of " + std::to_string(num_lines) + " lines").c_str());
     std::printf("{\"bench\":\"nodes\",\"lines\":%zu,\"batches\":%zu,"
+                "\"warm_up\":%zu,\"one_process_warm_up_ms\":%.1f,"
+                "\"two_nodes_warm_up_ms\":%.1f,"
                 "\"partitions\":%zu,\"workers\":%zu,"
                 "\"one_process_lines_per_s\":%.0f,"
                 "\"two_nodes_lines_per_s\":%.0f,\"ratio\":%.3f,"
                 "\"bytes_per_word\":%.2f,\"wire_bytes_per_word\":%.2f%s%s,"
                 "\"tasks\":%s}\n",
-                num_lines, batches, partitions, workers, total / one,
+                num_lines, batches, warm_up, one_best.warm_up_seconds * 1000,
+                best.warm_up_seconds * 1000, partitions, workers, total / one,
                 total / two, one / two, bytes, wire, runs.json().c_str(),
                 cpu.json().c_str(), tasks_json(best.tasks).c_str());
   } catch (const std::exception& e) {
