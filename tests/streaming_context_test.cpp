@@ -336,6 +336,77 @@ TEST_CASE("one streaming context runs in a process at a time, and "
   CHECK(b.infos().size() == 1);
 }
 
+namespace {
+
+// A context with one output, as `get_active_or_create`'s `create` makes
+// it; counts the calls in `made`.
+std::unique_ptr<streaming_context> new_context(int& made) {
+  ++made;
+  auto ctx = std::make_unique<streaming_context>(
+    std::chrono::seconds(1), testing::default_test_options(),
+    std::make_shared<testing::manual_clock>());
+  ctx->queue_stream(std::make_shared<rdd_queue<int>>())
+    .foreach_rdd([](const rdd<int>&) {});
+  return ctx;
+}
+
+} // namespace
+
+TEST_CASE("get_active_or_create gives the running context, else a new one "
+          "that the caller's owner keeps",
+          "[context]") {
+  auto made = 0;
+  auto create = [&] { return new_context(made); };
+  std::unique_ptr<streaming_context> owner;
+  // None runs: a new one, not started, that `owner` holds.
+  auto& first = streaming_context::get_active_or_create(create, owner);
+  CHECK(made == 1);
+  CHECK(&first == owner.get());
+  CHECK(first.get_state() == streaming_context_state::initialized);
+  // Started, it is the one: `create` is not called, `other` stays empty.
+  first.start();
+  std::unique_ptr<streaming_context> other;
+  CHECK(&streaming_context::get_active_or_create(create, other) == &first);
+  CHECK(made == 1);
+  CHECK(other == nullptr);
+  first.stop();
+  // Stopped, it runs no more: a new one.
+  auto& second = streaming_context::get_active_or_create(create, other);
+  CHECK(made == 2);
+  CHECK(&second == other.get());
+  CHECK(&second != &first);
+  // A `create` that makes none is refused; `other` keeps its context.
+  CHECK_THROWS_WITH(
+    streaming_context::get_active_or_create(
+      [] { return std::unique_ptr<streaming_context>{}; }, other),
+    "get_active_or_create: create returned no context");
+  CHECK(other.get() == &second);
+}
+
+TEST_CASE("get_active_or_create with a checkpoint directory gives the "
+          "running context, else get_or_create's",
+          "[context][checkpoint]") {
+  testing::temporary_directory dir;
+  auto made = 0;
+  auto create = [&] { return new_context(made); };
+  std::unique_ptr<streaming_context> owner;
+  auto& first = streaming_context::get_active_or_create(dir.path(), create,
+                                                         owner);
+  CHECK(made == 1);
+  CHECK(&first == owner.get());
+  // As get_or_create's: the directory is its checkpoint directory, and
+  // there was no checkpoint to resume from.
+  CHECK(first.checkpoint_directory() == dir.path());
+  CHECK_FALSE(first.is_recovered());
+  first.start();
+  std::unique_ptr<streaming_context> other;
+  CHECK(&streaming_context::get_active_or_create(dir.path(), create, other)
+        == &first);
+  CHECK(made == 1);
+  CHECK(other == nullptr);
+  first.stop();
+}
+
 TEST_CASE("a batch is submitted at its time while an earlier one runs",
           "[context][listener]") {
   test::pipeline<int> p;

@@ -264,6 +264,23 @@ public:
   /// `getActive`), or null. The caller keeps it alive while it uses it.
   static streaming_context* get_active() noexcept;
 
+  /// Spark's `getActiveOrCreate`: the context `get_active` names if one
+  /// runs (`create` is not called, `owner` keeps what it held), else a new
+  /// one from `create`, not started, which `owner` takes: C++ needs an
+  /// owner for the context this makes, and the running one has its own.
+  /// Throws `std::invalid_argument` if `create` returns none.
+  static streaming_context& get_active_or_create(
+    const std::function<std::unique_ptr<streaming_context>()>& create,
+    std::unique_ptr<streaming_context>& owner);
+
+  /// Spark's `getActiveOrCreate(checkpointPath, creatingFunc)`: the running
+  /// context if there is one, else `get_or_create(directory, create)`'s,
+  /// which `owner` takes.
+  static streaming_context& get_active_or_create(
+    const std::string& directory,
+    const std::function<std::unique_ptr<streaming_context>()>& create,
+    std::unique_ptr<streaming_context>& owner);
+
   /// Makes this program a worker node (Spark's executor): instead of
   /// starting, the context runs what drivers whose `stream.nodes` name this
   /// node send it, or the driver it joins (`stream.driver`: "host:port" of

@@ -368,6 +368,29 @@ streaming_context* streaming_context::get_active() noexcept {
   return active_context;
 }
 
+streaming_context& streaming_context::get_active_or_create(
+  const std::function<std::unique_ptr<streaming_context>()>& create,
+  std::unique_ptr<streaming_context>& owner) {
+  if (auto* active = get_active())
+    return *active;
+  auto ctx = create();
+  if (!ctx)
+    throw std::invalid_argument(
+      "get_active_or_create: create returned no context");
+  owner = std::move(ctx);
+  return *owner;
+}
+
+streaming_context& streaming_context::get_active_or_create(
+  const std::string& directory,
+  const std::function<std::unique_ptr<streaming_context>()>& create,
+  std::unique_ptr<streaming_context>& owner) {
+  if (auto* active = get_active())
+    return *active;
+  owner = get_or_create(directory, create);
+  return *owner;
+}
+
 std::optional<std::string> streaming_context::ui_web_url() const {
   if (!impl_->ui)
     return std::nullopt;
