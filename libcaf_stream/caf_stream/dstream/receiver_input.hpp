@@ -43,6 +43,10 @@ public:
     }
   }
 
+  const char* kind() const noexcept override {
+    return "BlockRDD";
+  }
+
   size_t num_partitions() const override {
     return parts_.size();
   }

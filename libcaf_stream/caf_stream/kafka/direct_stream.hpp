@@ -238,6 +238,10 @@ public:
     // nop
   }
 
+  const char* kind() const noexcept override {
+    return "KafkaRDD";
+  }
+
   size_t num_partitions() const override {
     return ranges_.size();
   }

@@ -32,6 +32,10 @@ public:
     // nop
   }
 
+  const char* kind() const noexcept override {
+    return "CoGroupedRDD";
+  }
+
   size_t num_partitions() const override {
     return n_;
   }

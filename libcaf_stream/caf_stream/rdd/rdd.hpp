@@ -16,6 +16,7 @@
 #include "caf_stream/hash.hpp"
 #include "caf_stream/rdd/cogroup.hpp"
 #include "caf_stream/rdd/rdd_context.hpp"
+#include "caf_stream/rdd/rdd_identity.hpp"
 #include "caf_stream/rdd/rdd_node.hpp"
 #include "caf_stream/rdd/shuffle.hpp"
 #include "caf_stream/rdd/stat_counter.hpp"
@@ -52,9 +53,10 @@ rdd<T> parallelize(std::vector<T> data, size_t num_partitions);
 /// run the tasks on the runner of the RDD's context (the operator workers,
 /// for an RDD of a running graph called inside a job), inline elsewhere;
 /// each action computes the lineage again unless the RDD was cached
-/// (`cache`).
+/// (`cache`). `id`, `name`, `set_name` and `to_debug_string` are in
+/// `detail::rdd_identity`.
 template <class T>
-class rdd {
+class rdd : public detail::rdd_identity<rdd<T>> {
 public:
   using value_type = T;
 

@@ -19,7 +19,33 @@ namespace caf_stream::detail {
 /// The lineage node of an RDD, independent of its element type.
 class rdd_node_base {
 public:
+  rdd_node_base() noexcept;
+
   virtual ~rdd_node_base() = default;
+
+  // -- identity (Spark's `id`, `name` and the class `toDebugString` names) --
+
+  /// A number no other RDD node of this process has.
+  uint64_t id() const noexcept {
+    return id_;
+  }
+
+  /// The name `set_name` gave, empty if none.
+  std::string name() const;
+
+  void set_name(std::string name) const;
+
+  /// The name of Spark's RDD class that this node is ("MapPartitionsRDD",
+  /// "ShuffledRDD", ...), or "RDD".
+  virtual const char* kind() const noexcept {
+    return "RDD";
+  }
+
+  /// Whether this node keeps its one parent's partitions once computed
+  /// (`cache`): Spark's storage level of that parent (`shown_node`).
+  virtual bool is_cache() const noexcept {
+    return false;
+  }
 
   /// Number of partitions, each computed by one task.
   virtual size_t num_partitions() const = 0;
@@ -143,7 +169,20 @@ public:
   virtual std::vector<std::string>
   run_result_tasks(const std::vector<uint32_t>& partitions,
                    task_runner& runner, result_form form) const;
+
+private:
+  uint64_t id_;
+  mutable std::mutex name_mtx_;
+  mutable std::string name_;
 };
+
+/// The node that stands for the RDD `x` is: `x`, or for a cache the node it
+/// keeps (Spark's `cache` gives the same RDD, with its id and name).
+const rdd_node_base& shown_node(const rdd_node_base& x);
+
+/// Spark's `toDebugString` of `x`: one line per RDD of its lineage, each
+/// shuffle's parents indented under a "+-".
+std::string debug_string(const rdd_node_base& x);
 
 /// A partition's number of records as a result task answers it
 /// (`result_form::count`): its decimal digits.
@@ -235,6 +274,10 @@ public:
     // nop
   }
 
+  const char* kind() const noexcept override {
+    return "ParallelCollectionRDD";
+  }
+
   size_t num_partitions() const override {
     return partitions_.size();
   }
@@ -266,6 +309,10 @@ public:
     // nop
   }
 
+  const char* kind() const noexcept override {
+    return "MapPartitionsRDD";
+  }
+
   size_t num_partitions() const override {
     return parent_->num_partitions();
   }
@@ -295,6 +342,10 @@ public:
   partition_node(rdd_node_ptr<In> parent, F f)
     : parent_(std::move(parent)), f_(std::move(f)) {
     // nop
+  }
+
+  const char* kind() const noexcept override {
+    return "MapPartitionsRDD";
   }
 
   size_t num_partitions() const override {
@@ -333,6 +384,10 @@ public:
   explicit union_node(std::vector<rdd_node_ptr<T>> parents)
     : parents_(std::move(parents)) {
     // nop
+  }
+
+  const char* kind() const noexcept override {
+    return "UnionRDD";
   }
 
   size_t num_partitions() const override {
@@ -380,6 +435,10 @@ public:
     // nop
   }
 
+  const char* kind() const noexcept override {
+    return "CoalescedRDD";
+  }
+
   size_t num_partitions() const override {
     return n_;
   }
@@ -412,6 +471,10 @@ public:
   zipped_node(rdd_node_ptr<L> left, rdd_node_ptr<R> right, F f)
     : left_(std::move(left)), right_(std::move(right)), f_(std::move(f)) {
     // nop
+  }
+
+  const char* kind() const noexcept override {
+    return "ZippedPartitionsRDD2";
   }
 
   size_t num_partitions() const override {
@@ -449,6 +512,10 @@ public:
   cartesian_node(rdd_node_ptr<L> left, rdd_node_ptr<R> right)
     : left_(std::move(left)), right_(std::move(right)) {
     // nop
+  }
+
+  const char* kind() const noexcept override {
+    return "CartesianRDD";
   }
 
   size_t num_partitions() const override {
@@ -492,6 +559,10 @@ public:
   explicit cached_node(rdd_node_ptr<T> parent)
     : parent_(std::move(parent)), slots_(parent_->num_partitions()) {
     // nop
+  }
+
+  bool is_cache() const noexcept override {
+    return true;
   }
 
   size_t num_partitions() const override {

@@ -107,6 +107,10 @@ public:
     // nop
   }
 
+  const char* kind() const noexcept override {
+    return "ShuffledRDD";
+  }
+
   size_t num_partitions() const override {
     return n_;
   }
@@ -267,6 +271,10 @@ public:
     // nop
   }
 
+  const char* kind() const noexcept override {
+    return "ShuffledRDD";
+  }
+
   size_t num_partitions() const override {
     return n_;
   }
@@ -386,6 +394,10 @@ public:
               bool ascending)
     : parent_(std::move(parent)), n_(num_partitions), ascending_(ascending) {
     // nop
+  }
+
+  const char* kind() const noexcept override {
+    return "ShuffledRDD";
   }
 
   size_t num_partitions() const override {
