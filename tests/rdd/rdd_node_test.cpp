@@ -8,6 +8,8 @@
 
 #include "caf_stream/all.hpp"
 
+#include "support/word_graph.hpp"
+
 using namespace caf_stream;
 
 // An RDD's id, name and `to_debug_string`, which lays a lineage out as
@@ -16,30 +18,18 @@ using namespace caf_stream;
 
 namespace {
 
-using count = std::pair<std::string, int64_t>;
+using count = test::word_graph::count;
 
-std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> result;
-  std::string word;
-  for (auto c : line + " ") {
-    if (c != ' ') {
-      word += c;
-    } else if (!word.empty()) {
-      result.push_back(word);
-      word.clear();
-    }
-  }
-  return result;
+const auto split = test::word_graph::words_of;
+
+int64_t plus(int64_t a, int64_t b) {
+  return a + b;
 }
 
 // "Kind[id]" of `x`.
 template <class T>
 std::string at(const char* kind, const rdd<T>& x) {
   return std::string{kind} + "[" + std::to_string(x.id()) + "]";
-}
-
-int64_t plus(int64_t a, int64_t b) {
-  return a + b;
 }
 
 } // namespace
