@@ -30,7 +30,8 @@ public:
     return id_;
   }
 
-  /// The name `set_name` gave, empty if none.
+  /// The name `set_name` gave, empty if none (Spark's `RDD.name`, which
+  /// may change after the RDD is made).
   std::string name() const;
 
   void set_name(std::string name) const;
@@ -176,8 +177,8 @@ private:
   mutable std::string name_;
 };
 
-/// The node that stands for the RDD `x` is: `x`, or for a cache the node it
-/// keeps (Spark's `cache` gives the same RDD, with its id and name).
+/// The node whose id and name the RDD of `x` has: `x` itself, or for a
+/// cache the node it keeps (Spark's `cache` gives the same RDD).
 const rdd_node_base& shown_node(const rdd_node_base& x);
 
 /// Spark's `toDebugString` of `x`: one line per RDD of its lineage, each
