@@ -19,9 +19,9 @@ public:
   std::vector<std::string> lines;
 
   void first(const rdd_node_base& x) {
-    auto partitions = "(" + std::to_string(x.num_partitions()) + ")";
+    auto partitions = partitions_of(x);
     lines.push_back(partitions + " " + self(x));
-    children(x, next_prefix("", partitions, true, true));
+    children(x, under("", partitions));
   }
 
 private:
@@ -40,14 +40,17 @@ private:
     return result + "]";
   }
 
-  // The prefix of the lines under an RDD whose own line starts with
-  // `partitions` after `prefix`.
-  static std::string next_prefix(const std::string& prefix,
-                                 const std::string& partitions, bool last,
-                                 bool top) {
+  // "(n)": the number of partitions that opens a line.
+  static std::string partitions_of(const rdd_node_base& x) {
+    return "(" + std::to_string(x.num_partitions()) + ")";
+  }
+
+  // The prefix of the lines under an RDD whose `partitions` stand after
+  // `lead`: a "|" under their middle.
+  static std::string under(const std::string& lead,
+                           const std::string& partitions) {
     auto left = (partitions.size() - 1) / 2;
-    auto result = top ? std::string{} : prefix + (last ? "  " : "| ");
-    return result + std::string(left, ' ') + "|"
+    return lead + std::string(left, ' ') + "|"
            + std::string(partitions.size() - left, ' ');
   }
 
@@ -73,9 +76,9 @@ private:
                          == std::string::npos
                   ? prefix.substr(0, bar)
                   : prefix;
-    auto partitions = "(" + std::to_string(x.num_partitions()) + ")";
+    auto partitions = partitions_of(x);
     lines.push_back(open + "+-" + partitions + " " + self(x));
-    children(x, next_prefix(open, partitions, last, false));
+    children(x, under(open + (last ? "  " : "| "), partitions));
   }
 };
 
