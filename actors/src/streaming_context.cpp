@@ -205,6 +205,7 @@ streaming_context::streaming_context(caf::actor_system& sys,
   graph_ = std::make_shared<detail::dstream_graph>(
     batch_interval, impl_->opts.default_parallelism);
   graph_->set_sink_max_retries(impl_->opts.sink_max_retries);
+  graph_->context()->set_clock(impl_->clk);
 }
 
 streaming_context::streaming_context(duration batch_interval,
@@ -227,6 +228,7 @@ streaming_context::streaming_context(duration batch_interval,
   graph_ = std::make_shared<detail::dstream_graph>(
     batch_interval, impl_->opts.default_parallelism);
   graph_->set_sink_max_retries(impl_->opts.sink_max_retries);
+  graph_->context()->set_clock(impl_->clk);
 }
 
 streaming_context::~streaming_context() {

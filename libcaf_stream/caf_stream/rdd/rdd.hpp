@@ -15,6 +15,7 @@
 #include "caf_stream/detail/type_traits.hpp"
 #include "caf_stream/hash.hpp"
 #include "caf_stream/rdd/cogroup.hpp"
+#include "caf_stream/rdd/rdd_approximate.hpp"
 #include "caf_stream/rdd/rdd_context.hpp"
 #include "caf_stream/rdd/rdd_identity.hpp"
 #include "caf_stream/rdd/rdd_node.hpp"
@@ -29,18 +30,6 @@ class rdd;
 template <class T>
 class local_elements;
 
-namespace detail {
-
-/// Throws the `stream_error` of an action that needs an element ("reduce:
-/// empty collection", as Spark's).
-[[noreturn]] void throw_empty_collection(const char* action);
-
-/// Throws the `stream_error` of partition `index`, which a worker node
-/// computed for a result stage, whose records do not decode (`why`).
-[[noreturn]] void throw_malformed_partition(size_t index, const char* why);
-
-} // namespace detail
-
 /// Splits `data` into `num_partitions` slices as Spark's `parallelize` does:
 /// slice i holds elements `[i * size / n, (i + 1) * size / n)`.
 template <class T>
@@ -54,9 +43,11 @@ rdd<T> parallelize(std::vector<T> data, size_t num_partitions);
 /// for an RDD of a running graph called inside a job), inline elsewhere;
 /// each action computes the lineage again unless the RDD was cached
 /// (`cache`). `id`, `name`, `set_name` and `to_debug_string` are in
-/// `detail::rdd_identity`.
+/// `detail::rdd_identity`, the approximate actions (`count_approx`, ...)
+/// in `detail::rdd_approximate`.
 template <class T>
-class rdd : public detail::rdd_identity<rdd<T>> {
+class rdd : public detail::rdd_identity<rdd<T>>,
+            public detail::rdd_approximate<rdd<T>, T> {
 public:
   using value_type = T;
 

@@ -26,6 +26,14 @@ namespace caf_stream {
 
 namespace detail {
 
+/// Throws the `stream_error` of an action that needs an element ("reduce:
+/// empty collection", as Spark's).
+[[noreturn]] void throw_empty_collection(const char* action);
+
+/// Throws the `stream_error` of partition `index`, which a worker node
+/// computed for a result stage, whose records do not decode (`why`).
+[[noreturn]] void throw_malformed_partition(size_t index, const char* why);
+
 /// Writes each partition of `x` into `out` as `part-NNNNN`, an element per
 /// line in `print`'s text form, in the partition's task; then commits it.
 template <class T>

@@ -3,10 +3,13 @@
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <utility>
 
 #include "caf_stream/scheduler/task_runner.hpp"
 
 namespace caf_stream {
+
+class clock;
 
 /// What an RDD's actions run their tasks on: the part of Spark's SparkContext
 /// that runs jobs. A graph owns one and the RDDs it generates carry it; the
@@ -49,7 +52,19 @@ public:
     owner_.store(std::thread::id{}, std::memory_order_release);
   }
 
+  /// The clock of the streaming context whose graph owns this context, on
+  /// which the approximate actions' timeouts pass; null outside one.
+  const clock* get_clock() const noexcept {
+    return clock_.get();
+  }
+
+  /// Sets the clock before any action runs.
+  void set_clock(std::shared_ptr<const clock> clk) noexcept {
+    clock_ = std::move(clk);
+  }
+
 private:
+  std::shared_ptr<const clock> clock_;
   task_runner* installed_ = nullptr;
   std::atomic<std::thread::id> owner_{};
 };
