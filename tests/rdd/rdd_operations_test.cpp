@@ -571,6 +571,88 @@ TEST_CASE("rdd sample_by_key", "[rdd][operations]") {
                                    "has no fraction"));
 }
 
+TEST_CASE("rdd sample_by_key_exact takes exactly ceil(n * fraction) of "
+          "each key",
+          "[rdd][operations]") {
+  auto n = static_cast<size_t>(GENERATE(1, 4));
+  // 100 records of "a", 37 of "b", 5 of "c", told apart by their values.
+  pairs xs;
+  for (int i = 0; i < 142; ++i)
+    xs.emplace_back(i < 100 ? "a" : i < 137 ? "b" : "c", i);
+  auto x = parallelize(xs, n);
+  std::map<std::string, double> fractions{{"a", 0.1}, {"b", 0.5}, {"c", 1}};
+  auto count_of = [](const pairs& ys, const std::string& key) {
+    return std::count_if(ys.begin(), ys.end(),
+                         [&](const auto& kv) { return kv.first == key; });
+  };
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    auto picked = x.sample_by_key_exact(false, fractions, seed).collect();
+    CHECK(count_of(picked, "a") == 10);
+    CHECK(count_of(picked, "b") == 19);
+    CHECK(count_of(picked, "c") == 5);
+    // Without replacement: records of the input, each at most once, in
+    // their order.
+    CHECK(std::adjacent_find(picked.begin(), picked.end(),
+                             [](const auto& a, const auto& b) {
+                               return a.second >= b.second;
+                             })
+          == picked.end());
+    for (const auto& kv : picked)
+      CHECK(xs.at(static_cast<size_t>(kv.second)) == kv);
+  }
+  // The same seed picks the same records.
+  CHECK(x.sample_by_key_exact(false, fractions, 7).collect()
+        == x.sample_by_key_exact(false, fractions, 7).collect());
+  // With replacement: exactly ceil(n * fraction) draws, also above 1.
+  auto twice = x.sample_by_key_exact(true, {{"a", 2.0}, {"b", 0.1},
+                                            {"c", 0.0}},
+                                     7)
+                 .collect();
+  CHECK(count_of(twice, "a") == 200);
+  CHECK(count_of(twice, "b") == 4);
+  CHECK(count_of(twice, "c") == 0);
+  for (const auto& kv : twice)
+    CHECK(xs.at(static_cast<size_t>(kv.second)) == kv);
+  CHECK(x.sample_by_key_exact(true, {{"a", 2.0}, {"b", 0.1}, {"c", 0.0}}, 7)
+          .collect()
+        == twice);
+  // Spark's rules: at the call for a fraction; for a key without one, at
+  // the call too, whose first job finds it.
+  CHECK_THROWS_WITH(x.sample_by_key_exact(false, {{"a", 1.5}}),
+                    "sample_by_key_exact: without replacement the fraction "
+                    "is a probability, at most 1, not 1.5");
+  CHECK_THROWS_WITH(x.sample_by_key_exact(false, {{"a", 1.0}}),
+                    Catch::Matches("sample_by_key_exact: the RDD's key "
+                                   "(b|c) has no fraction"));
+}
+
+TEST_CASE("rdd sample_by_key_exact samples each record alike",
+          "[rdd][operations]") {
+  // 3 of 10 records without replacement, and 3 draws with replacement,
+  // 2000 times (seeds 1 to 2000): each record 600 times in all, within
+  // five standard deviations (sqrt(2000 * 0.3 * 0.7), about 20.5, and
+  // sqrt(6000 * 0.1 * 0.9), about 23.2).
+  pairs xs;
+  for (int i = 0; i < 10; ++i)
+    xs.emplace_back("k", i);
+  auto x = parallelize(xs, 3);
+  for (bool with_replacement : {false, true}) {
+    std::vector<int> times(10, 0);
+    for (uint64_t seed = 1; seed <= 2000; ++seed) {
+      auto picked = x.sample_by_key_exact(with_replacement, {{"k", 0.3}},
+                                          seed)
+                      .collect();
+      REQUIRE(picked.size() == 3);
+      for (const auto& kv : picked)
+        ++times.at(static_cast<size_t>(kv.second));
+    }
+    for (auto t : times) {
+      CHECK(t > 600 - 120);
+      CHECK(t < 600 + 120);
+    }
+  }
+}
+
 TEST_CASE("rdd count_approx_distinct_by_key", "[rdd][operations]") {
   auto n = static_cast<size_t>(GENERATE(1, 4));
   // Key 1: 5,000 distinct values, each twice; key 2: 3 distinct values.

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "caf_stream/detail/exact_sampling.hpp"
 #include "caf_stream/detail/hyper_log_log.hpp"
 #include "caf_stream/error.hpp"
 #include "caf_stream/rdd/rdd.hpp"
@@ -38,15 +39,159 @@ rdd<std::pair<T, int64_t>> value_counts(const rdd<T>& x,
                    num_partitions);
 }
 
-/// `sample_by_key`'s error for key `k`, which has no fraction: named where
-/// it has `operator<<`, as Spark's "key not found: k" names it.
+/// The error of `action` (`sample_by_key` or `sample_by_key_exact`) for
+/// key `k`, which has no fraction: named where it has `operator<<`, as
+/// Spark's "key not found: k" names it.
 template <class K>
-std::string missing_fraction(const K& k) {
+std::string missing_fraction(const K& k, const char* action) {
   if constexpr (has_ostream_operator<K>::value)
-    return "sample_by_key: the RDD's key " + to_text(k)
+    return std::string{action} + ": the RDD's key " + to_text(k)
            + " has no fraction";
   else
-    return "sample_by_key: a key of the RDD has no fraction";
+    return std::string{action} + ": a key of the RDD has no fraction";
+}
+
+// -- sample_by_key_exact (the arithmetic is in exact_sampling.hpp) -----------
+
+/// Each partition's records of each key of `x` (a job), refusing a key
+/// `fractions` has none for.
+template <class T, class K>
+std::vector<std::map<K, int64_t>>
+key_counts(const rdd<T>& x, const std::map<K, double>& fractions) {
+  return x
+    .map_partitions_with_index([fractions](size_t, const std::vector<T>& xs) {
+      std::map<K, int64_t> counts;
+      for (const auto& kv : xs) {
+        if (fractions.count(kv.first) == 0)
+          throw stream_error(errc::job_failure,
+                             missing_fraction(kv.first,
+                                              "sample_by_key_exact"));
+        ++counts[kv.first];
+      }
+      return std::vector<std::map<K, int64_t>>{std::move(counts)};
+    })
+    .collect();
+}
+
+/// Calls `f(key, rank)` for each record of partition `index` of a sample
+/// without replacement, in order: the same draws each time.
+template <class T, class F>
+void for_each_rank(size_t index, const std::vector<T>& xs, uint64_t seed,
+                   F f) {
+  auto gen = partition_generator(seed, index);
+  std::uniform_real_distribution<double> draw{0.0, 1.0};
+  uint64_t position = 0;
+  for (const auto& kv : xs)
+    f(kv, sample_rank{draw(gen), static_cast<uint32_t>(index), position++});
+}
+
+/// The rank of each key's `sizes`th record of least rank in `x`, from the
+/// draws in each key's band (a job); keys whose band missed it are left
+/// out.
+template <class T, class K>
+std::map<K, sample_rank>
+rank_thresholds(const rdd<T>& x, const std::map<K, sample_band>& bands,
+                const std::map<K, int64_t>& sizes, uint64_t seed) {
+  struct draws {
+    std::map<K, int64_t> below;
+    std::map<K, std::vector<sample_rank>> in_band;
+  };
+  auto parts = x
+    .map_partitions_with_index(
+      [bands, seed](size_t index, const std::vector<T>& xs) {
+        draws result;
+        for_each_rank(index, xs, seed, [&](const T& kv, sample_rank r) {
+          const auto& band = bands.at(kv.first);
+          if (r.draw < band.low)
+            ++result.below[kv.first];
+          else if (r.draw < band.high)
+            result.in_band[kv.first].push_back(r);
+        });
+        return std::vector<draws>{std::move(result)};
+      })
+    .collect();
+  std::map<K, sample_rank> result;
+  for (const auto& [key, band] : bands) {
+    int64_t below = 0;
+    std::vector<sample_rank> in_band;
+    for (auto& part : parts) {
+      if (auto i = part.below.find(key); i != part.below.end())
+        below += i->second;
+      if (auto i = part.in_band.find(key); i != part.in_band.end())
+        in_band.insert(in_band.end(), i->second.begin(), i->second.end());
+    }
+    auto threshold = exact_sample_threshold(sizes.at(key), below,
+                                            std::move(in_band), band);
+    if (threshold)
+      result.emplace(key, *threshold);
+  }
+  return result;
+}
+
+/// `sample_by_key_exact` without replacement: each key's `sizes` records
+/// of least rank.
+template <class T, class K>
+rdd<T> least_ranks(const rdd<T>& x, const std::map<K, int64_t>& totals,
+                   const std::map<K, int64_t>& sizes, uint64_t seed) {
+  std::map<K, sample_band> bands;
+  for (const auto& [key, n] : totals)
+    bands[key] = exact_sample_band(n, sizes.at(key));
+  auto thresholds = rank_thresholds(x, bands, sizes, seed);
+  if (thresholds.size() < sizes.size()) {
+    // A band missed (about once in 1e9): those keys' draws, all of them.
+    for (auto& [key, band] : bands)
+      band = thresholds.count(key) != 0 ? sample_band{0, 0}
+                                        : sample_band{0, 1};
+    for (auto& [key, rank] : rank_thresholds(x, bands, sizes, seed))
+      thresholds.emplace(key, rank);
+  }
+  return x.map_partitions_with_index(
+    [thresholds, seed](size_t index, const std::vector<T>& xs) {
+      std::vector<T> result;
+      for_each_rank(index, xs, seed, [&](const T& kv, sample_rank r) {
+        if (r < thresholds.at(kv.first))
+          result.push_back(kv);
+      });
+      return result;
+    });
+}
+
+/// `sample_by_key_exact` with replacement: each key's `sizes` draws split
+/// between the partitions (`counts`) and then their records.
+template <class T, class K>
+rdd<T> split_by_key(const rdd<T>& x,
+                    const std::vector<std::map<K, int64_t>>& counts,
+                    const std::map<K, int64_t>& sizes, uint64_t seed) {
+  // Each partition's draws and records of each key. The split draws from
+  // the generator of a partition index no partition has.
+  using left = std::map<K, std::pair<int64_t, int64_t>>;
+  std::vector<left> plan(counts.size());
+  auto gen = partition_generator(seed, counts.size());
+  for (const auto& [key, s] : sizes) {
+    std::vector<int64_t> records(counts.size(), 0);
+    for (size_t i = 0; i < counts.size(); ++i)
+      if (auto j = counts[i].find(key); j != counts[i].end())
+        records[i] = j->second;
+    auto shares = split_draws(s, records, gen);
+    for (size_t i = 0; i < counts.size(); ++i)
+      if (records[i] > 0)
+        plan[i][key] = {shares[i], records[i]};
+  }
+  return x.map_partitions_with_index(
+    [plan, seed](size_t index, const std::vector<T>& xs) {
+      auto rest = index < plan.size() ? plan[index] : left{};
+      auto gen = partition_generator(seed, index);
+      std::vector<T> result;
+      for (const auto& kv : xs) {
+        auto i = rest.find(kv.first);
+        if (i == rest.end())
+          continue;
+        auto& [draws, records] = i->second;
+        for (auto k = next_copies(draws, records, gen); k > 0; --k)
+          result.push_back(kv);
+      }
+      return result;
+    });
 }
 
 } // namespace detail
@@ -403,7 +548,8 @@ rdd<T>::sample_by_key(bool with_replacement,
         auto i = fractions.find(kv.first);
         if (i == fractions.end())
           throw stream_error(errc::job_failure,
-                             detail::missing_fraction(kv.first));
+                             detail::missing_fraction(kv.first,
+                                                      "sample_by_key"));
         if (!with_replacement) {
           if (draw(gen) < i->second)
             result.push_back(kv);
@@ -417,6 +563,29 @@ rdd<T>::sample_by_key(bool with_replacement,
       }
       return result;
     });
+}
+
+template <class T>
+template <class U>
+rdd<T> rdd<T>::sample_by_key_exact(
+  bool with_replacement, const std::map<detail::key_t<U>, double>& fractions,
+  uint64_t seed) const {
+  require_pairs<U>();
+  for (const auto& [key, fraction] : fractions)
+    detail::check_sample_fraction(with_replacement, fraction,
+                                  "sample_by_key_exact");
+  using k = detail::key_t<T>;
+  auto counts = detail::key_counts(*this, fractions);
+  std::map<k, int64_t> totals;
+  for (const auto& part : counts)
+    for (const auto& [key, n] : part)
+      totals[key] += n;
+  std::map<k, int64_t> sizes;
+  for (const auto& [key, n] : totals)
+    sizes[key] = detail::exact_sample_size(n, fractions.at(key));
+  if (with_replacement)
+    return detail::split_by_key(*this, counts, sizes, seed);
+  return detail::least_ranks(*this, totals, sizes, seed);
 }
 
 template <class T>

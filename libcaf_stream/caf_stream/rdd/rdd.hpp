@@ -262,6 +262,14 @@ public:
                        const std::map<detail::key_t<U>, double>& fractions,
                        uint64_t seed = detail::random_seed()) const;
 
+  /// Spark's `sampleByKeyExact`: exactly `ceil(n * fraction)` of each
+  /// key's n records, uniformly; its jobs run at the call, as Spark's.
+  template <class U = T>
+  rdd<T>
+  sample_by_key_exact(bool with_replacement,
+                      const std::map<detail::key_t<U>, double>& fractions,
+                      uint64_t seed = detail::random_seed()) const;
+
   /// Spark's `countApproxDistinctByKey`: each key with the number of its
   /// distinct values, counted as `count_approx_distinct` counts.
   template <class U = T>
@@ -554,7 +562,7 @@ private:
   static constexpr void require_same_key();
 
   // `combine_by_key` into `C` in place, in `num_partitions` partitions (0:
-  // as many as this RDD has). Defined in pair_rdd_functions.hpp.
+  // as many as this RDD has).
   template <class C, class Create, class MergeValue, class MergeCombiners>
   auto combine_in_place(Create create, MergeValue merge_value,
                         MergeCombiners merge_combiners,
@@ -570,7 +578,6 @@ private:
   std::vector<uint32_t> all_partitions() const;
 
   // `f(node, i)` for every partition `i` of this RDD: a result stage.
-  // Defined in rdd_actions.hpp, as the helpers around it.
   template <class R, class F>
   std::vector<R> run_all(F f) const;
 
@@ -583,7 +590,7 @@ private:
 
   // The number of records of each partition as the worker nodes that keep
   // their input counted them (`result_form::count`); none if `count`
-  // counts here. Defined in rdd_actions.hpp.
+  // counts here.
   std::optional<std::vector<int64_t>> counted_elsewhere() const;
 
   // `f(node, i)` for every partition `i` of `node`, on `runner`.
