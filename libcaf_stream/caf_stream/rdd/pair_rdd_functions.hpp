@@ -73,8 +73,8 @@ key_counts(const rdd<T>& x, const std::map<K, double>& fractions) {
     .collect();
 }
 
-/// Calls `f(key, rank)` for each record of partition `index` of a sample
-/// without replacement, in order: the same draws each time.
+/// Calls `f(record, rank)` for each record of partition `index` of a
+/// sample without replacement, in order: the same draws each time.
 template <class T, class F>
 void for_each_rank(size_t index, const std::vector<T>& xs, uint64_t seed,
                    F f) {
@@ -85,9 +85,9 @@ void for_each_rank(size_t index, const std::vector<T>& xs, uint64_t seed,
     f(kv, sample_rank{draw(gen), static_cast<uint32_t>(index), position++});
 }
 
-/// The rank of each key's `sizes`th record of least rank in `x`, from the
-/// draws in each key's band (a job); keys whose band missed it are left
-/// out.
+/// The rank below which each key's `sizes` records of least rank in `x`
+/// lie, from the draws in each key's band (a job); keys whose band missed
+/// it are left out.
 template <class T, class K>
 std::map<K, sample_rank>
 rank_thresholds(const rdd<T>& x, const std::map<K, sample_band>& bands,
