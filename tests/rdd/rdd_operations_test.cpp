@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -651,6 +652,25 @@ TEST_CASE("rdd sample_by_key_exact samples each record alike",
       CHECK(t < 600 + 120);
     }
   }
+}
+
+TEST_CASE("rdd sample_by_key_exact refuses a lineage whose keys change",
+          "[rdd][operations]") {
+  // The first job (the counts) sees key "a" three times; every later
+  // computation sees "z".
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto x = parallelize(pairs{{"a", 1}, {"a", 2}, {"a", 3}}, 2)
+             .map([calls](const std::pair<std::string, int>& kv) {
+               if (++*calls > 3)
+                 return std::make_pair(std::string{"z"}, kv.second);
+               return kv;
+             });
+  auto why = "sample_by_key_exact: the key z was not in the RDD when it "
+             "was counted (its lineage gives other records each time)";
+  CHECK_THROWS_WITH(x.sample_by_key_exact(false, {{"a", 0.5}}, 1), why);
+  calls->store(0);
+  auto sampled = x.sample_by_key_exact(true, {{"a", 0.5}}, 1);
+  CHECK_THROWS_WITH(sampled.collect(), why);
 }
 
 TEST_CASE("rdd count_approx_distinct_by_key", "[rdd][operations]") {

@@ -53,6 +53,20 @@ std::string missing_fraction(const K& k, const char* action) {
 
 // -- sample_by_key_exact (the arithmetic is in exact_sampling.hpp) -----------
 
+/// The error of a sample of `sample_by_key_exact` for key `k`, which its
+/// first job did not count: the lineage gave other records when computed
+/// again.
+template <class K>
+stream_error unseen_key(const K& k) {
+  std::string key = "a key";
+  if constexpr (has_ostream_operator<K>::value)
+    key = "the key " + to_text(k);
+  return stream_error(errc::job_failure,
+                      "sample_by_key_exact: " + key
+                        + " was not in the RDD when it was counted (its "
+                          "lineage gives other records each time)");
+}
+
 /// Each partition's records of each key of `x` (a job), refusing a key
 /// `fractions` has none for.
 template <class T, class K>
@@ -101,7 +115,10 @@ rank_thresholds(const rdd<T>& x, const std::map<K, sample_band>& bands,
       [bands, seed](size_t index, const std::vector<T>& xs) {
         draws result;
         for_each_rank(index, xs, seed, [&](const T& kv, sample_rank r) {
-          const auto& band = bands.at(kv.first);
+          auto i = bands.find(kv.first);
+          if (i == bands.end())
+            throw unseen_key(kv.first);
+          const auto& band = i->second;
           if (r.draw < band.low)
             ++result.below[kv.first];
           else if (r.draw < band.high)
@@ -149,7 +166,10 @@ rdd<T> least_ranks(const rdd<T>& x, const std::map<K, int64_t>& totals,
     [thresholds, seed](size_t index, const std::vector<T>& xs) {
       std::vector<T> result;
       for_each_rank(index, xs, seed, [&](const T& kv, sample_rank r) {
-        if (r < thresholds.at(kv.first))
+        auto i = thresholds.find(kv.first);
+        if (i == thresholds.end())
+          throw unseen_key(kv.first);
+        if (r < i->second)
           result.push_back(kv);
       });
       return result;
@@ -185,7 +205,7 @@ rdd<T> split_by_key(const rdd<T>& x,
       for (const auto& kv : xs) {
         auto i = rest.find(kv.first);
         if (i == rest.end())
-          continue;
+          throw unseen_key(kv.first);
         auto& [draws, records] = i->second;
         for (auto k = next_copies(draws, records, gen); k > 0; --k)
           result.push_back(kv);
