@@ -69,15 +69,16 @@ public:
     result out;
     if (merged_ == 0 && total_ > 0)
       return out;
-    auto p = static_cast<double>(merged_) / static_cast<double>(total_);
-    for (const auto& [key, sum] : sums_) {
-      if (merged_ == total_) {
+    if (merged_ == total_) {
+      for (const auto& [key, sum] : sums_) {
         auto n = static_cast<double>(sum);
         out.emplace(key, bounded_double{n, 1.0, n, n});
-      } else {
-        out.emplace(key, count_evaluator::bound(confidence_, sum, p));
       }
+      return out;
     }
+    auto p = static_cast<double>(merged_) / static_cast<double>(total_);
+    for (const auto& [key, sum] : sums_)
+      out.emplace(key, count_evaluator::bound(confidence_, sum, p));
     return out;
   }
 
