@@ -19,6 +19,7 @@
 #include "caf_stream/testing.hpp"
 
 #include "support/event_log.hpp"
+#include "support/log_capture.hpp"
 #include "support/pipeline.hpp"
 
 using namespace caf_stream;
@@ -442,6 +443,47 @@ TEST_CASE("a batch is submitted at its time while an earlier one runs",
   CHECK(infos[1].submission_time == caf_stream::time{2000});
   CHECK(infos[1].scheduling_delay() == duration{500});
   CHECK(infos[1].processing_delay() == duration{0});
+}
+
+// Spark's gracefulStopTimeout: a graceful stop waits that long at most for
+// the batches generated, then the running one completes and the queued ones
+// are skipped.
+TEST_CASE("a graceful stop waits stream.graceful-stop-timeout at most",
+          "[context][stop]") {
+  support::log_capture log{"context"};
+  auto opts = testing::default_test_options();
+  opts.graceful_stop_timeout = duration{50};
+  test::pipeline<int> p{opts};
+  auto events = std::make_shared<test::event_log>();
+  p.context().add_streaming_listener(events);
+  auto q = std::make_shared<rdd_queue<int>>();
+  // The first batch's job runs until the test lets it end; 10 batch
+  // intervals (the default) would be 10 s.
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  bool first = true;
+  p.context().queue_stream(q).foreach_rdd([&](const rdd<int>&) {
+    if (std::exchange(first, false))
+      released.wait_for(std::chrono::minutes(1));
+  });
+  p.context().start();
+  p.clock().advance(std::chrono::seconds(1));
+  REQUIRE(events->wait_for(2)
+          == std::vector<std::string>{"submitted 1000", "started 1000"});
+  p.clock().advance(std::chrono::seconds(1));
+  REQUIRE(events->wait_for(3)
+          == std::vector<std::string>{"submitted 1000", "started 1000",
+                                      "submitted 2000"});
+  auto stopping = std::async(std::launch::async,
+                             [&] { p.context().stop(true); });
+  CHECK(log.wait_for("graceful stop: batches still pending after 50 ms "
+                     "(stream.graceful-stop-timeout)"));
+  release.set_value();
+  stopping.get();
+  // The listeners heard of every batch before the stop returned.
+  CHECK(events->events()
+        == std::vector<std::string>{"submitted 1000", "started 1000",
+                                    "submitted 2000", "completed 1000"});
 }
 
 TEST_CASE("a failing job fails its batch and await_termination", "[context]") {

@@ -303,9 +303,11 @@ public:
   uint16_t serve_state(uint16_t port, const std::string& address = "");
 
   /// Stops receiving and processing. With `stop_gracefully`, first waits
-  /// until everything received so far has been processed, and writes a
-  /// final checkpoint; if that cannot be written, throws `stream_error`
-  /// (`errc::bad_checkpoint`, with the reason) once the context stopped.
+  /// until everything received so far has been processed (at most
+  /// `stream.graceful-stop-timeout`, 10 batch intervals by default), and
+  /// writes a final checkpoint; if that cannot be written, throws
+  /// `stream_error` (`errc::bad_checkpoint`, with the reason) once the
+  /// context stopped.
   void stop(bool stop_gracefully = false);
 
   /// Blocks until the context stops; rethrows the first job failure as

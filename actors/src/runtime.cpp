@@ -14,6 +14,7 @@
 #include "caf_stream/actors/worker_node.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include <spdlog/spdlog.h>
 
@@ -326,18 +327,26 @@ void runtime::stop(bool graceful) {
         .receive([] {}, [](caf::error&) {});
   }
   if (graceful) {
-    // Wait (at most 10 batch intervals, Spark's gracefulStopTimeout) for the
-    // batches already generated and, with receivers, for the next one: the
-    // receiver tracker seals everything received so far into it.
+    // Wait (at most `stream.graceful-stop-timeout`, Spark's
+    // gracefulStopTimeout, in all) for the batches already generated and,
+    // with receivers, for the next one: the receiver tracker seals
+    // everything received so far into it.
     auto interval = d.graph->batch_interval();
-    auto timeout = std::chrono::milliseconds{interval * 10};
+    auto timeout = d.opts.graceful_stop_wait(interval);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto left = [&] {
+      return std::max(duration{0},
+                      std::chrono::duration_cast<duration>(
+                        deadline - std::chrono::steady_clock::now()));
+    };
     auto last = d.clk->now().next_on_grid(interval);
-    if (!d.supervisors.empty() && !d.state->await_batch(last, timeout))
+    if (!d.supervisors.empty() && !d.state->await_batch(last, left()))
       d.log->warn("graceful stop: batch {} did not complete in time",
                   to_string(last));
-    if (!d.state->await_idle(timeout))
-      d.log->warn("graceful stop: batches still pending after {}",
-                  to_string(interval * 10));
+    if (!d.state->await_idle(left()))
+      d.log->warn("graceful stop: batches still pending after {} "
+                  "(stream.graceful-stop-timeout)",
+                  to_string(timeout));
   }
   d.state->set_stopping();
   // A batch being generated may wait on the outside world (a direct Kafka

@@ -57,6 +57,9 @@ void add_stream_options(caf::config_option_set& opts) {
                       "the application the nodes check (empty: the build id)")
     .add<bool>("stop-gracefully-on-shutdown",
                "on SIGINT/SIGTERM, finish the data received so far first")
+    .add<caf::timespan>("graceful-stop-timeout",
+                        "how long a graceful stop waits at most (default: "
+                        "10 batch intervals)")
     .add<bool>("serialize-messages",
                "send every batch and task through bytes, as to another node");
   caf::config_option_adder{opts, "stream.listener-bus"}.add<size_t>(
@@ -231,6 +234,9 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   result.stop_gracefully_on_shutdown
     = caf::get_or(cfg, "stream.stop-gracefully-on-shutdown",
                   result.stop_gracefully_on_shutdown);
+  if (auto x = caf::get_if<caf::timespan>(&cfg,
+                                          "stream.graceful-stop-timeout"))
+    result.graceful_stop_timeout = duration_cast<duration>(*x);
   result.state_log_limit
     = caf::get_or(cfg, "stream.state-log-limit", result.state_log_limit);
   result.app_id = caf::get_or(cfg, "stream.app-id", result.app_id);

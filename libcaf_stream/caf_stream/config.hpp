@@ -121,6 +121,13 @@ struct stream_options {
   /// `spark.streaming.stopGracefullyOnShutdown`, false).
   bool stop_gracefully_on_shutdown = false;
 
+  /// `stream.graceful-stop-timeout`: how long a graceful stop waits at most
+  /// for the data received so far to be processed (Spark's
+  /// `spark.streaming.gracefulStopTimeout`); the batch that runs then still
+  /// completes, the ones queued behind it are skipped. None: 10 batch
+  /// intervals, Spark's default.
+  std::optional<duration> graceful_stop_timeout;
+
   /// `stream.backpressure.enabled`: adapt the receivers' rate to what the
   /// batches manage to process (Spark's `spark.streaming.backpressure.*`).
   bool backpressure_enabled = false;
@@ -285,6 +292,12 @@ struct stream_options {
   /// Throws `stream_error` (errc::invalid_config) naming the key and value
   /// of the first setting that is out of range.
   void validate() const;
+
+  /// The time `graceful_stop_timeout` gives a graceful stop of a context
+  /// whose batches come every `batch_interval`.
+  duration graceful_stop_wait(duration batch_interval) const noexcept {
+    return graceful_stop_timeout.value_or(batch_interval * 10);
+  }
 
   /// Returns whether work may go to worker nodes: `stream.nodes` names
   /// some, or nodes may join (`driver_port`).

@@ -51,6 +51,9 @@ void stream_options::validate() const {
               "it must be positive");
   if (max_line_length == 0)
     bad_value("stream.receiver.max-line-length", "0", "it must be positive");
+  if (graceful_stop_timeout && graceful_stop_timeout->count() < 0)
+    bad_value("stream.graceful-stop-timeout",
+              to_string(*graceful_stop_timeout), "it must not be negative");
   auto not_negative = [](const char* key, double x) {
     if (!(x >= 0))
       bad_value(key, std::to_string(x), "it must not be negative");

@@ -451,6 +451,27 @@ TEST_CASE("stream.speculation.* say when a worker node's answer is late",
            "be positive");
 }
 
+TEST_CASE("stream.graceful-stop-timeout bounds a graceful stop's wait, 10 "
+          "batch intervals by default",
+          "[actors][stream_config]") {
+  // Spark's spark.streaming.gracefulStopTimeout: 10 batch intervals unset.
+  auto plain = options_of({});
+  CHECK_FALSE(plain.graceful_stop_timeout);
+  CHECK(plain.graceful_stop_wait(duration{1000}) == duration{10000});
+  CHECK(plain.graceful_stop_wait(duration{250}) == duration{2500});
+  auto set = options_of({"--stream.graceful-stop-timeout=3s"});
+  CHECK(set.graceful_stop_timeout == duration{3000});
+  CHECK(set.graceful_stop_wait(duration{1000}) == duration{3000});
+  // 0: the stop does not wait for the batches.
+  auto none = options_of({"--stream.graceful-stop-timeout=0s"});
+  CHECK(none.graceful_stop_wait(duration{1000}) == duration{0});
+  stream_options negative;
+  negative.graceful_stop_timeout = duration{-5};
+  CHECK_THROWS_WITH(negative.validate(),
+                    "stream.graceful-stop-timeout = -5 ms is invalid: it "
+                    "must not be negative");
+}
+
 TEST_CASE("stream.shuffle.fetch-chunk and .max-in-flight bound the fetches "
           "of map outputs from worker nodes",
           "[actors][stream_config]") {
