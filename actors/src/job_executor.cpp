@@ -74,31 +74,6 @@ public:
       self_->send_exit(router, caf::exit_reason::user_shutdown);
   }
 
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
-    if (n == 0)
-      return;
-    // The tasks that threw, counted where they ran (nothing to count while
-    // all go well).
-    std::atomic<size_t> failed{0};
-    auto counted = [&](size_t i) {
-      try {
-        task(i);
-      } catch (...) {
-        failed.fetch_add(1, std::memory_order_relaxed);
-        throw;
-      }
-    };
-    size_t ended = 0;
-    try {
-      run_here_or_spread(n, counted, ended);
-    } catch (...) {
-      executors_.completed("driver", ended - failed);
-      executors_.failed("driver", failed);
-      throw;
-    }
-    executors_.completed("driver", n);
-  }
-
   /// The executors that ran the tasks, for the listeners.
   executor_table& executors() noexcept {
     return executors_;
@@ -197,6 +172,33 @@ public:
   /// The keys each state stream held after its last call, by state id.
   const std::map<int32_t, int64_t>& state_keys() const noexcept {
     return state_keys_;
+  }
+
+protected:
+  void run_tasks(size_t n,
+                 detail::function_ref<void(size_t)> task) override {
+    if (n == 0)
+      return;
+    // The tasks that threw, counted where they ran (nothing to count while
+    // all go well).
+    std::atomic<size_t> failed{0};
+    auto counted = [&](size_t i) {
+      try {
+        task(i);
+      } catch (...) {
+        failed.fetch_add(1, std::memory_order_relaxed);
+        throw;
+      }
+    };
+    size_t ended = 0;
+    try {
+      run_here_or_spread(n, counted, ended);
+    } catch (...) {
+      executors_.completed("driver", ended - failed);
+      executors_.failed("driver", failed);
+      throw;
+    }
+    executors_.completed("driver", n);
   }
 
 private:

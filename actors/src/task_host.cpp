@@ -47,13 +47,14 @@ public:
     // nop
   }
 
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
-    spreader_.run(n, task, batch_);
-  }
-
   block fetch_block(const block& b) override {
     return fetch_kept_block(sys_, b, opts_.shuffle_fetch_chunk,
                             opts_.state_timeout);
+  }
+
+protected:
+  void run_tasks(size_t n, detail::function_ref<void(size_t)> task) override {
+    spreader_.run(n, task, batch_);
   }
 
 private:

@@ -51,7 +51,7 @@ public:
     // nop
   }
 
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+  void run_tasks(size_t n, detail::function_ref<void(size_t)> task) override {
     for (size_t i = 0; i < n; ++i)
       task(i);
   }

@@ -49,7 +49,7 @@ public:
     // nop
   }
 
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+  void run_tasks(size_t n, detail::function_ref<void(size_t)> task) override {
     here += n;
     for (size_t i = 0; i < n; ++i)
       task(i);
@@ -283,7 +283,7 @@ public:
     // nop
   }
 
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+  void run_tasks(size_t n, detail::function_ref<void(size_t)> task) override {
     for (size_t i = 0; i < n; ++i)
       task(i);
   }
@@ -503,7 +503,7 @@ public:
     // nop
   }
 
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+  void run_tasks(size_t n, detail::function_ref<void(size_t)> task) override {
     for (size_t i = 0; i < n; ++i)
       task(i);
   }
@@ -602,7 +602,7 @@ public:
     // nop
   }
 
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+  void run_tasks(size_t n, detail::function_ref<void(size_t)> task) override {
     for (size_t i = 0; i < n; ++i)
       task(i);
   }

@@ -12,6 +12,7 @@
 #include "caf_stream/testing.hpp"
 
 #include "support/counting_runner.hpp"
+#include "support/pipeline.hpp"
 #include "support/tables.hpp"
 
 using namespace caf_stream;
@@ -62,7 +63,7 @@ TEST_CASE("an RDD's actions run on the runner installed in its context, on "
     CHECK(word_count(xs) == expected);
     CHECK(runner.stages == 2);
     CHECK(runner.tasks == 6);
-    // Another thread (a task, a thread of the user's) runs inline.
+    // Another thread (a thread of the user's) runs inline.
     counts elsewhere;
     std::thread other{[&] { elsewhere = word_count(xs); }};
     other.join();
@@ -114,4 +115,80 @@ TEST_CASE("the RDDs a graph generates carry its context, whose runner is the "
   CHECK(sorted(out) == std::vector<std::vector<int>>{{10, 20}, {30}});
   CHECK(bound == 2);
   CHECK(on_executor == 2);
+}
+
+// Spark's SPARK-5063: "RDD transformations and actions are NOT invoked by
+// the driver, but inside of other transformations; for example,
+// rdd1.map(x => rdd2.values.count() * x) is invalid".
+TEST_CASE("an RDD action inside a task is refused, as Spark refuses it",
+          "[rdd][context]") {
+  const std::string why = "an RDD action ran inside a task (a "
+                          "transformation's function, or foreach_partition's)";
+  auto inner = words(2);
+  auto outer = parallelize(std::vector<int>{1, 2, 3}, 3);
+  auto times_inner = [&](int x) {
+    return x * static_cast<int>(inner.count());
+  };
+  SECTION("inline, outside any graph") {
+    CHECK_THROWS_WITH(outer.map(times_inner).collect(),
+                      Catch::StartsWith(why));
+    CHECK_THROWS_WITH(outer.filter([&](int) {
+                             return !inner.take(1).empty();
+                           }).count(),
+                      Catch::StartsWith(why));
+    CHECK_THROWS_WITH(outer.foreach_partition(
+                        [&](size_t, const std::vector<int>&) {
+                          inner.collect();
+                        }),
+                      Catch::StartsWith(why));
+  }
+  SECTION("on a runner installed in the RDDs' context") {
+    auto context = std::make_shared<rdd_context>();
+    counting_runner runner;
+    scoped_runner installed{*context, runner};
+    inner = inner.with_context(context);
+    CHECK_THROWS_WITH(outer.with_context(context).map(times_inner).collect(),
+                      Catch::StartsWith(why));
+    CHECK(runner.stages == 1);
+  }
+  // The task that threw ended: this thread runs jobs again, and the action
+  // run before the stage is what Spark asks for.
+  auto n = static_cast<int>(inner.count());
+  CHECK(n == 6);
+  CHECK(outer.map([n](int x) { return x * n; }).collect()
+        == std::vector<int>{6, 12, 18});
+}
+
+TEST_CASE("an RDD action inside a task of a running context fails its batch, "
+          "on the operator workers and on the job executor's thread",
+          "[rdd][context]") {
+  test::pipeline<int> p;
+  auto q = std::make_shared<rdd_queue<int>>();
+  // 8 partitions: the job executor runs some tasks, the workers others.
+  q->push(parallelize(std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8}, 8));
+  q->push(parallelize(std::vector<int>{1, 2}, 2));
+  auto inner = words(2);
+  std::vector<int64_t> counted;
+  bool first = true;
+  p.context().queue_stream(q).foreach_rdd([&](const rdd<int>& x) {
+    if (std::exchange(first, false)) {
+      x.map([&](int v) { return v * static_cast<int>(inner.count()); })
+        .collect();
+      return;
+    }
+    // In the output function, on the driver: allowed.
+    auto n = static_cast<int64_t>(inner.count());
+    counted.push_back(x.map([n](int v) { return v * n; }).count());
+  });
+  p.context().start();
+  p.next_batch();
+  p.next_batch();
+  p.context().stop();
+  auto infos = p.infos();
+  REQUIRE(infos.size() == 2);
+  REQUIRE(infos[0].failure_reason);
+  CHECK_THAT(*infos[0].failure_reason,
+             Catch::Contains("an RDD action ran inside a task"));
+  CHECK_FALSE(infos[1].failure_reason);
+  CHECK(counted == std::vector<int64_t>{2});
 }

@@ -10,8 +10,8 @@ namespace support {
 /// Runs every task at once, counting the stages and tasks it ran.
 class counting_runner final : public caf_stream::task_runner {
 public:
-  void run(size_t n,
-           caf_stream::detail::function_ref<void(size_t)> task) override {
+  void run_tasks(size_t n,
+                 caf_stream::detail::function_ref<void(size_t)> task) override {
     ++stages;
     tasks += n;
     for (size_t i = 0; i < n; ++i)

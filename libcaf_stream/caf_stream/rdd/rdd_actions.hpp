@@ -72,7 +72,7 @@ std::vector<uint32_t> rdd<T>::all_partitions() const {
 template <class T>
 template <class R, class F>
 std::vector<R> rdd<T>::run_all(F f) const {
-  auto& runner = this->runner();
+  auto& runner = rdd_context::job_runner_of(context_.get());
   if (auto parts = computed_elsewhere(runner, all_partitions()))
     return run_on<R>(detail::collection_node<T>{std::move(*parts)}, f, runner);
   node_->prepare(runner);
@@ -120,8 +120,9 @@ rdd<T>::computed_elsewhere(task_runner& runner,
 
 template <class T>
 std::optional<std::vector<int64_t>> rdd<T>::counted_elsewhere() const {
-  auto bytes = runner().run_result_stage(*node_, all_partitions(),
-                                         result_form::count);
+  auto& runner = rdd_context::job_runner_of(context_.get());
+  auto bytes = runner.run_result_stage(*node_, all_partitions(),
+                                       result_form::count);
   if (!bytes)
     return std::nullopt;
   std::vector<int64_t> result;
@@ -317,7 +318,7 @@ std::vector<T> rdd<T>::take(size_t num) const {
   std::vector<T> result;
   if (num == 0)
     return result;
-  auto& runner = this->runner();
+  auto& runner = rdd_context::job_runner_of(context_.get());
   auto total = node_->num_partitions();
   size_t scanned = 0;
   size_t step = 1;
@@ -378,7 +379,7 @@ void rdd<T>::foreach_partition(F f) const {
 
 template <class T>
 std::vector<T> rdd<T>::partition_records(size_t index) const {
-  auto& runner = this->runner();
+  auto& runner = rdd_context::job_runner_of(context_.get());
   auto i = static_cast<uint32_t>(index);
   if (auto computed = computed_elsewhere(runner, {i}))
     return *computed->front();

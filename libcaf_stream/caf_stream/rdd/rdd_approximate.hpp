@@ -163,7 +163,7 @@ private:
   run_tasks(const Rdd& rdd, const std::vector<size_t>& partitions,
             const Task& task, Evaluator& evaluator,
             const action_deadline* deadline) {
-    auto& runner = rdd.runner();
+    auto& runner = rdd_context::job_runner_of(rdd.context().get());
     const auto& node = *rdd.node();
     node.prepare(runner);
     std::mutex mtx;

@@ -35,8 +35,14 @@ class task_runner {
 public:
   virtual ~task_runner();
 
-  /// Calls `task(i)` for every `i` in `[0, n)`, possibly in parallel.
-  virtual void run(size_t n, detail::function_ref<void(size_t)> task) = 0;
+  /// Calls `task(i)` for every `i` in `[0, n)`, possibly in parallel
+  /// (`run_tasks`). While `task(i)` runs, `in_task()` holds on its thread.
+  void run(size_t n, detail::function_ref<void(size_t)> task);
+
+  /// Whether the calling thread runs a task of a stage: a transformation's
+  /// function or `foreach_partition`'s, where Spark refuses RDD actions
+  /// (SPARK-5063: only the driver runs jobs).
+  static bool in_task() noexcept;
 
   /// Runs the `n` map tasks of `shuffle`'s map stage: `task(i)` here, once
   /// `shuffle.prepare_parents(*this)` ran, or `shuffle.run_map_tasks` on
@@ -72,6 +78,12 @@ public:
 
   /// The runner that runs every task at once on the calling thread.
   static task_runner& inline_runner() noexcept;
+
+protected:
+  /// Calls `task(i)` for every `i` in `[0, n)`, possibly in parallel, and
+  /// returns when all of them finished.
+  virtual void run_tasks(size_t n,
+                         detail::function_ref<void(size_t)> task) = 0;
 };
 
 } // namespace caf_stream

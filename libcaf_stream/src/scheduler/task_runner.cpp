@@ -11,17 +11,48 @@ namespace caf_stream {
 namespace {
 
 class inline_task_runner final : public task_runner {
-public:
-  void run(size_t n, detail::function_ref<void(size_t)> task) override {
+protected:
+  void run_tasks(size_t n, detail::function_ref<void(size_t)> task) override {
     for (size_t i = 0; i < n; ++i)
       task(i);
   }
+};
+
+// The tasks the calling thread runs, one inside the other when a runner
+// runs a task inline that another runner handed it.
+thread_local size_t tasks_running = 0;
+
+// Counts a task on its thread while it lives.
+class task_scope {
+public:
+  task_scope() noexcept {
+    ++tasks_running;
+  }
+
+  ~task_scope() {
+    --tasks_running;
+  }
+
+  task_scope(const task_scope&) = delete;
+
+  task_scope& operator=(const task_scope&) = delete;
 };
 
 } // namespace
 
 task_runner::~task_runner() {
   // nop
+}
+
+void task_runner::run(size_t n, detail::function_ref<void(size_t)> task) {
+  run_tasks(n, [task](size_t i) {
+    task_scope scope;
+    task(i);
+  });
+}
+
+bool task_runner::in_task() noexcept {
+  return tasks_running > 0;
 }
 
 void task_runner::run_map_stage(const detail::rdd_node_base& shuffle,
