@@ -4,8 +4,10 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf_stream/checkpoint/serialization.hpp"
@@ -126,6 +128,56 @@ TEST_CASE("rdd distinct keys values count_by_key", "[rdd]") {
   auto vs = x.values().distinct().collect();
   std::sort(vs.begin(), vs.end());
   CHECK(vs == std::vector<int>{0, 1, 2, 3});
+}
+
+// Spark's joins are flat maps of `cogroup`: for each key, each left value
+// with each right one, the left values outer (`for (v <- vs; w <- ws)`),
+// also in `rightOuterJoin`. In one partition the keys come in the order
+// they first appear, the left side's first.
+TEST_CASE("rdd joins pair a key's values as Spark's do", "[rdd][pair]") {
+  using ints = std::vector<std::pair<std::string, int>>;
+  using strings = std::vector<std::pair<std::string, std::string>>;
+  auto left = parallelize(ints{{"a", 1}, {"a", 2}, {"b", 3}}, 1);
+  auto right = parallelize(strings{{"a", "x"}, {"a", "y"}, {"c", "z"}}, 1);
+  using inner = std::pair<std::string, std::pair<int, std::string>>;
+  CHECK(left.join(right, 1).collect()
+        == std::vector<inner>{{"a", {1, "x"}},
+                              {"a", {1, "y"}},
+                              {"a", {2, "x"}},
+                              {"a", {2, "y"}}});
+  using left_outer
+    = std::pair<std::string, std::pair<int, std::optional<std::string>>>;
+  CHECK(left.left_outer_join(right, 1).collect()
+        == std::vector<left_outer>{{"a", {1, "x"}},
+                                   {"a", {1, "y"}},
+                                   {"a", {2, "x"}},
+                                   {"a", {2, "y"}},
+                                   {"b", {3, std::nullopt}}});
+  using right_outer
+    = std::pair<std::string, std::pair<std::optional<int>, std::string>>;
+  CHECK(left.right_outer_join(right, 1).collect()
+        == std::vector<right_outer>{{"a", {1, "x"}},
+                                    {"a", {1, "y"}},
+                                    {"a", {2, "x"}},
+                                    {"a", {2, "y"}},
+                                    {"c", {std::nullopt, "z"}}});
+  using full_outer
+    = std::pair<std::string,
+                std::pair<std::optional<int>, std::optional<std::string>>>;
+  CHECK(left.full_outer_join(right, 1).collect()
+        == std::vector<full_outer>{{"a", {1, "x"}},
+                                   {"a", {1, "y"}},
+                                   {"a", {2, "x"}},
+                                   {"a", {2, "y"}},
+                                   {"b", {3, std::nullopt}},
+                                   {"c", {std::nullopt, "z"}}});
+  // A value type that is itself optional is no outer join's.
+  using maybe = std::vector<std::pair<std::string, std::optional<int>>>;
+  auto maybes = parallelize(maybe{{"a", 1}, {"b", std::nullopt}}, 1);
+  using inner_maybe
+    = std::pair<std::string, std::pair<std::optional<int>, std::string>>;
+  CHECK(maybes.join(right, 1).collect()
+        == std::vector<inner_maybe>{{"a", {1, "x"}}, {"a", {1, "y"}}});
 }
 
 TEST_CASE("rdd sort_by_key sorts in ranges of keys, equal keys in order",

@@ -214,6 +214,48 @@ rdd<T> split_by_key(const rdd<T>& x,
     });
 }
 
+// -- joins (Spark's, a flat map of `cogroup`) --------------------------------
+
+/// Emits the records of one key's joined values, `g` of `cogroup`, as
+/// Spark's joins make them: each left value with each right one, in the
+/// left values' order. With `KeepLeft`, left values without a right one
+/// come with `std::nullopt` (left and full outer joins); with `KeepRight`,
+/// right values without a left one (right and full outer joins).
+template <class Out, bool KeepLeft, bool KeepRight, class Group, class Sink>
+void emit_joined(const Group& g, Sink& sink) {
+  const auto& xs = g.second.first;
+  const auto& ys = g.second.second;
+  if constexpr (KeepRight)
+    if (xs.empty()) {
+      for (const auto& y : ys)
+        sink(Out{g.first, {std::nullopt, y}});
+      return;
+    }
+  if constexpr (KeepLeft)
+    if (ys.empty()) {
+      for (const auto& x : xs)
+        sink(Out{g.first, {x, std::nullopt}});
+      return;
+    }
+  for (const auto& x : xs)
+    for (const auto& y : ys)
+      sink(Out{g.first, {x, y}});
+}
+
+/// `x` joined with `other` by key (`emit_joined`), in `n` partitions.
+template <bool KeepLeft, bool KeepRight, class T, class Other>
+auto join_cogrouped(const rdd<T>& x, const Other& other, size_t n) {
+  using v = value_t<T>;
+  using w = value_t<typename Other::value_type>;
+  using left = std::conditional_t<KeepRight, std::optional<v>, v>;
+  using right = std::conditional_t<KeepLeft, std::optional<w>, w>;
+  using out = std::pair<key_t<T>, std::pair<left, right>>;
+  return x.cogroup(other, n).template narrow<out>(
+    [](const auto& g, auto& sink) {
+      emit_joined<out, KeepLeft, KeepRight>(g, sink);
+    });
+}
+
 } // namespace detail
 
 // -- aggregations, partitioning and values ------------------------------------
@@ -391,16 +433,7 @@ template <class Other>
 auto rdd<T>::join(const Other& other, size_t num_partitions) const {
   require_pairs<T>();
   require_same_key<Other>();
-  using W = detail::value_t<typename Other::value_type>;
-  using k = detail::key_t<T>;
-  using v = detail::value_t<T>;
-  using out = std::pair<k, std::pair<v, W>>;
-  return cogroup(other, num_partitions)
-    .template narrow<out>([](const auto& g, auto& sink) {
-      for (const auto& x : g.second.first)
-        for (const auto& y : g.second.second)
-          sink(out{g.first, {x, y}});
-    });
+  return detail::join_cogrouped<false, false>(*this, other, num_partitions);
 }
 
 template <class T>
@@ -408,19 +441,7 @@ template <class Other>
 auto rdd<T>::left_outer_join(const Other& other, size_t num_partitions) const {
   require_pairs<T>();
   require_same_key<Other>();
-  using W = detail::value_t<typename Other::value_type>;
-  using k = detail::key_t<T>;
-  using v = detail::value_t<T>;
-  using out = std::pair<k, std::pair<v, std::optional<W>>>;
-  return cogroup(other, num_partitions)
-    .template narrow<out>([](const auto& g, auto& sink) {
-      for (const auto& x : g.second.first) {
-        if (g.second.second.empty())
-          sink(out{g.first, {x, std::nullopt}});
-        for (const auto& y : g.second.second)
-          sink(out{g.first, {x, y}});
-      }
-    });
+  return detail::join_cogrouped<true, false>(*this, other, num_partitions);
 }
 
 template <class T>
@@ -428,19 +449,7 @@ template <class Other>
 auto rdd<T>::right_outer_join(const Other& other, size_t num_partitions) const {
   require_pairs<T>();
   require_same_key<Other>();
-  using W = detail::value_t<typename Other::value_type>;
-  using k = detail::key_t<T>;
-  using v = detail::value_t<T>;
-  using out = std::pair<k, std::pair<std::optional<v>, W>>;
-  return cogroup(other, num_partitions)
-    .template narrow<out>([](const auto& g, auto& sink) {
-      for (const auto& y : g.second.second) {
-        if (g.second.first.empty())
-          sink(out{g.first, {std::nullopt, y}});
-        for (const auto& x : g.second.first)
-          sink(out{g.first, {x, y}});
-      }
-    });
+  return detail::join_cogrouped<false, true>(*this, other, num_partitions);
 }
 
 template <class T>
@@ -448,25 +457,7 @@ template <class Other>
 auto rdd<T>::full_outer_join(const Other& other, size_t num_partitions) const {
   require_pairs<T>();
   require_same_key<Other>();
-  using W = detail::value_t<typename Other::value_type>;
-  using k = detail::key_t<T>;
-  using v = detail::value_t<T>;
-  using out = std::pair<k, std::pair<std::optional<v>, std::optional<W>>>;
-  return cogroup(other, num_partitions)
-    .template narrow<out>([](const auto& g, auto& sink) {
-      const auto& xs = g.second.first;
-      const auto& ys = g.second.second;
-      if (xs.empty())
-        for (const auto& y : ys)
-          sink(out{g.first, {std::nullopt, y}});
-      else if (ys.empty())
-        for (const auto& x : xs)
-          sink(out{g.first, {x, std::nullopt}});
-      else
-        for (const auto& x : xs)
-          for (const auto& y : ys)
-            sink(out{g.first, {x, y}});
-    });
+  return detail::join_cogrouped<true, true>(*this, other, num_partitions);
 }
 
 // -- Spark's other by-key operations -----------------------------------------
