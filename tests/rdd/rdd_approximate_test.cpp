@@ -91,6 +91,33 @@ TEST_CASE("count_approx leaves the partitions that start after its timeout "
   CHECK(none.get_final_value() == bounded_double{40, 1, 40, 40});
 }
 
+// Spark's PartialResult.map: the mapped result's values are the function's
+// of the original's, and both share one computation of the final value.
+TEST_CASE("a partial result's map applies to the initial value now and to "
+          "the final value when asked for",
+          "[rdd][approximate]") {
+  auto clk = std::make_shared<testing::manual_clock>();
+  auto x = late_after_partition_1(on_clock(one_to(40), 4, clk), clk, 1s);
+  auto r = x.count_approx(1000ms);
+  auto lows = r.map([](const bounded_double& b) { return b.low; });
+  CHECK_FALSE(lows.is_initial_value_final());
+  CHECK(lows.initial_value() == 29.0);
+  CHECK(lows.get_final_value() == 40.0);
+  CHECK(r.get_final_value() == bounded_double{40, 1, 40, 40});
+  int finished = 0;
+  partial_result<int> counted{3, [&] { return ++finished * 10; }};
+  auto doubled = counted.map([](int v) { return std::to_string(v * 2); });
+  CHECK(doubled.initial_value() == "6");
+  CHECK(finished == 0);
+  CHECK(doubled.get_final_value() == "20");
+  CHECK(counted.get_final_value() == 10);
+  CHECK(doubled.get_final_value() == "20");
+  CHECK(finished == 1);
+  auto final = partial_result<int>{7}.map([](int v) { return v + 1; });
+  CHECK(final.is_initial_value_final());
+  CHECK(final.get_final_value() == 8);
+}
+
 TEST_CASE("count_by_value_approx and count_by_key_approx bound each value",
           "[rdd][approximate]") {
   auto clk = std::make_shared<testing::manual_clock>();

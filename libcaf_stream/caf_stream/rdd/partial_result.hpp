@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <type_traits>
 #include <utility>
 
 namespace caf_stream {
@@ -75,6 +76,22 @@ public:
     if (!rest_->value)
       rest_->value = rest_->finish();
     return *rest_->value;
+  }
+
+  /// This result with `f` applied to its values (Spark's `map`): `f` of the
+  /// initial value now, and of the final value when that is asked for. The
+  /// final value is computed once for both results.
+  template <class F>
+  auto map(F f) const
+    -> partial_result<std::decay_t<std::invoke_result_t<F&, const R&>>> {
+    using mapped
+      = partial_result<std::decay_t<std::invoke_result_t<F&, const R&>>>;
+    if (rest_ == nullptr)
+      return mapped{f(initial_)};
+    auto initial = f(initial_);
+    return mapped{std::move(initial), [self = *this, f]() mutable {
+                    return f(self.get_final_value());
+                  }};
   }
 
 private:
