@@ -260,6 +260,93 @@ TEST_CASE("listeners see every batch with its figures", "[context][listener]") {
   }
 }
 
+namespace {
+
+// Keeps the events of Spark's StreamingListener that name the context's
+// start and the output operations, with the batches', in order.
+class output_log final : public streaming_listener {
+public:
+  void on_streaming_started(caf_stream::time start) override {
+    add("streaming started " + std::to_string(start.milliseconds()));
+  }
+
+  void on_batch_started(const batch_info& info) override {
+    add("batch started " + std::to_string(info.batch_time.milliseconds()));
+  }
+
+  void on_output_operation_started(const output_operation_info& x) override {
+    add("output " + std::to_string(x.id) + " (" + x.name + ") of "
+        + std::to_string(x.batch_time.milliseconds()) + " started"
+        + (x.start_time && !x.end_time ? "" : " with the wrong times"));
+  }
+
+  void
+  on_output_operation_completed(const output_operation_info& x) override {
+    add("output " + std::to_string(x.id) + " of "
+        + std::to_string(x.batch_time.milliseconds()) + " completed"
+        + (x.failure_reason ? ": " + *x.failure_reason : "")
+        + (x.run_time() ? "" : " with the wrong times"));
+  }
+
+  void on_batch_completed(const batch_info& info) override {
+    add("batch completed " + std::to_string(info.batch_time.milliseconds()));
+  }
+
+  std::vector<std::string> events() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return events_;
+  }
+
+private:
+  void add(std::string x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    events_.push_back(std::move(x));
+  }
+
+  std::mutex mtx_;
+  std::vector<std::string> events_;
+};
+
+} // namespace
+
+TEST_CASE("listeners hear that the context started and of each output "
+          "operation, between its batch's start and completion",
+          "[context][listener]") {
+  test::pipeline<int> p{testing::default_test_options(),
+                        caf_stream::time{500}};
+  auto events = std::make_shared<output_log>();
+  p.context().add_streaming_listener(events);
+  auto q = std::make_shared<rdd_queue<int>>();
+  q->push(parallelize(std::vector<int>{1}, 1));
+  q->push(parallelize(std::vector<int>{2}, 1));
+  auto s = p.context().queue_stream(q);
+  p.collect(s);
+  s.foreach_rdd([](const rdd<int>& x) {
+    if (x.collect() == std::vector<int>{2})
+      throw std::runtime_error("no 2s");
+  });
+  p.context().start();
+  p.next_batch();
+  p.next_batch();
+  p.context().stop();
+  CHECK(events->events()
+        == std::vector<std::string>{
+          "streaming started 500",
+          "batch started 1000",
+          "output 0 (foreach_rdd) of 1000 started",
+          "output 0 of 1000 completed",
+          "output 1 (foreach_rdd) of 1000 started",
+          "output 1 of 1000 completed",
+          "batch completed 1000",
+          "batch started 2000",
+          "output 0 (foreach_rdd) of 2000 started",
+          "output 0 of 2000 completed",
+          "output 1 (foreach_rdd) of 2000 started",
+          "output 1 of 2000 completed: no 2s",
+          "batch completed 2000",
+        });
+}
+
 TEST_CASE("a removed listener gets no event of the batches after its "
           "removal",
           "[context][listener]") {

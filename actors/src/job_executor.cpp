@@ -346,7 +346,13 @@ private:
     graph_->bind_received(js.batch_time, std::move(js.blocks));
     graph_->bind_generated(js.batch_time, std::move(js.inputs));
     for (auto& j : js.jobs) {
-      auto op = run_output_operation(j, [&] { run_job(js, j); }, *clk_);
+      auto op = run_output_operation(
+        j, [&] { run_job(js, j); }, *clk_,
+        [&](const output_operation_info& started) {
+          tell_listeners(listener_event::kind::output_operation_started,
+                         started);
+        });
+      tell_listeners(listener_event::kind::output_operation_completed, op);
       if (op.failure_reason) {
         auto what = "job " + std::to_string(j.output_id) + " of batch "
                     + to_string(js.batch_time) + " failed: " + *op.failure_reason;
@@ -370,6 +376,18 @@ private:
     log_->debug("batch {} done: {} records, {} ms", to_string(js.batch_time),
                 info.num_records, info.processing_delay()->count());
     return info;
+  }
+
+  // Tells the listeners, if any, that output operation `op` started or
+  // completed.
+  void tell_listeners(listener_event::kind what,
+                      const output_operation_info& op) {
+    if (!state_->has_listeners())
+      return;
+    listener_event event;
+    event.what = what;
+    event.output = op;
+    send(listener_bus_, std::move(event));
   }
 
   // Tells the listeners of the executors added and removed since the last

@@ -242,6 +242,13 @@ void runtime::start(time first_batch, tracked_blocks blocks) {
   auto wal = blocks.log;
   d.listener_bus = spawn_listener_bus(d.sys, d.state,
                                       d.opts.listener_bus_capacity);
+  if (d.state->has_listeners()) {
+    // Before any receiver's or batch's event (Spark's StreamingStarted).
+    listener_event started;
+    started.what = listener_event::kind::streaming_started;
+    started.started_at = d.clk->now();
+    caf::anon_send(d.listener_bus, std::move(started));
+  }
   // A frozen node's seal holds up a batch for one batch interval at most.
   d.tracker = spawn_receiver_tracker(d.sys, std::move(blocks), d.clk,
                                      d.graph->batch_interval());

@@ -138,6 +138,20 @@ TEST_CASE_METHOD(fixture, "the job scheduler runs a batch, tells the "
   auto started = next_event();
   CHECK(started.what == listener_event::kind::batch_started);
   CHECK(started.info.processing_start_time == caf_stream::time{1000});
+  // Its one output operation started and completed in between (Spark's
+  // OutputOperationStarted and ...Completed).
+  auto op_started = next_event();
+  CHECK(op_started.what == listener_event::kind::output_operation_started);
+  CHECK(op_started.output.batch_time == caf_stream::time{1000});
+  CHECK(op_started.output.id == 0);
+  CHECK(op_started.output.name == "foreach_rdd");
+  CHECK(op_started.output.start_time == caf_stream::time{1000});
+  CHECK_FALSE(op_started.output.end_time);
+  auto op_completed = next_event();
+  CHECK(op_completed.what
+        == listener_event::kind::output_operation_completed);
+  CHECK(op_completed.output.end_time == caf_stream::time{1000});
+  CHECK_FALSE(op_completed.output.failure_reason);
   auto completed = next_event();
   CHECK(completed.what == listener_event::kind::batch_completed);
   CHECK(completed.info.num_records == 7);
@@ -154,6 +168,12 @@ TEST_CASE_METHOD(fixture, "the job scheduler runs a batch, tells the "
   clk->set_time(caf_stream::time{2000});
   CHECK(run(caf_stream::time{2000}) == caf_stream::time{2000});
   CHECK(next_event().what == listener_event::kind::batch_started);
+  CHECK(next_event().what == listener_event::kind::output_operation_started);
+  auto op_failed = next_event();
+  CHECK(op_failed.what == listener_event::kind::output_operation_completed);
+  REQUIRE(op_failed.output.failure_reason);
+  CHECK_THAT(*op_failed.output.failure_reason,
+             Catch::Contains("negative input"));
   auto failed = next_event();
   REQUIRE(failed.info.failure_reason);
   CHECK_THAT(*failed.info.failure_reason,

@@ -489,7 +489,8 @@ typename Inspector::result_type inspect(Inspector& f, listener_event& x) {
     return caf::none;
   });
   return f(caf::meta::type_name("caf_stream::listener_event"), what, x.info,
-           x.receiver, x.checkpoint, x.executor, load);
+           x.receiver, x.checkpoint, x.executor, x.output, x.started_at,
+           load);
 }
 
 } // namespace caf_stream

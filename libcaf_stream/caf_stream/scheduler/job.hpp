@@ -116,9 +116,11 @@ struct job_set {
 class clock;
 
 /// Runs `j` through `body`, timed by `clk`: what happened to its output
-/// operation. An exception of `body` is caught and becomes `failure_reason`.
-output_operation_info run_output_operation(const job& j,
-                                           detail::function_ref<void()> body,
-                                           const clock& clk);
+/// operation. `started` gets the operation as its job starts (its start
+/// time set). An exception of `body` is caught and becomes
+/// `failure_reason`.
+output_operation_info run_output_operation(
+  const job& j, detail::function_ref<void()> body, const clock& clk,
+  detail::function_ref<void(const output_operation_info&)> started);
 
 } // namespace caf_stream

@@ -9,6 +9,7 @@
 #include "caf_stream/scheduler/checkpoint_info.hpp"
 #include "caf_stream/scheduler/executor_info.hpp"
 #include "caf_stream/scheduler/receiver_info.hpp"
+#include "caf_stream/time.hpp"
 
 namespace caf_stream {
 
@@ -16,7 +17,9 @@ class streaming_listener;
 
 /// One event for the streaming listeners (Spark's
 /// `StreamingListenerBatchSubmitted`, `...Started`, `...Completed`,
-/// `StreamingListenerReceiverStarted`, `...Error`, `...Stopped`; and ours:
+/// `StreamingListenerReceiverStarted`, `...Error`, `...Stopped`,
+/// `StreamingListenerStreamingStarted`,
+/// `StreamingListenerOutputOperationStarted` and `...Completed`; and ours:
 /// a receiver's rate limit, a checkpoint written; and Spark's
 /// `SparkListenerExecutorAdded` and `...Removed`).
 struct listener_event {
@@ -31,6 +34,9 @@ struct listener_event {
     checkpoint_written,
     executor_added,
     executor_removed,
+    streaming_started,
+    output_operation_started,
+    output_operation_completed,
   };
 
   kind what = kind::batch_submitted;
@@ -42,6 +48,10 @@ struct listener_event {
   checkpoint_info checkpoint;
   /// The executor of an executor event.
   executor_info executor;
+  /// The output operation of an output operation event.
+  output_operation_info output;
+  /// When the context started, for `streaming_started`.
+  time started_at;
 
   /// Calls `x`'s handler for this event.
   void deliver_to(streaming_listener& x) const;

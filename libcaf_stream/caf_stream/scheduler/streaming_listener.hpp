@@ -4,6 +4,7 @@
 #include "caf_stream/scheduler/checkpoint_info.hpp"
 #include "caf_stream/scheduler/executor_info.hpp"
 #include "caf_stream/scheduler/receiver_info.hpp"
+#include "caf_stream/time.hpp"
 
 namespace caf_stream {
 
@@ -19,6 +20,10 @@ class streaming_listener {
 public:
   virtual ~streaming_listener();
 
+  /// The context started at `start` (its clock's time), before its first
+  /// batch; a listener added later does not hear of it.
+  virtual void on_streaming_started(time start);
+
   /// The batch's jobs were handed to the scheduler, at the batch's time
   /// (also while earlier batches run).
   virtual void on_batch_submitted(const batch_info& info);
@@ -28,6 +33,15 @@ public:
 
   /// The batch's last job ended (check `failure_reason`).
   virtual void on_batch_completed(const batch_info& info);
+
+  /// One of the batch's output operations started: its job, after the
+  /// batch started (`info.start_time` is set).
+  virtual void on_output_operation_started(const output_operation_info& info);
+
+  /// That output operation ended (check `info.failure_reason`), before the
+  /// next one started and before the batch completed.
+  virtual void
+  on_output_operation_completed(const output_operation_info& info);
 
   /// A receiver started, or started again after a restart.
   virtual void on_receiver_started(const receiver_info& info);

@@ -22,14 +22,15 @@ generated_input::to_bytes(const std::vector<bool>* wanted) const {
   return result;
 }
 
-output_operation_info run_output_operation(const job& j,
-                                           detail::function_ref<void()> body,
-                                           const clock& clk) {
+output_operation_info run_output_operation(
+  const job& j, detail::function_ref<void()> body, const clock& clk,
+  detail::function_ref<void(const output_operation_info&)> started) {
   output_operation_info result;
   result.batch_time = j.batch_time;
   result.id = j.output_id;
   result.name = j.name;
   result.start_time = clk.now();
+  started(result);
   try {
     body();
   } catch (const std::exception& e) {

@@ -38,6 +38,15 @@ void listener_event::deliver_to(streaming_listener& x) const {
     case kind::executor_removed:
       x.on_executor_removed(executor);
       break;
+    case kind::streaming_started:
+      x.on_streaming_started(started_at);
+      break;
+    case kind::output_operation_started:
+      x.on_output_operation_started(output);
+      break;
+    case kind::output_operation_completed:
+      x.on_output_operation_completed(output);
+      break;
   }
 }
 

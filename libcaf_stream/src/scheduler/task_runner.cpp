@@ -93,6 +93,10 @@ streaming_listener::~streaming_listener() {
   // nop
 }
 
+void streaming_listener::on_streaming_started(time) {
+  // nop
+}
+
 void streaming_listener::on_batch_submitted(const batch_info&) {
   // nop
 }
@@ -102,6 +106,16 @@ void streaming_listener::on_batch_started(const batch_info&) {
 }
 
 void streaming_listener::on_batch_completed(const batch_info&) {
+  // nop
+}
+
+void streaming_listener::on_output_operation_started(
+  const output_operation_info&) {
+  // nop
+}
+
+void streaming_listener::on_output_operation_completed(
+  const output_operation_info&) {
   // nop
 }
 
