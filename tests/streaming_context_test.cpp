@@ -325,10 +325,7 @@ TEST_CASE("listeners hear that the context started and of each output "
     if (x.collect() == std::vector<int>{2})
       throw std::runtime_error("no 2s");
   });
-  p.context().start();
-  p.next_batch();
-  p.next_batch();
-  p.context().stop();
+  p.run(2);
   CHECK(events->events()
         == std::vector<std::string>{
           "streaming started 500",
@@ -495,30 +492,57 @@ TEST_CASE("get_active_or_create with a checkpoint directory gives the "
   first.stop();
 }
 
+namespace {
+
+// A context whose first batch's job runs until the test calls `release`;
+// `start` cuts batch 1000, which starts and waits, and batch 2000, which
+// waits behind it.
+struct held_first_batch {
+  explicit held_first_batch(
+    stream_options opts = testing::default_test_options())
+    : p(opts) {
+    p.context().add_streaming_listener(events);
+    auto q = std::make_shared<rdd_queue<int>>();
+    p.context().queue_stream(q).foreach_rdd([this](const rdd<int>&) {
+      if (std::exchange(first, false))
+        released.wait_for(std::chrono::minutes(1));
+    });
+  }
+
+  void start() {
+    p.context().start();
+    p.clock().advance(std::chrono::seconds(1));
+    REQUIRE(events->wait_for(2)
+            == std::vector<std::string>{"submitted 1000", "started 1000"});
+    p.clock().advance(std::chrono::seconds(1));
+    REQUIRE(events->wait_for(3)
+            == std::vector<std::string>{"submitted 1000", "started 1000",
+                                        "submitted 2000"});
+  }
+
+  void release() {
+    releaser.set_value();
+  }
+
+  std::shared_ptr<test::event_log> events
+    = std::make_shared<test::event_log>();
+  std::promise<void> releaser;
+  std::shared_future<void> released = releaser.get_future().share();
+  bool first = true;
+  // Last, so that its context stops before the members its job reads go.
+  test::pipeline<int> p;
+};
+
+} // namespace
+
 TEST_CASE("a batch is submitted at its time while an earlier one runs",
           "[context][listener]") {
-  test::pipeline<int> p;
-  auto events = std::make_shared<test::event_log>();
-  p.context().add_streaming_listener(events);
-  auto q = std::make_shared<rdd_queue<int>>();
-  // The first batch's job runs until the test lets it end.
-  std::promise<void> release;
-  auto released = release.get_future().share();
-  bool first = true;
-  p.context().queue_stream(q).foreach_rdd([&](const rdd<int>&) {
-    if (std::exchange(first, false))
-      released.wait_for(std::chrono::minutes(1));
-  });
-  p.context().start();
-  p.clock().advance(std::chrono::seconds(1));
-  CHECK(events->wait_for(2)
-        == std::vector<std::string>{"submitted 1000", "started 1000"});
-  p.clock().advance(std::chrono::seconds(1));
-  CHECK(events->wait_for(3)
-        == std::vector<std::string>{"submitted 1000", "started 1000",
-                                    "submitted 2000"});
+  held_first_batch held;
+  auto& p = held.p;
+  auto& events = held.events;
+  held.start();
   p.clock().advance(std::chrono::milliseconds(500));
-  release.set_value();
+  held.release();
   CHECK(events->wait_for(6)
         == std::vector<std::string>{"submitted 1000", "started 1000",
                                     "submitted 2000", "completed 1000",
@@ -540,35 +564,17 @@ TEST_CASE("a graceful stop waits stream.graceful-stop-timeout at most",
   support::log_capture log{"context"};
   auto opts = testing::default_test_options();
   opts.graceful_stop_timeout = duration{50};
-  test::pipeline<int> p{opts};
-  auto events = std::make_shared<test::event_log>();
-  p.context().add_streaming_listener(events);
-  auto q = std::make_shared<rdd_queue<int>>();
-  // The first batch's job runs until the test lets it end; 10 batch
-  // intervals (the default) would be 10 s.
-  std::promise<void> release;
-  auto released = release.get_future().share();
-  bool first = true;
-  p.context().queue_stream(q).foreach_rdd([&](const rdd<int>&) {
-    if (std::exchange(first, false))
-      released.wait_for(std::chrono::minutes(1));
-  });
-  p.context().start();
-  p.clock().advance(std::chrono::seconds(1));
-  REQUIRE(events->wait_for(2)
-          == std::vector<std::string>{"submitted 1000", "started 1000"});
-  p.clock().advance(std::chrono::seconds(1));
-  REQUIRE(events->wait_for(3)
-          == std::vector<std::string>{"submitted 1000", "started 1000",
-                                      "submitted 2000"});
+  // 10 batch intervals (the default) would be 10 s.
+  held_first_batch held{opts};
+  held.start();
   auto stopping = std::async(std::launch::async,
-                             [&] { p.context().stop(true); });
+                             [&] { held.p.context().stop(true); });
   CHECK(log.wait_for("graceful stop: batches still pending after 50 ms "
                      "(stream.graceful-stop-timeout)"));
-  release.set_value();
+  held.release();
   stopping.get();
   // The listeners heard of every batch before the stop returned.
-  CHECK(events->events()
+  CHECK(held.events->events()
         == std::vector<std::string>{"submitted 1000", "started 1000",
                                     "submitted 2000", "completed 1000"});
 }

@@ -62,6 +62,14 @@ std::vector<int> one_to(int n) {
   return result;
 }
 
+// `count_approx(1000ms)` of 1 to 40 in 4 partitions, whose timeout passes
+// after partition 1: 20 records seen in 2 of 4 partitions.
+partial_result<bounded_double> count_of_half_in_time() {
+  auto clk = std::make_shared<testing::manual_clock>();
+  auto x = late_after_partition_1(on_clock(one_to(40), 4, clk), clk, 1s);
+  return x.count_approx(1000ms);
+}
+
 } // namespace
 
 TEST_CASE("count_approx within its timeout is exact and final",
@@ -77,15 +85,13 @@ TEST_CASE("count_approx within its timeout is exact and final",
 TEST_CASE("count_approx leaves the partitions that start after its timeout "
           "to the final value",
           "[rdd][approximate]") {
-  auto clk = std::make_shared<testing::manual_clock>();
-  auto x = late_after_partition_1(on_clock(one_to(40), 4, clk), clk, 1s);
-  auto r = x.count_approx(1000ms);
-  // 20 records in 2 of 4 partitions.
+  auto r = count_of_half_in_time();
   CHECK_FALSE(r.is_initial_value_final());
   CHECK(r.initial_value() == bounded_double{40, 0.95, 29, 54});
   CHECK(r.get_final_value() == bounded_double{40, 1, 40, 40});
   CHECK(r.get_final_value() == bounded_double{40, 1, 40, 40});
   // A timeout of 0 passed before the first task.
+  auto clk = std::make_shared<testing::manual_clock>();
   auto none = on_clock(one_to(40), 4, clk).count_approx(0ms);
   CHECK(none.initial_value() == bounded_double{0, 0, 0, inf});
   CHECK(none.get_final_value() == bounded_double{40, 1, 40, 40});
@@ -96,9 +102,7 @@ TEST_CASE("count_approx leaves the partitions that start after its timeout "
 TEST_CASE("a partial result's map applies to the initial value now and to "
           "the final value when asked for",
           "[rdd][approximate]") {
-  auto clk = std::make_shared<testing::manual_clock>();
-  auto x = late_after_partition_1(on_clock(one_to(40), 4, clk), clk, 1s);
-  auto r = x.count_approx(1000ms);
+  auto r = count_of_half_in_time();
   auto lows = r.map([](const bounded_double& b) { return b.low; });
   CHECK_FALSE(lows.is_initial_value_final());
   CHECK(lows.initial_value() == 29.0);

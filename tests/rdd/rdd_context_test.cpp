@@ -180,10 +180,7 @@ TEST_CASE("an RDD action inside a task of a running context fails its batch, "
     auto n = static_cast<int64_t>(inner.count());
     counted.push_back(x.map([n](int v) { return v * n; }).count());
   });
-  p.context().start();
-  p.next_batch();
-  p.next_batch();
-  p.context().stop();
+  p.run(2);
   auto infos = p.infos();
   REQUIRE(infos.size() == 2);
   REQUIRE(infos[0].failure_reason);
