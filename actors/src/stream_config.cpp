@@ -115,7 +115,9 @@ void add_stream_options(caf::config_option_set& opts) {
                         "how long the log writes one segment file");
   caf::config_option_adder{opts, "stream.backpressure"}
     .add<bool>("enabled", "adapt the receiving rate to the processing rate")
-    .add<double>("initial-rate", "receiving rate before the first estimate");
+    .add<double>("initial-rate", "receiving rate before the first estimate")
+    .add<std::string>("rate-estimator", "how the rate is estimated: pid, "
+                                        "the only one");
   caf::config_option_adder{opts, "stream.backpressure.pid"}
     .add<double>("proportional", "PID gain on the rate error (1.0)")
     .add<double>("integral", "PID gain on the scheduling delay (0.2)")
@@ -216,6 +218,14 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
   result.backpressure_initial_rate
     = caf::get_or(cfg, "stream.backpressure.initial-rate",
                   result.backpressure_initial_rate);
+  // Spark's spark.streaming.backpressure.rateEstimator: "pid" is the only
+  // one there, and here.
+  if (auto x = caf::get_if<std::string>(&cfg,
+                                        "stream.backpressure.rate-estimator");
+      x && *x != "pid")
+    detail::bad_value("stream.backpressure.rate-estimator", *x,
+                      "Unknown rate estimator: " + *x
+                        + " (pid is the only one, as in Spark)");
   result.state_nodes
     = caf::get_or(cfg, "stream.state-nodes", result.state_nodes);
   auto nodes = caf::get_or(cfg, "stream.nodes", result.state_nodes);

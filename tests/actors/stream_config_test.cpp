@@ -451,6 +451,17 @@ TEST_CASE("stream.speculation.* say when a worker node's answer is late",
            "be positive");
 }
 
+// Spark's spark.streaming.backpressure.rateEstimator: any other value than
+// "pid" throws "Unknown rate estimator".
+TEST_CASE("stream.backpressure.rate-estimator takes pid, the only one",
+          "[actors][stream_config]") {
+  CHECK(refused({"--stream.backpressure.rate-estimator=pid"}) == "accepted");
+  CHECK(refused({"--stream.backpressure.enabled=true",
+                 "--stream.backpressure.rate-estimator=lqr"})
+        == "stream.backpressure.rate-estimator = lqr is invalid: Unknown rate "
+           "estimator: lqr (pid is the only one, as in Spark)");
+}
+
 TEST_CASE("stream.graceful-stop-timeout bounds a graceful stop's wait, 10 "
           "batch intervals by default",
           "[actors][stream_config]") {
