@@ -374,8 +374,8 @@ private:
                             = nullptr,
                             bool new_files_only = true) {
     auto n = std::make_shared<detail::file_input_node<T>>(
-      *graph_, batch_interval(), directory, std::move(reader), name,
-      std::move(filter), new_files_only);
+      *graph_, batch_interval(), options().file_stream_min_remember_duration,
+      directory, std::move(reader), name, std::move(filter), new_files_only);
     graph_->add_input(n, n);
     return {graph_, n};
   }

@@ -62,6 +62,9 @@ void add_stream_options(caf::config_option_set& opts) {
                         "10 batch intervals)")
     .add<bool>("serialize-messages",
                "send every batch and task through bytes, as to another node");
+  caf::config_option_adder{opts, "stream.file-stream"}.add<caf::timespan>(
+    "min-remember-duration",
+    "how far back file streams take files by modification time (60 s)");
   caf::config_option_adder{opts, "stream.listener-bus"}.add<size_t>(
     "capacity", "listener events that may wait for slow listeners");
   caf::config_option_adder{opts, "stream.ui"}
@@ -183,6 +186,9 @@ stream_options read_stream_options(const caf::actor_system_config& cfg) {
     = ms("stream.receiver.restart-delay", result.receiver_restart_delay);
   result.max_line_length = caf::get_or(cfg, "stream.receiver.max-line-length",
                                        result.max_line_length);
+  result.file_stream_min_remember_duration
+    = ms("stream.file-stream.min-remember-duration",
+         result.file_stream_min_remember_duration);
   result.block_queue_size
     = caf::get_or(cfg, "stream.block-queue-size", result.block_queue_size);
   result.max_rate = caf::get_or(cfg, "stream.receiver.max-rate", result.max_rate);

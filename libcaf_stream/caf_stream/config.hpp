@@ -116,6 +116,13 @@ struct stream_options {
   /// `rollingIntervalSecs`, 60 s); old segments are deleted whole.
   duration write_ahead_log_rolling_interval{60000};
 
+  /// `stream.file-stream.min-remember-duration`: how far back before a
+  /// batch the file streams take files by their modification time, and
+  /// remember the files they took (Spark's
+  /// `spark.streaming.fileStream.minRememberDuration`, 60 s), rounded up to
+  /// whole batches.
+  duration file_stream_min_remember_duration{60000};
+
   /// `stream.stop-gracefully-on-shutdown`: whether the `shutdown_hook`
   /// stops the context gracefully on SIGINT or SIGTERM (Spark's
   /// `spark.streaming.stopGracefullyOnShutdown`, false).

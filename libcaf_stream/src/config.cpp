@@ -51,6 +51,10 @@ void stream_options::validate() const {
               "it must be positive");
   if (max_line_length == 0)
     bad_value("stream.receiver.max-line-length", "0", "it must be positive");
+  if (file_stream_min_remember_duration.count() <= 0)
+    bad_value("stream.file-stream.min-remember-duration",
+              to_string(file_stream_min_remember_duration),
+              "it must be positive");
   if (graceful_stop_timeout && graceful_stop_timeout->count() < 0)
     bad_value("stream.graceful-stop-timeout",
               to_string(*graceful_stop_timeout), "it must not be negative");

@@ -462,6 +462,18 @@ TEST_CASE("stream.backpressure.rate-estimator takes pid, the only one",
            "estimator: lqr (pid is the only one, as in Spark)");
 }
 
+TEST_CASE("stream.file-stream.min-remember-duration is Spark's 60 s unless "
+          "set, and positive",
+          "[actors][stream_config]") {
+  CHECK(options_of({}).file_stream_min_remember_duration == duration{60000});
+  CHECK(options_of({"--stream.file-stream.min-remember-duration=2min"})
+          .file_stream_min_remember_duration
+        == duration{120000});
+  CHECK(refused({"--stream.file-stream.min-remember-duration=0s"})
+        == "stream.file-stream.min-remember-duration = 0 ms is invalid: it "
+           "must be positive");
+}
+
 TEST_CASE("stream.graceful-stop-timeout bounds a graceful stop's wait, 10 "
           "batch intervals by default",
           "[actors][stream_config]") {

@@ -490,6 +490,37 @@ TEST_CASE("file_stream reads the new files its filter takes with its "
   CHECK(outs[1].empty());
 }
 
+// Spark's spark.streaming.fileStream.minRememberDuration: how far back
+// before a batch files count, 60 s by default.
+TEST_CASE("stream.file-stream.min-remember-duration sets how far back "
+          "file_stream takes files without new_files_only",
+          "[receiver][file]") {
+  auto [remember, expected]
+    = GENERATE(table<int64_t, std::vector<std::string>>(
+      {{60000, {"a", "recent"}},
+       {120000, {"a", "long_ago", "recent"}},
+       {3000, {"a"}}}));
+  watched_directory dir;
+  auto base = support::wall_clock_second();
+  dir.write("long_ago.txt", "long_ago", base - 90000);
+  dir.write("recent.txt", "recent", base - 5000);
+  auto opts = testing::default_test_options();
+  opts.file_stream_min_remember_duration = duration{remember};
+  test::pipeline<std::string> p{opts, caf_stream::time{base}};
+  auto lines = [](const std::string& path) {
+    return detail::read_lines(path);
+  };
+  p.collect(p.context().file_stream<std::string>(dir.path(), lines, nullptr,
+                                                 false));
+  p.context().start();
+  dir.write("a.txt", "a", base + 500);
+  p.next_batch(); // base + 1000
+  p.context().stop();
+  auto outs = p.outputs();
+  REQUIRE(outs.size() == 1);
+  CHECK(outs[0] == expected);
+}
+
 TEST_CASE("binary_records_stream refuses a record length of 0",
           "[receiver][file]") {
   testing::temporary_directory dir;

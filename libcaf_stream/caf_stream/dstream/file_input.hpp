@@ -23,14 +23,13 @@ public:
   /// Whether a file, by its path, is one to take.
   using filter_type = std::function<bool(const std::string& path)>;
 
-  /// How long a file's selection is remembered (Spark's
-  /// `fileStream.minRememberDuration`, 60 s).
-  static constexpr duration min_remember_duration = duration{60000};
-
-  /// Throws `stream_error`, naming the stream `name`, if `directory` is not
-  /// a directory. A null `filter` is Spark's default.
-  file_selection(std::string directory, duration slide, filter_type filter,
-                 bool new_files_only, const char* name);
+  /// Takes files modified up to `min_remember` (rounded up to whole
+  /// slides; Spark's `fileStream.minRememberDuration`) before a batch, and
+  /// remembers that long what it took. Throws `stream_error`, naming the
+  /// stream `name`, if `directory` is not a directory. A null `filter` is
+  /// Spark's default.
+  file_selection(std::string directory, duration slide, duration min_remember,
+                 filter_type filter, bool new_files_only, const char* name);
 
   /// The files batch `t` would take now, if the stream started at `start`.
   std::vector<std::string> find_new_files(time t, time start) const;
@@ -101,13 +100,14 @@ private:
 template <class T>
 class file_input_node final : public generated_input_node<T> {
 public:
-  file_input_node(dstream_graph& graph, duration slide, std::string directory,
-                  file_reader<T> reader, const char* name,
+  file_input_node(dstream_graph& graph, duration slide, duration min_remember,
+                  std::string directory, file_reader<T> reader,
+                  const char* name,
                   file_selection::filter_type filter = nullptr,
                   bool new_files_only = true)
     : generated_input_node<T>(graph, slide),
-      files_(std::move(directory), slide, std::move(filter), new_files_only,
-             name),
+      files_(std::move(directory), slide, min_remember, std::move(filter),
+             new_files_only, name),
       reader_(std::make_shared<const file_reader<T>>(std::move(reader))),
       name_(name) {
     // nop

@@ -31,14 +31,14 @@ int64_t mod_time_ms(const std::string& path) {
 } // namespace
 
 file_selection::file_selection(std::string directory, duration slide,
-                               filter_type filter, bool new_files_only,
-                               const char* name)
+                               duration min_remember, filter_type filter,
+                               bool new_files_only, const char* name)
   : directory_(std::move(directory)),
     filter_(std::move(filter)),
     new_files_only_(new_files_only),
     name_(name) {
-  // Spark remembers selections for ceil(60 s / batch) batches.
-  auto n = (min_remember_duration.count() + slide.count() - 1) / slide.count();
+  // Spark remembers selections for ceil(min_remember / batch) batches.
+  auto n = (min_remember.count() + slide.count() - 1) / slide.count();
   remember_ = slide * n;
   if (!fs::is_directory(directory_))
     throw stream_error(errc::source_failure,
