@@ -15,6 +15,7 @@
 #include "caf_stream/testing.hpp"
 
 #include "support/child_process.hpp"
+#include "support/flume_peer.hpp"
 #include "support/log_capture.hpp"
 #include "support/logged_records.hpp"
 #include "support/pipeline.hpp"
@@ -24,43 +25,10 @@ using namespace caf_stream;
 
 namespace {
 
-const std::string peer_dir = CAF_STREAM_FLUME_PEER;
-
-std::string json_string(const std::string& x) {
-  std::string result = "\"";
-  for (auto c : x) {
-    if (c == '"' || c == '\\')
-      result += '\\';
-    result += c;
-  }
-  return result + "\"";
-}
-
-std::string hex(const std::string& x) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string result;
-  for (auto c : x) {
-    auto u = static_cast<unsigned char>(c);
-    result += digits[u >> 4];
-    result += digits[u & 0xF];
-  }
-  return result;
-}
-
-std::string json_event(const flume::event& e) {
-  std::string headers;
-  for (const auto& [key, value] : e.headers)
-    headers += (headers.empty() ? "" : ",") + json_string(key) + ":"
-               + json_string(value);
-  return "{\"headers\":{" + headers + "},\"body\":\"" + hex(e.body) + "\"}";
-}
-
-std::string json_events(const std::vector<flume::event>& es) {
-  std::string result;
-  for (const auto& e : es)
-    result += (result.empty() ? "" : ",") + json_event(e);
-  return "[" + result + "]";
-}
+using support::json_event;
+using support::json_events;
+using support::peer_dir;
+using support::require_peer;
 
 // The command that starts the Node peer on 127.0.0.1:port, compressing its
 // connection with `deflate`.
@@ -111,12 +79,6 @@ private:
 };
 
 const std::string ok = R"({"status":"OK"})";
-
-void require_peer() {
-  INFO("the Flume tests need node and avsc 5.7.9 in " + peer_dir
-       + "/node_modules: run cmake/install-deps.sh");
-  REQUIRE(std::filesystem::exists(peer_dir + "/node_modules/avsc/package.json"));
-}
 
 // The receiver listens once it started: runs batches until it does.
 template <class T>

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "caf_stream/flume/avro_binary.hpp"
 #include "caf_stream/flume/compression.hpp"
 #include "caf_stream/flume/event.hpp"
 
@@ -18,14 +19,6 @@
 /// none), so this is ours; the values are decoded here too, each length
 /// checked against the bytes that are there before anything is allocated.
 namespace caf_stream::flume::detail {
-
-/// Bytes a client sent that are not AvroSourceProtocol over Netty framing
-/// (malformed framing, a request past the size limit, a request that does
-/// not decode). The connection cannot go on after one.
-class protocol_error : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
 
 /// A pack of Avro's Netty framing (Java's `NettyDataPack`): a serial that
 /// the reply repeats and the frames, which together hold one request or
@@ -41,8 +34,11 @@ class netty_decoder {
 public:
   /// `max_request`: the most bytes a pack may take (frame lengths
   /// included); a pack that announces more is refused as soon as its
-  /// header says so, before its bytes arrive.
-  explicit netty_decoder(size_t max_request);
+  /// header says so, before its bytes arrive. The errors call a pack
+  /// `what` ("request", "reply") and the limit by `limit`, the setting.
+  explicit netty_decoder(size_t max_request, const char* what = "request",
+                         const char* limit
+                         = "flume::settings::max_request_size");
 
   /// Feeds the next `size` bytes and appends each pack they complete to
   /// `out`. Throws `protocol_error` for a negative count or length, or a
@@ -64,6 +60,8 @@ private:
   enum class state { header, frame_length, frame };
 
   size_t max_request_;
+  const char* what_;
+  const char* limit_;
   state state_ = state::header;
   // Bytes of a header or length not complete yet, or of the current frame.
   std::string buf_;
@@ -77,6 +75,21 @@ private:
 /// Appends a pack with `serial` and `frames` to `out` in Netty framing.
 void encode_pack(std::string& out, int32_t serial,
                  const std::vector<std::string>& frames);
+
+/// The bytes of a pack's frames, which Avro reads as one stream of bytes
+/// (`joined` holds them when there is more than one frame).
+std::string_view bytes_of(const netty_pack& pack, std::string& joined);
+
+/// Reads the handshake that starts the reply to a connection's first call
+/// (Avro's `HandshakeResponse`): match BOTH, or CLIENT (the server knows
+/// the client's protocol and sends its own, which is the same protocol
+/// written otherwise). Throws `protocol_error` for match NONE: the server
+/// does not know the client's protocol, `protocol`.
+void read_handshake_reply(avro_reader& in, const char* protocol);
+
+/// Reads a reply's metadata and error flag; throws `protocol_error` with
+/// the error's text if the server failed the call.
+void read_call_outcome(avro_reader& in);
 
 /// The reply status of AvroSourceProtocol's calls (Flume's `Status`).
 enum class status { ok, failed, unknown };

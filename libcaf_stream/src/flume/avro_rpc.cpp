@@ -22,143 +22,6 @@ void put_be32(std::string& out, int32_t x) {
     out.push_back(static_cast<char>((u >> shift) & 0xFF));
 }
 
-// Avro's binary encoding of a long: zig-zag, then a varint.
-void put_long(std::string& out, int64_t x) {
-  auto u = (static_cast<uint64_t>(x) << 1) ^ static_cast<uint64_t>(x >> 63);
-  while (u >= 0x80) {
-    out.push_back(static_cast<char>((u & 0x7F) | 0x80));
-    u >>= 7;
-  }
-  out.push_back(static_cast<char>(u));
-}
-
-// Reads Avro's binary encoding from a request's bytes. Every length and
-// count is checked against the bytes left before anything is read or
-// allocated for it.
-class avro_reader {
-public:
-  explicit avro_reader(std::string_view in) : in_(in) {
-    // nop
-  }
-
-  size_t remaining() const noexcept {
-    return in_.size() - pos_;
-  }
-
-  int64_t read_long(const char* what) {
-    uint64_t u = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ == in_.size())
-        fail(what, "ends inside a number");
-      auto b = static_cast<unsigned char>(in_[pos_++]);
-      // The tenth byte holds the last bit of the 64.
-      if (shift == 63 && b > 1)
-        fail(what, "has a number of more than 64 bits");
-      u |= static_cast<uint64_t>(b & 0x7F) << shift;
-      if ((b & 0x80) == 0)
-        return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
-    }
-    fail(what, "has a number of more than 64 bits");
-  }
-
-  // Strings and bytes alike.
-  std::string_view read_bytes(const char* what) {
-    auto len = read_long(what);
-    if (len < 0 || static_cast<uint64_t>(len) > remaining())
-      fail(what, "has a length of " + std::to_string(len) + " with "
-                   + std::to_string(remaining()) + " bytes left");
-    auto result = in_.substr(pos_, static_cast<size_t>(len));
-    pos_ += static_cast<size_t>(len);
-    return result;
-  }
-
-  // A union's branch index, one of `branches`.
-  int64_t read_branch(int64_t branches, const char* what) {
-    auto i = read_long(what);
-    if (i < 0 || i >= branches)
-      fail(what, "has union branch " + std::to_string(i) + " of "
-                   + std::to_string(branches));
-    return i;
-  }
-
-  // The blocks of an array or map: calls `item` once per item. An item
-  // takes at least `min_item` bytes, which bounds a block's count.
-  template <class F>
-  void read_blocks(size_t min_item, const char* what, F&& item) {
-    for (;;) {
-      auto count = read_long(what);
-      if (count == 0)
-        return;
-      if (count < 0) {
-        if (count == std::numeric_limits<int64_t>::min())
-          fail(what, "has a block count out of range");
-        count = -count;
-        // The block's size in bytes, for readers that skip it.
-        if (read_long(what) < 0)
-          fail(what, "has a negative block size");
-      }
-      if (static_cast<uint64_t>(count) > remaining() / min_item)
-        fail(what, "has a block of " + std::to_string(count) + " items in "
-                     + std::to_string(remaining()) + " bytes");
-      for (int64_t i = 0; i < count; ++i)
-        item();
-    }
-  }
-
-  void skip_map_of_bytes(const char* what) {
-    read_blocks(2, what, [&] {
-      read_bytes(what);
-      read_bytes(what);
-    });
-  }
-
-  std::string_view read_fixed(size_t n, const char* what) {
-    if (n > remaining())
-      fail(what, "ends inside a fixed of " + std::to_string(n) + " bytes");
-    auto result = in_.substr(pos_, n);
-    pos_ += n;
-    return result;
-  }
-
-  event read_event() {
-    const char* what = "an AvroFlumeEvent";
-    event result;
-    read_blocks(2, what, [&] {
-      auto key = read_bytes(what);
-      auto value = read_bytes(what);
-      result.headers[std::string{key}] = std::string{value};
-    });
-    result.body = std::string{read_bytes(what)};
-    return result;
-  }
-
-private:
-  [[noreturn]] void fail(const char* what, const std::string& why) const {
-    throw protocol_error(std::string{what} + " " + why + " (at byte "
-                         + std::to_string(pos_) + " of the request)");
-  }
-
-  std::string_view in_;
-  size_t pos_ = 0;
-};
-
-constexpr size_t md5_size = 16;
-
-// Concatenates a pack's frames, which Avro reads as one stream of bytes
-// (`joined` holds them when there is more than one).
-std::string_view bytes_of(const netty_pack& pack, std::string& joined) {
-  if (pack.frames.size() == 1)
-    return pack.frames.front();
-  for (const auto& frame : pack.frames)
-    joined += frame;
-  return joined;
-}
-
-void put_bytes(std::string& out, std::string_view x) {
-  put_long(out, static_cast<int64_t>(x.size()));
-  out += x;
-}
-
 // The replies a requestor reads have no size that matters: a status or an
 // error text.
 constexpr size_t max_reply = 1024 * 1024;
@@ -171,7 +34,9 @@ const std::string handshake_both(4, '\0');
 
 // -- netty_decoder ------------------------------------------------------------
 
-netty_decoder::netty_decoder(size_t max_request) : max_request_(max_request) {
+netty_decoder::netty_decoder(size_t max_request, const char* what,
+                             const char* limit)
+  : max_request_(max_request), what_(what), limit_(limit) {
   // nop
 }
 
@@ -193,8 +58,8 @@ void netty_decoder::feed(const char* data, size_t size,
   };
   auto too_large = [&](const std::string& what) {
     throw protocol_error(what + " (more than the limit of "
-                         + std::to_string(max_request_)
-                         + " bytes, flume::settings::max_request_size)");
+                         + std::to_string(max_request_) + " bytes, " + limit_
+                         + ")");
   };
   for (;;) {
     switch (state_) {
@@ -205,12 +70,14 @@ void netty_decoder::feed(const char* data, size_t size,
         auto count = get_be32(buf_.data() + 4);
         buf_.clear();
         if (count < 0)
-          throw protocol_error("a request of " + std::to_string(count)
+          throw protocol_error(std::string{"a "} + what_ + " of "
+                               + std::to_string(count)
                                + " frames (a negative count: no Netty "
                                  "framing; a compressed stream?)");
         taken_ = 8;
         if (8 + static_cast<uint64_t>(count) * 4 > max_request_)
-          too_large("a request of " + std::to_string(count) + " frames");
+          too_large(std::string{"a "} + what_ + " of "
+                    + std::to_string(count) + " frames");
         frames_left_ = count;
         if (frames_left_ == 0)
           finish_pack();
@@ -228,8 +95,8 @@ void netty_decoder::feed(const char* data, size_t size,
                                + " bytes (a negative length)");
         taken_ += 4;
         if (taken_ + static_cast<uint64_t>(len) > max_request_)
-          too_large("a request with a frame of " + std::to_string(len)
-                    + " bytes");
+          too_large(std::string{"a "} + what_ + " with a frame of "
+                    + std::to_string(len) + " bytes");
         frame_size_ = static_cast<size_t>(len);
         state_ = state::frame;
         break;
@@ -259,9 +126,47 @@ void encode_pack(std::string& out, int32_t serial,
   }
 }
 
+std::string_view bytes_of(const netty_pack& pack, std::string& joined) {
+  if (pack.frames.size() == 1)
+    return pack.frames.front();
+  for (const auto& frame : pack.frames)
+    joined += frame;
+  return joined;
+}
+
+void read_handshake_reply(avro_reader& in, const char* protocol) {
+  const char* what = "the handshake reply";
+  auto match = in.read_long(what);
+  if (match == 2)
+    throw protocol_error(std::string{"the server does not know "} + protocol
+                         + " as this client sends it (handshake match NONE)");
+  if (match != 0 && match != 1)
+    throw protocol_error("a handshake reply with match "
+                         + std::to_string(match)
+                         + " (HandshakeMatch has 3 symbols)");
+  if (in.read_branch(2, what) == 1)
+    in.read_bytes(what);
+  if (in.read_branch(2, what) == 1)
+    in.read_fixed(md5_size, what);
+  if (in.read_branch(2, what) == 1)
+    in.skip_map_of_bytes(what);
+}
+
+void read_call_outcome(avro_reader& in) {
+  in.skip_map_of_bytes("the reply metadata");
+  auto flag = in.read_fixed(1, "the reply's error flag");
+  if (flag[0] == 0)
+    return;
+  // The union ["string"] of a message without declared errors.
+  in.read_branch(1, "the reply's error");
+  throw protocol_error("the server failed the call: "
+                       + std::string{in.read_bytes("the reply's error")});
+}
+
 // -- avro_source_responder ----------------------------------------------------
 
 request avro_source_responder::read(const netty_pack& pack) {
+  constexpr const char* flume_event = "an AvroFlumeEvent";
   std::string joined;
   avro_reader in{bytes_of(pack, joined)};
   answer_handshake_ = !connected_;
@@ -284,12 +189,13 @@ request avro_source_responder::read(const netty_pack& pack) {
     ping_ = true;
   } else if (name == "append") {
     result.what = request::kind::append;
-    result.events.push_back(in.read_event());
+    result.events.push_back(in.read_event(flume_event));
   } else if (name == "appendBatch") {
     result.what = request::kind::append_batch;
     // An event takes two bytes at least: no headers, an empty body.
-    in.read_blocks(2, "the events of appendBatch",
-                   [&] { result.events.push_back(in.read_event()); });
+    in.read_blocks(2, "the events of appendBatch", [&] {
+      result.events.push_back(in.read_event(flume_event));
+    });
   } else {
     throw protocol_error("a call of '" + std::string{name}
                          + "', which AvroSourceProtocol does not have (it has "
@@ -373,26 +279,10 @@ void avro_source_requestor::feed(const char* data, size_t size,
     std::string joined;
     avro_reader in{bytes_of(pack, joined)};
     if (!handshake_read_) {
-      const char* what = "the handshake reply";
-      if (in.read_long(what) != 0)
-        throw protocol_error("the server does not take AvroSourceProtocol "
-                             "as this client knows it (handshake match is "
-                             "not BOTH)");
-      if (in.read_branch(2, what) == 1)
-        in.read_bytes(what);
-      if (in.read_branch(2, what) == 1)
-        in.read_fixed(md5_size, what);
-      if (in.read_branch(2, what) == 1)
-        in.skip_map_of_bytes(what);
+      read_handshake_reply(in, "AvroSourceProtocol");
       handshake_read_ = true;
     }
-    in.skip_map_of_bytes("the reply metadata");
-    auto flag = in.read_fixed(1, "the reply's error flag");
-    if (flag[0] != 0) {
-      in.read_branch(1, "the reply's error");
-      throw protocol_error("the server failed the call: "
-                           + std::string{in.read_bytes("the reply's error")});
-    }
+    read_call_outcome(in);
     auto st = in.read_long("the reply's status");
     if (st < 0 || st > 2)
       throw protocol_error("a reply with status " + std::to_string(st)
