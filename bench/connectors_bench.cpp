@@ -20,6 +20,12 @@
 //   appendBatch, one batch in flight as an AvroSink has) against a
 //   hand-written Avro server loop (the same protocol code, no engine)
 //   counting the words of the same events from the same sender;
+// - Flume (pulled) -> word count: flume::create_polling_stream pulling
+//   from a Spark Sink stand-in (a thread of this process handing out the
+//   lines as events, up to 1000 per getEventBatch, each batch acknowledged
+//   before the next is asked for) against a hand-written SparkFlumeProtocol
+//   client loop (the same protocol code, no engine) counting the words of
+//   the same events from the same sink;
 // - rows per second into SQLite and PostgreSQL: save_to_sqlite and
 //   save_to_postgresql (one transaction per batch, with the progress
 //   record) against a hand-written loop doing the same inserts, a batch per
@@ -42,6 +48,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -58,11 +65,13 @@
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/flume.hpp"
 #include "caf_stream/flume/avro_rpc.hpp"
+#include "caf_stream/flume/spark_sink_protocol.hpp"
 #include "caf_stream/http.hpp"
 #include "caf_stream/mqtt.hpp"
 #include "caf_stream/zeromq.hpp"
 
 #include "bench_support.hpp"
+#include "spark_sink_peer.hpp"
 #include "support/http_server.hpp"
 #include "support/kafka_cluster.hpp"
 #include "support/mosquitto_broker.hpp"
@@ -610,6 +619,77 @@ void flume_word_count(size_t lines, const stream_options& opts) {
          opts.workers);
 }
 
+// The baseline: a hand-written SparkFlumeProtocol client on `fd`, asking
+// for 1000 events at a time and acknowledging each batch once its words are
+// counted, until it has `lines` events.
+int64_t spark_sink_client_loop(int fd, size_t lines) {
+  flume::detail::spark_sink_requestor requestor{64 * 1024 * 1024};
+  std::vector<std::optional<flume::detail::event_batch>> replies;
+  std::unordered_map<std::string, int64_t> counts;
+  std::vector<char> buf(64 * 1024);
+  std::string out;
+  // Sends `out` and reads until its reply; false if the sink went away.
+  auto call = [&] {
+    replies.clear();
+    if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) < 0)
+      return false;
+    out.clear();
+    while (replies.empty()) {
+      auto n = ::recv(fd, buf.data(), buf.size(), 0);
+      if (n <= 0)
+        return false;
+      requestor.feed(buf.data(), static_cast<size_t>(n), replies);
+    }
+    return true;
+  };
+  size_t seen = 0;
+  while (seen < lines) {
+    requestor.get_event_batch(out, 1000);
+    if (!call())
+      break;
+    auto batch = std::move(*replies.front());
+    for (const auto& e : batch.events)
+      bench::for_each_word(e.body, [&](const char* w, size_t n) {
+        ++counts[std::string{w, n}];
+      });
+    seen += batch.events.size();
+    requestor.ack(out, batch.sequence_number);
+    if (!call())
+      break;
+  }
+  return total_words(counts);
+}
+
+void flume_polling_word_count(size_t lines, const stream_options& opts) {
+  auto text = bench::make_lines(lines);
+  int64_t baseline_total = 0;
+  double baseline_s = 0;
+  {
+    auto port = support::free_port();
+    int listener = loopback_socket(port, true);
+    bench::spark_sink_peer sink{listener, text};
+    sink.start();
+    auto t0 = steady::now();
+    int fd = loopback_socket(port, false);
+    baseline_total = spark_sink_client_loop(fd, lines);
+    baseline_s = seconds_since(t0);
+    ::close(fd);
+    ::close(listener);
+  }
+  auto port = support::free_port();
+  int listener = loopback_socket(port, true);
+  bench::spark_sink_peer sink{listener, text};
+  sink.start();
+  bench::driver d{opts, false};
+  auto lines_in = flume::create_polling_stream(d.context(), "127.0.0.1", port)
+                    .map([](const flume::event& e) { return e.body; });
+  auto [engine_s, agree] = engine_word_count(d, lines_in, baseline_total,
+                                             [] {});
+  report("flume_polling_word_count", "lines", lines, baseline_s, engine_s,
+         agree, opts.workers);
+  ::close(listener);
+}
+
 // -- database sinks -------------------------------------------------------------
 
 std::vector<std::vector<count>> make_rows(size_t rows, size_t batches) {
@@ -763,6 +843,7 @@ int main(int argc, char** argv) {
       mqtt_word_count(lines, opts);
     http_word_count(lines, opts);
     flume_word_count(lines, opts);
+    flume_polling_word_count(lines, opts);
     sqlite_rows(rows, batches, opts);
     if (!bench::has_flag(argc, argv, "no-postgresql"))
       postgresql_rows(rows, batches, opts);

@@ -146,3 +146,82 @@ TEST_CASE("spark_sink_requestor refuses replies that are not "
                                  + bytes({0x00, 0x00, 0x00, 0x07})})),
                     Catch::Contains("bytes after its last value (1)"));
 }
+
+TEST_CASE("spark_sink_responder serves getEventBatch, ack and nack as a "
+          "Spark Sink does",
+          "[flume]") {
+  std::string protocol{spark_flume_protocol};
+  auto handshake = protocol_md5 + bytes({0x02, 0xF6, 0x0A}) + protocol
+                   + protocol_md5 + bytes({0x00});
+  netty_decoder decoder{1024 * 1024};
+  std::vector<netty_pack> packs;
+  auto input = pack(0, {handshake + bytes({0x00, 0x1A}) + "getEventBatch",
+                        bytes({0xD0, 0x0F})})
+               + pack(1, {bytes({0x00, 0x06}) + "ack" + bytes({0x0A})
+                          + "seq-1"})
+               + pack(2, {bytes({0x00, 0x08}) + "nack" + bytes({0x02}) + "s"})
+               + pack(3, {bytes({0x00, 0x0C}) + "append" + bytes({0x00})});
+  decoder.feed(input.data(), input.size(), packs);
+  REQUIRE(packs.size() == 4);
+  spark_sink_responder res;
+  auto call = res.read(packs[0]);
+  CHECK(call.what == sink_call::kind::get_event_batch);
+  CHECK(call.n == 1000);
+  event_batch batch{"", "seq-1", {{{{"h", "v"}}, "xy"}, {{}, ""}}};
+  // The handshake's answer, then the batch, as the requestor's test reads
+  // it (its events in one block with a positive count).
+  CHECK(res.reply(batch)
+        == std::vector<std::string>{
+          handshake_both,
+          no_error + bytes({0x00, 0x0A}) + "seq-1"
+            + bytes({0x04, 0x02, 0x02, 'h', 0x02, 'v', 0x00, 0x04, 'x', 'y',
+                     0x00, 0x00, 0x00})});
+  call = res.read(packs[1]);
+  CHECK(call.what == sink_call::kind::ack);
+  CHECK(call.sequence_number == "seq-1");
+  CHECK(res.reply() == std::vector<std::string>{no_error});
+  call = res.read(packs[2]);
+  CHECK(call.what == sink_call::kind::nack);
+  CHECK(call.sequence_number == "s");
+  CHECK_THROWS_WITH(res.read(packs[3]),
+                    Catch::Contains("'append', which SparkFlumeProtocol does "
+                                    "not have"));
+}
+
+TEST_CASE("sink_transactions hands out events as a Spark Sink's "
+          "transactions do",
+          "[flume]") {
+  sink_transactions tx;
+  int made = 0;
+  auto next = [&](event& e) {
+    if (made == 5)
+      return false;
+    e = event{{}, std::to_string(++made)};
+    return true;
+  };
+  auto bodies = [](const event_batch& b) {
+    std::vector<std::string> result;
+    for (const auto& e : b.events)
+      result.push_back(e.body);
+    return result;
+  };
+  auto a = tx.take(2, next);
+  auto b = tx.take(2, next);
+  CHECK(a.sequence_number == "seq-1");
+  CHECK(bodies(a) == std::vector<std::string>{"1", "2"});
+  CHECK(bodies(b) == std::vector<std::string>{"3", "4"});
+  tx.settle({sink_call::kind::ack, 0, "seq-1"});
+  tx.settle({sink_call::kind::nack, 0, "seq-2"});
+  // A batch settled already, and one never opened: ignored.
+  tx.settle({sink_call::kind::ack, 0, "seq-2"});
+  tx.settle({sink_call::kind::ack, 0, "seq-9"});
+  CHECK(tx.acknowledged() == 2);
+  CHECK(tx.ready([] { return false; }));
+  // What came back goes first.
+  auto c = tx.take(3, next);
+  CHECK(bodies(c) == std::vector<std::string>{"3", "4", "5"});
+  tx.roll_back();
+  CHECK(bodies(tx.take(10, next))
+        == std::vector<std::string>{"3", "4", "5"});
+  CHECK(tx.acknowledged() == 2);
+}

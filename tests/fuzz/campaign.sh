@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 runs=${1:-10000000}
 build=${2:-build}
 shift $(( $# > 2 ? 2 : $# ))
-targets=${*:-line_splitter checkpoint config wal http flume}
+targets=${*:-line_splitter checkpoint config wal http flume flume_polling}
 status=0
 printf '%-15s %12s %8s %8s\n' target executions crashes seconds
 for name in $targets; do

@@ -17,6 +17,8 @@
 #include "caf_stream/flume/avro_rpc.hpp"
 #include "caf_stream/flume/compression.hpp"
 
+#include "input.hpp"
+
 #include "support/zlib_stream.hpp"
 
 namespace {
@@ -52,20 +54,12 @@ output run(const std::string& bytes, size_t max_request, uint32_t seed,
     return result.calls.size() % 3 == 0 ? status::failed
                                         : status::ok;
   };
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    size_t n = bytes.size() - pos;
-    if (seed != 0) {
-      seed = seed * 1103515245u + 12345u;
-      n = std::min(n, size_t{(seed >> 16) % 16 + 1});
-    }
-    try {
-      conn.feed(bytes.data() + pos, n, serve, result.replies);
-    } catch (const protocol_error&) {
-      result.failed = true;
-      return result;
-    }
-    pos += n;
+  auto feed = [&](const char* piece, size_t n) {
+    conn.feed(piece, n, serve, result.replies);
+  };
+  if (!fuzz::feed_in_pieces<protocol_error>(bytes, seed, feed)) {
+    result.failed = true;
+    return result;
   }
   result.in_request = conn.in_request();
   result.pending = conn.pending_bytes();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -21,6 +22,29 @@ std::optional<std::string> input_file(const uint8_t* data, size_t size,
   if (data[0] % 2 == 0)
     return rest;
   return frame(rest);
+}
+
+/// Feeds `bytes` to `feed(data, size)` in pieces whose sizes `seed` picks
+/// (1 to 16 bytes; 0: all at once), as reads from a socket cut them; stops
+/// at the first piece whose `feed` throws `Error`. Returns whether every
+/// piece was fed.
+template <class Error, class Feed>
+bool feed_in_pieces(const std::string& bytes, uint32_t seed, Feed feed) {
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    size_t n = bytes.size() - pos;
+    if (seed != 0) {
+      seed = seed * 1103515245u + 12345u;
+      n = std::min(n, size_t{(seed >> 16) % 16 + 1});
+    }
+    try {
+      feed(bytes.data() + pos, n);
+    } catch (const Error&) {
+      return false;
+    }
+    pos += n;
+  }
+  return true;
 }
 
 } // namespace fuzz

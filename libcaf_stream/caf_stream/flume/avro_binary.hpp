@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "caf_stream/flume/event.hpp"
 
@@ -154,6 +155,26 @@ constexpr size_t md5_size = 16;
 inline void put_bytes(std::string& out, std::string_view x) {
   put_long(out, static_cast<int64_t>(x.size()));
   out += x;
+}
+
+/// Appends an array of Flume events (`AvroFlumeEvent`s, `SparkSinkEvent`s:
+/// a map of strings, then bytes), in one block.
+inline void put_events(std::string& out, const std::vector<event>& events) {
+  if (!events.empty()) {
+    put_long(out, static_cast<int64_t>(events.size()));
+    for (const auto& e : events) {
+      if (!e.headers.empty()) {
+        put_long(out, static_cast<int64_t>(e.headers.size()));
+        for (const auto& [key, value] : e.headers) {
+          put_bytes(out, key);
+          put_bytes(out, value);
+        }
+      }
+      out.push_back('\0');
+      put_bytes(out, e.body);
+    }
+  }
+  out.push_back('\0');
 }
 
 } // namespace caf_stream::flume::detail

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -72,6 +73,13 @@ private:
   size_t taken_ = 0;
 };
 
+/// Feeds `decoder` as its `feed` does, but catches malformed framing:
+/// returns its error (null if none) after the packs before it, which are
+/// taken first, so that the same bytes give the same packs and error
+/// however they are cut into reads.
+std::exception_ptr feed_packs(netty_decoder& decoder, const char* data,
+                              size_t size, std::vector<netty_pack>& packs);
+
 /// Appends a pack with `serial` and `frames` to `out` in Netty framing.
 void encode_pack(std::string& out, int32_t serial,
                  const std::vector<std::string>& frames);
@@ -91,8 +99,37 @@ void read_handshake_reply(avro_reader& in, const char* protocol);
 /// the error's text if the server failed the call.
 void read_call_outcome(avro_reader& in);
 
+/// Throws `protocol_error` if `in` has bytes after the last value of the
+/// `what` ("request", "reply") it holds.
+void expect_end(const avro_reader& in, const char* what);
+
 /// The reply status of AvroSourceProtocol's calls (Flume's `Status`).
 enum class status { ok, failed, unknown };
+
+/// The server's side of Avro RPC's handshake on a stateful connection
+/// (Netty's): the connection's first request carries it, and the reply to
+/// that request starts with the answer, match BOTH (the client's protocol
+/// is taken as the server's; a call of a message the server does not have
+/// is refused by the server).
+class server_handshake {
+public:
+  /// Reads the handshake from `in` if it starts the connection's first
+  /// request.
+  void read(avro_reader& in);
+
+  /// The frames a reply to the request just read starts with: the
+  /// handshake's answer if the request carried the handshake, else none.
+  std::vector<std::string> reply_frames() const;
+
+  /// Reads the start of a request: the handshake (on the connection's
+  /// first), the call metadata; returns the message's name.
+  std::string_view read_call(avro_reader& in);
+
+private:
+  bool connected_ = false;
+  // Whether the request just read carried the handshake.
+  bool answer_ = false;
+};
 
 /// A call of AvroSourceProtocol, decoded.
 struct request {
@@ -131,10 +168,7 @@ public:
   std::vector<std::string> error_reply(const std::string& message) const;
 
 private:
-  bool connected_ = false;
-  // Whether the request just read carried the handshake (its reply then
-  // starts with the handshake's).
-  bool answer_handshake_ = false;
+  server_handshake handshake_;
   bool ping_ = false;
 };
 

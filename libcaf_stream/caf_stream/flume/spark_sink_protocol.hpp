@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,10 +12,11 @@
 #include "caf_stream/flume/avro_rpc.hpp"
 #include "caf_stream/flume/event.hpp"
 
-/// The client side of Spark's `SparkFlumeProtocol`, which the Spark Sink of
-/// a Flume agent serves (`org.apache.spark.streaming.flume.sink.SparkSink`)
-/// and a polling Flume stream calls, without sockets: Avro RPC over Netty
-/// framing, as Java's `NettyTransceiver` speaks it.
+/// Spark's `SparkFlumeProtocol`, which the Spark Sink of a Flume agent
+/// serves (`org.apache.spark.streaming.flume.sink.SparkSink`) and a polling
+/// Flume stream calls, without sockets: Avro RPC over Netty framing, as
+/// Java's `NettyTransceiver` speaks it. The client side, and the server
+/// side for the examples and benchmarks that play the sink.
 namespace caf_stream::flume::detail {
 
 /// The protocol's text, as a client sends it in its first handshake.
@@ -77,6 +80,84 @@ private:
   int32_t serial_ = 0;
   bool handshake_sent_ = false;
   bool handshake_read_ = false;
+};
+
+/// A call of SparkFlumeProtocol, decoded (the sink's side).
+struct sink_call {
+  enum class kind {
+    /// A handshake with an empty message name (a client checking the
+    /// connection); answered with the handshake alone.
+    ping,
+    /// `getEventBatch(int n)`: up to `n` events.
+    get_event_batch,
+    /// `ack(sequenceNumber)`: commit the batch.
+    ack,
+    /// `nack(sequenceNumber)`: roll it back.
+    nack,
+  };
+
+  kind what = kind::ping;
+  int32_t n = 0;
+  std::string sequence_number;
+};
+
+/// The sink's side of one connection: decodes the calls of the packs a
+/// client sends and encodes the replies; the first call carries the
+/// handshake, answered with match BOTH.
+class spark_sink_responder {
+public:
+  /// Decodes the call `pack` holds. Throws `protocol_error` if it does not
+  /// decode, names a message SparkFlumeProtocol does not have, or has
+  /// bytes left over.
+  sink_call read(const netty_pack& pack);
+
+  /// The reply to the `getEventBatch` just read: `batch`.
+  std::vector<std::string> reply(const event_batch& batch) const;
+
+  /// The reply to the `ack`, `nack` or ping just read.
+  std::vector<std::string> reply() const;
+
+private:
+  server_handshake handshake_;
+  bool ping_ = false;
+};
+
+/// The transactions of a Spark Sink stand-in (for the examples and
+/// benchmarks that play the sink): a batch takes up to n events, those of
+/// refused batches first, then new ones; an ack commits its batch, a nack
+/// puts its events back, as the sink's transactions with its channel do.
+class sink_transactions {
+public:
+  /// Fills `e` with a new event; false if there is none now.
+  using source = std::function<bool(event& e)>;
+
+  /// Returns whether a batch would have an event now: one put back, or a
+  /// new one that `more()` says is there.
+  bool ready(const std::function<bool()>& more) const {
+    return !returned_.empty() || more();
+  }
+
+  /// Opens the next batch, of up to `n` events: those put back first, then
+  /// new ones from `next`.
+  event_batch take(int32_t n, const source& next);
+
+  /// Commits the batch an `ack` names, puts back the events of the one a
+  /// `nack` names; a name no open batch has is ignored.
+  void settle(const sink_call& call);
+
+  /// Puts back the events of every open batch (their connection closed).
+  void roll_back();
+
+  /// The events of the batches acknowledged so far.
+  size_t acknowledged() const noexcept {
+    return acked_;
+  }
+
+private:
+  size_t batches_ = 0;
+  size_t acked_ = 0;
+  std::map<std::string, std::vector<event>> open_;
+  std::deque<event> returned_;
 };
 
 } // namespace caf_stream::flume::detail

@@ -116,6 +116,16 @@ void netty_decoder::feed(const char* data, size_t size,
   }
 }
 
+std::exception_ptr feed_packs(netty_decoder& decoder, const char* data,
+                              size_t size, std::vector<netty_pack>& packs) {
+  try {
+    decoder.feed(data, size, packs);
+  } catch (const protocol_error&) {
+    return std::current_exception();
+  }
+  return nullptr;
+}
+
 void encode_pack(std::string& out, int32_t serial,
                  const std::vector<std::string>& frames) {
   put_be32(out, serial);
@@ -152,6 +162,13 @@ void read_handshake_reply(avro_reader& in, const char* protocol) {
     in.skip_map_of_bytes(what);
 }
 
+void expect_end(const avro_reader& in, const char* what) {
+  if (in.remaining() != 0)
+    throw protocol_error(std::string{"a "} + what
+                         + " with bytes after its last value ("
+                         + std::to_string(in.remaining()) + ")");
+}
+
 void read_call_outcome(avro_reader& in) {
   in.skip_map_of_bytes("the reply metadata");
   auto flag = in.read_fixed(1, "the reply's error flag");
@@ -163,26 +180,43 @@ void read_call_outcome(avro_reader& in) {
                        + std::string{in.read_bytes("the reply's error")});
 }
 
+// -- server_handshake ---------------------------------------------------------
+
+void server_handshake::read(avro_reader& in) {
+  answer_ = !connected_;
+  if (connected_)
+    return;
+  const char* what = "the handshake";
+  in.read_fixed(md5_size, what);
+  if (in.read_branch(2, what) == 1)
+    in.read_bytes(what);
+  in.read_fixed(md5_size, what);
+  if (in.read_branch(2, what) == 1)
+    in.skip_map_of_bytes(what);
+  connected_ = true;
+}
+
+std::string_view server_handshake::read_call(avro_reader& in) {
+  read(in);
+  in.skip_map_of_bytes("the call metadata");
+  return in.read_bytes("the message name");
+}
+
+std::vector<std::string> server_handshake::reply_frames() const {
+  std::vector<std::string> frames;
+  if (answer_)
+    frames.push_back(handshake_both);
+  return frames;
+}
+
 // -- avro_source_responder ----------------------------------------------------
 
 request avro_source_responder::read(const netty_pack& pack) {
   constexpr const char* flume_event = "an AvroFlumeEvent";
   std::string joined;
   avro_reader in{bytes_of(pack, joined)};
-  answer_handshake_ = !connected_;
   ping_ = false;
-  if (!connected_) {
-    const char* what = "the handshake";
-    in.read_fixed(md5_size, what);
-    if (in.read_branch(2, what) == 1)
-      in.read_bytes(what);
-    in.read_fixed(md5_size, what);
-    if (in.read_branch(2, what) == 1)
-      in.skip_map_of_bytes(what);
-    connected_ = true;
-  }
-  in.skip_map_of_bytes("the call metadata");
-  auto name = in.read_bytes("the message name");
+  auto name = handshake_.read_call(in);
   request result;
   if (name.empty()) {
     result.what = request::kind::ping;
@@ -201,16 +235,12 @@ request avro_source_responder::read(const netty_pack& pack) {
                          + "', which AvroSourceProtocol does not have (it has "
                            "append and appendBatch)");
   }
-  if (in.remaining() != 0)
-    throw protocol_error("a request with bytes after its last value ("
-                         + std::to_string(in.remaining()) + ")");
+  expect_end(in, "request");
   return result;
 }
 
 std::vector<std::string> avro_source_responder::reply(status st) const {
-  std::vector<std::string> frames;
-  if (answer_handshake_)
-    frames.push_back(handshake_both);
+  auto frames = handshake_.reply_frames();
   // A ping is answered with the handshake alone, as Java's Responder does.
   if (ping_)
     return frames;
@@ -223,9 +253,7 @@ std::vector<std::string> avro_source_responder::reply(status st) const {
 
 std::vector<std::string>
 avro_source_responder::error_reply(const std::string& message) const {
-  std::vector<std::string> frames;
-  if (answer_handshake_)
-    frames.push_back(handshake_both);
+  auto frames = handshake_.reply_frames();
   // Empty metadata, the error flag, then the union ["string"] of a message
   // without declared errors: its only branch, the text.
   std::string body{'\0', '\1', '\0'};
@@ -253,28 +281,14 @@ void avro_source_requestor::append_batch(std::string& out,
   }
   call.push_back('\0');
   put_bytes(call, "appendBatch");
-  if (!events.empty()) {
-    put_long(call, static_cast<int64_t>(events.size()));
-    for (const auto& e : events) {
-      if (!e.headers.empty()) {
-        put_long(call, static_cast<int64_t>(e.headers.size()));
-        for (const auto& [key, value] : e.headers) {
-          put_bytes(call, key);
-          put_bytes(call, value);
-        }
-      }
-      call.push_back('\0');
-      put_bytes(call, e.body);
-    }
-  }
-  call.push_back('\0');
+  put_events(call, events);
   encode_pack(out, serial_++, {call});
 }
 
 void avro_source_requestor::feed(const char* data, size_t size,
                                  std::vector<status>& out) {
   packs_.clear();
-  decoder_.feed(data, size, packs_);
+  auto framing_error = feed_packs(decoder_, data, size, packs_);
   for (const auto& pack : packs_) {
     std::string joined;
     avro_reader in{bytes_of(pack, joined)};
@@ -289,6 +303,8 @@ void avro_source_requestor::feed(const char* data, size_t size,
                            + " (Status has 3 symbols)");
     out.push_back(static_cast<status>(st));
   }
+  if (framing_error)
+    std::rethrow_exception(framing_error);
 }
 
 // -- flume_connection ---------------------------------------------------------
@@ -348,12 +364,7 @@ void flume_connection::serve_bytes(const char* data, size_t size,
                                    std::string& replies) {
   packs_.clear();
   // The calls before malformed framing are served first.
-  std::exception_ptr framing_error;
-  try {
-    decoder_.feed(data, size, packs_);
-  } catch (const protocol_error&) {
-    framing_error = std::current_exception();
-  }
+  auto framing_error = feed_packs(decoder_, data, size, packs_);
   for (auto& pack : packs_) {
     request req;
     try {

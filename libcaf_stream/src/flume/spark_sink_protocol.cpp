@@ -1,5 +1,8 @@
 #include "caf_stream/flume/spark_sink_protocol.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <exception>
 #include <utility>
 
 #include <openssl/evp.h>
@@ -94,7 +97,8 @@ void spark_sink_requestor::nack(std::string& out,
 void spark_sink_requestor::feed(const char* data, size_t size,
                                 std::vector<std::optional<event_batch>>& out) {
   packs_.clear();
-  decoder_.feed(data, size, packs_);
+  // The replies before malformed framing are taken first.
+  auto framing_error = feed_packs(decoder_, data, size, packs_);
   for (const auto& pack : packs_) {
     if (pending_.empty() || pack.serial != pending_.front().first)
       throw protocol_error("a reply with serial " + std::to_string(pack.serial)
@@ -121,10 +125,90 @@ void spark_sink_requestor::feed(const char* data, size_t size,
     } else {
       out.emplace_back(std::nullopt);
     }
-    if (in.remaining() != 0)
-      throw protocol_error("a reply with bytes after its last value ("
-                           + std::to_string(in.remaining()) + ")");
+    expect_end(in, "reply");
   }
+  if (framing_error)
+    std::rethrow_exception(framing_error);
+}
+
+sink_call spark_sink_responder::read(const netty_pack& pack) {
+  std::string joined;
+  avro_reader in{bytes_of(pack, joined)};
+  ping_ = false;
+  auto name = handshake_.read_call(in);
+  sink_call result;
+  if (name.empty()) {
+    ping_ = true;
+  } else if (name == "getEventBatch") {
+    result.what = sink_call::kind::get_event_batch;
+    auto n = in.read_long("getEventBatch's n");
+    if (n < INT32_MIN || n > INT32_MAX)
+      throw protocol_error("getEventBatch's n " + std::to_string(n)
+                           + " is no int");
+    result.n = static_cast<int32_t>(n);
+  } else if (name == "ack" || name == "nack") {
+    result.what = name == "ack" ? sink_call::kind::ack : sink_call::kind::nack;
+    result.sequence_number = std::string{in.read_bytes("the sequenceNumber")};
+  } else {
+    throw protocol_error("a call of '" + std::string{name}
+                         + "', which SparkFlumeProtocol does not have (it has "
+                           "getEventBatch, ack and nack)");
+  }
+  expect_end(in, "request");
+  return result;
+}
+
+std::vector<std::string>
+spark_sink_responder::reply(const event_batch& batch) const {
+  auto frames = handshake_.reply_frames();
+  // Empty metadata, no error, then the EventBatch.
+  std::string body(2, '\0');
+  put_bytes(body, batch.error_msg);
+  put_bytes(body, batch.sequence_number);
+  put_events(body, batch.events);
+  frames.push_back(std::move(body));
+  return frames;
+}
+
+std::vector<std::string> spark_sink_responder::reply() const {
+  auto frames = handshake_.reply_frames();
+  // A ping is answered with the handshake alone; an ack or nack with empty
+  // metadata, no error and null (no bytes).
+  if (!ping_)
+    frames.emplace_back(2, '\0');
+  return frames;
+}
+
+event_batch sink_transactions::take(int32_t n, const source& next) {
+  event_batch batch;
+  batch.sequence_number = "seq-" + std::to_string(++batches_);
+  auto max = static_cast<size_t>(std::max(n, 1));
+  while (batch.events.size() < max && !returned_.empty()) {
+    batch.events.push_back(std::move(returned_.front()));
+    returned_.pop_front();
+  }
+  event e;
+  while (batch.events.size() < max && next(e))
+    batch.events.push_back(std::move(e));
+  open_[batch.sequence_number] = batch.events;
+  return batch;
+}
+
+void sink_transactions::settle(const sink_call& call) {
+  auto i = open_.find(call.sequence_number);
+  if (i == open_.end())
+    return;
+  if (call.what == sink_call::kind::ack)
+    acked_ += i->second.size();
+  else
+    returned_.insert(returned_.end(), i->second.begin(), i->second.end());
+  open_.erase(i);
+}
+
+void sink_transactions::roll_back() {
+  for (auto& [seq, events] : open_)
+    returned_.insert(returned_.end(), events.begin(), events.end());
+  open_.clear();
 }
 
 } // namespace caf_stream::flume::detail
