@@ -82,13 +82,12 @@ public:
   /// initial value now, and of the final value when that is asked for. The
   /// final value is computed once for both results.
   template <class F>
-  auto map(F f) const
-    -> partial_result<std::decay_t<std::invoke_result_t<F&, const R&>>> {
+  auto map(F f) const {
     using mapped
       = partial_result<std::decay_t<std::invoke_result_t<F&, const R&>>>;
-    if (rest_ == nullptr)
-      return mapped{f(initial_)};
     auto initial = f(initial_);
+    if (rest_ == nullptr)
+      return mapped{std::move(initial)};
     return mapped{std::move(initial), [self = *this, f]() mutable {
                     return f(self.get_final_value());
                   }};
