@@ -340,9 +340,12 @@ private:
     kept_.add(js.batch_time, js.blocks);
     auto info = js.info(graph_->batch_interval());
     info.processing_start_time = clk_->now();
-    if (state_->has_listeners())
-      send(listener_bus_, listener_event{listener_event::kind::batch_started,
-                                         info, {}, {}, {}});
+    if (state_->has_listeners()) {
+      listener_event event;
+      event.what = listener_event::kind::batch_started;
+      event.info = info;
+      send(listener_bus_, std::move(event));
+    }
     graph_->bind_received(js.batch_time, std::move(js.blocks));
     graph_->bind_generated(js.batch_time, std::move(js.inputs));
     for (auto& j : js.jobs) {

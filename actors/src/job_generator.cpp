@@ -86,10 +86,12 @@ void submit(generator_actor* self, job_set js) {
   auto& st = self->state;
   auto t = js.batch_time;
   st.state->batch_generated(t);
-  if (st.state->has_listeners())
-    self->send(st.listener_bus,
-               listener_event{listener_event::kind::batch_submitted,
-                              js.info(st.graph->batch_interval()), {}, {}, {}});
+  if (st.state->has_listeners()) {
+    listener_event event;
+    event.what = listener_event::kind::batch_submitted;
+    event.info = js.info(st.graph->batch_interval());
+    self->send(st.listener_bus, std::move(event));
+  }
   st.pending.insert(t);
   self->request(st.scheduler, caf::infinite, std::move(js))
     .then([=](time done) { self->state.pending.erase(done); });

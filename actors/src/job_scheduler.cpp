@@ -43,8 +43,12 @@ using scheduler_actor = caf::stateful_actor<scheduler_state>;
 void tell_listeners(scheduler_actor* self, listener_event::kind what,
                     const batch_info& info) {
   auto& st = self->state;
-  if (st.state->has_listeners())
-    self->send(st.listener_bus, listener_event{what, info, {}, {}, {}});
+  if (!st.state->has_listeners())
+    return;
+  listener_event event;
+  event.what = what;
+  event.info = info;
+  self->send(st.listener_bus, std::move(event));
 }
 
 // Spark's RateController listens to completed batches: each controller gets

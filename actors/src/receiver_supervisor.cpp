@@ -192,8 +192,12 @@ private:
   // Each event costs the bus a wake-up: none while nobody listens. On a
   // worker node (no runtime) the driver's bus decides.
   void tell_listeners(listener_event::kind what) {
-    if (!runtime_ || runtime_->has_listeners())
-      send(listener_bus_, listener_event{what, {}, info_, {}, {}});
+    if (runtime_ && !runtime_->has_listeners())
+      return;
+    listener_event event;
+    event.what = what;
+    event.receiver = info_;
+    send(listener_bus_, std::move(event));
   }
 
   std::shared_ptr<receiver_base> rcv_;
