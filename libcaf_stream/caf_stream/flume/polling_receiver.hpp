@@ -35,9 +35,9 @@ struct polling_settings {
   /// before the bytes are read; its transaction rolls back.
   size_t max_reply_size = 64 * 1024 * 1024;
 
-  /// How long a sink that cannot be reached, failed or answered an error
-  /// batch waits before it is asked again (Spark's
-  /// `spark.streaming.receiverRestartDelay` default, 2 s).
+  /// How long a sink that cannot be reached, failed, answered an error
+  /// batch or whose batch could not be stored waits before it is asked
+  /// again (Spark's `spark.streaming.receiverRestartDelay` default, 2 s).
   duration reconnect_delay{2000};
 };
 
@@ -56,9 +56,10 @@ void check_polling_arguments(const std::vector<address>& sinks,
 /// store each batch's events as one block and answer `ack` once `store`
 /// returned (with the write-ahead log on, after the block is in the log),
 /// else `nack` (storing failed, or the stream stops), so the sink commits
-/// its transaction only for what was stored. An error batch is reported.
-/// A sink that cannot be reached, replies what is not SparkFlumeProtocol,
-/// or disconnects is reported and connected again after
+/// its transaction only for what was stored. A failed store, an error
+/// batch, a sink that cannot be reached, replies what is not
+/// SparkFlumeProtocol or disconnects: each is reported (once while the sink
+/// keeps failing) and the sink asked again, or connected again, after
 /// `reconnect_delay`; a transaction it had open rolls back at the sink.
 class flume_polling_receiver final : public threaded_receiver<event> {
 public:

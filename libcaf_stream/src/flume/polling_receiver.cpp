@@ -235,19 +235,19 @@ void flume_polling_receiver::pull(size_t first, size_t step) {
         fail(*link, "the sink sent no events: " + batch.error_msg);
         continue;
       }
-      link->failing = false;
       auto count = batch.events.size();
-      auto stored = false;
+      // Why storing failed (empty: it did not).
+      std::string failed;
       try {
         if (!is_stopped() && count > 0)
           store(std::move(batch.events));
-        // Stored while stopping, the events may not be processed: the sink
-        // sends them again.
-        stored = !is_stopped();
       } catch (const std::exception& e) {
-        report_error("flume polling " + link->name + ": storing failed: "
-                     + e.what() + "; nack sent, the sink sends them again");
+        failed = std::string{"storing failed: "} + e.what()
+                 + "; nack sent, the sink sends the events again";
       }
+      // Stored while stopping, the events may not be processed: the sink
+      // sends them again.
+      auto stored = failed.empty() && !is_stopped();
       request.clear();
       if (stored)
         link->rpc.ack(request, batch.sequence_number);
@@ -258,6 +258,10 @@ void flume_polling_receiver::pull(size_t first, size_t step) {
         return;
       log->debug("flume polling {}: {} events of {} {}", link->name, count,
                  batch.sequence_number, stored ? "acknowledged" : "refused");
+      if (!failed.empty())
+        fail(*link, failed);
+      else
+        link->failing = false;
     } catch (const std::exception& e) {
       std::string why = e.what();
       if (link->fd.get() >= 0)
