@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -177,8 +178,14 @@ void flume_polling_receiver::receive() {
     }
   };
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < callers; ++i)
-    threads.emplace_back(run, i);
+  try {
+    for (size_t i = 1; i < callers; ++i)
+      threads.emplace_back(run, i);
+  } catch (const std::system_error& e) {
+    // The callers started pull until the restart stops them.
+    restart("flume polling: cannot start a caller thread: "
+            + std::string{e.what()});
+  }
   run(0);
   for (auto& t : threads)
     t.join();
