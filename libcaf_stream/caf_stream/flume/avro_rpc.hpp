@@ -113,10 +113,6 @@ enum class status { ok, failed, unknown };
 /// is refused by the server).
 class server_handshake {
 public:
-  /// Reads the handshake from `in` if it starts the connection's first
-  /// request.
-  void read(avro_reader& in);
-
   /// The frames a reply to the request just read starts with: the
   /// handshake's answer if the request carried the handshake, else none.
   std::vector<std::string> reply_frames() const;
@@ -126,6 +122,10 @@ public:
   std::string_view read_call(avro_reader& in);
 
 private:
+  // Reads the handshake from `in` if it starts the connection's first
+  // request.
+  void read(avro_reader& in);
+
   bool connected_ = false;
   // Whether the request just read carried the handshake.
   bool answer_ = false;

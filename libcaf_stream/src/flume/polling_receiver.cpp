@@ -71,8 +71,7 @@ struct sink_link {
   sink_link(const address& where, size_t max_reply)
     : where(where),
       name(where.host + ":" + std::to_string(where.port)),
-      rpc(max_reply),
-      max_reply(max_reply) {
+      rpc(max_reply) {
     // nop
   }
 
@@ -80,7 +79,6 @@ struct sink_link {
   std::string name;
   unique_fd fd;
   spark_sink_requestor rpc;
-  size_t max_reply;
   // When to call again, after a failure or an error batch.
   clock_type::time_point retry_at;
   // Whether the failure in a row so far was reported: one sink that stays
@@ -88,9 +86,11 @@ struct sink_link {
   bool failing = false;
 };
 
-// Connects `link` anew (a new connection starts with a handshake); throws
-// `std::runtime_error` saying why not. False if `stopped()` held first.
-bool connect(sink_link& link, const std::function<bool()>& stopped) {
+// Connects `link` anew, whose replies may take `max_reply` bytes (a new
+// connection starts with a handshake); throws `std::runtime_error` saying
+// why not. False if `stopped()` held first.
+bool connect(sink_link& link, size_t max_reply,
+             const std::function<bool()>& stopped) {
   std::string err;
   unique_fd fd{caf_stream::detail::connect_tcp(
     link.where.host, static_cast<uint16_t>(link.where.port), err, stopped)};
@@ -104,7 +104,7 @@ bool connect(sink_link& link, const std::function<bool()>& stopped) {
   timeval timeout{send_timeout_s, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
   link.fd = std::move(fd);
-  link.rpc = spark_sink_requestor{link.max_reply};
+  link.rpc = spark_sink_requestor{max_reply};
   return true;
 }
 
@@ -230,7 +230,8 @@ void flume_polling_receiver::pull(size_t first, size_t step) {
     }
     turn = (static_cast<size_t>(link - links.data()) + 1) % links.size();
     try {
-      if (link->fd.get() < 0 && !connect(*link, stopped))
+      if (link->fd.get() < 0
+          && !connect(*link, cfg_.max_reply_size, stopped))
         return;
       std::string request;
       link->rpc.get_event_batch(request, cfg_.max_batch_size);
