@@ -5,6 +5,7 @@
 
 #include "caf_stream/actors/error.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
+#include "caf_stream/scheduler/task_runner.hpp"
 
 namespace caf_stream::actors {
 
@@ -31,7 +32,12 @@ held_partition::call(uint8_t what, time t, const block& in) {
     failure_.clear();
   }
   try {
-    auto out = op_->call(partition_.get(), kind, t, in);
+    // The state stream's functions run inside a task, as in Spark, where
+    // they are a stage's: an RDD action there is refused (SPARK-5063).
+    block out;
+    task_runner::inline_runner().run(1, [&](size_t) {
+      out = op_->call(partition_.get(), kind, t, in);
+    });
     if (update)
       output_ = out;
     return answer{std::move(out), keys()};

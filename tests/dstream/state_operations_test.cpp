@@ -449,3 +449,68 @@ TEST_CASE("a map_with_state batch whose timeout call throws is taken back",
   REQUIRE(snaps.size() == 3);
   CHECK(sorted(kvs{snaps[2]}) == kvs{kept});
 }
+
+// Spark runs a state stream's function inside a task, where an RDD action is
+// refused (SPARK-5063); so does caf-stream at the state's holders. Batch 2
+// calls one and fails; with one partition none of it counts, and batch 3
+// goes on from batch 1's state.
+TEST_CASE("an RDD action inside a state or window function fails its batch",
+          "[dstream][state]") {
+  const strings in{{"a"}, {"x"}, {"a", "b"}};
+  auto inner = parallelize(std::vector<int>{1, 2, 3}, 2);
+  testing::temporary_directory dir;
+  test::pipeline<kv> p{failing_options(1)};
+  p.context().checkpoint(dir.path());
+  auto input = pairs(testing::detail::add_test_input(p.context(), in, 1));
+  // Batch 3's output: the state of batches 1 and 3.
+  std::vector<kv> expected{{"a", 2}, {"b", 1}};
+  SECTION("update_state_by_key") {
+    p.collect(input.update_state_by_key(
+      [&](caf_stream::time, const std::string& key,
+          const std::vector<int>& values, std::optional<int> state) {
+        if (key == "x")
+          inner.count();
+        return running_sum(values, state);
+      }));
+  }
+  SECTION("map_with_state (its snapshots)") {
+    auto f = [&](const std::string& key, std::optional<int> value,
+                 state<int>& st) {
+      if (key == "x")
+        inner.count();
+      st.update(st.get_option().value_or(0) + *value);
+      return key;
+    };
+    p.collect(input.map_with_state(state_spec::function(f)).state_snapshots());
+  }
+  SECTION("reduce_by_key_and_window with the inverse function") {
+    // "x" is ("a", 100), alone in batch 2, so that the batch's own reduce
+    // calls no function: the holder adds it to batch 1's 1 and calls the
+    // action. The window at 3 s: batch 3's records, batch 1 having left and
+    // batch 2 left out.
+    p.collect(input
+                .map([](const kv& x) {
+                  return x.first == "x" ? kv{"a", 100} : x;
+                })
+                .reduce_by_key_and_window(
+                  [&](int a, int b) {
+                    if (b >= 100)
+                      inner.count();
+                    return a + b;
+                  },
+                  [](int a, int b) { return a - b; }, seconds(2),
+                  seconds(1), 1));
+    expected = {{"a", 1}, {"b", 1}};
+  }
+  p.run(3);
+  auto infos = p.infos();
+  REQUIRE(infos.size() == 3);
+  CHECK_FALSE(infos[0].failure_reason);
+  REQUIRE(infos[1].failure_reason);
+  CHECK_THAT(*infos[1].failure_reason,
+             Catch::Contains("an RDD action ran inside a task"));
+  CHECK_FALSE(infos[2].failure_reason);
+  auto out = p.outputs();
+  REQUIRE(out.size() == 2);
+  CHECK(sorted(kvs{out[0], out[1]}) == kvs{{{"a", 1}}, expected});
+}

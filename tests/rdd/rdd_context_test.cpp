@@ -123,7 +123,8 @@ TEST_CASE("the RDDs a graph generates carry its context, whose runner is the "
 TEST_CASE("an RDD action inside a task is refused, as Spark refuses it",
           "[rdd][context]") {
   const std::string why = "an RDD action ran inside a task (a "
-                          "transformation's function, or foreach_partition's)";
+                          "transformation's function, a state stream's or a "
+                          "window's, or foreach_partition's)";
   auto inner = words(2);
   auto outer = parallelize(std::vector<int>{1, 2, 3}, 3);
   auto times_inner = [&](int x) {

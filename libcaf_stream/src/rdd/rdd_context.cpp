@@ -8,10 +8,10 @@ task_runner& rdd_context::job_runner_of(const rdd_context* context) {
   if (task_runner::in_task())
     throw stream_error(errc::illegal_state,
                        "an RDD action ran inside a task (a transformation's "
-                       "function, or foreach_partition's): only the driver "
-                       "runs jobs, as in Spark (SPARK-5063). Run it before, "
-                       "in foreach_rdd or transform, and use its result in "
-                       "the function");
+                       "function, a state stream's or a window's, or "
+                       "foreach_partition's): only the driver runs jobs, as "
+                       "in Spark (SPARK-5063). Run it before, in foreach_rdd "
+                       "or transform, and use its result in the function");
   return runner_of(context);
 }
 
