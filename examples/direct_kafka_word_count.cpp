@@ -66,7 +66,11 @@ class mock_kafka {
 public:
   mock_kafka() {
     char errstr[512];
-    owner_ = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), errstr,
+    // This handle only hosts the cluster and connects nowhere: without a
+    // notice that it has no `bootstrap.servers`.
+    auto* owner_conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(owner_conf, "log_level", "4", errstr, sizeof(errstr));
+    owner_ = rd_kafka_new(RD_KAFKA_PRODUCER, owner_conf, errstr,
                           sizeof(errstr));
     if (owner_ == nullptr)
       throw std::runtime_error(errstr);
