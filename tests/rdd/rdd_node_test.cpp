@@ -1,13 +1,17 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "caf_stream/all.hpp"
+#include "caf_stream/testing.hpp"
 
+#include "support/pipeline.hpp"
 #include "support/word_graph.hpp"
 
 using namespace caf_stream;
@@ -112,4 +116,33 @@ TEST_CASE("to_debug_string shows a union's parents, a cache's storage and "
              + " +-(2) " + at("MapPartitionsRDD", mapped_left) + " []\n"
              + " |  |  " + at("ParallelCollectionRDD", left) + " []\n"
              + " +-(1) " + at("ParallelCollectionRDD", right) + " []");
+}
+
+TEST_CASE("to_debug_string shows a queue's RDD, a window over it and a file "
+          "stream's batch with Spark's classes",
+          "[rdd]") {
+  // Spark's queue stream hands out the queued RDD, a window the union of
+  // its parent's RDDs, and a file stream the union of one RDD per file.
+  test::pipeline<int> p;
+  auto queue = std::make_shared<rdd_queue<int>>();
+  queue->push(parallelize(std::vector<int>{1, 2, 3}, 2));
+  testing::temporary_directory dir;
+  auto shown = std::make_shared<std::vector<std::string>>();
+  auto show = [shown](const auto& x) {
+    shown->push_back(x.to_debug_string());
+  };
+  auto queued = p.context().queue_stream(queue);
+  queued.map([](int x) { return 2 * x; }).foreach_rdd(show);
+  queued.window(std::chrono::seconds(2)).foreach_rdd(show);
+  p.context().text_file_stream(dir.path()).foreach_rdd(show);
+  p.collect(queued);
+  p.run(1);
+  REQUIRE(shown->size() == 3);
+  const std::string queued_line = R"( \|  ParallelCollectionRDD\[\d+\] \[\])";
+  CHECK_THAT((*shown)[0],
+             Catch::Matches(R"(\(2\) MapPartitionsRDD\[\d+\] \[\]\n)"
+                            + queued_line));
+  CHECK_THAT((*shown)[1],
+             Catch::Matches(R"(\(2\) UnionRDD\[\d+\] \[\]\n)" + queued_line));
+  CHECK_THAT((*shown)[2], Catch::Matches(R"(\(0\) UnionRDD\[\d+\] \[\])"));
 }

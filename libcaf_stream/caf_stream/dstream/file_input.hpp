@@ -71,6 +71,12 @@ public:
     // nop
   }
 
+  /// Spark's file stream makes a batch's RDD as the union of one RDD per
+  /// file (`FileInputDStream.filesToRDD`).
+  const char* kind() const noexcept override {
+    return "UnionRDD";
+  }
+
   size_t num_partitions() const override {
     return files_.size();
   }

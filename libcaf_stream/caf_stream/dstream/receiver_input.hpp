@@ -130,6 +130,12 @@ public:
     // nop
   }
 
+  /// The class of the input's RDD (a queue's `ParallelCollectionRDD`, say),
+  /// which Spark's input stream hands out as it is.
+  const char* kind() const noexcept override {
+    return data_->kind();
+  }
+
   size_t num_partitions() const override {
     return data_->num_partitions();
   }

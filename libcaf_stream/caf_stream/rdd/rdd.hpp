@@ -102,11 +102,12 @@ public:
   /// An RDD with the same records that keeps each partition in memory once
   /// computed (Spark's `cache`): actions and RDDs built on the result
   /// compute this RDD's lineage once. Use the returned RDD; this one stays
-  /// as it is.
-  rdd<T> cache() const;
+  /// as it is (so a Spark habit, `x.cache();` on a line of its own, keeps
+  /// nothing: the compiler warns).
+  [[nodiscard]] rdd<T> cache() const;
 
   /// Spark's `persist()`, which keeps partitions in memory: `cache`.
-  rdd<T> persist() const;
+  [[nodiscard]] rdd<T> persist() const;
 
   /// Spark's `unpersist`: this RDD, whose kept partitions (if `cache`
   /// made it) are dropped; the next action computes them again.

@@ -44,9 +44,10 @@ public:
   /// The runner for a job (an RDD action) of `context`, which may be null,
   /// called on the calling thread. Throws `stream_error`
   /// (errc::illegal_state) inside a task (`task_runner::in_task`): Spark
-  /// refuses an action in a transformation's function or
-  /// `foreach_partition`'s (SPARK-5063: only the driver runs jobs), and a
-  /// task may run on a worker node that has none of the RDD's input.
+  /// refuses an action in a transformation's function, a state stream's or
+  /// a window's, or `foreach_partition`'s (SPARK-5063: only the driver runs
+  /// jobs), and a task may run on a worker node that has none of the RDD's
+  /// input.
   static task_runner& job_runner_of(const rdd_context* context);
 
   /// Makes `runner` this context's runner for the calling thread until

@@ -40,7 +40,8 @@ public:
   void run(size_t n, detail::function_ref<void(size_t)> task);
 
   /// Whether the calling thread runs a task of a stage: a transformation's
-  /// function or `foreach_partition`'s, where Spark refuses RDD actions
+  /// function or `foreach_partition`'s, or a state stream's or a window's
+  /// function at the state's holder, where Spark refuses RDD actions
   /// (SPARK-5063: only the driver runs jobs).
   static bool in_task() noexcept;
 
