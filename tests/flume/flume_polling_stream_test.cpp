@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -217,6 +219,51 @@ TEST_CASE("with the write-ahead log on, a polling Flume stream "
   }));
   p.context().stop();
   CHECK(p.elements() == std::vector<flume::event>{a, b});
+}
+
+TEST_CASE("a polling Flume stream refuses a batch it could not store, and "
+          "stores it once when the sink sends it again",
+          "[flume][wal]") {
+  support::require_peer();
+  support::log_capture log{"receiver"};
+  testing::temporary_directory dir;
+  auto opts = testing::default_test_options();
+  opts.write_ahead_log = true;
+  auto port = support::free_port();
+  spark_sink sink{port};
+  test::pipeline<flume::event> p{opts};
+  p.context().checkpoint(dir.path());
+  p.collect(flume::create_polling_stream(p.context(), "127.0.0.1", port,
+                                         quick()));
+  p.context().start();
+  // A file where the stream's log directory goes: logging a block fails, and
+  // so does `store`, until the file is gone.
+  namespace fs = std::filesystem;
+  auto blocker = fs::path{dir.path()} / "receivedData" / "0";
+  fs::create_directories(blocker.parent_path());
+  std::ofstream{blocker} << "not a directory";
+  flume::event e{{{"n", "1"}}, "refused first"};
+  sink.put({e});
+  run_until_logged(p, log, "storing failed");
+  CHECK_THAT(sink.state(), Catch::Contains(R"("nacked":["seq-1")"));
+  fs::remove(blocker);
+  REQUIRE(p.run_until([](const std::vector<flume::event>& xs) {
+    return !xs.empty();
+  }));
+  // The sink sent the event again after each nack, until a batch of it was
+  // stored and acknowledged: the event came out once.
+  std::string now;
+  for (int i = 0; i < 3000 && (now = sink.state()).find(R"("acked":[])")
+                                != std::string::npos;
+       ++i)
+    p.next_batch();
+  const std::string acked_after_nacks
+    = R"(\{"channel":0,"open":0,"acked":\["seq-\d+"\],)"
+      R"("nacked":\["seq-1"(,"seq-\d+")*\],"rolled_back":\[\],.*)";
+  CHECK_THAT(now, Catch::Matches(acked_after_nacks));
+  p.next_batch();
+  p.context().stop();
+  CHECK(p.elements() == std::vector<flume::event>{e});
 }
 
 TEST_CASE("a polling Flume stream reports an error batch and asks again",
