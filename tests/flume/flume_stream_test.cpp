@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -223,6 +224,42 @@ TEST_CASE("with the write-ahead log on, a Flume stream answers OK after "
   }));
   p.context().stop();
   CHECK(p.elements() == std::vector<flume::event>{a, b, c});
+}
+
+TEST_CASE("a Flume stream answers FAILED to a call it could not store, and "
+          "stores the events once when the sink sends them again",
+          "[flume][wal]") {
+  testing::temporary_directory dir;
+  auto opts = testing::default_test_options();
+  opts.write_ahead_log = true;
+  flume_pipeline f{{}, opts};
+  auto& p = f.p;
+  p.context().checkpoint(dir.path());
+  f.start();
+  // A file where the stream's log directory goes: logging a block fails, and
+  // so does `store`, until the file is gone.
+  namespace fs = std::filesystem;
+  auto blocker = fs::path{dir.path()} / "receivedData" / "0";
+  fs::create_directories(blocker.parent_path());
+  std::ofstream{blocker} << "not a directory";
+  flume::event a{{{"n", "1"}}, "a"};
+  flume::event b{{{"n", "2"}}, "b"};
+  const std::string failed = R"({"status":"FAILED"})";
+  {
+    avro_sink sink{f.port};
+    CHECK(sink.append(a) == failed);
+    CHECK(sink.append_batch({a, b}) == failed);
+    run_until_logged(p, f.log, "storing failed");
+    // Flume's AvroSink sends a failed call's events again.
+    fs::remove(blocker);
+    CHECK(sink.append_batch({a, b}) == ok);
+  }
+  REQUIRE(p.run_until([](const std::vector<flume::event>& xs) {
+    return xs.size() >= 2;
+  }));
+  p.next_batch();
+  p.context().stop();
+  CHECK(p.elements() == std::vector<flume::event>{a, b});
 }
 
 TEST_CASE("a Flume stream closes the connection of a client that sends "
