@@ -267,7 +267,9 @@ int main(int argc, char** argv) {
   auto next_chunk = clock_type::now();
   size_t kills_done = 0;
   std::vector<int64_t> recovery_ms;
-  std::optional<clock_type::time_point> killed_at;
+  // When the child was last killed, while it has not caught up since.
+  bool catching_up = false;
+  clock_type::time_point killed_at;
   // When the last record was acknowledged after the last kill.
   std::optional<clock_type::time_point> fed_at;
   auto next_check = clock_type::now();
@@ -285,9 +287,9 @@ int main(int argc, char** argv) {
     while (auto line = current->proc().try_read_line()) {
       if (line->rfind("error", 0) == 0)
         fail("the child failed: " + *line);
-      if (line->rfind("on-schedule ", 0) == 0 && killed_at) {
-        recovery_ms.push_back(ms_since(*killed_at));
-        killed_at.reset();
+      if (line->rfind("on-schedule ", 0) == 0 && catching_up) {
+        recovery_ms.push_back(ms_since(killed_at));
+        catching_up = false;
       }
     }
     if (auto status = current->proc().exit_status_if_done())
@@ -297,8 +299,9 @@ int main(int argc, char** argv) {
         && in_flight == 0 && current->fd() >= 0) {
       current->proc().kill();
       ++kills_done;
-      if (killed_at)
+      if (catching_up)
         recovery_ms.push_back(-1);
+      catching_up = true;
       killed_at = clock_type::now();
       current = std::make_unique<session>(opts, checkpoints, out, port);
       continue;
@@ -353,7 +356,7 @@ int main(int argc, char** argv) {
   current->proc().kill();
   ::close(listener);
   // The last restart that had not caught up when the run ended.
-  if (killed_at)
+  if (catching_up)
     recovery_ms.push_back(-2);
   auto v = check_output(out, records);
   auto elapsed = ms_since(run_start);
