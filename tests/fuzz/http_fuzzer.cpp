@@ -15,6 +15,8 @@
 
 #include "caf_stream/http/parsers.hpp"
 
+#include "input.hpp"
+
 namespace {
 
 struct output {
@@ -52,6 +54,9 @@ output ndjson_model(const std::string& body, size_t max) {
   return result;
 }
 
+// Never thrown: the parsers report errors through `on_error`.
+struct no_error {};
+
 // Feeds `body` in chunks whose sizes `seed` picks (0: all at once).
 template <class Parser>
 output run(Parser parser, const std::string& body, uint32_t seed) {
@@ -60,16 +65,9 @@ output run(Parser parser, const std::string& body, uint32_t seed) {
     result.records.push_back(std::move(x));
   };
   auto on_error = [&](const std::string&) { ++result.errors; };
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t n = body.size() - pos;
-    if (seed != 0) {
-      seed = seed * 1103515245u + 12345u;
-      n = std::min(n, size_t{(seed >> 16) % 8 + 1});
-    }
-    parser.feed(body.data() + pos, n, on_record, on_error);
-    pos += n;
-  }
+  fuzz::feed_in_pieces<no_error>(body, seed, [&](const char* p, size_t n) {
+    parser.feed(p, n, on_record, on_error);
+  });
   return result;
 }
 
