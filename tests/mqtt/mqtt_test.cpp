@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 #include "caf_stream/testing.hpp"
 
 #include "support/certificates.hpp"
+#include "support/log_capture.hpp"
 #include "support/logged_records.hpp"
 #include "support/mosquitto_broker.hpp"
 #include "support/pipeline.hpp"
@@ -300,6 +302,52 @@ TEST_CASE("with the write-ahead log on, an MQTT stream acknowledges what "
     expected.push_back(std::to_string(i));
   CHECK(without(logged, "hello") == expected);
   CHECK(without(p.elements(), "hello") == expected);
+}
+
+TEST_CASE("an MQTT stream that could not store messages leaves them "
+          "unacknowledged, and stores them once after its restart",
+          "[mqtt][wal]") {
+  // The broker logs each packet, so that the test sees the subscription.
+  support::mosquitto_broker broker{"log_type all\n"};
+  support::log_capture log{"receiver"};
+  testing::temporary_directory dir;
+  auto opts = testing::default_test_options();
+  opts.write_ahead_log = true;
+  const std::string client = "caf-stream-test-store-failed";
+  test::pipeline<std::string> p{opts};
+  p.context().checkpoint(dir.path());
+  p.collect(mqtt::create_stream(p.context(), broker.url(), {"n"},
+                                session(client)));
+  p.context().start();
+  // A file where the stream's log directory goes: logging a block fails, and
+  // so does `store`, until the file is gone.
+  namespace fs = std::filesystem;
+  auto blocker = fs::path{dir.path()} / "receivedData" / "0";
+  fs::create_directories(blocker.parent_path());
+  std::ofstream{blocker} << "not a directory";
+  auto logged = [&](const std::string& text) {
+    for (int i = 0; i < 3000 && !log.contains(text)
+                    && broker.log_text().find(text) == std::string::npos;
+         ++i)
+      p.next_batch();
+    INFO(text);
+    REQUIRE((log.contains(text)
+             || broker.log_text().find(text) != std::string::npos));
+  };
+  logged("Received SUBSCRIBE from " + client);
+  publisher pub{broker.port()};
+  for (int i = 1; i <= 5; ++i)
+    pub.publish("n", std::to_string(i));
+  logged("write-ahead log: cannot create");
+  fs::remove(blocker);
+  REQUIRE(p.run_until([](const std::vector<std::string>& xs) {
+    return xs.size() >= 5;
+  }));
+  p.next_batch();
+  p.context().stop();
+  auto xs = p.elements();
+  std::sort(xs.begin(), xs.end());
+  CHECK(xs == std::vector<std::string>{"1", "2", "3", "4", "5"});
 }
 
 TEST_CASE("an MQTT stream reconnects after its broker restarted", "[mqtt]") {
