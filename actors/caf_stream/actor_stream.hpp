@@ -124,6 +124,11 @@ caf::error actor_stream_stopped(const std::string& name);
 /// Logs records that a plain `send` delivered after the context stopped.
 void actor_stream_dropped(const std::string& name, size_t records);
 
+/// Logs a `store` of `records` records that threw `what`; returns the error
+/// a request for them gets.
+caf::error actor_stream_store_failed(const std::string& name, size_t records,
+                                     bool answered, const std::string& what);
+
 /// Logs a message of a type the actor stream does not take.
 caf::error actor_stream_unexpected(const std::string& name,
                                    const caf::message_view& x);
@@ -136,7 +141,18 @@ void actor_stream_actor(caf::blocking_actor* self,
                         std::string name) {
   auto store = [&](auto&& x, size_t n) {
     auto rp = self->make_response_promise();
-    if (gate->store(std::forward<decltype(x)>(x), !rp.async())) {
+    bool stored = false;
+    try {
+      stored = gate->store(std::forward<decltype(x)>(x), !rp.async());
+    } catch (const std::exception& e) {
+      // The records were not stored (their block is not in the write-ahead
+      // log, say): the sender of a request learns it and can send them again.
+      auto err = actor_stream_store_failed(name, n, !rp.async(), e.what());
+      if (!rp.async())
+        rp.deliver(std::move(err));
+      return;
+    }
+    if (stored) {
       if (!rp.async())
         rp.deliver(static_cast<uint64_t>(n));
     } else if (!rp.async()) {

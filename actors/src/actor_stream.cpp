@@ -25,6 +25,19 @@ void actor_stream_dropped(const std::string& name, size_t records) {
            name, records);
 }
 
+caf::error actor_stream_store_failed(const std::string& name, size_t records,
+                                     bool answered, const std::string& what) {
+  auto why = "actor_stream " + name + ": storing " + std::to_string(records)
+             + (records == 1 ? " record" : " records") + " failed: " + what;
+  logger("actor_stream")
+    ->error("{}; {}", why,
+            answered ? "the request is answered with the error"
+                     : "they were sent without a request, so no sender "
+                       "learns it");
+  return caf::make_error(errc::source_failure,
+                         why + "; the records were not stored");
+}
+
 caf::error actor_stream_unexpected(const std::string& name,
                                    const caf::message_view& x) {
   auto what = "actor_stream " + name + ": the message "

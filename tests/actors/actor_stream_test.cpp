@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -103,6 +105,39 @@ TEST_CASE("with the write-ahead log on, actor_stream answers a request "
   p.next_batch();
   p.context().stop();
   CHECK(sorted(p.elements()) == std::vector<int>{1, 2, 3, 4});
+}
+
+TEST_CASE("actor_stream answers an error to a request it could not store, "
+          "and stores the records once when they are sent again",
+          "[actors][actor_stream][wal]") {
+  testing::temporary_directory dir;
+  auto opts = testing::default_test_options();
+  opts.write_ahead_log = true;
+  test::pipeline<int> p{opts};
+  p.context().checkpoint(dir.path());
+  auto [numbers, handle] = p.context().actor_stream<int>("numbers");
+  p.collect(numbers);
+  p.context().start();
+  // A file where the stream's log directory goes: logging a block fails, and
+  // so does `store`, until the file is gone.
+  namespace fs = std::filesystem;
+  auto blocker = fs::path{dir.path()} / "receivedData" / "0";
+  fs::create_directories(blocker.parent_path());
+  std::ofstream{blocker} << "not a directory";
+  caf::scoped_actor self{p.context().system()};
+  // A plain send that fails is logged; the actor goes on.
+  caf::anon_send(handle, std::vector<int>{9});
+  self->request(handle, due, std::vector<int>{1, 2})
+    .receive([](uint64_t) { FAIL("stored without its log"); },
+             [&](caf::error& e) {
+               CHECK_THAT(self->system().render(e),
+                          Catch::Contains("write-ahead log: cannot create"));
+             });
+  fs::remove(blocker);
+  CHECK(stored_by(self, handle, std::vector<int>{1, 2}) == 2);
+  p.next_batch();
+  p.context().stop();
+  CHECK(sorted(p.elements()) == std::vector<int>{1, 2});
 }
 
 TEST_CASE("send_to gives an actor each batch's records in batch order",
