@@ -18,6 +18,7 @@
 #include "caf_stream/all.hpp"
 
 #include "support/files.hpp"
+#include "support/log_capture.hpp"
 #include "support/one_shot_server.hpp"
 #include "support/pipeline.hpp"
 
@@ -132,6 +133,31 @@ public:
 
 private:
   std::shared_ptr<std::atomic<int>> starts_;
+};
+
+// Its `receive` throws on its first run, and stores 1, 2 and 3 on the next.
+class throwing_receiver final : public threaded_receiver<int> {
+public:
+  explicit throwing_receiver(std::shared_ptr<std::atomic<int>> runs)
+    : runs_(std::move(runs)) {
+    // nop
+  }
+
+  ~throwing_receiver() override {
+    join();
+  }
+
+private:
+  void receive() override {
+    if ((*runs_)++ == 0)
+      throw std::runtime_error("the source is gone");
+    store(std::vector<int>{1, 2, 3});
+    // A receiving loop's wait for its source, which sends nothing more.
+    while (!is_stopped())
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
+  std::shared_ptr<std::atomic<int>> runs_;
 };
 
 } // namespace
@@ -353,6 +379,25 @@ TEST_CASE("a receiver that restarts or throws is started again", "[receiver]") {
   std::sort(xs.begin(), xs.end());
   CHECK(xs == std::vector<int>{1, 2, 3, 4, 5});
   CHECK(*starts == 3);
+}
+
+TEST_CASE("a threaded receiver whose receive() throws restarts with the "
+          "reason instead of ending the program",
+          "[receiver]") {
+  support::log_capture log{"receiver"};
+  auto runs = std::make_shared<std::atomic<int>>(0);
+  test::pipeline<int> p;
+  p.collect(p.context().receiver_stream<int>(
+    std::make_unique<throwing_receiver>(runs)));
+  p.context().start();
+  auto done = p.run_until([](const std::vector<int>& xs) {
+    return xs.size() >= 3;
+  });
+  p.context().stop();
+  REQUIRE(done);
+  CHECK(p.elements() == std::vector<int>{1, 2, 3});
+  CHECK(*runs == 2);
+  CHECK(log.contains("the receiving thread failed: the source is gone"));
 }
 
 TEST_CASE("text_file_stream picks up only new files", "[receiver][file]") {

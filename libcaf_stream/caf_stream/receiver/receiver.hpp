@@ -132,7 +132,10 @@ public:
     buffer().push(std::move(x));
   }
 
-  /// Stores the records as one block.
+  /// Stores the records as one block. Throws `stream_error` if the block
+  /// cannot be stored (with the write-ahead log on, when it cannot be
+  /// logged): the records count as not stored, so a reliable receiver does
+  /// not acknowledge them to its source.
   void store(std::vector<T> xs) {
     buffer().push_block(std::move(xs));
   }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <exception>
+#include <string>
 #include <thread>
 
 #include "caf_stream/receiver/receiver.hpp"
@@ -8,12 +10,24 @@ namespace caf_stream {
 
 /// A receiver that receives on a thread of its own (the usual shape of a
 /// connector's receiver): `on_start` starts the thread running `receive`,
-/// `on_stop` waits for it to end.
+/// `on_stop` waits for it to end. An exception that `receive` lets out
+/// (`store` that could not store, say) restarts the receiver with its
+/// message, as `restart` would, instead of ending the program.
 template <class T>
 class threaded_receiver : public receiver<T> {
 public:
   void on_start() final {
-    thread_ = std::thread{[this] { receive(); }};
+    thread_ = std::thread{[this] {
+      try {
+        receive();
+      } catch (const std::exception& e) {
+        this->restart(std::string{"the receiving thread failed: "}
+                      + e.what());
+      } catch (...) {
+        this->restart("the receiving thread failed: an exception that is "
+                      "not a std::exception");
+      }
+    }};
   }
 
   void on_stop() final {
