@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -118,12 +116,7 @@ TEST_CASE("actor_stream answers an error to a request it could not store, "
   auto [numbers, handle] = p.context().actor_stream<int>("numbers");
   p.collect(numbers);
   p.context().start();
-  // A file where the stream's log directory goes: logging a block fails, and
-  // so does `store`, until the file is gone.
-  namespace fs = std::filesystem;
-  auto blocker = fs::path{dir.path()} / "receivedData" / "0";
-  fs::create_directories(blocker.parent_path());
-  std::ofstream{blocker} << "not a directory";
+  support::log_blocker blocker{dir.path(), 0};
   caf::scoped_actor self{p.context().system()};
   // A plain send that fails is logged; the actor goes on.
   caf::anon_send(handle, std::vector<int>{9});
@@ -133,7 +126,7 @@ TEST_CASE("actor_stream answers an error to a request it could not store, "
                CHECK_THAT(self->system().render(e),
                           Catch::Contains("write-ahead log: cannot create"));
              });
-  fs::remove(blocker);
+  blocker.lift();
   CHECK(stored_by(self, handle, std::vector<int>{1, 2}) == 2);
   p.next_batch();
   p.context().stop();

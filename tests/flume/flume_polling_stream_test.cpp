@@ -1,8 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -236,17 +234,12 @@ TEST_CASE("a polling Flume stream refuses a batch it could not store, and "
   p.collect(flume::create_polling_stream(p.context(), "127.0.0.1", port,
                                          quick()));
   p.context().start();
-  // A file where the stream's log directory goes: logging a block fails, and
-  // so does `store`, until the file is gone.
-  namespace fs = std::filesystem;
-  auto blocker = fs::path{dir.path()} / "receivedData" / "0";
-  fs::create_directories(blocker.parent_path());
-  std::ofstream{blocker} << "not a directory";
+  support::log_blocker blocker{dir.path(), 0};
   flume::event e{{{"n", "1"}}, "refused first"};
   sink.put({e});
   run_until_logged(p, log, "storing failed");
   CHECK_THAT(sink.state(), Catch::Contains(R"("nacked":["seq-1")"));
-  fs::remove(blocker);
+  blocker.lift();
   REQUIRE(p.run_until([](const std::vector<flume::event>& xs) {
     return !xs.empty();
   }));

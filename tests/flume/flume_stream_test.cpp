@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -236,12 +235,7 @@ TEST_CASE("a Flume stream answers FAILED to a call it could not store, and "
   auto& p = f.p;
   p.context().checkpoint(dir.path());
   f.start();
-  // A file where the stream's log directory goes: logging a block fails, and
-  // so does `store`, until the file is gone.
-  namespace fs = std::filesystem;
-  auto blocker = fs::path{dir.path()} / "receivedData" / "0";
-  fs::create_directories(blocker.parent_path());
-  std::ofstream{blocker} << "not a directory";
+  support::log_blocker blocker{dir.path(), 0};
   flume::event a{{{"n", "1"}}, "a"};
   flume::event b{{{"n", "2"}}, "b"};
   const std::string failed = R"({"status":"FAILED"})";
@@ -251,7 +245,7 @@ TEST_CASE("a Flume stream answers FAILED to a call it could not store, and "
     CHECK(sink.append_batch({a, b}) == failed);
     run_until_logged(p, f.log, "storing failed");
     // Flume's AvroSink sends a failed call's events again.
-    fs::remove(blocker);
+    blocker.lift();
     CHECK(sink.append_batch({a, b}) == ok);
   }
   REQUIRE(p.run_until([](const std::vector<flume::event>& xs) {

@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <set>
 #include <stdexcept>
@@ -319,12 +318,7 @@ TEST_CASE("an MQTT stream that could not store messages leaves them "
   p.collect(mqtt::create_stream(p.context(), broker.url(), {"n"},
                                 session(client)));
   p.context().start();
-  // A file where the stream's log directory goes: logging a block fails, and
-  // so does `store`, until the file is gone.
-  namespace fs = std::filesystem;
-  auto blocker = fs::path{dir.path()} / "receivedData" / "0";
-  fs::create_directories(blocker.parent_path());
-  std::ofstream{blocker} << "not a directory";
+  support::log_blocker blocker{dir.path(), 0};
   auto logged = [&](const std::string& text) {
     for (int i = 0; i < 3000 && !log.contains(text)
                     && broker.log_text().find(text) == std::string::npos;
@@ -339,7 +333,7 @@ TEST_CASE("an MQTT stream that could not store messages leaves them "
   for (int i = 1; i <= 5; ++i)
     pub.publish("n", std::to_string(i));
   logged("write-ahead log: cannot create");
-  fs::remove(blocker);
+  blocker.lift();
   REQUIRE(p.run_until([](const std::vector<std::string>& xs) {
     return xs.size() >= 5;
   }));

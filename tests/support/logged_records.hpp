@@ -45,4 +45,35 @@ std::vector<std::vector<T>> logged_blocks(const std::string& checkpoint_dir,
   return result;
 }
 
+/// A file where the write-ahead log directory of stream `stream_id` goes
+/// under `checkpoint_dir`, made after the context started (a new run
+/// deletes what the log held): logging a block of the stream fails, and so
+/// does `store`, until `lift`.
+class log_blocker {
+public:
+  log_blocker(const std::string& checkpoint_dir, int32_t stream_id)
+    : path_(std::filesystem::path{checkpoint_dir} / "receivedData"
+            / std::to_string(stream_id)) {
+    std::filesystem::create_directories(path_.parent_path());
+    std::ofstream{path_} << "not a directory";
+  }
+
+  ~log_blocker() {
+    lift();
+  }
+
+  log_blocker(const log_blocker&) = delete;
+
+  log_blocker& operator=(const log_blocker&) = delete;
+
+  /// Removes the file: the log can be written again.
+  void lift() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+
+private:
+  std::filesystem::path path_;
+};
+
 } // namespace support
