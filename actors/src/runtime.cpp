@@ -333,6 +333,8 @@ void runtime::stop(bool graceful) {
                     std::string{"the streaming context stops"})
         .receive([] {}, [](caf::error&) {});
   }
+  // The graceful stop's wait, if it ran out.
+  std::optional<duration> timed_out;
   if (graceful) {
     // Wait (at most `stream.graceful-stop-timeout`, Spark's
     // gracefulStopTimeout, in all) for the batches already generated and,
@@ -351,11 +353,14 @@ void runtime::stop(bool graceful) {
       d.log->warn("graceful stop: batch {} did not complete in time",
                   to_string(last));
     if (!d.state->await_idle(left()))
-      d.log->warn("graceful stop: batches still pending after {} "
-                  "(stream.graceful-stop-timeout)",
-                  to_string(timeout));
+      timed_out = timeout;
   }
+  // From here no batch starts: the pending ones are skipped.
   d.state->set_stopping();
+  if (timed_out)
+    d.log->warn("graceful stop: batches still pending after {} "
+                "(stream.graceful-stop-timeout)",
+                to_string(*timed_out));
   // A batch being generated may wait on the outside world (a direct Kafka
   // stream's unreachable brokers): it gives up rather than hold the stop.
   d.graph->interrupt_inputs();
