@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "caf_stream/all.hpp"
+#include "caf_stream/checkpoint/checkpoint_directory.hpp"
 #include "caf_stream/testing.hpp"
 
 #include "support/event_log.hpp"
@@ -490,6 +491,46 @@ TEST_CASE("get_active_or_create with a checkpoint directory gives the "
   CHECK(made == 1);
   CHECK(other == nullptr);
   first.stop();
+}
+
+TEST_CASE("a running context holds its checkpoint directory: another "
+          "application's context that names it is refused at start and "
+          "deletes nothing there",
+          "[context][checkpoint]") {
+  testing::temporary_directory dir;
+  // Another application runs with the directory, its write-ahead log in it.
+  std::optional<detail::checkpoint_directory_lock> other{std::in_place,
+                                                         dir.path()};
+  auto logged = std::filesystem::path{dir.path()} / "receivedData" / "0";
+  std::filesystem::create_directories(logged);
+  std::ofstream{logged / "log-1"} << "the other's records\n";
+  // This one would begin a new write-ahead log there.
+  auto opts = testing::default_test_options();
+  opts.write_ahead_log = true;
+  streaming_context ssc{std::chrono::seconds(1), opts,
+                        std::make_shared<testing::manual_clock>()};
+  ssc.checkpoint(dir.path());
+  ssc.socket_text_stream("127.0.0.1", 9).foreach_rdd(
+    [](const rdd<std::string>&) {});
+  CHECK_THROWS_WITH(ssc.start(),
+                    Catch::StartsWith("the checkpoint directory '"
+                                      + dir.path()
+                                      + "' is in use by another running "
+                                        "streaming context (process "));
+  CHECK(ssc.get_state() == streaming_context_state::initialized);
+  CHECK(streaming_context::get_active() == nullptr);
+  CHECK(read_file(logged / "log-1")
+        == std::vector<std::string>{"the other's records"});
+  // Once the other is gone, a context takes the directory while it runs.
+  other.reset();
+  auto made = 0;
+  auto ctx = new_context(made);
+  ctx->checkpoint(dir.path());
+  ctx->start();
+  CHECK_THROWS_AS(detail::checkpoint_directory_lock{dir.path()},
+                  stream_error);
+  ctx->stop();
+  CHECK_NOTHROW(detail::checkpoint_directory_lock{dir.path()});
 }
 
 namespace {

@@ -22,6 +22,7 @@
 #include "caf_stream/actors/runtime.hpp"
 #include "caf_stream/actors/stream_config.hpp"
 #include "caf_stream/actors/worker_node.hpp"
+#include "caf_stream/checkpoint/checkpoint_directory.hpp"
 #include "caf_stream/detail/log.hpp"
 #include "caf_stream/dstream/state_operator.hpp"
 #include "caf_stream/error.hpp"
@@ -55,6 +56,8 @@ struct streaming_context::impl {
   std::shared_ptr<spdlog::logger> log = detail::logger("context");
   std::optional<detail::recovered_checkpoint> recovered;
   bool was_recovered = false;
+  // The checkpoint directory's lock while the context runs.
+  std::optional<detail::checkpoint_directory_lock> checkpoint_lock;
   // Held by `stop`: the program and a shutdown hook may stop at once.
   std::mutex stopping;
   // The streaming UI while the context runs with it.
@@ -323,6 +326,10 @@ void streaming_context::start() {
       break;
   }
   active_claim claim{this};
+  // Before the write-ahead log, whose new run deletes what it held.
+  std::optional<detail::checkpoint_directory_lock> checkpoint_lock;
+  if (!graph_->checkpoint_directory().empty())
+    checkpoint_lock.emplace(graph_->checkpoint_directory());
   auto wal = make_write_ahead_log(*graph_, d.opts, d.clk);
   auto advice = actors::block_interval_advice(
     d.batch_interval, d.opts.block_interval, graph_->receiver_inputs().size(),
@@ -361,6 +368,7 @@ void streaming_context::start() {
   d.rt = std::make_unique<actors::runtime>(*d.sys, graph_, d.clk, d.opts,
                                            d.shared);
   d.rt->start(first, std::move(tracked));
+  d.checkpoint_lock = std::move(checkpoint_lock);
   d.st = impl::state::active;
   claim.keep();
 }
@@ -465,6 +473,7 @@ void streaming_context::stop(bool stop_gracefully) {
   }
   graph_->stop();
   d.ui.reset();
+  d.checkpoint_lock.reset();
   d.st = impl::state::stopped;
   active_claim::release(this);
   d.shared->terminate();

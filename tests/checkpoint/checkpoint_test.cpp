@@ -2,9 +2,12 @@
 
 #include <boost/crc.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
-#include <random>
 #include <fstream>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -255,4 +258,59 @@ TEST_CASE("pending checkpoints keep only what recovery could start from",
   q.add(record(9000, true));
   CHECK(times(q.take()) == expected{{9000, true}});
   CHECK(q.take().empty());
+}
+
+namespace {
+
+// The code of the `stream_error` that `f` throws; fails the test if it
+// throws none.
+template <class F>
+errc error_code_of(F f) {
+  try {
+    f();
+  } catch (const stream_error& e) {
+    return e.code();
+  }
+  FAIL("no stream_error");
+  return errc::invalid_graph;
+}
+
+} // namespace
+
+TEST_CASE("a checkpoint directory's lock has one holder at a time, named "
+          "by its process id",
+          "[checkpoint]") {
+  testing::temporary_directory dir;
+  auto lock_it = [&] { detail::checkpoint_directory_lock{dir.path()}; };
+  std::optional<detail::checkpoint_directory_lock> held{std::in_place,
+                                                        dir.path()};
+  // Each lock opens the file anew, so a second one in this process is
+  // refused as one in another process is.
+  auto expected = "the checkpoint directory '" + dir.path()
+                  + "' is in use by another running streaming context "
+                    "(process "
+                  + std::to_string(::getpid())
+                  + "): each application needs a checkpoint directory of "
+                    "its own";
+  CHECK_THROWS_WITH(lock_it(), expected);
+  CHECK(error_code_of(lock_it) == errc::illegal_state);
+  held.reset();
+  CHECK_NOTHROW(lock_it());
+  // The lock file is no checkpoint.
+  CHECK(fs::exists(dir_file(dir, ".lock")));
+  CHECK(detail::list_checkpoints(dir.path()).empty());
+  CHECK_FALSE(detail::find_checkpoint(dir.path()));
+}
+
+TEST_CASE("a checkpoint directory that is not there cannot be locked",
+          "[checkpoint]") {
+  testing::temporary_directory dir;
+  auto file = dir_file(dir, "file");
+  std::ofstream{file} << "not a directory\n";
+  auto lock_it = [&] { detail::checkpoint_directory_lock{file}; };
+  CHECK_THROWS_WITH(lock_it(),
+                    "cannot use the checkpoint directory '" + file
+                      + "': cannot open '" + file
+                      + "/.lock': Not a directory");
+  CHECK(error_code_of(lock_it) == errc::bad_checkpoint);
 }

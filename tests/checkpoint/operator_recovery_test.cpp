@@ -272,12 +272,12 @@ TEST_CASE("a graceful stop whose final checkpoint cannot be written says why",
           std::accumulate(xs.begin(), xs.end(), total.value_or(0))};
       })
     .foreach_rdd([](const rdd<kv>&) {});
-  // The directory is a file by the time the checkpoints are written.
-  std::filesystem::remove_all(path);
-  std::ofstream{path} << "not a directory\n";
   auto batches = std::make_shared<outputs>();
   ssc.add_streaming_listener(batches);
   ssc.start();
+  // The directory is a file by the time the checkpoints are written.
+  std::filesystem::remove_all(path);
+  std::ofstream{path} << "not a directory\n";
   queue->push(ssc.parallelize(std::vector<kv>{{"a", 1}}, 1));
   clk->advance(seconds(1));
   batches->wait_for(caf_stream::time{1000});

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "caf_stream/checkpoint/checkpoint.hpp"
+#include "caf_stream/detail/unique_fd.hpp"
 
 namespace caf_stream::detail {
 
@@ -38,6 +39,28 @@ private:
   // The checkpoint files there, newest first (a data file before a
   // metadata file of the same time); none until the first write.
   std::optional<std::vector<file>> files_;
+};
+
+/// A checkpoint directory held for one running context, so that it has one
+/// writer: two applications that share a directory would mix their
+/// checkpoints, and a start that begins a new write-ahead log deletes the
+/// other's. It is an exclusive `flock` of the directory's `.lock` file
+/// (with the holder's process id in it), which the system lifts when the
+/// process ends however it ends: a driver killed and started again finds
+/// the directory free.
+class checkpoint_directory_lock {
+public:
+  /// Takes the lock of `directory`, which must exist; throws
+  /// `stream_error(illegal_state)` if another process (or another lock of
+  /// this one) holds it, `stream_error(bad_checkpoint)` if the lock file
+  /// cannot be made there.
+  explicit checkpoint_directory_lock(const std::string& directory);
+
+  /// The name of the lock file in a checkpoint directory.
+  static constexpr const char* file_name = ".lock";
+
+private:
+  unique_fd fd_;
 };
 
 } // namespace caf_stream::detail

@@ -1,8 +1,13 @@
 #include "caf_stream/checkpoint/checkpoint.hpp"
 #include "caf_stream/checkpoint/checkpoint_directory.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -289,6 +294,39 @@ void checkpoint_directory::write(const checkpoint_record& x) {
     left.push_back(std::move(f));
   }
   *files_ = std::move(left);
+}
+
+checkpoint_directory_lock::checkpoint_directory_lock(
+  const std::string& directory) {
+  auto path = (fs::path{directory} / file_name).string();
+  fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (fd_.get() < 0)
+    throw stream_error(errc::bad_checkpoint,
+                       "cannot use the checkpoint directory '" + directory
+                         + "': cannot open '" + path
+                         + "': " + std::strerror(errno));
+  if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK)
+      throw stream_error(errc::bad_checkpoint,
+                         "cannot lock the checkpoint directory '" + directory
+                           + "': " + std::strerror(errno));
+    // Its holder wrote its process id once it had the lock, unless it has
+    // not got that far.
+    char text[32] = {};
+    auto n = ::pread(fd_.get(), text, sizeof(text) - 1, 0);
+    std::string holder{text, n > 0 ? static_cast<size_t>(n) : 0};
+    holder.erase(holder.find_last_not_of(" \n") + 1);
+    throw stream_error(errc::illegal_state,
+                       "the checkpoint directory '" + directory
+                         + "' is in use by another running streaming context"
+                         + (holder.empty() ? "" : " (process " + holder + ")")
+                         + ": each application needs a checkpoint directory "
+                           "of its own");
+  }
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd_.get(), 0) != 0
+      || ::pwrite(fd_.get(), pid.data(), pid.size(), 0) < 0)
+    return; // The id only names the holder in others' messages.
 }
 
 checkpoint_record read_checkpoint(const std::string& path) {
