@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -91,6 +92,27 @@ TEST_CASE("old checkpoints are deleted, kept ones stay usable",
                                     "checkpoint-0000000011000",
                                     "checkpoint-0000000010000",
                                     "checkpoint-0000000009000-state"});
+}
+
+TEST_CASE("a writer's first checkpoint deletes the temporary files of "
+          "writes that a crash cut short, and no other file",
+          "[checkpoint]") {
+  testing::temporary_directory dir;
+  // A crash before the rename left the first; the others are not
+  // temporary files of checkpoints.
+  for (auto name : {".checkpoint-0000000002000-state.tmp", "notes.tmp",
+                    ".checkpoint-x.tmp", ".lock"})
+    std::ofstream{dir_file(dir, name)} << "left over\n";
+  detail::checkpoint_directory files{dir.path(), 10};
+  files.write(record(3000, 3000));
+  std::vector<std::string> names;
+  for (auto& f : fs::directory_iterator(dir.path()))
+    names.push_back(f.path().filename().string());
+  std::sort(names.begin(), names.end());
+  CHECK(names
+        == std::vector<std::string>{".checkpoint-x.tmp", ".lock",
+                                    "checkpoint-0000000003000-state",
+                                    "notes.tmp"});
 }
 
 TEST_CASE("unreadable checkpoints give clear errors", "[checkpoint]") {

@@ -22,7 +22,8 @@ public:
 
   /// Writes `x` atomically, then deletes the checkpoints beyond the newest
   /// `keep` (never one that a kept record builds on); throws `stream_error`
-  /// on I/O errors.
+  /// on I/O errors. The first call also deletes the temporary files of
+  /// writes that a crash cut short.
   void write(const checkpoint_record& x);
 
 private:

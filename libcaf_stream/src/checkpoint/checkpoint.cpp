@@ -148,6 +148,26 @@ std::string file_name(int64_t time_ms, bool data) {
   return prefix + digits + (data ? data_suffix : "");
 }
 
+// The name of the temporary file that becomes checkpoint `name`.
+std::string temporary_name(const std::string& name) {
+  return "." + name + ".tmp";
+}
+
+// Removes what writes that a crash cut short left in `directory`: their
+// temporary files, which no write of this run has made yet.
+void remove_torn_writes(const std::string& directory) {
+  const std::string ending = ".tmp";
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(directory, ec)) {
+    auto name = f.path().filename().string();
+    if (name.size() > ending.size() + 1 && name[0] == '.'
+        && name.compare(name.size() - ending.size(), ending.size(), ending)
+             == 0
+        && parse_name(name.substr(1, name.size() - ending.size() - 1)))
+      fs::remove(f.path(), ec);
+  }
+}
+
 struct entry {
   int64_t time_ms;
   bool data;
@@ -210,7 +230,7 @@ std::string write_file(const fs::path& dir, const checkpoint_record& x) {
   put_le<uint32_t>(header, crc32(payload.data(), payload.size()));
   auto name = file_name(x.time_ms, x.has_data());
   auto target = dir / name;
-  auto tmp = dir / ("." + name + ".tmp");
+  auto tmp = dir / temporary_name(name);
   {
     std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
     if (!out)
@@ -268,6 +288,8 @@ checkpoint_directory::checkpoint_directory(std::string directory, size_t keep)
 
 void checkpoint_directory::write(const checkpoint_record& x) {
   auto dir = fs::path{directory_};
+  if (!files_)
+    remove_torn_writes(directory_);
   auto name = write_file(dir, x);
   if (!files_) {
     files_.emplace();
