@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <string>
 
 #include <spdlog/spdlog.h>
 
@@ -38,6 +39,12 @@ struct directory_state {
 
 using directory_actor = caf::stateful_actor<directory_state>;
 
+// "1 worker node", "2 worker nodes", for the log.
+std::string nodes_in_all(const node_registry& registry) {
+  auto n = registry.nodes().size();
+  return std::to_string(n) + (n == 1 ? " worker node" : " worker nodes");
+}
+
 // Puts the node of `joiner`, reached at `address` through `node`, on the
 // list.
 void add_node(directory_actor* self, const caf::actor& joiner,
@@ -49,8 +56,8 @@ void add_node(directory_actor* self, const caf::actor& joiner,
   st.node_actors[address] = node;
   self->monitor(joiner);
   st.registry.join(address);
-  st.log->info("the worker node {} joined: {} nodes", address,
-               st.registry.nodes().size());
+  st.log->info("the worker node {} joined: {} in all", address,
+               nodes_in_all(st.registry));
 }
 
 // Takes the node of `joiner` off the list: it left, or was lost (`what`,
@@ -71,8 +78,8 @@ void remove_node(directory_actor* self, const caf::actor_addr& joiner,
       return;
   st.registry.leave(address);
   st.node_actors.erase(address);
-  st.log->log(level, "the worker node {} {}: {} nodes", address, what,
-              st.registry.nodes().size());
+  st.log->log(level, "the worker node {} {}: {} in all", address, what,
+              nodes_in_all(st.registry));
 }
 
 caf::behavior node_directory(directory_actor* self,

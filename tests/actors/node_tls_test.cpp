@@ -163,7 +163,8 @@ TEST_CASE("a worker node joins a driver over mutual TLS, nodes without TLS "
   CHECK(stranger.proc.read_line() == "not joined");
   state_node node{{at, "--tls=" + certs["node"]}};
   CHECK(node.proc.read_line() == "joined");
-  CHECK(nodes.contains("the worker node " + node.address + " joined: 1 nodes"));
+  CHECK(nodes.contains("the worker node " + node.address
+                       + " joined: 1 worker node in all"));
   // The first batch places the state on the node that joined.
   CHECK(d->run({{"a", 1}, {"b", 2}}) == sums{{"a", 1}, {"b", 2}});
   CHECK(d->run({{"a", 3}}) == sums{{"a", 4}, {"b", 2}});

@@ -432,7 +432,8 @@ TEST_CASE("a worker node that joins at run time takes the state at the "
   // partitions back with what was saved and the updates since.
   n.proc.write_line("stop");
   CHECK(n.proc.wait() == 0);
-  CHECK(nodes.contains("the worker node " + n.address + " left: 0 nodes"));
+  CHECK(nodes.contains("the worker node " + n.address
+                       + " left: 0 worker nodes in all"));
   d->run(batches, 12, 16);
   d->check_no_failures(16);
   check_rows(*d->rec, batches, 1, 16);
@@ -451,7 +452,7 @@ TEST_CASE("a worker node on every interface joins as the address it "
   auto at = "--driver=127.0.0.1:" + std::to_string(port);
   state_node everywhere{{at, "--address=0.0.0.0"}};
   CHECK(nodes.wait_for("the worker node 127.0.0.1:" + everywhere.port
-                       + " joined: 1 nodes"));
+                       + " joined: 1 worker node in all"));
   state_node other{{at, "--app-id=another-application"}};
   CHECK(nodes.wait_for("may not join: the worker node runs another program"));
   d->run(input[0]);
