@@ -254,10 +254,10 @@ public:
 
   // -- life cycle -------------------------------------------------------------
 
-  /// Validates the graph and starts receivers and the batch timer. As in
-  /// Spark, one context at a time runs in a process: starting a second
-  /// while one runs throws `stream_error` (`errc::illegal_state`). Worker
-  /// nodes (`serve`) do not count.
+  /// Validates the graph, locks the checkpoint directory until `stop`, and
+  /// starts receivers and the batch timer. One context at a time runs in a
+  /// process (Spark's; `serve` aside) and holds a checkpoint directory: a
+  /// second start throws `stream_error` (`errc::illegal_state`).
   void start();
 
   /// The context started in this process and not stopped yet (Spark's
@@ -330,7 +330,7 @@ public:
   /// `getState`). Safe from any thread.
   streaming_context_state get_state() const noexcept;
 
-  /// Sets the directory for checkpoints (created if missing).
+  /// Sets the directory for checkpoints (created if missing; see `start`).
   void checkpoint(const std::string& directory);
 
   /// Makes every stream keep the RDDs it generated for at least `d`
