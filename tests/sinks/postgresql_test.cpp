@@ -88,6 +88,28 @@ TEST_CASE("save_to_postgresql copies each batch once, with its batch time",
         == strings{"words|4000"});
 }
 
+TEST_CASE("save_to_postgresql refuses a second sink of the graph that "
+          "records its batches under the same name in the same database",
+          "[sinks][postgresql]") {
+  // Sinks connect at their first batch: no server is needed to add them.
+  auto db = std::string{"host=127.0.0.1 port=1 dbname=words"};
+  streaming_context ssc{std::chrono::seconds(1), stream_options{},
+                        std::make_shared<testing::manual_clock>()};
+  auto in = testing::detail::add_test_input(ssc, words, 1);
+  sinks::save_to_postgresql(in, db, "words", word_row, word_table());
+  CHECK_THROWS_WITH(
+    sinks::save_to_postgresql(in, db, "words", word_row, word_table()),
+    Catch::Contains("save_to_postgresql('" + db + "', table 'words') of "
+                    "this graph records its batches in that database's "
+                    "caf_stream_progress as 'words' too"));
+  auto named = word_table();
+  named.sink_name = "more words";
+  CHECK_NOTHROW(
+    sinks::save_to_postgresql(in, db, "words", word_row, named));
+  CHECK_NOTHROW(sinks::save_to_postgresql(in, db + "2", "words", word_row,
+                                          word_table()));
+}
+
 TEST_CASE("save_to_postgresql creates typed tables and upserts by key",
           "[sinks][postgresql]") {
   support::postgresql_server server;

@@ -193,6 +193,66 @@ TEST_CASE("save_to_sqlite refuses options that do not fit the rows",
   refused(twice, "column 'w' appears twice");
 }
 
+TEST_CASE("save_to_sqlite refuses a second sink of the graph that records "
+          "its batches under the same name in the same database",
+          "[sinks][sqlite]") {
+  testing::temporary_directory dir;
+  auto path = db_file(dir);
+  streaming_context ssc{std::chrono::seconds(1), stream_options{},
+                        std::make_shared<testing::manual_clock>()};
+  auto in = testing::detail::add_test_input(ssc, words, 1);
+  auto big = in.filter([](const kv& x) { return x.second > 2; });
+  sinks::save_to_sqlite(in, path, "words", word_row, word_table());
+  auto same_name = [&](const std::string& as) {
+    return "save_to_sqlite('" + as + "', table 'words'): save_to_sqlite('"
+           + path
+           + "', table 'words') of this graph records its batches in that "
+             "database's caf_stream_progress as 'words' too, so each would "
+             "skip the batches the other wrote: give one of them a "
+             "sink_name of its own (table_options)";
+  };
+  CHECK_THROWS_WITH(
+    sinks::save_to_sqlite(big, path, "words", word_row, word_table()),
+    same_name(path));
+  // The same file by another path.
+  auto other_path = dir.path() + "/./sink.db";
+  CHECK_THROWS_WITH(
+    sinks::save_to_sqlite(big, other_path, "words", word_row, word_table()),
+    same_name(other_path));
+  // Another table whose sink takes the name.
+  auto named_words = word_table();
+  named_words.sink_name = "words";
+  CHECK_THROWS_AS(
+    sinks::save_to_sqlite(big, path, "big", word_row, named_words),
+    stream_error);
+  // Names of their own, or another database file, are fine.
+  auto named = word_table();
+  named.sink_name = "big words";
+  CHECK_NOTHROW(sinks::save_to_sqlite(big, path, "words", word_row, named));
+  CHECK_NOTHROW(sinks::save_to_sqlite(big, dir.path() + "/other.db", "words",
+                                      word_row, word_table()));
+}
+
+TEST_CASE("two sinks with names of their own write into one table, each "
+          "batch of each once",
+          "[sinks][sqlite]") {
+  testing::temporary_directory dir;
+  auto path = db_file(dir);
+  auto attach = [&](const dstream<kv>& in) {
+    sinks::save_to_sqlite(in, path, "words", word_row, word_table());
+    auto named = word_table();
+    named.sink_name = "big words";
+    sinks::save_to_sqlite(in.filter([](const kv& x) { return x.second > 2; }),
+                          path, "words", word_row, named);
+  };
+  run_words(3, attach);
+  CHECK(query(path, "select word, n from words order by word, n")
+        == strings{"a|1", "a|3", "a|3", "b|2"});
+  CHECK(query(path, "select sink, batch_time from caf_stream_progress "
+                    "order by sink")
+        == strings{"big words|3000", "words|3000"});
+}
+
 TEST_CASE("a database that refuses a batch fails it with its message after "
           "the retries, later batches are written",
           "[sinks][sqlite]") {

@@ -69,6 +69,13 @@ public:
     sink_max_retries_ = n;
   }
 
+  /// Gives the progress row `row` (a database and the name under which a
+  /// database sink records its batches there) to `sink` (its description);
+  /// returns the description of the graph's sink that has it already, if
+  /// one does: two sinks with one row would skip each other's batches.
+  std::optional<std::string> claim_progress_row(const std::string& row,
+                                                const std::string& sink);
+
   /// Makes every stream keep the RDDs it generated for at least `d` (Spark's
   /// `StreamingContext.remember`), e.g. to `slice` them later. Throws
   /// `stream_error` if `d` is not positive, once set, or once started.
@@ -313,6 +320,8 @@ private:
   std::atomic<size_t> default_parallelism_;
   rdd_context_ptr context_;
   size_t sink_max_retries_ = 3;
+  // The database sinks' progress rows and their sinks.
+  std::map<std::string, std::string> progress_rows_;
   std::optional<duration> remember_;
   state state_ = state::initialized;
   std::string checkpoint_dir_;

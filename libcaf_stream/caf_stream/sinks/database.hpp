@@ -37,7 +37,18 @@ public:
 
   /// Names the sink in messages: "save_to_sqlite('/x.db', table 't')".
   virtual std::string describe() const = 0;
+
+  /// Where the sink records its batches: its database (a SQLite file's
+  /// absolute path, a PostgreSQL conninfo as given; empty for a database of
+  /// its own, SQLite's ":memory:") and its name in the progress table.
+  virtual std::pair<std::string, std::string> progress_row() const = 0;
 };
+
+/// Gives `writer` its progress row in `graph`; throws `stream_error`
+/// (errc::invalid_graph) if another sink of the graph records its batches
+/// there already, since each would skip the batches the other wrote.
+void claim_progress_row(caf_stream::detail::dstream_graph& graph,
+                        const table_writer& writer);
 
 /// Writes batch `t` with up to `max_retries` retries after a failure
 /// (reconnecting each time, with a short growing pause); then throws
@@ -87,6 +98,7 @@ void add_database_sink(
   std::function<std::vector<kafka::offset_range>(time)> kafka_offsets) {
   // The graph owns this output; a plain pointer breaks the cycle.
   auto* graph = stream.graph().get();
+  claim_progress_row(*graph, *writer);
   stream.foreach_rdd([writer, row_fn, graph, kafka_offsets](const rdd<T>& x,
                                                             time t) {
     std::vector<row> rows;

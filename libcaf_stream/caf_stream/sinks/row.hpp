@@ -51,8 +51,8 @@ struct table_options {
   std::vector<std::string> upsert_key;
 
   /// The name under which the progress table records the batches this sink
-  /// wrote (default: the table's name). Two sinks into the same table need
-  /// two names.
+  /// wrote (default: the table's name). A graph's sinks into one database
+  /// need names of their own: a second with a taken name is refused.
   std::string sink_name;
 
   /// The Kafka offset ranges of each batch (`kafka_dstream::batch_offsets()`)

@@ -280,6 +280,15 @@ void dstream_graph::set_checkpoint_directory(std::string directory) {
   checkpoint_dir_ = std::move(directory);
 }
 
+std::optional<std::string>
+dstream_graph::claim_progress_row(const std::string& row,
+                                  const std::string& sink) {
+  auto [i, added] = progress_rows_.emplace(row, sink);
+  if (added)
+    return std::nullopt;
+  return i->second;
+}
+
 void dstream_graph::remember(duration d) {
   check_open("remember");
   if (d.count() <= 0)

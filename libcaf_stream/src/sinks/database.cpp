@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/dstream/graph.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::sinks::detail {
@@ -64,6 +65,24 @@ bool write_with_retries(table_writer& writer, time t,
       std::this_thread::sleep_for(std::chrono::milliseconds(pause));
     }
   }
+}
+
+void claim_progress_row(caf_stream::detail::dstream_graph& graph,
+                        const table_writer& writer) {
+  auto [database, name] = writer.progress_row();
+  if (database.empty())
+    return;
+  auto other = graph.claim_progress_row(database + '\n' + name,
+                                        writer.describe());
+  if (other)
+    throw stream_error(errc::invalid_graph,
+                       writer.describe() + ": " + *other
+                         + " of this graph records its batches in that "
+                           "database's caf_stream_progress as '"
+                         + name
+                         + "' too, so each would skip the batches the "
+                           "other wrote: give one of them a sink_name of "
+                           "its own (table_options)");
 }
 
 namespace {

@@ -140,6 +140,10 @@ public:
            + table_ + "')";
   }
 
+  std::pair<std::string, std::string> progress_row() const override {
+    return {conninfo_, sink_};
+  }
+
 private:
   void connect() {
     if (conn_)

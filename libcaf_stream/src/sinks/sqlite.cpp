@@ -147,6 +147,14 @@ public:
     return "save_to_sqlite('" + path_ + "', table '" + table_ + "')";
   }
 
+  std::pair<std::string, std::string> progress_row() const override {
+    if (path_.empty() || path_ == ":memory:")
+      return {"", sink_};
+    std::error_code ec;
+    auto absolute = std::filesystem::weakly_canonical(path_, ec);
+    return {ec ? path_ : absolute.string(), sink_};
+  }
+
 private:
   void connect() {
     if (db_)
