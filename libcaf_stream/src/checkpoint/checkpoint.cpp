@@ -156,14 +156,14 @@ std::string temporary_name(const std::string& name) {
 // Removes what writes that a crash cut short left in `directory`: their
 // temporary files, which no write of this run has made yet.
 void remove_torn_writes(const std::string& directory) {
-  const std::string ending = ".tmp";
+  auto extra = temporary_name("").size();
   std::error_code ec;
   for (const auto& f : fs::directory_iterator(directory, ec)) {
     auto name = f.path().filename().string();
-    if (name.size() > ending.size() + 1 && name[0] == '.'
-        && name.compare(name.size() - ending.size(), ending.size(), ending)
-             == 0
-        && parse_name(name.substr(1, name.size() - ending.size() - 1)))
+    if (name.size() <= extra)
+      continue;
+    auto checkpoint = name.substr(1, name.size() - extra);
+    if (parse_name(checkpoint) && temporary_name(checkpoint) == name)
       fs::remove(f.path(), ec);
   }
 }
