@@ -18,6 +18,7 @@
 #include "caf_stream/testing.hpp"
 
 #include "support/checkpoints.hpp"
+#include "support/syscall_log.hpp"
 
 using namespace caf_stream;
 using detail::checkpoint_record;
@@ -113,6 +114,29 @@ TEST_CASE("a writer's first checkpoint deletes the temporary files of "
         == std::vector<std::string>{".checkpoint-x.tmp", ".lock",
                                     "checkpoint-0000000003000-state",
                                     "notes.tmp"});
+}
+
+TEST_CASE("a checkpoint is on disk before it gets its name, and its name "
+          "is on disk before the write returns",
+          "[checkpoint]") {
+  // The write-ahead log deletes what a written record no longer needs, so
+  // a power loss must not leave the record torn or without its name.
+  testing::temporary_directory dir;
+  support::syscall_log log;
+  detail::checkpoint_directory files{dir.path(), 10};
+  files.write(record(3000, 3000));
+  files.write(record(4000, 3000));
+  CHECK(log.calls_under(dir.path())
+        == std::vector<std::string>{
+          "fsync <dir>/.checkpoint-0000000003000-state.tmp",
+          "rename <dir>/.checkpoint-0000000003000-state.tmp "
+          "<dir>/checkpoint-0000000003000-state",
+          "fsync <dir>",
+          "fsync <dir>/.checkpoint-0000000004000.tmp",
+          "rename <dir>/.checkpoint-0000000004000.tmp "
+          "<dir>/checkpoint-0000000004000",
+          "fsync <dir>",
+        });
 }
 
 TEST_CASE("unreadable checkpoints give clear errors", "[checkpoint]") {

@@ -12,6 +12,8 @@
 #include "caf_stream/receiver/write_ahead_log.hpp"
 #include "caf_stream/testing.hpp"
 
+#include "support/syscall_log.hpp"
+
 using namespace caf_stream;
 using namespace std::chrono_literals;
 
@@ -170,6 +172,34 @@ TEST_CASE("a writer appends to numbered segments and rolls to new ones",
     read_all(detail::wal_writer::segment_path(sub, 3)), "3");
   REQUIRE(seg.records.size() == 2);
   CHECK(seg.records[1].second == "de");
+}
+
+TEST_CASE("a writer's sync puts its new segments and directories on disk",
+          "[receiver][wal]") {
+  // A segment's fsync keeps its records, and the fsync of each directory
+  // whose entries changed keeps its name: a power loss after `sync` loses
+  // neither.
+  testing::temporary_directory dir;
+  auto sub = (fs::path{dir.path()} / "receivedData" / "0").string();
+  support::syscall_log log;
+  detail::wal_writer w{sub, 0};
+  w.append("abc");
+  w.sync();
+  w.append("de");
+  w.sync();
+  w.roll();
+  w.append("f");
+  w.sync();
+  CHECK(log.calls_under(dir.path())
+        == std::vector<std::string>{
+          "fsync <dir>/receivedData/0/log-0000000000",
+          "fsync <dir>/receivedData/0",
+          "fsync <dir>/receivedData",
+          "fsync <dir>",
+          "fsync <dir>/receivedData/0/log-0000000000",
+          "fsync <dir>/receivedData/0/log-0000000001",
+          "fsync <dir>/receivedData/0",
+        });
 }
 
 TEST_CASE("recovery reads back each batch's blocks and the unallocated ones",

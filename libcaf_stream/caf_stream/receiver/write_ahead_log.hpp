@@ -77,7 +77,8 @@ public:
   std::pair<uint32_t, uint64_t> append(std::string_view head,
                                        std::string_view body = {});
 
-  /// Forces what was appended to the open segment to disk (fsync).
+  /// Forces what was appended to the open segment to disk (fsync), and
+  /// the names of the segments and directories made since the last sync.
   void sync();
 
   /// Closes the open segment: the next record starts a new one.
@@ -99,6 +100,9 @@ private:
   uint32_t current_ = 0;
   uint64_t size_ = 0;
   bool dirty_ = false;
+  // The directories whose entries changed since the last sync: the one of
+  // a new segment, and the parent of each directory made for it.
+  std::vector<std::string> unsynced_directories_;
 };
 
 /// Spark's receiver write-ahead log together with its ReceivedBlockTracker

@@ -20,6 +20,7 @@
 #include "caf_stream/checkpoint/serialization.hpp"
 #include "caf_stream/detail/bytes.hpp"
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/detail/sync_directory.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::detail {
@@ -220,8 +221,32 @@ std::vector<bool> stale(const std::vector<File>& files, size_t keep) {
   return result;
 }
 
-// Writes `x` to `dir` atomically (a temporary file, then a rename); returns
-// the file's name.
+// Writes `n` bytes at `data` to `fd`; false, with `errno` set, if the
+// system refuses.
+bool write_all(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    auto written = ::write(fd, data, n);
+    if (written < 0 && errno == EINTR)
+      continue;
+    if (written <= 0)
+      return false;
+    data += written;
+    n -= static_cast<size_t>(written);
+  }
+  return true;
+}
+
+[[noreturn]] void fail_io(const std::string& what, const fs::path& path) {
+  throw stream_error(errc::bad_checkpoint, "cannot " + what + " checkpoint '"
+                                             + path.string()
+                                             + "': " + std::strerror(errno));
+}
+
+// Writes `x` to `dir` atomically (a temporary file, then a rename) and
+// durably: the file is synced before it gets its name and the directory
+// after, since the write-ahead log deletes what the record no longer needs
+// once it is written, and a power loss must not leave the log short and
+// the record torn. Returns the file's name.
 std::string write_file(const fs::path& dir, const checkpoint_record& x) {
   auto payload = encode(x);
   std::string header{magic, sizeof(magic)};
@@ -232,18 +257,15 @@ std::string write_file(const fs::path& dir, const checkpoint_record& x) {
   auto target = dir / name;
   auto tmp = dir / temporary_name(name);
   {
-    std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
-    if (!out)
-      throw stream_error(errc::bad_checkpoint,
-                         "cannot create checkpoint '" + tmp.string()
-                           + "': " + std::strerror(errno));
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
-    out.flush();
-    if (!out)
-      throw stream_error(errc::bad_checkpoint,
-                         "cannot write checkpoint '" + tmp.string()
-                           + "': " + std::strerror(errno));
+    unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                        0644)};
+    if (fd.get() < 0)
+      fail_io("create", tmp);
+    if (!write_all(fd.get(), header.data(), header.size())
+        || !write_all(fd.get(), payload.data(), payload.size()))
+      fail_io("write", tmp);
+    if (::fsync(fd.get()) != 0)
+      fail_io("sync", tmp);
   }
   std::error_code ec;
   fs::rename(tmp, target, ec);
@@ -251,6 +273,10 @@ std::string write_file(const fs::path& dir, const checkpoint_record& x) {
     throw stream_error(errc::bad_checkpoint, "cannot rename checkpoint to '"
                                                + target.string()
                                                + "': " + ec.message());
+  if (!sync_directory(dir.string()))
+    throw stream_error(errc::bad_checkpoint,
+                       "cannot sync the checkpoint directory '" + dir.string()
+                         + "': " + std::strerror(errno));
   return name;
 }
 

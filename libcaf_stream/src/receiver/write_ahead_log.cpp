@@ -16,6 +16,7 @@
 #include "caf_stream/checkpoint/checkpoint.hpp"
 #include "caf_stream/detail/bytes.hpp"
 #include "caf_stream/detail/log.hpp"
+#include "caf_stream/detail/sync_directory.hpp"
 #include "caf_stream/error.hpp"
 
 namespace caf_stream::detail {
@@ -46,6 +47,19 @@ constexpr const char* segment_prefix = "log-";
 [[noreturn]] void fail_io(const std::string& what, const std::string& path) {
   fail("write-ahead log: cannot " + what + " '" + path
        + "': " + std::strerror(errno));
+}
+
+// The directories whose entries a new segment of `directory` changes: that
+// one, and the parent of each one that is not there yet and is made for it.
+std::vector<std::string> directories_to_sync(const std::string& directory) {
+  auto dir = fs::path{directory};
+  if (!dir.has_filename())
+    dir = dir.parent_path();
+  std::vector<std::string> result{dir.string()};
+  std::error_code ec;
+  for (; !dir.empty() && !fs::exists(dir, ec); dir = dir.parent_path())
+    result.push_back(dir.has_parent_path() ? dir.parent_path().string() : ".");
+  return result;
 }
 
 std::string read_file(const std::string& path) {
@@ -215,6 +229,11 @@ wal_writer::~wal_writer() {
 std::pair<uint32_t, uint64_t> wal_writer::append(std::string_view head,
                                                   std::string_view body) {
   if (fd_ < 0) {
+    for (auto& dir : directories_to_sync(dir_))
+      if (std::find(unsynced_directories_.begin(), unsynced_directories_.end(),
+                    dir)
+          == unsynced_directories_.end())
+        unsynced_directories_.push_back(std::move(dir));
     std::error_code ec;
     fs::create_directories(dir_, ec);
     auto path = segment_path(dir_, next_);
@@ -277,6 +296,10 @@ void wal_writer::sync() {
     return;
   if (::fsync(fd_) != 0)
     fail_io("sync", segment_path(dir_, current_));
+  for (const auto& dir : unsynced_directories_)
+    if (!sync_directory(dir))
+      fail_io("sync the directory", dir);
+  unsynced_directories_.clear();
   dirty_ = false;
 }
 
