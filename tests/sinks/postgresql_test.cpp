@@ -14,6 +14,7 @@
 
 #include "support/pipeline.hpp"
 #include "support/postgresql_server.hpp"
+#include "support/recovering_run.hpp"
 
 using namespace caf_stream;
 
@@ -75,17 +76,39 @@ TEST_CASE("save_to_postgresql copies each batch once, with its batch time",
   auto attach = [&](const dstream<kv>& in) {
     sinks::save_to_postgresql(in, db, "words", word_row, word_table());
   };
-  run_words(3, attach);
+  testing::temporary_directory checkpoints;
+  auto build = [&](streaming_context& ssc) {
+    attach(testing::detail::add_test_input(ssc, words, 2));
+  };
+  auto first = support::run_recovering(checkpoints.path(), 0, 3, build);
+  CHECK(first.failures.empty());
   CHECK(query(db, "select word, n from words order by word, n")
         == strings{"a|1", "a|3", "b|2"});
   CHECK(query(db, "select sink, batch_time from caf_stream_progress")
         == strings{"words|3000"});
-  // The same batches again, as after a recovery: only batch 4 is new.
-  run_words(4, attach);
+  // It died before its checkpoints of batches 2 and 3 were written: started
+  // again, it runs them again, written before, and batch 4.
+  support::remove_checkpoints_after(checkpoints.path(), 1000);
+  auto second = support::run_recovering(checkpoints.path(), 3, 4, build);
+  CHECK(second.recovered);
+  CHECK(second.batches == std::vector<int64_t>{2000, 3000, 4000});
+  CHECK(second.failures.empty());
   CHECK(query(db, "select word, n from words order by word, n")
         == strings{"a|1", "a|3", "a|5", "b|2", "c|4"});
   CHECK(query(db, "select sink, batch_time from caf_stream_progress")
         == strings{"words|4000"});
+  // A program that did not recover and finds its batches recorded under
+  // its sink's name: another application's, refused.
+  test::pipeline<kv> p;
+  attach(testing::detail::add_test_input(p.context(), words, 2));
+  p.run(1);
+  REQUIRE(p.infos().size() == 1);
+  REQUIRE(p.infos()[0].failure_reason);
+  CHECK_THAT(*p.infos()[0].failure_reason,
+             Catch::Matchers::Contains(
+               "batch 1000 ms is in that database's caf_stream_progress as "
+               "written under 'words', but this run did not write it"));
+  CHECK(query(db, "select count(*) from words") == strings{"5"});
 }
 
 TEST_CASE("save_to_postgresql refuses a second sink of the graph that "

@@ -14,6 +14,7 @@
 #include "caf_stream/testing.hpp"
 
 #include "support/pipeline.hpp"
+#include "support/recovering_run.hpp"
 #include "support/tables.hpp"
 #include "support/words.hpp"
 
@@ -104,14 +105,59 @@ TEST_CASE("save_to_sqlite writes each batch once, with its batch time",
   auto attach = [&](const dstream<kv>& in) {
     sinks::save_to_sqlite(in, path, "words", word_row, word_table());
   };
-  run_words(3, attach);
+  testing::temporary_directory checkpoints;
+  auto build = [&](streaming_context& ssc) {
+    attach(testing::detail::add_test_input(ssc, words, 2));
+  };
+  auto first = support::run_recovering(checkpoints.path(), 0, 3, build);
+  CHECK_FALSE(first.recovered);
+  CHECK(first.failures.empty());
   CHECK(query(path, "select word, n from words order by word, n")
         == strings{"a|1", "a|3", "b|2"});
   CHECK(query(path, "select sink, batch_time from caf_stream_progress")
         == strings{"words|3000"});
-  // A run of the same batches again (as after a recovery) writes only the
-  // batches after the recorded one.
-  run_words(4, attach);
+  // It died before its checkpoints of batches 2 and 3 were written: started
+  // again, it runs them again, written before, and batch 4.
+  support::remove_checkpoints_after(checkpoints.path(), 1000);
+  auto second = support::run_recovering(checkpoints.path(), 3, 4, build);
+  CHECK(second.recovered);
+  CHECK(second.batches == std::vector<int64_t>{2000, 3000, 4000});
+  CHECK(second.failures.empty());
+  CHECK(query(path, "select word, n from words order by word, n")
+        == strings{"a|1", "a|3", "a|5", "b|2", "c|4"});
+  CHECK(query(path, "select sink, batch_time from caf_stream_progress")
+        == strings{"words|4000"});
+}
+
+TEST_CASE("save_to_sqlite refuses the batches another application recorded "
+          "under its name",
+          "[sinks][sqlite]") {
+  // Two programs that save into one database under one sink name: each
+  // would skip the batches the other wrote. A run that did not recover
+  // from a checkpoint wrote none of the batches it finds recorded.
+  testing::temporary_directory dir;
+  auto path = db_file(dir);
+  auto attach = [&](const dstream<kv>& in) {
+    sinks::save_to_sqlite(in, path, "words", word_row, word_table());
+  };
+  run_words(3, attach);
+  auto failures = run_words(4, attach);
+  REQUIRE(failures.size() == 4);
+  for (size_t k = 0; k < 3; ++k) {
+    INFO("batch " << k + 1);
+    REQUIRE(failures[k]);
+    CHECK_THAT(*failures[k],
+               Catch::Matchers::Contains(
+                 "save_to_sqlite('" + path + "', table 'words'): batch "
+                 + std::to_string((k + 1) * 1000)
+                 + " ms is in that database's caf_stream_progress as "
+                   "written under 'words', but this run did not write it "
+                   "and did not recover from a checkpoint: another "
+                   "application records its batches there under that name")
+                 && Catch::Matchers::Contains("give each a sink_name of its "
+                                              "own (table_options)"));
+  }
+  CHECK_FALSE(failures[3]);
   CHECK(query(path, "select word, n from words order by word, n")
         == strings{"a|1", "a|3", "a|5", "b|2", "c|4"});
   CHECK(query(path, "select sink, batch_time from caf_stream_progress")

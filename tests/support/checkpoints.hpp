@@ -67,4 +67,15 @@ inline bool wait_for_checkpoint(const std::string& directory, int64_t t_ms) {
   return result;
 }
 
+/// Deletes the checkpoints of `directory` of batches after `t_ms`, as if
+/// the application died before it wrote them.
+inline void remove_checkpoints_after(const std::string& directory,
+                                     int64_t t_ms) {
+  namespace fs = std::filesystem;
+  // "checkpoint-" and 13 digits, with "-state" if they carry the state.
+  for (auto& path : caf_stream::detail::list_checkpoints(directory))
+    if (std::stoll(fs::path{path}.filename().string().substr(11, 13)) > t_ms)
+      fs::remove(path);
+}
+
 } // namespace support

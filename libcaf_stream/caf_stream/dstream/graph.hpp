@@ -265,6 +265,13 @@ public:
   /// state's (batches since then run again, with the same input files).
   time restore(const recovered_checkpoint& cp);
 
+  /// Whether `restore` started this graph: the batches it runs again may
+  /// have run before the crash, their output written (a database sink finds
+  /// them in its progress row).
+  bool restored() const noexcept {
+    return restored_;
+  }
+
   /// The first and last batch that a recovery from `cp` runs again although
   /// receivers had received data for them before the crash: that data was
   /// in memory and is lost, so these batches run without it. None if the
@@ -328,7 +335,7 @@ private:
   time zero_;
   time started_;
   std::optional<time> last_data_time_;
-  std::optional<recovered_checkpoint> recovered_;
+  bool restored_ = false;
   std::vector<std::shared_ptr<dstream_node_base>> nodes_;
   std::vector<std::shared_ptr<input_node_base>> inputs_;
   std::vector<std::shared_ptr<receiver_input_base>> receiver_inputs_;

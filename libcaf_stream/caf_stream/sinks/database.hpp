@@ -53,11 +53,15 @@ void claim_progress_row(caf_stream::detail::dstream_graph& graph,
 /// Writes batch `t` with up to `max_retries` retries after a failure
 /// (reconnecting each time, with a short growing pause); then throws
 /// `stream_error` (errc::sink_failure) with the database's last message.
-/// Returns false if the batch was written already.
+/// Returns false if the batch was written already: by an attempt whose
+/// commit a lost connection hid, or, if the run recovered from a checkpoint
+/// (`restored`), before the crash. Throws `stream_error`
+/// (errc::sink_failure) if the progress table holds the batch otherwise:
+/// another application records its batches under the same name.
 bool write_with_retries(table_writer& writer, time t,
                         const std::vector<row>& rows,
                         const std::vector<kafka::offset_range>& offsets,
-                        size_t max_retries);
+                        size_t max_retries, bool restored);
 
 /// Throws `stream_error` (errc::invalid_graph) unless `opts` fit a table
 /// with `arity` columns: `create_if_missing` and `upsert_key` need
@@ -107,7 +111,8 @@ void add_database_sink(
     std::vector<kafka::offset_range> offsets;
     if (kafka_offsets)
       offsets = kafka_offsets(t);
-    write_with_retries(*writer, t, rows, offsets, graph->sink_max_retries());
+    write_with_retries(*writer, t, rows, offsets, graph->sink_max_retries(),
+                       graph->restored());
   });
 }
 

@@ -383,6 +383,7 @@ time dstream_graph::restore(const recovered_checkpoint& cp) {
                          + latest.graph_fingerprint + " vs. " + fingerprint()
                          + "): the inputs and state streams must be the same");
   start(time{latest.zero_ms});
+  restored_ = true;
   std::vector<dstream_node_base*> stateful;
   for (auto& n : nodes_)
     if (n->must_checkpoint())

@@ -40,15 +40,12 @@ std::string one_line(const std::string& x) {
 bool write_with_retries(table_writer& writer, time t,
                         const std::vector<row>& rows,
                         const std::vector<kafka::offset_range>& offsets,
-                        size_t max_retries) {
+                        size_t max_retries, bool restored) {
   auto log = caf_stream::detail::logger("sink");
   for (size_t attempt = 0;; ++attempt) {
+    bool written = false;
     try {
-      auto written = writer.write_batch(t.milliseconds(), rows, offsets);
-      if (!written)
-        log->info("{}: batch {} was written before; skipped",
-                  writer.describe(), to_string(t));
-      return written;
+      written = writer.write_batch(t.milliseconds(), rows, offsets);
     } catch (const std::exception& e) {
       writer.reset();
       if (attempt >= max_retries)
@@ -63,7 +60,26 @@ bool write_with_retries(table_writer& writer, time t,
       // A database that restarts or a lock that clears needs a moment.
       auto pause = std::min<int64_t>(50 << std::min<size_t>(attempt, 5), 1000);
       std::this_thread::sleep_for(std::chrono::milliseconds(pause));
+      continue;
     }
+    // Only an attempt whose commit the connection's loss hid, or a run
+    // before a recovery, can have written this batch.
+    if (!written && attempt == 0 && !restored)
+      throw stream_error(errc::sink_failure,
+                         writer.describe() + ": batch " + to_string(t)
+                           + " is in that database's caf_stream_progress as "
+                             "written under '"
+                           + writer.progress_row().second
+                           + "', but this run did not write it and did not "
+                             "recover from a checkpoint: another "
+                             "application records its batches there under "
+                             "that name, and each would skip the batches "
+                             "the other wrote; give each a sink_name of its "
+                             "own (table_options)");
+    if (!written)
+      log->info("{}: batch {} was written before; skipped", writer.describe(),
+                to_string(t));
+    return written;
   }
 }
 
