@@ -8,6 +8,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf_stream/all.hpp"
@@ -90,6 +91,20 @@ recovering_run run_recovering(const std::string& checkpoints, int64_t from_s,
   result.recovered = ssc->is_recovered();
   ssc->stop(false);
   return result;
+}
+
+/// An application whose graph `build(ssc)` adds runs batches 1 to 3 and
+/// dies before its checkpoints of batches 2 and 3 are written; then
+/// `between()`; then it is started again, recovers from the checkpoint of
+/// batch 1, runs batches 2 and 3 again and then batch 4. Returns both runs.
+template <class Build, class Between>
+std::pair<recovering_run, recovering_run>
+die_and_recover(const std::string& checkpoints, Build build, Between between) {
+  auto first = run_recovering(checkpoints, 0, 3, build);
+  remove_checkpoints_after(checkpoints, 1000);
+  between();
+  auto second = run_recovering(checkpoints, 3, 4, build);
+  return {std::move(first), std::move(second)};
 }
 
 } // namespace support
