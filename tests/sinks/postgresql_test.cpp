@@ -12,16 +12,14 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
-#include "support/pipeline.hpp"
 #include "support/postgresql_server.hpp"
-#include "support/recovering_run.hpp"
+
+#include "sinks/word_sinks.hpp"
 
 using namespace caf_stream;
+using namespace word_sinks;
 
 namespace {
-
-using kv = std::pair<std::string, int64_t>;
-using strings = std::vector<std::string>;
 
 // The rows of `sql`, one string per row with the columns separated by '|'
 // (NULL as "null"), read with libpqxx directly.
@@ -41,74 +39,20 @@ strings query(const std::string& conninfo, const std::string& sql) {
   return result;
 }
 
-const std::vector<std::vector<kv>> words{
-  {{"a", 1}, {"b", 2}}, {}, {{"a", 3}}, {{"c", 4}, {"a", 5}}};
-
-std::tuple<std::string, int64_t> word_row(const kv& x) {
-  return {x.first, x.second};
-}
-
-sinks::table_options word_table() {
-  sinks::table_options opts;
-  opts.columns = {"word", "n"};
-  opts.create_if_missing = true;
-  return opts;
-}
-
-template <class Attach>
-void run_words(size_t n, Attach attach) {
-  test::pipeline<kv> p;
-  testing::temporary_directory checkpoints;
-  p.context().checkpoint(checkpoints.path());
-  auto in = testing::detail::add_test_input(p.context(), words, 2);
-  attach(in);
-  p.run(n);
-  for (auto& info : p.infos())
-    CHECK_FALSE(info.failure_reason);
-}
-
 } // namespace
 
-TEST_CASE("save_to_postgresql copies each batch once, with its batch time",
+TEST_CASE("save_to_postgresql writes each batch once across a recovery, "
+          "and refuses the batches another application recorded under its "
+          "name",
           "[sinks][postgresql]") {
   support::postgresql_server server;
   auto db = server.conninfo();
-  auto attach = [&](const dstream<kv>& in) {
-    sinks::save_to_postgresql(in, db, "words", word_row, word_table());
-  };
-  testing::temporary_directory checkpoints;
-  auto build = [&](streaming_context& ssc) {
-    attach(testing::detail::add_test_input(ssc, words, 2));
-  };
-  // Batches 2 and 3 run again after the recovery, written before.
-  auto [first, second] = support::die_and_recover(
-    checkpoints.path(), build, [&] {
-      CHECK(query(db, "select word, n from words order by word, n")
-            == strings{"a|1", "a|3", "b|2"});
-      CHECK(query(db, "select sink, batch_time from caf_stream_progress")
-            == strings{"words|3000"});
-    });
-  CHECK_FALSE(first.recovered);
-  CHECK(first.failures.empty());
-  CHECK(second.recovered);
-  CHECK(second.batches == std::vector<int64_t>{2000, 3000, 4000});
-  CHECK(second.failures.empty());
-  CHECK(query(db, "select word, n from words order by word, n")
-        == strings{"a|1", "a|3", "a|5", "b|2", "c|4"});
-  CHECK(query(db, "select sink, batch_time from caf_stream_progress")
-        == strings{"words|4000"});
-  // A program that did not recover and finds its batches recorded under
-  // its sink's name: another application's, refused.
-  test::pipeline<kv> p;
-  attach(testing::detail::add_test_input(p.context(), words, 2));
-  p.run(1);
-  REQUIRE(p.infos().size() == 1);
-  REQUIRE(p.infos()[0].failure_reason);
-  CHECK_THAT(*p.infos()[0].failure_reason,
-             Catch::Matchers::Contains(
-               "batch 1000 ms is in that database's caf_stream_progress as "
-               "written under 'words', but this run did not write it"));
-  CHECK(query(db, "select count(*) from words") == strings{"5"});
+  word_sinks::check_each_batch_written_once(
+    "save_to_postgresql('" + db + "', table 'words')",
+    [&](const dstream<kv>& in) {
+      sinks::save_to_postgresql(in, db, "words", word_row, word_table());
+    },
+    [&](const std::string& sql) { return query(db, sql); });
 }
 
 TEST_CASE("save_to_postgresql refuses a second sink of the graph that "
@@ -137,7 +81,7 @@ TEST_CASE("save_to_postgresql creates typed tables and upserts by key",
           "[sinks][postgresql]") {
   support::postgresql_server server;
   auto db = server.conninfo();
-  run_words(4, [&](const dstream<kv>& in) {
+  auto failures = run_words(4, [&](const dstream<kv>& in) {
     sinks::table_options typed;
     typed.columns = {"word", "n", "half", "note", "raw"};
     typed.create_if_missing = true;
@@ -157,6 +101,7 @@ TEST_CASE("save_to_postgresql creates typed tables and upserts by key",
     upsert.upsert_key = {"word"};
     sinks::save_to_postgresql(totals, db, "latest", word_row, upsert);
   });
+  CHECK(failures == decltype(failures)(4));
   CHECK(query(db, "select column_name, data_type, is_nullable from "
                   "information_schema.columns where table_name = 'typed' "
                   "order by ordinal_position")

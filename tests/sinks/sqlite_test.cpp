@@ -13,17 +13,15 @@
 #include "caf_stream/all.hpp"
 #include "caf_stream/testing.hpp"
 
-#include "support/pipeline.hpp"
-#include "support/recovering_run.hpp"
 #include "support/tables.hpp"
 #include "support/words.hpp"
 
+#include "sinks/word_sinks.hpp"
+
 using namespace caf_stream;
+using namespace word_sinks;
 
 namespace {
-
-using kv = std::pair<std::string, int64_t>;
-using strings = std::vector<std::string>;
 
 // The rows of `sql` in the database file `path`, one string per row with
 // the columns separated by '|' (NULL as "null"), read with SQLite's own API.
@@ -64,103 +62,19 @@ std::string db_file(const testing::temporary_directory& dir) {
   return dir.path() + "/sink.db";
 }
 
-sinks::table_options word_table() {
-  sinks::table_options opts;
-  opts.columns = {"word", "n"};
-  opts.create_if_missing = true;
-  return opts;
-}
-
-std::tuple<std::string, int64_t> word_row(const kv& x) {
-  return {x.first, x.second};
-}
-
-const std::vector<std::vector<kv>> words{
-  {{"a", 1}, {"b", 2}}, {}, {{"a", 3}}, {{"c", 4}, {"a", 5}}};
-
-// Runs `words` for `n` batches (from time 0) into the sink that `attach`
-// adds; returns each batch's failure, if any.
-template <class Attach>
-std::vector<std::optional<std::string>>
-run_words(size_t n, Attach attach,
-          stream_options opts = testing::default_test_options()) {
-  test::pipeline<kv> p{opts};
-  testing::temporary_directory checkpoints;
-  p.context().checkpoint(checkpoints.path());
-  auto in = testing::detail::add_test_input(p.context(), words, 2);
-  attach(in);
-  p.run(n);
-  std::vector<std::optional<std::string>> result;
-  for (auto& info : p.infos())
-    result.push_back(info.failure_reason);
-  return result;
-}
-
 } // namespace
 
-TEST_CASE("save_to_sqlite writes each batch once, with its batch time",
+TEST_CASE("save_to_sqlite writes each batch once across a recovery, and "
+          "refuses the batches another application recorded under its name",
           "[sinks][sqlite]") {
   testing::temporary_directory dir;
   auto path = db_file(dir);
-  auto attach = [&](const dstream<kv>& in) {
-    sinks::save_to_sqlite(in, path, "words", word_row, word_table());
-  };
-  testing::temporary_directory checkpoints;
-  auto build = [&](streaming_context& ssc) {
-    attach(testing::detail::add_test_input(ssc, words, 2));
-  };
-  // Batches 2 and 3 run again after the recovery, written before.
-  auto [first, second] = support::die_and_recover(
-    checkpoints.path(), build, [&] {
-      CHECK(query(path, "select word, n from words order by word, n")
-            == strings{"a|1", "a|3", "b|2"});
-      CHECK(query(path, "select sink, batch_time from caf_stream_progress")
-            == strings{"words|3000"});
-    });
-  CHECK_FALSE(first.recovered);
-  CHECK(first.failures.empty());
-  CHECK(second.recovered);
-  CHECK(second.batches == std::vector<int64_t>{2000, 3000, 4000});
-  CHECK(second.failures.empty());
-  CHECK(query(path, "select word, n from words order by word, n")
-        == strings{"a|1", "a|3", "a|5", "b|2", "c|4"});
-  CHECK(query(path, "select sink, batch_time from caf_stream_progress")
-        == strings{"words|4000"});
-}
-
-TEST_CASE("save_to_sqlite refuses the batches another application recorded "
-          "under its name",
-          "[sinks][sqlite]") {
-  // Two programs that save into one database under one sink name: each
-  // would skip the batches the other wrote. A run that did not recover
-  // from a checkpoint wrote none of the batches it finds recorded.
-  testing::temporary_directory dir;
-  auto path = db_file(dir);
-  auto attach = [&](const dstream<kv>& in) {
-    sinks::save_to_sqlite(in, path, "words", word_row, word_table());
-  };
-  run_words(3, attach);
-  auto failures = run_words(4, attach);
-  REQUIRE(failures.size() == 4);
-  for (size_t k = 0; k < 3; ++k) {
-    INFO("batch " << k + 1);
-    REQUIRE(failures[k]);
-    CHECK_THAT(*failures[k],
-               Catch::Matchers::Contains(
-                 "save_to_sqlite('" + path + "', table 'words'): batch "
-                 + std::to_string((k + 1) * 1000)
-                 + " ms is in that database's caf_stream_progress as "
-                   "written under 'words', but this run did not write it "
-                   "and did not recover from a checkpoint: another "
-                   "application records its batches there under that name")
-                 && Catch::Matchers::Contains("give each a sink_name of its "
-                                              "own (table_options)"));
-  }
-  CHECK_FALSE(failures[3]);
-  CHECK(query(path, "select word, n from words order by word, n")
-        == strings{"a|1", "a|3", "a|5", "b|2", "c|4"});
-  CHECK(query(path, "select sink, batch_time from caf_stream_progress")
-        == strings{"words|4000"});
+  word_sinks::check_each_batch_written_once(
+    "save_to_sqlite('" + path + "', table 'words')",
+    [&](const dstream<kv>& in) {
+      sinks::save_to_sqlite(in, path, "words", word_row, word_table());
+    },
+    [&](const std::string& sql) { return query(path, sql); });
 }
 
 TEST_CASE("save_to_sqlite creates tables typed after the row's C++ types",
