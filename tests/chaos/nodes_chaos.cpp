@@ -26,9 +26,13 @@
 // and each batch's sums by residue must be those of its numbers. There a
 // fault waits until no node is faulty and two batches passed since the
 // last one came back: two nodes lost at once may hold both copies of a
-// block. With --mapped the numbers' output reads them through a map
-// (`--receiver-mapped-sums`), whose partitions the nodes that keep the
-// blocks compute (a result stage), with the same checks.
+// block. The faults fall in the first B batches; the run then goes on,
+// the nodes back, until every number reached a batch (or 3 batches in a
+// row brought none: a stuck receiver), since how many numbers a batch
+// gets depends on the machine's speed. With --mapped the numbers' output
+// reads them through a map (`--receiver-mapped-sums`), whose partitions
+// the nodes that keep the blocks compute (a result stage), with the same
+// checks.
 //
 // Batches are cut on a manual clock, each once the one before completed
 // (with --receivers, once the receiver also stored 500 more numbers or
@@ -348,6 +352,16 @@ public:
     back_at_[k + down_for(gen_)].push_back(i);
   }
 
+  // Ends the faults: the faulty nodes come back, and no node is struck
+  // again.
+  void end_faults() {
+    for (auto& x : nodes_)
+      x->recover();
+    fault_at_.clear();
+    back_at_.clear();
+    faults_ = kills + freezes;
+  }
+
   size_t kills = 0;
   size_t freezes = 0;
 
@@ -564,15 +578,15 @@ public:
     return sums_;
   }
 
-  // Whether the batches got every number below `n`.
-  bool has_all(int64_t n) {
+  // How many of the numbers below `n` reached a batch.
+  int64_t reached(int64_t n) {
     std::lock_guard<std::mutex> guard{mtx_};
     std::set<int64_t> seen;
     for (const auto& [t, xs] : numbers_)
       for (auto x : xs)
         if (x < n)
           seen.insert(x);
-    return static_cast<int64_t>(seen.size()) == n;
+    return static_cast<int64_t>(seen.size());
   }
 
 private:
@@ -581,8 +595,10 @@ private:
   std::map<int64_t, std::map<int64_t, int64_t>> sums_;
 };
 
-// The receiver graph's run, until every number reached a batch or
-// `opts.batches` were cut; checks that none was lost and each batch's sums.
+// The receiver graph's run: `opts.batches` batches with the faults, or
+// fewer if every number reached one by then; then, the nodes back, more
+// until every number reached a batch, or none did in 3 batches in a row
+// (a stuck receiver). Checks that none was lost and each batch's sums.
 findings run_receivers(const options& opts, cluster& c,
                        support::acked_source& source, int64_t total,
                        size_t& duplicates) {
@@ -603,15 +619,26 @@ findings run_receivers(const options& opts, cluster& c,
   ssc.add_streaming_listener(out);
   ssc.add_streaming_listener(started);
   ssc.start();
+  // Cuts the next batch once 500 more numbers were acknowledged; the
+  // wait's bound is for a receiver that moves between nodes, not a timing
+  // assumption.
   size_t k = 0;
-  while (k < opts.batches && !out->has_all(total)) {
+  auto next_batch = [&] {
     ++k;
     c.before(k);
-    // A bound for a receiver that moves between nodes, not a timing
-    // assumption.
     source.wait_acked(std::min(source.acked() + 500, total),
                       std::chrono::seconds(10));
     run_batch(c, k, *clk, *out, *started, result.times);
+  };
+  while (k < opts.batches && out->reached(total) < total)
+    next_batch();
+  // How many numbers reach the batches depends on the machine's speed, not
+  // how many batches they take: the rest come after the faults.
+  c.end_faults();
+  for (size_t idle = 0; idle < 3 && out->reached(total) < total;) {
+    auto before = out->reached(total);
+    next_batch();
+    idle = out->reached(total) == before ? idle + 1 : 0;
   }
   ssc.stop(false);
   result.batches = k;
@@ -630,14 +657,21 @@ findings run_receivers(const options& opts, cluster& c,
                   static_cast<long long>(t));
     }
   }
+  // The numbers that reached no batch, as ranges.
   for (int64_t x = 0; x < total; ++x) {
-    if (seen[x] == 0) {
-      ++result.wrong;
-      std::printf("nodes_chaos: number %lld reached no batch\n",
-                  static_cast<long long>(x));
-    } else {
+    if (seen[x] > 0) {
       duplicates += seen[x] - 1;
+      continue;
     }
+    auto last = x;
+    while (last + 1 < total && seen[last + 1] == 0)
+      ++last;
+    result.wrong += static_cast<size_t>(last - x + 1);
+    std::printf("nodes_chaos: the numbers %lld to %lld reached no batch (the "
+                "receiver acknowledged those below %lld)\n",
+                static_cast<long long>(x), static_cast<long long>(last),
+                static_cast<long long>(source.acked()));
+    x = last;
   }
   return result;
 }
