@@ -635,10 +635,12 @@ findings run_receivers(const options& opts, cluster& c,
   // How many numbers reach the batches depends on the machine's speed, not
   // how many batches they take: the rest come after the faults.
   c.end_faults();
-  for (size_t idle = 0; idle < 3 && out->reached(total) < total;) {
-    auto before = out->reached(total);
+  for (auto [idle, got] = std::pair{0, out->reached(total)};
+       idle < 3 && got < total;) {
     next_batch();
-    idle = out->reached(total) == before ? idle + 1 : 0;
+    auto now = out->reached(total);
+    idle = now == got ? idle + 1 : 0;
+    got = now;
   }
   ssc.stop(false);
   result.batches = k;
