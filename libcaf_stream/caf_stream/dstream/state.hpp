@@ -147,6 +147,55 @@ private:
   std::pair<time, std::shared_ptr<const rdd_node_base>> input_;
 };
 
+/// What both state streams are: the parent's batches, shuffled by key to
+/// the holders of the state's partitions, whose answers make the stream's
+/// RDD; the state is checkpointed. A stream gives the holders their first
+/// state (`load`).
+template <class K, class V, class T>
+class state_stream_node : public dstream_node<T> {
+public:
+  bool must_checkpoint() const noexcept override {
+    return true;
+  }
+
+  std::shared_ptr<const rdd_node_base>
+  portable_lineage(time t) const override {
+    return state_.input_shuffle(t, *parent_);
+  }
+
+  std::shared_ptr<const rdd_node_base> portable_lineage_at(time t) override {
+    return state_stream_support::input_shuffle_at(t, *parent_, partitions_());
+  }
+
+protected:
+  state_stream_node(dstream_graph& graph,
+                    std::shared_ptr<dstream_node<std::pair<K, V>>> parent,
+                    size_t partitions, std::shared_ptr<state_operator> op)
+    : dstream_node<T>(graph, parent->slide(), {parent.get()}),
+      parent_(std::move(parent)),
+      partitions_(graph, partitions),
+      state_(graph, std::move(op)) {
+    // nop
+  }
+
+  std::optional<rdd<T>> compute(time t) override {
+    auto batch = parent_->get_or_compute(t);
+    if (!batch)
+      return std::nullopt;
+    load(t);
+    auto in = state_.partition(t, *batch, partitions_());
+    return rdd_of_blocks<T>(state_.call(state_call::update, t, std::move(in)));
+  }
+
+  /// Gives the holders their first state before batch `t`, the first this
+  /// stream runs (`state_stream_support::ensure_loaded`).
+  virtual void load(time t) = 0;
+
+  std::shared_ptr<dstream_node<std::pair<K, V>>> parent_;
+  partition_count partitions_;
+  state_stream_support state_;
+};
+
 /// `update_state_by_key`'s work at the holders: a partition is the state's
 /// entries after the last batch, which is also the stream's output for it.
 /// Each batch's partition comes record by record; the holder gathers each
@@ -283,7 +332,8 @@ private:
 /// batch is shuffled; the state stays at its holders, hash-partitioned like
 /// the batch.
 template <class K, class V, class S>
-class state_dstream_node final : public dstream_node<std::pair<K, S>> {
+class state_dstream_node final
+  : public state_stream_node<K, V, std::pair<K, S>> {
 public:
   using op_type = state_update_operator<K, V, S>;
   using function = typename op_type::function;
@@ -293,16 +343,10 @@ public:
                      std::shared_ptr<dstream_node<std::pair<K, V>>> parent,
                      function f, size_t partitions,
                      std::optional<rdd<entry>> initial)
-    : dstream_node<entry>(graph, parent->slide(), {parent.get()}),
-      parent_(std::move(parent)),
-      partitions_(graph, partitions),
-      initial_(std::move(initial)),
-      state_(graph, std::make_shared<op_type>(std::move(f))) {
+    : state_stream_node<K, V, entry>(graph, std::move(parent), partitions,
+                                     std::make_shared<op_type>(std::move(f))),
+      initial_(std::move(initial)) {
     // nop
-  }
-
-  bool must_checkpoint() const noexcept override {
-    return true;
   }
 
   std::string checkpoint_data(time t) override {
@@ -310,7 +354,7 @@ public:
     load(t);
     timed_partitions<entry> xs;
     xs.emplace_back(t.milliseconds(), std::vector<std::vector<entry>>{});
-    for (auto& b : state_.call(state_call::save, t, partitions_()))
+    for (auto& b : this->state_.call(state_call::save, t, this->partitions_()))
       xs.back().second.push_back(*block_records<entry>(b));
     return to_bytes(xs);
   }
@@ -321,42 +365,21 @@ public:
     std::vector<std::vector<entry>> newest;
     if (!xs.empty())
       newest = std::move(xs.back().second);
-    state_.set_pending(blocks_by_key(std::move(newest), partitions_()));
-  }
-
-  std::shared_ptr<const rdd_node_base>
-  portable_lineage(time t) const override {
-    return state_.input_shuffle(t, *parent_);
-  }
-
-  std::shared_ptr<const rdd_node_base> portable_lineage_at(time t) override {
-    return state_stream_support::input_shuffle_at(t, *parent_, partitions_());
+    this->state_.set_pending(
+      blocks_by_key(std::move(newest), this->partitions_()));
   }
 
 protected:
-  std::optional<rdd<entry>> compute(time t) override {
-    auto batch = parent_->get_or_compute(t);
-    if (!batch)
-      return std::nullopt;
-    load(t);
-    auto in = state_.partition(t, *batch, partitions_());
-    return rdd_of_blocks<entry>(state_.call(state_call::update, t,
-                                            std::move(in)));
-  }
-
-private:
-  void load(time t) {
-    state_.ensure_loaded(t, [&] {
+  void load(time t) override {
+    this->state_.ensure_loaded(t, [&] {
       return initial_ ? materialize_blocks(
-                          partition_state(*initial_, partitions_()))
+                          partition_state(*initial_, this->partitions_()))
                       : std::vector<block>{};
     });
   }
 
-  std::shared_ptr<dstream_node<std::pair<K, V>>> parent_;
-  partition_count partitions_;
+private:
   std::optional<rdd<entry>> initial_;
-  state_stream_support state_;
 };
 
 /// One partition of a `map_with_state` stream's state, owned by its holder.
@@ -551,7 +574,7 @@ private:
 /// update it in place, so the cost of a batch grows with the batch, not
 /// with the state.
 template <class K, class V, class S, class M>
-class map_with_state_node final : public dstream_node<M> {
+class map_with_state_node final : public state_stream_node<K, V, M> {
 public:
   using spec_type = basic_state_spec<K, V, S, M>;
   using op_type = map_with_state_operator<K, V, S, M>;
@@ -560,16 +583,10 @@ public:
   map_with_state_node(dstream_graph& graph,
                       std::shared_ptr<dstream_node<std::pair<K, V>>> parent,
                       spec_type spec, size_t partitions)
-    : dstream_node<M>(graph, parent->slide(), {parent.get()}),
-      parent_(std::move(parent)),
-      spec_(std::move(spec)),
-      partitions_(graph, partitions),
-      state_(graph, std::make_shared<op_type>(spec_)) {
+    : state_stream_node<K, V, M>(graph, std::move(parent), partitions,
+                                 std::make_shared<op_type>(spec)),
+      spec_(std::move(spec)) {
     // nop
-  }
-
-  bool must_checkpoint() const noexcept override {
-    return true;
   }
 
   /// Spark's `MapWithStateDStream`: 10 slides
@@ -581,7 +598,7 @@ public:
   std::string checkpoint_data(time t) override {
     load(t);
     saved xs;
-    for (auto& b : state_.call(state_call::save, t, partitions_()))
+    for (auto& b : this->state_.call(state_call::save, t, this->partitions_()))
       xs.push_back(take_block_records<saved_entry>(std::move(b)));
     return to_bytes(xs);
   }
@@ -589,7 +606,8 @@ public:
   void restore_data(const std::string& bytes) override {
     saved xs;
     from_bytes(bytes, xs);
-    state_.set_pending(blocks_by_key(std::move(xs), partitions_()));
+    this->state_.set_pending(
+      blocks_by_key(std::move(xs), this->partitions_()));
   }
 
   /// The state after batch `t` (running the batch first if needed), copied.
@@ -597,51 +615,30 @@ public:
     if (!this->get_or_compute(t))
       return std::nullopt;
     return rdd_of_blocks<std::pair<K, S>>(
-      state_.call(state_call::snapshot, t, partitions_()));
-  }
-
-  std::shared_ptr<const rdd_node_base>
-  portable_lineage(time t) const override {
-    return state_.input_shuffle(t, *parent_);
-  }
-
-  std::shared_ptr<const rdd_node_base> portable_lineage_at(time t) override {
-    return state_stream_support::input_shuffle_at(t, *parent_, partitions_());
+      this->state_.call(state_call::snapshot, t, this->partitions_()));
   }
 
 protected:
-  std::optional<rdd<M>> compute(time t) override {
-    auto batch = parent_->get_or_compute(t);
-    if (!batch)
-      return std::nullopt;
-    load(t);
-    auto in = state_.partition(t, *batch, partitions_());
-    return rdd_of_blocks<M>(state_.call(state_call::update, t, std::move(in)));
-  }
-
-private:
   // Before batch `t`, the first this stream runs: the initial state's keys
   // count as updated at `t`, as Spark's `MapWithStateRDD.createFromPairRDD`
   // stamps them with the first batch's time (so a key with a 1 s timeout
   // times out two batches later, not one).
-  void load(time t) {
-    state_.ensure_loaded(t, [&] {
+  void load(time t) override {
+    this->state_.ensure_loaded(t, [&] {
       const auto& initial = spec_.get_initial_state();
       if (!initial)
         return std::vector<block>{};
       return materialize_blocks(
-        partition_state(*initial, partitions_()).map_values([t](const S& s) {
-          return std::make_pair(s, t.milliseconds());
-        }));
+        partition_state(*initial, this->partitions_())
+          .map_values(
+            [t](const S& s) { return std::make_pair(s, t.milliseconds()); }));
     });
   }
 
+private:
   using saved = std::vector<std::vector<saved_entry>>;
 
-  std::shared_ptr<dstream_node<std::pair<K, V>>> parent_;
   spec_type spec_;
-  partition_count partitions_;
-  state_stream_support state_;
 };
 
 /// `state_snapshots()` of a `map_with_state` stream.
